@@ -1,0 +1,1 @@
+"""The command-line interface: argument parsing in ``main``, one renderer per command."""

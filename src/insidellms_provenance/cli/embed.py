@@ -1,0 +1,50 @@
+"""``embed``: write the field into a run's ``manifest.json`` (``custom.plugin_provenance``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from insidellms_provenance.cli.options import add_group
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "record now (or take --from FILE) and write the field into RUN_DIR/manifest.json"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add this command's options."""
+    add_group(parser)
+    parser.add_argument("run", type=Path, metavar="RUN_DIR", help="run directory or manifest.json")
+    parser.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                        help="embed a field written earlier by 'record' instead of recording now")
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Embed, then say what happened on stderr."""
+    from insidellms_provenance.embed import embed
+
+    if arguments.source is not None:
+        from insidellms_provenance.runfile import load_provenance
+
+        provenance, _ = load_provenance(arguments.source)
+    else:
+        from insidellms_provenance.recorder import record
+
+        provenance = record(arguments.group)
+    result = embed(arguments.run, provenance)
+    where = result.path
+    if not result.changed:
+        print(f"{where}: provenance already up to date", file=sys.stderr)
+        return 0
+    count = len(provenance.plugins)
+    print(f"{where}: embedded provenance of {count} plugin(s)", file=sys.stderr)
+    if not result.exact_style:
+        print(f"{where}: warning: the original JSON formatting could not be reproduced exactly",
+              file=sys.stderr)
+    if result.stale:
+        print(f"{where}: warning: {len(result.stale)} attestation file(s) such as "
+              f"{result.stale[0]} were computed over the previous manifest.json and no longer "
+              "match it; re-run 'insidellms attest' and 'insidellms sign'", file=sys.stderr)
+    return 0

@@ -1,0 +1,36 @@
+"""``record``: fingerprint the group's plugins in this environment and print the field."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from insidellms_provenance.cli.options import add_group
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "fingerprint the group's plugins in this environment; print the field as JSON"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add this command's options."""
+    add_group(parser)
+    parser.add_argument("--output", "-o", type=Path, metavar="FILE",
+                        help="write the field to FILE instead of standard output")
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Record and write canonical JSON plus a newline."""
+    from insidellms_provenance.field import field_bytes
+    from insidellms_provenance.recorder import record
+
+    data = field_bytes(record(arguments.group)) + b"\n"
+    if arguments.output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        from insidellms_provenance.embed import atomic_write
+
+        atomic_write(arguments.output, data)
+    return 0

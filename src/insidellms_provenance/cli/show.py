@@ -1,0 +1,121 @@
+"""``show``: render a provenance field as a readable table, with its warnings underneath."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from insidellms_provenance.cli.options import add_format
+
+if TYPE_CHECKING:
+    from insidellms_provenance.model import PluginFingerprint, Provenance, Source
+
+__all__ = ["HELP", "add_arguments", "render_show", "run"]
+
+HELP = "print the recorded plugins of a run, manifest or record file as a table"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add this command's options."""
+    parser.add_argument("run", type=Path, metavar="RUN",
+                        help="run directory, manifest.json or file written by 'record'")
+    add_format(parser, ("text", "json"))
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Read the field (never importing plugin code) and print it."""
+    from insidellms_provenance.runfile import load_provenance
+
+    provenance, _ = load_provenance(arguments.run)
+    if arguments.format == "json":
+        from insidellms_provenance.field import field_bytes
+
+        sys.stdout.buffer.write(field_bytes(provenance) + b"\n")
+    else:
+        sys.stdout.write(render_show(provenance))
+    sys.stdout.flush()
+    return 0
+
+_HEADERS = ("PLUGIN", "DISTRIBUTION", "VERSION", "SOURCE", "DETERMINISM", "LOAD")
+
+
+def render_show(provenance: Provenance) -> str:
+    """One row per plugin in load order, then one line per problem worth a look."""
+    count = len(provenance.plugins)
+    lines = [
+        f"group {provenance.group}: {count} plugin{'' if count == 1 else 's'}, "
+        f"digest {provenance.digest}",
+    ]
+    if provenance.plugins:
+        rows = [_HEADERS, *(_row(plugin) for plugin in provenance.plugins)]
+        widths = [max(len(row[column]) for row in rows) for column in range(len(_HEADERS))]
+        lines.append("")
+        lines += [
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+            for row in rows
+        ]
+    notes = [note for plugin in provenance.plugins for note in _notes(plugin)]
+    notes += [
+        f"conflict: {c.kind} {c.key!r} registered by {', '.join(c.plugins)} ({c.outcome}"
+        + (f", {c.winner} won)" if c.winner else ")")
+        for c in provenance.conflicts
+    ]
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def _row(plugin: PluginFingerprint) -> tuple[str, str, str, str, str, str]:
+    dist = plugin.distribution
+    manifest = plugin.manifest
+    if manifest.status == "ok" and manifest.determinism and manifest.determinism.level:
+        determinism = manifest.determinism.level
+    elif manifest.determinism and manifest.determinism.level:
+        determinism = f"{manifest.determinism.level} ({manifest.status} manifest)"
+    else:
+        determinism = f"- ({manifest.status} manifest)"
+    load = plugin.load.status
+    if plugin.load.error_type:
+        load = f"{load}: {plugin.load.error_type}"
+    return (
+        plugin.entry_point.name,
+        dist.name if dist else "-",
+        dist.version if dist else "-",
+        _source(plugin.source),
+        determinism,
+        load,
+    )
+
+
+def _source(source: Source | None) -> str:
+    if source is None:
+        return "-"
+    if source.kind == "vcs":
+        commit = (source.commit or "")[:12]
+        return f"{source.vcs or 'vcs'}@{commit}" if commit else source.vcs or "vcs"
+    if source.editable:
+        return f"editable {source.local_name or source.url or ''}".rstrip()
+    if source.kind in ("archive", "directory"):
+        return f"{source.kind} {source.local_name or source.url or ''}".rstrip()
+    return source.kind
+
+
+def _notes(plugin: PluginFingerprint) -> list[str]:
+    name = plugin.entry_point.name
+    notes = []
+    if plugin.load.status in ("failed", "skipped") and plugin.load.error_message:
+        notes.append(f"{name}: load {plugin.load.status}: {plugin.load.error_message}")
+    if plugin.origin.status == "shadowed":
+        notes.append(f"{name}: module {plugin.entry_point.value.partition(':')[0]} was imported "
+                     "from outside its distribution (shadowed)")
+    if plugin.origin.duplicate_versions:
+        versions = ", ".join(plugin.origin.duplicate_versions)
+        notes.append(f"{name}: several copies of the distribution are installed ({versions})")
+    if plugin.distribution:
+        notes += [f"{name}: distribution: {problem}" for problem in plugin.distribution.problems]
+    if plugin.source:
+        notes += [f"{name}: source: {problem}" for problem in plugin.source.problems]
+    notes += [f"{name}: manifest: {problem}" for problem in plugin.manifest.problems]
+    return notes

@@ -1,0 +1,127 @@
+"""Describe an installed distribution: its name, version and ``record_digest``."""
+
+from __future__ import annotations
+
+import os
+import stat
+from importlib import metadata
+from pathlib import Path
+
+from insidellms_provenance.canonical import canonical_digest
+from insidellms_provenance.discover import dist_info_name
+from insidellms_provenance.layout import site_layout
+from insidellms_provenance.model import DistributionInfo
+from insidellms_provenance.records import InstallLayout, canonical_rows, parse_record
+
+__all__ = ["describe_distribution", "read_regular_file", "site_directory"]
+
+_WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
+
+
+def site_directory(dist: metadata.Distribution) -> Path:
+    """The directory that RECORD paths are relative to."""
+    return Path(str(dist.locate_file("")))
+
+
+def read_regular_file(root: Path, relative: str) -> bytes | None:
+    """Read ``root/relative`` if it is a regular file; never follow a final symlink."""
+    path = root / relative
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        return file.read()
+
+
+def describe_distribution(
+    dist: metadata.Distribution, *, editable: bool = False
+) -> DistributionInfo:
+    """Read METADATA and RECORD of ``dist`` and digest RECORD's canonical form.
+
+    Problems (missing Name or Version, bad RECORD rows, refused paths) are reported in
+    the result, never raised: a broken distribution must not stop a run.
+    """
+    problems: list[str] = []
+    info_dir = dist_info_name(dist) or ""
+    dir_name, dir_version = _name_version_from_dir(info_dir)
+    name, version = _read_name_version(dist, problems)
+    name = name or dir_name
+    version = version or dir_version
+
+    record_digest = None
+    record_problems: list[str] = []
+    record_text = _read_text(dist, "RECORD", record_problems)
+    if record_text is None:
+        record_problems.append("RECORD is missing")
+    else:
+        entries, parse_problems = parse_record(record_text)
+        record_problems.extend(parse_problems)
+        site = site_directory(dist)
+        where = site_layout(str(site))
+        layout = InstallLayout(
+            dist_info=info_dir,
+            depth=where.depth,
+            scripts_dir=where.scripts_dir,
+            wrapper_names=frozenset(
+                ep.name for ep in dist.entry_points if ep.group in _WRAPPER_GROUPS
+            ),
+            editable=editable,
+        )
+        rows, row_problems = canonical_rows(
+            entries, layout, lambda path: read_regular_file(site, path)
+        )
+        record_problems.extend(row_problems)
+        record_digest = canonical_digest(
+            {"files": rows, "problems": sorted(set(record_problems))}
+        )
+    problems.extend(record_problems)
+
+    from packaging.utils import canonicalize_name
+
+    return DistributionInfo(
+        name=name,
+        normalized_name=canonicalize_name(name) if name else "",
+        version=version,
+        record_digest=record_digest,
+        problems=tuple(problems),
+    )
+
+
+def _read_text(dist: metadata.Distribution, filename: str, problems: list[str]) -> str | None:
+    try:
+        return dist.read_text(filename)
+    except (OSError, UnicodeDecodeError) as error:
+        problems.append(f"{filename} cannot be read: {type(error).__name__}")
+        return None
+
+
+def _read_name_version(
+    dist: metadata.Distribution, problems: list[str]
+) -> tuple[str, str]:
+    from packaging.metadata import parse_email
+
+    text = _read_text(dist, "METADATA", problems)
+    if text is None:
+        text = _read_text(dist, "PKG-INFO", problems)
+    if text is None:
+        problems.append("METADATA is missing")
+        return "", ""
+    raw, unparsed = parse_email(text)
+    name = raw.get("name", "")
+    version = raw.get("version", "")
+    for field in ("name", "version"):
+        if field in unparsed:
+            problems.append(f"METADATA field {field.capitalize()} is malformed")
+        elif not raw.get(field):
+            problems.append(f"METADATA has no {field.capitalize()}")
+    return name, version
+
+
+def _name_version_from_dir(info_dir: str) -> tuple[str, str]:
+    """``Demo_Plugin-1.0.dist-info`` → (``Demo_Plugin``, ``1.0``): the fallback identity."""
+    stem = info_dir.rpartition(".")[0]
+    name, _, version = stem.partition("-")
+    return name, version

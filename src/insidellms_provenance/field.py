@@ -1,0 +1,75 @@
+"""Assemble the provenance field, seal it with its digest, and read it back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from insidellms_provenance.canonical import canonical_digest, canonical_json
+from insidellms_provenance.errors import InvalidFieldError
+from insidellms_provenance.model import SCHEMA_V1, Conflict, PluginFingerprint, Provenance
+
+__all__ = [
+    "KNOWN_SCHEMAS",
+    "field_bytes",
+    "field_value",
+    "make_provenance",
+    "read_field",
+]
+
+KNOWN_SCHEMAS = frozenset({SCHEMA_V1})
+
+
+def make_provenance(
+    group: str,
+    plugins: Iterable[PluginFingerprint],
+    conflicts: Iterable[Conflict] = (),
+) -> Provenance:
+    """Sort plugins in load order and compute the digest over their canonical bytes."""
+    from insidellms_provenance.converter import unstructure
+
+    ordered = tuple(sorted(plugins, key=lambda plugin: plugin.entry_point.sort_key))
+    ordered_conflicts = tuple(sorted(conflicts, key=lambda c: (c.kind, c.key, c.plugins)))
+    return Provenance(
+        schema=SCHEMA_V1,
+        group=group,
+        digest=canonical_digest(unstructure(list(ordered))),
+        plugins=ordered,
+        conflicts=ordered_conflicts,
+    )
+
+
+def field_value(provenance: Provenance) -> dict[str, Any]:
+    """The field as plain JSON values, ready to embed in ``manifest.json``."""
+    from insidellms_provenance.converter import unstructure
+
+    value: dict[str, Any] = unstructure(provenance)
+    return value
+
+
+def field_bytes(provenance: Provenance) -> bytes:
+    """The field's canonical JSON bytes (what ``record`` writes)."""
+    return canonical_json(field_value(provenance))
+
+
+def read_field(value: object, *, where: str) -> Provenance:
+    """Check and structure a field read from a file; ``where`` names it in errors."""
+    if not isinstance(value, dict):
+        raise InvalidFieldError(f"{where}: provenance field is not a JSON object")
+    schema = value.get("schema")
+    if schema not in KNOWN_SCHEMAS:
+        known = ", ".join(sorted(KNOWN_SCHEMAS))
+        raise InvalidFieldError(f"{where}: unknown provenance schema {schema!r} (known: {known})")
+    from cattrs import transform_error
+
+    from insidellms_provenance.converter import structure
+
+    try:
+        provenance = structure(value, Provenance)
+    except Exception as error:  # noqa: BLE001 - cattrs raises many types; all mean bad input
+        issues = tuple(transform_error(error, path="field"))
+        raise InvalidFieldError(f"{where}: provenance field is malformed", issues) from None
+    expected = make_provenance(provenance.group, provenance.plugins, provenance.conflicts)
+    if expected.digest != provenance.digest:
+        raise InvalidFieldError(f"{where}: provenance digest does not match its plugins")
+    return provenance

@@ -1,0 +1,92 @@
+"""Detect how a JSON text was formatted by Python's ``json`` module, to write it back alike."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+__all__ = ["JsonStyle", "detect_style", "render"]
+
+
+@attrs.frozen(kw_only=True)
+class JsonStyle:
+    """The ``json.dumps`` options, and trailing text, that reproduce a file exactly."""
+
+    indent: int | str | None
+    sort_keys: bool
+    ensure_ascii: bool
+    separators: tuple[str, str]
+    trailer: str
+    exact: bool
+
+
+def render(value: Any, style: JsonStyle) -> str:  # noqa: ANN401 - any JSON value
+    """Serialize ``value`` with ``style``."""
+    return (
+        json.dumps(
+            value,
+            indent=style.indent,
+            sort_keys=style.sort_keys,
+            ensure_ascii=style.ensure_ascii,
+            separators=style.separators,
+            allow_nan=True,  # the host writes with the json defaults
+        )
+        + style.trailer
+    )
+
+
+def detect_style(text: str, value: Any) -> JsonStyle:  # noqa: ANN401 - any JSON value
+    """Find options that reproduce ``text`` from ``value`` byte for byte.
+
+    The host writes ``json.dumps(manifest, sort_keys=True, indent=2)`` without a final
+    newline, so that is tried first. When nothing reproduces the text exactly, the
+    result keeps its indentation, key order and trailer and has ``exact=False``.
+    """
+    body = text.rstrip()
+    trailer = text[len(body) :]
+    indent = _guess_indent(body)
+    separators = (",", ": ") if indent is not None else (", ", ": ")
+    candidates = [
+        (indent, sort_keys, ensure_ascii, seps)
+        for sort_keys in (True, False)
+        for ensure_ascii in (True, False)
+        for seps in (separators, (",", ":"))
+    ]
+    for indent_option, sort_keys, ensure_ascii, seps in candidates:
+        style = JsonStyle(
+            indent=indent_option,
+            sort_keys=sort_keys,
+            ensure_ascii=ensure_ascii,
+            separators=seps,
+            trailer=trailer,
+            exact=True,
+        )
+        try:
+            if render(value, style) == text:
+                return style
+        except ValueError:
+            break
+    return JsonStyle(
+        indent=indent,
+        sort_keys=False,
+        ensure_ascii=text.isascii(),
+        separators=separators,
+        trailer=trailer,
+        exact=False,
+    )
+
+
+def _guess_indent(body: str) -> int | str | None:
+    """The indentation of the first nested line, or ``None`` for one-line JSON."""
+    _, newline, rest = body.partition("\n")
+    if not newline:
+        return None
+    stripped = rest.lstrip(" \t")
+    whitespace = rest[: len(rest) - len(stripped)]
+    if not whitespace:
+        return 0
+    if set(whitespace) == {" "}:
+        return len(whitespace)
+    return whitespace

@@ -1,0 +1,96 @@
+"""Import entry points and call ``plugin_manifest()``: the one place plugin code runs.
+
+Everything a plugin raises is caught here and turned into data, so a broken plugin is
+recorded, never fatal. Plugin output to stdout is sent to stderr so it cannot corrupt
+the JSON that ``record`` prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+
+from insidellms_provenance.manifest import summarize_manifest
+from insidellms_provenance.model import LoadOutcome, ManifestSummary
+
+__all__ = [
+    "DISABLE_VARIABLE",
+    "call_plugin_manifest",
+    "describe_error",
+    "load_entry_point",
+    "plugins_disabled",
+]
+
+DISABLE_VARIABLE = "INSIDELLMS_DISABLE_PLUGINS"
+_HOST_GROUP = "insidellms.plugins"
+
+
+def plugins_disabled(group: str, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the host would skip plugin loading (its loader compares case-sensitively)."""
+    return group == _HOST_GROUP and environ.get(DISABLE_VARIABLE, "") in ("1", "true", "yes")
+
+
+def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:
+    """Import the entry point's object as the host does, without calling it.
+
+    In the host's group a non-callable object is ``skipped``, as insideLLMs skips it;
+    other groups (pytest11, console_scripts...) may point at anything.
+    """
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            loaded = ep.load()
+    except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
+        error_type, message = describe_error(error)
+        return LoadOutcome(status="failed", error_type=error_type, error_message=message)
+    if ep.group == _HOST_GROUP and not callable(loaded):
+        return LoadOutcome(
+            status="skipped", error_type=None, error_message="entry point is not callable"
+        )
+    return LoadOutcome(status="loaded")
+
+
+def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> ManifestSummary:
+    """Call the module-level ``plugin_manifest()`` of the entry point's module, if any."""
+    module = sys.modules.get(ep.module) if outcome.status in ("loaded", "skipped") else None
+    if module is None:
+        problem = "module was not imported" if outcome.status == "disabled" else "module failed to import"
+        return ManifestSummary(status="missing" if outcome.status == "disabled" else "error", problems=(problem,))
+    function = getattr(module, "plugin_manifest", None)
+    if function is None:
+        return ManifestSummary(status="missing")
+    if not callable(function):
+        return ManifestSummary(status="invalid", problems=("plugin_manifest is not callable",))
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            value = function()
+    except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
+        error_type, message = describe_error(error)
+        return ManifestSummary(status="error", problems=(f"{error_type}: {message}",))
+    return summarize_manifest(value)
+
+
+def describe_error(error: BaseException) -> tuple[str, str]:
+    """Exception type and the first line of its message, with local paths hidden."""
+    error_type = type(error).__qualname__
+    module = type(error).__module__
+    if module not in ("builtins", "__main__"):
+        error_type = f"{module}.{error_type}"
+    text = str(error).strip().splitlines()
+    return error_type, _hide_paths(text[0] if text else "")
+
+
+def _hide_paths(text: str) -> str:
+    """Replace this machine's prefix and home directory so messages stay portable."""
+    replacements = [
+        (sys.prefix, "{prefix}"),
+        (sys.base_prefix, "{base_prefix}"),
+        (str(Path.home()), "~"),
+    ]
+    for path, marker in sorted(replacements, key=lambda item: -len(item[0])):
+        if len(path) > 1:
+            text = text.replace(path, marker)
+    return text

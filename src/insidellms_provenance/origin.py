@@ -1,0 +1,40 @@
+"""Check that an imported entry point's module came from its distribution's files."""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from insidellms_provenance.model import Origin
+
+__all__ = ["check_origin"]
+
+
+def check_origin(
+    ep: metadata.EntryPoint,
+    dist: metadata.Distribution,
+    *,
+    editable_root: Path | None,
+    versions: list[str],
+) -> Origin:
+    """``shadowed`` when the imported module's file is not one of the dist's files.
+
+    A same-named directory earlier on ``sys.path`` is the usual cause. Works only after
+    the module was imported; otherwise the status is ``unknown``. ``versions`` lists the
+    versions of every copy of the distribution on ``sys.path``.
+    """
+    duplicates = tuple(versions) if len(versions) > 1 else ()
+    module = sys.modules.get(ep.module)
+    module_file = getattr(module, "__file__", None)
+    if not isinstance(module_file, str):
+        return Origin(status="unknown", duplicate_versions=duplicates)
+    real_file = os.path.realpath(module_file)
+    if editable_root is not None:
+        inside = Path(real_file).is_relative_to(os.path.realpath(editable_root))
+        return Origin(status="ok" if inside else "shadowed", duplicate_versions=duplicates)
+    files = dist.files or []
+    owned = {os.path.realpath(str(dist.locate_file(file))) for file in files}
+    status = "ok" if real_file in owned else "shadowed"
+    return Origin(status=status, duplicate_versions=duplicates)

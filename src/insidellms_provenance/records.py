@@ -1,0 +1,263 @@
+"""RECORD files: parse rows, check paths and hashes, and reduce them to a canonical form.
+
+Typical usage::
+
+    entries, problems = parse_record(text)
+    rows = canonical_rows(entries, layout)
+
+The canonical form is what ``record_digest`` hashes; ``docs/record-digest.md`` states
+the rule and the evidence for every exclusion.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import hashlib
+import posixpath
+from collections.abc import Callable, Iterable
+from typing import Final
+
+import attrs
+
+__all__ = [
+    "INSTALLER_WRITTEN_FILES",
+    "CanonicalRow",
+    "Hash",
+    "InstallLayout",
+    "RecordEntry",
+    "canonical_rows",
+    "check_path",
+    "parse_record",
+]
+
+# Files in ``*.dist-info`` that the installer or the request writes, never the wheel.
+# Evidence (pip 25 and uv 0.13 installing the same wheel): INSTALLER says "pip" vs "uv";
+# REQUESTED exists only for requested dists; direct_url.json differs in content (pip adds
+# the archive hash); uv adds uv_cache.json; RECORD cannot list its own hash; the
+# signature files sign the installer's RECORD, not the wheel's.
+INSTALLER_WRITTEN_FILES: Final = frozenset(
+    {
+        "INSTALLER",
+        "REQUESTED",
+        "direct_url.json",
+        "RECORD",
+        "RECORD.jws",
+        "RECORD.p7s",
+        "uv_cache.json",
+        "uv_build.json",
+    }
+)
+
+# hashlib.algorithms_guaranteed minus the ones the wheel spec forbids for RECORD.
+_ALLOWED_ALGORITHMS: Final = frozenset(hashlib.algorithms_guaranteed) - {"md5", "sha1"}
+
+
+@attrs.frozen
+class Hash:
+    """A RECORD hash: algorithm name and urlsafe-base64 digest without padding."""
+
+    name: str
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> Hash:
+        """Parse ``sha256=...``; raise ``ValueError`` naming what is wrong."""
+        name, sep, value = text.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"hash {text!r} is not of the form 'algorithm=value'")
+        if name not in _ALLOWED_ALGORITHMS:
+            raise ValueError(f"unknown or forbidden hash algorithm {name!r}")
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except (binascii.Error, ValueError):
+            raise ValueError(f"hash value {value!r} is not urlsafe base64") from None
+        expected = hashlib.new(name).digest_size
+        if len(raw) != expected or _b64(raw) != value:
+            raise ValueError(f"hash value {value!r} is not a {name} digest in urlsafe base64")
+        return cls(name, value)
+
+    def matches(self, data: bytes) -> bool:
+        """Whether ``data`` hashes to this value."""
+        return _b64(hashlib.new(self.name, data).digest()) == self.value
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+@attrs.frozen
+class RecordEntry:
+    """One RECORD row: a path relative to the site directory, its hash and size."""
+
+    path: str
+    hash_: Hash | None
+    size: int | None
+
+
+def parse_record(text: str) -> tuple[list[RecordEntry], list[str]]:
+    """Parse RECORD text into entries and the problems of the rows that were rejected.
+
+    Every problem names the row's path, never its line number, so the list does not
+    depend on the order in which an installer wrote the rows.
+    """
+    entries: list[RecordEntry] = []
+    problems: list[str] = []
+    try:
+        rows = list(csv.reader(text.splitlines(), delimiter=",", quotechar='"', strict=True))
+    except csv.Error as error:
+        return [], [f"RECORD is not valid CSV: {error}"]
+    for row in rows:
+        if not row:
+            continue
+        if len(row) != 3:
+            problems.append(f"RECORD row {','.join(row)!r}: expected 3 fields, got {len(row)}")
+            continue
+        path, hash_text, size_text = row
+        issues: list[str] = []
+        hash_: Hash | None = None
+        size: int | None = None
+        if not path:
+            issues.append("empty path")
+        if hash_text:
+            try:
+                hash_ = Hash.parse(hash_text)
+            except ValueError as error:
+                issues.append(str(error))
+        if size_text:
+            if size_text.isdigit() and size_text.isascii():
+                size = int(size_text)
+            else:
+                issues.append(f"size {size_text!r} is not a non-negative integer")
+        if issues:
+            problems.append(f"RECORD row {path!r}: {'; '.join(issues)}")
+        else:
+            entries.append(RecordEntry(path, hash_, size))
+    return entries, problems
+
+
+def check_path(path: str, depth: int) -> str | None:
+    """Return why ``path`` is refused, or ``None`` if it stays inside the install root.
+
+    ``depth`` is how many directories the site directory lies below the install root
+    (the environment prefix): ``3`` for ``lib/python3.X/site-packages``, ``0`` when the
+    prefix is unknown. Scripts and data files legitimately climb that far, no further.
+    """
+    if path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
+        return "absolute path"
+    if "\\" in path:
+        return "backslash in path"
+    parts = path.split("/")
+    level = 0
+    for part in parts:
+        if part == "..":
+            level -= 1
+            if level < -depth:
+                return "path escapes the install root"
+        elif part not in ("", "."):
+            level += 1
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class InstallLayout:
+    """Where a distribution is installed, as far as its RECORD paths are concerned.
+
+    ``depth`` is the site directory's depth below the prefix; ``scripts_dir`` is the
+    scripts directory relative to the prefix (``bin`` or ``Scripts``), or ``None``.
+    """
+
+    dist_info: str
+    depth: int
+    scripts_dir: str | None
+    wrapper_names: frozenset[str] = frozenset()
+    editable: bool = False
+
+
+CanonicalRow = tuple[str, str | None, int | None]
+
+
+def canonical_rows(
+    entries: Iterable[RecordEntry],
+    layout: InstallLayout,
+    read_script: Callable[[str], bytes | None],
+) -> tuple[list[CanonicalRow], list[str]]:
+    """Reduce RECORD entries to installer-independent rows, sorted by path.
+
+    ``read_script(path)`` returns the bytes of an installed script (``path`` as in
+    RECORD) or ``None`` when it cannot be read; scripts are hashed again with their
+    shebang normalized because installers rewrite it with the interpreter's path.
+    Returns the rows and the problems found (refused paths, unreadable scripts).
+    """
+    rows: list[CanonicalRow] = []
+    problems: list[str] = []
+    prefix = "../" * layout.depth
+    scripts_prefix = f"{prefix}{layout.scripts_dir}/" if layout.scripts_dir else None
+    for entry in entries:
+        path = entry.path
+        refusal = check_path(path, layout.depth)
+        if refusal is not None:
+            problems.append(f"RECORD row {path!r}: {refusal}")
+            continue
+        path = posixpath.normpath(path)
+        directory, _, name = path.rpartition("/")
+        if directory == layout.dist_info and name in INSTALLER_WRITTEN_FILES:
+            continue
+        if entry.hash_ is None and _is_bytecode_cache(path):
+            # Installers that compile at install time list the caches without a hash.
+            continue
+        if scripts_prefix and path.startswith(scripts_prefix):
+            script = path[len(scripts_prefix) :]
+            if "/" not in script and _script_stem(script) in layout.wrapper_names:
+                # Generated from entry_points.txt (hashed), with installer-specific text.
+                continue
+            data = read_script(entry.path)
+            if data is None:
+                problems.append(f"RECORD row {entry.path!r}: script cannot be read")
+                continue
+            rows.append(("{prefix}/" + path[len(prefix) :], _script_hash(data), None))
+            continue
+        if path.startswith("../"):
+            path = "{prefix}/" + path[len(prefix) :]
+        if layout.editable and directory != layout.dist_info:
+            # Editable wheels embed the absolute source path; the source tree is
+            # fingerprinted separately as ``source.editable_digest``.
+            rows.append((path, None, None))
+            continue
+        rows.append((path, None if entry.hash_ is None else str(entry.hash_), entry.size))
+    rows.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
+    return rows, problems
+
+
+def _is_bytecode_cache(path: str) -> bool:
+    return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
+
+
+def _script_stem(name: str) -> str:
+    """The console-script name behind a wrapper file (Windows adds suffixes)."""
+    for suffix in (".exe", "-script.pyw", "-script.py"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+# For interpreter paths that are too long or contain spaces, pip and uv write a
+# ``/bin/sh`` preamble that re-executes the interpreter instead of a ``#!`` line.
+_SH_PREAMBLE_START: Final = b"#!/bin/sh\n'''exec' "
+_SH_PREAMBLE_END: Final = b"\n' '''\n"
+
+
+def _script_hash(data: bytes) -> str:
+    """Hash a script with its ``#!`` line replaced by the wheel's ``#!python`` form."""
+    if data.startswith(_SH_PREAMBLE_START):
+        _, end, rest = data.partition(_SH_PREAMBLE_END)
+        if end:
+            data = b"#!python\n" + rest
+    elif data.startswith(b"#!"):
+        _, newline, rest = data.partition(b"\n")
+        data = b"#!python" + newline + rest
+    return "sha256=" + _b64(hashlib.sha256(data).digest())

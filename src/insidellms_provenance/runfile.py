@@ -1,0 +1,64 @@
+"""Find and read the provenance field in a run directory, manifest or record file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final, Literal
+
+import orjson
+
+from insidellms_provenance.errors import InvalidRunFileError
+from insidellms_provenance.field import read_field
+from insidellms_provenance.model import Provenance
+
+__all__ = [
+    "FIELD_KEY",
+    "MANIFEST_NAME",
+    "load_provenance",
+    "manifest_path",
+    "read_json",
+]
+
+MANIFEST_NAME: Final = "manifest.json"
+FIELD_KEY: Final = "plugin_provenance"  # under the manifest's free-form ``custom`` object
+
+FileKind = Literal["manifest", "record"]
+
+
+def manifest_path(run: Path) -> Path:
+    """``RUN/manifest.json`` for a directory, the path itself otherwise."""
+    return run / MANIFEST_NAME if run.is_dir() else run
+
+
+def read_json(path: Path) -> object:
+    """Parse a JSON file; every failure is one ``InvalidRunFileError`` naming the file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidRunFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidRunFileError(f"{path}: is a directory, expected a JSON file") from None
+    except OSError as error:
+        raise InvalidRunFileError(f"{path}: cannot read: {error.strerror}") from None
+    if not data.strip():
+        raise InvalidRunFileError(f"{path}: file is empty")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise InvalidRunFileError(f"{path}: not valid JSON: {error}") from None
+
+
+def load_provenance(run: Path) -> tuple[Provenance, FileKind]:
+    """Read the field from a run dir, a ``manifest.json`` or a file written by ``record``."""
+    path = manifest_path(run)
+    value = read_json(path)
+    if not isinstance(value, dict):
+        raise InvalidRunFileError(f"{path}: expected a JSON object")
+    if "schema" in value and "plugins" in value:
+        return read_field(value, where=str(path)), "record"
+    custom = value.get("custom")
+    if not isinstance(custom, dict) or FIELD_KEY not in custom:
+        raise InvalidRunFileError(
+            f"{path}: no plugin provenance (custom.{FIELD_KEY}); run 'insidellms-provenance embed'"
+        )
+    return read_field(custom[FIELD_KEY], where=f"{path}: custom.{FIELD_KEY}"), "manifest"

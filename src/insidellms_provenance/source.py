@@ -1,0 +1,140 @@
+"""Where a distribution came from (PEP 610), and a digest of an editable source tree."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import orjson
+
+from insidellms_provenance.canonical import canonical_digest
+from insidellms_provenance.model import Source
+
+__all__ = ["SKIPPED_SOURCE_DIRS", "describe_source", "editable_root", "source_tree_digest"]
+
+# Directories that hold tool output, caches or other environments, not source.
+SKIPPED_SOURCE_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".hypothesis",
+        "node_modules",
+        "build",
+        "dist",
+    }
+)
+
+
+def describe_source(dist: metadata.Distribution) -> Source:
+    """Summarize ``direct_url.json``; no file means the dist came from an index."""
+    from packaging.direct_url import DirectUrl, DirectUrlValidationError
+
+    try:
+        text = dist.read_text("direct_url.json")
+    except (OSError, UnicodeDecodeError) as error:
+        return Source(kind="unknown", problems=(f"direct_url.json: {type(error).__name__}",))
+    if text is None:
+        return Source(kind="index")
+    try:
+        direct = DirectUrl.from_dict(orjson.loads(text))
+    except (orjson.JSONDecodeError, DirectUrlValidationError, TypeError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return Source(kind="unknown", problems=(f"direct_url.json is invalid: {message}",))
+
+    url, local_name, local_path = _split_url(direct.url)
+    if direct.vcs_info is not None:
+        return Source(
+            kind="vcs",
+            url=url,
+            local_name=local_name,
+            vcs=direct.vcs_info.vcs,
+            commit=direct.vcs_info.commit_id,
+            requested_revision=direct.vcs_info.requested_revision,
+        )
+    if direct.dir_info is not None:
+        editable = bool(direct.dir_info.editable)
+        digest = None
+        problems: tuple[str, ...] = ()
+        if editable:
+            if local_path is not None and local_path.is_dir():
+                digest = source_tree_digest(local_path)
+            else:
+                problems = ("editable source directory is not available",)
+        return Source(
+            kind="directory",
+            url=url,
+            local_name=local_name,
+            editable=editable,
+            editable_digest=digest,
+            problems=problems,
+        )
+    return Source(kind="archive", url=url, local_name=local_name)
+
+
+def editable_root(dist: metadata.Distribution) -> Path | None:
+    """The local source directory named by ``direct_url.json``, if there is one."""
+    try:
+        url = orjson.loads(dist.read_text("direct_url.json") or "{}").get("url", "")
+    except (orjson.JSONDecodeError, AttributeError, OSError, UnicodeDecodeError):
+        return None
+    return _split_url(url)[2] if isinstance(url, str) else None
+
+
+def _split_url(url: str) -> tuple[str | None, str | None, Path | None]:
+    """(remote URL without credentials, local file name, local path) of a PEP 610 URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        path = Path(unquote(parts.path))
+        return None, path.name, path
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=netloc)), None, None
+
+
+def source_tree_digest(root: Path) -> str:
+    """Digest every file below ``root``: relative path and content, symlinks not followed.
+
+    Skips :data:`SKIPPED_SOURCE_DIRS` and any directory holding a virtual environment
+    (``pyvenv.cfg``), so building or testing in place does not change the digest.
+    """
+    rows: list[tuple[str, str]] = []
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            name
+            for name in dirnames
+            if name not in SKIPPED_SOURCE_DIRS
+            and not name.endswith(".egg-info")
+            and not (Path(directory, name) / "pyvenv.cfg").exists()
+        )
+        relative_dir = Path(directory).relative_to(root)
+        for name in filenames:
+            path = Path(directory, name)
+            relative = (relative_dir / name).as_posix()
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                rows.append((relative, "symlink:" + os.readlink(path)))
+            elif stat.S_ISREG(mode) and not name.endswith((".pyc", ".pyo")):
+                rows.append((relative, _file_sha256(path)))
+    rows.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
+    return canonical_digest(rows)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
