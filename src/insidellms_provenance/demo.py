@@ -17,7 +17,7 @@ from pathlib import Path
 
 __all__ = ["DEMO_PLUGINS", "install_demo_plugins", "run_demo", "write_demo_run"]
 
-_MANIFEST_FUNCTION = '''
+_MANIFEST_FUNCTION = """
 def plugin_manifest():
     return {
         "name": %(name)r,
@@ -28,7 +28,7 @@ def plugin_manifest():
         "requires": {"python": ">=3.10", "extras": [], "env": []},
         "determinism": {"class": %(determinism)r, "notes": %(notes)r},
     }
-'''
+"""
 
 DEMO_PLUGINS = {
     "demo-echo-plugin": {
@@ -58,8 +58,7 @@ def install_demo_plugins(site: Path) -> None:
         info = f"{package}-{spec['version']}.dist-info"
         module = (
             f'"""{name}: an example insideLLMs plugin."""\n\n'
-            "def register():\n    return None\n"
-            + _MANIFEST_FUNCTION % {"name": name, **spec}
+            "def register():\n    return None\n" + _MANIFEST_FUNCTION % {"name": name, **spec}
         )
         files = {
             f"{package}/__init__.py": module.encode(),
@@ -112,9 +111,10 @@ def run_demo(directory: Path) -> int:
     ]
     for step in steps:
         print("$ insidellms-provenance " + " ".join(step[3:]), flush=True)
-        completed = subprocess.run(step, env=environment, check=False)  # noqa: S603
+        completed = subprocess.run(step, env=environment, check=False)
         if completed.returncode != 0:
             return completed.returncode
-    print(f"\nThe example run is in {run_dir}; its manifest.json now holds "
-          "custom.plugin_provenance.")
+    print(
+        f"\nThe example run is in {run_dir}; its manifest.json now holds custom.plugin_provenance."
+    )
     return 0

@@ -11,8 +11,8 @@ from importlib import metadata
 from insidellms_provenance.model import EntryPointRef
 
 __all__ = [
-    "dist_info_name",
     "discover",
+    "dist_info_name",
     "entry_point_ref",
     "installed_versions",
 ]

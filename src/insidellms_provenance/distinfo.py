@@ -74,9 +74,7 @@ def describe_distribution(
             entries, layout, lambda path: read_regular_file(site, path)
         )
         record_problems.extend(row_problems)
-        record_digest = canonical_digest(
-            {"files": rows, "problems": sorted(set(record_problems))}
-        )
+        record_digest = canonical_digest({"files": rows, "problems": sorted(set(record_problems))})
     problems.extend(record_problems)
 
     from packaging.utils import canonicalize_name
@@ -98,9 +96,7 @@ def _read_text(dist: metadata.Distribution, filename: str, problems: list[str]) 
         return None
 
 
-def _read_name_version(
-    dist: metadata.Distribution, problems: list[str]
-) -> tuple[str, str]:
+def _read_name_version(dist: metadata.Distribution, problems: list[str]) -> tuple[str, str]:
     from packaging.metadata import parse_email
 
     text = _read_text(dist, "METADATA", problems)

@@ -73,7 +73,9 @@ def embed(run: Path, provenance: Provenance) -> EmbedResult:
     if new_text == text:
         return EmbedResult(path=path, changed=False, exact_style=exact, stale=())
     atomic_write(path, new_text.encode("utf-8"))
-    return EmbedResult(path=path, changed=True, exact_style=exact, stale=stale_attestations(path.parent))
+    return EmbedResult(
+        path=path, changed=True, exact_style=exact, stale=stale_attestations(path.parent)
+    )
 
 
 def stale_attestations(run_dir: Path) -> tuple[str, ...]:

@@ -10,13 +10,12 @@ from pathlib import PurePath
 __all__ = ["SiteLayout", "site_layout"]
 
 _BASE = "/__base__"
-_SCHEME_VARS = {
-    name: _BASE
-    for name in ("base", "platbase", "userbase", "installed_base", "installed_platbase")
-}
+_SCHEME_VARS = dict.fromkeys(
+    ("base", "platbase", "userbase", "installed_base", "installed_platbase"), _BASE
+)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _scheme_layouts() -> tuple[tuple[tuple[str, ...], str | None], ...]:
     """(site dir parts below the prefix, scripts dir below the prefix) for each scheme."""
     layouts = set()
@@ -30,7 +29,7 @@ def _scheme_layouts() -> tuple[tuple[tuple[str, ...], str | None], ...]:
         )
         for key in ("purelib", "platlib"):
             site = paths.get(key, "")
-            if site.startswith(_BASE + "/") or site.startswith(_BASE + "\\"):
+            if site.startswith((_BASE + "/", _BASE + "\\")):
                 layouts.add((PurePath(site).relative_to(_BASE).parts, scripts_rel))
     # Deepest first, so ``lib/python3.11/site-packages`` wins over ``lib/python``.
     return tuple(sorted(layouts, key=lambda layout: (-len(layout[0]), layout)))
@@ -46,7 +45,7 @@ class SiteLayout:
         self.scripts_dir = scripts_dir
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def site_layout(site_dir: str) -> SiteLayout:
     """Match ``site_dir`` against the install schemes; unknown places get depth 0.
 

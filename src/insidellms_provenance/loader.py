@@ -57,8 +57,12 @@ def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> Manif
     """Call the module-level ``plugin_manifest()`` of the entry point's module, if any."""
     module = sys.modules.get(ep.module) if outcome.status in ("loaded", "skipped") else None
     if module is None:
-        problem = "module was not imported" if outcome.status == "disabled" else "module failed to import"
-        return ManifestSummary(status="missing" if outcome.status == "disabled" else "error", problems=(problem,))
+        problem = (
+            "module was not imported" if outcome.status == "disabled" else "module failed to import"
+        )
+        return ManifestSummary(
+            status="missing" if outcome.status == "disabled" else "error", problems=(problem,)
+        )
     function = getattr(module, "plugin_manifest", None)
     if function is None:
         return ManifestSummary(status="missing")

@@ -52,6 +52,9 @@ def summarize_manifest(value: object) -> ManifestSummary:
     if sdk_version is not None and sdk_version not in KNOWN_SDK_VERSIONS:
         problems.append(f"unknown sdk_version {sdk_version!r}")
     insidellms = _specifier(value, "insideLLMs", problems)
+    capabilities = _capabilities(value.get("capabilities"), problems)
+    requires = _requires(value.get("requires"), problems)
+    determinism = _determinism(value.get("determinism"), problems)
     return ManifestSummary(
         status="invalid" if problems else "ok",
         digest=digest,
@@ -60,13 +63,15 @@ def summarize_manifest(value: object) -> ManifestSummary:
         version=version,
         sdk_version=sdk_version,
         insidellms=insidellms,
-        capabilities=_capabilities(value.get("capabilities"), problems),
-        requires=_requires(value.get("requires"), problems),
-        determinism=_determinism(value.get("determinism"), problems),
+        capabilities=capabilities,
+        requires=requires,
+        determinism=determinism,
     )
 
 
-def _string(data: Mapping[str, object], key: str, problems: list[str], where: str = "") -> str | None:
+def _string(
+    data: Mapping[str, object], key: str, problems: list[str], where: str = ""
+) -> str | None:
     item = data.get(key)
     if item is None:
         return None
@@ -76,7 +81,9 @@ def _string(data: Mapping[str, object], key: str, problems: list[str], where: st
     return item
 
 
-def _strings(data: Mapping[str, object], key: str, problems: list[str], where: str) -> tuple[str, ...]:
+def _strings(
+    data: Mapping[str, object], key: str, problems: list[str], where: str
+) -> tuple[str, ...]:
     items = data.get(key, [])
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         problems.append(f"{where}{key} must be a list of strings")
@@ -84,7 +91,9 @@ def _strings(data: Mapping[str, object], key: str, problems: list[str], where: s
     return tuple(items)
 
 
-def _specifier(data: Mapping[str, object], key: str, problems: list[str], where: str = "") -> str | None:
+def _specifier(
+    data: Mapping[str, object], key: str, problems: list[str], where: str = ""
+) -> str | None:
     text = _string(data, key, problems, where)
     if text is None:
         return None
@@ -143,6 +152,8 @@ def _determinism(item: object, problems: list[str]) -> Determinism | None:
     if level is None:
         problems.append("determinism.class is missing")
     elif level not in DETERMINISM_CLASSES:
-        problems.append(f"determinism.class {level!r} is not one of {', '.join(DETERMINISM_CLASSES)}")
+        problems.append(
+            f"determinism.class {level!r} is not one of {', '.join(DETERMINISM_CLASSES)}"
+        )
         level = None
     return Determinism(level=level, notes=_string(item, "notes", problems, "determinism."))

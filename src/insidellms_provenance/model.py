@@ -25,6 +25,7 @@ __all__ = [
     "Origin",
     "OriginStatus",
     "PluginFingerprint",
+    "PluginObservation",
     "Provenance",
     "RegistryKeys",
     "Requires",
@@ -164,6 +165,19 @@ class PluginFingerprint:
     source: Source | None
     origin: Origin
     manifest: ManifestSummary
+    load: LoadOutcome
+    registered: RegistryKeys | None = None
+    replaced: RegistryKeys | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PluginObservation:
+    """What a host run showed about one plugin: how registration went and what it did.
+
+    Not part of the field itself: the recorder copies it into ``load``, ``registered``
+    and ``replaced`` of the plugin's fingerprint.
+    """
+
     load: LoadOutcome
     registered: RegistryKeys | None = None
     replaced: RegistryKeys | None = None

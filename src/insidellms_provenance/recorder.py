@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from importlib import metadata
 
 from insidellms_provenance.discover import discover, entry_point_ref, installed_versions
 from insidellms_provenance.distinfo import describe_distribution
@@ -11,11 +12,13 @@ from insidellms_provenance.field import make_provenance
 from insidellms_provenance.loader import call_plugin_manifest, load_entry_point, plugins_disabled
 from insidellms_provenance.model import (
     DEFAULT_GROUP,
+    Conflict,
     DistributionInfo,
     LoadOutcome,
     ManifestSummary,
     Origin,
     PluginFingerprint,
+    PluginObservation,
     Provenance,
     Source,
 )
@@ -25,43 +28,41 @@ from insidellms_provenance.source import describe_source, editable_root
 __all__ = ["record"]
 
 
-def record(group: str = DEFAULT_GROUP, *, environ: Mapping[str, str] = os.environ) -> Provenance:
-    """Import each entry point of ``group`` (never calling it) and fingerprint it."""
+def record(
+    group: str = DEFAULT_GROUP,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    observations: Mapping[tuple[str, str], PluginObservation] | None = None,
+    conflicts: Iterable[Conflict] = (),
+) -> Provenance:
+    """Import each entry point of ``group`` (never calling it) and fingerprint it.
+
+    Inside a host run, ``observations`` (keyed by entry-point name and value) say how
+    the host's own loading went; those plugins are not imported again, and their
+    registrations and the run's ``conflicts`` are recorded.
+    """
+    observations = observations or {}
     disabled = plugins_disabled(group, environ)
     versions = installed_versions()
     described: dict[str, tuple[DistributionInfo, Source]] = {}
     plugins = []
     for ep in discover(group):
+        observed = observations.get((ep.name, ep.value))
+        load, manifest = _load(ep, observed, disabled=disabled)
+        info, source, origin = None, None, Origin(status="unknown")
         dist = ep.dist
-        if disabled:
-            load = LoadOutcome(status="disabled")
-            manifest = ManifestSummary(status="missing", problems=("plugins are disabled",))
-        else:
-            load = load_entry_point(ep)
-            manifest = call_plugin_manifest(ep, load)
-        if dist is None:
-            plugins.append(
-                PluginFingerprint(
-                    entry_point=entry_point_ref(ep),
-                    distribution=None,
-                    source=None,
-                    origin=Origin(status="unknown"),
-                    manifest=manifest,
-                    load=load,
-                )
+        if dist is not None:
+            key = str(dist.locate_file("")) + "\0" + (dist.name or "")
+            if key not in described:
+                found = describe_source(dist)
+                described[key] = (describe_distribution(dist, editable=found.editable), found)
+            info, source = described[key]
+            origin = check_origin(
+                ep,
+                dist,
+                editable_root=editable_root(dist) if source.editable else None,
+                versions=versions.get(info.normalized_name, []),
             )
-            continue
-        key = str(dist.locate_file("")) + "\0" + (dist.name or "")
-        if key not in described:
-            source = describe_source(dist)
-            described[key] = (describe_distribution(dist, editable=source.editable), source)
-        info, source = described[key]
-        origin = check_origin(
-            ep,
-            dist,
-            editable_root=editable_root(dist) if source.editable else None,
-            versions=versions.get(info.normalized_name, []),
-        )
         plugins.append(
             PluginFingerprint(
                 entry_point=entry_point_ref(ep),
@@ -70,6 +71,22 @@ def record(group: str = DEFAULT_GROUP, *, environ: Mapping[str, str] = os.enviro
                 origin=origin,
                 manifest=manifest,
                 load=load,
+                registered=observed.registered if observed else None,
+                replaced=observed.replaced if observed else None,
             )
         )
-    return make_provenance(group, plugins)
+    return make_provenance(group, plugins, conflicts)
+
+
+def _load(
+    ep: metadata.EntryPoint, observed: PluginObservation | None, *, disabled: bool
+) -> tuple[LoadOutcome, ManifestSummary]:
+    """How loading went (observed in a host run, or by importing now) and the manifest."""
+    if observed is not None:
+        return observed.load, call_plugin_manifest(ep, observed.load)
+    if disabled:
+        return LoadOutcome(status="disabled"), ManifestSummary(
+            status="missing", problems=("plugins are disabled",)
+        )
+    load = load_entry_point(ep)
+    return load, call_plugin_manifest(ep, load)

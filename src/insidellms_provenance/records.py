@@ -15,6 +15,7 @@ import base64
 import binascii
 import csv
 import hashlib
+import io
 import posixpath
 from collections.abc import Callable, Iterable
 from typing import Final
@@ -108,36 +109,48 @@ def parse_record(text: str) -> tuple[list[RecordEntry], list[str]]:
     entries: list[RecordEntry] = []
     problems: list[str] = []
     try:
-        rows = list(csv.reader(text.splitlines(), delimiter=",", quotechar='"', strict=True))
+        # Not str.splitlines(): it also splits on \x1c-\x1e, \x85 and \u2028, which
+        # are legal in file names. The csv module handles line ends itself.
+        reader = csv.reader(
+            io.StringIO(text, newline=""), delimiter=",", quotechar='"', strict=True
+        )
+        rows = list(reader)
     except csv.Error as error:
         return [], [f"RECORD is not valid CSV: {error}"]
     for row in rows:
         if not row:
             continue
-        if len(row) != 3:
-            problems.append(f"RECORD row {','.join(row)!r}: expected 3 fields, got {len(row)}")
-            continue
-        path, hash_text, size_text = row
-        issues: list[str] = []
-        hash_: Hash | None = None
-        size: int | None = None
-        if not path:
-            issues.append("empty path")
-        if hash_text:
-            try:
-                hash_ = Hash.parse(hash_text)
-            except ValueError as error:
-                issues.append(str(error))
-        if size_text:
-            if size_text.isdigit() and size_text.isascii():
-                size = int(size_text)
-            else:
-                issues.append(f"size {size_text!r} is not a non-negative integer")
-        if issues:
-            problems.append(f"RECORD row {path!r}: {'; '.join(issues)}")
+        parsed = _parse_row(row)
+        if isinstance(parsed, str):
+            problems.append(parsed)
         else:
-            entries.append(RecordEntry(path, hash_, size))
+            entries.append(parsed)
     return entries, problems
+
+
+def _parse_row(row: list[str]) -> RecordEntry | str:
+    """One entry, or one problem naming the row and everything wrong with it."""
+    if len(row) != 3:
+        return f"RECORD row {','.join(row)!r}: expected 3 fields, got {len(row)}"
+    path, hash_text, size_text = row
+    issues: list[str] = []
+    hash_: Hash | None = None
+    size: int | None = None
+    if not path:
+        issues.append("empty path")
+    if hash_text:
+        try:
+            hash_ = Hash.parse(hash_text)
+        except ValueError as error:
+            issues.append(str(error))
+    if size_text:
+        if size_text.isdigit() and size_text.isascii():
+            size = int(size_text)
+        else:
+            issues.append(f"size {size_text!r} is not a non-negative integer")
+    if issues:
+        return f"RECORD row {path!r}: {'; '.join(issues)}"
+    return RecordEntry(path, hash_, size)
 
 
 def check_path(path: str, depth: int) -> str | None:

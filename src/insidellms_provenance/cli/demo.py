@@ -12,8 +12,13 @@ HELP = "run record, embed and show on a built-in example (no insideLLMs needed)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
-    parser.add_argument("directory", type=Path, nargs="?", metavar="DIR",
-                        help="where to put the example (default: a new temporary directory)")
+    parser.add_argument(
+        "directory",
+        type=Path,
+        nargs="?",
+        metavar="DIR",
+        help="where to put the example (default: a new temporary directory)",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:

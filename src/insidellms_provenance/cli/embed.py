@@ -17,8 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     add_group(parser)
     parser.add_argument("run", type=Path, metavar="RUN_DIR", help="run directory or manifest.json")
-    parser.add_argument("--from", dest="source", type=Path, metavar="FILE",
-                        help="embed a field written earlier by 'record' instead of recording now")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="FILE",
+        help="embed a field written earlier by 'record' instead of recording now",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -41,10 +46,15 @@ def run(arguments: argparse.Namespace) -> int:
     count = len(provenance.plugins)
     print(f"{where}: embedded provenance of {count} plugin(s)", file=sys.stderr)
     if not result.exact_style:
-        print(f"{where}: warning: the original JSON formatting could not be reproduced exactly",
-              file=sys.stderr)
+        print(
+            f"{where}: warning: the original JSON formatting could not be reproduced exactly",
+            file=sys.stderr,
+        )
     if result.stale:
-        print(f"{where}: warning: {len(result.stale)} attestation file(s) such as "
-              f"{result.stale[0]} were computed over the previous manifest.json and no longer "
-              "match it; re-run 'insidellms attest' and 'insidellms sign'", file=sys.stderr)
+        print(
+            f"{where}: warning: {len(result.stale)} attestation file(s) such as "
+            f"{result.stale[0]} were computed over the previous manifest.json and no longer "
+            "match it; re-run 'insidellms attest' and 'insidellms sign'",
+            file=sys.stderr,
+        )
     return 0

@@ -18,5 +18,9 @@ def add_group(parser: argparse.ArgumentParser) -> None:
 
 def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
     """``--format``: how results are printed (the first choice is the default)."""
-    parser.add_argument("--format", choices=choices, default=choices[0],
-                        help=f"output format (default: {choices[0]})")
+    parser.add_argument(
+        "--format",
+        choices=choices,
+        default=choices[0],
+        help=f"output format (default: {choices[0]})",
+    )

@@ -16,8 +16,13 @@ HELP = "fingerprint the group's plugins in this environment; print the field as 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     add_group(parser)
-    parser.add_argument("--output", "-o", type=Path, metavar="FILE",
-                        help="write the field to FILE instead of standard output")
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="write the field to FILE instead of standard output",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:

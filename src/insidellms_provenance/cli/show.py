@@ -19,8 +19,12 @@ HELP = "print the recorded plugins of a run, manifest or record file as a table"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
-    parser.add_argument("run", type=Path, metavar="RUN",
-                        help="run directory, manifest.json or file written by 'record'")
+    parser.add_argument(
+        "run",
+        type=Path,
+        metavar="RUN",
+        help="run directory, manifest.json or file written by 'record'",
+    )
     add_format(parser, ("text", "json"))
 
 
@@ -38,22 +42,21 @@ def run(arguments: argparse.Namespace) -> int:
     sys.stdout.flush()
     return 0
 
+
 _HEADERS = ("PLUGIN", "DISTRIBUTION", "VERSION", "SOURCE", "DETERMINISM", "LOAD")
 
 
 def render_show(provenance: Provenance) -> str:
     """One row per plugin in load order, then one line per problem worth a look."""
     count = len(provenance.plugins)
-    lines = [
-        f"group {provenance.group}: {count} plugin{'' if count == 1 else 's'}, "
-        f"digest {provenance.digest}",
-    ]
+    plural = "" if count == 1 else "s"
+    lines = [f"group {provenance.group}: {count} plugin{plural}, digest {provenance.digest}"]
     if provenance.plugins:
         rows = [_HEADERS, *(_row(plugin) for plugin in provenance.plugins)]
         widths = [max(len(row[column]) for row in rows) for column in range(len(_HEADERS))]
         lines.append("")
         lines += [
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
             for row in rows
         ]
     notes = [note for plugin in provenance.plugins for note in _notes(plugin)]
@@ -108,8 +111,10 @@ def _notes(plugin: PluginFingerprint) -> list[str]:
     if plugin.load.status in ("failed", "skipped") and plugin.load.error_message:
         notes.append(f"{name}: load {plugin.load.status}: {plugin.load.error_message}")
     if plugin.origin.status == "shadowed":
-        notes.append(f"{name}: module {plugin.entry_point.value.partition(':')[0]} was imported "
-                     "from outside its distribution (shadowed)")
+        notes.append(
+            f"{name}: module {plugin.entry_point.value.partition(':')[0]} was imported "
+            "from outside its distribution (shadowed)"
+        )
     if plugin.origin.duplicate_versions:
         versions = ", ".join(plugin.origin.duplicate_versions)
         notes.append(f"{name}: several copies of the distribution are installed ({versions})")

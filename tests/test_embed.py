@@ -1,0 +1,178 @@
+import json
+import os
+import stat
+
+import pytest
+
+from insidellms_provenance import embed as embed_module
+from insidellms_provenance.embed import atomic_write, embed
+from insidellms_provenance.errors import InvalidRunFileError, WriteError
+from insidellms_provenance.field import field_value, make_provenance
+from insidellms_provenance.model import (
+    EntryPointRef,
+    LoadOutcome,
+    ManifestSummary,
+    Origin,
+    PluginFingerprint,
+)
+
+HOST_MANIFEST = {
+    "schema_version": "1.0.1",
+    "run_id": "abc",
+    "python_version": None,
+    "custom": {"status_counts": {"success": 5}, "timeout_count": 0},
+    "note": "température ≠ 0",
+    "metrics": {"accuracy": 0.1, "tiny": 1e-7},
+}
+
+
+def host_text(value=HOST_MANIFEST) -> str:
+    return json.dumps(value, sort_keys=True, indent=2)
+
+
+def provenance(name="alpha"):
+    plugin = PluginFingerprint(
+        entry_point=EntryPointRef(group="insidellms.plugins", name=name, value=f"{name}:register"),
+        distribution=None,
+        source=None,
+        origin=Origin(status="unknown"),
+        manifest=ManifestSummary(status="missing"),
+        load=LoadOutcome(status="loaded"),
+    )
+    return make_provenance("insidellms.plugins", [plugin])
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    (tmp_path / "manifest.json").write_text(host_text(), encoding="utf-8")
+    return tmp_path
+
+
+def test_embed_keeps_host_format_and_every_other_key(run_dir):
+    result = embed(run_dir, provenance())
+    assert result.changed
+    assert result.exact_style
+    text = (run_dir / "manifest.json").read_text(encoding="utf-8")
+    expected = json.loads(host_text())
+    expected["custom"]["plugin_provenance"] = field_value(provenance())
+    assert text == json.dumps(expected, sort_keys=True, indent=2)
+    assert not text.endswith("\n")
+
+
+def test_embedding_twice_changes_no_byte(run_dir):
+    embed(run_dir, provenance())
+    first = (run_dir / "manifest.json").read_bytes()
+    mtime = (run_dir / "manifest.json").stat().st_mtime_ns
+    result = embed(run_dir, provenance())
+    assert not result.changed
+    assert (run_dir / "manifest.json").read_bytes() == first
+    assert (run_dir / "manifest.json").stat().st_mtime_ns == mtime
+
+
+def test_embedding_new_provenance_replaces_the_field(run_dir):
+    embed(run_dir, provenance("alpha"))
+    embed(run_dir, provenance("beta"))
+    value = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert value["custom"]["plugin_provenance"] == field_value(provenance("beta"))
+    assert value["custom"]["timeout_count"] == 0
+
+
+def test_embed_accepts_the_manifest_path_and_keeps_permissions(run_dir):
+    path = run_dir / "manifest.json"
+    path.chmod(0o640)
+    embed(path, provenance())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_embed_reports_stale_attestations(run_dir):
+    (run_dir / "attestations").mkdir()
+    (run_dir / "attestations" / "04.execution.dsse.json").write_text("{}")
+    (run_dir / "signing").mkdir()
+    (run_dir / "signing" / "04.execution.sigstore.bundle.json").write_text("{}")
+    result = embed(run_dir, provenance())
+    assert result.stale == (
+        "attestations/04.execution.dsse.json",
+        "signing/04.execution.sigstore.bundle.json",
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("", "not valid JSON"),
+        ('{"custom": {', "not valid JSON"),
+        (host_text()[: len(host_text()) // 2], "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"custom": []}', "'custom' is not a JSON object"),
+        (b"\xff\xfe{}", "not UTF-8 text"),
+    ],
+)
+def test_bad_manifests_are_refused_and_left_untouched(tmp_path, content, message):
+    path = tmp_path / "manifest.json"
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    before = path.read_bytes() if path.exists() else None
+    with pytest.raises(InvalidRunFileError, match=message):
+        embed(tmp_path, provenance())
+    assert (path.read_bytes() if path.exists() else None) == before
+    assert sorted(os.listdir(tmp_path)) == (["manifest.json"] if before is not None else [])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_run_dir_is_refused_and_untouched(run_dir):
+    before = (run_dir / "manifest.json").read_bytes()
+    run_dir.chmod(0o500)
+    try:
+        with pytest.raises(WriteError, match="cannot write"):
+            embed(run_dir, provenance())
+    finally:
+        run_dir.chmod(0o700)
+    assert (run_dir / "manifest.json").read_bytes() == before
+
+
+def test_permission_denied_in_run_dir_is_a_write_error(run_dir, monkeypatch):
+    # Works as root too, where chmod cannot make a directory read-only.
+    before = (run_dir / "manifest.json").read_bytes()
+
+    def deny(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(embed_module.tempfile, "mkstemp", deny)
+    with pytest.raises(WriteError, match="Permission denied"):
+        embed(run_dir, provenance())
+    assert (run_dir / "manifest.json").read_bytes() == before
+
+
+def test_unwritable_directory_is_a_write_error(tmp_path):
+    missing = tmp_path / "gone" / "manifest.json"
+    with pytest.raises(WriteError, match="cannot write in"):
+        atomic_write(missing, b"{}")
+
+
+def test_interrupted_write_leaves_original_and_no_temp_file(run_dir, monkeypatch):
+    before = (run_dir / "manifest.json").read_bytes()
+
+    def fail(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(embed_module.os, "replace", fail)
+    with pytest.raises(WriteError, match="No space left on device"):
+        embed(run_dir, provenance())
+    assert (run_dir / "manifest.json").read_bytes() == before
+    assert sorted(os.listdir(run_dir)) == ["manifest.json"]
+
+
+def test_keyboard_interrupt_during_write_cleans_up(run_dir, monkeypatch):
+    before = (run_dir / "manifest.json").read_bytes()
+
+    def interrupt(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(embed_module.os, "fsync", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        embed(run_dir, provenance())
+    assert (run_dir / "manifest.json").read_bytes() == before
+    assert sorted(os.listdir(run_dir)) == ["manifest.json"]

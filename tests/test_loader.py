@@ -1,0 +1,47 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+from insidellms_provenance.loader import describe_error, plugins_disabled
+
+
+class PluginError(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ValueError("bad\nsecond line"), ("ValueError", "bad")),
+        (
+            ModuleNotFoundError("No module named 'x'"),
+            ("ModuleNotFoundError", "No module named 'x'"),
+        ),
+        (PluginError(""), ("test_loader.PluginError", "")),
+        (RuntimeError("   \n  "), ("RuntimeError", "")),
+        (
+            OSError(2, "No such file", f"{sys.prefix}/lib/x.py"),
+            ("FileNotFoundError", "[Errno 2] No such file: '{prefix}/lib/x.py'"),
+        ),
+        (RuntimeError(f"read {Path.home()}/.config/x"), ("RuntimeError", "read ~/.config/x")),
+    ],
+)
+def test_describe_error_table(error, expected):
+    assert describe_error(error) == expected
+
+
+@pytest.mark.parametrize(
+    ("group", "value", "disabled"),
+    [
+        ("insidellms.plugins", "1", True),
+        ("insidellms.plugins", "true", True),
+        ("insidellms.plugins", "yes", True),
+        ("insidellms.plugins", "TRUE", False),
+        ("insidellms.plugins", "0", False),
+        ("insidellms.plugins", "", False),
+        ("pytest11", "1", False),
+    ],
+)
+def test_plugins_disabled_matches_the_host_loader(group, value, disabled):
+    assert plugins_disabled(group, {"INSIDELLMS_DISABLE_PLUGINS": value}) is disabled

@@ -1,0 +1,112 @@
+import pytest
+from insidellms_provenance.canonical import canonical_digest
+
+from insidellms_provenance.manifest import MAX_MANIFEST_BYTES, summarize_manifest
+from insidellms_provenance.model import Determinism, RegistryKeys, Requires
+
+VALID = {
+    "name": "alpha",
+    "version": "1.0.0",
+    "sdk_version": "1",
+    "insideLLMs": ">=0.2.0,<0.3.0",
+    "capabilities": {"models": ["m2", "m1"], "probes": ["p"], "datasets": []},
+    "requires": {"python": ">=3.10", "extras": ["x"], "env": ["TOKEN"]},
+    "determinism": {"class": "deterministic", "notes": "seeded"},
+}
+
+
+def test_valid_manifest_is_summarized():
+    summary = summarize_manifest(VALID)
+    assert summary.status == "ok"
+    assert summary.problems == ()
+    assert summary.digest == canonical_digest(VALID)
+    assert summary.capabilities == RegistryKeys(models=("m1", "m2"), probes=("p",))
+    assert summary.requires == Requires(python=">=3.10", extras=("x",), env=("TOKEN",))
+    assert summary.determinism == Determinism(level="deterministic", notes="seeded")
+    assert (summary.name, summary.version, summary.sdk_version, summary.insidellms) == (
+        "alpha",
+        "1.0.0",
+        "1",
+        ">=0.2.0,<0.3.0",
+    )
+
+
+def test_digest_ignores_key_order():
+    reordered = dict(reversed(list(VALID.items())))
+    assert summarize_manifest(reordered).digest == summarize_manifest(VALID).digest
+
+
+@pytest.mark.parametrize(
+    ("change", "problems"),
+    [
+        ({"name": 3}, ["name must be a string, not int"]),
+        ({"version": "one"}, ["version 'one' is not a valid version"]),
+        ({"sdk_version": "2"}, ["unknown sdk_version '2'"]),
+        ({"insideLLMs": ">>0.2"}, ["insideLLMs '>>0.2' is not a valid version specifier"]),
+        ({"capabilities": []}, ["capabilities must be an object"]),
+        ({"capabilities": {"models": "m"}}, ["capabilities.models must be a list of strings"]),
+        ({"capabilities": {"tools": []}}, ["unknown capability kind 'tools'"]),
+        (
+            {"requires": {"python": "3.10"}},
+            ["requires.python '3.10' is not a valid version specifier"],
+        ),
+        ({"requires": {"env": [1]}}, ["requires.env must be a list of strings"]),
+        (
+            {"determinism": {"class": "mostly"}},
+            [
+                "determinism.class 'mostly' is not one of deterministic, best_effort, non_deterministic"
+            ],
+        ),
+        ({"determinism": {}}, ["determinism.class is missing"]),
+        ({"determinism": "yes"}, ["determinism must be an object"]),
+        ({"extra": 1}, ["unknown key 'extra'"]),
+    ],
+)
+def test_invalid_fields_are_reported_and_valid_parts_kept(change, problems):
+    summary = summarize_manifest({**VALID, **change})
+    assert summary.status == "invalid"
+    assert list(summary.problems) == sorted(problems)
+    assert summary.digest is not None
+
+
+def test_missing_keys_are_each_reported():
+    summary = summarize_manifest({})
+    assert summary.status == "invalid"
+    assert summary.problems == tuple(
+        sorted(
+            [
+                "missing key 'capabilities'",
+                "missing key 'determinism'",
+                "missing key 'insideLLMs'",
+                "missing key 'name'",
+                "missing key 'sdk_version'",
+                "missing key 'version'",
+            ]
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem_start"),
+    [
+        ([1, 2], "returned list, expected a dict"),
+        ("text", "returned str, expected a dict"),
+        ({"name": float("nan")}, "not JSON: "),
+        ({"name": {"a", "b"}}, "not JSON: "),
+        ({1: "x"}, "not JSON: "),
+    ],
+)
+def test_non_manifests_are_invalid(value, problem_start):
+    summary = summarize_manifest(value)
+    assert summary.status == "invalid"
+    assert len(summary.problems) == 1
+    assert summary.problems[0].startswith(problem_start)
+
+
+def test_huge_manifest_is_refused_but_digested():
+    value = {**VALID, "name": "x" * (MAX_MANIFEST_BYTES + 1)}
+    summary = summarize_manifest(value)
+    assert summary.status == "invalid"
+    assert summary.digest == canonical_digest(value)
+    assert summary.name is None
+    assert "over the 1048576 limit" in summary.problems[0]

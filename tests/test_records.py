@@ -1,0 +1,232 @@
+import base64
+import csv
+import hashlib
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from insidellms_provenance.records import (
+    Hash,
+    InstallLayout,
+    RecordEntry,
+    canonical_rows,
+    check_path,
+    parse_record,
+)
+
+
+def b64(data: bytes, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm, data).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+GOOD = b64(b"x")
+LAYOUT = InstallLayout(dist_info="demo-1.0.dist-info", depth=3, scripts_dir="bin")
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("sha256", "not of the form"),
+        ("=abc", "not of the form"),
+        ("sha256=", "not of the form"),
+        ("md5=" + b64(b"x", "md5"), "unknown or forbidden hash algorithm 'md5'"),
+        ("sha1=" + b64(b"x", "sha1"), "unknown or forbidden hash algorithm 'sha1'"),
+        ("whirlpool=abc", "unknown or forbidden hash algorithm 'whirlpool'"),
+        ("sha256=not*base64!", "not urlsafe base64"),
+        ("sha256=" + GOOD[:-4], "not a sha256 digest"),
+        ("sha256=" + GOOD + "AAAA", "not a sha256 digest"),
+        ("sha256=" + GOOD + "=", "not a sha256 digest"),
+        ("sha256=" + GOOD[:-2] + "+/", "not a sha256 digest in urlsafe base64"),
+    ],
+)
+def test_hash_parse_refuses(text, error):
+    with pytest.raises(ValueError, match=error):
+        Hash.parse(text)
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha384", "sha512", "sha3_256", "blake2b"])
+def test_hash_parse_accepts_strong_algorithms(algorithm):
+    value = b64(b"content", algorithm)
+    parsed = Hash.parse(f"{algorithm}={value}")
+    assert parsed == Hash(algorithm, value)
+    assert str(parsed) == f"{algorithm}={value}"
+    assert parsed.matches(b"content")
+    assert not parsed.matches(b"content!")
+
+
+@pytest.mark.parametrize(
+    ("text", "entries", "problems"),
+    [
+        ("", [], []),
+        ("a.py,sha256=" + GOOD + ",1\n", [RecordEntry("a.py", Hash("sha256", GOOD), 1)], []),
+        ("a.py,,\n\n", [RecordEntry("a.py", None, None)], []),
+        ('"a,b.py",sha256=' + GOOD + ",1\n", [RecordEntry("a,b.py", Hash("sha256", GOOD), 1)], []),
+        (
+            "a.py,sha256=" + GOOD + "\n",
+            [],
+            ["RECORD row 'a.py,sha256=" + GOOD + "': expected 3 fields, got 2"],
+        ),
+        ("a.py,x,y,z\n", [], ["RECORD row 'a.py,x,y,z': expected 3 fields, got 4"]),
+        ("a.py,,-1\n", [], ["RECORD row 'a.py': size '-1' is not a non-negative integer"]),
+        ("a.py,,1.5\n", [], ["RECORD row 'a.py': size '1.5' is not a non-negative integer"]),
+        (",,\n", [], ["RECORD row '': empty path"]),
+        (
+            "a.py,md5=abc,zz\n",
+            [],
+            [
+                "RECORD row 'a.py': unknown or forbidden hash algorithm 'md5'; size 'zz' is not a non-negative integer"
+            ],
+        ),
+        ('a.py,"unterminated\n', [], ["RECORD is not valid CSV: unexpected end of data"]),
+    ],
+)
+def test_parse_record_table(text, entries, problems):
+    assert parse_record(text) == (entries, problems)
+
+
+@pytest.mark.parametrize(
+    ("path", "depth", "refusal"),
+    [
+        ("pkg/mod.py", 0, None),
+        ("pkg/../other.py", 0, None),
+        ("../../../bin/tool", 3, None),
+        ("../../../bin/tool", 2, "path escapes the install root"),
+        ("../x", 0, "path escapes the install root"),
+        ("pkg/../../x", 0, "path escapes the install root"),
+        ("../../../../etc/passwd", 3, "path escapes the install root"),
+        ("/etc/passwd", 3, "absolute path"),
+        ("\\\\server\\share", 3, "absolute path"),
+        ("C:/Windows/x.py", 3, "absolute path"),
+        ("pkg\\mod.py", 3, "backslash in path"),
+        ("./pkg/mod.py", 0, None),
+    ],
+)
+def test_check_path_table(path, depth, refusal):
+    assert check_path(path, depth) == refusal
+
+
+def _entry(path: str, data: bytes | None = b"x") -> RecordEntry:
+    if data is None:
+        return RecordEntry(path, None, None)
+    return RecordEntry(path, Hash("sha256", b64(data)), len(data))
+
+
+def _no_scripts(path: str) -> bytes | None:
+    raise AssertionError(f"unexpected script read {path}")
+
+
+def test_canonical_rows_drop_installer_files_and_bytecode():
+    entries = [
+        _entry("demo-1.0.dist-info/INSTALLER", b"pip\n"),
+        _entry("demo-1.0.dist-info/REQUESTED", b""),
+        _entry("demo-1.0.dist-info/direct_url.json", b"{}"),
+        _entry("demo-1.0.dist-info/uv_cache.json", b"{}"),
+        _entry("demo-1.0.dist-info/RECORD", None),
+        _entry("demo-1.0.dist-info/METADATA", b"meta"),
+        _entry("demo/__pycache__/__init__.cpython-311.pyc", None),
+        _entry("demo/__init__.py", b"code"),
+        _entry("other-1.0.dist-info/INSTALLER", b"pip\n"),
+    ]
+    rows, problems = canonical_rows(entries, LAYOUT, _no_scripts)
+    assert problems == []
+    assert [row[0] for row in rows] == [
+        "demo-1.0.dist-info/METADATA",
+        "demo/__init__.py",
+        "other-1.0.dist-info/INSTALLER",
+    ]
+
+
+def test_canonical_rows_keep_hashed_bytecode_shipped_in_the_wheel():
+    entry = _entry("demo/__pycache__/x.cpython-311.pyc", b"\x00bytecode")
+    rows, _ = canonical_rows([entry], LAYOUT, _no_scripts)
+    assert rows == [(entry.path, str(entry.hash_), entry.size)]
+
+
+def test_canonical_rows_are_sorted_and_independent_of_row_order():
+    entries = [_entry("b.py"), _entry("a/z.py"), _entry("a.py"), _entry("ä.py")]
+    forward, _ = canonical_rows(entries, LAYOUT, _no_scripts)
+    backward, _ = canonical_rows(list(reversed(entries)), LAYOUT, _no_scripts)
+    assert forward == backward
+    assert [row[0] for row in forward] == ["a.py", "a/z.py", "b.py", "ä.py"]
+
+
+def test_canonical_rows_scripts_and_wrappers():
+    layout = InstallLayout(
+        dist_info="demo-1.0.dist-info",
+        depth=3,
+        scripts_dir="bin",
+        wrapper_names=frozenset({"demo-cli"}),
+    )
+    scripts = {
+        "../../../bin/tool": b"#!/venv/a/bin/python3\nprint('hi')\n",
+        "../../../bin/long": b"#!/bin/sh\n'''exec' '/a b/python' \"$0\" \"$@\"\n' '''\nprint('hi')\n",
+    }
+    entries = [
+        _entry("../../../bin/demo-cli", b"wrapper text"),
+        _entry("../../../bin/demo-cli.exe", b"MZ"),
+        _entry("../../../bin/tool", scripts["../../../bin/tool"]),
+        _entry("../../../bin/long", scripts["../../../bin/long"]),
+        _entry("../../../share/demo/a.txt", b"data"),
+        _entry("../../../bin/gone", b"x"),
+    ]
+    rows, problems = canonical_rows(entries, layout, scripts.get)
+    expected_script = "sha256=" + b64(b"#!python\nprint('hi')\n")
+    assert rows == [
+        ("{prefix}/bin/long", expected_script, None),
+        ("{prefix}/bin/tool", expected_script, None),
+        ("{prefix}/share/demo/a.txt", "sha256=" + b64(b"data"), 4),
+    ]
+    assert problems == ["RECORD row '../../../bin/gone': script cannot be read"]
+
+
+def test_canonical_rows_refuse_escaping_and_absolute_paths():
+    entries = [_entry("../../../../etc/passwd"), _entry("/etc/passwd"), _entry("ok.py")]
+    rows, problems = canonical_rows(entries, LAYOUT, _no_scripts)
+    assert [row[0] for row in rows] == ["ok.py"]
+    assert problems == [
+        "RECORD row '../../../../etc/passwd': path escapes the install root",
+        "RECORD row '/etc/passwd': absolute path",
+    ]
+
+
+def test_canonical_rows_editable_keeps_paths_only_outside_dist_info():
+    layout = InstallLayout(
+        dist_info="demo-1.0.dist-info", depth=3, scripts_dir="bin", editable=True
+    )
+    entries = [
+        _entry("__editable__.demo-1.0.pth", b"/abs/src"),
+        _entry("demo-1.0.dist-info/METADATA", b"m"),
+    ]
+    rows, _ = canonical_rows(entries, layout, _no_scripts)
+    assert rows == [
+        ("__editable__.demo-1.0.pth", None, None),
+        ("demo-1.0.dist-info/METADATA", "sha256=" + b64(b"m"), 1),
+    ]
+
+
+_paths = st.lists(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00/\\"),
+        min_size=1,
+    )
+    .filter(lambda part: part not in (".", ".."))
+    .map(lambda name: f"pkg/{name}"),
+    unique=True,
+    max_size=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_paths, st.lists(st.binary(max_size=64), min_size=20, max_size=20))
+def test_record_round_trip(paths, contents):
+    entries = [_entry(path, data) for path, data in zip(paths, contents, strict=False)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=",", quotechar='"', lineterminator="\n")
+    for entry in entries:
+        writer.writerow([entry.path, str(entry.hash_), entry.size])
+    parsed, problems = parse_record(buffer.getvalue())
+    assert problems == []
+    assert parsed == entries
