@@ -30,18 +30,45 @@ _UTF16_SENSITIVE: Final = "\ue000"  # keys below this sort the same by code poin
 
 
 def canonical_json(value: object) -> bytes:
-    """RFC 8785 bytes of ``value``: dicts with str keys, lists, tuples, str, int, float,
-    bool and None. Anything else, NaN, infinities, lone surrogates, integers beyond
-    ±2**53 and nesting deeper than :data:`MAX_DEPTH` raise ``NotCanonicalizableError``
-    naming the JSON path of the culprit."""
-    prepared, plain = _prepare(value, "$", 0)
+    """RFC 8785 bytes of ``value``.
+
+    Accepts dicts with str keys, lists, tuples, str, int, float, bool and None.
+    Anything else, NaN, infinities, lone surrogates, integers beyond ±2**53 and nesting
+    deeper than :data:`MAX_DEPTH` raise ``NotCanonicalizableError`` naming the JSON path
+    of the culprit.
+    """
     try:
-        if plain:
+        if _is_plain(value, 0):
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        return orjson.dumps(prepared)
+        return orjson.dumps(_prepare(value, "$", 0))
     except orjson.JSONEncodeError as error:
         # Only lone surrogates get here; find where for the message.
         raise NotCanonicalizableError(_surrogate_path(value, "$") or str(error)) from None
+
+
+def _is_plain(value: object, depth: int) -> bool:  # noqa: PLR0911 - one branch per JSON type
+    """Whether ``orjson`` with sorted keys already writes ``value`` canonically.
+
+    ``False`` for floats, keys that sort differently in UTF-16, and anything invalid:
+    :func:`_prepare` then walks again, slowly, to build a copy or name the culprit.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER  # type: ignore[operator]
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str or (key and max(key) >= _UTF16_SENSITIVE):
+                return False
+            if not (type(item) is str or item is None or _is_plain(item, depth + 1)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) is str or _is_plain(item, depth + 1) for item in value)  # type: ignore[attr-defined]
+    return False
 
 
 def sha256_digest(data: bytes) -> str:
@@ -54,47 +81,33 @@ def canonical_digest(value: object) -> str:
     return sha256_digest(canonical_json(value))
 
 
-def _prepare(value: object, path: str, depth: int) -> tuple[object, bool]:
-    """Validate ``value``; return an orjson-ready copy and whether the original is already
-    canonical under ``OPT_SORT_KEYS`` (then the copy is the original, unchanged)."""
+def _prepare(value: object, path: str, depth: int) -> object:
+    """Validate ``value`` and return a copy that ``orjson`` writes canonically.
+
+    Numbers are pre-formatted and every object is rebuilt in UTF-16 key order, so no
+    sorting option is needed.
+    """
     if depth > MAX_DEPTH:
         raise NotCanonicalizableError(f"{path}: nested deeper than {MAX_DEPTH} levels")
     if value is None or isinstance(value, (bool, str)):
-        return value, True
+        return value
     if isinstance(value, int):
         if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
-            return value, True
+            return int(value)
         raise NotCanonicalizableError(f"{path}: integer {value} is beyond ±2**53")
     if isinstance(value, float):
-        return orjson.Fragment(_format_number(value, path).encode("ascii")), False
+        return orjson.Fragment(_format_number(value, path).encode("ascii"))
     if isinstance(value, dict):
-        return _prepare_object(value, path, depth)
+        for key in value:
+            if not isinstance(key, str):
+                raise NotCanonicalizableError(f"{path}: key {key!r} is not a string")
+        return {
+            key: _prepare(value[key], f"{path}.{key}", depth + 1)
+            for key in sorted(value, key=_utf16_key)
+        }
     if isinstance(value, (list, tuple)):
-        items = []
-        plain = True
-        for index, item in enumerate(value):
-            prepared, item_plain = _prepare(item, f"{path}[{index}]", depth + 1)
-            items.append(prepared)
-            plain = plain and item_plain
-        return (value if plain else items), plain
+        return [_prepare(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
     raise NotCanonicalizableError(f"{path}: {type(value).__name__} is not a JSON type")
-
-
-def _prepare_object(value: dict[object, object], path: str, depth: int) -> tuple[object, bool]:
-    plain = True
-    for key in value:
-        if not isinstance(key, str):
-            raise NotCanonicalizableError(f"{path}: key {key!r} is not a string")
-        if key and max(key) >= _UTF16_SENSITIVE:
-            plain = False
-    prepared = {}
-    for key, item in value.items():
-        prepared[key], item_plain = _prepare(item, f"{path}.{key}", depth + 1)
-        plain = plain and item_plain
-    if plain:
-        return value, True
-    keys = sorted(prepared, key=_utf16_key)  # type: ignore[arg-type]
-    return {key: prepared[key] for key in keys}, False
 
 
 def _utf16_key(key: str) -> bytes:
@@ -157,8 +170,15 @@ def _canonical_json_python(value: object) -> bytes:
     return _write(value, "$", 0).encode("utf-8")
 
 
-_ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
-                   "\t": "\\t"}
+_ESCAPES: Final = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
 
 
 def _write_string(text: str, path: str) -> str:
@@ -175,7 +195,7 @@ def _write_string(text: str, path: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _write(value: object, path: str, depth: int) -> str:
+def _write(value: object, path: str, depth: int) -> str:  # noqa: C901, PLR0911 - one branch per JSON type
     if depth > MAX_DEPTH:
         raise NotCanonicalizableError(f"{path}: nested deeper than {MAX_DEPTH} levels")
     if value is None:

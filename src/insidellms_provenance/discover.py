@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
@@ -15,16 +16,40 @@ __all__ = [
     "dist_info_name",
     "entry_point_ref",
     "installed_versions",
+    "versions_key",
 ]
 
 
 def discover(group: str) -> list[metadata.EntryPoint]:
     """Entry points of ``group``, sorted by (name, value) as insideLLMs loads them.
 
-    ``importlib.metadata`` keeps only the first distribution of each name on ``sys.path``,
-    which is the one Python imports.
+    The same entry points as ``importlib.metadata.entry_points(group=group)``: the first
+    distribution of each normalized name on ``sys.path`` wins, as Python imports it.
+    That function parses every distribution's ``entry_points.txt``; a file that does not
+    even contain the group's name cannot declare it, so only the others are parsed,
+    which makes discovery in large environments markedly cheaper (see benchmarks/).
     """
-    return sorted(metadata.entry_points(group=group), key=lambda ep: (ep.name, ep.value))
+    found: list[metadata.EntryPoint] = []
+    seen: set[str] = set()
+    for dist in metadata.distributions():
+        key = _normalized_name(dist)
+        if key in seen:
+            continue
+        seen.add(key)
+        text = dist.read_text("entry_points.txt")
+        if text and group in text:
+            found.extend(dist.entry_points.select(group=group))
+    return sorted(found, key=lambda ep: (ep.name, ep.value))
+
+
+def _normalized_name(dist: metadata.Distribution) -> str:
+    """The key ``importlib.metadata`` de-duplicates distributions by."""
+    # Private but present since Python 3.10 on every Distribution; entry_points()
+    # uses exactly this attribute for its own de-duplication.
+    name = getattr(dist, "_normalized_name", None)
+    if isinstance(name, str):
+        return name
+    return re.sub(r"[-_.]+", "_", dist.name or "").lower()
 
 
 def entry_point_ref(ep: metadata.EntryPoint) -> EntryPointRef:
@@ -41,14 +66,16 @@ def dist_info_name(dist: metadata.Distribution) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def installed_versions(paths: Iterable[str] | None = None) -> dict[str, list[str]]:
-    """Versions of every distribution found on ``paths``, by normalized name, in path order.
+def installed_versions(
+    dists: Iterable[metadata.Distribution], paths: Iterable[str] | None = None
+) -> dict[str, list[str]]:
+    """Versions of every copy of ``dists`` found on ``paths``, by ``*.dist-info`` name.
 
     Reads only directory names (``name-version.dist-info``), so it costs one directory
     listing per path entry; more than one version means more than one copy is installed.
+    Keys are the distributions' ``dist_info_name`` stems, normalized.
     """
-    from packaging.utils import canonicalize_name
-
+    wanted = {_dir_key(name) for dist in dists if (name := dist_info_name(dist))}
     found: dict[str, list[str]] = defaultdict(list)
     for entry in sys.path if paths is None else paths:
         try:
@@ -56,9 +83,18 @@ def installed_versions(paths: Iterable[str] | None = None) -> dict[str, list[str
         except OSError:
             continue
         for name in sorted(names):
-            stem, dot, suffix = name.rpartition(".")
-            if not dot or suffix not in ("dist-info", "egg-info"):
-                continue
-            dist_name, _, version = stem.partition("-")
-            found[canonicalize_name(dist_name)].append(version.partition("-")[0])
+            if name.endswith((".dist-info", ".egg-info")) and (key := _dir_key(name)) in wanted:
+                found[key].append(name.rpartition(".")[0].partition("-")[2].partition("-")[0])
     return dict(found)
+
+
+def versions_key(dist: metadata.Distribution) -> str:
+    """The key of ``dist`` in the result of :func:`installed_versions`."""
+    name = dist_info_name(dist)
+    return _dir_key(name) if name else ""
+
+
+def _dir_key(dir_name: str) -> str:
+    """``Foo.Bar-1.0.dist-info`` → ``foo-bar``: the PEP 503 form of the name part."""
+    stem = dir_name.rpartition(".")[0].partition("-")[0]
+    return re.sub(r"[-_.]+", "-", stem).lower()

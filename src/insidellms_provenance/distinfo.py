@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 from importlib import metadata
 from pathlib import Path
@@ -38,11 +39,12 @@ def read_regular_file(root: Path, relative: str) -> bytes | None:
 
 def describe_distribution(
     dist: metadata.Distribution, *, editable: bool = False
-) -> DistributionInfo:
+) -> tuple[DistributionInfo, frozenset[str]]:
     """Read METADATA and RECORD of ``dist`` and digest RECORD's canonical form.
 
-    Problems (missing Name or Version, bad RECORD rows, refused paths) are reported in
-    the result, never raised: a broken distribution must not stop a run.
+    Returns the description and the normalized paths RECORD lists. Problems (missing
+    Name or Version, bad RECORD rows, refused paths) are reported in the result, never
+    raised: a broken distribution must not stop a run.
     """
     problems: list[str] = []
     info_dir = dist_info_name(dist) or ""
@@ -52,6 +54,7 @@ def describe_distribution(
     version = version or dir_version
 
     record_digest = None
+    record_paths: frozenset[str] = frozenset()
     record_problems: list[str] = []
     record_text = _read_text(dist, "RECORD", record_problems)
     if record_text is None:
@@ -59,15 +62,14 @@ def describe_distribution(
     else:
         entries, parse_problems = parse_record(record_text)
         record_problems.extend(parse_problems)
+        record_paths = frozenset(posixpath.normpath(entry.path) for entry in entries)
         site = site_directory(dist)
         where = site_layout(str(site))
         layout = InstallLayout(
             dist_info=info_dir,
             depth=where.depth,
             scripts_dir=where.scripts_dir,
-            wrapper_names=frozenset(
-                ep.name for ep in dist.entry_points if ep.group in _WRAPPER_GROUPS
-            ),
+            wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
             editable=editable,
         )
         rows, row_problems = canonical_rows(
@@ -79,13 +81,19 @@ def describe_distribution(
 
     from packaging.utils import canonicalize_name
 
-    return DistributionInfo(
+    info = DistributionInfo(
         name=name,
         normalized_name=canonicalize_name(name) if name else "",
         version=version,
         record_digest=record_digest,
         problems=tuple(problems),
     )
+    return info, record_paths
+
+
+def _wrapper_names(dist: metadata.Distribution) -> frozenset[str]:
+    """Console and GUI script names: installers generate wrappers for them."""
+    return frozenset(ep.name for ep in dist.entry_points if ep.group in _WRAPPER_GROUPS)
 
 
 def _read_text(dist: metadata.Distribution, filename: str, problems: list[str]) -> str | None:

@@ -14,16 +14,18 @@ __all__ = ["check_origin"]
 
 def check_origin(
     ep: metadata.EntryPoint,
-    dist: metadata.Distribution,
     *,
+    site_dir: Path,
+    record_paths: frozenset[str],
     editable_root: Path | None,
     versions: list[str],
 ) -> Origin:
     """``shadowed`` when the imported module's file is not one of the dist's files.
 
-    A same-named directory earlier on ``sys.path`` is the usual cause. Works only after
-    the module was imported; otherwise the status is ``unknown``. ``versions`` lists the
-    versions of every copy of the distribution on ``sys.path``.
+    ``record_paths`` are the distribution's RECORD paths, relative to ``site_dir``. A
+    same-named directory earlier on ``sys.path`` is the usual cause of shadowing. Works
+    only after the module was imported; otherwise the status is ``unknown``.
+    ``versions`` lists the versions of every copy of the distribution on ``sys.path``.
     """
     duplicates = tuple(versions) if len(versions) > 1 else ()
     module = sys.modules.get(ep.module)
@@ -34,7 +36,7 @@ def check_origin(
     if editable_root is not None:
         inside = Path(real_file).is_relative_to(os.path.realpath(editable_root))
         return Origin(status="ok" if inside else "shadowed", duplicate_versions=duplicates)
-    files = dist.files or []
-    owned = {os.path.realpath(str(dist.locate_file(file))) for file in files}
-    status = "ok" if real_file in owned else "shadowed"
-    return Origin(status=status, duplicate_versions=duplicates)
+    site = os.path.realpath(site_dir)
+    relative = os.path.relpath(real_file, site).replace(os.sep, "/")
+    owned = not relative.startswith("../") and relative in record_paths
+    return Origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)

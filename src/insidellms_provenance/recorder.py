@@ -6,8 +6,13 @@ import os
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 
-from insidellms_provenance.discover import discover, entry_point_ref, installed_versions
-from insidellms_provenance.distinfo import describe_distribution
+from insidellms_provenance.discover import (
+    discover,
+    entry_point_ref,
+    installed_versions,
+    versions_key,
+)
+from insidellms_provenance.distinfo import describe_distribution, site_directory
 from insidellms_provenance.field import make_provenance
 from insidellms_provenance.loader import call_plugin_manifest, load_entry_point, plugins_disabled
 from insidellms_provenance.model import (
@@ -43,10 +48,11 @@ def record(
     """
     observations = observations or {}
     disabled = plugins_disabled(group, environ)
-    versions = installed_versions()
-    described: dict[str, tuple[DistributionInfo, Source]] = {}
+    entry_points = discover(group)
+    versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
+    described: dict[str, tuple[DistributionInfo, frozenset[str], Source]] = {}
     plugins = []
-    for ep in discover(group):
+    for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
         load, manifest = _load(ep, observed, disabled=disabled)
         info, source, origin = None, None, Origin(status="unknown")
@@ -55,13 +61,14 @@ def record(
             key = str(dist.locate_file("")) + "\0" + (dist.name or "")
             if key not in described:
                 found = describe_source(dist)
-                described[key] = (describe_distribution(dist, editable=found.editable), found)
-            info, source = described[key]
+                described[key] = (*describe_distribution(dist, editable=found.editable), found)
+            info, record_paths, source = described[key]
             origin = check_origin(
                 ep,
-                dist,
+                site_dir=site_directory(dist),
+                record_paths=record_paths,
                 editable_root=editable_root(dist) if source.editable else None,
-                versions=versions.get(info.normalized_name, []),
+                versions=versions.get(versions_key(dist), []),
             )
         plugins.append(
             PluginFingerprint(

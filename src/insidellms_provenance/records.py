@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import functools
 import hashlib
 import io
 import posixpath
@@ -74,8 +75,7 @@ class Hash:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         except (binascii.Error, ValueError):
             raise ValueError(f"hash value {value!r} is not urlsafe base64") from None
-        expected = hashlib.new(name).digest_size
-        if len(raw) != expected or _b64(raw) != value:
+        if len(raw) != _digest_size(name) or _b64(raw) != value:
             raise ValueError(f"hash value {value!r} is not a {name} digest in urlsafe base64")
         return cls(name, value)
 
@@ -85,6 +85,11 @@ class Hash:
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
+
+
+@functools.cache
+def _digest_size(name: str) -> int:
+    return hashlib.new(name).digest_size
 
 
 def _b64(raw: bytes) -> str:
