@@ -54,16 +54,14 @@ def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:
 
 
 def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> ManifestSummary:
-    """Call the module-level ``plugin_manifest()`` of the entry point's module, if any."""
-    module = sys.modules.get(ep.module) if outcome.status in ("loaded", "skipped") else None
-    if module is None:
-        problem = (
-            "module was not imported" if outcome.status == "disabled" else "module failed to import"
-        )
-        return ManifestSummary(
-            status="missing" if outcome.status == "disabled" else "error", problems=(problem,)
-        )
-    function = getattr(module, "plugin_manifest", None)
+    """Call the entry point's ``plugin_manifest()``, if it has one.
+
+    Looks in the entry point's module, then in its parent packages, nearest first:
+    ``pkg.hooks:register`` finds ``pkg.plugin_manifest``.
+    """
+    if outcome.status not in ("loaded", "skipped") or ep.module not in sys.modules:
+        return ManifestSummary(status="error", problems=("module failed to import",))
+    function = _find_manifest_function(ep.module)
     if function is None:
         return ManifestSummary(status="missing")
     if not callable(function):
@@ -75,6 +73,16 @@ def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> Manif
         error_type, message = describe_error(error)
         return ManifestSummary(status="error", problems=(f"{error_type}: {message}",))
     return summarize_manifest(value)
+
+
+def _find_manifest_function(module_name: str) -> object | None:
+    parts = module_name.split(".")
+    for end in range(len(parts), 0, -1):
+        module = sys.modules.get(".".join(parts[:end]))
+        function = getattr(module, "plugin_manifest", None)
+        if function is not None:
+            return function
+    return None
 
 
 def describe_error(error: BaseException) -> tuple[str, str]:

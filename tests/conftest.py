@@ -1,0 +1,71 @@
+"""Session fixtures: a wheelhouse of real wheels and venvs built from it by pip and uv."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from plugin_catalog import GOOD, catalog  # noqa: E402
+from venvtools import Venv, create_venv, install  # noqa: E402
+from wheelbuilder import build_wheel  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MakeEnv = Callable[..., Venv]
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, its runtime dependencies, and every catalog plugin.
+
+    Building the project's wheel and fetching its dependencies is the one step that
+    may need the package index (once; pip's cache serves later runs). Everything is
+    then installed with ``--no-index`` from this directory.
+    """
+    directory = tmp_path_factory.mktemp("wheelhouse")
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*command, "--wheel-dir", str(directory), str(ROOT)], check=True)
+    for spec in catalog().values():
+        build_wheel(spec, directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def make_env(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> MakeEnv:
+    """Make (and cache for the session) a venv with the project and some plugins.
+
+    Session-cached environments must not be modified; pass ``fresh=True`` for one a
+    test may tamper with.
+    """
+    made: dict[tuple[object, ...], Venv] = {}
+
+    def make(
+        installer: str,
+        plugins: Iterable[str] = GOOD,
+        *,
+        directory: str | None = None,
+        find_links: Path | None = None,
+        fresh: bool = False,
+    ) -> Venv:
+        names = tuple(plugins)
+        key = (installer, names, directory, find_links)
+        if key in made and not fresh:
+            return made[key]
+        parent = tmp_path_factory.mktemp(directory or f"{installer}-env")
+        venv = create_venv(parent / "venv", installer)
+        specs = catalog()
+        links = find_links or wheelhouse
+        extra = () if links == wheelhouse else ("--find-links", str(wheelhouse))
+        install(venv, "insidellms-provenance", *(specs[name].name for name in names),
+                find_links=links, extra=extra)
+        if not fresh:
+            made[key] = venv
+        return venv
+
+    return make

@@ -1,0 +1,88 @@
+"""Throwaway virtual environments where real pip or real uv install real wheels."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import attrs
+
+INSTALLERS = ("pip", "uv")
+
+
+def uv_executable() -> str:
+    """The ``uv`` binary: next to this interpreter (the ``uv`` wheel) or on PATH."""
+    beside = Path(sys.executable).with_name("uv")
+    found = str(beside) if beside.exists() else shutil.which("uv")
+    if found is None:
+        raise RuntimeError("uv is not installed: pip install -e '.[test]'")
+    return found
+
+
+@attrs.frozen
+class Venv:
+    """A virtual environment and the installer that manages it."""
+
+    root: Path
+    installer: str
+
+    @property
+    def python(self) -> Path:
+        return self.root / "bin" / "python"
+
+    @property
+    def site_packages(self) -> Path:
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        return self.root / "lib" / version / "site-packages"
+
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run this environment's Python with a small, controlled environment."""
+        base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root")}
+        return subprocess.run(
+            [str(self.python), *args],
+            env={**base, **(env or {})},
+            cwd=cwd,
+            capture_output=True,
+            check=False,
+        )
+
+    def record(self, *args: str, env: dict[str, str] | None = None) -> bytes:
+        """``python -m insidellms_provenance record ...`` in this environment; its stdout."""
+        result = self.run("-m", "insidellms_provenance", "record", *args, env=env)
+        assert result.returncode == 0, result.stderr.decode()
+        return result.stdout
+
+
+def create_venv(root: Path, installer: str) -> Venv:
+    """A new, empty virtual environment (no pip inside: installers work from outside)."""
+    if installer == "uv":
+        command = [uv_executable(), "venv", "--quiet", "--python", sys.executable, str(root)]
+    else:
+        command = [sys.executable, "-m", "venv", "--without-pip", str(root)]
+    subprocess.run(command, check=True, capture_output=True)
+    return Venv(root, installer)
+
+
+def install(
+    venv: Venv,
+    *requirements: str,
+    find_links: Path,
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> None:
+    """Install from ``find_links`` only, with the environment's own installer."""
+    options = ["--no-index", "--find-links", str(find_links), *extra, *requirements]
+    if venv.installer == "uv":
+        command = [uv_executable(), "pip", "install", "--quiet", "--python", str(venv.python)]
+    else:
+        command = [sys.executable, "-m", "pip", "--python", str(venv.python), "install"]
+        command += ["--quiet", "--disable-pip-version-check", "--no-cache-dir"]
+    result = subprocess.run(
+        command + options, capture_output=True, check=False, env={**os.environ, **(env or {})}
+    )
+    assert result.returncode == 0, result.stderr.decode() + result.stdout.decode()

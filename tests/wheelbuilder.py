@@ -1,0 +1,83 @@
+"""Build small, real, spec-compliant wheels deterministically (no build backend needed)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zipfile
+from pathlib import Path
+
+import attrs
+
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return f"sha256={digest.decode()}"
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+@attrs.frozen(kw_only=True)
+class WheelSpec:
+    """What goes into a wheel: package files, entry points, scripts and data files."""
+
+    name: str
+    version: str
+    files: dict[str, bytes]
+    entry_points: dict[str, dict[str, str]] = attrs.field(factory=dict)
+    scripts: dict[str, bytes] = attrs.field(factory=dict)
+    data: dict[str, bytes] = attrs.field(factory=dict)
+
+    @property
+    def dist_info(self) -> str:
+        return f"{_snake(self.name)}-{self.version}.dist-info"
+
+    @property
+    def filename(self) -> str:
+        return f"{_snake(self.name)}-{self.version}-py3-none-any.whl"
+
+    def members(self) -> dict[str, bytes]:
+        """Every file of the wheel except RECORD, by archive path."""
+        data_dir = f"{_snake(self.name)}-{self.version}.data"
+        members = dict(self.files)
+        members |= {f"{data_dir}/scripts/{n}": b for n, b in self.scripts.items()}
+        members |= {f"{data_dir}/data/{n}": b for n, b in self.data.items()}
+        metadata = f"Metadata-Version: 2.1\nName: {self.name}\nVersion: {self.version}\n"
+        members[f"{self.dist_info}/METADATA"] = metadata.encode()
+        members[f"{self.dist_info}/WHEEL"] = (
+            b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        if self.entry_points:
+            text = "".join(
+                f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in sorted(eps.items())) + "\n"
+                for group, eps in sorted(self.entry_points.items())
+            )
+            members[f"{self.dist_info}/entry_points.txt"] = text.encode()
+        return members
+
+    def with_changed_byte(self, path: str) -> WheelSpec:
+        """The same wheel with the last byte of ``path`` changed."""
+        content = self.files[path]
+        changed = content[:-1] + bytes([(content[-1] + 1) % 256]) if content else b"\x00"
+        return attrs.evolve(self, files={**self.files, path: changed})
+
+
+def build_wheel(spec: WheelSpec, directory: Path) -> Path:
+    """Write ``spec`` as a wheel in ``directory``; identical specs give identical bytes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    members = spec.members()
+    record = "".join(f"{p},{_record_hash(b)},{len(b)}\n" for p, b in sorted(members.items()))
+    members[f"{spec.dist_info}/RECORD"] = (record + f"{spec.dist_info}/RECORD,,\n").encode()
+    path = directory / spec.filename
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, members[name])
+    return path
