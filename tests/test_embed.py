@@ -100,7 +100,7 @@ def test_embed_reports_stale_attestations(run_dir):
     ("content", "message"),
     [
         (None, "no such file"),
-        ("", "not valid JSON"),
+        ("", "file is empty"),
         ('{"custom": {', "not valid JSON"),
         (host_text()[: len(host_text()) // 2], "not valid JSON"),
         ("[1, 2]", "expected a JSON object"),

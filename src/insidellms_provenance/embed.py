@@ -69,6 +69,8 @@ def embed(run: Path, provenance: Provenance) -> EmbedResult:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRunFileError(f"{path}: not UTF-8 text") from None
+    if not text.strip():
+        raise InvalidRunFileError(f"{path}: file is empty")
     new_text, exact = embedded_text(text, provenance, where=str(path))
     if new_text == text:
         return EmbedResult(path=path, changed=False, exact_style=exact, stale=())

@@ -1,0 +1,171 @@
+"""The CLI in a real subprocess: exit codes, one-line errors, files left untouched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from golden import check_golden
+
+from insidellms_provenance.demo import write_demo_run
+from insidellms_provenance.field import field_bytes, make_provenance
+from insidellms_provenance.model import (
+    EntryPointRef,
+    LoadOutcome,
+    ManifestSummary,
+    Origin,
+    PluginFingerprint,
+)
+
+GOLDEN_FIELD = Path(__file__).parent.parent / "golden" / "record" / "field.json"
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "insidellms_provenance", *args],
+        capture_output=True,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[bytes], fragment: str) -> None:
+    assert result.returncode == 2
+    assert result.stdout == b""
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("insidellms-provenance: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in result.stderr.decode()
+
+
+def small_field() -> bytes:
+    plugin = PluginFingerprint(
+        entry_point=EntryPointRef(group="insidellms.plugins", name="x", value="x:register"),
+        distribution=None,
+        source=None,
+        origin=Origin(status="unknown"),
+        manifest=ManifestSummary(status="missing"),
+        load=LoadOutcome(status="loaded"),
+    )
+    return field_bytes(make_provenance("insidellms.plugins", [plugin])) + b"\n"
+
+
+def test_help_and_version():
+    assert cli("--help").returncode == 0
+    assert cli("--version").stdout.decode().startswith("insidellms-provenance 0.1.0")
+    for command in ("record", "embed", "show", "demo"):
+        assert cli(command, "--help").returncode == 0
+
+
+def test_usage_errors_exit_2():
+    assert cli().returncode == 2
+    assert cli("frobnicate").returncode == 2
+    assert cli("show").returncode == 2
+
+
+def test_embed_golden_and_idempotent(tmp_path):
+    run = tmp_path / "run"
+    write_demo_run(run)
+    original = json.loads((run / "manifest.json").read_text())
+    result = cli("embed", str(run), "--from", str(GOLDEN_FIELD))
+    assert result.returncode == 0, result.stderr
+    embedded = (run / "manifest.json").read_bytes()
+    check_golden("embed/manifest.json", embedded)
+    value = json.loads(embedded)
+    field = value["custom"].pop("plugin_provenance")
+    assert value == original
+    assert field == json.loads(GOLDEN_FIELD.read_bytes())
+    again = cli("embed", str(run / "manifest.json"), "--from", str(GOLDEN_FIELD))
+    assert again.returncode == 0
+    assert b"already up to date" in again.stderr
+    assert (run / "manifest.json").read_bytes() == embedded
+
+
+def test_show_reads_run_dir_manifest_and_record_file_alike(tmp_path):
+    run = tmp_path / "run"
+    write_demo_run(run)
+    assert cli("embed", str(run), "--from", str(GOLDEN_FIELD)).returncode == 0
+    outputs = {cli("show", str(path)).stdout for path in (run, run / "manifest.json", GOLDEN_FIELD)}
+    assert len(outputs) == 1
+    assert cli("show", "--format", "json", str(run)).stdout == GOLDEN_FIELD.read_bytes()
+
+
+def test_show_of_the_built_in_example(tmp_path):
+    result = cli("demo", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    shown = cli("show", str(tmp_path / "demo" / "run"))
+    check_golden("demo/show.txt", shown.stdout)
+
+
+BAD_FILES = [
+    ("missing", None, "no such file"),
+    ("empty", b"", "file is empty"),
+    ("truncated", GOLDEN_FIELD.read_bytes()[:200], "not valid JSON"),
+    ("not json", b"plugins: yes\n", "not valid JSON"),
+    ("array", b"[]", "expected a JSON object"),
+    ("no field", b'{"custom": {}}', "no plugin provenance (custom.plugin_provenance)"),
+    (
+        "unknown schema",
+        GOLDEN_FIELD.read_bytes().replace(b"plugins/v1", b"plugins/v99"),
+        "unknown provenance schema 'insidellms-provenance/plugins/v99'",
+    ),
+    (
+        "digest mismatch",
+        GOLDEN_FIELD.read_bytes().replace(b'"version":"2.1.0"', b'"version":"2.1.1"'),
+        "provenance digest does not match its plugins",
+    ),
+    (
+        "malformed field",
+        small_field().replace(b'"status":"loaded"', b'"status":"teleported"'),
+        "provenance field is malformed",
+    ),
+    ("binary", b"\xff\xfe\x00garbage", "not valid JSON"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "fragment"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_show_bad_input_is_one_line_and_exit_2(tmp_path, name, content, fragment):
+    path = tmp_path / "manifest.json"
+    if content is not None:
+        path.write_bytes(content)
+    assert_one_line_error(cli("show", str(path)), fragment)
+
+
+@pytest.mark.parametrize(("name", "content", "fragment"), BAD_FILES[:5], ids=[b[0] for b in BAD_FILES[:5]])
+def test_embed_bad_manifest_is_one_line_exit_2_and_untouched(tmp_path, name, content, fragment):
+    path = tmp_path / "manifest.json"
+    if content is not None:
+        path.write_bytes(content)
+    result = cli("embed", str(tmp_path), "--from", str(GOLDEN_FIELD))
+    assert_one_line_error(result, fragment)
+    assert (path.read_bytes() if path.exists() else None) == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["manifest.json"] if content is not None else [])
+
+
+def test_embed_from_a_bad_record_file_is_exit_2(tmp_path):
+    run = tmp_path / "run"
+    write_demo_run(run)
+    before = (run / "manifest.json").read_bytes()
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"schema": "insidellms-provenance/plugins/v1", "plugins": 3}')
+    assert_one_line_error(cli("embed", str(run), "--from", str(bad)), "malformed")
+    assert (run / "manifest.json").read_bytes() == before
+
+
+def test_record_output_into_missing_directory_is_exit_2(tmp_path):
+    result = cli("record", "--group", "no.such.group", "--output", str(tmp_path / "no" / "f.json"))
+    assert_one_line_error(result, "cannot write in")
+
+
+def test_record_of_an_empty_group(tmp_path):
+    result = cli("record", "--group", "no.such.group")
+    assert result.returncode == 0
+    field = json.loads(result.stdout)
+    assert field["plugins"] == []
+    assert field["group"] == "no.such.group"
+    # The digest of an empty plugin list, recomputable by anyone:
+    assert field["digest"] == "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
