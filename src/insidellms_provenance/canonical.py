@@ -24,7 +24,7 @@ from insidellms_provenance.errors import NotCanonicalizableError
 
 __all__ = ["MAX_DEPTH", "canonical_digest", "canonical_json", "sha256_digest"]
 
-MAX_DEPTH: Final = 256
+MAX_DEPTH: Final = 128  # below orjson's own recursion limit (255)
 _MAX_SAFE_INTEGER: Final = 2**53
 _UTF16_SENSITIVE: Final = "\ue000"  # keys below this sort the same by code point and UTF-16
 
