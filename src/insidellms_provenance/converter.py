@@ -22,7 +22,7 @@ _RENAMES: dict[type, dict[str, str]] = {
 }
 
 for _cls, _names in _RENAMES.items():
-    _overrides = {attr: override(rename=key) for attr, key in _names.items()}
+    _overrides: dict[str, Any] = {attr: override(rename=key) for attr, key in _names.items()}
     converter.register_unstructure_hook(
         _cls, make_dict_unstructure_fn(_cls, converter, **_overrides)
     )

@@ -79,7 +79,7 @@ def _find_manifest_function(module_name: str) -> object | None:
     parts = module_name.split(".")
     for end in range(len(parts), 0, -1):
         module = sys.modules.get(".".join(parts[:end]))
-        function = getattr(module, "plugin_manifest", None)
+        function: object | None = getattr(module, "plugin_manifest", None)
         if function is not None:
             return function
     return None

@@ -79,7 +79,7 @@ def _row(plugin: PluginFingerprint) -> tuple[str, str, str, str, str, str]:
         determinism = f"{manifest.determinism.level} ({manifest.status} manifest)"
     else:
         determinism = f"- ({manifest.status} manifest)"
-    load = plugin.load.status
+    load: str = plugin.load.status
     if plugin.load.error_type:
         load = f"{load}: {plugin.load.error_type}"
     return (
