@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from plugin_catalog import GOOD, catalog  # noqa: E402
-from venvtools import Venv, create_venv, install  # noqa: E402
-from wheelbuilder import build_wheel  # noqa: E402
+from plugin_catalog import GOOD, catalog
+from venvtools import Venv, create_venv, install
+from wheelbuilder import build_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,8 +62,13 @@ def make_env(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Make
         specs = catalog()
         links = find_links or wheelhouse
         extra = () if links == wheelhouse else ("--find-links", str(wheelhouse))
-        install(venv, "insidellms-provenance", *(specs[name].name for name in names),
-                find_links=links, extra=extra)
+        install(
+            venv,
+            "insidellms-provenance",
+            *(specs[name].name for name in names),
+            find_links=links,
+            extra=extra,
+        )
         if not fresh:
             made[key] = venv
         return venv

@@ -10,7 +10,7 @@ from wheelbuilder import WheelSpec
 
 GROUP = "insidellms.plugins"
 
-_ALPHA_MANIFEST = '''
+_ALPHA_MANIFEST = """
 
 def plugin_manifest():
     return {
@@ -22,9 +22,9 @@ def plugin_manifest():
         "requires": {"python": ">=3.10", "extras": [], "env": ["ALPHA_TOKEN"]},
         "determinism": {"class": "deterministic", "notes": "pure function of the prompt"},
     }
-'''
+"""
 
-_GAMMA_MANIFEST = '''
+_GAMMA_MANIFEST = """
 
 def plugin_manifest():
     return {
@@ -35,7 +35,7 @@ def plugin_manifest():
         "capabilities": {"models": [], "probes": [], "datasets": ["gamma-set"]},
         "determinism": {"class": "non_deterministic", "notes": "température ≠ 0"},
     }
-'''
+"""
 
 
 def _plugin(name: str, version: str, package: str, body: str, **extra: object) -> WheelSpec:

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from golden import check_golden
 
+from golden import check_golden
 from insidellms_provenance.demo import write_demo_run
 from insidellms_provenance.field import field_bytes, make_provenance
 from insidellms_provenance.model import (
@@ -135,7 +135,9 @@ def test_show_bad_input_is_one_line_and_exit_2(tmp_path, name, content, fragment
     assert_one_line_error(cli("show", str(path)), fragment)
 
 
-@pytest.mark.parametrize(("name", "content", "fragment"), BAD_FILES[:5], ids=[b[0] for b in BAD_FILES[:5]])
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"), BAD_FILES[:5], ids=[b[0] for b in BAD_FILES[:5]]
+)
 def test_embed_bad_manifest_is_one_line_exit_2_and_untouched(tmp_path, name, content, fragment):
     path = tmp_path / "manifest.json"
     if content is not None:
@@ -143,7 +145,9 @@ def test_embed_bad_manifest_is_one_line_exit_2_and_untouched(tmp_path, name, con
     result = cli("embed", str(tmp_path), "--from", str(GOLDEN_FIELD))
     assert_one_line_error(result, fragment)
     assert (path.read_bytes() if path.exists() else None) == content
-    assert sorted(p.name for p in tmp_path.iterdir()) == (["manifest.json"] if content is not None else [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == (
+        ["manifest.json"] if content is not None else []
+    )
 
 
 def test_embed_from_a_bad_record_file_is_exit_2(tmp_path):
@@ -168,4 +172,14 @@ def test_record_of_an_empty_group(tmp_path):
     assert field["plugins"] == []
     assert field["group"] == "no.such.group"
     # The digest of an empty plugin list, recomputable by anyone:
-    assert field["digest"] == "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
+    assert (
+        field["digest"] == "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
+    )
+
+
+def test_show_group_check():
+    assert cli("show", "--group", "insidellms.plugins", str(GOLDEN_FIELD)).returncode == 0
+    assert_one_line_error(
+        cli("show", "--group", "pytest11", str(GOLDEN_FIELD)),
+        "recorded for group 'insidellms.plugins', not 'pytest11'",
+    )

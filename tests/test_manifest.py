@@ -1,6 +1,6 @@
 import pytest
-from insidellms_provenance.canonical import canonical_digest
 
+from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.manifest import MAX_MANIFEST_BYTES, summarize_manifest
 from insidellms_provenance.model import Determinism, RegistryKeys, Requires
 

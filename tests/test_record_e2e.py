@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from golden import check_golden
 from plugin_catalog import ALL, GOOD, catalog
 from venvtools import create_venv, install
@@ -238,8 +239,17 @@ def flit_wheelhouse(wheelhouse, tmp_path_factory):
     """flit_core for building editable wheels offline (fetched once, like the deps)."""
     directory = tmp_path_factory.mktemp("flit")
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-         "--dest", str(directory), "flit_core>=3.9,<5"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--dest",
+            str(directory),
+            "flit_core>=3.9,<5",
+        ],
         check=True,
     )
     return directory
@@ -256,8 +266,13 @@ def test_editable_install_digest_follows_source_edits(
     source.write_text('"""Delta."""\n\n__version__ = "0.1.0"\n\n\ndef register():\n    pass\n')
     venv = create_venv(tmp_path / "venv", installer)
     install(venv, "insidellms-provenance", find_links=wheelhouse)
-    install(venv, "-e", str(project), find_links=flit_wheelhouse,
-            extra=("--find-links", str(wheelhouse)))
+    install(
+        venv,
+        "-e",
+        str(project),
+        find_links=flit_wheelhouse,
+        extra=("--find-links", str(wheelhouse)),
+    )
     before = plugins_by_name(venv.record())["delta"]
     assert before["source"]["kind"] == "directory"
     assert before["source"]["editable"] is True

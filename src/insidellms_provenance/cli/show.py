@@ -25,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RUN",
         help="run directory, manifest.json or file written by 'record'",
     )
+    parser.add_argument(
+        "--group",
+        default=None,
+        help="refuse a field recorded for another entry-point group (default: accept any)",
+    )
     add_format(parser, ("text", "json"))
 
 
@@ -33,6 +38,13 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance.runfile import load_provenance
 
     provenance, _ = load_provenance(arguments.run)
+    if arguments.group is not None and arguments.group != provenance.group:
+        from insidellms_provenance.errors import InvalidFieldError
+
+        message = (
+            f"{arguments.run}: recorded for group {provenance.group!r}, not {arguments.group!r}"
+        )
+        raise InvalidFieldError(message)
     if arguments.format == "json":
         from insidellms_provenance.field import field_bytes
 
