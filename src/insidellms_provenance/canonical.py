@@ -46,11 +46,12 @@ def canonical_json(value: object) -> bytes:
         raise NotCanonicalizableError(_surrogate_path(value, "$") or str(error)) from None
 
 
-def _is_plain(value: object, depth: int) -> bool:  # noqa: PLR0911 - one branch per JSON type
+def _is_plain(value: object, depth: int) -> bool:  # noqa: C901, PLR0911 - one branch per JSON type
     """Whether ``orjson`` with sorted keys already writes ``value`` canonically.
 
     ``False`` for floats, keys that sort differently in UTF-16, and anything invalid:
     :func:`_prepare` then walks again, slowly, to build a copy or name the culprit.
+    Written as plain loops: this walk runs for every digest and is on the hot path.
     """
     kind = type(value)
     if kind is str or kind is bool or value is None:
@@ -63,11 +64,14 @@ def _is_plain(value: object, depth: int) -> bool:  # noqa: PLR0911 - one branch 
         for key, item in value.items():  # type: ignore[attr-defined]
             if type(key) is not str or (key and max(key) >= _UTF16_SENSITIVE):
                 return False
-            if not (type(item) is str or item is None or _is_plain(item, depth + 1)):
+            if type(item) is not str and item is not None and not _is_plain(item, depth + 1):
                 return False
         return True
     if kind is list or kind is tuple:
-        return all(type(item) is str or _is_plain(item, depth + 1) for item in value)  # type: ignore[attr-defined]
+        for item in value:  # type: ignore[attr-defined]  # noqa: SIM110 - loop is faster than all()
+            if type(item) is not str and not _is_plain(item, depth + 1):
+                return False
+        return True
     return False
 
 

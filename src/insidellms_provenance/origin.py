@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from importlib import metadata
@@ -10,6 +11,12 @@ from pathlib import Path
 from insidellms_provenance.model import Origin
 
 __all__ = ["check_origin"]
+
+
+@functools.cache
+def _real(path: str) -> str:
+    """``realpath`` of a site directory, resolved once per process."""
+    return os.path.realpath(path)
 
 
 def check_origin(
@@ -36,7 +43,7 @@ def check_origin(
     if editable_root is not None:
         inside = Path(real_file).is_relative_to(os.path.realpath(editable_root))
         return Origin(status="ok" if inside else "shadowed", duplicate_versions=duplicates)
-    site = os.path.realpath(site_dir)
+    site = _real(str(site_dir))
     relative = os.path.relpath(real_file, site).replace(os.sep, "/")
     owned = not relative.startswith("../") and relative in record_paths
     return Origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)

@@ -41,14 +41,14 @@ SKIPPED_SOURCE_DIRS = frozenset(
 
 def describe_source(dist: metadata.Distribution) -> Source:
     """Summarize ``direct_url.json``; no file means the dist came from an index."""
-    from packaging.direct_url import DirectUrl, DirectUrlValidationError
-
     try:
         text = dist.read_text("direct_url.json")
     except (OSError, UnicodeDecodeError) as error:
         return Source(kind="unknown", problems=(f"direct_url.json: {type(error).__name__}",))
     if text is None:
         return Source(kind="index")
+    from packaging.direct_url import DirectUrl, DirectUrlValidationError
+
     try:
         direct = DirectUrl.from_dict(orjson.loads(text))
     except (orjson.JSONDecodeError, DirectUrlValidationError, TypeError) as error:
