@@ -21,6 +21,23 @@ _RENAMES: dict[type, dict[str, str]] = {
     ManifestSummary: {"insidellms": "insideLLMs"},
 }
 
+
+def _strict_str(value: object, _: type) -> str:
+    """Refuse non-strings: cattrs would otherwise turn ``1`` into ``"1"`` silently."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _strict_bool(value: object, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {type(value).__name__}")
+    return value
+
+
+converter.register_structure_hook(str, _strict_str)
+converter.register_structure_hook(bool, _strict_bool)
+
 for _cls, _names in _RENAMES.items():
     _overrides: dict[str, Any] = {attr: override(rename=key) for attr, key in _names.items()}
     converter.register_unstructure_hook(

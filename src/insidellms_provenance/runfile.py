@@ -8,13 +8,15 @@ from typing import Final, Literal
 import orjson
 
 from insidellms_provenance.errors import InvalidRunFileError
-from insidellms_provenance.field import read_field
+from insidellms_provenance.field import check_field, read_field
 from insidellms_provenance.model import Provenance
 
 __all__ = [
     "FIELD_KEY",
     "MANIFEST_NAME",
+    "load_field_value",
     "load_provenance",
+    "locate_field",
     "manifest_path",
     "read_json",
 ]
@@ -48,17 +50,29 @@ def read_json(path: Path) -> object:
         raise InvalidRunFileError(f"{path}: not valid JSON: {error}") from None
 
 
-def load_provenance(run: Path) -> tuple[Provenance, FileKind]:
-    """Read the field from a run dir, a ``manifest.json`` or a file written by ``record``."""
+def locate_field(run: Path) -> tuple[object, str, FileKind]:
+    """The raw field in a run dir, ``manifest.json`` or record file, and where it was."""
     path = manifest_path(run)
     value = read_json(path)
     if not isinstance(value, dict):
         raise InvalidRunFileError(f"{path}: expected a JSON object")
     if "schema" in value and "plugins" in value:
-        return read_field(value, where=str(path)), "record"
+        return value, str(path), "record"
     custom = value.get("custom")
     if not isinstance(custom, dict) or FIELD_KEY not in custom:
         raise InvalidRunFileError(
             f"{path}: no plugin provenance (custom.{FIELD_KEY}); run 'insidellms-provenance embed'"
         )
-    return read_field(custom[FIELD_KEY], where=f"{path}: custom.{FIELD_KEY}"), "manifest"
+    return custom[FIELD_KEY], f"{path}: custom.{FIELD_KEY}", "manifest"
+
+
+def load_provenance(run: Path) -> tuple[Provenance, FileKind]:
+    """Read and fully check the field of a run dir, ``manifest.json`` or record file."""
+    value, where, kind = locate_field(run)
+    return read_field(value, where=where), kind
+
+
+def load_field_value(run: Path) -> tuple[dict[str, object], str]:
+    """The field as checked raw JSON (schema, digest), for readers of very large fields."""
+    value, where, _ = locate_field(run)
+    return check_field(value, where=where), where
