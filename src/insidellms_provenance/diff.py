@@ -1,0 +1,654 @@
+"""Compare two provenance fields: what changed, per plugin, and how much it matters.
+
+Typical usage::
+
+    report = diff_fields(before_value, after_value)
+    failed = policy_fails(report, parse_policy("any,-patch"))
+
+Works on checked raw field values (see ``field.check_field``): plugins whose JSON is
+equal on both sides are skipped without being structured, so very large fields with few
+changes are compared at close to the cost of parsing them. Never imports plugin code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+import attrs
+
+from insidellms_provenance.model import (
+    Conflict,
+    DistributionInfo,
+    ManifestSummary,
+    PluginFingerprint,
+    RegistryKeys,
+    Source,
+)
+
+__all__ = [
+    "CHANGE_KINDS",
+    "POLICY_SELECTORS",
+    "SEVERITIES",
+    "Change",
+    "DiffReport",
+    "classify_version_change",
+    "diff_fields",
+    "parse_policy",
+    "policy_fails",
+]
+
+SEVERITIES: Final = ("critical", "high", "medium", "low")
+
+# Every kind of change, with what it means; docs/diff.md explains each with an example.
+CHANGE_KINDS: Final = {
+    "content": "same version, different installed files (record_digest)",
+    "added": "a plugin entry point appeared",
+    "removed": "a plugin entry point disappeared",
+    "retargeted": "an entry point name now points at another object",
+    "version": "the distribution's version changed",
+    "distribution": "the distribution's name or RECORD/METADATA problems changed",
+    "source": "where the distribution came from changed",
+    "manifest": "plugin_manifest() appeared, disappeared, became invalid, or changed",
+    "capabilities": "declared models, probes or datasets were added or removed",
+    "compatibility": "the declared insideLLMs specifier or sdk_version changed",
+    "determinism-downgrade": "the determinism class moved towards non_deterministic",
+    "determinism-upgrade": "the determinism class moved towards deterministic",
+    "load": "the load outcome changed",
+    "origin": "the module's origin changed (shadowed, duplicate installs)",
+    "registrations": "what the plugin registered in a host run changed",
+    "conflict": "two plugins registering the same key appeared or disappeared",
+}
+
+_VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
+_DETERMINISM_ORDER: Final = {"deterministic": 0, "best_effort": 1, "non_deterministic": 2}
+
+# ``--fail-on`` selectors: each matches a set of changes. ``minor`` means "minor or
+# bigger", as people read "fail if anything bigger than a patch changed".
+POLICY_SELECTORS: Final[dict[str, Callable[[Change], bool]]] = {}
+
+
+@attrs.frozen(kw_only=True)
+class Change:
+    """One change to one plugin (or to the run, for conflicts)."""
+
+    plugin: str
+    kind: str
+    severity: str
+    message: str
+    before: str | None = None
+    after: str | None = None
+    size: str | None = None
+    direction: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        """Most severe first, then by kind and message."""
+        return (SEVERITIES.index(self.severity), self.kind, self.message)
+
+
+@attrs.frozen(kw_only=True)
+class DiffReport:
+    """Both digests, the group, and every change, grouped by plugin, most severe first."""
+
+    group: str
+    before_digest: str
+    after_digest: str
+    changes: tuple[Change, ...]
+
+    @property
+    def identical(self) -> bool:
+        """Whether the two fields record exactly the same plugin provenance."""
+        return self.before_digest == self.after_digest and not self.changes
+
+
+def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffReport:
+    """Every change from the ``before`` field to the ``after`` field."""
+    changes: list[Change] = []
+    if before["digest"] != after["digest"]:
+        changes += _diff_plugins(before["plugins"], after["plugins"])
+    changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
+    return DiffReport(
+        group=str(after.get("group", before.get("group", ""))),
+        before_digest=before["digest"],
+        after_digest=after["digest"],
+        changes=_order(changes),
+    )
+
+
+def _order(changes: list[Change]) -> tuple[Change, ...]:
+    """Group by plugin (plugins with the most severe change first), severity within."""
+    by_plugin: dict[str, list[Change]] = {}
+    for change in changes:
+        by_plugin.setdefault(change.plugin, []).append(change)
+    groups = sorted(
+        (sorted(group, key=lambda c: c.sort_key) for group in by_plugin.values()),
+        key=lambda group: (group[0].sort_key[0], group[0].plugin),
+    )
+    return tuple(change for group in groups for change in group)
+
+
+def _structure(value: object) -> PluginFingerprint:
+    from insidellms_provenance.converter import structure
+
+    return structure(value, PluginFingerprint)
+
+
+def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
+    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in before}
+    new = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in after}
+    changes: list[Change] = []
+    for key in old.keys() & new.keys():
+        if old[key] != new[key]:
+            changes += _diff_plugin(_structure(old[key]), _structure(new[key]))
+    gone = {key[0]: key for key in old.keys() - new.keys()}
+    came = {key[0]: key for key in new.keys() - old.keys()}
+    for name in sorted(gone.keys() & came.keys()):
+        was, now = _structure(old[gone.pop(name)]), _structure(new[came.pop(name)])
+        changes.append(
+            Change(
+                plugin=name,
+                kind="retargeted",
+                severity="medium",
+                message=f"entry point now points at {now.entry_point.value} "
+                f"(was {was.entry_point.value})",
+                before=was.entry_point.value,
+                after=now.entry_point.value,
+            )
+        )
+        changes += _diff_plugin(was, now)
+    for key in gone.values():
+        changes.append(_presence(_structure(old[key]), "removed", "high"))
+    for key in came.values():
+        changes.append(_presence(_structure(new[key]), "added", "medium"))
+    return changes
+
+
+def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
+    dist = plugin.distribution
+    what = f"{dist.name} {dist.version}" if dist else "no distribution"
+    return Change(
+        plugin=plugin.entry_point.name,
+        kind=kind,
+        severity=severity,
+        message=f"{kind} ({what}, {plugin.entry_point.value})",
+        before=what if kind == "removed" else None,
+        after=what if kind == "added" else None,
+    )
+
+
+def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
+    name = now.entry_point.name
+    return [
+        *_diff_distribution(name, was.distribution, now.distribution),
+        *_diff_source(name, was.source, now.source),
+        *_diff_manifest(name, was.manifest, now.manifest),
+        *_diff_load(name, was, now),
+        *_diff_origin(name, was, now),
+        *_diff_registrations(name, was, now),
+    ]
+
+
+def classify_version_change(before: str, after: str) -> tuple[str, str]:
+    """Direction and size of a version change, by ``packaging.version`` rules.
+
+    Direction is ``upgrade``, ``downgrade`` or ``changed`` (equal versions spelt
+    differently, or unparsable); size is ``major`` ... ``local``, or ``unparsable``.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        old, new = Version(before), Version(after)
+    except InvalidVersion:
+        return "changed", "unparsable"
+    direction = "upgrade" if new > old else "downgrade" if new < old else "changed"
+    width = max(len(old.release), len(new.release), 3)
+    old_release = old.release + (0,) * (width - len(old.release))
+    new_release = new.release + (0,) * (width - len(new.release))
+    if old.epoch != new.epoch or old_release[0] != new_release[0]:
+        size = "major"
+    elif old_release[1] != new_release[1]:
+        size = "minor"
+    elif old_release != new_release:
+        size = "patch"
+    elif old.pre != new.pre:
+        size = "pre-release"
+    elif old.post != new.post:
+        size = "post"
+    elif old.dev != new.dev:
+        size = "dev"
+    else:
+        size = "local"
+    return direction, size
+
+
+def _diff_distribution(
+    name: str, was: DistributionInfo | None, now: DistributionInfo | None
+) -> list[Change]:
+    if was is None or now is None:
+        if was == now:
+            return []
+        return [
+            Change(
+                plugin=name,
+                kind="distribution",
+                severity="medium",
+                message="distribution " + ("appeared" if was is None else "disappeared"),
+            )
+        ]
+    changes = []
+    if was.normalized_name != now.normalized_name:
+        changes.append(
+            Change(
+                plugin=name,
+                kind="distribution",
+                severity="high",
+                message=f"now provided by {now.name} (was {was.name})",
+                before=was.name,
+                after=now.name,
+            )
+        )
+    if was.version != now.version:
+        direction, size = classify_version_change(was.version, now.version)
+        severity = (
+            "high"
+            if size in ("major", "unparsable") or direction == "downgrade"
+            else ("medium" if size == "minor" else "low")
+        )
+        changes.append(
+            Change(
+                plugin=name,
+                kind="version",
+                severity=severity,
+                message=f"{now.name} {was.version} -> {now.version} ({size} {direction})",
+                before=was.version,
+                after=now.version,
+                size=size,
+                direction=direction,
+            )
+        )
+    elif was.record_digest != now.record_digest:
+        changes.append(
+            Change(
+                plugin=name,
+                kind="content",
+                severity="critical",
+                message=f"{now.name} {now.version}: same version, different installed files "
+                "- rebuilt or tampered distribution",
+                before=was.record_digest,
+                after=now.record_digest,
+            )
+        )
+    changes.extend(
+        Change(
+            plugin=name,
+            kind="distribution",
+            severity="medium",
+            message=f"new problem: {problem}",
+            after=problem,
+        )
+        for problem in sorted(set(now.problems) - set(was.problems))
+    )
+    changes.extend(
+        Change(
+            plugin=name,
+            kind="distribution",
+            severity="low",
+            message=f"problem gone: {problem}",
+            before=problem,
+        )
+        for problem in sorted(set(was.problems) - set(now.problems))
+    )
+    return changes
+
+
+def _short(text: str | None) -> str:
+    """Digests and commits abbreviated for messages; full values stay in before/after."""
+    if text is None:
+        return "-"
+    if text.startswith("sha256:"):
+        return text[:19]
+    if len(text) == 40 and all(c in "0123456789abcdef" for c in text):
+        return text[:12]
+    return text
+
+
+def _describe_source(source: Source | None) -> str:
+    if source is None:
+        return "unknown"
+    where = source.url or source.local_name
+    return f"{source.kind} {where}" if where else source.kind
+
+
+def _diff_source(name: str, was: Source | None, now: Source | None) -> list[Change]:
+    if was == now:
+        return []
+    if was is None or now is None:
+        return [
+            Change(
+                plugin=name,
+                kind="source",
+                severity="medium",
+                message=f"source {_describe_source(was)} -> {_describe_source(now)}",
+            )
+        ]
+    pairs = [
+        ("kind and location", _describe_source(was), _describe_source(now)),
+        ("VCS commit", was.commit, now.commit),
+        ("requested revision", was.requested_revision, now.requested_revision),
+        ("editable", str(was.editable).lower(), str(now.editable).lower()),
+        ("editable source", was.editable_digest, now.editable_digest),
+    ]
+    changes = [
+        Change(
+            plugin=name,
+            kind="source",
+            severity="medium",
+            message=f"{label}: {_short(old)} -> {_short(new)}",
+            before=old,
+            after=new,
+        )
+        for label, old, new in pairs
+        if old != new
+    ]
+    return changes or [
+        Change(plugin=name, kind="source", severity="low", message="source problems changed")
+    ]
+
+
+def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> list[Change]:
+    if was == now:
+        return []
+    changes: list[Change] = []
+    if was.status != now.status:
+        worse = now.status in ("missing", "invalid", "error")
+        changes.append(
+            Change(
+                plugin=name,
+                kind="manifest",
+                severity="medium" if worse else "low",
+                message=f"manifest {was.status} -> {now.status}",
+                before=was.status,
+                after=now.status,
+            )
+        )
+    if {was.status, now.status} & {"missing", "error"}:
+        # The manifest appeared or disappeared: the status line says it all.
+        return changes
+    changes += _diff_capabilities(name, was.capabilities, now.capabilities)
+    for label, old, new in (
+        ("insideLLMs specifier", was.insidellms, now.insidellms),
+        ("sdk_version", was.sdk_version, now.sdk_version),
+    ):
+        if old != new:
+            changes.append(
+                Change(
+                    plugin=name,
+                    kind="compatibility",
+                    severity="medium",
+                    message=f"{label}: {old or '-'} -> {new or '-'}",
+                    before=old,
+                    after=new,
+                )
+            )
+    changes += _diff_determinism(name, was, now)
+    keys = [
+        label
+        for label, old, new in (
+            ("name", was.name, now.name),
+            ("version", was.version, now.version),
+            ("requires", was.requires, now.requires),
+            ("problems", was.problems, now.problems),
+            (
+                "determinism.notes",
+                was.determinism and was.determinism.notes,
+                now.determinism and now.determinism.notes,
+            ),
+        )
+        if old != new
+    ]
+    if keys:
+        changes.append(
+            Change(
+                plugin=name,
+                kind="manifest",
+                severity="low",
+                message="manifest keys changed: " + ", ".join(keys),
+            )
+        )
+    if not changes and was.digest != now.digest:
+        changes.append(
+            Change(
+                plugin=name,
+                kind="manifest",
+                severity="low",
+                message="manifest changed outside the summarized keys",
+                before=was.digest,
+                after=now.digest,
+            )
+        )
+    return changes
+
+
+def _diff_capabilities(
+    name: str, was: RegistryKeys | None, now: RegistryKeys | None
+) -> list[Change]:
+    changes = []
+    for kind in ("models", "probes", "datasets"):
+        old = set(getattr(was, kind)) if was else set()
+        new = set(getattr(now, kind)) if now else set()
+        for verb, keys in (("added", new - old), ("removed", old - new)):
+            if keys:
+                changes.append(
+                    Change(
+                        plugin=name,
+                        kind="capabilities",
+                        severity="medium",
+                        message=f"{kind} {verb}: {', '.join(sorted(keys))}",
+                        before=None if verb == "added" else ", ".join(sorted(keys)),
+                        after=", ".join(sorted(keys)) if verb == "added" else None,
+                    )
+                )
+    return changes
+
+
+def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> list[Change]:
+    old = was.determinism.level if was.determinism else None
+    new = now.determinism.level if now.determinism else None
+    if old == new:
+        return []
+    rank_old = _DETERMINISM_ORDER.get(old or "", 3)
+    rank_new = _DETERMINISM_ORDER.get(new or "", 3)
+    downgrade = rank_new > rank_old
+    return [
+        Change(
+            plugin=name,
+            kind="determinism-downgrade" if downgrade else "determinism-upgrade",
+            severity="high" if downgrade else "low",
+            message=f"determinism {old or 'undeclared'} -> {new or 'undeclared'}",
+            before=old,
+            after=new,
+        )
+    ]
+
+
+def _load_text(plugin: PluginFingerprint) -> str:
+    load = plugin.load
+    return f"{load.status} ({load.error_type})" if load.error_type else load.status
+
+
+def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
+    if was.load == now.load:
+        return []
+    regression = was.load.status == "loaded" and now.load.status != "loaded"
+    message = f"load {_load_text(was)} -> {_load_text(now)}"
+    if now.load.error_message and now.load.error_message != was.load.error_message:
+        message += f": {now.load.error_message}"
+    return [
+        Change(
+            plugin=name,
+            kind="load",
+            severity="high" if regression else "medium",
+            message=message,
+            before=_load_text(was),
+            after=_load_text(now),
+        )
+    ]
+
+
+def _diff_origin(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
+    changes = []
+    if was.origin.status != now.origin.status:
+        severity = "high" if now.origin.status == "shadowed" else "low"
+        changes.append(
+            Change(
+                plugin=name,
+                kind="origin",
+                severity=severity,
+                message=f"origin {was.origin.status} -> {now.origin.status}",
+                before=was.origin.status,
+                after=now.origin.status,
+            )
+        )
+    old, new = was.origin.duplicate_versions, now.origin.duplicate_versions
+    if old != new:
+        severity = "high" if new else "low"
+        text = f"duplicate installs: {', '.join(new)}" if new else "duplicate installs gone"
+        changes.append(
+            Change(
+                plugin=name,
+                kind="origin",
+                severity=severity,
+                message=text,
+                before=", ".join(old) or None,
+                after=", ".join(new) or None,
+            )
+        )
+    return changes
+
+
+def _diff_registrations(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
+    changes = []
+    for label, old, new in (
+        ("registered", was.registered, now.registered),
+        ("replaced", was.replaced, now.replaced),
+    ):
+        if old == new:
+            continue
+        for kind in ("models", "probes", "datasets"):
+            old_keys = set(getattr(old, kind)) if old else set()
+            new_keys = set(getattr(new, kind)) if new else set()
+            for verb, keys in (("now", new_keys - old_keys), ("no longer", old_keys - new_keys)):
+                if keys:
+                    changes.append(
+                        Change(
+                            plugin=name,
+                            kind="registrations",
+                            severity="high" if label == "replaced" and verb == "now" else "low",
+                            message=f"{verb} {label} {kind}: {', '.join(sorted(keys))}",
+                        )
+                    )
+    return changes
+
+
+def _diff_conflicts(before: Iterable[Any], after: Iterable[Any]) -> list[Change]:
+    from insidellms_provenance.converter import structure
+
+    def index(values: Iterable[Any]) -> dict[tuple[str, str], Conflict]:
+        conflicts = (structure(value, Conflict) for value in values)
+        return {(c.kind, c.key): c for c in conflicts}
+
+    old, new = index(before), index(after)
+    changes = []
+    for key in sorted(new.keys() - old.keys()):
+        conflict = new[key]
+        winner = f", {conflict.winner} won" if conflict.winner else ""
+        changes.append(
+            Change(
+                plugin=conflict.plugins[-1] if conflict.plugins else "-",
+                kind="conflict",
+                severity="high",
+                message=f"conflict on {conflict.kind} {conflict.key!r} between "
+                f"{', '.join(conflict.plugins)} ({conflict.outcome}{winner})",
+            )
+        )
+    for key in sorted(old.keys() - new.keys()):
+        conflict = old[key]
+        changes.append(
+            Change(
+                plugin=conflict.plugins[-1] if conflict.plugins else "-",
+                kind="conflict",
+                severity="low",
+                message=f"conflict on {conflict.kind} {conflict.key!r} resolved",
+            )
+        )
+    return changes
+
+
+def _size_index(change: Change) -> int | None:
+    """Position of a version change's size in ``_VERSION_SIZES`` (-1 if unparsable)."""
+    if change.kind != "version":
+        return None
+    return -1 if change.size == "unparsable" else _VERSION_SIZES.index(change.size or "local")
+
+
+def _at_least(size: str) -> Callable[[Change], bool]:
+    """Included size selectors are thresholds: ``minor`` is a minor change or bigger."""
+    limit = _VERSION_SIZES.index(size)
+    return lambda change: (index := _size_index(change)) is not None and index <= limit
+
+
+def _at_most(size: str) -> Callable[[Change], bool]:
+    """Excluded size selectors drop that size or smaller: ``-patch`` keeps minor and up."""
+    limit = _VERSION_SIZES.index(size)
+    return lambda change: (index := _size_index(change)) is not None and index >= limit
+
+
+def _severity_at_least(severity: str) -> Callable[[Change], bool]:
+    """Severity selectors are thresholds: ``high`` matches high and critical changes."""
+    limit = SEVERITIES.index(severity)
+    return lambda change: SEVERITIES.index(change.severity) <= limit
+
+
+def _kind_is(kind: str) -> Callable[[Change], bool]:
+    return lambda change: change.kind == kind
+
+
+POLICY_SELECTORS.update(
+    {
+        "any": lambda _change: True,
+        **{size: _at_least(size) for size in _VERSION_SIZES},
+        "downgrade": lambda change: change.direction == "downgrade",
+        **{kind: _kind_is(kind) for kind in CHANGE_KINDS},
+        **{severity: _severity_at_least(severity) for severity in SEVERITIES},
+    }
+)
+_EXCLUDERS: Final = {size: _at_most(size) for size in _VERSION_SIZES}
+
+
+def parse_policy(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Parse ``--fail-on``: comma-separated selectors; ``-name`` excludes what it matches.
+
+    Raises ``ValueError`` naming unknown selectors.
+    """
+    include: list[str] = []
+    exclude: list[str] = []
+    for raw in (part.strip() for part in text.split(",")):
+        if not raw:
+            continue
+        name = raw.removeprefix("-")
+        if name not in POLICY_SELECTORS:
+            raise ValueError(f"unknown --fail-on selector {name!r}")
+        (exclude if raw.startswith("-") else include).append(name)
+    return tuple(include or ["any"]), tuple(exclude)
+
+
+def policy_fails(report: DiffReport, policy: tuple[tuple[str, ...], tuple[str, ...]]) -> bool:
+    """Whether any change is selected by the policy's selectors and not excluded."""
+    include, exclude = policy
+    for change in report.changes:
+        if any(_EXCLUDERS.get(name, POLICY_SELECTORS[name])(change) for name in exclude):
+            continue
+        if any(POLICY_SELECTORS[name](change) for name in include):
+            return True
+    return False

@@ -1,0 +1,131 @@
+import json
+
+import pytest
+
+from diff_fixtures import before_and_after
+from golden import check_golden
+from insidellms_provenance.demo import write_demo_run
+from insidellms_provenance.field import field_bytes
+from jsonschema_tools import validate
+from test_cli import GOLDEN_FIELD, assert_one_line_error, cli
+
+DIFF_SCHEMA = json.loads(
+    (GOLDEN_FIELD.parent.parent.parent / "docs" / "diff-report.schema.json").read_text()
+)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("pair")
+    before, after = before_and_after()
+    (directory / "before.json").write_bytes(field_bytes(before) + b"\n")
+    (directory / "after.json").write_bytes(field_bytes(after) + b"\n")
+    return directory / "before.json", directory / "after.json"
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("json", "json"), ("markdown", "md")])
+def test_golden_changes(pair, fmt, suffix):
+    result = cli("diff", str(pair[0]), str(pair[1]), "--format", fmt)
+    assert result.returncode == 1, result.stderr
+    check_golden(f"diff/changes.{suffix}", result.stdout)
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("json", "json"), ("markdown", "md")])
+def test_golden_identical(pair, fmt, suffix):
+    result = cli("diff", str(pair[0]), str(pair[0]), "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    check_golden(f"diff/identical.{suffix}", result.stdout)
+
+
+@pytest.mark.parametrize("name", ["changes", "identical"])
+def test_json_output_matches_its_schema(name):
+    value = json.loads((GOLDEN_FIELD.parent.parent / "diff" / f"{name}.json").read_bytes())
+    assert validate(value, DIFF_SCHEMA) == []
+
+
+def test_sides_may_be_run_dirs_manifests_or_record_files(pair, tmp_path):
+    run = tmp_path / "run"
+    write_demo_run(run)
+    assert cli("embed", str(run), "--from", str(pair[0])).returncode == 0
+    expected = cli("diff", str(pair[0]), str(pair[1])).stdout
+    for side in (run, run / "manifest.json"):
+        assert cli("diff", str(side), str(pair[1])).stdout == expected
+
+
+@pytest.mark.parametrize(
+    ("policy", "code"),
+    [("any", 1), ("content", 1), ("retargeted,added", 1), ("any,-content,-high,-medium,-low", 0)],
+)
+def test_fail_on_sets_the_exit_code(pair, policy, code):
+    assert cli("diff", str(pair[0]), str(pair[1]), "--fail-on", policy).returncode == code
+
+
+def test_unknown_policy_is_exit_2(pair):
+    assert_one_line_error(cli("diff", str(pair[0]), str(pair[1]), "--fail-on", "maj"), "maj")
+
+
+def test_colour_only_when_asked_or_on_a_terminal(pair):
+    plain = cli("diff", str(pair[0]), str(pair[1])).stdout
+    assert b"\x1b[" not in plain
+    coloured = cli("diff", str(pair[0]), str(pair[1]), "--color", "always").stdout
+    assert b"\x1b[1;31mcritical" in coloured
+
+
+def test_no_color_wins_on_a_terminal(pair, tmp_path):
+    script = tmp_path / "run_on_pty.py"
+    script.write_text(
+        "import os, pty, sys\n"
+        "pid, fd = pty.fork()\n"
+        "if pid == 0:\n"
+        "    os.execvp(sys.executable, [sys.executable, '-m', 'insidellms_provenance', 'diff', *sys.argv[1:]])\n"
+        "out = b''\n"
+        "while True:\n"
+        "    try:\n"
+        "        chunk = os.read(fd, 65536)\n"
+        "    except OSError:\n"
+        "        break\n"
+        "    if not chunk:\n"
+        "        break\n"
+        "    out += chunk\n"
+        "sys.stdout.buffer.write(out)\n"
+    )
+    import os
+    import subprocess
+    import sys
+
+    args = [sys.executable, str(script), str(pair[0]), str(pair[1])]
+    on_tty = subprocess.run(
+        args, capture_output=True, check=False, env={**os.environ, "NO_COLOR": ""}
+    )
+    assert b"\x1b[" in on_tty.stdout
+    no_color = subprocess.run(
+        args, capture_output=True, check=False, env={**os.environ, "NO_COLOR": "1"}
+    )
+    assert b"\x1b[" not in no_color.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "no such file"),
+        (b"{", "not valid JSON"),
+        (b'{"custom": {"status_counts": {}}}', "no plugin provenance"),
+        (
+            GOLDEN_FIELD.read_bytes().replace(b"plugins/v1", b"plugins/v0"),
+            "unknown provenance schema",
+        ),
+        (GOLDEN_FIELD.read_bytes().replace(b'"2.1.0"', b'"2.1.1"'), "digest does not match"),
+    ],
+)
+def test_bad_sides_are_exit_2(pair, tmp_path, content, fragment):
+    bad = tmp_path / "bad.json"
+    if content is not None:
+        bad.write_bytes(content)
+    assert_one_line_error(cli("diff", str(pair[0]), str(bad)), fragment)
+    assert_one_line_error(cli("diff", str(bad), str(pair[0])), fragment)
+
+
+def test_group_mismatch_is_exit_2(pair):
+    assert_one_line_error(
+        cli("diff", str(pair[0]), str(pair[1]), "--group", "pytest11"), "not 'pytest11'"
+    )

@@ -1,0 +1,135 @@
+import pytest
+
+from diff_fixtures import before_and_after, plugin
+from insidellms_provenance.diff import (
+    CHANGE_KINDS,
+    classify_version_change,
+    diff_fields,
+    parse_policy,
+    policy_fails,
+)
+from insidellms_provenance.field import field_value, make_provenance
+
+
+@pytest.fixture(scope="module")
+def report():
+    before, after = before_and_after()
+    return diff_fields(field_value(before), field_value(after))
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("1.4.2", "2.0.0", ("upgrade", "major")),
+        ("1!1.0", "1.0", ("downgrade", "major")),
+        ("1.4.2", "1.5.0", ("upgrade", "minor")),
+        ("1.4", "1.4.1", ("upgrade", "patch")),
+        ("1.4.2", "1.4.2.1", ("upgrade", "patch")),
+        ("1.4.2", "1.4.1", ("downgrade", "patch")),
+        ("2.0.0rc1", "2.0.0", ("upgrade", "pre-release")),
+        ("1.0", "1.0.post1", ("upgrade", "post")),
+        ("1.0.dev2", "1.0.dev1", ("downgrade", "dev")),
+        ("1.0+a", "1.0+b", ("upgrade", "local")),
+        ("1.0", "1.0.0", ("changed", "local")),
+        ("1.0", "banana", ("changed", "unparsable")),
+        ("not a version", "1.0", ("changed", "unparsable")),
+    ],
+)
+def test_classify_version_change(before, after, expected):
+    assert classify_version_change(before, after) == expected
+
+
+def test_every_change_kind_is_covered_by_the_fixture(report):
+    assert {change.kind for change in report.changes} == set(CHANGE_KINDS)
+
+
+def test_changes_are_grouped_by_plugin_most_severe_first(report):
+    plugins_in_order = list(dict.fromkeys(change.plugin for change in report.changes))
+    assert plugins_in_order[0] == "content"
+    severities = ("critical", "high", "medium", "low")
+    firsts = [
+        next(c for c in report.changes if c.plugin == name).severity for name in plugins_in_order
+    ]
+    assert firsts == sorted(firsts, key=severities.index)
+    for name in plugins_in_order:
+        group = [severities.index(c.severity) for c in report.changes if c.plugin == name]
+        assert group == sorted(group)
+        # a plugin's changes are contiguous
+        indexes = [i for i, c in enumerate(report.changes) if c.plugin == name]
+        assert indexes == list(range(indexes[0], indexes[-1] + 1))
+
+
+def test_unchanged_plugins_report_nothing(report):
+    assert "unchanged" not in {c.plugin for c in report.changes if c.kind != "conflict"}
+
+
+def test_content_change_is_critical_and_plain(report):
+    (change,) = [c for c in report.changes if c.kind == "content"]
+    assert change.severity == "critical"
+    assert "same version, different installed files" in change.message
+    assert change.before == "sha256:" + "a" * 64
+    assert change.after == "sha256:" + "f" * 64
+
+
+def test_identical_fields():
+    field = field_value(make_provenance("g", [plugin("a"), plugin("b")]))
+    same = diff_fields(field, field)
+    assert same.identical
+    assert same.changes == ()
+
+
+@pytest.mark.parametrize(
+    ("policy", "fails"),
+    [
+        ("any", True),
+        ("content", True),
+        ("major", True),
+        ("minor", True),
+        ("added", True),
+        ("removed", True),
+        ("determinism-downgrade", True),
+        ("conflict", True),
+        ("any,-patch,-content", True),
+        ("critical", True),
+    ],
+)
+def test_policy_on_the_full_fixture(report, policy, fails):
+    assert policy_fails(report, parse_policy(policy)) is fails
+
+
+def _report_for(old_version: str, new_version: str):
+    from diff_fixtures import with_dist
+
+    before = make_provenance("g", [plugin("x", old_version)])
+    after = make_provenance("g", [with_dist(plugin("x", old_version), version=new_version)])
+    return diff_fields(field_value(before), field_value(after))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "policy", "fails"),
+    [
+        ("1.0.0", "1.0.1", "major", False),
+        ("1.0.0", "1.0.1", "minor", False),
+        ("1.0.0", "1.0.1", "patch", True),
+        ("1.0.0", "1.0.1", "any,-patch", False),
+        ("1.0.0", "1.1.0", "any,-patch", True),
+        ("1.0.0", "1.1.0", "major", False),
+        ("1.0.0", "1.1.0", "minor", True),
+        ("1.0.0", "2.0.0", "minor", True),
+        ("1.0.0", "1.0.0.post1", "any,-patch", False),
+        ("1.0.0", "banana", "major", True),
+        ("1.0.0", "banana", "any,-patch", True),
+        ("1.0.1", "1.0.0", "downgrade", True),
+        ("1.0.0", "1.0.1", "downgrade", False),
+        ("1.0.0", "1.0.1", "content", False),
+        ("1.0.0", "1.0.1", "version", True),
+    ],
+)
+def test_policy_sizes(old, new, policy, fails):
+    assert policy_fails(_report_for(old, new), parse_policy(policy)) is fails
+
+
+@pytest.mark.parametrize("bad", ["nope", "any,-nope", "majr"])
+def test_unknown_policy_selectors_are_refused(bad):
+    with pytest.raises(ValueError, match="unknown --fail-on selector"):
+        parse_policy(bad)
