@@ -42,7 +42,7 @@ def read_json(path: Path) -> object:
         raise InvalidRunFileError(f"{path}: is a directory, expected a JSON file") from None
     except OSError as error:
         raise InvalidRunFileError(f"{path}: cannot read: {error.strerror}") from None
-    if not data.strip():
+    if not data or data.isspace():
         raise InvalidRunFileError(f"{path}: file is empty")
     try:
         return orjson.loads(data)
