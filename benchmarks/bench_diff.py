@@ -63,7 +63,7 @@ def synthetic_plugin(index: int) -> PluginFingerprint:
 def write_pair(directory: Path, count: int) -> tuple[Path, Path]:
     before = [synthetic_plugin(i) for i in range(count)]
     after = list(before)
-    rng = random.Random(8785)
+    rng = random.Random(8785)  # noqa: S311 - a reproducible sample, not a secret
     for index in rng.sample(range(count), count // 100):
         dist = after[index].distribution
         assert dist is not None
@@ -88,7 +88,9 @@ def peak_rss_mib(command: list[str]) -> float:
         "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL);"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    out = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *command], capture_output=True, text=True, check=True
+    )
     return int(out.stdout.strip()) / 1024
 
 
