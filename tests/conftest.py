@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import venvtools
 from plugin_catalog import GOOD, catalog
 from venvtools import Venv, create_venv, install
 from wheelbuilder import build_wheel
@@ -28,6 +29,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     may need the package index (once; pip's cache serves later runs). Everything is
     then installed with ``--no-index`` from this directory.
     """
+    venvtools.UV_ENVIRONMENT["UV_CACHE_DIR"] = str(tmp_path_factory.mktemp("uv-cache"))
     directory = tmp_path_factory.mktemp("wheelhouse")
     command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*command, "--wheel-dir", str(directory), str(ROOT)], check=True)

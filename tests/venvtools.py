@@ -12,6 +12,10 @@ import attrs
 
 INSTALLERS = ("pip", "uv")
 
+# uv hardlinks installed files from its cache by default: tampering with one test venv
+# in place would change the cache and every other venv. Copies, and a private cache.
+UV_ENVIRONMENT: dict[str, str] = {"UV_LINK_MODE": "copy"}
+
 
 def uv_executable() -> str:
     """The ``uv`` binary: next to this interpreter (the ``uv`` wheel) or on PATH."""
@@ -82,7 +86,6 @@ def install(
     else:
         command = [sys.executable, "-m", "pip", "--python", str(venv.python), "install"]
         command += ["--quiet", "--disable-pip-version-check", "--no-cache-dir"]
-    result = subprocess.run(
-        command + options, capture_output=True, check=False, env={**os.environ, **(env or {})}
-    )
+    variables = {**os.environ, **(UV_ENVIRONMENT if venv.installer == "uv" else {}), **(env or {})}
+    result = subprocess.run(command + options, capture_output=True, check=False, env=variables)
     assert result.returncode == 0, result.stderr.decode() + result.stdout.decode()

@@ -1,0 +1,293 @@
+"""Re-verify installed distributions against their RECORD, and an environment against a run.
+
+Typical usage::
+
+    findings = verify_distributions(distributions)       # integrity, by path
+    changes = reproducibility_changes(recorded_field, group)
+
+Nothing here imports plugin code: distributions are found through their metadata only,
+and files are read without following symlinks or opening special files
+(``docs/verify.md`` states the rules and the threat model).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+if TYPE_CHECKING:
+    from insidellms_provenance.diff import DiffReport
+
+from insidellms_provenance.discover import dist_info_name
+from insidellms_provenance.distinfo import site_directory
+from insidellms_provenance.hashing import hash_files
+from insidellms_provenance.layout import site_layout
+from insidellms_provenance.records import (
+    Hash,
+    RecordEntry,
+    check_path,
+    parse_record,
+)
+
+__all__ = [
+    "Finding",
+    "VerifyTarget",
+    "reproducibility_changes",
+    "target_of",
+    "verify_targets",
+]
+
+# RECORD rows that may lack a hash (the wheel spec: RECORD and its signatures; bytecode
+# that installers compile after writing the files).
+_UNHASHED_OK: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
+
+
+@attrs.frozen(kw_only=True)
+class Finding:
+    """One integrity problem, by distribution and path relative to the site directory."""
+
+    distribution: str
+    path: str
+    problem: str
+
+    @property
+    def sort_key(self) -> tuple[str, str, str]:
+        """Distribution, then path, then problem."""
+        return (self.distribution, self.path, self.problem)
+
+
+@attrs.frozen(kw_only=True)
+class VerifyTarget:
+    """A distribution to verify: where it lives and what its RECORD says."""
+
+    name: str
+    site_dir: Path
+    dist_info: str
+    record_text: str | None
+    depth: int
+
+
+def target_of(dist: metadata.Distribution) -> VerifyTarget:
+    """Describe an installed distribution for verification, reading metadata only."""
+    site = site_directory(dist)
+    try:
+        record_text = dist.read_text("RECORD")
+    except (OSError, UnicodeDecodeError):
+        record_text = None
+    name = dist.name or (dist_info_name(dist) or "?").partition("-")[0]
+    return VerifyTarget(
+        name=name,
+        site_dir=site,
+        dist_info=dist_info_name(dist) or "",
+        record_text=record_text,
+        depth=site_layout(str(site)).depth,
+    )
+
+
+def verify_targets(targets: Iterable[VerifyTarget]) -> list[Finding]:
+    """Every integrity finding for ``targets``, sorted; hashing is batched across them."""
+    findings: list[Finding] = []
+    to_hash: dict[str, tuple[str, str, RecordEntry]] = {}
+    total = 0
+    for target in targets:
+        if target.record_text is None:
+            findings.append(
+                Finding(
+                    distribution=target.name,
+                    path=target.dist_info + "/RECORD",
+                    problem="RECORD is missing",
+                )
+            )
+            continue
+        entries, problems = parse_record(target.record_text)
+        findings += [
+            Finding(distribution=target.name, path=target.dist_info + "/RECORD", problem=p)
+            for p in problems
+        ]
+        for entry in entries:
+            finding, size = _check_entry(target, entry)
+            if finding is not None:
+                findings.append(finding)
+            elif entry.hash_ is not None:
+                full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
+                to_hash[full] = (target.name, entry.path, entry)
+                total += size
+        findings += _unexpected_files(target, entries)
+    digests = hash_files(
+        ((path, entry.hash_.name) for path, (_, _, entry) in to_hash.items() if entry.hash_),
+        total_bytes=total,
+    )
+    findings += _compare(digests, to_hash)
+    return sorted(findings, key=lambda finding: finding.sort_key)
+
+
+def _compare(
+    digests: Mapping[str, bytes | str], hashed: Mapping[str, tuple[str, str, RecordEntry]]
+) -> list[Finding]:
+    """Findings for files whose digest or size differs from RECORD, or that vanished."""
+    findings = []
+    for path, result in digests.items():
+        name, relative, entry = hashed[path]
+        if entry.hash_ is None:
+            continue
+        if isinstance(result, str):
+            problem: str | None = result
+        elif Hash(entry.hash_.name, _b64(result)) != entry.hash_:
+            problem = "content does not match RECORD hash"
+        elif entry.size is not None and _size(path) not in (entry.size, None):
+            problem = "size does not match RECORD"
+        else:
+            problem = None
+        if problem is not None:
+            findings.append(Finding(distribution=name, path=relative, problem=problem))
+    return findings
+
+
+def _b64(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _size(path: str) -> int | None:
+    try:
+        return os.lstat(path).st_size
+    except OSError:
+        return None
+
+
+def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
+    target: VerifyTarget, entry: RecordEntry
+) -> tuple[Finding | None, int]:
+    """A finding for a row that must not be hashed, or ``(None, size)`` when it may be."""
+
+    def finding(problem: str) -> tuple[Finding, int]:
+        return Finding(distribution=target.name, path=entry.path, problem=problem), 0
+
+    refusal = check_path(entry.path, target.depth)
+    if refusal is not None:
+        return finding(f"refused: {refusal}")
+    full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
+    try:
+        mode = os.lstat(full)
+    except FileNotFoundError:
+        return (None, 0) if entry.hash_ is None and _is_cache(entry.path) else finding("missing")
+    except OSError as error:
+        return finding(f"unreadable ({error.strerror})")
+    if stat.S_ISLNK(mode.st_mode):
+        return finding("refused: symlink (not followed)")
+    if not stat.S_ISREG(mode.st_mode):
+        return finding("refused: special file (not opened)")
+    if entry.hash_ is None:
+        name = posixpath.basename(entry.path)
+        in_dist_info = posixpath.dirname(entry.path) == target.dist_info
+        if (in_dist_info and name in _UNHASHED_OK) or _is_cache(entry.path):
+            return None, 0
+        return finding("no hash in RECORD")
+    return None, mode.st_size
+
+
+def _is_cache(path: str) -> bool:
+    return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
+
+
+def _cache_source(cache_path: str) -> str:
+    """``pkg/__pycache__/mod.cpython-311.opt-1.pyc`` → ``pkg/mod.py``."""
+    directory, _, name = cache_path.rpartition("/__pycache__/")
+    stem = name.split(".", 1)[0]
+    return f"{directory}/{stem}.py" if directory else f"{stem}.py"
+
+
+def _unexpected_files(target: VerifyTarget, entries: list[RecordEntry]) -> list[Finding]:
+    """Files in the distribution's own package directories that RECORD does not list.
+
+    Package directories are those whose ``__init__.py`` RECORD lists (so namespace
+    directories shared with other distributions are not claimed), plus the
+    ``*.dist-info`` directory. A bytecode cache is expected when RECORD lists its
+    source; a ``.pyc`` that no listed source explains is reported.
+    """
+    listed = {posixpath.normpath(entry.path) for entry in entries}
+    packages = {
+        posixpath.dirname(path)
+        for path in listed
+        if posixpath.basename(path) == "__init__.py" and not path.startswith("../")
+    }
+    roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
+    if target.dist_info:
+        roots.append(target.dist_info)
+    findings = []
+    for root in roots:
+        for directory, dirnames, filenames in os.walk(target.site_dir / root):
+            relative_dir = Path(directory).relative_to(target.site_dir).as_posix()
+            dirnames.sort()
+            for name in sorted(filenames) + [d for d in dirnames if _is_link(directory, d)]:
+                path = f"{relative_dir}/{name}"
+                if path in listed:
+                    continue
+                if _is_cache(path) and _cache_source(path) in listed:
+                    continue
+                problem = (
+                    "unexpected bytecode: no listed source explains it"
+                    if path.endswith(".pyc")
+                    else "unexpected file: not listed in RECORD"
+                )
+                findings.append(Finding(distribution=target.name, path=path, problem=problem))
+    return findings
+
+
+def _is_link(directory: str, name: str) -> bool:
+    return os.path.islink(os.path.join(directory, name))
+
+
+def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffReport:
+    """Re-fingerprint this environment without importing plugins and diff it with a run.
+
+    Only what can be known without importing is compared (entry points, distributions,
+    sources); manifest, load, origin and registrations are taken from the recording.
+    """
+    from insidellms_provenance.converter import structure
+    from insidellms_provenance.diff import diff_fields
+    from insidellms_provenance.discover import discover, entry_point_ref
+    from insidellms_provenance.distinfo import describe_distribution
+    from insidellms_provenance.field import field_value, make_provenance
+    from insidellms_provenance.model import (
+        Conflict,
+        LoadOutcome,
+        ManifestSummary,
+        Origin,
+        PluginFingerprint,
+    )
+    from insidellms_provenance.source import describe_source
+
+    old = {
+        (p["entry_point"]["name"], p["entry_point"]["value"]): structure(p, PluginFingerprint)
+        for p in recorded["plugins"]
+    }
+    live = []
+    for ep in discover(group):
+        was = old.get((ep.name, ep.value))
+        info = source = None
+        if ep.dist is not None:
+            source = describe_source(ep.dist)
+            info, _ = describe_distribution(ep.dist, editable=source.editable)
+        live.append(
+            PluginFingerprint(
+                entry_point=entry_point_ref(ep),
+                distribution=info,
+                source=source,
+                origin=was.origin if was else Origin(status="unknown"),
+                manifest=was.manifest if was else ManifestSummary(status="missing"),
+                load=was.load if was else LoadOutcome(status="loaded"),
+                registered=was.registered if was else None,
+                replaced=was.replaced if was else None,
+            )
+        )
+    conflicts = [structure(value, Conflict) for value in recorded.get("conflicts", [])]
+    return diff_fields(recorded, field_value(make_provenance(group, live, conflicts)))

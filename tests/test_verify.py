@@ -1,0 +1,221 @@
+"""``verify``: integrity of installed files and reproducibility of a recorded run."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from golden import check_golden
+from insidellms_provenance.cli.verify import render
+from insidellms_provenance.verify import VerifyTarget, verify_targets
+from plugin_catalog import GOOD
+from test_cli import assert_one_line_error, cli
+
+INFO = "demo_pkg-1.0.dist-info"
+FILES = {
+    "demo_pkg/__init__.py": b"def register():\n    return None\n",
+    "demo_pkg/core.py": b"VALUE = 1\n",
+    "demo_pkg/sub/__init__.py": b"",
+    f"{INFO}/METADATA": b"Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n",
+}
+
+
+def _row(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}\n"
+
+
+def lay_out(site: Path, extra_rows: str = "") -> VerifyTarget:
+    for path, data in FILES.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_bytes(data)
+    record = "".join(_row(p, d) for p, d in FILES.items()) + f"{INFO}/RECORD,,\n" + extra_rows
+    (site / INFO / "RECORD").write_text(record)
+    return target(site)
+
+
+def target(site: Path) -> VerifyTarget:
+    return VerifyTarget(
+        name="demo-pkg",
+        site_dir=site,
+        dist_info=INFO,
+        record_text=(site / INFO / "RECORD").read_text(),
+        depth=0,
+    )
+
+
+def tamper(site: Path) -> None:
+    (site / "demo_pkg/core.py").write_bytes(b"VALUE = 2\n")
+    (site / "demo_pkg/sub/__init__.py").unlink()
+    (site / "demo_pkg/injected.py").write_text("import os\n")
+    (site / "demo_pkg/__init__.py").unlink()
+    (site / "demo_pkg/__init__.py").symlink_to("/etc/passwd")
+    os.mkfifo(site / "demo_pkg/pipe")
+    (site / "demo_pkg/__pycache__").mkdir()
+    (site / "demo_pkg/__pycache__/core.cpython-311.pyc").write_bytes(b"ok: explained")
+    (site / "demo_pkg/__pycache__/ghost.cpython-311.pyc").write_bytes(b"unexplained")
+
+
+ESCAPING = _row("../../../etc/passwd", b"x") + _row("/etc/shadow", b"x") + "demo_pkg/x.txt,,\n"
+
+
+def test_clean_site_has_no_findings(tmp_path):
+    assert verify_targets([lay_out(tmp_path)]) == []
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("json", "json"), ("markdown", "md")])
+def test_tampered_site_golden(tmp_path, fmt, suffix):
+    site_target = lay_out(tmp_path, ESCAPING)
+    tamper(tmp_path)
+    findings = verify_targets([site_target])
+    output = render(fmt, "insidellms.plugins", 1, findings, None)
+    check_golden(
+        f"verify/tampered.{suffix}", output if isinstance(output, bytes) else output.encode()
+    )
+
+
+def test_tampered_site_findings(tmp_path):
+    site_target = lay_out(tmp_path, ESCAPING)
+    tamper(tmp_path)
+    found = {(f.path, f.problem) for f in verify_targets([site_target])}
+    assert found == {
+        ("../../../etc/passwd", "refused: path escapes the install root"),
+        ("/etc/shadow", "refused: absolute path"),
+        ("demo_pkg/x.txt", "missing"),
+        ("demo_pkg/core.py", "content does not match RECORD hash"),
+        ("demo_pkg/sub/__init__.py", "missing"),
+        ("demo_pkg/injected.py", "unexpected file: not listed in RECORD"),
+        ("demo_pkg/__init__.py", "refused: symlink (not followed)"),
+        ("demo_pkg/pipe", "unexpected file: not listed in RECORD"),
+        (
+            "demo_pkg/__pycache__/ghost.cpython-311.pyc",
+            "unexpected bytecode: no listed source explains it",
+        ),
+    }
+
+
+def test_fifo_listed_in_record_is_refused_not_opened(tmp_path):
+    site_target = lay_out(tmp_path, _row("demo_pkg/fifo", b"x"))
+    os.mkfifo(tmp_path / "demo_pkg/fifo")
+    findings = verify_targets([target(tmp_path)])  # would block forever if opened
+    assert [(f.path, f.problem) for f in findings] == [
+        ("demo_pkg/fifo", "refused: special file (not opened)")
+    ]
+    del site_target
+
+
+def test_unhashed_rows_other_than_record_and_bytecode_are_reported(tmp_path):
+    lay_out(tmp_path, "demo_pkg/core.py,,\n")
+    findings = verify_targets([target(tmp_path)])
+    assert ("demo_pkg/core.py", "no hash in RECORD") in {(f.path, f.problem) for f in findings}
+
+
+# ---- real installs ----------------------------------------------------------------
+
+
+def verify_in(venv, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [str(venv.python), "-m", "insidellms_provenance", "verify", *args],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_real_install_is_clean_even_after_python_wrote_bytecode(make_env, installer):
+    venv = make_env(installer, GOOD)
+    venv.record()  # imports the plugins: Python writes __pycache__ files
+    assert list(venv.site_packages.glob("alpha_plugin/__pycache__/*.pyc"))
+    result = verify_in(venv)
+    assert result.returncode == 0, result.stdout.decode()
+    assert b"3 distribution(s) of group insidellms.plugins checked, 0 problems" in result.stdout
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_real_tampering_is_reported_by_path(make_env, installer):
+    venv = make_env(installer, GOOD, fresh=True)
+    site = venv.site_packages
+    (site / "alpha_plugin/models/echo.py").write_bytes(b"def echo(prompt):\n    return 'pwned'\n")
+    (site / "alpha_plugin/probes/__init__.py").unlink()
+    (site / "alpha_plugin/evil.py").write_text("import os\n")
+    (site / "beta_plugin/__init__.py").unlink()
+    (site / "beta_plugin/__init__.py").symlink_to("/etc/passwd")
+    os.mkfifo(site / "gamma_plugin/hooks.py.fifo")
+    record = site / "gamma_plugin-0.3.0.dist-info/RECORD"
+    record.write_text(record.read_text() + _row("../../../../../etc/passwd", b"root"))
+    result = verify_in(venv, "--format", "json")
+    assert result.returncode == 1
+    findings = {(f["path"], f["problem"]) for f in json.loads(result.stdout)["findings"]}
+    assert findings == {
+        ("alpha_plugin/models/echo.py", "content does not match RECORD hash"),
+        ("alpha_plugin/probes/__init__.py", "missing"),
+        ("alpha_plugin/evil.py", "unexpected file: not listed in RECORD"),
+        ("beta_plugin/__init__.py", "refused: symlink (not followed)"),
+        ("gamma_plugin/hooks.py.fifo", "unexpected file: not listed in RECORD"),
+        ("../../../../../etc/passwd", "refused: path escapes the install root"),
+    }
+
+
+def test_all_checks_every_distribution(make_env):
+    venv = make_env("uv", GOOD)
+    result = verify_in(venv, "--all", "--format", "json")
+    assert result.returncode == 0, result.stdout
+    # the plugins, this package and its dependencies
+    assert json.loads(result.stdout)["checked"] >= 7
+
+
+def test_reproducibility_against_a_recorded_run(make_env, tmp_path):
+    venv = make_env("pip", GOOD, fresh=True)
+    run = tmp_path / "prov.json"
+    run.write_bytes(venv.record())
+    same = verify_in(venv, str(run))
+    assert same.returncode == 0, same.stdout
+    assert b"reproducibility: this environment matches the run" in same.stdout
+    metadata = venv.site_packages / "beta_plugin-2.1.0.dist-info/METADATA"
+    metadata.write_text(metadata.read_text().replace("Version: 2.1.0", "Version: 2.1.1"))
+    changed = verify_in(venv, str(run), "--format", "json")
+    assert changed.returncode == 1
+    value = json.loads(changed.stdout)
+    assert value["findings"] == [
+        {
+            "distribution": "beta_plugin",
+            "path": "beta_plugin-2.1.0.dist-info/METADATA",
+            "problem": "content does not match RECORD hash",
+        }
+    ]
+    assert [c["message"] for c in value["reproducibility"]["changes"]] == [
+        "beta_plugin 2.1.0 -> 2.1.1 (patch upgrade)"
+    ]
+
+
+def test_verify_never_imports_plugin_code(make_env, tmp_path):
+    venv = make_env("uv", ("noisy", *GOOD))
+    result = verify_in(venv)
+    assert b"hello from a noisy plugin" not in result.stdout + result.stderr
+
+
+def test_bad_run_file_is_exit_2(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert_one_line_error(cli("verify", str(bad)), "not valid JSON")
+
+
+def test_verify_cli_in_this_environment_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "insidellms_provenance", "verify", "--group", "no.such.group"],
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert (
+        result.stdout
+        == b"integrity: 0 distribution(s) of group no.such.group checked, 0 problems\n"
+    )
