@@ -12,10 +12,11 @@ and files are read without following symlinks or opening special files
 
 from __future__ import annotations
 
+import base64
 import os
 import posixpath
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -27,10 +28,9 @@ if TYPE_CHECKING:
 
 from insidellms_provenance.discover import dist_info_name
 from insidellms_provenance.distinfo import site_directory
-from insidellms_provenance.hashing import hash_files
+from insidellms_provenance.hashing import POOL_MIN_FILES, hash_file
 from insidellms_provenance.layout import site_layout
 from insidellms_provenance.records import (
-    Hash,
     RecordEntry,
     check_path,
     parse_record,
@@ -91,76 +91,80 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
     )
 
 
-def verify_targets(targets: Iterable[VerifyTarget]) -> list[Finding]:
-    """Every integrity finding for ``targets``, sorted; hashing is batched across them."""
-    findings: list[Finding] = []
-    to_hash: dict[str, tuple[str, str, RecordEntry]] = {}
-    total = 0
-    for target in targets:
-        if target.record_text is None:
-            findings.append(
-                Finding(
-                    distribution=target.name,
-                    path=target.dist_info + "/RECORD",
-                    problem="RECORD is missing",
-                )
-            )
-            continue
-        entries, problems = parse_record(target.record_text)
-        findings += [
-            Finding(distribution=target.name, path=target.dist_info + "/RECORD", problem=p)
-            for p in problems
-        ]
-        for entry in entries:
-            finding, size = _check_entry(target, entry)
-            if finding is not None:
-                findings.append(finding)
-            elif entry.hash_ is not None:
-                full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
-                to_hash[full] = (target.name, entry.path, entry)
-                total += size
-        findings += _unexpected_files(target, entries)
-    digests = hash_files(
-        ((path, entry.hash_.name) for path, (_, _, entry) in to_hash.items() if entry.hash_),
-        total_bytes=total,
-    )
-    findings += _compare(digests, to_hash)
+def verify_targets(
+    targets: Iterable[VerifyTarget], progress: Callable[[int, int], None] | None = None
+) -> list[Finding]:
+    """Every integrity finding for ``targets``, sorted by distribution and path.
+
+    Each distribution is verified whole (RECORD parse, ``lstat``, hashing, unexpected
+    files) in one place; when there are enough files to pay for it, distributions are
+    spread over a small process pool and only findings travel back. ``progress`` is
+    called with (batches done, batches) as work completes.
+    """
+    work = list(targets)
+    rows = sum((target.record_text or "").count("\n") for target in work)
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or rows < POOL_MIN_FILES:
+        results = [_verify_batch(work)]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        # Interleaved batches give each worker a similar mix of small and large dists.
+        batches = [work[index :: workers * 8] for index in range(workers * 8)]
+        results = []
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(_verify_batch, batches):
+                results.append(result)
+                if progress is not None:
+                    progress(len(results), len(batches))
+    findings = [finding for batch in results for finding in batch]
     return sorted(findings, key=lambda finding: finding.sort_key)
 
 
-def _compare(
-    digests: Mapping[str, bytes | str], hashed: Mapping[str, tuple[str, str, RecordEntry]]
-) -> list[Finding]:
-    """Findings for files whose digest or size differs from RECORD, or that vanished."""
-    findings = []
-    for path, result in digests.items():
-        name, relative, entry = hashed[path]
-        if entry.hash_ is None:
-            continue
-        if isinstance(result, str):
-            problem: str | None = result
-        elif Hash(entry.hash_.name, _b64(result)) != entry.hash_:
-            problem = "content does not match RECORD hash"
-        elif entry.size is not None and _size(path) not in (entry.size, None):
-            problem = "size does not match RECORD"
-        else:
-            problem = None
-        if problem is not None:
-            findings.append(Finding(distribution=name, path=relative, problem=problem))
+def _verify_batch(targets: list[VerifyTarget]) -> list[Finding]:
+    return [finding for target in targets for finding in _verify_one(target)]
+
+
+def _verify_one(target: VerifyTarget) -> list[Finding]:
+    """Every finding for one distribution."""
+    name = target.name
+    if target.record_text is None:
+        return [
+            Finding(
+                distribution=name, path=target.dist_info + "/RECORD", problem="RECORD is missing"
+            )
+        ]
+    entries, problems = parse_record(target.record_text)
+    findings = [
+        Finding(distribution=name, path=target.dist_info + "/RECORD", problem=problem)
+        for problem in problems
+    ]
+    for entry in entries:
+        finding, size = _check_entry(target, entry)
+        if finding is not None:
+            findings.append(finding)
+        elif entry.hash_ is not None:
+            full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
+            problem = _compare(hash_file(full, entry.hash_.name), entry, size)
+            if problem is not None:
+                findings.append(Finding(distribution=name, path=entry.path, problem=problem))
+    findings += _unexpected_files(target, entries)
     return findings
 
 
+def _compare(result: bytes | str, entry: RecordEntry, size: int) -> str | None:
+    """Why a hashed file does not match its RECORD row, if it does not."""
+    if isinstance(result, str):
+        return result
+    if entry.hash_ is not None and _b64(result) != entry.hash_.value:
+        return "content does not match RECORD hash"
+    if entry.size is not None and entry.size != size:
+        return "size does not match RECORD"
+    return None
+
+
 def _b64(raw: bytes) -> str:
-    import base64
-
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _size(path: str) -> int | None:
-    try:
-        return os.lstat(path).st_size
-    except OSError:
-        return None
 
 
 def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives

@@ -63,7 +63,12 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         unique = {id(ep.dist): ep.dist for ep in discover(group) if ep.dist is not None}
         dists = list(unique.values())
-    findings = verify_targets(target_of(dist) for dist in dists)
+    show_progress = sys.stderr.isatty() and arguments.format != "json"
+    findings = verify_targets(
+        (target_of(dist) for dist in dists), progress=_progress if show_progress else None
+    )
+    if show_progress:
+        sys.stderr.write("\r\x1b[K")
     output = render(arguments.format, group, len(dists), findings, report)
     if isinstance(output, bytes):
         sys.stdout.buffer.write(output)
@@ -71,6 +76,14 @@ def run(arguments: argparse.Namespace) -> int:
         sys.stdout.write(output)
     sys.stdout.flush()
     return 1 if findings or (report is not None and not report.identical) else 0
+
+
+def _progress(done: int, total: int) -> None:
+    """A one-line progress bar on the terminal's stderr."""
+    width = 30
+    filled = width * done // total
+    sys.stderr.write(f"\rverifying [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
 
 
 def render(
