@@ -1,0 +1,132 @@
+"""``check``: enforce plugin policy (strict manifests, determinism, compatibility, lists)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from insidellms_provenance.cli.options import add_format, add_group
+
+if TYPE_CHECKING:
+    from insidellms_provenance.policy import Violation
+
+__all__ = ["CHECK_SCHEMA", "HELP", "add_arguments", "render", "run"]
+
+HELP = "enforce plugin policy on a recorded run or, before a run, on this environment"
+CHECK_SCHEMA = "insidellms-provenance/check/v1"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add this command's options."""
+    parser.add_argument(
+        "run",
+        type=Path,
+        nargs="?",
+        metavar="RUN",
+        help="a recorded run; without it, this environment is recorded (plugins imported)",
+    )
+    add_group(parser)
+    parser.add_argument(
+        "--strict-plugins",
+        action="store_true",
+        default=None,
+        help="fail on missing, invalid or failing plugin manifests",
+    )
+    parser.add_argument(
+        "--require-determinism",
+        choices=("deterministic", "best_effort"),
+        help="fail on plugins below this determinism class",
+    )
+    parser.add_argument(
+        "--insidellms-version",
+        metavar="V",
+        help="fail when a plugin's insideLLMs specifier excludes V",
+    )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        metavar="DIST",
+        help="only these distributions may provide plugins (repeatable)",
+    )
+    parser.add_argument(
+        "--deny",
+        action="append",
+        metavar="DIST",
+        help="these distributions must not provide plugins (repeatable)",
+    )
+    parser.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE",
+        help="TOML policy file with the same keys (options override it)",
+    )
+    add_format(parser, ("text", "json", "markdown"))
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Check; exit 1 when any plugin violates the policy."""
+    from insidellms_provenance.policy import check_policy, policy_from, read_policy_file
+
+    options: dict[str, object] = {}
+    if arguments.policy is not None:
+        options.update(read_policy_file(arguments.policy))
+    for key in ("strict-plugins", "require-determinism", "insidellms-version", "allow", "deny"):
+        value = getattr(arguments, key.replace("-", "_"))
+        if value is not None:
+            options[key] = value
+    policy = policy_from(options)
+    if arguments.run is not None:
+        from insidellms_provenance.runfile import load_provenance
+
+        provenance, _ = load_provenance(arguments.run)
+    else:
+        from insidellms_provenance.recorder import record
+
+        provenance = record(arguments.group)
+    violations = check_policy(provenance, policy)
+    output = render(arguments.format, provenance.group, len(provenance.plugins), violations)
+    if isinstance(output, bytes):
+        sys.stdout.buffer.write(output)
+    else:
+        sys.stdout.write(output)
+    sys.stdout.flush()
+    return 1 if violations else 0
+
+
+def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> str | bytes:
+    """The result in ``text``, ``markdown`` or canonical ``json``."""
+    summary = (
+        f"policy: {checked} plugin(s) of group {group} checked, "
+        f"{len(violations)} violation{'' if len(violations) == 1 else 's'}"
+    )
+    if fmt == "json":
+        from insidellms_provenance.canonical import canonical_json
+
+        value = {
+            "schema": CHECK_SCHEMA,
+            "group": group,
+            "checked": checked,
+            "ok": not violations,
+            "violations": [
+                {"plugin": v.plugin, "rule": v.rule, "message": v.message} for v in violations
+            ],
+        }
+        return canonical_json(value) + b"\n"
+    if fmt == "markdown":
+        lines = [f"### Plugin {summary}", ""]
+        if violations:
+            lines += ["| Plugin | Rule | Problem |", "|---|---|---|"]
+            lines += [f"| `{v.plugin}` | {v.rule} | {v.message} |" for v in violations]
+        return "\n".join(lines).rstrip("\n") + "\n"
+    lines = [summary]
+    if violations:
+        plugin_width = max(len(v.plugin) for v in violations)
+        rule_width = max(len(v.rule) for v in violations)
+        lines.append("")
+        lines += [
+            f"{v.plugin.ljust(plugin_width)}  {v.rule.ljust(rule_width)}  {v.message}"
+            for v in violations
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,159 @@
+"""Plugin policy for CI (the RFC's phases 2 and 3): rules, a TOML policy file, violations."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from insidellms_provenance.errors import ProvenanceError
+from insidellms_provenance.model import PluginFingerprint, Provenance
+
+__all__ = [
+    "DETERMINISM_RANK",
+    "Policy",
+    "Violation",
+    "check_policy",
+    "policy_from",
+    "read_policy_file",
+]
+
+DETERMINISM_RANK: Final = {"deterministic": 0, "best_effort": 1, "non_deterministic": 2}
+_POLICY_KEYS: Final = frozenset(
+    {"strict-plugins", "require-determinism", "insidellms-version", "allow", "deny"}
+)
+
+
+def _names(values: Iterable[str]) -> frozenset[str]:
+    from packaging.utils import canonicalize_name
+
+    return frozenset(canonicalize_name(value) for value in values)
+
+
+@attrs.frozen(kw_only=True)
+class Policy:
+    """What a run's plugins must satisfy; empty means "no rule"."""
+
+    strict_plugins: bool = False
+    require_determinism: str | None = None
+    insidellms_version: str | None = None
+    allow: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    deny: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+
+
+@attrs.frozen(kw_only=True)
+class Violation:
+    """One plugin breaking one rule."""
+
+    plugin: str
+    rule: str
+    message: str
+
+
+def read_policy_file(path: Path) -> dict[str, object]:
+    """The keys of a TOML policy file (same names as the command-line options)."""
+    try:
+        # Looked up by name so that type checking for Python 3.10 stays clean.
+        tomllib: Any = importlib.import_module("tomllib")
+    except ModuleNotFoundError:  # Python 3.10: no TOML parser, and we add no dependency
+        raise ProvenanceError(f"{path}: policy files need Python 3.11 or newer") from None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProvenanceError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ProvenanceError(f"{path}: not a valid TOML policy: {error}") from None
+    table = data.get("tool", {}).get("insidellms-provenance", data)
+    unknown = sorted(set(table) - _POLICY_KEYS)
+    if unknown:
+        raise ProvenanceError(f"{path}: unknown policy keys: {', '.join(unknown)}")
+    return dict(table)
+
+
+def check_policy(provenance: Provenance, policy: Policy) -> list[Violation]:
+    """Every violation of ``policy`` by the plugins of ``provenance``, in load order."""
+    return [v for plugin in provenance.plugins for v in _check_plugin(plugin, policy)]
+
+
+def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
+    name = plugin.entry_point.name
+    manifest = plugin.manifest
+    violations = []
+    dist = plugin.distribution.normalized_name if plugin.distribution else ""
+    if policy.allow and dist not in policy.allow:
+        violations.append(
+            Violation(
+                plugin=name, rule="allow", message=f"distribution {dist or '?'} is not allowed"
+            )
+        )
+    if dist in policy.deny:
+        violations.append(
+            Violation(plugin=name, rule="deny", message=f"distribution {dist} is denied")
+        )
+    if policy.strict_plugins and manifest.status != "ok":
+        detail = f": {manifest.problems[0]}" if manifest.problems else ""
+        violations.append(
+            Violation(
+                plugin=name, rule="strict-plugins", message=f"manifest {manifest.status}{detail}"
+            )
+        )
+    if policy.require_determinism is not None:
+        level = manifest.determinism.level if manifest.determinism else None
+        limit = DETERMINISM_RANK[policy.require_determinism]
+        if level is None or DETERMINISM_RANK.get(level, 3) > limit:
+            violations.append(
+                Violation(
+                    plugin=name,
+                    rule="require-determinism",
+                    message=f"determinism {level or 'undeclared'}, "
+                    f"required {policy.require_determinism} or better",
+                )
+            )
+    if policy.insidellms_version is not None and manifest.insidellms is not None:
+        violations += _compatibility(name, manifest.insidellms, policy.insidellms_version)
+    return violations
+
+
+def _compatibility(name: str, specifier: str, version: str) -> list[Violation]:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        allowed = SpecifierSet(specifier).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        allowed = False
+    if allowed:
+        return []
+    return [
+        Violation(
+            plugin=name,
+            rule="insidellms-version",
+            message=f"supports insideLLMs {specifier}, not {version}",
+        )
+    ]
+
+
+def policy_from(options: Mapping[str, object]) -> Policy:
+    """Build a policy from merged option values (file first, command line over it)."""
+    determinism = options.get("require-determinism")
+    if determinism is not None and determinism not in ("deterministic", "best_effort"):
+        raise ProvenanceError(
+            f"require-determinism must be deterministic or best_effort, not {determinism!r}"
+        )
+    version = options.get("insidellms-version")
+    if version is not None:
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            Version(str(version))
+        except InvalidVersion:
+            raise ProvenanceError(f"insidellms-version {version!r} is not a version") from None
+    return Policy(
+        strict_plugins=bool(options.get("strict-plugins", False)),
+        require_determinism=None if determinism is None else str(determinism),
+        insidellms_version=None if version is None else str(version),
+        allow=[str(n) for n in options.get("allow") or []],  # type: ignore[attr-defined]
+        deny=[str(n) for n in options.get("deny") or []],  # type: ignore[attr-defined]
+    )

@@ -1,0 +1,96 @@
+"""``check``: plugin policy on recorded runs and on a live environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from golden import check_golden
+from plugin_catalog import GOOD
+from test_cli import GOLDEN_FIELD, assert_one_line_error, cli
+
+POLICY = [
+    "--strict-plugins",
+    "--require-determinism",
+    "best_effort",
+    "--insidellms-version",
+    "0.3.1",
+    "--deny",
+    "Beta_Plugin",
+]
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("json", "json"), ("markdown", "md")])
+def test_golden(fmt, suffix):
+    result = cli("check", str(GOLDEN_FIELD), *POLICY, "--format", fmt)
+    assert result.returncode == 1, result.stderr
+    check_golden(f"check/violations.{suffix}", result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "fragment"),
+    [
+        ([], 0, b"0 violations"),
+        (["--insidellms-version", "0.2.9"], 0, b"0 violations"),
+        (
+            ["--insidellms-version", "0.3.0"],
+            1,
+            b"alpha  insidellms-version  supports insideLLMs >=0.2.0,<0.3.0, not 0.3.0",
+        ),
+        (["--require-determinism", "deterministic"], 1, b"gamma"),
+        (
+            ["--allow", "alpha-plugin", "--allow", "gamma-plugin"],
+            1,
+            b"distribution beta-plugin is not allowed",
+        ),
+        (["--deny", "gamma.plugin"], 1, b"distribution gamma-plugin is denied"),
+    ],
+)
+def test_rules(options, code, fragment):
+    result = cli("check", str(GOLDEN_FIELD), *options)
+    assert result.returncode == code, result.stdout
+    assert fragment in result.stdout
+
+
+def test_policy_file_and_override(tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[tool.insidellms-provenance]\nrequire-determinism = "deterministic"\n')
+    assert (
+        b"determinism non_deterministic"
+        in cli("check", str(GOLDEN_FIELD), "--policy", str(policy)).stdout
+    )
+    flat = tmp_path / "flat.toml"
+    flat.write_text('deny = ["alpha-plugin"]\n')
+    result = cli("check", str(GOLDEN_FIELD), "--policy", str(flat))
+    assert result.returncode == 1
+    assert b"distribution alpha-plugin is denied" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (
+            "require-determinism = 'mostly'\n",
+            "require-determinism must be deterministic or best_effort",
+        ),
+        ("colour = 'blue'\n", "unknown policy keys: colour"),
+        ("deny = [\n", "not a valid TOML policy"),
+        ("insidellms-version = 'latest'\n", "is not a version"),
+    ],
+)
+def test_bad_policy_files_are_exit_2(tmp_path, content, fragment):
+    policy = tmp_path / "policy.toml"
+    policy.write_text(content)
+    assert_one_line_error(cli("check", str(GOLDEN_FIELD), "--policy", str(policy)), fragment)
+
+
+def test_missing_policy_file_is_exit_2(tmp_path):
+    assert_one_line_error(cli("check", "--policy", str(tmp_path / "none.toml")), "no such file")
+
+
+def test_live_environment_before_a_run(make_env):
+    venv = make_env("uv", GOOD)
+    strict = venv.run("-m", "insidellms_provenance", "check", "--strict-plugins")
+    assert strict.returncode == 1
+    assert b"beta  strict-plugins  manifest missing" in strict.stdout
+    relaxed = venv.run("-m", "insidellms_provenance", "check")
+    assert relaxed.returncode == 0
