@@ -17,7 +17,7 @@ EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_BAD_INPUT = 2
 PROG = "insidellms-provenance"
-COMMANDS = ("demo", "record", "embed", "show", "diff", "verify", "check")
+COMMANDS = ("demo", "record", "embed", "show", "diff", "verify", "check", "audit")
 
 
 def build_parser() -> argparse.ArgumentParser:
