@@ -89,10 +89,8 @@ class AuditSummary:
 
     def render(self) -> str:
         """The human summary."""
-        lines = [
-            f"audit: {self.runs} run(s), {self.with_provenance} with plugin provenance, "
-            f"{self.without_count} without"
-        ]
+        counts = f"{self.with_provenance} with plugin provenance, {self.without_count} without"
+        lines = [f"audit: {self.runs} run(s), {counts}"]
         lines += _examples("runs without provenance", self.without, self.without_count)
         lines.append("")
         lines.append("plugin versions in use (runs):")
