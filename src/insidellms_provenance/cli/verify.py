@@ -109,9 +109,10 @@ def _reproducibility_lines(report: DiffReport | None) -> list[str]:
         return ["", "reproducibility: this environment matches the run"]
     lines = ["", "reproducibility: this environment differs from the run (run -> environment):"]
     width = max(len(change.plugin) for change in report.changes)
+    kind_width = max(len(change.kind) for change in report.changes)
     lines += [
-        f"{change.plugin.ljust(width)}  {change.severity.ljust(8)}  {change.kind}  {change.message}"
-        for change in report.changes
+        f"{c.plugin.ljust(width)}  {c.severity.ljust(8)}  {c.kind.ljust(kind_width)}  {c.message}"
+        for c in report.changes
     ]
     return lines
 
