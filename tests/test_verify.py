@@ -224,11 +224,12 @@ def test_verify_cli_in_this_environment_runs():
 @pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("json", "json"), ("markdown", "md")])
 def test_reproducibility_golden(fmt, suffix):
     from diff_fixtures import before_and_after
-
     from insidellms_provenance.diff import diff_fields
     from insidellms_provenance.field import field_value
 
     before, after = before_and_after()
     report = diff_fields(field_value(before), field_value(after))
     output = render(fmt, "insidellms.plugins", 33, [], report)
-    check_golden(f"verify/reproducibility.{suffix}", output if isinstance(output, bytes) else output.encode())
+    check_golden(
+        f"verify/reproducibility.{suffix}", output if isinstance(output, bytes) else output.encode()
+    )
