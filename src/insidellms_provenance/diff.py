@@ -12,7 +12,7 @@ changes are compared at close to the cost of parsing them. Never imports plugin 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -430,26 +430,32 @@ def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> lis
     return changes
 
 
-def _diff_capabilities(
-    name: str, was: RegistryKeys | None, now: RegistryKeys | None
-) -> list[Change]:
-    changes = []
+def _key_changes(
+    was: RegistryKeys | None, now: RegistryKeys | None
+) -> Iterator[tuple[str, bool, str]]:
+    """(kind, added?, sorted keys) for every registry kind whose keys changed."""
     for kind in ("models", "probes", "datasets"):
         old = set(getattr(was, kind)) if was else set()
         new = set(getattr(now, kind)) if now else set()
-        for verb, keys in (("added", new - old), ("removed", old - new)):
+        for added, keys in ((True, new - old), (False, old - new)):
             if keys:
-                changes.append(
-                    Change(
-                        plugin=name,
-                        kind="capabilities",
-                        severity="medium",
-                        message=f"{kind} {verb}: {', '.join(sorted(keys))}",
-                        before=None if verb == "added" else ", ".join(sorted(keys)),
-                        after=", ".join(sorted(keys)) if verb == "added" else None,
-                    )
-                )
-    return changes
+                yield kind, added, ", ".join(sorted(keys))
+
+
+def _diff_capabilities(
+    name: str, was: RegistryKeys | None, now: RegistryKeys | None
+) -> list[Change]:
+    return [
+        Change(
+            plugin=name,
+            kind="capabilities",
+            severity="medium",
+            message=f"{kind} {'added' if added else 'removed'}: {keys}",
+            before=None if added else keys,
+            after=keys if added else None,
+        )
+        for kind, added, keys in _key_changes(was, now)
+    ]
 
 
 def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> list[Change]:
@@ -533,21 +539,15 @@ def _diff_registrations(name: str, was: PluginFingerprint, now: PluginFingerprin
         ("registered", was.registered, now.registered),
         ("replaced", was.replaced, now.replaced),
     ):
-        if old == new:
-            continue
-        for kind in ("models", "probes", "datasets"):
-            old_keys = set(getattr(old, kind)) if old else set()
-            new_keys = set(getattr(new, kind)) if new else set()
-            for verb, keys in (("now", new_keys - old_keys), ("no longer", old_keys - new_keys)):
-                if keys:
-                    changes.append(
-                        Change(
-                            plugin=name,
-                            kind="registrations",
-                            severity="high" if label == "replaced" and verb == "now" else "low",
-                            message=f"{verb} {label} {kind}: {', '.join(sorted(keys))}",
-                        )
-                    )
+        changes += [
+            Change(
+                plugin=name,
+                kind="registrations",
+                severity="high" if label == "replaced" and added else "low",
+                message=f"{'now' if added else 'no longer'} {label} {kind}: {keys}",
+            )
+            for kind, added, keys in _key_changes(old, new)
+        ]
     return changes
 
 

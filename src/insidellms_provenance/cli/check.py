@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format, add_group
+from insidellms_provenance.cli.options import add_format, add_group, write_output
 
 if TYPE_CHECKING:
     from insidellms_provenance.policy import Violation
@@ -87,11 +86,7 @@ def run(arguments: argparse.Namespace) -> int:
         provenance = record(arguments.group)
     violations = check_policy(provenance, policy)
     output = render(arguments.format, provenance.group, len(provenance.plugins), violations)
-    if isinstance(output, bytes):
-        sys.stdout.buffer.write(output)
-    else:
-        sys.stdout.write(output)
-    sys.stdout.flush()
+    write_output(output)
     return 1 if violations else 0
 
 

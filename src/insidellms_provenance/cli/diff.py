@@ -6,6 +6,7 @@ import argparse
 import gc
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,9 @@ __all__ = [
     "DIFF_SCHEMA",
     "HELP",
     "add_arguments",
+    "change_lines",
+    "markdown_cell",
+    "markdown_change_table",
     "render_json",
     "render_markdown",
     "render_text",
@@ -117,9 +121,16 @@ def render_text(report: DiffReport, *, colour: bool = False) -> str:
         f"  after  {report.after_digest}",
         "",
     ]
-    plugin_width = max(len(change.plugin) for change in report.changes)
-    kind_width = max(len(change.kind) for change in report.changes)
-    for change in report.changes:
+    lines += change_lines(report.changes, colour=colour)
+    return "\n".join(lines) + "\n"
+
+
+def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str]:
+    """One aligned line per change: plugin, severity, kind, message."""
+    plugin_width = max(len(change.plugin) for change in changes)
+    kind_width = max(len(change.kind) for change in changes)
+    lines = []
+    for change in changes:
         severity = change.severity.ljust(8)
         if colour:
             severity = f"{_COLOURS[change.severity]}{severity}{_RESET}"
@@ -127,10 +138,24 @@ def render_text(report: DiffReport, *, colour: bool = False) -> str:
             f"{change.plugin.ljust(plugin_width)}  {severity}  "
             f"{change.kind.ljust(kind_width)}  {change.message}"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def _cell(text: str) -> str:
+def markdown_change_table(changes: Sequence[Change]) -> list[str]:
+    """A markdown table of changes: plugin, severity, kind, details."""
+    return [
+        "| Plugin | Severity | Change | Details |",
+        "|---|---|---|---|",
+        *(
+            f"| `{markdown_cell(c.plugin)}` | {c.severity} | {c.kind} | "
+            f"{markdown_cell(c.message)} |"
+            for c in changes
+        ),
+    ]
+
+
+def markdown_cell(text: str) -> str:
+    """Text made safe for one markdown table cell."""
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
@@ -143,12 +168,7 @@ def render_markdown(report: DiffReport) -> str:
         "",
         f"Group `{report.group}`: `{report.before_digest}` → `{report.after_digest}`",
         "",
-        "| Plugin | Severity | Change | Details |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| `{_cell(c.plugin)}` | {c.severity} | {c.kind} | {_cell(c.message)} |"
-        for c in report.changes
+        *markdown_change_table(report.changes),
     ]
     return "\n".join(lines) + "\n"
 

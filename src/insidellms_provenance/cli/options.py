@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from insidellms_provenance.model import DEFAULT_GROUP
 
-__all__ = ["add_format", "add_group"]
+__all__ = ["add_format", "add_group", "write_output"]
 
 
 def add_group(parser: argparse.ArgumentParser) -> None:
@@ -24,3 +25,12 @@ def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> Non
         default=choices[0],
         help=f"output format (default: {choices[0]})",
     )
+
+
+def write_output(output: str | bytes) -> None:
+    """Write a rendered result to stdout: bytes as they are (canonical JSON), or text."""
+    if isinstance(output, bytes):
+        sys.stdout.buffer.write(output)
+    else:
+        sys.stdout.write(output)
+    sys.stdout.flush()

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from insidellms_provenance.cli.options import add_format, add_group
+from insidellms_provenance.cli.options import add_format, add_group, write_output
 
 if TYPE_CHECKING:
     from insidellms_provenance.diff import DiffReport
@@ -70,11 +70,7 @@ def run(arguments: argparse.Namespace) -> int:
     if show_progress:
         sys.stderr.write("\r\x1b[K")
     output = render(arguments.format, group, len(dists), findings, report)
-    if isinstance(output, bytes):
-        sys.stdout.buffer.write(output)
-    else:
-        sys.stdout.write(output)
-    sys.stdout.flush()
+    write_output(output)
     return 1 if findings or (report is not None and not report.identical) else 0
 
 
@@ -107,14 +103,10 @@ def _reproducibility_lines(report: DiffReport | None) -> list[str]:
         return []
     if report.identical:
         return ["", "reproducibility: this environment matches the run"]
-    lines = ["", "reproducibility: this environment differs from the run (run -> environment):"]
-    width = max(len(change.plugin) for change in report.changes)
-    kind_width = max(len(change.kind) for change in report.changes)
-    lines += [
-        f"{c.plugin.ljust(width)}  {c.severity.ljust(8)}  {c.kind.ljust(kind_width)}  {c.message}"
-        for c in report.changes
-    ]
-    return lines
+    from insidellms_provenance.cli.diff import change_lines
+
+    heading = "reproducibility: this environment differs from the run (run -> environment):"
+    return ["", heading, *change_lines(report.changes)]
 
 
 def _text(group: str, checked: int, findings: list[Finding], report: DiffReport | None) -> str:
@@ -130,16 +122,15 @@ def _text(group: str, checked: int, findings: list[Finding], report: DiffReport 
     return "\n".join(lines + _reproducibility_lines(report)) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|")
-
-
 def _markdown(group: str, checked: int, findings: list[Finding], report: DiffReport | None) -> str:
+    from insidellms_provenance.cli.diff import markdown_cell, markdown_change_table
+
     lines = [f"### Plugin verification: {_summary(group, checked, findings)}", ""]
     if findings:
         lines += ["| Distribution | Path | Problem |", "|---|---|---|"]
         lines += [
-            f"| {_cell(f.distribution)} | `{_cell(f.path)}` | {_cell(f.problem)} |"
+            f"| {markdown_cell(f.distribution)} | `{markdown_cell(f.path)}` | "
+            f"{markdown_cell(f.problem)} |"
             for f in findings
         ]
         lines.append("")
@@ -150,12 +141,7 @@ def _markdown(group: str, checked: int, findings: list[Finding], report: DiffRep
             lines += [
                 "**Reproducibility:** this environment differs from the run (run → environment).",
                 "",
-                "| Plugin | Severity | Change | Details |",
-                "|---|---|---|---|",
-            ]
-            lines += [
-                f"| `{_cell(c.plugin)}` | {c.severity} | {c.kind} | {_cell(c.message)} |"
-                for c in report.changes
+                *markdown_change_table(report.changes),
             ]
     return "\n".join(lines).rstrip("\n") + "\n"
 
