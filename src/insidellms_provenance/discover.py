@@ -20,6 +20,9 @@ __all__ = [
 ]
 
 
+_OWN_PREFIX = "insidellms_provenance."
+
+
 def discover(group: str) -> list[metadata.EntryPoint]:
     """Entry points of ``group``, sorted by (name, value) as insideLLMs loads them.
 
@@ -39,6 +42,9 @@ def discover(group: str) -> list[metadata.EntryPoint]:
         text = dist.read_text("entry_points.txt")
         if text and group in text:
             found.extend(dist.entry_points.select(group=group))
+    # This package's own in-run hook is not a plugin of the run: it registers nothing,
+    # and listing it would change every recorded field whenever this package changes.
+    found = [ep for ep in found if not ep.value.startswith(_OWN_PREFIX)]
     return sorted(found, key=lambda ep: (ep.name, ep.value))
 
 

@@ -1,0 +1,1 @@
+"""Automatic embedding inside insideLLMs runs: observe plugin loading, embed before writing."""

@@ -1,0 +1,83 @@
+"""What this process saw plugins do: the package's one piece of global mutable state."""
+
+from __future__ import annotations
+
+from insidellms_provenance.loader import describe_error
+from insidellms_provenance.model import (
+    Conflict,
+    LoadOutcome,
+    PluginObservation,
+    RegistryKeys,
+)
+
+__all__ = ["OBSERVER", "Observer", "RegisterCall"]
+
+RegisterCall = tuple[str, str, bool, bool]  # kind, key, overwrite, key existed before
+
+
+class Observer:
+    """Registrations and conflicts per entry point, in load order, for one host run."""
+
+    def __init__(self) -> None:
+        self.observations: dict[tuple[str, str], PluginObservation] = {}
+        self.conflicts: list[Conflict] = []
+        self.owners: dict[tuple[str, str], str] = {}
+        self.warned = False
+
+    def seed_builtins(self, keys: dict[str, list[str]]) -> None:
+        """Keys registered before any plugin ran belong to the host."""
+        for kind, names in keys.items():
+            for name in names:
+                self.owners.setdefault((kind, name), "builtin")
+
+    def note(
+        self,
+        entry_point: tuple[str, str],
+        calls: list[RegisterCall],
+        error: BaseException | None,
+    ) -> None:
+        """Record one plugin's registration call and what it did to the registries."""
+        name = entry_point[0]
+        added: dict[str, list[str]] = {"models": [], "probes": [], "datasets": []}
+        replaced: dict[str, list[str]] = {"models": [], "probes": [], "datasets": []}
+        for index, (kind, key, overwrite, existed) in enumerate(calls):
+            owner = self.owners.get((kind, key))
+            raised_here = error is not None and index == len(calls) - 1
+            if existed and owner is not None and owner != name:
+                if overwrite:
+                    replaced[kind].append(key)
+                    self.conflicts.append(
+                        Conflict(
+                            kind=kind,
+                            key=key,
+                            plugins=(owner, name),
+                            outcome="overwritten",
+                            winner=name,
+                        )
+                    )
+                elif raised_here:
+                    self.conflicts.append(
+                        Conflict(
+                            kind=kind,
+                            key=key,
+                            plugins=(owner, name),
+                            outcome="failed",
+                            winner=owner,
+                        )
+                    )
+                    continue
+            if not raised_here:
+                self.owners[(kind, key)] = name
+                if not existed:
+                    added[kind].append(key)
+        if error is None:
+            load = LoadOutcome(status="loaded")
+        else:
+            error_type, message = describe_error(error)
+            load = LoadOutcome(status="failed", error_type=error_type, error_message=message)
+        self.observations[entry_point] = PluginObservation(
+            load=load, registered=RegistryKeys(**added), replaced=RegistryKeys(**replaced)
+        )
+
+
+OBSERVER = Observer()

@@ -1,0 +1,201 @@
+"""The ``!provenance`` entry point: hook into a host run without changing what it does.
+
+insideLLMs loads plugins sorted by entry-point name, so ``!provenance`` runs first. Its
+``register()`` wraps, at call time, the two host functions the contract names:
+``insideLLMs.registry._call_plugin_register`` (to observe every later plugin's
+registration) and ``insideLLMs.resources.atomic_write_text`` (to add the field to every
+``manifest.json`` before it is written). Anything unexpected — an untested host version,
+a missing function, an error in our code — leaves the run alone with one warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any, Final
+
+from insidellms_provenance.host.observer import OBSERVER, RegisterCall
+
+__all__ = ["DISABLE_VARIABLE", "TESTED_HOST_VERSIONS", "ProvenanceHookWarning", "register"]
+
+TESTED_HOST_VERSIONS: Final = frozenset({"0.2.0"})
+DISABLE_VARIABLE: Final = "INSIDELLMS_PROVENANCE"
+_GROUP: Final = "insidellms.plugins"
+_KINDS: Final = {
+    "models": "model_registry",
+    "probes": "probe_registry",
+    "datasets": "dataset_registry",
+}
+_MARK: Final = "__insidellms_provenance_wrapped__"
+
+
+class ProvenanceHookWarning(RuntimeWarning):
+    """The hook could not do its job; the run goes on unchanged."""
+
+
+def register() -> None:
+    """Install the hook; never raises into the host."""
+    try:
+        _install()
+    except Exception as error:  # noqa: BLE001 - nothing of ours may fail a run
+        _warn(f"hook not installed ({type(error).__name__}: {error})")
+
+
+def _warn(message: str) -> None:
+    if not OBSERVER.warned:
+        OBSERVER.warned = True
+        warnings.warn(
+            f"insidellms-provenance: {message}; run 'insidellms-provenance embed RUN_DIR' "
+            "after the run instead",
+            ProvenanceHookWarning,
+            stacklevel=3,
+        )
+
+
+def _install() -> None:
+    if os.environ.get(DISABLE_VARIABLE, "").lower() in ("off", "0", "false", "no"):
+        return
+    host = sys.modules.get("insideLLMs")
+    version = getattr(host, "__version__", None)
+    if version not in TESTED_HOST_VERSIONS:
+        _warn(f"insideLLMs {version} is not a tested version")
+        return
+    registry = sys.modules.get("insideLLMs.registry")
+    resources = sys.modules.get("insideLLMs.resources")
+    needed = [(registry, "_call_plugin_register"), (resources, "atomic_write_text")]
+    needed += [(registry, attribute) for attribute in _KINDS.values()]
+    missing = [name for module, name in needed if not hasattr(module, name)]
+    if missing:
+        _warn(f"insideLLMs lacks {', '.join(missing)}")
+        return
+    host_registry: Any = registry
+    host_resources: Any = resources
+    registries = {kind: getattr(host_registry, name) for kind, name in _KINDS.items()}
+    if getattr(host_registry._call_plugin_register, _MARK, False):
+        return
+    OBSERVER.seed_builtins({kind: list(reg.list()) for kind, reg in registries.items()})
+    host_registry._call_plugin_register = _observing(
+        host_registry._call_plugin_register, registries
+    )
+    host_resources.atomic_write_text = _embedding(host_resources.atomic_write_text)
+
+
+def _entry_point_of(function: object) -> tuple[str, str] | None:
+    """The (name, value) of the group's entry point whose object is ``function``."""
+    from insidellms_provenance.discover import discover
+
+    for ep in discover(_GROUP):
+        module = sys.modules.get(ep.module)
+        target: Any = module
+        for part in (ep.attr or "").split("."):
+            target = getattr(target, part, None) if part else target
+        if target is function:
+            return ep.name, ep.value
+    return None
+
+
+def _observing(original: Callable[..., Any], registries: dict[str, Any]) -> Callable[..., Any]:
+    def call_plugin_register(fn: Any) -> Any:
+        try:
+            entry_point = _entry_point_of(fn)
+            calls: list[RegisterCall] = []
+            spies = _spy(registries, calls) if entry_point is not None else {}
+        except Exception:  # noqa: BLE001 - observation is optional, the call is not
+            return original(fn)
+        try:
+            result = original(fn)
+        except BaseException as error:
+            _finish(spies, entry_point, calls, error)
+            raise
+        _finish(spies, entry_point, calls, None)
+        return result
+
+    setattr(call_plugin_register, _MARK, True)
+    return call_plugin_register
+
+
+def _spy(registries: dict[str, Any], calls: list[RegisterCall]) -> dict[str, Any]:
+    """Shadow each registry's ``register`` on the instance to see every call."""
+    spies = {}
+    for kind, registry in registries.items():
+        original = registry.register
+        existing = set(registry.list())
+
+        def spy(
+            name: str,
+            *args: Any,
+            _kind: str = kind,
+            _original: Any = original,
+            _existing: set[str] = existing,
+            **kwargs: Any,
+        ) -> Any:
+            calls.append((_kind, name, bool(kwargs.get("overwrite", False)), name in _existing))
+            result = _original(name, *args, **kwargs)
+            _existing.add(name)
+            return result
+
+        registry.register = spy
+        spies[kind] = registry
+    return spies
+
+
+def _finish(
+    spies: dict[str, Any],
+    entry_point: tuple[str, str] | None,
+    calls: list[RegisterCall],
+    error: BaseException | None,
+) -> None:
+    try:
+        for registry in spies.values():
+            del registry.register
+        if entry_point is not None:
+            OBSERVER.note(entry_point, calls, error)
+    except Exception as problem:  # noqa: BLE001 - never let our bookkeeping alter the run
+        _warn(f"could not observe a plugin ({type(problem).__name__})")
+
+
+def _embedding(original: Callable[..., Any]) -> Callable[..., Any]:
+    def atomic_write_text(path: Any, text: Any, *args: Any, **kwargs: Any) -> Any:
+        new_text = text
+        try:
+            if os.path.basename(os.fspath(path)) == "manifest.json" and isinstance(text, str):
+                new_text = _with_field(text)
+        except Exception as error:  # noqa: BLE001 - fall back to the host's own text
+            _warn(f"manifest not annotated ({type(error).__name__}: {error})")
+            new_text = text
+        return original(path, new_text, *args, **kwargs)
+
+    setattr(atomic_write_text, _MARK, True)
+    return atomic_write_text
+
+
+_FIELD_CACHE: dict[str, Any] = {}
+
+
+def _with_field(text: str) -> str:
+    """The manifest text with ``custom.plugin_provenance``, in the host's exact style."""
+    from insidellms_provenance.jsonstyle import detect_style, render
+
+    value = json.loads(text)
+    if not isinstance(value, dict) or not isinstance(value.setdefault("custom", {}), dict):
+        return text
+    style = detect_style(text, value)
+    value["custom"]["plugin_provenance"] = current_field()
+    return render(value, style)
+
+
+def current_field() -> dict[str, Any]:
+    """The field for this run, computed once: plugins do not change during a run."""
+    if "field" not in _FIELD_CACHE:
+        from insidellms_provenance.field import field_value
+        from insidellms_provenance.recorder import record
+
+        provenance = record(
+            _GROUP, observations=OBSERVER.observations, conflicts=OBSERVER.conflicts
+        )
+        _FIELD_CACHE["field"] = field_value(provenance)
+    field: dict[str, Any] = _FIELD_CACHE["field"]
+    return field

@@ -1,0 +1,55 @@
+"""A deterministic fake run: records, then the manifest, like the host's runners."""
+
+import hashlib
+import json
+import os
+
+from insideLLMs.runtime._artifact_utils import _atomic_write_text
+
+ALLOWED_KEYS = {
+    "schema_version",
+    "run_id",
+    "model",
+    "probe",
+    "python_version",
+    "platform",
+    "command",
+    "created_at",
+    "custom",
+}
+
+
+def run(config, run_dir):
+    os.makedirs(run_dir, exist_ok=True)
+    resolved = json.dumps(config, sort_keys=True)
+    records = [{"input": q, "output": q.upper()} for q in config.get("questions", [])]
+    _atomic_write_text(
+        os.path.join(run_dir, "records.jsonl"),
+        "".join(json.dumps(r, sort_keys=True) + "\n" for r in records),
+    )
+    manifest = {
+        "schema_version": "1.0.1",
+        "run_id": hashlib.sha256(resolved.encode()).hexdigest()[:16],
+        "model": {"model_id": config.get("model", "dummy")},
+        "probe": {"probe_id": config.get("probe", "logic")},
+        "python_version": None,
+        "platform": None,
+        "command": None,
+        "created_at": "2026-01-01T00:00:00Z",
+        "custom": {"status_counts": {"success": len(records)}, "timeout_count": 0},
+    }
+    _atomic_write_text(
+        os.path.join(run_dir, "manifest.json"), json.dumps(manifest, sort_keys=True, indent=2)
+    )
+    open(os.path.join(run_dir, ".insidellms_run"), "w").close()
+    return manifest
+
+
+def validate(run_dir):
+    """The host's rule: no unknown top-level keys (pydantic's extra_forbidden)."""
+    with open(os.path.join(run_dir, "manifest.json"), encoding="utf-8") as file:
+        manifest = json.load(file)
+    extra = sorted(set(manifest) - ALLOWED_KEYS)
+    if extra:
+        raise ValueError(f"extra_forbidden: {extra}")
+    return True

@@ -1,0 +1,227 @@
+"""The in-run hook against a fake insideLLMs built from the host contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import attrs
+import pytest
+
+from golden import check_golden
+from plugin_catalog import GROUP
+from venvtools import create_venv, install
+from wheelbuilder import WheelSpec, build_wheel
+
+FAKE_HOST = Path(__file__).parent / "fakehost"
+RUN = (
+    "import sys, insideLLMs\n"
+    "from insideLLMs.runtime.runner import validate\n"
+    "insideLLMs.run({'questions': ['a', 'b']}, sys.argv[1])\n"
+    "validate(sys.argv[1])\n"
+)
+
+
+def host_spec(version: str = "0.2.0") -> WheelSpec:
+    files = {
+        path.relative_to(FAKE_HOST).as_posix(): path.read_bytes()
+        for path in sorted(FAKE_HOST.rglob("*.py"))
+    }
+    init = files["insideLLMs/__init__.py"].replace(b'"0.2.0"', f'"{version}"'.encode())
+    return WheelSpec(
+        name="insideLLMs", version=version, files={**files, "insideLLMs/__init__.py": init}
+    )
+
+
+def registering(name: str, body: str) -> WheelSpec:
+    package = name.replace("-", "_")
+    code = "def register(*, model_registry, probe_registry, dataset_registry):\n" + "".join(
+        f"    {line}\n" for line in body.splitlines()
+    )
+    return WheelSpec(
+        name=name,
+        version="1.0.0",
+        files={f"{package}/__init__.py": code.encode()},
+        entry_points={GROUP: {name: f"{package}:register"}},
+    )
+
+
+REGISTERING = [
+    registering(
+        "reg-a", "model_registry.register('shared', object)\nprobe_registry.register('pa', object)"
+    ),
+    registering("reg-b", "model_registry.register('shared', dict, overwrite=True)"),
+    registering("reg-c", "model_registry.register('shared', list)"),
+    registering("reg-d", "model_registry.register('dummy', set, overwrite=True)"),
+]
+
+
+@pytest.fixture(scope="module")
+def host_env(wheelhouse, tmp_path_factory):
+    links = tmp_path_factory.mktemp("host-wheels")
+    for spec in [host_spec(), *REGISTERING]:
+        build_wheel(spec, links)
+    venv = create_venv(tmp_path_factory.mktemp("host") / "venv", "uv")
+    names = [
+        "insideLLMs",
+        "insidellms-provenance",
+        "Alpha-Plugin",
+        "beta_plugin",
+        "broken-import-plugin",
+    ]
+    install(
+        venv,
+        *names,
+        *(s.name for s in REGISTERING),
+        find_links=links,
+        extra=("--find-links", str(wheelhouse)),
+    )
+    return venv
+
+
+def fake_run(venv, run_dir: Path, env: dict[str, str] | None = None):
+    result = venv.run("-c", RUN, str(run_dir), env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    return result
+
+
+def test_runs_carry_the_field_in_host_format_byte_identically(host_env, tmp_path):
+    fake_run(host_env, tmp_path / "r1")
+    fake_run(host_env, tmp_path / "r2")
+    first = (tmp_path / "r1" / "manifest.json").read_bytes()
+    assert first == (tmp_path / "r2" / "manifest.json").read_bytes()
+    value = json.loads(first)
+    assert json.dumps(value, sort_keys=True, indent=2).encode() == first  # the host's format
+    assert set(value) <= {
+        "schema_version",
+        "run_id",
+        "model",
+        "probe",
+        "python_version",
+        "platform",
+        "command",
+        "created_at",
+        "custom",
+    }
+    check_golden("host/manifest.json", first)
+
+
+def test_registrations_and_conflicts_are_observed(host_env, tmp_path):
+    fake_run(host_env, tmp_path / "run")
+    field = json.loads((tmp_path / "run" / "manifest.json").read_bytes())["custom"][
+        "plugin_provenance"
+    ]
+    plugins = {p["entry_point"]["name"]: p for p in field["plugins"]}
+    assert "!provenance" not in plugins
+    assert plugins["reg-a"]["registered"] == {
+        "models": ["shared"],
+        "probes": ["pa"],
+        "datasets": [],
+    }
+    assert plugins["reg-b"]["replaced"] == {"models": ["shared"], "probes": [], "datasets": []}
+    assert plugins["reg-c"]["load"]["status"] == "failed"
+    assert plugins["reg-c"]["load"]["error_message"] == "model 'shared' is already registered"
+    assert plugins["reg-d"]["replaced"]["models"] == ["dummy"]
+    assert plugins["alpha"]["registered"] == {"models": [], "probes": [], "datasets": []}
+    assert plugins["broken_import_plugin"]["load"]["status"] == "failed"  # never reached the hook
+    assert plugins["broken_import_plugin"]["registered"] is None
+    assert field["conflicts"] == [
+        {
+            "kind": "models",
+            "key": "dummy",
+            "outcome": "overwritten",
+            "plugins": ["builtin", "reg-d"],
+            "winner": "reg-d",
+        },
+        {
+            "kind": "models",
+            "key": "shared",
+            "outcome": "overwritten",
+            "plugins": ["reg-a", "reg-b"],
+            "winner": "reg-b",
+        },
+        {
+            "kind": "models",
+            "key": "shared",
+            "outcome": "failed",
+            "plugins": ["reg-b", "reg-c"],
+            "winner": "reg-b",
+        },
+    ]
+
+
+def test_embed_after_the_run_changes_nothing(host_env, tmp_path):
+    fake_run(host_env, tmp_path / "run")
+    before = (tmp_path / "run" / "manifest.json").read_bytes()
+    field = json.loads(before)["custom"]["plugin_provenance"]
+    (tmp_path / "field.json").write_text(json.dumps(field))
+    result = host_env.run(
+        "-m",
+        "insidellms_provenance",
+        "embed",
+        str(tmp_path / "run"),
+        "--from",
+        str(tmp_path / "field.json"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "run" / "manifest.json").read_bytes() == before
+
+
+def test_opting_out_leaves_the_run_alone(host_env, tmp_path):
+    fake_run(host_env, tmp_path / "run", env={"INSIDELLMS_PROVENANCE": "off"})
+    value = json.loads((tmp_path / "run" / "manifest.json").read_bytes())
+    assert "plugin_provenance" not in value["custom"]
+
+
+@pytest.mark.parametrize(
+    "injection",
+    [
+        (
+            "import insidellms_provenance.host.plugin as p\n"
+            "def boom(text): raise RuntimeError('injected')\n"
+            "p._with_field = boom\n"
+        ),
+        (
+            "import insidellms_provenance.host.observer as o\n"
+            "def boom(*a, **k): raise RuntimeError('injected')\n"
+            "o.OBSERVER.note = boom\n"
+        ),
+    ],
+)
+def test_injected_failures_never_change_the_run(host_env, tmp_path, injection):
+    fake_run(host_env, tmp_path / "clean", env={"INSIDELLMS_PROVENANCE": "off"})
+    result = host_env.run("-c", injection + RUN, str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    assert b"insidellms-provenance:" in result.stderr  # warned once
+    assert result.stderr.count(b"ProvenanceHookWarning") <= 1
+    run = json.loads((tmp_path / "run" / "manifest.json").read_bytes())
+    clean = json.loads((tmp_path / "clean" / "manifest.json").read_bytes())
+    run["custom"].pop("plugin_provenance", None)
+    assert run == clean
+    assert (tmp_path / "run" / "records.jsonl").read_bytes() == (
+        tmp_path / "clean" / "records.jsonl"
+    ).read_bytes()
+
+
+def test_untested_host_version_warns_once_and_leaves_the_run(wheelhouse, tmp_path):
+    links = tmp_path / "links"
+    build_wheel(host_spec("0.9.0"), links)
+    venv = create_venv(tmp_path / "venv", "uv")
+    install(
+        venv,
+        "insideLLMs",
+        "insidellms-provenance",
+        "Alpha-Plugin",
+        find_links=links,
+        extra=("--find-links", str(wheelhouse)),
+    )
+    result = fake_run(venv, tmp_path / "run")
+    assert result.stderr.count(b"insideLLMs 0.9.0 is not a tested version") == 1
+    assert (
+        "plugin_provenance"
+        not in json.loads((tmp_path / "run" / "manifest.json").read_bytes())["custom"]
+    )
+
+
+def test_host_spec_is_deterministic():
+    assert attrs.asdict(host_spec()) == attrs.asdict(host_spec())
