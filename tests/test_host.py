@@ -225,3 +225,31 @@ def test_untested_host_version_warns_once_and_leaves_the_run(wheelhouse, tmp_pat
 
 def test_host_spec_is_deterministic():
     assert attrs.asdict(host_spec()) == attrs.asdict(host_spec())
+
+
+def test_doctor_text_json_and_strict(host_env):
+    text = host_env.run("-m", "insidellms_provenance", "doctor")
+    assert text.returncode == 0, text.stderr  # warn-only by default
+    check_golden("host/doctor.txt", text.stdout)
+    assert b"warning: alpha: environment variables not set: ALPHA_TOKEN" in text.stdout
+    strict = host_env.run("-m", "insidellms_provenance", "doctor", "--strict-plugins")
+    assert strict.returncode == 1
+    with_token = host_env.run("-m", "insidellms_provenance", "doctor", env={"ALPHA_TOKEN": "s3cret"})
+    assert b"ALPHA_TOKEN" not in with_token.stdout
+    assert b"s3cret" not in with_token.stdout
+    as_json = host_env.run("-m", "insidellms_provenance", "doctor", "--format", "json")
+    check_golden("host/doctor.json", as_json.stdout)
+    plugins = json.loads(as_json.stdout)["plugins"]
+    # a superset of insideLLMs' own `doctor --capabilities` plugin keys
+    assert {"entry_point_group", "auto_loading_enabled", "disabled_by_env",
+            "discovered_entry_points", "registered_extensions"} <= set(plugins)
+    assert plugins["registered_extensions"]["models"] == ["shared"]
+
+
+def test_list_attributes_every_key(host_env):
+    result = host_env.run("-m", "insidellms_provenance", "list")
+    assert result.returncode == 0, result.stderr
+    check_golden("host/list.txt", result.stdout)
+    lines = result.stdout.decode().splitlines()
+    assert any(line.split()[:3] == ["models", "dummy", "plugin"] for line in lines)  # reg-d won
+    assert any(line.split()[:3] == ["probes", "logic", "builtin"] for line in lines)

@@ -59,7 +59,9 @@ def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> Manif
     Looks in the entry point's module, then in its parent packages, nearest first:
     ``pkg.hooks:register`` finds ``pkg.plugin_manifest``.
     """
-    if outcome.status not in ("loaded", "skipped") or ep.module not in sys.modules:
+    if outcome.status == "disabled" or ep.module not in sys.modules:
+        # A module whose import raised is removed from sys.modules; one whose
+        # registration failed inside a host run is still there and still declares.
         return ManifestSummary(status="error", problems=("module failed to import",))
     function = _find_manifest_function(ep.module)
     if function is None:

@@ -17,7 +17,18 @@ EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_BAD_INPUT = 2
 PROG = "insidellms-provenance"
-COMMANDS = ("demo", "record", "embed", "show", "diff", "verify", "check", "audit")
+COMMANDS = (
+    "demo",
+    "record",
+    "embed",
+    "show",
+    "diff",
+    "verify",
+    "check",
+    "audit",
+    "doctor",
+    "list",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

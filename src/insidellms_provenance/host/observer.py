@@ -22,6 +22,7 @@ class Observer:
         self.observations: dict[tuple[str, str], PluginObservation] = {}
         self.conflicts: list[Conflict] = []
         self.owners: dict[tuple[str, str], str] = {}
+        self.builtins: set[tuple[str, str]] = set()
         self.warned = False
 
     def seed_builtins(self, keys: dict[str, list[str]]) -> None:
@@ -29,6 +30,7 @@ class Observer:
         for kind, names in keys.items():
             for name in names:
                 self.owners.setdefault((kind, name), "builtin")
+                self.builtins.add((kind, name))
 
     def note(
         self,

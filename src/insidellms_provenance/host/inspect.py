@@ -1,0 +1,101 @@
+"""Load the host's plugins (through the hook) and describe what they declared and did."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import Any
+
+import attrs
+
+from insidellms_provenance.host.observer import OBSERVER
+from insidellms_provenance.model import PluginFingerprint, Provenance
+
+__all__ = ["HostView", "load_host", "plugin_problems"]
+
+_KINDS = {"models": "model_registry", "probes": "probe_registry", "datasets": "dataset_registry"}
+
+
+@attrs.frozen(kw_only=True)
+class HostView:
+    """The group's provenance, with registry contents when insideLLMs is installed."""
+
+    provenance: Provenance
+    host_version: str | None
+    registries: dict[str, list[str]] | None
+    owners: dict[tuple[str, str], str]
+    builtins: frozenset[tuple[str, str]]
+
+
+def load_host(group: str) -> HostView:
+    """Import insideLLMs if installed (its plugins load, observed by the hook) and record."""
+    from importlib import metadata
+
+    from insidellms_provenance.host.plugin import current_field
+    from insidellms_provenance.recorder import record
+
+    try:
+        host_version: str | None = metadata.version("insideLLMs")
+    except metadata.PackageNotFoundError:
+        host_version = None
+    registries = None
+    if host_version is not None:
+        try:
+            import insideLLMs  # type: ignore[import-not-found]  # noqa: F401
+        except Exception as error:  # noqa: BLE001 - the host's own failure, reported
+            from insidellms_provenance.errors import ProvenanceError
+
+            raise ProvenanceError(f"importing insideLLMs failed: {error}") from None
+        host_registry: Any = sys.modules.get("insideLLMs.registry")
+        registries = {
+            kind: sorted(getattr(host_registry, name).list())
+            for kind, name in _KINDS.items()
+            if hasattr(host_registry, name)
+        }
+    if OBSERVER.observations:
+        from insidellms_provenance.converter import structure
+
+        provenance = structure(current_field(), Provenance)
+    else:
+        provenance = record(group)
+    return HostView(
+        provenance=provenance,
+        host_version=host_version,
+        registries=registries,
+        owners=dict(OBSERVER.owners),
+        builtins=frozenset(OBSERVER.builtins),
+    )
+
+
+def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list[str]:
+    """What strict mode fails on; environment variables are named, never shown."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    manifest = plugin.manifest
+    problems = []
+    if manifest.status != "ok":
+        detail = f": {manifest.problems[0]}" if manifest.problems else ""
+        problems.append(f"manifest {manifest.status}{detail}")
+    checks = [
+        (manifest.insidellms, host_version, "insideLLMs"),
+        (
+            manifest.requires.python if manifest.requires else None,
+            platform.python_version(),
+            "Python",
+        ),
+    ]
+    for specifier, version, what in checks:
+        if specifier is None or version is None:
+            continue
+        try:
+            satisfied = SpecifierSet(specifier).contains(version, prereleases=True)
+        except InvalidSpecifier:
+            satisfied = False
+        if not satisfied:
+            problems.append(f"requires {what} {specifier}, this is {version}")
+    if manifest.requires:
+        missing = [name for name in manifest.requires.env if name not in os.environ]
+        if missing:
+            problems.append(f"environment variables not set: {', '.join(missing)}")
+    return problems
