@@ -234,15 +234,22 @@ def test_doctor_text_json_and_strict(host_env):
     assert b"warning: alpha: environment variables not set: ALPHA_TOKEN" in text.stdout
     strict = host_env.run("-m", "insidellms_provenance", "doctor", "--strict-plugins")
     assert strict.returncode == 1
-    with_token = host_env.run("-m", "insidellms_provenance", "doctor", env={"ALPHA_TOKEN": "s3cret"})
+    with_token = host_env.run(
+        "-m", "insidellms_provenance", "doctor", env={"ALPHA_TOKEN": "s3cret"}
+    )
     assert b"ALPHA_TOKEN" not in with_token.stdout
     assert b"s3cret" not in with_token.stdout
     as_json = host_env.run("-m", "insidellms_provenance", "doctor", "--format", "json")
     check_golden("host/doctor.json", as_json.stdout)
     plugins = json.loads(as_json.stdout)["plugins"]
     # a superset of insideLLMs' own `doctor --capabilities` plugin keys
-    assert {"entry_point_group", "auto_loading_enabled", "disabled_by_env",
-            "discovered_entry_points", "registered_extensions"} <= set(plugins)
+    assert {
+        "entry_point_group",
+        "auto_loading_enabled",
+        "disabled_by_env",
+        "discovered_entry_points",
+        "registered_extensions",
+    } <= set(plugins)
     assert plugins["registered_extensions"]["models"] == ["shared"]
 
 
@@ -253,3 +260,9 @@ def test_list_attributes_every_key(host_env):
     lines = result.stdout.decode().splitlines()
     assert any(line.split()[:3] == ["models", "dummy", "plugin"] for line in lines)  # reg-d won
     assert any(line.split()[:3] == ["probes", "logic", "builtin"] for line in lines)
+
+
+def test_fake_host_imports_its_writer_lazily_like_the_real_one(host_env):
+    probe = "import sys, insideLLMs; print('insideLLMs.resources' in sys.modules)"
+    off = host_env.run("-c", probe, env={"INSIDELLMS_PROVENANCE": "off"})
+    assert off.stdout.strip() == b"False"

@@ -10,6 +10,7 @@ a missing function, an error in our code — leaves the run alone with one warni
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -64,7 +65,9 @@ def _install() -> None:
         _warn(f"insideLLMs {version} is not a tested version")
         return
     registry = sys.modules.get("insideLLMs.registry")
-    resources = sys.modules.get("insideLLMs.resources")
+    # The host imports its public writer lazily, at the first write; import it now so
+    # the wrapper is in place before that (observed on insideLLMs 0.2.0).
+    resources = importlib.import_module("insideLLMs.resources")
     needed = [(registry, "_call_plugin_register"), (resources, "atomic_write_text")]
     needed += [(registry, attribute) for attribute in _KINDS.values()]
     missing = [name for module, name in needed if not hasattr(module, name)]
