@@ -65,6 +65,8 @@ def _install() -> None:
         _warn(f"insideLLMs {version} is not a tested version")
         return
     registry = sys.modules.get("insideLLMs.registry")
+    if _install_via_host_hooks(registry):
+        return
     # The host imports its public writer lazily, at the first write; import it now so
     # the wrapper is in place before that (observed on insideLLMs 0.2.0).
     resources = importlib.import_module("insideLLMs.resources")
@@ -84,6 +86,35 @@ def _install() -> None:
         host_registry._call_plugin_register, registries
     )
     host_resources.atomic_write_text = _embedding(host_resources.atomic_write_text)
+
+
+def _install_via_host_hooks(registry: Any) -> bool:
+    """Use the explicit hooks proposed in docs/host-hook-proposal.md, if the host has them.
+
+    ``registry.add_plugin_load_listener(listener)`` reports each plugin load as an event
+    with ``name``, ``value``, ``error`` (or ``None``) and the ``calls`` it made, each
+    ``(kind, key, overwrite, existed)``; ``registry.add_manifest_contributor(key, fn)``
+    puts ``fn()`` at ``manifest["custom"][key]`` before the host serializes it.
+    """
+    listen = getattr(registry, "add_plugin_load_listener", None)
+    contribute = getattr(registry, "add_manifest_contributor", None)
+    if not (callable(listen) and callable(contribute)):
+        return False
+
+    def listener(event: Any) -> None:
+        try:
+            calls = [(str(k), str(n), bool(o), bool(e)) for k, n, o, e in event.calls]
+            OBSERVER.note((event.name, event.value), calls, event.error)
+        except Exception as problem:  # noqa: BLE001 - never let our bookkeeping alter the run
+            _warn(f"could not observe a plugin ({type(problem).__name__})")
+
+    registries = {kind: getattr(registry, name, None) for kind, name in _KINDS.items()}
+    OBSERVER.seed_builtins(
+        {kind: list(reg.list()) for kind, reg in registries.items() if reg is not None}
+    )
+    listen(listener)
+    contribute("plugin_provenance", current_field)
+    return True
 
 
 def _entry_point_of(function: object) -> tuple[str, str] | None:
