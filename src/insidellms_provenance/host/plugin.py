@@ -117,11 +117,16 @@ def _install_via_host_hooks(registry: Any) -> bool:
     return True
 
 
+_ENTRY_POINTS: list[Any] = []
+
+
 def _entry_point_of(function: object) -> tuple[str, str] | None:
     """The (name, value) of the group's entry point whose object is ``function``."""
-    from insidellms_provenance.discover import discover
+    if not _ENTRY_POINTS:  # discovered once per run: the host's own list does not change
+        from insidellms_provenance.discover import discover
 
-    for ep in discover(_GROUP):
+        _ENTRY_POINTS.extend(discover(_GROUP))
+    for ep in _ENTRY_POINTS:
         module = sys.modules.get(ep.module)
         target: Any = module
         for part in (ep.attr or "").split("."):

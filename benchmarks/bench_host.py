@@ -1,0 +1,127 @@
+"""The hook's cost on a dummy-model run, with 10 plugins installed: hook on vs off.
+
+Run: ``python benchmarks/bench_host.py [--python VENV/bin/python]``. With ``--python``
+pointing at an environment that has the real insideLLMs (see docs/host-integration.md),
+it times ``insidellms run`` on the built-in dummy config; otherwise it builds a venv with
+the test suite's fake host. Prints the ratio of whole-run times (target: at most 1.05x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+FAKE_RUN = "import sys, insideLLMs; insideLLMs.run({'questions': ['a', 'b']}, sys.argv[1])"
+
+
+def ten_plugins(directory: Path) -> list[str]:
+    from plugin_catalog import GROUP
+    from wheelbuilder import WheelSpec, build_wheel
+
+    names = []
+    for index in range(10):
+        name = f"bench-plugin-{index}"
+        package = name.replace("-", "_")
+        code = (
+            "def register(*, model_registry, probe_registry, dataset_registry):\n"
+            f"    model_registry.register('bench-model-{index}', object)\n\n"
+            "def plugin_manifest():\n"
+            f"    return {{'name': '{name}', 'version': '1.0.0', 'sdk_version': '1',\n"
+            "            'insideLLMs': '>=0.2', 'capabilities': {'models': "
+            f"['bench-model-{index}'], 'probes': [], 'datasets': []}},\n"
+            "            'determinism': {'class': 'deterministic', 'notes': ''}}\n"
+        )
+        spec = WheelSpec(
+            name=name,
+            version="1.0.0",
+            files={f"{package}/__init__.py": code.encode()},
+            entry_points={GROUP: {name: f"{package}:register"}},
+        )
+        build_wheel(spec, directory)
+        names.append(name)
+    return names
+
+
+def fake_host_venv(directory: Path) -> Path:
+    from test_host import host_spec
+    from venvtools import create_venv, uv_executable
+    from wheelbuilder import build_wheel
+
+    wheels = directory / "wheels"
+    build_wheel(host_spec(), wheels)
+    plugins = ten_plugins(wheels)
+    venv = create_venv(directory / "venv", "uv")
+    subprocess.run(
+        [
+            uv_executable(),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv.python),
+            "--find-links",
+            str(wheels),
+            "insideLLMs",
+            *plugins,
+            str(ROOT),
+        ],
+        check=True,
+    )
+    return venv.python
+
+
+def best(command: list[str], env: dict[str, str], workdir: Path, repeats: int = 7) -> float:
+    times = []
+    for index in range(repeats):
+        run_dir = workdir / f"run-{env.get('INSIDELLMS_PROVENANCE', 'on')}-{index}"
+        start = time.perf_counter()
+        subprocess.run(
+            [*command, str(run_dir)],
+            env=env,
+            check=True,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--python", type=Path, help="an environment with the real insideLLMs")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        if arguments.python is not None:
+            cli = arguments.python.with_name("insidellms")
+            subprocess.run(
+                [str(cli), "init", "config.yaml"],
+                cwd=workdir,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            command = [str(cli), "run", "config.yaml", "--run-dir"]
+            host = "real insideLLMs"
+        else:
+            command = [str(fake_host_venv(workdir)), "-c", FAKE_RUN]
+            host = "fake host"
+        base = {**os.environ}
+        off = best(command, {**base, "INSIDELLMS_PROVENANCE": "off"}, workdir)
+        on = best(command, base, workdir)
+        print(
+            f"{host}: run without hook {off * 1000:.0f} ms, with hook {on * 1000:.0f} ms, "
+            f"ratio {on / off:.2f}x (target <= 1.05x), overhead {(on - off) * 1000:.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
