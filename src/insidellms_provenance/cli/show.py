@@ -135,4 +135,7 @@ def _notes(plugin: PluginFingerprint) -> list[str]:
     if plugin.source:
         notes += [f"{name}: source: {problem}" for problem in plugin.source.problems]
     notes += [f"{name}: manifest: {problem}" for problem in plugin.manifest.problems]
+    from insidellms_provenance.declared import registration_gaps
+
+    notes += [f"{name}: {gap}" for gap in registration_gaps(plugin)]
     return notes

@@ -98,4 +98,6 @@ def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list
         missing = [name for name in manifest.requires.env if name not in os.environ]
         if missing:
             problems.append(f"environment variables not set: {', '.join(missing)}")
-    return problems
+    from insidellms_provenance.declared import registration_gaps
+
+    return problems + registration_gaps(plugin)
