@@ -6,9 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["HELP", "add_arguments", "run"]
-
-HELP = "walk run directories; one JSON line per (run, plugin) and a summary"
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

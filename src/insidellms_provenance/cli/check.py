@@ -11,9 +11,8 @@ from insidellms_provenance.cli.options import add_format, add_group, write_outpu
 if TYPE_CHECKING:
     from insidellms_provenance.policy import Violation
 
-__all__ = ["CHECK_SCHEMA", "HELP", "add_arguments", "render", "run"]
+__all__ = ["CHECK_SCHEMA", "add_arguments", "render", "run"]
 
-HELP = "enforce plugin policy on a recorded run or, before a run, on this environment"
 CHECK_SCHEMA = "insidellms-provenance/check/v1"
 
 

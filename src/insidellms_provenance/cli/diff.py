@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIFF_SCHEMA",
-    "HELP",
     "add_arguments",
     "change_lines",
     "markdown_cell",
@@ -28,7 +27,6 @@ __all__ = [
     "run",
 ]
 
-HELP = "compare the plugin provenance of two runs (run dir, manifest.json or record file)"
 DIFF_SCHEMA = "insidellms-provenance/diff/v1"
 
 _COLOURS = {"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", "low": "\x1b[2m"}

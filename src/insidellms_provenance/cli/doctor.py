@@ -8,9 +8,7 @@ from typing import Any
 
 from insidellms_provenance.cli.options import add_format, add_group, write_output
 
-__all__ = ["HELP", "add_arguments", "run"]
-
-HELP = "check the group's plugins: manifests, compatibility, requirements, conflicts"
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,9 +8,7 @@ from pathlib import Path
 
 from insidellms_provenance.cli.options import add_group
 
-__all__ = ["HELP", "add_arguments", "run"]
-
-HELP = "record now (or take --from FILE) and write the field into RUN_DIR/manifest.json"
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,9 +6,7 @@ import argparse
 
 from insidellms_provenance.cli.options import add_format, add_group, write_output
 
-__all__ = ["HELP", "add_arguments", "run"]
-
-HELP = "list registered models, probes and datasets with their provenance"
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,8 @@
 """Parse arguments, run one command, map errors to exit codes (0 ok, 1 problem, 2 bad input).
 
-Each subcommand is a module ``cli/<name>.py`` with ``HELP``, ``add_arguments(parser)``
-and ``run(arguments) -> int``; modules import their heavy dependencies inside ``run``.
+Each subcommand is a module ``cli/<name>.py`` with ``add_arguments(parser)`` and
+``run(arguments) -> int``; its one-line help is in :data:`COMMANDS`. Only the module of
+the command being run is imported, and it imports its heavy dependencies inside ``run``.
 """
 
 from __future__ import annotations
@@ -17,22 +18,26 @@ EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_BAD_INPUT = 2
 PROG = "insidellms-provenance"
-COMMANDS = (
-    "demo",
-    "record",
-    "embed",
-    "show",
-    "diff",
-    "verify",
-    "check",
-    "audit",
-    "doctor",
-    "list",
-)
+COMMANDS: dict[str, str] = {
+    "demo": "run record, embed and show on a built-in example (no insideLLMs needed)",
+    "record": "fingerprint the group's plugins in this environment; print the field as JSON",
+    "embed": "record now (or take --from FILE) and write the field into RUN_DIR/manifest.json",
+    "show": "print the recorded plugins of a run, manifest or record file as a table",
+    "diff": "compare the plugin provenance of two runs (run dir, manifest.json or record file)",
+    "verify": "re-hash installed plugin files against RECORD; compare this environment with a run",
+    "check": "enforce plugin policy on a recorded run or, before a run, on this environment",
+    "audit": "walk run directories; one JSON line per (run, plugin) and a summary",
+    "doctor": "check the group's plugins: manifests, compatibility, requirements, conflicts",
+    "list": "list registered models, probes and datasets with their provenance",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only the subcommand named in ``argv`` gets its options.
+
+    With no recognizable subcommand (``--help``, a typo), every subcommand is complete,
+    so help and errors are the same as always.
+    """
     from insidellms_provenance import __version__
 
     parser = argparse.ArgumentParser(
@@ -40,11 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        module = importlib.import_module(f"insidellms_provenance.cli.{name}")
-        command = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(command)
-        command.set_defaults(handler=module.run)
+    words = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((word for word in words if word in COMMANDS), None)
+    for name, help_text in COMMANDS.items():
+        command = subparsers.add_parser(name, help=help_text, description=help_text)
+        if chosen in (None, name):
+            module = importlib.import_module(f"insidellms_provenance.cli.{name}")
+            module.add_arguments(command)
+            command.set_defaults(handler=module.run)
     return parser
 
 
@@ -52,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     from insidellms_provenance.errors import ProvenanceError
 
-    arguments = build_parser().parse_args(argv)
+    arguments = build_parser(argv).parse_args(argv)
     try:
         code: int = arguments.handler(arguments)
     except ProvenanceError as error:

@@ -8,9 +8,7 @@ from pathlib import Path
 
 from insidellms_provenance.cli.options import add_group
 
-__all__ = ["HELP", "add_arguments", "run"]
-
-HELP = "fingerprint the group's plugins in this environment; print the field as JSON"
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

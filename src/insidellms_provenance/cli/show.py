@@ -12,9 +12,7 @@ from insidellms_provenance.cli.options import add_format
 if TYPE_CHECKING:
     from insidellms_provenance.model import PluginFingerprint, Provenance, Source
 
-__all__ = ["HELP", "add_arguments", "render_show", "run"]
-
-HELP = "print the recorded plugins of a run, manifest or record file as a table"
+__all__ = ["add_arguments", "render_show", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

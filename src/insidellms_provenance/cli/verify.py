@@ -13,9 +13,8 @@ if TYPE_CHECKING:
     from insidellms_provenance.diff import DiffReport
     from insidellms_provenance.verify import Finding
 
-__all__ = ["HELP", "VERIFY_SCHEMA", "add_arguments", "render", "run"]
+__all__ = ["VERIFY_SCHEMA", "add_arguments", "render", "run"]
 
-HELP = "re-hash installed plugin files against RECORD; compare this environment with a run"
 VERIFY_SCHEMA = "insidellms-provenance/verify/v1"
 
 
