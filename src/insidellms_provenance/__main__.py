@@ -2,4 +2,6 @@
 
 from insidellms_provenance.cli.main import main
 
+__all__: list[str] = []
+
 raise SystemExit(main())

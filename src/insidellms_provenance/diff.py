@@ -61,7 +61,6 @@ CHANGE_KINDS: Final = {
 }
 
 _VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
-_DETERMINISM_ORDER: Final = {"deterministic": 0, "best_effort": 1, "non_deterministic": 2}
 
 # ``--fail-on`` selectors: each matches a set of changes. ``minor`` means "minor or
 # bigger", as people read "fail if anything bigger than a patch changed".
@@ -463,8 +462,9 @@ def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> 
     new = now.determinism.level if now.determinism else None
     if old == new:
         return []
-    rank_old = _DETERMINISM_ORDER.get(old or "", 3)
-    rank_new = _DETERMINISM_ORDER.get(new or "", 3)
+    from insidellms_provenance.manifest import determinism_rank
+
+    rank_old, rank_new = determinism_rank(old), determinism_rank(new)
     downgrade = rank_new > rank_old
     return [
         Change(

@@ -13,15 +13,22 @@ __all__ = [
     "DETERMINISM_CLASSES",
     "KNOWN_SDK_VERSIONS",
     "MAX_MANIFEST_BYTES",
+    "determinism_rank",
     "summarize_manifest",
 ]
 
+# Most deterministic first: the order policies and diffs compare classes by.
 DETERMINISM_CLASSES: Final = ("deterministic", "best_effort", "non_deterministic")
 KNOWN_SDK_VERSIONS: Final = frozenset({"1"})
 MAX_MANIFEST_BYTES: Final = 1 << 20
 _REQUIRED_KEYS: Final = ("name", "version", "sdk_version", "insideLLMs", "capabilities")
 _KNOWN_KEYS: Final = frozenset({*_REQUIRED_KEYS, "requires", "determinism"})
 _CAPABILITY_KINDS: Final = ("models", "probes", "datasets")
+
+
+def determinism_rank(level: str | None) -> int:
+    """Position in :data:`DETERMINISM_CLASSES`; undeclared or unknown ranks below all."""
+    return DETERMINISM_CLASSES.index(level) if level in DETERMINISM_CLASSES else 3
 
 
 def summarize_manifest(value: object) -> ManifestSummary:

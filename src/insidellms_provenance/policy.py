@@ -10,10 +10,10 @@ from typing import Any, Final
 import attrs
 
 from insidellms_provenance.errors import ProvenanceError
+from insidellms_provenance.manifest import determinism_rank
 from insidellms_provenance.model import PluginFingerprint, Provenance
 
 __all__ = [
-    "DETERMINISM_RANK",
     "Policy",
     "Violation",
     "check_policy",
@@ -21,7 +21,6 @@ __all__ = [
     "read_policy_file",
 ]
 
-DETERMINISM_RANK: Final = {"deterministic": 0, "best_effort": 1, "non_deterministic": 2}
 _POLICY_KEYS: Final = frozenset(
     {"strict-plugins", "require-determinism", "insidellms-version", "allow", "deny"}
 )
@@ -102,8 +101,7 @@ def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
         )
     if policy.require_determinism is not None:
         level = manifest.determinism.level if manifest.determinism else None
-        limit = DETERMINISM_RANK[policy.require_determinism]
-        if level is None or DETERMINISM_RANK.get(level, 3) > limit:
+        if determinism_rank(level) > determinism_rank(policy.require_determinism):
             violations.append(
                 Violation(
                     plugin=name,

@@ -1,1 +1,3 @@
 """Automatic embedding inside insideLLMs runs: observe plugin loading, embed before writing."""
+
+__all__: list[str] = []
