@@ -70,18 +70,22 @@ def plugin(index: int, *, with_floats: bool) -> dict[str, object]:
     return value
 
 
-def best_time(function: Callable[[], object]) -> float:
-    times = []
+def best_times(*functions: Callable[[], object]) -> list[float]:
+    """Best time of each function, run in turn in every round so that drift hits all."""
+    best = [float("inf")] * len(functions)
     for _ in range(REPEATS):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for index, function in enumerate(functions):
+            start = time.perf_counter()
+            function()
+            best[index] = min(best[index], time.perf_counter() - start)
+    return best
 
 
 def report(label: str, payload: list[dict[str, object]]) -> None:
-    floor = best_time(lambda: orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
-    ours = best_time(lambda: canonical_json(payload))
+    floor, ours = best_times(
+        lambda: orjson.dumps(payload, option=orjson.OPT_SORT_KEYS),
+        lambda: canonical_json(payload),
+    )
     size = len(canonical_json(payload))
     print(
         f"{label:<28} {size / 1e6:5.2f} MB  orjson {floor * 1e3:7.2f} ms  "

@@ -1,78 +1,65 @@
-"""Canonical JSON (RFC 8785, JCS): the one way bytes are made for digests.
+"""Canonical JSON (RFC 8785, JCS): the one function that makes bytes for digests.
 
 Typical usage::
 
     canonical_json({"b": [1, 2.5], "a": None})  # b'{"a":null,"b":[1,2.5]}'
-    canonical_digest(value)                       # 'sha256:<hex>'
+    canonical_digest({"b": [1, 2.5], "a": None})  # 'sha256:<hex>'
 
-``orjson`` writes the bytes. Its string escaping is RFC 8785's; its key order (code
-points) and float format (``1e+20``, ``-0.0``, ``1.0``) are not, so one validating walk
-decides: values without floats and without keys containing U+E000 or above go to
-``orjson`` as they are; others get their numbers pre-formatted the ES6 way
-(``orjson.Fragment``) and their keys sorted by UTF-16 code units first.
+``docs/canonical-json.md`` states the rules and the fast-path design.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from typing import Final
+from collections.abc import Iterable
+from typing import Any, Final
 
 import orjson
 
 from insidellms_provenance.errors import NotCanonicalizableError
 
-__all__ = ["MAX_DEPTH", "canonical_digest", "canonical_json", "sha256_digest"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_INTEGER",
+    "canonical_digest",
+    "canonical_json",
+    "sha256_digest",
+]
 
-MAX_DEPTH: Final = 128  # below orjson's own recursion limit (255)
-_MAX_SAFE_INTEGER: Final = 2**53
-_UTF16_SENSITIVE: Final = "\ue000"  # keys below this sort the same by code point and UTF-16
+MAX_DEPTH: Final = 128
+"""Most arrays and objects nested in one another (orjson's own limit is 254)."""
+
+MAX_INTEGER: Final = 2**53
+"""Largest magnitude of an ``int``: every integer up to it is exactly one IEEE double."""
+
+_SORT_KEYS: Final = orjson.OPT_SORT_KEYS
+_LAST_DEPTH: Final = MAX_DEPTH - 1
+_MAX_PROBLEMS: Final = 10
 
 
 def canonical_json(value: object) -> bytes:
     """RFC 8785 bytes of ``value``.
 
-    Accepts dicts with str keys, lists, tuples, str, int, float, bool and None.
-    Anything else, NaN, infinities, lone surrogates, integers beyond ±2**53 and nesting
-    deeper than :data:`MAX_DEPTH` raise ``NotCanonicalizableError`` naming the JSON path
-    of the culprit.
+    Accepts dicts with string keys, lists, tuples, strings, ints within
+    ±:data:`MAX_INTEGER`, finite floats, bools and None; subclasses of these (such as
+    ``OrderedDict`` or an ``IntEnum``) are written as their base type. Anything else,
+    NaN, infinities, lone surrogates and nesting deeper than :data:`MAX_DEPTH` raise
+    ``NotCanonicalizableError`` naming the JSON path of each culprit, such as
+    ``$.capabilities.models[2]``.
     """
     try:
-        if _is_plain(value, 0):
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        return orjson.dumps(_prepare(value, "$", 0))
-    except orjson.JSONEncodeError as error:
-        # Only lone surrogates get here; find where for the message.
-        raise NotCanonicalizableError(_surrogate_path(value, "$") or str(error)) from None
-
-
-def _is_plain(value: object, depth: int) -> bool:  # noqa: C901, PLR0911 - one branch per JSON type
-    """Whether ``orjson`` with sorted keys already writes ``value`` canonically.
-
-    ``False`` for floats, keys that sort differently in UTF-16, and anything invalid:
-    :func:`_prepare` then walks again, slowly, to build a copy or name the culprit.
-    Written as plain loops: this walk runs for every digest and is on the hot path.
-    """
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER  # type: ignore[operator]
-    if depth >= MAX_DEPTH:
-        return False
-    if kind is dict:
-        for key, item in value.items():  # type: ignore[attr-defined]
-            if type(key) is not str or (key and max(key) >= _UTF16_SENSITIVE):
-                return False
-            if type(item) is not str and item is not None and not _is_plain(item, depth + 1):
-                return False
-        return True
-    if kind is list or kind is tuple:
-        for item in value:  # type: ignore[attr-defined]  # noqa: SIM110 - loop is faster than all()
-            if type(item) is not str and not _is_plain(item, depth + 1):
-                return False
-        return True
-    return False
+        prepared = value if _is_plain(value) else _prepare(value, 0, utf16_keys=False)
+        data = orjson.dumps(prepared, option=_SORT_KEYS)
+        if data.isascii() or not _has_supplementary(data):
+            return data
+        # Some string has a character above U+FFFF: an object's keys might sort
+        # differently by UTF-16 code unit than by code point, as orjson sorts them.
+        return orjson.dumps(_prepare(value, 0, utf16_keys=True), option=_SORT_KEYS)
+    except (_NeedsReferenceWriter, orjson.JSONEncodeError):
+        # Invalid input, or what orjson refuses though JCS allows it (keys that are
+        # instances of str subclasses): the reference writer raises with paths, or writes.
+        return _canonical_json_python(value)
 
 
 def sha256_digest(data: bytes) -> str:
@@ -85,54 +72,184 @@ def canonical_digest(value: object) -> str:
     return sha256_digest(canonical_json(value))
 
 
-def _prepare(value: object, path: str, depth: int) -> object:
-    """Validate ``value`` and return a copy that ``orjson`` writes canonically.
+# The fast path: prepare a value so that orjson with sorted keys writes it canonically.
+# This walk runs for every digest, so its loops test exact types inline, in order of
+# frequency, and copy nothing unless something inside has to change.
 
-    Numbers are pre-formatted and every object is rebuilt in UTF-16 key order, so no
-    sorting option is needed.
+
+class _NeedsReferenceWriter(Exception):  # noqa: N818 - a signal that never leaves the module
+    """The value is invalid or unusual: only the reference writer can tell or write it."""
+
+
+def _is_plain(value: object) -> bool:
+    """Whether orjson with sorted keys writes ``value`` canonically as it is.
+
+    True when the value holds nothing but exact dicts, lists, tuples, strings, bools,
+    None and ints within ±2**53, nested no deeper than :data:`MAX_DEPTH`. Keys are left
+    to orjson, which refuses those that are not exact strings, and to the check of its
+    output for characters above U+FFFF.
     """
-    if depth > MAX_DEPTH:
-        raise NotCanonicalizableError(f"{path}: nested deeper than {MAX_DEPTH} levels")
-    if value is None or isinstance(value, (bool, str)):
+    kind = type(value)
+    if kind is dict or kind is list or kind is tuple:
+        return _plain_items(value, 0)
+    if kind is str or kind is bool or value is None:
+        return True
+    return kind is int and -MAX_INTEGER <= value <= MAX_INTEGER  # type: ignore[operator]
+
+
+def _plain_items(container: object, depth: int) -> bool:
+    """:func:`_is_plain` for the items of an exact dict, list or tuple at ``depth``."""
+    if type(container) is dict:
+        container = container.values()
+    for item in container:  # type: ignore[attr-defined]
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if -MAX_INTEGER <= item <= MAX_INTEGER:
+                continue
+        elif (
+            (kind is dict or kind is list or kind is tuple)
+            and depth < _LAST_DEPTH
+            and (not item or _plain_items(item, depth + 1))
+        ):
+            continue
+        return False
+    return True
+
+
+def _prepare(value: object, depth: int, *, utf16_keys: bool) -> object:
+    """``value``, or a copy of its parts that orjson would not write canonically.
+
+    Floats become ``orjson.Fragment`` holding their ECMAScript text. With ``utf16_keys``,
+    objects whose keys sort differently by UTF-16 code unit become fragments written in
+    that order. Raises :class:`_NeedsReferenceWriter` for invalid values.
+    """
+    kind = type(value)
+    if kind is dict or kind is list or kind is tuple:
+        return _prepare_container(value, depth, utf16_keys)  # type: ignore[arg-type]
+    if kind is str or kind is bool or value is None:
         return value
-    if isinstance(value, int):
-        if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
-            return int(value)
-        raise NotCanonicalizableError(f"{path}: integer {value} is beyond ±2**53")
-    if isinstance(value, float):
-        return orjson.Fragment(_format_number(value, path).encode("ascii"))
-    if isinstance(value, dict):
-        for key in value:
-            if not isinstance(key, str):
-                raise NotCanonicalizableError(f"{path}: key {key!r} is not a string")
-        return {
-            key: _prepare(value[key], f"{path}.{key}", depth + 1)
-            for key in sorted(value, key=_utf16_key)
-        }
-    if isinstance(value, (list, tuple)):
-        return [_prepare(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
-    raise NotCanonicalizableError(f"{path}: {type(value).__name__} is not a JSON type")
+    if kind is int and -MAX_INTEGER <= value <= MAX_INTEGER:  # type: ignore[operator]
+        return value
+    if kind is float:
+        return _number_fragment(value)  # type: ignore[arg-type]
+    return _prepare_other(value, depth, utf16_keys)
+
+
+def _prepare_container(
+    value: dict[object, object] | list[object] | tuple[object, ...], depth: int, utf16_keys: bool
+) -> object:
+    """:func:`_prepare` for an exact dict, list or tuple at nesting ``depth``."""
+    members: Iterable[tuple[Any, object]]
+    members = value.items() if type(value) is dict else enumerate(value)
+    copy: Any = None
+    for slot, item in members:
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int and -MAX_INTEGER <= item <= MAX_INTEGER:  # type: ignore[operator]
+            continue
+        prepared: object
+        if kind is float:
+            prepared = _number_fragment(item)  # type: ignore[arg-type]
+        elif (kind is dict or kind is list or kind is tuple) and depth < _LAST_DEPTH:
+            if not item:
+                continue
+            prepared = _prepare_container(item, depth + 1, utf16_keys)  # type: ignore[arg-type]
+        else:
+            prepared = _prepare_other(item, depth + 1, utf16_keys)
+        if prepared is not item:
+            if copy is None:
+                copy = value.copy() if type(value) is dict else list(value)
+            copy[slot] = prepared
+    result = value if copy is None else copy
+    if utf16_keys and type(result) is dict:
+        return _in_utf16_order(result)
+    return result
+
+
+def _prepare_other(value: object, depth: int, utf16_keys: bool) -> object:
+    """Prepare what the loops do not: subclasses of JSON types, as their base type.
+
+    Refuses everything else, including ints out of range and containers nested too deep.
+    Subclasses are read through their base type, as the reference writer reads them.
+    """
+    if type(value) is not int:  # an exact int gets here only when out of range
+        if isinstance(value, str):
+            return str.__str__(value)
+        if isinstance(value, int):
+            return _prepare(int.__int__(value), depth, utf16_keys=utf16_keys)
+        if isinstance(value, float):
+            return _number_fragment(float.__float__(value))
+        if depth < MAX_DEPTH and isinstance(value, dict):
+            return _prepare_container(dict(dict.items(value)), depth, utf16_keys)
+        if depth < MAX_DEPTH and isinstance(value, (list, tuple)):
+            return _prepare_container(list(value), depth, utf16_keys)
+    raise _NeedsReferenceWriter
+
+
+def _number_fragment(value: float) -> orjson.Fragment:
+    if math.isfinite(value):
+        return orjson.Fragment(_format_number(value).encode("ascii"))
+    raise _NeedsReferenceWriter
+
+
+def _in_utf16_order(value: dict[object, object]) -> object:
+    """``value``, or a fragment writing it in UTF-16 key order if that is not code point order.
+
+    The orders differ only between a character in U+E000-U+FFFF (one code unit, 0xE000 and
+    up) and one above U+FFFF (a surrogate pair, 0xD800 and up).
+    """
+    try:
+        keys = "".join(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise _NeedsReferenceWriter from None
+    if keys.isascii() or max(keys) <= "\uffff":
+        return value
+    if not any("\ue000" <= char <= "\uffff" for char in keys):
+        return value
+    members = (
+        orjson.dumps(key) + b":" + orjson.dumps(value[key], option=_SORT_KEYS)
+        for key in sorted(value, key=_utf16_key)  # type: ignore[arg-type]
+    )
+    return orjson.Fragment(b"{" + b",".join(members) + b"}")
+
+
+def _has_supplementary(data: bytes) -> bool:
+    """Whether UTF-8 ``data`` encodes a character above U+FFFF (lead bytes F0 to F4)."""
+    return any(lead in data for lead in (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4"))
 
 
 def _utf16_key(key: str) -> bytes:
-    return key.encode("utf-16-be", "surrogatepass")
+    """Sort key giving RFC 8785 order: big-endian UTF-16 bytes compare as code units."""
+    return str.encode(key, "utf-16-be")
 
 
-def _format_number(value: float, path: str) -> str:
-    """ECMAScript ``Number.prototype.toString`` (RFC 8785 section 3.2.2.3)."""
-    if not math.isfinite(value):
-        raise NotCanonicalizableError(f"{path}: {value} is not a JSON number")
+def _utf16_member_key(member: tuple[str, object]) -> bytes:
+    return _utf16_key(member[0])
+
+
+def _format_number(value: float) -> str:
+    """ECMAScript ``Number.prototype.toString`` of a finite double (RFC 8785 3.2.2.3).
+
+    ``float.__repr__`` gives the digits ECMAScript requires, the fewest that read back
+    as the same double (the closest to it on ties); only their layout differs.
+    """
     if value == 0:
-        return "0"
-    sign = "-" if value < 0 else ""
-    # repr gives the shortest digits that round-trip, as ECMAScript requires.
-    mantissa, _, exponent_text = repr(abs(value)).partition("e")
+        return "0"  # and -0
+    text = float.__repr__(value)
+    sign = ""
+    if text[0] == "-":
+        sign, text = "-", text[1:]
+    mantissa, _, exponent = text.partition("e")
     whole, _, fraction = mantissa.partition(".")
-    digits = (whole + fraction).rstrip("0")
-    point = len(whole) + (int(exponent_text) if exponent_text else 0)
-    stripped = digits.lstrip("0")
-    point -= len(digits) - len(stripped)
-    digits = stripped
+    # value = 0.<digits> * 10**point, digits without leading or trailing zeros.
+    digits = whole + fraction
+    point = len(whole) + (int(exponent) if exponent else 0)
+    significant = digits.lstrip("0")
+    point -= len(digits) - len(significant)
+    digits = significant.rstrip("0")
     count = len(digits)
     if count <= point <= 21:
         return sign + digits + "0" * (point - count)
@@ -140,90 +257,133 @@ def _format_number(value: float, path: str) -> str:
         return sign + digits[:point] + "." + digits[point:]
     if -6 < point <= 0:
         return sign + "0." + "0" * -point + digits
-    exponent = point - 1
-    exponent_sign = "+" if exponent >= 0 else "-"
     head = digits[0] + ("." + digits[1:] if count > 1 else "")
-    return f"{sign}{head}e{exponent_sign}{abs(exponent)}"
+    return f"{sign}{head}e{point - 1:+d}"
 
 
-def _surrogate_path(value: object, path: str) -> str | None:
-    """The path of the first string or key holding a lone surrogate, if any."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return f"{path}: string contains a lone surrogate"
-        return None
-    items: list[tuple[str, object]] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if _surrogate_path(key, path) is not None:
-                return f"{path}: key contains a lone surrogate"
-            items.append((f"{path}.{key}", item))
-    elif isinstance(value, (list, tuple)):
-        items = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
-    for item_path, item in items:
-        found = _surrogate_path(item, item_path)
-        if found is not None:
-            return found
-    return None
+# The reference writer: slow, independent of orjson, and the one place that says what is
+# wrong with a value. The tests check that the fast path agrees with it byte for byte.
 
 
 def _canonical_json_python(value: object) -> bytes:
-    """A second, slow, dependency-free writer used by the tests to cross-check the fast one."""
-    return _write(value, "$", 0).encode("utf-8")
+    """RFC 8785 bytes of ``value``, written in pure Python (see :func:`canonical_json`)."""
+    problems: list[str] = []
+    _find_problems(value, "$", 0, problems)
+    if len(problems) == 1:
+        raise NotCanonicalizableError(problems[0])
+    if problems:
+        if len(problems) >= _MAX_PROBLEMS:
+            problems.append("(and perhaps more)")
+        raise NotCanonicalizableError("cannot write canonical JSON", tuple(problems))
+    out: list[str] = []
+    _write(value, out)
+    return "".join(out).encode("utf-8")
+
+
+def _find_problems(value: object, path: str, depth: int, problems: list[str]) -> None:
+    """Append to ``problems`` why ``value`` at ``path`` cannot be written, if it cannot.
+
+    Members are visited in canonical order, so the messages do not depend on insertion
+    order; the search stops after a few problems (a cycle has no end of them).
+    """
+    if len(problems) >= _MAX_PROBLEMS:
+        return
+    members: list[tuple[str, object]]
+    if isinstance(value, dict):
+        valid: list[tuple[str, object]] = []
+        for key, item in dict.items(value):
+            if not isinstance(key, str):
+                problems.append(f"{path}: key {key!r} is not a string")
+            elif _has_lone_surrogate(key):
+                problems.append(f"{path}: key {key!r} contains a lone surrogate")
+            else:
+                valid.append((key, item))
+        valid.sort(key=_utf16_member_key)
+        members = [(_member_path(path, key), item) for key, item in valid]
+    elif isinstance(value, (list, tuple)):
+        members = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+    else:
+        problem = _scalar_problem(value)
+        if problem is not None:
+            problems.append(f"{path}: {problem}")
+        return
+    if depth >= MAX_DEPTH:
+        problems.append(f"{path}: nested deeper than {MAX_DEPTH} levels")
+        return
+    for member_path, item in members:
+        _find_problems(item, member_path, depth + 1, problems)
+
+
+def _scalar_problem(value: object) -> str | None:
+    """Why a value that is not a container cannot be written, or None if it can."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return "string contains a lone surrogate" if _has_lone_surrogate(value) else None
+    if isinstance(value, int):
+        in_range = -MAX_INTEGER <= value <= MAX_INTEGER
+        return None if in_range else f"integer {int.__repr__(value)} is beyond ±2**53"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{float.__repr__(value)} is not a JSON number"
+    return f"{type(value).__name__} is not a JSON type"
+
+
+def _member_path(path: str, key: str) -> str:
+    """``$.name`` for identifier-like keys, ``$["any key"]`` for the others (RFC 9535)."""
+    if key.isascii() and key.isidentifier():
+        return f"{path}.{key}"
+    import json  # only when reporting a problem
+
+    return f"{path}[{json.dumps(key)}]"
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        str.encode(text, "utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 _ESCAPES: Final = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
+    **{code: f"\\u{code:04x}" for code in range(0x20)},
+    ord("\b"): "\\b",
+    ord("\f"): "\\f",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    ord('"'): '\\"',
+    ord("\\"): "\\\\",
 }
 
 
-def _write_string(text: str, path: str) -> str:
-    if _surrogate_path(text, path) is not None:
-        raise NotCanonicalizableError(f"{path}: string contains a lone surrogate")
-    out = []
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif char < " ":
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+def _write(value: object, out: list[str]) -> None:
+    """Append the canonical text of a value that :func:`_find_problems` accepted."""
+    if isinstance(value, dict):
+        out.append("{")
+        for index, (key, item) in enumerate(sorted(dict.items(value), key=_utf16_member_key)):
+            out.append(',"' if index else '"')
+            out.append(str.translate(key, _ESCAPES) + '":')
+            _write(item, out)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _write(item, out)
+        out.append("]")
+    else:
+        out.append(_scalar_text(value))
 
 
-def _write(value: object, path: str, depth: int) -> str:  # noqa: C901, PLR0911 - one branch per JSON type
-    if depth > MAX_DEPTH:
-        raise NotCanonicalizableError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+def _scalar_text(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return _write_string(value, path)
+        return '"' + str.translate(value, _ESCAPES) + '"'
     if isinstance(value, int):
-        if abs(value) > _MAX_SAFE_INTEGER:
-            raise NotCanonicalizableError(f"{path}: integer {value} is beyond ±2**53")
-        return str(value)
-    if isinstance(value, float):
-        return _format_number(value, path)
-    if isinstance(value, (list, tuple)):
-        items = (_write(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
-        return "[" + ",".join(items) + "]"
-    if isinstance(value, dict):
-        for key in value:
-            if not isinstance(key, str):
-                raise NotCanonicalizableError(f"{path}: key {key!r} is not a string")
-        members = (
-            _write_string(key, path) + ":" + _write(value[key], f"{path}.{key}", depth + 1)
-            for key in sorted(value, key=_utf16_key)
-        )
-        return "{" + ",".join(members) + "}"
-    raise NotCanonicalizableError(f"{path}: {type(value).__name__} is not a JSON type")
+        return int.__repr__(value)
+    return _format_number(value)  # type: ignore[arg-type]  # a float: checked before
