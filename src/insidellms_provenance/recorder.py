@@ -8,6 +8,7 @@ from importlib import metadata
 
 from insidellms_provenance.discover import (
     discover,
+    dist_info_name,
     entry_point_ref,
     installed_versions,
     versions_key,
@@ -58,7 +59,7 @@ def record(
         info, source, origin = None, None, Origin(status="unknown")
         dist = ep.dist
         if dist is not None:
-            key = str(dist.locate_file("")) + "\0" + (dist.name or "")
+            key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
             if key not in described:
                 found = describe_source(dist)
                 described[key] = (*describe_distribution(dist, editable=found.editable), found)
