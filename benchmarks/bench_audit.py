@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bench_diff import synthetic_plugin
 from insidellms_provenance.field import field_value, make_provenance
+from synthetic_env import time_with_bytecode_caches
 
 
 def build(root: Path, runs: int) -> None:
@@ -34,6 +35,7 @@ def build(root: Path, runs: int) -> None:
 
 
 def main() -> None:
+    time_with_bytecode_caches()
     code = (
         "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
         "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL);"

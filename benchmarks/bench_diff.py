@@ -28,6 +28,7 @@ from insidellms_provenance.model import (
     RegistryKeys,
     Source,
 )
+from synthetic_env import time_with_bytecode_caches
 
 REPEATS = 5
 
@@ -95,6 +96,7 @@ def peak_rss_mib(command: list[str]) -> float:
 
 
 def main() -> None:
+    time_with_bytecode_caches()
     with tempfile.TemporaryDirectory() as tmp:
         for count in (5000, 10000):
             before, after = write_pair(Path(tmp), count)

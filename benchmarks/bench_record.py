@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic_env import build_site
+from synthetic_env import build_site, time_with_bytecode_caches
 
 GROUP = "bench.plugins"
 FLOOR = (
@@ -55,6 +55,7 @@ def importtime_us(module: str) -> int:
 
 
 def main() -> None:
+    time_with_bytecode_caches()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     for count, plugins in ((1000, 20), (1000, 100), (5000, 100), (5000, 500)):
         with tempfile.TemporaryDirectory() as tmp:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 MODULE = """def register():
@@ -59,3 +60,13 @@ def build_site(site: Path, count: int, plugins: int, group: str) -> None:
         is_plugin = made < plugins and index % step == 0
         made += is_plugin
         write_dist(site, f"bench-dist-{index:05d}", index, group=group if is_plugin else None)
+
+
+def time_with_bytecode_caches() -> None:
+    """Let timed processes use and write ``__pycache__``, as installed environments do.
+
+    pip compiles bytecode at install time and Python caches it on first import. With
+    ``PYTHONDONTWRITEBYTECODE`` set (some CI images set it), any module without a cache
+    is compiled again in every timed process, and ratios would measure the compiler.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)

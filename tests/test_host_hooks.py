@@ -46,6 +46,6 @@ def test_explicit_hooks_are_used_instead_of_wrapping(monkeypatch):
         )
     )
     observed = OBSERVER.observations[("p", "p:register")]
-    assert observed.load.status == "loaded"
-    assert observed.replaced.models == ("dummy",)
-    assert OBSERVER.conflicts[0].outcome == "overwritten"
+    assert observed["load"]["status"] == "loaded"
+    assert observed["replaced"]["models"] == ["dummy"]
+    assert OBSERVER.conflicts[0]["outcome"] == "overwritten"

@@ -1,8 +1,16 @@
 import pytest
 
+from insidellms_provenance import manifest
 from insidellms_provenance.canonical import canonical_digest
-from insidellms_provenance.manifest import MAX_MANIFEST_BYTES, summarize_manifest
-from insidellms_provenance.model import Determinism, RegistryKeys, Requires
+from insidellms_provenance.converter import structure
+from insidellms_provenance.manifest import MAX_MANIFEST_BYTES
+from insidellms_provenance.model import Determinism, ManifestSummary, RegistryKeys, Requires
+
+
+def summarize_manifest(value: object) -> ManifestSummary:
+    """The summary as the record readers see, which also checks its plain shape."""
+    return structure(manifest.summarize_manifest(value), ManifestSummary)
+
 
 VALID = {
     "name": "alpha",

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterable
-from importlib import metadata
-
-from insidellms_provenance.model import EntryPointRef
+from collections.abc import Iterable, Iterator
+from importlib import machinery, metadata
 
 __all__ = [
     "discover",
     "dist_info_name",
-    "entry_point_ref",
     "installed_versions",
     "versions_key",
 ]
 
 
 _OWN_PREFIX = "insidellms_provenance."
+_INFO_SUFFIXES = (".dist-info", ".egg-info")
+_SEPARATORS = re.compile(r"[-_.]+")
 
 
 def discover(group: str) -> list[metadata.EntryPoint]:
@@ -29,23 +29,111 @@ def discover(group: str) -> list[metadata.EntryPoint]:
     The same entry points as ``importlib.metadata.entry_points(group=group)``: the first
     distribution of each normalized name on ``sys.path`` wins, as Python imports it.
     That function parses every distribution's ``entry_points.txt``; a file that does not
-    even contain the group's name cannot declare it, so only the others are parsed,
-    which makes discovery in large environments markedly cheaper (see benchmarks/).
+    even contain the group's name cannot declare it, so only the others are parsed.
+
+    Fast path: the ``*.dist-info``/``*.egg-info`` directories are found with one
+    ``os.listdir`` per ``sys.path`` entry, in importlib's order and with its keys, and
+    only the winners' ``entry_points.txt`` is read. It falls back to iterating
+    ``importlib.metadata.distributions()`` when a ``sys.meta_path`` finder other than
+    ``PathFinder`` finds distributions, or a ``sys.path`` entry is not a ``str``, exists
+    but cannot be listed (a zip file), or is a directory named ``*.egg``. See benchmarks/.
     """
     found: list[metadata.EntryPoint] = []
-    seen: set[str] = set()
-    for dist in metadata.distributions():
-        key = _normalized_name(dist)
-        if key in seen:
-            continue
-        seen.add(key)
-        text = dist.read_text("entry_points.txt")
-        if text and group in text:
-            found.extend(dist.entry_points.select(group=group))
+    for dist in _declaring(group):
+        found.extend(dist.entry_points.select(group=group))
     # This package's own in-run hook is not a plugin of the run: it registers nothing,
     # and listing it would change every recorded field whenever this package changes.
     found = [ep for ep in found if not ep.value.startswith(_OWN_PREFIX)]
     return sorted(found, key=lambda ep: (ep.name, ep.value))
+
+
+def _declaring(group: str) -> Iterator[metadata.Distribution]:
+    """The winning distributions whose ``entry_points.txt`` contains ``group``, in order."""
+    info_dirs = _info_dirs()
+    if info_dirs is None:
+        seen: set[str] = set()
+        for dist in metadata.distributions():
+            key = _normalized_name(dist)
+            if key not in seen:
+                seen.add(key)
+                text = dist.read_text("entry_points.txt")
+                if text and group in text:
+                    yield dist
+        return
+    for directory in info_dirs:
+        text = _read_text(os.path.join(directory, "entry_points.txt"))
+        if text and group in text:
+            # The path importlib makes: the sys.path entry joined with the child's name.
+            yield metadata.PathDistribution(pathlib.Path(directory))
+
+
+def _info_dirs() -> list[str] | None:
+    """The winning metadata directories on ``sys.path``, in importlib's order.
+
+    ``None`` where that order or those keys cannot be had from directory listings alone.
+    """
+    finders = [finder for finder in sys.meta_path if getattr(finder, "find_distributions", None)]
+    if finders != [machinery.PathFinder]:
+        return None
+    winners: list[str] = []
+    seen: set[str] = set()
+    for entry in sys.path:
+        if not isinstance(entry, str):
+            return None
+        try:
+            children = os.listdir(entry or ".")
+        except FileNotFoundError:
+            continue  # neither a directory nor a zip file: importlib finds nothing there
+        except (OSError, ValueError):
+            return None  # a zip file, or a path importlib may still open as one
+        if os.path.basename(entry).lower().endswith(".egg"):
+            return None  # importlib also finds an egg's EGG-INFO directory
+        for child, lookup_key in _lookup_order(children):
+            key = _unique_key(entry, child, lookup_key)
+            if key not in seen:
+                seen.add(key)
+                winners.append(os.path.join(entry, child))
+    return winners
+
+
+def _lookup_order(children: list[str]) -> Iterator[tuple[str, str]]:
+    """Metadata directories among ``children`` with their key, as importlib's ``Lookup``.
+
+    ``Lookup`` groups them by key, each group where its first member is listed.
+    """
+    groups: dict[str, list[str]] = {}
+    for child in children:
+        low = child.lower()
+        if low.endswith(_INFO_SUFFIXES):
+            key = _normalize(low.rpartition(".")[0].partition("-")[0])
+            groups.setdefault(key, []).append(child)
+    return ((child, key) for key, group in groups.items() for child in group)
+
+
+def _unique_key(entry: str, child: str, lookup_key: str) -> str:
+    """The key importlib de-duplicates ``child`` by: ``PathDistribution._normalized_name``."""
+    stem, extension = os.path.splitext(child)
+    name = stem.partition("-")[0]
+    if extension in _INFO_SUFFIXES and name:
+        # Lowercasing the whole name first gives the same key, except in rare non-ASCII
+        # cases (a Greek final sigma).
+        return lookup_key if child.isascii() else _normalize(name)
+    # Any other stem ("Foo.DIST-INFO"): importlib reads the Name in the metadata.
+    return _normalized_name(metadata.PathDistribution(pathlib.Path(entry, child)))
+
+
+def _normalize(name: str) -> str:
+    """``importlib.metadata.Prepared.normalize``: PEP 503 with underscores."""
+    return _SEPARATORS.sub("_", name).lower()
+
+
+def _read_text(path: str) -> str | None:
+    """The text of ``path``, or ``None`` where ``PathDistribution.read_text`` gives none."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+        return None
 
 
 def _normalized_name(dist: metadata.Distribution) -> str:
@@ -56,11 +144,6 @@ def _normalized_name(dist: metadata.Distribution) -> str:
     if isinstance(name, str):
         return name
     return re.sub(r"[-_.]+", "_", dist.name or "").lower()
-
-
-def entry_point_ref(ep: metadata.EntryPoint) -> EntryPointRef:
-    """The recorded form of an entry point."""
-    return EntryPointRef(group=ep.group, name=ep.name, value=ep.value)
 
 
 def dist_info_name(dist: metadata.Distribution) -> str | None:

@@ -8,13 +8,14 @@ import stat
 from importlib import metadata
 from pathlib import Path
 
+from insidellms_provenance import values
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.discover import dist_info_name
 from insidellms_provenance.layout import site_layout
-from insidellms_provenance.model import DistributionInfo
 from insidellms_provenance.records import InstallLayout, canonical_rows, parse_record
+from insidellms_provenance.values import JsonObject
 
-__all__ = ["describe_distribution", "read_regular_file", "site_directory"]
+__all__ = ["describe_distribution", "name_and_version", "read_regular_file", "site_directory"]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 
@@ -39,7 +40,7 @@ def read_regular_file(root: Path, relative: str) -> bytes | None:
 
 def describe_distribution(
     dist: metadata.Distribution, *, editable: bool = False
-) -> tuple[DistributionInfo, frozenset[str]]:
+) -> tuple[JsonObject, frozenset[str]]:
     """Read METADATA and RECORD of ``dist`` and digest RECORD's canonical form.
 
     Returns the description and the normalized paths RECORD lists. Problems (missing
@@ -81,7 +82,7 @@ def describe_distribution(
 
     from packaging.utils import canonicalize_name
 
-    info = DistributionInfo(
+    info = values.distribution(
         name=name,
         normalized_name=canonicalize_name(name) if name else "",
         version=version,
@@ -105,23 +106,36 @@ def _read_text(dist: metadata.Distribution, filename: str, problems: list[str]) 
 
 
 def _read_name_version(dist: metadata.Distribution, problems: list[str]) -> tuple[str, str]:
-    from packaging.metadata import parse_email
-
     text = _read_text(dist, "METADATA", problems)
     if text is None:
         text = _read_text(dist, "PKG-INFO", problems)
     if text is None:
         problems.append("METADATA is missing")
         return "", ""
-    raw, unparsed = parse_email(text)
-    name = raw.get("name", "")
-    version = raw.get("version", "")
-    for field in ("name", "version"):
-        if field in unparsed:
-            problems.append(f"METADATA field {field.capitalize()} is malformed")
-        elif not raw.get(field):
-            problems.append(f"METADATA has no {field.capitalize()}")
-    return name, version
+    return name_and_version(text, problems)
+
+
+def name_and_version(text: str, problems: list[str]) -> tuple[str, str]:
+    """Name and Version of METADATA text; a field given more than once is malformed.
+
+    The headers are read as ``packaging.metadata.parse_email`` reads them (the standard
+    library's parser, ``compat32`` policy), without importing ``packaging.metadata`` and
+    its licence tables into every host run; ``tests/test_distinfo_metadata.py`` checks
+    that both agree.
+    """
+    from email.parser import HeaderParser
+
+    headers = HeaderParser().parsestr(text)
+    found = {}
+    for field in ("Name", "Version"):
+        given = headers.get_all(field) or []
+        if len(given) > 1:
+            problems.append(f"METADATA field {field} is malformed")
+        elif not given or not given[0]:
+            problems.append(f"METADATA has no {field}")
+        else:
+            found[field] = given[0]
+    return found.get("Name", ""), found.get("Version", "")
 
 
 def _name_version_from_dir(info_dir: str) -> tuple[str, str]:

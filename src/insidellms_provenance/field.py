@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from insidellms_provenance.canonical import canonical_digest, canonical_json, sha256_digest
 from insidellms_provenance.errors import InvalidFieldError
-from insidellms_provenance.model import SCHEMA_V1, Conflict, PluginFingerprint, Provenance
+from insidellms_provenance.values import SCHEMA_V1, JsonObject
+
+if TYPE_CHECKING:
+    from insidellms_provenance.model import Conflict, PluginFingerprint, Provenance
 
 __all__ = [
     "KNOWN_SCHEMAS",
+    "SCHEMA_V1",
     "check_field",
     "field_bytes",
     "field_value",
+    "make_field",
     "make_provenance",
     "read_field",
 ]
@@ -23,23 +28,35 @@ __all__ = [
 KNOWN_SCHEMAS = frozenset({SCHEMA_V1})
 
 
+def make_field(
+    group: str, plugins: Iterable[JsonObject], conflicts: Iterable[JsonObject] = ()
+) -> JsonObject:
+    """Sort plugins in load order and seal them with the digest of their canonical bytes.
+
+    Plugins and conflicts are plain values from :mod:`insidellms_provenance.values`; the
+    result is the field exactly as it is embedded and as ``record`` prints it.
+    """
+    ordered = sorted(plugins, key=lambda p: (p["entry_point"]["name"], p["entry_point"]["value"]))
+    return {
+        "schema": SCHEMA_V1,
+        "group": group,
+        "digest": canonical_digest(ordered),
+        "plugins": ordered,
+        "conflicts": sorted(conflicts, key=lambda c: (c["kind"], c["key"], c["plugins"])),
+    }
+
+
 def make_provenance(
     group: str,
     plugins: Iterable[PluginFingerprint],
     conflicts: Iterable[Conflict] = (),
 ) -> Provenance:
-    """Sort plugins in load order and compute the digest over their canonical bytes."""
-    from insidellms_provenance.converter import unstructure
+    """:func:`make_field` for records: what tests and examples build by hand."""
+    from insidellms_provenance.converter import structure, unstructure
+    from insidellms_provenance.model import Provenance
 
-    ordered = tuple(sorted(plugins, key=lambda plugin: plugin.entry_point.sort_key))
-    ordered_conflicts = tuple(sorted(conflicts, key=lambda c: (c.kind, c.key, c.plugins)))
-    return Provenance(
-        schema=SCHEMA_V1,
-        group=group,
-        digest=canonical_digest(unstructure(list(ordered))),
-        plugins=ordered,
-        conflicts=ordered_conflicts,
-    )
+    field = make_field(group, unstructure(list(plugins)), unstructure(list(conflicts)))
+    return structure(field, Provenance)
 
 
 def field_value(provenance: Provenance) -> dict[str, Any]:
@@ -50,9 +67,9 @@ def field_value(provenance: Provenance) -> dict[str, Any]:
     return value
 
 
-def field_bytes(provenance: Provenance) -> bytes:
+def field_bytes(provenance: Provenance | JsonObject) -> bytes:
     """The field's canonical JSON bytes (what ``record`` writes)."""
-    return canonical_json(field_value(provenance))
+    return canonical_json(provenance if isinstance(provenance, dict) else field_value(provenance))
 
 
 def check_field(value: object, *, where: str) -> dict[str, Any]:
@@ -87,6 +104,7 @@ def read_field(value: object, *, where: str) -> Provenance:
     from cattrs import transform_error
 
     from insidellms_provenance.converter import structure
+    from insidellms_provenance.model import Provenance
 
     try:
         return structure(checked, Provenance)

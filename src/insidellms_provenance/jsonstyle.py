@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 __all__ = ["JsonStyle", "detect_style", "render"]
 
 
-@attrs.frozen(kw_only=True)
-class JsonStyle:
+class JsonStyle(NamedTuple):
     """The ``json.dumps`` options, and trailing text, that reproduce a file exactly."""
 
     indent: int | str | None

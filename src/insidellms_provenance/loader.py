@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
+from insidellms_provenance import values
 from insidellms_provenance.manifest import summarize_manifest
-from insidellms_provenance.model import LoadOutcome, ManifestSummary
+from insidellms_provenance.values import JsonObject
 
 __all__ = [
     "DISABLE_VARIABLE",
@@ -34,7 +35,7 @@ def plugins_disabled(group: str, environ: Mapping[str, str] = os.environ) -> boo
     return group == _HOST_GROUP and environ.get(DISABLE_VARIABLE, "") in ("1", "true", "yes")
 
 
-def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:
+def load_entry_point(ep: metadata.EntryPoint) -> JsonObject:
     """Import the entry point's object as the host does, without calling it.
 
     In the host's group a non-callable object is ``skipped``, as insideLLMs skips it;
@@ -45,35 +46,35 @@ def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:
             loaded = ep.load()
     except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
         error_type, message = describe_error(error)
-        return LoadOutcome(status="failed", error_type=error_type, error_message=message)
+        return values.load_outcome(status="failed", error_type=error_type, error_message=message)
     if ep.group == _HOST_GROUP and not callable(loaded):
-        return LoadOutcome(
-            status="skipped", error_type=None, error_message="entry point is not callable"
-        )
-    return LoadOutcome(status="loaded")
+        return values.load_outcome(status="skipped", error_message="entry point is not callable")
+    return values.load_outcome(status="loaded")
 
 
-def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> ManifestSummary:
+def call_plugin_manifest(ep: metadata.EntryPoint, outcome: JsonObject) -> JsonObject:
     """Call the entry point's ``plugin_manifest()``, if it has one.
 
     Looks in the entry point's module, then in its parent packages, nearest first:
     ``pkg.hooks:register`` finds ``pkg.plugin_manifest``.
     """
-    if outcome.status == "disabled" or ep.module not in sys.modules:
+    if outcome["status"] == "disabled" or ep.module not in sys.modules:
         # A module whose import raised is removed from sys.modules; one whose
         # registration failed inside a host run is still there and still declares.
-        return ManifestSummary(status="error", problems=("module failed to import",))
+        return values.manifest_summary(status="error", problems=("module failed to import",))
     function = _find_manifest_function(ep.module)
     if function is None:
-        return ManifestSummary(status="missing")
+        return values.manifest_summary(status="missing")
     if not callable(function):
-        return ManifestSummary(status="invalid", problems=("plugin_manifest is not callable",))
+        return values.manifest_summary(
+            status="invalid", problems=("plugin_manifest is not callable",)
+        )
     try:
         with contextlib.redirect_stdout(sys.stderr):
             value = function()
     except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
         error_type, message = describe_error(error)
-        return ManifestSummary(status="error", problems=(f"{error_type}: {message}",))
+        return values.manifest_summary(status="error", problems=(f"{error_type}: {message}",))
     return summarize_manifest(value)
 
 

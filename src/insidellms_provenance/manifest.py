@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from insidellms_provenance import values
 from insidellms_provenance.canonical import canonical_json, sha256_digest
 from insidellms_provenance.errors import NotCanonicalizableError
-from insidellms_provenance.model import Determinism, ManifestSummary, RegistryKeys, Requires
+from insidellms_provenance.values import JsonObject
 
 __all__ = [
     "DETERMINISM_CLASSES",
@@ -31,7 +32,7 @@ def determinism_rank(level: str | None) -> int:
     return DETERMINISM_CLASSES.index(level) if level in DETERMINISM_CLASSES else 3
 
 
-def summarize_manifest(value: object) -> ManifestSummary:
+def summarize_manifest(value: object) -> JsonObject:
     """Digest a returned manifest and copy out what policy needs; never raises.
 
     Anything wrong makes the status ``invalid`` with every problem listed; the valid
@@ -40,14 +41,14 @@ def summarize_manifest(value: object) -> ManifestSummary:
     try:
         data = canonical_json(value)
     except NotCanonicalizableError as error:
-        return ManifestSummary(status="invalid", problems=(f"not JSON: {error}",))
+        return values.manifest_summary(status="invalid", problems=(f"not JSON: {error}",))
     digest = sha256_digest(data)
     if len(data) > MAX_MANIFEST_BYTES:
         problem = f"{len(data)} bytes of canonical JSON, over the {MAX_MANIFEST_BYTES} limit"
-        return ManifestSummary(status="invalid", digest=digest, problems=(problem,))
+        return values.manifest_summary(status="invalid", digest=digest, problems=(problem,))
     if not isinstance(value, Mapping):
         problem = f"returned {type(value).__name__}, expected a dict"
-        return ManifestSummary(status="invalid", digest=digest, problems=(problem,))
+        return values.manifest_summary(status="invalid", digest=digest, problems=(problem,))
 
     problems: list[str] = [f"missing key {key!r}" for key in _REQUIRED_KEYS if key not in value]
     problems += [f"unknown key {key!r}" for key in sorted(set(value) - _KNOWN_KEYS)]
@@ -62,7 +63,7 @@ def summarize_manifest(value: object) -> ManifestSummary:
     capabilities = _capabilities(value.get("capabilities"), problems)
     requires = _requires(value.get("requires"), problems)
     determinism = _determinism(value.get("determinism"), problems)
-    return ManifestSummary(
+    return values.manifest_summary(
         status="invalid" if problems else "ok",
         digest=digest,
         problems=tuple(problems),
@@ -123,7 +124,7 @@ def _is_version(text: str) -> bool:
     return True
 
 
-def _capabilities(item: object, problems: list[str]) -> RegistryKeys | None:
+def _capabilities(item: object, problems: list[str]) -> JsonObject | None:
     if item is None:
         return None
     if not isinstance(item, Mapping):
@@ -132,23 +133,23 @@ def _capabilities(item: object, problems: list[str]) -> RegistryKeys | None:
     unknown = sorted(set(item) - set(_CAPABILITY_KINDS))
     problems += [f"unknown capability kind {kind!r}" for kind in unknown]
     kinds = {kind: _strings(item, kind, problems, "capabilities.") for kind in _CAPABILITY_KINDS}
-    return RegistryKeys(**kinds)
+    return values.registry_keys(**kinds)
 
 
-def _requires(item: object, problems: list[str]) -> Requires | None:
+def _requires(item: object, problems: list[str]) -> JsonObject | None:
     if item is None:
         return None
     if not isinstance(item, Mapping):
         problems.append("requires must be an object")
         return None
-    return Requires(
+    return values.requires(
         python=_specifier(item, "python", problems, "requires."),
         extras=_strings(item, "extras", problems, "requires."),
         env=_strings(item, "env", problems, "requires."),
     )
 
 
-def _determinism(item: object, problems: list[str]) -> Determinism | None:
+def _determinism(item: object, problems: list[str]) -> JsonObject | None:
     if item is None:
         problems.append("missing key 'determinism'")
         return None
@@ -163,4 +164,4 @@ def _determinism(item: object, problems: list[str]) -> Determinism | None:
             f"determinism.class {level!r} is not one of {', '.join(DETERMINISM_CLASSES)}"
         )
         level = None
-    return Determinism(level=level, notes=_string(item, "notes", problems, "determinism."))
+    return values.determinism(level=level, notes=_string(item, "notes", problems, "determinism."))

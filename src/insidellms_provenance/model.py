@@ -11,6 +11,8 @@ from typing import Literal
 
 import attrs
 
+from insidellms_provenance.values import DEFAULT_GROUP, SCHEMA_V1
+
 __all__ = [
     "DEFAULT_GROUP",
     "SCHEMA_V1",
@@ -32,9 +34,6 @@ __all__ = [
     "Source",
     "SourceKind",
 ]
-
-DEFAULT_GROUP = "insidellms.plugins"
-SCHEMA_V1 = "insidellms-provenance/plugins/v1"
 
 ManifestStatus = Literal["ok", "missing", "invalid", "error"]
 LoadStatus = Literal["loaded", "failed", "skipped", "disabled"]

@@ -8,7 +8,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from insidellms_provenance.model import Origin
+from insidellms_provenance import values
+from insidellms_provenance.values import JsonObject
 
 __all__ = ["check_origin"]
 
@@ -26,7 +27,7 @@ def check_origin(
     record_paths: frozenset[str],
     editable_root: Path | None,
     versions: list[str],
-) -> Origin:
+) -> JsonObject:
     """``shadowed`` when the imported module's file is not one of the dist's files.
 
     ``record_paths`` are the distribution's RECORD paths, relative to ``site_dir``. A
@@ -38,12 +39,12 @@ def check_origin(
     module = sys.modules.get(ep.module)
     module_file = getattr(module, "__file__", None)
     if not isinstance(module_file, str):
-        return Origin(status="unknown", duplicate_versions=duplicates)
+        return values.origin(status="unknown", duplicate_versions=duplicates)
     real_file = os.path.realpath(module_file)
     if editable_root is not None:
         inside = Path(real_file).is_relative_to(os.path.realpath(editable_root))
-        return Origin(status="ok" if inside else "shadowed", duplicate_versions=duplicates)
+        return values.origin(status="ok" if inside else "shadowed", duplicate_versions=duplicates)
     site = _real(str(site_dir))
     relative = os.path.relpath(real_file, site).replace(os.sep, "/")
     owned = not relative.startswith("../") and relative in record_paths
-    return Origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)
+    return values.origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)

@@ -5,95 +5,101 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from importlib import metadata
+from typing import TYPE_CHECKING
 
+from insidellms_provenance import values
 from insidellms_provenance.discover import (
     discover,
     dist_info_name,
-    entry_point_ref,
     installed_versions,
     versions_key,
 )
 from insidellms_provenance.distinfo import describe_distribution, site_directory
-from insidellms_provenance.field import make_provenance
+from insidellms_provenance.field import make_field
 from insidellms_provenance.loader import call_plugin_manifest, load_entry_point, plugins_disabled
-from insidellms_provenance.model import (
-    DEFAULT_GROUP,
-    Conflict,
-    DistributionInfo,
-    LoadOutcome,
-    ManifestSummary,
-    Origin,
-    PluginFingerprint,
-    PluginObservation,
-    Provenance,
-    Source,
-)
 from insidellms_provenance.origin import check_origin
 from insidellms_provenance.source import describe_source, editable_root
+from insidellms_provenance.values import DEFAULT_GROUP, JsonObject
 
-__all__ = ["record"]
+if TYPE_CHECKING:
+    from insidellms_provenance.model import Provenance
+
+__all__ = ["record", "record_field"]
 
 
 def record(
     group: str = DEFAULT_GROUP,
     *,
     environ: Mapping[str, str] = os.environ,
-    observations: Mapping[tuple[str, str], PluginObservation] | None = None,
-    conflicts: Iterable[Conflict] = (),
 ) -> Provenance:
-    """Import each entry point of ``group`` (never calling it) and fingerprint it.
+    """Import each entry point of ``group`` (never calling it) and fingerprint it."""
+    from insidellms_provenance.converter import structure
+    from insidellms_provenance.model import Provenance
 
-    Inside a host run, ``observations`` (keyed by entry-point name and value) say how
-    the host's own loading went; those plugins are not imported again, and their
-    registrations and the run's ``conflicts`` are recorded.
+    return structure(record_field(group, environ=environ), Provenance)
+
+
+def record_field(
+    group: str = DEFAULT_GROUP,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    observations: Mapping[tuple[str, str], JsonObject] | None = None,
+    conflicts: Iterable[JsonObject] = (),
+) -> JsonObject:
+    """:func:`record` as the plain field value, as embedded and printed.
+
+    Inside a host run, ``observations`` (keyed by entry-point name and value, built by
+    :func:`insidellms_provenance.values.observation`) say how the host's own loading
+    went; those plugins are not imported again, and their registrations and the run's
+    ``conflicts`` are recorded.
     """
     observations = observations or {}
     disabled = plugins_disabled(group, environ)
     entry_points = discover(group)
     versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
-    described: dict[str, tuple[DistributionInfo, frozenset[str], Source]] = {}
+    described: dict[str, tuple[JsonObject, frozenset[str], JsonObject]] = {}
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
         load, manifest = _load(ep, observed, disabled=disabled)
-        info, source, origin = None, None, Origin(status="unknown")
+        info, source, origin = None, None, values.origin(status="unknown")
         dist = ep.dist
         if dist is not None:
             key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
             if key not in described:
                 found = describe_source(dist)
-                described[key] = (*describe_distribution(dist, editable=found.editable), found)
+                described[key] = (*describe_distribution(dist, editable=found["editable"]), found)
             info, record_paths, source = described[key]
             origin = check_origin(
                 ep,
                 site_dir=site_directory(dist),
                 record_paths=record_paths,
-                editable_root=editable_root(dist) if source.editable else None,
+                editable_root=editable_root(dist) if source["editable"] else None,
                 versions=versions.get(versions_key(dist), []),
             )
         plugins.append(
-            PluginFingerprint(
-                entry_point=entry_point_ref(ep),
+            values.fingerprint(
+                entry_point=values.entry_point(group=ep.group, name=ep.name, value=ep.value),
                 distribution=info,
                 source=source,
                 origin=origin,
                 manifest=manifest,
                 load=load,
-                registered=observed.registered if observed else None,
-                replaced=observed.replaced if observed else None,
+                registered=observed["registered"] if observed else None,
+                replaced=observed["replaced"] if observed else None,
             )
         )
-    return make_provenance(group, plugins, conflicts)
+    return make_field(group, plugins, conflicts)
 
 
 def _load(
-    ep: metadata.EntryPoint, observed: PluginObservation | None, *, disabled: bool
-) -> tuple[LoadOutcome, ManifestSummary]:
+    ep: metadata.EntryPoint, observed: JsonObject | None, *, disabled: bool
+) -> tuple[JsonObject, JsonObject]:
     """How loading went (observed in a host run, or by importing now) and the manifest."""
     if observed is not None:
-        return observed.load, call_plugin_manifest(ep, observed.load)
+        return observed["load"], call_plugin_manifest(ep, observed["load"])
     if disabled:
-        return LoadOutcome(status="disabled"), ManifestSummary(
+        return values.load_outcome(status="disabled"), values.manifest_summary(
             status="missing", problems=("plugins are disabled",)
         )
     load = load_entry_point(ep)

@@ -19,9 +19,7 @@ import hashlib
 import io
 import posixpath
 from collections.abc import Callable, Iterable
-from typing import Final
-
-import attrs
+from typing import Final, NamedTuple
 
 __all__ = [
     "INSTALLER_WRITTEN_FILES",
@@ -56,8 +54,7 @@ INSTALLER_WRITTEN_FILES: Final = frozenset(
 _ALLOWED_ALGORITHMS: Final = frozenset(hashlib.algorithms_guaranteed) - {"md5", "sha1"}
 
 
-@attrs.frozen
-class Hash:
+class Hash(NamedTuple):
     """A RECORD hash: algorithm name and urlsafe-base64 digest without padding."""
 
     name: str
@@ -96,8 +93,7 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-@attrs.frozen
-class RecordEntry:
+class RecordEntry(NamedTuple):
     """One RECORD row: a path relative to the site directory, its hash and size."""
 
     path: str
@@ -181,8 +177,7 @@ def check_path(path: str, depth: int) -> str | None:
     return None
 
 
-@attrs.frozen(kw_only=True)
-class InstallLayout:
+class InstallLayout(NamedTuple):
     """Where a distribution is installed, as far as its RECORD paths are concerned.
 
     ``depth`` is the site directory's depth below the prefix; ``scripts_dir`` is the

@@ -11,8 +11,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import orjson
 
+from insidellms_provenance import values
 from insidellms_provenance.canonical import canonical_digest
-from insidellms_provenance.model import Source
+from insidellms_provenance.values import JsonObject
 
 __all__ = ["SKIPPED_SOURCE_DIRS", "describe_source", "editable_root", "source_tree_digest"]
 
@@ -39,25 +40,25 @@ SKIPPED_SOURCE_DIRS = frozenset(
 )
 
 
-def describe_source(dist: metadata.Distribution) -> Source:
+def describe_source(dist: metadata.Distribution) -> JsonObject:
     """Summarize ``direct_url.json``; no file means the dist came from an index."""
     try:
         text = dist.read_text("direct_url.json")
     except (OSError, UnicodeDecodeError) as error:
-        return Source(kind="unknown", problems=(f"direct_url.json: {type(error).__name__}",))
+        return values.source(kind="unknown", problems=(f"direct_url.json: {type(error).__name__}",))
     if text is None:
-        return Source(kind="index")
+        return values.source(kind="index")
     from packaging.direct_url import DirectUrl, DirectUrlValidationError
 
     try:
         direct = DirectUrl.from_dict(orjson.loads(text))
     except (orjson.JSONDecodeError, DirectUrlValidationError, TypeError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return Source(kind="unknown", problems=(f"direct_url.json is invalid: {message}",))
+        return values.source(kind="unknown", problems=(f"direct_url.json is invalid: {message}",))
 
     url, local_name, local_path = _split_url(direct.url)
     if direct.vcs_info is not None:
-        return Source(
+        return values.source(
             kind="vcs",
             url=url,
             local_name=local_name,
@@ -74,7 +75,7 @@ def describe_source(dist: metadata.Distribution) -> Source:
                 digest = source_tree_digest(local_path)
             else:
                 problems = ("editable source directory is not available",)
-        return Source(
+        return values.source(
             kind="directory",
             url=url,
             local_name=local_name,
@@ -82,7 +83,7 @@ def describe_source(dist: metadata.Distribution) -> Source:
             editable_digest=digest,
             problems=problems,
         )
-    return Source(kind="archive", url=url, local_name=local_name)
+    return values.source(kind="archive", url=url, local_name=local_name)
 
 
 def editable_root(dist: metadata.Distribution) -> Path | None:

@@ -256,42 +256,31 @@ def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffRepo
     Only what can be known without importing is compared (entry points, distributions,
     sources); manifest, load, origin and registrations are taken from the recording.
     """
-    from insidellms_provenance.converter import structure
+    from insidellms_provenance import values
     from insidellms_provenance.diff import diff_fields
-    from insidellms_provenance.discover import discover, entry_point_ref
+    from insidellms_provenance.discover import discover
     from insidellms_provenance.distinfo import describe_distribution
-    from insidellms_provenance.field import field_value, make_provenance
-    from insidellms_provenance.model import (
-        Conflict,
-        LoadOutcome,
-        ManifestSummary,
-        Origin,
-        PluginFingerprint,
-    )
+    from insidellms_provenance.field import make_field
     from insidellms_provenance.source import describe_source
 
-    old = {
-        (p["entry_point"]["name"], p["entry_point"]["value"]): structure(p, PluginFingerprint)
-        for p in recorded["plugins"]
-    }
+    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
     live = []
     for ep in discover(group):
         was = old.get((ep.name, ep.value))
         info = source = None
         if ep.dist is not None:
             source = describe_source(ep.dist)
-            info, _ = describe_distribution(ep.dist, editable=source.editable)
+            info, _ = describe_distribution(ep.dist, editable=source["editable"])
         live.append(
-            PluginFingerprint(
-                entry_point=entry_point_ref(ep),
+            values.fingerprint(
+                entry_point=values.entry_point(group=ep.group, name=ep.name, value=ep.value),
                 distribution=info,
                 source=source,
-                origin=was.origin if was else Origin(status="unknown"),
-                manifest=was.manifest if was else ManifestSummary(status="missing"),
-                load=was.load if was else LoadOutcome(status="loaded"),
-                registered=was.registered if was else None,
-                replaced=was.replaced if was else None,
+                origin=was["origin"] if was else values.origin(status="unknown"),
+                manifest=was["manifest"] if was else values.manifest_summary(status="missing"),
+                load=was["load"] if was else values.load_outcome(status="loaded"),
+                registered=was["registered"] if was else None,
+                replaced=was["replaced"] if was else None,
             )
         )
-    conflicts = [structure(value, Conflict) for value in recorded.get("conflicts", [])]
-    return diff_fields(recorded, field_value(make_provenance(group, live, conflicts)))
+    return diff_fields(recorded, make_field(group, live, recorded.get("conflicts", [])))

@@ -25,10 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Record and write canonical JSON plus a newline."""
-    from insidellms_provenance.field import field_bytes
-    from insidellms_provenance.recorder import record
+    from insidellms_provenance.canonical import canonical_json
+    from insidellms_provenance.recorder import record_field
 
-    data = field_bytes(record(arguments.group)) + b"\n"
+    data = canonical_json(record_field(arguments.group)) + b"\n"
     if arguments.output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -47,9 +47,11 @@ def run(arguments: argparse.Namespace) -> int:
 
     report = None
     if arguments.run is not None:
+        from insidellms_provenance.field import read_field
         from insidellms_provenance.runfile import load_field_value
 
-        recorded, _ = load_field_value(arguments.run)
+        recorded, where = load_field_value(arguments.run)
+        read_field(recorded, where=where)  # refuse a malformed field before comparing
         report = reproducibility_changes(recorded, str(recorded.get("group")))
         group = str(recorded.get("group"))
     else:

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from insidellms_provenance.loader import describe_error
-from insidellms_provenance.model import (
-    Conflict,
-    LoadOutcome,
-    PluginObservation,
-    RegistryKeys,
-)
+from insidellms_provenance import values
+from insidellms_provenance.values import JsonObject
 
 __all__ = ["OBSERVER", "Observer", "RegisterCall"]
 
@@ -19,8 +14,8 @@ class Observer:
     """Registrations and conflicts per entry point, in load order, for one host run."""
 
     def __init__(self) -> None:
-        self.observations: dict[tuple[str, str], PluginObservation] = {}
-        self.conflicts: list[Conflict] = []
+        self.observations: dict[tuple[str, str], JsonObject] = {}
+        self.conflicts: list[JsonObject] = []
         self.owners: dict[tuple[str, str], str] = {}
         self.builtins: set[tuple[str, str]] = set()
         self.warned = False
@@ -49,7 +44,7 @@ class Observer:
                 if overwrite:
                     replaced[kind].append(key)
                     self.conflicts.append(
-                        Conflict(
+                        values.conflict(
                             kind=kind,
                             key=key,
                             plugins=(owner, name),
@@ -59,7 +54,7 @@ class Observer:
                     )
                 elif raised_here:
                     self.conflicts.append(
-                        Conflict(
+                        values.conflict(
                             kind=kind,
                             key=key,
                             plugins=(owner, name),
@@ -73,12 +68,18 @@ class Observer:
                 if not existed:
                     added[kind].append(key)
         if error is None:
-            load = LoadOutcome(status="loaded")
+            load = values.load_outcome(status="loaded")
         else:
+            from insidellms_provenance.loader import describe_error
+
             error_type, message = describe_error(error)
-            load = LoadOutcome(status="failed", error_type=error_type, error_message=message)
-        self.observations[entry_point] = PluginObservation(
-            load=load, registered=RegistryKeys(**added), replaced=RegistryKeys(**replaced)
+            load = values.load_outcome(
+                status="failed", error_type=error_type, error_message=message
+            )
+        self.observations[entry_point] = values.observation(
+            load=load,
+            registered=values.registry_keys(**added),
+            replaced=values.registry_keys(**replaced),
         )
 
 

@@ -229,12 +229,10 @@ def _with_field(text: str) -> str:
 def current_field() -> dict[str, Any]:
     """The field for this run, computed once: plugins do not change during a run."""
     if "field" not in _FIELD_CACHE:
-        from insidellms_provenance.field import field_value
-        from insidellms_provenance.recorder import record
+        from insidellms_provenance.recorder import record_field
 
-        provenance = record(
+        _FIELD_CACHE["field"] = record_field(
             _GROUP, observations=OBSERVER.observations, conflicts=OBSERVER.conflicts
         )
-        _FIELD_CACHE["field"] = field_value(provenance)
     field: dict[str, Any] = _FIELD_CACHE["field"]
     return field

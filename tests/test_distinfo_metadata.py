@@ -1,0 +1,56 @@
+"""METADATA's Name and Version are read exactly as ``packaging.metadata`` reads them."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from packaging.metadata import parse_email
+
+from insidellms_provenance.distinfo import name_and_version
+
+FIELDS = ["Name", "Version", "name", "VERSION", "Summary", "Metadata-Version"]
+VALUES = st.text(alphabet=st.sampled_from("ab1.-_ é\t"), max_size=6)
+
+
+def packaging_reading(text: str) -> tuple[str, str, set[str]]:
+    raw, unparsed = parse_email(text)
+    problems = set()
+    for field in ("name", "version"):
+        if field in unparsed:
+            problems.add(f"METADATA field {field.capitalize()} is malformed")
+        elif not raw.get(field):
+            problems.add(f"METADATA has no {field.capitalize()}")
+    name = "" if "name" in unparsed else raw.get("name", "")
+    version = "" if "version" in unparsed else raw.get("version", "")
+    return name, version, problems
+
+
+@given(
+    headers=st.lists(st.tuples(st.sampled_from(FIELDS), VALUES), max_size=6),
+    body=st.sampled_from(["", "\n", "\nbody text\n", "\n\nName: in-body\n"]),
+)
+@example(headers=[("Name", "a"), ("Name", "b"), ("Version", "1")], body="")
+@example(headers=[("Name", ""), ("Version", "1 ")], body="\nbody")
+def test_agrees_with_packaging_metadata(headers, body):
+    text = "".join(f"{field}: {value}\n" for field, value in headers) + body
+    problems: list[str] = []
+    name, version = name_and_version(text, problems)
+    assert (name, version, set(problems)) == packaging_reading(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Name: Demo\nVersion: 1.0\n", ("Demo", "1.0", [])),
+        ("Version: 1.0\n", ("", "1.0", ["METADATA has no Name"])),
+        (
+            "Name: a\nName: b\n",
+            ("", "", ["METADATA field Name is malformed", "METADATA has no Version"]),
+        ),
+        ("Name: Demo\n Continued\nVersion: 2\n", ("Demo\n Continued", "2", [])),  # folded, kept
+    ],
+)
+def test_examples(text, expected):
+    problems: list[str] = []
+    assert (*name_and_version(text, problems), problems) == expected
