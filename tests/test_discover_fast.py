@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
 
-from insidellms_provenance.discover import discover
+from insidellms_provenance.discover import discover, normalized_name
 
 GROUP = "fake.plugins"
 
@@ -353,3 +354,8 @@ def test_random_sites_match_importlib(specs, seed):
         patch.setattr(sys, "path", [str(directory) for directory in directories])
         want = expected("ep")
         assert discovered(patch, "ep", fast=True) == want
+
+
+@given(name=st.text(alphabet=st.sampled_from("aZ9._-É\u0130ß "), max_size=12))
+def test_normalized_name_is_packagings_canonicalize_name(name):
+    assert normalized_name(name) == canonicalize_name(name)

@@ -1,4 +1,10 @@
+import sys
+
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from insidellms_provenance import manifest
 from insidellms_provenance.canonical import canonical_digest
@@ -118,3 +124,48 @@ def test_huge_manifest_is_refused_but_digested():
     assert summary.digest == canonical_digest(value)
     assert summary.name is None
     assert "over the 1048576 limit" in summary.problems[0]
+
+
+def packaging_accepts(parse, error, text):
+    try:
+        parse(text)
+    except error:
+        return False
+    return True
+
+
+ARABIC_ONE = "\u0661"  # a Unicode digit: PEP 440 allows only ASCII ones
+SPECIFIER_PIECES = st.lists(
+    st.sampled_from(
+        [
+            *("==", "!=", "<=", ">=", "<", ">", "~=", "===", " ", ",", "1", "0", "12", ".", "*"),
+            *("a", "rc", "post", "dev", "+", "-", "\t", ARABIC_ONE, "\u00a0", "v", "!", "_"),
+        ]
+    ),
+    max_size=10,
+).map("".join)
+
+
+@given(text=SPECIFIER_PIECES)
+@example(text=">=0.2.0,<0.3.0")
+@example(text="~=1")
+@example(text="==1.*")
+@example(text=">=1,")
+@example(text="==" + ARABIC_ONE)
+def test_specifier_verdict_is_packagings(text):
+    assert manifest.is_specifier(text) == packaging_accepts(SpecifierSet, InvalidSpecifier, text)
+
+
+@given(text=SPECIFIER_PIECES)
+@example(text="1.0")
+@example(text=ARABIC_ONE + ".0")
+@example(text="v1.0")
+def test_version_verdict_is_packagings(text):
+    assert manifest.is_version(text) == packaging_accepts(Version, InvalidVersion, text)
+
+
+@pytest.mark.parametrize("text", [">=0.2.0,<0.3.0", "==1", " >= 3.10 ", "~=1.4,!=1.5"])
+def test_plain_specifiers_are_judged_without_packaging(text, monkeypatch):
+    monkeypatch.setitem(sys.modules, "packaging.specifiers", None)  # importing it fails
+    assert manifest.is_specifier(text)
+    assert manifest.is_version("1.2.3")

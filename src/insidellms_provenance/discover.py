@@ -14,6 +14,7 @@ __all__ = [
     "discover",
     "dist_info_name",
     "installed_versions",
+    "normalized_name",
     "versions_key",
 ]
 
@@ -185,5 +186,14 @@ def versions_key(dist: metadata.Distribution) -> str:
 
 def _dir_key(dir_name: str) -> str:
     """``Foo.Bar-1.0.dist-info`` → ``foo-bar``: the PEP 503 form of the name part."""
-    stem = dir_name.rpartition(".")[0].partition("-")[0]
-    return re.sub(r"[-_.]+", "-", stem).lower()
+    return normalized_name(dir_name.rpartition(".")[0].partition("-")[0])
+
+
+def normalized_name(name: str) -> str:
+    """PEP 503's normalized form, the rule ``packaging.utils.canonicalize_name`` applies.
+
+    Written out (it is the specification's one line) so that recording inside a host run
+    does not import ``packaging.utils`` and its platform-tag machinery; a property test
+    checks it against ``canonicalize_name``.
+    """
+    return _SEPARATORS.sub("-", name).lower()

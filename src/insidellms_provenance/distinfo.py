@@ -10,7 +10,7 @@ from pathlib import Path
 
 from insidellms_provenance import values
 from insidellms_provenance.canonical import canonical_digest
-from insidellms_provenance.discover import dist_info_name
+from insidellms_provenance.discover import dist_info_name, normalized_name
 from insidellms_provenance.layout import site_layout
 from insidellms_provenance.records import InstallLayout, canonical_rows, parse_record
 from insidellms_provenance.values import JsonObject
@@ -80,11 +80,9 @@ def describe_distribution(
         record_digest = canonical_digest({"files": rows, "problems": sorted(set(record_problems))})
     problems.extend(record_problems)
 
-    from packaging.utils import canonicalize_name
-
     info = values.distribution(
         name=name,
-        normalized_name=canonicalize_name(name) if name else "",
+        normalized_name=normalized_name(name) if name else "",
         version=version,
         record_digest=record_digest,
         problems=tuple(problems),

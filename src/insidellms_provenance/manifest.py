@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -15,6 +16,8 @@ __all__ = [
     "KNOWN_SDK_VERSIONS",
     "MAX_MANIFEST_BYTES",
     "determinism_rank",
+    "is_specifier",
+    "is_version",
     "summarize_manifest",
 ]
 
@@ -25,6 +28,13 @@ MAX_MANIFEST_BYTES: Final = 1 << 20
 _REQUIRED_KEYS: Final = ("name", "version", "sdk_version", "insideLLMs", "capabilities")
 _KNOWN_KEYS: Final = frozenset({*_REQUIRED_KEYS, "requires", "determinism"})
 _CAPABILITY_KINDS: Final = ("models", "probes", "datasets")
+
+# Versions and specifiers of these plain shapes are valid PEP 440 on their face and are
+# accepted without importing packaging (recording runs inside every host run); anything
+# else is judged by packaging. tests/test_manifest.py checks both give the same verdict.
+_PLAIN_VERSION: Final = re.compile(r"[0-9]+(?:\.[0-9]+)*", re.ASCII)
+_PLAIN_CLAUSE: Final = r" *(?:(?:==|!=|<=|>=|<|>) *[0-9]+(?:\.[0-9]+)*|~= *[0-9]+(?:\.[0-9]+)+) *"
+_PLAIN_SPECIFIER: Final = re.compile(rf"{_PLAIN_CLAUSE}(?:,{_PLAIN_CLAUSE})*", re.ASCII)
 
 
 def determinism_rank(level: str | None) -> int:
@@ -54,7 +64,7 @@ def summarize_manifest(value: object) -> JsonObject:
     problems += [f"unknown key {key!r}" for key in sorted(set(value) - _KNOWN_KEYS)]
     name = _string(value, "name", problems)
     version = _string(value, "version", problems)
-    if version is not None and not _is_version(version):
+    if version is not None and not is_version(version):
         problems.append(f"version {version!r} is not a valid version")
     sdk_version = _string(value, "sdk_version", problems)
     if sdk_version is not None and sdk_version not in KNOWN_SDK_VERSIONS:
@@ -103,18 +113,28 @@ def _specifier(
     data: Mapping[str, object], key: str, problems: list[str], where: str = ""
 ) -> str | None:
     text = _string(data, key, problems, where)
-    if text is None:
-        return None
+    if text is not None and not is_specifier(text):
+        problems.append(f"{where}{key} {text!r} is not a valid version specifier")
+    return text
+
+
+def is_specifier(text: str) -> bool:
+    """Whether ``text`` is a PEP 440 specifier set, as ``packaging.specifiers`` says."""
+    if _PLAIN_SPECIFIER.fullmatch(text):
+        return True
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
         SpecifierSet(text)
     except InvalidSpecifier:
-        problems.append(f"{where}{key} {text!r} is not a valid version specifier")
-    return text
+        return False
+    return True
 
 
-def _is_version(text: str) -> bool:
+def is_version(text: str) -> bool:
+    """Whether ``text`` is a PEP 440 version, as ``packaging.version`` says."""
+    if _PLAIN_VERSION.fullmatch(text):
+        return True
     from packaging.version import InvalidVersion, Version
 
     try:

@@ -45,17 +45,20 @@ def record_field(
     environ: Mapping[str, str] = os.environ,
     observations: Mapping[tuple[str, str], JsonObject] | None = None,
     conflicts: Iterable[JsonObject] = (),
+    entry_points: list[metadata.EntryPoint] | None = None,
 ) -> JsonObject:
     """:func:`record` as the plain field value, as embedded and printed.
 
     Inside a host run, ``observations`` (keyed by entry-point name and value, built by
     :func:`insidellms_provenance.values.observation`) say how the host's own loading
     went; those plugins are not imported again, and their registrations and the run's
-    ``conflicts`` are recorded.
+    ``conflicts`` are recorded. ``entry_points`` is what :func:`discover` returned for
+    ``group``, when the caller already has it.
     """
     observations = observations or {}
     disabled = plugins_disabled(group, environ)
-    entry_points = discover(group)
+    if entry_points is None:
+        entry_points = discover(group)
     versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
     described: dict[str, tuple[JsonObject, frozenset[str], JsonObject]] = {}
     plugins = []

@@ -120,13 +120,18 @@ def _install_via_host_hooks(registry: Any) -> bool:
 _ENTRY_POINTS: list[Any] = []
 
 
-def _entry_point_of(function: object) -> tuple[str, str] | None:
-    """The (name, value) of the group's entry point whose object is ``function``."""
-    if not _ENTRY_POINTS:  # discovered once per run: the host's own list does not change
+def _entry_points() -> list[Any]:
+    """The group's entry points, discovered once per run: the host's list does not change."""
+    if not _ENTRY_POINTS:
         from insidellms_provenance.discover import discover
 
         _ENTRY_POINTS.extend(discover(_GROUP))
-    for ep in _ENTRY_POINTS:
+    return _ENTRY_POINTS
+
+
+def _entry_point_of(function: object) -> tuple[str, str] | None:
+    """The (name, value) of the group's entry point whose object is ``function``."""
+    for ep in _entry_points():
         module = sys.modules.get(ep.module)
         target: Any = module
         for part in (ep.attr or "").split("."):
@@ -232,7 +237,10 @@ def current_field() -> dict[str, Any]:
         from insidellms_provenance.recorder import record_field
 
         _FIELD_CACHE["field"] = record_field(
-            _GROUP, observations=OBSERVER.observations, conflicts=OBSERVER.conflicts
+            _GROUP,
+            observations=OBSERVER.observations,
+            conflicts=OBSERVER.conflicts,
+            entry_points=_entry_points(),
         )
     field: dict[str, Any] = _FIELD_CACHE["field"]
     return field
