@@ -1,8 +1,9 @@
-"""The provenance field as frozen records: the one definition of its shape.
+"""The provenance field as frozen records: the typed model every reader uses.
 
 The JSON shape is derived from these classes by :mod:`insidellms_provenance.converter`;
-``docs/field.md`` documents every key and ``schemas/plugin-provenance-v1.schema.json``
-validates it.
+the recording path builds the same shape as plain values with
+:mod:`insidellms_provenance.values` (a test keeps both identical). ``docs/field.md``
+documents every key and ``schemas/plugin-provenance-v1.schema.json`` validates it.
 """
 
 from __future__ import annotations
