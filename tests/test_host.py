@@ -106,6 +106,34 @@ def test_runs_carry_the_field_in_host_format_byte_identically(host_env, tmp_path
     check_golden("host/manifest.json", first)
 
 
+MODES = {
+    "sync": "insideLLMs.run({'questions': ['a', 'b']}, sys.argv[1])",
+    "async": "asyncio.run(runner.arun({'questions': ['a', 'b']}, sys.argv[1]))",
+    "harness": "runner.harness({'models': ['dummy']}, sys.argv[1])",
+}
+
+
+def test_sync_async_and_harness_runs_all_carry_the_same_field(host_env, tmp_path):
+    fields = {}
+    for mode, call in MODES.items():
+        code = (
+            "import asyncio, sys, insideLLMs\n"
+            "from insideLLMs.runtime import runner\n"
+            f"{call}\n"
+            "runner.validate(sys.argv[1])\n"
+        )
+        result = host_env.run("-c", code, str(tmp_path / mode))
+        assert result.returncode == 0, result.stderr.decode()
+        text = (tmp_path / mode / "manifest.json").read_text()
+        assert json.dumps(json.loads(text), sort_keys=True, indent=2) == text
+        fields[mode] = json.loads(text)["custom"]["plugin_provenance"]
+    assert fields["sync"]["plugins"]
+    assert fields["async"] == fields["sync"]
+    assert fields["harness"] == fields["sync"]
+    explain = json.loads((tmp_path / "harness" / "explain.json").read_text())
+    assert "custom" not in explain  # only manifest.json files are annotated
+
+
 def test_registrations_and_conflicts_are_observed(host_env, tmp_path):
     fake_run(host_env, tmp_path / "run")
     field = json.loads((tmp_path / "run" / "manifest.json").read_bytes())["custom"][

@@ -1,5 +1,11 @@
-"""A deterministic fake run: records, then the manifest, like the host's runners."""
+"""Deterministic fake runs: records, then the manifest, like the host's runners.
 
+``run`` is the sync runner, ``arun`` the async one (it writes from inside the event
+loop) and ``harness`` the harness command (one manifest plus ``explain.json``); all
+write through ``_atomic_write_text``, as the contract says the host's do.
+"""
+
+import asyncio
 import hashlib
 import json
 import os
@@ -42,6 +48,35 @@ def run(config, run_dir):
         os.path.join(run_dir, "manifest.json"), json.dumps(manifest, sort_keys=True, indent=2)
     )
     open(os.path.join(run_dir, ".insidellms_run"), "w").close()
+    return manifest
+
+
+async def arun(config, run_dir):
+    await asyncio.sleep(0)
+    return run(config, run_dir)
+
+
+def harness(config, output_dir):
+    os.makedirs(output_dir, exist_ok=True)
+    models = config.get("models", ["dummy"])
+    manifest = {
+        "schema_version": "1.0.1",
+        "run_id": "harness-" + hashlib.sha256(json.dumps(models).encode()).hexdigest()[:8],
+        "model": {"model_id": ",".join(models)},
+        "probe": {"probe_id": "harness"},
+        "python_version": None,
+        "platform": None,
+        "command": None,
+        "created_at": "2026-01-01T00:00:00Z",
+        "custom": {"status_counts": {"success": len(models)}, "timeout_count": 0},
+    }
+    _atomic_write_text(
+        os.path.join(output_dir, "manifest.json"), json.dumps(manifest, sort_keys=True, indent=2)
+    )
+    explain = {"models": models, "plugins": "not a manifest"}
+    _atomic_write_text(
+        os.path.join(output_dir, "explain.json"), json.dumps(explain, sort_keys=True, indent=2)
+    )
     return manifest
 
 
