@@ -230,3 +230,20 @@ def test_record_round_trip(paths, contents):
     parsed, problems = parse_record(buffer.getvalue())
     assert problems == []
     assert parsed == entries
+
+
+SEGMENTS = st.sampled_from(["demo", "demo-1.0.dist-info", "bin", "__pycache__", ".", "", "x.py"])
+
+
+@given(
+    paths=st.lists(st.lists(SEGMENTS, min_size=1, max_size=4).map("/".join), max_size=6),
+    hashed=st.booleans(),
+    editable=st.booleans(),
+)
+def test_layout_only_matters_for_rows_that_climb_out(paths, hashed, editable):
+    """distinfo skips working out the layout when no RECORD row has a '..' segment."""
+    entries = [RecordEntry(p, Hash("sha256", GOOD) if hashed else None, 1) for p in paths]
+    deep = LAYOUT._replace(wrapper_names=frozenset({"x.py"}), editable=editable)
+    flat = InstallLayout(dist_info=deep.dist_info, depth=0, scripts_dir=None, editable=editable)
+    read = {}.get
+    assert canonical_rows(entries, deep, read) == canonical_rows(entries, flat, read)

@@ -65,14 +65,17 @@ def describe_distribution(
         record_problems.extend(parse_problems)
         record_paths = frozenset(posixpath.normpath(entry.path) for entry in entries)
         site = site_directory(dist)
-        where = site_layout(str(site))
-        layout = InstallLayout(
-            dist_info=info_dir,
-            depth=where.depth,
-            scripts_dir=where.scripts_dir,
-            wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
-            editable=editable,
-        )
+        layout = InstallLayout(dist_info=info_dir, depth=0, scripts_dir=None, editable=editable)
+        if any(".." in entry.path.split("/") for entry in entries):
+            # Only rows that climb out of the site directory (scripts, data files) depend
+            # on where it lies below the prefix; most plugins have none, and working that
+            # out asks sysconfig about every install scheme.
+            where = site_layout(str(site))
+            layout = layout._replace(
+                depth=where.depth,
+                scripts_dir=where.scripts_dir,
+                wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
+            )
         rows, row_problems = canonical_rows(
             entries, layout, lambda path: read_regular_file(site, path)
         )
