@@ -1,7 +1,7 @@
 """Detect how a JSON text was formatted by Python's ``json`` module, to write it back alike."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: NamedTuple would compile every string
+# annotation at import, ≈ 1 ms a class inside every host run.
 import json
 from typing import Any, NamedTuple
 
