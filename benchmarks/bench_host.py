@@ -118,6 +118,57 @@ def timed_runs(
     return times
 
 
+# Times every function through which the hook runs inside the host's process (the
+# wrappers are installed before the host loads plugins and looks them up).
+IN_PROCESS = """
+import functools, sys, time
+from insidellms_provenance.host import plugin
+
+spent = 0.0
+
+
+def timed(function):
+    @functools.wraps(function)  # the host inspects register()'s signature
+    def wrapper(*args, **kwargs):
+        global spent
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent += time.perf_counter() - start
+    return wrapper
+
+
+for name in ("register", "_entry_point_of", "_spy", "_finish", "_with_field"):
+    setattr(plugin, name, timed(getattr(plugin, name)))
+try:
+    HOST_CALL
+except SystemExit:
+    pass
+print(spent)
+"""
+REAL_CALL = (
+    "from insideLLMs.cli import main; main(['run', 'config.yaml', '--run-dir', sys.argv[1]])"
+)
+FAKE_CALL = "import insideLLMs; insideLLMs.run({'questions': ['a', 'b']}, sys.argv[1])"
+
+
+def in_process_seconds(python: str, call: str, workdir: Path, repeats: int = 21) -> list[float]:
+    """Time spent inside the hook's own functions during each of ``repeats`` runs."""
+    code = IN_PROCESS.replace("HOST_CALL", call)
+    spent = []
+    for index in range(repeats):
+        result = subprocess.run(
+            [python, "-c", code, str(workdir / f"run-inside-{index}")],
+            check=True,
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+        )
+        spent.append(float(result.stdout.split()[-1]))
+    return spent
+
+
 def main() -> None:
     time_with_bytecode_caches()
     parser = argparse.ArgumentParser()
@@ -134,10 +185,11 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
             )
             command = [str(cli), "run", "config.yaml", "--run-dir"]
-            host = "real insideLLMs"
+            python, call, host = str(arguments.python), REAL_CALL, "real insideLLMs"
         else:
-            command = [str(fake_host_venv(workdir)), "-c", FAKE_RUN]
-            host = "fake host"
+            python = str(fake_host_venv(workdir))
+            command = [python, "-c", FAKE_RUN]
+            call, host = FAKE_CALL, "fake host"
         times = timed_runs(command, workdir)
         for clock, runs in times.items():
             for label, pick in (("best", min), ("median", statistics.median)):
@@ -147,6 +199,12 @@ def main() -> None:
                     f"{off * 1000:.0f} ms, with hook {on * 1000:.0f} ms, ratio {on / off:.3f}x "
                     f"(target <= 1.05x), overhead {(on - off) * 1000:.1f} ms"
                 )
+        inside = statistics.median(in_process_seconds(python, call, workdir))
+        off = statistics.median(times["wall"]["off"])
+        print(
+            f"{host}, in-process: the hook's own functions take {inside * 1000:.1f} ms "
+            f"(median), {inside / off:.1%} of the median run without it"
+        )
 
 
 if __name__ == "__main__":
