@@ -195,6 +195,21 @@ def test_embed_after_the_run_changes_nothing(host_env, tmp_path):
     assert (tmp_path / "run" / "manifest.json").read_bytes() == before
 
 
+def test_in_run_field_agrees_with_record_on_what_both_can_see(host_env, tmp_path):
+    """Only what the run observed (load, registrations, conflicts) may differ."""
+    fake_run(host_env, tmp_path / "run")
+    in_run = json.loads((tmp_path / "run" / "manifest.json").read_bytes())["custom"]
+    result = host_env.run("-m", "insidellms_provenance", "record")
+    assert result.returncode == 0, result.stderr
+    recorded = json.loads(result.stdout)
+    static = ("entry_point", "distribution", "source", "origin", "manifest")
+    assert [{k: p[k] for k in static} for p in in_run["plugin_provenance"]["plugins"]] == [
+        {k: p[k] for k in static} for p in recorded["plugins"]
+    ]
+    assert all(p["registered"] is None for p in recorded["plugins"])
+    assert any(p["registered"] for p in in_run["plugin_provenance"]["plugins"])
+
+
 def test_opting_out_leaves_the_run_alone(host_env, tmp_path):
     fake_run(host_env, tmp_path / "run", env={"INSIDELLMS_PROVENANCE": "off"})
     value = json.loads((tmp_path / "run" / "manifest.json").read_bytes())
