@@ -26,7 +26,8 @@ from synthetic_env import time_with_bytecode_caches
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-FAKE_RUN = "import sys, insideLLMs; insideLLMs.run({'questions': ['a', 'b']}, sys.argv[1])"
+FAKE_CALL = "import insideLLMs; insideLLMs.run({'questions': ['a', 'b']}, sys.argv[1])"
+FAKE_RUN = f"import sys; {FAKE_CALL}"
 
 
 def ten_plugins(directory: Path) -> list[str]:
@@ -150,7 +151,6 @@ print(spent)
 REAL_CALL = (
     "from insideLLMs.cli import main; main(['run', 'config.yaml', '--run-dir', sys.argv[1]])"
 )
-FAKE_CALL = "import insideLLMs; insideLLMs.run({'questions': ['a', 'b']}, sys.argv[1])"
 
 
 def in_process_seconds(python: str, call: str, workdir: Path, repeats: int = 21) -> list[float]:

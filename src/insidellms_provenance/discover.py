@@ -10,9 +10,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from importlib import machinery, metadata
 
+from insidellms_provenance import values
+
 __all__ = [
     "discover",
     "dist_info_name",
+    "entry_point_ref",
     "installed_versions",
     "normalized_name",
     "versions_key",
@@ -145,6 +148,11 @@ def _normalized_name(dist: metadata.Distribution) -> str:
     if isinstance(name, str):
         return name
     return re.sub(r"[-_.]+", "_", dist.name or "").lower()
+
+
+def entry_point_ref(ep: metadata.EntryPoint) -> values.JsonObject:
+    """The recorded form of an entry point."""
+    return values.entry_point(group=ep.group, name=ep.name, value=ep.value)
 
 
 def dist_info_name(dist: metadata.Distribution) -> str | None:

@@ -67,9 +67,9 @@ def field_value(provenance: Provenance) -> dict[str, Any]:
     return value
 
 
-def field_bytes(provenance: Provenance | JsonObject) -> bytes:
+def field_bytes(provenance: Provenance) -> bytes:
     """The field's canonical JSON bytes (what ``record`` writes)."""
-    return canonical_json(provenance if isinstance(provenance, dict) else field_value(provenance))
+    return canonical_json(field_value(provenance))
 
 
 def check_field(value: object, *, where: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from insidellms_provenance import values
 from insidellms_provenance.discover import (
     discover,
     dist_info_name,
+    entry_point_ref,
     installed_versions,
     versions_key,
 )
@@ -82,7 +83,7 @@ def record_field(
             )
         plugins.append(
             values.fingerprint(
-                entry_point=values.entry_point(group=ep.group, name=ep.name, value=ep.value),
+                entry_point=entry_point_ref(ep),
                 distribution=info,
                 source=source,
                 origin=origin,

@@ -258,7 +258,7 @@ def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffRepo
     """
     from insidellms_provenance import values
     from insidellms_provenance.diff import diff_fields
-    from insidellms_provenance.discover import discover
+    from insidellms_provenance.discover import discover, entry_point_ref
     from insidellms_provenance.distinfo import describe_distribution
     from insidellms_provenance.field import make_field
     from insidellms_provenance.source import describe_source
@@ -273,7 +273,7 @@ def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffRepo
             info, _ = describe_distribution(ep.dist, editable=source["editable"])
         live.append(
             values.fingerprint(
-                entry_point=values.entry_point(group=ep.group, name=ep.name, value=ep.value),
+                entry_point=entry_point_ref(ep),
                 distribution=info,
                 source=source,
                 origin=was["origin"] if was else values.origin(status="unknown"),

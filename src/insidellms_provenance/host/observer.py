@@ -40,29 +40,19 @@ class Observer:
         for index, (kind, key, overwrite, existed) in enumerate(calls):
             owner = self.owners.get((kind, key))
             raised_here = error is not None and index == len(calls) - 1
-            if existed and owner is not None and owner != name:
+            if existed and owner is not None and owner != name and (overwrite or raised_here):
+                # The later plugin silently replaced the key, or was refused because of it.
+                self.conflicts.append(
+                    values.conflict(
+                        kind=kind,
+                        key=key,
+                        plugins=(owner, name),
+                        outcome="overwritten" if overwrite else "failed",
+                        winner=name if overwrite else owner,
+                    )
+                )
                 if overwrite:
                     replaced[kind].append(key)
-                    self.conflicts.append(
-                        values.conflict(
-                            kind=kind,
-                            key=key,
-                            plugins=(owner, name),
-                            outcome="overwritten",
-                            winner=name,
-                        )
-                    )
-                elif raised_here:
-                    self.conflicts.append(
-                        values.conflict(
-                            kind=kind,
-                            key=key,
-                            plugins=(owner, name),
-                            outcome="failed",
-                            winner=owner,
-                        )
-                    )
-                    continue
             if not raised_here:
                 self.owners[(kind, key)] = name
                 if not existed:
