@@ -25,6 +25,24 @@ ALLOWED_KEYS = {
 }
 
 
+def _manifest(run_id, model_id, probe_id, successes):
+    return {
+        "schema_version": "1.0.1",
+        "run_id": run_id,
+        "model": {"model_id": model_id},
+        "probe": {"probe_id": probe_id},
+        "python_version": None,
+        "platform": None,
+        "command": None,
+        "created_at": "2026-01-01T00:00:00Z",
+        "custom": {"status_counts": {"success": successes}, "timeout_count": 0},
+    }
+
+
+def _write_json(path, value):
+    _atomic_write_text(path, json.dumps(value, sort_keys=True, indent=2))
+
+
 def run(config, run_dir):
     os.makedirs(run_dir, exist_ok=True)
     resolved = json.dumps(config, sort_keys=True)
@@ -33,20 +51,13 @@ def run(config, run_dir):
         os.path.join(run_dir, "records.jsonl"),
         "".join(json.dumps(r, sort_keys=True) + "\n" for r in records),
     )
-    manifest = {
-        "schema_version": "1.0.1",
-        "run_id": hashlib.sha256(resolved.encode()).hexdigest()[:16],
-        "model": {"model_id": config.get("model", "dummy")},
-        "probe": {"probe_id": config.get("probe", "logic")},
-        "python_version": None,
-        "platform": None,
-        "command": None,
-        "created_at": "2026-01-01T00:00:00Z",
-        "custom": {"status_counts": {"success": len(records)}, "timeout_count": 0},
-    }
-    _atomic_write_text(
-        os.path.join(run_dir, "manifest.json"), json.dumps(manifest, sort_keys=True, indent=2)
+    manifest = _manifest(
+        hashlib.sha256(resolved.encode()).hexdigest()[:16],
+        config.get("model", "dummy"),
+        config.get("probe", "logic"),
+        len(records),
     )
+    _write_json(os.path.join(run_dir, "manifest.json"), manifest)
     open(os.path.join(run_dir, ".insidellms_run"), "w").close()
     return manifest
 
@@ -59,23 +70,11 @@ async def arun(config, run_dir):
 def harness(config, output_dir):
     os.makedirs(output_dir, exist_ok=True)
     models = config.get("models", ["dummy"])
-    manifest = {
-        "schema_version": "1.0.1",
-        "run_id": "harness-" + hashlib.sha256(json.dumps(models).encode()).hexdigest()[:8],
-        "model": {"model_id": ",".join(models)},
-        "probe": {"probe_id": "harness"},
-        "python_version": None,
-        "platform": None,
-        "command": None,
-        "created_at": "2026-01-01T00:00:00Z",
-        "custom": {"status_counts": {"success": len(models)}, "timeout_count": 0},
-    }
-    _atomic_write_text(
-        os.path.join(output_dir, "manifest.json"), json.dumps(manifest, sort_keys=True, indent=2)
-    )
-    explain = {"models": models, "plugins": "not a manifest"}
-    _atomic_write_text(
-        os.path.join(output_dir, "explain.json"), json.dumps(explain, sort_keys=True, indent=2)
+    run_id = "harness-" + hashlib.sha256(json.dumps(models).encode()).hexdigest()[:8]
+    manifest = _manifest(run_id, ",".join(models), "harness", len(models))
+    _write_json(os.path.join(output_dir, "manifest.json"), manifest)
+    _write_json(
+        os.path.join(output_dir, "explain.json"), {"models": models, "plugins": "not a manifest"}
     )
     return manifest
 
