@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench_diff import synthetic_plugin
-from insidellms_provenance.field import field_value, make_provenance
+from insidellms_provenance.field.build import field_value, make_provenance
 from synthetic_env import time_with_bytecode_caches
 
 

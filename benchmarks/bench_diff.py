@@ -16,8 +16,8 @@ from pathlib import Path
 
 import attrs
 
-from insidellms_provenance.field import field_bytes, make_provenance
-from insidellms_provenance.model import (
+from insidellms_provenance.field.build import field_bytes, make_provenance
+from insidellms_provenance.field.model import (
     Determinism,
     DistributionInfo,
     EntryPointRef,

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from insidellms_provenance.verify import VerifyTarget, verify_targets
+from insidellms_provenance.analyze.verify import VerifyTarget, verify_targets
 
 DISTS = 500
 FILES_PER_DIST = 100

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from insidellms_provenance.field import make_provenance
-from insidellms_provenance.model import (
+from insidellms_provenance.field.build import make_provenance
+from insidellms_provenance.field.model import (
     Conflict,
     Determinism,
     DistributionInfo,

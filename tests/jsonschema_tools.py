@@ -8,8 +8,8 @@ from typing import Any, Literal, Union
 
 import attrs
 
-from insidellms_provenance import model
-from insidellms_provenance.converter import _RENAMES
+from insidellms_provenance.field import model
+from insidellms_provenance.field.converter import _RENAMES
 
 SCHEMA_ID = "urn:insidellms-provenance:schema:plugin-provenance:v1"
 

@@ -8,9 +8,9 @@ import pytest
 
 from diff_fixtures import before_and_after
 from golden import check_golden
-from insidellms_provenance.audit import EXAMPLES, AuditSummary, audit_runs, find_runs
+from insidellms_provenance.analyze.audit import EXAMPLES, AuditSummary, audit_runs, find_runs
 from insidellms_provenance.demo import write_demo_run
-from insidellms_provenance.field import field_bytes
+from insidellms_provenance.field.build import field_bytes
 from test_cli import GOLDEN_FIELD, assert_one_line_error, cli
 
 

@@ -12,8 +12,8 @@ import pytest
 from golden import check_golden
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.demo import write_demo_run
-from insidellms_provenance.field import field_bytes, make_provenance
-from insidellms_provenance.model import (
+from insidellms_provenance.field.build import field_bytes, make_provenance
+from insidellms_provenance.field.model import (
     EntryPointRef,
     LoadOutcome,
     ManifestSummary,

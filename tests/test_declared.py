@@ -2,8 +2,8 @@ import attrs
 import pytest
 
 from diff_fixtures import plugin
-from insidellms_provenance.declared import registration_gaps
-from insidellms_provenance.model import RegistryKeys
+from insidellms_provenance.analyze.declared import registration_gaps
+from insidellms_provenance.field.model import RegistryKeys
 
 
 @pytest.mark.parametrize(

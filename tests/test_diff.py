@@ -1,14 +1,14 @@
 import pytest
 
 from diff_fixtures import before_and_after, plugin
-from insidellms_provenance.diff import (
+from insidellms_provenance.analyze.diff import (
     CHANGE_KINDS,
     classify_version_change,
     diff_fields,
     parse_policy,
     policy_fails,
 )
-from insidellms_provenance.field import field_value, make_provenance
+from insidellms_provenance.field.build import field_value, make_provenance
 
 
 @pytest.fixture(scope="module")

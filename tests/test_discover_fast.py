@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from insidellms_provenance.discover import discover, normalized_name
+from insidellms_provenance.fingerprint.discover import discover, normalized_name
 
 GROUP = "fake.plugins"
 

@@ -4,17 +4,17 @@ import stat
 
 import pytest
 
-from insidellms_provenance import embed as embed_module
-from insidellms_provenance.embed import atomic_write, embed
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
-from insidellms_provenance.field import field_value, make_provenance
-from insidellms_provenance.model import (
+from insidellms_provenance.field.build import field_value, make_provenance
+from insidellms_provenance.field.model import (
     EntryPointRef,
     LoadOutcome,
     ManifestSummary,
     Origin,
     PluginFingerprint,
 )
+from insidellms_provenance.runfile import embed as embed_module
+from insidellms_provenance.runfile.embed import atomic_write, embed
 
 HOST_MANIFEST = {
     "schema_version": "1.0.1",

@@ -2,7 +2,7 @@ import sysconfig
 
 import pytest
 
-from insidellms_provenance.layout import site_layout
+from insidellms_provenance.fingerprint.install_layout import site_layout
 
 PURELIB = sysconfig.get_paths()["purelib"]
 

@@ -12,8 +12,8 @@ HEAVY = ("attr", "attrs", "cattr", "cattrs", "packaging.metadata", "packaging.sp
 
 RECORD_IN_RUN = f"""
 import sys
-from insidellms_provenance.jsonstyle import detect_style, render
-from insidellms_provenance.recorder import record_field
+from insidellms_provenance.runfile.style import detect_style, render
+from insidellms_provenance.fingerprint.recorder import record_field
 
 field = record_field("insidellms.plugins")
 text = '{{"a": 1}}'
@@ -53,5 +53,6 @@ def test_a_disabled_hook_imports_nothing_but_its_own_small_modules(make_env):
         "insidellms_provenance.host",
         "insidellms_provenance.host.plugin",
         "insidellms_provenance.host.observer",
-        "insidellms_provenance.values",
+        "insidellms_provenance.field",
+        "insidellms_provenance.field.schema",
     }, loaded

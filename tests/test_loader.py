@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from insidellms_provenance.loader import describe_error, plugins_disabled
+from insidellms_provenance.fingerprint.loader import describe_error, plugins_disabled
 
 
 class PluginError(Exception):

@@ -6,16 +6,16 @@ from hypothesis import strategies as st
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from insidellms_provenance import manifest
 from insidellms_provenance.canonical import canonical_digest
-from insidellms_provenance.converter import structure
-from insidellms_provenance.manifest import MAX_MANIFEST_BYTES
-from insidellms_provenance.model import Determinism, ManifestSummary, RegistryKeys, Requires
+from insidellms_provenance.field.converter import structure
+from insidellms_provenance.field.model import Determinism, ManifestSummary, RegistryKeys, Requires
+from insidellms_provenance.fingerprint import plugin_manifest
+from insidellms_provenance.fingerprint.plugin_manifest import MAX_MANIFEST_BYTES
 
 
 def summarize_manifest(value: object) -> ManifestSummary:
     """The summary as the record readers see, which also checks its plain shape."""
-    return structure(manifest.summarize_manifest(value), ManifestSummary)
+    return structure(plugin_manifest.summarize_manifest(value), ManifestSummary)
 
 
 VALID = {
@@ -153,7 +153,9 @@ SPECIFIER_PIECES = st.lists(
 @example(text=">=1,")
 @example(text="==" + ARABIC_ONE)
 def test_specifier_verdict_is_packagings(text):
-    assert manifest.is_specifier(text) == packaging_accepts(SpecifierSet, InvalidSpecifier, text)
+    assert plugin_manifest.is_specifier(text) == packaging_accepts(
+        SpecifierSet, InvalidSpecifier, text
+    )
 
 
 @given(text=SPECIFIER_PIECES)
@@ -161,11 +163,11 @@ def test_specifier_verdict_is_packagings(text):
 @example(text=ARABIC_ONE + ".0")
 @example(text="v1.0")
 def test_version_verdict_is_packagings(text):
-    assert manifest.is_version(text) == packaging_accepts(Version, InvalidVersion, text)
+    assert plugin_manifest.is_version(text) == packaging_accepts(Version, InvalidVersion, text)
 
 
 @pytest.mark.parametrize("text", [">=0.2.0,<0.3.0", "==1", " >= 3.10 ", "~=1.4,!=1.5"])
 def test_plain_specifiers_are_judged_without_packaging(text, monkeypatch):
     monkeypatch.setitem(sys.modules, "packaging.specifiers", None)  # importing it fails
-    assert manifest.is_specifier(text)
-    assert manifest.is_version("1.2.3")
+    assert plugin_manifest.is_specifier(text)
+    assert plugin_manifest.is_version("1.2.3")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from insidellms_provenance.records import (
+from insidellms_provenance.fingerprint.record_file import (
     Hash,
     InstallLayout,
     RecordEntry,

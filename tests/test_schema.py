@@ -3,11 +3,12 @@ from pathlib import Path
 
 import insidellms_provenance
 from golden import check_golden
-from insidellms_provenance.field import field_value, read_field
+from insidellms_provenance.field.build import field_value
+from insidellms_provenance.field.read import read_field
 from jsonschema_tools import field_schema, validate
 
 SHIPPED = (
-    Path(insidellms_provenance.__file__).parent / "schemas" / "plugin-provenance-v1.schema.json"
+    Path(insidellms_provenance.__file__).parent / "field" / "schemas" / "plugin-provenance-v1.schema.json"
 )
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from golden import check_golden
+from insidellms_provenance.analyze.verify import VerifyTarget, verify_targets
 from insidellms_provenance.cli.verify import render
-from insidellms_provenance.verify import VerifyTarget, verify_targets
 from plugin_catalog import GOOD
 from test_cli import assert_one_line_error, cli
 
@@ -224,8 +224,8 @@ def test_verify_cli_in_this_environment_runs():
 @pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("json", "json"), ("markdown", "md")])
 def test_reproducibility_golden(fmt, suffix):
     from diff_fixtures import before_and_after
-    from insidellms_provenance.diff import diff_fields
-    from insidellms_provenance.field import field_value
+    from insidellms_provenance.analyze.diff import diff_fields
+    from insidellms_provenance.field.build import field_value
 
     before, after = before_and_after()
     report = diff_fields(field_value(before), field_value(after))

@@ -13,11 +13,11 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from insidellms_provenance.canonical import canonical_json
-    from insidellms_provenance.recorder import record
+    from insidellms_provenance.fingerprint.recorder import record
 
 _LAZY = {
     "canonical_json": "insidellms_provenance.canonical",
-    "record": "insidellms_provenance.recorder",
+    "record": "insidellms_provenance.fingerprint.recorder",
 }
 
 

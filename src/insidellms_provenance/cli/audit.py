@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Stream the lines, then print the summary (stderr when lines go to stdout)."""
-    from insidellms_provenance.audit import AuditSummary, audit_runs, find_runs
+    from insidellms_provenance.analyze.audit import AuditSummary, audit_runs, find_runs
     from insidellms_provenance.errors import ProvenanceError
 
     for root in arguments.roots:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from insidellms_provenance.cli.options import add_format, add_group, write_output
 
 if TYPE_CHECKING:
-    from insidellms_provenance.policy import Violation
+    from insidellms_provenance.analyze.check import Violation
 
 __all__ = ["CHECK_SCHEMA", "add_arguments", "render", "run"]
 
@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Check; exit 1 when any plugin violates the policy."""
-    from insidellms_provenance.policy import check_policy, policy_from, read_policy_file
+    from insidellms_provenance.analyze.check import check_policy, policy_from, read_policy_file
 
     options: dict[str, object] = {}
     if arguments.policy is not None:
@@ -76,11 +76,11 @@ def run(arguments: argparse.Namespace) -> int:
             options[key] = value
     policy = policy_from(options)
     if arguments.run is not None:
-        from insidellms_provenance.runfile import load_provenance
+        from insidellms_provenance.runfile.read import load_provenance
 
         provenance, _ = load_provenance(arguments.run)
     else:
-        from insidellms_provenance.recorder import record
+        from insidellms_provenance.fingerprint.recorder import record
 
         provenance = record(arguments.group)
     violations = check_policy(provenance, policy)

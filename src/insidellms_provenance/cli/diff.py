@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from insidellms_provenance.cli.options import add_format
 
 if TYPE_CHECKING:
-    from insidellms_provenance.diff import Change, DiffReport
+    from insidellms_provenance.analyze.diff import Change, DiffReport
 
 __all__ = [
     "DIFF_SCHEMA",
@@ -60,9 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Compare, print in the chosen format, exit 1 if the policy selects any change."""
-    from insidellms_provenance.diff import diff_fields, parse_policy, policy_fails
+    from insidellms_provenance.analyze.diff import diff_fields, parse_policy, policy_fails
     from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
-    from insidellms_provenance.runfile import load_field_value
+    from insidellms_provenance.runfile.read import load_field_value
 
     try:
         policy = parse_policy(arguments.fail_on)

@@ -89,7 +89,7 @@ def _json(group: str, view: Any, details: list[Any], *, strict: bool, failed: bo
     from importlib import metadata
 
     from insidellms_provenance.canonical import canonical_json
-    from insidellms_provenance.converter import unstructure
+    from insidellms_provenance.field.converter import unstructure
 
     disabled = os.environ.get("INSIDELLMS_DISABLE_PLUGINS", "").strip().lower() in (
         "1",

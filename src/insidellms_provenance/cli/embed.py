@@ -26,14 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Embed, then say what happened on stderr."""
-    from insidellms_provenance.embed import embed
+    from insidellms_provenance.runfile.embed import embed
 
     if arguments.source is not None:
-        from insidellms_provenance.runfile import load_provenance
+        from insidellms_provenance.runfile.read import load_provenance
 
         provenance, _ = load_provenance(arguments.source)
     else:
-        from insidellms_provenance.recorder import record
+        from insidellms_provenance.fingerprint.recorder import record
 
         provenance = record(arguments.group)
     result = embed(arguments.run, provenance)

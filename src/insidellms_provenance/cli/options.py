@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from insidellms_provenance.values import DEFAULT_GROUP
+from insidellms_provenance.field.schema import DEFAULT_GROUP
 
 __all__ = ["add_format", "add_group", "write_output"]
 

@@ -26,14 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(arguments: argparse.Namespace) -> int:
     """Record and write canonical JSON plus a newline."""
     from insidellms_provenance.canonical import canonical_json
-    from insidellms_provenance.recorder import record_field
+    from insidellms_provenance.fingerprint.recorder import record_field
 
     data = canonical_json(record_field(arguments.group)) + b"\n"
     if arguments.output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        from insidellms_provenance.embed import atomic_write
+        from insidellms_provenance.runfile.embed import atomic_write
 
         atomic_write(arguments.output, data)
     return 0

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from insidellms_provenance.cli.options import add_format
 
 if TYPE_CHECKING:
-    from insidellms_provenance.model import PluginFingerprint, Provenance, Source
+    from insidellms_provenance.field.model import PluginFingerprint, Provenance, Source
 
 __all__ = ["add_arguments", "render_show", "run"]
 
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Read the field (never importing plugin code) and print it."""
-    from insidellms_provenance.runfile import load_provenance
+    from insidellms_provenance.runfile.read import load_provenance
 
     provenance, _ = load_provenance(arguments.run)
     if arguments.group is not None and arguments.group != provenance.group:
@@ -44,7 +44,7 @@ def run(arguments: argparse.Namespace) -> int:
         )
         raise InvalidFieldError(message)
     if arguments.format == "json":
-        from insidellms_provenance.field import field_bytes
+        from insidellms_provenance.field.build import field_bytes
 
         sys.stdout.buffer.write(field_bytes(provenance) + b"\n")
     else:
@@ -133,7 +133,7 @@ def _notes(plugin: PluginFingerprint) -> list[str]:
     if plugin.source:
         notes += [f"{name}: source: {problem}" for problem in plugin.source.problems]
     notes += [f"{name}: manifest: {problem}" for problem in plugin.manifest.problems]
-    from insidellms_provenance.declared import registration_gaps
+    from insidellms_provenance.analyze.declared import registration_gaps
 
     notes += [f"{name}: {gap}" for gap in registration_gaps(plugin)]
     return notes

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from insidellms_provenance.cli.options import add_format, add_group, write_output
 
 if TYPE_CHECKING:
-    from insidellms_provenance.diff import DiffReport
-    from insidellms_provenance.verify import Finding
+    from insidellms_provenance.analyze.diff import DiffReport
+    from insidellms_provenance.analyze.verify import Finding
 
 __all__ = ["VERIFY_SCHEMA", "add_arguments", "render", "run"]
 
@@ -38,17 +38,17 @@ def run(arguments: argparse.Namespace) -> int:
     """Verify; exit 1 when anything is wrong."""
     from importlib import metadata
 
-    from insidellms_provenance.discover import discover
-    from insidellms_provenance.verify import (
+    from insidellms_provenance.analyze.verify import (
         reproducibility_changes,
         target_of,
         verify_targets,
     )
+    from insidellms_provenance.fingerprint.discover import discover
 
     report = None
     if arguments.run is not None:
-        from insidellms_provenance.field import read_field
-        from insidellms_provenance.runfile import load_field_value
+        from insidellms_provenance.field.read import read_field
+        from insidellms_provenance.runfile.read import load_field_value
 
         recorded, where = load_field_value(arguments.run)
         read_field(recorded, where=where)  # refuse a malformed field before comparing

@@ -9,8 +9,8 @@ from typing import Any
 
 import attrs
 
+from insidellms_provenance.field.model import PluginFingerprint, Provenance
 from insidellms_provenance.host.observer import OBSERVER
-from insidellms_provenance.model import PluginFingerprint, Provenance
 
 __all__ = ["HostView", "load_host", "plugin_problems"]
 
@@ -32,8 +32,8 @@ def load_host(group: str) -> HostView:
     """Import insideLLMs if installed (its plugins load, observed by the hook) and record."""
     from importlib import metadata
 
+    from insidellms_provenance.fingerprint.recorder import record
     from insidellms_provenance.host.plugin import current_field
-    from insidellms_provenance.recorder import record
 
     try:
         host_version: str | None = metadata.version("insideLLMs")
@@ -54,7 +54,7 @@ def load_host(group: str) -> HostView:
             if hasattr(host_registry, name)
         }
     if OBSERVER.observations:
-        from insidellms_provenance.converter import structure
+        from insidellms_provenance.field.converter import structure
 
         provenance = structure(current_field(), Provenance)
     else:
@@ -98,6 +98,6 @@ def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list
         missing = [name for name in manifest.requires.env if name not in os.environ]
         if missing:
             problems.append(f"environment variables not set: {', '.join(missing)}")
-    from insidellms_provenance.declared import registration_gaps
+    from insidellms_provenance.analyze.declared import registration_gaps
 
     return problems + registration_gaps(plugin)

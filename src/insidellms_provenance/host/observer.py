@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from insidellms_provenance import values
-from insidellms_provenance.values import JsonObject
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import JsonObject
 
 __all__ = ["OBSERVER", "Observer", "RegisterCall"]
 
@@ -43,7 +43,7 @@ class Observer:
             if existed and owner is not None and owner != name and (overwrite or raised_here):
                 # The later plugin silently replaced the key, or was refused because of it.
                 self.conflicts.append(
-                    values.conflict(
+                    schema.conflict(
                         kind=kind,
                         key=key,
                         plugins=(owner, name),
@@ -58,18 +58,18 @@ class Observer:
                 if not existed:
                     added[kind].append(key)
         if error is None:
-            load = values.load_outcome(status="loaded")
+            load = schema.load_outcome(status="loaded")
         else:
-            from insidellms_provenance.loader import describe_error
+            from insidellms_provenance.fingerprint.loader import describe_error
 
             error_type, message = describe_error(error)
-            load = values.load_outcome(
+            load = schema.load_outcome(
                 status="failed", error_type=error_type, error_message=message
             )
-        self.observations[entry_point] = values.observation(
+        self.observations[entry_point] = schema.observation(
             load=load,
-            registered=values.registry_keys(**added),
-            replaced=values.registry_keys(**replaced),
+            registered=schema.registry_keys(**added),
+            replaced=schema.registry_keys(**replaced),
         )
 
 

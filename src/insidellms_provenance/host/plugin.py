@@ -123,7 +123,7 @@ _ENTRY_POINTS: list[Any] = []
 def _entry_points() -> list[Any]:
     """The group's entry points, discovered once per run: the host's list does not change."""
     if not _ENTRY_POINTS:
-        from insidellms_provenance.discover import discover
+        from insidellms_provenance.fingerprint.discover import discover
 
         _ENTRY_POINTS.extend(discover(_GROUP))
     return _ENTRY_POINTS
@@ -221,7 +221,7 @@ _FIELD_CACHE: dict[str, Any] = {}
 
 def _with_field(text: str) -> str:
     """The manifest text with ``custom.plugin_provenance``, in the host's exact style."""
-    from insidellms_provenance.jsonstyle import detect_style, render
+    from insidellms_provenance.runfile.style import detect_style, render
 
     value = json.loads(text)
     if not isinstance(value, dict) or not isinstance(value.setdefault("custom", {}), dict):
@@ -234,7 +234,7 @@ def _with_field(text: str) -> str:
 def current_field() -> dict[str, Any]:
     """The field for this run, computed once: plugins do not change during a run."""
     if "field" not in _FIELD_CACHE:
-        from insidellms_provenance.recorder import record_field
+        from insidellms_provenance.fingerprint.recorder import record_field
 
         _FIELD_CACHE["field"] = record_field(
             _GROUP,

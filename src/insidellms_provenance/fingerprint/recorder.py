@@ -7,23 +7,27 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from typing import TYPE_CHECKING
 
-from insidellms_provenance import values
-from insidellms_provenance.discover import (
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.build import make_field
+from insidellms_provenance.field.schema import DEFAULT_GROUP, JsonObject
+from insidellms_provenance.fingerprint.discover import (
     discover,
     dist_info_name,
     entry_point_ref,
     installed_versions,
     versions_key,
 )
-from insidellms_provenance.distinfo import describe_distribution, site_directory
-from insidellms_provenance.field import make_field
-from insidellms_provenance.loader import call_plugin_manifest, load_entry_point, plugins_disabled
-from insidellms_provenance.origin import check_origin
-from insidellms_provenance.source import describe_source, editable_root
-from insidellms_provenance.values import DEFAULT_GROUP, JsonObject
+from insidellms_provenance.fingerprint.distribution import describe_distribution, site_directory
+from insidellms_provenance.fingerprint.loader import (
+    call_plugin_manifest,
+    load_entry_point,
+    plugins_disabled,
+)
+from insidellms_provenance.fingerprint.origin import check_origin
+from insidellms_provenance.fingerprint.source import describe_source, editable_root
 
 if TYPE_CHECKING:
-    from insidellms_provenance.model import Provenance
+    from insidellms_provenance.field.model import Provenance
 
 __all__ = ["record", "record_field"]
 
@@ -34,8 +38,8 @@ def record(
     environ: Mapping[str, str] = os.environ,
 ) -> Provenance:
     """Import each entry point of ``group`` (never calling it) and fingerprint it."""
-    from insidellms_provenance.converter import structure
-    from insidellms_provenance.model import Provenance
+    from insidellms_provenance.field.converter import structure
+    from insidellms_provenance.field.model import Provenance
 
     return structure(record_field(group, environ=environ), Provenance)
 
@@ -51,7 +55,7 @@ def record_field(
     """:func:`record` as the plain field value, as embedded and printed.
 
     Inside a host run, ``observations`` (keyed by entry-point name and value, built by
-    :func:`insidellms_provenance.values.observation`) say how the host's own loading
+    :func:`insidellms_provenance.field.schema.observation`) say how the host's own loading
     went; those plugins are not imported again, and their registrations and the run's
     ``conflicts`` are recorded. ``entry_points`` is what :func:`discover` returned for
     ``group``, when the caller already has it.
@@ -66,7 +70,7 @@ def record_field(
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
         load, manifest = _load(ep, observed, disabled=disabled)
-        info, source, origin = None, None, values.origin(status="unknown")
+        info, source, origin = None, None, schema.origin(status="unknown")
         dist = ep.dist
         if dist is not None:
             key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
@@ -82,7 +86,7 @@ def record_field(
                 versions=versions.get(versions_key(dist), []),
             )
         plugins.append(
-            values.fingerprint(
+            schema.fingerprint(
                 entry_point=entry_point_ref(ep),
                 distribution=info,
                 source=source,
@@ -103,7 +107,7 @@ def _load(
     if observed is not None:
         return observed["load"], call_plugin_manifest(ep, observed["load"])
     if disabled:
-        return values.load_outcome(status="disabled"), values.manifest_summary(
+        return schema.load_outcome(status="disabled"), schema.manifest_summary(
             status="missing", problems=("plugins are disabled",)
         )
     load = load_entry_point(ep)

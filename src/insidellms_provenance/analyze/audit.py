@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from insidellms_provenance.canonical import canonical_digest, canonical_json
 from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.runfile import MANIFEST_NAME, load_field_value
+from insidellms_provenance.runfile.read import MANIFEST_NAME, load_field_value
 
 __all__ = ["EXAMPLES", "AuditSummary", "audit_runs", "find_runs", "plugin_row"]
 

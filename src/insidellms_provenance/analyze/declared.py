@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from insidellms_provenance.model import PluginFingerprint
+from insidellms_provenance.field.model import PluginFingerprint
 
 __all__ = ["registration_gaps"]
 

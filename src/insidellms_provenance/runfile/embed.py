@@ -13,10 +13,10 @@ from typing import Any
 import attrs
 
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
-from insidellms_provenance.field import field_value
-from insidellms_provenance.jsonstyle import detect_style, render
-from insidellms_provenance.model import Provenance
-from insidellms_provenance.runfile import FIELD_KEY, manifest_path
+from insidellms_provenance.field.build import field_value
+from insidellms_provenance.field.model import Provenance
+from insidellms_provenance.runfile.read import FIELD_KEY, manifest_path
+from insidellms_provenance.runfile.style import detect_style, render
 
 __all__ = [
     "EmbedResult",

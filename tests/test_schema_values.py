@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from insidellms_provenance import model, values
-from insidellms_provenance.converter import structure, unstructure
+from insidellms_provenance.field import model
+from insidellms_provenance.field import schema as values
+from insidellms_provenance.field.converter import structure, unstructure
 
 MIRRORS: list[tuple[Callable[..., values.JsonObject], type]] = [
     (values.entry_point, model.EntryPointRef),

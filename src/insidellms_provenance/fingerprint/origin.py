@@ -8,8 +8,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from insidellms_provenance import values
-from insidellms_provenance.values import JsonObject
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import JsonObject
 
 __all__ = ["check_origin"]
 
@@ -39,12 +39,12 @@ def check_origin(
     module = sys.modules.get(ep.module)
     module_file = getattr(module, "__file__", None)
     if not isinstance(module_file, str):
-        return values.origin(status="unknown", duplicate_versions=duplicates)
+        return schema.origin(status="unknown", duplicate_versions=duplicates)
     real_file = os.path.realpath(module_file)
     if editable_root is not None:
         inside = Path(real_file).is_relative_to(os.path.realpath(editable_root))
-        return values.origin(status="ok" if inside else "shadowed", duplicate_versions=duplicates)
+        return schema.origin(status="ok" if inside else "shadowed", duplicate_versions=duplicates)
     site = _real(str(site_dir))
     relative = os.path.relpath(real_file, site).replace(os.sep, "/")
     owned = not relative.startswith("../") and relative in record_paths
-    return values.origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)
+    return schema.origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)

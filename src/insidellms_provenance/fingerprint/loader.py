@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
-from insidellms_provenance import values
-from insidellms_provenance.manifest import summarize_manifest
-from insidellms_provenance.values import JsonObject
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.fingerprint.plugin_manifest import summarize_manifest
 
 __all__ = [
     "DISABLE_VARIABLE",
@@ -46,10 +46,10 @@ def load_entry_point(ep: metadata.EntryPoint) -> JsonObject:
             loaded = ep.load()
     except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
         error_type, message = describe_error(error)
-        return values.load_outcome(status="failed", error_type=error_type, error_message=message)
+        return schema.load_outcome(status="failed", error_type=error_type, error_message=message)
     if ep.group == _HOST_GROUP and not callable(loaded):
-        return values.load_outcome(status="skipped", error_message="entry point is not callable")
-    return values.load_outcome(status="loaded")
+        return schema.load_outcome(status="skipped", error_message="entry point is not callable")
+    return schema.load_outcome(status="loaded")
 
 
 def call_plugin_manifest(ep: metadata.EntryPoint, outcome: JsonObject) -> JsonObject:
@@ -61,12 +61,12 @@ def call_plugin_manifest(ep: metadata.EntryPoint, outcome: JsonObject) -> JsonOb
     if outcome["status"] == "disabled" or ep.module not in sys.modules:
         # A module whose import raised is removed from sys.modules; one whose
         # registration failed inside a host run is still there and still declares.
-        return values.manifest_summary(status="error", problems=("module failed to import",))
+        return schema.manifest_summary(status="error", problems=("module failed to import",))
     function = _find_manifest_function(ep.module)
     if function is None:
-        return values.manifest_summary(status="missing")
+        return schema.manifest_summary(status="missing")
     if not callable(function):
-        return values.manifest_summary(
+        return schema.manifest_summary(
             status="invalid", problems=("plugin_manifest is not callable",)
         )
     try:
@@ -74,7 +74,7 @@ def call_plugin_manifest(ep: metadata.EntryPoint, outcome: JsonObject) -> JsonOb
             value = function()
     except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
         error_type, message = describe_error(error)
-        return values.manifest_summary(status="error", problems=(f"{error_type}: {message}",))
+        return schema.manifest_summary(status="error", problems=(f"{error_type}: {message}",))
     return summarize_manifest(value)
 
 

@@ -1,9 +1,9 @@
 """The provenance field as frozen records: the typed model every reader uses.
 
-The JSON shape is derived from these classes by :mod:`insidellms_provenance.converter`;
+The JSON shape is derived from these classes by :mod:`insidellms_provenance.field.converter`;
 the recording path builds the same shape as plain values with
-:mod:`insidellms_provenance.values` (a test keeps both identical). ``docs/field.md``
-documents every key and ``schemas/plugin-provenance-v1.schema.json`` validates it.
+:mod:`insidellms_provenance.field.schema` (a test keeps both identical). ``docs/field.md``
+documents every key and ``field/schemas/plugin-provenance-v1.schema.json`` validates it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Literal
 
 import attrs
 
-from insidellms_provenance.values import DEFAULT_GROUP, SCHEMA_V1
+from insidellms_provenance.field.schema import DEFAULT_GROUP, SCHEMA_V1
 
 __all__ = [
     "DEFAULT_GROUP",

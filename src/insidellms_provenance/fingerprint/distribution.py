@@ -8,12 +8,16 @@ import stat
 from importlib import metadata
 from pathlib import Path
 
-from insidellms_provenance import values
 from insidellms_provenance.canonical import canonical_digest
-from insidellms_provenance.discover import dist_info_name, normalized_name
-from insidellms_provenance.layout import site_layout
-from insidellms_provenance.records import InstallLayout, canonical_rows, parse_record
-from insidellms_provenance.values import JsonObject
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.fingerprint.discover import dist_info_name, normalized_name
+from insidellms_provenance.fingerprint.install_layout import site_layout
+from insidellms_provenance.fingerprint.record_file import (
+    InstallLayout,
+    canonical_rows,
+    parse_record,
+)
 
 __all__ = ["describe_distribution", "name_and_version", "read_regular_file", "site_directory"]
 
@@ -83,7 +87,7 @@ def describe_distribution(
         record_digest = canonical_digest({"files": rows, "problems": sorted(set(record_problems))})
     problems.extend(record_problems)
 
-    info = values.distribution(
+    info = schema.distribution(
         name=name,
         normalized_name=normalized_name(name) if name else "",
         version=version,

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import make_converter
 
-from insidellms_provenance.model import Determinism, ManifestSummary
+from insidellms_provenance.field.model import Determinism, ManifestSummary
 
 __all__ = ["converter", "structure", "unstructure"]
 

@@ -11,9 +11,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import orjson
 
-from insidellms_provenance import values
 from insidellms_provenance.canonical import canonical_digest
-from insidellms_provenance.values import JsonObject
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import JsonObject
 
 __all__ = ["SKIPPED_SOURCE_DIRS", "describe_source", "editable_root", "source_tree_digest"]
 
@@ -45,20 +45,20 @@ def describe_source(dist: metadata.Distribution) -> JsonObject:
     try:
         text = dist.read_text("direct_url.json")
     except (OSError, UnicodeDecodeError) as error:
-        return values.source(kind="unknown", problems=(f"direct_url.json: {type(error).__name__}",))
+        return schema.source(kind="unknown", problems=(f"direct_url.json: {type(error).__name__}",))
     if text is None:
-        return values.source(kind="index")
+        return schema.source(kind="index")
     from packaging.direct_url import DirectUrl, DirectUrlValidationError
 
     try:
         direct = DirectUrl.from_dict(orjson.loads(text))
     except (orjson.JSONDecodeError, DirectUrlValidationError, TypeError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return values.source(kind="unknown", problems=(f"direct_url.json is invalid: {message}",))
+        return schema.source(kind="unknown", problems=(f"direct_url.json is invalid: {message}",))
 
     url, local_name, local_path = _split_url(direct.url)
     if direct.vcs_info is not None:
-        return values.source(
+        return schema.source(
             kind="vcs",
             url=url,
             local_name=local_name,
@@ -75,7 +75,7 @@ def describe_source(dist: metadata.Distribution) -> JsonObject:
                 digest = source_tree_digest(local_path)
             else:
                 problems = ("editable source directory is not available",)
-        return values.source(
+        return schema.source(
             kind="directory",
             url=url,
             local_name=local_name,
@@ -83,7 +83,7 @@ def describe_source(dist: metadata.Distribution) -> JsonObject:
             editable_digest=digest,
             problems=problems,
         )
-    return values.source(kind="archive", url=url, local_name=local_name)
+    return schema.source(kind="archive", url=url, local_name=local_name)
 
 
 def editable_root(dist: metadata.Distribution) -> Path | None:

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 if TYPE_CHECKING:
-    from insidellms_provenance.diff import DiffReport
+    from insidellms_provenance.analyze.diff import DiffReport
 
-from insidellms_provenance.discover import dist_info_name
-from insidellms_provenance.distinfo import site_directory
-from insidellms_provenance.hashing import POOL_MIN_FILES, hash_file
-from insidellms_provenance.layout import site_layout
-from insidellms_provenance.records import (
+from insidellms_provenance.fingerprint.discover import dist_info_name
+from insidellms_provenance.fingerprint.distribution import site_directory
+from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES, hash_file
+from insidellms_provenance.fingerprint.install_layout import site_layout
+from insidellms_provenance.fingerprint.record_file import (
     RecordEntry,
     check_path,
     parse_record,
@@ -256,12 +256,12 @@ def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffRepo
     Only what can be known without importing is compared (entry points, distributions,
     sources); manifest, load, origin and registrations are taken from the recording.
     """
-    from insidellms_provenance import values
-    from insidellms_provenance.diff import diff_fields
-    from insidellms_provenance.discover import discover, entry_point_ref
-    from insidellms_provenance.distinfo import describe_distribution
-    from insidellms_provenance.field import make_field
-    from insidellms_provenance.source import describe_source
+    from insidellms_provenance.analyze.diff import diff_fields
+    from insidellms_provenance.field import schema
+    from insidellms_provenance.field.build import make_field
+    from insidellms_provenance.fingerprint.discover import discover, entry_point_ref
+    from insidellms_provenance.fingerprint.distribution import describe_distribution
+    from insidellms_provenance.fingerprint.source import describe_source
 
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
     live = []
@@ -272,13 +272,13 @@ def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffRepo
             source = describe_source(ep.dist)
             info, _ = describe_distribution(ep.dist, editable=source["editable"])
         live.append(
-            values.fingerprint(
+            schema.fingerprint(
                 entry_point=entry_point_ref(ep),
                 distribution=info,
                 source=source,
-                origin=was["origin"] if was else values.origin(status="unknown"),
-                manifest=was["manifest"] if was else values.manifest_summary(status="missing"),
-                load=was["load"] if was else values.load_outcome(status="loaded"),
+                origin=was["origin"] if was else schema.origin(status="unknown"),
+                manifest=was["manifest"] if was else schema.manifest_summary(status="missing"),
+                load=was["load"] if was else schema.load_outcome(status="loaded"),
                 registered=was["registered"] if was else None,
                 replaced=was["replaced"] if was else None,
             )

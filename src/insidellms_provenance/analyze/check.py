@@ -10,8 +10,8 @@ from typing import Any, Final
 import attrs
 
 from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.manifest import determinism_rank
-from insidellms_provenance.model import PluginFingerprint, Provenance
+from insidellms_provenance.field.model import PluginFingerprint, Provenance
+from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
 
 __all__ = [
     "Policy",

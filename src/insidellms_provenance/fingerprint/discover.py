@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from importlib import machinery, metadata
 
-from insidellms_provenance import values
+from insidellms_provenance.field import schema
 
 __all__ = [
     "discover",
@@ -150,9 +150,9 @@ def _normalized_name(dist: metadata.Distribution) -> str:
     return re.sub(r"[-_.]+", "_", dist.name or "").lower()
 
 
-def entry_point_ref(ep: metadata.EntryPoint) -> values.JsonObject:
+def entry_point_ref(ep: metadata.EntryPoint) -> schema.JsonObject:
     """The recorded form of an entry point."""
-    return values.entry_point(group=ep.group, name=ep.name, value=ep.value)
+    return schema.entry_point(group=ep.group, name=ep.name, value=ep.value)
 
 
 def dist_info_name(dist: metadata.Distribution) -> str | None:

@@ -1,8 +1,8 @@
 """The field's parts as plain JSON values: what the recording path builds.
 
 Recording runs inside every host run, so it stays within the standard library: each
-function here builds exactly what :mod:`insidellms_provenance.converter` makes of the
-record of the same name in :mod:`insidellms_provenance.model` (same keys, same order,
+function here builds exactly what :mod:`insidellms_provenance.field.converter` makes of the
+record of the same name in :mod:`insidellms_provenance.field.model` (same keys, same order,
 same defaults, collections sorted and de-duplicated). Readers structure those values
 into the frozen records; ``tests/test_values.py`` checks that both sides agree.
 """
@@ -41,7 +41,7 @@ def _sorted_unique(values: Iterable[str]) -> list[str]:
 
 
 def entry_point(*, group: str, name: str, value: str) -> JsonObject:
-    """:class:`~insidellms_provenance.model.EntryPointRef`."""
+    """:class:`~insidellms_provenance.field.model.EntryPointRef`."""
     return {"group": group, "name": name, "value": value}
 
 
@@ -53,7 +53,7 @@ def distribution(
     record_digest: str | None,
     problems: Iterable[str] = (),
 ) -> JsonObject:
-    """:class:`~insidellms_provenance.model.DistributionInfo`."""
+    """:class:`~insidellms_provenance.field.model.DistributionInfo`."""
     return {
         "name": name,
         "normalized_name": normalized_name,
@@ -75,7 +75,7 @@ def source(  # noqa: PLR0913 - mirrors the record's optional keys
     editable_digest: str | None = None,
     problems: Iterable[str] = (),
 ) -> JsonObject:
-    """:class:`~insidellms_provenance.model.Source`."""
+    """:class:`~insidellms_provenance.field.model.Source`."""
     return {
         "kind": kind,
         "url": url,
@@ -90,14 +90,14 @@ def source(  # noqa: PLR0913 - mirrors the record's optional keys
 
 
 def origin(*, status: str, duplicate_versions: Iterable[str] = ()) -> JsonObject:
-    """:class:`~insidellms_provenance.model.Origin`."""
+    """:class:`~insidellms_provenance.field.model.Origin`."""
     return {"status": status, "duplicate_versions": _sorted_unique(duplicate_versions)}
 
 
 def registry_keys(
     *, models: Iterable[str] = (), probes: Iterable[str] = (), datasets: Iterable[str] = ()
 ) -> JsonObject:
-    """:class:`~insidellms_provenance.model.RegistryKeys`."""
+    """:class:`~insidellms_provenance.field.model.RegistryKeys`."""
     return {
         "models": _sorted_unique(models),
         "probes": _sorted_unique(probes),
@@ -108,12 +108,12 @@ def registry_keys(
 def requires(
     *, python: str | None = None, extras: Iterable[str] = (), env: Iterable[str] = ()
 ) -> JsonObject:
-    """:class:`~insidellms_provenance.model.Requires`."""
+    """:class:`~insidellms_provenance.field.model.Requires`."""
     return {"python": python, "extras": _sorted_unique(extras), "env": _sorted_unique(env)}
 
 
 def determinism(*, level: str | None = None, notes: str | None = None) -> JsonObject:
-    """:class:`~insidellms_provenance.model.Determinism` (``level`` is ``class`` in JSON)."""
+    """:class:`~insidellms_provenance.field.model.Determinism` (``level`` is ``class`` in JSON)."""
     return {"class": level, "notes": notes}
 
 
@@ -130,7 +130,7 @@ def manifest_summary(  # noqa: PLR0913 - mirrors the record's optional keys
     requires: JsonObject | None = None,
     determinism: JsonObject | None = None,
 ) -> JsonObject:
-    """:class:`~insidellms_provenance.model.ManifestSummary` (``insideLLMs`` in JSON)."""
+    """:class:`~insidellms_provenance.field.model.ManifestSummary` (``insideLLMs`` in JSON)."""
     return {
         "status": status,
         "digest": digest,
@@ -148,7 +148,7 @@ def manifest_summary(  # noqa: PLR0913 - mirrors the record's optional keys
 def load_outcome(
     *, status: str, error_type: str | None = None, error_message: str | None = None
 ) -> JsonObject:
-    """:class:`~insidellms_provenance.model.LoadOutcome`."""
+    """:class:`~insidellms_provenance.field.model.LoadOutcome`."""
     return {"status": status, "error_type": error_type, "error_message": error_message}
 
 
@@ -163,7 +163,7 @@ def fingerprint(  # noqa: PLR0913 - mirrors the record
     registered: JsonObject | None = None,
     replaced: JsonObject | None = None,
 ) -> JsonObject:
-    """:class:`~insidellms_provenance.model.PluginFingerprint`."""
+    """:class:`~insidellms_provenance.field.model.PluginFingerprint`."""
     return {
         "entry_point": entry_point,
         "distribution": distribution,
@@ -179,14 +179,14 @@ def fingerprint(  # noqa: PLR0913 - mirrors the record
 def observation(
     *, load: JsonObject, registered: JsonObject | None = None, replaced: JsonObject | None = None
 ) -> JsonObject:
-    """:class:`~insidellms_provenance.model.PluginObservation`."""
+    """:class:`~insidellms_provenance.field.model.PluginObservation`."""
     return {"load": load, "registered": registered, "replaced": replaced}
 
 
 def conflict(
     *, kind: str, key: str, plugins: Iterable[str], outcome: str, winner: str | None = None
 ) -> JsonObject:
-    """:class:`~insidellms_provenance.model.Conflict` (``plugins`` keep their order)."""
+    """:class:`~insidellms_provenance.field.model.Conflict` (``plugins`` keep their order)."""
     return {
         "kind": kind,
         "key": key,

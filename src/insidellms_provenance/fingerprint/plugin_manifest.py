@@ -6,10 +6,10 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from insidellms_provenance import values
 from insidellms_provenance.canonical import canonical_json, sha256_digest
 from insidellms_provenance.errors import NotCanonicalizableError
-from insidellms_provenance.values import JsonObject
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import JsonObject
 
 __all__ = [
     "DETERMINISM_CLASSES",
@@ -51,14 +51,14 @@ def summarize_manifest(value: object) -> JsonObject:
     try:
         data = canonical_json(value)
     except NotCanonicalizableError as error:
-        return values.manifest_summary(status="invalid", problems=(f"not JSON: {error}",))
+        return schema.manifest_summary(status="invalid", problems=(f"not JSON: {error}",))
     digest = sha256_digest(data)
     if len(data) > MAX_MANIFEST_BYTES:
         problem = f"{len(data)} bytes of canonical JSON, over the {MAX_MANIFEST_BYTES} limit"
-        return values.manifest_summary(status="invalid", digest=digest, problems=(problem,))
+        return schema.manifest_summary(status="invalid", digest=digest, problems=(problem,))
     if not isinstance(value, Mapping):
         problem = f"returned {type(value).__name__}, expected a dict"
-        return values.manifest_summary(status="invalid", digest=digest, problems=(problem,))
+        return schema.manifest_summary(status="invalid", digest=digest, problems=(problem,))
 
     problems: list[str] = [f"missing key {key!r}" for key in _REQUIRED_KEYS if key not in value]
     problems += [f"unknown key {key!r}" for key in sorted(set(value) - _KNOWN_KEYS)]
@@ -73,7 +73,7 @@ def summarize_manifest(value: object) -> JsonObject:
     capabilities = _capabilities(value.get("capabilities"), problems)
     requires = _requires(value.get("requires"), problems)
     determinism = _determinism(value.get("determinism"), problems)
-    return values.manifest_summary(
+    return schema.manifest_summary(
         status="invalid" if problems else "ok",
         digest=digest,
         problems=tuple(problems),
@@ -153,7 +153,7 @@ def _capabilities(item: object, problems: list[str]) -> JsonObject | None:
     unknown = sorted(set(item) - set(_CAPABILITY_KINDS))
     problems += [f"unknown capability kind {kind!r}" for kind in unknown]
     kinds = {kind: _strings(item, kind, problems, "capabilities.") for kind in _CAPABILITY_KINDS}
-    return values.registry_keys(**kinds)
+    return schema.registry_keys(**kinds)
 
 
 def _requires(item: object, problems: list[str]) -> JsonObject | None:
@@ -162,7 +162,7 @@ def _requires(item: object, problems: list[str]) -> JsonObject | None:
     if not isinstance(item, Mapping):
         problems.append("requires must be an object")
         return None
-    return values.requires(
+    return schema.requires(
         python=_specifier(item, "python", problems, "requires."),
         extras=_strings(item, "extras", problems, "requires."),
         env=_strings(item, "env", problems, "requires."),
@@ -184,4 +184,4 @@ def _determinism(item: object, problems: list[str]) -> JsonObject | None:
             f"determinism.class {level!r} is not one of {', '.join(DETERMINISM_CLASSES)}"
         )
         level = None
-    return values.determinism(level=level, notes=_string(item, "notes", problems, "determinism."))
+    return schema.determinism(level=level, notes=_string(item, "notes", problems, "determinism."))

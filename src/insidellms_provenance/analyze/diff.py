@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import attrs
 
-from insidellms_provenance.model import (
+from insidellms_provenance.field.model import (
     Conflict,
     DistributionInfo,
     ManifestSummary,
@@ -128,7 +128,7 @@ def _order(changes: list[Change]) -> tuple[Change, ...]:
 
 
 def _structure(value: object) -> PluginFingerprint:
-    from insidellms_provenance.converter import structure
+    from insidellms_provenance.field.converter import structure
 
     return structure(value, PluginFingerprint)
 
@@ -462,7 +462,7 @@ def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> 
     new = now.determinism.level if now.determinism else None
     if old == new:
         return []
-    from insidellms_provenance.manifest import determinism_rank
+    from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
 
     rank_old, rank_new = determinism_rank(old), determinism_rank(new)
     downgrade = rank_new > rank_old
@@ -552,7 +552,7 @@ def _diff_registrations(name: str, was: PluginFingerprint, now: PluginFingerprin
 
 
 def _diff_conflicts(before: Iterable[Any], after: Iterable[Any]) -> list[Change]:
-    from insidellms_provenance.converter import structure
+    from insidellms_provenance.field.converter import structure
 
     def index(values: Iterable[Any]) -> dict[tuple[str, str], Conflict]:
         conflicts = (structure(value, Conflict) for value in values)
