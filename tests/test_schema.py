@@ -7,14 +7,13 @@ from insidellms_provenance.field.build import field_value
 from insidellms_provenance.field.read import read_field
 from jsonschema_tools import field_schema, validate
 
-SHIPPED = (
-    Path(insidellms_provenance.__file__).parent / "field" / "schemas" / "plugin-provenance-v1.schema.json"
-)
+SCHEMAS = Path(insidellms_provenance.__file__).parent / "field" / "schemas"
+SHIPPED = SCHEMAS / "plugin-provenance-v1.schema.json"
 
 
 def test_shipped_schema_is_generated_from_the_model():
     generated = json.dumps(field_schema(), indent=2, ensure_ascii=False) + "\n"
-    check_golden(Path("..") / SHIPPED.relative_to(SHIPPED.parents[3]), generated.encode())
+    check_golden(Path("..") / SHIPPED.relative_to(SHIPPED.parents[4]), generated.encode())
 
 
 def test_schema_rejects_unknown_keys_and_bad_types():
