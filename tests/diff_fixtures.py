@@ -10,6 +10,7 @@ from insidellms_provenance.field.model import (
     Determinism,
     DistributionInfo,
     EntryPointRef,
+    Integrity,
     LoadOutcome,
     ManifestSummary,
     Origin,
@@ -36,6 +37,7 @@ def plugin(name: str, version: str = "1.0.0", **changes: object) -> PluginFinger
             normalized_name=f"{name}-dist",
             version=version,
             record_digest=digest("a"),
+            integrity=Integrity(status="verified", bytecode="checked"),
         ),
         source=Source(kind="index"),
         origin=Origin(status="ok"),
@@ -75,6 +77,15 @@ def before_and_after() -> tuple[Provenance, Provenance]:
     same = plugin("unchanged")
     pair(same, same)
     pair(plugin("content"), with_dist(plugin("content"), record_digest=digest("f")))
+    pair(
+        plugin("tampered"),
+        with_dist(
+            plugin("tampered"),
+            integrity=Integrity(
+                status="modified", paths=("tampered/__init__.py",), bytecode="checked"
+            ),
+        ),
+    )
     for name, old, new in (
         ("v-major", "1.4.2", "2.0.0"),
         ("v-minor", "1.4.2", "1.5.0"),

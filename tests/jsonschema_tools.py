@@ -11,7 +11,7 @@ import attrs
 from insidellms_provenance.field import model
 from insidellms_provenance.field.converter import _RENAMES
 
-SCHEMA_ID = "urn:insidellms-provenance:schema:plugin-provenance:v1"
+SCHEMA_ID = "urn:insidellms-provenance:schema:plugin-provenance:v2"
 
 
 def _type_schema(hint: Any, defs: dict[str, Any]) -> dict[str, Any]:
@@ -57,16 +57,16 @@ def _class_schema(cls: type, defs: dict[str, Any]) -> None:
 
 
 def field_schema() -> dict[str, Any]:
-    """The JSON Schema of the ``custom.plugin_provenance`` field, schema v1."""
+    """The JSON Schema of the ``custom.plugin_provenance`` field, schema v2."""
     defs: dict[str, Any] = {}
     _class_schema(model.Provenance, defs)
     root = defs.pop("Provenance")
-    root["properties"]["schema"] = {"const": model.SCHEMA_V1}
+    root["properties"]["schema"] = {"const": model.SCHEMA_V2}
     root["properties"]["digest"] = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
-        "title": "insidellms-provenance plugin provenance field, v1",
+        "title": "insidellms-provenance plugin provenance field, v2",
         **root,
         "$defs": dict(sorted(defs.items())),
     }

@@ -46,9 +46,51 @@ def test_golden(fmt, suffix):
     ],
 )
 def test_rules(options, code, fragment):
-    result = cli("check", str(GOLDEN_FIELD), *options)
+    result = cli("check", str(GOLDEN_FIELD), "--no-load", *options)
     assert result.returncode == code, result.stdout
     assert fragment in result.stdout
+
+
+def test_default_rules_fail_plugins_that_did_not_load():
+    result = cli("check", str(GOLDEN_FIELD))
+    assert result.returncode == 1
+    assert b"broken_import_plugin  load  load failed (RuntimeError)" in result.stdout
+    assert b"not-callable          load  load skipped" in result.stdout
+    assert b"integrity" not in result.stdout
+
+
+def test_default_rules_fail_modified_files_and_conflicts(tmp_path):
+    import json
+
+    from insidellms_provenance.field.build import field_digest
+
+    field = json.loads(GOLDEN_FIELD.read_bytes())
+    alpha = field["plugins"][0]
+    alpha["distribution"]["integrity"] = {
+        "status": "modified",
+        "paths": ["alpha_plugin/__init__.py"],
+        "bytecode": "checked",
+    }
+    field["conflicts"] = [
+        {
+            "kind": "models",
+            "key": "m",
+            "plugins": ["alpha", "beta"],
+            "outcome": "failed",
+            "winner": "alpha",
+        }
+    ]
+    field["digest"] = field_digest(field)
+    path = tmp_path / "field.json"
+    path.write_text(json.dumps(field))
+    result = cli("check", str(path), "--no-load")
+    assert result.returncode == 1
+    assert b"alpha  integrity  integrity modified: alpha_plugin/__init__.py" in result.stdout
+    assert (
+        b"beta   conflicts  models 'm' also claimed by alpha (failed, alpha won)" in result.stdout
+    )
+    relaxed = cli("check", str(path), "--no-load", "--no-integrity", "--no-conflicts")
+    assert relaxed.returncode == 0, relaxed.stdout
 
 
 def test_policy_file_and_override(tmp_path):
@@ -59,7 +101,7 @@ def test_policy_file_and_override(tmp_path):
         in cli("check", str(GOLDEN_FIELD), "--policy", str(policy)).stdout
     )
     flat = tmp_path / "flat.toml"
-    flat.write_text('deny = ["alpha-plugin"]\n')
+    flat.write_text('deny = ["alpha-plugin"]\nload = false\n')
     result = cli("check", str(GOLDEN_FIELD), "--policy", str(flat))
     assert result.returncode == 1
     assert b"distribution alpha-plugin is denied" in result.stdout
@@ -93,4 +135,4 @@ def test_live_environment_before_a_run(make_env):
     assert strict.returncode == 1
     assert b"beta  strict-plugins  manifest missing" in strict.stdout
     relaxed = venv.run("-m", "insidellms_provenance", "check")
-    assert relaxed.returncode == 0
+    assert relaxed.returncode == 0, relaxed.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -10,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from golden import check_golden
-from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.demo import write_demo_run
-from insidellms_provenance.field.build import field_bytes, make_provenance
+from insidellms_provenance.field.build import field_bytes, field_digest, make_provenance
 from insidellms_provenance.field.model import (
     EntryPointRef,
     LoadOutcome,
@@ -59,7 +59,7 @@ def malformed_field_with_valid_digest() -> bytes:
     field = json.loads(small_field())
     field["plugins"][0]["load"]["status"] = "teleported"
     field["plugins"][0]["origin"]["status"] = 7
-    field["digest"] = canonical_digest(field["plugins"])
+    field["digest"] = field_digest(field)
     return json.dumps(field).encode()
 
 
@@ -125,7 +125,7 @@ BAD_FILES = [
     (
         "digest mismatch",
         GOLDEN_FIELD.read_bytes().replace(b'"version":"2.1.0"', b'"version":"2.1.1"'),
-        "provenance digest does not match its plugins",
+        "provenance digest does not match its content",
     ),
     ("malformed field", None, "provenance field is malformed"),
     ("binary", b"\xff\xfe\x00garbage", "not valid JSON"),
@@ -178,10 +178,13 @@ def test_record_of_an_empty_group(tmp_path):
     field = json.loads(result.stdout)
     assert field["plugins"] == []
     assert field["group"] == "no.such.group"
-    # The digest of an empty plugin list, recomputable by anyone:
+    # The digest of every other key's canonical JSON, recomputable by anyone:
     assert (
-        field["digest"] == "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
+        field["digest"] == "sha256:707719823407d0df052d6d5ef07f37b9844485af55f026978a25e528b678f0ac"
     )
+    sealed = b'{"conflicts":[],"group":"no.such.group","observed_in_run":false,"plugins":[],'
+    sealed += b'"schema":"insidellms-provenance/plugins/v2"}'
+    assert field["digest"] == "sha256:" + hashlib.sha256(sealed).hexdigest()
 
 
 def test_show_group_check():

@@ -45,7 +45,7 @@ def test_every_change_kind_is_covered_by_the_fixture(report):
 
 def test_changes_are_grouped_by_plugin_most_severe_first(report):
     plugins_in_order = list(dict.fromkeys(change.plugin for change in report.changes))
-    assert plugins_in_order[0] == "content"
+    assert plugins_in_order[:2] == ["content", "tampered"]
     severities = ("critical", "high", "medium", "low")
     firsts = [
         next(c for c in report.changes if c.plugin == name).severity for name in plugins_in_order
@@ -133,3 +133,97 @@ def test_policy_sizes(old, new, policy, fails):
 def test_unknown_policy_selectors_are_refused(bad):
     with pytest.raises(ValueError, match="unknown --fail-on selector"):
         parse_policy(bad)
+
+
+def _field(plugins, conflicts=(), *, observed=False):
+    return field_value(make_provenance("g", plugins, conflicts, observed_in_run=observed))
+
+
+def test_integrity_change_is_critical(report):
+    (change,) = [c for c in report.changes if c.kind == "integrity"]
+    assert (change.plugin, change.severity) == ("tampered", "critical")
+    assert change.message == "integrity verified -> modified: tampered/__init__.py"
+
+
+def _conflict(plugins, outcome, winner):
+    from insidellms_provenance.field.model import Conflict
+
+    return Conflict(kind="models", key="shared", plugins=plugins, outcome=outcome, winner=winner)
+
+
+FIRST = _conflict(("a", "b"), "overwritten", "b")
+SECOND = _conflict(("b", "c"), "failed", "b")
+
+
+@pytest.mark.parametrize(
+    ("after", "messages"),
+    [
+        (
+            [FIRST, _conflict(("b", "c"), "overwritten", "c")],
+            ["conflict on models 'shared' between b, c: failed, b won -> overwritten, c won"],
+        ),
+        ([FIRST], ["conflict on models 'shared' between b, c resolved"]),
+        (
+            [FIRST, SECOND, _conflict(("a", "c"), "failed", "a")],
+            ["conflict on models 'shared' between a, c (failed, a won)"],
+        ),
+        ([SECOND, FIRST], []),
+    ],
+)
+def test_every_conflict_of_a_key_is_compared(after, messages):
+    """One conflict per pair of plugins: the second of two on one key counts too."""
+    plugins = [plugin("a"), plugin("b"), plugin("c")]
+    before = _field(plugins, [FIRST, SECOND], observed=True)
+    report = diff_fields(before, _field(plugins, after, observed=True))
+    assert [c.message for c in report.changes] == messages
+    assert report.identical is (messages == [])
+
+
+def test_two_removed_entry_points_of_one_name_are_both_reported():
+    import attrs
+
+    one = plugin("x")
+    two = attrs.evolve(one, entry_point=attrs.evolve(one.entry_point, value="x_other:register"))
+    report = diff_fields(_field([one, two, plugin("y")]), _field([plugin("y")]))
+    assert [(c.kind, c.message) for c in report.changes] == [
+        ("removed", "removed (x-dist 1.0.0, x:register)"),
+        ("removed", "removed (x-dist 1.0.0, x_other:register)"),
+    ]
+
+
+def test_retargeting_pairs_entry_points_of_one_name_in_value_order():
+    import attrs
+
+    def at(value):
+        base = plugin("x")
+        return attrs.evolve(base, entry_point=attrs.evolve(base.entry_point, value=value))
+
+    report = diff_fields(_field([at("a:f"), at("b:f")]), _field([at("c:f")]))
+    assert [(c.kind, c.message) for c in report.changes] == [
+        ("removed", "removed (x-dist 1.0.0, b:f)"),
+        ("retargeted", "entry point now points at c:f (was a:f)"),
+    ]
+
+
+def test_observations_are_compared_only_when_made_alike():
+    """The issue's reproducer, in small: embed after a run vs recorded inside one."""
+    from insidellms_provenance.field.model import LoadOutcome, RegistryKeys
+
+    outside = plugin("p", load=LoadOutcome(status="loaded"), registered=None, replaced=None)
+    inside = plugin(
+        "p",
+        load=LoadOutcome(status="failed", error_type="RegistrationError", error_message="x"),
+        registered=RegistryKeys(models=("m",)),
+    )
+    before = _field([inside], [FIRST], observed=True)
+    after = _field([outside])
+    report = diff_fields(before, after)
+    assert report.changes == ()
+    assert report.notes == (
+        (
+            "load outcomes, registrations and conflicts not compared: observed in a host run "
+            "before, recorded outside a run after"
+        ),
+    )
+    assert not report.identical
+    assert not policy_fails(report, parse_policy("any"))

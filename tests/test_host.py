@@ -203,11 +203,23 @@ def test_in_run_field_agrees_with_record_on_what_both_can_see(host_env, tmp_path
     assert result.returncode == 0, result.stderr
     recorded = json.loads(result.stdout)
     static = ("entry_point", "distribution", "source", "origin", "manifest")
-    assert [{k: p[k] for k in static} for p in in_run["plugin_provenance"]["plugins"]] == [
-        {k: p[k] for k in static} for p in recorded["plugins"]
+
+    def static_part(plugin):
+        part = {k: plugin[k] for k in static}
+        integrity = part["distribution"]["integrity"]
+        # The only difference allowed: the run does not compare bytecode caches.
+        part["distribution"] = {**part["distribution"], "integrity": {**integrity, "bytecode": "-"}}
+        return part
+
+    field = in_run["plugin_provenance"]
+    assert [static_part(p) for p in field["plugins"]] == [
+        static_part(p) for p in recorded["plugins"]
     ]
+    assert {p["distribution"]["integrity"]["bytecode"] for p in field["plugins"]} == {"not_checked"}
+    assert {p["distribution"]["integrity"]["bytecode"] for p in recorded["plugins"]} == {"checked"}
     assert all(p["registered"] is None for p in recorded["plugins"])
-    assert any(p["registered"] for p in in_run["plugin_provenance"]["plugins"])
+    assert any(p["registered"] for p in field["plugins"])
+    assert (field["observed_in_run"], recorded["observed_in_run"]) == (True, False)
 
 
 def test_opting_out_leaves_the_run_alone(host_env, tmp_path):
@@ -309,3 +321,81 @@ def test_fake_host_imports_its_writer_lazily_like_the_real_one(host_env):
     probe = "import sys, insideLLMs; print('insideLLMs.resources' in sys.modules)"
     off = host_env.run("-c", probe, env={"INSIDELLMS_PROVENANCE": "off"})
     assert off.stdout.strip() == b"False"
+
+
+def test_embed_after_a_run_without_the_hook_diffs_as_unchanged(host_env, tmp_path):
+    """The issue's reproducer: the same environment, observed in a run or recorded after."""
+    fake_run(host_env, tmp_path / "in-run")
+    fake_run(host_env, tmp_path / "after", env={"INSIDELLMS_PROVENANCE": "off"})
+    embed = host_env.run("-m", "insidellms_provenance", "embed", str(tmp_path / "after"))
+    assert embed.returncode == 0, embed.stderr
+    result = host_env.run(
+        "-m",
+        "insidellms_provenance",
+        "diff",
+        str(tmp_path / "in-run"),
+        str(tmp_path / "after"),
+        "--fail-on",
+        "any",
+    )
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.decode().splitlines()[-1] == (
+        "note: load outcomes, registrations and conflicts not compared: "
+        "observed in a host run before, recorded outside a run after"
+    )
+
+
+MARKER = "import os, pathlib\npathlib.Path(os.environ['MARKER_DIR'], {name!r}).touch()\n"
+
+
+def test_record_embed_and_check_never_call_register(wheelhouse, tmp_path_factory):
+    """A plugin importing insideLLMs at module level must not set off the host's loader."""
+    links = tmp_path_factory.mktemp("noreg-wheels")
+    importing = WheelSpec(
+        name="imports-host",
+        version="1.0.0",
+        files={
+            "imports_host/__init__.py": (
+                "import insideLLMs\n\ndef register(**registries):\n    "
+                + MARKER.format(name="imports-host").replace("\n", "\n    ")
+            ).encode()
+        },
+        entry_points={GROUP: {"imports-host": "imports_host:register"}},
+    )
+    beside = WheelSpec(
+        name="beside",
+        version="1.0.0",
+        files={
+            "beside/__init__.py": (
+                "def register(**registries):\n    "
+                + MARKER.format(name="beside").replace("\n", "\n    ")
+            ).encode()
+        },
+        entry_points={GROUP: {"beside": "beside:register"}},
+    )
+    for spec in (host_spec(), importing, beside):
+        build_wheel(spec, links)
+    venv = create_venv(tmp_path_factory.mktemp("noreg") / "venv", "uv")
+    install(
+        venv,
+        "insideLLMs",
+        "insidellms-provenance",
+        "imports-host",
+        "beside",
+        find_links=links,
+        extra=("--find-links", str(wheelhouse)),
+    )
+    markers = tmp_path_factory.mktemp("markers")
+    env = {"MARKER_DIR": str(markers)}
+    run_dir = tmp_path_factory.mktemp("run") / "run"
+    fake_run(venv, run_dir, env={**env, "INSIDELLMS_PROVENANCE": "off"})
+    assert sorted(p.name for p in markers.iterdir()) == ["beside", "imports-host"]  # a real run
+    for marker in markers.iterdir():
+        marker.unlink()
+    for command in (["record"], ["embed", str(run_dir)], ["check", "--no-load"]):
+        result = venv.run("-m", "insidellms_provenance", *command, env=env)
+        assert result.returncode == 0, (command, result.stderr, result.stdout)
+        assert list(markers.iterdir()) == [], command
+        assert b"Failed to load plugin" not in result.stderr
+    field = json.loads(venv.run("-m", "insidellms_provenance", "record", env=env).stdout)
+    assert {p["load"]["status"] for p in field["plugins"]} == {"loaded"}

@@ -84,7 +84,24 @@ def test_hash_parse_accepts_strong_algorithms(algorithm):
     ],
 )
 def test_parse_record_table(text, entries, problems):
-    assert parse_record(text) == (entries, problems)
+    parsed, rejected = parse_record(text)
+    assert (parsed, [row.problem for row in rejected]) == (entries, problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "rejected"),
+    [
+        ("a.py,x\n", ["a.py,x"]),
+        ("ok.py,,\r\nb.py,,,\r\n", ["b.py,,,"]),
+        ('"c\nd.py",sha256=bad,1\n', ['"c\nd.py",sha256=bad,1']),
+        ('"q""uoted",,\n,x\n', [",x"]),
+        ('a.py,"never closed\n', ['a.py,"never closed\n']),
+    ],
+)
+def test_rejected_rows_keep_their_text_as_written(text, rejected):
+    """Digests hash what RECORD holds, so they never depend on our messages."""
+    _, found = parse_record(text)
+    assert [row.text for row in found] == rejected
 
 
 @pytest.mark.parametrize(
@@ -179,14 +196,19 @@ def test_canonical_rows_scripts_and_wrappers():
         ("{prefix}/bin/tool", expected_script, None),
         ("{prefix}/share/demo/a.txt", "sha256=" + b64(b"data"), 4),
     ]
-    assert problems == ["RECORD row '../../../bin/gone': script cannot be read"]
+    assert [(row.text, row.problem) for row in problems] == [
+        (
+            f"../../../bin/gone,{_entry('x', b'x').hash_},1",
+            "RECORD row '../../../bin/gone': script cannot be read",
+        )
+    ]
 
 
 def test_canonical_rows_refuse_escaping_and_absolute_paths():
     entries = [_entry("../../../../etc/passwd"), _entry("/etc/passwd"), _entry("ok.py")]
     rows, problems = canonical_rows(entries, LAYOUT, _no_scripts)
     assert [row[0] for row in rows] == ["ok.py"]
-    assert problems == [
+    assert [row.problem for row in problems] == [
         "RECORD row '../../../../etc/passwd': path escapes the install root",
         "RECORD row '/etc/passwd': absolute path",
     ]
@@ -227,8 +249,8 @@ def test_record_round_trip(paths, contents):
     writer = csv.writer(buffer, delimiter=",", quotechar='"', lineterminator="\n")
     for entry in entries:
         writer.writerow([entry.path, str(entry.hash_), entry.size])
-    parsed, problems = parse_record(buffer.getvalue())
-    assert problems == []
+    parsed, rejected = parse_record(buffer.getvalue())
+    assert rejected == []
     assert parsed == entries
 
 

@@ -19,6 +19,7 @@ from insidellms_provenance.field.converter import structure, unstructure
 MIRRORS: list[tuple[Callable[..., values.JsonObject], type]] = [
     (values.entry_point, model.EntryPointRef),
     (values.distribution, model.DistributionInfo),
+    (values.integrity, model.Integrity),
     (values.source, model.Source),
     (values.origin, model.Origin),
     (values.registry_keys, model.RegistryKeys),
@@ -48,6 +49,7 @@ NESTED = {
     "requires": (values.requires, model.Requires),
     "determinism": (values.determinism, model.Determinism),
     "load": (values.load_outcome, model.LoadOutcome),
+    "integrity": (values.integrity, model.Integrity),
 }
 
 

@@ -192,7 +192,8 @@ def test_reproducibility_against_a_recorded_run(make_env, tmp_path):
         }
     ]
     assert [c["message"] for c in value["reproducibility"]["changes"]] == [
-        "beta_plugin 2.1.0 -> 2.1.1 (patch upgrade)"
+        "integrity verified -> modified: beta_plugin-2.1.0.dist-info/METADATA",
+        "beta_plugin 2.1.0 -> 2.1.1 (patch upgrade)",
     ]
 
 

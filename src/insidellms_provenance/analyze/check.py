@@ -14,6 +14,7 @@ from insidellms_provenance.field.model import PluginFingerprint, Provenance
 from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
 
 __all__ = [
+    "DEFAULT_ON_RULES",
     "Policy",
     "Violation",
     "check_policy",
@@ -22,8 +23,20 @@ __all__ = [
 ]
 
 _POLICY_KEYS: Final = frozenset(
-    {"strict-plugins", "require-determinism", "insidellms-version", "allow", "deny"}
+    {
+        "strict-plugins",
+        "require-determinism",
+        "insidellms-version",
+        "allow",
+        "deny",
+        "integrity",
+        "load",
+        "conflicts",
+    }
 )
+# Rules that hold unless turned off: what ran must be what was installed, every plugin
+# must have loaded, and no two plugins may have claimed the same registry key.
+DEFAULT_ON_RULES: Final = ("integrity", "load", "conflicts")
 
 
 def _names(values: Iterable[str]) -> frozenset[str]:
@@ -36,6 +49,9 @@ def _names(values: Iterable[str]) -> frozenset[str]:
 class Policy:
     """What a run's plugins must satisfy; empty means "no rule"."""
 
+    integrity: bool = True
+    load: bool = True
+    conflicts: bool = True
     strict_plugins: bool = False
     require_determinism: str | None = None
     insidellms_version: str | None = None
@@ -74,13 +90,48 @@ def read_policy_file(path: Path) -> dict[str, object]:
 
 def check_policy(provenance: Provenance, policy: Policy) -> list[Violation]:
     """Every violation of ``policy`` by the plugins of ``provenance``, in load order."""
-    return [v for plugin in provenance.plugins for v in _check_plugin(plugin, policy)]
+    violations = [v for plugin in provenance.plugins for v in _check_plugin(plugin, policy)]
+    if policy.conflicts:
+        violations += [
+            Violation(
+                plugin=conflict.plugins[-1] if conflict.plugins else "-",
+                rule="conflicts",
+                message=f"{conflict.kind} {conflict.key!r} also claimed by "
+                f"{', '.join(conflict.plugins[:-1]) or '?'} ({conflict.outcome}"
+                + (f", {conflict.winner} won)" if conflict.winner else ")"),
+            )
+            for conflict in provenance.conflicts
+        ]
+    return violations
+
+
+def _always_on(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
+    """The default rules: integrity verified, plugin loaded."""
+    name = plugin.entry_point.name
+    violations = []
+    if policy.integrity and plugin.distribution is not None:
+        integrity = plugin.distribution.integrity
+        if integrity is None:
+            message = "integrity not recorded (a v1 field)"
+        elif integrity.status != "verified":
+            paths = f": {', '.join(integrity.paths)}" if integrity.paths else ""
+            message = f"integrity {integrity.status}{paths}"
+        else:
+            message = ""
+        if message:
+            violations.append(Violation(plugin=name, rule="integrity", message=message))
+    if policy.load and plugin.load.status in ("failed", "skipped"):
+        error = f" ({plugin.load.error_type})" if plugin.load.error_type else ""
+        violations.append(
+            Violation(plugin=name, rule="load", message=f"load {plugin.load.status}{error}")
+        )
+    return violations
 
 
 def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
     name = plugin.entry_point.name
     manifest = plugin.manifest
-    violations = []
+    violations = _always_on(plugin, policy)
     dist = plugin.distribution.normalized_name if plugin.distribution else ""
     if policy.allow and dist not in policy.allow:
         violations.append(
@@ -149,6 +200,9 @@ def policy_from(options: Mapping[str, object]) -> Policy:
         except InvalidVersion:
             raise ProvenanceError(f"insidellms-version {version!r} is not a version") from None
     return Policy(
+        integrity=bool(options.get("integrity", True)),
+        load=bool(options.get("load", True)),
+        conflicts=bool(options.get("conflicts", True)),
         strict_plugins=bool(options.get("strict-plugins", False)),
         require_determinism=None if determinism is None else str(determinism),
         insidellms_version=None if version is None else str(version),

@@ -43,6 +43,7 @@ SEVERITIES: Final = ("critical", "high", "medium", "low")
 # Every kind of change, with what it means; docs/diff.md explains each with an example.
 CHANGE_KINDS: Final = {
     "content": "same version, different installed files (record_digest)",
+    "integrity": "the installed files no longer (or again) match their RECORD",
     "added": "a plugin entry point appeared",
     "removed": "a plugin entry point disappeared",
     "retargeted": "an entry point name now points at another object",
@@ -88,12 +89,17 @@ class Change:
 
 @attrs.frozen(kw_only=True)
 class DiffReport:
-    """Both digests, the group, and every change, grouped by plugin, most severe first."""
+    """Both digests, the group, and every change, grouped by plugin, most severe first.
+
+    ``notes`` say what could not be compared; they are not changes, so no policy fails
+    on them.
+    """
 
     group: str
     before_digest: str
     after_digest: str
     changes: tuple[Change, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def identical(self) -> bool:
@@ -101,17 +107,37 @@ class DiffReport:
         return self.before_digest == self.after_digest and not self.changes
 
 
+NOT_COMPARABLE: Final = (
+    "load outcomes, registrations and conflicts not compared: {before} before, {after} after"
+)
+
+
+def _observation(field: Mapping[str, Any]) -> str:
+    return "observed in a host run" if field.get("observed_in_run") else "recorded outside a run"
+
+
 def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffReport:
-    """Every change from the ``before`` field to the ``after`` field."""
+    """Every change from the ``before`` field to the ``after`` field.
+
+    Load outcomes, registrations and conflicts are compared only when both fields got
+    them the same way (both observed in a host run, or both by importing outside one);
+    otherwise a note says so once.
+    """
     changes: list[Change] = []
+    notes: list[str] = []
+    comparable = bool(before.get("observed_in_run")) == bool(after.get("observed_in_run"))
+    if not comparable:
+        notes.append(NOT_COMPARABLE.format(before=_observation(before), after=_observation(after)))
     if before["digest"] != after["digest"]:
-        changes += _diff_plugins(before["plugins"], after["plugins"])
-    changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
+        changes += _diff_plugins(before["plugins"], after["plugins"], observed=comparable)
+        if comparable:
+            changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
     return DiffReport(
         group=str(after.get("group", before.get("group", ""))),
         before_digest=before["digest"],
         after_digest=after["digest"],
         changes=_order(changes),
+        notes=tuple(notes),
     )
 
 
@@ -133,34 +159,51 @@ def _structure(value: object) -> PluginFingerprint:
     return structure(value, PluginFingerprint)
 
 
-def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
+def _diff_plugins(before: list[Any], after: list[Any], *, observed: bool) -> list[Change]:
+    """Match plugins by entry point (name, value); pair the rest by name as retargeted.
+
+    Entry points of one name that are on one side only are paired in value order; what
+    is left unpaired is added or removed, every one of them reported.
+    """
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in before}
     new = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in after}
     changes: list[Change] = []
-    for key in old.keys() & new.keys():
+    for key in sorted(old.keys() & new.keys()):
         if old[key] != new[key]:
-            changes += _diff_plugin(_structure(old[key]), _structure(new[key]))
-    gone = {key[0]: key for key in old.keys() - new.keys()}
-    came = {key[0]: key for key in new.keys() - old.keys()}
+            changes += _diff_plugin(_structure(old[key]), _structure(new[key]), observed=observed)
+    gone = _by_name(old.keys() - new.keys())
+    came = _by_name(new.keys() - old.keys())
     for name in sorted(gone.keys() & came.keys()):
-        was, now = _structure(old[gone.pop(name)]), _structure(new[came.pop(name)])
-        changes.append(
-            Change(
-                plugin=name,
-                kind="retargeted",
-                severity="medium",
-                message=f"entry point now points at {now.entry_point.value} "
-                f"(was {was.entry_point.value})",
-                before=was.entry_point.value,
-                after=now.entry_point.value,
+        pairs = list(zip(gone[name], came[name], strict=False))
+        gone[name] = gone[name][len(pairs) :]
+        came[name] = came[name][len(pairs) :]
+        for was_key, now_key in pairs:
+            was, now = _structure(old[was_key]), _structure(new[now_key])
+            changes.append(
+                Change(
+                    plugin=name,
+                    kind="retargeted",
+                    severity="medium",
+                    message=f"entry point now points at {now.entry_point.value} "
+                    f"(was {was.entry_point.value})",
+                    before=was.entry_point.value,
+                    after=now.entry_point.value,
+                )
             )
-        )
-        changes += _diff_plugin(was, now)
-    for key in gone.values():
-        changes.append(_presence(_structure(old[key]), "removed", "high"))
-    for key in came.values():
-        changes.append(_presence(_structure(new[key]), "added", "medium"))
+            changes += _diff_plugin(was, now, observed=observed)
+    for keys in gone.values():
+        changes += [_presence(_structure(old[key]), "removed", "high") for key in keys]
+    for keys in came.values():
+        changes += [_presence(_structure(new[key]), "added", "medium") for key in keys]
     return changes
+
+
+def _by_name(keys: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """Entry-point keys grouped by name, each group in value order."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for key in sorted(keys):
+        groups.setdefault(key[0], []).append(key)
+    return groups
 
 
 def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
@@ -176,15 +219,48 @@ def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
     )
 
 
-def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
+def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint, *, observed: bool) -> list[Change]:
+    """Changes of one plugin; load and registrations only when ``observed`` alike."""
     name = now.entry_point.name
     return [
         *_diff_distribution(name, was.distribution, now.distribution),
+        *_diff_integrity(name, was.distribution, now.distribution),
         *_diff_source(name, was.source, now.source),
         *_diff_manifest(name, was.manifest, now.manifest),
-        *_diff_load(name, was, now),
+        *(_diff_load(name, was, now) if observed else []),
         *_diff_origin(name, was, now),
-        *_diff_registrations(name, was, now),
+        *(_diff_registrations(name, was, now) if observed else []),
+    ]
+
+
+def _diff_integrity(
+    name: str, was: DistributionInfo | None, now: DistributionInfo | None
+) -> list[Change]:
+    """A change of integrity status or of the files at fault; v1 fields recorded none.
+
+    Critical whenever the files now fail to match RECORD (what ran is not what was
+    installed); medium when they match again.
+    """
+    before = was.integrity if was else None
+    after = now.integrity if now else None
+    if before is None or after is None:
+        return []
+    if (before.status, before.paths) == (after.status, after.paths):
+        return []
+    verified = after.status == "verified"
+    detail = "" if verified else f": {', '.join(after.paths)}"
+    note = ""
+    if before.bytecode != after.bytecode:
+        note = f" (bytecode {before.bytecode} -> {after.bytecode})"
+    return [
+        Change(
+            plugin=name,
+            kind="integrity",
+            severity="medium" if verified else "critical",
+            message=f"integrity {before.status} -> {after.status}{detail}{note}",
+            before=before.status,
+            after=after.status,
+        )
     ]
 
 
@@ -552,37 +628,52 @@ def _diff_registrations(name: str, was: PluginFingerprint, now: PluginFingerprin
 
 
 def _diff_conflicts(before: Iterable[Any], after: Iterable[Any]) -> list[Change]:
+    """Conflicts are one per pair of plugins and key: matched by (kind, key, plugins)."""
     from insidellms_provenance.field.converter import structure
 
-    def index(values: Iterable[Any]) -> dict[tuple[str, str], Conflict]:
-        conflicts = (structure(value, Conflict) for value in values)
-        return {(c.kind, c.key): c for c in conflicts}
+    def index(values: Iterable[Any]) -> dict[_ConflictKey, list[Conflict]]:
+        found: dict[_ConflictKey, list[Conflict]] = {}
+        for conflict in (structure(value, Conflict) for value in values):
+            found.setdefault((conflict.kind, conflict.key, conflict.plugins), []).append(conflict)
+        return {key: sorted(group, key=_conflict_text) for key, group in found.items()}
 
     old, new = index(before), index(after)
     changes = []
-    for key in sorted(new.keys() - old.keys()):
-        conflict = new[key]
-        winner = f", {conflict.winner} won" if conflict.winner else ""
-        changes.append(
-            Change(
-                plugin=conflict.plugins[-1] if conflict.plugins else "-",
-                kind="conflict",
-                severity="high",
-                message=f"conflict on {conflict.kind} {conflict.key!r} between "
-                f"{', '.join(conflict.plugins)} ({conflict.outcome}{winner})",
-            )
-        )
-    for key in sorted(old.keys() - new.keys()):
-        conflict = old[key]
-        changes.append(
-            Change(
-                plugin=conflict.plugins[-1] if conflict.plugins else "-",
-                kind="conflict",
-                severity="low",
-                message=f"conflict on {conflict.kind} {conflict.key!r} resolved",
-            )
-        )
+    for key in sorted(old.keys() | new.keys()):
+        was, now = old.get(key, []), new.get(key, [])
+        for was_one, now_one in zip(was, now, strict=False):
+            if was_one != now_one:
+                changes.append(_conflict_change(now_one, "changed", was_one))
+        changes += [_conflict_change(conflict, "appeared") for conflict in now[len(was) :]]
+        changes += [_conflict_change(conflict, "resolved") for conflict in was[len(now) :]]
     return changes
+
+
+_ConflictKey = tuple[str, str, tuple[str, ...]]
+
+
+def _conflict_text(conflict: Conflict) -> str:
+    winner = f", {conflict.winner} won" if conflict.winner else ""
+    return f"{conflict.outcome}{winner}"
+
+
+def _conflict_change(conflict: Conflict, what: str, was: Conflict | None = None) -> Change:
+    where = f"conflict on {conflict.kind} {conflict.key!r} between {', '.join(conflict.plugins)}"
+    if what == "resolved":
+        message, severity = f"{where} resolved", "low"
+    elif was is not None:
+        message = f"{where}: {_conflict_text(was)} -> {_conflict_text(conflict)}"
+        severity = "high"
+    else:
+        message, severity = f"{where} ({_conflict_text(conflict)})", "high"
+    return Change(
+        plugin=conflict.plugins[-1] if conflict.plugins else "-",
+        kind="conflict",
+        severity=severity,
+        message=message,
+        before=_conflict_text(was) if was else None,
+        after=None if what == "resolved" else _conflict_text(conflict),
+    )
 
 
 def _size_index(change: Change) -> int | None:

@@ -12,14 +12,11 @@ and files are read without following symlinks or opening special files
 
 from __future__ import annotations
 
-import base64
 import os
-import posixpath
-import stat
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -28,13 +25,10 @@ if TYPE_CHECKING:
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
 from insidellms_provenance.fingerprint.distribution import site_directory
-from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES, hash_file
+from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES
 from insidellms_provenance.fingerprint.install_layout import site_layout
-from insidellms_provenance.fingerprint.record_file import (
-    RecordEntry,
-    check_path,
-    parse_record,
-)
+from insidellms_provenance.fingerprint.integrity import check_files
+from insidellms_provenance.fingerprint.record_file import parse_record
 
 __all__ = [
     "Finding",
@@ -43,10 +37,6 @@ __all__ = [
     "target_of",
     "verify_targets",
 ]
-
-# RECORD rows that may lack a hash (the wheel spec: RECORD and its signatures; bytecode
-# that installers compile after writing the files).
-_UNHASHED_OK: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
 
 
 @attrs.frozen(kw_only=True)
@@ -126,128 +116,18 @@ def _verify_batch(targets: list[VerifyTarget]) -> list[Finding]:
 
 
 def _verify_one(target: VerifyTarget) -> list[Finding]:
-    """Every finding for one distribution."""
+    """Every finding for one distribution (the checks ``record`` makes, bytecode included)."""
     name = target.name
+    record_path = target.dist_info + "/RECORD"
     if target.record_text is None:
-        return [
-            Finding(
-                distribution=name, path=target.dist_info + "/RECORD", problem="RECORD is missing"
-            )
-        ]
-    entries, problems = parse_record(target.record_text)
-    findings = [
-        Finding(distribution=name, path=target.dist_info + "/RECORD", problem=problem)
-        for problem in problems
-    ]
-    for entry in entries:
-        finding, size = _check_entry(target, entry)
-        if finding is not None:
-            findings.append(finding)
-        elif entry.hash_ is not None:
-            full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
-            problem = _compare(hash_file(full, entry.hash_.name), entry, size)
-            if problem is not None:
-                findings.append(Finding(distribution=name, path=entry.path, problem=problem))
-    findings += _unexpected_files(target, entries)
+        return [Finding(distribution=name, path=record_path, problem="RECORD is missing")]
+    entries, rejected = parse_record(target.record_text)
+    findings = [Finding(distribution=name, path=record_path, problem=r.problem) for r in rejected]
+    checked = check_files(
+        str(target.site_dir), target.dist_info, entries, target.depth, bytecode=True
+    )
+    findings += [Finding(distribution=name, path=f.path, problem=f.problem) for f in checked]
     return findings
-
-
-def _compare(result: bytes | str, entry: RecordEntry, size: int) -> str | None:
-    """Why a hashed file does not match its RECORD row, if it does not."""
-    if isinstance(result, str):
-        return result
-    if entry.hash_ is not None and _b64(result) != entry.hash_.value:
-        return "content does not match RECORD hash"
-    if entry.size is not None and entry.size != size:
-        return "size does not match RECORD"
-    return None
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
-    target: VerifyTarget, entry: RecordEntry
-) -> tuple[Finding | None, int]:
-    """A finding for a row that must not be hashed, or ``(None, size)`` when it may be."""
-
-    def finding(problem: str) -> tuple[Finding, int]:
-        return Finding(distribution=target.name, path=entry.path, problem=problem), 0
-
-    refusal = check_path(entry.path, target.depth)
-    if refusal is not None:
-        return finding(f"refused: {refusal}")
-    full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
-    try:
-        mode = os.lstat(full)
-    except FileNotFoundError:
-        return (None, 0) if entry.hash_ is None and _is_cache(entry.path) else finding("missing")
-    except OSError as error:
-        return finding(f"unreadable ({error.strerror})")
-    if stat.S_ISLNK(mode.st_mode):
-        return finding("refused: symlink (not followed)")
-    if not stat.S_ISREG(mode.st_mode):
-        return finding("refused: special file (not opened)")
-    if entry.hash_ is None:
-        name = posixpath.basename(entry.path)
-        in_dist_info = posixpath.dirname(entry.path) == target.dist_info
-        if (in_dist_info and name in _UNHASHED_OK) or _is_cache(entry.path):
-            return None, 0
-        return finding("no hash in RECORD")
-    return None, mode.st_size
-
-
-def _is_cache(path: str) -> bool:
-    return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
-
-
-def _cache_source(cache_path: str) -> str:
-    """``pkg/__pycache__/mod.cpython-311.opt-1.pyc`` → ``pkg/mod.py``."""
-    directory, _, name = cache_path.rpartition("/__pycache__/")
-    stem = name.split(".", 1)[0]
-    return f"{directory}/{stem}.py" if directory else f"{stem}.py"
-
-
-def _unexpected_files(target: VerifyTarget, entries: list[RecordEntry]) -> list[Finding]:
-    """Files in the distribution's own package directories that RECORD does not list.
-
-    Package directories are those whose ``__init__.py`` RECORD lists (so namespace
-    directories shared with other distributions are not claimed), plus the
-    ``*.dist-info`` directory. A bytecode cache is expected when RECORD lists its
-    source; a ``.pyc`` that no listed source explains is reported.
-    """
-    listed = {posixpath.normpath(entry.path) for entry in entries}
-    packages = {
-        posixpath.dirname(path)
-        for path in listed
-        if posixpath.basename(path) == "__init__.py" and not path.startswith("../")
-    }
-    roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
-    if target.dist_info:
-        roots.append(target.dist_info)
-    findings = []
-    for root in roots:
-        for directory, dirnames, filenames in os.walk(target.site_dir / root):
-            relative_dir = Path(directory).relative_to(target.site_dir).as_posix()
-            dirnames.sort()
-            for name in sorted(filenames) + [d for d in dirnames if _is_link(directory, d)]:
-                path = f"{relative_dir}/{name}"
-                if path in listed:
-                    continue
-                if _is_cache(path) and _cache_source(path) in listed:
-                    continue
-                problem = (
-                    "unexpected bytecode: no listed source explains it"
-                    if path.endswith(".pyc")
-                    else "unexpected file: not listed in RECORD"
-                )
-                findings.append(Finding(distribution=target.name, path=path, problem=problem))
-    return findings
-
-
-def _is_link(directory: str, name: str) -> bool:
-    return os.path.islink(os.path.join(directory, name))
 
 
 def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffReport:
@@ -283,4 +163,10 @@ def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffRepo
                 replaced=was["replaced"] if was else None,
             )
         )
-    return diff_fields(recorded, make_field(group, live, recorded.get("conflicts", [])))
+    live_field = make_field(
+        group,
+        live,
+        recorded.get("conflicts", []),
+        observed_in_run=bool(recorded.get("observed_in_run")),
+    )
+    return diff_fields(recorded, live_field)

@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIST",
         help="these distributions must not provide plugins (repeatable)",
     )
+    for rule, what in (
+        ("integrity", "fail when installed files do not match RECORD (default: on)"),
+        ("load", "fail when a plugin failed to load or was skipped (default: on)"),
+        ("conflicts", "fail when plugins claimed the same registry key (default: on)"),
+    ):
+        parser.add_argument(f"--{rule}", action=argparse.BooleanOptionalAction, help=what)
     parser.add_argument(
         "--policy",
         type=Path,
@@ -70,7 +76,8 @@ def run(arguments: argparse.Namespace) -> int:
     options: dict[str, object] = {}
     if arguments.policy is not None:
         options.update(read_policy_file(arguments.policy))
-    for key in ("strict-plugins", "require-determinism", "insidellms-version", "allow", "deny"):
+    keys = ("strict-plugins", "require-determinism", "insidellms-version", "allow", "deny")
+    for key in (*keys, "integrity", "load", "conflicts"):
         value = getattr(arguments, key.replace("-", "_"))
         if value is not None:
             options[key] = value

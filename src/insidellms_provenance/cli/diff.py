@@ -120,11 +120,14 @@ def render_text(report: DiffReport, *, colour: bool = False) -> str:
         "",
     ]
     lines += change_lines(report.changes, colour=colour)
-    return "\n".join(lines) + "\n"
+    lines += [f"note: {note}" for note in report.notes]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str]:
     """One aligned line per change: plugin, severity, kind, message."""
+    if not changes:
+        return []
     plugin_width = max(len(change.plugin) for change in changes)
     kind_width = max(len(change.kind) for change in changes)
     lines = []
@@ -166,9 +169,10 @@ def render_markdown(report: DiffReport) -> str:
         "",
         f"Group `{report.group}`: `{report.before_digest}` → `{report.after_digest}`",
         "",
-        *markdown_change_table(report.changes),
+        *(markdown_change_table(report.changes) if report.changes else []),
+        *(f"> Note: {markdown_cell(note)}" for note in report.notes),
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _change_value(change: Change) -> dict[str, Any]:
@@ -200,5 +204,6 @@ def render_json(report: DiffReport, fail_on: str, *, failed: bool) -> bytes:
         "summary": counts,
         "policy": {"fail_on": fail_on, "failed": failed},
         "changes": [_change_value(change) for change in report.changes],
+        "notes": list(report.notes),
     }
     return canonical_json(value) + b"\n"

@@ -72,7 +72,7 @@ def run(arguments: argparse.Namespace) -> int:
         sys.stderr.write("\r\x1b[K")
     output = render(arguments.format, group, len(dists), findings, report)
     write_output(output)
-    return 1 if findings or (report is not None and not report.identical) else 0
+    return 1 if findings or (report is not None and report.changes) else 0
 
 
 def _progress(done: int, total: int) -> None:
@@ -102,8 +102,9 @@ def _summary(group: str, checked: int, findings: list[Finding]) -> str:
 def _reproducibility_lines(report: DiffReport | None) -> list[str]:
     if report is None:
         return []
-    if report.identical:
-        return ["", "reproducibility: this environment matches the run"]
+    if not report.changes:
+        notes = [f"note: {note}" for note in report.notes]
+        return ["", "reproducibility: this environment matches the run", *notes]
     from insidellms_provenance.cli.diff import change_lines
 
     heading = "reproducibility: this environment differs from the run (run -> environment):"
@@ -136,7 +137,7 @@ def _markdown(group: str, checked: int, findings: list[Finding], report: DiffRep
         ]
         lines.append("")
     if report is not None:
-        if report.identical:
+        if not report.changes:
             lines.append("**Reproducibility:** this environment matches the run.")
         else:
             lines += [
@@ -153,7 +154,7 @@ def _json(group: str, checked: int, findings: list[Finding], report: DiffReport 
     reproducibility: dict[str, Any] | None = None
     if report is not None:
         reproducibility = {
-            "identical": report.identical,
+            "identical": not report.changes,
             "changes": [
                 {
                     "plugin": c.plugin,
@@ -170,7 +171,7 @@ def _json(group: str, checked: int, findings: list[Finding], report: DiffReport 
         "schema": VERIFY_SCHEMA,
         "group": group,
         "checked": checked,
-        "ok": not findings and (report is None or report.identical),
+        "ok": not findings and (report is None or not report.changes),
         "findings": [
             {"distribution": f.distribution, "path": f.path, "problem": f.problem} for f in findings
         ],

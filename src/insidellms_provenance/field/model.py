@@ -3,7 +3,7 @@
 The JSON shape is derived from these classes by :mod:`insidellms_provenance.field.converter`;
 the recording path builds the same shape as plain values with
 :mod:`insidellms_provenance.field.schema` (a test keeps both identical). ``docs/field.md``
-documents every key and ``field/schemas/plugin-provenance-v1.schema.json`` validates it.
+documents every key and ``field/schemas/plugin-provenance-v2.schema.json`` validates it.
 """
 
 from __future__ import annotations
@@ -12,15 +12,19 @@ from typing import Literal
 
 import attrs
 
-from insidellms_provenance.field.schema import DEFAULT_GROUP, SCHEMA_V1
+from insidellms_provenance.field.schema import DEFAULT_GROUP, SCHEMA_V1, SCHEMA_V2
 
 __all__ = [
     "DEFAULT_GROUP",
     "SCHEMA_V1",
+    "SCHEMA_V2",
+    "BytecodeCheck",
     "Conflict",
     "Determinism",
     "DistributionInfo",
     "EntryPointRef",
+    "Integrity",
+    "IntegrityStatus",
     "LoadOutcome",
     "LoadStatus",
     "ManifestStatus",
@@ -40,6 +44,8 @@ ManifestStatus = Literal["ok", "missing", "invalid", "error"]
 LoadStatus = Literal["loaded", "failed", "skipped", "disabled"]
 OriginStatus = Literal["ok", "shadowed", "unknown"]
 SourceKind = Literal["index", "archive", "directory", "vcs", "unknown"]
+IntegrityStatus = Literal["verified", "modified", "unverifiable"]
+BytecodeCheck = Literal["checked", "not_checked"]
 
 
 def _sorted_unique(values: object) -> tuple[str, ...]:
@@ -62,6 +68,21 @@ class EntryPointRef:
 
 
 @attrs.frozen(kw_only=True)
+class Integrity:
+    """The installed files checked against RECORD when the field was recorded.
+
+    ``paths`` are the files at fault, relative to the site directory (``{prefix}/`` for
+    files outside it; RECORD itself when it is missing or has rows that were rejected).
+    ``bytecode`` says whether the caches Python would load were compared with their
+    sources (``docs/verify.md``).
+    """
+
+    status: IntegrityStatus
+    paths: tuple[str, ...] = attrs.field(default=(), converter=_sorted_unique)
+    bytecode: BytecodeCheck
+
+
+@attrs.frozen(kw_only=True)
 class DistributionInfo:
     """The installed distribution that provides an entry point.
 
@@ -75,6 +96,7 @@ class DistributionInfo:
     version: str
     record_digest: str | None
     problems: tuple[str, ...] = attrs.field(default=(), converter=_sorted_unique)
+    integrity: Integrity | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -196,10 +218,15 @@ class Conflict:
 
 @attrs.frozen(kw_only=True)
 class Provenance:
-    """The field: every plugin of one group, sorted in load order, with one digest."""
+    """The field: every plugin of one group, sorted in load order, with one digest.
+
+    ``observed_in_run`` says load outcomes, registrations and conflicts were observed
+    inside a host run (otherwise plugins were imported, never registered).
+    """
 
     schema: str
     group: str
     digest: str
+    observed_in_run: bool
     plugins: tuple[PluginFingerprint, ...]
     conflicts: tuple[Conflict, ...] = ()

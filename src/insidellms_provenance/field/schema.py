@@ -15,12 +15,14 @@ from typing import Any
 __all__ = [
     "DEFAULT_GROUP",
     "SCHEMA_V1",
+    "SCHEMA_V2",
     "JsonObject",
     "conflict",
     "determinism",
     "distribution",
     "entry_point",
     "fingerprint",
+    "integrity",
     "load_outcome",
     "manifest_summary",
     "observation",
@@ -34,6 +36,7 @@ JsonObject = dict[str, Any]
 
 DEFAULT_GROUP = "insidellms.plugins"
 SCHEMA_V1 = "insidellms-provenance/plugins/v1"
+SCHEMA_V2 = "insidellms-provenance/plugins/v2"
 
 
 def _sorted_unique(values: Iterable[str]) -> list[str]:
@@ -45,13 +48,14 @@ def entry_point(*, group: str, name: str, value: str) -> JsonObject:
     return {"group": group, "name": name, "value": value}
 
 
-def distribution(
+def distribution(  # noqa: PLR0913 - mirrors the record
     *,
     name: str,
     normalized_name: str,
     version: str,
     record_digest: str | None,
     problems: Iterable[str] = (),
+    integrity: JsonObject | None = None,
 ) -> JsonObject:
     """:class:`~insidellms_provenance.field.model.DistributionInfo`."""
     return {
@@ -60,7 +64,13 @@ def distribution(
         "version": version,
         "record_digest": record_digest,
         "problems": _sorted_unique(problems),
+        "integrity": integrity,
     }
+
+
+def integrity(*, status: str, paths: Iterable[str] = (), bytecode: str) -> JsonObject:
+    """:class:`~insidellms_provenance.field.model.Integrity`."""
+    return {"status": status, "paths": _sorted_unique(paths), "bytecode": bytecode}
 
 
 def source(  # noqa: PLR0913 - mirrors the record's optional keys

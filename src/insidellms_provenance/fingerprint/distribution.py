@@ -13,6 +13,7 @@ from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import JsonObject
 from insidellms_provenance.fingerprint.discover import dist_info_name, normalized_name
 from insidellms_provenance.fingerprint.install_layout import site_layout
+from insidellms_provenance.fingerprint.integrity import Finding, check_files, integrity_summary
 from insidellms_provenance.fingerprint.record_file import (
     InstallLayout,
     canonical_rows,
@@ -43,13 +44,15 @@ def read_regular_file(root: Path, relative: str) -> bytes | None:
 
 
 def describe_distribution(
-    dist: metadata.Distribution, *, editable: bool = False
+    dist: metadata.Distribution, *, editable: bool = False, bytecode: bool = True
 ) -> tuple[JsonObject, frozenset[str]]:
-    """Read METADATA and RECORD of ``dist`` and digest RECORD's canonical form.
+    """Read METADATA and RECORD of ``dist``, digest RECORD, and check the files against it.
 
     Returns the description and the normalized paths RECORD lists. Problems (missing
     Name or Version, bad RECORD rows, refused paths) are reported in the result, never
-    raised: a broken distribution must not stop a run.
+    raised: a broken distribution must not stop a run. ``bytecode`` also compares the
+    caches Python would load with their sources (not for editable installs, whose code
+    lies outside RECORD).
     """
     problems: list[str] = []
     info_dir = dist_info_name(dist) or ""
@@ -60,13 +63,14 @@ def describe_distribution(
 
     record_digest = None
     record_paths: frozenset[str] = frozenset()
+    bytecode = bytecode and not editable
+    findings: list[Finding] = []
     record_problems: list[str] = []
     record_text = _read_text(dist, "RECORD", record_problems)
     if record_text is None:
         record_problems.append("RECORD is missing")
     else:
-        entries, parse_problems = parse_record(record_text)
-        record_problems.extend(parse_problems)
+        entries, rejected = parse_record(record_text)
         record_paths = frozenset(posixpath.normpath(entry.path) for entry in entries)
         site = site_directory(dist)
         layout = InstallLayout(dist_info=info_dir, depth=0, scripts_dir=None, editable=editable)
@@ -80,11 +84,14 @@ def describe_distribution(
                 scripts_dir=where.scripts_dir,
                 wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
             )
-        rows, row_problems = canonical_rows(
-            entries, layout, lambda path: read_regular_file(site, path)
+        rows, left_out = canonical_rows(entries, layout, lambda path: read_regular_file(site, path))
+        rejected += left_out
+        record_problems.extend(row.problem for row in rejected)
+        # What is on disk, never our wording of what is wrong with it (docs/record-digest.md).
+        record_digest = canonical_digest(
+            {"files": rows, "rejected": sorted({row.text for row in rejected})}
         )
-        record_problems.extend(row_problems)
-        record_digest = canonical_digest({"files": rows, "problems": sorted(set(record_problems))})
+        findings = check_files(str(site), info_dir, entries, layout.depth, bytecode=bytecode)
     problems.extend(record_problems)
 
     info = schema.distribution(
@@ -93,6 +100,12 @@ def describe_distribution(
         version=version,
         record_digest=record_digest,
         problems=tuple(problems),
+        integrity=integrity_summary(
+            findings,
+            record_problem=bool(record_problems),
+            dist_info=info_dir,
+            bytecode=bytecode,
+        ),
     )
     return info, record_paths
 

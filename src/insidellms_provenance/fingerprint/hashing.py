@@ -7,7 +7,7 @@ import os
 import stat
 from typing import Final
 
-__all__ = ["POOL_MIN_FILES", "hash_file"]
+__all__ = ["POOL_MIN_FILES", "hash_file", "read_file"]
 
 # Below this many files a process pool costs more than it saves (spawning 2 workers and
 # shipping the work costs about 60 ms here).
@@ -24,6 +24,15 @@ def hash_file(path: str, algorithm: str) -> HashResult:
     Opens without following a final symlink and without blocking (a FIFO swapped in
     after a check cannot hang us), then refuses anything that is not a regular file.
     """
+    return _read(path, algorithm)
+
+
+def read_file(path: str) -> HashResult:
+    """The bytes of a regular file, or a short reason it was not read, as :func:`hash_file`."""
+    return _read(path, None)
+
+
+def _read(path: str, algorithm: str | None) -> HashResult:  # noqa: PLR0911 - one per refusal
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
@@ -35,6 +44,11 @@ def hash_file(path: str, algorithm: str) -> HashResult:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return "special file"
+        if algorithm is None:
+            chunks = []
+            while chunk := os.read(fd, _CHUNK):
+                chunks.append(chunk)
+            return b"".join(chunks)
         digest = hashlib.new(algorithm)
         while chunk := os.read(fd, _CHUNK):
             digest.update(chunk)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 
@@ -22,6 +22,7 @@ __all__ = [
     "DISABLE_VARIABLE",
     "call_plugin_manifest",
     "describe_error",
+    "host_loader_disabled",
     "load_entry_point",
     "plugins_disabled",
 ]
@@ -35,6 +36,27 @@ def plugins_disabled(group: str, environ: Mapping[str, str] = os.environ) -> boo
     return group == _HOST_GROUP and environ.get(DISABLE_VARIABLE, "") in ("1", "true", "yes")
 
 
+@contextlib.contextmanager
+def host_loader_disabled() -> Iterator[None]:
+    """Keep insideLLMs' plugin loader from running while we import a plugin.
+
+    A plugin that imports ``insideLLMs`` at module level sets off the host's whole
+    loader, which calls every plugin's ``register()``; ``record``, ``embed`` and
+    ``check`` promise never to. The host's loader returns at once when
+    ``INSIDELLMS_DISABLE_PLUGINS`` is ``1``, so it is set for the import, then restored.
+    Inside a host run the loader has already run, so this changes nothing there.
+    """
+    previous = os.environ.get(DISABLE_VARIABLE)
+    os.environ[DISABLE_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(DISABLE_VARIABLE, None)
+        else:
+            os.environ[DISABLE_VARIABLE] = previous
+
+
 def load_entry_point(ep: metadata.EntryPoint) -> JsonObject:
     """Import the entry point's object as the host does, without calling it.
 
@@ -42,7 +64,7 @@ def load_entry_point(ep: metadata.EntryPoint) -> JsonObject:
     other groups (pytest11, console_scripts...) may point at anything.
     """
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr), host_loader_disabled():
             loaded = ep.load()
     except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
         error_type, message = describe_error(error)
@@ -70,7 +92,7 @@ def call_plugin_manifest(ep: metadata.EntryPoint, outcome: JsonObject) -> JsonOb
             status="invalid", problems=("plugin_manifest is not callable",)
         )
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr), host_loader_disabled():
             value = function()
     except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
         error_type, message = describe_error(error)

@@ -2,8 +2,8 @@
 
 Typical usage::
 
-    entries, problems = parse_record(text)
-    rows = canonical_rows(entries, layout)
+    entries, rejected = parse_record(text)
+    rows, refused = canonical_rows(entries, layout, read_script)
 
 The canonical form is what ``record_digest`` hashes; ``docs/record-digest.md`` states
 the rule and the evidence for every exclusion.
@@ -18,7 +18,7 @@ import functools
 import hashlib
 import io
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final, NamedTuple
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Hash",
     "InstallLayout",
     "RecordEntry",
+    "RejectedRow",
     "canonical_rows",
     "check_path",
     "parse_record",
@@ -78,7 +79,11 @@ class Hash(NamedTuple):
 
     def matches(self, data: bytes) -> bool:
         """Whether ``data`` hashes to this value."""
-        return _b64(hashlib.new(self.name, data).digest()) == self.value
+        return self.matches_digest(hashlib.new(self.name, data).digest())
+
+    def matches_digest(self, digest: bytes) -> bool:
+        """Whether ``digest`` (raw bytes of this algorithm) is this value."""
+        return _b64(digest) == self.value
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
@@ -101,32 +106,58 @@ class RecordEntry(NamedTuple):
     size: int | None
 
 
-def parse_record(text: str) -> tuple[list[RecordEntry], list[str]]:
-    """Parse RECORD text into entries and the problems of the rows that were rejected.
+class RejectedRow(NamedTuple):
+    """A RECORD row that was not used, and why.
+
+    ``text`` is what RECORD holds: the row as written (without its line end), the whole
+    file when it is not CSV, or ``path,hash,size`` of a row whose path was refused.
+    Digests hash ``text``, never ``problem``, so rewording a message changes no digest.
+    """
+
+    text: str
+    problem: str
+
+
+def parse_record(text: str) -> tuple[list[RecordEntry], list[RejectedRow]]:
+    """Parse RECORD text into entries and the rows that were rejected.
 
     Every problem names the row's path, never its line number, so the list does not
     depend on the order in which an installer wrote the rows.
     """
     entries: list[RecordEntry] = []
-    problems: list[str] = []
-    try:
+    rejected: list[RejectedRow] = []
+    consumed: list[str] = []
+
+    def lines() -> Iterator[str]:
         # Not str.splitlines(): it also splits on \x1c-\x1e, \x85 and \u2028, which
-        # are legal in file names. The csv module handles line ends itself.
-        reader = csv.reader(
-            io.StringIO(text, newline=""), delimiter=",", quotechar='"', strict=True
-        )
-        rows = list(reader)
+        # are legal in file names. The csv module joins quoted line ends itself.
+        for line in io.StringIO(text, newline=""):
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=",", quotechar='"', strict=True)
+    try:
+        rows = []
+        for row in reader:
+            rows.append((row, _without_line_end("".join(consumed))))
+            consumed.clear()
     except csv.Error as error:
-        return [], [f"RECORD is not valid CSV: {error}"]
-    for row in rows:
+        return [], [RejectedRow(text, f"RECORD is not valid CSV: {error}")]
+    for row, raw in rows:
         if not row:
             continue
         parsed = _parse_row(row)
         if isinstance(parsed, str):
-            problems.append(parsed)
+            rejected.append(RejectedRow(raw, parsed))
         else:
             entries.append(parsed)
-    return entries, problems
+    return entries, rejected
+
+
+def _without_line_end(raw: str) -> str:
+    if raw.endswith("\r\n"):
+        return raw[:-2]
+    return raw[:-1] if raw.endswith(("\n", "\r")) else raw
 
 
 def _parse_row(row: list[str]) -> RecordEntry | str:
@@ -198,23 +229,23 @@ def canonical_rows(
     entries: Iterable[RecordEntry],
     layout: InstallLayout,
     read_script: Callable[[str], bytes | None],
-) -> tuple[list[CanonicalRow], list[str]]:
+) -> tuple[list[CanonicalRow], list[RejectedRow]]:
     """Reduce RECORD entries to installer-independent rows, sorted by path.
 
     ``read_script(path)`` returns the bytes of an installed script (``path`` as in
     RECORD) or ``None`` when it cannot be read; scripts are hashed again with their
     shebang normalized because installers rewrite it with the interpreter's path.
-    Returns the rows and the problems found (refused paths, unreadable scripts).
+    Returns the rows and the rows left out (refused paths, unreadable scripts).
     """
     rows: list[CanonicalRow] = []
-    problems: list[str] = []
+    problems: list[RejectedRow] = []
     prefix = "../" * layout.depth
     scripts_prefix = f"{prefix}{layout.scripts_dir}/" if layout.scripts_dir else None
     for entry in entries:
         path = entry.path
         refusal = check_path(path, layout.depth)
         if refusal is not None:
-            problems.append(f"RECORD row {path!r}: {refusal}")
+            problems.append(RejectedRow(_row_text(entry), f"RECORD row {path!r}: {refusal}"))
             continue
         path = posixpath.normpath(path)
         directory, _, name = path.rpartition("/")
@@ -230,7 +261,8 @@ def canonical_rows(
                 continue
             data = read_script(entry.path)
             if data is None:
-                problems.append(f"RECORD row {entry.path!r}: script cannot be read")
+                problem = f"RECORD row {entry.path!r}: script cannot be read"
+                problems.append(RejectedRow(_row_text(entry), problem))
                 continue
             rows.append(("{prefix}/" + path[len(prefix) :], _script_hash(data), None))
             continue
@@ -244,6 +276,12 @@ def canonical_rows(
         rows.append((path, None if entry.hash_ is None else str(entry.hash_), entry.size))
     rows.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
     return rows, problems
+
+
+def _row_text(entry: RecordEntry) -> str:
+    """``path,hash,size`` of an entry (joined by us, not by the csv module)."""
+    hash_text = "" if entry.hash_ is None else str(entry.hash_)
+    return f"{entry.path},{hash_text},{'' if entry.size is None else entry.size}"
 
 
 def _is_bytecode_cache(path: str) -> bool:

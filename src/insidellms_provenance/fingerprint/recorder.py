@@ -44,13 +44,14 @@ def record(
     return structure(record_field(group, environ=environ), Provenance)
 
 
-def record_field(
+def record_field(  # noqa: PLR0913 - the host passes what it observed
     group: str = DEFAULT_GROUP,
     *,
     environ: Mapping[str, str] = os.environ,
     observations: Mapping[tuple[str, str], JsonObject] | None = None,
     conflicts: Iterable[JsonObject] = (),
     entry_points: list[metadata.EntryPoint] | None = None,
+    in_run: bool = False,
 ) -> JsonObject:
     """:func:`record` as the plain field value, as embedded and printed.
 
@@ -58,7 +59,9 @@ def record_field(
     :func:`insidellms_provenance.field.schema.observation`) say how the host's own loading
     went; those plugins are not imported again, and their registrations and the run's
     ``conflicts`` are recorded. ``entry_points`` is what :func:`discover` returned for
-    ``group``, when the caller already has it.
+    ``group``, when the caller already has it. ``in_run`` marks the field as observed
+    in a host run; bytecode caches are then not compared with their sources, which
+    costs more than a run may spend (``docs/performance.md``), and the field says so.
     """
     observations = observations or {}
     disabled = plugins_disabled(group, environ)
@@ -76,7 +79,10 @@ def record_field(
             key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
             if key not in described:
                 found = describe_source(dist)
-                described[key] = (*describe_distribution(dist, editable=found["editable"]), found)
+                described[key] = (
+                    *describe_distribution(dist, editable=found["editable"], bytecode=not in_run),
+                    found,
+                )
             info, record_paths, source = described[key]
             origin = check_origin(
                 ep,
@@ -97,7 +103,7 @@ def record_field(
                 replaced=observed["replaced"] if observed else None,
             )
         )
-    return make_field(group, plugins, conflicts)
+    return make_field(group, plugins, conflicts, observed_in_run=in_run)
 
 
 def _load(

@@ -241,6 +241,7 @@ def current_field() -> dict[str, Any]:
             observations=OBSERVER.observations,
             conflicts=OBSERVER.conflicts,
             entry_points=_entry_points(),
+            in_run=True,
         )
     field: dict[str, Any] = _FIELD_CACHE["field"]
     return field

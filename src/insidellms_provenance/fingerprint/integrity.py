@@ -1,0 +1,395 @@
+"""Check a distribution's installed files against its RECORD: the one integrity check.
+
+Typical usage::
+
+    entries, rejected = parse_record(text)
+    findings = check_files(site_dir, dist_info, entries, depth, bytecode=True)
+    summary = integrity_summary(findings, rejected, dist_info, bytecode=True)
+
+``record`` (also inside a host run) and ``verify`` both call :func:`check_files`; the
+rules, and what they prove, are in ``docs/verify.md``. Standard library only: this runs
+inside every host run. Nothing here imports or executes plugin code: bytecode caches are
+read with :mod:`marshal` and compared with what :func:`compile` makes of the source,
+never run.
+"""
+
+# No ``from __future__ import annotations``: NamedTuple would compile every string
+# annotation at import (see record_file.py).
+import marshal
+import os
+import posixpath
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+from types import CodeType
+from typing import Final, NamedTuple
+
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.fingerprint.hashing import hash_file, read_file
+from insidellms_provenance.fingerprint.record_file import RecordEntry, check_path
+
+__all__ = [
+    "BYTECODE_CHECKED",
+    "BYTECODE_NOT_CHECKED",
+    "Finding",
+    "cached_code_problem",
+    "check_files",
+    "integrity_summary",
+    "same_code",
+]
+
+BYTECODE_CHECKED: Final = "checked"
+BYTECODE_NOT_CHECKED: Final = "not_checked"
+
+# RECORD rows that may lack a hash (the wheel spec: RECORD and its signatures; bytecode
+# that installers compile after writing the files).
+_UNHASHED_OK: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
+
+# What each problem means for ``integrity.status``: the bytes on disk are not the
+# recorded ones (``modified``), or they could not be compared (``unverifiable``).
+# Rows whose path is refused are RECORD's fault: the file is never opened.
+_REFUSED_ROW_PREFIXES: Final = ("refused: absolute", "refused: backslash", "refused: path")
+_NO_HASH: Final = "no hash in RECORD"
+
+
+class Finding(NamedTuple):
+    """One integrity problem: a path relative to the site directory and what is wrong."""
+
+    path: str
+    problem: str
+
+    @property
+    def refused_row(self) -> bool:
+        """Whether RECORD's row was refused (its path is unsafe), so nothing was opened."""
+        return self.problem.startswith(_REFUSED_ROW_PREFIXES)
+
+    @property
+    def modified(self) -> bool:
+        """Whether the problem means different bytes (not just bytes we could not check)."""
+        return not (
+            self.refused_row or self.problem.startswith("unreadable") or self.problem == _NO_HASH
+        )
+
+
+def check_files(
+    site_dir: str,
+    dist_info: str,
+    entries: Iterable[RecordEntry],
+    depth: int,
+    *,
+    bytecode: bool,
+) -> list[Finding]:
+    """Every finding for one distribution's RECORD rows, unexpected files and caches.
+
+    ``depth`` is the site directory's depth below the environment prefix (see
+    :func:`check_path`). With ``bytecode``, each cache this interpreter would load in
+    place of a listed source is compared with the source's compiled code.
+    """
+    entries = list(entries)
+    findings: list[Finding] = []
+    for entry in entries:
+        problem, size = _check_entry(site_dir, dist_info, depth, entry)
+        if problem is None and entry.hash_ is not None:
+            full = os.path.join(site_dir, posixpath.normpath(entry.path))
+            problem = _compare(hash_file(full, entry.hash_.name), entry, size)
+        if problem is not None:
+            findings.append(Finding(entry.path, problem))
+    findings += _unexpected_files(site_dir, dist_info, entries)
+    if bytecode:
+        findings += _bytecode_findings(site_dir, entries)
+    return findings
+
+
+def integrity_summary(
+    findings: Iterable[Finding], *, record_problem: bool, dist_info: str, bytecode: bool
+) -> JsonObject:
+    """``distribution.integrity``: status, the paths at fault, whether caches were checked.
+
+    ``record_problem`` says RECORD itself is missing, not CSV, or has rows that were
+    rejected or refused: RECORD is then at fault and what it lists cannot all be checked.
+    """
+    findings = list(findings)
+    # A refused row's path is RECORD's text, not a file (it may be absolute): RECORD is
+    # at fault, and the field never holds an absolute path.
+    paths = {finding.path for finding in findings if not finding.refused_row}
+    if record_problem or any(finding.refused_row for finding in findings):
+        paths.add(f"{dist_info}/RECORD")
+    if any(finding.modified for finding in findings):
+        status = "modified"
+    elif paths:
+        status = "unverifiable"
+    else:
+        status = "verified"
+    return schema.integrity(
+        status=status,
+        paths=(_field_path(path) for path in paths),
+        bytecode=BYTECODE_CHECKED if bytecode else BYTECODE_NOT_CHECKED,
+    )
+
+
+def _field_path(path: str) -> str:
+    """A path as the field shows it: ``../../../bin/x`` becomes ``{prefix}/bin/x``."""
+    if path.startswith("../"):
+        stripped = path
+        while stripped.startswith("../"):
+            stripped = stripped[3:]
+        return "{prefix}/" + stripped
+    return path
+
+
+def _compare(result: bytes | str, entry: RecordEntry, size: int) -> str | None:
+    """Why a hashed file does not match its RECORD row, if it does not."""
+    if isinstance(result, str):
+        return result
+    if entry.hash_ is not None and not entry.hash_.matches_digest(result):
+        return "content does not match RECORD hash"
+    if entry.size is not None and entry.size != size:
+        return "size does not match RECORD"
+    return None
+
+
+def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
+    site_dir: str, dist_info: str, depth: int, entry: RecordEntry
+) -> tuple[str | None, int]:
+    """A problem for a row that must not be hashed, or ``(None, size)`` when it may be."""
+    refusal = check_path(entry.path, depth)
+    if refusal is not None:
+        return f"refused: {refusal}", 0
+    full = os.path.join(site_dir, posixpath.normpath(entry.path))
+    try:
+        mode = os.lstat(full)
+    except FileNotFoundError:
+        return (None, 0) if entry.hash_ is None and is_cache(entry.path) else ("missing", 0)
+    except OSError as error:
+        return f"unreadable ({error.strerror})", 0
+    if stat.S_ISLNK(mode.st_mode):
+        return "refused: symlink (not followed)", 0
+    if not stat.S_ISREG(mode.st_mode):
+        return "refused: special file (not opened)", 0
+    if entry.hash_ is None:
+        name = posixpath.basename(entry.path)
+        in_dist_info = posixpath.dirname(entry.path) == dist_info
+        if (in_dist_info and name in _UNHASHED_OK) or is_cache(entry.path):
+            return None, 0
+        return _NO_HASH, 0
+    return None, mode.st_size
+
+
+def is_cache(path: str) -> bool:
+    """Whether ``path`` lies in a ``__pycache__`` directory and ends in ``.pyc``."""
+    return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
+
+
+def _cache_source(cache_path: str) -> str:
+    """``pkg/__pycache__/mod.cpython-311.opt-1.pyc`` → ``pkg/mod.py``."""
+    directory, _, name = cache_path.rpartition("/__pycache__/")
+    stem = name.split(".", 1)[0]
+    return f"{directory}/{stem}.py" if directory else f"{stem}.py"
+
+
+def _unexpected_files(site_dir: str, dist_info: str, entries: list[RecordEntry]) -> list[Finding]:
+    """Files in the distribution's own package directories that RECORD does not list.
+
+    Package directories are those whose ``__init__.py`` RECORD lists (so namespace
+    directories shared with other distributions are not claimed), plus the
+    ``*.dist-info`` directory. A bytecode cache is expected when RECORD lists its
+    source; a ``.pyc`` that no listed source explains is reported.
+    """
+    listed = {posixpath.normpath(entry.path) for entry in entries}
+    packages = {
+        posixpath.dirname(path)
+        for path in listed
+        if posixpath.basename(path) == "__init__.py" and not path.startswith("../")
+    }
+    roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
+    if dist_info:
+        roots.append(dist_info)
+    findings = []
+    for root in roots:
+        for directory, dirnames, filenames in os.walk(os.path.join(site_dir, root)):
+            relative_dir = os.path.relpath(directory, site_dir).replace(os.sep, "/")
+            dirnames.sort()
+            links = [d for d in dirnames if os.path.islink(os.path.join(directory, d))]
+            for name in sorted(filenames) + links:
+                path = f"{relative_dir}/{name}"
+                if path in listed:
+                    continue
+                if is_cache(path) and _cache_source(path) in listed:
+                    continue
+                problem = (
+                    "unexpected bytecode: no listed source explains it"
+                    if path.endswith(".pyc")
+                    else "unexpected file: not listed in RECORD"
+                )
+                findings.append(Finding(path, problem))
+    return findings
+
+
+# ---- bytecode caches -----------------------------------------------------------------
+
+
+def _bytecode_findings(site_dir: str, entries: list[RecordEntry]) -> list[Finding]:
+    """Caches Python would load instead of a listed source, but not its compiled code."""
+    findings = []
+    for source, cache, level in _cache_candidates(site_dir, entries):
+        problem = cached_code_problem(
+            os.path.join(site_dir, source), os.path.join(site_dir, cache), level
+        )
+        if problem is not None:
+            findings.append(Finding(cache, problem))
+    return findings
+
+
+def _cache_candidates(site_dir: str, entries: list[RecordEntry]) -> Iterator[tuple[str, str, int]]:
+    """(source, cache, optimization level) for each existing cache of a listed source.
+
+    Only this interpreter's cache tag and the three levels Python imports at
+    (``-O``/``-OO`` select ``opt-1``/``opt-2``) are looked for; one ``listdir`` per
+    ``__pycache__`` directory.
+    """
+    tag = sys.implementation.cache_tag
+    if tag is None:  # this interpreter never reads caches
+        return
+    from importlib.machinery import SOURCE_SUFFIXES
+
+    listings: dict[str, set[str]] = {}
+    for entry in entries:
+        path = posixpath.normpath(entry.path)
+        stem, suffix = posixpath.splitext(path)
+        if suffix not in SOURCE_SUFFIXES or path.startswith("../") or entry.hash_ is None:
+            continue
+        directory, _, name = stem.rpartition("/")
+        cache_dir = f"{directory}/__pycache__" if directory else "__pycache__"
+        if cache_dir not in listings:
+            try:
+                listings[cache_dir] = set(os.listdir(os.path.join(site_dir, cache_dir)))
+            except OSError:
+                listings[cache_dir] = set()
+        for level, optimization in ((0, ""), (1, ".opt-1"), (2, ".opt-2")):
+            cache_name = f"{name}.{tag}{optimization}.pyc"
+            if cache_name in listings[cache_dir]:
+                yield path, f"{cache_dir}/{cache_name}", level
+
+
+def cached_code_problem(source_path: str, cache_path: str, level: int) -> str | None:
+    """Why the cache Python would load for ``source_path`` is not its compiled source.
+
+    ``None`` when the cache matches, or when this interpreter would not load it (wrong
+    magic number, stale timestamp or source hash: Python then compiles the source).
+    The cache's code object is loaded with :func:`marshal.loads`, never executed, and
+    compared with :func:`same_code` to ``compile(source, optimize=level)``.
+    """
+    data = read_file(cache_path)
+    if isinstance(data, str):
+        return _READ_PROBLEMS.get(data, data) if data != "missing" else None
+    source = read_file(source_path)
+    if isinstance(source, str) or not _cache_in_use(data, source, source_path):
+        return None  # an unreadable source is reported by its own RECORD row
+    return _code_problem(data[16:], source, source_path, level)
+
+
+def _cache_in_use(data: bytes, source: bytes, source_path: str) -> bool:
+    """Whether this interpreter's import system would load ``data`` for ``source``.
+
+    The checks of ``SourceLoader.get_code``: magic number, flags, then the source's
+    mtime and size (timestamp caches) or hash (checked hash-based caches, per
+    ``--check-hash-based-pycs``). Unchecked hash-based caches are loaded as they are.
+    """
+    from importlib.util import MAGIC_NUMBER, source_hash
+
+    if len(data) < 16 or data[:4] != MAGIC_NUMBER:
+        return False  # another interpreter's format
+    flags = int.from_bytes(data[4:8], "little")
+    if flags & ~0b11:
+        return False  # invalid flags
+    if flags & 0b1:
+        import _imp
+
+        mode = _imp.check_hash_based_pycs
+        checked = bool(flags & 0b10) or mode == "always"
+        if mode == "never" or not checked:
+            return True
+        return data[8:16] == source_hash(source)
+    try:
+        status = os.lstat(source_path)
+    except OSError:
+        return False
+    mtime, size = int(status.st_mtime) & 0xFFFFFFFF, status.st_size & 0xFFFFFFFF
+    return data[8:12] == mtime.to_bytes(4, "little") and data[12:16] == size.to_bytes(4, "little")
+
+
+_READ_PROBLEMS: Final = {
+    "symlink": "refused: symlink (not followed)",
+    "special file": "refused: special file (not opened)",
+}
+
+
+def _code_problem(body: bytes, source: bytes, source_path: str, level: int) -> str | None:
+    try:
+        # What the import system itself would load; building a code object runs nothing.
+        cached = marshal.loads(body)  # noqa: S302
+    except (EOFError, ValueError, TypeError):
+        return "bytecode cannot be loaded: Python would fail to import it"
+    if not isinstance(cached, CodeType):
+        return "bytecode cannot be loaded: Python would fail to import it"
+    try:
+        compiled = compile(source, source_path, "exec", dont_inherit=True, optimize=level)
+    except (SyntaxError, ValueError):
+        return "bytecode does not match its source: the source does not compile"
+    if not same_code(cached, compiled):
+        return "bytecode does not match its source"
+    return None
+
+
+# Code object attributes that decide what the code does. Left out: ``co_filename``
+# (where it was compiled; the import system rewrites it to the source's path when it
+# loads a cache) and column positions (absent when a cache was written under
+# ``-X no_debug_ranges``); line numbers are compared through ``co_lines()``.
+_CODE_ATTRIBUTES: Final = (
+    "co_code",
+    "co_argcount",
+    "co_posonlyargcount",
+    "co_kwonlyargcount",
+    "co_nlocals",
+    "co_stacksize",
+    "co_flags",
+    "co_firstlineno",
+    "co_name",
+    "co_qualname",
+    "co_names",
+    "co_varnames",
+    "co_freevars",
+    "co_cellvars",
+    "co_exceptiontable",
+)
+
+
+def same_code(first: CodeType, second: CodeType) -> bool:
+    """Whether two code objects are the same code, constants and nested code included."""
+    for attribute in _CODE_ATTRIBUTES:
+        if getattr(first, attribute, None) != getattr(second, attribute, None):
+            return False
+    if list(first.co_lines()) != list(second.co_lines()):
+        return False
+    consts = first.co_consts, second.co_consts
+    return len(consts[0]) == len(consts[1]) and all(map(_same_constant, *consts))
+
+
+def _same_constant(first: object, second: object) -> bool:
+    """Equal constants of the same type: ``0.0`` is not ``-0.0``, nor ``1`` ``True``."""
+    if type(first) is not type(second):
+        return False
+    if isinstance(first, CodeType):
+        return same_code(first, second)  # type: ignore[arg-type]
+    if isinstance(first, tuple):
+        others: tuple[object, ...] = second  # type: ignore[assignment]
+        return len(first) == len(others) and all(map(_same_constant, first, others))
+    if isinstance(first, frozenset):
+        return {(type(item), repr(item)) for item in first} == {
+            (type(item), repr(item))
+            for item in second  # type: ignore[attr-defined]
+        }
+    if isinstance(first, (float, complex)):
+        return repr(first) == repr(second)
+    return bool(first == second)

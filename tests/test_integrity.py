@@ -1,0 +1,330 @@
+"""Integrity while recording: installed files against RECORD, bytecode against its source."""
+
+from __future__ import annotations
+
+import compileall
+import importlib.util
+import json
+import marshal
+import os
+import py_compile
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from insidellms_provenance.fingerprint.integrity import (
+    Finding,
+    cached_code_problem,
+    integrity_summary,
+    same_code,
+)
+from plugin_catalog import GOOD
+from venvtools import create_venv, install
+
+SOURCE = b'"""Doc."""\nX = -0.0\n\n\ndef f(a, /, b=3, *c, d, **e):\n    """f."""\n    assert a\n    return [x for x in c]\n'
+TAMPERED = SOURCE.replace(b"b=3", b"b=4")
+
+
+def _cache(directory: Path, level: int = 0) -> Path:
+    optimization = "" if level == 0 else level
+    return Path(
+        importlib.util.cache_from_source(str(directory / "mod.py"), optimization=optimization)
+    )
+
+
+def _write_source(directory: Path, data: bytes = SOURCE) -> Path:
+    source = directory / "mod.py"
+    source.write_bytes(data)
+    return source
+
+
+def _replace_code(cache: Path, source: bytes) -> None:
+    """Keep the cache's header (so Python still loads it), swap in other code."""
+    header = cache.read_bytes()[:16]
+    code = compile(source, "mod.py", "exec", dont_inherit=True)
+    cache.write_bytes(header + marshal.dumps(code))
+
+
+MODES = [
+    py_compile.PycInvalidationMode.TIMESTAMP,
+    py_compile.PycInvalidationMode.CHECKED_HASH,
+    py_compile.PycInvalidationMode.UNCHECKED_HASH,
+]
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda mode: mode.name)
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_genuine_caches_match_and_swapped_code_is_found(tmp_path, mode, level):
+    source = _write_source(tmp_path)
+    assert compileall.compile_dir(tmp_path, quiet=2, optimize=level, invalidation_mode=mode)
+    cache = _cache(tmp_path, level)
+    assert cached_code_problem(str(source), str(cache), level) is None
+    _replace_code(cache, TAMPERED)
+    assert (
+        cached_code_problem(str(source), str(cache), level) == "bytecode does not match its source"
+    )
+
+
+@pytest.mark.parametrize("flags", [[], ["-O"], ["-OO"], ["-X", "no_debug_ranges"]])
+def test_import_time_caches_match(tmp_path, flags):
+    source = _write_source(tmp_path)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(
+        [sys.executable, *flags, "-c", "import mod"], cwd=tmp_path, env=environment, check=True
+    )
+    level = 2 if "-OO" in flags else 1 if "-O" in flags else 0
+    cache = _cache(tmp_path, level)
+    assert cache.exists()
+    assert cached_code_problem(str(source), str(cache), level) is None
+
+
+def _timestamp_cache(tmp_path: Path) -> tuple[Path, Path]:
+    source = _write_source(tmp_path)
+    py_compile.compile(str(source), doraise=True, invalidation_mode=MODES[0])
+    return source, _cache(tmp_path)
+
+
+def test_caches_python_would_not_load_are_ignored(tmp_path):
+    source, cache = _timestamp_cache(tmp_path)
+    _replace_code(cache, TAMPERED)
+    data = cache.read_bytes()
+    cache.write_bytes(b"\x00\x00\x0d\x0a" + data[4:])  # another interpreter's magic number
+    assert cached_code_problem(str(source), str(cache), 0) is None
+    cache.write_bytes(data[:8] + b"\xff\xff\xff\xff" + data[12:])  # stale: mtime differs
+    assert cached_code_problem(str(source), str(cache), 0) is None
+    cache.write_bytes(data[:4] + b"\x04\x00\x00\x00" + data[8:])  # unknown flags
+    assert cached_code_problem(str(source), str(cache), 0) is None
+
+
+def test_checked_hash_cache_of_other_source_is_not_loaded(tmp_path):
+    source = _write_source(tmp_path, TAMPERED)
+    py_compile.compile(str(source), doraise=True, invalidation_mode=MODES[1])
+    source.write_bytes(SOURCE)  # the cache's source hash no longer matches: Python recompiles
+    assert cached_code_problem(str(source), str(_cache(tmp_path)), 0) is None
+
+
+def test_unchecked_hash_cache_of_other_source_is_loaded_and_found(tmp_path):
+    source = _write_source(tmp_path, TAMPERED)
+    py_compile.compile(str(source), doraise=True, invalidation_mode=MODES[2])
+    source.write_bytes(SOURCE)  # Python loads the cache without looking at the source
+    assert cached_code_problem(str(source), str(_cache(tmp_path)), 0) == (
+        "bytecode does not match its source"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"\xff garbage", "bytecode cannot be loaded: Python would fail to import it"),
+        (marshal.dumps(42), "bytecode cannot be loaded: Python would fail to import it"),
+    ],
+)
+def test_loadable_header_with_bad_body(tmp_path, body, problem):
+    source, cache = _timestamp_cache(tmp_path)
+    cache.write_bytes(cache.read_bytes()[:16] + body)
+    assert cached_code_problem(str(source), str(cache), 0) == problem
+
+
+def test_cache_of_a_source_that_does_not_compile(tmp_path):
+    source, cache = _timestamp_cache(tmp_path)
+    header = cache.read_bytes()[:16]
+    broken = SOURCE[:-1] + b"("  # same size, so the header still matches
+    stat = source.stat()
+    source.write_bytes(broken)
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    cache.write_bytes(header + marshal.dumps(compile(SOURCE, "mod.py", "exec")))
+    assert cached_code_problem(str(source), str(cache), 0) == (
+        "bytecode does not match its source: the source does not compile"
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("x = 1\n", "x = 1\n", True),
+        ("x = 0.0\n", "x = -0.0\n", False),
+        ("x = 1\n", "x = True\n", False),
+        ("x = (1, 2)\n", "x = (1, 3)\n", False),
+        ("def f():\n    return 1\n", "def f():\n    return 2\n", False),
+        ("def f():\n    return 1\n", "def g():\n    return 1\n", False),
+        ("x = 1\n", "\nx = 1\n", False),  # line numbers
+        ("x = {1, 2} & y\n", "x = {1, 3} & y\n", False),  # frozenset constant
+    ],
+)
+def test_same_code_table(first, second, same):
+    assert same_code(compile(first, "a.py", "exec"), compile(second, "a.py", "exec")) is same
+
+
+def test_same_code_ignores_where_it_was_compiled():
+    assert same_code(compile(SOURCE, "/build/a.py", "exec"), compile(SOURCE, "mod.py", "exec"))
+
+
+@pytest.mark.parametrize(
+    ("findings", "record_problem", "expected"),
+    [
+        ([], False, ("verified", [])),
+        ([], True, ("unverifiable", ["d-1.dist-info/RECORD"])),
+        ([Finding("p/a.py", "no hash in RECORD")], False, ("unverifiable", ["p/a.py"])),
+        (
+            [Finding("p/a.py", "unreadable (Permission denied)")],
+            False,
+            ("unverifiable", ["p/a.py"]),
+        ),
+        (
+            [Finding("/etc/shadow", "refused: absolute path")],
+            False,
+            ("unverifiable", ["d-1.dist-info/RECORD"]),
+        ),
+        (
+            [Finding("p/a.py", "content does not match RECORD hash")],
+            True,
+            ("modified", ["d-1.dist-info/RECORD", "p/a.py"]),
+        ),
+        ([Finding("p/a.py", "missing")], False, ("modified", ["p/a.py"])),
+        (
+            [Finding("p/evil.py", "unexpected file: not listed in RECORD")],
+            False,
+            ("modified", ["p/evil.py"]),
+        ),
+        ([Finding("p/a.py", "refused: symlink (not followed)")], False, ("modified", ["p/a.py"])),
+        (
+            [Finding("../../../bin/x", "content does not match RECORD hash")],
+            False,
+            ("modified", ["{prefix}/bin/x"]),
+        ),
+    ],
+)
+def test_integrity_summary_table(findings, record_problem, expected):
+    summary = integrity_summary(
+        findings, record_problem=record_problem, dist_info="d-1.dist-info", bytecode=True
+    )
+    assert (summary["status"], summary["paths"]) == expected
+    assert summary["bytecode"] == "checked"
+
+
+# ---- real installs ------------------------------------------------------------------
+
+
+def _record(venv) -> dict:
+    return json.loads(venv.record())
+
+
+def _plugins(field: dict) -> dict[str, dict]:
+    return {p["entry_point"]["name"]: p for p in field["plugins"]}
+
+
+def _diff(venv, tmp_path: Path, before: dict, after: dict, *options: str):
+    (tmp_path / "a.json").write_text(json.dumps(before))
+    (tmp_path / "b.json").write_text(json.dumps(after))
+    return venv.run(
+        "-m",
+        "insidellms_provenance",
+        "diff",
+        str(tmp_path / "a.json"),
+        str(tmp_path / "b.json"),
+        *options,
+    )
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_editing_an_installed_file_changes_the_field(make_env, installer, tmp_path):
+    """The issue's reproducer: diff of two runs around an in-place edit is not identical."""
+    venv = make_env(installer, GOOD, fresh=True)
+    before = _record(venv)
+    assert _plugins(before)["alpha"]["distribution"]["integrity"] == {
+        "status": "verified",
+        "paths": [],
+        "bytecode": "checked",
+    }
+    echo = venv.site_packages / "alpha_plugin/models/echo.py"
+    echo.write_bytes(echo.read_bytes().replace(b"return prompt", b"return 'pwned'"))
+    after = _record(venv)
+    alpha = _plugins(after)["alpha"]["distribution"]
+    assert alpha["integrity"]["status"] == "modified"
+    assert alpha["integrity"]["paths"] == ["alpha_plugin/models/echo.py"]
+    assert alpha["record_digest"] == _plugins(before)["alpha"]["distribution"]["record_digest"]
+    result = _diff(venv, tmp_path, before, after, "--format", "json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert not report["identical"]
+    assert [(c["plugin"], c["kind"], c["severity"]) for c in report["changes"]] == [
+        ("alpha", "integrity", "critical")
+    ]
+    check = venv.run("-m", "insidellms_provenance", "check", str(tmp_path / "b.json"))
+    assert check.returncode == 1
+    assert b"alpha  integrity  integrity modified: alpha_plugin/models/echo.py" in check.stdout
+
+
+def test_unexpected_module_in_a_package_is_modified(make_env):
+    venv = make_env("uv", GOOD, fresh=True)
+    (venv.site_packages / "beta_plugin" / "injected.py").write_text("import os\n")
+    beta = _plugins(_record(venv))["beta"]["distribution"]["integrity"]
+    assert (beta["status"], beta["paths"]) == ("modified", ["beta_plugin/injected.py"])
+
+
+@pytest.mark.parametrize(
+    ("installer", "options"),
+    [("pip", ("--compile",)), ("uv", ("--compile-bytecode",)), ("uv", ())],
+)
+def test_installer_and_import_caches_are_no_false_positive(
+    tmp_path, wheelhouse, installer, options
+):
+    venv = create_venv(tmp_path / "venv", installer)
+    install(
+        venv,
+        "insidellms-provenance",
+        "Alpha-Plugin",
+        "gamma-plugin",
+        find_links=wheelhouse,
+        extra=options,
+    )
+    caches = list(venv.site_packages.glob("alpha_plugin/**/__pycache__/*.pyc"))
+    assert bool(caches) == bool(options)
+    first = _record(venv)  # imports the plugins: Python writes or reuses caches
+    assert list(venv.site_packages.glob("gamma_plugin/__pycache__/*.pyc"))
+    second = _record(venv)
+    assert first == second
+    for plugin in first["plugins"]:
+        assert plugin["distribution"]["integrity"] == {
+            "status": "verified",
+            "paths": [],
+            "bytecode": "checked",
+        }, plugin["entry_point"]["name"]
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_tampered_bytecode_with_a_valid_header_is_modified(tmp_path, wheelhouse, installer):
+    venv = create_venv(tmp_path / "venv", installer)
+    install(venv, "insidellms-provenance", "gamma-plugin", find_links=wheelhouse)
+    before = _record(venv)  # imports gamma_plugin.hooks: the cache exists now
+    hooks = venv.site_packages / "gamma_plugin" / "hooks.py"
+    tag = venv.run("-c", "import sys; print(sys.implementation.cache_tag)").stdout.decode().strip()
+    cache = hooks.parent / "__pycache__" / f"hooks.{tag}.pyc"
+    header = cache.read_bytes()[:16]
+    evil = b"def register():\n    return 'pwned'\n"
+    code = venv.run(
+        "-c",
+        f"import marshal, sys; sys.stdout.buffer.write(marshal.dumps(compile({evil!r}, 'x', 'exec')))",
+    )
+    cache.write_bytes(header + code.stdout)
+    ran = venv.run("-c", "import gamma_plugin.hooks as h; print(h.register())")
+    assert ran.stdout.strip() == b"pwned"  # Python really runs the cache, not the source
+    after = _record(venv)
+    integrity = _plugins(after)["gamma"]["distribution"]["integrity"]
+    assert integrity["status"] == "modified"
+    assert integrity["paths"] == [f"gamma_plugin/__pycache__/hooks.{tag}.pyc"]
+    assert (
+        _plugins(after)["gamma"]["distribution"]["record_digest"]
+        == (_plugins(before)["gamma"]["distribution"]["record_digest"])
+    )
+    verify = venv.run("-m", "insidellms_provenance", "verify", "--format", "json")
+    assert verify.returncode == 1
+    assert json.loads(verify.stdout)["findings"] == [
+        {
+            "distribution": "gamma-plugin",
+            "path": f"gamma_plugin/__pycache__/hooks.{tag}.pyc",
+            "problem": "bytecode does not match its source",
+        }
+    ]
