@@ -119,7 +119,7 @@ BAD_FILES = [
     ("no field", b'{"custom": {}}', "no plugin provenance (custom.plugin_provenance)"),
     (
         "unknown schema",
-        GOLDEN_FIELD.read_bytes().replace(b"plugins/v1", b"plugins/v99"),
+        GOLDEN_FIELD.read_bytes().replace(b"plugins/v2", b"plugins/v99"),
         "unknown provenance schema 'insidellms-provenance/plugins/v99'",
     ),
     (

@@ -111,7 +111,7 @@ def test_no_color_wins_on_a_terminal(pair, tmp_path):
         (b"{", "not valid JSON"),
         (b'{"custom": {"status_counts": {}}}', "no plugin provenance"),
         (
-            GOLDEN_FIELD.read_bytes().replace(b"plugins/v1", b"plugins/v0"),
+            GOLDEN_FIELD.read_bytes().replace(b"plugins/v2", b"plugins/v0"),
             "unknown provenance schema",
         ),
         (GOLDEN_FIELD.read_bytes().replace(b'"2.1.0"', b'"2.1.1"'), "digest does not match"),

@@ -90,3 +90,14 @@ def test_v2_digest_seals_conflicts_and_every_key():
     ):
         with pytest.raises(InvalidFieldError, match="digest does not match its content"):
             read_field(changed, where="hand-edited")
+
+
+def test_clean_record_digests_are_the_same_in_v1_and_v2():
+    """The catalog recorded by 0.1.0 and now: same RECORDs, same record_digest."""
+    old = json.loads((GOLDEN / "v1" / "field.json").read_bytes())
+    new = json.loads((GOLDEN / "record" / "field.json").read_bytes())
+    digests = [
+        {p["entry_point"]["name"]: p["distribution"]["record_digest"] for p in f["plugins"]}
+        for f in (old, new)
+    ]
+    assert digests[0] == digests[1]

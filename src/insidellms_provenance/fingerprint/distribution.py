@@ -87,9 +87,10 @@ def describe_distribution(
         rows, left_out = canonical_rows(entries, layout, lambda path: read_regular_file(site, path))
         rejected += left_out
         record_problems.extend(row.problem for row in rejected)
-        # What is on disk, never our wording of what is wrong with it (docs/record-digest.md).
+        # What is on disk, never our wording of what is wrong with it. The key keeps v1's
+        # name, so a clean RECORD has the same digest in v1 and v2 (docs/record-digest.md).
         record_digest = canonical_digest(
-            {"files": rows, "rejected": sorted({row.text for row in rejected})}
+            {"files": rows, "problems": sorted({row.text for row in rejected})}
         )
         findings = check_files(str(site), info_dir, entries, layout.depth, bytecode=bytecode)
     problems.extend(record_problems)
