@@ -252,6 +252,8 @@ def test_editing_an_installed_file_changes_the_field(make_env, installer, tmp_pa
     assert [(c["plugin"], c["kind"], c["severity"]) for c in report["changes"]] == [
         ("alpha", "integrity", "critical")
     ]
+    show = venv.run("-m", "insidellms_provenance", "show", str(tmp_path / "b.json"))
+    assert b"alpha: installed files modified: alpha_plugin/models/echo.py" in show.stdout
     check = venv.run("-m", "insidellms_provenance", "check", str(tmp_path / "b.json"))
     assert check.returncode == 1
     assert b"alpha  integrity  integrity modified: alpha_plugin/models/echo.py" in check.stdout

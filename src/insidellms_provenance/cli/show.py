@@ -129,6 +129,10 @@ def _notes(plugin: PluginFingerprint) -> list[str]:
         versions = ", ".join(plugin.origin.duplicate_versions)
         notes.append(f"{name}: several copies of the distribution are installed ({versions})")
     if plugin.distribution:
+        integrity = plugin.distribution.integrity
+        if integrity is not None and integrity.status != "verified":
+            paths = f": {', '.join(integrity.paths)}" if integrity.paths else ""
+            notes.append(f"{name}: installed files {integrity.status}{paths}")
         notes += [f"{name}: distribution: {problem}" for problem in plugin.distribution.problems]
     if plugin.source:
         notes += [f"{name}: source: {problem}" for problem in plugin.source.problems]
