@@ -94,8 +94,10 @@ def _json(group: str, view: Any, details: list[Any], *, strict: bool, failed: bo
     from importlib import metadata
 
     from insidellms_provenance.canonical import canonical_json
+    from insidellms_provenance.fingerprint.loader import HOST_DISABLE_VARIABLE
 
-    disabled = os.environ.get("INSIDELLMS_DISABLE_PLUGINS", "").strip().lower() in (
+    # The host's doctor lower-cases the variable (its loader does not).
+    disabled = os.environ.get(HOST_DISABLE_VARIABLE, "").strip().lower() in (
         "1",
         "true",
         "yes",

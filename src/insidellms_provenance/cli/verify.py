@@ -50,10 +50,10 @@ def run(arguments: argparse.Namespace) -> int:
         from insidellms_provenance.field.read import read_field
         from insidellms_provenance.runfile.read import load_field_value
 
-        recorded, where = load_field_value(arguments.run)
-        read_field(recorded, where=where)  # refuse a malformed field before comparing
-        report = reproducibility_changes(recorded, str(recorded.get("group")))
-        group = str(recorded.get("group"))
+        value, where = load_field_value(arguments.run)
+        recorded = read_field(value, where=where)  # refuse a malformed field before comparing
+        report = reproducibility_changes(recorded)
+        group = recorded["group"]
     else:
         group = arguments.group
     if arguments.all:

@@ -25,6 +25,8 @@ from typing import Annotated, Any, Final, Literal, TypedDict
 
 __all__ = [
     "DEFAULT_GROUP",
+    "FIELD_KEY",
+    "MANIFEST_NAME",
     "REGISTRY_KINDS",
     "SCHEMA_V1",
     "Conflict",
@@ -70,6 +72,12 @@ DEFAULT_GROUP: Final = "insidellms.plugins"
 
 SCHEMA_V1: Final = "insidellms-provenance/plugins/v1"
 """The ``schema`` string of the field this package writes."""
+
+MANIFEST_NAME: Final = "manifest.json"
+"""The run file the host writes and the field is embedded in."""
+
+FIELD_KEY: Final = "plugin_provenance"
+"""The field's key under the manifest's free-form ``custom`` object."""
 
 RegistryKind = Literal["models", "probes", "datasets"]
 REGISTRY_KINDS: Final[tuple[RegistryKind, ...]] = ("models", "probes", "datasets")

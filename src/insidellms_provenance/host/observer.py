@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import REGISTRY_KINDS, Conflict, PluginObservation
+from insidellms_provenance.field.schema import (
+    REGISTRY_KINDS,
+    Conflict,
+    PluginObservation,
+    Provenance,
+)
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 __all__ = ["OBSERVER", "Observer", "RegisterCall"]
 
@@ -11,7 +21,12 @@ RegisterCall = tuple[str, str, bool, bool]  # kind, key, overwrite, key existed 
 
 
 class Observer:
-    """Registrations and conflicts per entry point, in load order, for one host run."""
+    """Everything the hook keeps for one host run (STYLE rule 6: the one global).
+
+    Registrations and conflicts per entry point, in load order; who owns each registry
+    key; whether the hook has warned; and, computed once per run, the group's entry
+    points and the field.
+    """
 
     def __init__(self) -> None:
         self.observations: dict[tuple[str, str], PluginObservation] = {}
@@ -19,6 +34,8 @@ class Observer:
         self.owners: dict[tuple[str, str], str] = {}
         self.builtins: set[tuple[str, str]] = set()
         self.warned = False
+        self.entry_points: list[metadata.EntryPoint] | None = None
+        self.field: Provenance | None = None
 
     def seed_builtins(self, keys: dict[str, list[str]]) -> None:
         """Keys registered before any plugin ran belong to the host."""
