@@ -21,7 +21,7 @@ Schema then treat it as optional. A one-value ``Literal`` is a constant, and
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any, Final, Literal, TypedDict
+from typing import Annotated, Final, Literal, TypedDict
 
 __all__ = [
     "DEFAULT_GROUP",
@@ -34,7 +34,6 @@ __all__ = [
     "Determinism",
     "DistributionInfo",
     "EntryPointRef",
-    "JsonObject",
     "LoadOutcome",
     "LoadStatus",
     "ManifestStatus",
@@ -63,9 +62,6 @@ __all__ = [
     "requires",
     "source",
 ]
-
-JsonObject = dict[str, Any]
-"""Any JSON object: for values whose shape is not the field's (host manifests, reports)."""
 
 DEFAULT_GROUP: Final = "insidellms.plugins"
 """The host's entry-point group: insideLLMs loads its plugins from it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import (
@@ -15,7 +15,12 @@ from insidellms_provenance.field.schema import (
 if TYPE_CHECKING:
     from importlib import metadata
 
-__all__ = ["OBSERVER", "Observer", "RegisterCall"]
+__all__ = ["HOST_REGISTRIES", "OBSERVER", "Observer", "RegisterCall"]
+
+HOST_REGISTRIES: Final[dict[str, str]] = {
+    kind: f"{kind.removesuffix('s')}_registry" for kind in REGISTRY_KINDS
+}
+"""The attribute of ``insideLLMs.registry`` holding each kind's registry."""
 
 RegisterCall = tuple[str, str, bool, bool]  # kind, key, overwrite, key existed before
 

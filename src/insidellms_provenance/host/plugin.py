@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from insidellms_provenance.field.schema import DEFAULT_GROUP, FIELD_KEY, MANIFEST_NAME
-from insidellms_provenance.host.observer import OBSERVER, RegisterCall
+from insidellms_provenance.host.observer import HOST_REGISTRIES, OBSERVER, RegisterCall
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import Provenance
@@ -34,11 +34,6 @@ __all__ = [
 TESTED_HOST_VERSIONS: Final = frozenset({"0.2.0"})
 HOOK_VARIABLE: Final = "INSIDELLMS_PROVENANCE"
 """``off`` (or ``0``, ``false``, ``no``) turns the hook off; plugins still load."""
-_KINDS: Final = {
-    "models": "model_registry",
-    "probes": "probe_registry",
-    "datasets": "dataset_registry",
-}
 _MARK: Final = "__insidellms_provenance_wrapped__"
 
 
@@ -80,14 +75,14 @@ def _install() -> None:
     # the wrapper is in place before that (observed on insideLLMs 0.2.0).
     resources = importlib.import_module("insideLLMs.resources")
     needed = [(registry, "_call_plugin_register"), (resources, "atomic_write_text")]
-    needed += [(registry, attribute) for attribute in _KINDS.values()]
+    needed += [(registry, attribute) for attribute in HOST_REGISTRIES.values()]
     missing = [name for module, name in needed if not hasattr(module, name)]
     if missing:
         _warn(f"insideLLMs lacks {', '.join(missing)}")
         return
     host_registry: Any = registry
     host_resources: Any = resources
-    registries = {kind: getattr(host_registry, name) for kind, name in _KINDS.items()}
+    registries = {kind: getattr(host_registry, name) for kind, name in HOST_REGISTRIES.items()}
     if getattr(host_registry._call_plugin_register, _MARK, False):
         return
     OBSERVER.seed_builtins({kind: list(reg.list()) for kind, reg in registries.items()})
@@ -117,7 +112,7 @@ def _install_via_host_hooks(registry: Any) -> bool:
         except Exception as problem:  # noqa: BLE001 - never let our bookkeeping alter the run
             _warn(f"could not observe a plugin ({type(problem).__name__})")
 
-    registries = {kind: getattr(registry, name, None) for kind, name in _KINDS.items()}
+    registries = {kind: getattr(registry, name, None) for kind, name in HOST_REGISTRIES.items()}
     OBSERVER.seed_builtins(
         {kind: list(reg.list()) for kind, reg in registries.items() if reg is not None}
     )
