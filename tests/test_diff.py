@@ -8,13 +8,13 @@ from insidellms_provenance.analyze.diff import (
     parse_policy,
     policy_fails,
 )
-from insidellms_provenance.field.build import field_value, make_provenance
+from insidellms_provenance.field.build import make_field
 
 
 @pytest.fixture(scope="module")
 def report():
     before, after = before_and_after()
-    return diff_fields(field_value(before), field_value(after))
+    return diff_fields(before, after)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_content_change_is_critical_and_plain(report):
 
 
 def test_identical_fields():
-    field = field_value(make_provenance("g", [plugin("a"), plugin("b")]))
+    field = make_field("g", [plugin("a"), plugin("b")])
     same = diff_fields(field, field)
     assert same.identical
     assert same.changes == ()
@@ -100,9 +100,9 @@ def test_policy_on_the_full_fixture(report, policy, fails):
 def _report_for(old_version: str, new_version: str):
     from diff_fixtures import with_dist
 
-    before = make_provenance("g", [plugin("x", old_version)])
-    after = make_provenance("g", [with_dist(plugin("x", old_version), version=new_version)])
-    return diff_fields(field_value(before), field_value(after))
+    before = make_field("g", [plugin("x", old_version)])
+    after = make_field("g", [with_dist(plugin("x", old_version), version=new_version)])
+    return diff_fields(before, after)
 
 
 @pytest.mark.parametrize(
@@ -136,7 +136,7 @@ def test_unknown_policy_selectors_are_refused(bad):
 
 
 def _field(plugins, conflicts=(), *, observed=False):
-    return field_value(make_provenance("g", plugins, conflicts, observed_in_run=observed))
+    return make_field("g", plugins, conflicts, observed_in_run=observed)
 
 
 def test_integrity_change_is_critical(report):
@@ -146,9 +146,11 @@ def test_integrity_change_is_critical(report):
 
 
 def _conflict(plugins, outcome, winner):
-    from insidellms_provenance.field.model import Conflict
+    from insidellms_provenance.field import schema
 
-    return Conflict(kind="models", key="shared", plugins=plugins, outcome=outcome, winner=winner)
+    return schema.conflict(
+        kind="models", key="shared", plugins=plugins, outcome=outcome, winner=winner
+    )
 
 
 FIRST = _conflict(("a", "b"), "overwritten", "b")
@@ -180,10 +182,10 @@ def test_every_conflict_of_a_key_is_compared(after, messages):
 
 
 def test_two_removed_entry_points_of_one_name_are_both_reported():
-    import attrs
+    from diff_fixtures import evolve
 
     one = plugin("x")
-    two = attrs.evolve(one, entry_point=attrs.evolve(one.entry_point, value="x_other:register"))
+    two = evolve(one, entry_point=evolve(one["entry_point"], value="x_other:register"))
     report = diff_fields(_field([one, two, plugin("y")]), _field([plugin("y")]))
     assert [(c.kind, c.message) for c in report.changes] == [
         ("removed", "removed (x-dist 1.0.0, x:register)"),
@@ -192,11 +194,11 @@ def test_two_removed_entry_points_of_one_name_are_both_reported():
 
 
 def test_retargeting_pairs_entry_points_of_one_name_in_value_order():
-    import attrs
+    from diff_fixtures import evolve
 
     def at(value):
         base = plugin("x")
-        return attrs.evolve(base, entry_point=attrs.evolve(base.entry_point, value=value))
+        return evolve(base, entry_point=evolve(base["entry_point"], value=value))
 
     report = diff_fields(_field([at("a:f"), at("b:f")]), _field([at("c:f")]))
     assert [(c.kind, c.message) for c in report.changes] == [
@@ -207,13 +209,15 @@ def test_retargeting_pairs_entry_points_of_one_name_in_value_order():
 
 def test_observations_are_compared_only_when_made_alike():
     """The issue's reproducer, in small: embed after a run vs recorded inside one."""
-    from insidellms_provenance.field.model import LoadOutcome, RegistryKeys
+    from insidellms_provenance.field import schema
 
-    outside = plugin("p", load=LoadOutcome(status="loaded"), registered=None, replaced=None)
+    outside = plugin("p", load=schema.load_outcome(status="loaded"), registered=None)
     inside = plugin(
         "p",
-        load=LoadOutcome(status="failed", error_type="RegistrationError", error_message="x"),
-        registered=RegistryKeys(models=("m",)),
+        load=schema.load_outcome(
+            status="failed", error_type="RegistrationError", error_message="x"
+        ),
+        registered=schema.registry_keys(models=("m",)),
     )
     before = _field([inside], [FIRST], observed=True)
     after = _field([outside])

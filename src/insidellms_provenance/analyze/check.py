@@ -10,7 +10,7 @@ from typing import Any, Final
 import attrs
 
 from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.field.model import PluginFingerprint, Provenance
+from insidellms_provenance.field.schema import PluginFingerprint, Provenance
 from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
 
 __all__ = [
@@ -90,49 +90,51 @@ def read_policy_file(path: Path) -> dict[str, object]:
 
 def check_policy(provenance: Provenance, policy: Policy) -> list[Violation]:
     """Every violation of ``policy`` by the plugins of ``provenance``, in load order."""
-    violations = [v for plugin in provenance.plugins for v in _check_plugin(plugin, policy)]
+    violations = [v for plugin in provenance["plugins"] for v in _check_plugin(plugin, policy)]
     if policy.conflicts:
-        violations += [
-            Violation(
-                plugin=conflict.plugins[-1] if conflict.plugins else "-",
-                rule="conflicts",
-                message=f"{conflict.kind} {conflict.key!r} also claimed by "
-                f"{', '.join(conflict.plugins[:-1]) or '?'} ({conflict.outcome}"
-                + (f", {conflict.winner} won)" if conflict.winner else ")"),
+        for conflict in provenance["conflicts"]:
+            plugins = conflict["plugins"]
+            winner = f", {conflict['winner']} won" if conflict["winner"] else ""
+            violations.append(
+                Violation(
+                    plugin=plugins[-1] if plugins else "-",
+                    rule="conflicts",
+                    message=f"{conflict['kind']} {conflict['key']!r} also claimed by "
+                    f"{', '.join(plugins[:-1]) or '?'} ({conflict['outcome']}{winner})",
+                )
             )
-            for conflict in provenance.conflicts
-        ]
     return violations
 
 
-def _always_on(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
-    """The default rules: integrity verified, plugin loaded."""
-    name = plugin.entry_point.name
+def _default_rules(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
+    """The rules on by default: integrity verified, plugin loaded."""
+    name = plugin["entry_point"]["name"]
     violations = []
-    if policy.integrity and plugin.distribution is not None:
-        integrity = plugin.distribution.integrity
+    dist = plugin["distribution"]
+    if policy.integrity and dist is not None:
+        integrity = dist["integrity"]
+        message = ""
         if integrity is None:
             message = "integrity not recorded (a v1 field)"
-        elif integrity.status != "verified":
-            paths = f": {', '.join(integrity.paths)}" if integrity.paths else ""
-            message = f"integrity {integrity.status}{paths}"
-        else:
-            message = ""
+        elif integrity["status"] != "verified":
+            paths = f": {', '.join(integrity['paths'])}" if integrity["paths"] else ""
+            message = f"integrity {integrity['status']}{paths}"
         if message:
             violations.append(Violation(plugin=name, rule="integrity", message=message))
-    if policy.load and plugin.load.status in ("failed", "skipped"):
-        error = f" ({plugin.load.error_type})" if plugin.load.error_type else ""
+    load = plugin["load"]
+    if policy.load and load["status"] in ("failed", "skipped"):
+        error = f" ({load['error_type']})" if load["error_type"] else ""
         violations.append(
-            Violation(plugin=name, rule="load", message=f"load {plugin.load.status}{error}")
+            Violation(plugin=name, rule="load", message=f"load {load['status']}{error}")
         )
     return violations
 
 
 def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
-    name = plugin.entry_point.name
-    manifest = plugin.manifest
-    violations = _always_on(plugin, policy)
-    dist = plugin.distribution.normalized_name if plugin.distribution else ""
+    name = plugin["entry_point"]["name"]
+    manifest = plugin["manifest"]
+    violations = _default_rules(plugin, policy)
+    dist = plugin["distribution"]["normalized_name"] if plugin["distribution"] else ""
     if policy.allow and dist not in policy.allow:
         violations.append(
             Violation(
@@ -143,15 +145,17 @@ def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
         violations.append(
             Violation(plugin=name, rule="deny", message=f"distribution {dist} is denied")
         )
-    if policy.strict_plugins and manifest.status != "ok":
-        detail = f": {manifest.problems[0]}" if manifest.problems else ""
+    if policy.strict_plugins and manifest["status"] != "ok":
+        detail = f": {manifest['problems'][0]}" if manifest["problems"] else ""
         violations.append(
             Violation(
-                plugin=name, rule="strict-plugins", message=f"manifest {manifest.status}{detail}"
+                plugin=name,
+                rule="strict-plugins",
+                message=f"manifest {manifest['status']}{detail}",
             )
         )
     if policy.require_determinism is not None:
-        level = manifest.determinism.level if manifest.determinism else None
+        level = manifest["determinism"]["class"] if manifest["determinism"] else None
         if determinism_rank(level) > determinism_rank(policy.require_determinism):
             violations.append(
                 Violation(
@@ -161,8 +165,9 @@ def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
                     f"required {policy.require_determinism} or better",
                 )
             )
-    if policy.insidellms_version is not None and manifest.insidellms is not None:
-        violations += _compatibility(name, manifest.insidellms, policy.insidellms_version)
+    specifier = manifest["insideLLMs"]
+    if policy.insidellms_version is not None and specifier is not None:
+        violations += _compatibility(name, specifier, policy.insidellms_version)
     return violations
 
 

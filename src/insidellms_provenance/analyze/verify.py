@@ -3,7 +3,7 @@
 Typical usage::
 
     findings = verify_distributions(distributions)       # integrity, by path
-    changes = reproducibility_changes(recorded_field, group)
+    changes = reproducibility_changes(recorded_field)
 
 Nothing here imports plugin code: distributions are found through their metadata only,
 and files are read without following symlinks or opening special files
@@ -13,15 +13,16 @@ and files are read without following symlinks or opening special files
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.diff import DiffReport
+    from insidellms_provenance.field.schema import Provenance
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
 from insidellms_provenance.fingerprint.distribution import site_directory
@@ -130,43 +131,14 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
     return findings
 
 
-def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffReport:
+def reproducibility_changes(recorded: Provenance) -> DiffReport:
     """Re-fingerprint this environment without importing plugins and diff it with a run.
 
     Only what can be known without importing is compared (entry points, distributions,
     sources); manifest, load, origin and registrations are taken from the recording.
     """
     from insidellms_provenance.analyze.diff import diff_fields
-    from insidellms_provenance.field import schema
-    from insidellms_provenance.field.build import make_field
-    from insidellms_provenance.fingerprint.discover import discover, entry_point_ref
-    from insidellms_provenance.fingerprint.distribution import describe_distribution
-    from insidellms_provenance.fingerprint.source import describe_source
+    from insidellms_provenance.fingerprint.recorder import record_without_import
 
-    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
-    live = []
-    for ep in discover(group):
-        was = old.get((ep.name, ep.value))
-        info = source = None
-        if ep.dist is not None:
-            source = describe_source(ep.dist)
-            info, _ = describe_distribution(ep.dist, editable=source["editable"])
-        live.append(
-            schema.fingerprint(
-                entry_point=entry_point_ref(ep),
-                distribution=info,
-                source=source,
-                origin=was["origin"] if was else schema.origin(status="unknown"),
-                manifest=was["manifest"] if was else schema.manifest_summary(status="missing"),
-                load=was["load"] if was else schema.load_outcome(status="loaded"),
-                registered=was["registered"] if was else None,
-                replaced=was["replaced"] if was else None,
-            )
-        )
-    live_field = make_field(
-        group,
-        live,
-        recorded.get("conflicts", []),
-        observed_in_run=bool(recorded.get("observed_in_run")),
-    )
-    return diff_fields(recorded, live_field)
+    now = record_without_import(recorded["group"], recorded)
+    return diff_fields(recorded, now)

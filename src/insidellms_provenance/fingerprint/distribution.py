@@ -10,7 +10,7 @@ from pathlib import Path
 
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint.discover import dist_info_name, normalized_name
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.integrity import Finding, check_files, integrity_summary
@@ -20,7 +20,7 @@ from insidellms_provenance.fingerprint.record_file import (
     parse_record,
 )
 
-__all__ = ["describe_distribution", "name_and_version", "read_regular_file", "site_directory"]
+__all__ = ["describe_distribution", "name_and_version", "site_directory"]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 
@@ -30,7 +30,7 @@ def site_directory(dist: metadata.Distribution) -> Path:
     return Path(str(dist.locate_file("")))
 
 
-def read_regular_file(root: Path, relative: str) -> bytes | None:
+def _read_regular_file(root: Path, relative: str) -> bytes | None:
     """Read ``root/relative`` if it is a regular file; never follow a final symlink."""
     path = root / relative
     try:
@@ -45,7 +45,7 @@ def read_regular_file(root: Path, relative: str) -> bytes | None:
 
 def describe_distribution(
     dist: metadata.Distribution, *, editable: bool = False, bytecode: bool = True
-) -> tuple[JsonObject, frozenset[str]]:
+) -> tuple[DistributionInfo, frozenset[str]]:
     """Read METADATA and RECORD of ``dist``, digest RECORD, and check the files against it.
 
     Returns the description and the normalized paths RECORD lists. Problems (missing
@@ -84,7 +84,9 @@ def describe_distribution(
                 scripts_dir=where.scripts_dir,
                 wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
             )
-        rows, left_out = canonical_rows(entries, layout, lambda path: read_regular_file(site, path))
+        rows, left_out = canonical_rows(
+            entries, layout, lambda path: _read_regular_file(site, path)
+        )
         rejected += left_out
         record_problems.extend(row.problem for row in rejected)
         # What is on disk, never our wording of what is wrong with it. The key keeps v1's

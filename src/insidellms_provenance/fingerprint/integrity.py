@@ -25,9 +25,13 @@ from types import CodeType
 from typing import Final, NamedTuple
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import Integrity, IntegrityStatus
 from insidellms_provenance.fingerprint.hashing import hash_file, read_file
-from insidellms_provenance.fingerprint.record_file import RecordEntry, check_path
+from insidellms_provenance.fingerprint.record_file import (
+    RecordEntry,
+    check_path,
+    is_bytecode_cache,
+)
 
 __all__ = [
     "BYTECODE_CHECKED",
@@ -41,10 +45,6 @@ __all__ = [
 
 BYTECODE_CHECKED: Final = "checked"
 BYTECODE_NOT_CHECKED: Final = "not_checked"
-
-# RECORD rows that may lack a hash (the wheel spec: RECORD and its signatures; bytecode
-# that installers compile after writing the files).
-_UNHASHED_OK: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
 
 # What each problem means for ``integrity.status``: the bytes on disk are not the
 # recorded ones (``modified``), or they could not be compared (``unverifiable``).
@@ -89,10 +89,11 @@ def check_files(
     entries = list(entries)
     findings: list[Finding] = []
     for entry in entries:
-        problem, size = _check_entry(site_dir, dist_info, depth, entry)
+        problem = _check_entry(site_dir, dist_info, depth, entry)
         if problem is None and entry.hash_ is not None:
             full = os.path.join(site_dir, posixpath.normpath(entry.path))
-            problem = _compare(hash_file(full, entry.hash_.name), entry, size)
+            result = hash_file(full, entry.hash_.name)
+            problem = result if isinstance(result, str) else entry.mismatch(*result)
         if problem is not None:
             findings.append(Finding(entry.path, problem))
     findings += _unexpected_files(site_dir, dist_info, entries)
@@ -103,7 +104,7 @@ def check_files(
 
 def integrity_summary(
     findings: Iterable[Finding], *, record_problem: bool, dist_info: str, bytecode: bool
-) -> JsonObject:
+) -> Integrity:
     """``distribution.integrity``: status, the paths at fault, whether caches were checked.
 
     ``record_problem`` says RECORD itself is missing, not CSV, or has rows that were
@@ -115,12 +116,11 @@ def integrity_summary(
     paths = {finding.path for finding in findings if not finding.refused_row}
     if record_problem or any(finding.refused_row for finding in findings):
         paths.add(f"{dist_info}/RECORD")
+    status: IntegrityStatus = "verified"
     if any(finding.modified for finding in findings):
         status = "modified"
     elif paths:
         status = "unverifiable"
-    else:
-        status = "verified"
     return schema.integrity(
         status=status,
         paths=(_field_path(path) for path in paths),
@@ -138,47 +138,27 @@ def _field_path(path: str) -> str:
     return path
 
 
-def _compare(result: bytes | str, entry: RecordEntry, size: int) -> str | None:
-    """Why a hashed file does not match its RECORD row, if it does not."""
-    if isinstance(result, str):
-        return result
-    if entry.hash_ is not None and not entry.hash_.matches_digest(result):
-        return "content does not match RECORD hash"
-    if entry.size is not None and entry.size != size:
-        return "size does not match RECORD"
-    return None
-
-
 def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
     site_dir: str, dist_info: str, depth: int, entry: RecordEntry
-) -> tuple[str | None, int]:
-    """A problem for a row that must not be hashed, or ``(None, size)`` when it may be."""
+) -> str | None:
+    """A problem for a row that must not be hashed, or ``None`` when it may be."""
     refusal = check_path(entry.path, depth)
     if refusal is not None:
-        return f"refused: {refusal}", 0
+        return f"refused: {refusal}"
     full = os.path.join(site_dir, posixpath.normpath(entry.path))
     try:
         mode = os.lstat(full)
     except FileNotFoundError:
-        return (None, 0) if entry.hash_ is None and is_cache(entry.path) else ("missing", 0)
+        return None if entry.hash_ is None and is_bytecode_cache(entry.path) else "missing"
     except OSError as error:
-        return f"unreadable ({error.strerror})", 0
+        return f"unreadable ({error.strerror})"
     if stat.S_ISLNK(mode.st_mode):
-        return "refused: symlink (not followed)", 0
+        return "refused: symlink (not followed)"
     if not stat.S_ISREG(mode.st_mode):
-        return "refused: special file (not opened)", 0
-    if entry.hash_ is None:
-        name = posixpath.basename(entry.path)
-        in_dist_info = posixpath.dirname(entry.path) == dist_info
-        if (in_dist_info and name in _UNHASHED_OK) or is_cache(entry.path):
-            return None, 0
-        return _NO_HASH, 0
-    return None, mode.st_size
-
-
-def is_cache(path: str) -> bool:
-    """Whether ``path`` lies in a ``__pycache__`` directory and ends in ``.pyc``."""
-    return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
+        return "refused: special file (not opened)"
+    if entry.hash_ is None and not entry.may_lack_hash(dist_info):
+        return _NO_HASH
+    return None
 
 
 def _cache_source(cache_path: str) -> str:
@@ -215,7 +195,7 @@ def _unexpected_files(site_dir: str, dist_info: str, entries: list[RecordEntry])
                 path = f"{relative_dir}/{name}"
                 if path in listed:
                     continue
-                if is_cache(path) and _cache_source(path) in listed:
+                if is_bytecode_cache(path) and _cache_source(path) in listed:
                     continue
                 problem = (
                     "unexpected bytecode: no listed source explains it"

@@ -5,11 +5,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from importlib import metadata
-from typing import TYPE_CHECKING
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import make_field
-from insidellms_provenance.field.schema import DEFAULT_GROUP, JsonObject
+from insidellms_provenance.field.schema import (
+    DEFAULT_GROUP,
+    Conflict,
+    DistributionInfo,
+    LoadOutcome,
+    ManifestSummary,
+    PluginObservation,
+    Provenance,
+    Source,
+)
 from insidellms_provenance.fingerprint.discover import (
     discover,
     dist_info_name,
@@ -26,10 +34,9 @@ from insidellms_provenance.fingerprint.loader import (
 from insidellms_provenance.fingerprint.origin import check_origin
 from insidellms_provenance.fingerprint.source import describe_source, editable_root
 
-if TYPE_CHECKING:
-    from insidellms_provenance.field.model import Provenance
+__all__ = ["record", "record_field", "record_without_import"]
 
-__all__ = ["record", "record_field"]
+_Described = tuple[DistributionInfo, frozenset[str], Source]
 
 
 def record(
@@ -38,22 +45,19 @@ def record(
     environ: Mapping[str, str] = os.environ,
 ) -> Provenance:
     """Import each entry point of ``group`` (never calling it) and fingerprint it."""
-    from insidellms_provenance.field.converter import structure
-    from insidellms_provenance.field.model import Provenance
-
-    return structure(record_field(group, environ=environ), Provenance)
+    return record_field(group, environ=environ)
 
 
 def record_field(  # noqa: PLR0913 - the host passes what it observed
     group: str = DEFAULT_GROUP,
     *,
     environ: Mapping[str, str] = os.environ,
-    observations: Mapping[tuple[str, str], JsonObject] | None = None,
-    conflicts: Iterable[JsonObject] = (),
+    observations: Mapping[tuple[str, str], PluginObservation] | None = None,
+    conflicts: Iterable[Conflict] = (),
     entry_points: list[metadata.EntryPoint] | None = None,
     in_run: bool = False,
-) -> JsonObject:
-    """:func:`record` as the plain field value, as embedded and printed.
+) -> Provenance:
+    """:func:`record`, with what a host run observed.
 
     Inside a host run, ``observations`` (keyed by entry-point name and value, built by
     :func:`insidellms_provenance.field.schema.observation`) say how the host's own loading
@@ -68,7 +72,7 @@ def record_field(  # noqa: PLR0913 - the host passes what it observed
     if entry_points is None:
         entry_points = discover(group)
     versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
-    described: dict[str, tuple[JsonObject, frozenset[str], JsonObject]] = {}
+    described: dict[str, _Described] = {}
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
@@ -76,14 +80,7 @@ def record_field(  # noqa: PLR0913 - the host passes what it observed
         info, source, origin = None, None, schema.origin(status="unknown")
         dist = ep.dist
         if dist is not None:
-            key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
-            if key not in described:
-                found = describe_source(dist)
-                described[key] = (
-                    *describe_distribution(dist, editable=found["editable"], bytecode=not in_run),
-                    found,
-                )
-            info, record_paths, source = described[key]
+            info, record_paths, source = _describe(dist, described, bytecode=not in_run)
             origin = check_origin(
                 ep,
                 site_dir=site_directory(dist),
@@ -106,9 +103,55 @@ def record_field(  # noqa: PLR0913 - the host passes what it observed
     return make_field(group, plugins, conflicts, observed_in_run=in_run)
 
 
+def record_without_import(group: str, recorded: Provenance) -> Provenance:
+    """Entry points, distributions and sources as installed now, without importing.
+
+    What only importing can tell (load, manifest, origin, registrations) is taken from
+    ``recorded`` for the entry points it lists, and the defaults of a plugin that was
+    never loaded for the others; ``recorded``'s conflicts and ``observed_in_run`` are
+    kept. Integrity is checked now, bytecode caches included. Diffing the result
+    with ``recorded`` shows what changed on disk since the run (``verify RUN``).
+    """
+    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
+    described: dict[str, _Described] = {}
+    plugins = []
+    for ep in discover(group):
+        was = old.get((ep.name, ep.value))
+        info, source = None, None
+        if ep.dist is not None:
+            info, _, source = _describe(ep.dist, described, bytecode=True)
+        plugins.append(
+            schema.fingerprint(
+                entry_point=entry_point_ref(ep),
+                distribution=info,
+                source=source,
+                origin=was["origin"] if was else schema.origin(status="unknown"),
+                manifest=was["manifest"] if was else schema.manifest_summary(status="missing"),
+                load=was["load"] if was else schema.load_outcome(status="loaded"),
+                registered=was["registered"] if was else None,
+                replaced=was["replaced"] if was else None,
+            )
+        )
+    return make_field(
+        group, plugins, recorded["conflicts"], observed_in_run=recorded["observed_in_run"]
+    )
+
+
+def _describe(
+    dist: metadata.Distribution, described: dict[str, _Described], *, bytecode: bool
+) -> _Described:
+    """A distribution's description, RECORD paths and source, once per distribution."""
+    key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
+    if key not in described:
+        source = describe_source(dist)
+        found = describe_distribution(dist, editable=source["editable"], bytecode=bytecode)
+        described[key] = (*found, source)
+    return described[key]
+
+
 def _load(
-    ep: metadata.EntryPoint, observed: JsonObject | None, *, disabled: bool
-) -> tuple[JsonObject, JsonObject]:
+    ep: metadata.EntryPoint, observed: PluginObservation | None, *, disabled: bool
+) -> tuple[LoadOutcome, ManifestSummary]:
     """How loading went (observed in a host run, or by importing now) and the manifest."""
     if observed is not None:
         return observed["load"], call_plugin_manifest(ep, observed["load"])
