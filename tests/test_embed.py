@@ -1,11 +1,13 @@
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
-from insidellms_provenance.field.build import field_value, make_provenance
+from insidellms_provenance.field.build import field_bytes, field_value, make_provenance
 from insidellms_provenance.field.model import (
     EntryPointRef,
     LoadOutcome,
@@ -15,6 +17,7 @@ from insidellms_provenance.field.model import (
 )
 from insidellms_provenance.runfile import embed as embed_module
 from insidellms_provenance.runfile.embed import atomic_write, embed
+from privileges import unprivileged
 
 HOST_MANIFEST = {
     "schema_version": "1.0.1",
@@ -121,16 +124,36 @@ def test_bad_manifests_are_refused_and_left_untouched(tmp_path, content, message
     assert sorted(os.listdir(tmp_path)) == (["manifest.json"] if before is not None else [])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_read_only_run_dir_is_refused_and_untouched(run_dir):
+_EMBED_IN_CHILD = """
+import json, sys
+from pathlib import Path
+from insidellms_provenance.errors import WriteError
+from insidellms_provenance.field.read import read_field
+from insidellms_provenance.runfile.embed import embed
+try:
+    value = json.loads(Path(sys.argv[2]).read_bytes())
+    embed(Path(sys.argv[1]), read_field(value, where=sys.argv[2]))
+except WriteError as error:
+    print(error)
+"""
+
+
+def test_read_only_run_dir_is_refused_and_untouched(run_dir, tmp_path_factory):
+    # In a child process without root's permission bypass, so the kernel really refuses.
+    recording = tmp_path_factory.mktemp("recording") / "prov.json"
+    recording.write_bytes(field_bytes(provenance()))
     before = (run_dir / "manifest.json").read_bytes()
     run_dir.chmod(0o500)
     try:
-        with pytest.raises(WriteError, match="cannot write"):
-            embed(run_dir, provenance())
+        command = unprivileged(sys.executable, "-c", _EMBED_IN_CHILD, str(run_dir), str(recording))
+        result = subprocess.run(command, capture_output=True, check=False, text=True)
     finally:
         run_dir.chmod(0o700)
+    assert result.returncode == 0, result.stderr
+    assert "cannot write" in result.stdout
+    assert "Permission denied" in result.stdout
     assert (run_dir / "manifest.json").read_bytes() == before
+    assert os.listdir(run_dir) == ["manifest.json"]
 
 
 def test_permission_denied_in_run_dir_is_a_write_error(run_dir, monkeypatch):

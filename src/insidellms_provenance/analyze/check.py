@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
@@ -54,11 +54,10 @@ class Violation:
 
 def read_policy_file(path: Path) -> dict[str, object]:
     """The keys of a TOML policy file (same names as the command-line options)."""
-    try:
-        # Looked up by name so that type checking for Python 3.10 stays clean.
-        tomllib: Any = importlib.import_module("tomllib")
-    except ModuleNotFoundError:  # Python 3.10: no TOML parser, and we add no dependency
-        raise ProvenanceError(f"{path}: policy files need Python 3.11 or newer") from None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the same parser, published as ``tomli`` (a dependency on Python 3.10 only)
+        import tomli as tomllib
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
