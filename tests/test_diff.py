@@ -5,9 +5,8 @@ from insidellms_provenance.analyze.diff import (
     CHANGE_KINDS,
     classify_version_change,
     diff_fields,
-    parse_policy,
-    policy_fails,
 )
+from insidellms_provenance.analyze.fail_on import parse_fail_on, selected_changes
 from insidellms_provenance.field.build import field_value, make_provenance
 
 
@@ -94,7 +93,7 @@ def test_identical_fields():
     ],
 )
 def test_policy_on_the_full_fixture(report, policy, fails):
-    assert policy_fails(report, parse_policy(policy)) is fails
+    assert bool(selected_changes(report, parse_fail_on(policy))) is fails
 
 
 def _report_for(old_version: str, new_version: str):
@@ -126,10 +125,10 @@ def _report_for(old_version: str, new_version: str):
     ],
 )
 def test_policy_sizes(old, new, policy, fails):
-    assert policy_fails(_report_for(old, new), parse_policy(policy)) is fails
+    assert bool(selected_changes(_report_for(old, new), parse_fail_on(policy))) is fails
 
 
 @pytest.mark.parametrize("bad", ["nope", "any,-nope", "majr"])
 def test_unknown_policy_selectors_are_refused(bad):
     with pytest.raises(ValueError, match="unknown --fail-on selector"):
-        parse_policy(bad)
+        parse_fail_on(bad)

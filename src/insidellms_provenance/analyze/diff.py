@@ -3,7 +3,8 @@
 Typical usage::
 
     report = diff_fields(before_value, after_value)
-    failed = policy_fails(report, parse_policy("any,-patch"))
+
+The ``--fail-on`` gate over a report lives in ``analyze.fail_on``.
 
 Works on checked raw field values (see ``field.check_field``): plugins whose JSON is
 equal on both sides are skipped without being structured, so very large fields with few
@@ -12,7 +13,7 @@ changes are compared at close to the cost of parsing them. Never imports plugin 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -28,14 +29,12 @@ from insidellms_provenance.field.model import (
 
 __all__ = [
     "CHANGE_KINDS",
-    "POLICY_SELECTORS",
     "SEVERITIES",
+    "VERSION_SIZES",
     "Change",
     "DiffReport",
     "classify_version_change",
     "diff_fields",
-    "parse_policy",
-    "policy_fails",
 ]
 
 SEVERITIES: Final = ("critical", "high", "medium", "low")
@@ -60,11 +59,8 @@ CHANGE_KINDS: Final = {
     "conflict": "two plugins registering the same key appeared or disappeared",
 }
 
-_VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
-
-# ``--fail-on`` selectors: each matches a set of changes. ``minor`` means "minor or
-# bigger", as people read "fail if anything bigger than a patch changed".
-POLICY_SELECTORS: Final[dict[str, Callable[[Change], bool]]] = {}
+# Sizes of a version change, biggest first (``classify_version_change``).
+VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
 
 
 @attrs.frozen(kw_only=True)
@@ -583,72 +579,3 @@ def _diff_conflicts(before: Iterable[Any], after: Iterable[Any]) -> list[Change]
             )
         )
     return changes
-
-
-def _size_index(change: Change) -> int | None:
-    """Position of a version change's size in ``_VERSION_SIZES`` (-1 if unparsable)."""
-    if change.kind != "version":
-        return None
-    return -1 if change.size == "unparsable" else _VERSION_SIZES.index(change.size or "local")
-
-
-def _at_least(size: str) -> Callable[[Change], bool]:
-    """Included size selectors are thresholds: ``minor`` is a minor change or bigger."""
-    limit = _VERSION_SIZES.index(size)
-    return lambda change: (index := _size_index(change)) is not None and index <= limit
-
-
-def _at_most(size: str) -> Callable[[Change], bool]:
-    """Excluded size selectors drop that size or smaller: ``-patch`` keeps minor and up."""
-    limit = _VERSION_SIZES.index(size)
-    return lambda change: (index := _size_index(change)) is not None and index >= limit
-
-
-def _severity_at_least(severity: str) -> Callable[[Change], bool]:
-    """Severity selectors are thresholds: ``high`` matches high and critical changes."""
-    limit = SEVERITIES.index(severity)
-    return lambda change: SEVERITIES.index(change.severity) <= limit
-
-
-def _kind_is(kind: str) -> Callable[[Change], bool]:
-    return lambda change: change.kind == kind
-
-
-POLICY_SELECTORS.update(
-    {
-        "any": lambda _change: True,
-        **{size: _at_least(size) for size in _VERSION_SIZES},
-        "downgrade": lambda change: change.direction == "downgrade",
-        **{kind: _kind_is(kind) for kind in CHANGE_KINDS},
-        **{severity: _severity_at_least(severity) for severity in SEVERITIES},
-    }
-)
-_EXCLUDERS: Final = {size: _at_most(size) for size in _VERSION_SIZES}
-
-
-def parse_policy(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Parse ``--fail-on``: comma-separated selectors; ``-name`` excludes what it matches.
-
-    Raises ``ValueError`` naming unknown selectors.
-    """
-    include: list[str] = []
-    exclude: list[str] = []
-    for raw in (part.strip() for part in text.split(",")):
-        if not raw:
-            continue
-        name = raw.removeprefix("-")
-        if name not in POLICY_SELECTORS:
-            raise ValueError(f"unknown --fail-on selector {name!r}")
-        (exclude if raw.startswith("-") else include).append(name)
-    return tuple(include or ["any"]), tuple(exclude)
-
-
-def policy_fails(report: DiffReport, policy: tuple[tuple[str, ...], tuple[str, ...]]) -> bool:
-    """Whether any change is selected by the policy's selectors and not excluded."""
-    include, exclude = policy
-    for change in report.changes:
-        if any(_EXCLUDERS.get(name, POLICY_SELECTORS[name])(change) for name in exclude):
-            continue
-        if any(POLICY_SELECTORS[name](change) for name in include):
-            return True
-    return False

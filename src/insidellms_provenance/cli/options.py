@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
+from collections.abc import Mapping
 
 from insidellms_provenance.field.schema import DEFAULT_GROUP
 
-__all__ = ["add_format", "add_group", "write_output"]
+__all__ = ["add_format", "add_group", "set_epilog", "write_output"]
+
+_HELP_WIDTH = 79
 
 
 def add_group(parser: argparse.ArgumentParser) -> None:
@@ -34,3 +38,24 @@ def write_output(output: str | bytes) -> None:
     else:
         sys.stdout.write(output)
     sys.stdout.flush()
+
+
+def set_epilog(
+    parser: argparse.ArgumentParser, *, exit_codes: str, sections: Mapping[str, str] = {}
+) -> None:
+    """End ``--help`` with the command's exit codes and its rules, in full.
+
+    Installed users have no ``docs/``, so what a selector or rule means is said here.
+    Each section is wrapped as paragraphs; lines of a multi-line section are kept.
+    """
+    blocks = [*sections.items(), ("exit codes", exit_codes)]
+    parser.epilog = "\n\n".join(f"{title}:\n{_indent(text)}" for title, text in blocks)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def _indent(text: str) -> str:
+    if "\n" in text:
+        return textwrap.indent(text, "  ")
+    return textwrap.fill(
+        text, width=_HELP_WIDTH, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False
+    )
