@@ -75,3 +75,15 @@ def test_summary_memory_is_bounded(tmp_path):
 
 def test_missing_root_is_exit_2(tmp_path):
     assert_one_line_error(cli("audit", str(tmp_path / "nope")), "not a directory")
+
+
+def test_group_selects_fields_of_that_group(runs):
+    every = cli("audit", "runs", cwd=runs)
+    same = cli("audit", "runs", "--group", "insidellms.plugins", cwd=runs)
+    assert same.returncode == 0, same.stderr
+    assert same.stdout == every.stdout
+    other = cli("audit", "runs", "--group", "pytest11", cwd=runs)
+    assert other.returncode == 0, other.stderr
+    assert other.stdout == b""
+    assert b"audit: 6 run(s), 0 with plugin provenance, 6 without" in other.stderr
+    assert b"(recorded for group 'insidellms.plugins', not 'pytest11')" in other.stderr

@@ -309,3 +309,43 @@ def test_fake_host_imports_its_writer_lazily_like_the_real_one(host_env):
     probe = "import sys, insideLLMs; print('insideLLMs.resources' in sys.modules)"
     off = host_env.run("-c", probe, env={"INSIDELLMS_PROVENANCE": "off"})
     assert off.stdout.strip() == b"False"
+
+
+def test_doctor_and_list_say_what_is_true_when_plugins_are_disabled(host_env):
+    disabled = {"INSIDELLMS_DISABLE_PLUGINS": "1"}
+    doctor = host_env.run("-m", "insidellms_provenance", "doctor", env=disabled)
+    assert doctor.returncode == 0, doctor.stderr
+    text = doctor.stdout.decode()
+    assert (
+        "environment: INSIDELLMS_DISABLE_PLUGINS=1: insideLLMs loads no plugin, this hook "
+        "included, so runs have no provenance field; no plugin was imported and no manifest "
+        "was read"
+    ) in text
+    assert "plugins are disabled" not in text  # the old claim about manifests
+    assert "manifest missing" not in text
+    rows = [line.split() for line in text.splitlines() if line.startswith("alpha ")]
+    assert rows[0][3:5] == ["not", "read"]
+    assert "warning: alpha: not checked: INSIDELLMS_DISABLE_PLUGINS is set" in text
+    strict = host_env.run("-m", "insidellms_provenance", "doctor", "--strict-plugins", env=disabled)
+    assert strict.returncode == 1  # nothing was checked, so strict cannot pass
+    listed = host_env.run("-m", "insidellms_provenance", "list", env=disabled)
+    assert listed.returncode == 0, listed.stderr
+    sources = {
+        line.split()[1]: line.split(None, 2)[2] for line in listed.stdout.decode().splitlines()[1:]
+    }
+    assert sources == {
+        "dummy": "builtin (no plugin loaded: INSIDELLMS_DISABLE_PLUGINS is set)",
+        "logic": "builtin (no plugin loaded: INSIDELLMS_DISABLE_PLUGINS is set)",
+        "sample": "builtin (no plugin loaded: INSIDELLMS_DISABLE_PLUGINS is set)",
+    }
+
+
+def test_doctor_and_list_say_when_the_hook_is_off(host_env):
+    off = {"INSIDELLMS_PROVENANCE": "off"}
+    doctor = host_env.run("-m", "insidellms_provenance", "doctor", env=off)
+    assert (
+        b"environment: INSIDELLMS_PROVENANCE=off: the hook is off; insideLLMs runs record no "
+        b"plugin provenance"
+    ) in doctor.stdout
+    listed = host_env.run("-m", "insidellms_provenance", "list", env=off).stdout.decode()
+    assert "unknown (the hook is off: INSIDELLMS_PROVENANCE=off)" in listed

@@ -157,8 +157,13 @@ def plugin_row(run: str, field: dict[str, Any], plugin: dict[str, Any]) -> dict[
     }
 
 
-def audit_runs(runs: Iterable[Path], summary: AuditSummary) -> Iterator[bytes]:
-    """JSON lines for every plugin of every run; runs without provenance only counted."""
+def audit_runs(
+    runs: Iterable[Path], summary: AuditSummary, *, group: str | None = None
+) -> Iterator[bytes]:
+    """JSON lines for every plugin of every run; runs without provenance only counted.
+
+    With ``group``, a field recorded for another entry-point group counts as missing.
+    """
     for run in runs:
         summary.runs += 1
         name = str(run)
@@ -167,6 +172,9 @@ def audit_runs(runs: Iterable[Path], summary: AuditSummary) -> Iterator[bytes]:
         except ProvenanceError as error:
             message = str(error)
             summary.note_missing(name, message.split(": ", 1)[-1])
+            continue
+        if group is not None and field.get("group") != group:
+            summary.note_missing(name, f"recorded for group {field.get('group')!r}, not {group!r}")
             continue
         plugins: list[dict[str, Any]] = field["plugins"]  # type: ignore[assignment]
         try:

@@ -1,4 +1,8 @@
-"""Plugin policy for CI (the RFC's phases 2 and 3): rules, a TOML policy file, violations."""
+"""Plugin policy for CI: rules, a TOML policy file, violations.
+
+These are the opt-in strict checks of insideLLMs' plugin manifest proposal (its phases 2
+and 3: strict manifests, then determinism presets); by default manifests only warn.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,30 @@ from insidellms_provenance.field.model import PluginFingerprint, Provenance
 from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
 
 __all__ = [
+    "CHECK_RULES",
     "Policy",
     "Violation",
     "check_policy",
     "policy_from",
     "read_policy_file",
 ]
+
+# Every rule, as ``check --help`` and docs/check.md state it (installed users have no docs/).
+CHECK_RULES: Final = (
+    "--strict-plugins        a plugin whose manifest is missing, invalid or raised",
+    "--require-determinism C a plugin whose determinism class is below C",
+    "                        (deterministic > best_effort > non_deterministic >",
+    "                        undeclared)",
+    "--insidellms-version V  a plugin whose declared insideLLMs specifier excludes V",
+    "                        (plugins that declare none pass)",
+    "--allow DIST            a plugin provided by any distribution not listed",
+    "--deny DIST             a plugin provided by a listed distribution",
+    "--policy FILE           a TOML file with the same keys (strict-plugins,",
+    "                        require-determinism, insidellms-version, allow, deny),",
+    "                        at top level or under [tool.insidellms-provenance];",
+    "                        command-line options override it",
+    "Distribution names are compared after PEP 503 normalization.",
+)
 
 _POLICY_KEYS: Final = frozenset(
     {"strict-plugins", "require-determinism", "insidellms-version", "allow", "deny"}

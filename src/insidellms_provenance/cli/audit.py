@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from insidellms_provenance.cli.options import set_epilog
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -24,6 +26,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="write the JSON lines to FILE (the summary then goes to stdout)",
+    )
+    parser.add_argument(
+        "--group",
+        default=None,
+        help="audit only fields recorded for this entry-point group; runs whose field "
+        "is for another group are counted as without provenance (default: accept any)",
+    )
+    set_epilog(
+        parser,
+        exit_codes="0 audited (runs without a readable field are counted and listed in "
+        "the summary, not errors); 2 bad input (a DIR that is not a directory, an "
+        "--output path that cannot be written).",
     )
 
 
@@ -45,7 +59,7 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         sink = sys.stdout.buffer
     try:
-        for line in audit_runs(find_runs(arguments.roots), summary):
+        for line in audit_runs(find_runs(arguments.roots), summary, group=arguments.group):
             sink.write(line)
             if progress and summary.runs % 100 == 0:
                 sys.stderr.write(f"\raudited {summary.runs} runs")

@@ -6,7 +6,13 @@ import argparse
 import os
 from typing import Any
 
-from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.options import (
+    ENVIRONMENT_HELP,
+    add_format,
+    add_group,
+    set_epilog,
+    write_output,
+)
 
 __all__ = ["add_arguments", "run"]
 
@@ -14,10 +20,17 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     add_group(parser)
+    set_epilog(
+        parser,
+        sections={"environment": ENVIRONMENT_HELP},
+        exit_codes="0 reported (problems are warnings); 1 with --strict-plugins, a plugin "
+        "has a problem or could not be checked; 2 bad input (insideLLMs failed to import).",
+    )
     parser.add_argument(
         "--strict-plugins",
         action="store_true",
-        help="exit 1 on any problem (default: warn only, as the RFC's phase 1)",
+        help="exit 1 on any problem (default: warn only; missing or incomplete plugin "
+        "manifests are warnings in insideLLMs' plugin manifest proposal, strict is opt-in)",
     )
     add_format(parser, ("text", "json"))
 
@@ -40,6 +53,27 @@ def run(arguments: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _environment_notes(group: str) -> list[str]:
+    """What the environment switches that are set mean for this report (none: nothing)."""
+    from insidellms_provenance.fingerprint.loader import DISABLE_VARIABLE, plugins_disabled
+    from insidellms_provenance.host.plugin import DISABLE_VARIABLE as HOOK_VARIABLE
+    from insidellms_provenance.host.plugin import hook_switched_off
+
+    notes = []
+    if hook_switched_off():
+        notes.append(
+            f"{HOOK_VARIABLE}={os.environ[HOOK_VARIABLE]}: the hook is off; insideLLMs runs "
+            "record no plugin provenance"
+        )
+    if plugins_disabled(group):
+        notes.append(
+            f"{DISABLE_VARIABLE}={os.environ[DISABLE_VARIABLE]}: insideLLMs loads no plugin, "
+            "this hook included, so runs have no provenance field; no plugin was imported "
+            "and no manifest was read"
+        )
+    return notes
+
+
 def _capabilities(plugin: Any) -> str:  # noqa: ANN401 - a PluginFingerprint
     caps = plugin.manifest.capabilities
     if caps is None:
@@ -50,6 +84,7 @@ def _capabilities(plugin: Any) -> str:  # noqa: ANN401 - a PluginFingerprint
 def _text(group: str, view: Any, details: list[Any]) -> str:  # noqa: ANN401
     host = f"insideLLMs {view.host_version}" if view.host_version else "insideLLMs not installed"
     lines = [f"doctor: group {group}, {len(details)} plugin(s), {host}"]
+    lines += [f"environment: {note}" for note in _environment_notes(group)]
     if details:
         rows = [("PLUGIN", "DISTRIBUTION", "VERSION", "MANIFEST", "CAPABILITIES", "DETERMINISM")]
         for plugin, _ in details:
@@ -60,7 +95,7 @@ def _text(group: str, view: Any, details: list[Any]) -> str:  # noqa: ANN401
                     plugin.entry_point.name,
                     dist.name if dist else "-",
                     dist.version if dist else "-",
-                    plugin.manifest.status,
+                    "not read" if plugin.load.status == "disabled" else plugin.manifest.status,
                     _capabilities(plugin),
                     level or "-",
                 )

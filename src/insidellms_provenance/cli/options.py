@@ -9,7 +9,17 @@ from collections.abc import Mapping
 
 from insidellms_provenance.field.schema import DEFAULT_GROUP
 
-__all__ = ["add_format", "add_group", "set_epilog", "write_output"]
+__all__ = ["ENVIRONMENT_HELP", "add_format", "add_group", "set_epilog", "write_output"]
+
+# What the two environment switches do; shown by ``doctor --help`` and ``list --help``.
+ENVIRONMENT_HELP = (
+    "INSIDELLMS_PROVENANCE=off (or 0, false, no): the hook in insideLLMs runs records",
+    "  nothing; runs then have no custom.plugin_provenance field.",
+    "INSIDELLMS_DISABLE_PLUGINS=1 (or true, yes; case-sensitive, as insideLLMs reads it):",
+    "  insideLLMs loads no plugin at all, this package's hook included, so runs have no",
+    "  field, and 'record' marks every plugin 'disabled' without importing it.",
+    "A run without the field means 'unknown', never 'no plugins'.",
+)
 
 _HELP_WIDTH = 79
 
@@ -41,14 +51,23 @@ def write_output(output: str | bytes) -> None:
 
 
 def set_epilog(
-    parser: argparse.ArgumentParser, *, exit_codes: str, sections: Mapping[str, str] = {}
+    parser: argparse.ArgumentParser,
+    *,
+    exit_codes: str,
+    sections: Mapping[str, str | tuple[str, ...]] = {},
 ) -> None:
     """End ``--help`` with the command's exit codes and its rules, in full.
 
     Installed users have no ``docs/``, so what a selector or rule means is said here.
-    Each section is wrapped as paragraphs; lines of a multi-line section are kept.
+    A section given as a string is wrapped; one given as lines keeps them.
     """
-    blocks = [*sections.items(), ("exit codes", exit_codes)]
+    blocks = [
+        *(
+            (title, text if isinstance(text, str) else "\n".join(text))
+            for title, text in sections.items()
+        ),
+        ("exit codes", exit_codes),
+    ]
     parser.epilog = "\n\n".join(f"{title}:\n{_indent(text)}" for title, text in blocks)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
 

@@ -15,12 +15,18 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from insidellms_provenance.host.observer import OBSERVER, RegisterCall
 
-__all__ = ["DISABLE_VARIABLE", "TESTED_HOST_VERSIONS", "ProvenanceHookWarning", "register"]
+__all__ = [
+    "DISABLE_VARIABLE",
+    "TESTED_HOST_VERSIONS",
+    "ProvenanceHookWarning",
+    "hook_switched_off",
+    "register",
+]
 
 TESTED_HOST_VERSIONS: Final = frozenset({"0.2.0"})
 DISABLE_VARIABLE: Final = "INSIDELLMS_PROVENANCE"
@@ -35,6 +41,11 @@ _MARK: Final = "__insidellms_provenance_wrapped__"
 
 class ProvenanceHookWarning(RuntimeWarning):
     """The hook could not do its job; the run goes on unchanged."""
+
+
+def hook_switched_off(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether ``INSIDELLMS_PROVENANCE`` is ``off``, ``0``, ``false`` or ``no`` (any case)."""
+    return environ.get(DISABLE_VARIABLE, "").lower() in ("off", "0", "false", "no")
 
 
 def register() -> None:
@@ -57,7 +68,7 @@ def _warn(message: str) -> None:
 
 
 def _install() -> None:
-    if os.environ.get(DISABLE_VARIABLE, "").lower() in ("off", "0", "false", "no"):
+    if hook_switched_off():
         return
     host = sys.modules.get("insideLLMs")
     version = getattr(host, "__version__", None)
