@@ -11,6 +11,7 @@ from insidellms_provenance.cli.options import (
     set_epilog,
     write_output,
 )
+from insidellms_provenance.field.schema import REGISTRY_KINDS
 
 __all__ = ["add_arguments", "run"]
 
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "kind",
         nargs="?",
-        choices=("models", "probes", "datasets"),
+        choices=REGISTRY_KINDS,
         help="only this registry (default: all three)",
     )
     add_group(parser)
@@ -56,7 +57,7 @@ def run(arguments: argparse.Namespace) -> int:
     view = load_host(arguments.group)
     if view.registries is None:
         raise ProvenanceError("insideLLMs is not installed: 'list' reads the host's registries")
-    plugins = {p.entry_point.name: p for p in view.provenance.plugins}
+    plugins = {p["entry_point"]["name"]: p for p in view.provenance["plugins"]}
     unobserved = _unobserved_owner(arguments.group)
     rows = []
     for kind, names in view.registries.items():
@@ -65,13 +66,13 @@ def run(arguments: argparse.Namespace) -> int:
         for name in names:
             owner = view.owners.get((kind, name), unobserved)
             plugin = plugins.get(owner)
-            dist = plugin.distribution if plugin else None
+            dist = plugin["distribution"] if plugin else None
             source = (
                 owner
                 if plugin is None
                 else (
-                    f"plugin {owner} ({plugin.entry_point.value}; "
-                    f"{dist.name if dist else '?'} {dist.version if dist else '?'})"
+                    f"plugin {owner} ({plugin['entry_point']['value']}; "
+                    f"{dist['name'] if dist else '?'} {dist['version'] if dist else '?'})"
                 )
             )
             rows.append((kind, name, source))
