@@ -76,6 +76,9 @@ class Change:
     after: str | None = None
     size: str | None = None
     direction: str | None = None
+    # What this change explains: the lines a version upgrade implies (the manifest's
+    # own version, a new archive location), shown under it instead of beside it.
+    implied: tuple[str, ...] = ()
 
     @property
     def sort_key(self) -> tuple[int, str, str]:
@@ -176,10 +179,20 @@ def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
 
 def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
     name = now["entry_point"]["name"]
+    distribution = _diff_distribution(name, was["distribution"], now["distribution"])
+    upgrade = next((c for c in distribution if c.kind == "version"), None)
+    # Lines the version change explains are collected here and grouped under it.
+    implied: list[str] | None = [] if upgrade is not None else None
+    changes = [
+        *_diff_source(name, was["source"], now["source"], implied),
+        *_diff_manifest(name, was["manifest"], now["manifest"], implied),
+    ]
+    if upgrade is not None and implied:
+        grouped = attrs.evolve(upgrade, implied=tuple(implied))
+        distribution = [grouped if c is upgrade else c for c in distribution]
     return [
-        *_diff_distribution(name, was["distribution"], now["distribution"]),
-        *_diff_source(name, was["source"], now["source"]),
-        *_diff_manifest(name, was["manifest"], now["manifest"]),
+        *distribution,
+        *changes,
         *_diff_load(name, was, now),
         *_diff_origin(name, was, now),
         *_diff_registrations(name, was, now),
@@ -317,7 +330,15 @@ def _describe_source(source: Source | None) -> str:
     return f"{source['kind']} {where}" if where else source["kind"]
 
 
-def _diff_source(name: str, was: Source | None, now: Source | None) -> list[Change]:
+def _diff_source(
+    name: str, was: Source | None, now: Source | None, implied: list[str] | None
+) -> list[Change]:
+    """Source changes; with ``implied`` (a version changed), what the upgrade explains.
+
+    A new location of the same kind (the new version's archive) is implied by an
+    upgrade. New code in an editable install under the same version is the same fact as
+    a rebuilt wheel under the same version, so it is ``content``, critical.
+    """
     if was == now:
         return []
     if was is None or now is None:
@@ -336,24 +357,51 @@ def _diff_source(name: str, was: Source | None, now: Source | None) -> list[Chan
         ("editable", str(was["editable"]).lower(), str(now["editable"]).lower()),
         ("editable source", was["editable_digest"], now["editable_digest"]),
     ]
-    changes = [
-        Change(
-            plugin=name,
-            kind="source",
-            severity="medium",
-            message=f"{label}: {_short(old)} -> {_short(new)}",
-            before=old,
-            after=new,
+    changes = []
+    explained = False
+    for label, old, new in pairs:
+        if old == new:
+            continue
+        message = f"{label}: {_short(old)} -> {_short(new)}"
+        same_kind = was["kind"] == now["kind"]
+        if implied is not None and same_kind and label in ("kind and location", "editable source"):
+            implied.append(message)
+            explained = True
+            continue
+        both_editable = was["editable"] and now["editable"]
+        if label == "editable source" and both_editable and implied is None:
+            message = (
+                f"same version, different editable source files: {_short(old)} -> {_short(new)}"
+            )
+            changes.append(
+                Change(
+                    plugin=name,
+                    kind="content",
+                    severity="critical",
+                    message=message,
+                    before=old,
+                    after=new,
+                )
+            )
+            continue
+        changes.append(
+            Change(
+                plugin=name,
+                kind="source",
+                severity="medium",
+                message=message,
+                before=old,
+                after=new,
+            )
         )
-        for label, old, new in pairs
-        if old != new
-    ]
-    return changes or [
-        Change(plugin=name, kind="source", severity="low", message="source problems changed")
-    ]
+    if changes or explained:
+        return changes
+    return [Change(plugin=name, kind="source", severity="low", message="source problems changed")]
 
 
-def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> list[Change]:
+def _diff_manifest(
+    name: str, was: ManifestSummary, now: ManifestSummary, implied: list[str] | None
+) -> list[Change]:
     if was == now:
         return []
     changes: list[Change] = []
@@ -389,17 +437,21 @@ def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> lis
                 )
             )
     changes += _diff_determinism(name, was, now)
+    summarized = [
+        ("name", was["name"], now["name"]),
+        ("version", was["version"], now["version"]),
+        ("requires", was["requires"], now["requires"]),
+        ("problems", was["problems"], now["problems"]),
+        ("determinism.notes", _notes(was), _notes(now)),
+    ]
+    # With an upgrade, the manifest's own version is reported under it.
     keys = [
         label
-        for label, old, new in (
-            ("name", was["name"], now["name"]),
-            ("version", was["version"], now["version"]),
-            ("requires", was["requires"], now["requires"]),
-            ("problems", was["problems"], now["problems"]),
-            ("determinism.notes", _notes(was), _notes(now)),
-        )
-        if old != new
+        for label, old, new in summarized
+        if old != new and not (label == "version" and implied is not None)
     ]
+    if implied is not None and was["version"] != now["version"]:
+        implied.append(f"manifest version: {was['version'] or '-'} -> {now['version'] or '-'}")
     if keys:
         changes.append(
             Change(
@@ -409,7 +461,8 @@ def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> lis
                 message="manifest keys changed: " + ", ".join(keys),
             )
         )
-    if not changes and was["digest"] != now["digest"]:
+    explained = implied is not None and was["version"] != now["version"]
+    if not changes and not explained and was["digest"] != now["digest"]:
         changes.append(
             Change(
                 plugin=name,
@@ -482,8 +535,10 @@ def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> 
 
 
 def _load_text(plugin: PluginFingerprint) -> str:
+    """The whole load outcome: status, exception type and message, as far as recorded."""
     load = plugin["load"]
-    return f"{load['status']} ({load['error_type']})" if load["error_type"] else load["status"]
+    text = f"{load['status']} ({load['error_type']})" if load["error_type"] else load["status"]
+    return f"{text}: {load['error_message']}" if load["error_message"] else text
 
 
 def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
@@ -491,9 +546,6 @@ def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> lis
         return []
     regression = was["load"]["status"] == "loaded" and now["load"]["status"] != "loaded"
     message = f"load {_load_text(was)} -> {_load_text(now)}"
-    error_message = now["load"]["error_message"]
-    if error_message and error_message != was["load"]["error_message"]:
-        message += f": {error_message}"
     return [
         Change(
             plugin=name,

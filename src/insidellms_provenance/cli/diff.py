@@ -179,9 +179,10 @@ def render_text(
 
 
 def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str]:
-    """One aligned line per change: plugin, severity, kind, message."""
+    """One aligned line per change: plugin, severity, kind, message; implied lines under it."""
     plugin_width = max(len(change.plugin) for change in changes)
     kind_width = max(len(change.kind) for change in changes)
+    indent = " " * (plugin_width + 2 + 8 + 2 + kind_width + 2)
     lines = []
     for change in changes:
         severity = change.severity.ljust(8)
@@ -191,6 +192,7 @@ def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str
             f"{change.plugin.ljust(plugin_width)}  {severity}  "
             f"{change.kind.ljust(kind_width)}  {change.message}"
         )
+        lines += [f"{indent}implies {implied}" for implied in change.implied]
     return lines
 
 
@@ -201,7 +203,7 @@ def markdown_change_table(changes: Sequence[Change]) -> list[str]:
         "|---|---|---|---|",
         *(
             f"| `{markdown_cell(c.plugin)}` | {c.severity} | {c.kind} | "
-            f"{markdown_cell(c.message)} |"
+            f"{markdown_cell('; implies '.join((c.message, *c.implied)))} |"
             for c in changes
         ),
     ]
@@ -239,6 +241,7 @@ def _change_value(change: Change) -> dict[str, Any]:
         "after": change.after,
         "size": change.size,
         "direction": change.direction,
+        "implied": list(change.implied),
     }
 
 
