@@ -4,8 +4,10 @@ insideLLMs loads plugins sorted by entry-point name, so ``!provenance`` runs fir
 ``register()`` wraps, at call time, the two host functions the contract names:
 ``insideLLMs.registry._call_plugin_register`` (to observe every later plugin's
 registration) and ``insideLLMs.resources.atomic_write_text`` (to add the field to every
-``manifest.json`` before it is written). Anything unexpected — an untested host version,
-a missing function, an error in our code — leaves the run alone with one warning.
+``manifest.json`` before it is written). The host is judged by that contract, not by its
+version (``host.contract``): an untested version that keeps it is recorded, with one
+warning; one that breaks it, or an error in our code, leaves the run alone with one
+warning naming what is missing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from insidellms_provenance.host.contract import REGISTRY_ATTRIBUTES, contract_problems
 from insidellms_provenance.host.observer import OBSERVER, RegisterCall
 
 if TYPE_CHECKING:
@@ -34,11 +37,7 @@ __all__ = [
 TESTED_HOST_VERSIONS: Final = frozenset({"0.2.0"})
 DISABLE_VARIABLE: Final = "INSIDELLMS_PROVENANCE"
 _GROUP: Final = "insidellms.plugins"
-_KINDS: Final = {
-    "models": "model_registry",
-    "probes": "probe_registry",
-    "datasets": "dataset_registry",
-}
+_KINDS: Final = REGISTRY_ATTRIBUTES
 _MARK: Final = "__insidellms_provenance_wrapped__"
 
 
@@ -75,21 +74,24 @@ def _install() -> None:
         return
     host = sys.modules.get("insideLLMs")
     version = getattr(host, "__version__", None)
-    if version not in TESTED_HOST_VERSIONS:
-        _warn(f"insideLLMs {version} is not a tested version")
-        return
     registry = sys.modules.get("insideLLMs.registry")
     if _install_via_host_hooks(registry):
+        _note_untested(version)
         return
     # The host imports its public writer lazily, at the first write; import it now so
     # the wrapper is in place before that (observed on insideLLMs 0.2.0).
-    resources = importlib.import_module("insideLLMs.resources")
-    needed = [(registry, "_call_plugin_register"), (resources, "atomic_write_text")]
-    needed += [(registry, attribute) for attribute in _KINDS.values()]
-    missing = [name for module, name in needed if not hasattr(module, name)]
-    if missing:
-        _warn(f"insideLLMs lacks {', '.join(missing)}")
+    try:
+        resources: Any = importlib.import_module("insideLLMs.resources")
+    except ImportError:
+        resources = None
+    problems = contract_problems(registry, resources)
+    if problems:
+        _warn(
+            f"insideLLMs {version} does not keep the plugin contract this hook relies on "
+            f"({'; '.join(problems)}), so this run records no plugin provenance"
+        )
         return
+    _note_untested(version)
     host_registry: Any = registry
     host_resources: Any = resources
     registries = {kind: getattr(host_registry, name) for kind, name in _KINDS.items()}
@@ -100,6 +102,18 @@ def _install() -> None:
         host_registry._call_plugin_register, registries
     )
     host_resources.atomic_write_text = _embedding(host_resources.atomic_write_text)
+
+
+def _note_untested(version: object) -> None:
+    """Warn once that the host's version is untested, when its contract is intact."""
+    if version not in TESTED_HOST_VERSIONS and not OBSERVER.warned:
+        OBSERVER.warned = True
+        warnings.warn(
+            f"insidellms-provenance: insideLLMs {version} is not a tested version; the "
+            "plugin contract this hook relies on is intact, so provenance is recorded",
+            ProvenanceHookWarning,
+            stacklevel=4,
+        )
 
 
 def _install_via_host_hooks(registry: Any) -> bool:
