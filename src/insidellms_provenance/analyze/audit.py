@@ -44,6 +44,7 @@ class AuditSummary:
 
     def __init__(self) -> None:
         self.runs = 0
+        self.current = ""  # the run being audited, for progress reports
         self.with_provenance = 0
         self.without: list[str] = []
         self.without_count = 0
@@ -167,6 +168,7 @@ def audit_runs(
     for run in runs:
         summary.runs += 1
         name = str(run)
+        summary.current = name
         try:
             field, _ = load_field_value(run)
         except ProvenanceError as error:

@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="audit only fields recorded for this entry-point group; runs whose field "
         "is for another group are counted as without provenance (default: accept any)",
     )
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress line on stderr (shown only when stderr is a terminal)",
+    )
     set_epilog(
         parser,
         exit_codes="0 audited (runs without a readable field are counted and listed in "
@@ -49,8 +55,10 @@ def run(arguments: argparse.Namespace) -> int:
     for root in arguments.roots:
         if not root.is_dir():
             raise ProvenanceError(f"{root}: not a directory")
+    from insidellms_provenance.cli.progress import Progress
+
     summary = AuditSummary()
-    progress = sys.stderr.isatty()
+    progress = Progress.for_terminal("audited", "runs", quiet=arguments.quiet)
     if arguments.output is not None:
         try:
             sink = arguments.output.open("wb")
@@ -61,16 +69,13 @@ def run(arguments: argparse.Namespace) -> int:
     try:
         for line in audit_runs(find_runs(arguments.roots), summary, group=arguments.group):
             sink.write(line)
-            if progress and summary.runs % 100 == 0:
-                sys.stderr.write(f"\raudited {summary.runs} runs")
-                sys.stderr.flush()
+            progress.update(summary.runs, summary.current)
     finally:
         if sink is not sys.stdout.buffer:
             sink.close()
         else:
             sink.flush()
-    if progress:
-        sys.stderr.write("\r\x1b[K")
+    progress.close()
     report = sys.stdout if arguments.output is not None else sys.stderr
     report.write(summary.render())
     report.flush()

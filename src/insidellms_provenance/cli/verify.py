@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--all", action="store_true", help="verify every installed distribution, not only plugins"
     )
     add_format(parser, ("text", "json", "markdown"))
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress line on stderr (shown only when stderr is a terminal)",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -70,25 +75,21 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         unique = {id(ep.dist): ep.dist for ep in discover(group) if ep.dist is not None}
         dists = list(unique.values())
-    show_progress = sys.stderr.isatty() and arguments.format != "json"
+    from insidellms_provenance.cli.progress import Progress
+
+    progress = Progress.for_terminal("verified", "distributions", quiet=arguments.quiet)
     findings = verify_targets(
-        (target_of(dist) for dist in dists), progress=_progress if show_progress else None
+        (target_of(dist) for dist in dists),
+        progress=(lambda done, total, item: progress.update(done, item, total))
+        if progress.enabled
+        else None,
     )
-    if show_progress:
-        sys.stderr.write("\r\x1b[K")
+    progress.close()
     output = render(
         arguments.format, group, len(dists), findings, report, every_distribution=arguments.all
     )
     write_output(output)
     return 1 if findings or (report is not None and not report.identical) else 0
-
-
-def _progress(done: int, total: int) -> None:
-    """A one-line progress bar on the terminal's stderr."""
-    width = 30
-    filled = width * done // total
-    sys.stderr.write(f"\rverifying [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    sys.stderr.flush()
 
 
 def render(  # noqa: PLR0913 - the parts of one result
