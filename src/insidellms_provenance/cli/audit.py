@@ -34,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "is for another group are counted as without provenance (default: accept any)",
     )
     parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="audit only shard I of N (1 <= I <= N): the runs whose path relative to its "
+        "DIR hashes to I, the same on every machine; the N shards' lines together are the "
+        "whole audit's lines",
+    )
+    parser.add_argument(
         "--quiet",
         "-q",
         action="store_true",
@@ -49,8 +56,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Stream the lines, then print the summary (stderr when lines go to stdout)."""
-    from insidellms_provenance.analyze.audit import AuditSummary, audit_runs, find_runs
+    from insidellms_provenance.analyze.audit import (
+        AuditSummary,
+        audit_runs,
+        find_runs,
+        parse_shard,
+    )
     from insidellms_provenance.errors import ProvenanceError
+
+    shard = None
+    if arguments.shard is not None:
+        try:
+            shard = parse_shard(arguments.shard)
+        except ValueError as error:
+            raise ProvenanceError(str(error)) from None
 
     for root in arguments.roots:
         if not root.is_dir():
@@ -67,7 +86,7 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         sink = sys.stdout.buffer
     try:
-        for line in audit_runs(find_runs(arguments.roots), summary, group=arguments.group):
+        for line in audit_runs(find_runs(arguments.roots, shard), summary, group=arguments.group):
             sink.write(line)
             progress.update(summary.runs, summary.current)
     finally:
