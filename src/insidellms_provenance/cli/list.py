@@ -11,6 +11,7 @@ from insidellms_provenance.cli.options import (
     set_epilog,
     write_output,
 )
+from insidellms_provenance.cli.render import json_bytes, text_table
 from insidellms_provenance.field.schema import REGISTRY_KINDS
 
 __all__ = ["add_arguments", "run"]
@@ -37,13 +38,12 @@ def _unobserved_owner(group: str) -> str:
     """What is true of a key the hook did not see registered."""
     import os
 
-    from insidellms_provenance.fingerprint.loader import DISABLE_VARIABLE, plugins_disabled
-    from insidellms_provenance.host.plugin import DISABLE_VARIABLE as HOOK_VARIABLE
-    from insidellms_provenance.host.plugin import hook_switched_off
+    from insidellms_provenance.fingerprint.loader import HOST_DISABLE_VARIABLE, plugins_disabled
+    from insidellms_provenance.host.plugin import HOOK_VARIABLE, hook_switched_off
 
     if plugins_disabled(group):
         # The host loaded no plugin, so every key it has is its own.
-        return f"builtin (no plugin loaded: {DISABLE_VARIABLE} is set)"
+        return f"builtin (no plugin loaded: {HOST_DISABLE_VARIABLE} is set)"
     if hook_switched_off():
         return f"unknown (the hook is off: {HOOK_VARIABLE}={os.environ[HOOK_VARIABLE]})"
     return "unknown"
@@ -77,14 +77,8 @@ def run(arguments: argparse.Namespace) -> int:
             )
             rows.append((kind, name, source))
     if arguments.format == "json":
-        from insidellms_provenance.canonical import canonical_json
-
         value = [{"kind": k, "key": n, "source": s} for k, n, s in rows]
-        write_output(canonical_json(value) + b"\n")
+        write_output(json_bytes(value))
         return 0
-    width_kind = max([len("KIND"), *(len(k) for k, _, _ in rows)])
-    width_key = max([len("KEY"), *(len(n) for _, n, _ in rows)])
-    lines = [f"{'KIND'.ljust(width_kind)}  {'KEY'.ljust(width_key)}  SOURCE"]
-    lines += [f"{k.ljust(width_kind)}  {n.ljust(width_key)}  {s}" for k, n, s in rows]
-    write_output("\n".join(lines) + "\n")
+    write_output("\n".join(text_table([("KIND", "KEY", "SOURCE"), *rows])) + "\n")
     return 0

@@ -12,14 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-__all__ = ["REGISTRY_ATTRIBUTES", "contract_problems"]
+from insidellms_provenance.host.observer import HOST_REGISTRIES
 
-# Registry kind -> attribute of ``insideLLMs.registry``.
-REGISTRY_ATTRIBUTES: Final = {
-    "models": "model_registry",
-    "probes": "probe_registry",
-    "datasets": "dataset_registry",
-}
+__all__ = ["contract_problems"]
 
 # (where, attribute, positional arguments the hook passes, keyword arguments it passes)
 _REGISTRY_FUNCTION: Final = ("insideLLMs.registry", "_call_plugin_register", ("fn",), ())
@@ -37,7 +32,7 @@ def contract_problems(registry: Any, resources: Any) -> list[str]:  # noqa: ANN4
         (resources, *_WRITER),
     ]
     problems = []
-    for attribute in REGISTRY_ATTRIBUTES.values():
+    for attribute in HOST_REGISTRIES.values():
         instance = getattr(registry, attribute, None)
         if instance is None:
             problems.append(f"insideLLMs.registry.{attribute} is missing")
