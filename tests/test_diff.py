@@ -133,3 +133,35 @@ def test_policy_sizes(old, new, policy, fails):
 def test_unknown_policy_selectors_are_refused(bad):
     with pytest.raises(ValueError, match="unknown --fail-on selector"):
         parse_policy(bad)
+
+
+def _with_load(status, error_type=None, message=None):
+    from diff_fixtures import evolve
+    from insidellms_provenance.field import schema
+
+    load = schema.load_outcome(status=status, error_type=error_type, error_message=message)
+    return evolve(plugin("x"), load=load)
+
+
+@pytest.mark.parametrize(
+    ("was", "now", "severity"),
+    [
+        # A plugin that loaded and no longer does is a regression: high.
+        (("loaded",), ("failed", "ImportError", "no torch"), "high"),
+        (("loaded",), ("skipped", None, "entry point is not callable"), "high"),
+        (("loaded",), ("disabled",), "high"),
+        # Anything else that moves is worth a look, no more.
+        (("failed", "ImportError", "no torch"), ("loaded",), "medium"),
+        (("failed", "ImportError", "a"), ("failed", "RuntimeError", "b"), "medium"),
+        (("skipped",), ("failed", "ImportError", "x"), "medium"),
+        (("disabled",), ("loaded",), "medium"),
+    ],
+)
+def test_load_change_severity(was, now, severity):
+    report = diff_fields(make_field("g", [_with_load(*was)]), make_field("g", [_with_load(*now)]))
+    assert [(c.kind, c.severity) for c in report.changes] == [("load", severity)]
+
+
+def test_equal_loads_report_nothing():
+    field = make_field("g", [_with_load("failed", "ImportError", "x")])
+    assert diff_fields(field, field).changes == ()
