@@ -228,3 +228,35 @@ def test_load_change_shows_both_outcomes(before, after, message):
     assert change.before != change.after
     assert change.before in message
     assert change.after in message
+
+
+def _with_load(status, error_type=None, message=None):
+    from diff_fixtures import evolve
+    from insidellms_provenance.field import schema
+
+    load = schema.load_outcome(status=status, error_type=error_type, error_message=message)
+    return evolve(plugin("x"), load=load)
+
+
+@pytest.mark.parametrize(
+    ("was", "now", "severity"),
+    [
+        # A plugin that loaded and no longer does is a regression: high.
+        (("loaded",), ("failed", "ImportError", "no torch"), "high"),
+        (("loaded",), ("skipped", None, "entry point is not callable"), "high"),
+        (("loaded",), ("disabled",), "high"),
+        # Anything else that moves is worth a look, no more.
+        (("failed", "ImportError", "no torch"), ("loaded",), "medium"),
+        (("failed", "ImportError", "a"), ("failed", "RuntimeError", "b"), "medium"),
+        (("skipped",), ("failed", "ImportError", "x"), "medium"),
+        (("disabled",), ("loaded",), "medium"),
+    ],
+)
+def test_load_change_severity(was, now, severity):
+    report = diff_fields(make_field("g", [_with_load(*was)]), make_field("g", [_with_load(*now)]))
+    assert [(c.kind, c.severity) for c in report.changes] == [("load", severity)]
+
+
+def test_equal_loads_report_nothing():
+    field = make_field("g", [_with_load("failed", "ImportError", "x")])
+    assert diff_fields(field, field).changes == ()

@@ -4,9 +4,11 @@ import stat
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 
+from durability import SyncObserver, dirty_pages, page_cache_observable
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import field_bytes, make_field
@@ -196,3 +198,32 @@ def test_keyboard_interrupt_during_write_cleans_up(run_dir, monkeypatch):
         embed(run_dir, provenance())
     assert (run_dir / "manifest.json").read_bytes() == before
     assert sorted(os.listdir(run_dir)) == ["manifest.json"]
+
+
+# ---- durability: observed, not patched (see tests/durability.py) ---------------------
+
+
+def test_the_new_content_is_on_disk_before_it_is_renamed_into_place(run_dir):
+    if not page_cache_observable(run_dir):
+        pytest.skip("this machine's page cache cannot show what was synced (needs root)")
+    manifest = run_dir / "manifest.json"
+    with manifest.open("rb+") as original:
+        os.fsync(original.fileno())  # the host's file, on disk before we start
+    with SyncObserver(pages_at_replace=True) as observed:
+        embed(run_dir, provenance())
+    temp_files = [p for p in observed.dirty_at_replace if p.endswith(".tmp")]
+    assert len(temp_files) == 1, observed.dirty_at_replace
+    for path, pages in observed.dirty_at_replace.items():
+        assert pages
+        assert not any(pages), f"{path} was not on disk when it was renamed into place"
+    assert not any(dirty_pages(manifest))
+
+
+def test_the_file_is_synced_before_the_rename_and_the_directory_after(run_dir):
+    with SyncObserver() as observed:
+        embed(run_dir, provenance())
+    kinds = [kind for kind, _ in observed.events]
+    assert kinds == ["fsync", "replace", "fsync"], observed.events
+    file_synced, _, directory_synced = (paths for _, paths in observed.events)
+    assert any(Path(p).parent == run_dir and p.endswith(".tmp") for p in file_synced)
+    assert str(run_dir) in directory_synced

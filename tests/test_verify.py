@@ -267,3 +267,52 @@ def test_matching_fingerprints_with_modified_files_is_not_a_contradiction():
     clean = render("text", "g", 1, [], same)
     assert isinstance(clean, str)
     assert clean.splitlines()[-1] == "reproducibility: this environment matches the run"
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        # RECORD and its signatures may go without a hash in the dist-info only.
+        (f"{INFO}/RECORD.jws,,\n", None),
+        ("demo_pkg/RECORD,,\n", "no hash in RECORD"),
+        ("demo_pkg/RECORD.jws,,\n", "no hash in RECORD"),
+        ("demo_pkg/RECORD.p7s,,\n", "no hash in RECORD"),
+    ],
+)
+def test_hash_less_record_rows_outside_the_dist_info_are_reported(tmp_path, row, problem):
+    lay_out(tmp_path, row)
+    path = row.split(",")[0]
+    (tmp_path / path).write_bytes(b"signature or anything")
+    findings = {(f.path, f.problem) for f in verify_targets([target(tmp_path)])}
+    assert findings == ({(path, problem)} if problem else set())
+
+
+def test_a_row_with_the_right_hash_and_the_wrong_size_is_reported(tmp_path):
+    data = FILES["demo_pkg/core.py"]
+    row = _row("demo_pkg/core.py", data).replace(f",{len(data)}\n", f",{len(data) + 1}\n")
+    lay_out(tmp_path)
+    record = tmp_path / INFO / "RECORD"
+    record.write_text(record.read_text().replace(_row("demo_pkg/core.py", data), row))
+    findings = [(f.path, f.problem) for f in verify_targets([target(tmp_path)])]
+    assert findings == [("demo_pkg/core.py", "size does not match RECORD")]
+
+
+FIFO_OPEN = """
+import os, sys
+from insidellms_provenance.fingerprint.hashing import hash_file
+print(hash_file(sys.argv[1], "sha256"))
+"""
+
+
+def test_a_fifo_swapped_in_after_the_check_is_not_waited_on(tmp_path):
+    """``hash_file`` opens without blocking: a FIFO with no writer cannot hang ``verify``.
+
+    A child process does the open; if it blocked (no ``O_NONBLOCK``), nothing would ever
+    write to the FIFO and the timeout fails the test instead of hanging the suite.
+    """
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result = subprocess.run(
+        [sys.executable, "-c", FIFO_OPEN, str(fifo)], capture_output=True, timeout=60, check=True
+    )
+    assert result.stdout == b"special file\n"
