@@ -53,7 +53,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "field": {"orjson"},
     "fingerprint": {"orjson", "packaging"},
     "runfile": {"orjson"},
-    "analyze": {"attrs", "orjson", "packaging"},
+    "analyze": {"attrs", "orjson", "packaging", "tomli"},  # tomli: Python 3.10 only
     "host": {"attrs", "packaging", "insideLLMs"},
     "cli": {"orjson"},
     "demo": set(),
