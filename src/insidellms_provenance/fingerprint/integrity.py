@@ -186,24 +186,40 @@ def _unexpected_files(site_dir: str, dist_info: str, entries: list[RecordEntry])
     if dist_info:
         roots.append(dist_info)
     findings = []
-    for root in roots:
-        for directory, dirnames, filenames in os.walk(os.path.join(site_dir, root)):
-            relative_dir = os.path.relpath(directory, site_dir).replace(os.sep, "/")
-            dirnames.sort()
-            links = [d for d in dirnames if os.path.islink(os.path.join(directory, d))]
-            for name in sorted(filenames) + links:
-                path = f"{relative_dir}/{name}"
-                if path in listed:
-                    continue
-                if is_bytecode_cache(path) and _cache_source(path) in listed:
-                    continue
-                problem = (
-                    "unexpected bytecode: no listed source explains it"
-                    if path.endswith(".pyc")
-                    else "unexpected file: not listed in RECORD"
-                )
-                findings.append(Finding(path, problem))
+    for path in (path for root in roots for path in _entries_below(site_dir, root)):
+        if path in listed:
+            continue
+        if is_bytecode_cache(path) and _cache_source(path) in listed:
+            continue
+        problem = (
+            "unexpected bytecode: no listed source explains it"
+            if path.endswith(".pyc")
+            else "unexpected file: not listed in RECORD"
+        )
+        findings.append(Finding(path, problem))
     return findings
+
+
+def _entries_below(site_dir: str, root: str) -> Iterator[str]:
+    """Every entry below ``site_dir/root`` but directories, as a path relative to ``site_dir``.
+
+    Symlinks (to directories too) are entries, never followed; unreadable directories are
+    skipped, as ``os.walk`` skips them. One ``scandir`` per directory, no ``stat`` calls.
+    """
+    pending = [root]
+    while pending:
+        relative = pending.pop()
+        try:
+            with os.scandir(os.path.join(site_dir, relative)) as listing:
+                children = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing]
+        except OSError:
+            continue
+        for name, is_directory in children:
+            path = f"{relative}/{name}"
+            if is_directory:
+                pending.append(path)
+            else:
+                yield path
 
 
 # ---- bytecode caches -----------------------------------------------------------------
