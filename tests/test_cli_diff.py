@@ -177,3 +177,13 @@ def test_group_mismatch_is_exit_2(pair):
     assert_one_line_error(
         cli("diff", str(pair[0]), str(pair[1]), "--group", "pytest11"), "not 'pytest11'"
     )
+
+
+def test_a_v1_field_diffs_against_v2_of_the_same_plugins_without_changes():
+    """Fields written by 0.1.0 keep diffing: clean RECORDs keep their record_digest."""
+    v1 = GOLDEN_FIELD.parent.parent / "v1" / "field.json"
+    result = cli("diff", str(v1), str(GOLDEN_FIELD))
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == "group insidellms.plugins: 0 changes in 0 plugins"
+    assert lines[3:] == ["", "--fail-on any: passed (nothing changed; exit 0)"]

@@ -172,10 +172,10 @@ def render_text(
         f"group {report.group}: {_counts(report)}",
         f"  before {report.before_digest}",
         f"  after  {report.after_digest}",
-        "",
     ]
-    lines += change_lines(report.changes, colour=colour)
-    lines += [f"note: {note}" for note in report.notes]
+    body = change_lines(report.changes, colour=colour)
+    body += [f"note: {note}" for note in report.notes]
+    lines += ["", *body] if body else []
     lines += ["", verdict]
     return "\n".join(lines) + "\n"
 
