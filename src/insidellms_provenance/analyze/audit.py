@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,13 +27,21 @@ __all__ = ["EXAMPLES", "AuditSummary", "audit_runs", "find_runs", "plugin_row"]
 EXAMPLES: Final = 20  # example runs kept per summary list
 
 
-def find_runs(roots: Iterable[Path]) -> Iterator[Path]:
+def find_runs(
+    roots: Iterable[Path], on_error: Callable[[Path, str], None] | None = None
+) -> Iterator[Path]:
     """Run directories (holding ``manifest.json``) below ``roots``, in sorted order.
 
-    Symlinked directories are not followed, so a link cannot make the walk loop.
+    Symlinked directories are not followed, so a link cannot make the walk loop. A
+    directory that cannot be listed is passed to ``on_error`` with the reason.
     """
+
+    def unreadable(error: OSError) -> None:
+        if on_error is not None:
+            on_error(Path(error.filename or "?"), error.strerror or "cannot be listed")
+
     for root in roots:
-        for directory, dirnames, filenames in os.walk(root):
+        for directory, dirnames, filenames in os.walk(root, onerror=unreadable):
             dirnames.sort()
             if MANIFEST_NAME in filenames:
                 yield Path(directory)

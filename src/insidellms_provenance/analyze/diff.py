@@ -58,6 +58,8 @@ CHANGE_KINDS: Final = {
     "origin": "the module's origin changed (shadowed, duplicate installs)",
     "registrations": "what the plugin registered in a host run changed",
     "conflict": "two plugins registering the same key appeared or disappeared",
+    "group": "the entry-point group changed (of the whole field or of one entry point)",
+    "other": "recorded values changed that no other kind describes",
 }
 
 _VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
@@ -104,9 +106,33 @@ class DiffReport:
 def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffReport:
     """Every change from the ``before`` field to the ``after`` field."""
     changes: list[Change] = []
+    old_group, new_group = str(before.get("group", "")), str(after.get("group", ""))
+    if old_group != new_group:
+        changes.append(
+            Change(
+                plugin="-",
+                kind="group",
+                severity="high",
+                message=f"group {old_group} -> {new_group}: the runs recorded different groups",
+                before=old_group,
+                after=new_group,
+            )
+        )
     if before["digest"] != after["digest"]:
         changes += _diff_plugins(before["plugins"], after["plugins"])
     changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
+    if not changes and (before["digest"] != after["digest"] or before != after):
+        # Nothing a kind describes, yet the recorded content differs: say so, never hide it.
+        changes.append(
+            Change(
+                plugin="-",
+                kind="other",
+                severity="low",
+                message="recorded content differs outside the compared keys",
+                before=str(before["digest"]),
+                after=str(after["digest"]),
+            )
+        )
     return DiffReport(
         group=str(after.get("group", before.get("group", ""))),
         before_digest=before["digest"],
@@ -137,9 +163,16 @@ def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in before}
     new = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in after}
     changes: list[Change] = []
-    for key in old.keys() & new.keys():
+    for key in sorted(old.keys() & new.keys()):
         if old[key] != new[key]:
-            changes += _diff_plugin(_structure(old[key]), _structure(new[key]))
+            changes += _diff_plugin(_structure(old[key]), _structure(new[key])) or [
+                Change(
+                    plugin=key[0],
+                    kind="other",
+                    severity="low",
+                    message="recorded values changed outside the compared keys",
+                )
+            ]
     gone = {key[0]: key for key in old.keys() - new.keys()}
     came = {key[0]: key for key in new.keys() - old.keys()}
     for name in sorted(gone.keys() & came.keys()):
@@ -178,7 +211,20 @@ def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
 
 def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
     name = now.entry_point.name
+    group_change = []
+    if was.entry_point.group != now.entry_point.group:
+        group_change.append(
+            Change(
+                plugin=name,
+                kind="group",
+                severity="high",
+                message=f"entry point group {was.entry_point.group} -> {now.entry_point.group}",
+                before=was.entry_point.group,
+                after=now.entry_point.group,
+            )
+        )
     return [
+        *group_change,
         *_diff_distribution(name, was.distribution, now.distribution),
         *_diff_source(name, was.source, now.source),
         *_diff_manifest(name, was.manifest, now.manifest),
@@ -236,15 +282,17 @@ def _diff_distribution(
             )
         ]
     changes = []
-    if was.normalized_name != now.normalized_name:
+    if was.name != now.name or was.normalized_name != now.normalized_name:
         changes.append(
             Change(
                 plugin=name,
                 kind="distribution",
                 severity="high",
-                message=f"now provided by {now.name} (was {was.name})",
-                before=was.name,
-                after=now.name,
+                message=f"now provided by {now.name} (was {was.name})"
+                if was.name != now.name
+                else f"normalized name {was.normalized_name} -> {now.normalized_name}",
+                before=was.name if was.name != now.name else was.normalized_name,
+                after=now.name if was.name != now.name else now.normalized_name,
             )
         )
     if was.version != now.version:
@@ -333,6 +381,7 @@ def _diff_source(name: str, was: Source | None, now: Source | None) -> list[Chan
         ]
     pairs = [
         ("kind and location", _describe_source(was), _describe_source(now)),
+        ("VCS", was.vcs, now.vcs),
         ("VCS commit", was.commit, now.commit),
         ("requested revision", was.requested_revision, now.requested_revision),
         ("editable", str(was.editable).lower(), str(now.editable).lower()),

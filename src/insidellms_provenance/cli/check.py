@@ -82,7 +82,7 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         from insidellms_provenance.fingerprint.recorder import record
 
-        provenance = record(arguments.group)
+        provenance = record(arguments.group, isolated=True)
     violations = check_policy(provenance, policy)
     output = render(arguments.format, provenance.group, len(provenance.plugins), violations)
     write_output(output)
@@ -108,12 +108,19 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
             ],
         }
         return canonical_json(value) + b"\n"
+    from insidellms_provenance.cli.options import terminal_safe
+
     if fmt == "markdown":
-        lines = [f"### Plugin {summary}", ""]
+        from insidellms_provenance.cli.diff import markdown_cell
+
+        lines = [f"### Plugin {markdown_cell(summary)}", ""]
         if violations:
             lines += ["| Plugin | Rule | Problem |", "|---|---|---|"]
-            lines += [f"| `{v.plugin}` | {v.rule} | {v.message} |" for v in violations]
-        return "\n".join(lines).rstrip("\n") + "\n"
+            lines += [
+                f"| `{markdown_cell(v.plugin)}` | {v.rule} | {markdown_cell(v.message)} |"
+                for v in violations
+            ]
+        return terminal_safe("\n".join(lines).rstrip("\n") + "\n")
     lines = [summary]
     if violations:
         plugin_width = max(len(v.plugin) for v in violations)
@@ -123,4 +130,4 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
             f"{v.plugin.ljust(plugin_width)}  {v.rule.ljust(rule_width)}  {v.message}"
             for v in violations
         ]
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines) + "\n")

@@ -45,10 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format(parser, ("text", "json", "markdown"))
     parser.add_argument(
         "--fail-on",
-        default="any",
+        action="append",
         metavar="POLICY",
         help="comma-separated change selectors that make the exit code 1 "
-        "(default: any; '-name' excludes; see docs/diff.md)",
+        "(default: any; '-name' excludes; given twice, combined; see docs/diff.md)",
     )
     parser.add_argument(
         "--color",
@@ -61,11 +61,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(arguments: argparse.Namespace) -> int:
     """Compare, print in the chosen format, exit 1 if the policy selects any change."""
     from insidellms_provenance.analyze.diff import diff_fields, parse_policy, policy_fails
+    from insidellms_provenance.cli.options import terminal_safe
     from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
     from insidellms_provenance.runfile.read import load_field_value
 
+    # Given more than once, --fail-on selectors are combined, as if comma-separated.
+    fail_on = ",".join(arguments.fail_on or ["any"])
     try:
-        policy = parse_policy(arguments.fail_on)
+        policy = parse_policy(fail_on)
     except ValueError as error:
         raise ProvenanceError(str(error)) from None
     # Parsed JSON is acyclic, and the cyclic collector would rescan hundreds of
@@ -85,9 +88,9 @@ def run(arguments: argparse.Namespace) -> int:
         raise InvalidFieldError(f"a provenance field is malformed: {error}") from None
     failed = policy_fails(report, policy)
     if arguments.format == "json":
-        sys.stdout.buffer.write(render_json(report, arguments.fail_on, failed=failed))
+        sys.stdout.buffer.write(render_json(report, fail_on, failed=failed))
     elif arguments.format == "markdown":
-        sys.stdout.write(render_markdown(report))
+        sys.stdout.write(terminal_safe(render_markdown(report)))
     else:
         sys.stdout.write(render_text(report, colour=_use_colour(arguments.color)))
     sys.stdout.flush()
@@ -113,8 +116,10 @@ def render_text(report: DiffReport, *, colour: bool = False) -> str:
     """One aligned line per change, grouped by plugin, most severe first."""
     if report.identical:
         return f"identical: plugin provenance digests match ({report.after_digest})\n"
+    from insidellms_provenance.cli.options import terminal_safe
+
     lines = [
-        f"group {report.group}: {_counts(report)}",
+        f"group {terminal_safe(report.group)}: {_counts(report)}",
         f"  before {report.before_digest}",
         f"  after  {report.after_digest}",
         "",
@@ -125,16 +130,18 @@ def render_text(report: DiffReport, *, colour: bool = False) -> str:
 
 def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str]:
     """One aligned line per change: plugin, severity, kind, message."""
-    plugin_width = max(len(change.plugin) for change in changes)
-    kind_width = max(len(change.kind) for change in changes)
+    from insidellms_provenance.cli.options import terminal_safe
+
+    plugin_width = max((len(terminal_safe(change.plugin)) for change in changes), default=0)
+    kind_width = max((len(change.kind) for change in changes), default=0)
     lines = []
     for change in changes:
         severity = change.severity.ljust(8)
         if colour:
             severity = f"{_COLOURS[change.severity]}{severity}{_RESET}"
         lines.append(
-            f"{change.plugin.ljust(plugin_width)}  {severity}  "
-            f"{change.kind.ljust(kind_width)}  {change.message}"
+            f"{terminal_safe(change.plugin).ljust(plugin_width)}  {severity}  "
+            f"{change.kind.ljust(kind_width)}  {terminal_safe(change.message)}"
         )
     return lines
 

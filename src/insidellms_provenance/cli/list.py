@@ -57,5 +57,7 @@ def run(arguments: argparse.Namespace) -> int:
     width_key = max([len("KEY"), *(len(n) for _, n, _ in rows)])
     lines = [f"{'KIND'.ljust(width_kind)}  {'KEY'.ljust(width_key)}  SOURCE"]
     lines += [f"{k.ljust(width_kind)}  {n.ljust(width_key)}  {s}" for k, n, s in rows]
-    write_output("\n".join(lines) + "\n")
+    from insidellms_provenance.cli.options import terminal_safe
+
+    write_output(terminal_safe("\n".join(lines) + "\n"))
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -35,6 +36,7 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
     plugins = value.get("plugins")
     if not isinstance(plugins, list):
         raise InvalidFieldError(f"{where}: provenance field is malformed: 'plugins' is not a list")
+    _check_load_order(plugins, where)
     try:
         fast = sha256_digest(orjson.dumps(plugins, option=orjson.OPT_SORT_KEYS))
     except orjson.JSONEncodeError:
@@ -42,6 +44,28 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
     if fast != value.get("digest") and canonical_digest(plugins) != value.get("digest"):
         raise InvalidFieldError(f"{where}: provenance digest does not match its plugins")
     return value
+
+
+def _check_load_order(plugins: list[Any], where: str) -> None:
+    """Plugins are written sorted by (name, value), each entry point once; refuse others.
+
+    A reordered or duplicated list never comes from a recording, and every reader would
+    otherwise have to decide which copy counts.
+    """
+    keys = []
+    for plugin in plugins:
+        entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
+        if not isinstance(entry_point, dict):
+            return  # structuring names this problem precisely
+        name, value = entry_point.get("name"), entry_point.get("value")
+        if not (isinstance(name, str) and isinstance(value, str)):
+            return
+        keys.append((name, value))
+    if any(earlier >= later for earlier, later in itertools.pairwise(keys)):
+        raise InvalidFieldError(
+            f"{where}: provenance field is malformed: plugins are not in load order "
+            "or an entry point is listed twice"
+        )
 
 
 def read_field(value: object, *, where: str) -> Provenance:

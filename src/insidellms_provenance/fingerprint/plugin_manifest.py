@@ -10,6 +10,7 @@ from insidellms_provenance.canonical import canonical_json, sha256_digest
 from insidellms_provenance.errors import NotCanonicalizableError
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.fingerprint.redact import redact
 
 __all__ = [
     "DETERMINISM_CLASSES",
@@ -76,7 +77,7 @@ def summarize_manifest(value: object) -> JsonObject:
     return schema.manifest_summary(
         status="invalid" if problems else "ok",
         digest=digest,
-        problems=tuple(problems),
+        problems=tuple(redact(problem) for problem in problems),
         name=name,
         version=version,
         sdk_version=sdk_version,

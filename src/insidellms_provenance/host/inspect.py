@@ -58,7 +58,7 @@ def load_host(group: str) -> HostView:
 
         provenance = structure(current_field(), Provenance)
     else:
-        provenance = record(group)
+        provenance = record(group, isolated=True)
     return HostView(
         provenance=provenance,
         host_version=host_version,

@@ -131,8 +131,10 @@ def _entry_points() -> list[Any]:
 
 def _entry_point_of(function: object) -> tuple[str, str] | None:
     """The (name, value) of the group's entry point whose object is ``function``."""
+    from insidellms_provenance.fingerprint.loader import entry_point_module
+
     for ep in _entry_points():
-        module = sys.modules.get(ep.module)
+        module = sys.modules.get(entry_point_module(ep) or "")
         target: Any = module
         for part in (ep.attr or "").split("."):
             target = getattr(target, part, None) if part else target
@@ -224,9 +226,11 @@ def _with_field(text: str) -> str:
     from insidellms_provenance.runfile.style import detect_style, render
 
     value = json.loads(text)
-    if not isinstance(value, dict) or not isinstance(value.setdefault("custom", {}), dict):
+    if not isinstance(value, dict):
         return text
-    style = detect_style(text, value)
+    style = detect_style(text, value)  # before adding ``custom``: it sorts into place
+    if not isinstance(value.setdefault("custom", {}), dict):
+        return text
     value["custom"]["plugin_provenance"] = current_field()
     return render(value, style)
 
