@@ -386,7 +386,32 @@ def _verify_files(**options: Any) -> Any:
     return make
 
 
+def _verify_run_fifo_direct_url(world: World) -> list[str]:
+    from hostile_kit import run_cli
+
+    bad_files(direct_url="FIFO")(world)
+    recorded = run_cli(world, ["record", "--output", str(world.path("field.json"))])
+    assert recorded.code == 0, recorded.err
+    return ["verify", str(world.path("field.json"))]
+
+
+def _with_fake_host(world: World) -> list[str]:
+    """The fake insideLLMs installed: importing it loads the plugins in this process."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "fakehost"
+    files = {
+        path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*.py"))
+    }
+    world.dist("insideLLMs", "0.2.0", files=files)
+    good_plugin(world, "good_plugin")
+    world.plugin("bad_plugin", "import sys\nsys.exit(0)\n")
+    return ["doctor"]
+
+
 COMMANDS = [
+    Case("doctor-host-import-sys-exit", _with_fake_host, 2, "SystemExit"),
+    Case("verify-run-fifo-direct_url", _verify_run_fifo_direct_url, 1, "this environment matches"),
     Case(
         "check-strict-sys-exit",
         _command_with_exit_plugin("check", "--strict-plugins"),

@@ -106,13 +106,12 @@ def test_parallel_embeds_all_succeed_and_keep_the_host_bytes(world: World, genui
 
 def test_host_rewrite_between_read_and_replace_is_not_lost(world: World, genuine: Any) -> None:
     """Compare-before-replace: a writer that changed the file first is redone, not lost."""
-    from insidellms_provenance.field.converter import structure
-    from insidellms_provenance.field.model import Provenance
+    from insidellms_provenance.field.schema import Provenance
     from insidellms_provenance.runfile import embed as embed_module
 
     world.fields = {"genuine": genuine}
     run = world.run_dir("run", host_manifest())
-    original = embed_module.embedded_text
+    original = embed_module.embed_text
     rewritten = []
 
     def host_rewrites_first(text: str, provenance: Provenance, *, where: str) -> tuple[str, bool]:
@@ -123,11 +122,11 @@ def test_host_rewrite_between_read_and_replace_is_not_lost(world: World, genuine
             (run / "manifest.json").write_text(json.dumps(updated, sort_keys=True, indent=2))
         return original(text, provenance, where=where)
 
-    embed_module.embedded_text = host_rewrites_first  # type: ignore[assignment]
+    embed_module.embed_text = host_rewrites_first  # type: ignore[assignment]
     try:
-        result = embed_module.embed(run, structure(world.field(), Provenance))
+        result = embed_module.embed(run, world.field())  # type: ignore[arg-type]
     finally:
-        embed_module.embedded_text = original  # type: ignore[assignment]
+        embed_module.embed_text = original  # type: ignore[assignment]
     assert result.changed
     value = json.loads((run / "manifest.json").read_text())
     assert value["custom"]["status_counts"] == {"success": 6}

@@ -3,7 +3,7 @@
 Typical usage::
 
     findings = verify_distributions(distributions)       # integrity, by path
-    changes = reproducibility_changes(recorded_field, group)
+    changes = reproducibility_changes(recorded_field)
 
 Nothing here imports plugin code: distributions are found through their metadata only,
 and files are read without following symlinks or opening special files
@@ -12,20 +12,20 @@ and files are read without following symlinks or opening special files
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.diff import DiffReport
+    from insidellms_provenance.field.schema import Provenance
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
@@ -35,6 +35,7 @@ from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.record_file import (
     RecordEntry,
     check_path,
+    is_bytecode_cache,
     parse_record,
 )
 
@@ -45,10 +46,6 @@ __all__ = [
     "target_of",
     "verify_targets",
 ]
-
-# RECORD rows that may lack a hash (the wheel spec: RECORD and its signatures; bytecode
-# that installers compile after writing the files).
-_UNHASHED_OK: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
 
 
 @attrs.frozen(kw_only=True)
@@ -175,75 +172,57 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
         for problem in problems
     ]
     for entry in entries:
-        finding, size, fd = _check_entry(target, entry)
+        finding, fd = _check_entry(target, entry)
         if finding is not None:
             findings.append(finding)
-        elif fd is not None:
+        elif fd is not None and entry.hash_ is not None:
             try:
-                result = hash_fd(fd, entry.hash_.name) if entry.hash_ else "no hash in RECORD"
+                result = hash_fd(fd, entry.hash_.name)
             finally:
                 os.close(fd)
-            mismatch = _compare(result, entry, size)
+            mismatch = result if isinstance(result, str) else entry.mismatch(*result)
             if mismatch is not None:
                 findings.append(Finding(distribution=name, path=entry.path, problem=mismatch))
+        elif fd is not None:
+            os.close(fd)
     findings += _unexpected_files(target, entries)
     return findings
 
 
-def _compare(result: bytes | str, entry: RecordEntry, size: int) -> str | None:
-    """Why a hashed file does not match its RECORD row, if it does not."""
-    if isinstance(result, str):
-        return result
-    if entry.hash_ is not None and _b64(result) != entry.hash_.value:
-        return "content does not match RECORD hash"
-    if entry.size is not None and entry.size != size:
-        return "size does not match RECORD"
-    return None
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
-    target: VerifyTarget, entry: RecordEntry
-) -> tuple[Finding | None, int, int | None]:
-    """A finding for a row that must not be hashed, or the size and an open fd to hash.
+def _check_entry(target: VerifyTarget, entry: RecordEntry) -> tuple[Finding | None, int | None]:
+    """A finding for a row that must not be hashed, or the open file to hash (if any).
 
     The file is reached component by component from the site directory (``dir_fd`` and
     ``O_NOFOLLOW``), so a symlink anywhere in its path is refused, not followed.
     """
 
-    def finding(problem: str) -> tuple[Finding, int, None]:
-        return Finding(distribution=target.name, path=entry.path, problem=problem), 0, None
+    def finding(problem: str) -> tuple[Finding, None]:
+        return Finding(distribution=target.name, path=entry.path, problem=problem), None
 
     refusal = check_path(entry.path, target.depth)
     if refusal is not None:
         return finding(f"refused: {refusal}")
     opened = _open_below(target.site_dir, entry.path)
     if opened == "missing":
-        if entry.hash_ is None and _is_cache(entry.path):
-            return None, 0, None
+        if entry.hash_ is None and is_bytecode_cache(entry.path):
+            return None, None
         return finding("missing")
     if isinstance(opened, str):
         return finding(opened)
-    fd, size = opened
     if entry.hash_ is None:
-        os.close(fd)
-        name = posixpath.basename(entry.path)
-        in_dist_info = posixpath.dirname(entry.path) == target.dist_info
-        if (in_dist_info and name in _UNHASHED_OK) or _is_cache(entry.path):
-            return None, 0, None
-        return finding("no hash in RECORD")
-    return None, size, fd
+        os.close(opened)
+        return (
+            (None, None) if entry.may_lack_hash(target.dist_info) else finding("no hash in RECORD")
+        )
+    return None, opened
 
 
 _DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 _FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _open_below(root: Path, relative: str) -> tuple[int, int] | str:  # noqa: PLR0911
-    """(fd, size) of the regular file ``root/relative``, or why it was not opened.
+def _open_below(root: Path, relative: str) -> int | str:
+    """An fd of the regular file ``root/relative``, or why it was not opened.
 
     Leading ``..`` components (scripts and data files) climb from ``root`` first; below
     that point no symlink is followed, in any component.
@@ -264,21 +243,7 @@ def _open_below(root: Path, relative: str) -> tuple[int, int] | str:  # noqa: PL
                 return opened
             os.close(dir_fd)
             dir_fd = opened
-        try:
-            info = os.stat(parts[-1], dir_fd=dir_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return "missing"
-        except OSError as error:
-            return f"unreadable ({error.strerror})"
-        if stat.S_ISLNK(info.st_mode):
-            return "refused: symlink (not followed)"
-        if not stat.S_ISREG(info.st_mode):
-            return "refused: special file (not opened)"
-        try:
-            fd = os.open(parts[-1], _FILE_FLAGS, dir_fd=dir_fd)
-        except OSError as error:
-            return f"unreadable ({error.strerror})"
-        return fd, info.st_size
+        return _open_file(parts[-1], dir_fd)
     finally:
         os.close(dir_fd)
 
@@ -297,15 +262,29 @@ def _open_directory(name: str, dir_fd: int) -> int | str:
         return f"unreadable ({error.strerror})"
 
 
+def _open_file(name: str, dir_fd: int) -> int | str:
+    """The fd of regular file ``name`` in ``dir_fd`` (not a symlink, not special)."""
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+    if stat.S_ISLNK(info.st_mode):
+        return "refused: symlink (not followed)"
+    if not stat.S_ISREG(info.st_mode):
+        return "refused: special file (not opened)"
+    try:
+        return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+
+
 def _is_symlink(name: str, dir_fd: int) -> bool:
     try:
         return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
     except OSError:
         return False
-
-
-def _is_cache(path: str) -> bool:
-    return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
 
 
 def _cache_source(cache_path: str) -> str:
@@ -343,7 +322,7 @@ def _unexpected_files(target: VerifyTarget, entries: list[RecordEntry]) -> list[
                 path = f"{relative_dir}/{name}"
                 if path in listed:
                     continue
-                if _is_cache(path) and _cache_source(path) in listed:
+                if is_bytecode_cache(path) and _cache_source(path) in listed:
                     continue
                 problem = (
                     "unexpected bytecode: no listed source explains it"
@@ -358,37 +337,14 @@ def _is_link(directory: str, name: str) -> bool:
     return os.path.islink(os.path.join(directory, name))
 
 
-def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffReport:
+def reproducibility_changes(recorded: Provenance) -> DiffReport:
     """Re-fingerprint this environment without importing plugins and diff it with a run.
 
     Only what can be known without importing is compared (entry points, distributions,
     sources); manifest, load, origin and registrations are taken from the recording.
     """
     from insidellms_provenance.analyze.diff import diff_fields
-    from insidellms_provenance.field import schema
-    from insidellms_provenance.field.build import make_field
-    from insidellms_provenance.fingerprint.discover import discover, entry_point_ref
-    from insidellms_provenance.fingerprint.distribution import describe_distribution
-    from insidellms_provenance.fingerprint.source import describe_source
+    from insidellms_provenance.fingerprint.recorder import record_without_import
 
-    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
-    live = []
-    for ep in discover(group):
-        was = old.get((ep.name, ep.value))
-        info = source = None
-        if ep.dist is not None:
-            source = describe_source(ep.dist)
-            info, _ = describe_distribution(ep.dist, editable=source["editable"])
-        live.append(
-            schema.fingerprint(
-                entry_point=entry_point_ref(ep),
-                distribution=info,
-                source=source,
-                origin=was["origin"] if was else schema.origin(status="unknown"),
-                manifest=was["manifest"] if was else schema.manifest_summary(status="missing"),
-                load=was["load"] if was else schema.load_outcome(status="loaded"),
-                registered=was["registered"] if was else None,
-                replaced=was["replaced"] if was else None,
-            )
-        )
-    return diff_fields(recorded, make_field(group, live, recorded.get("conflicts", [])))
+    now = record_without_import(recorded["group"], recorded)
+    return diff_fields(recorded, now)

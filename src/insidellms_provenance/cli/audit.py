@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(arguments: argparse.Namespace) -> int:
     """Stream the lines, then print the summary (stderr when lines go to stdout)."""
     from insidellms_provenance.analyze.audit import AuditSummary, audit_runs, find_runs
-    from insidellms_provenance.cli.options import terminal_safe
+    from insidellms_provenance.cli.render import terminal_safe
     from insidellms_provenance.errors import ProvenanceError
     from insidellms_provenance.runfile.read import manifest_path
 

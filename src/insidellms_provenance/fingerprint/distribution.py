@@ -9,7 +9,7 @@ from pathlib import Path
 from insidellms_provenance._safe_io import RECORD_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint.discover import (
     dist_info_name,
     entry_points_of,
@@ -24,7 +24,7 @@ from insidellms_provenance.fingerprint.record_file import (
 )
 from insidellms_provenance.fingerprint.redact import redact
 
-__all__ = ["describe_distribution", "name_and_version", "read_regular_file", "site_directory"]
+__all__ = ["describe_distribution", "name_and_version", "site_directory"]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 
@@ -34,7 +34,7 @@ def site_directory(dist: metadata.Distribution) -> Path:
     return Path(str(dist.locate_file("")))
 
 
-def read_regular_file(root: Path, relative: str) -> bytes | None:
+def _read_regular_file(root: Path, relative: str) -> bytes | None:
     """Read ``root/relative`` if it is a regular file; never follow a final symlink."""
     try:
         return read_regular(root / relative, limit=RECORD_FILE_LIMIT, follow_symlinks=False)
@@ -44,7 +44,7 @@ def read_regular_file(root: Path, relative: str) -> bytes | None:
 
 def describe_distribution(
     dist: metadata.Distribution, *, editable: bool = False
-) -> tuple[JsonObject, frozenset[str]]:
+) -> tuple[DistributionInfo, frozenset[str]]:
     """Read METADATA and RECORD of ``dist`` and digest RECORD's canonical form.
 
     Returns the description and the normalized paths RECORD lists. Problems (missing
@@ -83,7 +83,7 @@ def describe_distribution(
                 wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
             )
         rows, row_problems = canonical_rows(
-            entries, layout, lambda path: read_regular_file(site, path)
+            entries, layout, lambda path: _read_regular_file(site, path)
         )
         record_problems.extend(row_problems)
         record_problems = [redact(problem) for problem in record_problems]

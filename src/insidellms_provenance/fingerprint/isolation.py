@@ -30,10 +30,10 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import LoadOutcome, ManifestSummary
 
 __all__ = ["DEFAULT_TIMEOUT", "TIMEOUT_VARIABLE", "ImportResult", "import_isolated"]
 
@@ -41,7 +41,14 @@ DEFAULT_TIMEOUT: Final = 300.0
 _INTERRUPTED: Final = 130  # the child's exit status after a KeyboardInterrupt
 TIMEOUT_VARIABLE: Final = "INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT"
 
-ImportResult = JsonObject  # {"load": ..., "manifest": ..., "module_file": str | None}
+
+class ImportResult(TypedDict):
+    """What importing one entry point in the child showed."""
+
+    load: LoadOutcome
+    manifest: ManifestSummary
+    module_file: str | None
+
 
 # Ctrl-C reaches the parent too, which stops the child: the child ignores SIGINT so it
 # never prints a traceback of its own.
@@ -94,7 +101,7 @@ def _run_child(
         stderr=None,
     )
     done: dict[tuple[str, str], ImportResult] = {}
-    load: JsonObject | None = None
+    load: LoadOutcome | None = None
     try:
         assert process.stdin is not None  # noqa: S101 - both pipes were just requested
         assert process.stdout is not None  # noqa: S101
@@ -155,7 +162,7 @@ def _messages(stream: Any, timeout: float) -> Any:  # noqa: ANN401 - a pipe; yie
         selector.close()
 
 
-def _failure(load: JsonObject | None, reason: str) -> ImportResult:
+def _failure(load: LoadOutcome | None, reason: str) -> ImportResult:
     """A plugin that never answered: failed at import, or at ``plugin_manifest()``."""
     if load is None:
         return {
@@ -200,7 +207,7 @@ def _serve(spec: Mapping[str, Any]) -> None:
     os.dup2(2, 1)  # plugin writes to fd 1 or sys.__stdout__ go to stderr
     sys.stdout = sys.stderr
 
-    def send(message: JsonObject) -> None:
+    def send(message: dict[str, Any]) -> None:
         report.write(json.dumps(message).encode() + b"\n")
 
     try:
@@ -209,7 +216,7 @@ def _serve(spec: Mapping[str, Any]) -> None:
             load = load_entry_point(ep)
             send({"loaded": load})
             manifest = call_plugin_manifest(ep, load)
-            result = {"load": load, "manifest": manifest, "module_file": imported_file(ep)}
+            result = ImportResult(load=load, manifest=manifest, module_file=imported_file(ep))
             send({"done": [name, value], "result": result})
         send({"complete": True})
     except KeyboardInterrupt:

@@ -17,12 +17,12 @@ from collections.abc import Iterator, Mapping
 from importlib import metadata
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import DEFAULT_GROUP, LoadOutcome, ManifestSummary
 from insidellms_provenance.fingerprint.plugin_manifest import summarize_manifest
 from insidellms_provenance.fingerprint.redact import redact
 
 __all__ = [
-    "DISABLE_VARIABLE",
+    "HOST_DISABLE_VARIABLE",
     "call_plugin_manifest",
     "describe_error",
     "entry_point_module",
@@ -31,16 +31,16 @@ __all__ = [
     "plugins_disabled",
 ]
 
-DISABLE_VARIABLE = "INSIDELLMS_DISABLE_PLUGINS"
-_HOST_GROUP = "insidellms.plugins"
+HOST_DISABLE_VARIABLE = "INSIDELLMS_DISABLE_PLUGINS"
+"""The host's own switch: ``1``, ``true`` or ``yes`` and it loads no plugin at all."""
 
 
 def plugins_disabled(group: str, environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the host would skip plugin loading (its loader compares case-sensitively)."""
-    return group == _HOST_GROUP and environ.get(DISABLE_VARIABLE, "") in ("1", "true", "yes")
+    return group == DEFAULT_GROUP and environ.get(HOST_DISABLE_VARIABLE, "") in ("1", "true", "yes")
 
 
-def load_entry_point(ep: metadata.EntryPoint) -> JsonObject:
+def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:
     """Import the entry point's object as the host does, without calling it.
 
     In the host's group a non-callable object is ``skipped``, as insideLLMs skips it;
@@ -57,12 +57,12 @@ def load_entry_point(ep: metadata.EntryPoint) -> JsonObject:
     except BaseException as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
         error_type, message = describe_error(error)
         return schema.load_outcome(status="failed", error_type=error_type, error_message=message)
-    if ep.group == _HOST_GROUP and not callable(loaded):
+    if ep.group == DEFAULT_GROUP and not callable(loaded):
         return schema.load_outcome(status="skipped", error_message="entry point is not callable")
     return schema.load_outcome(status="loaded")
 
 
-def call_plugin_manifest(ep: metadata.EntryPoint, outcome: JsonObject) -> JsonObject:
+def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> ManifestSummary:
     """Call the entry point's ``plugin_manifest()``, if it has one.
 
     Looks in the entry point's module, then in its parent packages, nearest first:

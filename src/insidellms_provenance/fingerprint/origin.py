@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import Origin
 
 __all__ = ["check_origin", "imported_file"]
 
@@ -36,7 +36,7 @@ def check_origin(
     record_paths: frozenset[str],
     editable_root: Path | None,
     versions: list[str],
-) -> JsonObject:
+) -> Origin:
     """``shadowed`` when the imported module's file is not one of the dist's files.
 
     ``module_file`` is where the entry point's module was imported from (see

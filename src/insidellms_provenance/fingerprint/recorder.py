@@ -5,11 +5,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from importlib import metadata
-from typing import TYPE_CHECKING
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import make_field
-from insidellms_provenance.field.schema import DEFAULT_GROUP, JsonObject
+from insidellms_provenance.field.schema import (
+    DEFAULT_GROUP,
+    Conflict,
+    DistributionInfo,
+    LoadOutcome,
+    ManifestSummary,
+    PluginObservation,
+    Provenance,
+    Source,
+)
 from insidellms_provenance.fingerprint.discover import (
     discover,
     dist_info_name,
@@ -18,6 +26,7 @@ from insidellms_provenance.fingerprint.discover import (
     versions_key,
 )
 from insidellms_provenance.fingerprint.distribution import describe_distribution, site_directory
+from insidellms_provenance.fingerprint.isolation import ImportResult
 from insidellms_provenance.fingerprint.loader import (
     call_plugin_manifest,
     load_entry_point,
@@ -26,10 +35,9 @@ from insidellms_provenance.fingerprint.loader import (
 from insidellms_provenance.fingerprint.origin import check_origin, imported_file
 from insidellms_provenance.fingerprint.source import describe_source, editable_root
 
-if TYPE_CHECKING:
-    from insidellms_provenance.field.model import Provenance
+__all__ = ["record", "record_field", "record_without_import"]
 
-__all__ = ["record", "record_field"]
+_Described = tuple[DistributionInfo, frozenset[str], Source]
 
 
 def record(
@@ -43,22 +51,19 @@ def record(
     ``isolated`` imports the plugins in a child process
     (:mod:`~insidellms_provenance.fingerprint.isolation`), as the CLI does.
     """
-    from insidellms_provenance.field.converter import structure
-    from insidellms_provenance.field.model import Provenance
-
-    return structure(record_field(group, environ=environ, isolated=isolated), Provenance)
+    return record_field(group, environ=environ, isolated=isolated)
 
 
 def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it has
     group: str = DEFAULT_GROUP,
     *,
     environ: Mapping[str, str] = os.environ,
-    observations: Mapping[tuple[str, str], JsonObject] | None = None,
-    conflicts: Iterable[JsonObject] = (),
+    observations: Mapping[tuple[str, str], PluginObservation] | None = None,
+    conflicts: Iterable[Conflict] = (),
     entry_points: list[metadata.EntryPoint] | None = None,
     isolated: bool = False,
-) -> JsonObject:
-    """:func:`record` as the plain field value, as embedded and printed.
+) -> Provenance:
+    """:func:`record`, with what a host run observed.
 
     Inside a host run, ``observations`` (keyed by entry-point name and value, built by
     :func:`insidellms_provenance.field.schema.observation`) say how the host's own loading
@@ -71,7 +76,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     disabled = plugins_disabled(group, environ)
     if entry_points is None:
         entry_points = discover(group)
-    imported: dict[tuple[str, str], JsonObject] = {}
+    imported: dict[tuple[str, str], ImportResult] = {}
     if isolated and not disabled:
         from insidellms_provenance.fingerprint.isolation import import_isolated
 
@@ -79,7 +84,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         if pending:
             imported = import_isolated(pending, environ)
     versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
-    described: dict[str, tuple[JsonObject, frozenset[str], JsonObject]] = {}
+    described: dict[str, _Described] = {}
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
@@ -93,11 +98,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         info, source, origin = None, None, schema.origin(status="unknown")
         dist = ep.dist
         if dist is not None:
-            key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
-            if key not in described:
-                found = describe_source(dist)
-                described[key] = (*describe_distribution(dist, editable=found["editable"]), found)
-            info, record_paths, source = described[key]
+            info, record_paths, source = _describe(dist, described)
             origin = check_origin(
                 module_file,
                 site_dir=site_directory(dist),
@@ -120,9 +121,49 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     return make_field(group, plugins, conflicts)
 
 
+def record_without_import(group: str, recorded: Provenance) -> Provenance:
+    """Entry points, distributions and sources as installed now, without importing.
+
+    What only importing can tell (load, manifest, origin, registrations) is taken from
+    ``recorded`` for the entry points it lists, and the defaults of a plugin that was
+    never loaded for the others; ``recorded``'s conflicts are kept. Diffing the result
+    with ``recorded`` shows what changed on disk since the run (``verify RUN``).
+    """
+    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
+    described: dict[str, _Described] = {}
+    plugins = []
+    for ep in discover(group):
+        was = old.get((ep.name, ep.value))
+        info, source = None, None
+        if ep.dist is not None:
+            info, _, source = _describe(ep.dist, described)
+        plugins.append(
+            schema.fingerprint(
+                entry_point=entry_point_ref(ep),
+                distribution=info,
+                source=source,
+                origin=was["origin"] if was else schema.origin(status="unknown"),
+                manifest=was["manifest"] if was else schema.manifest_summary(status="missing"),
+                load=was["load"] if was else schema.load_outcome(status="loaded"),
+                registered=was["registered"] if was else None,
+                replaced=was["replaced"] if was else None,
+            )
+        )
+    return make_field(group, plugins, recorded["conflicts"])
+
+
+def _describe(dist: metadata.Distribution, described: dict[str, _Described]) -> _Described:
+    """A distribution's description, RECORD paths and source, once per distribution."""
+    key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
+    if key not in described:
+        source = describe_source(dist)
+        described[key] = (*describe_distribution(dist, editable=source["editable"]), source)
+    return described[key]
+
+
 def _load(
-    ep: metadata.EntryPoint, observed: JsonObject | None, *, disabled: bool
-) -> tuple[JsonObject, JsonObject]:
+    ep: metadata.EntryPoint, observed: PluginObservation | None, *, disabled: bool
+) -> tuple[LoadOutcome, ManifestSummary]:
     """How loading went (observed in a host run, or by importing now) and the manifest."""
     if observed is not None:
         return observed["load"], call_plugin_manifest(ep, observed["load"])

@@ -13,7 +13,7 @@ import orjson
 
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import Source
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.redact import clean_url, redact
 
@@ -42,7 +42,7 @@ SKIPPED_SOURCE_DIRS = frozenset(
 )
 
 
-def describe_source(dist: metadata.Distribution) -> JsonObject:  # noqa: PLR0911 - one per kind
+def describe_source(dist: metadata.Distribution) -> Source:  # noqa: PLR0911 - one per kind
     """Summarize ``direct_url.json``; no file means the dist came from an index."""
     problems: list[str] = []
     text = read_dist_text(dist, "direct_url.json", problems)

@@ -1,39 +1,34 @@
-"""Write the provenance field into a run's ``manifest.json``, atomically and in its style."""
+"""Write the provenance field into a run's ``manifest.json``, atomically and in its style.
 
-from __future__ import annotations
+:func:`embed_text` is the one embedder: ``embed`` (the command) and the in-run hook both
+call it, so a run's manifest gets the same bytes either way. It runs inside every host
+run, so this module imports only the standard library and the recording path's modules.
+"""
 
+# No ``from __future__ import annotations``: NamedTuple would compile every string
+# annotation at import, ≈ 1 ms a class inside every host run.
 import contextlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, NamedTuple
 
-import attrs
-
-from insidellms_provenance._safe_io import (
-    RUN_FILE_LIMIT,
-    FileRefusedError,
-    read_open_file,
-)
+from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_open_file
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
-from insidellms_provenance.field.build import field_value
-from insidellms_provenance.field.model import Provenance
-from insidellms_provenance.runfile.read import FIELD_KEY, manifest_path
+from insidellms_provenance.field.schema import FIELD_KEY, Provenance
 from insidellms_provenance.runfile.style import detect_style, render
 
 __all__ = [
     "EmbedResult",
     "atomic_write",
     "embed",
-    "embedded_text",
+    "embed_text",
     "stale_attestations",
 ]
 
 
-@attrs.frozen(kw_only=True)
-class EmbedResult:
+class EmbedResult(NamedTuple):
     """What ``embed`` did: the file, whether it changed, and what may now be stale."""
 
     path: Path
@@ -42,7 +37,7 @@ class EmbedResult:
     stale: tuple[str, ...]
 
 
-def embedded_text(text: str, provenance: Provenance, *, where: str) -> tuple[str, bool]:
+def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
     """The manifest text with the field set under ``custom``, in the same JSON style.
 
     Returns the new text and whether the original style was reproduced exactly. A missing
@@ -57,11 +52,11 @@ def embedded_text(text: str, provenance: Provenance, *, where: str) -> tuple[str
     if not isinstance(value, dict):
         raise InvalidRunFileError(f"{where}: expected a JSON object")
     try:
-        style = detect_style(text, value)
+        style = detect_style(text, value)  # before adding ``custom``: it sorts into place
         custom = value.setdefault("custom", {})
         if not isinstance(custom, dict):
             raise InvalidRunFileError(f"{where}: 'custom' is not a JSON object")
-        custom[FIELD_KEY] = field_value(provenance)
+        custom[FIELD_KEY] = field
         new_text = render(value, style)
         new_text.encode("utf-8")
     except RecursionError:
@@ -75,10 +70,10 @@ def embedded_text(text: str, provenance: Provenance, *, where: str) -> tuple[str
 
 
 # How often embed starts again when manifest.json changed under it (another writer).
-_ATTEMPTS: Final = 20
+_ATTEMPTS = 20
 
 
-def embed(run: Path, provenance: Provenance) -> EmbedResult:
+def embed(run: Path, field: Provenance) -> EmbedResult:
     """Set the field in ``run``'s manifest; leave the file untouched on any failure.
 
     A symlinked ``manifest.json`` is written through: its target is replaced. Concurrent
@@ -86,6 +81,8 @@ def embed(run: Path, provenance: Provenance) -> EmbedResult:
     changed the file between our read and our rename (the host, say) is detected by
     comparing before replacing: the update is then redone on the new content, never lost.
     """
+    from insidellms_provenance.runfile.read import manifest_path
+
     path = manifest_path(run)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     for _ in range(_ATTEMPTS):
@@ -94,7 +91,7 @@ def embed(run: Path, provenance: Provenance) -> EmbedResult:
             if _identity(os.stat(target, follow_symlinks=False)) != _identity(before):
                 continue  # replaced while we waited for the lock: read the new file
             text = _read_text(fd, target)
-            new_text, exact = embedded_text(text, provenance, where=str(target))
+            new_text, exact = embed_text(text, field, where=str(target))
             if new_text == text:
                 return EmbedResult(path=path, changed=False, exact_style=exact, stale=())
             if atomic_write(target, new_text.encode("utf-8"), expect=before):
@@ -180,6 +177,8 @@ def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = Non
     """
     if path.is_dir():
         raise WriteError(f"{path}: is a directory")
+    import tempfile
+
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Final, Literal
+from typing import Literal
 
 import orjson
 
 from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.errors import InvalidRunFileError
-from insidellms_provenance.field.model import Provenance
-from insidellms_provenance.field.read import check_field, read_field
+from insidellms_provenance.field.read import read_field
+from insidellms_provenance.field.schema import FIELD_KEY, MANIFEST_NAME, Provenance
 
 __all__ = [
     "FIELD_KEY",
@@ -32,8 +32,6 @@ __all__ = [
     "read_json",
 ]
 
-MANIFEST_NAME: Final = "manifest.json"
-FIELD_KEY: Final = "plugin_provenance"  # under the manifest's free-form ``custom`` object
 
 FileKind = Literal["manifest", "record"]
 
@@ -103,5 +101,5 @@ def load_provenance(run: Path) -> tuple[Provenance, FileKind]:
 def load_field_value(run: Path) -> tuple[dict[str, object], str]:
     """The field as raw JSON, after the same full validation as :func:`load_provenance`."""
     value, where, _ = locate_field(run)
-    read_field(value, where=where)
-    return check_field(value, where=where), where
+    checked: dict[str, object] = dict(read_field(value, where=where))
+    return checked, where
