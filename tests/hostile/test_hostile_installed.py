@@ -411,7 +411,7 @@ def _with_fake_host(world: World) -> list[str]:
 
 COMMANDS = [
     Case("doctor-host-import-sys-exit", _with_fake_host, 2, "SystemExit"),
-    Case("verify-run-fifo-direct_url", _verify_run_fifo_direct_url, 1, "this environment matches"),
+    Case("verify-run-fifo-direct_url", _verify_run_fifo_direct_url, 1, "match this environment"),
     Case(
         "check-strict-sys-exit",
         _command_with_exit_plugin("check", "--strict-plugins"),
@@ -463,7 +463,7 @@ COMMANDS = [
             ["verify"],
         )[-1],
         0,
-        "2 distribution(s)",
+        "of the 2 distributions",
     ),
 ]
 

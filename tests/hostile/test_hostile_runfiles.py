@@ -192,7 +192,7 @@ DIFF_CASES = [
         absent=("\x1b[2J",),
     ),
     Case(
-        "diff-fail-on-twice-combined",
+        "diff-fail-on-twice-refused",
         lambda w: [
             *_genuine_diff(w, _set("plugins.0.distribution.version", "2.0")),
             "--fail-on",
@@ -200,8 +200,8 @@ DIFF_CASES = [
             "--fail-on",
             "conflict",
         ],
-        1,
-        "major",
+        2,
+        "--fail-on may be given once",
     ),
 ]
 

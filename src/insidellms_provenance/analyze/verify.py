@@ -92,20 +92,24 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
 
 
 def verify_targets(
-    targets: Iterable[VerifyTarget], progress: Callable[[int, int], None] | None = None
+    targets: Iterable[VerifyTarget], progress: Callable[[int, int, str], None] | None = None
 ) -> list[Finding]:
     """Every integrity finding for ``targets``, sorted by distribution and path.
 
     Each distribution is verified whole (RECORD parse, ``lstat``, hashing, unexpected
     files) in one place; when there are enough files to pay for it, distributions are
     spread over a small process pool and only findings travel back. ``progress`` is
-    called with (batches done, batches) as work completes.
+    called with (distributions done, distributions, the last one done) as work completes.
     """
     work = list(targets)
     rows = sum((target.record_text or "").count("\n") for target in work)
     workers = min(os.cpu_count() or 1, 4)
     if workers < 2 or rows < POOL_MIN_FILES:
-        results = [_verify_batch(work)]
+        results = []
+        for target in work:
+            results.append(_verify_one(target))
+            if progress is not None:
+                progress(len(results), len(work), target.name)
     else:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -118,10 +122,12 @@ def verify_targets(
         with _interrupts_blocked():
             mapped = pool.map(_verify_batch, batches)
         try:
-            for result in mapped:
+            done = 0
+            for batch, result in zip(batches, mapped, strict=True):
                 results.append(result)
-                if progress is not None:
-                    progress(len(results), len(batches))
+                done += len(batch)
+                if progress is not None and batch:
+                    progress(done, len(work), batch[-1].name)
         except BaseException:
             # Ctrl-C: stop the workers now (they ignore SIGINT, so print no tracebacks).
             for process in list(getattr(pool, "_processes", {}).values()):

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from insidellms_provenance.cli.options import set_epilog
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -30,60 +32,85 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write the JSON lines to FILE, atomically (the summary then goes to stdout)",
     )
+    parser.add_argument(
+        "--group",
+        default=None,
+        help="audit only fields recorded for this entry-point group; runs whose field "
+        "is for another group are counted as without provenance (default: accept any)",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="audit only shard I of N (1 <= I <= N): the runs whose path relative to its "
+        "DIR hashes to I, the same on every machine; the N shards' lines together are the "
+        "whole audit's lines",
+    )
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress line on stderr (shown only when stderr is a terminal)",
+    )
+    set_epilog(
+        parser,
+        exit_codes="0 audited (runs without a readable field are counted and listed in "
+        "the summary, not errors); 2 bad input (a DIR that is not a directory, an "
+        "--output path that cannot be written).",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
     """Stream the lines, then print the summary (stderr when lines go to stdout)."""
-    from insidellms_provenance.analyze.audit import AuditSummary, audit_runs, find_runs
-    from insidellms_provenance.cli.render import terminal_safe
+    from insidellms_provenance.analyze.audit import (
+        AuditSummary,
+        audit_runs,
+        find_runs,
+        parse_shard,
+    )
     from insidellms_provenance.errors import ProvenanceError
+
+    shard = None
+    if arguments.shard is not None:
+        try:
+            shard = parse_shard(arguments.shard)
+        except ValueError as error:
+            raise ProvenanceError(str(error)) from None
+
+    for root in arguments.roots:
+        if not root.is_dir():
+            raise ProvenanceError(f"{root}: not a directory")
+    from insidellms_provenance.cli.progress import Progress
+    from insidellms_provenance.cli.render import terminal_safe
     from insidellms_provenance.runfile.read import manifest_path
 
-    _check_roots(arguments.roots)
     summary = AuditSummary()
-    progress = sys.stderr.isatty()
-    inputs: set[tuple[int, int]] = set()
+    progress = Progress.for_terminal("audited", "runs", quiet=arguments.quiet)
 
     def unreadable(directory: Path, reason: str) -> None:
         summary.runs += 1
         summary.note_missing(str(directory), f"directory cannot be read: {reason}")
 
-    def audited() -> Iterator[Path]:
-        for run_dir in find_runs(arguments.roots, unreadable):
-            with contextlib.suppress(OSError):
-                info = os.stat(manifest_path(run_dir))
-                inputs.add((info.st_dev, info.st_ino))
-            yield run_dir
-
+    runs = find_runs(arguments.roots, shard, unreadable)
     output: Path | None = arguments.output
     target = Path(os.path.realpath(output)) if output is not None else None
-    if target is not None and target.is_dir():
-        raise ProvenanceError(f"{output}: is a directory")
-    with _sink(target, output) as sink:
-        for line in audit_runs(audited(), summary):
-            sink.write(line)
-            if progress and summary.runs % 100 == 0:
-                sys.stderr.write(f"\raudited {summary.runs} runs")
-                sys.stderr.flush()
-        if target is not None and _identity(target) in inputs:
-            # Checked before the rename: the temp file is removed, the manifest untouched.
+    if target is not None:
+        if target.is_dir():
+            raise ProvenanceError(f"{output}: is a directory")
+        # Never onto an input: compared by device and inode, so links are seen through.
+        identity = _identity(target)
+        if identity is not None and identity in {_identity(manifest_path(r.path)) for r in runs}:
             raise ProvenanceError(
                 f"{output}: is one of the audited manifests; refusing to overwrite it"
             )
-    if progress:
-        sys.stderr.write("\r\x1b[K")
+    with _sink(target, output) as sink:
+        for line in audit_runs(runs, summary, group=arguments.group):
+            sink.write(line)
+            progress.update(summary.runs, summary.current)
+    progress.close()
     report = sys.stdout if output is not None else sys.stderr
     report.write(terminal_safe(summary.render()))
     report.flush()
     return 0
-
-
-def _check_roots(roots: list[Path]) -> None:
-    from insidellms_provenance.errors import ProvenanceError
-
-    for root in roots:
-        if not root.is_dir():
-            raise ProvenanceError(f"{root}: not a directory")
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

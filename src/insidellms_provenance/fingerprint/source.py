@@ -7,6 +7,7 @@ import os
 import stat
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import orjson
@@ -16,6 +17,9 @@ from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Source
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.redact import clean_url, redact
+
+if TYPE_CHECKING:
+    from packaging.direct_url import DirectUrl
 
 __all__ = ["SKIPPED_SOURCE_DIRS", "describe_source", "editable_root", "source_tree_digest"]
 
@@ -42,7 +46,7 @@ SKIPPED_SOURCE_DIRS = frozenset(
 )
 
 
-def describe_source(dist: metadata.Distribution) -> Source:  # noqa: PLR0911 - one per kind
+def describe_source(dist: metadata.Distribution) -> Source:
     """Summarize ``direct_url.json``; no file means the dist came from an index."""
     problems: list[str] = []
     text = read_dist_text(dist, "direct_url.json", problems)
@@ -50,17 +54,9 @@ def describe_source(dist: metadata.Distribution) -> Source:  # noqa: PLR0911 - o
         return schema.source(kind="unknown", problems=problems)
     if text is None:
         return schema.source(kind="index")
-    from packaging.direct_url import DirectUrl, DirectUrlValidationError
-
-    try:
-        value = orjson.loads(text)
-        direct = DirectUrl.from_dict(value) if isinstance(value, dict) else None
-    except (orjson.JSONDecodeError, DirectUrlValidationError, TypeError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        problem = redact(f"direct_url.json is invalid: {message}")
-        return schema.source(kind="unknown", problems=(problem,))
-    if direct is None:
-        problem = f"direct_url.json is invalid: a JSON {type(value).__name__}, not an object"
+    direct = _parse_direct_url(text)
+    if isinstance(direct, str):
+        problem = redact(f"direct_url.json is invalid: {direct}")
         return schema.source(kind="unknown", problems=(problem,))
 
     url, local_name, local_path = _split_url(direct.url)
@@ -90,6 +86,19 @@ def describe_source(dist: metadata.Distribution) -> Source:  # noqa: PLR0911 - o
             problems=problems,
         )
     return schema.source(kind="archive", url=url, local_name=local_name)
+
+
+def _parse_direct_url(text: str) -> DirectUrl | str:
+    """``direct_url.json`` parsed by packaging, or the first line of what is wrong with it."""
+    from packaging.direct_url import DirectUrl, DirectUrlValidationError
+
+    try:
+        value = orjson.loads(text)
+        if not isinstance(value, dict):
+            return f"expected a JSON object, not {type(value).__name__}"
+        return DirectUrl.from_dict(value)
+    except (orjson.JSONDecodeError, DirectUrlValidationError, TypeError) as error:
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def editable_root(dist: metadata.Distribution) -> Path | None:
