@@ -118,7 +118,7 @@ def run(arguments: argparse.Namespace) -> int:
     # most of diff's own time on 10,000 plugins). Reference counting still frees memory.
     gc.disable()
     before, before_where = load_field_value(arguments.before)
-    after, after_where = load_field_value(arguments.after)
+    after, after_where = load_field_value(arguments.after, beside=before)
     for value, where in ((before, before_where), (after, after_where)):
         if arguments.group is not None and value.get("group") != arguments.group:
             message = f"{where}: recorded for group {value.get('group')!r}, not {arguments.group!r}"

@@ -15,7 +15,14 @@ from insidellms_provenance.canonical import canonical_digest, sha256_digest
 from insidellms_provenance.errors import InvalidFieldError
 from insidellms_provenance.field.schema import SCHEMA_V1, Conflict, PluginFingerprint, Provenance
 
-__all__ = ["KNOWN_SCHEMAS", "check_field", "read_conflict", "read_field", "read_plugin"]
+__all__ = [
+    "KNOWN_SCHEMAS",
+    "check_field",
+    "read_conflict",
+    "read_field",
+    "read_field_beside",
+    "read_plugin",
+]
 
 KNOWN_SCHEMAS = frozenset({SCHEMA_V1})
 
@@ -74,6 +81,30 @@ def read_field(value: object, *, where: str) -> Provenance:
     checked = check_field(value, where=where)
     _raise_on_issues(checked, Provenance, where, "field")
     return cast("Provenance", checked)
+
+
+def read_field_beside(value: object, *, where: str, validated: Provenance) -> Provenance:
+    """:func:`read_field` for the second of two fields, ``validated`` being the first.
+
+    The same acceptance as :func:`read_field`: plugins equal to the plugin of the same
+    entry point in ``validated`` passed the same validation there and are not walked
+    again, so ``diff`` of two large fields validates the unchanged plugins once.
+    """
+    checked = check_field(value, where=where)
+    known = {_plugin_key(plugin): plugin for plugin in validated["plugins"]}
+    fresh = [p for p in checked["plugins"] if known.get(_plugin_key(p), _MISSING) != p]
+    _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
+    return cast("Provenance", checked)
+
+
+_MISSING = object()
+
+
+def _plugin_key(plugin: object) -> object:
+    entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
+    if isinstance(entry_point, dict):
+        return (entry_point.get("name"), entry_point.get("value"))
+    return id(plugin)
 
 
 def read_plugin(value: object, *, where: str, index: object = "?") -> PluginFingerprint:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import orjson
 
 from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.errors import InvalidRunFileError
-from insidellms_provenance.field.read import read_field
+from insidellms_provenance.field.read import read_field, read_field_beside
 from insidellms_provenance.field.schema import FIELD_KEY, MANIFEST_NAME, Provenance
 
 __all__ = [
@@ -98,8 +98,18 @@ def load_provenance(run: Path) -> tuple[Provenance, FileKind]:
     return read_field(value, where=where), kind
 
 
-def load_field_value(run: Path) -> tuple[dict[str, object], str]:
-    """The field as raw JSON, after the same full validation as :func:`load_provenance`."""
+def load_field_value(
+    run: Path, *, beside: dict[str, object] | None = None
+) -> tuple[dict[str, object], str]:
+    """The field as raw JSON, after the same full validation as :func:`load_provenance`.
+
+    ``beside``, a field this function returned before, is an optimization for reading a
+    pair (``diff``): plugins equal to its plugins are not validated twice.
+    """
     value, where, _ = locate_field(run)
-    checked: dict[str, object] = dict(read_field(value, where=where))
+    if beside is None:
+        field = read_field(value, where=where)
+    else:
+        field = read_field_beside(value, where=where, validated=cast("Provenance", beside))
+    checked: dict[str, object] = dict(field)
     return checked, where
