@@ -188,7 +188,11 @@ def snapshot(root: Path, skip: set[Path]) -> dict[str, tuple[object, ...]]:
             path = Path(directory, name)
             if path in skip:
                 continue
-            info = os.lstat(path)
+            try:
+                info = os.lstat(path)
+            except OSError as error:  # a path longer than PATH_MAX: its existence is noted
+                found[str(path)] = ("unreachable", error.errno)
+                continue
             kind = stat.S_IFMT(info.st_mode)
             if stat.S_ISREG(info.st_mode):
                 found[str(path)] = (kind, info.st_mode, path.read_bytes())

@@ -259,7 +259,28 @@ def _one_jsonl_line(world: World, result: Result) -> None:
     assert all(json.loads(line)["run"] for line in lines)
 
 
+def _unlistable_directory(world: World) -> None:
+    """A directory below the root whose path is longer than PATH_MAX: it cannot be listed.
+
+    (Tests run as root, where permission bits cannot make a directory unreadable.)
+    """
+    fd = os.open(world.path("runs"), os.O_RDONLY)
+    for level in range(30):
+        name = f"d{level:02}" * 60
+        os.mkdir(name, dir_fd=fd)
+        next_fd = os.open(name, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = next_fd
+    os.close(fd)
+
+
 OTHER_CASES = [
+    Case(
+        "audit-unlistable-directory",
+        lambda w: _audit_with(w, _unlistable_directory),
+        0,
+        "directory cannot be read",
+    ),
     Case("show-escapes-control-chars", _show_escape, 0, "\\x1b[2J", absent=("\x1b",)),
     Case("check-markdown-pipe", _check_markdown_pipe, 1, "a \\| b \\| c"),
     Case(
