@@ -409,7 +409,21 @@ def _with_fake_host(world: World) -> list[str]:
     return ["doctor"]
 
 
+def _doctor_json_bad_entry_points(world: World) -> list[str]:
+    good_plugin(world, "good_plugin")
+    world.plugin(
+        "bad_plugin",
+        REGISTER,
+        entry_points="[insidellms.plugins]\njust a line\nok_ep = bad_plugin:register\n",
+    )
+    fifo_dist = world.plugin("fifo_plugin", REGISTER)
+    (fifo_dist / "entry_points.txt").unlink()
+    os.mkfifo(fifo_dist / "entry_points.txt")
+    return ["doctor", "--format", "json"]
+
+
 COMMANDS = [
+    Case("doctor-json-fifo-and-bad-entry-points", _doctor_json_bad_entry_points, 0, "ok_ep"),
     Case("doctor-host-import-sys-exit", _with_fake_host, 2, "SystemExit"),
     Case("verify-run-fifo-direct_url", _verify_run_fifo_direct_url, 1, "match this environment"),
     Case(
