@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -14,12 +15,19 @@ from insidellms_provenance.field.schema import JsonObject
 from insidellms_provenance.fingerprint.discover import dist_info_name, normalized_name
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.record_file import (
+    CanonicalRow,
     InstallLayout,
     canonical_rows,
     parse_record,
 )
 
-__all__ = ["describe_distribution", "name_and_version", "read_regular_file", "site_directory"]
+__all__ = [
+    "describe_distribution",
+    "name_and_version",
+    "read_regular_file",
+    "record_digest",
+    "site_directory",
+]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 
@@ -58,7 +66,7 @@ def describe_distribution(
     name = name or dir_name
     version = version or dir_version
 
-    record_digest = None
+    digest = None
     record_paths: frozenset[str] = frozenset()
     record_problems: list[str] = []
     record_text = _read_text(dist, "RECORD", record_problems)
@@ -84,17 +92,26 @@ def describe_distribution(
             entries, layout, lambda path: read_regular_file(site, path)
         )
         record_problems.extend(row_problems)
-        record_digest = canonical_digest({"files": rows, "problems": sorted(set(record_problems))})
+        digest = record_digest(rows, record_problems)
     problems.extend(record_problems)
 
     info = schema.distribution(
         name=name,
         normalized_name=normalized_name(name) if name else "",
         version=version,
-        record_digest=record_digest,
+        record_digest=digest,
         problems=tuple(problems),
     )
     return info, record_paths
+
+
+def record_digest(rows: Iterable[CanonicalRow], problems: Iterable[str]) -> str:
+    """``record_digest`` of canonical RECORD rows and the problems found making them.
+
+    The one definition, shared by installed distributions and wheel archives
+    (:mod:`insidellms_provenance.fingerprint.wheel`): ``docs/record-digest.md``, step 8.
+    """
+    return canonical_digest({"files": list(rows), "problems": sorted(set(problems))})
 
 
 def _wrapper_names(dist: metadata.Distribution) -> frozenset[str]:
