@@ -247,3 +247,21 @@ def test_layout_only_matters_for_rows_that_climb_out(paths, hashed, editable):
     flat = InstallLayout(dist_info=deep.dist_info, depth=0, scripts_dir=None, editable=editable)
     read = {}.get
     assert canonical_rows(entries, deep, read) == canonical_rows(entries, flat, read)
+
+
+@given(
+    st.binary(min_size=0, max_size=70), st.sampled_from(["sha256", "sha384", "sha512", "sha224"])
+)
+def test_canonical_base64_shortcut_agrees_with_decoding(raw, algorithm):
+    """Hash.parse's shortcut accepts exactly the values decoding and re-encoding accept."""
+    import binascii
+
+    from insidellms_provenance.fingerprint.record_file import _b64, _digest_size, _is_canonical_b64
+
+    for value in (_b64(raw), _b64(raw)[:-1] + "A", _b64(raw) + "=", _b64(raw).replace("_", "/")):
+        try:
+            decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            slow = len(decoded) == _digest_size(algorithm) and _b64(decoded) == value
+        except (binascii.Error, ValueError):
+            slow = False
+        assert _is_canonical_b64(value, _digest_size(algorithm)) == slow, value

@@ -273,8 +273,8 @@ def _fingerprint(
     rows, row_problems = canonical_rows(contents, layout, scripts.get)
     digest = record_digest(rows, problems + row_problems)
 
-    listed_digest = None
-    if record_text:
+    listed_digest = digest if not record_problems else None
+    if record_text and record_problems:
         # What an installer's copy of RECORD gives: the wheel's rows as they are, mapped to
         # installed paths; members RECORD omits get a row without hash or size (pip).
         install_paths = {member.name: member.install_path for member in members}
@@ -327,7 +327,7 @@ def _hash_members(  # noqa: PLR0913 - the wheel's parts, named
     members: list[_Member] = []
     headers = False
     for info in infos:
-        refusal = check_path(info.filename, 0)
+        refusal = check_path(info.filename, 0) if _maybe_unsafe(info.filename) else None
         if refusal is not None:
             problems.append(f"archive member {info.filename!r}: {refusal}")
             continue
@@ -341,7 +341,10 @@ def _hash_members(  # noqa: PLR0913 - the wheel's parts, named
         content = archive.read(info)
         if kind == "scripts":
             scripts[install_path] = content
-        hash_ = Hash(algorithm, _b64(hashlib.new(algorithm, content).digest()))
+        hasher = (
+            hashlib.sha256(content) if algorithm == "sha256" else hashlib.new(algorithm, content)
+        )
+        hash_ = Hash(algorithm, _b64(hasher.digest()))
         members.append(_Member(info.filename, install_path, hash_, len(content)))
         record_problems.extend(_disagreements(info.filename, row, hash_, len(content)))
     return members, scripts, headers
@@ -384,8 +387,15 @@ def _install_path(
     return None, key
 
 
+def _maybe_unsafe(path: str) -> bool:
+    """A cheap pre-test: only paths it flags can be refused by ``check_path``."""
+    return ".." in path or "\\" in path or path.startswith("/") or ":" in path[:2]
+
+
 def _disagreements(member: str, row: RecordEntry | None, hash_: Hash, size: int) -> list[str]:
     """How the wheel's RECORD row for ``member`` disagrees with its contents."""
+    if row is not None and row.hash_ == hash_ and row.size in (None, size):
+        return []
     if row is None:
         return [f"{member!r} is not listed in RECORD"]
     found = []
