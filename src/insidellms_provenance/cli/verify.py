@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_group(parser)
     parser.add_argument(
+        "--wheels",
+        type=Path,
+        metavar="DIR",
+        help="compare the run's plugins with these wheel files instead of this environment",
+    )
+    parser.add_argument(
         "--all", action="store_true", help="verify every installed distribution, not only plugins"
     )
     add_format(parser, ("text", "json", "markdown"))
@@ -45,6 +51,10 @@ def run(arguments: argparse.Namespace) -> int:
     )
     from insidellms_provenance.fingerprint.discover import discover
 
+    if arguments.wheels is not None:
+        from insidellms_provenance.cli.matches import run_matches
+
+        return run_matches(arguments)
     report = None
     if arguments.run is not None:
         from insidellms_provenance.field.read import read_field
