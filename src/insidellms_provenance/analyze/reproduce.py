@@ -20,7 +20,7 @@ import attrs
 from insidellms_provenance.analyze.check import Violation
 from insidellms_provenance.analyze.export.common import NAMESPACE
 from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.field.model import Provenance, Source
+from insidellms_provenance.field.schema import Provenance, Source
 from insidellms_provenance.fingerprint.wheel import WheelFingerprint
 
 __all__ = [
@@ -93,13 +93,13 @@ def match_wheels(
     """
     grouped: dict[tuple[str, str, str | None], list[str]] = {}
     first: dict[tuple[str, str, str | None], tuple[str, Source | None]] = {}
-    for plugin in provenance.plugins:
-        dist = plugin.distribution
+    for plugin in provenance["plugins"]:
+        dist = plugin["distribution"]
         if dist is None:
             continue
-        key = (dist.normalized_name, dist.version, dist.record_digest)
-        grouped.setdefault(key, []).append(plugin.entry_point.name)
-        first.setdefault(key, (dist.name, plugin.source))
+        key = (dist["normalized_name"], dist["version"], dist["record_digest"])
+        grouped.setdefault(key, []).append(plugin["entry_point"]["name"])
+        first.setdefault(key, (dist["name"], plugin["source"]))
     return [
         _match(key, first[key][0], first[key][1], tuple(plugins), fingerprints)
         for key, plugins in grouped.items()
@@ -123,7 +123,7 @@ def _match(
         source=source,
         status="no_candidate",
     )
-    if source is not None and source.editable:
+    if source is not None and source["editable"]:
         return attrs.evolve(found, status="editable")
     if digest is None:
         return attrs.evolve(found, status="no_digest")

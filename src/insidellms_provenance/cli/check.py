@@ -95,7 +95,7 @@ def run(arguments: argparse.Namespace) -> int:
 
         lock = read_lock(arguments.lock)
         violations += lock_violations(provenance, lock, arguments.lock.parent)
-    output = render(arguments.format, provenance.group, len(provenance.plugins), violations)
+    output = render(arguments.format, provenance["group"], len(provenance["plugins"]), violations)
     write_output(output)
     return 1 if violations else 0
 

@@ -12,7 +12,7 @@ from insidellms_provenance.cli.options import write_output
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.reproduce import WheelMatch
-    from insidellms_provenance.field.model import Provenance
+    from insidellms_provenance.field.schema import Provenance
 
 __all__ = ["FORMATS", "add_arguments", "run"]
 

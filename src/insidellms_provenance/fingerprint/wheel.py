@@ -30,7 +30,7 @@ from typing import Final, NamedTuple
 
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint.discover import normalized_name
 from insidellms_provenance.fingerprint.distribution import name_and_version, record_digest
 from insidellms_provenance.fingerprint.record_file import (
@@ -95,7 +95,7 @@ class WheelFingerprint(NamedTuple):
 
     filename: str
     digest: str
-    distribution: JsonObject
+    distribution: DistributionInfo
     listed_digest: str | None
     record_problems: tuple[str, ...]
     python: str | None

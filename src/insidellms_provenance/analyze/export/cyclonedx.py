@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from insidellms_provenance.analyze.export.common import NAMESPACE, purl
 from insidellms_provenance.analyze.reproduce import WheelMatch
-from insidellms_provenance.field.model import PluginFingerprint, Provenance
+from insidellms_provenance.field.schema import PluginFingerprint, Provenance
 
 __all__ = ["SPEC_VERSION", "cyclonedx_value"]
 
@@ -31,7 +31,9 @@ def cyclonedx_value(  # noqa: PLR0913 - keyword-only options of the document
     timestamp: str | None = None,
 ) -> dict[str, Any]:
     """The SBOM as a JSON value; ``with_wheels`` says whether wheels were searched."""
-    plugins = {(p.entry_point.name, p.entry_point.value): p for p in provenance.plugins}
+    plugins = {
+        (p["entry_point"]["name"], p["entry_point"]["value"]): p for p in provenance["plugins"]
+    }
     metadata: dict[str, Any] = {}
     if timestamp is not None:
         metadata["timestamp"] = timestamp
@@ -39,8 +41,8 @@ def cyclonedx_value(  # noqa: PLR0913 - keyword-only options of the document
         "components": [{"type": "application", "name": NAMESPACE, "version": tool_version}]
     }
     metadata["properties"] = [
-        _property("group", provenance.group),
-        _property("field_digest", provenance.digest),
+        _property("group", provenance["group"]),
+        _property("field_digest", provenance["digest"]),
     ]
     value: dict[str, Any] = {
         "$schema": f"http://cyclonedx.org/schema/bom-{SPEC_VERSION}.schema.json",
@@ -81,15 +83,15 @@ def _component(
         ]
     component["purl"] = ref
     source = match.source
-    if source is not None and source.kind == "vcs" and source.url:
-        component["externalReferences"] = [{"type": "vcs", "url": source.url}]
+    if source is not None and source["kind"] == "vcs" and source["url"]:
+        component["externalReferences"] = [{"type": "vcs", "url": source["url"]}]
     properties = []
     if match.record_digest is not None:
         properties.append(_property("record_digest", match.record_digest))
     if source is not None:
-        properties.append(_property("source", source.kind))
-        if source.commit:
-            properties.append(_property("commit", source.commit))
+        properties.append(_property("source", source["kind"]))
+        if source["commit"]:
+            properties.append(_property("commit", source["commit"]))
     if with_wheels:
         properties.append(_property("match", match.status))
         if match.wheel is not None:
@@ -105,12 +107,19 @@ def _plugin_properties(
     """Entry point, manifest digest and load outcome of each plugin of the distribution."""
     properties = []
     for (name, value), plugin in sorted(plugins.items()):
-        dist = plugin.distribution
-        if name not in match.plugins or dist is None or dist.record_digest != match.record_digest:
+        dist = plugin["distribution"]
+        if (
+            name not in match.plugins
+            or dist is None
+            or dist["record_digest"] != match.record_digest
+        ):
             continue
         prefix = f"plugin:{name}:"
-        properties.append(_property(prefix + "entry_point", f"{plugin.entry_point.group}:{value}"))
-        if plugin.manifest.digest is not None:
-            properties.append(_property(prefix + "manifest_digest", plugin.manifest.digest))
-        properties.append(_property(prefix + "load", plugin.load.status))
+        properties.append(
+            _property(prefix + "entry_point", f"{plugin['entry_point']['group']}:{value}")
+        )
+        manifest_digest = plugin["manifest"]["digest"]
+        if manifest_digest is not None:
+            properties.append(_property(prefix + "manifest_digest", manifest_digest))
+        properties.append(_property(prefix + "load", plugin["load"]["status"]))
     return properties

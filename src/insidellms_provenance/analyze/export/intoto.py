@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from insidellms_provenance.analyze.export.common import NAMESPACE, purl
 from insidellms_provenance.analyze.reproduce import WheelMatch
-from insidellms_provenance.field.model import Provenance
+from insidellms_provenance.field.schema import Provenance
 
 __all__ = [
     "BUILDER_ID",
@@ -47,8 +47,8 @@ def statement_value(
         "predicate": {
             "buildDefinition": {
                 "buildType": BUILD_TYPE,
-                "externalParameters": {"group": provenance.group},
-                "internalParameters": {"field_digest": provenance.digest},
+                "externalParameters": {"group": provenance["group"]},
+                "internalParameters": {"field_digest": provenance["digest"]},
                 "resolvedDependencies": resolved_dependencies(matches, with_wheels=with_wheels),
             },
             "runDetails": {"builder": {"id": BUILDER_ID}},
@@ -77,13 +77,13 @@ def resolved_dependencies(
             descriptor["uri"] = purl(match.normalized_name, match.version)
         source = match.source
         if source is not None:
-            annotations["source"] = source.kind
-            if source.kind == "vcs" and source.url:
-                descriptor["downloadLocation"] = source.url
-            if source.commit:
-                annotations["commit"] = source.commit
-                if source.vcs == "git":
-                    descriptor.setdefault("digest", {})["gitCommit"] = source.commit
+            annotations["source"] = source["kind"]
+            if source["kind"] == "vcs" and source["url"]:
+                descriptor["downloadLocation"] = source["url"]
+            if source["commit"]:
+                annotations["commit"] = source["commit"]
+                if source["vcs"] == "git":
+                    descriptor.setdefault("digest", {})["gitCommit"] = source["commit"]
         if with_wheels:
             annotations["match"] = match.status
         descriptor["annotations"] = {NAMESPACE: annotations}

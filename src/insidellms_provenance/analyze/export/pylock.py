@@ -24,7 +24,7 @@ import attrs
 from insidellms_provenance.analyze.export.common import NAMESPACE
 from insidellms_provenance.analyze.reproduce import MATCH_TEXT, WheelMatch
 from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.field.model import Provenance
+from insidellms_provenance.field.schema import Provenance
 
 __all__ = ["LOCK_VERSION", "Lock", "build_lock", "lock_text"]
 
@@ -74,8 +74,8 @@ def build_lock(
         "packages": packages,
         "tool": {
             NAMESPACE: {
-                "group": provenance.group,
-                "field-digest": provenance.digest,
+                "group": provenance["group"],
+                "field-digest": provenance["digest"],
                 "unpinned": unpinned,
             }
         },
@@ -105,23 +105,28 @@ def _package(
         entry["tool"] = {NAMESPACE: tool}
         warning = "" if match.exact else MATCH_TEXT[match.status]
         return entry, warning
-    if source is not None and source.editable:
-        entry["directory"] = {"path": source.local_name or ".", "editable": True}
+    if source is not None and source["editable"]:
+        local_name = source.get("local_name")
+        entry["directory"] = {"path": local_name or ".", "editable": True}
         entry["tool"] = {NAMESPACE: tool}
         return entry, (
             "editable install, locked as its source directory by name only "
-            f"({source.local_name or '?'}): check the path, its content is not pinned"
+            f"({local_name or '?'}): check the path, its content is not pinned"
         )
-    if source is not None and source.kind == "vcs" and source.url and source.commit:
-        entry["vcs"] = {"type": source.vcs or "git", "url": source.url, "commit-id": source.commit}
-        if source.requested_revision:
-            entry["vcs"]["requested-revision"] = source.requested_revision
+    if source is not None and source["kind"] == "vcs" and source["url"] and source["commit"]:
+        entry["vcs"] = {
+            "type": source["vcs"] or "git",
+            "url": source["url"],
+            "commit-id": source["commit"],
+        }
+        if source["requested_revision"]:
+            entry["vcs"]["requested-revision"] = source["requested_revision"]
         entry["tool"] = {NAMESPACE: tool}
         warning = "" if match.status == "no_candidate" else MATCH_TEXT[match.status]
         return entry, warning or "pinned by VCS commit; the built content is not pinned"
     if match.status == "rebuilt":
         return None, MATCH_TEXT[match.status]
-    kind = source.kind if source is not None else "unknown"
+    kind = source["kind"] if source is not None else "unknown"
     return None, f"installed from {kind}, no matching wheel: content is not pinned"
 
 
