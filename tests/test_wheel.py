@@ -248,3 +248,61 @@ def test_target_is_only_reported_for_headers(tmp_path):
     wheel = build_wheel(catalog()["alpha"], tmp_path)
     assert fingerprint_wheel(wheel, PY311).python is None
     assert fingerprint_wheel(wheel, PY311._replace(python="3.9")) == fingerprint_wheel(wheel, PY311)
+
+
+@pytest.mark.parametrize(
+    "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2]
+)
+def test_member_reader_agrees_with_zipfile(tmp_path, compression):
+    from insidellms_provenance.fingerprint.wheel import _Archive
+
+    path = build_wheel(catalog()["alpha"], tmp_path, compression)
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        reader = _Archive(archive, data)
+        for info in archive.infolist():
+            assert reader.read(info) == archive.read(info)
+    if compression == zipfile.ZIP_BZIP2:  # not a wheel method: zipfile reads it, same digest
+        stored = build_wheel(catalog()["alpha"], tmp_path / "stored", zipfile.ZIP_STORED)
+        assert fingerprint_wheel(path).distribution == fingerprint_wheel(stored).distribution
+
+
+def _corrupt(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert data.count(old) >= 1
+    path.write_bytes(data.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        # A local header's file name, changed but not the central directory's.
+        (None, None, "local header names another file"),
+        # Stored contents changed under an unchanged CRC-32.
+        (b"def echo(prompt)", b"def echo(PROMPT)", "bad size or CRC-32"),
+    ],
+)
+def test_lying_archives_are_unreadable(tmp_path, old, new, problem):
+    path = build_wheel(catalog()["alpha"], tmp_path, zipfile.ZIP_STORED)
+    if old is None:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("alpha_plugin/models/echo.py")
+        data = bytearray(path.read_bytes())
+        data[info.header_offset + 30 + len(info.filename) - 1] ^= 1  # last byte of the name
+        path.write_bytes(bytes(data))
+    else:
+        _corrupt(path, old, new)
+    with pytest.raises(InvalidWheelError, match=problem):
+        fingerprint_wheel(path)
+
+
+def test_truncated_deflate_stream_is_unreadable(tmp_path):
+    path = build_wheel(catalog()["alpha"], tmp_path)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("alpha_plugin/models/echo.py")
+    start = info.header_offset + 30 + len(info.filename)
+    data[start : start + info.compress_size] = bytes(info.compress_size)  # zeroed stream
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidWheelError, match="not a readable wheel"):
+        fingerprint_wheel(path)

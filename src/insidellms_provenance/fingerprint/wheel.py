@@ -21,8 +21,10 @@ import hashlib
 import io
 import os
 import stat
+import struct
 import sys
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -177,10 +179,16 @@ def fingerprint_wheel(path: Path, target: WheelTarget | None = None) -> WheelFin
             return _fingerprint(
                 path.name,
                 "sha256:" + hashlib.sha256(data).hexdigest(),
-                archive,
+                _Archive(archive, data),
                 target or WheelTarget.current(),
             )
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        NotImplementedError,
+        zlib.error,
+    ) as error:
         raise InvalidWheelError(f"{path}: not a readable wheel: {error}") from None
 
 
@@ -202,6 +210,65 @@ def _read_regular(path: Path) -> bytes:
         return file.read()
 
 
+_LOCAL_HEADER: Final = struct.Struct("<4sHHHHHLLLHH")
+_LOCAL_SIGNATURE: Final = b"PK\x03\x04"
+
+
+class _Archive:
+    """A wheel's members, decompressed straight from the archive's bytes.
+
+    ``zipfile`` builds a file object per member; for the many small files of a wheel
+    that costs more than inflating them (``benchmarks/bench_fingerprint.py``). Members
+    stored or deflated (the two methods the wheel specification allows) are read here
+    with the same checks ``zipfile`` makes: the local header's signature and name, the
+    sizes, and the CRC-32. Anything else goes through ``zipfile``.
+    """
+
+    __slots__ = ("data", "zip")
+
+    def __init__(self, archive: zipfile.ZipFile, data: bytes) -> None:
+        self.zip = archive
+        self.data = data
+
+    def infolist(self) -> list[zipfile.ZipInfo]:
+        return self.zip.infolist()
+
+    def getinfo(self, name: str) -> zipfile.ZipInfo:
+        return self.zip.getinfo(name)
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        """The member's bytes; ``zipfile.BadZipFile`` if the archive lies about them."""
+        method = info.compress_type
+        if info.flag_bits & 0x1 or method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return self.zip.read(info)
+        data = self.data
+        offset = info.header_offset
+        if offset < 0 or offset + _LOCAL_HEADER.size > len(data):
+            raise zipfile.BadZipFile(f"{info.filename}: local header out of range")
+        header = _LOCAL_HEADER.unpack_from(data, offset)
+        if header[0] != _LOCAL_SIGNATURE:
+            raise zipfile.BadZipFile(f"{info.filename}: bad local header signature")
+        start = offset + _LOCAL_HEADER.size
+        name = data[start : start + header[9]]
+        encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+        if name != info.orig_filename.encode(encoding):
+            raise zipfile.BadZipFile(f"{info.filename}: local header names another file")
+        start += header[9] + header[10]
+        raw = data[start : start + info.compress_size]
+        if len(raw) != info.compress_size:
+            raise zipfile.BadZipFile(f"{info.filename}: truncated")
+        if method == zipfile.ZIP_STORED:
+            content = raw
+        else:
+            inflater = zlib.decompressobj(-15)
+            content = inflater.decompress(raw, info.file_size + 1)
+            if not inflater.eof:
+                raise zipfile.BadZipFile(f"{info.filename}: deflate stream does not end")
+        if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
+            raise zipfile.BadZipFile(f"{info.filename}: bad size or CRC-32")
+        return content
+
+
 class _Member(NamedTuple):
     """One archive member: where it installs, its contents' hash and size."""
 
@@ -212,7 +279,7 @@ class _Member(NamedTuple):
 
 
 def _fingerprint(
-    filename: str, file_digest: str, archive: zipfile.ZipFile, target: WheelTarget
+    filename: str, file_digest: str, archive: _Archive, target: WheelTarget
 ) -> WheelFingerprint:
     infos = [info for info in archive.infolist() if not info.is_dir()]
     dist_info = _dist_info_dir(filename, infos)
@@ -227,14 +294,15 @@ def _fingerprint(
         if count > 1
     )
     metadata_problems: list[str] = []
+    read: dict[str, bytes] = {}  # metadata members already decompressed, hashed later
     name, version = name_and_version(
-        _text(archive, f"{dist_info}/METADATA", metadata_problems), metadata_problems
+        _text(archive, f"{dist_info}/METADATA", metadata_problems, read), metadata_problems
     )
     normalized = normalized_name(name) if name else ""
-    wrappers = _wrapper_names(_text(archive, f"{dist_info}/entry_points.txt", []))
+    wrappers = _wrapper_names(_text(archive, f"{dist_info}/entry_points.txt", [], read))
 
     listed: dict[str, RecordEntry] = {}
-    record_text = _text(archive, record_name, [])
+    record_text = _text(archive, record_name, [], {})
     if not record_text:
         record_problems.append("the wheel has no RECORD")
     else:
@@ -244,6 +312,7 @@ def _fingerprint(
 
     members, scripts, headers = _hash_members(
         archive,
+        read,
         [info for info in infos if info.filename != record_name],
         listed,
         target,
@@ -307,7 +376,8 @@ def _fingerprint(
 
 
 def _hash_members(  # noqa: PLR0913 - the wheel's parts, named
-    archive: zipfile.ZipFile,
+    archive: _Archive,
+    read: dict[str, bytes],
     infos: list[zipfile.ZipInfo],
     listed: dict[str, RecordEntry],
     target: WheelTarget,
@@ -326,27 +396,37 @@ def _hash_members(  # noqa: PLR0913 - the wheel's parts, named
     scripts: dict[str, bytes] = {}
     members: list[_Member] = []
     headers = False
+    data_prefix = data_dir + "/"
+    sha256 = hashlib.sha256
     for info in infos:
-        refusal = check_path(info.filename, 0) if _maybe_unsafe(info.filename) else None
-        if refusal is not None:
-            problems.append(f"archive member {info.filename!r}: {refusal}")
-            continue
-        install_path, kind = _install_path(info.filename, data_dir, name, target)
-        if install_path is None:
-            problems.append(f"archive member {info.filename!r}: unknown {data_dir} directory")
-            continue
-        headers = headers or kind == "headers"
-        row = listed.get(info.filename)
+        member = info.filename
+        if _maybe_unsafe(member):
+            refusal = check_path(member, 0)
+            if refusal is not None:
+                problems.append(f"archive member {member!r}: {refusal}")
+                continue
+        install_path = member
+        kind = "root"
+        if member.startswith(data_prefix):
+            placed, kind = _install_path(member, data_dir, name, target)
+            if placed is None:
+                problems.append(f"archive member {member!r}: unknown {data_dir} directory")
+                continue
+            install_path = placed
+            headers = headers or kind == "headers"
+        row = listed.get(member)
         algorithm = row.hash_.name if row is not None and row.hash_ is not None else "sha256"
-        content = archive.read(info)
+        content = read.pop(member, None)
+        if content is None:
+            content = archive.read(info)
         if kind == "scripts":
             scripts[install_path] = content
-        hasher = (
-            hashlib.sha256(content) if algorithm == "sha256" else hashlib.new(algorithm, content)
-        )
+        hasher = sha256(content) if algorithm == "sha256" else hashlib.new(algorithm, content)
         hash_ = Hash(algorithm, _b64(hasher.digest()))
-        members.append(_Member(info.filename, install_path, hash_, len(content)))
-        record_problems.extend(_disagreements(info.filename, row, hash_, len(content)))
+        size = len(content)
+        members.append(_Member(member, install_path, hash_, size))
+        if row is None or row.hash_ != hash_ or (row.size is not None and row.size != size):
+            record_problems.extend(_disagreements(member, row, hash_, size))
     return members, scripts, headers
 
 
@@ -413,8 +493,8 @@ def _size_unlisted(row: RecordEntry | None) -> bool:
     return row is not None and row.size is None
 
 
-def _text(archive: zipfile.ZipFile, name: str, problems: list[str]) -> str:
-    """A metadata member as text, or ``""`` with the problem noted."""
+def _text(archive: _Archive, name: str, problems: list[str], read: dict[str, bytes]) -> str:
+    """A metadata member as text, or ``""`` with the problem noted; its bytes go to ``read``."""
     try:
         info = archive.getinfo(name)
     except KeyError:
@@ -423,7 +503,8 @@ def _text(archive: zipfile.ZipFile, name: str, problems: list[str]) -> str:
         problems.append(f"{name} is larger than {_MAX_METADATA_BYTES} bytes")
         return ""
     try:
-        return archive.read(info).decode("utf-8")
+        data = read[name] = archive.read(info)
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         problems.append(f"{name} is not UTF-8")
         return ""
@@ -431,6 +512,8 @@ def _text(archive: zipfile.ZipFile, name: str, problems: list[str]) -> str:
 
 def _wrapper_names(text: str) -> frozenset[str]:
     """Console and GUI script names in ``entry_points.txt``: installers generate wrappers."""
+    if "_scripts" not in text:
+        return frozenset()
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
