@@ -11,6 +11,7 @@ The wheel, not the installed RECORD, is the reference: a wheel matches exactly w
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -146,13 +147,10 @@ def _match(
 
 def read_lock(path: Path) -> dict[str, Any]:
     """A ``pylock.toml`` as TOML, validated by ``packaging.pylock``; bad input raises."""
-    import importlib
-
-    try:
-        # By name, so that type checking for Python 3.10 stays clean.
-        tomllib: Any = importlib.import_module("tomllib")
-    except ModuleNotFoundError:  # Python 3.10: the tomli backport, a dependency there
-        tomllib = importlib.import_module("tomli")
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the same parser, published as ``tomli`` (a dependency on Python 3.10 only)
+        import tomli as tomllib
     from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
 
     try:

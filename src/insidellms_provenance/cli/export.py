@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import write_output
+from insidellms_provenance.cli.options import set_epilog, write_output
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.reproduce import WheelMatch
@@ -47,6 +47,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="cyclonedx: add the current time (output no longer deterministic)",
     )
+    set_epilog(
+        parser,
+        sections={
+            "formats": (
+                "pylock     PEP 751 pylock.toml: exact wheels by file name, path and sha256;",
+                "           VCS sources by commit; editables as directories; the rest listed",
+                "           under [tool.insidellms-provenance] unpinned",
+                "cyclonedx  CycloneDX 1.6 JSON, one component per distribution (purl,",
+                "           version, wheel SHA-256 when matched, insidellms-provenance:*",
+                "           properties)",
+                "in-toto    in-toto v1 Statement, SLSA v1 provenance; the plugins are",
+                "           predicate.buildDefinition.resolvedDependencies",
+            )
+        },
+        exit_codes="0 written, nothing to warn about; 1 written, with warnings on stderr "
+        "(content not pinned, a silent rebuild, a wheel whose RECORD lies, an unreadable "
+        "wheel); 2 bad input (unreadable RUN, DIR not a directory, a bad output path).",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -79,7 +97,7 @@ def run(arguments: argparse.Namespace) -> int:
         warnings += lock.warnings
     else:
         from insidellms_provenance.analyze.reproduce import MATCH_TEXT
-        from insidellms_provenance.canonical import canonical_json
+        from insidellms_provenance.cli.render import json_bytes
 
         if arguments.wheels is not None:
             warnings += [
@@ -87,7 +105,7 @@ def run(arguments: argparse.Namespace) -> int:
                 for m in matches
                 if m.status in ("rebuilt", "record_disagrees")
             ]
-        data = canonical_json(_document(fmt, arguments, provenance, matches)) + b"\n"
+        data = json_bytes(_document(fmt, arguments, provenance, matches))
     for warning in warnings:
         print(f"insidellms-provenance: warning: {warning}", file=sys.stderr)
     if output is None:
@@ -151,9 +169,6 @@ def _check_output(output: Path, fmt: str, inputs: list[Path]) -> None:
     if output.exists() and any(os.path.samefile(output, path) for path in inputs if path.exists()):
         raise ProvenanceError(f"{output}: refusing to overwrite an input")
     if fmt == "pylock":
-        from packaging.pylock import is_valid_pylock_path
+        from insidellms_provenance.analyze.export.pylock import check_lock_path
 
-        if not is_valid_pylock_path(output):
-            raise ProvenanceError(
-                f"{output}: PEP 751 lock files are named pylock.toml or pylock.<name>.toml"
-            )
+        check_lock_path(output)

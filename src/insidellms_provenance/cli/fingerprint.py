@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from insidellms_provenance.cli.options import add_format, write_output
+from insidellms_provenance.cli.options import add_format, set_epilog, write_output
 
 if TYPE_CHECKING:
     from insidellms_provenance.fingerprint.wheel import UnreadableWheel, WheelFingerprint
@@ -32,6 +32,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="interpreter version that places .data/headers members (default: this one)",
     )
     add_format(parser, ("text", "json"))
+    set_epilog(
+        parser,
+        sections={
+            "equal to record after installing": "when the wheel's RECORD agrees with its "
+            "contents, the install goes into a virtual, system or user environment, and "
+            "(.data/headers only) the same Python X.Y; pip and uv alike."
+        },
+        exit_codes="0 every wheel read, and every RECORD agrees with its wheel's contents; "
+        "1 an unreadable wheel or a RECORD that disagrees (all listed); 2 bad input (a path "
+        "that does not exist, a bad --python).",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -68,7 +79,7 @@ def render(
 ) -> str | bytes:
     """The fingerprints as text or canonical ``json``."""
     if fmt == "json":
-        from insidellms_provenance.canonical import canonical_json
+        from insidellms_provenance.cli.render import json_bytes
 
         value = {
             "schema": FINGERPRINT_SCHEMA,
@@ -76,7 +87,7 @@ def render(
             "wheels": [fingerprint_value(f) for f in fingerprints],
             "unreadable": [{"filename": u.filename, "problem": u.problem} for u in unreadable],
         }
-        return canonical_json(value) + b"\n"
+        return json_bytes(value)
     disagree = sum(not f.record_agrees for f in fingerprints)
     summary = (
         f"fingerprint: {len(fingerprints)} wheel(s), {disagree} with a RECORD that disagrees "

@@ -98,32 +98,29 @@ def render_matches(
     fmt: str, matches: list[WheelMatch], wheels: int, unreadable: list[UnreadableWheel]
 ) -> str | bytes:
     """The matches as ``text``, ``markdown`` or canonical ``json``."""
-    if fmt == "json":
-        from insidellms_provenance.canonical import canonical_json
+    from insidellms_provenance.cli.render import (
+        json_bytes,
+        markdown_cell,
+        markdown_table,
+        text_table,
+    )
 
-        return canonical_json(matches_value(matches, wheels, unreadable)) + b"\n"
+    if fmt == "json":
+        return json_bytes(matches_value(matches, wheels, unreadable))
     rows = [
         (f"{m.name} {m.version}", m.status, ", ".join(m.plugins), match_detail(m)) for m in matches
     ]
     notes = [f"unreadable wheel {u.filename}: {u.problem}" for u in unreadable]
     if fmt == "markdown":
-        from insidellms_provenance.cli.diff import markdown_cell
-
         lines = [f"### Plugin {_summary(matches, wheels)}", ""]
         if rows:
-            lines += ["| Distribution | Status | Plugins | Found |", "|---|---|---|---|"]
-            lines += ["| " + " | ".join(markdown_cell(cell) for cell in row) + " |" for row in rows]
+            headers = ("Distribution", "Status", "Plugins", "Found")
+            lines += markdown_table(headers, [[markdown_cell(c) for c in row] for row in rows])
         lines += ["", *(f"- {markdown_cell(note)}" for note in notes)] if notes else []
         return "\n".join(lines).rstrip("\n") + "\n"
     lines = [_summary(matches, wheels)]
     if rows:
-        widths = [max(len(row[column]) for row in rows) for column in range(3)]
-        lines.append("")
-        lines += [
-            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-            + f"  {row[3]}"
-            for row in rows
-        ]
+        lines += ["", *text_table(rows)]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"

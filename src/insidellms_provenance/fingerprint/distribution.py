@@ -21,13 +21,7 @@ from insidellms_provenance.fingerprint.record_file import (
     parse_record,
 )
 
-__all__ = [
-    "describe_distribution",
-    "name_and_version",
-    "read_regular_file",
-    "record_digest",
-    "site_directory",
-]
+__all__ = ["describe_distribution", "name_and_version", "record_digest", "site_directory"]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 
@@ -37,7 +31,7 @@ def site_directory(dist: metadata.Distribution) -> Path:
     return Path(str(dist.locate_file("")))
 
 
-def read_regular_file(root: Path, relative: str) -> bytes | None:
+def _read_regular_file(root: Path, relative: str) -> bytes | None:
     """Read ``root/relative`` if it is a regular file; never follow a final symlink."""
     path = root / relative
     try:
@@ -89,7 +83,7 @@ def describe_distribution(
                 wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
             )
         rows, row_problems = canonical_rows(
-            entries, layout, lambda path: read_regular_file(site, path)
+            entries, layout, lambda path: _read_regular_file(site, path)
         )
         record_problems.extend(row_problems)
         digest = record_digest(rows, record_problems)

@@ -26,7 +26,7 @@ from insidellms_provenance.analyze.reproduce import MATCH_TEXT, WheelMatch
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.field.schema import Provenance
 
-__all__ = ["LOCK_VERSION", "Lock", "build_lock", "lock_text"]
+__all__ = ["LOCK_VERSION", "Lock", "build_lock", "check_lock_path", "lock_text"]
 
 LOCK_VERSION = "1.0"
 
@@ -128,6 +128,16 @@ def _package(
         return None, MATCH_TEXT[match.status]
     kind = source["kind"] if source is not None else "unknown"
     return None, f"installed from {kind}, no matching wheel: content is not pinned"
+
+
+def check_lock_path(path: Path) -> None:
+    """Refuse a lock file name that PEP 751 does not allow (installers look for these)."""
+    from packaging.pylock import is_valid_pylock_path
+
+    if not is_valid_pylock_path(path):
+        raise ProvenanceError(
+            f"{path}: PEP 751 lock files are named pylock.toml or pylock.<name>.toml"
+        )
 
 
 def lock_text(value: dict[str, Any]) -> bytes:
