@@ -349,3 +349,29 @@ def test_check_bad_lock_is_exit_2(tmp_path, content, fragment):
     assert result.returncode == 2, result.stdout
     assert fragment in result.stderr.decode()
     assert len(result.stderr.decode().splitlines()) == 1
+
+
+@pytest.mark.parametrize("fmt", ["pylock", "cyclonedx", "in-toto"])
+def test_exports_do_not_depend_on_hash_seed_locale_or_time_zone(wheels, tmp_path, fmt):
+    outputs = set()
+    for seed, zone, locale in (("0", "UTC", "C"), ("12345", "Asia/Kolkata", "C.UTF-8")):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "insidellms_provenance",
+                "export",
+                str(FIELD),
+                "--format",
+                fmt,
+                "--wheels",
+                str(wheels),
+            ],
+            capture_output=True,
+            check=False,
+            cwd=wheels.parent,
+            env={**os.environ, "PYTHONHASHSEED": seed, "TZ": zone, "LC_ALL": locale},
+        )
+        assert result.returncode == 1, result.stderr
+        outputs.add(result.stdout)
+    assert len(outputs) == 1

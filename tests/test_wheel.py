@@ -306,3 +306,13 @@ def test_truncated_deflate_stream_is_unreadable(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(InvalidWheelError, match="not a readable wheel"):
         fingerprint_wheel(path)
+
+
+def test_large_members_are_hashed_in_chunks_with_the_same_result(tmp_path, monkeypatch):
+    import insidellms_provenance.fingerprint.wheel as wheel_module
+
+    path = build_wheel(catalog()["alpha"], tmp_path)
+    whole = fingerprint_wheel(path)
+    monkeypatch.setattr(wheel_module, "_LARGE_MEMBER", 10)
+    monkeypatch.setattr(wheel_module, "_CHUNK", 7)
+    assert fingerprint_wheel(path) == whole

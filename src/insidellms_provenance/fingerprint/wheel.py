@@ -59,6 +59,10 @@ _WRAPPER_GROUPS: Final = ("console_scripts", "gui_scripts")
 _DEPTH: Final = 3
 # Metadata files are read whole; nothing legitimate comes near this size.
 _MAX_METADATA_BYTES: Final = 16 << 20
+# Members larger than this are hashed in chunks, never held in memory whole (a deflated
+# member of a few MB can claim gigabytes).
+_LARGE_MEMBER: Final = 32 << 20
+_CHUNK: Final = 1 << 20
 _OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
@@ -416,14 +420,17 @@ def _hash_members(  # noqa: PLR0913 - the wheel's parts, named
             headers = headers or kind == "headers"
         row = listed.get(member)
         algorithm = row.hash_.name if row is not None and row.hash_ is not None else "sha256"
-        content = read.pop(member, None)
-        if content is None:
-            content = archive.read(info)
-        if kind == "scripts":
-            scripts[install_path] = content
-        hasher = sha256(content) if algorithm == "sha256" else hashlib.new(algorithm, content)
+        if info.file_size > _LARGE_MEMBER and kind != "scripts":
+            hasher, size = _hash_stream(archive, info, algorithm)
+        else:
+            content = read.pop(member, None)
+            if content is None:
+                content = archive.read(info)
+            if kind == "scripts":
+                scripts[install_path] = content
+            hasher = sha256(content) if algorithm == "sha256" else hashlib.new(algorithm, content)
+            size = len(content)
         hash_ = Hash(algorithm, _b64(hasher.digest()))
-        size = len(content)
         members.append(_Member(member, install_path, hash_, size))
         if row is None or row.hash_ != hash_ or (row.size is not None and row.size != size):
             record_problems.extend(_disagreements(member, row, hash_, size))
@@ -465,6 +472,19 @@ def _install_path(
     if key == "headers":
         return f"{up}include/site/python{target.python}/{name}/{rest}", key
     return None, key
+
+
+def _hash_stream(
+    archive: _Archive, info: zipfile.ZipInfo, algorithm: str
+) -> tuple["hashlib._Hash", int]:
+    """Hash a large member in chunks (``zipfile`` checks its CRC-32 at the end)."""
+    hasher = hashlib.new(algorithm)
+    size = 0
+    with archive.zip.open(info) as stream:
+        while chunk := stream.read(_CHUNK):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher, size
 
 
 def _maybe_unsafe(path: str) -> bool:
