@@ -340,11 +340,18 @@ def test_check_lock_fails_on_other_names_and_versions(tmp_path):
         ("not toml [", "not valid TOML"),
         ('lock-version = "1.0"\n', "not a valid PEP 751 lock"),
         ('lock-version = "3.0"\ncreated-by = "x"\npackages = []\n', "not a valid PEP 751 lock"),
+        ("fifo", "not a regular file"),
+        ("directory", "not a regular file"),
     ],
 )
 def test_check_bad_lock_is_exit_2(tmp_path, content, fragment):
     lock = tmp_path / "pylock.toml"
-    lock.write_text(content)
+    if content == "fifo":
+        os.mkfifo(lock)
+    elif content == "directory":
+        lock.mkdir()
+    else:
+        lock.write_text(content)
     result = cli("check", str(FIELD), "--lock", str(lock))
     assert result.returncode == 2, result.stdout
     assert fragment in result.stderr.decode()

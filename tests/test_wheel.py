@@ -189,7 +189,7 @@ def test_member_and_record_problems(tmp_path, members, digest_problem, record_pr
     assert record_problem in fingerprint.record_problems
 
 
-@pytest.mark.parametrize("kind", ["not-zip", "fifo", "symlink", "missing-dist-info"])
+@pytest.mark.parametrize("kind", ["not-zip", "fifo", "symlink", "missing-dist-info", "directory"])
 def test_unreadable_wheels_are_listed_and_exit_1(tmp_path, kind):
     good = build_wheel(catalog()["beta"], tmp_path)
     bad = tmp_path / "bad-1-py3-none-any.whl"
@@ -199,6 +199,8 @@ def test_unreadable_wheels_are_listed_and_exit_1(tmp_path, kind):
         os.mkfifo(bad)
     elif kind == "symlink":
         bad.symlink_to(good)
+    elif kind == "directory":
+        bad.mkdir()
     else:
         _zip(bad, {"bad/__init__.py": b""})
     before = sorted((p.name, p.lstat().st_mtime_ns) for p in tmp_path.iterdir())

@@ -11,6 +11,8 @@ The wheel, not the installed RECORD, is the reference: a wheel matches exactly w
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -153,12 +155,7 @@ def read_lock(path: Path) -> dict[str, Any]:
         import tomli as tomllib
     from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
 
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ProvenanceError(f"{path}: no such file") from None
-    except OSError as error:
-        raise ProvenanceError(f"{path}: cannot read: {error.strerror}") from None
+    data = _read_lock_bytes(path)
     try:
         value: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
         Pylock.from_dict(value)
@@ -167,6 +164,34 @@ def read_lock(path: Path) -> dict[str, Any]:
     except (PylockValidationError, PylockUnsupportedVersionError) as error:
         raise ProvenanceError(f"{path}: not a valid PEP 751 lock: {error}") from None
     return value
+
+
+_MAX_LOCK_BYTES = 64 << 20
+
+
+def _read_lock_bytes(path: Path) -> bytes:
+    """A lock file's bytes: a regular file (a FIFO never blocks us), of a sane size."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ProvenanceError(f"{path}: no such file") from None
+    except OSError as error:
+        raise ProvenanceError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ProvenanceError(f"{path}: not a regular file")
+        if info.st_size > _MAX_LOCK_BYTES:
+            raise ProvenanceError(f"{path}: larger than {_MAX_LOCK_BYTES} bytes")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as error:
+        raise ProvenanceError(f"{path}: cannot read: {error.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 def lock_violations(

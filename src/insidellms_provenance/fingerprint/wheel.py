@@ -201,17 +201,22 @@ def _read_regular(path: Path) -> bytes:
     if os.path.islink(path):
         raise InvalidWheelError(f"{path}: is a symbolic link")
     try:
-        fd = os.open(
-            path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        )
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         raise InvalidWheelError(f"{path}: no such file") from None
     except OSError as error:
         raise InvalidWheelError(f"{path}: cannot open: {error.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise InvalidWheelError(f"{path}: not a regular file")
-        return file.read()
+        chunks = []
+        while chunk := os.read(fd, _CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as error:
+        raise InvalidWheelError(f"{path}: cannot read: {error.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 _LOCAL_HEADER: Final = struct.Struct("<4sHHHHHLLLHH")
