@@ -341,7 +341,7 @@ def test_check_lock_fails_on_other_names_and_versions(tmp_path):
         ('lock-version = "1.0"\n', "not a valid PEP 751 lock"),
         ('lock-version = "3.0"\ncreated-by = "x"\npackages = []\n', "not a valid PEP 751 lock"),
         ("fifo", "not a regular file"),
-        ("directory", "not a regular file"),
+        ("directory", "is a directory"),
     ],
 )
 def test_check_bad_lock_is_exit_2(tmp_path, content, fragment):

@@ -11,8 +11,6 @@ The wheel, not the installed RECORD, is the reference: a wheel matches exactly w
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any, Literal
 
 import attrs
 
+from insidellms_provenance._safe_io import FileRefusedError, read_regular
 from insidellms_provenance.analyze.check import Violation
 from insidellms_provenance.analyze.export.common import NAMESPACE
 from insidellms_provenance.errors import ProvenanceError
@@ -171,27 +170,10 @@ _MAX_LOCK_BYTES = 64 << 20
 
 def _read_lock_bytes(path: Path) -> bytes:
     """A lock file's bytes: a regular file (a FIFO never blocks us), of a sane size."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise ProvenanceError(f"{path}: no such file") from None
-    except OSError as error:
-        raise ProvenanceError(f"{path}: cannot read: {error.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ProvenanceError(f"{path}: not a regular file")
-        if info.st_size > _MAX_LOCK_BYTES:
-            raise ProvenanceError(f"{path}: larger than {_MAX_LOCK_BYTES} bytes")
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError as error:
-        raise ProvenanceError(f"{path}: cannot read: {error.strerror}") from None
-    finally:
-        os.close(fd)
+        return read_regular(path, limit=_MAX_LOCK_BYTES)
+    except FileRefusedError as error:
+        raise ProvenanceError(f"{path}: {error.reason}") from None
 
 
 def lock_violations(

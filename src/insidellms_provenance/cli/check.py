@@ -12,6 +12,7 @@ from insidellms_provenance.cli.render import (
     markdown_cell,
     markdown_code,
     markdown_table,
+    terminal_safe,
     text_table,
 )
 
@@ -107,7 +108,7 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         from insidellms_provenance.fingerprint.recorder import record
 
-        provenance = record(arguments.group)
+        provenance = record(arguments.group, isolated=True)
     violations = check_policy(provenance, policy)
     if arguments.lock is not None:
         from insidellms_provenance.analyze.reproduce import lock_violations, read_lock
@@ -143,9 +144,9 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
                 ("Plugin", "Rule", "Problem"),
                 [(markdown_code(v.plugin), v.rule, markdown_cell(v.message)) for v in violations],
             )
-        return "\n".join(lines).rstrip("\n") + "\n"
+        return terminal_safe("\n".join(lines).rstrip("\n") + "\n")
     lines = [summary]
     if violations:
         lines.append("")
         lines += text_table((v.plugin, v.rule, v.message) for v in violations)
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines) + "\n")

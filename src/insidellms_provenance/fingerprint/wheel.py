@@ -20,7 +20,6 @@ import configparser
 import hashlib
 import io
 import os
-import stat
 import struct
 import sys
 import zipfile
@@ -30,6 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final, NamedTuple
 
+from insidellms_provenance._safe_io import FileRefusedError, read_regular
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import DistributionInfo
@@ -45,6 +45,7 @@ from insidellms_provenance.fingerprint.record_file import (
 )
 
 __all__ = [
+    "WHEEL_FILE_LIMIT",
     "InvalidWheelError",
     "UnreadableWheel",
     "WheelFingerprint",
@@ -63,7 +64,8 @@ _MAX_METADATA_BYTES: Final = 16 << 20
 # member of a few MB can claim gigabytes).
 _LARGE_MEMBER: Final = 32 << 20
 _CHUNK: Final = 1 << 20
-_OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+WHEEL_FILE_LIMIT: Final = 2 << 30
+"""Largest wheel file read (it is held in memory whole)."""
 
 
 class InvalidWheelError(ProvenanceError):
@@ -197,26 +199,11 @@ def fingerprint_wheel(path: Path, target: WheelTarget | None = None) -> WheelFin
 
 
 def _read_regular(path: Path) -> bytes:
-    """The bytes of a regular file; never a FIFO, a device or a final symlink."""
-    if os.path.islink(path):
-        raise InvalidWheelError(f"{path}: is a symbolic link")
+    """The wheel file's bytes: a regular file, never through a final symlink."""
     try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except FileNotFoundError:
-        raise InvalidWheelError(f"{path}: no such file") from None
-    except OSError as error:
-        raise InvalidWheelError(f"{path}: cannot open: {error.strerror}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InvalidWheelError(f"{path}: not a regular file")
-        chunks = []
-        while chunk := os.read(fd, _CHUNK):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError as error:
-        raise InvalidWheelError(f"{path}: cannot read: {error.strerror}") from None
-    finally:
-        os.close(fd)
+        return read_regular(path, limit=WHEEL_FILE_LIMIT, follow_symlinks=False)
+    except FileRefusedError as error:
+        raise InvalidWheelError(f"{path}: {error.reason}") from None
 
 
 _LOCAL_HEADER: Final = struct.Struct("<4sHHHHHLLLHH")
