@@ -59,6 +59,8 @@ CHANGE_KINDS: Final = {
     "origin": "the module's origin changed (shadowed, duplicate installs)",
     "registrations": "what the plugin registered in a host run changed",
     "conflict": "two plugins registering the same key appeared or disappeared",
+    "group": "the entry-point group changed (of the whole field or of one entry point)",
+    "other": "recorded values changed that no other kind describes",
 }
 
 # Sizes of a version change, biggest first (``classify_version_change``).
@@ -128,10 +130,34 @@ def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffRepo
     comparable = bool(before.get("observed_in_run")) == bool(after.get("observed_in_run"))
     if not comparable:
         notes.append(NOT_COMPARABLE.format(before=_observation(before), after=_observation(after)))
+    old_group, new_group = str(before.get("group", "")), str(after.get("group", ""))
+    if old_group != new_group:
+        changes.append(
+            Change(
+                plugin="-",
+                kind="group",
+                severity="high",
+                message=f"group {old_group} -> {new_group}: the runs recorded different groups",
+                before=old_group,
+                after=new_group,
+            )
+        )
     if before["digest"] != after["digest"]:
         changes += _diff_plugins(before["plugins"], after["plugins"], observed=comparable)
-        if comparable:
-            changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
+    if comparable:
+        changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
+    if not changes and _differs(before, after, observed=comparable):
+        # Nothing a kind describes, yet the recorded content differs: say so, never hide it.
+        changes.append(
+            Change(
+                plugin="-",
+                kind="other",
+                severity="low",
+                message="recorded content differs outside the compared keys",
+                before=str(before["digest"]),
+                after=str(after["digest"]),
+            )
+        )
     return DiffReport(
         group=str(after.get("group", before.get("group", ""))),
         before_digest=before["digest"],
@@ -171,7 +197,9 @@ def _diff_plugins(before: list[Any], after: list[Any], *, observed: bool) -> lis
     changes: list[Change] = []
     for key in sorted(old.keys() & new.keys()):
         if old[key] != new[key]:
-            changes += _diff_plugin(_structure(old[key]), _structure(new[key]), observed=observed)
+            changes += _diff_plugin(
+                _structure(old[key]), _structure(new[key]), observed=observed
+            ) or _other_change(key[0], old[key], new[key], observed=observed)
     gone = _by_name(old.keys() - new.keys())
     came = _by_name(new.keys() - old.keys())
     for name in sorted(gone.keys() & came.keys()):
@@ -199,6 +227,60 @@ def _diff_plugins(before: list[Any], after: list[Any], *, observed: bool) -> lis
     return changes
 
 
+def _other_change(name: str, was: object, now: object, *, observed: bool) -> list[Change]:
+    """The ``other`` line for a plugin whose JSON differs in nothing a kind describes.
+
+    Parts that are not compared are not "other": load outcomes and registrations when
+    the two fields observed them differently, an integrity a v1 field did not record,
+    and whether bytecode was checked (``record`` checks it, a host run does not).
+    """
+    if _comparable_plugins(was, now, observed=observed):
+        return []
+    return [
+        Change(
+            plugin=name,
+            kind="other",
+            severity="low",
+            message="recorded values changed outside the compared keys",
+        )
+    ]
+
+
+def _comparable_plugins(was: object, now: object, *, observed: bool) -> bool:
+    """Whether two plugin entries are equal in what :func:`_other_change` compares."""
+    if not (isinstance(was, dict) and isinstance(now, dict)):
+        return was == now
+    sides = [
+        {k: v for k, v in p.items() if observed or k not in _OBSERVED_KEYS} for p in (was, now)
+    ]
+    dists: list[Any] = [side.get("distribution") for side in sides]
+    if all(isinstance(dist, dict) for dist in dists):
+        integrities: list[Any] = [dist.get("integrity") for dist in dists]
+        both = all(isinstance(integrity, dict) for integrity in integrities)
+        for side, dist, integrity in zip(sides, dists, integrities, strict=True):
+            kept = {k: v for k, v in integrity.items() if k != "bytecode"} if both else None
+            side["distribution"] = {**dist, "integrity": kept}
+    return sides[0] == sides[1]
+
+
+_OBSERVED_KEYS: Final = frozenset({"load", "registered", "replaced"})
+
+
+def _differs(before: Mapping[str, Any], after: Mapping[str, Any], *, observed: bool) -> bool:
+    """Whether two fields differ in anything compared (see :func:`_other_change`)."""
+
+    def rest(field: Mapping[str, Any]) -> dict[str, Any]:
+        skipped = {"digest", "observed_in_run", "plugins"} | (set() if observed else {"conflicts"})
+        return {k: v for k, v in field.items() if k not in skipped}
+
+    old, new = before.get("plugins"), after.get("plugins")
+    if rest(before) != rest(after) or not (isinstance(old, list) and isinstance(new, list)):
+        return True
+    return len(old) != len(new) or not all(
+        _comparable_plugins(was, now, observed=observed) for was, now in zip(old, new, strict=True)
+    )
+
+
 def _by_name(keys: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
     """Entry-point keys grouped by name, each group in value order."""
     groups: dict[str, list[tuple[str, str]]] = {}
@@ -223,6 +305,19 @@ def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
 def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint, *, observed: bool) -> list[Change]:
     """Changes of one plugin; load and registrations only when ``observed`` alike."""
     name = now["entry_point"]["name"]
+    group_change = []
+    old_group, new_group = was["entry_point"]["group"], now["entry_point"]["group"]
+    if old_group != new_group:
+        group_change.append(
+            Change(
+                plugin=name,
+                kind="group",
+                severity="high",
+                message=f"entry point group {old_group} -> {new_group}",
+                before=old_group,
+                after=new_group,
+            )
+        )
     distribution = _diff_distribution(name, was["distribution"], now["distribution"])
     upgrade = next((c for c in distribution if c.kind == "version"), None)
     # Lines the version change explains are collected here and grouped under it.
@@ -235,6 +330,7 @@ def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint, *, observed: bo
         grouped = attrs.evolve(upgrade, implied=tuple(implied))
         distribution = [grouped if c is upgrade else c for c in distribution]
     return [
+        *group_change,
         *distribution,
         *_diff_integrity(name, was["distribution"], now["distribution"]),
         *changes,
@@ -323,15 +419,18 @@ def _diff_distribution(
             )
         ]
     changes = []
-    if was["normalized_name"] != now["normalized_name"]:
+    renamed = was["name"] != now["name"]
+    if renamed or was["normalized_name"] != now["normalized_name"]:
         changes.append(
             Change(
                 plugin=name,
                 kind="distribution",
                 severity="high",
-                message=f"now provided by {now['name']} (was {was['name']})",
-                before=was["name"],
-                after=now["name"],
+                message=f"now provided by {now['name']} (was {was['name']})"
+                if renamed
+                else f"normalized name {was['normalized_name']} -> {now['normalized_name']}",
+                before=was["name"] if renamed else was["normalized_name"],
+                after=now["name"] if renamed else now["normalized_name"],
             )
         )
     if was["version"] != now["version"]:
@@ -428,6 +527,7 @@ def _diff_source(
         ]
     pairs = [
         ("kind and location", _describe_source(was), _describe_source(now)),
+        ("VCS", was["vcs"], now["vcs"]),
         ("VCS commit", was["commit"], now["commit"]),
         ("requested revision", was["requested_revision"], now["requested_revision"]),
         ("editable", str(was["editable"]).lower(), str(now["editable"]).lower()),

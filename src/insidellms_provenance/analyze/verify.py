@@ -12,8 +12,9 @@ and files are read without following symlinks or opening special files
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from insidellms_provenance.field.schema import Provenance
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
-from insidellms_provenance.fingerprint.distribution import site_directory
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
+from insidellms_provenance.fingerprint.distribution import name_and_version, site_directory
 from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.integrity import check_files
@@ -63,22 +65,23 @@ class VerifyTarget:
     dist_info: str
     record_text: str | None
     depth: int
+    record_problem: str | None = None
 
 
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
     """Describe an installed distribution for verification, reading metadata only."""
     site = site_directory(dist)
-    try:
-        record_text = dist.read_text("RECORD")
-    except (OSError, UnicodeDecodeError):
-        record_text = None
-    name = dist.name or (dist_info_name(dist) or "?").partition("-")[0]
+    problems: list[str] = []
+    record_text = read_dist_text(dist, "RECORD", problems)
+    metadata_text = read_dist_text(dist, "METADATA")
+    name = name_and_version(metadata_text, [])[0] if metadata_text else ""
     return VerifyTarget(
-        name=name,
+        name=name or (dist_info_name(dist) or "?").partition("-")[0],
         site_dir=site,
         dist_info=dist_info_name(dist) or "",
         record_text=record_text,
         depth=site_layout(str(site)).depth,
+        record_problem=problems[0] if problems else None,
     )
 
 
@@ -107,15 +110,50 @@ def verify_targets(
         # Interleaved batches give each worker a similar mix of small and large dists.
         batches = [work[index :: workers * 8] for index in range(workers * 8)]
         results = []
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+        # Workers start with SIGINT blocked and then ignore it; a Ctrl-C meanwhile waits
+        # for the parent, which handles it once, as soon as every batch is submitted.
+        with _interrupts_blocked():
+            mapped = pool.map(_verify_batch, batches)
+        try:
             done = 0
-            for batch, result in zip(batches, pool.map(_verify_batch, batches), strict=True):
+            for batch, result in zip(batches, mapped, strict=True):
                 results.append(result)
                 done += len(batch)
                 if progress is not None and batch:
                     progress(done, len(work), batch[-1].name)
+        except BaseException:
+            # Ctrl-C: stop the workers now (they ignore SIGINT, so print no tracebacks).
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     findings = [finding for batch in results for finding in batch]
     return sorted(findings, key=lambda finding: finding.sort_key)
+
+
+def _ignore_interrupts() -> None:
+    """In pool workers: Ctrl-C is the parent's to handle, once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _interrupts_blocked() -> Iterator[None]:
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _verify_batch(targets: list[VerifyTarget]) -> list[Finding]:
@@ -127,7 +165,8 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
     name = target.name
     record_path = target.dist_info + "/RECORD"
     if target.record_text is None:
-        return [Finding(distribution=name, path=record_path, problem="RECORD is missing")]
+        problem = target.record_problem or "RECORD is missing"
+        return [Finding(distribution=name, path=record_path, problem=problem)]
     entries, rejected = parse_record(target.record_text)
     findings = [Finding(distribution=name, path=record_path, problem=r.problem) for r in rejected]
     checked = check_files(

@@ -7,7 +7,7 @@ import os
 import stat
 from typing import Final
 
-__all__ = ["POOL_MIN_FILES", "HashResult", "hash_file", "read_file"]
+__all__ = ["POOL_MIN_FILES", "HashResult", "hash_fd", "hash_file", "read_file"]
 
 # Below this many files a process pool costs more than it saves (spawning 2 workers and
 # shipping the work costs about 60 ms here).
@@ -44,19 +44,35 @@ def _read(path: str, algorithm: str | None) -> HashResult:
             return "symlink"
         return f"unreadable ({error.strerror})"
     try:
+        return hash_fd(fd, algorithm) if algorithm is not None else _read_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def hash_fd(fd: int, algorithm: str) -> HashResult:
+    """The digest and size of the regular file open as ``fd``, or why it was not read."""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "special file"
+        digest = hashlib.new(algorithm)
+        size = 0
+        while chunk := os.read(fd, _CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+        return digest.digest(), size
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+
+
+def _read_fd(fd: int) -> HashResult:
+    """The bytes and size of the regular file open as ``fd``, or why it was not read."""
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return "special file"
         chunks = []
-        digest = hashlib.new(algorithm) if algorithm is not None else None
-        size = 0
         while chunk := os.read(fd, _CHUNK):
-            if digest is None:
-                chunks.append(chunk)
-            else:
-                digest.update(chunk)
-            size += len(chunk)
-        return (b"".join(chunks) if digest is None else digest.digest()), size
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        return data, len(data)
     except OSError as error:
         return f"unreadable ({error.strerror})"
-    finally:
-        os.close(fd)

@@ -26,7 +26,7 @@ from typing import Final, NamedTuple
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Integrity, IntegrityStatus
-from insidellms_provenance.fingerprint.hashing import hash_file, read_file
+from insidellms_provenance.fingerprint.hashing import hash_fd, read_file
 from insidellms_provenance.fingerprint.record_file import (
     RecordEntry,
     check_path,
@@ -89,11 +89,14 @@ def check_files(
     entries = list(entries)
     findings: list[Finding] = []
     for entry in entries:
-        problem = _check_entry(site_dir, dist_info, depth, entry)
-        if problem is None and entry.hash_ is not None:
-            full = os.path.join(site_dir, posixpath.normpath(entry.path))
-            result = hash_file(full, entry.hash_.name)
-            problem = result if isinstance(result, str) else entry.mismatch(*result)
+        problem, fd = _check_entry(site_dir, dist_info, depth, entry)
+        if fd is not None:
+            try:
+                result = hash_fd(fd, entry.hash_.name) if entry.hash_ is not None else None
+            finally:
+                os.close(fd)
+            if result is not None:
+                problem = result if isinstance(result, str) else entry.mismatch(*result)
         if problem is not None:
             findings.append(Finding(entry.path, problem))
     findings += _unexpected_files(site_dir, dist_info, entries)
@@ -138,27 +141,98 @@ def _field_path(path: str) -> str:
     return path
 
 
-def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
+def _check_entry(
     site_dir: str, dist_info: str, depth: int, entry: RecordEntry
-) -> str | None:
-    """A problem for a row that must not be hashed, or ``None`` when it may be."""
+) -> tuple[str | None, int | None]:
+    """A problem for a row that must not be hashed, or the open file to hash (if any).
+
+    The file is reached component by component from the site directory (``dir_fd`` and
+    ``O_NOFOLLOW``), so a symlink anywhere in its path is refused, not followed.
+    """
     refusal = check_path(entry.path, depth)
     if refusal is not None:
-        return f"refused: {refusal}"
-    full = os.path.join(site_dir, posixpath.normpath(entry.path))
+        return f"refused: {refusal}", None
+    opened = _open_below(site_dir, entry.path)
+    if opened == "missing":
+        if entry.hash_ is None and is_bytecode_cache(entry.path):
+            return None, None
+        return "missing", None
+    if isinstance(opened, str):
+        return opened, None
+    if entry.hash_ is None:
+        os.close(opened)
+        return (None, None) if entry.may_lack_hash(dist_info) else (_NO_HASH, None)
+    return None, opened
+
+
+_DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _open_below(root: str, relative: str) -> int | str:
+    """An fd of the regular file ``root/relative``, or why it was not opened.
+
+    Leading ``..`` components (scripts and data files) climb from ``root`` first; below
+    that point no symlink is followed, in any component.
+    """
+    parts = posixpath.normpath(relative).split("/")
+    base = root
+    while parts and parts[0] == "..":
+        base = os.path.dirname(base)
+        parts.pop(0)
     try:
-        mode = os.lstat(full)
+        dir_fd = os.open(base, os.O_RDONLY)
+    except OSError:
+        return "missing"
+    try:
+        for part in parts[:-1]:
+            opened = _open_directory(part, dir_fd)
+            if isinstance(opened, str):
+                return opened
+            os.close(dir_fd)
+            dir_fd = opened
+        return _open_file(parts[-1], dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _open_directory(name: str, dir_fd: int) -> int | str:
+    """The fd of directory ``name`` in ``dir_fd`` (never through a symlink), or why not."""
+    try:
+        return os.open(name, _DIRECTORY_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
-        return None if entry.hash_ is None and is_bytecode_cache(entry.path) else "missing"
+        return "missing"
+    except OSError as error:
+        if _is_symlink(name, dir_fd):
+            return "refused: symlink in path (not followed)"
+        if isinstance(error, NotADirectoryError):
+            return "missing"
+        return f"unreadable ({error.strerror})"
+
+
+def _open_file(name: str, dir_fd: int) -> int | str:
+    """The fd of regular file ``name`` in ``dir_fd`` (not a symlink, not special)."""
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return "missing"
     except OSError as error:
         return f"unreadable ({error.strerror})"
-    if stat.S_ISLNK(mode.st_mode):
+    if stat.S_ISLNK(info.st_mode):
         return "refused: symlink (not followed)"
-    if not stat.S_ISREG(mode.st_mode):
+    if not stat.S_ISREG(info.st_mode):
         return "refused: special file (not opened)"
-    if entry.hash_ is None and not entry.may_lack_hash(dist_info):
-        return _NO_HASH
-    return None
+    try:
+        return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+
+
+def _is_symlink(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _cache_source(cache_path: str) -> str:
@@ -185,6 +259,8 @@ def _unexpected_files(site_dir: str, dist_info: str, entries: list[RecordEntry])
     roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
     if dist_info:
         roots.append(dist_info)
+    # A root that is a symlink is never walked: its rows are refused one by one.
+    roots = [root for root in roots if not os.path.islink(os.path.join(site_dir, root))]
     findings = []
     for path in (path for root in roots for path in _entries_below(site_dir, root)):
         if path in listed:
