@@ -49,13 +49,14 @@ _Lookup = Callable[[str], "str | None"]
 
 
 class Requirement(NamedTuple):
-    """One requirement: PEP 503 ``name``, normalized ``extras``, canonical ``specifier``.
+    """One requirement: ``text`` as written, PEP 503 ``name``, normalized ``extras``.
 
     ``specifier`` is what ``str(packaging.specifiers.SpecifierSet)`` prints (clauses
     without spaces, sorted, de-duplicated). ``marker`` is the marker's text (``None``
     without one); ``lean_marker`` is its parsed form when the lean parser took it.
     """
 
+    text: str
     name: str
     extras: frozenset[str]
     specifier: str
@@ -121,6 +122,7 @@ def parse_requirement(text: str) -> Requirement:
         raise InvalidRequirementError(f"requirement {text!r} is invalid", (first,)) from None
     marker = str(parsed.marker) if parsed.marker is not None else None
     return Requirement(
+        text=text.strip(),
         name=normalized_name(parsed.name),
         extras=frozenset(normalized_name(extra) for extra in parsed.extras),
         specifier=str(parsed.specifier),
@@ -146,6 +148,7 @@ def _lean_requirement(text: str) -> Requirement | None:
     if specifier is None:
         return None
     return Requirement(
+        text=text.strip(),
         name=normalized_name(match["name"]),
         extras=frozenset(normalized_name(e.strip()) for e in extras.split(","))
         if extras

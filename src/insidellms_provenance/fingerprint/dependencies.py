@@ -1,0 +1,179 @@
+"""Walk a plugin's ``Requires-Dist`` through the installed environment: its dependency closure.
+
+Typical usage::
+
+    walker = DependencyWalker(InstalledDistributions())
+    closure = walker.closure(plugin_dist)
+    closure.names, closure.unsatisfied, closure.distributions
+
+Markers are evaluated for the running interpreter; the extras a requirement names are
+followed (``libb[fast]`` adds the requirements ``libb`` declares for ``fast``), and only
+those. Each requirement is checked against what is installed, as ``pip check`` does:
+a missing distribution or an installed version outside the specifier is *unsatisfied*
+and recorded, with the distribution that declares it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib import metadata
+from typing import NamedTuple
+
+from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.fingerprint.discover import InstalledDistributions, normalized_name
+from insidellms_provenance.fingerprint.requirements import (
+    InvalidRequirementError,
+    Requirement,
+    marker_applies,
+    parse_requirement,
+    version_satisfies,
+)
+
+__all__ = ["Closure", "DependencyWalker", "unsatisfied_requirement"]
+
+
+class Closure(NamedTuple):
+    """A plugin's installed dependencies and the requirements that are not met.
+
+    ``distributions`` maps each dependency's PEP 503 name to its installed distribution;
+    ``unsatisfied`` holds :func:`unsatisfied_requirement` values, sorted.
+    """
+
+    distributions: dict[str, metadata.Distribution]
+    unsatisfied: list[JsonObject]
+
+    @property
+    def names(self) -> list[str]:
+        """The dependencies' PEP 503 names, sorted."""
+        return sorted(self.distributions)
+
+
+def unsatisfied_requirement(
+    *, requirement: str, required_by: str, name: str | None, installed: str | None, reason: str
+) -> JsonObject:
+    """One requirement that the environment does not meet.
+
+    ``reason`` is ``missing`` (nothing of that name is installed), ``version`` (the
+    installed version is outside the specifier) or ``invalid`` (the requirement, or its
+    marker, cannot be read; ``name`` is then ``None``).
+    """
+    return {
+        "name": name,
+        "requirement": requirement,
+        "required_by": required_by,
+        "installed": installed,
+        "reason": reason,
+    }
+
+
+class _Node(NamedTuple):
+    name: str
+    version: str
+    requirements: list[Requirement | str]  # a str is a value that could not be parsed
+
+
+class DependencyWalker:
+    """Compute dependency closures over one environment, reading each distribution once."""
+
+    def __init__(self, installed: InstalledDistributions) -> None:
+        self._installed = installed
+        self._nodes: dict[str, _Node] = {}
+
+    def closure(self, dist: metadata.Distribution) -> Closure:
+        """The transitive dependencies of ``dist``, following the extras requirements name."""
+        root = self._node_of(dist)
+        found: dict[str, metadata.Distribution] = {}
+        unsatisfied: dict[tuple[str, str, str], JsonObject] = {}
+        followed: dict[str, frozenset[str]] = {root.name: frozenset()}
+        pending: list[tuple[_Node, frozenset[str]]] = [(root, frozenset())]
+        while pending:
+            node, extras = pending.pop()
+            for requirement, target in self._applicable(node, extras, unsatisfied):
+                if requirement.name != root.name:
+                    found[requirement.name] = target
+                wanted = followed.get(requirement.name, frozenset()) | requirement.extras
+                if requirement.name in followed and wanted == followed[requirement.name]:
+                    continue
+                followed[requirement.name] = wanted
+                pending.append((self._node(requirement.name, target), wanted))
+        ordered = sorted(unsatisfied.items(), key=lambda item: item[0])
+        return Closure(dict(sorted(found.items())), [value for _, value in ordered])
+
+    def _applicable(
+        self,
+        node: _Node,
+        extras: frozenset[str],
+        unsatisfied: dict[tuple[str, str, str], JsonObject],
+    ) -> Iterator[tuple[Requirement, metadata.Distribution]]:
+        """The requirements of ``node`` that apply and are installed; records the rest."""
+        for requirement in node.requirements:
+            if isinstance(requirement, str):
+                self._note(unsatisfied, node.name, requirement, None, None, "invalid")
+                continue
+            text = requirement.text
+            try:
+                if not marker_applies(requirement, extras):
+                    continue
+            except InvalidRequirementError:
+                self._note(unsatisfied, node.name, text, requirement.name, None, "invalid")
+                continue
+            target = self._installed.get(requirement.name)
+            if target is None:
+                self._note(unsatisfied, node.name, text, requirement.name, None, "missing")
+                continue
+            version = self._node(requirement.name, target).version
+            if requirement.specifier and not version_satisfies(version, requirement.specifier):
+                self._note(unsatisfied, node.name, text, requirement.name, version, "version")
+            yield requirement, target
+
+    @staticmethod
+    def _note(  # noqa: PLR0913, PLR0917 - one row's fields
+        unsatisfied: dict[tuple[str, str, str], JsonObject],
+        required_by: str,
+        /,
+        text: str,
+        name: str | None,
+        installed: str | None,
+        reason: str,
+    ) -> None:
+        unsatisfied[(required_by, name or "", text)] = unsatisfied_requirement(
+            requirement=text, required_by=required_by, name=name, installed=installed, reason=reason
+        )
+
+    def _node_of(self, dist: metadata.Distribution) -> _Node:
+        node = _read_node(dist)
+        return self._nodes.setdefault(node.name, node)
+
+    def _node(self, name: str, dist: metadata.Distribution) -> _Node:
+        if name not in self._nodes:
+            self._nodes[name] = _read_node(dist)._replace(name=name)
+        return self._nodes[name]
+
+
+def _read_node(dist: metadata.Distribution) -> _Node:
+    """PEP 503 name, version and parsed ``Requires-Dist`` of ``dist`` (never raises)."""
+    from email.parser import HeaderParser
+
+    try:
+        text = dist.read_text("METADATA")
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if text is None:
+        # An .egg-info directory: importlib.metadata reads requires.txt for it.
+        try:
+            values = list(dist.requires or [])
+            name, version = dist.name or "", dist.version or ""
+        except (OSError, UnicodeDecodeError, ValueError):
+            values, name, version = [], "", ""
+    else:
+        headers = HeaderParser().parsestr(text)
+        values = [str(value) for value in headers.get_all("Requires-Dist") or []]
+        name, version = str(headers.get("Name") or ""), str(headers.get("Version") or "")
+    return _Node(normalized_name(name), version, [_parse(value) for value in values])
+
+
+def _parse(value: str) -> Requirement | str:
+    try:
+        return parse_requirement(value)
+    except InvalidRequirementError:
+        return value.strip()
