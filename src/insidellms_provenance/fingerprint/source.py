@@ -13,7 +13,7 @@ import orjson
 
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import Source
 
 __all__ = ["SKIPPED_SOURCE_DIRS", "describe_source", "editable_root", "source_tree_digest"]
 
@@ -40,7 +40,7 @@ SKIPPED_SOURCE_DIRS = frozenset(
 )
 
 
-def describe_source(dist: metadata.Distribution) -> JsonObject:
+def describe_source(dist: metadata.Distribution) -> Source:
     """Summarize ``direct_url.json``; no file means the dist came from an index."""
     try:
         text = dist.read_text("direct_url.json")
