@@ -37,6 +37,7 @@ __all__ = [
     "diff_fields",
     "parse_policy",
     "policy_fails",
+    "version_severity",
 ]
 
 SEVERITIES: Final = ("critical", "high", "medium", "low")
@@ -59,6 +60,8 @@ CHANGE_KINDS: Final = {
     "origin": "the module's origin changed (shadowed, duplicate installs)",
     "registrations": "what the plugin registered in a host run changed",
     "conflict": "two plugins registering the same key appeared or disappeared",
+    "dependency": "a distribution in the plugin's dependency closure changed, came or went, "
+    "or a requirement became unsatisfied or satisfied",
 }
 
 _VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
@@ -106,7 +109,10 @@ def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffRepo
     """Every change from the ``before`` field to the ``after`` field."""
     changes: list[Change] = []
     if before["digest"] != after["digest"]:
+        from insidellms_provenance.analyze.dependency_diff import dependency_changes
+
         changes += _diff_plugins(before["plugins"], after["plugins"])
+        changes += dependency_changes(before, after)
     changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
     return DiffReport(
         group=str(after.get("group", before.get("group", ""))),
@@ -223,6 +229,13 @@ def classify_version_change(before: str, after: str) -> tuple[str, str]:
     return direction, size
 
 
+def version_severity(size: str, direction: str) -> str:
+    """High for major, unparsable and downgrades; medium for minor; low otherwise."""
+    if size in ("major", "unparsable") or direction == "downgrade":
+        return "high"
+    return "medium" if size == "minor" else "low"
+
+
 def _diff_distribution(
     name: str, was: DistributionInfo | None, now: DistributionInfo | None
 ) -> list[Change]:
@@ -251,11 +264,7 @@ def _diff_distribution(
         )
     if was["version"] != now["version"]:
         direction, size = classify_version_change(was["version"], now["version"])
-        severity = (
-            "high"
-            if size in ("major", "unparsable") or direction == "downgrade"
-            else ("medium" if size == "minor" else "low")
-        )
+        severity = version_severity(size, direction)
         changes.append(
             Change(
                 plugin=name,
@@ -595,8 +604,12 @@ def _diff_conflicts(before: Iterable[Any], after: Iterable[Any]) -> list[Change]
 
 
 def _size_index(change: Change) -> int | None:
-    """Position of a version change's size in ``_VERSION_SIZES`` (-1 if unparsable)."""
-    if change.kind != "version":
+    """Position of a version change's size in ``_VERSION_SIZES`` (-1 if unparsable).
+
+    A dependency's version change has a size too: ``-patch`` drops patch releases of
+    dependencies as it does of plugins.
+    """
+    if change.kind not in ("version", "dependency") or change.size is None:
         return None
     return -1 if change.size == "unparsable" else _VERSION_SIZES.index(change.size or "local")
 

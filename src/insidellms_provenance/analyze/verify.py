@@ -259,18 +259,26 @@ def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffRepo
     from insidellms_provenance.analyze.diff import diff_fields
     from insidellms_provenance.field import schema
     from insidellms_provenance.field.build import make_field
+    from insidellms_provenance.fingerprint.dependencies import DependencyTable
     from insidellms_provenance.fingerprint.discover import discover, entry_point_ref
     from insidellms_provenance.fingerprint.distribution import describe_distribution
     from insidellms_provenance.fingerprint.source import describe_source
 
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
+    # The dependency table is compared when the run has one; verify never uses the
+    # description cache: it re-reads every RECORD.
+    dependencies = DependencyTable(None) if "dependencies" in recorded else None
     live = []
     for ep in discover(group):
         was = old.get((ep.name, ep.value))
         info = source = None
+        closure: tuple[list[str] | None, list[schema.UnsatisfiedRequirement] | None]
+        closure = ([], []) if dependencies is not None else (None, None)
         if ep.dist is not None:
             source = describe_source(ep.dist)
             info, _ = describe_distribution(ep.dist, editable=source["editable"])
+            if dependencies is not None:
+                closure = dependencies.closure(ep.dist)
         live.append(
             schema.fingerprint(
                 entry_point=entry_point_ref(ep),
@@ -281,6 +289,9 @@ def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffRepo
                 load=was["load"] if was else schema.load_outcome(status="loaded"),
                 registered=was["registered"] if was else None,
                 replaced=was["replaced"] if was else None,
+                dependencies=closure[0],
+                unsatisfied=closure[1],
             )
         )
-    return diff_fields(recorded, make_field(group, live, recorded.get("conflicts", [])))
+    table = dependencies.table if dependencies is not None else None
+    return diff_fields(recorded, make_field(group, live, recorded.get("conflicts", []), table))

@@ -17,10 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from importlib import metadata
+from pathlib import Path
 from typing import NamedTuple
 
-from insidellms_provenance.field.schema import JsonObject
-from insidellms_provenance.fingerprint.discover import InstalledDistributions, normalized_name
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import Dependency, UnsatisfiedReason, UnsatisfiedRequirement
+from insidellms_provenance.fingerprint.digest_cache import describe_cached
+from insidellms_provenance.fingerprint.discover import (
+    InstalledDistributions,
+    dist_info_name,
+    normalized_name,
+)
 from insidellms_provenance.fingerprint.requirements import (
     InvalidRequirementError,
     Requirement,
@@ -28,19 +35,20 @@ from insidellms_provenance.fingerprint.requirements import (
     parse_requirement,
     version_satisfies,
 )
+from insidellms_provenance.fingerprint.source import describe_source
 
-__all__ = ["Closure", "DependencyWalker", "unsatisfied_requirement"]
+__all__ = ["Closure", "DependencyTable", "DependencyWalker"]
 
 
 class Closure(NamedTuple):
     """A plugin's installed dependencies and the requirements that are not met.
 
     ``distributions`` maps each dependency's PEP 503 name to its installed distribution;
-    ``unsatisfied`` holds :func:`unsatisfied_requirement` values, sorted.
+    ``unsatisfied`` holds the requirements the environment does not meet, sorted.
     """
 
     distributions: dict[str, metadata.Distribution]
-    unsatisfied: list[JsonObject]
+    unsatisfied: list[UnsatisfiedRequirement]
 
     @property
     def names(self) -> list[str]:
@@ -48,28 +56,43 @@ class Closure(NamedTuple):
         return sorted(self.distributions)
 
 
-def unsatisfied_requirement(
-    *, requirement: str, required_by: str, name: str | None, installed: str | None, reason: str
-) -> JsonObject:
-    """One requirement that the environment does not meet.
-
-    ``reason`` is ``missing`` (nothing of that name is installed), ``version`` (the
-    installed version is outside the specifier) or ``invalid`` (the requirement, or its
-    marker, cannot be read; ``name`` is then ``None``).
-    """
-    return {
-        "name": name,
-        "requirement": requirement,
-        "required_by": required_by,
-        "installed": installed,
-        "reason": reason,
-    }
-
-
 class _Node(NamedTuple):
     name: str
     version: str
     requirements: list[Requirement | str]  # a str is a value that could not be parsed
+
+
+class DependencyTable:
+    """Closures of a run's plugins and the table that describes each dependency once.
+
+    ``cache`` is the description cache's directory (:mod:`.digest_cache`), or ``None``.
+    """
+
+    def __init__(self, cache: Path | None) -> None:
+        self._cache = cache
+        self._walker: DependencyWalker | None = None
+        self._closures: dict[str, Closure] = {}
+        self.table: dict[str, Dependency] = {}
+
+    def closure(
+        self, dist: metadata.Distribution
+    ) -> tuple[list[str], list[UnsatisfiedRequirement]]:
+        """The names in ``dist``'s closure and its unsatisfied requirements; fills the table."""
+        if self._walker is None:
+            self._walker = DependencyWalker(InstalledDistributions())
+        key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
+        if key not in self._closures:
+            self._closures[key] = self._walker.closure(dist)
+        closure = self._closures[key]
+        for name, found in closure.distributions.items():
+            if name not in self.table:
+                self.table[name] = self._describe(found)
+        return closure.names, closure.unsatisfied
+
+    def _describe(self, dist: metadata.Distribution) -> Dependency:
+        found = describe_source(dist)
+        info = describe_cached(dist, editable=found["editable"], directory=self._cache)
+        return schema.dependency(distribution=info, source=found)
 
 
 class DependencyWalker:
@@ -83,7 +106,7 @@ class DependencyWalker:
         """The transitive dependencies of ``dist``, following the extras requirements name."""
         root = self._node_of(dist)
         found: dict[str, metadata.Distribution] = {}
-        unsatisfied: dict[tuple[str, str, str], JsonObject] = {}
+        unsatisfied: dict[tuple[str, str, str], UnsatisfiedRequirement] = {}
         followed: dict[str, frozenset[str]] = {root.name: frozenset()}
         pending: list[tuple[_Node, frozenset[str]]] = [(root, frozenset())]
         while pending:
@@ -103,7 +126,7 @@ class DependencyWalker:
         self,
         node: _Node,
         extras: frozenset[str],
-        unsatisfied: dict[tuple[str, str, str], JsonObject],
+        unsatisfied: dict[tuple[str, str, str], UnsatisfiedRequirement],
     ) -> Iterator[tuple[Requirement, metadata.Distribution]]:
         """The requirements of ``node`` that apply and are installed; records the rest."""
         for requirement in node.requirements:
@@ -128,15 +151,15 @@ class DependencyWalker:
 
     @staticmethod
     def _note(  # noqa: PLR0913, PLR0917 - one row's fields
-        unsatisfied: dict[tuple[str, str, str], JsonObject],
+        unsatisfied: dict[tuple[str, str, str], UnsatisfiedRequirement],
         required_by: str,
         /,
         text: str,
         name: str | None,
         installed: str | None,
-        reason: str,
+        reason: UnsatisfiedReason,
     ) -> None:
-        unsatisfied[(required_by, name or "", text)] = unsatisfied_requirement(
+        unsatisfied[(required_by, name or "", text)] = schema.unsatisfied_requirement(
             requirement=text, required_by=required_by, name=name, installed=installed, reason=reason
         )
 

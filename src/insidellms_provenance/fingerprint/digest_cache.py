@@ -24,11 +24,11 @@ import tempfile
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import orjson
 
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint.discover import dist_info_name
 from insidellms_provenance.fingerprint.distribution import describe_distribution, read_regular_file
 
@@ -48,6 +48,7 @@ _DEFINING_MODULES: Final = (
     "insidellms_provenance.fingerprint.install_layout",
     "insidellms_provenance.fingerprint.record_file",
 )
+_DESCRIPTION_KEYS: Final = DistributionInfo.__annotations__.keys()
 _OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
@@ -65,7 +66,7 @@ def cache_directory(environ: Mapping[str, str] = os.environ) -> Path | None:
 
 def describe_cached(
     dist: metadata.Distribution, *, editable: bool, directory: Path | None
-) -> JsonObject:
+) -> DistributionInfo:
     """``describe_distribution(dist, editable=...)[0]``, from the cache where it applies."""
     snapshot = _snapshot(dist) if directory is not None else None
     if snapshot is None or directory is None:
@@ -174,7 +175,22 @@ def _trusted_directory(directory: Path) -> bool:
     )
 
 
-def _load(entry: Path, key: str) -> JsonObject | None:
+def _load(entry: Path, key: str) -> DistributionInfo | None:
+    data = _read_entry(entry)
+    try:
+        value = orjson.loads(data) if data is not None else None
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(value, dict) or value.get("key") != key:
+        return None
+    description = value.get("description")
+    if not isinstance(description, dict) or description.keys() != _DESCRIPTION_KEYS:
+        return None
+    return cast("DistributionInfo", description)
+
+
+def _read_entry(entry: Path) -> bytes | None:
+    """The entry's bytes, if it is a small regular file of ours (no symlink followed)."""
     try:
         fd = os.open(entry, _OPEN_FLAGS)
     except OSError:
@@ -187,22 +203,14 @@ def _load(entry: Path, key: str) -> JsonObject | None:
             or info.st_size > _MAX_ENTRY_BYTES
         ):
             return None
-        data = os.read(fd, _MAX_ENTRY_BYTES + 1)
+        return os.read(fd, _MAX_ENTRY_BYTES + 1)
     except OSError:
         return None
     finally:
         os.close(fd)
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(value, dict) or value.get("key") != key:
-        return None
-    description = value.get("description")
-    return description if isinstance(description, dict) else None
 
 
-def _store(directory: Path, entry: Path, key: str, description: JsonObject) -> None:
+def _store(directory: Path, entry: Path, key: str, description: DistributionInfo) -> None:
     """Write the entry atomically; a cache that cannot be written is simply not used."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)

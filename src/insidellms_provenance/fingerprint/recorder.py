@@ -17,7 +17,10 @@ from insidellms_provenance.field.schema import (
     PluginObservation,
     Provenance,
     Source,
+    UnsatisfiedRequirement,
 )
+from insidellms_provenance.fingerprint.dependencies import DependencyTable
+from insidellms_provenance.fingerprint.digest_cache import cache_directory
 from insidellms_provenance.fingerprint.discover import (
     discover,
     dist_info_name,
@@ -68,11 +71,13 @@ def record_field(
         entry_points = discover(group)
     versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
     described: dict[str, tuple[DistributionInfo, frozenset[str], Source]] = {}
+    dependencies = DependencyTable(cache_directory(environ))
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
         load, manifest = _load(ep, observed, disabled=disabled)
         info, source, origin = None, None, schema.origin(status="unknown")
+        closure: tuple[list[str], list[UnsatisfiedRequirement]] = ([], [])
         dist = ep.dist
         if dist is not None:
             key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
@@ -87,6 +92,7 @@ def record_field(
                 editable_root=editable_root(dist) if source["editable"] else None,
                 versions=versions.get(versions_key(dist), []),
             )
+            closure = dependencies.closure(dist)
         plugins.append(
             schema.fingerprint(
                 entry_point=entry_point_ref(ep),
@@ -97,9 +103,11 @@ def record_field(
                 load=load,
                 registered=observed["registered"] if observed else None,
                 replaced=observed["replaced"] if observed else None,
+                dependencies=closure[0],
+                unsatisfied=closure[1],
             )
         )
-    return make_field(group, plugins, conflicts)
+    return make_field(group, plugins, conflicts, dependencies.table)
 
 
 def _load(
