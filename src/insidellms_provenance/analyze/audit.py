@@ -22,7 +22,14 @@ from insidellms_provenance.canonical import canonical_digest, canonical_json
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.runfile.read import MANIFEST_NAME, load_field_value
 
-__all__ = ["EXAMPLES", "AuditSummary", "audit_runs", "find_runs", "plugin_row"]
+__all__ = [
+    "EXAMPLES",
+    "AuditSummary",
+    "audit_runs",
+    "dependency_rows",
+    "find_runs",
+    "plugin_row",
+]
 
 EXAMPLES: Final = 20  # example runs kept per summary list
 
@@ -157,8 +164,46 @@ def plugin_row(run: str, field: dict[str, Any], plugin: dict[str, Any]) -> dict[
     }
 
 
-def audit_runs(runs: Iterable[Path], summary: AuditSummary) -> Iterator[bytes]:
-    """JSON lines for every plugin of every run; runs without provenance only counted."""
+def dependency_rows(
+    run: str, field: dict[str, Any], plugin: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """One flat record per dependency of one plugin in one run, sorted by name.
+
+    Installed dependencies come from the field's table; a required distribution that is
+    not installed has a row too, with ``version`` null. ``unsatisfied`` lists the
+    requirements on it that the run's environment did not meet.
+    """
+    table = field.get("dependencies") or {}
+    unmet: dict[str, list[str]] = {}
+    for entry in plugin.get("unsatisfied") or []:
+        if entry["name"] is not None:
+            unmet.setdefault(entry["name"], []).append(
+                f"{entry['required_by']}: {entry['requirement']}"
+            )
+    for name in sorted(set(plugin.get("dependencies") or []) | unmet.keys()):
+        entry = table.get(name) or {}
+        dist = entry.get("distribution") or {}
+        yield {
+            "run": run,
+            "run_digest": field["digest"],
+            "group": field["group"],
+            "entry_point": plugin["entry_point"]["name"],
+            "value": plugin["entry_point"]["value"],
+            "dependency": name,
+            "version": dist.get("version"),
+            "record_digest": dist.get("record_digest"),
+            "source": (entry.get("source") or {}).get("kind"),
+            "unsatisfied": sorted(unmet.get(name, [])),
+        }
+
+
+def audit_runs(
+    runs: Iterable[Path], summary: AuditSummary, *, dependencies: bool = False
+) -> Iterator[bytes]:
+    """JSON lines for every plugin of every run; runs without provenance only counted.
+
+    With ``dependencies``, each plugin's line is followed by its :func:`dependency_rows`.
+    """
     for run in runs:
         summary.runs += 1
         name = str(run)
@@ -170,7 +215,13 @@ def audit_runs(runs: Iterable[Path], summary: AuditSummary) -> Iterator[bytes]:
             continue
         plugins: list[dict[str, Any]] = field["plugins"]  # type: ignore[assignment]
         try:
-            rows = [canonical_json(plugin_row(name, field, p)) + b"\n" for p in plugins]
+            rows = []
+            for plugin in plugins:
+                rows.append(canonical_json(plugin_row(name, field, plugin)) + b"\n")
+                if dependencies:
+                    rows += [
+                        canonical_json(row) + b"\n" for row in dependency_rows(name, field, plugin)
+                    ]
             summary.note_run(name, plugins)
         except (KeyError, TypeError, AttributeError):
             summary.note_missing(name, "malformed plugin entry")

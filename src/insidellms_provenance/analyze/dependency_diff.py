@@ -14,7 +14,7 @@ from typing import Any
 
 from insidellms_provenance.analyze.diff import Change, classify_version_change, version_severity
 
-__all__ = ["dependency_changes"]
+__all__ = ["dependency_changes", "unsatisfied_text"]
 
 _OWN_KEYS = ("dependencies", "unsatisfied")
 
@@ -201,8 +201,7 @@ def _unsatisfied_changes(
                 plugin=plugin,
                 kind="dependency",
                 severity="high",
-                message=f"{prefix}requirement {entry['requirement']!r} of {entry['required_by']} "
-                f"is unsatisfied: {_why(entry)}",
+                message=f"{prefix}unsatisfied {unsatisfied_text(entry)}",
                 after=_why(entry),
             )
         )
@@ -213,12 +212,17 @@ def _unsatisfied_changes(
                 plugin=plugin,
                 kind="dependency",
                 severity="low",
-                message=f"{prefix}requirement {entry['requirement']!r} of {entry['required_by']} "
-                "is satisfied again",
+                message=f"{prefix}satisfied again: requirement {entry['requirement']!r} of "
+                f"{entry['required_by']}",
                 before=_why(entry),
             )
         )
     return changes
+
+
+def unsatisfied_text(entry: Mapping[str, Any]) -> str:
+    """``requirement 'lib-b>=2' of lib-a: 1.0 is installed``: one unmet requirement, for people."""
+    return f"requirement {entry['requirement']!r} of {entry['required_by']}: {_why(entry)}"
 
 
 def _why(entry: Mapping[str, Any]) -> str:

@@ -25,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write the JSON lines to FILE (the summary then goes to stdout)",
     )
+    parser.add_argument(
+        "--deps",
+        action="store_true",
+        help="follow each plugin's line with one line per dependency in its closure",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -45,7 +50,7 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         sink = sys.stdout.buffer
     try:
-        for line in audit_runs(find_runs(arguments.roots), summary):
+        for line in audit_runs(find_runs(arguments.roots), summary, dependencies=arguments.deps):
             sink.write(line)
             if progress and summary.runs % 100 == 0:
                 sys.stderr.write(f"\raudited {summary.runs} runs")
