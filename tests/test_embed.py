@@ -1,6 +1,7 @@
 import json
 import os
 import stat
+import tempfile
 
 import pytest
 
@@ -136,7 +137,7 @@ def test_permission_denied_in_run_dir_is_a_write_error(run_dir, monkeypatch):
     def deny(*_args, **_kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(embed_module.tempfile, "mkstemp", deny)
+    monkeypatch.setattr(tempfile, "mkstemp", deny)
     with pytest.raises(WriteError, match="Permission denied"):
         embed(run_dir, provenance())
     assert (run_dir / "manifest.json").read_bytes() == before

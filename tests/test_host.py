@@ -220,9 +220,9 @@ def test_opting_out_leaves_the_run_alone(host_env, tmp_path):
     "injection",
     [
         (
-            "import insidellms_provenance.host.plugin as p\n"
-            "def boom(text): raise RuntimeError('injected')\n"
-            "p._with_field = boom\n"
+            "import insidellms_provenance.runfile.embed as e\n"
+            "def boom(*a, **k): raise RuntimeError('injected')\n"
+            "e.embed_text = boom\n"
         ),
         (
             "import insidellms_provenance.host.observer as o\n"

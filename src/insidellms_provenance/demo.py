@@ -7,8 +7,6 @@ child interpreter that has that directory on its path.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import subprocess
@@ -47,8 +45,9 @@ DEMO_PLUGINS = {
 
 
 def _record_hash(data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    return f"sha256={digest.decode()},{len(data)}"
+    from insidellms_provenance.fingerprint.record_file import Hash
+
+    return f"{Hash.of(data)},{len(data)}"
 
 
 def install_demo_plugins(site: Path) -> None:

@@ -7,6 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.render import (
+    json_bytes,
+    markdown_cell,
+    markdown_code,
+    markdown_table,
+    text_table,
+)
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.check import Violation
@@ -104,8 +111,6 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
         f"{len(violations)} violation{'' if len(violations) == 1 else 's'}"
     )
     if fmt == "json":
-        from insidellms_provenance.canonical import canonical_json
-
         value = {
             "schema": CHECK_SCHEMA,
             "group": group,
@@ -115,20 +120,17 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
                 {"plugin": v.plugin, "rule": v.rule, "message": v.message} for v in violations
             ],
         }
-        return canonical_json(value) + b"\n"
+        return json_bytes(value)
     if fmt == "markdown":
         lines = [f"### Plugin {summary}", ""]
         if violations:
-            lines += ["| Plugin | Rule | Problem |", "|---|---|---|"]
-            lines += [f"| `{v.plugin}` | {v.rule} | {v.message} |" for v in violations]
+            lines += markdown_table(
+                ("Plugin", "Rule", "Problem"),
+                [(markdown_code(v.plugin), v.rule, markdown_cell(v.message)) for v in violations],
+            )
         return "\n".join(lines).rstrip("\n") + "\n"
     lines = [summary]
     if violations:
-        plugin_width = max(len(v.plugin) for v in violations)
-        rule_width = max(len(v.rule) for v in violations)
         lines.append("")
-        lines += [
-            f"{v.plugin.ljust(plugin_width)}  {v.rule.ljust(rule_width)}  {v.message}"
-            for v in violations
-        ]
+        lines += text_table((v.plugin, v.rule, v.message) for v in violations)
     return "\n".join(lines) + "\n"

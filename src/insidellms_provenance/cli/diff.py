@@ -6,21 +6,23 @@ import argparse
 import gc
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from insidellms_provenance.cli.options import add_format
+from insidellms_provenance.cli.render import (
+    change_lines,
+    change_value,
+    json_bytes,
+    markdown_change_table,
+)
 
 if TYPE_CHECKING:
-    from insidellms_provenance.analyze.diff import Change, DiffReport
+    from insidellms_provenance.analyze.diff import DiffReport
 
 __all__ = [
     "DIFF_SCHEMA",
     "add_arguments",
-    "change_lines",
-    "markdown_cell",
-    "markdown_change_table",
     "render_json",
     "render_markdown",
     "render_text",
@@ -28,9 +30,6 @@ __all__ = [
 ]
 
 DIFF_SCHEMA = "insidellms-provenance/diff/v1"
-
-_COLOURS = {"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", "low": "\x1b[2m"}
-_RESET = "\x1b[0m"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,40 +122,6 @@ def render_text(report: DiffReport, *, colour: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str]:
-    """One aligned line per change: plugin, severity, kind, message."""
-    plugin_width = max(len(change.plugin) for change in changes)
-    kind_width = max(len(change.kind) for change in changes)
-    lines = []
-    for change in changes:
-        severity = change.severity.ljust(8)
-        if colour:
-            severity = f"{_COLOURS[change.severity]}{severity}{_RESET}"
-        lines.append(
-            f"{change.plugin.ljust(plugin_width)}  {severity}  "
-            f"{change.kind.ljust(kind_width)}  {change.message}"
-        )
-    return lines
-
-
-def markdown_change_table(changes: Sequence[Change]) -> list[str]:
-    """A markdown table of changes: plugin, severity, kind, details."""
-    return [
-        "| Plugin | Severity | Change | Details |",
-        "|---|---|---|---|",
-        *(
-            f"| `{markdown_cell(c.plugin)}` | {c.severity} | {c.kind} | "
-            f"{markdown_cell(c.message)} |"
-            for c in changes
-        ),
-    ]
-
-
-def markdown_cell(text: str) -> str:
-    """Text made safe for one markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
 def render_markdown(report: DiffReport) -> str:
     """A table for a pull-request comment or a CI job summary."""
     if report.identical:
@@ -171,23 +136,8 @@ def render_markdown(report: DiffReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _change_value(change: Change) -> dict[str, Any]:
-    return {
-        "plugin": change.plugin,
-        "kind": change.kind,
-        "severity": change.severity,
-        "message": change.message,
-        "before": change.before,
-        "after": change.after,
-        "size": change.size,
-        "direction": change.direction,
-    }
-
-
 def render_json(report: DiffReport, fail_on: str, *, failed: bool) -> bytes:
     """Canonical JSON (docs/diff-report.schema.json), one line."""
-    from insidellms_provenance.canonical import canonical_json
-
     counts = dict.fromkeys(("critical", "high", "medium", "low"), 0)
     for change in report.changes:
         counts[change.severity] += 1
@@ -199,6 +149,6 @@ def render_json(report: DiffReport, fail_on: str, *, failed: bool) -> bytes:
         "after": {"digest": report.after_digest},
         "summary": counts,
         "policy": {"fail_on": fail_on, "failed": failed},
-        "changes": [_change_value(change) for change in report.changes],
+        "changes": [change_value(change) for change in report.changes],
     }
-    return canonical_json(value) + b"\n"
+    return json_bytes(value)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.render import conflict_line, json_bytes, text_table
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import PluginFingerprint
+    from insidellms_provenance.host.inspect import HostView
+
+_Details = list[tuple["PluginFingerprint", list[str]]]
 
 __all__ = ["add_arguments", "run"]
 
@@ -51,7 +55,7 @@ def _capabilities(plugin: PluginFingerprint) -> str:
     return f"{len(caps['models'])}m {len(caps['probes'])}p {len(caps['datasets'])}d"
 
 
-def _text(group: str, view: Any, details: list[Any]) -> str:  # noqa: ANN401
+def _text(group: str, view: HostView, details: _Details) -> str:
     host = f"insideLLMs {view.host_version}" if view.host_version else "insideLLMs not installed"
     lines = [f"doctor: group {group}, {len(details)} plugin(s), {host}"]
     if details:
@@ -70,32 +74,26 @@ def _text(group: str, view: Any, details: list[Any]) -> str:  # noqa: ANN401
                     level or "-",
                 )
             )
-        widths = [max(len(row[i]) for row in rows) for i in range(6)]
         lines.append("")
-        lines += [
-            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-        ]
+        lines += text_table(rows, rstrip=True)
     notes = [
         f"warning: {plugin['entry_point']['name']}: {problem}"
         for plugin, problems in details
         for problem in problems
     ]
-    notes += [
-        f"conflict: {c['kind']} {c['key']!r} registered by {', '.join(c['plugins'])} "
-        f"({c['outcome']}" + (f", {c['winner']} won)" if c["winner"] else ")")
-        for c in view.provenance["conflicts"]
-    ]
+    notes += [conflict_line(conflict) for conflict in view.provenance["conflicts"]]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
 
 
-def _json(group: str, view: Any, details: list[Any], *, strict: bool, failed: bool) -> bytes:  # noqa: ANN401
+def _json(group: str, view: HostView, details: _Details, *, strict: bool, failed: bool) -> bytes:
     from importlib import metadata
 
-    from insidellms_provenance.canonical import canonical_json
+    from insidellms_provenance.fingerprint.loader import HOST_DISABLE_VARIABLE
 
-    disabled = os.environ.get("INSIDELLMS_DISABLE_PLUGINS", "").strip().lower() in (
+    # The host's doctor lower-cases the variable (its loader does not).
+    disabled = os.environ.get(HOST_DISABLE_VARIABLE, "").strip().lower() in (
         "1",
         "true",
         "yes",
@@ -137,4 +135,4 @@ def _json(group: str, view: Any, details: list[Any], *, strict: bool, failed: bo
         "strict": strict,
         "ok": not failed,
     }
-    return canonical_json(value) + b"\n"
+    return json_bytes(value)

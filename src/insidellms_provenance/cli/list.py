@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.render import json_bytes, text_table
 from insidellms_provenance.field.schema import REGISTRY_KINDS
 
 __all__ = ["add_arguments", "run"]
@@ -49,14 +50,8 @@ def run(arguments: argparse.Namespace) -> int:
             )
             rows.append((kind, name, source))
     if arguments.format == "json":
-        from insidellms_provenance.canonical import canonical_json
-
         value = [{"kind": k, "key": n, "source": s} for k, n, s in rows]
-        write_output(canonical_json(value) + b"\n")
+        write_output(json_bytes(value))
         return 0
-    width_kind = max([len("KIND"), *(len(k) for k, _, _ in rows)])
-    width_key = max([len("KEY"), *(len(n) for _, n, _ in rows)])
-    lines = [f"{'KIND'.ljust(width_kind)}  {'KEY'.ljust(width_key)}  SOURCE"]
-    lines += [f"{k.ljust(width_kind)}  {n.ljust(width_key)}  {s}" for k, n, s in rows]
-    write_output("\n".join(lines) + "\n")
+    write_output("\n".join(text_table([("KIND", "KEY", "SOURCE"), *rows])) + "\n")
     return 0

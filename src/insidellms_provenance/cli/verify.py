@@ -8,6 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.render import (
+    change_lines,
+    change_value,
+    json_bytes,
+    markdown_cell,
+    markdown_change_table,
+    markdown_code,
+    markdown_table,
+    text_table,
+)
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.diff import DiffReport
@@ -50,10 +60,10 @@ def run(arguments: argparse.Namespace) -> int:
         from insidellms_provenance.field.read import read_field
         from insidellms_provenance.runfile.read import load_field_value
 
-        recorded, where = load_field_value(arguments.run)
-        read_field(recorded, where=where)  # refuse a malformed field before comparing
-        report = reproducibility_changes(recorded, str(recorded.get("group")))
-        group = str(recorded.get("group"))
+        value, where = load_field_value(arguments.run)
+        recorded = read_field(value, where=where)  # refuse a malformed field before comparing
+        report = reproducibility_changes(recorded)
+        group = recorded["group"]
     else:
         group = arguments.group
     if arguments.all:
@@ -104,36 +114,31 @@ def _reproducibility_lines(report: DiffReport | None) -> list[str]:
         return []
     if report.identical:
         return ["", "reproducibility: this environment matches the run"]
-    from insidellms_provenance.cli.diff import change_lines
-
     heading = "reproducibility: this environment differs from the run (run -> environment):"
     return ["", heading, *change_lines(report.changes)]
+
+
+_VERIFY_CHANGE_KEYS = ("plugin", "kind", "severity", "message", "before", "after")
 
 
 def _text(group: str, checked: int, findings: list[Finding], report: DiffReport | None) -> str:
     lines = [_summary(group, checked, findings)]
     if findings:
-        dist_width = max(len(f.distribution) for f in findings)
-        path_width = max(len(f.path) for f in findings)
         lines.append("")
-        lines += [
-            f"{f.distribution.ljust(dist_width)}  {f.path.ljust(path_width)}  {f.problem}"
-            for f in findings
-        ]
+        lines += text_table((f.distribution, f.path, f.problem) for f in findings)
     return "\n".join(lines + _reproducibility_lines(report)) + "\n"
 
 
 def _markdown(group: str, checked: int, findings: list[Finding], report: DiffReport | None) -> str:
-    from insidellms_provenance.cli.diff import markdown_cell, markdown_change_table
-
     lines = [f"### Plugin verification: {_summary(group, checked, findings)}", ""]
     if findings:
-        lines += ["| Distribution | Path | Problem |", "|---|---|---|"]
-        lines += [
-            f"| {markdown_cell(f.distribution)} | `{markdown_cell(f.path)}` | "
-            f"{markdown_cell(f.problem)} |"
-            for f in findings
-        ]
+        lines += markdown_table(
+            ("Distribution", "Path", "Problem"),
+            [
+                (markdown_cell(f.distribution), markdown_code(f.path), markdown_cell(f.problem))
+                for f in findings
+            ],
+        )
         lines.append("")
     if report is not None:
         if report.identical:
@@ -148,23 +153,11 @@ def _markdown(group: str, checked: int, findings: list[Finding], report: DiffRep
 
 
 def _json(group: str, checked: int, findings: list[Finding], report: DiffReport | None) -> bytes:
-    from insidellms_provenance.canonical import canonical_json
-
     reproducibility: dict[str, Any] | None = None
     if report is not None:
         reproducibility = {
             "identical": report.identical,
-            "changes": [
-                {
-                    "plugin": c.plugin,
-                    "kind": c.kind,
-                    "severity": c.severity,
-                    "message": c.message,
-                    "before": c.before,
-                    "after": c.after,
-                }
-                for c in report.changes
-            ],
+            "changes": [change_value(c, _VERIFY_CHANGE_KEYS) for c in report.changes],
         }
     value = {
         "schema": VERIFY_SCHEMA,
@@ -176,4 +169,4 @@ def _json(group: str, checked: int, findings: list[Finding], report: DiffReport 
         ],
         "reproducibility": reproducibility,
     }
-    return canonical_json(value) + b"\n"
+    return json_bytes(value)

@@ -11,28 +11,29 @@ a missing function, an error in our code — leaves the run alone with one warni
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from insidellms_provenance.host.observer import OBSERVER, RegisterCall
+from insidellms_provenance.field.schema import DEFAULT_GROUP, FIELD_KEY, MANIFEST_NAME
+from insidellms_provenance.host.observer import HOST_REGISTRIES, OBSERVER, RegisterCall
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import Provenance
 
-__all__ = ["DISABLE_VARIABLE", "TESTED_HOST_VERSIONS", "ProvenanceHookWarning", "register"]
+__all__ = [
+    "HOOK_VARIABLE",
+    "TESTED_HOST_VERSIONS",
+    "ProvenanceHookWarning",
+    "current_field",
+    "register",
+]
 
 TESTED_HOST_VERSIONS: Final = frozenset({"0.2.0"})
-DISABLE_VARIABLE: Final = "INSIDELLMS_PROVENANCE"
-_GROUP: Final = "insidellms.plugins"
-_KINDS: Final = {
-    "models": "model_registry",
-    "probes": "probe_registry",
-    "datasets": "dataset_registry",
-}
+HOOK_VARIABLE: Final = "INSIDELLMS_PROVENANCE"
+"""``off`` (or ``0``, ``false``, ``no``) turns the hook off; plugins still load."""
 _MARK: Final = "__insidellms_provenance_wrapped__"
 
 
@@ -60,7 +61,7 @@ def _warn(message: str) -> None:
 
 
 def _install() -> None:
-    if os.environ.get(DISABLE_VARIABLE, "").lower() in ("off", "0", "false", "no"):
+    if os.environ.get(HOOK_VARIABLE, "").lower() in ("off", "0", "false", "no"):
         return
     host = sys.modules.get("insideLLMs")
     version = getattr(host, "__version__", None)
@@ -74,14 +75,14 @@ def _install() -> None:
     # the wrapper is in place before that (observed on insideLLMs 0.2.0).
     resources = importlib.import_module("insideLLMs.resources")
     needed = [(registry, "_call_plugin_register"), (resources, "atomic_write_text")]
-    needed += [(registry, attribute) for attribute in _KINDS.values()]
+    needed += [(registry, attribute) for attribute in HOST_REGISTRIES.values()]
     missing = [name for module, name in needed if not hasattr(module, name)]
     if missing:
         _warn(f"insideLLMs lacks {', '.join(missing)}")
         return
     host_registry: Any = registry
     host_resources: Any = resources
-    registries = {kind: getattr(host_registry, name) for kind, name in _KINDS.items()}
+    registries = {kind: getattr(host_registry, name) for kind, name in HOST_REGISTRIES.items()}
     if getattr(host_registry._call_plugin_register, _MARK, False):
         return
     OBSERVER.seed_builtins({kind: list(reg.list()) for kind, reg in registries.items()})
@@ -111,25 +112,22 @@ def _install_via_host_hooks(registry: Any) -> bool:
         except Exception as problem:  # noqa: BLE001 - never let our bookkeeping alter the run
             _warn(f"could not observe a plugin ({type(problem).__name__})")
 
-    registries = {kind: getattr(registry, name, None) for kind, name in _KINDS.items()}
+    registries = {kind: getattr(registry, name, None) for kind, name in HOST_REGISTRIES.items()}
     OBSERVER.seed_builtins(
         {kind: list(reg.list()) for kind, reg in registries.items() if reg is not None}
     )
     listen(listener)
-    contribute("plugin_provenance", current_field)
+    contribute(FIELD_KEY, current_field)
     return True
-
-
-_ENTRY_POINTS: list[Any] = []
 
 
 def _entry_points() -> list[Any]:
     """The group's entry points, discovered once per run: the host's list does not change."""
-    if not _ENTRY_POINTS:
+    if OBSERVER.entry_points is None:
         from insidellms_provenance.fingerprint.discover import discover
 
-        _ENTRY_POINTS.extend(discover(_GROUP))
-    return _ENTRY_POINTS
+        OBSERVER.entry_points = discover(DEFAULT_GROUP)
+    return OBSERVER.entry_points
 
 
 def _entry_point_of(function: object) -> tuple[str, str] | None:
@@ -208,8 +206,10 @@ def _embedding(original: Callable[..., Any]) -> Callable[..., Any]:
     def atomic_write_text(path: Any, text: Any, *args: Any, **kwargs: Any) -> Any:
         new_text = text
         try:
-            if os.path.basename(os.fspath(path)) == "manifest.json" and isinstance(text, str):
-                new_text = _with_field(text)
+            if os.path.basename(os.fspath(path)) == MANIFEST_NAME and isinstance(text, str):
+                from insidellms_provenance.runfile.embed import embed_text
+
+                new_text, _ = embed_text(text, current_field(), where=MANIFEST_NAME)
         except Exception as error:  # noqa: BLE001 - fall back to the host's own text
             _warn(f"manifest not annotated ({type(error).__name__}: {error})")
             new_text = text
@@ -219,31 +219,15 @@ def _embedding(original: Callable[..., Any]) -> Callable[..., Any]:
     return atomic_write_text
 
 
-_FIELD_CACHE: dict[str, Any] = {}
-
-
-def _with_field(text: str) -> str:
-    """The manifest text with ``custom.plugin_provenance``, in the host's exact style."""
-    from insidellms_provenance.runfile.style import detect_style, render
-
-    value = json.loads(text)
-    if not isinstance(value, dict) or not isinstance(value.setdefault("custom", {}), dict):
-        return text
-    style = detect_style(text, value)
-    value["custom"]["plugin_provenance"] = current_field()
-    return render(value, style)
-
-
 def current_field() -> Provenance:
     """The field for this run, computed once: plugins do not change during a run."""
-    if "field" not in _FIELD_CACHE:
+    if OBSERVER.field is None:
         from insidellms_provenance.fingerprint.recorder import record_field
 
-        _FIELD_CACHE["field"] = record_field(
-            _GROUP,
+        OBSERVER.field = record_field(
+            DEFAULT_GROUP,
             observations=OBSERVER.observations,
             conflicts=OBSERVER.conflicts,
             entry_points=_entry_points(),
         )
-    field: Provenance = _FIELD_CACHE["field"]
-    return field
+    return OBSERVER.field
