@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 GROUP = "insidellms.plugins"
 PLUGINS = 10
 PRIVATE = 5  # a chain of private dependencies per plugin
+SHARED_CHAIN = 6  # bench-shared-b ... -g, shared by every plugin
 BIG_ROWS = 10_000
 
 
@@ -69,7 +70,12 @@ def build_wheels(directory: Path) -> tuple[list[str], list[str]]:
         provides_extra=("full",),
     )
     library("bench-shared-a", ("bench-common[full]>=1.0",))
-    library("bench-shared-b", ("bench-shared-a", "bench-common"))
+    for step in range(SHARED_CHAIN):  # bench-shared-b -> ... -> bench-shared-a
+        following = f"bench-shared-{chr(ord('b') + step + 1)}" if step + 1 < SHARED_CHAIN else ""
+        library(
+            f"bench-shared-{chr(ord('b') + step)}",
+            (following or "bench-shared-a", "bench-common"),
+        )
     for plugin in range(PLUGINS):
         for step in range(PRIVATE):
             following = (f"bench-p{plugin}-d{step + 1}>=1",) if step + 1 < PRIVATE else ()

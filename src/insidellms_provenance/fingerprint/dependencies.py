@@ -28,6 +28,7 @@ from insidellms_provenance.fingerprint.discover import (
     dist_info_name,
     normalized_name,
 )
+from insidellms_provenance.fingerprint.distribution import metadata_headers
 from insidellms_provenance.fingerprint.requirements import (
     InvalidRequirementError,
     Requirement,
@@ -175,8 +176,6 @@ class DependencyWalker:
 
 def _read_node(dist: metadata.Distribution) -> _Node:
     """PEP 503 name, version and parsed ``Requires-Dist`` of ``dist`` (never raises)."""
-    from email.parser import HeaderParser
-
     try:
         text = dist.read_text("METADATA")
     except (OSError, UnicodeDecodeError):
@@ -189,7 +188,7 @@ def _read_node(dist: metadata.Distribution) -> _Node:
         except (OSError, UnicodeDecodeError, ValueError):
             values, name, version = [], "", ""
     else:
-        headers = HeaderParser().parsestr(text)
+        headers = metadata_headers(text)
         values = [str(value) for value in headers.get_all("Requires-Dist") or []]
         name, version = str(headers.get("Name") or ""), str(headers.get("Version") or "")
     return _Node(normalized_name(name), version, [_parse(value) for value in values])

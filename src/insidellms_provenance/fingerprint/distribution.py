@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import stat
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
@@ -19,7 +21,16 @@ from insidellms_provenance.fingerprint.record_file import (
     parse_record,
 )
 
-__all__ = ["describe_distribution", "name_and_version", "read_regular_file", "site_directory"]
+if TYPE_CHECKING:
+    from email.message import Message
+
+__all__ = [
+    "describe_distribution",
+    "metadata_headers",
+    "name_and_version",
+    "read_regular_file",
+    "site_directory",
+]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 
@@ -120,6 +131,18 @@ def _read_name_version(dist: metadata.Distribution, problems: list[str]) -> tupl
     return name_and_version(text, problems)
 
 
+@functools.lru_cache(maxsize=64)
+def metadata_headers(text: str) -> Message:
+    """The headers of METADATA ``text`` (compat32, as ``packaging.metadata.parse_email``).
+
+    Parsed once per text in a process: describing a distribution and walking its
+    ``Requires-Dist`` both need them. The result is shared: read it, never change it.
+    """
+    from email.parser import HeaderParser
+
+    return HeaderParser().parsestr(text)
+
+
 def name_and_version(text: str, problems: list[str]) -> tuple[str, str]:
     """Name and Version of METADATA text; a field given more than once is malformed.
 
@@ -128,9 +151,7 @@ def name_and_version(text: str, problems: list[str]) -> tuple[str, str]:
     its licence tables into every host run; ``tests/test_distinfo_metadata.py`` checks
     that both agree.
     """
-    from email.parser import HeaderParser
-
-    headers = HeaderParser().parsestr(text)
+    headers = metadata_headers(text)
     found = {}
     for field in ("Name", "Version"):
         given = headers.get_all(field) or []
