@@ -171,3 +171,18 @@ def test_show_and_audit_list_closures(make_chain_env, tmp_path):
     assert ("chain_plugin", "lib-b", "2.0.0") in dependency_lines
     assert ("chain_other", "lib-c", "1.0.0") in dependency_lines
     assert not [d for d in dependency_lines if d[1] in ("lib-d", "lib-never")]
+
+
+def test_recording_closures_stays_on_the_lean_path(make_chain_env):
+    """Plain requirements and markers are read without packaging inside a host run."""
+    from test_lean_imports import RECORDING_PATH, new_modules, outside
+
+    venv = make_chain_env("pip", *EVERYTHING)
+    code = (
+        "from insidellms_provenance.fingerprint.recorder import record_field\n"
+        "field = record_field('insidellms.plugins')\n"
+        "assert sorted(field['dependencies']) == ['lib-a', 'lib-b', 'lib-c']\n"
+    )
+    loaded = new_modules(venv, code)
+    assert "insidellms_provenance.fingerprint.requirements" in loaded
+    assert outside(loaded, (*RECORDING_PATH, "chain_plugin", "chain_other")) == []
