@@ -86,7 +86,7 @@ def test_an_upgraded_dependency_is_named_under_each_unchanged_plugin(
     after.write_bytes(venv.record())
     result = cli(venv, "diff", str(before), str(after))
     assert result.returncode == 1, result.stderr
-    lines = [line.split() for line in result.stdout.decode().splitlines()[4:]]
+    lines = [line.split() for line in result.stdout.decode().splitlines() if line[:6] == "chain_"]
     assert lines == [
         [
             "chain_plugin",
@@ -163,10 +163,11 @@ def test_show_and_audit_list_closures(make_chain_env, tmp_path):
     audited = cli(venv, "audit", str(tmp_path / "runs"), "--deps")
     assert audited.returncode == 0, audited.stderr
     lines = [json.loads(line) for line in audited.stdout.splitlines()]
+    assert len({tuple(sorted(line)) for line in lines}) == 1  # every line, every column
     dependency_lines = [
-        (line["entry_point"], line["dependency"], line["version"])
+        (line["entry_point"], line["distribution"], line["version"])
         for line in lines
-        if "dependency" in line
+        if line["kind"] == "dependency"
     ]
     assert ("chain_plugin", "lib-b", "2.0.0") in dependency_lines
     assert ("chain_other", "lib-c", "1.0.0") in dependency_lines

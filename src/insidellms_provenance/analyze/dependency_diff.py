@@ -144,12 +144,16 @@ def _describe(
             size,
             direction,
         )
-    elif old["record_digest"] != new["record_digest"]:
+    elif old["record_digest"] != new["record_digest"] or _editable_digest(was) != _editable_digest(
+        now
+    ):
         yield (
             "critical",
             (
                 f"{label} {new['version']}: same version, different installed files "
                 "- rebuilt or tampered distribution"
+                if old["record_digest"] != new["record_digest"]
+                else f"{label} {new['version']}: same version, different editable source"
             ),
             old["record_digest"],
             new["record_digest"],
@@ -170,6 +174,12 @@ def _describe(
             None,
             None,
         )
+
+
+def _editable_digest(entry: Mapping[str, Any]) -> str | None:
+    """Same version, different editable source tree: the same fact as a rebuilt wheel."""
+    source = entry.get("source") or {}
+    return source.get("editable_digest") if source.get("editable") else None
 
 
 def _source_text(source: Mapping[str, Any] | None) -> str:

@@ -89,20 +89,24 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
 
 
 def verify_targets(
-    targets: Iterable[VerifyTarget], progress: Callable[[int, int], None] | None = None
+    targets: Iterable[VerifyTarget], progress: Callable[[int, int, str], None] | None = None
 ) -> list[Finding]:
     """Every integrity finding for ``targets``, sorted by distribution and path.
 
     Each distribution is verified whole (RECORD parse, ``lstat``, hashing, unexpected
     files) in one place; when there are enough files to pay for it, distributions are
     spread over a small process pool and only findings travel back. ``progress`` is
-    called with (batches done, batches) as work completes.
+    called with (distributions done, distributions, the last one done) as work completes.
     """
     work = list(targets)
     rows = sum((target.record_text or "").count("\n") for target in work)
     workers = min(os.cpu_count() or 1, 4)
     if workers < 2 or rows < POOL_MIN_FILES:
-        results = [_verify_batch(work)]
+        results = []
+        for target in work:
+            results.append(_verify_one(target))
+            if progress is not None:
+                progress(len(results), len(work), target.name)
     else:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -110,10 +114,12 @@ def verify_targets(
         batches = [work[index :: workers * 8] for index in range(workers * 8)]
         results = []
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(_verify_batch, batches):
+            done = 0
+            for batch, result in zip(batches, pool.map(_verify_batch, batches), strict=True):
                 results.append(result)
-                if progress is not None:
-                    progress(len(results), len(batches))
+                done += len(batch)
+                if progress is not None and batch:
+                    progress(done, len(work), batch[-1].name)
     findings = [finding for batch in results for finding in batch]
     return sorted(findings, key=lambda finding: finding.sort_key)
 

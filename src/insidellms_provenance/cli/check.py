@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.options import add_format, add_group, set_epilog, write_output
 from insidellms_provenance.cli.render import (
     json_bytes,
     markdown_cell,
@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a recorded run; without it, this environment is recorded (plugins imported)",
     )
     add_group(parser)
+    set_epilog(
+        parser,
+        sections={"rules (each names what makes a plugin fail)": _check_rules()},
+        exit_codes="0 no plugin breaks a rule; 1 a plugin breaks a rule; 2 bad input "
+        "(unreadable run, invalid policy file or option value).",
+    )
     parser.add_argument(
         "--strict-plugins",
         action="store_true",
@@ -75,6 +81,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="TOML policy file with the same keys (options override it)",
     )
     add_format(parser, ("text", "json", "markdown"))
+
+
+def _check_rules() -> tuple[str, ...]:
+    from insidellms_provenance.analyze.check import CHECK_RULES
+
+    return CHECK_RULES
 
 
 def run(arguments: argparse.Namespace) -> int:

@@ -6,7 +6,13 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.options import (
+    ENVIRONMENT_HELP,
+    add_format,
+    add_group,
+    set_epilog,
+    write_output,
+)
 from insidellms_provenance.cli.render import conflict_line, json_bytes, text_table
 
 if TYPE_CHECKING:
@@ -21,10 +27,17 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     add_group(parser)
+    set_epilog(
+        parser,
+        sections={"environment": ENVIRONMENT_HELP},
+        exit_codes="0 reported (problems are warnings); 1 with --strict-plugins, a plugin "
+        "has a problem or could not be checked; 2 bad input (insideLLMs failed to import).",
+    )
     parser.add_argument(
         "--strict-plugins",
         action="store_true",
-        help="exit 1 on any problem (default: warn only, as the RFC's phase 1)",
+        help="exit 1 on any problem (default: warn only; missing or incomplete plugin "
+        "manifests are warnings in insideLLMs' plugin manifest proposal, strict is opt-in)",
     )
     add_format(parser, ("text", "json"))
 
@@ -48,6 +61,26 @@ def run(arguments: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _environment_notes(group: str) -> list[str]:
+    """What the environment switches that are set mean for this report (none: nothing)."""
+    from insidellms_provenance.fingerprint.loader import HOST_DISABLE_VARIABLE, plugins_disabled
+    from insidellms_provenance.host.plugin import HOOK_VARIABLE, hook_switched_off
+
+    notes = []
+    if hook_switched_off():
+        notes.append(
+            f"{HOOK_VARIABLE}={os.environ[HOOK_VARIABLE]}: the hook is off; insideLLMs runs "
+            "record no plugin provenance"
+        )
+    if plugins_disabled(group):
+        notes.append(
+            f"{HOST_DISABLE_VARIABLE}={os.environ[HOST_DISABLE_VARIABLE]}: insideLLMs loads "
+            "no plugin, this hook included, so runs have no provenance field; no plugin was "
+            "imported and no manifest was read"
+        )
+    return notes
+
+
 def _capabilities(plugin: PluginFingerprint) -> str:
     caps = plugin["manifest"]["capabilities"]
     if caps is None:
@@ -58,6 +91,7 @@ def _capabilities(plugin: PluginFingerprint) -> str:
 def _text(group: str, view: HostView, details: _Details) -> str:
     host = f"insideLLMs {view.host_version}" if view.host_version else "insideLLMs not installed"
     lines = [f"doctor: group {group}, {len(details)} plugin(s), {host}"]
+    lines += [f"environment: {note}" for note in _environment_notes(group)]
     if details:
         rows = [("PLUGIN", "DISTRIBUTION", "VERSION", "MANIFEST", "CAPABILITIES", "DETERMINISM")]
         for plugin, _ in details:
@@ -69,7 +103,9 @@ def _text(group: str, view: HostView, details: _Details) -> str:
                     plugin["entry_point"]["name"],
                     dist["name"] if dist else "-",
                     dist["version"] if dist else "-",
-                    plugin["manifest"]["status"],
+                    "not read"
+                    if plugin["load"]["status"] == "disabled"
+                    else plugin["manifest"]["status"],
                     _capabilities(plugin),
                     level or "-",
                 )

@@ -34,7 +34,17 @@ __all__ = [
 _COLOURS = {"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", "low": "\x1b[2m"}
 _RESET = "\x1b[0m"
 # The keys of a change in JSON output, in the order of docs/diff-report.schema.json.
-_CHANGE_KEYS = ("plugin", "kind", "severity", "message", "before", "after", "size", "direction")
+_CHANGE_KEYS = (
+    "plugin",
+    "kind",
+    "severity",
+    "message",
+    "before",
+    "after",
+    "size",
+    "direction",
+    "implied",
+)
 
 
 def text_table(
@@ -103,7 +113,7 @@ def conflict_line(conflict: Conflict) -> str:
 
 
 def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str]:
-    """One aligned line per change: plugin, severity, kind, message."""
+    """One aligned line per change: plugin, severity, kind, message; what it implies under it."""
 
     def paint(column: int, cell: str) -> str:
         if column == 1 and colour:
@@ -111,14 +121,31 @@ def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str
         return cell
 
     rows = [(c.plugin, c.severity, c.kind, c.message) for c in changes]
-    return text_table(rows, min_widths={1: len("critical")}, paint=paint)
+    widths = {1: len("critical")}
+    painted = text_table(rows, min_widths=widths, paint=paint)
+    plain = text_table(rows, min_widths=widths)
+    lines = []
+    for change, line, unpainted in zip(changes, painted, plain, strict=True):
+        lines.append(line)
+        # What the change implies (an upgrade's new manifest version...), under its message.
+        indent = " " * (len(unpainted) - len(change.message))
+        lines += [f"{indent}implies {implied}" for implied in change.implied]
+    return lines
 
 
 def markdown_change_table(changes: Sequence[Change]) -> list[str]:
     """A markdown table of changes: plugin, severity, kind, details."""
     return markdown_table(
         ("Plugin", "Severity", "Change", "Details"),
-        [(markdown_code(c.plugin), c.severity, c.kind, markdown_cell(c.message)) for c in changes],
+        [
+            (
+                markdown_code(c.plugin),
+                c.severity,
+                c.kind,
+                markdown_cell("; implies ".join((c.message, *c.implied))),
+            )
+            for c in changes
+        ],
     )
 
 
@@ -128,4 +155,7 @@ def change_value(change: Change, keys: Sequence[str] = _CHANGE_KEYS) -> dict[str
     ``verify``'s report (``verify/v1``) predates ``size`` and ``direction`` and lists the
     first six keys only.
     """
-    return {key: getattr(change, key) for key in keys}
+    values = {key: getattr(change, key) for key in keys}
+    if "implied" in values:
+        values["implied"] = list(values["implied"])
+    return values

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format
+from insidellms_provenance.cli.options import add_format, set_epilog
 from insidellms_provenance.cli.render import conflict_line, text_table
 
 if TYPE_CHECKING:
@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="list each plugin's dependency closure (text format)",
     )
     add_format(parser, ("text", "json"))
+    set_epilog(
+        parser,
+        exit_codes="0 shown; 2 bad input (no such file, invalid JSON, no provenance field, "
+        "an unknown schema, a digest that does not match, a --group mismatch).",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:

@@ -65,6 +65,9 @@ def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list
     """What strict mode fails on; environment variables are named, never shown."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+    if plugin["load"]["status"] == "disabled":
+        # The loader never ran, so nothing about this plugin was read or checked.
+        return ["not checked: INSIDELLMS_DISABLE_PLUGINS is set, so no plugin was imported"]
     manifest = plugin["manifest"]
     requires = manifest["requires"]
     problems = []

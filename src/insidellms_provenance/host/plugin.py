@@ -4,8 +4,10 @@ insideLLMs loads plugins sorted by entry-point name, so ``!provenance`` runs fir
 ``register()`` wraps, at call time, the two host functions the contract names:
 ``insideLLMs.registry._call_plugin_register`` (to observe every later plugin's
 registration) and ``insideLLMs.resources.atomic_write_text`` (to add the field to every
-``manifest.json`` before it is written). Anything unexpected — an untested host version,
-a missing function, an error in our code — leaves the run alone with one warning.
+``manifest.json`` before it is written). The host is judged by that contract, not by its
+version (``host.contract``): an untested version that keeps it is recorded, with one
+warning; one that breaks it, or an error in our code, leaves the run alone with one
+warning naming what is missing.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import importlib
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from insidellms_provenance.field.schema import DEFAULT_GROUP, FIELD_KEY, MANIFEST_NAME
+from insidellms_provenance.host.contract import contract_problems
 from insidellms_provenance.host.observer import HOST_REGISTRIES, OBSERVER, RegisterCall
 
 if TYPE_CHECKING:
@@ -28,6 +31,7 @@ __all__ = [
     "TESTED_HOST_VERSIONS",
     "ProvenanceHookWarning",
     "current_field",
+    "hook_switched_off",
     "register",
 ]
 
@@ -39,6 +43,11 @@ _MARK: Final = "__insidellms_provenance_wrapped__"
 
 class ProvenanceHookWarning(RuntimeWarning):
     """The hook could not do its job; the run goes on unchanged."""
+
+
+def hook_switched_off(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether ``INSIDELLMS_PROVENANCE`` is ``off``, ``0``, ``false`` or ``no`` (any case)."""
+    return environ.get(HOOK_VARIABLE, "").lower() in ("off", "0", "false", "no")
 
 
 def register() -> None:
@@ -61,25 +70,28 @@ def _warn(message: str) -> None:
 
 
 def _install() -> None:
-    if os.environ.get(HOOK_VARIABLE, "").lower() in ("off", "0", "false", "no"):
+    if hook_switched_off():
         return
     host = sys.modules.get("insideLLMs")
     version = getattr(host, "__version__", None)
-    if version not in TESTED_HOST_VERSIONS:
-        _warn(f"insideLLMs {version} is not a tested version")
-        return
     registry = sys.modules.get("insideLLMs.registry")
     if _install_via_host_hooks(registry):
+        _note_untested(version)
         return
     # The host imports its public writer lazily, at the first write; import it now so
     # the wrapper is in place before that (observed on insideLLMs 0.2.0).
-    resources = importlib.import_module("insideLLMs.resources")
-    needed = [(registry, "_call_plugin_register"), (resources, "atomic_write_text")]
-    needed += [(registry, attribute) for attribute in HOST_REGISTRIES.values()]
-    missing = [name for module, name in needed if not hasattr(module, name)]
-    if missing:
-        _warn(f"insideLLMs lacks {', '.join(missing)}")
+    try:
+        resources: Any = importlib.import_module("insideLLMs.resources")
+    except ImportError:
+        resources = None
+    problems = contract_problems(registry, resources)
+    if problems:
+        _warn(
+            f"insideLLMs {version} does not keep the plugin contract this hook relies on "
+            f"({'; '.join(problems)}), so this run records no plugin provenance"
+        )
         return
+    _note_untested(version)
     host_registry: Any = registry
     host_resources: Any = resources
     registries = {kind: getattr(host_registry, name) for kind, name in HOST_REGISTRIES.items()}
@@ -90,6 +102,18 @@ def _install() -> None:
         host_registry._call_plugin_register, registries
     )
     host_resources.atomic_write_text = _embedding(host_resources.atomic_write_text)
+
+
+def _note_untested(version: object) -> None:
+    """Warn once that the host's version is untested, when its contract is intact."""
+    if version not in TESTED_HOST_VERSIONS and not OBSERVER.warned:
+        OBSERVER.warned = True
+        warnings.warn(
+            f"insidellms-provenance: insideLLMs {version} is not a tested version; the "
+            "plugin contract this hook relies on is intact, so provenance is recorded",
+            ProvenanceHookWarning,
+            stacklevel=4,
+        )
 
 
 def _install_via_host_hooks(registry: Any) -> bool:
