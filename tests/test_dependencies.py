@@ -12,8 +12,10 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from dependency_catalog import CLOSURES, dependency_catalog
+from insidellms_provenance.fingerprint import dependencies
 from insidellms_provenance.fingerprint.dependencies import DependencyWalker
 from insidellms_provenance.fingerprint.discover import InstalledDistributions
+from insidellms_provenance.fingerprint.requirements import marker_applies, parse_requirement
 from wheelbuilder import WheelSpec, build_wheel
 
 EVERYTHING = ("chain-plugin", "chain-other", "lib-a", "lib-b", "lib-c", "lib-d", "lib-never")
@@ -141,3 +143,26 @@ def test_installed_distributions_are_the_ones_importlib_finds(site, tmp_path, mo
         assert (ours.version, ours.locate_file("")) == (theirs.version, theirs.locate_file(""))
     assert installed.get("lib-b").version == "2.0.0"
     assert installed.get("not-installed") is None
+
+
+def test_egg_info_requirements_are_read_as_importlib_reads_them(site):
+    info = site / "legacy_dep-1.0.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: legacy-dep\nVersion: 1.0\n")
+    (info / "requires.txt").write_text(
+        "lib-c\n\n[fast]\nlib-d\n\n[:python_version < '3']\nlib-never\n"
+    )
+    install(site, "lib-c", "lib-d", "lib-never")
+    installed = InstalledDistributions()
+    legacy = installed.get("legacy-dep")
+    text = (info / "requires.txt").read_text()
+    ours = [parse_requirement(value) for value in dependencies._egg_requires(text)]
+    theirs = [parse_requirement(value) for value in legacy.requires or []]
+    assert [(r.name, r.specifier, r.extras) for r in ours] == [
+        (r.name, r.specifier, r.extras) for r in theirs
+    ]
+    for extras in (frozenset(), frozenset({"fast"})):
+        assert [marker_applies(r, extras) for r in ours] == [
+            marker_applies(r, extras) for r in theirs
+        ]
+    assert DependencyWalker(installed).closure(legacy).names == ["lib-c"]

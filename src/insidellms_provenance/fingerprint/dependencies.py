@@ -28,6 +28,7 @@ from insidellms_provenance.fingerprint.discover import (
     dist_info_name,
     normalized_name,
 )
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.distribution import metadata_headers
 from insidellms_provenance.fingerprint.requirements import (
     InvalidRequirementError,
@@ -175,23 +176,42 @@ class DependencyWalker:
 
 
 def _read_node(dist: metadata.Distribution) -> _Node:
-    """PEP 503 name, version and parsed ``Requires-Dist`` of ``dist`` (never raises)."""
-    try:
-        text = dist.read_text("METADATA")
-    except (OSError, UnicodeDecodeError):
-        text = None
-    if text is None:
-        # An .egg-info directory: importlib.metadata reads requires.txt for it.
-        try:
-            values = list(dist.requires or [])
-            name, version = dist.name or "", dist.version or ""
-        except (OSError, UnicodeDecodeError, ValueError):
-            values, name, version = [], "", ""
-    else:
-        headers = metadata_headers(text)
-        values = [str(value) for value in headers.get_all("Requires-Dist") or []]
-        name, version = str(headers.get("Name") or ""), str(headers.get("Version") or "")
+    """PEP 503 name, version and parsed ``Requires-Dist`` of ``dist`` (never raises).
+
+    Files are read with ``read_dist_text`` (regular files only, bounded): a FIFO or a
+    huge file planted in a dependency's metadata cannot hang or exhaust a recording.
+    """
+    text = read_dist_text(dist, "METADATA")
+    egg_info = text is None
+    if egg_info:
+        text = read_dist_text(dist, "PKG-INFO")
+    headers = metadata_headers(text or "")
+    values = [str(value) for value in headers.get_all("Requires-Dist") or []]
+    if egg_info:
+        values += list(_egg_requires(read_dist_text(dist, "requires.txt") or ""))
+    name, version = str(headers.get("Name") or ""), str(headers.get("Version") or "")
     return _Node(normalized_name(name), version, [_parse(value) for value in values])
+
+
+def _egg_requires(text: str) -> Iterator[str]:
+    """``requires.txt`` of an ``.egg-info`` as ``Requires-Dist`` values, as importlib reads it.
+
+    ``[extra]``, ``[extra:marker]`` and ``[:marker]`` sections become markers.
+    """
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        extra, _, marker = section.partition(":")
+        if extra and marker:
+            marker = f"({marker})"
+        conditions = [marker, f'extra == "{extra}"' if extra else ""]
+        condition = " and ".join(c for c in conditions if c)
+        yield f"{line}; {condition}" if condition else line
 
 
 def _parse(value: str) -> Requirement | str:

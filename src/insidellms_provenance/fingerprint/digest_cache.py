@@ -23,13 +23,14 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Final, cast
 
 import orjson
 
 from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint.discover import dist_info_name
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.distribution import describe_distribution, read_regular_file
 
 __all__ = ["CACHE_VARIABLE", "MIN_RECORD_BYTES", "cache_directory", "describe_cached"]
@@ -41,12 +42,15 @@ _MAX_ENTRY_BYTES: Final = 1 << 20
 _FORMAT: Final = b"insidellms-provenance description cache 1"
 # The modules whose code decides a description (their source is part of every key).
 _DEFINING_MODULES: Final = (
+    "insidellms_provenance._safe_io",
     "insidellms_provenance.canonical",
     "insidellms_provenance.field.schema",
     "insidellms_provenance.fingerprint.digest_cache",
+    "insidellms_provenance.fingerprint.dist_files",
     "insidellms_provenance.fingerprint.distribution",
     "insidellms_provenance.fingerprint.install_layout",
     "insidellms_provenance.fingerprint.record_file",
+    "insidellms_provenance.fingerprint.redact",
 )
 _DESCRIPTION_KEYS: Final = DistributionInfo.__annotations__.keys()
 _OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -84,42 +88,40 @@ def describe_cached(
 
 
 class _Snapshot(metadata.Distribution):
-    """A distribution whose metadata files are served from bytes already read."""
+    """A distribution whose metadata files are served from texts already read."""
 
-    def __init__(self, dist: metadata.Distribution, files: dict[str, bytes | None]) -> None:
+    def __init__(self, dist: metadata.Distribution, files: dict[str, str | None]) -> None:
         self._dist = dist
         self._files = files
-        # dist_info_name() reads the directory from here, as for PathDistribution.
-        self._path = getattr(dist, "_path", None)
+        # dist_info_name() reads the directory's name from here; not a Path, so that
+        # read_dist_text() asks read_text() (the snapshot) instead of the disk.
+        self._path = PurePosixPath(getattr(dist, "_path", ""))
 
     def read_text(self, filename: str) -> str | None:
-        data = self._files.get(filename)
-        if data is None:
-            return None
-        # As Path.read_text: UTF-8 (errors raise), universal newlines.
-        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        return self._files.get(filename)
 
     def locate_file(self, path: str | os.PathLike[str]) -> Path:
         return Path(str(self._dist.locate_file(path)))
 
 
 def _snapshot(dist: metadata.Distribution) -> _Snapshot | None:
-    """RECORD and METADATA (or PKG-INFO) read once; ``None`` where caching cannot apply."""
-    path = getattr(dist, "_path", None)
-    if not isinstance(path, Path) or dist_info_name(dist) is None:
+    """RECORD and METADATA (or PKG-INFO) read once; ``None`` where caching cannot apply.
+
+    Read exactly as ``describe_distribution`` reads them (``read_dist_text``); anything
+    that reading would report as a problem (not a regular file, over its size cap, not
+    UTF-8) is left to the ordinary path, so the problems come out the same.
+    """
+    if not isinstance(getattr(dist, "_path", None), Path) or dist_info_name(dist) is None:
         return None
-    record = read_regular_file(path, "RECORD")
-    if record is None or len(record) < MIN_RECORD_BYTES or b".." in record:
+    problems: list[str] = []
+    record = read_dist_text(dist, "RECORD", problems)
+    if problems or record is None or len(record) < MIN_RECORD_BYTES or ".." in record:
         return None
-    files: dict[str, bytes | None] = {"RECORD": record, "METADATA": None, "PKG-INFO": None}
-    files["METADATA"] = read_regular_file(path, "METADATA")
-    if files["METADATA"] is None:
-        files["PKG-INFO"] = read_regular_file(path, "PKG-INFO")
-    if any(
-        data is None and (path / name).exists() for name, data in files.items() if name != "RECORD"
-    ):
-        return None  # a symlink or special file: describe it the ordinary way
-    return _Snapshot(dist, files)
+    files: dict[str, str | None] = {"RECORD": record, "METADATA": None, "PKG-INFO": None}
+    files["METADATA"] = read_dist_text(dist, "METADATA", problems)
+    if files["METADATA"] is None and not problems:
+        files["PKG-INFO"] = read_dist_text(dist, "PKG-INFO", problems)
+    return None if problems else _Snapshot(dist, files)
 
 
 def _key(snapshot: _Snapshot, *, editable: bool) -> str | None:
@@ -134,7 +136,7 @@ def _key(snapshot: _Snapshot, *, editable: bool) -> str | None:
     ]
     for name in ("RECORD", "METADATA", "PKG-INFO"):
         data = snapshot._files[name]  # noqa: SLF001 - our own snapshot
-        parts.append(b"-" if data is None else b"+" + data)
+        parts.append(b"-" if data is None else b"+" + data.encode("utf-8", "surrogatepass"))
     for part in parts:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
