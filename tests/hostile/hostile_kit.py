@@ -177,7 +177,12 @@ def reseal(field: dict[str, Any]) -> dict[str, Any]:
     from insidellms_provenance.canonical import canonical_digest
     from insidellms_provenance.field.build import digested_part
 
-    field["digest"] = canonical_digest(digested_part(field))
+    from insidellms_provenance.errors import NotCanonicalizableError
+
+    try:
+        field["digest"] = canonical_digest(digested_part(field))
+    except NotCanonicalizableError:
+        pass  # a mutation no digest can cover: the reader must refuse it as it stands
     return field
 
 
