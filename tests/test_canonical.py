@@ -25,6 +25,7 @@ from insidellms_provenance.canonical import (
     _format_number,
     canonical_digest,
     canonical_json,
+    canonical_json_lines,
     sha256_digest,
 )
 from insidellms_provenance.errors import NotCanonicalizableError, ProvenanceError
@@ -635,3 +636,14 @@ def test_orjson_float_digits_are_ecmascripts(number):
     assert written.replace("e+", "e") == _format_number(number).replace("e+", "e") or (
         number % 1.0 == 0.0 or 1e-6 <= abs(number) < 1e-5 or 1e16 <= abs(number) < 1e21
     )
+
+
+@given(st.lists(json_values, max_size=6))
+@settings(max_examples=200, deadline=None)
+def test_json_lines_are_canonical_json_of_each_value(values):
+    assert canonical_json_lines(values) == b"".join(canonical_json(v) + b"\n" for v in values)
+
+
+def test_json_lines_refuse_what_canonical_json_refuses():
+    with pytest.raises(NotCanonicalizableError, match=r"\$\.a: nan"):
+        canonical_json_lines([{"b": 1}, {"a": math.nan}])

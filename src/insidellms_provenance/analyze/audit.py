@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from insidellms_provenance.canonical import canonical_digest, canonical_json
+from insidellms_provenance.canonical import canonical_digest, canonical_json_lines
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.runfile.read import MANIFEST_NAME, load_field_value
 
@@ -61,22 +61,26 @@ class AuditSummary:
         if len(self.without) < EXAMPLES:
             self.without.append(f"{run} ({reason})")
 
-    def note_run(self, run: str, plugins: list[dict[str, Any]]) -> None:
-        """Update every counter with one run's plugins."""
+    def note_run(self, run: str, plugins: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+        """Update every counter with one run's plugins and their rows (:func:`plugin_row`)."""
         self.with_provenance += 1
         flagged_nd = flagged_unverified = False
-        for plugin in plugins:
+        for plugin, row in zip(plugins, rows, strict=True):
             dist = plugin.get("distribution") or {}
-            self.versions[(dist.get("name", "?"), dist.get("version", "?"))] += 1
-            manifest = plugin["manifest"]
-            level = (manifest.get("determinism") or {}).get("class")
-            flagged_nd |= level in ("non_deterministic", None)
-            flagged_unverified |= _unverified(plugin)
-            name = plugin["entry_point"]["name"]
-            fingerprint = canonical_digest(plugin)
+            version = dist.get("version", "?")
+            self.versions[(dist.get("name", "?"), version)] += 1
+            flagged_nd |= row["determinism"] in ("non_deterministic", None)
+            flagged_unverified |= (
+                row["manifest_status"] != "ok"
+                or row["load_status"] != "loaded"
+                or row["origin_status"] != "ok"
+                or row["record_digest"] is None
+                or bool(dist.get("problems"))
+            )
+            name, fingerprint = row["entry_point"], row["fingerprint"]
             previous = self.last_fingerprint.get(name)
             if previous is not None and previous != fingerprint and name not in self.first_change:
-                self.first_change[name] = (run, dist.get("version", "?"))
+                self.first_change[name] = (run, version)
             self.last_fingerprint[name] = fingerprint
         if flagged_nd:
             self.non_deterministic_count += 1
@@ -124,19 +128,14 @@ def _examples(title: str, examples: list[str], count: int) -> list[str]:
     return lines
 
 
-def _unverified(plugin: dict[str, Any]) -> bool:
-    dist = plugin.get("distribution") or {}
-    return (
-        plugin["manifest"]["status"] != "ok"
-        or plugin["load"]["status"] != "loaded"
-        or plugin["origin"]["status"] != "ok"
-        or bool(dist.get("problems"))
-        or dist.get("record_digest") is None
-    )
+def plugin_row(
+    run: str, field: dict[str, Any], plugin: dict[str, Any], fingerprint: str
+) -> dict[str, Any]:
+    """The flat record of one plugin in one run (one JSON line).
 
-
-def plugin_row(run: str, field: dict[str, Any], plugin: dict[str, Any]) -> dict[str, Any]:
-    """The flat record of one plugin in one run (one JSON line)."""
+    ``fingerprint`` is the plugin's canonical digest, computed once per plugin by the
+    caller; :meth:`AuditSummary.note_run` reads it from the row.
+    """
     dist = plugin.get("distribution") or {}
     manifest = plugin["manifest"]
     return {
@@ -153,12 +152,15 @@ def plugin_row(run: str, field: dict[str, Any], plugin: dict[str, Any]) -> dict[
         "determinism": (manifest.get("determinism") or {}).get("class"),
         "load_status": plugin["load"]["status"],
         "origin_status": plugin["origin"]["status"],
-        "fingerprint": canonical_digest(plugin),
+        "fingerprint": fingerprint,
     }
 
 
 def audit_runs(runs: Iterable[Path], summary: AuditSummary) -> Iterator[bytes]:
-    """JSON lines for every plugin of every run; runs without provenance only counted."""
+    """The JSON lines of each run's plugins, a chunk per run; runs without a field only counted.
+
+    Each plugin is canonicalized once: its fingerprint serves its line and the summary.
+    """
     for run in runs:
         summary.runs += 1
         name = str(run)
@@ -170,9 +172,10 @@ def audit_runs(runs: Iterable[Path], summary: AuditSummary) -> Iterator[bytes]:
             continue
         plugins: list[dict[str, Any]] = field["plugins"]  # type: ignore[assignment]
         try:
-            rows = [canonical_json(plugin_row(name, field, p)) + b"\n" for p in plugins]
-            summary.note_run(name, plugins)
+            rows = [plugin_row(name, field, plugin, canonical_digest(plugin)) for plugin in plugins]
+            summary.note_run(name, plugins, rows)
         except (KeyError, TypeError, AttributeError):
             summary.note_missing(name, "malformed plugin entry")
             continue
-        yield from rows
+        if rows:
+            yield canonical_json_lines(rows)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import orjson
 
 from insidellms_provenance.errors import InvalidRunFileError
-from insidellms_provenance.field.model import Provenance
 from insidellms_provenance.field.read import check_field, read_field
+
+if TYPE_CHECKING:  # the attrs model is imported by the readers that structure it
+    from insidellms_provenance.field.model import Provenance
 
 __all__ = [
     "FIELD_KEY",
