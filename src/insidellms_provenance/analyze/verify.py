@@ -12,25 +12,29 @@ and files are read without following symlinks or opening special files
 
 from __future__ import annotations
 
-import base64
+import binascii
+import hashlib
 import os
 import posixpath
 import stat
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
-
-import attrs
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.diff import DiffReport
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
-from insidellms_provenance.fingerprint.distribution import site_directory
-from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES, hash_file
+from insidellms_provenance.fingerprint.distribution import (
+    metadata_name,
+    read_regular_file,
+    site_directory,
+)
+from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.record_file import (
+    Hash,
     RecordEntry,
     check_path,
     parse_record,
@@ -40,6 +44,7 @@ __all__ = [
     "Finding",
     "VerifyTarget",
     "reproducibility_changes",
+    "target_at",
     "target_of",
     "verify_targets",
 ]
@@ -47,10 +52,14 @@ __all__ = [
 # RECORD rows that may lack a hash (the wheel spec: RECORD and its signatures; bytecode
 # that installers compile after writing the files).
 _UNHASHED_OK: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
+# Open without following a final symlink and without blocking: a FIFO swapped in after
+# the lstat cannot hang us, and fstat then refuses it.
+_OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_CHUNK: Final = 1 << 20
+_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 
 
-@attrs.frozen(kw_only=True)
-class Finding:
+class Finding(NamedTuple):
     """One integrity problem, by distribution and path relative to the site directory."""
 
     distribution: str
@@ -63,8 +72,7 @@ class Finding:
         return (self.distribution, self.path, self.problem)
 
 
-@attrs.frozen(kw_only=True)
-class VerifyTarget:
+class VerifyTarget(NamedTuple):
     """A distribution to verify: where it lives and what its RECORD says."""
 
     name: str
@@ -74,8 +82,32 @@ class VerifyTarget:
     depth: int
 
 
+def target_at(info_dir: str) -> VerifyTarget:
+    """Describe the distribution whose metadata directory is ``info_dir``, reading metadata only.
+
+    RECORD is read only if it is a regular file (a FIFO cannot hang us); the name comes
+    from METADATA's header block, without the email parser.
+    """
+    site, dist_info = os.path.split(info_dir)
+    data = read_regular_file(Path(info_dir), "RECORD")
+    try:
+        record_text = None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
+        record_text = None
+    return VerifyTarget(
+        name=metadata_name(info_dir) or dist_info.partition("-")[0] or "?",
+        site_dir=Path(site),
+        dist_info=dist_info,
+        record_text=record_text,
+        depth=site_layout(site).depth,
+    )
+
+
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
     """Describe an installed distribution for verification, reading metadata only."""
+    info_dir = getattr(dist, "_path", None)  # PathDistribution's directory (see discover)
+    if isinstance(info_dir, Path):
+        return target_at(str(info_dir))
     site = site_directory(dist)
     try:
         record_text = dist.read_text("RECORD")
@@ -129,73 +161,85 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
     """Every finding for one distribution."""
     name = target.name
     if target.record_text is None:
-        return [
-            Finding(
-                distribution=name, path=target.dist_info + "/RECORD", problem="RECORD is missing"
-            )
-        ]
+        return [Finding(name, target.dist_info + "/RECORD", "RECORD is missing")]
     entries, problems = parse_record(target.record_text)
-    findings = [
-        Finding(distribution=name, path=target.dist_info + "/RECORD", problem=problem)
-        for problem in problems
-    ]
+    findings = [Finding(name, target.dist_info + "/RECORD", problem) for problem in problems]
+    site = str(target.site_dir)
     for entry in entries:
-        finding, size = _check_entry(target, entry)
-        if finding is not None:
-            findings.append(finding)
-        elif entry.hash_ is not None:
-            full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
-            problem = _compare(hash_file(full, entry.hash_.name), entry, size)
-            if problem is not None:
-                findings.append(Finding(distribution=name, path=entry.path, problem=problem))
+        problem = _entry_problem(target, site, entry)
+        if problem is not None:
+            findings.append(Finding(name, entry.path, problem))
     findings += _unexpected_files(target, entries)
     return findings
 
 
-def _compare(result: bytes | str, entry: RecordEntry, size: int) -> str | None:
-    """Why a hashed file does not match its RECORD row, if it does not."""
-    if isinstance(result, str):
-        return result
-    if entry.hash_ is not None and _b64(result) != entry.hash_.value:
+def _entry_problem(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
+    target: VerifyTarget, site: str, entry: RecordEntry
+) -> str | None:
+    """Why the file of one RECORD row does not pass, or None if it does.
+
+    The path is checked as text first, then the file is ``lstat``-ed (a symlink or a
+    special file is refused, never opened), then opened without following a symlink
+    and without blocking, checked again with ``fstat`` (a file swapped in between is
+    refused), hashed, and its size compared with RECORD's.
+    """
+    path = entry.path
+    refusal = check_path(path, target.depth)
+    if refusal is not None:
+        return f"refused: {refusal}"
+    full = os.path.join(site, _normalized(path))
+    try:
+        mode = os.lstat(full).st_mode
+    except FileNotFoundError:
+        return None if entry.hash_ is None and _is_cache(path) else "missing"
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+    if stat.S_ISLNK(mode):
+        return "refused: symlink (not followed)"
+    if not stat.S_ISREG(mode):
+        return "refused: special file (not opened)"
+    if entry.hash_ is None:
+        in_dist_info = posixpath.dirname(path) == target.dist_info
+        if (in_dist_info and posixpath.basename(path) in _UNHASHED_OK) or _is_cache(path):
+            return None
+        return "no hash in RECORD"
+    return _content_problem(full, entry.hash_, entry.size)
+
+
+def _content_problem(  # noqa: PLR0911 - one return per outcome
+    full: str, expected: Hash, size: int | None
+) -> str | None:
+    """Why a regular file's content or size does not match its row, or None."""
+    try:
+        fd = os.open(full, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        return "symlink" if os.path.islink(full) else f"unreadable ({error.strerror})"
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            return "special file"
+        digest = hashlib.new(expected.name)
+        while chunk := os.read(fd, _CHUNK):
+            digest.update(chunk)
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+    finally:
+        os.close(fd)
+    encoded = binascii.b2a_base64(digest.digest(), newline=False).translate(_TO_URLSAFE)
+    if encoded.rstrip(b"=").decode("ascii") != expected.value:
         return "content does not match RECORD hash"
-    if entry.size is not None and entry.size != size:
+    if size is not None and size != status.st_size:
         return "size does not match RECORD"
     return None
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
-    target: VerifyTarget, entry: RecordEntry
-) -> tuple[Finding | None, int]:
-    """A finding for a row that must not be hashed, or ``(None, size)`` when it may be."""
-
-    def finding(problem: str) -> tuple[Finding, int]:
-        return Finding(distribution=target.name, path=entry.path, problem=problem), 0
-
-    refusal = check_path(entry.path, target.depth)
-    if refusal is not None:
-        return finding(f"refused: {refusal}")
-    full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
-    try:
-        mode = os.lstat(full)
-    except FileNotFoundError:
-        return (None, 0) if entry.hash_ is None and _is_cache(entry.path) else finding("missing")
-    except OSError as error:
-        return finding(f"unreadable ({error.strerror})")
-    if stat.S_ISLNK(mode.st_mode):
-        return finding("refused: symlink (not followed)")
-    if not stat.S_ISREG(mode.st_mode):
-        return finding("refused: special file (not opened)")
-    if entry.hash_ is None:
-        name = posixpath.basename(entry.path)
-        in_dist_info = posixpath.dirname(entry.path) == target.dist_info
-        if (in_dist_info and name in _UNHASHED_OK) or _is_cache(entry.path):
-            return None, 0
-        return finding("no hash in RECORD")
-    return None, mode.st_size
+def _normalized(path: str) -> str:
+    """``posixpath.normpath`` of a RECORD path, skipped for paths it would not change."""
+    if "//" in path or "./" in path or path.endswith(("/", "/.")) or path in (".", ".."):
+        return posixpath.normpath(path)
+    return path
 
 
 def _is_cache(path: str) -> bool:
@@ -215,39 +259,44 @@ def _unexpected_files(target: VerifyTarget, entries: list[RecordEntry]) -> list[
     Package directories are those whose ``__init__.py`` RECORD lists (so namespace
     directories shared with other distributions are not claimed), plus the
     ``*.dist-info`` directory. A bytecode cache is expected when RECORD lists its
-    source; a ``.pyc`` that no listed source explains is reported.
+    source; a ``.pyc`` that no listed source explains is reported. Symlinked
+    directories are reported, not entered.
     """
-    listed = {posixpath.normpath(entry.path) for entry in entries}
+    listed = {_normalized(entry.path) for entry in entries}
     packages = {
-        posixpath.dirname(path)
+        path[: -len("/__init__.py")]
         for path in listed
-        if posixpath.basename(path) == "__init__.py" and not path.startswith("../")
+        if path.endswith("/__init__.py") and not path.startswith("../")
     }
     roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
     if target.dist_info:
         roots.append(target.dist_info)
+    site = str(target.site_dir)
     findings = []
-    for root in roots:
-        for directory, dirnames, filenames in os.walk(target.site_dir / root):
-            relative_dir = Path(directory).relative_to(target.site_dir).as_posix()
-            dirnames.sort()
-            for name in sorted(filenames) + [d for d in dirnames if _is_link(directory, d)]:
-                path = f"{relative_dir}/{name}"
-                if path in listed:
-                    continue
-                if _is_cache(path) and _cache_source(path) in listed:
-                    continue
-                problem = (
-                    "unexpected bytecode: no listed source explains it"
-                    if path.endswith(".pyc")
-                    else "unexpected file: not listed in RECORD"
-                )
-                findings.append(Finding(distribution=target.name, path=path, problem=problem))
+    pending = roots[::-1]
+    while pending:
+        relative_dir = pending.pop()
+        try:
+            with os.scandir(os.path.join(site, relative_dir)) as listing:
+                children = sorted(listing, key=lambda child: child.name)
+        except OSError:
+            continue
+        below = []
+        for child in children:
+            path = f"{relative_dir}/{child.name}"
+            if child.is_dir(follow_symlinks=False):
+                below.append(path)
+                continue
+            if path in listed or (_is_cache(path) and _cache_source(path) in listed):
+                continue
+            problem = (
+                "unexpected bytecode: no listed source explains it"
+                if path.endswith(".pyc")
+                else "unexpected file: not listed in RECORD"
+            )
+            findings.append(Finding(target.name, path, problem))
+        pending += below[::-1]
     return findings
-
-
-def _is_link(directory: str, name: str) -> bool:
-    return os.path.islink(os.path.join(directory, name))
 
 
 def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffReport:

@@ -39,11 +39,13 @@ def run(arguments: argparse.Namespace) -> int:
     from importlib import metadata
 
     from insidellms_provenance.analyze.verify import (
+        VerifyTarget,
         reproducibility_changes,
+        target_at,
         target_of,
         verify_targets,
     )
-    from insidellms_provenance.fingerprint.discover import discover
+    from insidellms_provenance.fingerprint.discover import discover, metadata_directories
 
     report = None
     if arguments.run is not None:
@@ -56,21 +58,26 @@ def run(arguments: argparse.Namespace) -> int:
         group = str(recorded.get("group"))
     else:
         group = arguments.group
-    if arguments.all:
+    targets: list[VerifyTarget]
+    directories = metadata_directories() if arguments.all else None
+    if directories is not None:
+        # Every distribution Python would import from, found by listing sys.path.
+        targets = [target_at(directory) for directory in directories]
+    elif arguments.all:
+        from insidellms_provenance.fingerprint.discover import normalized_name
+
         seen: dict[str, metadata.Distribution] = {}
         for dist in metadata.distributions():
-            seen.setdefault((dist.name or "").lower(), dist)
-        dists = list(seen.values())
+            seen.setdefault(normalized_name(dist.name or ""), dist)
+        targets = [target_of(dist) for dist in seen.values()]
     else:
         unique = {id(ep.dist): ep.dist for ep in discover(group) if ep.dist is not None}
-        dists = list(unique.values())
+        targets = [target_of(dist) for dist in unique.values()]
     show_progress = sys.stderr.isatty() and arguments.format != "json"
-    findings = verify_targets(
-        (target_of(dist) for dist in dists), progress=_progress if show_progress else None
-    )
+    findings = verify_targets(targets, progress=_progress if show_progress else None)
     if show_progress:
         sys.stderr.write("\r\x1b[K")
-    output = render(arguments.format, group, len(dists), findings, report)
+    output = render(arguments.format, group, len(targets), findings, report)
     write_output(output)
     return 1 if findings or (report is not None and not report.identical) else 0
 

@@ -17,6 +17,7 @@ __all__ = [
     "dist_info_name",
     "entry_point_ref",
     "installed_versions",
+    "metadata_directories",
     "normalized_name",
     "versions_key",
 ]
@@ -49,6 +50,17 @@ def discover(group: str) -> list[metadata.EntryPoint]:
     # and listing it would change every recorded field whenever this package changes.
     found = [ep for ep in found if not ep.value.startswith(_OWN_PREFIX)]
     return sorted(found, key=lambda ep: (ep.name, ep.value))
+
+
+def metadata_directories() -> list[str] | None:
+    """The winning ``*.dist-info``/``*.egg-info`` paths on ``sys.path``, in importlib's order.
+
+    The distributions ``importlib.metadata.distributions()`` yields, de-duplicated as
+    Python imports them (the first of each normalized name wins), found by listing each
+    ``sys.path`` entry once. ``None`` where listings cannot reproduce importlib (see
+    :func:`discover`): the caller then iterates ``importlib.metadata.distributions()``.
+    """
+    return _info_dirs()
 
 
 def _declaring(group: str) -> Iterator[metadata.Distribution]:
