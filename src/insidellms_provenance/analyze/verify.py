@@ -49,6 +49,9 @@ __all__ = [
     "verify_targets",
 ]
 
+# Metadata directories handed to the pool at once, rather than targets read beforehand.
+_POOL_MIN_DIRECTORIES: Final = 40
+
 # RECORD rows that may lack a hash (the wheel spec: RECORD and its signatures; bytecode
 # that installers compile after writing the files).
 _UNHASHED_OK: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
@@ -57,6 +60,7 @@ _UNHASHED_OK: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
 _OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _CHUNK: Final = 1 << 20
 _TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+_HASHES: Final = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
 
 class Finding(NamedTuple):
@@ -124,19 +128,25 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
 
 
 def verify_targets(
-    targets: Iterable[VerifyTarget], progress: Callable[[int, int], None] | None = None
+    targets: Iterable[VerifyTarget | str], progress: Callable[[int, int], None] | None = None
 ) -> list[Finding]:
     """Every integrity finding for ``targets``, sorted by distribution and path.
 
-    Each distribution is verified whole (RECORD parse, ``lstat``, hashing, unexpected
-    files) in one place; when there are enough files to pay for it, distributions are
-    spread over a small process pool and only findings travel back. ``progress`` is
-    called with (batches done, batches) as work completes.
+    A target is a :class:`VerifyTarget` or the path of a metadata directory, which is
+    described (:func:`target_at`) where it is verified. Each distribution is verified
+    whole (RECORD parse, ``lstat``, hashing, unexpected files) in one place; when there
+    are enough files to pay for it, distributions are spread over a small process pool
+    and only findings travel back. ``progress`` is called with (batches done, batches)
+    as work completes.
     """
     work = list(targets)
-    rows = sum((target.record_text or "").count("\n") for target in work)
+    rows = sum(
+        (target.record_text or "").count("\n") if isinstance(target, VerifyTarget) else 0
+        for target in work
+    )
+    directories = sum(isinstance(target, str) for target in work)
     workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or rows < POOL_MIN_FILES:
+    if workers < 2 or (rows < POOL_MIN_FILES and directories < _POOL_MIN_DIRECTORIES):
         results = [_verify_batch(work)]
     else:
         from concurrent.futures import ProcessPoolExecutor
@@ -153,8 +163,12 @@ def verify_targets(
     return sorted(findings, key=lambda finding: finding.sort_key)
 
 
-def _verify_batch(targets: list[VerifyTarget]) -> list[Finding]:
-    return [finding for target in targets for finding in _verify_one(target)]
+def _verify_batch(targets: list[VerifyTarget | str]) -> list[Finding]:
+    return [
+        finding
+        for target in targets
+        for finding in _verify_one(target_at(target) if isinstance(target, str) else target)
+    ]
 
 
 def _verify_one(target: VerifyTarget) -> list[Finding]:
@@ -164,7 +178,7 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
         return [Finding(name, target.dist_info + "/RECORD", "RECORD is missing")]
     entries, problems = parse_record(target.record_text)
     findings = [Finding(name, target.dist_info + "/RECORD", problem) for problem in problems]
-    site = str(target.site_dir)
+    site = str(target.site_dir).rstrip("/")
     for entry in entries:
         problem = _entry_problem(target, site, entry)
         if problem is not None:
@@ -187,7 +201,7 @@ def _entry_problem(  # noqa: PLR0911 - one return per rule, in the order docs/ve
     refusal = check_path(path, target.depth)
     if refusal is not None:
         return f"refused: {refusal}"
-    full = os.path.join(site, _normalized(path))
+    full = f"{site}/{_normalized(path)}"
     try:
         mode = os.lstat(full).st_mode
     except FileNotFoundError:
@@ -220,9 +234,17 @@ def _content_problem(  # noqa: PLR0911 - one return per outcome
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             return "special file"
-        digest = hashlib.new(expected.name)
-        while chunk := os.read(fd, _CHUNK):
+        digest = (
+            _HASHES[expected.name]() if expected.name in _HASHES else hashlib.new(expected.name)
+        )
+        # A read shorter than asked for is the end of a regular file: a small file takes
+        # one read, and a file that grew since fstat is still read to its end.
+        want = min(status.st_size + 1, _CHUNK)
+        while chunk := os.read(fd, want):
             digest.update(chunk)
+            if len(chunk) < want:
+                break
+            want = _CHUNK
     except OSError as error:
         return f"unreadable ({error.strerror})"
     finally:
@@ -271,14 +293,14 @@ def _unexpected_files(target: VerifyTarget, entries: list[RecordEntry]) -> list[
     roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
     if target.dist_info:
         roots.append(target.dist_info)
-    site = str(target.site_dir)
+    site = str(target.site_dir).rstrip("/")
     findings = []
     pending = roots[::-1]
     while pending:
         relative_dir = pending.pop()
         try:
-            with os.scandir(os.path.join(site, relative_dir)) as listing:
-                children = sorted(listing, key=lambda child: child.name)
+            with os.scandir(f"{site}/{relative_dir}") as listing:
+                children = list(listing)  # findings are sorted at the end
         except OSError:
             continue
         below = []

@@ -41,11 +41,14 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance.analyze.verify import (
         VerifyTarget,
         reproducibility_changes,
-        target_at,
         target_of,
         verify_targets,
     )
-    from insidellms_provenance.fingerprint.discover import discover, metadata_directories
+    from insidellms_provenance.fingerprint.discover import (
+        declaring_directories,
+        discover,
+        metadata_directories,
+    )
 
     report = None
     if arguments.run is not None:
@@ -58,11 +61,11 @@ def run(arguments: argparse.Namespace) -> int:
         group = str(recorded.get("group"))
     else:
         group = arguments.group
-    targets: list[VerifyTarget]
-    directories = metadata_directories() if arguments.all else None
+    targets: list[VerifyTarget | str]
+    # Metadata directories found by listing sys.path, described where they are verified.
+    directories = metadata_directories() if arguments.all else declaring_directories(group)
     if directories is not None:
-        # Every distribution Python would import from, found by listing sys.path.
-        targets = [target_at(directory) for directory in directories]
+        targets = list(directories)
     elif arguments.all:
         from insidellms_provenance.fingerprint.discover import normalized_name
 

@@ -13,6 +13,7 @@ from importlib import machinery, metadata
 from insidellms_provenance.field import schema
 
 __all__ = [
+    "declaring_directories",
     "discover",
     "dist_info_name",
     "entry_point_ref",
@@ -61,6 +62,42 @@ def metadata_directories() -> list[str] | None:
     :func:`discover`): the caller then iterates ``importlib.metadata.distributions()``.
     """
     return _info_dirs()
+
+
+def declaring_directories(group: str) -> list[str] | None:
+    """Metadata directories of the distributions :func:`discover` finds entry points in.
+
+    Without creating ``Distribution`` or ``EntryPoint`` objects: ``entry_points.txt`` is
+    read as ``importlib.metadata`` reads it (stripped lines, ``#`` comments, ``[group]``
+    headers, ``name = value``), and only for the distributions whose file names the
+    group. A line without ``=`` in the group's section, which ``importlib.metadata``
+    refuses, counts as declaring. ``None`` where :func:`metadata_directories` is None.
+    """
+    info_dirs = _info_dirs()
+    if info_dirs is None:
+        return None
+    return [
+        directory
+        for directory in info_dirs
+        if _declares(_read_text(os.path.join(directory, "entry_points.txt")), group)
+    ]
+
+
+def _declares(text: str | None, group: str) -> bool:
+    """Whether ``entry_points.txt`` text declares an entry point of ``group`` not our own."""
+    if not text or group not in text:
+        return False
+    section = None
+    for line in map(str.strip, text.splitlines()):
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line.strip("[]")
+        elif section == group:
+            _, equals, value = line.partition("=")
+            if not equals or not value.strip().startswith(_OWN_PREFIX):
+                return True
+    return False
 
 
 def _declaring(group: str) -> Iterator[metadata.Distribution]:
