@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench_diff import synthetic_plugin
 from insidellms_provenance.canonical import canonical_digest
-from insidellms_provenance.field.build import field_value, make_provenance
+from insidellms_provenance.field.build import make_field
 from interleave import interleaved, median_ms, ratio, run_process
 from synthetic_env import time_with_bytecode_caches
 
@@ -55,7 +55,7 @@ def build(root: Path, plugins_per_run: int) -> None:
         epoch = index // 1000
         if epoch not in fields:
             plugins = [synthetic_plugin(p + epoch) for p in range(plugins_per_run)]
-            fields[epoch] = field_value(make_provenance("insidellms.plugins", plugins))
+            fields[epoch] = dict(make_field("insidellms.plugins", plugins))
             assert fields[epoch]["digest"] == canonical_digest(fields[epoch]["plugins"])
         manifest = {
             **base,

@@ -100,7 +100,8 @@ def compare(label: str, python: Path, scope: str, target: str, env: dict[str, st
         )
     print(f"{label}: {files} files, {ROUNDS} interleaved rounds")
     print(
-        f"  floor (hashlib, 2 processes) {median_ms(times['floor'])}, verify {median_ms(times['verify'])}"
+        f"  floor (hashlib, 2 processes) {median_ms(times['floor'])}, "
+        f"verify {median_ms(times['verify'])}"
     )
     print(f"  verify / floor: {ratio(times['verify'], times['floor'])}  (target <= {target})")
 

@@ -1,25 +1,47 @@
-"""Plugin policy for CI (the RFC's phases 2 and 3): rules, a TOML policy file, violations."""
+"""Plugin policy for CI: rules, a TOML policy file, violations.
+
+These are the opt-in strict checks of insideLLMs' plugin manifest proposal (its phases 2
+and 3: strict manifests, then determinism presets); by default manifests only warn.
+"""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
 
 from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.field.model import PluginFingerprint, Provenance
+from insidellms_provenance.field.schema import PluginFingerprint, Provenance
 from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
 
 __all__ = [
+    "CHECK_RULES",
     "Policy",
     "Violation",
     "check_policy",
     "policy_from",
     "read_policy_file",
 ]
+
+# Every rule, as ``check --help`` and docs/check.md state it (installed users have no docs/).
+CHECK_RULES: Final = (
+    "--strict-plugins        a plugin whose manifest is missing, invalid or raised",
+    "--require-determinism C a plugin whose determinism class is below C",
+    "                        (deterministic > best_effort > non_deterministic >",
+    "                        undeclared)",
+    "--insidellms-version V  a plugin whose declared insideLLMs specifier excludes V",
+    "                        (plugins that declare none pass)",
+    "--allow DIST            a plugin provided by any distribution not listed",
+    "--deny DIST             a plugin provided by a listed distribution",
+    "--policy FILE           a TOML file with the same keys (strict-plugins,",
+    "                        require-determinism, insidellms-version, allow, deny),",
+    "                        at top level or under [tool.insidellms-provenance];",
+    "                        command-line options override it",
+    "Distribution names are compared after PEP 503 normalization.",
+)
 
 _POLICY_KEYS: Final = frozenset(
     {"strict-plugins", "require-determinism", "insidellms-version", "allow", "deny"}
@@ -54,34 +76,81 @@ class Violation:
 
 def read_policy_file(path: Path) -> dict[str, object]:
     """The keys of a TOML policy file (same names as the command-line options)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the same parser, published as ``tomli`` (a dependency on Python 3.10 only)
+        import tomli as tomllib
+    from insidellms_provenance._safe_io import POLICY_FILE_LIMIT, FileRefusedError, read_regular
+
     try:
-        # Looked up by name so that type checking for Python 3.10 stays clean.
-        tomllib: Any = importlib.import_module("tomllib")
-    except ModuleNotFoundError:  # Python 3.10: no TOML parser, and we add no dependency
-        raise ProvenanceError(f"{path}: policy files need Python 3.11 or newer") from None
+        text = read_regular(path, limit=POLICY_FILE_LIMIT).decode("utf-8")
+    except FileRefusedError as error:
+        raise ProvenanceError(f"{path}: {error.reason}") from None
+    except UnicodeDecodeError:
+        raise ProvenanceError(f"{path}: not a valid TOML policy: not UTF-8 text") from None
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProvenanceError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise ProvenanceError(f"{path}: not a valid TOML policy: {error}") from None
-    table = data.get("tool", {}).get("insidellms-provenance", data)
+    table = _policy_table(data, path)
     unknown = sorted(set(table) - _POLICY_KEYS)
     if unknown:
         raise ProvenanceError(f"{path}: unknown policy keys: {', '.join(unknown)}")
+    problems = [
+        f"'{key}' must be {_POLICY_TYPES[key][1]}, not {_toml_type(value)}"
+        for key, value in sorted(table.items())
+        if not _POLICY_TYPES[key][0](value)
+    ]
+    if problems:
+        raise ProvenanceError(f"{path}: invalid policy", tuple(problems))
     return dict(table)
+
+
+def _policy_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The policy keys: ``[tool.insidellms-provenance]`` (pyproject.toml) or the top level."""
+    if "tool" not in data:
+        return data
+    tool = data["tool"]
+    if not isinstance(tool, dict):
+        raise ProvenanceError(f"{path}: 'tool' must be a table")
+    if "insidellms-provenance" not in tool:
+        return {} if set(data) == {"tool"} else data
+    table = tool["insidellms-provenance"]
+    if not isinstance(table, dict):
+        raise ProvenanceError(f"{path}: 'tool.insidellms-provenance' must be a table")
+    return table
+
+
+def _is_names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# Each policy key's type check and the words that name the expected type.
+_POLICY_TYPES: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
+    "strict-plugins": (lambda value: isinstance(value, bool), "true or false"),
+    "require-determinism": (lambda value: isinstance(value, str), "a string"),
+    "insidellms-version": (lambda value: isinstance(value, str), "a string"),
+    "allow": (_is_names, "a list of distribution names"),
+    "deny": (_is_names, "a list of distribution names"),
+}
+
+
+def _toml_type(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
+    names |= {list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
 
 
 def check_policy(provenance: Provenance, policy: Policy) -> list[Violation]:
     """Every violation of ``policy`` by the plugins of ``provenance``, in load order."""
-    return [v for plugin in provenance.plugins for v in _check_plugin(plugin, policy)]
+    return [v for plugin in provenance["plugins"] for v in _check_plugin(plugin, policy)]
 
 
 def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
-    name = plugin.entry_point.name
-    manifest = plugin.manifest
+    name = plugin["entry_point"]["name"]
+    manifest = plugin["manifest"]
     violations = []
-    dist = plugin.distribution.normalized_name if plugin.distribution else ""
+    dist = plugin["distribution"]["normalized_name"] if plugin["distribution"] else ""
     if policy.allow and dist not in policy.allow:
         violations.append(
             Violation(
@@ -92,15 +161,17 @@ def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
         violations.append(
             Violation(plugin=name, rule="deny", message=f"distribution {dist} is denied")
         )
-    if policy.strict_plugins and manifest.status != "ok":
-        detail = f": {manifest.problems[0]}" if manifest.problems else ""
+    if policy.strict_plugins and manifest["status"] != "ok":
+        detail = f": {manifest['problems'][0]}" if manifest["problems"] else ""
         violations.append(
             Violation(
-                plugin=name, rule="strict-plugins", message=f"manifest {manifest.status}{detail}"
+                plugin=name,
+                rule="strict-plugins",
+                message=f"manifest {manifest['status']}{detail}",
             )
         )
     if policy.require_determinism is not None:
-        level = manifest.determinism.level if manifest.determinism else None
+        level = manifest["determinism"]["class"] if manifest["determinism"] else None
         if determinism_rank(level) > determinism_rank(policy.require_determinism):
             violations.append(
                 Violation(
@@ -110,8 +181,9 @@ def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
                     f"required {policy.require_determinism} or better",
                 )
             )
-    if policy.insidellms_version is not None and manifest.insidellms is not None:
-        violations += _compatibility(name, manifest.insidellms, policy.insidellms_version)
+    specifier = manifest["insideLLMs"]
+    if policy.insidellms_version is not None and specifier is not None:
+        violations += _compatibility(name, specifier, policy.insidellms_version)
     return violations
 
 

@@ -3,7 +3,8 @@
 Typical usage::
 
     report = diff_fields(before_value, after_value)
-    failed = policy_fails(report, parse_policy("any,-patch"))
+
+The ``--fail-on`` gate over a report lives in ``analyze.fail_on``.
 
 Works on checked raw field values (see ``field.check_field``): plugins whose JSON is
 equal on both sides are skipped without being structured, so very large fields with few
@@ -12,12 +13,13 @@ changes are compared at close to the cost of parsing them. Never imports plugin 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
 
-from insidellms_provenance.field.model import (
+from insidellms_provenance.field.schema import (
+    REGISTRY_KINDS,
     Conflict,
     DistributionInfo,
     ManifestSummary,
@@ -28,14 +30,12 @@ from insidellms_provenance.field.model import (
 
 __all__ = [
     "CHANGE_KINDS",
-    "POLICY_SELECTORS",
     "SEVERITIES",
+    "VERSION_SIZES",
     "Change",
     "DiffReport",
     "classify_version_change",
     "diff_fields",
-    "parse_policy",
-    "policy_fails",
 ]
 
 SEVERITIES: Final = ("critical", "high", "medium", "low")
@@ -58,13 +58,12 @@ CHANGE_KINDS: Final = {
     "origin": "the module's origin changed (shadowed, duplicate installs)",
     "registrations": "what the plugin registered in a host run changed",
     "conflict": "two plugins registering the same key appeared or disappeared",
+    "group": "the entry-point group changed (of the whole field or of one entry point)",
+    "other": "recorded values changed that no other kind describes",
 }
 
-_VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
-
-# ``--fail-on`` selectors: each matches a set of changes. ``minor`` means "minor or
-# bigger", as people read "fail if anything bigger than a patch changed".
-POLICY_SELECTORS: Final[dict[str, Callable[[Change], bool]]] = {}
+# Sizes of a version change, biggest first (``classify_version_change``).
+VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
 
 
 @attrs.frozen(kw_only=True)
@@ -79,6 +78,9 @@ class Change:
     after: str | None = None
     size: str | None = None
     direction: str | None = None
+    # What this change explains: the lines a version upgrade implies (the manifest's
+    # own version, a new archive location), shown under it instead of beside it.
+    implied: tuple[str, ...] = ()
 
     @property
     def sort_key(self) -> tuple[int, str, str]:
@@ -104,9 +106,33 @@ class DiffReport:
 def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffReport:
     """Every change from the ``before`` field to the ``after`` field."""
     changes: list[Change] = []
+    old_group, new_group = str(before.get("group", "")), str(after.get("group", ""))
+    if old_group != new_group:
+        changes.append(
+            Change(
+                plugin="-",
+                kind="group",
+                severity="high",
+                message=f"group {old_group} -> {new_group}: the runs recorded different groups",
+                before=old_group,
+                after=new_group,
+            )
+        )
     if before["digest"] != after["digest"]:
         changes += _diff_plugins(before["plugins"], after["plugins"])
     changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
+    if not changes and (before["digest"] != after["digest"] or before != after):
+        # Nothing a kind describes, yet the recorded content differs: say so, never hide it.
+        changes.append(
+            Change(
+                plugin="-",
+                kind="other",
+                severity="low",
+                message="recorded content differs outside the compared keys",
+                before=str(before["digest"]),
+                after=str(after["digest"]),
+            )
+        )
     return DiffReport(
         group=str(after.get("group", before.get("group", ""))),
         before_digest=before["digest"],
@@ -128,18 +154,26 @@ def _order(changes: list[Change]) -> tuple[Change, ...]:
 
 
 def _structure(value: object) -> PluginFingerprint:
-    from insidellms_provenance.field.converter import structure
+    """Validate a plugin entry whose JSON differs between the sides (equal ones are skipped)."""
+    from insidellms_provenance.field.read import read_plugin
 
-    return structure(value, PluginFingerprint)
+    return read_plugin(value, where="a provenance field")
 
 
 def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in before}
     new = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in after}
     changes: list[Change] = []
-    for key in old.keys() & new.keys():
+    for key in sorted(old.keys() & new.keys()):
         if old[key] != new[key]:
-            changes += _diff_plugin(_structure(old[key]), _structure(new[key]))
+            changes += _diff_plugin(_structure(old[key]), _structure(new[key])) or [
+                Change(
+                    plugin=key[0],
+                    kind="other",
+                    severity="low",
+                    message="recorded values changed outside the compared keys",
+                )
+            ]
     gone = {key[0]: key for key in old.keys() - new.keys()}
     came = {key[0]: key for key in new.keys() - old.keys()}
     for name in sorted(gone.keys() & came.keys()):
@@ -149,10 +183,10 @@ def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
                 plugin=name,
                 kind="retargeted",
                 severity="medium",
-                message=f"entry point now points at {now.entry_point.value} "
-                f"(was {was.entry_point.value})",
-                before=was.entry_point.value,
-                after=now.entry_point.value,
+                message=f"entry point now points at {now['entry_point']['value']} "
+                f"(was {was['entry_point']['value']})",
+                before=was["entry_point"]["value"],
+                after=now["entry_point"]["value"],
             )
         )
         changes += _diff_plugin(was, now)
@@ -164,24 +198,48 @@ def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
 
 
 def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
-    dist = plugin.distribution
-    what = f"{dist.name} {dist.version}" if dist else "no distribution"
+    dist = plugin["distribution"]
+    what = f"{dist['name']} {dist['version']}" if dist else "no distribution"
     return Change(
-        plugin=plugin.entry_point.name,
+        plugin=plugin["entry_point"]["name"],
         kind=kind,
         severity=severity,
-        message=f"{kind} ({what}, {plugin.entry_point.value})",
+        message=f"{kind} ({what}, {plugin['entry_point']['value']})",
         before=what if kind == "removed" else None,
         after=what if kind == "added" else None,
     )
 
 
 def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
-    name = now.entry_point.name
+    name = now["entry_point"]["name"]
+    group_change = []
+    old_group, new_group = was["entry_point"]["group"], now["entry_point"]["group"]
+    if old_group != new_group:
+        group_change.append(
+            Change(
+                plugin=name,
+                kind="group",
+                severity="high",
+                message=f"entry point group {old_group} -> {new_group}",
+                before=old_group,
+                after=new_group,
+            )
+        )
+    distribution = _diff_distribution(name, was["distribution"], now["distribution"])
+    upgrade = next((c for c in distribution if c.kind == "version"), None)
+    # Lines the version change explains are collected here and grouped under it.
+    implied: list[str] | None = [] if upgrade is not None else None
+    changes = [
+        *_diff_source(name, was["source"], now["source"], implied),
+        *_diff_manifest(name, was["manifest"], now["manifest"], implied),
+    ]
+    if upgrade is not None and implied:
+        grouped = attrs.evolve(upgrade, implied=tuple(implied))
+        distribution = [grouped if c is upgrade else c for c in distribution]
     return [
-        *_diff_distribution(name, was.distribution, now.distribution),
-        *_diff_source(name, was.source, now.source),
-        *_diff_manifest(name, was.manifest, now.manifest),
+        *group_change,
+        *distribution,
+        *changes,
         *_diff_load(name, was, now),
         *_diff_origin(name, was, now),
         *_diff_registrations(name, was, now),
@@ -236,19 +294,22 @@ def _diff_distribution(
             )
         ]
     changes = []
-    if was.normalized_name != now.normalized_name:
+    renamed = was["name"] != now["name"]
+    if renamed or was["normalized_name"] != now["normalized_name"]:
         changes.append(
             Change(
                 plugin=name,
                 kind="distribution",
                 severity="high",
-                message=f"now provided by {now.name} (was {was.name})",
-                before=was.name,
-                after=now.name,
+                message=f"now provided by {now['name']} (was {was['name']})"
+                if renamed
+                else f"normalized name {was['normalized_name']} -> {now['normalized_name']}",
+                before=was["name"] if renamed else was["normalized_name"],
+                after=now["name"] if renamed else now["normalized_name"],
             )
         )
-    if was.version != now.version:
-        direction, size = classify_version_change(was.version, now.version)
+    if was["version"] != now["version"]:
+        direction, size = classify_version_change(was["version"], now["version"])
         severity = (
             "high"
             if size in ("major", "unparsable") or direction == "downgrade"
@@ -259,23 +320,23 @@ def _diff_distribution(
                 plugin=name,
                 kind="version",
                 severity=severity,
-                message=f"{now.name} {was.version} -> {now.version} ({size} {direction})",
-                before=was.version,
-                after=now.version,
+                message=f"{now['name']} {was['version']} -> {now['version']} ({size} {direction})",
+                before=was["version"],
+                after=now["version"],
                 size=size,
                 direction=direction,
             )
         )
-    elif was.record_digest != now.record_digest:
+    elif was["record_digest"] != now["record_digest"]:
         changes.append(
             Change(
                 plugin=name,
                 kind="content",
                 severity="critical",
-                message=f"{now.name} {now.version}: same version, different installed files "
-                "- rebuilt or tampered distribution",
-                before=was.record_digest,
-                after=now.record_digest,
+                message=f"{now['name']} {now['version']}: same version, different installed "
+                "files - rebuilt or tampered distribution",
+                before=was["record_digest"],
+                after=now["record_digest"],
             )
         )
     changes.extend(
@@ -286,7 +347,7 @@ def _diff_distribution(
             message=f"new problem: {problem}",
             after=problem,
         )
-        for problem in sorted(set(now.problems) - set(was.problems))
+        for problem in sorted(set(now["problems"]) - set(was["problems"]))
     )
     changes.extend(
         Change(
@@ -296,7 +357,7 @@ def _diff_distribution(
             message=f"problem gone: {problem}",
             before=problem,
         )
-        for problem in sorted(set(was.problems) - set(now.problems))
+        for problem in sorted(set(was["problems"]) - set(now["problems"]))
     )
     return changes
 
@@ -315,11 +376,19 @@ def _short(text: str | None) -> str:
 def _describe_source(source: Source | None) -> str:
     if source is None:
         return "unknown"
-    where = source.url or source.local_name
-    return f"{source.kind} {where}" if where else source.kind
+    where = source["url"] or source["local_name"]
+    return f"{source['kind']} {where}" if where else source["kind"]
 
 
-def _diff_source(name: str, was: Source | None, now: Source | None) -> list[Change]:
+def _diff_source(
+    name: str, was: Source | None, now: Source | None, implied: list[str] | None
+) -> list[Change]:
+    """Source changes; with ``implied`` (a version changed), what the upgrade explains.
+
+    A new location of the same kind (the new version's archive) is implied by an
+    upgrade. New code in an editable install under the same version is the same fact as
+    a rebuilt wheel under the same version, so it is ``content``, critical.
+    """
     if was == now:
         return []
     if was is None or now is None:
@@ -333,51 +402,79 @@ def _diff_source(name: str, was: Source | None, now: Source | None) -> list[Chan
         ]
     pairs = [
         ("kind and location", _describe_source(was), _describe_source(now)),
-        ("VCS commit", was.commit, now.commit),
-        ("requested revision", was.requested_revision, now.requested_revision),
-        ("editable", str(was.editable).lower(), str(now.editable).lower()),
-        ("editable source", was.editable_digest, now.editable_digest),
+        ("VCS", was["vcs"], now["vcs"]),
+        ("VCS commit", was["commit"], now["commit"]),
+        ("requested revision", was["requested_revision"], now["requested_revision"]),
+        ("editable", str(was["editable"]).lower(), str(now["editable"]).lower()),
+        ("editable source", was["editable_digest"], now["editable_digest"]),
     ]
-    changes = [
-        Change(
-            plugin=name,
-            kind="source",
-            severity="medium",
-            message=f"{label}: {_short(old)} -> {_short(new)}",
-            before=old,
-            after=new,
+    changes = []
+    explained = False
+    for label, old, new in pairs:
+        if old == new:
+            continue
+        message = f"{label}: {_short(old)} -> {_short(new)}"
+        same_kind = was["kind"] == now["kind"]
+        if implied is not None and same_kind and label in ("kind and location", "editable source"):
+            implied.append(message)
+            explained = True
+            continue
+        both_editable = was["editable"] and now["editable"]
+        if label == "editable source" and both_editable and implied is None:
+            message = (
+                f"same version, different editable source files: {_short(old)} -> {_short(new)}"
+            )
+            changes.append(
+                Change(
+                    plugin=name,
+                    kind="content",
+                    severity="critical",
+                    message=message,
+                    before=old,
+                    after=new,
+                )
+            )
+            continue
+        changes.append(
+            Change(
+                plugin=name,
+                kind="source",
+                severity="medium",
+                message=message,
+                before=old,
+                after=new,
+            )
         )
-        for label, old, new in pairs
-        if old != new
-    ]
-    return changes or [
-        Change(plugin=name, kind="source", severity="low", message="source problems changed")
-    ]
+    if changes or explained:
+        return changes
+    return [Change(plugin=name, kind="source", severity="low", message="source problems changed")]
 
 
-def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> list[Change]:
+def _diff_manifest(
+    name: str, was: ManifestSummary, now: ManifestSummary, implied: list[str] | None
+) -> list[Change]:
     if was == now:
         return []
     changes: list[Change] = []
-    if was.status != now.status:
-        worse = now.status in ("missing", "invalid", "error")
+    if was["status"] != now["status"]:
+        worse = now["status"] in ("missing", "invalid", "error")
         changes.append(
             Change(
                 plugin=name,
                 kind="manifest",
                 severity="medium" if worse else "low",
-                message=f"manifest {was.status} -> {now.status}",
-                before=was.status,
-                after=now.status,
+                message=f"manifest {was['status']} -> {now['status']}",
+                before=was["status"],
+                after=now["status"],
             )
         )
-    if {was.status, now.status} & {"missing", "error"}:
+    if {was["status"], now["status"]} & {"missing", "error"}:
         # The manifest appeared or disappeared: the status line says it all.
         return changes
-    changes += _diff_capabilities(name, was.capabilities, now.capabilities)
+    changes += _diff_capabilities(name, was["capabilities"], now["capabilities"])
     for label, old, new in (
-        ("insideLLMs specifier", was.insidellms, now.insidellms),
-        ("sdk_version", was.sdk_version, now.sdk_version),
+        ("insideLLMs specifier", was["insideLLMs"], now["insideLLMs"]),
+        ("sdk_version", was["sdk_version"], now["sdk_version"]),
     ):
         if old != new:
             changes.append(
@@ -391,21 +488,21 @@ def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> lis
                 )
             )
     changes += _diff_determinism(name, was, now)
+    summarized = [
+        ("name", was["name"], now["name"]),
+        ("version", was["version"], now["version"]),
+        ("requires", was["requires"], now["requires"]),
+        ("problems", was["problems"], now["problems"]),
+        ("determinism.notes", _notes(was), _notes(now)),
+    ]
+    # With an upgrade, the manifest's own version is reported under it.
     keys = [
         label
-        for label, old, new in (
-            ("name", was.name, now.name),
-            ("version", was.version, now.version),
-            ("requires", was.requires, now.requires),
-            ("problems", was.problems, now.problems),
-            (
-                "determinism.notes",
-                was.determinism and was.determinism.notes,
-                now.determinism and now.determinism.notes,
-            ),
-        )
-        if old != new
+        for label, old, new in summarized
+        if old != new and not (label == "version" and implied is not None)
     ]
+    if implied is not None and was["version"] != now["version"]:
+        implied.append(f"manifest version: {was['version'] or '-'} -> {now['version'] or '-'}")
     if keys:
         changes.append(
             Change(
@@ -415,27 +512,38 @@ def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> lis
                 message="manifest keys changed: " + ", ".join(keys),
             )
         )
-    if not changes and was.digest != now.digest:
+    explained = implied is not None and was["version"] != now["version"]
+    if not changes and not explained and was["digest"] != now["digest"]:
         changes.append(
             Change(
                 plugin=name,
                 kind="manifest",
                 severity="low",
                 message="manifest changed outside the summarized keys",
-                before=was.digest,
-                after=now.digest,
+                before=was["digest"],
+                after=now["digest"],
             )
         )
     return changes
+
+
+def _notes(manifest: ManifestSummary) -> str | None:
+    determinism = manifest["determinism"]
+    return determinism["notes"] if determinism else None
+
+
+def _level(manifest: ManifestSummary) -> str | None:
+    determinism = manifest["determinism"]
+    return determinism["class"] if determinism else None
 
 
 def _key_changes(
     was: RegistryKeys | None, now: RegistryKeys | None
 ) -> Iterator[tuple[str, bool, str]]:
     """(kind, added?, sorted keys) for every registry kind whose keys changed."""
-    for kind in ("models", "probes", "datasets"):
-        old = set(getattr(was, kind)) if was else set()
-        new = set(getattr(now, kind)) if now else set()
+    for kind in REGISTRY_KINDS:
+        old = set(was[kind]) if was else set()
+        new = set(now[kind]) if now else set()
         for added, keys in ((True, new - old), (False, old - new)):
             if keys:
                 yield kind, added, ", ".join(sorted(keys))
@@ -458,8 +566,7 @@ def _diff_capabilities(
 
 
 def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> list[Change]:
-    old = was.determinism.level if was.determinism else None
-    new = now.determinism.level if now.determinism else None
+    old, new = _level(was), _level(now)
     if old == new:
         return []
     from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
@@ -479,17 +586,17 @@ def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> 
 
 
 def _load_text(plugin: PluginFingerprint) -> str:
-    load = plugin.load
-    return f"{load.status} ({load.error_type})" if load.error_type else load.status
+    """The whole load outcome: status, exception type and message, as far as recorded."""
+    load = plugin["load"]
+    text = f"{load['status']} ({load['error_type']})" if load["error_type"] else load["status"]
+    return f"{text}: {load['error_message']}" if load["error_message"] else text
 
 
 def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
-    if was.load == now.load:
+    if was["load"] == now["load"]:
         return []
-    regression = was.load.status == "loaded" and now.load.status != "loaded"
+    regression = was["load"]["status"] == "loaded" and now["load"]["status"] != "loaded"
     message = f"load {_load_text(was)} -> {_load_text(now)}"
-    if now.load.error_message and now.load.error_message != was.load.error_message:
-        message += f": {now.load.error_message}"
     return [
         Change(
             plugin=name,
@@ -504,19 +611,20 @@ def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> lis
 
 def _diff_origin(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
     changes = []
-    if was.origin.status != now.origin.status:
-        severity = "high" if now.origin.status == "shadowed" else "low"
+    old_status, new_status = was["origin"]["status"], now["origin"]["status"]
+    if old_status != new_status:
+        severity = "high" if new_status == "shadowed" else "low"
         changes.append(
             Change(
                 plugin=name,
                 kind="origin",
                 severity=severity,
-                message=f"origin {was.origin.status} -> {now.origin.status}",
-                before=was.origin.status,
-                after=now.origin.status,
+                message=f"origin {old_status} -> {new_status}",
+                before=old_status,
+                after=new_status,
             )
         )
-    old, new = was.origin.duplicate_versions, now.origin.duplicate_versions
+    old, new = was["origin"]["duplicate_versions"], now["origin"]["duplicate_versions"]
     if old != new:
         severity = "high" if new else "low"
         text = f"duplicate installs: {', '.join(new)}" if new else "duplicate installs gone"
@@ -536,8 +644,8 @@ def _diff_origin(name: str, was: PluginFingerprint, now: PluginFingerprint) -> l
 def _diff_registrations(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
     changes = []
     for label, old, new in (
-        ("registered", was.registered, now.registered),
-        ("replaced", was.replaced, now.replaced),
+        ("registered", was["registered"], now["registered"]),
+        ("replaced", was["replaced"], now["replaced"]),
     ):
         changes += [
             Change(
@@ -552,103 +660,34 @@ def _diff_registrations(name: str, was: PluginFingerprint, now: PluginFingerprin
 
 
 def _diff_conflicts(before: Iterable[Any], after: Iterable[Any]) -> list[Change]:
-    from insidellms_provenance.field.converter import structure
+    from insidellms_provenance.field.read import read_conflict
 
     def index(values: Iterable[Any]) -> dict[tuple[str, str], Conflict]:
-        conflicts = (structure(value, Conflict) for value in values)
-        return {(c.kind, c.key): c for c in conflicts}
+        conflicts = (read_conflict(value, where="a provenance field") for value in values)
+        return {(c["kind"], c["key"]): c for c in conflicts}
 
     old, new = index(before), index(after)
     changes = []
     for key in sorted(new.keys() - old.keys()):
         conflict = new[key]
-        winner = f", {conflict.winner} won" if conflict.winner else ""
+        winner = f", {conflict['winner']} won" if conflict["winner"] else ""
         changes.append(
             Change(
-                plugin=conflict.plugins[-1] if conflict.plugins else "-",
+                plugin=conflict["plugins"][-1] if conflict["plugins"] else "-",
                 kind="conflict",
                 severity="high",
-                message=f"conflict on {conflict.kind} {conflict.key!r} between "
-                f"{', '.join(conflict.plugins)} ({conflict.outcome}{winner})",
+                message=f"conflict on {conflict['kind']} {conflict['key']!r} between "
+                f"{', '.join(conflict['plugins'])} ({conflict['outcome']}{winner})",
             )
         )
     for key in sorted(old.keys() - new.keys()):
         conflict = old[key]
         changes.append(
             Change(
-                plugin=conflict.plugins[-1] if conflict.plugins else "-",
+                plugin=conflict["plugins"][-1] if conflict["plugins"] else "-",
                 kind="conflict",
                 severity="low",
-                message=f"conflict on {conflict.kind} {conflict.key!r} resolved",
+                message=f"conflict on {conflict['kind']} {conflict['key']!r} resolved",
             )
         )
     return changes
-
-
-def _size_index(change: Change) -> int | None:
-    """Position of a version change's size in ``_VERSION_SIZES`` (-1 if unparsable)."""
-    if change.kind != "version":
-        return None
-    return -1 if change.size == "unparsable" else _VERSION_SIZES.index(change.size or "local")
-
-
-def _at_least(size: str) -> Callable[[Change], bool]:
-    """Included size selectors are thresholds: ``minor`` is a minor change or bigger."""
-    limit = _VERSION_SIZES.index(size)
-    return lambda change: (index := _size_index(change)) is not None and index <= limit
-
-
-def _at_most(size: str) -> Callable[[Change], bool]:
-    """Excluded size selectors drop that size or smaller: ``-patch`` keeps minor and up."""
-    limit = _VERSION_SIZES.index(size)
-    return lambda change: (index := _size_index(change)) is not None and index >= limit
-
-
-def _severity_at_least(severity: str) -> Callable[[Change], bool]:
-    """Severity selectors are thresholds: ``high`` matches high and critical changes."""
-    limit = SEVERITIES.index(severity)
-    return lambda change: SEVERITIES.index(change.severity) <= limit
-
-
-def _kind_is(kind: str) -> Callable[[Change], bool]:
-    return lambda change: change.kind == kind
-
-
-POLICY_SELECTORS.update(
-    {
-        "any": lambda _change: True,
-        **{size: _at_least(size) for size in _VERSION_SIZES},
-        "downgrade": lambda change: change.direction == "downgrade",
-        **{kind: _kind_is(kind) for kind in CHANGE_KINDS},
-        **{severity: _severity_at_least(severity) for severity in SEVERITIES},
-    }
-)
-_EXCLUDERS: Final = {size: _at_most(size) for size in _VERSION_SIZES}
-
-
-def parse_policy(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Parse ``--fail-on``: comma-separated selectors; ``-name`` excludes what it matches.
-
-    Raises ``ValueError`` naming unknown selectors.
-    """
-    include: list[str] = []
-    exclude: list[str] = []
-    for raw in (part.strip() for part in text.split(",")):
-        if not raw:
-            continue
-        name = raw.removeprefix("-")
-        if name not in POLICY_SELECTORS:
-            raise ValueError(f"unknown --fail-on selector {name!r}")
-        (exclude if raw.startswith("-") else include).append(name)
-    return tuple(include or ["any"]), tuple(exclude)
-
-
-def policy_fails(report: DiffReport, policy: tuple[tuple[str, ...], tuple[str, ...]]) -> bool:
-    """Whether any change is selected by the policy's selectors and not excluded."""
-    include, exclude = policy
-    for change in report.changes:
-        if any(_EXCLUDERS.get(name, POLICY_SELECTORS[name])(change) for name in exclude):
-            continue
-        if any(POLICY_SELECTORS[name](change) for name in include):
-            return True
-    return False

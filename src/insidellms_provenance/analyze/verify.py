@@ -3,7 +3,7 @@
 Typical usage::
 
     findings = verify_distributions(distributions)       # integrity, by path
-    changes = reproducibility_changes(recorded_field, group)
+    changes = reproducibility_changes(recorded_field)
 
 Nothing here imports plugin code: distributions are found through their metadata only,
 and files are read without following symlinks or opening special files
@@ -12,31 +12,30 @@ and files are read without following symlinks or opening special files
 
 from __future__ import annotations
 
-import binascii
-import hashlib
+import contextlib
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Final
+
+import attrs
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.diff import DiffReport
+    from insidellms_provenance.field.schema import Provenance
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
-from insidellms_provenance.fingerprint.distribution import (
-    metadata_name,
-    read_regular_file,
-    site_directory,
-)
-from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
+from insidellms_provenance.fingerprint.distribution import metadata_name, site_directory
+from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES, hash_fd
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.record_file import (
-    Hash,
     RecordEntry,
     check_path,
+    is_bytecode_cache,
     parse_record,
 )
 
@@ -49,21 +48,12 @@ __all__ = [
     "verify_targets",
 ]
 
-# Metadata directories handed to the pool at once, rather than targets read beforehand.
+# Metadata directories handed to the pool as they are, described in the workers.
 _POOL_MIN_DIRECTORIES: Final = 40
 
-# RECORD rows that may lack a hash (the wheel spec: RECORD and its signatures; bytecode
-# that installers compile after writing the files).
-_UNHASHED_OK: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
-# Open without following a final symlink and without blocking: a FIFO swapped in after
-# the lstat cannot hang us, and fstat then refuses it.
-_OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-_CHUNK: Final = 1 << 20
-_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
-_HASHES: Final = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
-
-class Finding(NamedTuple):
+@attrs.frozen(kw_only=True)
+class Finding:
     """One integrity problem, by distribution and path relative to the site directory."""
 
     distribution: str
@@ -76,7 +66,8 @@ class Finding(NamedTuple):
         return (self.distribution, self.path, self.problem)
 
 
-class VerifyTarget(NamedTuple):
+@attrs.frozen(kw_only=True)
+class VerifyTarget:
     """A distribution to verify: where it lives and what its RECORD says."""
 
     name: str
@@ -84,60 +75,58 @@ class VerifyTarget(NamedTuple):
     dist_info: str
     record_text: str | None
     depth: int
+    record_problem: str | None = None
 
 
 def target_at(info_dir: str) -> VerifyTarget:
-    """Describe the distribution whose metadata directory is ``info_dir``, reading metadata only.
-
-    RECORD is read only if it is a regular file (a FIFO cannot hang us); the name comes
-    from METADATA's header block, without the email parser.
-    """
-    site, dist_info = os.path.split(info_dir)
-    data = read_regular_file(Path(info_dir), "RECORD")
-    try:
-        record_text = None if data is None else data.decode("utf-8")
-    except UnicodeDecodeError:
-        record_text = None
-    return VerifyTarget(
-        name=metadata_name(info_dir) or dist_info.partition("-")[0] or "?",
-        site_dir=Path(site),
-        dist_info=dist_info,
-        record_text=record_text,
-        depth=site_layout(site).depth,
-    )
+    """Describe the distribution in metadata directory ``info_dir`` (see :func:`target_of`)."""
+    return target_of(metadata.PathDistribution(Path(info_dir)))
 
 
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
-    """Describe an installed distribution for verification, reading metadata only."""
-    info_dir = getattr(dist, "_path", None)  # PathDistribution's directory (see discover)
-    if isinstance(info_dir, Path):
-        return target_at(str(info_dir))
+    """Describe an installed distribution for verification, reading metadata only.
+
+    The name, for display, is read from METADATA's header block (:func:`metadata_name`),
+    not by the email parser; RECORD and METADATA are read only as regular files.
+    """
     site = site_directory(dist)
-    try:
-        record_text = dist.read_text("RECORD")
-    except (OSError, UnicodeDecodeError):
-        record_text = None
-    name = dist.name or (dist_info_name(dist) or "?").partition("-")[0]
+    problems: list[str] = []
+    record_text = read_dist_text(dist, "RECORD", problems)
+    directory = getattr(dist, "_path", None)  # PathDistribution's directory (see discover)
+    if isinstance(directory, Path):
+        name = metadata_name(str(directory)) or ""
+    else:
+        metadata_text = read_dist_text(dist, "METADATA")
+        name = (metadata_text and _header_name(metadata_text)) or ""
     return VerifyTarget(
-        name=name,
+        name=name or (dist_info_name(dist) or "?").partition("-")[0],
         site_dir=site,
         dist_info=dist_info_name(dist) or "",
         record_text=record_text,
         depth=site_layout(str(site)).depth,
+        record_problem=problems[0] if problems else None,
     )
 
 
+def _header_name(text: str) -> str:
+    from insidellms_provenance.fingerprint.distribution import name_and_version
+
+    return name_and_version(text, [])[0]
+
+
 def verify_targets(
-    targets: Iterable[VerifyTarget | str], progress: Callable[[int, int], None] | None = None
+    targets: Iterable[VerifyTarget | str],
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> list[Finding]:
     """Every integrity finding for ``targets``, sorted by distribution and path.
 
-    A target is a :class:`VerifyTarget` or the path of a metadata directory, which is
-    described (:func:`target_at`) where it is verified. Each distribution is verified
-    whole (RECORD parse, ``lstat``, hashing, unexpected files) in one place; when there
-    are enough files to pay for it, distributions are spread over a small process pool
-    and only findings travel back. ``progress`` is called with (batches done, batches)
-    as work completes.
+    A target is a :class:`VerifyTarget` or the path of a metadata directory, described
+    (:func:`target_at`) where it is verified: with many distributions, reading their
+    RECORDs is work for the pool too. Each distribution is verified whole (RECORD
+    parse, ``lstat``, hashing, unexpected files) in one place; when there are enough
+    files to pay for it, distributions are spread over a small process pool and only
+    findings travel back. ``progress`` is called with (distributions done,
+    distributions, the last one done) as work completes.
     """
     work = list(targets)
     rows = sum(
@@ -147,20 +136,66 @@ def verify_targets(
     directories = sum(isinstance(target, str) for target in work)
     workers = min(os.cpu_count() or 1, 4)
     if workers < 2 or (rows < POOL_MIN_FILES and directories < _POOL_MIN_DIRECTORIES):
-        results = [_verify_batch(work)]
+        results = []
+        for item in work:
+            target = target_at(item) if isinstance(item, str) else item
+            results.append(_verify_one(target))
+            if progress is not None:
+                progress(len(results), len(work), target.name)
     else:
         from concurrent.futures import ProcessPoolExecutor
 
         # Interleaved batches give each worker a similar mix of small and large dists.
         batches = [work[index :: workers * 8] for index in range(workers * 8)]
         results = []
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(_verify_batch, batches):
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+        # Workers start with SIGINT blocked and then ignore it; a Ctrl-C meanwhile waits
+        # for the parent, which handles it once, as soon as every batch is submitted.
+        with _interrupts_blocked():
+            mapped = pool.map(_verify_batch, batches)
+        try:
+            done = 0
+            for batch, result in zip(batches, mapped, strict=True):
                 results.append(result)
-                if progress is not None:
-                    progress(len(results), len(batches))
+                done += len(batch)
+                if progress is not None and batch:
+                    progress(done, len(work), _label(batch[-1]))
+        except BaseException:
+            # Ctrl-C: stop the workers now (they ignore SIGINT, so print no tracebacks).
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     findings = [finding for batch in results for finding in batch]
     return sorted(findings, key=lambda finding: finding.sort_key)
+
+
+def _ignore_interrupts() -> None:
+    """In pool workers: Ctrl-C is the parent's to handle, once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _interrupts_blocked() -> Iterator[None]:
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _label(item: VerifyTarget | str) -> str:
+    return os.path.basename(item) if isinstance(item, str) else item.name
 
 
 def _verify_batch(targets: list[VerifyTarget | str]) -> list[Finding]:
@@ -175,97 +210,127 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
     """Every finding for one distribution."""
     name = target.name
     if target.record_text is None:
-        return [Finding(name, target.dist_info + "/RECORD", "RECORD is missing")]
+        problem = target.record_problem or "RECORD is missing"
+        return [Finding(distribution=name, path=target.dist_info + "/RECORD", problem=problem)]
     entries, problems = parse_record(target.record_text)
-    findings = [Finding(name, target.dist_info + "/RECORD", problem) for problem in problems]
-    site = str(target.site_dir).rstrip("/")
+    findings = [
+        Finding(distribution=name, path=target.dist_info + "/RECORD", problem=problem)
+        for problem in problems
+    ]
     for entry in entries:
-        problem = _entry_problem(target, site, entry)
-        if problem is not None:
-            findings.append(Finding(name, entry.path, problem))
+        finding, fd = _check_entry(target, entry)
+        if finding is not None:
+            findings.append(finding)
+        elif fd is not None and entry.hash_ is not None:
+            try:
+                result = hash_fd(fd, entry.hash_.name)
+            finally:
+                os.close(fd)
+            mismatch = result if isinstance(result, str) else entry.mismatch(*result)
+            if mismatch is not None:
+                findings.append(Finding(distribution=name, path=entry.path, problem=mismatch))
+        elif fd is not None:
+            os.close(fd)
     findings += _unexpected_files(target, entries)
     return findings
 
 
-def _entry_problem(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
-    target: VerifyTarget, site: str, entry: RecordEntry
-) -> str | None:
-    """Why the file of one RECORD row does not pass, or None if it does.
+def _check_entry(target: VerifyTarget, entry: RecordEntry) -> tuple[Finding | None, int | None]:
+    """A finding for a row that must not be hashed, or the open file to hash (if any).
 
-    The path is checked as text first, then the file is ``lstat``-ed (a symlink or a
-    special file is refused, never opened), then opened without following a symlink
-    and without blocking, checked again with ``fstat`` (a file swapped in between is
-    refused), hashed, and its size compared with RECORD's.
+    The file is reached component by component from the site directory (``dir_fd`` and
+    ``O_NOFOLLOW``), so a symlink anywhere in its path is refused, not followed.
     """
-    path = entry.path
-    refusal = check_path(path, target.depth)
+
+    def finding(problem: str) -> tuple[Finding, None]:
+        return Finding(distribution=target.name, path=entry.path, problem=problem), None
+
+    refusal = check_path(entry.path, target.depth)
     if refusal is not None:
-        return f"refused: {refusal}"
-    full = f"{site}/{_normalized(path)}"
-    try:
-        mode = os.lstat(full).st_mode
-    except FileNotFoundError:
-        return None if entry.hash_ is None and _is_cache(path) else "missing"
-    except OSError as error:
-        return f"unreadable ({error.strerror})"
-    if stat.S_ISLNK(mode):
-        return "refused: symlink (not followed)"
-    if not stat.S_ISREG(mode):
-        return "refused: special file (not opened)"
+        return finding(f"refused: {refusal}")
+    opened = _open_below(target.site_dir, entry.path)
+    if opened == "missing":
+        if entry.hash_ is None and is_bytecode_cache(entry.path):
+            return None, None
+        return finding("missing")
+    if isinstance(opened, str):
+        return finding(opened)
     if entry.hash_ is None:
-        in_dist_info = posixpath.dirname(path) == target.dist_info
-        if (in_dist_info and posixpath.basename(path) in _UNHASHED_OK) or _is_cache(path):
-            return None
-        return "no hash in RECORD"
-    return _content_problem(full, entry.hash_, entry.size)
+        os.close(opened)
+        return (
+            (None, None) if entry.may_lack_hash(target.dist_info) else finding("no hash in RECORD")
+        )
+    return None, opened
 
 
-def _content_problem(  # noqa: PLR0911 - one return per outcome
-    full: str, expected: Hash, size: int | None
-) -> str | None:
-    """Why a regular file's content or size does not match its row, or None."""
+_DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _open_below(root: Path, relative: str) -> int | str:
+    """An fd of the regular file ``root/relative``, or why it was not opened.
+
+    Leading ``..`` components (scripts and data files) climb from ``root`` first; below
+    that point no symlink is followed, in any component.
+    """
+    parts = posixpath.normpath(relative).split("/")
+    base = str(root)
+    while parts and parts[0] == "..":
+        base = os.path.dirname(base)
+        parts.pop(0)
     try:
-        fd = os.open(full, _OPEN_FLAGS)
+        dir_fd = os.open(base, os.O_RDONLY)
+    except OSError:
+        return "missing"
+    try:
+        for part in parts[:-1]:
+            opened = _open_directory(part, dir_fd)
+            if isinstance(opened, str):
+                return opened
+            os.close(dir_fd)
+            dir_fd = opened
+        return _open_file(parts[-1], dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _open_directory(name: str, dir_fd: int) -> int | str:
+    """The fd of directory ``name`` in ``dir_fd`` (never through a symlink), or why not."""
+    try:
+        return os.open(name, _DIRECTORY_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
         return "missing"
     except OSError as error:
-        return "symlink" if os.path.islink(full) else f"unreadable ({error.strerror})"
+        if _is_symlink(name, dir_fd):
+            return "refused: symlink in path (not followed)"
+        if isinstance(error, NotADirectoryError):
+            return "missing"
+        return f"unreadable ({error.strerror})"
+
+
+def _open_file(name: str, dir_fd: int) -> int | str:
+    """The fd of regular file ``name`` in ``dir_fd`` (not a symlink, not special)."""
     try:
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            return "special file"
-        digest = (
-            _HASHES[expected.name]() if expected.name in _HASHES else hashlib.new(expected.name)
-        )
-        # A read shorter than asked for is the end of a regular file: a small file takes
-        # one read, and a file that grew since fstat is still read to its end.
-        want = min(status.st_size + 1, _CHUNK)
-        while chunk := os.read(fd, want):
-            digest.update(chunk)
-            if len(chunk) < want:
-                break
-            want = _CHUNK
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return "missing"
     except OSError as error:
         return f"unreadable ({error.strerror})"
-    finally:
-        os.close(fd)
-    encoded = binascii.b2a_base64(digest.digest(), newline=False).translate(_TO_URLSAFE)
-    if encoded.rstrip(b"=").decode("ascii") != expected.value:
-        return "content does not match RECORD hash"
-    if size is not None and size != status.st_size:
-        return "size does not match RECORD"
-    return None
+    if stat.S_ISLNK(info.st_mode):
+        return "refused: symlink (not followed)"
+    if not stat.S_ISREG(info.st_mode):
+        return "refused: special file (not opened)"
+    try:
+        return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
 
 
-def _normalized(path: str) -> str:
-    """``posixpath.normpath`` of a RECORD path, skipped for paths it would not change."""
-    if "//" in path or "./" in path or path.endswith(("/", "/.")) or path in (".", ".."):
-        return posixpath.normpath(path)
-    return path
-
-
-def _is_cache(path: str) -> bool:
-    return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
+def _is_symlink(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _cache_source(cache_path: str) -> str:
@@ -281,77 +346,51 @@ def _unexpected_files(target: VerifyTarget, entries: list[RecordEntry]) -> list[
     Package directories are those whose ``__init__.py`` RECORD lists (so namespace
     directories shared with other distributions are not claimed), plus the
     ``*.dist-info`` directory. A bytecode cache is expected when RECORD lists its
-    source; a ``.pyc`` that no listed source explains is reported. Symlinked
-    directories are reported, not entered.
+    source; a ``.pyc`` that no listed source explains is reported.
     """
-    listed = {_normalized(entry.path) for entry in entries}
+    listed = {posixpath.normpath(entry.path) for entry in entries}
     packages = {
-        path[: -len("/__init__.py")]
+        posixpath.dirname(path)
         for path in listed
-        if path.endswith("/__init__.py") and not path.startswith("../")
+        if posixpath.basename(path) == "__init__.py" and not path.startswith("../")
     }
     roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
     if target.dist_info:
         roots.append(target.dist_info)
-    site = str(target.site_dir).rstrip("/")
     findings = []
-    pending = roots[::-1]
-    while pending:
-        relative_dir = pending.pop()
-        try:
-            with os.scandir(f"{site}/{relative_dir}") as listing:
-                children = list(listing)  # findings are sorted at the end
-        except OSError:
-            continue
-        below = []
-        for child in children:
-            path = f"{relative_dir}/{child.name}"
-            if child.is_dir(follow_symlinks=False):
-                below.append(path)
-                continue
-            if path in listed or (_is_cache(path) and _cache_source(path) in listed):
-                continue
-            problem = (
-                "unexpected bytecode: no listed source explains it"
-                if path.endswith(".pyc")
-                else "unexpected file: not listed in RECORD"
-            )
-            findings.append(Finding(target.name, path, problem))
-        pending += below[::-1]
+    for root in roots:
+        if os.path.islink(target.site_dir / root):
+            continue  # its rows are refused one by one; a link is never walked
+        for directory, dirnames, filenames in os.walk(target.site_dir / root):
+            relative_dir = Path(directory).relative_to(target.site_dir).as_posix()
+            dirnames.sort()
+            for name in sorted(filenames) + [d for d in dirnames if _is_link(directory, d)]:
+                path = f"{relative_dir}/{name}"
+                if path in listed:
+                    continue
+                if is_bytecode_cache(path) and _cache_source(path) in listed:
+                    continue
+                problem = (
+                    "unexpected bytecode: no listed source explains it"
+                    if path.endswith(".pyc")
+                    else "unexpected file: not listed in RECORD"
+                )
+                findings.append(Finding(distribution=target.name, path=path, problem=problem))
     return findings
 
 
-def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffReport:
+def _is_link(directory: str, name: str) -> bool:
+    return os.path.islink(os.path.join(directory, name))
+
+
+def reproducibility_changes(recorded: Provenance) -> DiffReport:
     """Re-fingerprint this environment without importing plugins and diff it with a run.
 
     Only what can be known without importing is compared (entry points, distributions,
     sources); manifest, load, origin and registrations are taken from the recording.
     """
     from insidellms_provenance.analyze.diff import diff_fields
-    from insidellms_provenance.field import schema
-    from insidellms_provenance.field.build import make_field
-    from insidellms_provenance.fingerprint.discover import discover, entry_point_ref
-    from insidellms_provenance.fingerprint.distribution import describe_distribution
-    from insidellms_provenance.fingerprint.source import describe_source
+    from insidellms_provenance.fingerprint.recorder import record_without_import
 
-    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
-    live = []
-    for ep in discover(group):
-        was = old.get((ep.name, ep.value))
-        info = source = None
-        if ep.dist is not None:
-            source = describe_source(ep.dist)
-            info, _ = describe_distribution(ep.dist, editable=source["editable"])
-        live.append(
-            schema.fingerprint(
-                entry_point=entry_point_ref(ep),
-                distribution=info,
-                source=source,
-                origin=was["origin"] if was else schema.origin(status="unknown"),
-                manifest=was["manifest"] if was else schema.manifest_summary(status="missing"),
-                load=was["load"] if was else schema.load_outcome(status="loaded"),
-                registered=was["registered"] if was else None,
-                replaced=was["replaced"] if was else None,
-            )
-        )
-    return diff_fields(recorded, make_field(group, live, recorded.get("conflicts", [])))
+    now = record_without_import(recorded["group"], recorded)
+    return diff_fields(recorded, now)

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.options import (
+    ENVIRONMENT_HELP,
+    add_format,
+    add_group,
+    set_epilog,
+    write_output,
+)
+from insidellms_provenance.cli.render import conflict_line, json_bytes, text_table
+
+if TYPE_CHECKING:
+    from insidellms_provenance.field.schema import PluginFingerprint
+    from insidellms_provenance.host.inspect import HostView
+
+_Details = list[tuple["PluginFingerprint", list[str]]]
 
 __all__ = ["add_arguments", "run"]
 
@@ -14,10 +27,17 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     add_group(parser)
+    set_epilog(
+        parser,
+        sections={"environment": ENVIRONMENT_HELP},
+        exit_codes="0 reported (problems are warnings); 1 with --strict-plugins, a plugin "
+        "has a problem or could not be checked; 2 bad input (insideLLMs failed to import).",
+    )
     parser.add_argument(
         "--strict-plugins",
         action="store_true",
-        help="exit 1 on any problem (default: warn only, as the RFC's phase 1)",
+        help="exit 1 on any problem (default: warn only; missing or incomplete plugin "
+        "manifests are warnings in insideLLMs' plugin manifest proposal, strict is opt-in)",
     )
     add_format(parser, ("text", "json"))
 
@@ -28,7 +48,8 @@ def run(arguments: argparse.Namespace) -> int:
 
     view = load_host(arguments.group)
     details = [
-        (plugin, plugin_problems(plugin, view.host_version)) for plugin in view.provenance.plugins
+        (plugin, plugin_problems(plugin, view.host_version))
+        for plugin in view.provenance["plugins"]
     ]
     failed = arguments.strict_plugins and any(problems for _, problems in details)
     if arguments.format == "json":
@@ -36,62 +57,81 @@ def run(arguments: argparse.Namespace) -> int:
             _json(arguments.group, view, details, strict=arguments.strict_plugins, failed=failed)
         )
     else:
-        write_output(_text(arguments.group, view, details))
+        from insidellms_provenance.cli.render import terminal_safe
+
+        write_output(terminal_safe(_text(arguments.group, view, details)))
     return 1 if failed else 0
 
 
-def _capabilities(plugin: Any) -> str:  # noqa: ANN401 - a PluginFingerprint
-    caps = plugin.manifest.capabilities
+def _environment_notes(group: str) -> list[str]:
+    """What the environment switches that are set mean for this report (none: nothing)."""
+    from insidellms_provenance.fingerprint.loader import HOST_DISABLE_VARIABLE, plugins_disabled
+    from insidellms_provenance.host.plugin import HOOK_VARIABLE, hook_switched_off
+
+    notes = []
+    if hook_switched_off():
+        notes.append(
+            f"{HOOK_VARIABLE}={os.environ[HOOK_VARIABLE]}: the hook is off; insideLLMs runs "
+            "record no plugin provenance"
+        )
+    if plugins_disabled(group):
+        notes.append(
+            f"{HOST_DISABLE_VARIABLE}={os.environ[HOST_DISABLE_VARIABLE]}: insideLLMs loads "
+            "no plugin, this hook included, so runs have no provenance field; no plugin was "
+            "imported and no manifest was read"
+        )
+    return notes
+
+
+def _capabilities(plugin: PluginFingerprint) -> str:
+    caps = plugin["manifest"]["capabilities"]
     if caps is None:
         return "-"
-    return f"{len(caps.models)}m {len(caps.probes)}p {len(caps.datasets)}d"
+    return f"{len(caps['models'])}m {len(caps['probes'])}p {len(caps['datasets'])}d"
 
 
-def _text(group: str, view: Any, details: list[Any]) -> str:  # noqa: ANN401
+def _text(group: str, view: HostView, details: _Details) -> str:
     host = f"insideLLMs {view.host_version}" if view.host_version else "insideLLMs not installed"
     lines = [f"doctor: group {group}, {len(details)} plugin(s), {host}"]
+    lines += [f"environment: {note}" for note in _environment_notes(group)]
     if details:
         rows = [("PLUGIN", "DISTRIBUTION", "VERSION", "MANIFEST", "CAPABILITIES", "DETERMINISM")]
         for plugin, _ in details:
-            dist = plugin.distribution
-            level = plugin.manifest.determinism.level if plugin.manifest.determinism else None
+            dist = plugin["distribution"]
+            determinism = plugin["manifest"]["determinism"]
+            level = determinism["class"] if determinism else None
             rows.append(
                 (
-                    plugin.entry_point.name,
-                    dist.name if dist else "-",
-                    dist.version if dist else "-",
-                    plugin.manifest.status,
+                    plugin["entry_point"]["name"],
+                    dist["name"] if dist else "-",
+                    dist["version"] if dist else "-",
+                    "not read"
+                    if plugin["load"]["status"] == "disabled"
+                    else plugin["manifest"]["status"],
                     _capabilities(plugin),
                     level or "-",
                 )
             )
-        widths = [max(len(row[i]) for row in rows) for i in range(6)]
         lines.append("")
-        lines += [
-            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-        ]
+        lines += text_table(rows, rstrip=True)
     notes = [
-        f"warning: {plugin.entry_point.name}: {problem}"
+        f"warning: {plugin['entry_point']['name']}: {problem}"
         for plugin, problems in details
         for problem in problems
     ]
-    notes += [
-        f"conflict: {c.kind} {c.key!r} registered by {', '.join(c.plugins)} ({c.outcome}"
-        + (f", {c.winner} won)" if c.winner else ")")
-        for c in view.provenance.conflicts
-    ]
+    notes += [conflict_line(conflict) for conflict in view.provenance["conflicts"]]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
 
 
-def _json(group: str, view: Any, details: list[Any], *, strict: bool, failed: bool) -> bytes:  # noqa: ANN401
+def _json(group: str, view: HostView, details: _Details, *, strict: bool, failed: bool) -> bytes:
     from importlib import metadata
 
-    from insidellms_provenance.canonical import canonical_json
-    from insidellms_provenance.field.converter import unstructure
+    from insidellms_provenance.fingerprint.loader import HOST_DISABLE_VARIABLE
 
-    disabled = os.environ.get("INSIDELLMS_DISABLE_PLUGINS", "").strip().lower() in (
+    # The host's doctor lower-cases the variable (its loader does not).
+    disabled = os.environ.get(HOST_DISABLE_VARIABLE, "").strip().lower() in (
         "1",
         "true",
         "yes",
@@ -116,17 +156,21 @@ def _json(group: str, view: Any, details: list[Any], *, strict: bool, failed: bo
             "host_version": view.host_version,
             "details": [
                 {
-                    "entry_point": plugin.entry_point.name,
-                    "distribution": plugin.distribution.name if plugin.distribution else None,
-                    "version": plugin.distribution.version if plugin.distribution else None,
-                    "manifest": unstructure(plugin.manifest),
+                    "entry_point": plugin["entry_point"]["name"],
+                    "distribution": plugin["distribution"]["name"]
+                    if plugin["distribution"]
+                    else None,
+                    "version": plugin["distribution"]["version"]
+                    if plugin["distribution"]
+                    else None,
+                    "manifest": plugin["manifest"],
                     "problems": problems,
                 }
                 for plugin, problems in details
             ],
-            "conflicts": unstructure(list(view.provenance.conflicts)),
+            "conflicts": view.provenance["conflicts"],
         },
         "strict": strict,
         "ok": not failed,
     }
-    return canonical_json(value) + b"\n"
+    return json_bytes(value)

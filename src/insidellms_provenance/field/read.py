@@ -1,25 +1,34 @@
-"""Read a provenance field: check its shape, schema and digest, then structure it."""
+"""Read a provenance field: check its shape, schema and digest against the one schema.
+
+Readers get the parsed values themselves, validated against the ``TypedDict``s of
+:mod:`insidellms_provenance.field.schema` and typed as them: nothing is copied.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import itertools
+from typing import Any, cast
 
 import orjson
 
 from insidellms_provenance.canonical import canonical_digest, sha256_digest
 from insidellms_provenance.errors import InvalidFieldError
-from insidellms_provenance.field.schema import SCHEMA_V1
+from insidellms_provenance.field.schema import SCHEMA_V1, Conflict, PluginFingerprint, Provenance
 
-if TYPE_CHECKING:
-    from insidellms_provenance.field.model import Provenance
-
-__all__ = ["KNOWN_SCHEMAS", "check_field", "read_field"]
+__all__ = [
+    "KNOWN_SCHEMAS",
+    "check_field",
+    "read_conflict",
+    "read_field",
+    "read_field_beside",
+    "read_plugin",
+]
 
 KNOWN_SCHEMAS = frozenset({SCHEMA_V1})
 
 
 def check_field(value: object, *, where: str) -> dict[str, Any]:
-    """Check a field's shape, schema and digest without structuring its plugins.
+    """Check a field's schema string and digest without validating its plugins.
 
     Cheap enough for very large fields: the digest is recomputed with ``orjson``'s
     sorted output, which is canonical for every field this package writes (no floats,
@@ -35,6 +44,7 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
     plugins = value.get("plugins")
     if not isinstance(plugins, list):
         raise InvalidFieldError(f"{where}: provenance field is malformed: 'plugins' is not a list")
+    _check_load_order(plugins, where)
     try:
         fast = sha256_digest(orjson.dumps(plugins, option=orjson.OPT_SORT_KEYS))
     except orjson.JSONEncodeError:
@@ -44,16 +54,74 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
     return value
 
 
+def _check_load_order(plugins: list[Any], where: str) -> None:
+    """Plugins are written sorted by (name, value), each entry point once; refuse others.
+
+    A reordered or duplicated list never comes from a recording, and every reader would
+    otherwise have to decide which copy counts.
+    """
+    keys = []
+    for plugin in plugins:
+        entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
+        if not isinstance(entry_point, dict):
+            return  # structuring names this problem precisely
+        name, value = entry_point.get("name"), entry_point.get("value")
+        if not (isinstance(name, str) and isinstance(value, str)):
+            return
+        keys.append((name, value))
+    if any(earlier >= later for earlier, later in itertools.pairwise(keys)):
+        raise InvalidFieldError(
+            f"{where}: provenance field is malformed: plugins are not in load order "
+            "or an entry point is listed twice"
+        )
+
+
 def read_field(value: object, *, where: str) -> Provenance:
-    """Check and structure a field read from a file; ``where`` names it in errors."""
+    """Check a field read from a file and validate all of it; ``where`` names it in errors."""
     checked = check_field(value, where=where)
-    from cattrs import transform_error
+    _raise_on_issues(checked, Provenance, where, "field")
+    return cast("Provenance", checked)
 
-    from insidellms_provenance.field.converter import structure
-    from insidellms_provenance.field.model import Provenance
 
-    try:
-        return structure(checked, Provenance)
-    except Exception as error:  # noqa: BLE001 - cattrs raises many types; all mean bad input
-        issues = tuple(transform_error(error, path="field"))
-        raise InvalidFieldError(f"{where}: provenance field is malformed", issues) from None
+def read_field_beside(value: object, *, where: str, validated: Provenance) -> Provenance:
+    """:func:`read_field` for the second of two fields, ``validated`` being the first.
+
+    The same acceptance as :func:`read_field`: plugins equal to the plugin of the same
+    entry point in ``validated`` passed the same validation there and are not walked
+    again, so ``diff`` of two large fields validates the unchanged plugins once.
+    """
+    checked = check_field(value, where=where)
+    known = {_plugin_key(plugin): plugin for plugin in validated["plugins"]}
+    fresh = [p for p in checked["plugins"] if known.get(_plugin_key(p), _MISSING) != p]
+    _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
+    return cast("Provenance", checked)
+
+
+_MISSING = object()
+
+
+def _plugin_key(plugin: object) -> object:
+    entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
+    if isinstance(entry_point, dict):
+        return (entry_point.get("name"), entry_point.get("value"))
+    return id(plugin)
+
+
+def read_plugin(value: object, *, where: str, index: object = "?") -> PluginFingerprint:
+    """Validate one plugin entry of a field checked with :func:`check_field`."""
+    _raise_on_issues(value, PluginFingerprint, where, f"field.plugins[{index}]")
+    return cast("PluginFingerprint", value)
+
+
+def read_conflict(value: object, *, where: str, index: object = "?") -> Conflict:
+    """Validate one conflict of a field checked with :func:`check_field`."""
+    _raise_on_issues(value, Conflict, where, f"field.conflicts[{index}]")
+    return cast("Conflict", value)
+
+
+def _raise_on_issues(value: object, cls: type, where: str, path: str) -> None:
+    from insidellms_provenance.field.validate import validate
+
+    issues = validate(value, cls, path)
+    if issues:
+        raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))

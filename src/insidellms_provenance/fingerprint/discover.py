@@ -10,13 +10,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from importlib import machinery, metadata
 
+from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.field import schema
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
 
 __all__ = [
     "declaring_directories",
     "discover",
     "dist_info_name",
     "entry_point_ref",
+    "entry_points_of",
     "installed_versions",
     "metadata_directories",
     "normalized_name",
@@ -45,12 +48,40 @@ def discover(group: str) -> list[metadata.EntryPoint]:
     but cannot be listed (a zip file), or is a directory named ``*.egg``. See benchmarks/.
     """
     found: list[metadata.EntryPoint] = []
-    for dist in _declaring(group):
-        found.extend(dist.entry_points.select(group=group))
+    for dist, text in _declaring(group):
+        found.extend(entry_points_of(text, group, dist))
     # This package's own in-run hook is not a plugin of the run: it registers nothing,
     # and listing it would change every recorded field whenever this package changes.
     found = [ep for ep in found if not ep.value.startswith(_OWN_PREFIX)]
     return sorted(found, key=lambda ep: (ep.name, ep.value))
+
+
+def entry_points_of(
+    text: str, group: str, dist: metadata.Distribution | None = None
+) -> list[metadata.EntryPoint]:
+    """The entry points of ``group`` in ``entry_points.txt`` text, as importlib reads them.
+
+    Parsed here, not by ``Distribution.entry_points``: importlib raises ``TypeError`` for
+    a line without ``=`` and re-reads the file (which may meanwhile be a FIFO). A line
+    without ``=`` becomes an entry point with an empty value, which then fails to load:
+    a problem on that plugin, not the end of the command.
+    """
+    found = []
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+            continue
+        if section != group:
+            continue
+        name, _, value = line.partition("=")
+        ep = metadata.EntryPoint(name=name.strip(), value=value.strip(), group=group)
+        # ``_for`` attaches the distribution, as importlib does (private since 3.8, stable).
+        found.append(ep._for(dist) if dist is not None else ep)  # type: ignore[attr-defined]  # noqa: SLF001
+    return found
 
 
 def metadata_directories() -> list[str] | None:
@@ -67,11 +98,9 @@ def metadata_directories() -> list[str] | None:
 def declaring_directories(group: str) -> list[str] | None:
     """Metadata directories of the distributions :func:`discover` finds entry points in.
 
-    Without creating ``Distribution`` or ``EntryPoint`` objects: ``entry_points.txt`` is
-    read as ``importlib.metadata`` reads it (stripped lines, ``#`` comments, ``[group]``
-    headers, ``name = value``), and only for the distributions whose file names the
-    group. A line without ``=`` in the group's section, which ``importlib.metadata``
-    refuses, counts as declaring. ``None`` where :func:`metadata_directories` is None.
+    Without creating ``Distribution`` objects: ``entry_points.txt`` is read only for the
+    distributions whose file names the group, and parsed by :func:`entry_points_of`, as
+    :func:`discover` parses it. ``None`` where :func:`metadata_directories` is None.
     """
     info_dirs = _info_dirs()
     if info_dirs is None:
@@ -87,20 +116,10 @@ def _declares(text: str | None, group: str) -> bool:
     """Whether ``entry_points.txt`` text declares an entry point of ``group`` not our own."""
     if not text or group not in text:
         return False
-    section = None
-    for line in map(str.strip, text.splitlines()):
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            section = line.strip("[]")
-        elif section == group:
-            _, equals, value = line.partition("=")
-            if not equals or not value.strip().startswith(_OWN_PREFIX):
-                return True
-    return False
+    return any(not ep.value.startswith(_OWN_PREFIX) for ep in entry_points_of(text, group))
 
 
-def _declaring(group: str) -> Iterator[metadata.Distribution]:
+def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
     """The winning distributions whose ``entry_points.txt`` contains ``group``, in order."""
     info_dirs = _info_dirs()
     if info_dirs is None:
@@ -109,15 +128,15 @@ def _declaring(group: str) -> Iterator[metadata.Distribution]:
             key = _normalized_name(dist)
             if key not in seen:
                 seen.add(key)
-                text = dist.read_text("entry_points.txt")
+                text = read_dist_text(dist, "entry_points.txt")
                 if text and group in text:
-                    yield dist
+                    yield dist, text
         return
     for directory in info_dirs:
         text = _read_text(os.path.join(directory, "entry_points.txt"))
         if text and group in text:
             # The path importlib makes: the sys.path entry joined with the child's name.
-            yield metadata.PathDistribution(pathlib.Path(directory))
+            yield metadata.PathDistribution(pathlib.Path(directory)), text
 
 
 def _info_dirs() -> list[str] | None:
@@ -181,11 +200,10 @@ def _normalize(name: str) -> str:
 
 
 def _read_text(path: str) -> str | None:
-    """The text of ``path``, or ``None`` where ``PathDistribution.read_text`` gives none."""
+    """The text of ``path``; ``None`` if it is missing, special, too large or not UTF-8."""
     try:
-        with open(path, encoding="utf-8") as file:
-            return file.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+        return read_regular(path, limit=DIST_FILE_LIMIT).decode("utf-8")
+    except (FileRefusedError, UnicodeDecodeError):
         return None
 
 
@@ -199,7 +217,7 @@ def _normalized_name(dist: metadata.Distribution) -> str:
     return re.sub(r"[-_.]+", "_", dist.name or "").lower()
 
 
-def entry_point_ref(ep: metadata.EntryPoint) -> schema.JsonObject:
+def entry_point_ref(ep: metadata.EntryPoint) -> schema.EntryPointRef:
     """The recorded form of an entry point."""
     return schema.entry_point(group=ep.group, name=ep.name, value=ep.value)
 

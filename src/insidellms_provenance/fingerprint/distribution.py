@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
-import stat
 from importlib import metadata
 from pathlib import Path
 
+from insidellms_provenance._safe_io import (
+    DIST_FILE_LIMIT,
+    RECORD_FILE_LIMIT,
+    FileRefusedError,
+    read_regular,
+)
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
-from insidellms_provenance.fingerprint.discover import dist_info_name, normalized_name
+from insidellms_provenance.field.schema import DistributionInfo
+from insidellms_provenance.fingerprint.discover import (
+    dist_info_name,
+    entry_points_of,
+    normalized_name,
+)
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.record_file import (
     InstallLayout,
     canonical_rows,
     parse_record,
 )
+from insidellms_provenance.fingerprint.redact import redact
 
-__all__ = [
-    "describe_distribution",
-    "metadata_name",
-    "name_and_version",
-    "read_regular_file",
-    "site_directory",
-]
+__all__ = ["describe_distribution", "metadata_name", "name_and_version", "site_directory"]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 
@@ -35,22 +39,17 @@ def site_directory(dist: metadata.Distribution) -> Path:
     return Path(str(dist.locate_file("")))
 
 
-def read_regular_file(root: Path, relative: str) -> bytes | None:
+def _read_regular_file(root: Path, relative: str) -> bytes | None:
     """Read ``root/relative`` if it is a regular file; never follow a final symlink."""
-    path = root / relative
     try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return None
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
+        return read_regular(root / relative, limit=RECORD_FILE_LIMIT, follow_symlinks=False)
+    except (FileRefusedError, ValueError):  # ValueError: a NUL in the path
         return None
-    with os.fdopen(fd, "rb") as file:
-        return file.read()
 
 
 def describe_distribution(
     dist: metadata.Distribution, *, editable: bool = False
-) -> tuple[JsonObject, frozenset[str]]:
+) -> tuple[DistributionInfo, frozenset[str]]:
     """Read METADATA and RECORD of ``dist`` and digest RECORD's canonical form.
 
     Returns the description and the normalized paths RECORD lists. Problems (missing
@@ -67,9 +66,11 @@ def describe_distribution(
     record_digest = None
     record_paths: frozenset[str] = frozenset()
     record_problems: list[str] = []
-    record_text = _read_text(dist, "RECORD", record_problems)
+    record_text = read_dist_text(dist, "RECORD", record_problems)
     if record_text is None:
-        record_problems.append("RECORD is missing")
+        if not record_problems:
+            record_problems.append("RECORD is missing")
+        record_problems = [redact(problem) for problem in record_problems]
     else:
         entries, parse_problems = parse_record(record_text)
         record_problems.extend(parse_problems)
@@ -87,9 +88,10 @@ def describe_distribution(
                 wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
             )
         rows, row_problems = canonical_rows(
-            entries, layout, lambda path: read_regular_file(site, path)
+            entries, layout, lambda path: _read_regular_file(site, path)
         )
         record_problems.extend(row_problems)
+        record_problems = [redact(problem) for problem in record_problems]
         record_digest = canonical_digest({"files": rows, "problems": sorted(set(record_problems))})
     problems.extend(record_problems)
 
@@ -98,30 +100,27 @@ def describe_distribution(
         normalized_name=normalized_name(name) if name else "",
         version=version,
         record_digest=record_digest,
-        problems=tuple(problems),
+        problems=tuple(redact(problem) for problem in problems),
     )
     return info, record_paths
 
 
 def _wrapper_names(dist: metadata.Distribution) -> frozenset[str]:
     """Console and GUI script names: installers generate wrappers for them."""
-    return frozenset(ep.name for ep in dist.entry_points if ep.group in _WRAPPER_GROUPS)
-
-
-def _read_text(dist: metadata.Distribution, filename: str, problems: list[str]) -> str | None:
-    try:
-        return dist.read_text(filename)
-    except (OSError, UnicodeDecodeError) as error:
-        problems.append(f"{filename} cannot be read: {type(error).__name__}")
-        return None
+    text = read_dist_text(dist, "entry_points.txt") or ""
+    return frozenset(
+        ep.name for group in _WRAPPER_GROUPS for ep in entry_points_of(text, group, dist)
+    )
 
 
 def _read_name_version(dist: metadata.Distribution, problems: list[str]) -> tuple[str, str]:
-    text = _read_text(dist, "METADATA", problems)
+    before = len(problems)
+    text = read_dist_text(dist, "METADATA", problems)
+    if text is None and len(problems) == before:
+        text = read_dist_text(dist, "PKG-INFO", problems)
     if text is None:
-        text = _read_text(dist, "PKG-INFO", problems)
-    if text is None:
-        problems.append("METADATA is missing")
+        if len(problems) == before:
+            problems.append("METADATA is missing")
         return "", ""
     return name_and_version(text, problems)
 
@@ -154,17 +153,18 @@ def metadata_name(info_dir: str) -> str | None:
 
     For display, such as naming a distribution in ``verify``'s findings: only the header
     block is split into lines, where ``importlib.metadata``'s ``Distribution.name`` parses
-    the whole file with the email parser (about 2 ms for a long description). A folded
-    header is unfolded; None if there is no readable, non-empty Name.
+    the whole file with the email parser (about 2 ms for a long description). Files are
+    read only if regular (never a FIFO or a symlink). A folded header is unfolded; None if
+    there is no readable, non-empty Name.
     """
-    for filename in ("METADATA", "PKG-INFO"):
-        data = read_regular_file(Path(info_dir), filename)
-        if data is not None:
-            break
+    for path in (f"{info_dir}/METADATA", f"{info_dir}/PKG-INFO", info_dir):
+        try:
+            data = read_regular(path, limit=DIST_FILE_LIMIT, follow_symlinks=False)
+        except (FileRefusedError, ValueError):  # ValueError: a NUL in the path
+            continue
+        break
     else:
-        data = read_regular_file(Path(info_dir).parent, os.path.basename(info_dir))
-        if data is None:  # an egg-info directory without PKG-INFO, or nothing at all
-            return None
+        return None  # an egg-info directory without PKG-INFO, or nothing at all
     head = data.partition(b"\n\n")[0].decode("utf-8", "replace").replace("\r\n", "\n")
     lines = head.split("\n")
     for index, line in enumerate(lines):

@@ -5,11 +5,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from importlib import metadata
-from typing import TYPE_CHECKING
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import make_field
-from insidellms_provenance.field.schema import DEFAULT_GROUP, JsonObject
+from insidellms_provenance.field.schema import (
+    DEFAULT_GROUP,
+    Conflict,
+    DistributionInfo,
+    LoadOutcome,
+    ManifestSummary,
+    PluginObservation,
+    Provenance,
+    Source,
+)
 from insidellms_provenance.fingerprint.discover import (
     discover,
     dist_info_name,
@@ -18,68 +26,81 @@ from insidellms_provenance.fingerprint.discover import (
     versions_key,
 )
 from insidellms_provenance.fingerprint.distribution import describe_distribution, site_directory
+from insidellms_provenance.fingerprint.isolation import ImportResult
 from insidellms_provenance.fingerprint.loader import (
     call_plugin_manifest,
     load_entry_point,
     plugins_disabled,
 )
-from insidellms_provenance.fingerprint.origin import check_origin
+from insidellms_provenance.fingerprint.origin import check_origin, imported_file
 from insidellms_provenance.fingerprint.source import describe_source, editable_root
 
-if TYPE_CHECKING:
-    from insidellms_provenance.field.model import Provenance
+__all__ = ["record", "record_field", "record_without_import"]
 
-__all__ = ["record", "record_field"]
+_Described = tuple[DistributionInfo, frozenset[str], Source]
 
 
 def record(
     group: str = DEFAULT_GROUP,
     *,
     environ: Mapping[str, str] = os.environ,
+    isolated: bool = False,
 ) -> Provenance:
-    """Import each entry point of ``group`` (never calling it) and fingerprint it."""
-    from insidellms_provenance.field.converter import structure
-    from insidellms_provenance.field.model import Provenance
+    """Import each entry point of ``group`` (never calling it) and fingerprint it.
 
-    return structure(record_field(group, environ=environ), Provenance)
+    ``isolated`` imports the plugins in a child process
+    (:mod:`~insidellms_provenance.fingerprint.isolation`), as the CLI does.
+    """
+    return record_field(group, environ=environ, isolated=isolated)
 
 
-def record_field(
+def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it has
     group: str = DEFAULT_GROUP,
     *,
     environ: Mapping[str, str] = os.environ,
-    observations: Mapping[tuple[str, str], JsonObject] | None = None,
-    conflicts: Iterable[JsonObject] = (),
+    observations: Mapping[tuple[str, str], PluginObservation] | None = None,
+    conflicts: Iterable[Conflict] = (),
     entry_points: list[metadata.EntryPoint] | None = None,
-) -> JsonObject:
-    """:func:`record` as the plain field value, as embedded and printed.
+    isolated: bool = False,
+) -> Provenance:
+    """:func:`record`, with what a host run observed.
 
     Inside a host run, ``observations`` (keyed by entry-point name and value, built by
     :func:`insidellms_provenance.field.schema.observation`) say how the host's own loading
     went; those plugins are not imported again, and their registrations and the run's
     ``conflicts`` are recorded. ``entry_points`` is what :func:`discover` returned for
-    ``group``, when the caller already has it.
+    ``group``, when the caller already has it. ``isolated`` imports the plugins in a
+    child process, so no plugin can end, hang or write into this one.
     """
     observations = observations or {}
     disabled = plugins_disabled(group, environ)
     if entry_points is None:
         entry_points = discover(group)
+    imported: dict[tuple[str, str], ImportResult] = {}
+    if isolated and not disabled:
+        from insidellms_provenance.fingerprint.isolation import import_isolated
+
+        pending = [ep for ep in entry_points if (ep.name, ep.value) not in observations]
+        if pending:
+            imported = import_isolated(pending, environ)
     versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
-    described: dict[str, tuple[JsonObject, frozenset[str], JsonObject]] = {}
+    described: dict[str, _Described] = {}
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
-        load, manifest = _load(ep, observed, disabled=disabled)
+        isolated_result = imported.get((ep.name, ep.value))
+        if isolated_result is not None:
+            load, manifest = isolated_result["load"], isolated_result["manifest"]
+            module_file = isolated_result["module_file"]
+        else:
+            load, manifest = _load(ep, observed, disabled=disabled)
+            module_file = imported_file(ep)
         info, source, origin = None, None, schema.origin(status="unknown")
         dist = ep.dist
         if dist is not None:
-            key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
-            if key not in described:
-                found = describe_source(dist)
-                described[key] = (*describe_distribution(dist, editable=found["editable"]), found)
-            info, record_paths, source = described[key]
+            info, record_paths, source = _describe(dist, described)
             origin = check_origin(
-                ep,
+                module_file,
                 site_dir=site_directory(dist),
                 record_paths=record_paths,
                 editable_root=editable_root(dist) if source["editable"] else None,
@@ -100,9 +121,49 @@ def record_field(
     return make_field(group, plugins, conflicts)
 
 
+def record_without_import(group: str, recorded: Provenance) -> Provenance:
+    """Entry points, distributions and sources as installed now, without importing.
+
+    What only importing can tell (load, manifest, origin, registrations) is taken from
+    ``recorded`` for the entry points it lists, and the defaults of a plugin that was
+    never loaded for the others; ``recorded``'s conflicts are kept. Diffing the result
+    with ``recorded`` shows what changed on disk since the run (``verify RUN``).
+    """
+    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
+    described: dict[str, _Described] = {}
+    plugins = []
+    for ep in discover(group):
+        was = old.get((ep.name, ep.value))
+        info, source = None, None
+        if ep.dist is not None:
+            info, _, source = _describe(ep.dist, described)
+        plugins.append(
+            schema.fingerprint(
+                entry_point=entry_point_ref(ep),
+                distribution=info,
+                source=source,
+                origin=was["origin"] if was else schema.origin(status="unknown"),
+                manifest=was["manifest"] if was else schema.manifest_summary(status="missing"),
+                load=was["load"] if was else schema.load_outcome(status="loaded"),
+                registered=was["registered"] if was else None,
+                replaced=was["replaced"] if was else None,
+            )
+        )
+    return make_field(group, plugins, recorded["conflicts"])
+
+
+def _describe(dist: metadata.Distribution, described: dict[str, _Described]) -> _Described:
+    """A distribution's description, RECORD paths and source, once per distribution."""
+    key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
+    if key not in described:
+        source = describe_source(dist)
+        described[key] = (*describe_distribution(dist, editable=source["editable"]), source)
+    return described[key]
+
+
 def _load(
-    ep: metadata.EntryPoint, observed: JsonObject | None, *, disabled: bool
-) -> tuple[JsonObject, JsonObject]:
+    ep: metadata.EntryPoint, observed: PluginObservation | None, *, disabled: bool
+) -> tuple[LoadOutcome, ManifestSummary]:
     """How loading went (observed in a host run, or by importing now) and the manifest."""
     if observed is not None:
         return observed["load"], call_plugin_manifest(ep, observed["load"])

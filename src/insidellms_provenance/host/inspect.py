@@ -9,12 +9,10 @@ from typing import Any
 
 import attrs
 
-from insidellms_provenance.field.model import PluginFingerprint, Provenance
-from insidellms_provenance.host.observer import OBSERVER
+from insidellms_provenance.field.schema import PluginFingerprint, Provenance
+from insidellms_provenance.host.observer import HOST_REGISTRIES, OBSERVER
 
 __all__ = ["HostView", "load_host", "plugin_problems"]
-
-_KINDS = {"models": "model_registry", "probes": "probe_registry", "datasets": "dataset_registry"}
 
 
 @attrs.frozen(kw_only=True)
@@ -43,22 +41,22 @@ def load_host(group: str) -> HostView:
     if host_version is not None:
         try:
             import insideLLMs  # type: ignore[import-not-found]  # noqa: F401
-        except Exception as error:  # noqa: BLE001 - the host's own failure, reported
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - the host's (or a plugin's) failure
+            # SystemExit from a plugin the host loads on import must not end us with 0.
             from insidellms_provenance.errors import ProvenanceError
+            from insidellms_provenance.fingerprint.loader import describe_error
 
-            raise ProvenanceError(f"importing insideLLMs failed: {error}") from None
+            error_type, message = describe_error(error)
+            raise ProvenanceError(f"importing insideLLMs failed: {error_type}: {message}") from None
         host_registry: Any = sys.modules.get("insideLLMs.registry")
         registries = {
             kind: sorted(getattr(host_registry, name).list())
-            for kind, name in _KINDS.items()
+            for kind, name in HOST_REGISTRIES.items()
             if hasattr(host_registry, name)
         }
-    if OBSERVER.observations:
-        from insidellms_provenance.field.converter import structure
-
-        provenance = structure(current_field(), Provenance)
-    else:
-        provenance = record(group)
+    provenance = current_field() if OBSERVER.observations else record(group, isolated=True)
     return HostView(
         provenance=provenance,
         host_version=host_version,
@@ -72,15 +70,19 @@ def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list
     """What strict mode fails on; environment variables are named, never shown."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    manifest = plugin.manifest
+    if plugin["load"]["status"] == "disabled":
+        # The loader never ran, so nothing about this plugin was read or checked.
+        return ["not checked: INSIDELLMS_DISABLE_PLUGINS is set, so no plugin was imported"]
+    manifest = plugin["manifest"]
+    requires = manifest["requires"]
     problems = []
-    if manifest.status != "ok":
-        detail = f": {manifest.problems[0]}" if manifest.problems else ""
-        problems.append(f"manifest {manifest.status}{detail}")
+    if manifest["status"] != "ok":
+        detail = f": {manifest['problems'][0]}" if manifest["problems"] else ""
+        problems.append(f"manifest {manifest['status']}{detail}")
     checks = [
-        (manifest.insidellms, host_version, "insideLLMs"),
+        (manifest["insideLLMs"], host_version, "insideLLMs"),
         (
-            manifest.requires.python if manifest.requires else None,
+            requires["python"] if requires else None,
             platform.python_version(),
             "Python",
         ),
@@ -94,8 +96,8 @@ def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list
             satisfied = False
         if not satisfied:
             problems.append(f"requires {what} {specifier}, this is {version}")
-    if manifest.requires:
-        missing = [name for name in manifest.requires.env if name not in os.environ]
+    if requires:
+        missing = [name for name in requires["env"] if name not in os.environ]
         if missing:
             problems.append(f"environment variables not set: {', '.join(missing)}")
     from insidellms_provenance.analyze.declared import registration_gaps

@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from typing import TYPE_CHECKING, Final
 
-__all__ = ["OBSERVER", "Observer", "RegisterCall"]
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import (
+    REGISTRY_KINDS,
+    Conflict,
+    PluginObservation,
+    Provenance,
+)
+
+if TYPE_CHECKING:
+    from importlib import metadata
+
+__all__ = ["HOST_REGISTRIES", "OBSERVER", "Observer", "RegisterCall"]
+
+HOST_REGISTRIES: Final[dict[str, str]] = {
+    kind: f"{kind.removesuffix('s')}_registry" for kind in REGISTRY_KINDS
+}
+"""The attribute of ``insideLLMs.registry`` holding each kind's registry."""
 
 RegisterCall = tuple[str, str, bool, bool]  # kind, key, overwrite, key existed before
 
 
 class Observer:
-    """Registrations and conflicts per entry point, in load order, for one host run."""
+    """Everything the hook keeps for one host run (STYLE rule 6: the one global).
+
+    Registrations and conflicts per entry point, in load order; who owns each registry
+    key; whether the hook has warned; and, computed once per run, the group's entry
+    points and the field.
+    """
 
     def __init__(self) -> None:
-        self.observations: dict[tuple[str, str], JsonObject] = {}
-        self.conflicts: list[JsonObject] = []
+        self.observations: dict[tuple[str, str], PluginObservation] = {}
+        self.conflicts: list[Conflict] = []
         self.owners: dict[tuple[str, str], str] = {}
         self.builtins: set[tuple[str, str]] = set()
         self.warned = False
+        self.entry_points: list[metadata.EntryPoint] | None = None
+        self.field: Provenance | None = None
 
     def seed_builtins(self, keys: dict[str, list[str]]) -> None:
         """Keys registered before any plugin ran belong to the host."""
@@ -35,8 +57,8 @@ class Observer:
     ) -> None:
         """Record one plugin's registration call and what it did to the registries."""
         name = entry_point[0]
-        added: dict[str, list[str]] = {"models": [], "probes": [], "datasets": []}
-        replaced: dict[str, list[str]] = {"models": [], "probes": [], "datasets": []}
+        added: dict[str, list[str]] = {kind: [] for kind in REGISTRY_KINDS}
+        replaced: dict[str, list[str]] = {kind: [] for kind in REGISTRY_KINDS}
         for index, (kind, key, overwrite, existed) in enumerate(calls):
             owner = self.owners.get((kind, key))
             raised_here = error is not None and index == len(calls) - 1
