@@ -14,9 +14,7 @@ changes are compared at close to the cost of parsing them. Never imports plugin 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Final
-
-import attrs
+from typing import Any, Final, NamedTuple
 
 from insidellms_provenance.field.schema import (
     REGISTRY_KINDS,
@@ -66,8 +64,7 @@ CHANGE_KINDS: Final = {
 VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
 
 
-@attrs.frozen(kw_only=True)
-class Change:
+class Change(NamedTuple):
     """One change to one plugin (or to the run, for conflicts)."""
 
     plugin: str
@@ -88,8 +85,7 @@ class Change:
         return (SEVERITIES.index(self.severity), self.kind, self.message)
 
 
-@attrs.frozen(kw_only=True)
-class DiffReport:
+class DiffReport(NamedTuple):
     """Both digests, the group, and every change, grouped by plugin, most severe first."""
 
     group: str
@@ -234,7 +230,7 @@ def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]
         *_diff_manifest(name, was["manifest"], now["manifest"], implied),
     ]
     if upgrade is not None and implied:
-        grouped = attrs.evolve(upgrade, implied=tuple(implied))
+        grouped = upgrade._replace(implied=tuple(implied))
         distribution = [grouped if c is upgrade else c for c in distribution]
     return [
         *group_change,

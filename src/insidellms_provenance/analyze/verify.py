@@ -19,9 +19,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
-
-import attrs
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.diff import DiffReport
@@ -52,8 +50,7 @@ __all__ = [
 _POOL_MIN_DIRECTORIES: Final = 40
 
 
-@attrs.frozen(kw_only=True)
-class Finding:
+class Finding(NamedTuple):
     """One integrity problem, by distribution and path relative to the site directory."""
 
     distribution: str
@@ -66,8 +63,7 @@ class Finding:
         return (self.distribution, self.path, self.problem)
 
 
-@attrs.frozen(kw_only=True)
-class VerifyTarget:
+class VerifyTarget(NamedTuple):
     """A distribution to verify: where it lives and what its RECORD says."""
 
     name: str
