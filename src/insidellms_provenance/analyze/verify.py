@@ -125,13 +125,17 @@ def verify_targets(
     distributions, the last one done) as work completes.
     """
     work = list(targets)
+    directories = sum(isinstance(target, str) for target in work)
+    if directories < _POOL_MIN_DIRECTORIES:
+        # Few: described here, so that their RECORDs decide whether a pool pays.
+        work = [target_at(item) if isinstance(item, str) else item for item in work]
+        directories = 0
     rows = sum(
         (target.record_text or "").count("\n") if isinstance(target, VerifyTarget) else 0
         for target in work
     )
-    directories = sum(isinstance(target, str) for target in work)
     workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or (rows < POOL_MIN_FILES and directories < _POOL_MIN_DIRECTORIES):
+    if workers < 2 or (rows < POOL_MIN_FILES and not directories):
         results = []
         for item in work:
             target = target_at(item) if isinstance(item, str) else item
