@@ -217,25 +217,31 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
         Finding(distribution=name, path=target.dist_info + "/RECORD", problem=problem)
         for problem in problems
     ]
-    for entry in entries:
-        finding, fd = _check_entry(target, entry)
-        if finding is not None:
-            findings.append(finding)
-        elif fd is not None and entry.hash_ is not None:
-            try:
-                result = hash_fd(fd, entry.hash_.name)
-            finally:
+    directory = _OpenDirectory()
+    try:
+        for entry in entries:
+            finding, fd = _check_entry(target, entry, directory)
+            if finding is not None:
+                findings.append(finding)
+            elif fd is not None and entry.hash_ is not None:
+                try:
+                    result = hash_fd(fd, entry.hash_.name)
+                finally:
+                    os.close(fd)
+                mismatch = result if isinstance(result, str) else entry.mismatch(*result)
+                if mismatch is not None:
+                    findings.append(Finding(distribution=name, path=entry.path, problem=mismatch))
+            elif fd is not None:
                 os.close(fd)
-            mismatch = result if isinstance(result, str) else entry.mismatch(*result)
-            if mismatch is not None:
-                findings.append(Finding(distribution=name, path=entry.path, problem=mismatch))
-        elif fd is not None:
-            os.close(fd)
+    finally:
+        directory.close()
     findings += _unexpected_files(target, entries)
     return findings
 
 
-def _check_entry(target: VerifyTarget, entry: RecordEntry) -> tuple[Finding | None, int | None]:
+def _check_entry(
+    target: VerifyTarget, entry: RecordEntry, directory: _OpenDirectory
+) -> tuple[Finding | None, int | None]:
     """A finding for a row that must not be hashed, or the open file to hash (if any).
 
     The file is reached component by component from the site directory (``dir_fd`` and
@@ -248,7 +254,7 @@ def _check_entry(target: VerifyTarget, entry: RecordEntry) -> tuple[Finding | No
     refusal = check_path(entry.path, target.depth)
     if refusal is not None:
         return finding(f"refused: {refusal}")
-    opened = _open_below(target.site_dir, entry.path)
+    opened = _open_below(target.site_dir, entry.path, directory)
     if opened == "missing":
         if entry.hash_ is None and is_bytecode_cache(entry.path):
             return None, None
@@ -267,17 +273,43 @@ _DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(
 _FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _open_below(root: Path, relative: str) -> int | str:
+class _OpenDirectory:
+    """The last directory :func:`_open_below` reached, kept open for the next file in it.
+
+    RECORD lists a package's files together, so most files are opened from the directory
+    fd of the one before: the same components, opened the same way (never through a
+    symlink), once instead of once per file. One fd is held at a time.
+    """
+
+    def __init__(self) -> None:
+        self.key: tuple[str, tuple[str, ...]] | None = None
+        self.fd = -1
+
+    def keep(self, key: tuple[str, tuple[str, ...]], fd: int) -> None:
+        self.close()
+        self.key, self.fd = key, fd
+
+    def close(self) -> None:
+        if self.key is not None:
+            os.close(self.fd)
+            self.key, self.fd = None, -1
+
+
+def _open_below(root: Path, relative: str, directory: _OpenDirectory) -> int | str:
     """An fd of the regular file ``root/relative``, or why it was not opened.
 
     Leading ``..`` components (scripts and data files) climb from ``root`` first; below
-    that point no symlink is followed, in any component.
+    that point no symlink is followed, in any component. The file's directory is kept
+    open in ``directory`` for the next file.
     """
     parts = posixpath.normpath(relative).split("/")
     base = str(root)
     while parts and parts[0] == "..":
         base = os.path.dirname(base)
         parts.pop(0)
+    key = (base, tuple(parts[:-1]))
+    if directory.key == key:
+        return _open_file(parts[-1], directory.fd)
     try:
         dir_fd = os.open(base, os.O_RDONLY)
     except OSError:
@@ -286,12 +318,16 @@ def _open_below(root: Path, relative: str) -> int | str:
         for part in parts[:-1]:
             opened = _open_directory(part, dir_fd)
             if isinstance(opened, str):
+                os.close(dir_fd)
                 return opened
             os.close(dir_fd)
             dir_fd = opened
-        return _open_file(parts[-1], dir_fd)
-    finally:
+        result = _open_file(parts[-1], dir_fd)
+    except BaseException:
         os.close(dir_fd)
+        raise
+    directory.keep(key, dir_fd)
+    return result
 
 
 def _open_directory(name: str, dir_fd: int) -> int | str:
