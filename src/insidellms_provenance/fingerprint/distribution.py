@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -23,13 +24,20 @@ from insidellms_provenance.fingerprint.discover import (
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.record_file import (
+    CanonicalRow,
     InstallLayout,
     canonical_rows,
     parse_record,
 )
 from insidellms_provenance.fingerprint.redact import redact
 
-__all__ = ["describe_distribution", "metadata_name", "name_and_version", "site_directory"]
+__all__ = [
+    "describe_distribution",
+    "metadata_name",
+    "name_and_version",
+    "record_digest",
+    "site_directory",
+]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 
@@ -63,7 +71,7 @@ def describe_distribution(
     name = name or dir_name
     version = version or dir_version
 
-    record_digest = None
+    digest = None
     record_paths: frozenset[str] = frozenset()
     record_problems: list[str] = []
     record_text = read_dist_text(dist, "RECORD", record_problems)
@@ -92,17 +100,26 @@ def describe_distribution(
         )
         record_problems.extend(row_problems)
         record_problems = [redact(problem) for problem in record_problems]
-        record_digest = canonical_digest({"files": rows, "problems": sorted(set(record_problems))})
+        digest = record_digest(rows, record_problems)
     problems.extend(record_problems)
 
     info = schema.distribution(
         name=name,
         normalized_name=normalized_name(name) if name else "",
         version=version,
-        record_digest=record_digest,
+        record_digest=digest,
         problems=tuple(redact(problem) for problem in problems),
     )
     return info, record_paths
+
+
+def record_digest(rows: Iterable[CanonicalRow], problems: Iterable[str]) -> str:
+    """``record_digest`` of canonical RECORD rows and the problems found making them.
+
+    The one definition, shared by installed distributions and wheel archives
+    (:mod:`insidellms_provenance.fingerprint.wheel`): ``docs/record-digest.md``, step 8.
+    """
+    return canonical_digest({"files": list(rows), "problems": sorted(set(problems))})
 
 
 def _wrapper_names(dist: metadata.Distribution) -> frozenset[str]:
