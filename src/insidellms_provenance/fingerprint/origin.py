@@ -40,11 +40,29 @@ def check_origin(
     module_file = getattr(module, "__file__", None)
     if not isinstance(module_file, str):
         return schema.origin(status="unknown", duplicate_versions=duplicates)
-    real_file = os.path.realpath(module_file)
     if editable_root is not None:
-        inside = Path(real_file).is_relative_to(os.path.realpath(editable_root))
-        return schema.origin(status="ok" if inside else "shadowed", duplicate_versions=duplicates)
-    site = _real(str(site_dir))
-    relative = os.path.relpath(real_file, site).replace(os.sep, "/")
-    owned = not relative.startswith("../") and relative in record_paths
+        owned = any(
+            Path(file).is_relative_to(root)
+            for file, root in _both_forms(module_file, str(editable_root))
+        )
+    else:
+        owned = any(
+            (relative := os.path.relpath(file, site).replace(os.sep, "/")) in record_paths
+            and not relative.startswith("../")
+            for file, site in _both_forms(module_file, str(site_dir))
+        )
     return schema.origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)
+
+
+def _both_forms(file: str, directory: str) -> tuple[tuple[str, str], ...]:
+    """``file`` and ``directory`` as written (absolute), then with symlinks resolved.
+
+    As written first: uv's ``--link-mode=symlink`` installs every file as a symlink into
+    its cache, so only the path Python imported through lies in the site directory.
+    Resolved second: a site directory reached through a symlinked parent (``/tmp`` on
+    macOS) may be spelt differently in ``__file__`` and on ``sys.path``.
+    """
+    return (
+        (os.path.abspath(file), os.path.abspath(directory)),
+        (os.path.realpath(file), _real(directory)),
+    )
