@@ -113,3 +113,42 @@ def test_uv_link_modes_record_the_same_bytes_as_pip(link_mode, wheels, pip_field
     field = venv.record()
     assert _differences(pip_field, field) == {}
     assert field == pip_field
+
+
+# -- installer-generated wrappers ------------------------------------------------------
+
+
+def _describe(venv: Venv, distribution: str, *, env: dict[str, str] | None = None) -> dict:
+    code = (
+        "import json, sys; from importlib import metadata;"
+        "from insidellms_provenance.fingerprint.distribution import describe_distribution;"
+        "print(json.dumps(describe_distribution(metadata.distribution(sys.argv[1]))[0]))"
+    )
+    result = venv.run("-c", code, distribution, env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)
+
+
+def test_pip_versioned_wrappers_do_not_make_pips_digest_installer_dependent(
+    wheels, tools, tmp_path
+):
+    """pip and uv add ``pip3.X`` (not in pip's entry_points.txt); ``installer`` does not."""
+    pip_wheel = next(tools.glob("pip-*.whl"))
+    installer_wheel = next(tools.glob("installer-*.whl"))
+    by_pip = _env(tmp_path / "pip", "pip", wheels)
+    install(by_pip, str(pip_wheel), find_links=tools)
+    by_uv = _env(tmp_path / "uv", "uv", wheels)
+    install(by_uv, str(pip_wheel), find_links=tools)
+    by_installer = _env(tmp_path / "installer", "pip", wheels)
+    result = by_installer.run(
+        "-m", "installer", str(pip_wheel), env={"PYTHONPATH": str(installer_wheel)}
+    )
+    assert result.returncode == 0, result.stderr.decode()
+
+    minor = f"pip{sys.version_info[0]}.{sys.version_info[1]}"
+    assert (by_pip.root / "bin" / minor).exists()
+    assert (by_uv.root / "bin" / minor).exists()
+    assert not (by_installer.root / "bin" / minor).exists()
+    described = [_describe(venv, "pip") for venv in (by_pip, by_uv, by_installer)]
+    assert described[0]["problems"] == []
+    assert described[0] == described[1] == described[2]

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import io
 import posixpath
+import re
 from collections.abc import Callable, Iterable
 from typing import Final, NamedTuple
 
@@ -225,7 +226,7 @@ def canonical_rows(
             continue
         if scripts_prefix and path.startswith(scripts_prefix):
             script = path[len(scripts_prefix) :]
-            if "/" not in script and _script_stem(script) in layout.wrapper_names:
+            if "/" not in script and _is_wrapper(_script_stem(script), layout.wrapper_names):
                 # Generated from entry_points.txt (hashed), with installer-specific text.
                 continue
             data = read_script(entry.path)
@@ -256,6 +257,25 @@ def _script_stem(name: str) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+# pip (``get_console_script_specs``) and uv, which copies pip's rule, install a console
+# script named ``pip`` as ``pip``, ``pipX`` and ``pipX.Y`` of the running interpreter, and
+# ``easy_install`` as ``easy_install`` and ``easy_install-X.Y``; ``python -m installer``
+# writes only the names in entry_points.txt. Evidence: pip's own RECORD lists
+# ``bin/pip3.11`` when pip or uv installed it, and not when installer did.
+_VERSIONED_WRAPPERS: Final = (
+    ("pip", re.compile(r"pip\d+(\.\d+)?")),
+    ("easy_install", re.compile(r"easy_install-\d+\.\d+")),
+)
+
+
+def _is_wrapper(stem: str, wrapper_names: frozenset[str]) -> bool:
+    """Whether an installer generated script ``stem`` from the console/GUI script names."""
+    return stem in wrapper_names or any(
+        name in wrapper_names and pattern.fullmatch(stem) is not None
+        for name, pattern in _VERSIONED_WRAPPERS
+    )
 
 
 # For interpreter paths that are too long or contain spaces, pip and uv write a
