@@ -15,9 +15,17 @@ from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import JsonObject
 
-__all__ = ["SKIPPED_SOURCE_DIRS", "describe_source", "editable_root", "source_tree_digest"]
+__all__ = [
+    "SKIPPED_SOURCE_DIRS",
+    "TOP_LEVEL_OUTPUT_DIRS",
+    "describe_source",
+    "editable_root",
+    "source_tree_digest",
+]
 
-# Directories that hold tool output, caches or other environments, not source.
+# Skipped at any depth: version-control and tool state. None of these names is a valid
+# Python identifier or a place a build backend takes package data from, so they cannot
+# hold the plugin's code.
 SKIPPED_SOURCE_DIRS = frozenset(
     {
         ".git",
@@ -25,19 +33,18 @@ SKIPPED_SOURCE_DIRS = frozenset(
         ".svn",
         ".bzr",
         "__pycache__",
-        ".venv",
-        "venv",
         ".tox",
         ".nox",
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
         ".hypothesis",
-        "node_modules",
-        "build",
-        "dist",
     }
 )
+# Skipped only directly below the source root, and only when not a package (no
+# ``__init__.py``): where build backends, ``python -m build`` and npm write their output.
+# The same names deeper down (``src/pkg/build/``) or as a flat-layout package are code.
+TOP_LEVEL_OUTPUT_DIRS = frozenset({"build", "dist", "node_modules"})
 
 
 def describe_source(dist: metadata.Distribution) -> JsonObject:
@@ -108,17 +115,18 @@ def _split_url(url: str) -> tuple[str | None, str | None, Path | None]:
 def source_tree_digest(root: Path) -> str:
     """Digest every file below ``root``: relative path and content, symlinks not followed.
 
-    Skips :data:`SKIPPED_SOURCE_DIRS` and any directory holding a virtual environment
-    (``pyvenv.cfg``), so building or testing in place does not change the digest.
+    Skips only what cannot be the plugin's code (``docs/record-digest.md``):
+    :data:`SKIPPED_SOURCE_DIRS`, ``*.egg-info`` metadata and virtual environments
+    (``pyvenv.cfg``) at any depth, :data:`TOP_LEVEL_OUTPUT_DIRS` directly below ``root``
+    unless they are packages, and bytecode. Building, testing or creating a venv in
+    place does not change the digest; an edit to any module does.
     """
     rows: list[tuple[str, str]] = []
     for directory, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(
             name
             for name in dirnames
-            if name not in SKIPPED_SOURCE_DIRS
-            and not name.endswith(".egg-info")
-            and not (Path(directory, name) / "pyvenv.cfg").exists()
+            if not _skipped(Path(directory, name), top=directory == str(root))
         )
         relative_dir = Path(directory).relative_to(root)
         for name in filenames:
@@ -131,6 +139,16 @@ def source_tree_digest(root: Path) -> str:
                 rows.append((relative, _file_sha256(path)))
     rows.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
     return canonical_digest(rows)
+
+
+def _skipped(directory: Path, *, top: bool) -> bool:
+    """Whether ``directory`` cannot hold the plugin's code (see :func:`source_tree_digest`)."""
+    name = directory.name
+    if name in SKIPPED_SOURCE_DIRS or name.endswith(".egg-info"):
+        return True
+    if top and name in TOP_LEVEL_OUTPUT_DIRS and not (directory / "__init__.py").exists():
+        return True
+    return (directory / "pyvenv.cfg").exists()
 
 
 def _file_sha256(path: Path) -> str:
