@@ -59,7 +59,7 @@ def tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Installers and build backends from the package index (pip's cache serves reruns)."""
     directory = tmp_path_factory.mktemp("tools")
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
-    requirements = ["pip", "installer", "setuptools<80", "hatchling", "wheel"]
+    requirements = ["pip", "installer", "setuptools<80", "hatchling", "editables", "wheel"]
     subprocess.run([*command, "--dest", str(directory), *requirements], check=True)
     return directory
 
@@ -152,3 +152,180 @@ def test_pip_versioned_wrappers_do_not_make_pips_digest_installer_dependent(
     described = [_describe(venv, "pip") for venv in (by_pip, by_uv, by_installer)]
     assert described[0]["problems"] == []
     assert described[0] == described[1] == described[2]
+
+
+# -- editable, develop and egg installs of one src-layout project ------------------------
+
+SETUP_PY = """\
+from setuptools import setup
+
+setup(
+    name="zeta-plugin",
+    version="0.1",
+    package_dir={"": "src"},
+    packages=["zeta_plugin", "zeta_plugin.build"],
+    entry_points={"insidellms.plugins": ["zeta = zeta_plugin:register"]},
+)
+"""
+BUILD_SYSTEM = {
+    "setuptools": '[build-system]\nrequires = ["setuptools<80"]\n'
+    'build-backend = "setuptools.build_meta"\n',
+    "hatchling": '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+    '[project]\nname = "zeta-plugin"\nversion = "0.1"\n\n'
+    '[project.entry-points."insidellms.plugins"]\nzeta = "zeta_plugin:register"\n\n'
+    '[tool.hatch.build.targets.wheel]\npackages = ["src/zeta_plugin"]\n',
+}
+NESTED_BUILD = "src/zeta_plugin/build/__init__.py"
+
+
+def _project(root: Path, backend: str) -> Path:
+    """A src-layout plugin whose package has a subpackage named ``build``."""
+    files = {
+        "pyproject.toml": BUILD_SYSTEM[backend],
+        "src/zeta_plugin/__init__.py": "def register():\n    return None\n",
+        NESTED_BUILD: "STEPS = ('compile',)\n",
+    }
+    if backend == "setuptools":
+        files["setup.py"] = SETUP_PY
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def _wheel_of(project: Path, tools: Path, directory: Path) -> Path:
+    """The project built as a regular wheel, by pip from the offline tools."""
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"]
+    options = ["--no-index", "--find-links", str(tools), "--no-deps", "--wheel-dir"]
+    subprocess.run([*command, *options, str(directory), str(project)], check=True)
+    return next(directory.glob("zeta_plugin-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def zeta_wheel_field(wheels, tools, tmp_path_factory):
+    """The reference: the project built as a wheel and pip-installed into a venv."""
+    fields = {}
+    for backend in BUILD_SYSTEM:
+        parent = tmp_path_factory.mktemp(f"zeta-{backend}")
+        wheel = _wheel_of(_project(parent / "zeta", backend), tools, parent / "wheels")
+        venv = create_venv(parent / "venv", "pip")
+        links = ("--find-links", str(wheels))
+        install(venv, "insidellms-provenance", "zeta-plugin", find_links=wheel.parent, extra=links)
+        fields[backend] = venv.record()
+    return fields
+
+
+def _install_editable(venv: Venv, project: Path, wheels: Path, tools: Path) -> None:
+    install(venv, "-e", str(project), find_links=tools, extra=("--find-links", str(wheels)))
+
+
+# What an editable install legitimately records differently from the same project
+# installed from its wheel: RECORD rows outside the dist-info have no hash (editable
+# wheels embed the absolute source path), and the source is the local directory, whose
+# files `editable_digest` covers.
+EDITABLE_KEYS = {
+    "distribution.record_digest",
+    "source.kind",
+    "source.editable",
+    "source.editable_digest",
+}
+
+
+@pytest.mark.parametrize("backend", list(BUILD_SYSTEM))
+def test_pep660_editables_from_two_checkouts_by_pip_and_uv(
+    backend, wheels, tools, zeta_wheel_field, tmp_path
+):
+    one = _project(tmp_path / "checkout-one", backend)
+    two = _project(tmp_path / "a second checkout", backend)
+    by_pip = _env(tmp_path / "pip", "pip", wheels)
+    _install_editable(by_pip, one, wheels, tools)
+    by_uv = _env(tmp_path / "uv", "uv", wheels)
+    _install_editable(by_uv, two, wheels, tools)
+
+    field = by_pip.record()
+    zeta = _plugins(field)["zeta"]
+    assert zeta["source"]["kind"] == "directory"
+    assert zeta["source"]["local_name"] is None  # nothing machine-specific
+    assert zeta["origin"] == {"status": "ok", "duplicate_versions": []}
+    # Different directory names, different installers: the same bytes.
+    assert by_uv.record() == field
+    assert set(_differences(zeta_wheel_field[backend], field)["zeta"]) == EDITABLE_KEYS
+
+    # Building and packaging in place is not the plugin's code ...
+    (one / "build" / "lib" / "zeta_plugin").mkdir(parents=True)
+    (one / "build" / "lib" / "zeta_plugin" / "__init__.py").write_text("stale = 1\n")
+    (one / "dist").mkdir()
+    (one / "dist" / "zeta_plugin-0.1.tar.gz").write_bytes(b"sdist")
+    assert by_pip.record() == field
+    # ... but real code in a subpackage named `build` is.
+    (one / NESTED_BUILD).write_text("STEPS = ('compile', 'link')\n")
+    edited = _plugins(by_pip.record())["zeta"]
+    assert edited["source"]["editable_digest"] != zeta["source"]["editable_digest"]
+
+
+@pytest.fixture(scope="module")
+def develop_env(wheels, tools, tmp_path_factory):
+    """A venv with setuptools < 80, whose ``setup.py develop`` writes an ``.egg-link``."""
+    venv = _env(tmp_path_factory.mktemp("develop"), "pip", wheels)
+    install(venv, "setuptools<80", find_links=tools)
+    return venv
+
+
+def _setup_py(venv: Venv, project: Path, *command: str) -> None:
+    result = venv.run("setup.py", "--quiet", *command, cwd=project)
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def test_setup_py_develop_is_fingerprinted_like_a_pep660_editable(
+    develop_env, wheels, tools, tmp_path
+):
+    legacy = _project(tmp_path / "legacy checkout", "setuptools")
+    _setup_py(develop_env, legacy, "develop", "--no-deps")
+    assert list(develop_env.site_packages.glob("*.egg-link"))
+    modern = _project(tmp_path / "modern", "setuptools")
+    pep660 = _env(tmp_path / "pep660", "pip", wheels)
+    _install_editable(pep660, modern, wheels, tools)
+
+    field = develop_env.record()
+    zeta = _plugins(field)["zeta"]
+    assert zeta["origin"] == {"status": "ok", "duplicate_versions": []}
+    assert zeta["distribution"]["problems"] == []
+    assert zeta["distribution"]["record_digest"] is not None
+    # The one legitimate difference: no RECORD, so the digest lists the *.egg-info files
+    # instead of a dist-info's RECORD rows.
+    assert set(_differences(pep660.record(), field)["zeta"]) == {"distribution.record_digest"}
+    (legacy / "src" / "zeta_plugin" / "__init__.py").write_text("def register():\n    return 1\n")
+    edited = _plugins(develop_env.record())["zeta"]
+    assert edited["source"]["editable_digest"] != zeta["source"]["editable_digest"]
+
+
+def test_egg_on_sys_path_is_fingerprinted_from_its_files(
+    develop_env, wheels, zeta_wheel_field, tmp_path
+):
+    project = _project(tmp_path / "zeta", "setuptools")
+    _setup_py(develop_env, project, "bdist_egg")
+    egg = next((project / "dist").glob("*.egg"))
+    field = _env(tmp_path, "pip", wheels).record(env={"PYTHONPATH": str(egg)})
+    zeta = _plugins(field)["zeta"]
+    assert zeta["origin"] == {"status": "ok", "duplicate_versions": []}
+    assert zeta["distribution"]["problems"] == []
+    assert zeta["source"]["local_name"] == egg.name
+    # Legitimately different from the wheel: the egg's own files (EGG-INFO instead of a
+    # dist-info) make the digest, and the egg is the archive it runs from.
+    assert set(_differences(zeta_wheel_field["setuptools"], field)["zeta"]) == {
+        "distribution.record_digest",
+        "source.kind",
+        "source.local_name",
+    }
+
+
+def test_a_stale_egg_info_copy_shows_the_version_in_its_metadata(make_env, tmp_path):
+    """``name.egg-info`` names no version: the copy's PKG-INFO does."""
+    stale = tmp_path / "old checkout"
+    info = stale / "beta_plugin.egg-info"
+    info.mkdir(parents=True)
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: beta_plugin\nVersion: 0.9.0\n")
+    (info / "entry_points.txt").write_text(f"[{GROUP}]\nbeta = beta_plugin:register\n")
+    plugins = _plugins(make_env("pip", GOOD).record(env={"PYTHONPATH": str(stale)}))
+    assert plugins["beta"]["origin"]["duplicate_versions"] == ["0.9.0", "2.1.0"]

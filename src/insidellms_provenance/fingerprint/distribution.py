@@ -13,6 +13,7 @@ from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import JsonObject
 from insidellms_provenance.fingerprint.discover import dist_info_name, normalized_name
 from insidellms_provenance.fingerprint.install_layout import site_layout
+from insidellms_provenance.fingerprint.legacy import legacy_install, legacy_rows
 from insidellms_provenance.fingerprint.record_file import (
     InstallLayout,
     canonical_rows,
@@ -62,7 +63,17 @@ def describe_distribution(
     record_paths: frozenset[str] = frozenset()
     record_problems: list[str] = []
     record_text = _read_text(dist, "RECORD", record_problems)
-    if record_text is None:
+    legacy = legacy_install(dist) if record_text is None else None
+    if legacy is not None:
+        # No wheel was installed, so no RECORD: list what a RECORD would (legacy.py).
+        legacy_files, legacy_problems = legacy_rows(legacy)
+        record_problems.extend(legacy_problems)
+        record_paths = frozenset(path for path, _, _ in legacy_files)
+        legacy_files.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
+        record_digest = canonical_digest(
+            {"files": legacy_files, "problems": sorted(set(record_problems))}
+        )
+    elif record_text is None:
         record_problems.append("RECORD is missing")
     else:
         entries, parse_problems = parse_record(record_text)

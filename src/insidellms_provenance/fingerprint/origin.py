@@ -11,13 +11,35 @@ from pathlib import Path
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import JsonObject
 
-__all__ = ["check_origin"]
+__all__ = ["check_origin", "other_copies"]
 
 
 @functools.cache
 def _real(path: str) -> str:
     """``realpath`` of a site directory, resolved once per process."""
     return os.path.realpath(path)
+
+
+def other_copies(
+    dist: metadata.Distribution, copies: list[tuple[str, str]], editable_root: Path | None
+) -> list[str]:
+    """Versions of the copies of ``dist`` that count as installs of their own.
+
+    ``copies`` are (metadata directory, version) pairs from ``installed_versions``. An
+    editable install's own source directory is on ``sys.path`` and may hold the
+    ``*.egg-info`` its build backend wrote there (setuptools does, in ``src/``): that is
+    the same install, not a second one, unless it is the distribution's own metadata.
+    """
+    if editable_root is None:
+        return [version for _, version in copies]
+    own = os.path.abspath(str(getattr(dist, "_path", "")))
+    root = os.path.abspath(editable_root)
+    return [
+        version
+        for directory, version in copies
+        if os.path.abspath(directory) == own
+        or not Path(os.path.abspath(directory)).is_relative_to(root)
+    ]
 
 
 def check_origin(

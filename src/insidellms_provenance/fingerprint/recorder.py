@@ -23,7 +23,7 @@ from insidellms_provenance.fingerprint.loader import (
     load_entry_point,
     plugins_disabled,
 )
-from insidellms_provenance.fingerprint.origin import check_origin
+from insidellms_provenance.fingerprint.origin import check_origin, other_copies
 from insidellms_provenance.fingerprint.source import describe_source, editable_root
 
 if TYPE_CHECKING:
@@ -78,12 +78,13 @@ def record_field(
                 found = describe_source(dist)
                 described[key] = (*describe_distribution(dist, editable=found["editable"]), found)
             info, record_paths, source = described[key]
+            root = editable_root(dist) if source["editable"] else None
             origin = check_origin(
                 ep,
                 site_dir=site_directory(dist),
                 record_paths=record_paths,
-                editable_root=editable_root(dist) if source["editable"] else None,
-                versions=versions.get(versions_key(dist), []),
+                editable_root=root,
+                versions=other_copies(dist, versions.get(versions_key(dist), []), root),
             )
         plugins.append(
             schema.fingerprint(

@@ -14,6 +14,7 @@ import orjson
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.fingerprint.legacy import legacy_install
 
 __all__ = [
     "SKIPPED_SOURCE_DIRS",
@@ -54,7 +55,7 @@ def describe_source(dist: metadata.Distribution) -> JsonObject:
     except (OSError, UnicodeDecodeError) as error:
         return schema.source(kind="unknown", problems=(f"direct_url.json: {type(error).__name__}",))
     if text is None:
-        return schema.source(kind="index")
+        return _legacy_source(dist)
     from packaging.direct_url import DirectUrl, DirectUrlValidationError
 
     try:
@@ -68,7 +69,6 @@ def describe_source(dist: metadata.Distribution) -> JsonObject:
         return schema.source(
             kind="vcs",
             url=url,
-            local_name=local_name,
             vcs=direct.vcs_info.vcs,
             commit=direct.vcs_info.commit_id,
             requested_revision=direct.vcs_info.requested_revision,
@@ -85,7 +85,6 @@ def describe_source(dist: metadata.Distribution) -> JsonObject:
         return schema.source(
             kind="directory",
             url=url,
-            local_name=local_name,
             editable=editable,
             editable_digest=digest,
             problems=problems,
@@ -93,12 +92,41 @@ def describe_source(dist: metadata.Distribution) -> JsonObject:
     return schema.source(kind="archive", url=url, local_name=local_name)
 
 
+def _legacy_source(dist: metadata.Distribution) -> JsonObject:
+    """No ``direct_url.json``: from an index, unless installed without a wheel.
+
+    A ``setup.py develop`` install is fingerprinted like a PEP 660 editable one; an
+    ``.egg`` is an archive named by its file name.
+    """
+    legacy = legacy_install(dist)
+    if legacy is None:
+        return schema.source(kind="index")
+    if legacy.kind == "egg":
+        return schema.source(kind="archive", local_name=legacy.root.name)
+    if not legacy.root.is_dir():
+        return schema.source(
+            kind="directory",
+            editable=True,
+            problems=("editable source directory is not available",),
+        )
+    return schema.source(
+        kind="directory", editable=True, editable_digest=source_tree_digest(legacy.root)
+    )
+
+
 def editable_root(dist: metadata.Distribution) -> Path | None:
-    """The local source directory named by ``direct_url.json``, if there is one."""
+    """The local source directory of an editable install, if there is one.
+
+    Named by ``direct_url.json``, or by the ``.egg-link`` of a ``setup.py develop``.
+    """
     try:
-        url = orjson.loads(dist.read_text("direct_url.json") or "{}").get("url", "")
+        text = dist.read_text("direct_url.json")
+        url = orjson.loads(text).get("url", "") if text is not None else None
     except (orjson.JSONDecodeError, AttributeError, OSError, UnicodeDecodeError):
         return None
+    if url is None:
+        legacy = legacy_install(dist)
+        return legacy.root if legacy is not None and legacy.kind == "develop" else None
     return _split_url(url)[2] if isinstance(url, str) else None
 
 
