@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench_diff import synthetic_plugin
-from insidellms_provenance.field.build import field_value, make_provenance
+from insidellms_provenance.field.build import make_field
 from synthetic_env import time_with_bytecode_caches
 
 
@@ -23,7 +23,7 @@ def build(root: Path, runs: int) -> None:
     base = {"schema_version": "1.0.1", "custom": {"status_counts": {"success": 5}}}
     for index in range(runs):
         plugins = [synthetic_plugin(p + (index // 1000)) for p in range(10)]
-        field = field_value(make_provenance("insidellms.plugins", plugins))
+        field = make_field("insidellms.plugins", plugins)
         manifest = {
             **base,
             "run_id": f"run-{index}",

@@ -14,20 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import attrs
-
-from insidellms_provenance.field.build import field_bytes, make_provenance
-from insidellms_provenance.field.model import (
-    Determinism,
-    DistributionInfo,
-    EntryPointRef,
-    LoadOutcome,
-    ManifestSummary,
-    Origin,
-    PluginFingerprint,
-    RegistryKeys,
-    Source,
-)
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.build import field_bytes, make_field
+from insidellms_provenance.field.schema import PluginFingerprint
 from synthetic_env import time_with_bytecode_caches
 
 REPEATS = 5
@@ -35,29 +24,29 @@ REPEATS = 5
 
 def synthetic_plugin(index: int) -> PluginFingerprint:
     name = f"plugin-{index:05d}"
-    return PluginFingerprint(
-        entry_point=EntryPointRef(
+    return schema.fingerprint(
+        entry_point=schema.entry_point(
             group="insidellms.plugins", name=name, value=f"p{index}:register"
         ),
-        distribution=DistributionInfo(
+        distribution=schema.distribution(
             name=name,
             normalized_name=name,
             version=f"1.{index % 7}.{index % 13}",
             record_digest="sha256:" + f"{index:064x}",
         ),
-        source=Source(kind="index"),
-        origin=Origin(status="ok"),
-        manifest=ManifestSummary(
+        source=schema.source(kind="index"),
+        origin=schema.origin(status="ok"),
+        manifest=schema.manifest_summary(
             status="ok",
             digest="sha256:" + f"{index * 7:064x}",
             name=name,
             version="1.0.0",
             sdk_version="1",
             insidellms=">=0.2.0,<0.3.0",
-            capabilities=RegistryKeys(models=(f"m{index}",), probes=(f"p{index}",)),
-            determinism=Determinism(level="deterministic", notes="seeded"),
+            capabilities=schema.registry_keys(models=(f"m{index}",), probes=(f"p{index}",)),
+            determinism=schema.determinism(level="deterministic", notes="seeded"),
         ),
-        load=LoadOutcome(status="loaded"),
+        load=schema.load_outcome(status="loaded"),
     )
 
 
@@ -66,12 +55,12 @@ def write_pair(directory: Path, count: int) -> tuple[Path, Path]:
     after = list(before)
     rng = random.Random(8785)  # noqa: S311 - a reproducible sample, not a secret
     for index in rng.sample(range(count), count // 100):
-        dist = after[index].distribution
+        dist = after[index]["distribution"]
         assert dist is not None
-        after[index] = attrs.evolve(after[index], distribution=attrs.evolve(dist, version="9.9.9"))
+        after[index] = {**after[index], "distribution": {**dist, "version": "9.9.9"}}
     paths = directory / f"before-{count}.json", directory / f"after-{count}.json"
-    paths[0].write_bytes(field_bytes(make_provenance("insidellms.plugins", before)))
-    paths[1].write_bytes(field_bytes(make_provenance("insidellms.plugins", after)))
+    paths[0].write_bytes(field_bytes(make_field("insidellms.plugins", before)))
+    paths[1].write_bytes(field_bytes(make_field("insidellms.plugins", after)))
     return paths
 
 

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import attrs
+from typing import Any
 
-from insidellms_provenance.field.build import make_provenance
-from insidellms_provenance.field.model import (
-    Conflict,
-    Determinism,
-    DistributionInfo,
-    EntryPointRef,
-    LoadOutcome,
-    ManifestSummary,
-    Origin,
-    PluginFingerprint,
-    Provenance,
-    RegistryKeys,
-    Source,
-)
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.build import make_field
+from insidellms_provenance.field.schema import PluginFingerprint, Provenance
 
 GROUP = "insidellms.plugins"
 
@@ -26,41 +15,58 @@ def digest(char: str) -> str:
     return "sha256:" + char * 64
 
 
+def evolve(original: Any, /, **changes: Any) -> Any:
+    """A copy of a field part with some keys replaced (tuples become sorted lists)."""
+    renames = {"insidellms": "insideLLMs"}
+    return {
+        **original,
+        **{
+            renames.get(key, key): sorted(item) if isinstance(item, tuple) else item
+            for key, item in changes.items()
+        },
+    }
+
+
 def plugin(name: str, version: str = "1.0.0", **changes: object) -> PluginFingerprint:
-    base = PluginFingerprint(
-        entry_point=EntryPointRef(
+    base = schema.fingerprint(
+        entry_point=schema.entry_point(
             group=GROUP, name=name, value=f"{name.replace('-', '_')}:register"
         ),
-        distribution=DistributionInfo(
+        distribution=schema.distribution(
             name=f"{name}-dist",
             normalized_name=f"{name}-dist",
             version=version,
             record_digest=digest("a"),
         ),
-        source=Source(kind="index"),
-        origin=Origin(status="ok"),
-        manifest=ManifestSummary(
+        source=schema.source(kind="index"),
+        origin=schema.origin(status="ok"),
+        manifest=schema.manifest_summary(
             status="ok",
             digest=digest("b"),
             name=name,
             version=version,
             sdk_version="1",
             insidellms=">=0.2.0,<0.3.0",
-            capabilities=RegistryKeys(models=("m1",), probes=("p1",)),
-            determinism=Determinism(level="deterministic", notes="seeded"),
+            capabilities=schema.registry_keys(models=("m1",), probes=("p1",)),
+            determinism=schema.determinism(level="deterministic", notes="seeded"),
         ),
-        load=LoadOutcome(status="loaded"),
+        load=schema.load_outcome(status="loaded"),
     )
-    return attrs.evolve(base, **changes)
+    result: PluginFingerprint = evolve(base, **changes)
+    return result
 
 
 def with_dist(p: PluginFingerprint, **changes: object) -> PluginFingerprint:
-    assert p.distribution is not None
-    return attrs.evolve(p, distribution=attrs.evolve(p.distribution, **changes))
+    assert p["distribution"] is not None
+    result: PluginFingerprint = evolve(p, distribution=evolve(p["distribution"], **changes))
+    return result
 
 
 def with_manifest(p: PluginFingerprint, **changes: object) -> PluginFingerprint:
-    return attrs.evolve(p, manifest=attrs.evolve(p.manifest, digest=digest("c"), **changes))
+    result: PluginFingerprint = evolve(
+        p, manifest=evolve(p["manifest"], digest=digest("c"), **changes)
+    )
+    return result
 
 
 def before_and_after() -> tuple[Provenance, Provenance]:
@@ -94,39 +100,42 @@ def before_and_after() -> tuple[Provenance, Provenance]:
     moved = plugin("retargeted")
     pair(
         moved,
-        attrs.evolve(moved, entry_point=attrs.evolve(moved.entry_point, value="other:register")),
+        evolve(moved, entry_point=evolve(moved["entry_point"], value="other:register")),
     )
     pair(plugin("dist-problem"), with_dist(plugin("dist-problem"), problems=("RECORD is missing",)))
     vcs = plugin(
         "vcs",
-        source=Source(kind="vcs", url="https://example.org/p.git", vcs="git", commit="a" * 40),
+        source=schema.source(
+            kind="vcs", url="https://example.org/p.git", vcs="git", commit="a" * 40
+        ),
     )
-    pair(vcs, attrs.evolve(vcs, source=attrs.evolve(vcs.source, commit="b" * 40)))
+    pair(vcs, evolve(vcs, source=evolve(vcs["source"], commit="b" * 40)))
     editable = plugin(
         "editable",
-        source=Source(
+        source=schema.source(
             kind="directory", local_name="src", editable=True, editable_digest=digest("1")
         ),
     )
     pair(
         editable,
-        attrs.evolve(editable, source=attrs.evolve(editable.source, editable_digest=digest("2"))),
+        evolve(editable, source=evolve(editable["source"], editable_digest=digest("2"))),
     )
     pair(
         plugin("not-editable"),
-        attrs.evolve(
+        evolve(
             plugin("not-editable"),
-            source=Source(
+            source=schema.source(
                 kind="directory", local_name="src", editable=True, editable_digest=digest("3")
             ),
         ),
     )
     pair(
-        plugin("manifest-appeared", manifest=ManifestSummary(status="missing")),
+        plugin("manifest-appeared", manifest=schema.manifest_summary(status="missing")),
         plugin("manifest-appeared"),
     )
     pair(
-        plugin("manifest-gone"), plugin("manifest-gone", manifest=ManifestSummary(status="missing"))
+        plugin("manifest-gone"),
+        plugin("manifest-gone", manifest=schema.manifest_summary(status="missing")),
     )
     pair(
         plugin("manifest-invalid"),
@@ -139,7 +148,7 @@ def before_and_after() -> tuple[Provenance, Provenance]:
         with_manifest(
             plugin("manifest-keys"),
             name="renamed",
-            determinism=Determinism(level="deterministic", notes="new notes"),
+            determinism=schema.determinism(level="deterministic", notes="new notes"),
         ),
     )
     pair(plugin("manifest-opaque"), with_manifest(plugin("manifest-opaque")))
@@ -147,23 +156,28 @@ def before_and_after() -> tuple[Provenance, Provenance]:
         plugin("capabilities"),
         with_manifest(
             plugin("capabilities"),
-            capabilities=RegistryKeys(models=("m2",), probes=("p1",), datasets=("d1",)),
+            capabilities=schema.registry_keys(models=("m2",), probes=("p1",), datasets=("d1",)),
         ),
     )
     pair(
         plugin("det-down"),
         with_manifest(
-            plugin("det-down"), determinism=Determinism(level="non_deterministic", notes="seeded")
+            plugin("det-down"),
+            determinism=schema.determinism(level="non_deterministic", notes="seeded"),
         ),
     )
     pair(
         plugin(
             "det-up",
-            manifest=ManifestSummary(status="ok", determinism=Determinism(level="best_effort")),
+            manifest=schema.manifest_summary(
+                status="ok", determinism=schema.determinism(level="best_effort")
+            ),
         ),
         plugin(
             "det-up",
-            manifest=ManifestSummary(status="ok", determinism=Determinism(level="deterministic")),
+            manifest=schema.manifest_summary(
+                status="ok", determinism=schema.determinism(level="deterministic")
+            ),
         ),
     )
     pair(plugin("compat"), with_manifest(plugin("compat"), insidellms=">=0.3", sdk_version="2"))
@@ -171,7 +185,7 @@ def before_and_after() -> tuple[Provenance, Provenance]:
         plugin("load-fail"),
         plugin(
             "load-fail",
-            load=LoadOutcome(
+            load=schema.load_outcome(
                 status="failed", error_type="ImportError", error_message="No module named 'torch'"
             ),
         ),
@@ -179,24 +193,26 @@ def before_and_after() -> tuple[Provenance, Provenance]:
     pair(
         plugin(
             "load-fixed",
-            load=LoadOutcome(status="failed", error_type="RuntimeError", error_message="x"),
+            load=schema.load_outcome(status="failed", error_type="RuntimeError", error_message="x"),
         ),
         plugin("load-fixed"),
     )
-    pair(plugin("shadowed"), plugin("shadowed", origin=Origin(status="shadowed")))
+    pair(plugin("shadowed"), plugin("shadowed", origin=schema.origin(status="shadowed")))
     pair(
         plugin("duplicated"),
-        plugin("duplicated", origin=Origin(status="ok", duplicate_versions=("0.9.0", "1.0.0"))),
-    )
-    pair(
-        plugin("registers", registered=RegistryKeys(models=("m1",))),
         plugin(
-            "registers",
-            registered=RegistryKeys(models=("m1", "m9")),
-            replaced=RegistryKeys(models=("dummy",)),
+            "duplicated", origin=schema.origin(status="ok", duplicate_versions=("0.9.0", "1.0.0"))
         ),
     )
-    conflict = Conflict(
+    pair(
+        plugin("registers", registered=schema.registry_keys(models=("m1",))),
+        plugin(
+            "registers",
+            registered=schema.registry_keys(models=("m1", "m9")),
+            replaced=schema.registry_keys(models=("dummy",)),
+        ),
+    )
+    conflict = schema.conflict(
         kind="models",
         key="dummy",
         plugins=("registers", "unchanged"),
@@ -204,6 +220,6 @@ def before_and_after() -> tuple[Provenance, Provenance]:
         winner="unchanged",
     )
     return (
-        make_provenance(GROUP, before),
-        make_provenance(GROUP, after, [conflict]),
+        make_field(GROUP, before),
+        make_field(GROUP, after, [conflict]),
     )

@@ -12,14 +12,8 @@ import pytest
 from golden import check_golden
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.demo import write_demo_run
-from insidellms_provenance.field.build import field_bytes, make_provenance
-from insidellms_provenance.field.model import (
-    EntryPointRef,
-    LoadOutcome,
-    ManifestSummary,
-    Origin,
-    PluginFingerprint,
-)
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.build import field_bytes, make_field
 
 GOLDEN_FIELD = Path(__file__).parent.parent / "golden" / "record" / "field.json"
 
@@ -44,15 +38,15 @@ def assert_one_line_error(result: subprocess.CompletedProcess[bytes], fragment: 
 
 
 def small_field() -> bytes:
-    plugin = PluginFingerprint(
-        entry_point=EntryPointRef(group="insidellms.plugins", name="x", value="x:register"),
+    plugin = schema.fingerprint(
+        entry_point=schema.entry_point(group="insidellms.plugins", name="x", value="x:register"),
         distribution=None,
         source=None,
-        origin=Origin(status="unknown"),
-        manifest=ManifestSummary(status="missing"),
-        load=LoadOutcome(status="loaded"),
+        origin=schema.origin(status="unknown"),
+        manifest=schema.manifest_summary(status="missing"),
+        load=schema.load_outcome(status="loaded"),
     )
-    return field_bytes(make_provenance("insidellms.plugins", [plugin])) + b"\n"
+    return field_bytes(make_field("insidellms.plugins", [plugin])) + b"\n"
 
 
 def malformed_field_with_valid_digest() -> bytes:

@@ -1,9 +1,8 @@
-import attrs
 import pytest
 
-from diff_fixtures import plugin
+from diff_fixtures import evolve, plugin
 from insidellms_provenance.analyze.declared import registration_gaps
-from insidellms_provenance.field.model import RegistryKeys
+from insidellms_provenance.field.schema import registry_keys as RegistryKeys  # noqa: N812
 
 
 @pytest.mark.parametrize(
@@ -23,13 +22,11 @@ from insidellms_provenance.field.model import RegistryKeys
     ],
 )
 def test_registration_gaps(registered, replaced, gaps):
-    fingerprint = attrs.evolve(plugin("x"), registered=registered, replaced=replaced)
+    fingerprint = evolve(plugin("x"), registered=registered, replaced=replaced)
     assert registration_gaps(fingerprint) == gaps
 
 
 def test_no_declared_capabilities_means_nothing_to_compare():
     fingerprint = plugin("x", registered=RegistryKeys(models=("m",)))
-    fingerprint = attrs.evolve(
-        fingerprint, manifest=attrs.evolve(fingerprint.manifest, capabilities=None)
-    )
+    fingerprint = evolve(fingerprint, manifest=evolve(fingerprint["manifest"], capabilities=None))
     assert registration_gaps(fingerprint) == []

@@ -8,13 +8,13 @@ from insidellms_provenance.analyze.diff import (
     parse_policy,
     policy_fails,
 )
-from insidellms_provenance.field.build import field_value, make_provenance
+from insidellms_provenance.field.build import make_field
 
 
 @pytest.fixture(scope="module")
 def report():
     before, after = before_and_after()
-    return diff_fields(field_value(before), field_value(after))
+    return diff_fields(before, after)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_content_change_is_critical_and_plain(report):
 
 
 def test_identical_fields():
-    field = field_value(make_provenance("g", [plugin("a"), plugin("b")]))
+    field = make_field("g", [plugin("a"), plugin("b")])
     same = diff_fields(field, field)
     assert same.identical
     assert same.changes == ()
@@ -100,9 +100,9 @@ def test_policy_on_the_full_fixture(report, policy, fails):
 def _report_for(old_version: str, new_version: str):
     from diff_fixtures import with_dist
 
-    before = make_provenance("g", [plugin("x", old_version)])
-    after = make_provenance("g", [with_dist(plugin("x", old_version), version=new_version)])
-    return diff_fields(field_value(before), field_value(after))
+    before = make_field("g", [plugin("x", old_version)])
+    after = make_field("g", [with_dist(plugin("x", old_version), version=new_version)])
+    return diff_fields(before, after)
 
 
 @pytest.mark.parametrize(

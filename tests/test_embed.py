@@ -5,14 +5,8 @@ import stat
 import pytest
 
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
-from insidellms_provenance.field.build import field_value, make_provenance
-from insidellms_provenance.field.model import (
-    EntryPointRef,
-    LoadOutcome,
-    ManifestSummary,
-    Origin,
-    PluginFingerprint,
-)
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.build import make_field
 from insidellms_provenance.runfile import embed as embed_module
 from insidellms_provenance.runfile.embed import atomic_write, embed
 
@@ -31,15 +25,17 @@ def host_text(value=HOST_MANIFEST) -> str:
 
 
 def provenance(name="alpha"):
-    plugin = PluginFingerprint(
-        entry_point=EntryPointRef(group="insidellms.plugins", name=name, value=f"{name}:register"),
+    plugin = schema.fingerprint(
+        entry_point=schema.entry_point(
+            group="insidellms.plugins", name=name, value=f"{name}:register"
+        ),
         distribution=None,
         source=None,
-        origin=Origin(status="unknown"),
-        manifest=ManifestSummary(status="missing"),
-        load=LoadOutcome(status="loaded"),
+        origin=schema.origin(status="unknown"),
+        manifest=schema.manifest_summary(status="missing"),
+        load=schema.load_outcome(status="loaded"),
     )
-    return make_provenance("insidellms.plugins", [plugin])
+    return make_field("insidellms.plugins", [plugin])
 
 
 @pytest.fixture
@@ -54,7 +50,7 @@ def test_embed_keeps_host_format_and_every_other_key(run_dir):
     assert result.exact_style
     text = (run_dir / "manifest.json").read_text(encoding="utf-8")
     expected = json.loads(host_text())
-    expected["custom"]["plugin_provenance"] = field_value(provenance())
+    expected["custom"]["plugin_provenance"] = provenance()
     assert text == json.dumps(expected, sort_keys=True, indent=2)
     assert not text.endswith("\n")
 
@@ -73,7 +69,7 @@ def test_embedding_new_provenance_replaces_the_field(run_dir):
     embed(run_dir, provenance("alpha"))
     embed(run_dir, provenance("beta"))
     value = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert value["custom"]["plugin_provenance"] == field_value(provenance("beta"))
+    assert value["custom"]["plugin_provenance"] == provenance("beta")
     assert value["custom"]["timeout_count"] == 0
 
 

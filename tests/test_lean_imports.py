@@ -1,58 +1,99 @@
 """What recording inside a host run imports: it runs in every run, so it stays lean.
 
-The typed records (attrs, cattrs) and the heavier ``packaging`` modules belong to the
-readers; the recording path must not pull them into the host's process.
+The recording path is a package boundary, checked by module prefix: the standard library,
+orjson, and these parts of this package only. Readers' modules (validation, analysis,
+the CLI) and heavier dependencies (attrs, packaging.metadata, packaging.specifiers) must
+not reach the host's process.
 """
 
 from __future__ import annotations
 
 import subprocess
 
-HEAVY = ("attr", "attrs", "cattr", "cattrs", "packaging.metadata", "packaging.specifiers")
+# Package __init__ modules, allowed by themselves (they import nothing).
+PACKAGES = ("insidellms_provenance", "insidellms_provenance.field", "insidellms_provenance.runfile")
+# Allowed with everything below them.
+RECORDING_PATH = (
+    "insidellms_provenance.fingerprint",
+    "insidellms_provenance.field.schema",
+    "insidellms_provenance.field.build",
+    "insidellms_provenance.canonical",
+    "insidellms_provenance.errors",
+    "insidellms_provenance.runfile.style",
+    "insidellms_provenance.host",
+    "orjson",
+)
 
-RECORD_IN_RUN = f"""
+NEW_MODULES = """
 import sys
+before = set(sys.modules)
+{code}
+new = set(sys.modules) - before
+print(" ".join(sorted(
+    m for m in new
+    if m.split(".")[0] not in sys.stdlib_module_names
+    and not m.startswith("_sysconfigdata")  # the interpreter's own build configuration
+)))
+"""
+
+RECORD_IN_RUN = """
 from insidellms_provenance.runfile.style import detect_style, render
 from insidellms_provenance.fingerprint.recorder import record_field
 
 field = record_field("insidellms.plugins")
-text = '{{"a": 1}}'
-render({{"a": 1, "custom": {{"plugin_provenance": field}}}}, detect_style(text, {{"a": 1}}))
+render({"a": 1, "custom": {"plugin_provenance": field}}, detect_style('{"a": 1}', {"a": 1}))
 assert field["plugins"] and all(p["manifest"]["status"] == "ok" for p in field["plugins"])
-print(" ".join(m for m in sys.modules if m in {HEAVY!r} or m.startswith(("attr.", "cattrs."))))
 """
 
 HOOK_OFF = """
-import os, sys
+import os
 os.environ["INSIDELLMS_PROVENANCE"] = "off"
-before = set(sys.modules)
 from insidellms_provenance.host.plugin import register
 register()
-new = set(sys.modules) - before
-print(" ".join(sorted(m for m in new if m.split(".")[0] not in sys.stdlib_module_names)))
 """
 
 
-def run_in(venv, code: str) -> list[str]:
+def new_modules(venv, code: str) -> list[str]:
     result = subprocess.run(
-        [str(venv.python), "-c", code], check=True, capture_output=True, text=True
+        [str(venv.python), "-c", NEW_MODULES.format(code=code)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return result.stdout.split()
 
 
-def test_recording_imports_neither_attrs_cattrs_nor_heavy_packaging(make_env):
+def outside(modules: list[str], allowed: tuple[str, ...]) -> list[str]:
+    return [
+        m
+        for m in modules
+        if m not in PACKAGES and not any(m == a or m.startswith(a + ".") for a in allowed)
+    ]
+
+
+def test_recording_imports_only_the_recording_path(make_env):
     venv = make_env("pip", ["alpha", "gamma"])
-    assert run_in(venv, RECORD_IN_RUN) == []
+    loaded = new_modules(venv, RECORD_IN_RUN)
+    assert "insidellms_provenance.fingerprint.recorder" in loaded  # the check sees our modules
+    plugins = ("alpha_plugin", "gamma_plugin")  # the plugins' own code, imported to record them
+    assert outside(loaded, RECORDING_PATH + plugins) == []
 
 
 def test_a_disabled_hook_imports_nothing_but_its_own_small_modules(make_env):
     venv = make_env("pip", ["alpha", "gamma"])
-    loaded = run_in(venv, HOOK_OFF)
-    assert set(loaded) <= {
-        "insidellms_provenance",
-        "insidellms_provenance.host",
-        "insidellms_provenance.host.plugin",
-        "insidellms_provenance.host.observer",
-        "insidellms_provenance.field",
-        "insidellms_provenance.field.schema",
-    }, loaded
+    loaded = new_modules(venv, HOOK_OFF)
+    assert "insidellms_provenance.host.plugin" in loaded
+    allowed = ("insidellms_provenance.host", "insidellms_provenance.field.schema")
+    assert outside(loaded, allowed) == [], loaded
+
+
+def test_the_prefix_check_refuses_a_reader_module():
+    """Negative rows: what a leak would look like is caught."""
+    assert outside(["insidellms_provenance.field.validate"], RECORDING_PATH) == [
+        "insidellms_provenance.field.validate"
+    ]
+    assert outside(["attr", "packaging.specifiers"], RECORDING_PATH) == [
+        "attr",
+        "packaging.specifiers",
+    ]
+    assert outside(["insidellms_provenance.fingerprint.loader", "orjson"], RECORDING_PATH) == []

@@ -7,15 +7,18 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from insidellms_provenance.canonical import canonical_digest
-from insidellms_provenance.field.converter import structure
-from insidellms_provenance.field.model import Determinism, ManifestSummary, RegistryKeys, Requires
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import ManifestSummary
+from insidellms_provenance.field.validate import validate
 from insidellms_provenance.fingerprint import plugin_manifest
 from insidellms_provenance.fingerprint.plugin_manifest import MAX_MANIFEST_BYTES
 
 
 def summarize_manifest(value: object) -> ManifestSummary:
     """The summary as the record readers see, which also checks its plain shape."""
-    return structure(plugin_manifest.summarize_manifest(value), ManifestSummary)
+    summary = plugin_manifest.summarize_manifest(value)
+    assert validate(summary, ManifestSummary) == []
+    return summary
 
 
 VALID = {
@@ -31,13 +34,13 @@ VALID = {
 
 def test_valid_manifest_is_summarized():
     summary = summarize_manifest(VALID)
-    assert summary.status == "ok"
-    assert summary.problems == ()
-    assert summary.digest == canonical_digest(VALID)
-    assert summary.capabilities == RegistryKeys(models=("m1", "m2"), probes=("p",))
-    assert summary.requires == Requires(python=">=3.10", extras=("x",), env=("TOKEN",))
-    assert summary.determinism == Determinism(level="deterministic", notes="seeded")
-    assert (summary.name, summary.version, summary.sdk_version, summary.insidellms) == (
+    assert summary["status"] == "ok"
+    assert summary["problems"] == []
+    assert summary["digest"] == canonical_digest(VALID)
+    assert summary["capabilities"] == schema.registry_keys(models=("m1", "m2"), probes=("p",))
+    assert summary["requires"] == schema.requires(python=">=3.10", extras=("x",), env=("TOKEN",))
+    assert summary["determinism"] == schema.determinism(level="deterministic", notes="seeded")
+    assert (summary["name"], summary["version"], summary["sdk_version"], summary["insideLLMs"]) == (
         "alpha",
         "1.0.0",
         "1",
@@ -47,7 +50,7 @@ def test_valid_manifest_is_summarized():
 
 def test_digest_ignores_key_order():
     reordered = dict(reversed(list(VALID.items())))
-    assert summarize_manifest(reordered).digest == summarize_manifest(VALID).digest
+    assert summarize_manifest(reordered)["digest"] == summarize_manifest(VALID)["digest"]
 
 
 @pytest.mark.parametrize(
@@ -78,16 +81,15 @@ def test_digest_ignores_key_order():
 )
 def test_invalid_fields_are_reported_and_valid_parts_kept(change, problems):
     summary = summarize_manifest({**VALID, **change})
-    assert summary.status == "invalid"
-    assert list(summary.problems) == sorted(problems)
-    assert summary.digest is not None
+    assert summary["status"] == "invalid"
+    assert list(summary["problems"]) == sorted(problems)
+    assert summary["digest"] is not None
 
 
 def test_missing_keys_are_each_reported():
     summary = summarize_manifest({})
-    assert summary.status == "invalid"
-    assert summary.problems == tuple(
-        sorted(
+    assert summary["status"] == "invalid"
+    assert summary["problems"] == sorted(
             [
                 "missing key 'capabilities'",
                 "missing key 'determinism'",
@@ -97,7 +99,6 @@ def test_missing_keys_are_each_reported():
                 "missing key 'version'",
             ]
         )
-    )
 
 
 @pytest.mark.parametrize(
@@ -112,18 +113,18 @@ def test_missing_keys_are_each_reported():
 )
 def test_non_manifests_are_invalid(value, problem_start):
     summary = summarize_manifest(value)
-    assert summary.status == "invalid"
-    assert len(summary.problems) == 1
-    assert summary.problems[0].startswith(problem_start)
+    assert summary["status"] == "invalid"
+    assert len(summary["problems"]) == 1
+    assert summary["problems"][0].startswith(problem_start)
 
 
 def test_huge_manifest_is_refused_but_digested():
     value = {**VALID, "name": "x" * (MAX_MANIFEST_BYTES + 1)}
     summary = summarize_manifest(value)
-    assert summary.status == "invalid"
-    assert summary.digest == canonical_digest(value)
-    assert summary.name is None
-    assert "over the 1048576 limit" in summary.problems[0]
+    assert summary["status"] == "invalid"
+    assert summary["digest"] == canonical_digest(value)
+    assert summary["name"] is None
+    assert "over the 1048576 limit" in summary["problems"][0]
 
 
 def packaging_accepts(parse, error, text):

@@ -1,52 +1,157 @@
+"""The one schema: the shipped JSON Schema, docs/field.md and readers all agree with it."""
+
+from __future__ import annotations
+
 import json
+import re
+import typing
 from pathlib import Path
 
-import insidellms_provenance
+import pytest
+
 from golden import check_golden
-from insidellms_provenance.field.build import field_value
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.jsonschema import SCHEMA_FILE, field_schema, field_schema_text
 from insidellms_provenance.field.read import read_field
-from jsonschema_tools import field_schema, validate
+from jsonschema_tools import validate
 
-SCHEMAS = Path(insidellms_provenance.__file__).parent / "field" / "schemas"
-SHIPPED = SCHEMAS / "plugin-provenance-v1.schema.json"
-
-
-def test_shipped_schema_is_generated_from_the_model():
-    generated = json.dumps(field_schema(), indent=2, ensure_ascii=False) + "\n"
-    check_golden(Path("..") / SHIPPED.relative_to(SHIPPED.parents[4]), generated.encode())
-
-
-def test_schema_rejects_unknown_keys_and_bad_types():
-    schema = field_schema()
-    assert validate({"schema": "insidellms-provenance/plugins/v1"}, schema)
-    good = {
-        "schema": "insidellms-provenance/plugins/v1",
-        "group": "g",
-        "digest": "sha256:" + "0" * 64,
-        "plugins": [],
-        "conflicts": [],
-    }
-    assert validate(good, schema) == []
-    assert validate({**good, "extra": 1}, schema) == ["$: unexpected key 'extra'"]
-    assert validate({**good, "plugins": {}}, schema) == ["$.plugins: expected array"]
+ROOT = Path(__file__).parent.parent
+GOLDEN = ROOT / "golden"
+GOOD = {
+    "schema": "insidellms-provenance/plugins/v1",
+    "group": "g",
+    "digest": "sha256:" + "0" * 64,
+    "plugins": [],
+    "conflicts": [],
+}
 
 
-GOLDEN = Path(__file__).parent.parent / "golden"
+def test_shipped_schema_is_generated_from_the_typeddicts():
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == field_schema_text()
+    check_golden(Path("..") / SCHEMA_FILE.relative_to(ROOT), field_schema_text().encode())
 
 
-def test_every_recorded_golden_field_validates_and_reads_back():
-    """The plain values the recorder writes satisfy the schema made from the records."""
-    fields = {
+@pytest.mark.parametrize(
+    ("instance", "errors"),
+    [
+        (GOOD, []),
+        (
+            {**GOOD, "extra": 1},
+            ["$: Additional properties are not allowed ('extra' was unexpected)"],
+        ),
+        ({**GOOD, "plugins": {}}, ["$.plugins: {} is not of type 'array'"]),
+        (
+            {**GOOD, "digest": "sha256:ABC"},
+            ["$.digest: 'sha256:ABC' does not match '^sha256:[0-9a-f]{64}$'"],
+        ),
+        ({**GOOD, "schema": "v2"}, ["$.schema: 'insidellms-provenance/plugins/v1' was expected"]),
+        ({k: v for k, v in GOOD.items() if k != "group"}, ["$: 'group' is a required property"]),
+    ],
+)
+def test_schema_accepts_the_field_and_rejects_bad_ones(instance, errors):
+    assert validate(instance, field_schema()) == errors
+
+
+def golden_fields() -> dict[str, object]:
+    def custom(path: str) -> object:
+        return json.loads((GOLDEN / path).read_bytes())["custom"]["plugin_provenance"]
+
+    return {
         "record/field.json": json.loads((GOLDEN / "record" / "field.json").read_bytes()),
-        "embed/manifest.json": json.loads((GOLDEN / "embed" / "manifest.json").read_bytes())[
-            "custom"
-        ]["plugin_provenance"],
-        "host/manifest.json": json.loads((GOLDEN / "host" / "manifest.json").read_bytes())[
-            "custom"
-        ]["plugin_provenance"],
+        "embed/manifest.json": custom("embed/manifest.json"),
+        "host/manifest.json": custom("host/manifest.json"),
     }
-    schema = field_schema()
-    for where, field in fields.items():
-        assert field["plugins"], where
-        assert validate(field, schema) == [], where
-        assert field_value(read_field(field, where=where)) == field, where
+
+
+@pytest.mark.parametrize("where", sorted(golden_fields()))
+def test_every_recorded_golden_field_validates_and_reads_back(where):
+    """What the recorder writes satisfies the schema; readers hand back the same value."""
+    field = golden_fields()[where]
+    assert field["plugins"], where  # type: ignore[index]
+    assert validate(field, field_schema()) == []
+    assert read_field(field, where=where) == field
+
+
+# docs/field.md: each "### `a`, `b.c`" heading names keys whose values share one class, and
+# its table lists that class's keys; "## Top level" is the field itself.
+
+
+def _unwrap(hint: object) -> object:
+    while True:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if typing.get_origin(hint) is typing.Annotated or not args:
+            return hint if typing.get_origin(hint) is not typing.Annotated else args[0]
+        hint = args[0]
+
+
+def _class_at(path: str) -> object:
+    for start in (schema.Provenance, schema.PluginFingerprint):
+        cls: object = start
+        for part in path.split("."):
+            hints = typing.get_type_hints(cls) if typing.is_typeddict(cls) else {}
+            if part not in hints:
+                break
+            cls = _unwrap(hints[part])
+        else:
+            return cls
+    raise AssertionError(f"docs/field.md names {path!r}, which the schema does not have")
+
+
+def doc_tables() -> list[tuple[str, object, list[str]]]:
+    text = (ROOT / "docs" / "field.md").read_text(encoding="utf-8")
+    sections = re.split(r"^(#{2,3} .*)$", text, flags=re.MULTILINE)
+    found = []
+    for heading, body in zip(sections[1::2], sections[2::2], strict=True):
+        rows = re.findall(r"^\| (`[^|]*`) \|", body, flags=re.MULTILINE)
+        if not rows:
+            continue
+        keys = [key for row in rows for key in re.findall(r"`([^`]+)`", row)]
+        if heading == "## Top level":
+            classes = {schema.Provenance}
+        else:
+            names = re.findall(r"`([^`]+)`", heading)
+            classes = {_class_at(name) for name in names}
+        assert len(classes) == 1, heading
+        found.append((heading, classes.pop(), keys))
+    return found
+
+
+def test_docs_field_md_documents_every_key_of_every_class_and_no_other():
+    tables = doc_tables()
+    documented = {cls for _, cls, _ in tables}
+    reachable = {
+        _unwrap(typing.get_args(h)[0] if typing.get_origin(h) is list else h)
+        for cls in (schema.Provenance, schema.PluginFingerprint, schema.ManifestSummary)
+        for h in typing.get_type_hints(cls).values()
+    }
+    reachable = {cls for cls in reachable if typing.is_typeddict(cls)}
+    assert reachable - {schema.PluginFingerprint} | {schema.Provenance} <= documented
+    for heading, cls, keys in tables:
+        assert keys == list(typing.get_type_hints(cls)), heading
+    # A plugin entry is documented by one heading per key.
+    text = (ROOT / "docs" / "field.md").read_text(encoding="utf-8")
+    headings = {
+        name
+        for line in re.findall(r"^### (.*)$", text, re.MULTILINE)
+        for name in re.findall(r"`([^`.]+)`", line)
+    }
+    assert set(typing.get_type_hints(schema.PluginFingerprint)) <= headings
+
+
+def test_the_docs_test_sees_a_missing_key(monkeypatch):
+    """Negative row: a key added to the schema but not to docs/field.md fails the check."""
+
+    class Widened(schema.Origin):
+        extra: str
+
+    monkeypatch.setattr(schema, "Origin", Widened)
+    monkeypatch.setattr(
+        schema.PluginFingerprint,
+        "__annotations__",
+        {
+            **schema.PluginFingerprint.__annotations__,
+            "origin": Widened,
+        },
+    )
+    with pytest.raises(AssertionError):
+        test_docs_field_md_documents_every_key_of_every_class_and_no_other()

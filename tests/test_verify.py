@@ -225,10 +225,9 @@ def test_verify_cli_in_this_environment_runs():
 def test_reproducibility_golden(fmt, suffix):
     from diff_fixtures import before_and_after
     from insidellms_provenance.analyze.diff import diff_fields
-    from insidellms_provenance.field.build import field_value
 
     before, after = before_and_after()
-    report = diff_fields(field_value(before), field_value(after))
+    report = diff_fields(before, after)
     output = render(fmt, "insidellms.plugins", 33, [], report)
     check_golden(
         f"verify/reproducibility.{suffix}", output if isinstance(output, bytes) else output.encode()

@@ -10,7 +10,7 @@ from typing import Any, Final
 import attrs
 
 from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.field.model import PluginFingerprint, Provenance
+from insidellms_provenance.field.schema import PluginFingerprint, Provenance
 from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
 
 __all__ = [
@@ -74,14 +74,14 @@ def read_policy_file(path: Path) -> dict[str, object]:
 
 def check_policy(provenance: Provenance, policy: Policy) -> list[Violation]:
     """Every violation of ``policy`` by the plugins of ``provenance``, in load order."""
-    return [v for plugin in provenance.plugins for v in _check_plugin(plugin, policy)]
+    return [v for plugin in provenance["plugins"] for v in _check_plugin(plugin, policy)]
 
 
 def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
-    name = plugin.entry_point.name
-    manifest = plugin.manifest
+    name = plugin["entry_point"]["name"]
+    manifest = plugin["manifest"]
     violations = []
-    dist = plugin.distribution.normalized_name if plugin.distribution else ""
+    dist = plugin["distribution"]["normalized_name"] if plugin["distribution"] else ""
     if policy.allow and dist not in policy.allow:
         violations.append(
             Violation(
@@ -92,15 +92,17 @@ def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
         violations.append(
             Violation(plugin=name, rule="deny", message=f"distribution {dist} is denied")
         )
-    if policy.strict_plugins and manifest.status != "ok":
-        detail = f": {manifest.problems[0]}" if manifest.problems else ""
+    if policy.strict_plugins and manifest["status"] != "ok":
+        detail = f": {manifest['problems'][0]}" if manifest["problems"] else ""
         violations.append(
             Violation(
-                plugin=name, rule="strict-plugins", message=f"manifest {manifest.status}{detail}"
+                plugin=name,
+                rule="strict-plugins",
+                message=f"manifest {manifest['status']}{detail}",
             )
         )
     if policy.require_determinism is not None:
-        level = manifest.determinism.level if manifest.determinism else None
+        level = manifest["determinism"]["class"] if manifest["determinism"] else None
         if determinism_rank(level) > determinism_rank(policy.require_determinism):
             violations.append(
                 Violation(
@@ -110,8 +112,9 @@ def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
                     f"required {policy.require_determinism} or better",
                 )
             )
-    if policy.insidellms_version is not None and manifest.insidellms is not None:
-        violations += _compatibility(name, manifest.insidellms, policy.insidellms_version)
+    specifier = manifest["insideLLMs"]
+    if policy.insidellms_version is not None and specifier is not None:
+        violations += _compatibility(name, specifier, policy.insidellms_version)
     return violations
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from insidellms_provenance.field.model import PluginFingerprint
+from insidellms_provenance.field.schema import REGISTRY_KINDS, PluginFingerprint
 
 __all__ = ["registration_gaps"]
-
-_KINDS = ("models", "probes", "datasets")
 
 
 def registration_gaps(plugin: PluginFingerprint) -> list[str]:
@@ -15,14 +13,14 @@ def registration_gaps(plugin: PluginFingerprint) -> list[str]:
     Empty when registrations were not observed (outside a host run) or the manifest
     declares no capabilities: there is nothing to compare.
     """
-    registered, declared = plugin.registered, plugin.manifest.capabilities
+    registered, declared = plugin["registered"], plugin["manifest"]["capabilities"]
     if registered is None or declared is None:
         return []
-    replaced = plugin.replaced
+    replaced = plugin["replaced"]
     gaps = []
-    for kind in _KINDS:
-        did = set(getattr(registered, kind)) | set(getattr(replaced, kind) if replaced else ())
-        said = set(getattr(declared, kind))
+    for kind in REGISTRY_KINDS:
+        did = set(registered[kind]) | set(replaced[kind] if replaced else ())
+        said = set(declared[kind])
         if did - said:
             gaps.append(f"registered but not declared: {kind} {', '.join(sorted(did - said))}")
         if said - did:

@@ -17,7 +17,8 @@ from typing import Any, Final
 
 import attrs
 
-from insidellms_provenance.field.model import (
+from insidellms_provenance.field.schema import (
+    REGISTRY_KINDS,
     Conflict,
     DistributionInfo,
     ManifestSummary,
@@ -128,9 +129,10 @@ def _order(changes: list[Change]) -> tuple[Change, ...]:
 
 
 def _structure(value: object) -> PluginFingerprint:
-    from insidellms_provenance.field.converter import structure
+    """Validate a plugin entry whose JSON differs between the sides (equal ones are skipped)."""
+    from insidellms_provenance.field.read import read_plugin
 
-    return structure(value, PluginFingerprint)
+    return read_plugin(value, where="a provenance field")
 
 
 def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
@@ -149,10 +151,10 @@ def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
                 plugin=name,
                 kind="retargeted",
                 severity="medium",
-                message=f"entry point now points at {now.entry_point.value} "
-                f"(was {was.entry_point.value})",
-                before=was.entry_point.value,
-                after=now.entry_point.value,
+                message=f"entry point now points at {now['entry_point']['value']} "
+                f"(was {was['entry_point']['value']})",
+                before=was["entry_point"]["value"],
+                after=now["entry_point"]["value"],
             )
         )
         changes += _diff_plugin(was, now)
@@ -164,24 +166,24 @@ def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
 
 
 def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
-    dist = plugin.distribution
-    what = f"{dist.name} {dist.version}" if dist else "no distribution"
+    dist = plugin["distribution"]
+    what = f"{dist['name']} {dist['version']}" if dist else "no distribution"
     return Change(
-        plugin=plugin.entry_point.name,
+        plugin=plugin["entry_point"]["name"],
         kind=kind,
         severity=severity,
-        message=f"{kind} ({what}, {plugin.entry_point.value})",
+        message=f"{kind} ({what}, {plugin['entry_point']['value']})",
         before=what if kind == "removed" else None,
         after=what if kind == "added" else None,
     )
 
 
 def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
-    name = now.entry_point.name
+    name = now["entry_point"]["name"]
     return [
-        *_diff_distribution(name, was.distribution, now.distribution),
-        *_diff_source(name, was.source, now.source),
-        *_diff_manifest(name, was.manifest, now.manifest),
+        *_diff_distribution(name, was["distribution"], now["distribution"]),
+        *_diff_source(name, was["source"], now["source"]),
+        *_diff_manifest(name, was["manifest"], now["manifest"]),
         *_diff_load(name, was, now),
         *_diff_origin(name, was, now),
         *_diff_registrations(name, was, now),
@@ -236,19 +238,19 @@ def _diff_distribution(
             )
         ]
     changes = []
-    if was.normalized_name != now.normalized_name:
+    if was["normalized_name"] != now["normalized_name"]:
         changes.append(
             Change(
                 plugin=name,
                 kind="distribution",
                 severity="high",
-                message=f"now provided by {now.name} (was {was.name})",
-                before=was.name,
-                after=now.name,
+                message=f"now provided by {now['name']} (was {was['name']})",
+                before=was["name"],
+                after=now["name"],
             )
         )
-    if was.version != now.version:
-        direction, size = classify_version_change(was.version, now.version)
+    if was["version"] != now["version"]:
+        direction, size = classify_version_change(was["version"], now["version"])
         severity = (
             "high"
             if size in ("major", "unparsable") or direction == "downgrade"
@@ -259,23 +261,23 @@ def _diff_distribution(
                 plugin=name,
                 kind="version",
                 severity=severity,
-                message=f"{now.name} {was.version} -> {now.version} ({size} {direction})",
-                before=was.version,
-                after=now.version,
+                message=f"{now['name']} {was['version']} -> {now['version']} ({size} {direction})",
+                before=was["version"],
+                after=now["version"],
                 size=size,
                 direction=direction,
             )
         )
-    elif was.record_digest != now.record_digest:
+    elif was["record_digest"] != now["record_digest"]:
         changes.append(
             Change(
                 plugin=name,
                 kind="content",
                 severity="critical",
-                message=f"{now.name} {now.version}: same version, different installed files "
-                "- rebuilt or tampered distribution",
-                before=was.record_digest,
-                after=now.record_digest,
+                message=f"{now['name']} {now['version']}: same version, different installed "
+                "files - rebuilt or tampered distribution",
+                before=was["record_digest"],
+                after=now["record_digest"],
             )
         )
     changes.extend(
@@ -286,7 +288,7 @@ def _diff_distribution(
             message=f"new problem: {problem}",
             after=problem,
         )
-        for problem in sorted(set(now.problems) - set(was.problems))
+        for problem in sorted(set(now["problems"]) - set(was["problems"]))
     )
     changes.extend(
         Change(
@@ -296,7 +298,7 @@ def _diff_distribution(
             message=f"problem gone: {problem}",
             before=problem,
         )
-        for problem in sorted(set(was.problems) - set(now.problems))
+        for problem in sorted(set(was["problems"]) - set(now["problems"]))
     )
     return changes
 
@@ -315,8 +317,8 @@ def _short(text: str | None) -> str:
 def _describe_source(source: Source | None) -> str:
     if source is None:
         return "unknown"
-    where = source.url or source.local_name
-    return f"{source.kind} {where}" if where else source.kind
+    where = source["url"] or source["local_name"]
+    return f"{source['kind']} {where}" if where else source["kind"]
 
 
 def _diff_source(name: str, was: Source | None, now: Source | None) -> list[Change]:
@@ -333,10 +335,10 @@ def _diff_source(name: str, was: Source | None, now: Source | None) -> list[Chan
         ]
     pairs = [
         ("kind and location", _describe_source(was), _describe_source(now)),
-        ("VCS commit", was.commit, now.commit),
-        ("requested revision", was.requested_revision, now.requested_revision),
-        ("editable", str(was.editable).lower(), str(now.editable).lower()),
-        ("editable source", was.editable_digest, now.editable_digest),
+        ("VCS commit", was["commit"], now["commit"]),
+        ("requested revision", was["requested_revision"], now["requested_revision"]),
+        ("editable", str(was["editable"]).lower(), str(now["editable"]).lower()),
+        ("editable source", was["editable_digest"], now["editable_digest"]),
     ]
     changes = [
         Change(
@@ -359,25 +361,25 @@ def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> lis
     if was == now:
         return []
     changes: list[Change] = []
-    if was.status != now.status:
-        worse = now.status in ("missing", "invalid", "error")
+    if was["status"] != now["status"]:
+        worse = now["status"] in ("missing", "invalid", "error")
         changes.append(
             Change(
                 plugin=name,
                 kind="manifest",
                 severity="medium" if worse else "low",
-                message=f"manifest {was.status} -> {now.status}",
-                before=was.status,
-                after=now.status,
+                message=f"manifest {was['status']} -> {now['status']}",
+                before=was["status"],
+                after=now["status"],
             )
         )
-    if {was.status, now.status} & {"missing", "error"}:
+    if {was["status"], now["status"]} & {"missing", "error"}:
         # The manifest appeared or disappeared: the status line says it all.
         return changes
-    changes += _diff_capabilities(name, was.capabilities, now.capabilities)
+    changes += _diff_capabilities(name, was["capabilities"], now["capabilities"])
     for label, old, new in (
-        ("insideLLMs specifier", was.insidellms, now.insidellms),
-        ("sdk_version", was.sdk_version, now.sdk_version),
+        ("insideLLMs specifier", was["insideLLMs"], now["insideLLMs"]),
+        ("sdk_version", was["sdk_version"], now["sdk_version"]),
     ):
         if old != new:
             changes.append(
@@ -394,15 +396,11 @@ def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> lis
     keys = [
         label
         for label, old, new in (
-            ("name", was.name, now.name),
-            ("version", was.version, now.version),
-            ("requires", was.requires, now.requires),
-            ("problems", was.problems, now.problems),
-            (
-                "determinism.notes",
-                was.determinism and was.determinism.notes,
-                now.determinism and now.determinism.notes,
-            ),
+            ("name", was["name"], now["name"]),
+            ("version", was["version"], now["version"]),
+            ("requires", was["requires"], now["requires"]),
+            ("problems", was["problems"], now["problems"]),
+            ("determinism.notes", _notes(was), _notes(now)),
         )
         if old != new
     ]
@@ -415,27 +413,37 @@ def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> lis
                 message="manifest keys changed: " + ", ".join(keys),
             )
         )
-    if not changes and was.digest != now.digest:
+    if not changes and was["digest"] != now["digest"]:
         changes.append(
             Change(
                 plugin=name,
                 kind="manifest",
                 severity="low",
                 message="manifest changed outside the summarized keys",
-                before=was.digest,
-                after=now.digest,
+                before=was["digest"],
+                after=now["digest"],
             )
         )
     return changes
+
+
+def _notes(manifest: ManifestSummary) -> str | None:
+    determinism = manifest["determinism"]
+    return determinism["notes"] if determinism else None
+
+
+def _level(manifest: ManifestSummary) -> str | None:
+    determinism = manifest["determinism"]
+    return determinism["class"] if determinism else None
 
 
 def _key_changes(
     was: RegistryKeys | None, now: RegistryKeys | None
 ) -> Iterator[tuple[str, bool, str]]:
     """(kind, added?, sorted keys) for every registry kind whose keys changed."""
-    for kind in ("models", "probes", "datasets"):
-        old = set(getattr(was, kind)) if was else set()
-        new = set(getattr(now, kind)) if now else set()
+    for kind in REGISTRY_KINDS:
+        old = set(was[kind]) if was else set()
+        new = set(now[kind]) if now else set()
         for added, keys in ((True, new - old), (False, old - new)):
             if keys:
                 yield kind, added, ", ".join(sorted(keys))
@@ -458,8 +466,7 @@ def _diff_capabilities(
 
 
 def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> list[Change]:
-    old = was.determinism.level if was.determinism else None
-    new = now.determinism.level if now.determinism else None
+    old, new = _level(was), _level(now)
     if old == new:
         return []
     from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
@@ -479,17 +486,18 @@ def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> 
 
 
 def _load_text(plugin: PluginFingerprint) -> str:
-    load = plugin.load
-    return f"{load.status} ({load.error_type})" if load.error_type else load.status
+    load = plugin["load"]
+    return f"{load['status']} ({load['error_type']})" if load["error_type"] else load["status"]
 
 
 def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
-    if was.load == now.load:
+    if was["load"] == now["load"]:
         return []
-    regression = was.load.status == "loaded" and now.load.status != "loaded"
+    regression = was["load"]["status"] == "loaded" and now["load"]["status"] != "loaded"
     message = f"load {_load_text(was)} -> {_load_text(now)}"
-    if now.load.error_message and now.load.error_message != was.load.error_message:
-        message += f": {now.load.error_message}"
+    error_message = now["load"]["error_message"]
+    if error_message and error_message != was["load"]["error_message"]:
+        message += f": {error_message}"
     return [
         Change(
             plugin=name,
@@ -504,19 +512,20 @@ def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> lis
 
 def _diff_origin(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
     changes = []
-    if was.origin.status != now.origin.status:
-        severity = "high" if now.origin.status == "shadowed" else "low"
+    old_status, new_status = was["origin"]["status"], now["origin"]["status"]
+    if old_status != new_status:
+        severity = "high" if new_status == "shadowed" else "low"
         changes.append(
             Change(
                 plugin=name,
                 kind="origin",
                 severity=severity,
-                message=f"origin {was.origin.status} -> {now.origin.status}",
-                before=was.origin.status,
-                after=now.origin.status,
+                message=f"origin {old_status} -> {new_status}",
+                before=old_status,
+                after=new_status,
             )
         )
-    old, new = was.origin.duplicate_versions, now.origin.duplicate_versions
+    old, new = was["origin"]["duplicate_versions"], now["origin"]["duplicate_versions"]
     if old != new:
         severity = "high" if new else "low"
         text = f"duplicate installs: {', '.join(new)}" if new else "duplicate installs gone"
@@ -536,8 +545,8 @@ def _diff_origin(name: str, was: PluginFingerprint, now: PluginFingerprint) -> l
 def _diff_registrations(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
     changes = []
     for label, old, new in (
-        ("registered", was.registered, now.registered),
-        ("replaced", was.replaced, now.replaced),
+        ("registered", was["registered"], now["registered"]),
+        ("replaced", was["replaced"], now["replaced"]),
     ):
         changes += [
             Change(
@@ -552,34 +561,34 @@ def _diff_registrations(name: str, was: PluginFingerprint, now: PluginFingerprin
 
 
 def _diff_conflicts(before: Iterable[Any], after: Iterable[Any]) -> list[Change]:
-    from insidellms_provenance.field.converter import structure
+    from insidellms_provenance.field.read import read_conflict
 
     def index(values: Iterable[Any]) -> dict[tuple[str, str], Conflict]:
-        conflicts = (structure(value, Conflict) for value in values)
-        return {(c.kind, c.key): c for c in conflicts}
+        conflicts = (read_conflict(value, where="a provenance field") for value in values)
+        return {(c["kind"], c["key"]): c for c in conflicts}
 
     old, new = index(before), index(after)
     changes = []
     for key in sorted(new.keys() - old.keys()):
         conflict = new[key]
-        winner = f", {conflict.winner} won" if conflict.winner else ""
+        winner = f", {conflict['winner']} won" if conflict["winner"] else ""
         changes.append(
             Change(
-                plugin=conflict.plugins[-1] if conflict.plugins else "-",
+                plugin=conflict["plugins"][-1] if conflict["plugins"] else "-",
                 kind="conflict",
                 severity="high",
-                message=f"conflict on {conflict.kind} {conflict.key!r} between "
-                f"{', '.join(conflict.plugins)} ({conflict.outcome}{winner})",
+                message=f"conflict on {conflict['kind']} {conflict['key']!r} between "
+                f"{', '.join(conflict['plugins'])} ({conflict['outcome']}{winner})",
             )
         )
     for key in sorted(old.keys() - new.keys()):
         conflict = old[key]
         changes.append(
             Change(
-                plugin=conflict.plugins[-1] if conflict.plugins else "-",
+                plugin=conflict["plugins"][-1] if conflict["plugins"] else "-",
                 kind="conflict",
                 severity="low",
-                message=f"conflict on {conflict.kind} {conflict.key!r} resolved",
+                message=f"conflict on {conflict['kind']} {conflict['key']!r} resolved",
             )
         )
     return changes

@@ -84,7 +84,7 @@ def run(arguments: argparse.Namespace) -> int:
 
         provenance = record(arguments.group)
     violations = check_policy(provenance, policy)
-    output = render(arguments.format, provenance.group, len(provenance.plugins), violations)
+    output = render(arguments.format, provenance["group"], len(provenance["plugins"]), violations)
     write_output(output)
     return 1 if violations else 0
 

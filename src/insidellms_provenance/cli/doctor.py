@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from insidellms_provenance.cli.options import add_format, add_group, write_output
+
+if TYPE_CHECKING:
+    from insidellms_provenance.field.schema import PluginFingerprint
 
 __all__ = ["add_arguments", "run"]
 
@@ -28,7 +31,8 @@ def run(arguments: argparse.Namespace) -> int:
 
     view = load_host(arguments.group)
     details = [
-        (plugin, plugin_problems(plugin, view.host_version)) for plugin in view.provenance.plugins
+        (plugin, plugin_problems(plugin, view.host_version))
+        for plugin in view.provenance["plugins"]
     ]
     failed = arguments.strict_plugins and any(problems for _, problems in details)
     if arguments.format == "json":
@@ -40,11 +44,11 @@ def run(arguments: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _capabilities(plugin: Any) -> str:  # noqa: ANN401 - a PluginFingerprint
-    caps = plugin.manifest.capabilities
+def _capabilities(plugin: PluginFingerprint) -> str:
+    caps = plugin["manifest"]["capabilities"]
     if caps is None:
         return "-"
-    return f"{len(caps.models)}m {len(caps.probes)}p {len(caps.datasets)}d"
+    return f"{len(caps['models'])}m {len(caps['probes'])}p {len(caps['datasets'])}d"
 
 
 def _text(group: str, view: Any, details: list[Any]) -> str:  # noqa: ANN401
@@ -53,14 +57,15 @@ def _text(group: str, view: Any, details: list[Any]) -> str:  # noqa: ANN401
     if details:
         rows = [("PLUGIN", "DISTRIBUTION", "VERSION", "MANIFEST", "CAPABILITIES", "DETERMINISM")]
         for plugin, _ in details:
-            dist = plugin.distribution
-            level = plugin.manifest.determinism.level if plugin.manifest.determinism else None
+            dist = plugin["distribution"]
+            determinism = plugin["manifest"]["determinism"]
+            level = determinism["class"] if determinism else None
             rows.append(
                 (
-                    plugin.entry_point.name,
-                    dist.name if dist else "-",
-                    dist.version if dist else "-",
-                    plugin.manifest.status,
+                    plugin["entry_point"]["name"],
+                    dist["name"] if dist else "-",
+                    dist["version"] if dist else "-",
+                    plugin["manifest"]["status"],
                     _capabilities(plugin),
                     level or "-",
                 )
@@ -71,14 +76,14 @@ def _text(group: str, view: Any, details: list[Any]) -> str:  # noqa: ANN401
             "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
         ]
     notes = [
-        f"warning: {plugin.entry_point.name}: {problem}"
+        f"warning: {plugin['entry_point']['name']}: {problem}"
         for plugin, problems in details
         for problem in problems
     ]
     notes += [
-        f"conflict: {c.kind} {c.key!r} registered by {', '.join(c.plugins)} ({c.outcome}"
-        + (f", {c.winner} won)" if c.winner else ")")
-        for c in view.provenance.conflicts
+        f"conflict: {c['kind']} {c['key']!r} registered by {', '.join(c['plugins'])} "
+        f"({c['outcome']}" + (f", {c['winner']} won)" if c["winner"] else ")")
+        for c in view.provenance["conflicts"]
     ]
     if notes:
         lines += ["", *notes]
@@ -89,7 +94,6 @@ def _json(group: str, view: Any, details: list[Any], *, strict: bool, failed: bo
     from importlib import metadata
 
     from insidellms_provenance.canonical import canonical_json
-    from insidellms_provenance.field.converter import unstructure
 
     disabled = os.environ.get("INSIDELLMS_DISABLE_PLUGINS", "").strip().lower() in (
         "1",
@@ -116,15 +120,19 @@ def _json(group: str, view: Any, details: list[Any], *, strict: bool, failed: bo
             "host_version": view.host_version,
             "details": [
                 {
-                    "entry_point": plugin.entry_point.name,
-                    "distribution": plugin.distribution.name if plugin.distribution else None,
-                    "version": plugin.distribution.version if plugin.distribution else None,
-                    "manifest": unstructure(plugin.manifest),
+                    "entry_point": plugin["entry_point"]["name"],
+                    "distribution": plugin["distribution"]["name"]
+                    if plugin["distribution"]
+                    else None,
+                    "version": plugin["distribution"]["version"]
+                    if plugin["distribution"]
+                    else None,
+                    "manifest": plugin["manifest"],
                     "problems": problems,
                 }
                 for plugin, problems in details
             ],
-            "conflicts": unstructure(list(view.provenance.conflicts)),
+            "conflicts": view.provenance["conflicts"],
         },
         "strict": strict,
         "ok": not failed,

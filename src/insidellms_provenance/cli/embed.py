@@ -41,7 +41,7 @@ def run(arguments: argparse.Namespace) -> int:
     if not result.changed:
         print(f"{where}: provenance already up to date", file=sys.stderr)
         return 0
-    count = len(provenance.plugins)
+    count = len(provenance["plugins"])
     print(f"{where}: embedded provenance of {count} plugin(s)", file=sys.stderr)
     if not result.exact_style:
         print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.field.schema import REGISTRY_KINDS
 
 __all__ = ["add_arguments", "run"]
 
@@ -14,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "kind",
         nargs="?",
-        choices=("models", "probes", "datasets"),
+        choices=REGISTRY_KINDS,
         help="only this registry (default: all three)",
     )
     add_group(parser)
@@ -29,7 +30,7 @@ def run(arguments: argparse.Namespace) -> int:
     view = load_host(arguments.group)
     if view.registries is None:
         raise ProvenanceError("insideLLMs is not installed: 'list' reads the host's registries")
-    plugins = {p.entry_point.name: p for p in view.provenance.plugins}
+    plugins = {p["entry_point"]["name"]: p for p in view.provenance["plugins"]}
     rows = []
     for kind, names in view.registries.items():
         if arguments.kind not in (None, kind):
@@ -37,13 +38,13 @@ def run(arguments: argparse.Namespace) -> int:
         for name in names:
             owner = view.owners.get((kind, name), "unknown")
             plugin = plugins.get(owner)
-            dist = plugin.distribution if plugin else None
+            dist = plugin["distribution"] if plugin else None
             source = (
                 owner
                 if plugin is None
                 else (
-                    f"plugin {owner} ({plugin.entry_point.value}; "
-                    f"{dist.name if dist else '?'} {dist.version if dist else '?'})"
+                    f"plugin {owner} ({plugin['entry_point']['value']}; "
+                    f"{dist['name'] if dist else '?'} {dist['version'] if dist else '?'})"
                 )
             )
             rows.append((kind, name, source))

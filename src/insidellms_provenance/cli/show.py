@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from insidellms_provenance.cli.options import add_format
 
 if TYPE_CHECKING:
-    from insidellms_provenance.field.model import PluginFingerprint, Provenance, Source
+    from insidellms_provenance.field.schema import PluginFingerprint, Provenance, Source
 
 __all__ = ["add_arguments", "render_show", "run"]
 
@@ -36,11 +36,11 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance.runfile.read import load_provenance
 
     provenance, _ = load_provenance(arguments.run)
-    if arguments.group is not None and arguments.group != provenance.group:
+    if arguments.group is not None and arguments.group != provenance["group"]:
         from insidellms_provenance.errors import InvalidFieldError
 
         message = (
-            f"{arguments.run}: recorded for group {provenance.group!r}, not {arguments.group!r}"
+            f"{arguments.run}: recorded for group {provenance['group']!r}, not {arguments.group!r}"
         )
         raise InvalidFieldError(message)
     if arguments.format == "json":
@@ -58,22 +58,23 @@ _HEADERS = ("PLUGIN", "DISTRIBUTION", "VERSION", "SOURCE", "DETERMINISM", "LOAD"
 
 def render_show(provenance: Provenance) -> str:
     """One row per plugin in load order, then one line per problem worth a look."""
-    count = len(provenance.plugins)
+    plugins = provenance["plugins"]
+    count = len(plugins)
     plural = "" if count == 1 else "s"
-    lines = [f"group {provenance.group}: {count} plugin{plural}, digest {provenance.digest}"]
-    if provenance.plugins:
-        rows = [_HEADERS, *(_row(plugin) for plugin in provenance.plugins)]
+    lines = [f"group {provenance['group']}: {count} plugin{plural}, digest {provenance['digest']}"]
+    if plugins:
+        rows = [_HEADERS, *(_row(plugin) for plugin in plugins)]
         widths = [max(len(row[column]) for row in rows) for column in range(len(_HEADERS))]
         lines.append("")
         lines += [
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
             for row in rows
         ]
-    notes = [note for plugin in provenance.plugins for note in _notes(plugin)]
+    notes = [note for plugin in plugins for note in _notes(plugin)]
     notes += [
-        f"conflict: {c.kind} {c.key!r} registered by {', '.join(c.plugins)} ({c.outcome}"
-        + (f", {c.winner} won)" if c.winner else ")")
-        for c in provenance.conflicts
+        f"conflict: {c['kind']} {c['key']!r} registered by {', '.join(c['plugins'])} "
+        f"({c['outcome']}" + (f", {c['winner']} won)" if c["winner"] else ")")
+        for c in provenance["conflicts"]
     ]
     if notes:
         lines += ["", *notes]
@@ -81,22 +82,23 @@ def render_show(provenance: Provenance) -> str:
 
 
 def _row(plugin: PluginFingerprint) -> tuple[str, str, str, str, str, str]:
-    dist = plugin.distribution
-    manifest = plugin.manifest
-    if manifest.status == "ok" and manifest.determinism and manifest.determinism.level:
-        determinism = manifest.determinism.level
-    elif manifest.determinism and manifest.determinism.level:
-        determinism = f"{manifest.determinism.level} ({manifest.status} manifest)"
+    dist = plugin["distribution"]
+    manifest = plugin["manifest"]
+    level = manifest["determinism"]["class"] if manifest["determinism"] else None
+    if manifest["status"] == "ok" and level:
+        determinism = level
+    elif level:
+        determinism = f"{level} ({manifest['status']} manifest)"
     else:
-        determinism = f"- ({manifest.status} manifest)"
-    load: str = plugin.load.status
-    if plugin.load.error_type:
-        load = f"{load}: {plugin.load.error_type}"
+        determinism = f"- ({manifest['status']} manifest)"
+    load: str = plugin["load"]["status"]
+    if plugin["load"]["error_type"]:
+        load = f"{load}: {plugin['load']['error_type']}"
     return (
-        plugin.entry_point.name,
-        dist.name if dist else "-",
-        dist.version if dist else "-",
-        _source(plugin.source),
+        plugin["entry_point"]["name"],
+        dist["name"] if dist else "-",
+        dist["version"] if dist else "-",
+        _source(plugin["source"]),
         determinism,
         load,
     )
@@ -105,34 +107,39 @@ def _row(plugin: PluginFingerprint) -> tuple[str, str, str, str, str, str]:
 def _source(source: Source | None) -> str:
     if source is None:
         return "-"
-    if source.kind == "vcs":
-        commit = (source.commit or "")[:12]
-        return f"{source.vcs or 'vcs'}@{commit}" if commit else source.vcs or "vcs"
-    if source.editable:
-        return f"editable {source.local_name or source.url or ''}".rstrip()
-    if source.kind in ("archive", "directory"):
-        return f"{source.kind} {source.local_name or source.url or ''}".rstrip()
-    return source.kind
+    where = source["local_name"] or source["url"] or ""
+    if source["kind"] == "vcs":
+        commit = (source["commit"] or "")[:12]
+        vcs = source["vcs"] or "vcs"
+        return f"{vcs}@{commit}" if commit else vcs
+    if source["editable"]:
+        return f"editable {where}".rstrip()
+    if source["kind"] in ("archive", "directory"):
+        return f"{source['kind']} {where}".rstrip()
+    return source["kind"]
 
 
 def _notes(plugin: PluginFingerprint) -> list[str]:
-    name = plugin.entry_point.name
+    name = plugin["entry_point"]["name"]
+    load, origin = plugin["load"], plugin["origin"]
     notes = []
-    if plugin.load.status in ("failed", "skipped") and plugin.load.error_message:
-        notes.append(f"{name}: load {plugin.load.status}: {plugin.load.error_message}")
-    if plugin.origin.status == "shadowed":
+    if load["status"] in ("failed", "skipped") and load["error_message"]:
+        notes.append(f"{name}: load {load['status']}: {load['error_message']}")
+    if origin["status"] == "shadowed":
         notes.append(
-            f"{name}: module {plugin.entry_point.value.partition(':')[0]} was imported "
+            f"{name}: module {plugin['entry_point']['value'].partition(':')[0]} was imported "
             "from outside its distribution (shadowed)"
         )
-    if plugin.origin.duplicate_versions:
-        versions = ", ".join(plugin.origin.duplicate_versions)
+    if origin["duplicate_versions"]:
+        versions = ", ".join(origin["duplicate_versions"])
         notes.append(f"{name}: several copies of the distribution are installed ({versions})")
-    if plugin.distribution:
-        notes += [f"{name}: distribution: {problem}" for problem in plugin.distribution.problems]
-    if plugin.source:
-        notes += [f"{name}: source: {problem}" for problem in plugin.source.problems]
-    notes += [f"{name}: manifest: {problem}" for problem in plugin.manifest.problems]
+    if plugin["distribution"]:
+        notes += [
+            f"{name}: distribution: {problem}" for problem in plugin["distribution"]["problems"]
+        ]
+    if plugin["source"]:
+        notes += [f"{name}: source: {problem}" for problem in plugin["source"]["problems"]]
+    notes += [f"{name}: manifest: {problem}" for problem in plugin["manifest"]["problems"]]
     from insidellms_provenance.analyze.declared import registration_gaps
 
     notes += [f"{name}: {gap}" for gap in registration_gaps(plugin)]

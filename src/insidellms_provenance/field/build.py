@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
 from insidellms_provenance.canonical import canonical_digest, canonical_json
-from insidellms_provenance.field.schema import SCHEMA_V1, JsonObject
+from insidellms_provenance.field.schema import (
+    SCHEMA_V1,
+    Conflict,
+    PluginFingerprint,
+    Provenance,
+)
 
-if TYPE_CHECKING:
-    from insidellms_provenance.field.model import Conflict, PluginFingerprint, Provenance
-
-__all__ = [
-    "SCHEMA_V1",
-    "field_bytes",
-    "field_value",
-    "make_field",
-    "make_provenance",
-]
+__all__ = ["field_bytes", "make_field"]
 
 
 def make_field(
-    group: str, plugins: Iterable[JsonObject], conflicts: Iterable[JsonObject] = ()
-) -> JsonObject:
+    group: str, plugins: Iterable[PluginFingerprint], conflicts: Iterable[Conflict] = ()
+) -> Provenance:
     """Sort plugins in load order and seal them with the digest of their canonical bytes.
 
-    Plugins and conflicts are plain values from :mod:`insidellms_provenance.field.schema`; the
-    result is the field exactly as it is embedded and as ``record`` prints it.
+    The result is the field exactly as it is embedded and as ``record`` prints it.
     """
     ordered = sorted(plugins, key=lambda p: (p["entry_point"]["name"], p["entry_point"]["value"]))
     return {
@@ -38,27 +32,6 @@ def make_field(
     }
 
 
-def make_provenance(
-    group: str,
-    plugins: Iterable[PluginFingerprint],
-    conflicts: Iterable[Conflict] = (),
-) -> Provenance:
-    """:func:`make_field` for records: what tests and examples build by hand."""
-    from insidellms_provenance.field.converter import structure, unstructure
-    from insidellms_provenance.field.model import Provenance
-
-    field = make_field(group, unstructure(list(plugins)), unstructure(list(conflicts)))
-    return structure(field, Provenance)
-
-
-def field_value(provenance: Provenance) -> dict[str, Any]:
-    """The field as plain JSON values, ready to embed in ``manifest.json``."""
-    from insidellms_provenance.field.converter import unstructure
-
-    value: dict[str, Any] = unstructure(provenance)
-    return value
-
-
-def field_bytes(provenance: Provenance) -> bytes:
-    """The field's canonical JSON bytes (what ``record`` writes)."""
-    return canonical_json(field_value(provenance))
+def field_bytes(field: Provenance) -> bytes:
+    """The field's canonical JSON bytes (what ``record`` writes, without the newline)."""
+    return canonical_json(field)

@@ -1,25 +1,26 @@
-"""Read a provenance field: check its shape, schema and digest, then structure it."""
+"""Read a provenance field: check its shape, schema and digest against the one schema.
+
+Readers get the parsed values themselves, validated against the ``TypedDict``s of
+:mod:`insidellms_provenance.field.schema` and typed as them: nothing is copied.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 import orjson
 
 from insidellms_provenance.canonical import canonical_digest, sha256_digest
 from insidellms_provenance.errors import InvalidFieldError
-from insidellms_provenance.field.schema import SCHEMA_V1
+from insidellms_provenance.field.schema import SCHEMA_V1, Conflict, PluginFingerprint, Provenance
 
-if TYPE_CHECKING:
-    from insidellms_provenance.field.model import Provenance
-
-__all__ = ["KNOWN_SCHEMAS", "check_field", "read_field"]
+__all__ = ["KNOWN_SCHEMAS", "check_field", "read_conflict", "read_field", "read_plugin"]
 
 KNOWN_SCHEMAS = frozenset({SCHEMA_V1})
 
 
 def check_field(value: object, *, where: str) -> dict[str, Any]:
-    """Check a field's shape, schema and digest without structuring its plugins.
+    """Check a field's schema string and digest without validating its plugins.
 
     Cheap enough for very large fields: the digest is recomputed with ``orjson``'s
     sorted output, which is canonical for every field this package writes (no floats,
@@ -45,15 +46,27 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
 
 
 def read_field(value: object, *, where: str) -> Provenance:
-    """Check and structure a field read from a file; ``where`` names it in errors."""
+    """Check a field read from a file and validate all of it; ``where`` names it in errors."""
     checked = check_field(value, where=where)
-    from cattrs import transform_error
+    _raise_on_issues(checked, Provenance, where, "field")
+    return cast("Provenance", checked)
 
-    from insidellms_provenance.field.converter import structure
-    from insidellms_provenance.field.model import Provenance
 
-    try:
-        return structure(checked, Provenance)
-    except Exception as error:  # noqa: BLE001 - cattrs raises many types; all mean bad input
-        issues = tuple(transform_error(error, path="field"))
-        raise InvalidFieldError(f"{where}: provenance field is malformed", issues) from None
+def read_plugin(value: object, *, where: str, index: object = "?") -> PluginFingerprint:
+    """Validate one plugin entry of a field checked with :func:`check_field`."""
+    _raise_on_issues(value, PluginFingerprint, where, f"field.plugins[{index}]")
+    return cast("PluginFingerprint", value)
+
+
+def read_conflict(value: object, *, where: str, index: object = "?") -> Conflict:
+    """Validate one conflict of a field checked with :func:`check_field`."""
+    _raise_on_issues(value, Conflict, where, f"field.conflicts[{index}]")
+    return cast("Conflict", value)
+
+
+def _raise_on_issues(value: object, cls: type, where: str, path: str) -> None:
+    from insidellms_provenance.field.validate import validate
+
+    issues = validate(value, cls, path)
+    if issues:
+        raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))

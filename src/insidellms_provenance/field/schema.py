@@ -1,21 +1,53 @@
-"""The field's parts as plain JSON values: what the recording path builds.
+"""The one definition of the field's shape: ``TypedDict``s, and the builders that fill them.
 
-Recording runs inside every host run, so it stays within the standard library: each
-function here builds exactly what :mod:`insidellms_provenance.field.converter` makes of the
-record of the same name in :mod:`insidellms_provenance.field.model` (same keys, same order,
-same defaults, collections sorted and de-duplicated). Readers structure those values
-into the frozen records; ``tests/test_values.py`` checks that both sides agree.
+Everything else derives from this module: the recording path builds the field with the
+functions below (typed, so mypy checks every key), readers validate what they read against
+the same classes (:mod:`insidellms_provenance.field.validate`), the shipped JSON Schema is
+generated from them (:mod:`insidellms_provenance.field.jsonschema`), and a test checks the
+key tables of ``docs/field.md`` against them. It imports nothing but :mod:`typing`, as
+packaging's ``RawMetadata`` does, so recording inside a host run stays lean.
+
+Typical usage::
+
+    load = schema.load_outcome(status="loaded")          # a LoadOutcome, keys in order
+
+Rules for a new key: add it to the class (in the order it should be written), to the
+builder, and to ``docs/field.md``. A key that may be absent goes in a ``total=False`` base
+class (``typing.NotRequired`` is not in Python 3.10's ``typing``); readers and the JSON
+Schema then treat it as optional. A one-value ``Literal`` is a constant, and
+``Annotated[str, Pattern(...)]`` constrains a string.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any, Final, Literal, TypedDict
 
 __all__ = [
     "DEFAULT_GROUP",
+    "REGISTRY_KINDS",
     "SCHEMA_V1",
+    "Conflict",
+    "ConflictOutcome",
+    "Determinism",
+    "DistributionInfo",
+    "EntryPointRef",
     "JsonObject",
+    "LoadOutcome",
+    "LoadStatus",
+    "ManifestStatus",
+    "ManifestSummary",
+    "Origin",
+    "OriginStatus",
+    "Pattern",
+    "PluginFingerprint",
+    "PluginObservation",
+    "Provenance",
+    "RegistryKeys",
+    "RegistryKind",
+    "Requires",
+    "Source",
+    "SourceKind",
     "conflict",
     "determinism",
     "distribution",
@@ -31,17 +63,185 @@ __all__ = [
 ]
 
 JsonObject = dict[str, Any]
+"""Any JSON object: for values whose shape is not the field's (host manifests, reports)."""
 
-DEFAULT_GROUP = "insidellms.plugins"
-SCHEMA_V1 = "insidellms-provenance/plugins/v1"
+DEFAULT_GROUP: Final = "insidellms.plugins"
+"""The host's entry-point group: insideLLMs loads its plugins from it."""
+
+SCHEMA_V1: Final = "insidellms-provenance/plugins/v1"
+"""The ``schema`` string of the field this package writes."""
+
+RegistryKind = Literal["models", "probes", "datasets"]
+REGISTRY_KINDS: Final[tuple[RegistryKind, ...]] = ("models", "probes", "datasets")
+"""The host's three registries, in the order the field lists them."""
+
+ManifestStatus = Literal["ok", "missing", "invalid", "error"]
+LoadStatus = Literal["loaded", "failed", "skipped", "disabled"]
+OriginStatus = Literal["ok", "shadowed", "unknown"]
+SourceKind = Literal["index", "archive", "directory", "vcs", "unknown"]
+ConflictOutcome = Literal["failed", "overwritten"]
+
+
+class Pattern:
+    """``Annotated[str, Pattern(regex)]``: a string that must match ``regex`` in full."""
+
+    __slots__ = ("regex",)
+
+    def __init__(self, regex: str) -> None:
+        self.regex = regex
+
+
+Sha256Digest = Annotated[str, Pattern("^sha256:[0-9a-f]{64}$")]
+
+
+class EntryPointRef(TypedDict):
+    """An entry point as declared in ``entry_points.txt``."""
+
+    group: str
+    name: str
+    value: str
+
+
+class DistributionInfo(TypedDict):
+    """The installed distribution that provides an entry point.
+
+    ``record_digest`` is the digest of the installer-independent canonical form of
+    RECORD (see ``docs/record-digest.md``); it is ``None`` only when RECORD is absent.
+    ``problems`` lists what was wrong with RECORD or METADATA.
+    """
+
+    name: str
+    normalized_name: str
+    version: str
+    record_digest: str | None
+    problems: list[str]
+
+
+class Source(TypedDict):
+    """Where the distribution came from, after PEP 610 ``direct_url.json``.
+
+    ``url`` is kept only for remote URLs (credentials removed); a local file or directory
+    is named by its last path component in ``local_name`` so no absolute path is recorded.
+    ``editable_digest`` covers the source tree of an editable install.
+    """
+
+    kind: SourceKind
+    url: str | None
+    local_name: str | None
+    vcs: str | None
+    commit: str | None
+    requested_revision: str | None
+    editable: bool
+    editable_digest: str | None
+    problems: list[str]
+
+
+class Origin(TypedDict):
+    """Whether the imported module really came from the distribution's files."""
+
+    status: OriginStatus
+    duplicate_versions: list[str]
+
+
+class RegistryKeys(TypedDict):
+    """Registry keys per kind: declared capabilities or observed registrations."""
+
+    models: list[str]
+    probes: list[str]
+    datasets: list[str]
+
+
+class Requires(TypedDict):
+    """What a plugin manifest says it needs."""
+
+    python: str | None
+    extras: list[str]
+    env: list[str]
+
+
+# ``class`` is a keyword, so this one is spelt in the functional form.
+Determinism = TypedDict("Determinism", {"class": str | None, "notes": str | None})
+Determinism.__doc__ = """The declared determinism class (``class`` in JSON) and free-text notes."""
+
+
+class ManifestSummary(TypedDict):
+    """What ``plugin_manifest()`` returned, digested, validated and summarized for policy."""
+
+    status: ManifestStatus
+    digest: str | None
+    problems: list[str]
+    name: str | None
+    version: str | None
+    sdk_version: str | None
+    insideLLMs: str | None
+    capabilities: RegistryKeys | None
+    requires: Requires | None
+    determinism: Determinism | None
+
+
+class LoadOutcome(TypedDict):
+    """How loading the entry point went."""
+
+    status: LoadStatus
+    error_type: str | None
+    error_message: str | None
+
+
+class PluginFingerprint(TypedDict):
+    """Everything recorded about one entry point of the group."""
+
+    entry_point: EntryPointRef
+    distribution: DistributionInfo | None
+    source: Source | None
+    origin: Origin
+    manifest: ManifestSummary
+    load: LoadOutcome
+    registered: RegistryKeys | None
+    replaced: RegistryKeys | None
+
+
+class PluginObservation(TypedDict):
+    """What a host run showed about one plugin: how registration went and what it did.
+
+    Not part of the field itself: the recorder copies it into ``load``, ``registered``
+    and ``replaced`` of the plugin's fingerprint.
+    """
+
+    load: LoadOutcome
+    registered: RegistryKeys | None
+    replaced: RegistryKeys | None
+
+
+class Conflict(TypedDict):
+    """Two or more plugins registering the same key (observed inside a host run)."""
+
+    kind: str
+    key: str
+    plugins: list[str]
+    outcome: ConflictOutcome
+    winner: str | None
+
+
+class Provenance(TypedDict):
+    """The field: every plugin of one group, sorted in load order, with one digest."""
+
+    schema: Literal["insidellms-provenance/plugins/v1"]
+    group: str
+    digest: Sha256Digest
+    plugins: list[PluginFingerprint]
+    conflicts: list[Conflict]
+
+
+# Builders: one per class, keyword arguments in key order, defaults for what may be empty.
+# Lists of names come out sorted and free of duplicates, as the field promises.
 
 
 def _sorted_unique(values: Iterable[str]) -> list[str]:
     return sorted(set(values))
 
 
-def entry_point(*, group: str, name: str, value: str) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.EntryPointRef`."""
+def entry_point(*, group: str, name: str, value: str) -> EntryPointRef:
+    """An :class:`EntryPointRef`."""
     return {"group": group, "name": name, "value": value}
 
 
@@ -52,8 +252,8 @@ def distribution(
     version: str,
     record_digest: str | None,
     problems: Iterable[str] = (),
-) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.DistributionInfo`."""
+) -> DistributionInfo:
+    """A :class:`DistributionInfo`."""
     return {
         "name": name,
         "normalized_name": normalized_name,
@@ -63,9 +263,9 @@ def distribution(
     }
 
 
-def source(  # noqa: PLR0913 - mirrors the record's optional keys
+def source(  # noqa: PLR0913 - one argument per key
     *,
-    kind: str,
+    kind: SourceKind,
     url: str | None = None,
     local_name: str | None = None,
     vcs: str | None = None,
@@ -74,8 +274,8 @@ def source(  # noqa: PLR0913 - mirrors the record's optional keys
     editable: bool = False,
     editable_digest: str | None = None,
     problems: Iterable[str] = (),
-) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.Source`."""
+) -> Source:
+    """A :class:`Source`."""
     return {
         "kind": kind,
         "url": url,
@@ -89,15 +289,15 @@ def source(  # noqa: PLR0913 - mirrors the record's optional keys
     }
 
 
-def origin(*, status: str, duplicate_versions: Iterable[str] = ()) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.Origin`."""
+def origin(*, status: OriginStatus, duplicate_versions: Iterable[str] = ()) -> Origin:
+    """An :class:`Origin`."""
     return {"status": status, "duplicate_versions": _sorted_unique(duplicate_versions)}
 
 
 def registry_keys(
     *, models: Iterable[str] = (), probes: Iterable[str] = (), datasets: Iterable[str] = ()
-) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.RegistryKeys`."""
+) -> RegistryKeys:
+    """A :class:`RegistryKeys`."""
     return {
         "models": _sorted_unique(models),
         "probes": _sorted_unique(probes),
@@ -107,30 +307,30 @@ def registry_keys(
 
 def requires(
     *, python: str | None = None, extras: Iterable[str] = (), env: Iterable[str] = ()
-) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.Requires`."""
+) -> Requires:
+    """A :class:`Requires`."""
     return {"python": python, "extras": _sorted_unique(extras), "env": _sorted_unique(env)}
 
 
-def determinism(*, level: str | None = None, notes: str | None = None) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.Determinism` (``level`` is ``class`` in JSON)."""
+def determinism(*, level: str | None = None, notes: str | None = None) -> Determinism:
+    """A :class:`Determinism` (``level`` is ``class`` in JSON)."""
     return {"class": level, "notes": notes}
 
 
-def manifest_summary(  # noqa: PLR0913 - mirrors the record's optional keys
+def manifest_summary(  # noqa: PLR0913 - one argument per key
     *,
-    status: str,
+    status: ManifestStatus,
     digest: str | None = None,
     problems: Iterable[str] = (),
     name: str | None = None,
     version: str | None = None,
     sdk_version: str | None = None,
     insidellms: str | None = None,
-    capabilities: JsonObject | None = None,
-    requires: JsonObject | None = None,
-    determinism: JsonObject | None = None,
-) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.ManifestSummary` (``insideLLMs`` in JSON)."""
+    capabilities: RegistryKeys | None = None,
+    requires: Requires | None = None,
+    determinism: Determinism | None = None,
+) -> ManifestSummary:
+    """A :class:`ManifestSummary` (``insidellms`` is ``insideLLMs`` in JSON)."""
     return {
         "status": status,
         "digest": digest,
@@ -146,24 +346,24 @@ def manifest_summary(  # noqa: PLR0913 - mirrors the record's optional keys
 
 
 def load_outcome(
-    *, status: str, error_type: str | None = None, error_message: str | None = None
-) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.LoadOutcome`."""
+    *, status: LoadStatus, error_type: str | None = None, error_message: str | None = None
+) -> LoadOutcome:
+    """A :class:`LoadOutcome`."""
     return {"status": status, "error_type": error_type, "error_message": error_message}
 
 
-def fingerprint(  # noqa: PLR0913 - mirrors the record
+def fingerprint(  # noqa: PLR0913 - one argument per key
     *,
-    entry_point: JsonObject,
-    distribution: JsonObject | None,
-    source: JsonObject | None,
-    origin: JsonObject,
-    manifest: JsonObject,
-    load: JsonObject,
-    registered: JsonObject | None = None,
-    replaced: JsonObject | None = None,
-) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.PluginFingerprint`."""
+    entry_point: EntryPointRef,
+    distribution: DistributionInfo | None,
+    source: Source | None,
+    origin: Origin,
+    manifest: ManifestSummary,
+    load: LoadOutcome,
+    registered: RegistryKeys | None = None,
+    replaced: RegistryKeys | None = None,
+) -> PluginFingerprint:
+    """A :class:`PluginFingerprint`."""
     return {
         "entry_point": entry_point,
         "distribution": distribution,
@@ -177,16 +377,24 @@ def fingerprint(  # noqa: PLR0913 - mirrors the record
 
 
 def observation(
-    *, load: JsonObject, registered: JsonObject | None = None, replaced: JsonObject | None = None
-) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.PluginObservation`."""
+    *,
+    load: LoadOutcome,
+    registered: RegistryKeys | None = None,
+    replaced: RegistryKeys | None = None,
+) -> PluginObservation:
+    """A :class:`PluginObservation`."""
     return {"load": load, "registered": registered, "replaced": replaced}
 
 
 def conflict(
-    *, kind: str, key: str, plugins: Iterable[str], outcome: str, winner: str | None = None
-) -> JsonObject:
-    """:class:`~insidellms_provenance.field.model.Conflict` (``plugins`` keep their order)."""
+    *,
+    kind: str,
+    key: str,
+    plugins: Iterable[str],
+    outcome: ConflictOutcome,
+    winner: str | None = None,
+) -> Conflict:
+    """A :class:`Conflict` (``plugins`` keep their order: the load order)."""
     return {
         "kind": kind,
         "key": key,

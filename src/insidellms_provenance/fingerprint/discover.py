@@ -150,7 +150,7 @@ def _normalized_name(dist: metadata.Distribution) -> str:
     return re.sub(r"[-_.]+", "_", dist.name or "").lower()
 
 
-def entry_point_ref(ep: metadata.EntryPoint) -> schema.JsonObject:
+def entry_point_ref(ep: metadata.EntryPoint) -> schema.EntryPointRef:
     """The recorded form of an entry point."""
     return schema.entry_point(group=ep.group, name=ep.name, value=ep.value)
 

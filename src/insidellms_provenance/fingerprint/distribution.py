@@ -10,7 +10,7 @@ from pathlib import Path
 
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint.discover import dist_info_name, normalized_name
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.legacy import legacy_install, legacy_rows
@@ -45,7 +45,7 @@ def read_regular_file(root: Path, relative: str) -> bytes | None:
 
 def describe_distribution(
     dist: metadata.Distribution, *, editable: bool = False
-) -> tuple[JsonObject, frozenset[str]]:
+) -> tuple[DistributionInfo, frozenset[str]]:
     """Read METADATA and RECORD of ``dist`` and digest RECORD's canonical form.
 
     Returns the description and the normalized paths RECORD lists. Problems (missing

@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import DEFAULT_GROUP, LoadOutcome, ManifestSummary
 from insidellms_provenance.fingerprint.plugin_manifest import summarize_manifest
 
 __all__ = [
@@ -27,15 +27,14 @@ __all__ = [
 ]
 
 DISABLE_VARIABLE = "INSIDELLMS_DISABLE_PLUGINS"
-_HOST_GROUP = "insidellms.plugins"
 
 
 def plugins_disabled(group: str, environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the host would skip plugin loading (its loader compares case-sensitively)."""
-    return group == _HOST_GROUP and environ.get(DISABLE_VARIABLE, "") in ("1", "true", "yes")
+    return group == DEFAULT_GROUP and environ.get(DISABLE_VARIABLE, "") in ("1", "true", "yes")
 
 
-def load_entry_point(ep: metadata.EntryPoint) -> JsonObject:
+def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:
     """Import the entry point's object as the host does, without calling it.
 
     In the host's group a non-callable object is ``skipped``, as insideLLMs skips it;
@@ -47,12 +46,12 @@ def load_entry_point(ep: metadata.EntryPoint) -> JsonObject:
     except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
         error_type, message = describe_error(error)
         return schema.load_outcome(status="failed", error_type=error_type, error_message=message)
-    if ep.group == _HOST_GROUP and not callable(loaded):
+    if ep.group == DEFAULT_GROUP and not callable(loaded):
         return schema.load_outcome(status="skipped", error_message="entry point is not callable")
     return schema.load_outcome(status="loaded")
 
 
-def call_plugin_manifest(ep: metadata.EntryPoint, outcome: JsonObject) -> JsonObject:
+def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> ManifestSummary:
     """Call the entry point's ``plugin_manifest()``, if it has one.
 
     Looks in the entry point's module, then in its parent packages, nearest first:

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import Origin
 
 __all__ = ["check_origin", "other_copies"]
 
@@ -49,7 +49,7 @@ def check_origin(
     record_paths: frozenset[str],
     editable_root: Path | None,
     versions: list[str],
-) -> JsonObject:
+) -> Origin:
     """``shadowed`` when the imported module's file is not one of the dist's files.
 
     ``record_paths`` are the distribution's RECORD paths, relative to ``site_dir``. A

@@ -9,7 +9,13 @@ from typing import Final
 from insidellms_provenance.canonical import canonical_json, sha256_digest
 from insidellms_provenance.errors import NotCanonicalizableError
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import (
+    REGISTRY_KINDS,
+    Determinism,
+    ManifestSummary,
+    RegistryKeys,
+    Requires,
+)
 
 __all__ = [
     "DETERMINISM_CLASSES",
@@ -27,7 +33,6 @@ KNOWN_SDK_VERSIONS: Final = frozenset({"1"})
 MAX_MANIFEST_BYTES: Final = 1 << 20
 _REQUIRED_KEYS: Final = ("name", "version", "sdk_version", "insideLLMs", "capabilities")
 _KNOWN_KEYS: Final = frozenset({*_REQUIRED_KEYS, "requires", "determinism"})
-_CAPABILITY_KINDS: Final = ("models", "probes", "datasets")
 
 # Versions and specifiers of these plain shapes are valid PEP 440 on their face and are
 # accepted without importing packaging (recording runs inside every host run); anything
@@ -42,7 +47,7 @@ def determinism_rank(level: str | None) -> int:
     return DETERMINISM_CLASSES.index(level) if level in DETERMINISM_CLASSES else 3
 
 
-def summarize_manifest(value: object) -> JsonObject:
+def summarize_manifest(value: object) -> ManifestSummary:
     """Digest a returned manifest and copy out what policy needs; never raises.
 
     Anything wrong makes the status ``invalid`` with every problem listed; the valid
@@ -144,19 +149,19 @@ def is_version(text: str) -> bool:
     return True
 
 
-def _capabilities(item: object, problems: list[str]) -> JsonObject | None:
+def _capabilities(item: object, problems: list[str]) -> RegistryKeys | None:
     if item is None:
         return None
     if not isinstance(item, Mapping):
         problems.append("capabilities must be an object")
         return None
-    unknown = sorted(set(item) - set(_CAPABILITY_KINDS))
+    unknown = sorted(set(item) - set(REGISTRY_KINDS))
     problems += [f"unknown capability kind {kind!r}" for kind in unknown]
-    kinds = {kind: _strings(item, kind, problems, "capabilities.") for kind in _CAPABILITY_KINDS}
+    kinds = {kind: _strings(item, kind, problems, "capabilities.") for kind in REGISTRY_KINDS}
     return schema.registry_keys(**kinds)
 
 
-def _requires(item: object, problems: list[str]) -> JsonObject | None:
+def _requires(item: object, problems: list[str]) -> Requires | None:
     if item is None:
         return None
     if not isinstance(item, Mapping):
@@ -169,7 +174,7 @@ def _requires(item: object, problems: list[str]) -> JsonObject | None:
     )
 
 
-def _determinism(item: object, problems: list[str]) -> JsonObject | None:
+def _determinism(item: object, problems: list[str]) -> Determinism | None:
     if item is None:
         problems.append("missing key 'determinism'")
         return None

@@ -5,11 +5,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from importlib import metadata
-from typing import TYPE_CHECKING
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import make_field
-from insidellms_provenance.field.schema import DEFAULT_GROUP, JsonObject
+from insidellms_provenance.field.schema import (
+    DEFAULT_GROUP,
+    Conflict,
+    DistributionInfo,
+    LoadOutcome,
+    ManifestSummary,
+    PluginObservation,
+    Provenance,
+    Source,
+)
 from insidellms_provenance.fingerprint.discover import (
     discover,
     dist_info_name,
@@ -26,9 +34,6 @@ from insidellms_provenance.fingerprint.loader import (
 from insidellms_provenance.fingerprint.origin import check_origin, other_copies
 from insidellms_provenance.fingerprint.source import describe_source, editable_root
 
-if TYPE_CHECKING:
-    from insidellms_provenance.field.model import Provenance
-
 __all__ = ["record", "record_field"]
 
 
@@ -38,21 +43,18 @@ def record(
     environ: Mapping[str, str] = os.environ,
 ) -> Provenance:
     """Import each entry point of ``group`` (never calling it) and fingerprint it."""
-    from insidellms_provenance.field.converter import structure
-    from insidellms_provenance.field.model import Provenance
-
-    return structure(record_field(group, environ=environ), Provenance)
+    return record_field(group, environ=environ)
 
 
 def record_field(
     group: str = DEFAULT_GROUP,
     *,
     environ: Mapping[str, str] = os.environ,
-    observations: Mapping[tuple[str, str], JsonObject] | None = None,
-    conflicts: Iterable[JsonObject] = (),
+    observations: Mapping[tuple[str, str], PluginObservation] | None = None,
+    conflicts: Iterable[Conflict] = (),
     entry_points: list[metadata.EntryPoint] | None = None,
-) -> JsonObject:
-    """:func:`record` as the plain field value, as embedded and printed.
+) -> Provenance:
+    """:func:`record`, with what a host run observed.
 
     Inside a host run, ``observations`` (keyed by entry-point name and value, built by
     :func:`insidellms_provenance.field.schema.observation`) say how the host's own loading
@@ -65,7 +67,7 @@ def record_field(
     if entry_points is None:
         entry_points = discover(group)
     versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
-    described: dict[str, tuple[JsonObject, frozenset[str], JsonObject]] = {}
+    described: dict[str, tuple[DistributionInfo, frozenset[str], Source]] = {}
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
@@ -102,8 +104,8 @@ def record_field(
 
 
 def _load(
-    ep: metadata.EntryPoint, observed: JsonObject | None, *, disabled: bool
-) -> tuple[JsonObject, JsonObject]:
+    ep: metadata.EntryPoint, observed: PluginObservation | None, *, disabled: bool
+) -> tuple[LoadOutcome, ManifestSummary]:
     """How loading went (observed in a host run, or by importing now) and the manifest."""
     if observed is not None:
         return observed["load"], call_plugin_manifest(ep, observed["load"])

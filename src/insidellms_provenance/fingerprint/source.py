@@ -13,7 +13,7 @@ import orjson
 
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import Source
 from insidellms_provenance.fingerprint.legacy import legacy_install
 
 __all__ = [
@@ -48,7 +48,7 @@ SKIPPED_SOURCE_DIRS = frozenset(
 TOP_LEVEL_OUTPUT_DIRS = frozenset({"build", "dist", "node_modules"})
 
 
-def describe_source(dist: metadata.Distribution) -> JsonObject:
+def describe_source(dist: metadata.Distribution) -> Source:
     """Summarize ``direct_url.json``; no file means the dist came from an index."""
     try:
         text = dist.read_text("direct_url.json")
@@ -92,7 +92,7 @@ def describe_source(dist: metadata.Distribution) -> JsonObject:
     return schema.source(kind="archive", url=url, local_name=local_name)
 
 
-def _legacy_source(dist: metadata.Distribution) -> JsonObject:
+def _legacy_source(dist: metadata.Distribution) -> Source:
     """No ``direct_url.json``: from an index, unless installed without a wheel.
 
     A ``setup.py develop`` install is fingerprinted like a PEP 660 editable one; an

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from insidellms_provenance.field.model import PluginFingerprint, Provenance
+from insidellms_provenance.field.schema import PluginFingerprint, Provenance
 from insidellms_provenance.host.observer import OBSERVER
 
 __all__ = ["HostView", "load_host", "plugin_problems"]
@@ -53,12 +53,7 @@ def load_host(group: str) -> HostView:
             for kind, name in _KINDS.items()
             if hasattr(host_registry, name)
         }
-    if OBSERVER.observations:
-        from insidellms_provenance.field.converter import structure
-
-        provenance = structure(current_field(), Provenance)
-    else:
-        provenance = record(group)
+    provenance = current_field() if OBSERVER.observations else record(group)
     return HostView(
         provenance=provenance,
         host_version=host_version,
@@ -72,15 +67,16 @@ def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list
     """What strict mode fails on; environment variables are named, never shown."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    manifest = plugin.manifest
+    manifest = plugin["manifest"]
+    requires = manifest["requires"]
     problems = []
-    if manifest.status != "ok":
-        detail = f": {manifest.problems[0]}" if manifest.problems else ""
-        problems.append(f"manifest {manifest.status}{detail}")
+    if manifest["status"] != "ok":
+        detail = f": {manifest['problems'][0]}" if manifest["problems"] else ""
+        problems.append(f"manifest {manifest['status']}{detail}")
     checks = [
-        (manifest.insidellms, host_version, "insideLLMs"),
+        (manifest["insideLLMs"], host_version, "insideLLMs"),
         (
-            manifest.requires.python if manifest.requires else None,
+            requires["python"] if requires else None,
             platform.python_version(),
             "Python",
         ),
@@ -94,8 +90,8 @@ def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list
             satisfied = False
         if not satisfied:
             problems.append(f"requires {what} {specifier}, this is {version}")
-    if manifest.requires:
-        missing = [name for name in manifest.requires.env if name not in os.environ]
+    if requires:
+        missing = [name for name in requires["env"] if name not in os.environ]
         if missing:
             problems.append(f"environment variables not set: {', '.join(missing)}")
     from insidellms_provenance.analyze.declared import registration_gaps

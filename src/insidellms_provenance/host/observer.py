@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import JsonObject
+from insidellms_provenance.field.schema import REGISTRY_KINDS, Conflict, PluginObservation
 
 __all__ = ["OBSERVER", "Observer", "RegisterCall"]
 
@@ -14,8 +14,8 @@ class Observer:
     """Registrations and conflicts per entry point, in load order, for one host run."""
 
     def __init__(self) -> None:
-        self.observations: dict[tuple[str, str], JsonObject] = {}
-        self.conflicts: list[JsonObject] = []
+        self.observations: dict[tuple[str, str], PluginObservation] = {}
+        self.conflicts: list[Conflict] = []
         self.owners: dict[tuple[str, str], str] = {}
         self.builtins: set[tuple[str, str]] = set()
         self.warned = False
@@ -35,8 +35,8 @@ class Observer:
     ) -> None:
         """Record one plugin's registration call and what it did to the registries."""
         name = entry_point[0]
-        added: dict[str, list[str]] = {"models": [], "probes": [], "datasets": []}
-        replaced: dict[str, list[str]] = {"models": [], "probes": [], "datasets": []}
+        added: dict[str, list[str]] = {kind: [] for kind in REGISTRY_KINDS}
+        replaced: dict[str, list[str]] = {kind: [] for kind in REGISTRY_KINDS}
         for index, (kind, key, overwrite, existed) in enumerate(calls):
             owner = self.owners.get((kind, key))
             raised_here = error is not None and index == len(calls) - 1

@@ -16,9 +16,12 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from insidellms_provenance.host.observer import OBSERVER, RegisterCall
+
+if TYPE_CHECKING:
+    from insidellms_provenance.field.schema import Provenance
 
 __all__ = ["DISABLE_VARIABLE", "TESTED_HOST_VERSIONS", "ProvenanceHookWarning", "register"]
 
@@ -231,7 +234,7 @@ def _with_field(text: str) -> str:
     return render(value, style)
 
 
-def current_field() -> dict[str, Any]:
+def current_field() -> Provenance:
     """The field for this run, computed once: plugins do not change during a run."""
     if "field" not in _FIELD_CACHE:
         from insidellms_provenance.fingerprint.recorder import record_field
@@ -242,5 +245,5 @@ def current_field() -> dict[str, Any]:
             conflicts=OBSERVER.conflicts,
             entry_points=_entry_points(),
         )
-    field: dict[str, Any] = _FIELD_CACHE["field"]
+    field: Provenance = _FIELD_CACHE["field"]
     return field

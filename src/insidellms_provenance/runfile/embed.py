@@ -13,8 +13,7 @@ from typing import Any
 import attrs
 
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
-from insidellms_provenance.field.build import field_value
-from insidellms_provenance.field.model import Provenance
+from insidellms_provenance.field.schema import Provenance
 from insidellms_provenance.runfile.read import FIELD_KEY, manifest_path
 from insidellms_provenance.runfile.style import detect_style, render
 
@@ -52,7 +51,7 @@ def embedded_text(text: str, provenance: Provenance, *, where: str) -> tuple[str
     if not isinstance(custom, dict):
         raise InvalidRunFileError(f"{where}: 'custom' is not a JSON object")
     style = detect_style(text, value)
-    custom[FIELD_KEY] = field_value(provenance)
+    custom[FIELD_KEY] = provenance
     return render(value, style), style.exact
 
 

@@ -8,8 +8,8 @@ from typing import Final, Literal
 import orjson
 
 from insidellms_provenance.errors import InvalidRunFileError
-from insidellms_provenance.field.model import Provenance
 from insidellms_provenance.field.read import check_field, read_field
+from insidellms_provenance.field.schema import Provenance
 
 __all__ = [
     "FIELD_KEY",
