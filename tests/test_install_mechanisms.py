@@ -9,6 +9,7 @@ docs/record-digest.md has the table.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from plugin_catalog import GOOD, GROUP, catalog
-from venvtools import Venv, create_venv, install
+from venvtools import UV_ENVIRONMENT, Venv, create_venv, install, uv_executable
 from wheelbuilder import WheelSpec, build_wheel
 
 pytestmark = pytest.mark.slow
@@ -113,6 +114,53 @@ def test_uv_link_modes_record_the_same_bytes_as_pip(link_mode, wheels, pip_field
     field = venv.record()
     assert _differences(pip_field, field) == {}
     assert field == pip_field
+
+
+# -- --target directories ----------------------------------------------------------------
+
+
+def _install_target(installer: str, target: Path, wheels: Path, python: str) -> None:
+    """``pip install --target`` / ``uv pip install --target`` run by ``python``."""
+    options = ["--no-index", "--find-links", str(wheels), "--target", str(target), *PLUGINS]
+    if installer == "uv":
+        command = [uv_executable(), "pip", "install", "--quiet", "--python", python]
+    else:
+        command = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    env = {**os.environ, **UV_ENVIRONMENT}
+    subprocess.run([*command, *options], check=True, capture_output=True, env=env)
+
+
+def test_pip_target_records_the_same_bytes_as_a_venv(wheels, pip_field, tmp_path):
+    target = tmp_path / "target"
+    _install_target("pip", target, wheels, sys.executable)
+    record = (target / "alpha_plugin-1.0.0.dist-info" / "RECORD").read_text()
+    assert "../../bin/alpha-tool," in record  # pip's rows, for its temporary --home
+    assert (target / "bin" / "alpha-tool").exists()  # where pip moved the file
+    field = _env(tmp_path, "pip", wheels).record(env={"PYTHONPATH": str(target)})
+    assert _differences(pip_field, field) == {}
+    assert field == pip_field
+
+
+def test_uv_target_differs_from_a_venv_only_in_data_file_rows(wheels, pip_field, tmp_path):
+    """uv writes `.data/data` files as `share/...` rows relative to the target, the same
+    form as the rows of a package named `share`: RECORD cannot tell them apart, so they
+    stay unprefixed and `record_digest` differs from a venv's for plugins with data
+    files (alpha, epsilon). Scripts (`bin/...`) are recognized and normalized."""
+    reference = _env(tmp_path / "venv", "pip", wheels)
+    fields = []
+    for python in (sys.executable, str(reference.python)):  # two interpreter paths
+        target = tmp_path / f"target-{len(fields)}"
+        _install_target("uv", target, wheels, python)
+        first_line = (target / "bin" / "epsilon-py").read_bytes().split(b"\n", 1)[0]
+        assert first_line == b"#!" + python.encode()
+        fields.append(reference.record(env={"PYTHONPATH": str(target)}))
+    assert fields[0] == fields[1]  # the shebangs' interpreter paths do not count
+    differences = _differences(pip_field, fields[0])
+    assert {name: set(keys) for name, keys in differences.items()} == {
+        "alpha": {"distribution.record_digest"},
+        "epsilon": {"distribution.record_digest"},
+    }
+    assert b'"problems":["RECORD' not in fields[0]
 
 
 # -- installer-generated wrappers ------------------------------------------------------

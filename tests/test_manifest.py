@@ -90,15 +90,15 @@ def test_missing_keys_are_each_reported():
     summary = summarize_manifest({})
     assert summary["status"] == "invalid"
     assert summary["problems"] == sorted(
-            [
-                "missing key 'capabilities'",
-                "missing key 'determinism'",
-                "missing key 'insideLLMs'",
-                "missing key 'name'",
-                "missing key 'sdk_version'",
-                "missing key 'version'",
-            ]
-        )
+        [
+            "missing key 'capabilities'",
+            "missing key 'determinism'",
+            "missing key 'insideLLMs'",
+            "missing key 'name'",
+            "missing key 'sdk_version'",
+            "missing key 'version'",
+        ]
+    )
 
 
 @pytest.mark.parametrize(

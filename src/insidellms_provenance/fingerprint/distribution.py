@@ -23,6 +23,8 @@ from insidellms_provenance.fingerprint.record_file import (
 __all__ = ["describe_distribution", "name_and_version", "read_regular_file", "site_directory"]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
+# Where installers put scripts in a --target directory (POSIX, Windows).
+_TARGET_SCRIPTS_DIRS = frozenset({"bin", "Scripts"})
 
 
 def site_directory(dist: metadata.Distribution) -> Path:
@@ -81,15 +83,17 @@ def describe_distribution(
         record_paths = frozenset(posixpath.normpath(entry.path) for entry in entries)
         site = site_directory(dist)
         layout = InstallLayout(dist_info=info_dir, depth=0, scripts_dir=None, editable=editable)
-        if any(".." in entry.path.split("/") for entry in entries):
-            # Only rows that climb out of the site directory (scripts, data files) depend
-            # on where it lies below the prefix; most plugins have none, and working that
-            # out asks sysconfig about every install scheme.
+        if any(_may_be_outside(entry.path) for entry in entries):
+            # Only rows that climb out of the site directory (scripts, data files), or
+            # name the scripts directory of a --target directory, depend on where it
+            # lies below the prefix; most plugins have none, and working that out asks
+            # sysconfig about every install scheme.
             where = site_layout(str(site))
             layout = layout._replace(
                 depth=where.depth,
                 scripts_dir=where.scripts_dir,
                 wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
+                relocated_depth=where.relocated_depth,
             )
         rows, row_problems = canonical_rows(
             entries, layout, lambda path: read_regular_file(site, path)
@@ -106,6 +110,12 @@ def describe_distribution(
         problems=tuple(problems),
     )
     return info, record_paths
+
+
+def _may_be_outside(path: str) -> bool:
+    """Whether a RECORD row may lie outside the site directory's own files."""
+    parts = path.split("/")
+    return ".." in parts or parts[0] in _TARGET_SCRIPTS_DIRS
 
 
 def _wrapper_names(dist: metadata.Distribution) -> frozenset[str]:
