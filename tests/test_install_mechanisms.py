@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ EPSILON = WheelSpec(
     data={"share/epsilon/notes.txt": b"epsilon data\n"},
 )
 PLUGINS = (*(catalog()[name].name for name in GOOD), EPSILON.name)
+OLD_HATCHLING = "1.26.3"
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,9 @@ def tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
     requirements = ["pip", "installer", "setuptools<80", "hatchling", "editables", "wheel"]
     subprocess.run([*command, "--dest", str(directory), *requirements], check=True)
+    # An older build backend, to rebuild the same source (a separate resolution).
+    old_backend = [f"hatchling=={OLD_HATCHLING}", "--no-deps"]
+    subprocess.run([*command, "--dest", str(directory), *old_backend], check=True)
     return directory
 
 
@@ -157,8 +162,8 @@ def test_uv_target_differs_from_a_venv_only_in_data_file_rows(wheels, pip_field,
     assert fields[0] == fields[1]  # the shebangs' interpreter paths do not count
     differences = _differences(pip_field, fields[0])
     assert {name: set(keys) for name, keys in differences.items()} == {
-        "alpha": {"distribution.record_digest"},
-        "epsilon": {"distribution.record_digest"},
+        "alpha": {"distribution.record_digest", "distribution.code_digest"},
+        "epsilon": {"distribution.record_digest", "distribution.code_digest"},
     }
     assert b'"problems":["RECORD' not in fields[0]
 
@@ -277,6 +282,7 @@ EDITABLE_KEYS = {
     "source.kind",
     "source.editable",
     "source.editable_digest",
+    "distribution.code_digest",
 }
 
 
@@ -340,9 +346,12 @@ def test_setup_py_develop_is_fingerprinted_like_a_pep660_editable(
     assert zeta["origin"] == {"status": "ok", "duplicate_versions": []}
     assert zeta["distribution"]["problems"] == []
     assert zeta["distribution"]["record_digest"] is not None
-    # The one legitimate difference: no RECORD, so the digest lists the *.egg-info files
-    # instead of a dist-info's RECORD rows.
-    assert set(_differences(pep660.record(), field)["zeta"]) == {"distribution.record_digest"}
+    # The one legitimate difference: no RECORD, so the digests list the *.egg-info files
+    # instead of a dist-info's RECORD rows (and the editable's path-only rows).
+    assert set(_differences(pep660.record(), field)["zeta"]) == {
+        "distribution.record_digest",
+        "distribution.code_digest",
+    }
     (legacy / "src" / "zeta_plugin" / "__init__.py").write_text("def register():\n    return 1\n")
     edited = _plugins(develop_env.record())["zeta"]
     assert edited["source"]["editable_digest"] != zeta["source"]["editable_digest"]
@@ -354,13 +363,16 @@ def test_egg_on_sys_path_is_fingerprinted_from_its_files(
     project = _project(tmp_path / "zeta", "setuptools")
     _setup_py(develop_env, project, "bdist_egg")
     egg = next((project / "dist").glob("*.egg"))
+    # bdist_egg compiles bytecode caches into the egg; they are left out like a wheel's.
+    assert any("__pycache__" in name for name in zipfile.ZipFile(egg).namelist())
     field = _env(tmp_path, "pip", wheels).record(env={"PYTHONPATH": str(egg)})
     zeta = _plugins(field)["zeta"]
     assert zeta["origin"] == {"status": "ok", "duplicate_versions": []}
     assert zeta["distribution"]["problems"] == []
     assert zeta["source"]["local_name"] == egg.name
     # Legitimately different from the wheel: the egg's own files (EGG-INFO instead of a
-    # dist-info) make the digest, and the egg is the archive it runs from.
+    # dist-info) make the digest, and the egg is the archive it runs from. The code is
+    # the same: code_digest is equal.
     assert set(_differences(zeta_wheel_field["setuptools"], field)["zeta"]) == {
         "distribution.record_digest",
         "source.kind",
@@ -377,3 +389,56 @@ def test_a_stale_egg_info_copy_shows_the_version_in_its_metadata(make_env, tmp_p
     (info / "entry_points.txt").write_text(f"[{GROUP}]\nbeta = beta_plugin:register\n")
     plugins = _plugins(make_env("pip", GOOD).record(env={"PYTHONPATH": str(stale)}))
     assert plugins["beta"]["origin"]["duplicate_versions"] == ["0.9.0", "2.1.0"]
+
+
+# -- the same code rebuilt with another build backend ----------------------------------
+
+
+def _wheel_generator(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/WHEEL"))
+        lines = archive.read(name).decode().splitlines()
+    return next(line.partition(": ")[2] for line in lines if line.startswith("Generator: "))
+
+
+def _uv_build(project: Path, tools: Path, out: Path, constraint: Path | None = None) -> Path:
+    """A wheel of ``project`` built by ``uv build`` from the offline tools."""
+    command = [uv_executable(), "build", "--quiet", "--wheel", "--out-dir", str(out)]
+    command += ["--python", sys.executable, "--no-index", "--find-links", str(tools)]
+    if constraint is not None:
+        command += ["--build-constraint", str(constraint)]
+    env = {**os.environ, **UV_ENVIRONMENT}
+    subprocess.run([*command, str(project)], check=True, capture_output=True, env=env)
+    return next(out.glob("*.whl"))
+
+
+def test_rebuilt_wheel_with_identical_code_is_a_rebuild_not_tampering(wheels, tools, tmp_path):
+    project = _project(tmp_path / "zeta", "hatchling")
+    new = _uv_build(project, tools, tmp_path / "new")
+    constraint = tmp_path / "old-backend.txt"
+    constraint.write_text(f"hatchling=={OLD_HATCHLING}\n")
+    old = _uv_build(project, tools, tmp_path / "old", constraint)
+    assert old.name == new.name
+    assert old.read_bytes() != new.read_bytes()
+    generators = [_wheel_generator(wheel) for wheel in (old, new)]
+    assert generators[0] == f"hatchling {OLD_HATCHLING}" != generators[1]
+    links = ("--find-links", str(wheels))
+    fields = []
+    for wheel in (old, new):
+        venv = create_venv(tmp_path / f"venv-{len(fields)}", "pip")
+        install(venv, "insidellms-provenance", "zeta-plugin", find_links=wheel.parent, extra=links)
+        fields.append(venv.record())
+    before, after = (_plugins(field)["zeta"]["distribution"] for field in fields)
+    assert before["record_digest"] != after["record_digest"]
+    assert before["code_digest"] == after["code_digest"]
+
+    paths = [tmp_path / "before.json", tmp_path / "after.json"]
+    for path, field in zip(paths, fields, strict=True):
+        path.write_bytes(field)
+    command = [sys.executable, "-m", "insidellms_provenance", "diff", *map(str, paths)]
+    result = subprocess.run([*command, "--format", "json"], capture_output=True, check=False)
+    assert result.returncode == 1, result.stderr
+    (change,) = json.loads(result.stdout)["changes"]
+    assert (change["kind"], change["severity"]) == ("rebuilt", "medium")
+    failing = subprocess.run([*command, "--fail-on", "content"], capture_output=True, check=False)
+    assert failing.returncode == 0  # no code changed

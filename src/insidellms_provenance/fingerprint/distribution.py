@@ -15,7 +15,9 @@ from insidellms_provenance.fingerprint.discover import dist_info_name, normalize
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.legacy import legacy_install, legacy_rows
 from insidellms_provenance.fingerprint.record_file import (
+    CanonicalRow,
     InstallLayout,
+    RecordEntry,
     canonical_rows,
     parse_record,
 )
@@ -61,45 +63,32 @@ def describe_distribution(
     name = name or dir_name
     version = version or dir_version
 
-    record_digest = None
+    record_digest = code_digest = None
     record_paths: frozenset[str] = frozenset()
     record_problems: list[str] = []
     record_text = _read_text(dist, "RECORD", record_problems)
     legacy = legacy_install(dist) if record_text is None else None
+    rows: list[CanonicalRow] | None = None
     if legacy is not None:
         # No wheel was installed, so no RECORD: list what a RECORD would (legacy.py).
         legacy_files, legacy_problems = legacy_rows(legacy)
         record_problems.extend(legacy_problems)
         record_paths = frozenset(path for path, _, _ in legacy_files)
-        legacy_files.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
-        record_digest = canonical_digest(
-            {"files": legacy_files, "problems": sorted(set(record_problems))}
-        )
+        rows = sorted(legacy_files, key=lambda row: row[0].encode("utf-8", "surrogatepass"))
     elif record_text is None:
         record_problems.append("RECORD is missing")
     else:
         entries, parse_problems = parse_record(record_text)
         record_problems.extend(parse_problems)
         record_paths = frozenset(posixpath.normpath(entry.path) for entry in entries)
-        site = site_directory(dist)
-        layout = InstallLayout(dist_info=info_dir, depth=0, scripts_dir=None, editable=editable)
-        if any(_may_be_outside(entry.path) for entry in entries):
-            # Only rows that climb out of the site directory (scripts, data files), or
-            # name the scripts directory of a --target directory, depend on where it
-            # lies below the prefix; most plugins have none, and working that out asks
-            # sysconfig about every install scheme.
-            where = site_layout(str(site))
-            layout = layout._replace(
-                depth=where.depth,
-                scripts_dir=where.scripts_dir,
-                wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
-                relocated_depth=where.relocated_depth,
-            )
-        rows, row_problems = canonical_rows(
-            entries, layout, lambda path: read_regular_file(site, path)
-        )
+        rows, row_problems = _canonical_rows(dist, entries, info_dir, editable=editable)
         record_problems.extend(row_problems)
-        record_digest = canonical_digest({"files": rows, "problems": sorted(set(record_problems))})
+    if rows is not None:
+        sorted_problems = sorted(set(record_problems))
+        record_digest = canonical_digest({"files": rows, "problems": sorted_problems})
+        # The same rows without the distribution's own metadata directory: what runs.
+        code = [row for row in rows if not row[0].startswith(f"{info_dir}/")]
+        code_digest = canonical_digest({"files": code, "problems": sorted_problems})
     problems.extend(record_problems)
 
     info = schema.distribution(
@@ -107,9 +96,31 @@ def describe_distribution(
         normalized_name=normalized_name(name) if name else "",
         version=version,
         record_digest=record_digest,
+        code_digest=code_digest,
         problems=tuple(problems),
     )
     return info, record_paths
+
+
+def _canonical_rows(
+    dist: metadata.Distribution, entries: list[RecordEntry], info_dir: str, *, editable: bool
+) -> tuple[list[CanonicalRow], list[str]]:
+    """RECORD's canonical rows, with the layout of the site directory where it matters."""
+    site = site_directory(dist)
+    layout = InstallLayout(dist_info=info_dir, depth=0, scripts_dir=None, editable=editable)
+    if any(_may_be_outside(entry.path) for entry in entries):
+        # Only rows that climb out of the site directory (scripts, data files), or name
+        # the scripts directory of a --target directory, depend on where it lies below
+        # the prefix; most plugins have none, and working that out asks sysconfig about
+        # every install scheme.
+        where = site_layout(str(site))
+        layout = layout._replace(
+            depth=where.depth,
+            scripts_dir=where.scripts_dir,
+            wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
+            relocated_depth=where.relocated_depth,
+        )
+    return canonical_rows(entries, layout, lambda path: read_regular_file(site, path))
 
 
 def _may_be_outside(path: str) -> bool:

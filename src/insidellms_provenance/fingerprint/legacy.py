@@ -90,7 +90,9 @@ def legacy_rows(install: LegacyInstall) -> tuple[list[tuple[str, str, int]], lis
     A ``develop`` install's code is its source tree (``source.editable_digest``), so its
     rows are the files of its ``*.egg-info`` directory: the metadata, entry points
     included, that decides what is loaded. An ``.egg``'s rows are all of its files,
-    relative to the egg, as a wheel's RECORD lists them relative to the site directory.
+    relative to the egg, as a wheel's RECORD lists them relative to the site directory,
+    except ``__pycache__`` bytecode, which ``bdist_egg`` compiles from the sources it
+    lists (with their build time in it) and which ``zipimport`` never reads.
     """
     if install.kind == "develop":
         prefix = install.metadata_dir.name + "/"
@@ -131,7 +133,7 @@ def _zip_rows(path: Path) -> tuple[list[tuple[str, str, int]], list[str]]:
             rows = [
                 _row(info.filename, archive.read(info))
                 for info in archive.infolist()
-                if not info.is_dir()
+                if not info.is_dir() and "__pycache__" not in info.filename.split("/")
             ]
     except (OSError, zipfile.BadZipFile, ValueError) as error:
         return [], [f"{path.name!r} cannot be read: {type(error).__name__}"]
