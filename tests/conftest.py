@@ -21,6 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 MakeEnv = Callable[..., Venv]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that installs real wheels (it needs the wheelhouse).
+
+    ``pytest -m "not slow"`` is then the fast subset: everything but real installs.
+    """
+    for item in items:
+        if "wheelhouse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's wheel, its runtime dependencies, and every catalog plugin.

@@ -94,3 +94,84 @@ def test_live_environment_before_a_run(make_env):
     assert b"beta  strict-plugins  manifest missing" in strict.stdout
     relaxed = venv.run("-m", "insidellms_provenance", "check")
     assert relaxed.returncode == 0
+
+
+def _with_determinism(level: str | None):
+    from diff_fixtures import evolve, plugin
+    from insidellms_provenance.field import schema
+
+    base = plugin("p")
+    determinism = None if level is None else schema.determinism(level=level)
+    return evolve(base, manifest=evolve(base["manifest"], determinism=determinism))
+
+
+@pytest.mark.parametrize(
+    ("required", "level", "violates"),
+    [
+        ("deterministic", "deterministic", False),
+        ("deterministic", "best_effort", True),
+        ("deterministic", "non_deterministic", True),
+        ("deterministic", None, True),
+        ("best_effort", "deterministic", False),
+        ("best_effort", "best_effort", False),  # meeting the requirement exactly passes
+        ("best_effort", "non_deterministic", True),
+        ("best_effort", None, True),
+    ],
+)
+def test_require_determinism(required, level, violates):
+    from insidellms_provenance.analyze.check import check_policy, policy_from
+    from insidellms_provenance.field.build import make_field
+
+    field = make_field("insidellms.plugins", [_with_determinism(level)])
+    violations = check_policy(field, policy_from({"require-determinism": required}))
+    assert [v.rule for v in violations] == (["require-determinism"] if violates else [])
+
+
+@pytest.mark.parametrize(
+    ("options", "rules"),
+    [
+        ({}, []),
+        ({"strict-plugins": True}, []),
+        ({"allow": ["p-dist"]}, []),
+        ({"allow": ["P_Dist"]}, []),  # names compare normalized
+        ({"allow": ["other"]}, ["allow"]),
+        ({"deny": ["p.dist"]}, ["deny"]),
+        ({"deny": ["other"]}, []),
+        ({"insidellms-version": "0.2.5"}, []),
+        ({"insidellms-version": "0.3.0"}, ["insidellms-version"]),
+    ],
+)
+def test_check_policy_rules(options, rules):
+    from diff_fixtures import plugin
+    from insidellms_provenance.analyze.check import check_policy, policy_from
+    from insidellms_provenance.field.build import make_field
+
+    violations = check_policy(make_field("g", [plugin("p")]), policy_from(options))
+    assert [v.rule for v in violations] == rules
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"require-determinism": "non_deterministic"}, "require-determinism must be"),
+        ({"require-determinism": "perfect"}, "require-determinism must be"),
+        ({"insidellms-version": "not a version"}, "is not a version"),
+    ],
+)
+def test_bad_policies_are_refused(options, error):
+    from insidellms_provenance.analyze.check import policy_from
+    from insidellms_provenance.errors import ProvenanceError
+
+    with pytest.raises(ProvenanceError, match=error):
+        policy_from(options)
+
+
+def test_strict_plugins_flags_a_manifest_that_is_not_ok():
+    from diff_fixtures import evolve, plugin
+    from insidellms_provenance.analyze.check import check_policy, policy_from
+    from insidellms_provenance.field.build import make_field
+
+    broken = plugin("p")
+    broken = evolve(broken, manifest=evolve(broken["manifest"], status="invalid", problems=["x"]))
+    violations = check_policy(make_field("g", [broken]), policy_from({"strict-plugins": True}))
+    assert [(v.rule, v.message) for v in violations] == [("strict-plugins", "manifest invalid: x")]

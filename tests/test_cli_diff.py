@@ -54,14 +54,59 @@ def test_sides_may_be_run_dirs_manifests_or_record_files(pair, tmp_path):
 
 @pytest.mark.parametrize(
     ("policy", "code"),
-    [("any", 1), ("content", 1), ("retargeted,added", 1), ("any,-content,-high,-medium,-low", 0)],
+    [
+        ("any", 1),
+        ("content", 1),
+        ("retargeted,added", 1),
+        ("any,-content,-high", 0),
+        ("any,-low", 1),  # the fixture's critical change is never dropped by -low
+        ("-medium", 1),  # a leading dash after a space is the option's value
+        ("-high,-content", 0),
+    ],
 )
 def test_fail_on_sets_the_exit_code(pair, policy, code):
-    assert cli("diff", str(pair[0]), str(pair[1]), "--fail-on", policy).returncode == code
+    spaced = cli("diff", str(pair[0]), str(pair[1]), "--fail-on", policy)
+    joined = cli("diff", str(pair[0]), str(pair[1]), f"--fail-on={policy}")
+    assert (spaced.returncode, spaced.stdout) == (joined.returncode, joined.stdout)
+    assert spaced.returncode == code, spaced.stderr
+    verdict = "FAILED" if code else "passed"
+    assert spaced.stdout.decode().splitlines()[-1].startswith(f"--fail-on {policy}: {verdict} (")
 
 
-def test_unknown_policy_is_exit_2(pair):
-    assert_one_line_error(cli("diff", str(pair[0]), str(pair[1]), "--fail-on", "maj"), "maj")
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--fail-on", "maj"], "maj"),
+        (["--fail-on", "-critical"], "excludes every change"),
+    ],
+)
+def test_bad_policies_are_exit_2(pair, arguments, message):
+    assert_one_line_error(cli("diff", str(pair[0]), str(pair[1]), *arguments), message)
+
+
+def test_a_missing_policy_is_a_usage_error_not_the_next_option(pair):
+    result = cli("diff", str(pair[0]), str(pair[1]), "--fail-on", "--format", "json")
+    assert result.returncode == 2
+    assert "--fail-on: expected one argument" in result.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("policy", "verdict"),
+    [
+        ("any", "--fail-on any: FAILED ({} of {} changes selected; exit 1)"),
+        ("-high,-content", "--fail-on -high,-content: passed (0 of {} changes selected; exit 0)"),
+    ],
+)
+def test_text_and_markdown_end_with_the_verdict(pair, policy, verdict):
+    report = json.loads(cli("diff", str(pair[0]), str(pair[1]), "--format", "json").stdout)
+    total = len(report["changes"])
+    expected = verdict.format(total, total) if "{} of {}" in verdict else verdict.format(total)
+    text = cli("diff", str(pair[0]), str(pair[1]), "--fail-on", policy).stdout.decode()
+    assert text.splitlines()[-1] == expected
+    markdown = cli("diff", str(pair[0]), str(pair[1]), "--fail-on", policy, "--format", "markdown")
+    assert markdown.stdout.decode().splitlines()[-1] == f"**Verdict:** `{expected}`"
+    same = cli("diff", str(pair[0]), str(pair[0]), "--fail-on", policy).stdout.decode()
+    assert same.splitlines()[-1] == f"--fail-on {policy}: passed (nothing changed; exit 0)"
 
 
 def test_colour_only_when_asked_or_on_a_terminal(pair):

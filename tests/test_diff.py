@@ -5,9 +5,9 @@ from insidellms_provenance.analyze.diff import (
     CHANGE_KINDS,
     classify_version_change,
     diff_fields,
-    parse_policy,
-    policy_fails,
 )
+from insidellms_provenance.analyze.fail_on import parse_fail_on, selected_changes
+from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import make_field
 
 
@@ -64,7 +64,7 @@ def test_unchanged_plugins_report_nothing(report):
 
 
 def test_content_change_is_critical_and_plain(report):
-    (change,) = [c for c in report.changes if c.kind == "content"]
+    (change,) = [c for c in report.changes if c.kind == "content" and c.plugin == "content"]
     assert change.severity == "critical"
     assert "same version, different installed files" in change.message
     assert change.before == "sha256:" + "a" * 64
@@ -125,7 +125,7 @@ def test_identical_fields():
     ],
 )
 def test_policy_on_the_full_fixture(report, policy, fails):
-    assert policy_fails(report, parse_policy(policy)) is fails
+    assert bool(selected_changes(report, parse_fail_on(policy))) is fails
 
 
 def _report_for(old_version: str, new_version: str):
@@ -157,10 +157,138 @@ def _report_for(old_version: str, new_version: str):
     ],
 )
 def test_policy_sizes(old, new, policy, fails):
-    assert policy_fails(_report_for(old, new), parse_policy(policy)) is fails
+    assert bool(selected_changes(_report_for(old, new), parse_fail_on(policy))) is fails
 
 
 @pytest.mark.parametrize("bad", ["nope", "any,-nope", "majr"])
 def test_unknown_policy_selectors_are_refused(bad):
     with pytest.raises(ValueError, match="unknown --fail-on selector"):
-        parse_policy(bad)
+        parse_fail_on(bad)
+
+
+def _changes(before, after):
+    return diff_fields(make_field("g", [before]), make_field("g", [after])).changes
+
+
+def test_an_upgrade_groups_what_it_implies():
+    from diff_fixtures import evolve, with_dist, with_manifest
+
+    old = plugin("up", source=schema.source(kind="archive", url="https://h/up-1.0.0.whl"))
+    new = with_manifest(
+        with_dist(old, version="1.1.0", record_digest="sha256:" + "9" * 64), version="1.1.0"
+    )
+    new = evolve(new, source=evolve(new["source"], url="https://h/up-1.1.0.whl"))
+    (change,) = _changes(old, new)
+    assert (change.kind, change.severity, change.message) == (
+        "version",
+        "medium",
+        "up-dist 1.0.0 -> 1.1.0 (minor upgrade)",
+    )
+    assert change.implied == (
+        "kind and location: archive https://h/up-1.0.0.whl -> archive https://h/up-1.1.0.whl",
+        "manifest version: 1.0.0 -> 1.1.0",
+    )
+    # The same source and manifest changes without an upgrade are lines of their own.
+    alone = _changes(old, evolve(with_manifest(old, version="1.1.0"), source=new["source"]))
+    assert {(c.kind, c.message) for c in alone} == {
+        (
+            "source",
+            "kind and location: archive https://h/up-1.0.0.whl -> archive https://h/up-1.1.0.whl",
+        ),
+        ("manifest", "manifest keys changed: version"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("before_source", "after_source", "expected"),
+    [
+        # Editable and same version: the code changed under one version, as a rebuilt wheel.
+        (
+            {"editable": True, "editable_digest": "sha256:" + "1" * 64},
+            {"editable": True, "editable_digest": "sha256:" + "2" * 64},
+            ("content", "critical"),
+        ),
+        # Becoming editable is a change of where the code comes from.
+        (
+            {"editable": False, "editable_digest": None},
+            {"editable": True, "editable_digest": "sha256:" + "2" * 64},
+            ("source", "medium"),
+        ),
+    ],
+)
+def test_same_version_code_change_is_critical_for_wheels_and_editables(
+    before_source, after_source, expected
+):
+    from diff_fixtures import evolve
+
+    base = schema.source(kind="directory", local_name="src")
+    old = plugin("ed", source=evolve(base, **before_source))
+    new = plugin("ed", source=evolve(base, **after_source))
+    assert (_changes(old, new)[0].kind, _changes(old, new)[0].severity) == expected
+    rebuilt = with_dist(plugin("w"), record_digest=digest("9"), code_digest=digest("8"))
+    wheel = _changes(plugin("w"), rebuilt)
+    assert [(c.kind, c.severity) for c in wheel] == [("content", "critical")]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "message"),
+    [
+        (
+            ("failed", "ImportError", "No module named 'a'"),
+            ("failed", "ImportError", "No module named 'b'"),
+            "load failed (ImportError): No module named 'a' -> failed (ImportError): No module named 'b'",
+        ),
+        (
+            ("failed", "RuntimeError", "boom"),
+            ("loaded", None, None),
+            "load failed (RuntimeError): boom -> loaded",
+        ),
+        (("loaded", None, None), ("skipped", None, None), "load loaded -> skipped"),
+    ],
+)
+def test_load_change_shows_both_outcomes(before, after, message):
+    def loading(status, error_type, error_message):
+        return plugin(
+            "l",
+            load=schema.load_outcome(
+                status=status, error_type=error_type, error_message=error_message
+            ),
+        )
+
+    (change,) = _changes(loading(*before), loading(*after))
+    assert change.message == message
+    assert change.before != change.after
+    assert change.before in message
+    assert change.after in message
+
+
+def _with_load(status, error_type=None, message=None):
+    from diff_fixtures import evolve
+    from insidellms_provenance.field import schema
+
+    load = schema.load_outcome(status=status, error_type=error_type, error_message=message)
+    return evolve(plugin("x"), load=load)
+
+
+@pytest.mark.parametrize(
+    ("was", "now", "severity"),
+    [
+        # A plugin that loaded and no longer does is a regression: high.
+        (("loaded",), ("failed", "ImportError", "no torch"), "high"),
+        (("loaded",), ("skipped", None, "entry point is not callable"), "high"),
+        (("loaded",), ("disabled",), "high"),
+        # Anything else that moves is worth a look, no more.
+        (("failed", "ImportError", "no torch"), ("loaded",), "medium"),
+        (("failed", "ImportError", "a"), ("failed", "RuntimeError", "b"), "medium"),
+        (("skipped",), ("failed", "ImportError", "x"), "medium"),
+        (("disabled",), ("loaded",), "medium"),
+    ],
+)
+def test_load_change_severity(was, now, severity):
+    report = diff_fields(make_field("g", [_with_load(*was)]), make_field("g", [_with_load(*now)]))
+    assert [(c.kind, c.severity) for c in report.changes] == [("load", severity)]
+
+
+def test_equal_loads_report_nothing():
+    field = make_field("g", [_with_load("failed", "ImportError", "x")])
+    assert diff_fields(field, field).changes == ()

@@ -6,7 +6,9 @@ finds, and checks whether the fast path or the exact fallback produced the answe
 
 import hashlib
 import importlib.machinery
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -22,6 +24,7 @@ from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
 from insidellms_provenance.fingerprint.discover import discover, normalized_name
+from privileges import unprivileged
 
 GROUP = "fake.plugins"
 
@@ -243,15 +246,31 @@ def test_entry_points_txt_that_is_a_directory_declares_nothing(site, monkeypatch
     assert discovered(monkeypatch, fast=True) == expected() == []
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_entry_points_txt_declares_nothing(site, monkeypatch):
+_COMPARE_IN_CHILD = """
+import json, sys
+from importlib import metadata
+from insidellms_provenance.fingerprint.discover import discover
+sys.path[:0] = sys.argv[1:]
+group = "fake.plugins"
+fast = [(ep.name, ep.value, str(ep.dist._path)) for ep in discover(group)]
+eps = sorted(metadata.entry_points(group=group), key=lambda ep: (ep.name, ep.value))
+exact = [(ep.name, ep.value, str(ep.dist._path)) for ep in eps]
+print(json.dumps([fast, exact]))
+"""
+
+
+def test_unreadable_entry_points_txt_declares_nothing(site):
+    # A child process without root's permission bypass, so the kernel really refuses.
     info = write_info(site[0], "one-1.dist-info", name="one", entry_points=declares("one"))
     write_info(site[1], "one-2.dist-info", name="one", entry_points=declares("shadowed"))
     (info / "entry_points.txt").chmod(0)
+    command = unprivileged(sys.executable, "-c", _COMPARE_IN_CHILD, *map(str, site))
     try:
-        assert discovered(monkeypatch, fast=True) == expected() == []
+        result = subprocess.run(command, capture_output=True, check=False)
     finally:
         (info / "entry_points.txt").chmod(0o644)
+    assert result.returncode == 0, result.stderr.decode()
+    assert json.loads(result.stdout) == [[], []]
 
 
 def test_missing_and_duplicate_path_entries(site, monkeypatch, tmp_path):

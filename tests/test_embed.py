@@ -1,14 +1,20 @@
 import json
 import os
 import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
+from durability import SyncObserver, dirty_pages, page_cache_observable
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.build import make_field
+from insidellms_provenance.field.build import field_bytes, make_field
 from insidellms_provenance.runfile import embed as embed_module
 from insidellms_provenance.runfile.embed import atomic_write, embed
+from privileges import unprivileged
 
 HOST_MANIFEST = {
     "schema_version": "1.0.1",
@@ -117,16 +123,36 @@ def test_bad_manifests_are_refused_and_left_untouched(tmp_path, content, message
     assert sorted(os.listdir(tmp_path)) == (["manifest.json"] if before is not None else [])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_read_only_run_dir_is_refused_and_untouched(run_dir):
+_EMBED_IN_CHILD = """
+import json, sys
+from pathlib import Path
+from insidellms_provenance.errors import WriteError
+from insidellms_provenance.field.read import read_field
+from insidellms_provenance.runfile.embed import embed
+try:
+    value = json.loads(Path(sys.argv[2]).read_bytes())
+    embed(Path(sys.argv[1]), read_field(value, where=sys.argv[2]))
+except WriteError as error:
+    print(error)
+"""
+
+
+def test_read_only_run_dir_is_refused_and_untouched(run_dir, tmp_path_factory):
+    # In a child process without root's permission bypass, so the kernel really refuses.
+    recording = tmp_path_factory.mktemp("recording") / "prov.json"
+    recording.write_bytes(field_bytes(provenance()))
     before = (run_dir / "manifest.json").read_bytes()
     run_dir.chmod(0o500)
     try:
-        with pytest.raises(WriteError, match="cannot write"):
-            embed(run_dir, provenance())
+        command = unprivileged(sys.executable, "-c", _EMBED_IN_CHILD, str(run_dir), str(recording))
+        result = subprocess.run(command, capture_output=True, check=False, text=True)
     finally:
         run_dir.chmod(0o700)
+    assert result.returncode == 0, result.stderr
+    assert "cannot write" in result.stdout
+    assert "Permission denied" in result.stdout
     assert (run_dir / "manifest.json").read_bytes() == before
+    assert os.listdir(run_dir) == ["manifest.json"]
 
 
 def test_permission_denied_in_run_dir_is_a_write_error(run_dir, monkeypatch):
@@ -136,7 +162,7 @@ def test_permission_denied_in_run_dir_is_a_write_error(run_dir, monkeypatch):
     def deny(*_args, **_kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(embed_module.tempfile, "mkstemp", deny)
+    monkeypatch.setattr(tempfile, "mkstemp", deny)
     with pytest.raises(WriteError, match="Permission denied"):
         embed(run_dir, provenance())
     assert (run_dir / "manifest.json").read_bytes() == before
@@ -172,3 +198,32 @@ def test_keyboard_interrupt_during_write_cleans_up(run_dir, monkeypatch):
         embed(run_dir, provenance())
     assert (run_dir / "manifest.json").read_bytes() == before
     assert sorted(os.listdir(run_dir)) == ["manifest.json"]
+
+
+# ---- durability: observed, not patched (see tests/durability.py) ---------------------
+
+
+def test_the_new_content_is_on_disk_before_it_is_renamed_into_place(run_dir):
+    if not page_cache_observable(run_dir):
+        pytest.skip("this machine's page cache cannot show what was synced (needs root)")
+    manifest = run_dir / "manifest.json"
+    with manifest.open("rb+") as original:
+        os.fsync(original.fileno())  # the host's file, on disk before we start
+    with SyncObserver(pages_at_replace=True) as observed:
+        embed(run_dir, provenance())
+    temp_files = [p for p in observed.dirty_at_replace if p.endswith(".tmp")]
+    assert len(temp_files) == 1, observed.dirty_at_replace
+    for path, pages in observed.dirty_at_replace.items():
+        assert pages
+        assert not any(pages), f"{path} was not on disk when it was renamed into place"
+    assert not any(dirty_pages(manifest))
+
+
+def test_the_file_is_synced_before_the_rename_and_the_directory_after(run_dir):
+    with SyncObserver() as observed:
+        embed(run_dir, provenance())
+    kinds = [kind for kind, _ in observed.events]
+    assert kinds == ["fsync", "replace", "fsync"], observed.events
+    file_synced, _, directory_synced = (paths for _, paths in observed.events)
+    assert any(Path(p).parent == run_dir and p.endswith(".tmp") for p in file_synced)
+    assert str(run_dir) in directory_synced

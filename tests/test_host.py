@@ -22,15 +22,17 @@ RUN = (
 )
 
 
-def host_spec(version: str = "0.2.0") -> WheelSpec:
+def host_spec(version: str = "0.2.0", edits: tuple[tuple[str, str, str], ...] = ()) -> WheelSpec:
+    """The fake host as a wheel reporting ``version``; ``edits`` are (file, old, new) changes."""
     files = {
         path.relative_to(FAKE_HOST).as_posix(): path.read_bytes()
         for path in sorted(FAKE_HOST.rglob("*.py"))
     }
-    init = files["insideLLMs/__init__.py"].replace(b'"0.2.0"', f'"{version}"'.encode())
-    return WheelSpec(
-        name="insideLLMs", version=version, files={**files, "insideLLMs/__init__.py": init}
-    )
+    edits = (("insideLLMs/__init__.py", '"0.2.0"', f'"{version}"'), *edits)
+    for path, old, new in edits:
+        assert old.encode() in files[path], (path, old)
+        files[path] = files[path].replace(old.encode(), new.encode())
+    return WheelSpec(name="insideLLMs", version=version, files=files)
 
 
 def registering(name: str, body: str) -> WheelSpec:
@@ -220,9 +222,9 @@ def test_opting_out_leaves_the_run_alone(host_env, tmp_path):
     "injection",
     [
         (
-            "import insidellms_provenance.host.plugin as p\n"
-            "def boom(text): raise RuntimeError('injected')\n"
-            "p._with_field = boom\n"
+            "import insidellms_provenance.runfile.embed as e\n"
+            "def boom(*a, **k): raise RuntimeError('injected')\n"
+            "e.embed_text = boom\n"
         ),
         (
             "import insidellms_provenance.host.observer as o\n"
@@ -246,9 +248,9 @@ def test_injected_failures_never_change_the_run(host_env, tmp_path, injection):
     ).read_bytes()
 
 
-def test_untested_host_version_warns_once_and_leaves_the_run(wheelhouse, tmp_path):
+def _host_variant(wheelhouse, tmp_path, spec):
     links = tmp_path / "links"
-    build_wheel(host_spec("0.9.0"), links)
+    build_wheel(spec, links)
     venv = create_venv(tmp_path / "venv", "uv")
     install(
         venv,
@@ -258,12 +260,62 @@ def test_untested_host_version_warns_once_and_leaves_the_run(wheelhouse, tmp_pat
         find_links=links,
         extra=("--find-links", str(wheelhouse)),
     )
+    return venv
+
+
+@pytest.mark.parametrize("version", ["0.2.1", "0.3.0"])
+def test_untested_host_version_with_the_contract_intact_is_recorded(wheelhouse, tmp_path, version):
+    venv = _host_variant(wheelhouse, tmp_path, host_spec(version))
     result = fake_run(venv, tmp_path / "run")
-    assert result.stderr.count(b"insideLLMs 0.9.0 is not a tested version") == 1
-    assert (
-        "plugin_provenance"
-        not in json.loads((tmp_path / "run" / "manifest.json").read_bytes())["custom"]
+    warning = (
+        f"insideLLMs {version} is not a tested version; the plugin contract this hook relies "
+        "on is intact, so provenance is recorded"
     )
+    assert result.stderr.decode().count(warning) == 1
+    assert result.stderr.decode().count("insidellms-provenance:") == 1
+    field = json.loads((tmp_path / "run" / "manifest.json").read_bytes())["custom"][
+        "plugin_provenance"
+    ]
+    assert [plugin["entry_point"]["name"] for plugin in field["plugins"]] == ["alpha"]
+    assert field["plugins"][0]["load"]["status"] == "loaded"
+
+
+BROKEN_CONTRACTS = {
+    "function removed": (
+        ("insideLLMs/registry.py", "def _call_plugin_register(fn):", "def _call_register(fn):"),
+        ("insideLLMs/registry.py", "_call_plugin_register(fn)", "_call_register(fn)"),
+        "insideLLMs.registry._call_plugin_register is missing",
+    ),
+    "signature changed": (
+        (
+            "insideLLMs/resources.py",
+            "def atomic_write_text(path, text):",
+            "def atomic_write_text(path, text, encoding):",
+        ),
+        (
+            "insideLLMs/runtime/_artifact_utils.py",
+            "    atomic_write_text(path, text)\n",
+            '    atomic_write_text(path, text, "utf-8")\n',
+        ),
+        "insideLLMs.resources.atomic_write_text no longer accepts (path, text)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_CONTRACTS))
+def test_a_broken_contract_is_declined_naming_what_is_missing(wheelhouse, tmp_path, case):
+    *edits, missing = BROKEN_CONTRACTS[case]
+    venv = _host_variant(wheelhouse, tmp_path, host_spec("0.3.0", tuple(edits)))
+    run = venv.run("-c", RUN, str(tmp_path / "run"))
+    stderr = run.stderr.decode()
+    assert stderr.count("insidellms-provenance:") == 1, stderr
+    assert (
+        f"insideLLMs 0.3.0 does not keep the plugin contract this hook relies on ({missing}), "
+        "so this run records no plugin provenance"
+    ) in stderr
+    assert run.returncode == 0, stderr
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_bytes())
+    assert "plugin_provenance" not in manifest["custom"]
 
 
 def test_host_spec_is_deterministic():
@@ -309,3 +361,43 @@ def test_fake_host_imports_its_writer_lazily_like_the_real_one(host_env):
     probe = "import sys, insideLLMs; print('insideLLMs.resources' in sys.modules)"
     off = host_env.run("-c", probe, env={"INSIDELLMS_PROVENANCE": "off"})
     assert off.stdout.strip() == b"False"
+
+
+def test_doctor_and_list_say_what_is_true_when_plugins_are_disabled(host_env):
+    disabled = {"INSIDELLMS_DISABLE_PLUGINS": "1"}
+    doctor = host_env.run("-m", "insidellms_provenance", "doctor", env=disabled)
+    assert doctor.returncode == 0, doctor.stderr
+    text = doctor.stdout.decode()
+    assert (
+        "environment: INSIDELLMS_DISABLE_PLUGINS=1: insideLLMs loads no plugin, this hook "
+        "included, so runs have no provenance field; no plugin was imported and no manifest "
+        "was read"
+    ) in text
+    assert "plugins are disabled" not in text  # the old claim about manifests
+    assert "manifest missing" not in text
+    rows = [line.split() for line in text.splitlines() if line.startswith("alpha ")]
+    assert rows[0][3:5] == ["not", "read"]
+    assert "warning: alpha: not checked: INSIDELLMS_DISABLE_PLUGINS is set" in text
+    strict = host_env.run("-m", "insidellms_provenance", "doctor", "--strict-plugins", env=disabled)
+    assert strict.returncode == 1  # nothing was checked, so strict cannot pass
+    listed = host_env.run("-m", "insidellms_provenance", "list", env=disabled)
+    assert listed.returncode == 0, listed.stderr
+    sources = {
+        line.split()[1]: line.split(None, 2)[2] for line in listed.stdout.decode().splitlines()[1:]
+    }
+    assert sources == {
+        "dummy": "builtin (no plugin loaded: INSIDELLMS_DISABLE_PLUGINS is set)",
+        "logic": "builtin (no plugin loaded: INSIDELLMS_DISABLE_PLUGINS is set)",
+        "sample": "builtin (no plugin loaded: INSIDELLMS_DISABLE_PLUGINS is set)",
+    }
+
+
+def test_doctor_and_list_say_when_the_hook_is_off(host_env):
+    off = {"INSIDELLMS_PROVENANCE": "off"}
+    doctor = host_env.run("-m", "insidellms_provenance", "doctor", env=off)
+    assert (
+        b"environment: INSIDELLMS_PROVENANCE=off: the hook is off; insideLLMs runs record no "
+        b"plugin provenance"
+    ) in doctor.stdout
+    listed = host_env.run("-m", "insidellms_provenance", "list", env=off).stdout.decode()
+    assert "unknown (the hook is off: INSIDELLMS_PROVENANCE=off)" in listed

@@ -1,3 +1,4 @@
+import sys
 import sysconfig
 
 import pytest
@@ -5,6 +6,8 @@ import pytest
 from insidellms_provenance.fingerprint.install_layout import site_layout
 
 PURELIB = sysconfig.get_paths()["purelib"]
+# This interpreter's own ``lib/pythonX.Y`` (the schemes are read from the running Python).
+THIS_PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def test_this_interpreters_site_packages_has_the_scheme_depth():
@@ -19,7 +22,9 @@ def test_this_interpreters_site_packages_has_the_scheme_depth():
 @pytest.mark.parametrize(
     ("site_dir", "depth"),
     [
-        ("/any/where/venv/lib/python3.11/site-packages", 3),
+        (f"/any/where/venv/lib/{THIS_PYTHON}/site-packages", 3),
+        # Another interpreter's site directory is not one of this interpreter's schemes.
+        ("/any/where/venv/lib/python2.7/site-packages", 0),
         ("/srv/app/vendor", 0),
         ("/", 0),
     ],

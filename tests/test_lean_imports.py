@@ -20,6 +20,7 @@ RECORDING_PATH = (
     "insidellms_provenance.canonical",
     "insidellms_provenance.errors",
     "insidellms_provenance.runfile.style",
+    "insidellms_provenance.runfile.embed",  # embed_text, the one embedder, used by the hook
     "insidellms_provenance.host",
     "orjson",
 )
@@ -37,11 +38,11 @@ print(" ".join(sorted(
 """
 
 RECORD_IN_RUN = """
-from insidellms_provenance.runfile.style import detect_style, render
+from insidellms_provenance.runfile.embed import embed_text
 from insidellms_provenance.fingerprint.recorder import record_field
 
 field = record_field("insidellms.plugins")
-render({"a": 1, "custom": {"plugin_provenance": field}}, detect_style('{"a": 1}', {"a": 1}))
+embed_text('{"a": 1}', field, where="manifest.json")
 assert field["plugins"] and all(p["manifest"]["status"] == "ok" for p in field["plugins"])
 """
 

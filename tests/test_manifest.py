@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from insidellms_provenance.canonical import canonical_digest
+from insidellms_provenance.canonical import canonical_digest, canonical_json
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import ManifestSummary
 from insidellms_provenance.field.validate import validate
@@ -125,6 +125,29 @@ def test_huge_manifest_is_refused_but_digested():
     assert summary["digest"] == canonical_digest(value)
     assert summary["name"] is None
     assert "over the 1048576 limit" in summary["problems"][0]
+
+
+def manifest_of_size(size: int) -> dict:
+    """A valid manifest whose canonical JSON is exactly ``size`` bytes (notes padded)."""
+    base = {**VALID, "determinism": {"class": "deterministic", "notes": ""}}
+    padding = size - len(canonical_json(base))
+    value = {**base, "determinism": {"class": "deterministic", "notes": "n" * padding}}
+    assert len(canonical_json(value)) == size
+    return value
+
+
+@pytest.mark.parametrize(
+    ("size", "status"),
+    [
+        (MAX_MANIFEST_BYTES - 1, "ok"),
+        (MAX_MANIFEST_BYTES, "ok"),
+        (MAX_MANIFEST_BYTES + 1, "invalid"),
+    ],
+)
+def test_the_size_limit_is_inclusive(size, status):
+    summary = summarize_manifest(manifest_of_size(size))
+    assert summary["status"] == status
+    assert (summary["problems"] == []) is (status == "ok")
 
 
 def packaging_accepts(parse, error, text):

@@ -1,12 +1,144 @@
-"""The editable source-tree digest: what counts as the plugin's code and what is skipped."""
+"""``source``: what PEP 610 ``direct_url.json`` says, with no secret or local path kept."""
 
 from __future__ import annotations
 
+import json
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-from insidellms_provenance.fingerprint.source import source_tree_digest
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.validate import validate
+from insidellms_provenance.fingerprint.source import (
+    describe_source,
+    editable_root,
+    source_tree_digest,
+)
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def dist_with(tmp_path: Path, direct_url: object | None) -> metadata.Distribution:
+    info = tmp_path / "site" / "demo-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+    if direct_url is not None:
+        text = direct_url if isinstance(direct_url, str) else json.dumps(direct_url)
+        (info / "direct_url.json").write_text(text)
+    return metadata.PathDistribution(info)
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "expected"),
+    [
+        (None, schema.source(kind="index")),
+        (
+            {"url": "https://files.example.org/demo-1.0-py3-none-any.whl", "archive_info": {}},
+            schema.source(
+                kind="archive", url="https://files.example.org/demo-1.0-py3-none-any.whl"
+            ),
+        ),
+        (  # credentials in a remote URL are removed, user and password alike
+            {"url": "https://user:s3cret@files.example.org/demo.whl", "archive_info": {}},
+            schema.source(kind="archive", url="https://files.example.org/demo.whl"),
+        ),
+        (
+            {"url": "https://ghp_TOKEN@files.example.org:8443/demo.whl", "archive_info": {}},
+            schema.source(kind="archive", url="https://files.example.org:8443/demo.whl"),
+        ),
+        (
+            {
+                "url": "https://user:s3cret@github.com/org/demo.git",
+                "vcs_info": {"vcs": "git", "commit_id": COMMIT, "requested_revision": "v1.0"},
+            },
+            schema.source(
+                kind="vcs",
+                url="https://github.com/org/demo.git",
+                vcs="git",
+                commit=COMMIT,
+                requested_revision="v1.0",
+            ),
+        ),
+        (
+            {
+                "url": "ssh://git@example.org/demo.git",
+                "vcs_info": {"vcs": "git", "commit_id": COMMIT},
+            },
+            schema.source(kind="vcs", url="ssh://example.org/demo.git", vcs="git", commit=COMMIT),
+        ),
+        (  # a local file is named, never its absolute path
+            {"url": "file:///home/someone/wheels/demo-1.0-py3-none-any.whl", "archive_info": {}},
+            schema.source(kind="archive", local_name="demo-1.0-py3-none-any.whl"),
+        ),
+        (  # a directory is not named at all: its name is machine-specific
+            {"url": "file:///home/someone/src/demo", "dir_info": {}},
+            schema.source(kind="directory"),
+        ),
+        (
+            {
+                "url": "file:///home/someone/src/demo",
+                "vcs_info": {"vcs": "git", "commit_id": COMMIT},
+            },
+            schema.source(kind="vcs", vcs="git", commit=COMMIT),
+        ),
+        (
+            {"url": "file:///nonexistent/demo", "dir_info": {"editable": True}},
+            schema.source(
+                kind="directory",
+                editable=True,
+                problems=["editable source directory is not available"],
+            ),
+        ),
+    ],
+)
+def test_describe_source(tmp_path, direct_url, expected):
+    found = describe_source(dist_with(tmp_path, direct_url))
+    assert found == expected
+    assert validate(found, schema.Source) == []
+    assert "s3cret" not in json.dumps(found)
+    assert "TOKEN" not in json.dumps(found)
+    assert "/home/" not in json.dumps(found)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem_start"),
+    [
+        ("{not json", "direct_url.json is invalid: "),
+        (json.dumps({"archive_info": {}}), "direct_url.json is invalid: "),
+        (json.dumps({"url": "https://x/y.whl"}), "direct_url.json is invalid: "),
+        (json.dumps([1]), "direct_url.json is invalid: "),
+    ],
+)
+def test_invalid_direct_url_is_unknown_with_a_problem(tmp_path, text, problem_start):
+    found = describe_source(dist_with(tmp_path, text))
+    assert found["kind"] == "unknown"
+    assert len(found["problems"]) == 1
+    assert found["problems"][0].startswith(problem_start)
+
+
+def test_editable_source_is_digested_and_follows_its_files(tmp_path):
+    source = tmp_path / "src" / "demo"
+    (source / "demo").mkdir(parents=True)
+    (source / "demo" / "__init__.py").write_text("X = 1\n")
+    (source / ".git").mkdir()
+    (source / ".git" / "HEAD").write_text("ref\n")
+    dist = dist_with(tmp_path, {"url": source.as_uri(), "dir_info": {"editable": True}})
+    found = describe_source(dist)
+    assert found["editable"] is True
+    assert found["local_name"] is None
+    assert found["editable_digest"] == source_tree_digest(source)
+    assert editable_root(dist) == source
+    (source / ".git" / "HEAD").write_text("other\n")  # tool state does not count
+    assert describe_source(dist)["editable_digest"] == found["editable_digest"]
+    (source / "demo" / "__init__.py").write_text("X = 2\n")
+    assert describe_source(dist)["editable_digest"] != found["editable_digest"]
+
+
+def test_editable_root_without_a_local_url(tmp_path):
+    assert editable_root(dist_with(tmp_path, None)) is None
+    remote = {"url": "https://example.org/demo.whl", "archive_info": {}}
+    assert editable_root(dist_with(tmp_path / "r", remote)) is None
 
 
 def _project(root: Path) -> Path:

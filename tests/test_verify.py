@@ -136,7 +136,10 @@ def test_real_install_is_clean_even_after_python_wrote_bytecode(make_env, instal
     assert list(venv.site_packages.glob("alpha_plugin/__pycache__/*.pyc"))
     result = verify_in(venv)
     assert result.returncode == 0, result.stdout.decode()
-    assert b"3 distribution(s) of group insidellms.plugins checked, 0 problems" in result.stdout
+    assert (
+        b"integrity: re-hashed every RECORD-listed file of the 3 distributions providing "
+        b"entry points of group insidellms.plugins: 0 problems"
+    ) in result.stdout
 
 
 @pytest.mark.parametrize("installer", ["pip", "uv"])
@@ -169,7 +172,13 @@ def test_all_checks_every_distribution(make_env):
     result = verify_in(venv, "--all", "--format", "json")
     assert result.returncode == 0, result.stdout
     # the plugins, this package and its dependencies
-    assert json.loads(result.stdout)["checked"] >= 7
+    checked = json.loads(result.stdout)["checked"]
+    assert checked >= 7
+    text = verify_in(venv, "--all").stdout.decode()
+    assert text.startswith(
+        f"integrity: re-hashed every RECORD-listed file of all {checked} distributions "
+        "installed: 0 problems"
+    )
 
 
 def test_reproducibility_against_a_recorded_run(make_env, tmp_path):
@@ -217,7 +226,8 @@ def test_verify_cli_in_this_environment_runs():
     assert result.returncode == 0
     assert (
         result.stdout
-        == b"integrity: 0 distribution(s) of group no.such.group checked, 0 problems\n"
+        == b"integrity: re-hashed every RECORD-listed file of the 0 distributions providing "
+        b"entry points of group no.such.group: 0 problems\n"
     )
 
 
@@ -232,3 +242,77 @@ def test_reproducibility_golden(fmt, suffix):
     check_golden(
         f"verify/reproducibility.{suffix}", output if isinstance(output, bytes) else output.encode()
     )
+
+
+def test_matching_fingerprints_with_modified_files_is_not_a_contradiction():
+    from insidellms_provenance.analyze.diff import DiffReport
+    from insidellms_provenance.analyze.verify import Finding
+    from insidellms_provenance.cli.verify import render
+
+    same = DiffReport(group="g", before_digest="sha256:a", after_digest="sha256:a", changes=())
+    modified = [
+        Finding(distribution="d", path="d/x.py", problem="content does not match RECORD hash")
+    ]
+    text = render("text", "g", 1, modified, same)
+    assert isinstance(text, str)
+    assert "this environment matches the run" not in text
+    assert text.splitlines()[-1] == (
+        "reproducibility: the run's recorded plugins (versions, RECORD digests, manifests) "
+        "match this environment's, but the files listed above differ from their RECORD, so "
+        "this environment does not hold the bytes the run used"
+    )
+    markdown = render("markdown", "g", 1, modified, same)
+    assert isinstance(markdown, str)
+    assert "matches the run" not in markdown
+    clean = render("text", "g", 1, [], same)
+    assert isinstance(clean, str)
+    assert clean.splitlines()[-1] == "reproducibility: this environment matches the run"
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        # RECORD and its signatures may go without a hash in the dist-info only.
+        (f"{INFO}/RECORD.jws,,\n", None),
+        ("demo_pkg/RECORD,,\n", "no hash in RECORD"),
+        ("demo_pkg/RECORD.jws,,\n", "no hash in RECORD"),
+        ("demo_pkg/RECORD.p7s,,\n", "no hash in RECORD"),
+    ],
+)
+def test_hash_less_record_rows_outside_the_dist_info_are_reported(tmp_path, row, problem):
+    lay_out(tmp_path, row)
+    path = row.split(",")[0]
+    (tmp_path / path).write_bytes(b"signature or anything")
+    findings = {(f.path, f.problem) for f in verify_targets([target(tmp_path)])}
+    assert findings == ({(path, problem)} if problem else set())
+
+
+def test_a_row_with_the_right_hash_and_the_wrong_size_is_reported(tmp_path):
+    data = FILES["demo_pkg/core.py"]
+    row = _row("demo_pkg/core.py", data).replace(f",{len(data)}\n", f",{len(data) + 1}\n")
+    lay_out(tmp_path)
+    record = tmp_path / INFO / "RECORD"
+    record.write_text(record.read_text().replace(_row("demo_pkg/core.py", data), row))
+    findings = [(f.path, f.problem) for f in verify_targets([target(tmp_path)])]
+    assert findings == [("demo_pkg/core.py", "size does not match RECORD")]
+
+
+FIFO_OPEN = """
+import os, sys
+from insidellms_provenance.fingerprint.hashing import hash_file
+print(hash_file(sys.argv[1], "sha256"))
+"""
+
+
+def test_a_fifo_swapped_in_after_the_check_is_not_waited_on(tmp_path):
+    """``hash_file`` opens without blocking: a FIFO with no writer cannot hang ``verify``.
+
+    A child process does the open; if it blocked (no ``O_NONBLOCK``), nothing would ever
+    write to the FIFO and the timeout fails the test instead of hanging the suite.
+    """
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result = subprocess.run(
+        [sys.executable, "-c", FIFO_OPEN, str(fifo)], capture_output=True, timeout=60, check=True
+    )
+    assert result.stdout == b"special file\n"

@@ -1,4 +1,4 @@
-"""A self-contained example: two tiny plugins, a host-style run, then record, embed, show.
+"""A self-contained example: two runs, an upgrade, a silent rebuild, a tampered file.
 
 ``insidellms-provenance demo`` needs neither insideLLMs nor network access: it writes the
 plugins as installed distributions into a scratch site directory and records them in a
@@ -7,15 +7,20 @@ child interpreter that has that directory on its path.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["DEMO_PLUGINS", "install_demo_plugins", "run_demo", "write_demo_run"]
+__all__ = [
+    "DEMO_PLUGINS",
+    "NEXT_STEPS",
+    "change_demo_plugins",
+    "install_demo_plugins",
+    "run_demo",
+    "write_demo_run",
+]
 
 _MANIFEST_FUNCTION = """
 def plugin_manifest():
@@ -47,13 +52,18 @@ DEMO_PLUGINS = {
 
 
 def _record_hash(data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    return f"sha256={digest.decode()},{len(data)}"
+    from insidellms_provenance.fingerprint.record_file import Hash
+
+    return f"{Hash.of(data)},{len(data)}"
 
 
 def install_demo_plugins(site: Path) -> None:
     """Write the demo plugins into ``site`` as a wheel installer would."""
-    for name, spec in DEMO_PLUGINS.items():
+    _install(site, DEMO_PLUGINS)
+
+
+def _install(site: Path, plugins: dict[str, dict[str, str]]) -> None:
+    for name, spec in plugins.items():
         package = name.replace("-", "_")
         info = f"{package}-{spec['version']}.dist-info"
         module = (
@@ -93,28 +103,98 @@ def write_demo_run(run_dir: Path) -> Path:
     return path
 
 
-def run_demo(directory: Path) -> int:
-    """Install the demo plugins, record them in a child process, embed, and show."""
+# Where the story changes the plugins between the two runs.
+_UPGRADE = ("demo-echo-plugin", "1.1.0")
+_REBUILD = "demo-sampler-plugin"
+_TAMPERED = "demo_echo_plugin/__init__.py"
+NEXT_STEPS = (
+    ("insidellms-provenance show RUN_DIR", "which plugin code produced a run"),
+    (
+        "insidellms-provenance diff OLD_RUN NEW_RUN --fail-on any,-patch",
+        "what changed between two runs, as a CI gate",
+    ),
+    ("insidellms-provenance verify RUN_DIR", "whether this environment still has those files"),
+)
+
+
+def change_demo_plugins(site: Path) -> None:
+    """Upgrade one plugin, and rebuild the other under the same version with new code."""
+    name, version = _UPGRADE
+    old = DEMO_PLUGINS[name]["version"]
+    package = name.replace("-", "_")
+    for path in sorted((site / f"{package}-{old}.dist-info").iterdir()):
+        path.unlink()
+    (site / f"{package}-{old}.dist-info").rmdir()
+    upgraded = {**DEMO_PLUGINS[name], "version": version}
+    rebuilt = {**DEMO_PLUGINS[_REBUILD], "notes": "Samples with temperature 0.9."}
+    _install(site, {name: upgraded, _REBUILD: rebuilt})
+
+
+def run_demo(directory: Path, *, keep: bool) -> int:
+    """Tell the story the tool exists for, in ``directory``; 0 when every step showed it.
+
+    Two runs with an upgrade and a silent same-version rebuild between them, the diff
+    that shows both, a tampered installed file that ``verify`` catches, and what to run
+    next. Every command runs in a child interpreter whose path holds the demo plugins,
+    in ``directory``, so the output names relative paths only.
+    """
     site = directory / "site-packages"
-    run_dir = directory / "run"
-    install_demo_plugins(site)
-    write_demo_run(run_dir)
     inherited = os.environ.get("PYTHONPATH")
     path = os.pathsep.join([str(site), inherited] if inherited else [str(site)])
-    environment = {**os.environ, "PYTHONPATH": path}
-    record_file = directory / "provenance.json"
-    command = [sys.executable, "-m", "insidellms_provenance"]
-    steps = [
-        [*command, "record", "--output", str(record_file)],
-        [*command, "embed", str(run_dir), "--from", str(record_file)],
-        [*command, "show", str(run_dir)],
-    ]
-    for step in steps:
-        print("$ insidellms-provenance " + " ".join(step[3:]), flush=True)
-        completed = subprocess.run(step, env=environment, check=False)
-        if completed.returncode != 0:
-            return completed.returncode
-    print(
-        f"\nThe example run is in {run_dir}; its manifest.json now holds custom.plugin_provenance."
+    # No bytecode caches beside the demo plugins: verify would rightly flag them.
+    environment = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+    for variable in ("INSIDELLMS_DISABLE_PLUGINS", "NO_COLOR"):
+        environment.pop(variable, None)
+
+    def step(*arguments: str) -> tuple[int, str]:
+        print(f"$ insidellms-provenance {' '.join(arguments)}", flush=True)
+        completed = subprocess.run(
+            [sys.executable, "-m", "insidellms_provenance", *arguments],
+            env=environment,
+            cwd=directory,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        output = completed.stdout.decode("utf-8", "replace")
+        print(output, end="" if output.endswith("\n") or not output else "\n", flush=True)
+        return completed.returncode, output
+
+    where = "kept" if keep else "a temporary directory, removed at the end"
+    print("insidellms-provenance demo: two plugins, two runs, one upgrade, one silent")
+    print(f"rebuild, one tampered file. Working in {directory} ({where}).\n")
+    install_demo_plugins(site)
+    write_demo_run(directory / "run1")
+    write_demo_run(directory / "run2")
+    echo, sampler = (f"{n} {DEMO_PLUGINS[n]['version']}" for n in DEMO_PLUGINS)
+    print(f"1. Record a run with {echo} and {sampler}.")
+    codes = [step("embed", "run1")[0], step("show", "run1")[0]]
+
+    name, version = _UPGRADE
+    print(f"\n2. Upgrade {name} to {version}; rebuild {_REBUILD} with different code")
+    print("   under the same version, as a careless release or a tampered wheel would.")
+    change_demo_plugins(site)
+    codes.append(step("embed", "run2")[0])
+    diff_code, diff_output = step("diff", "run1", "run2")
+    print(f"(exit {diff_code}: diff exits 1 when a change is selected by --fail-on)")
+
+    print(f"\n3. Tamper with an installed file ({_TAMPERED}), then check the environment.")
+    tampered = site / _TAMPERED
+    tampered.write_bytes(tampered.read_bytes() + b"print('tampered')\n")
+    verify_code, verify_output = step("verify", "run2")
+    print(f"(exit {verify_code}: verify exits 1 when any file differs from its RECORD)")
+
+    print("\nNext, on your own runs:")
+    width = max(len(command) for command, _ in NEXT_STEPS)
+    for command, meaning in NEXT_STEPS:
+        print(f"  {command.ljust(width)}  # {meaning}")
+    told = (
+        not any(codes)
+        and diff_code == 1
+        and "same version, different installed files" in diff_output
+        and verify_code == 1
+        and "content does not match RECORD hash" in verify_output
     )
-    return 0
+    if not told:
+        print("\ndemo: a step did not show what it should; please report this.", file=sys.stderr)
+    return 0 if told else 1

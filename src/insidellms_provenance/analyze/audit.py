@@ -7,36 +7,105 @@ Typical usage::
         sink.write(line)
 
 Memory stays flat as runs grow: lines are streamed, and the summary keeps counters per
-plugin version plus a capped list of example runs.
+plugin version plus a capped list of example runs (the run directories of one shard are
+listed and sorted first: one short path each).
+
+``audit`` is a map step for engines that already exist (``xargs -P``, a CI matrix, Spark,
+Ray): ``find_runs(roots, shard=(i, n))`` takes a stable share of the runs, by a hash of
+each run's path relative to its root, and every line carries what the summary needs, so
+the shards' lines concatenated answer every question the whole run answers
+(docs/audit.md).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from insidellms_provenance.canonical import canonical_digest, canonical_json
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.runfile.read import MANIFEST_NAME, load_field_value
 
-__all__ = ["EXAMPLES", "AuditSummary", "audit_runs", "find_runs", "plugin_row"]
+__all__ = [
+    "EXAMPLES",
+    "AuditSummary",
+    "RunDir",
+    "audit_runs",
+    "find_runs",
+    "parse_shard",
+    "plugin_row",
+    "run_key",
+    "shard_of",
+]
 
 EXAMPLES: Final = 20  # example runs kept per summary list
 
 
-def find_runs(roots: Iterable[Path]) -> Iterator[Path]:
-    """Run directories (holding ``manifest.json``) below ``roots``, in sorted order.
+_DIGITS = re.compile(r"[0-9]+")
 
+
+def run_key(name: str) -> str:
+    """A key whose plain string order is the natural order of ``name`` (r2 before r10).
+
+    Every run of digits is written with 20 digits, so that SQL ``ORDER BY run_key`` and
+    Python ``sorted`` agree without a natural-sort function.
+    """
+    return _DIGITS.sub(lambda digits: digits.group().lstrip("0").rjust(20, "0"), name)
+
+
+def shard_of(relative: str, shards: int) -> int:
+    """The shard (1 to ``shards``) of a run, from its path relative to the audited root.
+
+    A hash of the path alone: the same on every machine, whatever the listing order.
+    """
+    digest = hashlib.sha256(relative.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % shards + 1
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``I/N`` with 1 <= I <= N; raises ``ValueError`` with a message for the user."""
+    index, slash, total = text.partition("/")
+    if slash and index.isdigit() and total.isdigit() and 1 <= int(index) <= int(total):
+        return int(index), int(total)
+    raise ValueError(f"--shard {text!r}: expected I/N with 1 <= I <= N, such as 2/8")
+
+
+class RunDir(NamedTuple):
+    """A run directory: its path as reached from the root given, and its natural key."""
+
+    path: Path
+    name: str
+    key: str
+
+
+def find_runs(roots: Iterable[Path], shard: tuple[int, int] | None = None) -> list[RunDir]:
+    """Run directories (holding ``manifest.json``) below ``roots``, in natural order.
+
+    Natural order of the path as reached from the root (``runs/r2`` before ``runs/r10``)
+    makes "the first run where a fingerprint changed" mean something. With ``shard``
+    ``(i, n)``, only the runs whose relative path hashes to shard ``i`` of ``n``.
     Symlinked directories are not followed, so a link cannot make the walk loop.
     """
+    found = []
     for root in roots:
         for directory, dirnames, filenames in os.walk(root):
             dirnames.sort()
-            if MANIFEST_NAME in filenames:
-                yield Path(directory)
+            if MANIFEST_NAME not in filenames:
+                continue
+            path = Path(directory)
+            if shard is not None:
+                relative = path.relative_to(root).as_posix()
+                if shard_of(relative, shard[1]) != shard[0]:
+                    continue
+            name = str(path)
+            found.append(RunDir(path, name, run_key(name)))
+    return sorted(found, key=lambda run: (run.key, run.name))
 
 
 class AuditSummary:
@@ -44,6 +113,7 @@ class AuditSummary:
 
     def __init__(self) -> None:
         self.runs = 0
+        self.current = ""  # the run being audited, for progress reports
         self.with_provenance = 0
         self.without: list[str] = []
         self.without_count = 0
@@ -65,9 +135,10 @@ class AuditSummary:
         """Update every counter with one run's plugins."""
         self.with_provenance += 1
         flagged_nd = flagged_unverified = False
+        versions = set()
         for plugin in plugins:
             dist = plugin.get("distribution") or {}
-            self.versions[(dist.get("name", "?"), dist.get("version", "?"))] += 1
+            versions.add((dist.get("normalized_name", "?"), dist.get("version", "?")))
             manifest = plugin["manifest"]
             level = (manifest.get("determinism") or {}).get("class")
             flagged_nd |= level in ("non_deterministic", None)
@@ -78,6 +149,7 @@ class AuditSummary:
             if previous is not None and previous != fingerprint and name not in self.first_change:
                 self.first_change[name] = (run, dist.get("version", "?"))
             self.last_fingerprint[name] = fingerprint
+        self.versions.update(versions)
         if flagged_nd:
             self.non_deterministic_count += 1
             if len(self.non_deterministic) < EXAMPLES:
@@ -108,7 +180,7 @@ class AuditSummary:
         unverified += "distribution problems)"
         lines += _examples(unverified, self.unverified, self.unverified_count)
         lines.append("")
-        lines.append("first run where a plugin's fingerprint changed:")
+        lines.append("first run (natural order of run paths) where a plugin's fingerprint changed:")
         lines += [
             f"  {name}: {run} (now {version})"
             for name, (run, version) in sorted(self.first_change.items())
@@ -135,19 +207,22 @@ def _unverified(plugin: dict[str, Any]) -> bool:
     )
 
 
-def plugin_row(run: str, field: dict[str, Any], plugin: dict[str, Any]) -> dict[str, Any]:
-    """The flat record of one plugin in one run (one JSON line)."""
+def plugin_row(run: RunDir, field: dict[str, Any], plugin: dict[str, Any]) -> dict[str, Any]:
+    """The flat record of one plugin in one run (one JSON line; docs/audit.md)."""
     dist = plugin.get("distribution") or {}
     manifest = plugin["manifest"]
+    version = dist.get("version")
     return {
-        "run": run,
+        **_run_columns(run, None),
         "run_digest": field["digest"],
         "group": field["group"],
         "entry_point": plugin["entry_point"]["name"],
         "value": plugin["entry_point"]["value"],
         "distribution": dist.get("normalized_name"),
-        "version": dist.get("version"),
+        "version": version,
+        "release": _release(version) if isinstance(version, str) else None,
         "record_digest": dist.get("record_digest"),
+        "distribution_problems": list(dist.get("problems") or ()),
         "source": (plugin.get("source") or {}).get("kind"),
         "manifest_status": manifest["status"],
         "determinism": (manifest.get("determinism") or {}).get("class"),
@@ -157,22 +232,80 @@ def plugin_row(run: str, field: dict[str, Any], plugin: dict[str, Any]) -> dict[
     }
 
 
-def audit_runs(runs: Iterable[Path], summary: AuditSummary) -> Iterator[bytes]:
-    """JSON lines for every plugin of every run; runs without provenance only counted."""
+_PLUGIN_COLUMNS: Final = (
+    "run_digest",
+    "group",
+    "entry_point",
+    "value",
+    "distribution",
+    "version",
+    "release",
+    "record_digest",
+    "distribution_problems",
+    "source",
+    "manifest_status",
+    "determinism",
+    "load_status",
+    "origin_status",
+    "fingerprint",
+)
+
+
+def _run_columns(run: RunDir, problem: str | None) -> dict[str, Any]:
+    return {"run": run.name, "run_key": run.key, "problem": problem}
+
+
+def _run_row(run: RunDir, problem: str | None, field: dict[str, Any] | None) -> dict[str, Any]:
+    """The one line of a run that has no plugin lines: no readable field, or no plugins."""
+    row = {**_run_columns(run, problem), **dict.fromkeys(_PLUGIN_COLUMNS)}
+    row["distribution_problems"] = []
+    if field is not None:
+        row["run_digest"], row["group"] = field["digest"], field["group"]
+    return row
+
+
+@functools.lru_cache(maxsize=4096)
+def _release(version: str) -> list[int] | None:
+    """The release numbers of a PEP 440 version (``[1, 10, 0]``), for ordered queries."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return list(Version(version).release)
+    except InvalidVersion:
+        return None
+
+
+def audit_runs(
+    runs: Iterable[RunDir], summary: AuditSummary, *, group: str | None = None
+) -> Iterator[bytes]:
+    """JSON lines for every plugin of every run; one line for a run without plugin lines.
+
+    A run without readable provenance (or recorded for another ``group``) gets one line
+    whose ``problem`` says why; a field with no plugins, one line with ``entry_point``
+    null. So every run is in the lines, and the summary can be computed from them.
+    """
     for run in runs:
         summary.runs += 1
-        name = str(run)
+        summary.current = run.name
         try:
-            field, _ = load_field_value(run)
+            field, _ = load_field_value(run.path)
         except ProvenanceError as error:
-            message = str(error)
-            summary.note_missing(name, message.split(": ", 1)[-1])
+            reason = str(error).split(": ", 1)[-1]
+            summary.note_missing(run.name, reason)
+            yield canonical_json(_run_row(run, reason, None)) + b"\n"
+            continue
+        if group is not None and field.get("group") != group:
+            reason = f"recorded for group {field.get('group')!r}, not {group!r}"
+            summary.note_missing(run.name, reason)
+            yield canonical_json(_run_row(run, reason, None)) + b"\n"
             continue
         plugins: list[dict[str, Any]] = field["plugins"]  # type: ignore[assignment]
         try:
-            rows = [canonical_json(plugin_row(name, field, p)) + b"\n" for p in plugins]
-            summary.note_run(name, plugins)
+            rows = [canonical_json(plugin_row(run, field, p)) + b"\n" for p in plugins]
+            summary.note_run(run.name, plugins)
         except (KeyError, TypeError, AttributeError):
-            summary.note_missing(name, "malformed plugin entry")
+            reason = "malformed plugin entry"
+            summary.note_missing(run.name, reason)
+            yield canonical_json(_run_row(run, reason, None)) + b"\n"
             continue
-        yield from rows
+        yield from rows or [canonical_json(_run_row(run, None, field)) + b"\n"]

@@ -1,11 +1,15 @@
-"""Plugin policy for CI (the RFC's phases 2 and 3): rules, a TOML policy file, violations."""
+"""Plugin policy for CI: rules, a TOML policy file, violations.
+
+These are the opt-in strict checks of insideLLMs' plugin manifest proposal (its phases 2
+and 3: strict manifests, then determinism presets); by default manifests only warn.
+"""
 
 from __future__ import annotations
 
-import importlib
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
@@ -14,12 +18,30 @@ from insidellms_provenance.field.schema import PluginFingerprint, Provenance
 from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
 
 __all__ = [
+    "CHECK_RULES",
     "Policy",
     "Violation",
     "check_policy",
     "policy_from",
     "read_policy_file",
 ]
+
+# Every rule, as ``check --help`` and docs/check.md state it (installed users have no docs/).
+CHECK_RULES: Final = (
+    "--strict-plugins        a plugin whose manifest is missing, invalid or raised",
+    "--require-determinism C a plugin whose determinism class is below C",
+    "                        (deterministic > best_effort > non_deterministic >",
+    "                        undeclared)",
+    "--insidellms-version V  a plugin whose declared insideLLMs specifier excludes V",
+    "                        (plugins that declare none pass)",
+    "--allow DIST            a plugin provided by any distribution not listed",
+    "--deny DIST             a plugin provided by a listed distribution",
+    "--policy FILE           a TOML file with the same keys (strict-plugins,",
+    "                        require-determinism, insidellms-version, allow, deny),",
+    "                        at top level or under [tool.insidellms-provenance];",
+    "                        command-line options override it",
+    "Distribution names are compared after PEP 503 normalization.",
+)
 
 _POLICY_KEYS: Final = frozenset(
     {"strict-plugins", "require-determinism", "insidellms-version", "allow", "deny"}
@@ -54,11 +76,10 @@ class Violation:
 
 def read_policy_file(path: Path) -> dict[str, object]:
     """The keys of a TOML policy file (same names as the command-line options)."""
-    try:
-        # Looked up by name so that type checking for Python 3.10 stays clean.
-        tomllib: Any = importlib.import_module("tomllib")
-    except ModuleNotFoundError:  # Python 3.10: no TOML parser, and we add no dependency
-        raise ProvenanceError(f"{path}: policy files need Python 3.11 or newer") from None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the same parser, published as ``tomli`` (a dependency on Python 3.10 only)
+        import tomli as tomllib
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -3,7 +3,8 @@
 Typical usage::
 
     report = diff_fields(before_value, after_value)
-    failed = policy_fails(report, parse_policy("any,-patch"))
+
+The ``--fail-on`` gate over a report lives in ``analyze.fail_on``.
 
 Works on checked raw field values (see ``field.check_field``): plugins whose JSON is
 equal on both sides are skipped without being structured, so very large fields with few
@@ -12,7 +13,7 @@ changes are compared at close to the cost of parsing them. Never imports plugin 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -29,14 +30,12 @@ from insidellms_provenance.field.schema import (
 
 __all__ = [
     "CHANGE_KINDS",
-    "POLICY_SELECTORS",
     "SEVERITIES",
+    "VERSION_SIZES",
     "Change",
     "DiffReport",
     "classify_version_change",
     "diff_fields",
-    "parse_policy",
-    "policy_fails",
 ]
 
 SEVERITIES: Final = ("critical", "high", "medium", "low")
@@ -62,11 +61,8 @@ CHANGE_KINDS: Final = {
     "conflict": "two plugins registering the same key appeared or disappeared",
 }
 
-_VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
-
-# ``--fail-on`` selectors: each matches a set of changes. ``minor`` means "minor or
-# bigger", as people read "fail if anything bigger than a patch changed".
-POLICY_SELECTORS: Final[dict[str, Callable[[Change], bool]]] = {}
+# Sizes of a version change, biggest first (``classify_version_change``).
+VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
 
 
 @attrs.frozen(kw_only=True)
@@ -81,6 +77,9 @@ class Change:
     after: str | None = None
     size: str | None = None
     direction: str | None = None
+    # What this change explains: the lines a version upgrade implies (the manifest's
+    # own version, a new archive location), shown under it instead of beside it.
+    implied: tuple[str, ...] = ()
 
     @property
     def sort_key(self) -> tuple[int, str, str]:
@@ -181,10 +180,20 @@ def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
 
 def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
     name = now["entry_point"]["name"]
+    distribution = _diff_distribution(name, was["distribution"], now["distribution"])
+    upgrade = next((c for c in distribution if c.kind == "version"), None)
+    # Lines the version change explains are collected here and grouped under it.
+    implied: list[str] | None = [] if upgrade is not None else None
+    changes = [
+        *_diff_source(name, was["source"], now["source"], implied),
+        *_diff_manifest(name, was["manifest"], now["manifest"], implied),
+    ]
+    if upgrade is not None and implied:
+        grouped = attrs.evolve(upgrade, implied=tuple(implied))
+        distribution = [grouped if c is upgrade else c for c in distribution]
     return [
-        *_diff_distribution(name, was["distribution"], now["distribution"]),
-        *_diff_source(name, was["source"], now["source"]),
-        *_diff_manifest(name, was["manifest"], now["manifest"]),
+        *distribution,
+        *changes,
         *_diff_load(name, was, now),
         *_diff_origin(name, was, now),
         *_diff_registrations(name, was, now),
@@ -340,7 +349,15 @@ def _describe_source(source: Source | None) -> str:
     return f"{source['kind']} {where}" if where else source["kind"]
 
 
-def _diff_source(name: str, was: Source | None, now: Source | None) -> list[Change]:
+def _diff_source(
+    name: str, was: Source | None, now: Source | None, implied: list[str] | None
+) -> list[Change]:
+    """Source changes; with ``implied`` (a version changed), what the upgrade explains.
+
+    A new location of the same kind (the new version's archive) is implied by an
+    upgrade. New code in an editable install under the same version is the same fact as
+    a rebuilt wheel under the same version, so it is ``content``, critical.
+    """
     if was == now:
         return []
     if was is None or now is None:
@@ -359,24 +376,51 @@ def _diff_source(name: str, was: Source | None, now: Source | None) -> list[Chan
         ("editable", str(was["editable"]).lower(), str(now["editable"]).lower()),
         ("editable source", was["editable_digest"], now["editable_digest"]),
     ]
-    changes = [
-        Change(
-            plugin=name,
-            kind="source",
-            severity="medium",
-            message=f"{label}: {_short(old)} -> {_short(new)}",
-            before=old,
-            after=new,
+    changes = []
+    explained = False
+    for label, old, new in pairs:
+        if old == new:
+            continue
+        message = f"{label}: {_short(old)} -> {_short(new)}"
+        same_kind = was["kind"] == now["kind"]
+        if implied is not None and same_kind and label in ("kind and location", "editable source"):
+            implied.append(message)
+            explained = True
+            continue
+        both_editable = was["editable"] and now["editable"]
+        if label == "editable source" and both_editable and implied is None:
+            message = (
+                f"same version, different editable source files: {_short(old)} -> {_short(new)}"
+            )
+            changes.append(
+                Change(
+                    plugin=name,
+                    kind="content",
+                    severity="critical",
+                    message=message,
+                    before=old,
+                    after=new,
+                )
+            )
+            continue
+        changes.append(
+            Change(
+                plugin=name,
+                kind="source",
+                severity="medium",
+                message=message,
+                before=old,
+                after=new,
+            )
         )
-        for label, old, new in pairs
-        if old != new
-    ]
-    return changes or [
-        Change(plugin=name, kind="source", severity="low", message="source problems changed")
-    ]
+    if changes or explained:
+        return changes
+    return [Change(plugin=name, kind="source", severity="low", message="source problems changed")]
 
 
-def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> list[Change]:
+def _diff_manifest(
+    name: str, was: ManifestSummary, now: ManifestSummary, implied: list[str] | None
+) -> list[Change]:
     if was == now:
         return []
     changes: list[Change] = []
@@ -412,17 +456,21 @@ def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> lis
                 )
             )
     changes += _diff_determinism(name, was, now)
+    summarized = [
+        ("name", was["name"], now["name"]),
+        ("version", was["version"], now["version"]),
+        ("requires", was["requires"], now["requires"]),
+        ("problems", was["problems"], now["problems"]),
+        ("determinism.notes", _notes(was), _notes(now)),
+    ]
+    # With an upgrade, the manifest's own version is reported under it.
     keys = [
         label
-        for label, old, new in (
-            ("name", was["name"], now["name"]),
-            ("version", was["version"], now["version"]),
-            ("requires", was["requires"], now["requires"]),
-            ("problems", was["problems"], now["problems"]),
-            ("determinism.notes", _notes(was), _notes(now)),
-        )
-        if old != new
+        for label, old, new in summarized
+        if old != new and not (label == "version" and implied is not None)
     ]
+    if implied is not None and was["version"] != now["version"]:
+        implied.append(f"manifest version: {was['version'] or '-'} -> {now['version'] or '-'}")
     if keys:
         changes.append(
             Change(
@@ -432,7 +480,8 @@ def _diff_manifest(name: str, was: ManifestSummary, now: ManifestSummary) -> lis
                 message="manifest keys changed: " + ", ".join(keys),
             )
         )
-    if not changes and was["digest"] != now["digest"]:
+    explained = implied is not None and was["version"] != now["version"]
+    if not changes and not explained and was["digest"] != now["digest"]:
         changes.append(
             Change(
                 plugin=name,
@@ -505,8 +554,10 @@ def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> 
 
 
 def _load_text(plugin: PluginFingerprint) -> str:
+    """The whole load outcome: status, exception type and message, as far as recorded."""
     load = plugin["load"]
-    return f"{load['status']} ({load['error_type']})" if load["error_type"] else load["status"]
+    text = f"{load['status']} ({load['error_type']})" if load["error_type"] else load["status"]
+    return f"{text}: {load['error_message']}" if load["error_message"] else text
 
 
 def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
@@ -514,9 +565,6 @@ def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> lis
         return []
     regression = was["load"]["status"] == "loaded" and now["load"]["status"] != "loaded"
     message = f"load {_load_text(was)} -> {_load_text(now)}"
-    error_message = now["load"]["error_message"]
-    if error_message and error_message != was["load"]["error_message"]:
-        message += f": {error_message}"
     return [
         Change(
             plugin=name,
@@ -611,72 +659,3 @@ def _diff_conflicts(before: Iterable[Any], after: Iterable[Any]) -> list[Change]
             )
         )
     return changes
-
-
-def _size_index(change: Change) -> int | None:
-    """Position of a version change's size in ``_VERSION_SIZES`` (-1 if unparsable)."""
-    if change.kind != "version":
-        return None
-    return -1 if change.size == "unparsable" else _VERSION_SIZES.index(change.size or "local")
-
-
-def _at_least(size: str) -> Callable[[Change], bool]:
-    """Included size selectors are thresholds: ``minor`` is a minor change or bigger."""
-    limit = _VERSION_SIZES.index(size)
-    return lambda change: (index := _size_index(change)) is not None and index <= limit
-
-
-def _at_most(size: str) -> Callable[[Change], bool]:
-    """Excluded size selectors drop that size or smaller: ``-patch`` keeps minor and up."""
-    limit = _VERSION_SIZES.index(size)
-    return lambda change: (index := _size_index(change)) is not None and index >= limit
-
-
-def _severity_at_least(severity: str) -> Callable[[Change], bool]:
-    """Severity selectors are thresholds: ``high`` matches high and critical changes."""
-    limit = SEVERITIES.index(severity)
-    return lambda change: SEVERITIES.index(change.severity) <= limit
-
-
-def _kind_is(kind: str) -> Callable[[Change], bool]:
-    return lambda change: change.kind == kind
-
-
-POLICY_SELECTORS.update(
-    {
-        "any": lambda _change: True,
-        **{size: _at_least(size) for size in _VERSION_SIZES},
-        "downgrade": lambda change: change.direction == "downgrade",
-        **{kind: _kind_is(kind) for kind in CHANGE_KINDS},
-        **{severity: _severity_at_least(severity) for severity in SEVERITIES},
-    }
-)
-_EXCLUDERS: Final = {size: _at_most(size) for size in _VERSION_SIZES}
-
-
-def parse_policy(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Parse ``--fail-on``: comma-separated selectors; ``-name`` excludes what it matches.
-
-    Raises ``ValueError`` naming unknown selectors.
-    """
-    include: list[str] = []
-    exclude: list[str] = []
-    for raw in (part.strip() for part in text.split(",")):
-        if not raw:
-            continue
-        name = raw.removeprefix("-")
-        if name not in POLICY_SELECTORS:
-            raise ValueError(f"unknown --fail-on selector {name!r}")
-        (exclude if raw.startswith("-") else include).append(name)
-    return tuple(include or ["any"]), tuple(exclude)
-
-
-def policy_fails(report: DiffReport, policy: tuple[tuple[str, ...], tuple[str, ...]]) -> bool:
-    """Whether any change is selected by the policy's selectors and not excluded."""
-    include, exclude = policy
-    for change in report.changes:
-        if any(_EXCLUDERS.get(name, POLICY_SELECTORS[name])(change) for name in exclude):
-            continue
-        if any(POLICY_SELECTORS[name](change) for name in include):
-            return True
-    return False

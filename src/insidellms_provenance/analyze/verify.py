@@ -3,7 +3,7 @@
 Typical usage::
 
     findings = verify_distributions(distributions)       # integrity, by path
-    changes = reproducibility_changes(recorded_field, group)
+    changes = reproducibility_changes(recorded_field)
 
 Nothing here imports plugin code: distributions are found through their metadata only,
 and files are read without following symlinks or opening special files
@@ -12,19 +12,19 @@ and files are read without following symlinks or opening special files
 
 from __future__ import annotations
 
-import base64
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING
 
 import attrs
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.diff import DiffReport
+    from insidellms_provenance.field.schema import Provenance
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
 from insidellms_provenance.fingerprint.distribution import site_directory
@@ -33,6 +33,7 @@ from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.record_file import (
     RecordEntry,
     check_path,
+    is_bytecode_cache,
     parse_record,
 )
 
@@ -43,10 +44,6 @@ __all__ = [
     "target_of",
     "verify_targets",
 ]
-
-# RECORD rows that may lack a hash (the wheel spec: RECORD and its signatures; bytecode
-# that installers compile after writing the files).
-_UNHASHED_OK: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
 
 
 @attrs.frozen(kw_only=True)
@@ -92,20 +89,24 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
 
 
 def verify_targets(
-    targets: Iterable[VerifyTarget], progress: Callable[[int, int], None] | None = None
+    targets: Iterable[VerifyTarget], progress: Callable[[int, int, str], None] | None = None
 ) -> list[Finding]:
     """Every integrity finding for ``targets``, sorted by distribution and path.
 
     Each distribution is verified whole (RECORD parse, ``lstat``, hashing, unexpected
     files) in one place; when there are enough files to pay for it, distributions are
     spread over a small process pool and only findings travel back. ``progress`` is
-    called with (batches done, batches) as work completes.
+    called with (distributions done, distributions, the last one done) as work completes.
     """
     work = list(targets)
     rows = sum((target.record_text or "").count("\n") for target in work)
     workers = min(os.cpu_count() or 1, 4)
     if workers < 2 or rows < POOL_MIN_FILES:
-        results = [_verify_batch(work)]
+        results = []
+        for target in work:
+            results.append(_verify_one(target))
+            if progress is not None:
+                progress(len(results), len(work), target.name)
     else:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -113,10 +114,12 @@ def verify_targets(
         batches = [work[index :: workers * 8] for index in range(workers * 8)]
         results = []
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(_verify_batch, batches):
+            done = 0
+            for batch, result in zip(batches, pool.map(_verify_batch, batches), strict=True):
                 results.append(result)
-                if progress is not None:
-                    progress(len(results), len(batches))
+                done += len(batch)
+                if progress is not None and batch:
+                    progress(done, len(work), batch[-1].name)
     findings = [finding for batch in results for finding in batch]
     return sorted(findings, key=lambda finding: finding.sort_key)
 
@@ -140,40 +143,26 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
         for problem in problems
     ]
     for entry in entries:
-        finding, size = _check_entry(target, entry)
+        finding = _check_entry(target, entry)
         if finding is not None:
             findings.append(finding)
         elif entry.hash_ is not None:
             full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
-            problem = _compare(hash_file(full, entry.hash_.name), entry, size)
+            result = hash_file(full, entry.hash_.name)
+            problem = result if isinstance(result, str) else entry.mismatch(*result)
             if problem is not None:
                 findings.append(Finding(distribution=name, path=entry.path, problem=problem))
     findings += _unexpected_files(target, entries)
     return findings
 
 
-def _compare(result: bytes | str, entry: RecordEntry, size: int) -> str | None:
-    """Why a hashed file does not match its RECORD row, if it does not."""
-    if isinstance(result, str):
-        return result
-    if entry.hash_ is not None and _b64(result) != entry.hash_.value:
-        return "content does not match RECORD hash"
-    if entry.size is not None and entry.size != size:
-        return "size does not match RECORD"
-    return None
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
 def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
     target: VerifyTarget, entry: RecordEntry
-) -> tuple[Finding | None, int]:
-    """A finding for a row that must not be hashed, or ``(None, size)`` when it may be."""
+) -> Finding | None:
+    """A finding for a row that must not be hashed, or ``None`` when it may be."""
 
-    def finding(problem: str) -> tuple[Finding, int]:
-        return Finding(distribution=target.name, path=entry.path, problem=problem), 0
+    def finding(problem: str) -> Finding:
+        return Finding(distribution=target.name, path=entry.path, problem=problem)
 
     refusal = check_path(entry.path, target.depth)
     if refusal is not None:
@@ -182,24 +171,16 @@ def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/veri
     try:
         mode = os.lstat(full)
     except FileNotFoundError:
-        return (None, 0) if entry.hash_ is None and _is_cache(entry.path) else finding("missing")
+        return None if entry.hash_ is None and is_bytecode_cache(entry.path) else finding("missing")
     except OSError as error:
         return finding(f"unreadable ({error.strerror})")
     if stat.S_ISLNK(mode.st_mode):
         return finding("refused: symlink (not followed)")
     if not stat.S_ISREG(mode.st_mode):
         return finding("refused: special file (not opened)")
-    if entry.hash_ is None:
-        name = posixpath.basename(entry.path)
-        in_dist_info = posixpath.dirname(entry.path) == target.dist_info
-        if (in_dist_info and name in _UNHASHED_OK) or _is_cache(entry.path):
-            return None, 0
+    if entry.hash_ is None and not entry.may_lack_hash(target.dist_info):
         return finding("no hash in RECORD")
-    return None, mode.st_size
-
-
-def _is_cache(path: str) -> bool:
-    return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
+    return None
 
 
 def _cache_source(cache_path: str) -> str:
@@ -235,7 +216,7 @@ def _unexpected_files(target: VerifyTarget, entries: list[RecordEntry]) -> list[
                 path = f"{relative_dir}/{name}"
                 if path in listed:
                     continue
-                if _is_cache(path) and _cache_source(path) in listed:
+                if is_bytecode_cache(path) and _cache_source(path) in listed:
                     continue
                 problem = (
                     "unexpected bytecode: no listed source explains it"
@@ -250,37 +231,14 @@ def _is_link(directory: str, name: str) -> bool:
     return os.path.islink(os.path.join(directory, name))
 
 
-def reproducibility_changes(recorded: Mapping[str, Any], group: str) -> DiffReport:
+def reproducibility_changes(recorded: Provenance) -> DiffReport:
     """Re-fingerprint this environment without importing plugins and diff it with a run.
 
     Only what can be known without importing is compared (entry points, distributions,
     sources); manifest, load, origin and registrations are taken from the recording.
     """
     from insidellms_provenance.analyze.diff import diff_fields
-    from insidellms_provenance.field import schema
-    from insidellms_provenance.field.build import make_field
-    from insidellms_provenance.fingerprint.discover import discover, entry_point_ref
-    from insidellms_provenance.fingerprint.distribution import describe_distribution
-    from insidellms_provenance.fingerprint.source import describe_source
+    from insidellms_provenance.fingerprint.recorder import record_without_import
 
-    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
-    live = []
-    for ep in discover(group):
-        was = old.get((ep.name, ep.value))
-        info = source = None
-        if ep.dist is not None:
-            source = describe_source(ep.dist)
-            info, _ = describe_distribution(ep.dist, editable=source["editable"])
-        live.append(
-            schema.fingerprint(
-                entry_point=entry_point_ref(ep),
-                distribution=info,
-                source=source,
-                origin=was["origin"] if was else schema.origin(status="unknown"),
-                manifest=was["manifest"] if was else schema.manifest_summary(status="missing"),
-                load=was["load"] if was else schema.load_outcome(status="loaded"),
-                registered=was["registered"] if was else None,
-                replaced=was["replaced"] if was else None,
-            )
-        )
-    return diff_fields(recorded, make_field(group, live, recorded.get("conflicts", [])))
+    now = record_without_import(recorded["group"], recorded)
+    return diff_fields(recorded, now)

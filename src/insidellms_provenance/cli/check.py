@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.options import add_format, add_group, set_epilog, write_output
+from insidellms_provenance.cli.render import (
+    json_bytes,
+    markdown_cell,
+    markdown_code,
+    markdown_table,
+    text_table,
+)
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.check import Violation
@@ -26,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a recorded run; without it, this environment is recorded (plugins imported)",
     )
     add_group(parser)
+    set_epilog(
+        parser,
+        sections={"rules (each names what makes a plugin fail)": _check_rules()},
+        exit_codes="0 no plugin breaks a rule; 1 a plugin breaks a rule; 2 bad input "
+        "(unreadable run, invalid policy file or option value).",
+    )
     parser.add_argument(
         "--strict-plugins",
         action="store_true",
@@ -63,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format(parser, ("text", "json", "markdown"))
 
 
+def _check_rules() -> tuple[str, ...]:
+    from insidellms_provenance.analyze.check import CHECK_RULES
+
+    return CHECK_RULES
+
+
 def run(arguments: argparse.Namespace) -> int:
     """Check; exit 1 when any plugin violates the policy."""
     from insidellms_provenance.analyze.check import check_policy, policy_from, read_policy_file
@@ -96,8 +115,6 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
         f"{len(violations)} violation{'' if len(violations) == 1 else 's'}"
     )
     if fmt == "json":
-        from insidellms_provenance.canonical import canonical_json
-
         value = {
             "schema": CHECK_SCHEMA,
             "group": group,
@@ -107,20 +124,17 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
                 {"plugin": v.plugin, "rule": v.rule, "message": v.message} for v in violations
             ],
         }
-        return canonical_json(value) + b"\n"
+        return json_bytes(value)
     if fmt == "markdown":
         lines = [f"### Plugin {summary}", ""]
         if violations:
-            lines += ["| Plugin | Rule | Problem |", "|---|---|---|"]
-            lines += [f"| `{v.plugin}` | {v.rule} | {v.message} |" for v in violations]
+            lines += markdown_table(
+                ("Plugin", "Rule", "Problem"),
+                [(markdown_code(v.plugin), v.rule, markdown_cell(v.message)) for v in violations],
+            )
         return "\n".join(lines).rstrip("\n") + "\n"
     lines = [summary]
     if violations:
-        plugin_width = max(len(v.plugin) for v in violations)
-        rule_width = max(len(v.rule) for v in violations)
         lines.append("")
-        lines += [
-            f"{v.plugin.ljust(plugin_width)}  {v.rule.ljust(rule_width)}  {v.message}"
-            for v in violations
-        ]
+        lines += text_table((v.plugin, v.rule, v.message) for v in violations)
     return "\n".join(lines) + "\n"

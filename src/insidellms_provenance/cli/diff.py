@@ -6,31 +6,34 @@ import argparse
 import gc
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format
+from insidellms_provenance.cli.options import add_format, set_epilog
+from insidellms_provenance.cli.render import (
+    change_lines,
+    change_value,
+    json_bytes,
+    markdown_change_table,
+)
 
 if TYPE_CHECKING:
-    from insidellms_provenance.analyze.diff import Change, DiffReport
+    from insidellms_provenance.analyze.diff import DiffReport
+    from insidellms_provenance.analyze.fail_on import FailOnPolicy
 
 __all__ = [
     "DIFF_SCHEMA",
     "add_arguments",
-    "change_lines",
-    "markdown_cell",
-    "markdown_change_table",
     "render_json",
     "render_markdown",
     "render_text",
     "run",
+    "verdict_line",
 ]
 
 DIFF_SCHEMA = "insidellms-provenance/diff/v1"
-
-_COLOURS = {"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", "low": "\x1b[2m"}
-_RESET = "\x1b[0m"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,12 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse fields recorded for another entry-point group (default: accept any)",
     )
     add_format(parser, ("text", "json", "markdown"))
+    from insidellms_provenance.analyze.fail_on import FAIL_ON_EXAMPLES, FAIL_ON_RULES
+
     parser.add_argument(
         "--fail-on",
         default="any",
         metavar="POLICY",
-        help="comma-separated change selectors that make the exit code 1 "
-        "(default: any; '-name' excludes; see docs/diff.md)",
+        help="which changes make the exit code 1 (default: any; rules and examples below)",
     )
     parser.add_argument(
         "--color",
@@ -56,16 +60,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="colour text output (auto: only on a terminal and without NO_COLOR)",
     )
+    set_epilog(
+        parser,
+        exit_codes="0 no change selected by --fail-on; 1 a selected change; "
+        "2 bad input (unreadable or invalid run, unknown selector, --group mismatch)",
+        sections={"--fail-on POLICY": _fail_on_help(FAIL_ON_RULES, FAIL_ON_EXAMPLES)},
+    )
+
+
+def _fail_on_help(
+    rules: Sequence[tuple[str, str, str]], examples: Sequence[tuple[str, str]]
+) -> str:
+    """The selectors and examples as a pre-wrapped block for ``--help``."""
+    lines = [
+        "Comma-separated selectors; '-name' excludes. A change makes the exit code 1",
+        "when an included selector matches it and no excluded one does. With only",
+        "exclusions, 'any' is implied. '--fail-on -low' and '--fail-on=-low' both work.",
+    ]
+    for names, included, excluded in rules:
+        lines += _wrap(names, "  ", "  ")
+        lines += _wrap(f"included: {included}", "    ", "      ")
+        lines += _wrap(f"excluded: {excluded}", "    ", "      ")
+    width = max(len(policy) for policy, _ in examples)
+    lines.append("Examples:")
+    lines += [f"  {policy.ljust(width)}  fails on {meaning}" for policy, meaning in examples]
+    return "\n".join(lines)
+
+
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    return textwrap.wrap(
+        text, 78, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
     """Compare, print in the chosen format, exit 1 if the policy selects any change."""
-    from insidellms_provenance.analyze.diff import diff_fields, parse_policy, policy_fails
+    from insidellms_provenance.analyze.diff import diff_fields
+    from insidellms_provenance.analyze.fail_on import parse_fail_on
     from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
     from insidellms_provenance.runfile.read import load_field_value
 
     try:
-        policy = parse_policy(arguments.fail_on)
+        policy = parse_fail_on(arguments.fail_on)
     except ValueError as error:
         raise ProvenanceError(str(error)) from None
     # Parsed JSON is acyclic, and the cyclic collector would rescan hundreds of
@@ -83,15 +119,18 @@ def run(arguments: argparse.Namespace) -> int:
     except (KeyError, TypeError, ValueError) as error:
         # A plugin whose JSON differs between the sides failed to structure.
         raise InvalidFieldError(f"a provenance field is malformed: {error}") from None
-    failed = policy_fails(report, policy)
+    from insidellms_provenance.analyze.fail_on import selected_changes
+
+    selected = len(selected_changes(report, policy))
     if arguments.format == "json":
-        sys.stdout.buffer.write(render_json(report, arguments.fail_on, failed=failed))
+        sys.stdout.buffer.write(render_json(report, arguments.fail_on, failed=bool(selected)))
     elif arguments.format == "markdown":
-        sys.stdout.write(render_markdown(report))
+        sys.stdout.write(render_markdown(report, policy, selected=selected))
     else:
-        sys.stdout.write(render_text(report, colour=_use_colour(arguments.color)))
+        colour = _use_colour(arguments.color)
+        sys.stdout.write(render_text(report, policy, selected=selected, colour=colour))
     sys.stdout.flush()
-    return 1 if failed else 0
+    return 1 if selected else 0
 
 
 def _use_colour(choice: str) -> bool:
@@ -109,10 +148,25 @@ def _counts(report: DiffReport) -> str:
     )
 
 
-def render_text(report: DiffReport, *, colour: bool = False) -> str:
-    """One aligned line per change, grouped by plugin, most severe first."""
+def verdict_line(report: DiffReport, policy: FailOnPolicy, *, selected: int) -> str:
+    """The last line: the policy, whether it failed, and how many changes it selected."""
+    total = len(report.changes)
+    verdict = "FAILED" if selected else "passed"
+    counted = (
+        "nothing changed"
+        if not total
+        else f"{selected} of {total} change{'' if total == 1 else 's'} selected"
+    )
+    return f"--fail-on {policy.text}: {verdict} ({counted}; exit {1 if selected else 0})"
+
+
+def render_text(
+    report: DiffReport, policy: FailOnPolicy, *, selected: int, colour: bool = False
+) -> str:
+    """One aligned line per change, grouped by plugin, most severe first; then the verdict."""
+    verdict = verdict_line(report, policy, selected=selected)
     if report.identical:
-        return f"identical: plugin provenance digests match ({report.after_digest})\n"
+        return f"identical: plugin provenance digests match ({report.after_digest})\n{verdict}\n"
     lines = [
         f"group {report.group}: {_counts(report)}",
         f"  before {report.before_digest}",
@@ -120,74 +174,29 @@ def render_text(report: DiffReport, *, colour: bool = False) -> str:
         "",
     ]
     lines += change_lines(report.changes, colour=colour)
+    lines += ["", verdict]
     return "\n".join(lines) + "\n"
 
 
-def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str]:
-    """One aligned line per change: plugin, severity, kind, message."""
-    plugin_width = max(len(change.plugin) for change in changes)
-    kind_width = max(len(change.kind) for change in changes)
-    lines = []
-    for change in changes:
-        severity = change.severity.ljust(8)
-        if colour:
-            severity = f"{_COLOURS[change.severity]}{severity}{_RESET}"
-        lines.append(
-            f"{change.plugin.ljust(plugin_width)}  {severity}  "
-            f"{change.kind.ljust(kind_width)}  {change.message}"
-        )
-    return lines
-
-
-def markdown_change_table(changes: Sequence[Change]) -> list[str]:
-    """A markdown table of changes: plugin, severity, kind, details."""
-    return [
-        "| Plugin | Severity | Change | Details |",
-        "|---|---|---|---|",
-        *(
-            f"| `{markdown_cell(c.plugin)}` | {c.severity} | {c.kind} | "
-            f"{markdown_cell(c.message)} |"
-            for c in changes
-        ),
-    ]
-
-
-def markdown_cell(text: str) -> str:
-    """Text made safe for one markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(report: DiffReport) -> str:
-    """A table for a pull-request comment or a CI job summary."""
+def render_markdown(report: DiffReport, policy: FailOnPolicy, *, selected: int) -> str:
+    """A table for a pull-request comment or a CI job summary; then the verdict."""
+    verdict = f"**Verdict:** `{verdict_line(report, policy, selected=selected)}`"
     if report.identical:
-        return f"**Plugin provenance: identical** (`{report.after_digest}`)\n"
+        return f"**Plugin provenance: identical** (`{report.after_digest}`)\n\n{verdict}\n"
     lines = [
         f"### Plugin provenance: {_counts(report)}",
         "",
         f"Group `{report.group}`: `{report.before_digest}` → `{report.after_digest}`",
         "",
         *markdown_change_table(report.changes),
+        "",
+        verdict,
     ]
     return "\n".join(lines) + "\n"
 
 
-def _change_value(change: Change) -> dict[str, Any]:
-    return {
-        "plugin": change.plugin,
-        "kind": change.kind,
-        "severity": change.severity,
-        "message": change.message,
-        "before": change.before,
-        "after": change.after,
-        "size": change.size,
-        "direction": change.direction,
-    }
-
-
 def render_json(report: DiffReport, fail_on: str, *, failed: bool) -> bytes:
     """Canonical JSON (docs/diff-report.schema.json), one line."""
-    from insidellms_provenance.canonical import canonical_json
-
     counts = dict.fromkeys(("critical", "high", "medium", "low"), 0)
     for change in report.changes:
         counts[change.severity] += 1
@@ -199,6 +208,6 @@ def render_json(report: DiffReport, fail_on: str, *, failed: bool) -> bytes:
         "after": {"digest": report.after_digest},
         "summary": counts,
         "policy": {"fail_on": fail_on, "failed": failed},
-        "changes": [_change_value(change) for change in report.changes],
+        "changes": [change_value(change) for change in report.changes],
     }
-    return canonical_json(value) + b"\n"
+    return json_bytes(value)

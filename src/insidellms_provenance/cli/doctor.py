@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.options import (
+    ENVIRONMENT_HELP,
+    add_format,
+    add_group,
+    set_epilog,
+    write_output,
+)
+from insidellms_provenance.cli.render import conflict_line, json_bytes, text_table
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import PluginFingerprint
+    from insidellms_provenance.host.inspect import HostView
+
+_Details = list[tuple["PluginFingerprint", list[str]]]
 
 __all__ = ["add_arguments", "run"]
 
@@ -17,10 +27,17 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     add_group(parser)
+    set_epilog(
+        parser,
+        sections={"environment": ENVIRONMENT_HELP},
+        exit_codes="0 reported (problems are warnings); 1 with --strict-plugins, a plugin "
+        "has a problem or could not be checked; 2 bad input (insideLLMs failed to import).",
+    )
     parser.add_argument(
         "--strict-plugins",
         action="store_true",
-        help="exit 1 on any problem (default: warn only, as the RFC's phase 1)",
+        help="exit 1 on any problem (default: warn only; missing or incomplete plugin "
+        "manifests are warnings in insideLLMs' plugin manifest proposal, strict is opt-in)",
     )
     add_format(parser, ("text", "json"))
 
@@ -44,6 +61,26 @@ def run(arguments: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _environment_notes(group: str) -> list[str]:
+    """What the environment switches that are set mean for this report (none: nothing)."""
+    from insidellms_provenance.fingerprint.loader import HOST_DISABLE_VARIABLE, plugins_disabled
+    from insidellms_provenance.host.plugin import HOOK_VARIABLE, hook_switched_off
+
+    notes = []
+    if hook_switched_off():
+        notes.append(
+            f"{HOOK_VARIABLE}={os.environ[HOOK_VARIABLE]}: the hook is off; insideLLMs runs "
+            "record no plugin provenance"
+        )
+    if plugins_disabled(group):
+        notes.append(
+            f"{HOST_DISABLE_VARIABLE}={os.environ[HOST_DISABLE_VARIABLE]}: insideLLMs loads "
+            "no plugin, this hook included, so runs have no provenance field; no plugin was "
+            "imported and no manifest was read"
+        )
+    return notes
+
+
 def _capabilities(plugin: PluginFingerprint) -> str:
     caps = plugin["manifest"]["capabilities"]
     if caps is None:
@@ -51,9 +88,10 @@ def _capabilities(plugin: PluginFingerprint) -> str:
     return f"{len(caps['models'])}m {len(caps['probes'])}p {len(caps['datasets'])}d"
 
 
-def _text(group: str, view: Any, details: list[Any]) -> str:  # noqa: ANN401
+def _text(group: str, view: HostView, details: _Details) -> str:
     host = f"insideLLMs {view.host_version}" if view.host_version else "insideLLMs not installed"
     lines = [f"doctor: group {group}, {len(details)} plugin(s), {host}"]
+    lines += [f"environment: {note}" for note in _environment_notes(group)]
     if details:
         rows = [("PLUGIN", "DISTRIBUTION", "VERSION", "MANIFEST", "CAPABILITIES", "DETERMINISM")]
         for plugin, _ in details:
@@ -65,37 +103,33 @@ def _text(group: str, view: Any, details: list[Any]) -> str:  # noqa: ANN401
                     plugin["entry_point"]["name"],
                     dist["name"] if dist else "-",
                     dist["version"] if dist else "-",
-                    plugin["manifest"]["status"],
+                    "not read"
+                    if plugin["load"]["status"] == "disabled"
+                    else plugin["manifest"]["status"],
                     _capabilities(plugin),
                     level or "-",
                 )
             )
-        widths = [max(len(row[i]) for row in rows) for i in range(6)]
         lines.append("")
-        lines += [
-            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-        ]
+        lines += text_table(rows, rstrip=True)
     notes = [
         f"warning: {plugin['entry_point']['name']}: {problem}"
         for plugin, problems in details
         for problem in problems
     ]
-    notes += [
-        f"conflict: {c['kind']} {c['key']!r} registered by {', '.join(c['plugins'])} "
-        f"({c['outcome']}" + (f", {c['winner']} won)" if c["winner"] else ")")
-        for c in view.provenance["conflicts"]
-    ]
+    notes += [conflict_line(conflict) for conflict in view.provenance["conflicts"]]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
 
 
-def _json(group: str, view: Any, details: list[Any], *, strict: bool, failed: bool) -> bytes:  # noqa: ANN401
+def _json(group: str, view: HostView, details: _Details, *, strict: bool, failed: bool) -> bytes:
     from importlib import metadata
 
-    from insidellms_provenance.canonical import canonical_json
+    from insidellms_provenance.fingerprint.loader import HOST_DISABLE_VARIABLE
 
-    disabled = os.environ.get("INSIDELLMS_DISABLE_PLUGINS", "").strip().lower() in (
+    # The host's doctor lower-cases the variable (its loader does not).
+    disabled = os.environ.get(HOST_DISABLE_VARIABLE, "").strip().lower() in (
         "1",
         "true",
         "yes",
@@ -137,4 +171,4 @@ def _json(group: str, view: Any, details: list[Any], *, strict: bool, failed: bo
         "strict": strict,
         "ok": not failed,
     }
-    return canonical_json(value) + b"\n"
+    return json_bytes(value)

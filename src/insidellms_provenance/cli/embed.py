@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from insidellms_provenance.cli.options import add_group
+from insidellms_provenance.cli.options import add_group, set_epilog
 
 __all__ = ["add_arguments", "run"]
 
@@ -14,6 +14,12 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     add_group(parser)
+    set_epilog(
+        parser,
+        exit_codes="0 embedded, or already up to date; 2 bad input (no manifest.json, "
+        "invalid JSON, an unreadable --from file, a directory that cannot be written); "
+        "manifest.json is then left unchanged.",
+    )
     parser.add_argument("run", type=Path, metavar="RUN_DIR", help="run directory or manifest.json")
     parser.add_argument(
         "--from",

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.options import (
+    ENVIRONMENT_HELP,
+    add_format,
+    add_group,
+    set_epilog,
+    write_output,
+)
+from insidellms_provenance.cli.render import json_bytes, text_table
 from insidellms_provenance.field.schema import REGISTRY_KINDS
 
 __all__ = ["add_arguments", "run"]
@@ -19,7 +26,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="only this registry (default: all three)",
     )
     add_group(parser)
+    set_epilog(
+        parser,
+        sections={"environment": ENVIRONMENT_HELP},
+        exit_codes="0 listed; 2 insideLLMs is not installed or failed to import.",
+    )
     add_format(parser, ("text", "json"))
+
+
+def _unobserved_owner(group: str) -> str:
+    """What is true of a key the hook did not see registered."""
+    import os
+
+    from insidellms_provenance.fingerprint.loader import HOST_DISABLE_VARIABLE, plugins_disabled
+    from insidellms_provenance.host.plugin import HOOK_VARIABLE, hook_switched_off
+
+    if plugins_disabled(group):
+        # The host loaded no plugin, so every key it has is its own.
+        return f"builtin (no plugin loaded: {HOST_DISABLE_VARIABLE} is set)"
+    if hook_switched_off():
+        return f"unknown (the hook is off: {HOOK_VARIABLE}={os.environ[HOOK_VARIABLE]})"
+    return "unknown"
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -31,12 +58,13 @@ def run(arguments: argparse.Namespace) -> int:
     if view.registries is None:
         raise ProvenanceError("insideLLMs is not installed: 'list' reads the host's registries")
     plugins = {p["entry_point"]["name"]: p for p in view.provenance["plugins"]}
+    unobserved = _unobserved_owner(arguments.group)
     rows = []
     for kind, names in view.registries.items():
         if arguments.kind not in (None, kind):
             continue
         for name in names:
-            owner = view.owners.get((kind, name), "unknown")
+            owner = view.owners.get((kind, name), unobserved)
             plugin = plugins.get(owner)
             dist = plugin["distribution"] if plugin else None
             source = (
@@ -49,14 +77,8 @@ def run(arguments: argparse.Namespace) -> int:
             )
             rows.append((kind, name, source))
     if arguments.format == "json":
-        from insidellms_provenance.canonical import canonical_json
-
         value = [{"kind": k, "key": n, "source": s} for k, n, s in rows]
-        write_output(canonical_json(value) + b"\n")
+        write_output(json_bytes(value))
         return 0
-    width_kind = max([len("KIND"), *(len(k) for k, _, _ in rows)])
-    width_key = max([len("KEY"), *(len(n) for _, n, _ in rows)])
-    lines = [f"{'KIND'.ljust(width_kind)}  {'KEY'.ljust(width_key)}  SOURCE"]
-    lines += [f"{k.ljust(width_kind)}  {n.ljust(width_key)}  {s}" for k, n, s in rows]
-    write_output("\n".join(lines) + "\n")
+    write_output("\n".join(text_table([("KIND", "KEY", "SOURCE"), *rows])) + "\n")
     return 0

@@ -12,7 +12,15 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-__all__ = ["COMMANDS", "EXIT_BAD_INPUT", "EXIT_OK", "EXIT_PROBLEM", "build_parser", "main"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_BAD_INPUT",
+    "EXIT_OK",
+    "EXIT_PROBLEM",
+    "build_parser",
+    "join_dashed_values",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -56,11 +64,41 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may start with "-" (``--fail-on -medium``): argparse would take such
+# a value for an option and stop with "expected one argument".
+_DASHED_VALUE_OPTIONS = ("--fail-on",)
+
+
+def join_dashed_values(words: Sequence[str]) -> list[str]:
+    """``--fail-on -x`` becomes ``--fail-on=-x``, so argparse accepts a leading dash.
+
+    A following word that starts with ``--`` is left alone: it is the next option, and
+    argparse then says that the value is missing.
+    """
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        following = words[index + 1] if index + 1 < len(words) else ""
+        dashed = following.startswith("-") and not following.startswith("--")
+        if word in _DASHED_VALUE_OPTIONS and dashed:
+            joined.append(f"{word}={following}")
+            index += 2
+            continue
+        if word == "--":
+            joined += words[index:]
+            break
+        joined.append(word)
+        index += 1
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     from insidellms_provenance.errors import ProvenanceError
 
-    arguments = build_parser(argv).parse_args(argv)
+    words = join_dashed_values(sys.argv[1:] if argv is None else argv)
+    arguments = build_parser(words).parse_args(words)
     try:
         code: int = arguments.handler(arguments)
     except ProvenanceError as error:

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
+from collections.abc import Mapping
 
 from insidellms_provenance.field.schema import DEFAULT_GROUP
 
-__all__ = ["add_format", "add_group", "write_output"]
+__all__ = ["ENVIRONMENT_HELP", "add_format", "add_group", "set_epilog", "write_output"]
+
+# What the two environment switches do; shown by ``doctor --help`` and ``list --help``.
+ENVIRONMENT_HELP = (
+    "INSIDELLMS_PROVENANCE=off (or 0, false, no): the hook in insideLLMs runs records",
+    "  nothing; runs then have no custom.plugin_provenance field.",
+    "INSIDELLMS_DISABLE_PLUGINS=1 (or true, yes; case-sensitive, as insideLLMs reads it):",
+    "  insideLLMs loads no plugin at all, this package's hook included, so runs have no",
+    "  field, and 'record' marks every plugin 'disabled' without importing it.",
+    "A run without the field means 'unknown', never 'no plugins'.",
+)
+
+_HELP_WIDTH = 79
 
 
 def add_group(parser: argparse.ArgumentParser) -> None:
@@ -34,3 +48,33 @@ def write_output(output: str | bytes) -> None:
     else:
         sys.stdout.write(output)
     sys.stdout.flush()
+
+
+def set_epilog(
+    parser: argparse.ArgumentParser,
+    *,
+    exit_codes: str,
+    sections: Mapping[str, str | tuple[str, ...]] = {},
+) -> None:
+    """End ``--help`` with the command's exit codes and its rules, in full.
+
+    Installed users have no ``docs/``, so what a selector or rule means is said here.
+    A section given as a string is wrapped; one given as lines keeps them.
+    """
+    blocks = [
+        *(
+            (title, text if isinstance(text, str) else "\n".join(text))
+            for title, text in sections.items()
+        ),
+        ("exit codes", exit_codes),
+    ]
+    parser.epilog = "\n\n".join(f"{title}:\n{_indent(text)}" for title, text in blocks)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def _indent(text: str) -> str:
+    if "\n" in text:
+        return textwrap.indent(text, "  ")
+    return textwrap.fill(
+        text, width=_HELP_WIDTH, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False
+    )

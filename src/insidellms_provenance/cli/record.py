@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from insidellms_provenance.cli.options import add_group
+from insidellms_provenance.cli.options import add_group, set_epilog
 
 __all__ = ["add_arguments", "run"]
 
@@ -14,6 +14,12 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     add_group(parser)
+    set_epilog(
+        parser,
+        exit_codes="0 recorded; 2 bad input (an --output path that cannot be written). "
+        "A plugin that fails to import or whose plugin_manifest() raises is recorded as a "
+        "problem on that plugin, not an error.",
+    )
     parser.add_argument(
         "--output",
         "-o",

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format
+from insidellms_provenance.cli.options import add_format, set_epilog
+from insidellms_provenance.cli.render import conflict_line, text_table
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import PluginFingerprint, Provenance, Source
@@ -29,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse a field recorded for another entry-point group (default: accept any)",
     )
     add_format(parser, ("text", "json"))
+    set_epilog(
+        parser,
+        exit_codes="0 shown; 2 bad input (no such file, invalid JSON, no provenance field, "
+        "an unknown schema, a digest that does not match, a --group mismatch).",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -63,19 +69,10 @@ def render_show(provenance: Provenance) -> str:
     plural = "" if count == 1 else "s"
     lines = [f"group {provenance['group']}: {count} plugin{plural}, digest {provenance['digest']}"]
     if plugins:
-        rows = [_HEADERS, *(_row(plugin) for plugin in plugins)]
-        widths = [max(len(row[column]) for row in rows) for column in range(len(_HEADERS))]
         lines.append("")
-        lines += [
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-            for row in rows
-        ]
+        lines += text_table([_HEADERS, *(_row(plugin) for plugin in plugins)], rstrip=True)
     notes = [note for plugin in plugins for note in _notes(plugin)]
-    notes += [
-        f"conflict: {c['kind']} {c['key']!r} registered by {', '.join(c['plugins'])} "
-        f"({c['outcome']}" + (f", {c['winner']} won)" if c["winner"] else ")")
-        for c in provenance["conflicts"]
-    ]
+    notes += [conflict_line(conflict) for conflict in provenance["conflicts"]]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from insidellms_provenance.cli.options import add_format, add_group, write_output
+from insidellms_provenance.cli.options import add_format, add_group, set_epilog, write_output
+from insidellms_provenance.cli.render import (
+    change_lines,
+    change_value,
+    json_bytes,
+    markdown_cell,
+    markdown_change_table,
+    markdown_code,
+    markdown_table,
+    text_table,
+)
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.diff import DiffReport
@@ -28,10 +37,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a recorded run (run dir, manifest.json or record file) to compare with",
     )
     add_group(parser)
+    set_epilog(
+        parser,
+        exit_codes="0 every checked file matches its RECORD row (and, with RUN, this "
+        "environment has the run's plugins); 1 a modified, missing or unexpected file, a "
+        "refused path, or a difference from RUN; 2 bad input (unreadable RUN).",
+    )
     parser.add_argument(
         "--all", action="store_true", help="verify every installed distribution, not only plugins"
     )
     add_format(parser, ("text", "json", "markdown"))
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress line on stderr (shown only when stderr is a terminal)",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -50,10 +71,10 @@ def run(arguments: argparse.Namespace) -> int:
         from insidellms_provenance.field.read import read_field
         from insidellms_provenance.runfile.read import load_field_value
 
-        recorded, where = load_field_value(arguments.run)
-        read_field(recorded, where=where)  # refuse a malformed field before comparing
-        report = reproducibility_changes(recorded, str(recorded.get("group")))
-        group = str(recorded.get("group"))
+        value, where = load_field_value(arguments.run)
+        recorded = read_field(value, where=where)  # refuse a malformed field before comparing
+        report = reproducibility_changes(recorded)
+        group = recorded["group"]
     else:
         group = arguments.group
     if arguments.all:
@@ -64,79 +85,100 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         unique = {id(ep.dist): ep.dist for ep in discover(group) if ep.dist is not None}
         dists = list(unique.values())
-    show_progress = sys.stderr.isatty() and arguments.format != "json"
+    from insidellms_provenance.cli.progress import Progress
+
+    progress = Progress.for_terminal("verified", "distributions", quiet=arguments.quiet)
     findings = verify_targets(
-        (target_of(dist) for dist in dists), progress=_progress if show_progress else None
+        (target_of(dist) for dist in dists),
+        progress=(lambda done, total, item: progress.update(done, item, total))
+        if progress.enabled
+        else None,
     )
-    if show_progress:
-        sys.stderr.write("\r\x1b[K")
-    output = render(arguments.format, group, len(dists), findings, report)
+    progress.close()
+    output = render(
+        arguments.format, group, len(dists), findings, report, every_distribution=arguments.all
+    )
     write_output(output)
     return 1 if findings or (report is not None and not report.identical) else 0
 
 
-def _progress(done: int, total: int) -> None:
-    """A one-line progress bar on the terminal's stderr."""
-    width = 30
-    filled = width * done // total
-    sys.stderr.write(f"\rverifying [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    sys.stderr.flush()
-
-
-def render(
-    fmt: str, group: str, checked: int, findings: list[Finding], report: DiffReport | None
+def render(  # noqa: PLR0913 - the parts of one result
+    fmt: str,
+    group: str,
+    checked: int,
+    findings: list[Finding],
+    report: DiffReport | None,
+    *,
+    every_distribution: bool = False,
 ) -> str | bytes:
     """The verification result in ``text``, ``markdown`` or canonical ``json``."""
     if fmt == "json":
         return _json(group, checked, findings, report)
+    summary = _summary(group, checked, findings, every_distribution=every_distribution)
     if fmt == "markdown":
-        return _markdown(group, checked, findings, report)
-    return _text(group, checked, findings, report)
+        return _markdown(summary, findings, report)
+    return _text(summary, findings, report)
 
 
-def _summary(group: str, checked: int, findings: list[Finding]) -> str:
+def _summary(group: str, checked: int, findings: list[Finding], *, every_distribution: bool) -> str:
+    """What was checked, and how many problems were found."""
     problems = f"{len(findings)} problem{'' if len(findings) == 1 else 's'}"
-    return f"integrity: {checked} distribution(s) of group {group} checked, {problems}"
+    dists = f"{checked} distribution{'' if checked == 1 else 's'}"
+    scope = (
+        f"all {dists} installed"
+        if every_distribution
+        else f"the {dists} providing entry points of group {group}"
+    )
+    return f"integrity: re-hashed every RECORD-listed file of {scope}: {problems}"
 
 
-def _reproducibility_lines(report: DiffReport | None) -> list[str]:
+# Said when the run's recorded fingerprints match but installed files do not match their
+# RECORD: the fingerprints hash RECORD, so both facts hold and neither cancels the other.
+_MATCHES_BUT_MODIFIED = (
+    "the run's recorded plugins (versions, RECORD digests, manifests) match this "
+    "environment's, but the files listed above differ from their RECORD, so this "
+    "environment does not hold the bytes the run used"
+)
+
+
+def _reproducibility_lines(report: DiffReport | None, *, modified: bool) -> list[str]:
     if report is None:
         return []
     if report.identical:
+        if modified:
+            return ["", f"reproducibility: {_MATCHES_BUT_MODIFIED}"]
         return ["", "reproducibility: this environment matches the run"]
-    from insidellms_provenance.cli.diff import change_lines
-
     heading = "reproducibility: this environment differs from the run (run -> environment):"
     return ["", heading, *change_lines(report.changes)]
 
 
-def _text(group: str, checked: int, findings: list[Finding], report: DiffReport | None) -> str:
-    lines = [_summary(group, checked, findings)]
+_VERIFY_CHANGE_KEYS = ("plugin", "kind", "severity", "message", "before", "after")
+
+
+def _text(summary: str, findings: list[Finding], report: DiffReport | None) -> str:
+    lines = [summary]
     if findings:
-        dist_width = max(len(f.distribution) for f in findings)
-        path_width = max(len(f.path) for f in findings)
         lines.append("")
-        lines += [
-            f"{f.distribution.ljust(dist_width)}  {f.path.ljust(path_width)}  {f.problem}"
-            for f in findings
-        ]
-    return "\n".join(lines + _reproducibility_lines(report)) + "\n"
+        lines += text_table((f.distribution, f.path, f.problem) for f in findings)
+    reproducibility = _reproducibility_lines(report, modified=bool(findings))
+    return "\n".join(lines + reproducibility) + "\n"
 
 
-def _markdown(group: str, checked: int, findings: list[Finding], report: DiffReport | None) -> str:
-    from insidellms_provenance.cli.diff import markdown_cell, markdown_change_table
-
-    lines = [f"### Plugin verification: {_summary(group, checked, findings)}", ""]
+def _markdown(summary: str, findings: list[Finding], report: DiffReport | None) -> str:
+    lines = [f"### Plugin verification: {summary}", ""]
     if findings:
-        lines += ["| Distribution | Path | Problem |", "|---|---|---|"]
-        lines += [
-            f"| {markdown_cell(f.distribution)} | `{markdown_cell(f.path)}` | "
-            f"{markdown_cell(f.problem)} |"
-            for f in findings
-        ]
+        lines += markdown_table(
+            ("Distribution", "Path", "Problem"),
+            [
+                (markdown_cell(f.distribution), markdown_code(f.path), markdown_cell(f.problem))
+                for f in findings
+            ],
+        )
         lines.append("")
     if report is not None:
-        if report.identical:
+        if report.identical and findings:
+            lines.append(f"**Reproducibility:** {_MATCHES_BUT_MODIFIED}.")
+        elif report.identical:
             lines.append("**Reproducibility:** this environment matches the run.")
         else:
             lines += [
@@ -148,23 +190,11 @@ def _markdown(group: str, checked: int, findings: list[Finding], report: DiffRep
 
 
 def _json(group: str, checked: int, findings: list[Finding], report: DiffReport | None) -> bytes:
-    from insidellms_provenance.canonical import canonical_json
-
     reproducibility: dict[str, Any] | None = None
     if report is not None:
         reproducibility = {
             "identical": report.identical,
-            "changes": [
-                {
-                    "plugin": c.plugin,
-                    "kind": c.kind,
-                    "severity": c.severity,
-                    "message": c.message,
-                    "before": c.before,
-                    "after": c.after,
-                }
-                for c in report.changes
-            ],
+            "changes": [change_value(c, _VERIFY_CHANGE_KEYS) for c in report.changes],
         }
     value = {
         "schema": VERIFY_SCHEMA,
@@ -176,4 +206,4 @@ def _json(group: str, checked: int, findings: list[Finding], report: DiffReport 
         ],
         "reproducibility": reproducibility,
     }
-    return canonical_json(value) + b"\n"
+    return json_bytes(value)

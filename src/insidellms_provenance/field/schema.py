@@ -21,10 +21,12 @@ Schema then treat it as optional. A one-value ``Literal`` is a constant, and
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any, Final, Literal, TypedDict
+from typing import Annotated, Final, Literal, TypedDict
 
 __all__ = [
     "DEFAULT_GROUP",
+    "FIELD_KEY",
+    "MANIFEST_NAME",
     "REGISTRY_KINDS",
     "SCHEMA_V1",
     "Conflict",
@@ -32,7 +34,6 @@ __all__ = [
     "Determinism",
     "DistributionInfo",
     "EntryPointRef",
-    "JsonObject",
     "LoadOutcome",
     "LoadStatus",
     "ManifestStatus",
@@ -62,14 +63,17 @@ __all__ = [
     "source",
 ]
 
-JsonObject = dict[str, Any]
-"""Any JSON object: for values whose shape is not the field's (host manifests, reports)."""
-
 DEFAULT_GROUP: Final = "insidellms.plugins"
 """The host's entry-point group: insideLLMs loads its plugins from it."""
 
 SCHEMA_V1: Final = "insidellms-provenance/plugins/v1"
 """The ``schema`` string of the field this package writes."""
+
+MANIFEST_NAME: Final = "manifest.json"
+"""The run file the host writes and the field is embedded in."""
+
+FIELD_KEY: Final = "plugin_provenance"
+"""The field's key under the manifest's free-form ``custom`` object."""
 
 RegistryKind = Literal["models", "probes", "datasets"]
 REGISTRY_KINDS: Final[tuple[RegistryKind, ...]] = ("models", "probes", "datasets")

@@ -22,7 +22,7 @@ from insidellms_provenance.fingerprint.record_file import (
     parse_record,
 )
 
-__all__ = ["describe_distribution", "name_and_version", "read_regular_file", "site_directory"]
+__all__ = ["describe_distribution", "name_and_version", "site_directory"]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 # Where installers put scripts in a --target directory (POSIX, Windows).
@@ -34,7 +34,7 @@ def site_directory(dist: metadata.Distribution) -> Path:
     return Path(str(dist.locate_file("")))
 
 
-def read_regular_file(root: Path, relative: str) -> bytes | None:
+def _read_regular_file(root: Path, relative: str) -> bytes | None:
     """Read ``root/relative`` if it is a regular file; never follow a final symlink."""
     path = root / relative
     try:
@@ -120,7 +120,7 @@ def _canonical_rows(
             wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
             relocated_depth=where.relocated_depth,
         )
-    return canonical_rows(entries, layout, lambda path: read_regular_file(site, path))
+    return canonical_rows(entries, layout, lambda path: _read_regular_file(site, path))
 
 
 def _may_be_outside(path: str) -> bool:

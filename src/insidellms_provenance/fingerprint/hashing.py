@@ -7,7 +7,7 @@ import os
 import stat
 from typing import Final
 
-__all__ = ["POOL_MIN_FILES", "hash_file"]
+__all__ = ["POOL_MIN_FILES", "HashResult", "hash_file"]
 
 # Below this many files a process pool costs more than it saves (spawning 2 workers and
 # shipping the work costs about 60 ms here).
@@ -15,11 +15,11 @@ POOL_MIN_FILES: Final = 2000
 _CHUNK: Final = 1 << 20
 _OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
-HashResult = bytes | str
+HashResult = tuple[bytes, int] | str
 
 
 def hash_file(path: str, algorithm: str) -> HashResult:
-    """The digest of a regular file, or a short reason it was not read.
+    """The digest and size of a regular file, or a short reason it was not read.
 
     Opens without following a final symlink and without blocking (a FIFO swapped in
     after a check cannot hang us), then refuses anything that is not a regular file.
@@ -36,9 +36,11 @@ def hash_file(path: str, algorithm: str) -> HashResult:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return "special file"
         digest = hashlib.new(algorithm)
+        size = 0
         while chunk := os.read(fd, _CHUNK):
             digest.update(chunk)
-        return digest.digest()
+            size += len(chunk)
+        return digest.digest(), size
     except OSError as error:
         return f"unreadable ({error.strerror})"
     finally:

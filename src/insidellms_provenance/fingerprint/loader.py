@@ -19,19 +19,20 @@ from insidellms_provenance.field.schema import DEFAULT_GROUP, LoadOutcome, Manif
 from insidellms_provenance.fingerprint.plugin_manifest import summarize_manifest
 
 __all__ = [
-    "DISABLE_VARIABLE",
+    "HOST_DISABLE_VARIABLE",
     "call_plugin_manifest",
     "describe_error",
     "load_entry_point",
     "plugins_disabled",
 ]
 
-DISABLE_VARIABLE = "INSIDELLMS_DISABLE_PLUGINS"
+HOST_DISABLE_VARIABLE = "INSIDELLMS_DISABLE_PLUGINS"
+"""The host's own switch: ``1``, ``true`` or ``yes`` and it loads no plugin at all."""
 
 
 def plugins_disabled(group: str, environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the host would skip plugin loading (its loader compares case-sensitively)."""
-    return group == DEFAULT_GROUP and environ.get(DISABLE_VARIABLE, "") in ("1", "true", "yes")
+    return group == DEFAULT_GROUP and environ.get(HOST_DISABLE_VARIABLE, "") in ("1", "true", "yes")
 
 
 def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:

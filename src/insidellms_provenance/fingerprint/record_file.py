@@ -1,9 +1,10 @@
-"""RECORD files: parse rows, check paths and hashes, and reduce them to a canonical form.
+"""The wheel RECORD file: parse rows, check paths, files and hashes, and a canonical form.
 
 Typical usage::
 
     entries, problems = parse_record(text)
     rows = canonical_rows(entries, layout)
+    problem = entry.mismatch(digest, size)           # a file against its row
 
 The canonical form is what ``record_digest`` hashes; ``docs/record-digest.md`` states
 the rule and the evidence for every exclusion.
@@ -30,6 +31,7 @@ __all__ = [
     "RecordEntry",
     "canonical_rows",
     "check_path",
+    "is_bytecode_cache",
     "parse_record",
 ]
 
@@ -50,6 +52,10 @@ INSTALLER_WRITTEN_FILES: Final = frozenset(
         "uv_build.json",
     }
 )
+
+# Rows the wheel spec lets go without a hash: RECORD itself and its signatures, in the
+# dist-info directory only (anywhere else a file of that name is ordinary content).
+_UNHASHED_IN_DIST_INFO: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"})
 
 # hashlib.algorithms_guaranteed minus the ones the wheel spec forbids for RECORD.
 _ALLOWED_ALGORITHMS: Final = frozenset(hashlib.algorithms_guaranteed) - {"md5", "sha1"}
@@ -77,9 +83,18 @@ class Hash(NamedTuple):
             raise ValueError(f"hash value {value!r} is not a {name} digest in urlsafe base64")
         return cls(name, value)
 
+    @classmethod
+    def of(cls, data: bytes, name: str = "sha256") -> "Hash":
+        """The RECORD hash of ``data``."""
+        return cls(name, _b64(hashlib.new(name, data).digest()))
+
     def matches(self, data: bytes) -> bool:
         """Whether ``data`` hashes to this value."""
-        return _b64(hashlib.new(self.name, data).digest()) == self.value
+        return self.matches_digest(hashlib.new(self.name, data).digest())
+
+    def matches_digest(self, digest: bytes) -> bool:
+        """Whether a raw digest made with this hash's algorithm is this value."""
+        return _b64(digest) == self.value
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
@@ -100,6 +115,29 @@ class RecordEntry(NamedTuple):
     path: str
     hash_: Hash | None
     size: int | None
+
+    def mismatch(self, digest: bytes, size: int) -> str | None:
+        """Why a file of this ``digest`` and ``size`` is not the row's file; ``None`` if it is.
+
+        ``digest`` is made with the row's algorithm. Like pypa/installer's
+        ``RecordEntry.validate_stream``, but given the digest: the caller reads the file
+        its own safe way (``fingerprint.hashing.hash_file``).
+        """
+        if self.hash_ is not None and not self.hash_.matches_digest(digest):
+            return "content does not match RECORD hash"
+        if self.size is not None and self.size != size:
+            return "size does not match RECORD"
+        return None
+
+    def may_lack_hash(self, dist_info: str) -> bool:
+        """Whether the wheel spec allows this row without a hash.
+
+        RECORD and its signatures (in the ``*.dist-info`` directory ``dist_info``), and
+        bytecode caches, which installers compile after writing RECORD's other rows.
+        """
+        directory, _, name = posixpath.normpath(self.path).rpartition("/")
+        in_dist_info = directory == dist_info and name in _UNHASHED_IN_DIST_INFO
+        return in_dist_info or is_bytecode_cache(self.path)
 
 
 def parse_record(text: str) -> tuple[list[RecordEntry], list[str]]:
@@ -206,8 +244,9 @@ def canonical_rows(
     """Reduce RECORD entries to installer-independent rows, sorted by path.
 
     ``read_script(path)`` returns the bytes of an installed script (``path`` relative
-    to the site directory) or ``None`` when it cannot be read; scripts are hashed again with their
-    shebang normalized because installers rewrite it with the interpreter's path.
+    to the site directory) or ``None`` when it cannot be read; scripts are hashed again
+    with their shebang normalized because installers rewrite it with the interpreter's
+    path.
     Returns the rows and the problems found (refused paths, unreadable scripts).
     """
     rows: list[CanonicalRow] = []
@@ -226,7 +265,7 @@ def canonical_rows(
         directory, _, name = path.rpartition("/")
         if directory == layout.dist_info and name in INSTALLER_WRITTEN_FILES:
             continue
-        if entry.hash_ is None and _is_bytecode_cache(path):
+        if entry.hash_ is None and is_bytecode_cache(path):
             # Installers that compile at install time list the caches without a hash.
             continue
         if scripts_prefix and path.startswith(scripts_prefix):
@@ -264,7 +303,8 @@ def _relocate(path: str, relocated: str) -> tuple[str, bool]:
     return path, False
 
 
-def _is_bytecode_cache(path: str) -> bool:
+def is_bytecode_cache(path: str) -> bool:
+    """Whether a RECORD path is a ``__pycache__/*.pyc`` file."""
     return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
 
 
@@ -310,4 +350,4 @@ def _script_hash(data: bytes) -> str:
     elif data.startswith(b"#!"):
         _, newline, rest = data.partition(b"\n")
         data = b"#!python" + newline + rest
-    return "sha256=" + _b64(hashlib.sha256(data).digest())
+    return str(Hash.of(data))

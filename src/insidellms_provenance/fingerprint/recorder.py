@@ -34,7 +34,9 @@ from insidellms_provenance.fingerprint.loader import (
 from insidellms_provenance.fingerprint.origin import check_origin, other_copies
 from insidellms_provenance.fingerprint.source import describe_source, editable_root
 
-__all__ = ["record", "record_field"]
+__all__ = ["record", "record_field", "record_without_import"]
+
+_Described = tuple[DistributionInfo, frozenset[str], Source]
 
 
 def record(
@@ -67,7 +69,7 @@ def record_field(
     if entry_points is None:
         entry_points = discover(group)
     versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
-    described: dict[str, tuple[DistributionInfo, frozenset[str], Source]] = {}
+    described: dict[str, _Described] = {}
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
@@ -75,11 +77,7 @@ def record_field(
         info, source, origin = None, None, schema.origin(status="unknown")
         dist = ep.dist
         if dist is not None:
-            key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
-            if key not in described:
-                found = describe_source(dist)
-                described[key] = (*describe_distribution(dist, editable=found["editable"]), found)
-            info, record_paths, source = described[key]
+            info, record_paths, source = _describe(dist, described)
             root = editable_root(dist) if source["editable"] else None
             origin = check_origin(
                 ep,
@@ -101,6 +99,46 @@ def record_field(
             )
         )
     return make_field(group, plugins, conflicts)
+
+
+def record_without_import(group: str, recorded: Provenance) -> Provenance:
+    """Entry points, distributions and sources as installed now, without importing.
+
+    What only importing can tell (load, manifest, origin, registrations) is taken from
+    ``recorded`` for the entry points it lists, and the defaults of a plugin that was
+    never loaded for the others; ``recorded``'s conflicts are kept. Diffing the result
+    with ``recorded`` shows what changed on disk since the run (``verify RUN``).
+    """
+    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
+    described: dict[str, _Described] = {}
+    plugins = []
+    for ep in discover(group):
+        was = old.get((ep.name, ep.value))
+        info, source = None, None
+        if ep.dist is not None:
+            info, _, source = _describe(ep.dist, described)
+        plugins.append(
+            schema.fingerprint(
+                entry_point=entry_point_ref(ep),
+                distribution=info,
+                source=source,
+                origin=was["origin"] if was else schema.origin(status="unknown"),
+                manifest=was["manifest"] if was else schema.manifest_summary(status="missing"),
+                load=was["load"] if was else schema.load_outcome(status="loaded"),
+                registered=was["registered"] if was else None,
+                replaced=was["replaced"] if was else None,
+            )
+        )
+    return make_field(group, plugins, recorded["conflicts"])
+
+
+def _describe(dist: metadata.Distribution, described: dict[str, _Described]) -> _Described:
+    """A distribution's description, RECORD paths and source, once per distribution."""
+    key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
+    if key not in described:
+        source = describe_source(dist)
+        described[key] = (*describe_distribution(dist, editable=source["editable"]), source)
+    return described[key]
 
 
 def _load(

@@ -7,6 +7,7 @@ import os
 import stat
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import orjson
@@ -15,6 +16,9 @@ from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Source
 from insidellms_provenance.fingerprint.legacy import legacy_install
+
+if TYPE_CHECKING:
+    from packaging.direct_url import DirectUrl
 
 __all__ = [
     "SKIPPED_SOURCE_DIRS",
@@ -56,13 +60,9 @@ def describe_source(dist: metadata.Distribution) -> Source:
         return schema.source(kind="unknown", problems=(f"direct_url.json: {type(error).__name__}",))
     if text is None:
         return _legacy_source(dist)
-    from packaging.direct_url import DirectUrl, DirectUrlValidationError
-
-    try:
-        direct = DirectUrl.from_dict(orjson.loads(text))
-    except (orjson.JSONDecodeError, DirectUrlValidationError, TypeError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return schema.source(kind="unknown", problems=(f"direct_url.json is invalid: {message}",))
+    direct = _parse_direct_url(text)
+    if isinstance(direct, str):
+        return schema.source(kind="unknown", problems=(f"direct_url.json is invalid: {direct}",))
 
     url, local_name, local_path = _split_url(direct.url)
     if direct.vcs_info is not None:
@@ -112,6 +112,19 @@ def _legacy_source(dist: metadata.Distribution) -> Source:
     return schema.source(
         kind="directory", editable=True, editable_digest=source_tree_digest(legacy.root)
     )
+
+
+def _parse_direct_url(text: str) -> DirectUrl | str:
+    """``direct_url.json`` parsed by packaging, or the first line of what is wrong with it."""
+    from packaging.direct_url import DirectUrl, DirectUrlValidationError
+
+    try:
+        value = orjson.loads(text)
+        if not isinstance(value, dict):
+            return f"expected a JSON object, not {type(value).__name__}"
+        return DirectUrl.from_dict(value)
+    except (orjson.JSONDecodeError, DirectUrlValidationError, TypeError) as error:
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def editable_root(dist: metadata.Distribution) -> Path | None:

@@ -10,11 +10,9 @@ from typing import Any
 import attrs
 
 from insidellms_provenance.field.schema import PluginFingerprint, Provenance
-from insidellms_provenance.host.observer import OBSERVER
+from insidellms_provenance.host.observer import HOST_REGISTRIES, OBSERVER
 
 __all__ = ["HostView", "load_host", "plugin_problems"]
-
-_KINDS = {"models": "model_registry", "probes": "probe_registry", "datasets": "dataset_registry"}
 
 
 @attrs.frozen(kw_only=True)
@@ -50,7 +48,7 @@ def load_host(group: str) -> HostView:
         host_registry: Any = sys.modules.get("insideLLMs.registry")
         registries = {
             kind: sorted(getattr(host_registry, name).list())
-            for kind, name in _KINDS.items()
+            for kind, name in HOST_REGISTRIES.items()
             if hasattr(host_registry, name)
         }
     provenance = current_field() if OBSERVER.observations else record(group)
@@ -67,6 +65,9 @@ def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list
     """What strict mode fails on; environment variables are named, never shown."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+    if plugin["load"]["status"] == "disabled":
+        # The loader never ran, so nothing about this plugin was read or checked.
+        return ["not checked: INSIDELLMS_DISABLE_PLUGINS is set, so no plugin was imported"]
     manifest = plugin["manifest"]
     requires = manifest["requires"]
     problems = []

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
-from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import REGISTRY_KINDS, Conflict, PluginObservation
+from typing import TYPE_CHECKING, Final
 
-__all__ = ["OBSERVER", "Observer", "RegisterCall"]
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import (
+    REGISTRY_KINDS,
+    Conflict,
+    PluginObservation,
+    Provenance,
+)
+
+if TYPE_CHECKING:
+    from importlib import metadata
+
+__all__ = ["HOST_REGISTRIES", "OBSERVER", "Observer", "RegisterCall"]
+
+HOST_REGISTRIES: Final[dict[str, str]] = {
+    kind: f"{kind.removesuffix('s')}_registry" for kind in REGISTRY_KINDS
+}
+"""The attribute of ``insideLLMs.registry`` holding each kind's registry."""
 
 RegisterCall = tuple[str, str, bool, bool]  # kind, key, overwrite, key existed before
 
 
 class Observer:
-    """Registrations and conflicts per entry point, in load order, for one host run."""
+    """Everything the hook keeps for one host run (STYLE rule 6: the one global).
+
+    Registrations and conflicts per entry point, in load order; who owns each registry
+    key; whether the hook has warned; and, computed once per run, the group's entry
+    points and the field.
+    """
 
     def __init__(self) -> None:
         self.observations: dict[tuple[str, str], PluginObservation] = {}
@@ -19,6 +39,8 @@ class Observer:
         self.owners: dict[tuple[str, str], str] = {}
         self.builtins: set[tuple[str, str]] = set()
         self.warned = False
+        self.entry_points: list[metadata.EntryPoint] | None = None
+        self.field: Provenance | None = None
 
     def seed_builtins(self, keys: dict[str, list[str]]) -> None:
         """Keys registered before any plugin ran belong to the host."""

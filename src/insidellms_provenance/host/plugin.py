@@ -4,40 +4,50 @@ insideLLMs loads plugins sorted by entry-point name, so ``!provenance`` runs fir
 ``register()`` wraps, at call time, the two host functions the contract names:
 ``insideLLMs.registry._call_plugin_register`` (to observe every later plugin's
 registration) and ``insideLLMs.resources.atomic_write_text`` (to add the field to every
-``manifest.json`` before it is written). Anything unexpected — an untested host version,
-a missing function, an error in our code — leaves the run alone with one warning.
+``manifest.json`` before it is written). The host is judged by that contract, not by its
+version (``host.contract``): an untested version that keeps it is recorded, with one
+warning; one that breaks it, or an error in our code, leaves the run alone with one
+warning naming what is missing.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from insidellms_provenance.host.observer import OBSERVER, RegisterCall
+from insidellms_provenance.field.schema import DEFAULT_GROUP, FIELD_KEY, MANIFEST_NAME
+from insidellms_provenance.host.contract import contract_problems
+from insidellms_provenance.host.observer import HOST_REGISTRIES, OBSERVER, RegisterCall
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import Provenance
 
-__all__ = ["DISABLE_VARIABLE", "TESTED_HOST_VERSIONS", "ProvenanceHookWarning", "register"]
+__all__ = [
+    "HOOK_VARIABLE",
+    "TESTED_HOST_VERSIONS",
+    "ProvenanceHookWarning",
+    "current_field",
+    "hook_switched_off",
+    "register",
+]
 
 TESTED_HOST_VERSIONS: Final = frozenset({"0.2.0"})
-DISABLE_VARIABLE: Final = "INSIDELLMS_PROVENANCE"
-_GROUP: Final = "insidellms.plugins"
-_KINDS: Final = {
-    "models": "model_registry",
-    "probes": "probe_registry",
-    "datasets": "dataset_registry",
-}
+HOOK_VARIABLE: Final = "INSIDELLMS_PROVENANCE"
+"""``off`` (or ``0``, ``false``, ``no``) turns the hook off; plugins still load."""
 _MARK: Final = "__insidellms_provenance_wrapped__"
 
 
 class ProvenanceHookWarning(RuntimeWarning):
     """The hook could not do its job; the run goes on unchanged."""
+
+
+def hook_switched_off(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether ``INSIDELLMS_PROVENANCE`` is ``off``, ``0``, ``false`` or ``no`` (any case)."""
+    return environ.get(HOOK_VARIABLE, "").lower() in ("off", "0", "false", "no")
 
 
 def register() -> None:
@@ -60,28 +70,31 @@ def _warn(message: str) -> None:
 
 
 def _install() -> None:
-    if os.environ.get(DISABLE_VARIABLE, "").lower() in ("off", "0", "false", "no"):
+    if hook_switched_off():
         return
     host = sys.modules.get("insideLLMs")
     version = getattr(host, "__version__", None)
-    if version not in TESTED_HOST_VERSIONS:
-        _warn(f"insideLLMs {version} is not a tested version")
-        return
     registry = sys.modules.get("insideLLMs.registry")
     if _install_via_host_hooks(registry):
+        _note_untested(version)
         return
     # The host imports its public writer lazily, at the first write; import it now so
     # the wrapper is in place before that (observed on insideLLMs 0.2.0).
-    resources = importlib.import_module("insideLLMs.resources")
-    needed = [(registry, "_call_plugin_register"), (resources, "atomic_write_text")]
-    needed += [(registry, attribute) for attribute in _KINDS.values()]
-    missing = [name for module, name in needed if not hasattr(module, name)]
-    if missing:
-        _warn(f"insideLLMs lacks {', '.join(missing)}")
+    try:
+        resources: Any = importlib.import_module("insideLLMs.resources")
+    except ImportError:
+        resources = None
+    problems = contract_problems(registry, resources)
+    if problems:
+        _warn(
+            f"insideLLMs {version} does not keep the plugin contract this hook relies on "
+            f"({'; '.join(problems)}), so this run records no plugin provenance"
+        )
         return
+    _note_untested(version)
     host_registry: Any = registry
     host_resources: Any = resources
-    registries = {kind: getattr(host_registry, name) for kind, name in _KINDS.items()}
+    registries = {kind: getattr(host_registry, name) for kind, name in HOST_REGISTRIES.items()}
     if getattr(host_registry._call_plugin_register, _MARK, False):
         return
     OBSERVER.seed_builtins({kind: list(reg.list()) for kind, reg in registries.items()})
@@ -89,6 +102,18 @@ def _install() -> None:
         host_registry._call_plugin_register, registries
     )
     host_resources.atomic_write_text = _embedding(host_resources.atomic_write_text)
+
+
+def _note_untested(version: object) -> None:
+    """Warn once that the host's version is untested, when its contract is intact."""
+    if version not in TESTED_HOST_VERSIONS and not OBSERVER.warned:
+        OBSERVER.warned = True
+        warnings.warn(
+            f"insidellms-provenance: insideLLMs {version} is not a tested version; the "
+            "plugin contract this hook relies on is intact, so provenance is recorded",
+            ProvenanceHookWarning,
+            stacklevel=4,
+        )
 
 
 def _install_via_host_hooks(registry: Any) -> bool:
@@ -111,25 +136,22 @@ def _install_via_host_hooks(registry: Any) -> bool:
         except Exception as problem:  # noqa: BLE001 - never let our bookkeeping alter the run
             _warn(f"could not observe a plugin ({type(problem).__name__})")
 
-    registries = {kind: getattr(registry, name, None) for kind, name in _KINDS.items()}
+    registries = {kind: getattr(registry, name, None) for kind, name in HOST_REGISTRIES.items()}
     OBSERVER.seed_builtins(
         {kind: list(reg.list()) for kind, reg in registries.items() if reg is not None}
     )
     listen(listener)
-    contribute("plugin_provenance", current_field)
+    contribute(FIELD_KEY, current_field)
     return True
-
-
-_ENTRY_POINTS: list[Any] = []
 
 
 def _entry_points() -> list[Any]:
     """The group's entry points, discovered once per run: the host's list does not change."""
-    if not _ENTRY_POINTS:
+    if OBSERVER.entry_points is None:
         from insidellms_provenance.fingerprint.discover import discover
 
-        _ENTRY_POINTS.extend(discover(_GROUP))
-    return _ENTRY_POINTS
+        OBSERVER.entry_points = discover(DEFAULT_GROUP)
+    return OBSERVER.entry_points
 
 
 def _entry_point_of(function: object) -> tuple[str, str] | None:
@@ -208,8 +230,10 @@ def _embedding(original: Callable[..., Any]) -> Callable[..., Any]:
     def atomic_write_text(path: Any, text: Any, *args: Any, **kwargs: Any) -> Any:
         new_text = text
         try:
-            if os.path.basename(os.fspath(path)) == "manifest.json" and isinstance(text, str):
-                new_text = _with_field(text)
+            if os.path.basename(os.fspath(path)) == MANIFEST_NAME and isinstance(text, str):
+                from insidellms_provenance.runfile.embed import embed_text
+
+                new_text, _ = embed_text(text, current_field(), where=MANIFEST_NAME)
         except Exception as error:  # noqa: BLE001 - fall back to the host's own text
             _warn(f"manifest not annotated ({type(error).__name__}: {error})")
             new_text = text
@@ -219,31 +243,15 @@ def _embedding(original: Callable[..., Any]) -> Callable[..., Any]:
     return atomic_write_text
 
 
-_FIELD_CACHE: dict[str, Any] = {}
-
-
-def _with_field(text: str) -> str:
-    """The manifest text with ``custom.plugin_provenance``, in the host's exact style."""
-    from insidellms_provenance.runfile.style import detect_style, render
-
-    value = json.loads(text)
-    if not isinstance(value, dict) or not isinstance(value.setdefault("custom", {}), dict):
-        return text
-    style = detect_style(text, value)
-    value["custom"]["plugin_provenance"] = current_field()
-    return render(value, style)
-
-
 def current_field() -> Provenance:
     """The field for this run, computed once: plugins do not change during a run."""
-    if "field" not in _FIELD_CACHE:
+    if OBSERVER.field is None:
         from insidellms_provenance.fingerprint.recorder import record_field
 
-        _FIELD_CACHE["field"] = record_field(
-            _GROUP,
+        OBSERVER.field = record_field(
+            DEFAULT_GROUP,
             observations=OBSERVER.observations,
             conflicts=OBSERVER.conflicts,
             entry_points=_entry_points(),
         )
-    field: Provenance = _FIELD_CACHE["field"]
-    return field
+    return OBSERVER.field

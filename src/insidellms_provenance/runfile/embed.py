@@ -1,33 +1,33 @@
-"""Write the provenance field into a run's ``manifest.json``, atomically and in its style."""
+"""Write the provenance field into a run's ``manifest.json``, atomically and in its style.
 
-from __future__ import annotations
+:func:`embed_text` is the one embedder: ``embed`` (the command) and the in-run hook both
+call it, so a run's manifest gets the same bytes either way. It runs inside every host
+run, so this module imports only the standard library and the recording path's modules.
+"""
 
+# No ``from __future__ import annotations``: NamedTuple would compile every string
+# annotation at import, ≈ 1 ms a class inside every host run.
 import contextlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
-from insidellms_provenance.field.schema import Provenance
-from insidellms_provenance.runfile.read import FIELD_KEY, manifest_path
+from insidellms_provenance.field.schema import FIELD_KEY, Provenance
 from insidellms_provenance.runfile.style import detect_style, render
 
 __all__ = [
     "EmbedResult",
     "atomic_write",
     "embed",
-    "embedded_text",
+    "embed_text",
     "stale_attestations",
 ]
 
 
-@attrs.frozen(kw_only=True)
-class EmbedResult:
+class EmbedResult(NamedTuple):
     """What ``embed`` did: the file, whether it changed, and what may now be stale."""
 
     path: Path
@@ -36,7 +36,7 @@ class EmbedResult:
     stale: tuple[str, ...]
 
 
-def embedded_text(text: str, provenance: Provenance, *, where: str) -> tuple[str, bool]:
+def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
     """The manifest text with the field set under ``custom``, in the same JSON style.
 
     Returns the new text and whether the original style was reproduced exactly.
@@ -51,12 +51,14 @@ def embedded_text(text: str, provenance: Provenance, *, where: str) -> tuple[str
     if not isinstance(custom, dict):
         raise InvalidRunFileError(f"{where}: 'custom' is not a JSON object")
     style = detect_style(text, value)
-    custom[FIELD_KEY] = provenance
+    custom[FIELD_KEY] = field
     return render(value, style), style.exact
 
 
-def embed(run: Path, provenance: Provenance) -> EmbedResult:
+def embed(run: Path, field: Provenance) -> EmbedResult:
     """Set the field in ``run``'s manifest; leave the file untouched on any failure."""
+    from insidellms_provenance.runfile.read import manifest_path
+
     path = manifest_path(run)
     try:
         raw = path.read_bytes()
@@ -70,7 +72,7 @@ def embed(run: Path, provenance: Provenance) -> EmbedResult:
         raise InvalidRunFileError(f"{path}: not UTF-8 text") from None
     if not text.strip():
         raise InvalidRunFileError(f"{path}: file is empty")
-    new_text, exact = embedded_text(text, provenance, where=str(path))
+    new_text, exact = embed_text(text, field, where=str(path))
     if new_text == text:
         return EmbedResult(path=path, changed=False, exact_style=exact, stale=())
     atomic_write(path, new_text.encode("utf-8"))
@@ -94,6 +96,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     Keeps the original's permission bits. On failure the original is untouched and the
     temp file removed.
     """
+    import tempfile
+
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:

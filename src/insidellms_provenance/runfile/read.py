@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final, Literal
+from typing import Literal
 
 import orjson
 
 from insidellms_provenance.errors import InvalidRunFileError
 from insidellms_provenance.field.read import check_field, read_field
-from insidellms_provenance.field.schema import Provenance
+from insidellms_provenance.field.schema import FIELD_KEY, MANIFEST_NAME, Provenance
 
 __all__ = [
     "FIELD_KEY",
@@ -21,8 +21,6 @@ __all__ = [
     "read_json",
 ]
 
-MANIFEST_NAME: Final = "manifest.json"
-FIELD_KEY: Final = "plugin_provenance"  # under the manifest's free-form ``custom`` object
 
 FileKind = Literal["manifest", "record"]
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insidellms_provenance.fingerprint.record_file import (
+    INSTALLER_WRITTEN_FILES,
     Hash,
     InstallLayout,
     RecordEntry,
@@ -271,3 +272,68 @@ def test_layout_only_matters_for_rows_that_climb_out(paths, hashed, editable):
     flat = InstallLayout(dist_info=deep.dist_info, depth=0, scripts_dir=None, editable=editable)
     read = {}.get
     assert canonical_rows(entries, deep, read) == canonical_rows(entries, flat, read)
+
+
+# Every file the installer writes is excluded, by name, in the dist-info directory only;
+# the same name anywhere else is content (docs/record-digest.md).
+@pytest.mark.parametrize("name", sorted(INSTALLER_WRITTEN_FILES))
+@pytest.mark.parametrize(
+    ("directory", "kept"),
+    [("demo-1.0.dist-info", False), ("demo", True), ("other-1.0.dist-info", True)],
+)
+def test_installer_written_files_are_excluded_only_in_the_dist_info(name, directory, kept):
+    entry = _entry(f"{directory}/{name}", b"written by the installer")
+    rows, problems = canonical_rows([entry], LAYOUT, _no_scripts)
+    assert problems == []
+    assert ([row[0] for row in rows] == [entry.path]) is kept
+
+
+def test_the_exclusions_are_exactly_the_documented_ones():
+    assert {
+        "INSTALLER",
+        "REQUESTED",
+        "direct_url.json",
+        "RECORD",
+        "RECORD.jws",
+        "RECORD.p7s",
+        "uv_cache.json",
+        "uv_build.json",
+    } == INSTALLER_WRITTEN_FILES
+
+
+@pytest.mark.parametrize(
+    ("path", "may_lack_hash"),
+    [
+        ("demo-1.0.dist-info/RECORD", True),
+        ("demo-1.0.dist-info/RECORD.jws", True),
+        ("demo-1.0.dist-info/RECORD.p7s", True),
+        ("demo/__pycache__/m.cpython-311.pyc", True),
+        ("__pycache__/m.cpython-311.pyc", True),
+        ("demo/RECORD", False),
+        ("demo/RECORD.jws", False),
+        ("other-1.0.dist-info/RECORD", False),
+        ("demo-1.0.dist-info/METADATA", False),
+        ("demo/m.pyc", False),
+    ],
+)
+def test_rows_that_may_lack_a_hash(path, may_lack_hash):
+    assert RecordEntry(path, None, None).may_lack_hash("demo-1.0.dist-info") is may_lack_hash
+
+
+@pytest.mark.parametrize(
+    ("data", "size", "problem"),
+    [
+        (b"content", 7, None),
+        (b"content", 8, "size does not match RECORD"),
+        (b"changed", 7, "content does not match RECORD hash"),
+    ],
+)
+def test_a_file_against_its_row(data, size, problem):
+    entry = RecordEntry("demo/f.py", Hash.of(b"content"), 7)
+    assert entry.mismatch(hashlib.sha256(data).digest(), size) == problem
+    assert (
+        RecordEntry("demo/f.py", Hash.of(b"content"), None).mismatch(
+            hashlib.sha256(b"content").digest(), size
+        )
+        is None
+    )

@@ -1,0 +1,176 @@
+"""The layers of docs/architecture.md, enforced by reading every module's imports.
+
+Each module belongs to the layer of its most specific prefix below. A module may import
+from its own layer and the layers under it, never from one above ("upward"); every
+import counts, also those inside functions and under ``TYPE_CHECKING``. Third-party
+imports are limited per layer, and the recording path's module-level imports to the
+standard library and orjson (what it imports lazily, for rare inputs, is named too).
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+import insidellms_provenance
+
+PACKAGE = "insidellms_provenance"
+SOURCE = Path(insidellms_provenance.__file__).parent
+
+# Bottom to top. "" is the package's own __init__ (the public facade, lazily importing).
+LAYERS: list[tuple[str, ...]] = [
+    ("errors", "canonical"),
+    ("field.schema",),
+    ("field",),
+    ("fingerprint",),
+    ("runfile",),
+    ("analyze",),
+    ("host",),
+    ("cli", "demo", "__main__", ""),
+]
+
+# Narrower rules inside the layering: (importer prefix, imported prefix) pairs refused.
+FORBIDDEN = [
+    # The shape is written once and imports nothing of ours.
+    ("field.schema", ""),
+    # The recording path does not validate, read run files or generate schemas.
+    ("fingerprint", "field.read"),
+    ("fingerprint", "field.validate"),
+    ("fingerprint", "field.jsonschema"),
+    ("runfile.embed", "field.read"),
+    # Run files are read and written without fingerprinting anything.
+    ("runfile", "fingerprint"),
+    ("runfile.style", ""),
+]
+
+THIRD_PARTY: dict[str, set[str]] = {
+    "errors": set(),
+    "canonical": {"orjson"},
+    "field.schema": set(),
+    "field": {"orjson"},
+    "fingerprint": {"orjson", "packaging"},
+    "runfile": {"orjson"},
+    "analyze": {"attrs", "orjson", "packaging"},
+    "host": {"attrs", "packaging", "insideLLMs"},
+    "cli": {"orjson"},
+    "demo": set(),
+    "__main__": set(),
+    "": set(),
+}
+
+# The recording path: at module level, nothing but the standard library and orjson.
+RECORDING_PATH = (
+    "fingerprint",
+    "field.schema",
+    "field.build",
+    "canonical",
+    "errors",
+    "runfile.style",
+    "runfile.embed",
+    "host.plugin",
+    "host.observer",
+)
+
+
+def module_name(path: Path) -> str:
+    relative = path.relative_to(SOURCE).with_suffix("")
+    parts = [p for p in relative.parts if p != "__init__"]
+    return ".".join(parts)
+
+
+def matches(name: str, prefix: str) -> bool:
+    return prefix in ("", name) or name.startswith(prefix + ".")
+
+
+def layer_of(name: str) -> tuple[int, str]:
+    """(layer index, the matching prefix) of a module name relative to the package."""
+    best: tuple[int, str] | None = None
+    for index, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            fits = name == "" if prefix == "" else matches(name, prefix)
+            if fits and (best is None or len(prefix) > len(best[1])):
+                best = (index, prefix)
+    assert best is not None, f"{name or PACKAGE} is in no layer of docs/architecture.md"
+    return best
+
+
+def imports(path: Path) -> list[tuple[str, bool]]:
+    """(imported module, at module level?) for every import statement in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top_level = {id(node) for node in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, id(node) in top_level) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, id(node) in top_level))
+    return found
+
+
+MODULES = sorted((module_name(p), p) for p in SOURCE.rglob("*.py"))
+
+
+def internal(target: str) -> str | None:
+    if target == PACKAGE:
+        return ""
+    if target.startswith(PACKAGE + "."):
+        return target[len(PACKAGE) + 1 :]
+    return None
+
+
+def violations(name: str, found: list[tuple[str, bool]]) -> list[str]:
+    problems = []
+    level, prefix = layer_of(name)
+    for target, top in found:
+        inner = internal(target)
+        if inner is None:
+            root = target.split(".")[0]
+            if root in sys.stdlib_module_names or root == "__future__":
+                continue
+            allowed = THIRD_PARTY[prefix]
+            if root not in allowed:
+                problems.append(f"{name} imports {target} (third-party, not allowed in {prefix!r})")
+            elif top and any(matches(name, p) for p in RECORDING_PATH) and root != "orjson":
+                problems.append(f"{name} imports {target} at module level on the recording path")
+            continue
+        if inner == name:
+            continue
+        target_level, _ = layer_of(inner) if inner else (len(LAYERS) - 1, "")
+        if target_level > level:
+            problems.append(f"{name} imports {inner or PACKAGE} from a higher layer")
+        problems += [
+            f"{name} imports {inner} ({importer} must not import {imported or 'the package'})"
+            for importer, imported in FORBIDDEN
+            if matches(name, importer) and (imported == "" or matches(inner, imported))
+        ]
+    return problems
+
+
+@pytest.mark.parametrize(("name", "path"), MODULES, ids=[name or PACKAGE for name, _ in MODULES])
+def test_module_imports_follow_the_layers(name, path):
+    assert violations(name, imports(path)) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "top", "refused"),
+    [
+        ("fingerprint.recorder", "insidellms_provenance.field.build", True, False),
+        ("fingerprint.recorder", "insidellms_provenance.field.read", False, True),
+        ("fingerprint.recorder", "insidellms_provenance.analyze.diff", False, True),
+        ("field.build", "insidellms_provenance.fingerprint.discover", False, True),
+        ("field.schema", "insidellms_provenance.canonical", True, True),
+        ("runfile.read", "insidellms_provenance.cli.render", False, True),
+        ("analyze.verify", "insidellms_provenance.fingerprint.hashing", True, False),
+        ("cli.show", "insidellms_provenance.host.inspect", False, False),
+        ("fingerprint.source", "packaging.direct_url", False, False),
+        ("fingerprint.source", "packaging.direct_url", True, True),  # at module level
+        ("fingerprint.loader", "attrs", False, True),
+        ("canonical", "insidellms_provenance.errors", True, False),
+    ],
+)
+def test_the_rules_refuse_what_they_should(name, target, top, refused):
+    """Negative rows: the check itself catches upward and forbidden imports."""
+    assert bool(violations(name, [(target, top)])) is refused

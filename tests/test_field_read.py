@@ -1,0 +1,96 @@
+"""``field.read``: a field's schema, digest and shape are checked before anyone uses it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from insidellms_provenance.canonical import canonical_digest
+from insidellms_provenance.errors import InvalidFieldError
+from insidellms_provenance.field.read import check_field, read_conflict, read_field, read_plugin
+
+GOLDEN = json.loads(
+    (Path(__file__).parent.parent / "golden" / "record" / "field.json").read_bytes()
+)
+
+
+def resealed(field: dict) -> dict:
+    return {**field, "digest": canonical_digest(field["plugins"])}
+
+
+def with_plugin_change(**load: object) -> dict:
+    field = copy.deepcopy(GOLDEN)
+    field["plugins"][0]["load"].update(load)
+    return resealed(field)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([], "provenance field is not a JSON object"),
+        ({**GOLDEN, "schema": "insidellms-provenance/plugins/v0"}, "unknown provenance schema"),
+        ({k: v for k, v in GOLDEN.items() if k != "schema"}, "unknown provenance schema None"),
+        ({**GOLDEN, "plugins": {}}, "'plugins' is not a list"),
+        ({**GOLDEN, "digest": "sha256:" + "0" * 64}, "digest does not match its plugins"),
+        ({**GOLDEN, "plugins": GOLDEN["plugins"][1:]}, "digest does not match its plugins"),
+        (with_plugin_change(status="teleported"), "provenance field is malformed"),
+        (resealed({**GOLDEN, "extra": 1}), "provenance field is malformed"),
+    ],
+)
+def test_bad_fields_are_refused_with_one_error(value, message):
+    with pytest.raises(InvalidFieldError, match=message) as caught:
+        read_field(value, where="run/manifest.json")
+    assert str(caught.value).startswith("run/manifest.json: ")
+
+
+def test_every_shape_problem_is_listed():
+    field = with_plugin_change(status="teleported", error_type=7)
+    with pytest.raises(InvalidFieldError) as caught:
+        read_field(field, where="w")
+    assert sorted(caught.value.issues) == [
+        "field.plugins[0].load.error_type: expected a string, got number",
+        (
+            "field.plugins[0].load.status: expected 'loaded' or 'failed' or 'skipped' or "
+            "'disabled', got string"
+        ),
+    ]
+
+
+def test_a_good_field_is_returned_as_it_is():
+    assert read_field(GOLDEN, where="w") is GOLDEN
+    assert check_field(GOLDEN, where="w") is GOLDEN
+
+
+def test_check_field_does_not_validate_plugins():
+    """``diff`` checks digests cheaply and validates only plugins that differ."""
+    field = with_plugin_change(status="teleported")
+    assert check_field(field, where="w") is field
+    with pytest.raises(InvalidFieldError, match=r"w: provenance field is malformed"):
+        read_plugin(field["plugins"][0], where="w", index=0)
+    assert read_plugin(GOLDEN["plugins"][0], where="w") is GOLDEN["plugins"][0]
+
+
+@pytest.mark.parametrize(
+    ("conflict", "valid"),
+    [
+        (
+            {"kind": "models", "key": "k", "plugins": ["a"], "outcome": "failed", "winner": None},
+            True,
+        ),
+        ({"kind": "models", "key": "k", "plugins": ["a"], "outcome": "won", "winner": None}, False),
+        (
+            {"kind": "models", "key": "k", "plugins": "a", "outcome": "failed", "winner": None},
+            False,
+        ),
+        ({"kind": "models", "key": "k", "plugins": ["a"], "outcome": "failed"}, False),
+    ],
+)
+def test_read_conflict(conflict, valid):
+    if valid:
+        assert read_conflict(conflict, where="w") is conflict
+    else:
+        with pytest.raises(InvalidFieldError):
+            read_conflict(conflict, where="w")

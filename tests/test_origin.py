@@ -1,0 +1,85 @@
+"""``origin``: did the imported module come from the distribution's own files?"""
+
+from __future__ import annotations
+
+import sys
+import types
+from importlib import metadata
+
+import pytest
+
+from insidellms_provenance.field import schema
+from insidellms_provenance.fingerprint.origin import check_origin
+
+MODULE = "origin_probe_plugin"
+
+
+@pytest.fixture
+def layout(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    (site / MODULE).mkdir(parents=True)
+    (site / MODULE / "__init__.py").write_text("")
+    elsewhere = tmp_path / "elsewhere" / MODULE
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "__init__.py").write_text("")
+    editable = tmp_path / "src"
+    (editable / MODULE).mkdir(parents=True)
+    (editable / MODULE / "__init__.py").write_text("")
+    roots = {"site": site, "elsewhere": elsewhere.parent, "editable": editable}
+
+    def import_from(where: str | None) -> None:
+        if where is None:
+            monkeypatch.delitem(sys.modules, MODULE, raising=False)
+            return
+        module = types.ModuleType(MODULE)
+        if where != "no file":
+            module.__file__ = str(roots[where] / MODULE / "__init__.py")
+        monkeypatch.setitem(sys.modules, MODULE, module)
+
+    return roots, import_from
+
+
+ENTRY_POINT = metadata.EntryPoint(name="p", value=f"{MODULE}:register", group="g")
+LISTED = frozenset({f"{MODULE}/__init__.py"})
+
+
+@pytest.mark.parametrize(
+    ("imported_from", "record_paths", "editable", "status"),
+    [
+        ("site", LISTED, False, "ok"),
+        ("site", frozenset(), False, "shadowed"),  # a file RECORD does not list
+        ("elsewhere", LISTED, False, "shadowed"),  # an earlier directory on sys.path
+        ("editable", frozenset(), True, "ok"),
+        ("elsewhere", frozenset(), True, "shadowed"),
+        (None, LISTED, False, "unknown"),  # not imported (load failed or disabled)
+        ("no file", LISTED, False, "unknown"),  # a module without a file
+    ],
+)
+def test_origin_status(layout, imported_from, record_paths, editable, status):
+    roots, import_from = layout
+    import_from(imported_from)
+    found = check_origin(
+        ENTRY_POINT,
+        site_dir=roots["site"],
+        record_paths=record_paths,
+        editable_root=roots["editable"] if editable else None,
+        versions=["1.0"],
+    )
+    assert found == schema.origin(status=status)
+
+
+@pytest.mark.parametrize(
+    ("versions", "duplicates"),
+    [([], []), (["1.0"], []), (["1.0", "0.9"], ["0.9", "1.0"]), (["1.0", "1.0"], ["1.0"])],
+)
+def test_duplicate_versions(layout, versions, duplicates):
+    roots, import_from = layout
+    import_from("site")
+    found = check_origin(
+        ENTRY_POINT,
+        site_dir=roots["site"],
+        record_paths=LISTED,
+        editable_root=None,
+        versions=versions,
+    )
+    assert found["duplicate_versions"] == duplicates
