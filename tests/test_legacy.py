@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import zipfile
 from importlib import metadata
@@ -111,3 +112,29 @@ def test_an_unreadable_egg_is_a_problem(tmp_path):
     found = legacy_install(metadata.PathDistribution(egg / "EGG-INFO"))
     assert found is not None
     assert legacy_rows(found) == ([], ["'broken.egg' cannot be read: BadZipFile"])
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_a_hostile_zipped_egg_is_a_problem_never_followed_or_waited_on(tmp_path, kind):
+    """A FIFO would hang a reader that opens it; a symlink would read another file."""
+    egg = tmp_path / "zeta.egg"
+    if kind == "fifo":
+        os.mkfifo(egg)
+    else:
+        real = tmp_path / "real.zip"
+        with zipfile.ZipFile(real, "w") as archive:
+            archive.writestr("EGG-INFO/PKG-INFO", PKG_INFO)
+        egg.symlink_to(real)
+    found = legacy_install(metadata.PathDistribution(egg / "EGG-INFO"))
+    assert found is not None
+    rows, problems = legacy_rows(found)
+    assert rows == []
+    assert len(problems) == 1
+    assert problems[0].startswith("'zeta.egg' ")
+
+
+def test_a_fifo_egg_link_is_ignored_without_waiting(tmp_path, monkeypatch):
+    site, info = _develop(tmp_path, None)
+    os.mkfifo(site / "zeta-plugin.egg-link")
+    monkeypatch.setattr(sys, "path", [str(site), str(info.parent)])
+    assert legacy_install(metadata.PathDistribution(info)) is None
