@@ -140,8 +140,12 @@ def timed(function):
     return wrapper
 
 
-for name in ("register", "_entry_point_of", "_spy", "_finish", "_with_field"):
+start = time.perf_counter()
+from insidellms_provenance.runfile import embed  # the hook imports it at the first write
+spent += time.perf_counter() - start
+for name in ("register", "_entry_point_of", "_spy", "_finish", "current_field"):
     setattr(plugin, name, timed(getattr(plugin, name)))
+embed.embed_text = timed(embed.embed_text)  # the manifest annotation, looked up per call
 try:
     HOST_CALL
 except SystemExit:

@@ -12,7 +12,6 @@ from durability import SyncObserver, dirty_pages, page_cache_observable
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import field_bytes, make_field
-from insidellms_provenance.runfile import embed as embed_module
 from insidellms_provenance.runfile.embed import atomic_write, embed
 from privileges import unprivileged
 
@@ -155,47 +154,44 @@ def test_read_only_run_dir_is_refused_and_untouched(run_dir, tmp_path_factory):
     assert os.listdir(run_dir) == ["manifest.json"]
 
 
-def test_permission_denied_in_run_dir_is_a_write_error(run_dir, monkeypatch):
-    # Works as root too, where chmod cannot make a directory read-only.
-    before = (run_dir / "manifest.json").read_bytes()
-
-    def deny(*_args, **_kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(tempfile, "mkstemp", deny)
-    with pytest.raises(WriteError, match="Permission denied"):
-        embed(run_dir, provenance())
-    assert (run_dir / "manifest.json").read_bytes() == before
-
-
 def test_unwritable_directory_is_a_write_error(tmp_path):
     missing = tmp_path / "gone" / "manifest.json"
     with pytest.raises(WriteError, match="cannot write in"):
         atomic_write(missing, b"{}")
 
 
-def test_interrupted_write_leaves_original_and_no_temp_file(run_dir, monkeypatch):
+def _raise(error: BaseException):
+    def fail(*_args, **_kwargs):
+        raise error
+
+    return fail
+
+
+# A failure at each step of the write: the original stays, no temp file is left, and an
+# OS error is one WriteError naming it (these work as root too, where chmod cannot make
+# a directory read-only).
+@pytest.mark.parametrize(
+    ("module", "function", "error"),
+    [
+        (tempfile, "mkstemp", PermissionError(13, "Permission denied")),
+        (os, "fsync", OSError(5, "Input/output error")),
+        (os, "chmod", OSError(1, "Operation not permitted")),
+        (os, "replace", OSError(28, "No space left on device")),
+        (os, "fsync", KeyboardInterrupt()),
+        (os, "replace", KeyboardInterrupt()),
+    ],
+)
+def test_a_failed_write_leaves_the_original_and_no_temp_file(
+    run_dir, monkeypatch, module, function, error
+):
+    raised, message = (
+        (WriteError, error.strerror) if isinstance(error, OSError) else (type(error), None)
+    )
     before = (run_dir / "manifest.json").read_bytes()
-
-    def fail(*_args):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(embed_module.os, "replace", fail)
-    with pytest.raises(WriteError, match="No space left on device"):
+    monkeypatch.setattr(module, function, _raise(error))
+    with pytest.raises(raised, match=message):
         embed(run_dir, provenance())
-    assert (run_dir / "manifest.json").read_bytes() == before
-    assert sorted(os.listdir(run_dir)) == ["manifest.json"]
-
-
-def test_keyboard_interrupt_during_write_cleans_up(run_dir, monkeypatch):
-    before = (run_dir / "manifest.json").read_bytes()
-
-    def interrupt(*_args):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(embed_module.os, "fsync", interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        embed(run_dir, provenance())
+    monkeypatch.undo()
     assert (run_dir / "manifest.json").read_bytes() == before
     assert sorted(os.listdir(run_dir)) == ["manifest.json"]
 

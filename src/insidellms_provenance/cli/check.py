@@ -12,6 +12,7 @@ from insidellms_provenance.cli.render import (
     markdown_cell,
     markdown_code,
     markdown_table,
+    terminal_safe,
     text_table,
 )
 
@@ -101,7 +102,7 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         from insidellms_provenance.fingerprint.recorder import record
 
-        provenance = record(arguments.group)
+        provenance = record(arguments.group, isolated=True)
     violations = check_policy(provenance, policy)
     output = render(arguments.format, provenance["group"], len(provenance["plugins"]), violations)
     write_output(output)
@@ -132,9 +133,9 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
                 ("Plugin", "Rule", "Problem"),
                 [(markdown_code(v.plugin), v.rule, markdown_cell(v.message)) for v in violations],
             )
-        return "\n".join(lines).rstrip("\n") + "\n"
+        return terminal_safe("\n".join(lines).rstrip("\n") + "\n")
     lines = [summary]
     if violations:
         lines.append("")
         lines += text_table((v.plugin, v.rule, v.message) for v in violations)
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines) + "\n")

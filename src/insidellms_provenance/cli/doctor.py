@@ -57,7 +57,9 @@ def run(arguments: argparse.Namespace) -> int:
             _json(arguments.group, view, details, strict=arguments.strict_plugins, failed=failed)
         )
     else:
-        write_output(_text(arguments.group, view, details))
+        from insidellms_provenance.cli.render import terminal_safe
+
+        write_output(terminal_safe(_text(arguments.group, view, details)))
     return 1 if failed else 0
 
 

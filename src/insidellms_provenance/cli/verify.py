@@ -78,9 +78,12 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         group = arguments.group
     if arguments.all:
+        from insidellms_provenance.fingerprint.discover import versions_key
+
         seen: dict[str, metadata.Distribution] = {}
         for dist in metadata.distributions():
-            seen.setdefault((dist.name or "").lower(), dist)
+            # Keyed by the directory name: reading METADATA here could block on a FIFO.
+            seen.setdefault(versions_key(dist) or str(id(dist)), dist)
         dists = list(seen.values())
     else:
         unique = {id(ep.dist): ep.dist for ep in discover(group) if ep.dist is not None}
@@ -114,10 +117,12 @@ def render(  # noqa: PLR0913 - the parts of one result
     """The verification result in ``text``, ``markdown`` or canonical ``json``."""
     if fmt == "json":
         return _json(group, checked, findings, report)
+    from insidellms_provenance.cli.render import terminal_safe
+
     summary = _summary(group, checked, findings, every_distribution=every_distribution)
     if fmt == "markdown":
-        return _markdown(summary, findings, report)
-    return _text(summary, findings, report)
+        return terminal_safe(_markdown(summary, findings, report))
+    return terminal_safe(_text(summary, findings, report))
 
 
 def _summary(group: str, checked: int, findings: list[Finding], *, every_distribution: bool) -> str:

@@ -27,10 +27,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import NamedTuple
 
+from insidellms_provenance._safe_io import (
+    RECORD_FILE_LIMIT,
+    FileRefusedError,
+    read_regular,
+)
+
 __all__ = ["LegacyInstall", "legacy_install", "legacy_rows"]
 
 _LINK_LIMIT = 4096  # an .egg-link is two short lines; refuse to read more
 _CHUNK = 1 << 20
+_FILE_LIMIT = RECORD_FILE_LIMIT  # a file of an unzipped egg or of an *.egg-info
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
@@ -74,9 +81,12 @@ def _egg_links(search_path: tuple[str, ...]) -> dict[str, str]:
         except OSError:
             continue
         for name in names:
-            data = _read_regular(os.path.join(entry or ".", name), _LINK_LIMIT)
-            if data is None:
-                continue
+            try:
+                data = read_regular(
+                    os.path.join(entry or ".", name), limit=_LINK_LIMIT, follow_symlinks=False
+                )
+            except FileRefusedError:
+                continue  # not a link setuptools wrote: a symlink, a FIFO, a huge file
             lines = data.decode("utf-8", "replace").splitlines()
             if lines and lines[0].strip():
                 base = os.path.normpath(lines[0].strip())
@@ -117,9 +127,12 @@ def _directory_rows(root: Path) -> tuple[list[tuple[str, str, int]], list[str]]:
         relative_dir = Path(directory).relative_to(root)
         for name in sorted(filenames):
             relative = (relative_dir / name).as_posix()
-            data = _read_regular(os.path.join(directory, name), None)
-            if data is None:
-                problems.append(f"{relative!r} is not a regular file")
+            try:
+                data = read_regular(
+                    os.path.join(directory, name), limit=_FILE_LIMIT, follow_symlinks=False
+                )
+            except FileRefusedError as error:
+                problems.append(f"{relative!r}: {error.reason}")
             else:
                 rows.append(_row(relative, data))
     return rows, problems
@@ -155,20 +168,3 @@ def _member_row(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, s
             size += len(chunk)
     value = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
     return (info.filename, f"sha256={value}", size)
-
-
-def _read_regular(path: str, limit: int | None) -> bytes | None:
-    """The bytes of a regular file (no symlink followed, no FIFO opened), or ``None``."""
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        with os.fdopen(os.dup(fd), "rb") as file:
-            return file.read() if limit is None else file.read(limit)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)

@@ -200,6 +200,8 @@ def check_path(path: str, depth: int) -> str | None:
     (the environment prefix): ``3`` for ``lib/python3.X/site-packages``, ``0`` when the
     prefix is unknown. Scripts and data files legitimately climb that far, no further.
     """
+    if "\x00" in path:
+        return "NUL byte in path"
     if path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
         return "absolute path"
     if "\\" in path:

@@ -41,17 +41,22 @@ def load_host(group: str) -> HostView:
     if host_version is not None:
         try:
             import insideLLMs  # type: ignore[import-not-found]  # noqa: F401
-        except Exception as error:  # noqa: BLE001 - the host's own failure, reported
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - the host's (or a plugin's) failure
+            # SystemExit from a plugin the host loads on import must not end us with 0.
             from insidellms_provenance.errors import ProvenanceError
+            from insidellms_provenance.fingerprint.loader import describe_error
 
-            raise ProvenanceError(f"importing insideLLMs failed: {error}") from None
+            error_type, message = describe_error(error)
+            raise ProvenanceError(f"importing insideLLMs failed: {error_type}: {message}") from None
         host_registry: Any = sys.modules.get("insideLLMs.registry")
         registries = {
             kind: sorted(getattr(host_registry, name).list())
             for kind, name in HOST_REGISTRIES.items()
             if hasattr(host_registry, name)
         }
-    provenance = current_field() if OBSERVER.observations else record(group)
+    provenance = current_field() if OBSERVER.observations else record(group, isolated=True)
     return HostView(
         provenance=provenance,
         host_version=host_version,
