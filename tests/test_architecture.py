@@ -54,7 +54,8 @@ THIRD_PARTY: dict[str, set[str]] = {
     "field": {"orjson"},
     "fingerprint": {"orjson", "packaging"},
     "runfile": {"orjson"},
-    "analyze": {"attrs", "orjson", "packaging", "tomli"},  # tomli: Python 3.10 only
+    # tomli: TOML on Python 3.10 (policy files, locks); tomli_w: export --format pylock.
+    "analyze": {"attrs", "orjson", "packaging", "tomli", "tomli_w"},
     "host": {"attrs", "packaging", "insideLLMs"},
     "cli": {"orjson"},
     "demo": set(),

@@ -409,7 +409,46 @@ def _with_fake_host(world: World) -> list[str]:
     return ["doctor"]
 
 
+def _doctor_json_bad_entry_points(world: World) -> list[str]:
+    good_plugin(world, "good_plugin")
+    world.plugin(
+        "bad_plugin",
+        REGISTER,
+        entry_points="[insidellms.plugins]\njust a line\nok_ep = bad_plugin:register\n",
+    )
+    fifo_dist = world.plugin("fifo_plugin", REGISTER)
+    (fifo_dist / "entry_points.txt").unlink()
+    os.mkfifo(fifo_dist / "entry_points.txt")
+    return ["doctor", "--format", "json"]
+
+
+def _duplicate_then_exit(world: World) -> list[str]:
+    """Two distributions declare one (name, value); the plugin after them ends the process."""
+    good_plugin(world, "good_plugin")
+    same = "[insidellms.plugins]\naaa = good_plugin:register\n"
+    world.dist("dup-one", entry_points=same)
+    world.dist("dup-two", entry_points=same)
+    world.plugin("zzz_plugin", "import os\nos._exit(0)\n")
+    return ["record"]
+
+
+def _blames_the_right_plugin(world: World, result: Result) -> None:
+    plugins = recorded(result)["plugins"]
+    statuses = {(p["entry_point"]["name"], p["load"]["status"]) for p in plugins}
+    assert ("aaa", "loaded") in statuses
+    assert ("good_plugin", "loaded") in statuses
+    assert ("zzz_plugin", "failed") in statuses
+
+
 COMMANDS = [
+    Case(
+        "record-duplicate-entry-points-then-exit",
+        _duplicate_then_exit,
+        0,
+        "ended the process",
+        check=_blames_the_right_plugin,
+    ),
+    Case("doctor-json-fifo-and-bad-entry-points", _doctor_json_bad_entry_points, 0, "ok_ep"),
     Case("doctor-host-import-sys-exit", _with_fake_host, 2, "SystemExit"),
     Case("verify-run-fifo-direct_url", _verify_run_fifo_direct_url, 1, "match this environment"),
     Case(

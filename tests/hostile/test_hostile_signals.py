@@ -138,3 +138,20 @@ def test_plugin_exiting_during_check_never_passes_the_gate(world: World) -> None
     world.plugin("bad_plugin", "import os\nos._exit(0)\n")
     result = run_cli(world, ["check", "--strict-plugins"])
     assert_outcome(result, 1, "bad_plugin")
+
+
+def test_ctrl_c_in_audit_output_leaves_no_partial_file(world: World, genuine: Any) -> None:
+    world.fields = {"genuine": genuine}
+    text = json.dumps(host_manifest(world.field()), sort_keys=True, indent=2)
+    for index in range(400):
+        world.write(f"runs/{index:03}/manifest.json", text)
+    process = _start(world, "audit", str(world.path("runs")), "--output", "runs.jsonl")
+
+    def writing() -> bool:
+        return any(name.startswith(".runs.jsonl.") for name in os.listdir(world.root))
+
+    _wait_for(writing, process)
+    code, stderr = _interrupt(process)
+    assert code == 130, stderr
+    assert stderr.splitlines() == ["insidellms-provenance: interrupted"]
+    assert sorted(os.listdir(world.root)) == ["home", "runs", "site"]

@@ -40,6 +40,10 @@ CHECK_RULES: Final = (
     "                        require-determinism, insidellms-version, allow, deny),",
     "                        at top level or under [tool.insidellms-provenance];",
     "                        command-line options override it",
+    "--lock FILE             a plugin distribution not exactly as locked in a PEP 751",
+    "                        pylock.toml: name, version, and (where the locked wheel",
+    "                        is at hand) its sha256 and record_digest; a locked",
+    "                        package that is not among the run's plugins",
     "Distribution names are compared after PEP 503 normalization.",
 )
 

@@ -74,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="TOML policy file with the same keys (options override it)",
     )
+    parser.add_argument(
+        "--lock",
+        type=Path,
+        metavar="FILE",
+        help="PEP 751 pylock.toml: fail unless the plugins are exactly the locked packages",
+    )
     add_format(parser, ("text", "json", "markdown"))
 
 
@@ -104,6 +110,11 @@ def run(arguments: argparse.Namespace) -> int:
 
         provenance = record(arguments.group, isolated=True)
     violations = check_policy(provenance, policy)
+    if arguments.lock is not None:
+        from insidellms_provenance.analyze.reproduce import lock_violations, read_lock
+
+        lock = read_lock(arguments.lock)
+        violations += lock_violations(provenance, lock, arguments.lock.parent)
     output = render(arguments.format, provenance["group"], len(provenance["plugins"]), violations)
     write_output(output)
     return 1 if violations else 0

@@ -30,7 +30,7 @@ _INFO_SUFFIXES = (".dist-info", ".egg-info")
 _SEPARATORS = re.compile(r"[-_.]+")
 
 
-def discover(group: str) -> list[metadata.EntryPoint]:
+def discover(group: str, *, include_own: bool = False) -> list[metadata.EntryPoint]:
     """Entry points of ``group``, sorted by (name, value) as insideLLMs loads them.
 
     The same entry points as ``importlib.metadata.entry_points(group=group)``: the first
@@ -44,13 +44,16 @@ def discover(group: str) -> list[metadata.EntryPoint]:
     ``importlib.metadata.distributions()`` when a ``sys.meta_path`` finder other than
     ``PathFinder`` finds distributions, or a ``sys.path`` entry is not a ``str``, exists
     but cannot be listed (a zip file), or is a directory named ``*.egg``. See benchmarks/.
+
+    ``include_own`` keeps this package's own hook (what the host itself discovers).
     """
     found: list[metadata.EntryPoint] = []
     for dist, text in _declaring(group):
         found.extend(entry_points_of(text, group, dist))
     # This package's own in-run hook is not a plugin of the run: it registers nothing,
     # and listing it would change every recorded field whenever this package changes.
-    found = [ep for ep in found if not ep.value.startswith(_OWN_PREFIX)]
+    if not include_own:
+        found = [ep for ep in found if not ep.value.startswith(_OWN_PREFIX)]
     return sorted(found, key=lambda ep: (ep.name, ep.value))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -27,7 +28,13 @@ from insidellms_provenance.fingerprint.record_file import (
 )
 from insidellms_provenance.fingerprint.redact import redact
 
-__all__ = ["describe_distribution", "name_and_version", "site_directory"]
+__all__ = [
+    "code_digest",
+    "describe_distribution",
+    "name_and_version",
+    "record_digest",
+    "site_directory",
+]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 # Where installers put scripts in a --target directory (POSIX, Windows).
@@ -63,7 +70,7 @@ def describe_distribution(
     name = name or dir_name
     version = version or dir_version
 
-    record_digest = code_digest = None
+    digest = code = None
     record_paths: frozenset[str] = frozenset()
     record_problems: list[str] = []
     record_text = read_dist_text(dist, "RECORD", record_problems)
@@ -86,22 +93,37 @@ def describe_distribution(
         record_problems.extend(row_problems)
     record_problems = [redact(problem) for problem in record_problems]
     if rows is not None:
-        sorted_problems = sorted(set(record_problems))
-        record_digest = canonical_digest({"files": rows, "problems": sorted_problems})
-        # The same rows without the distribution's own metadata directory: what runs.
-        code = [row for row in rows if not row[0].startswith(f"{info_dir}/")]
-        code_digest = canonical_digest({"files": code, "problems": sorted_problems})
+        digest = record_digest(rows, record_problems)
+        code = code_digest(rows, record_problems, info_dir)
     problems.extend(record_problems)
 
     info = schema.distribution(
         name=name,
         normalized_name=normalized_name(name) if name else "",
         version=version,
-        record_digest=record_digest,
-        code_digest=code_digest,
+        record_digest=digest,
+        code_digest=code,
         problems=tuple(redact(problem) for problem in problems),
     )
     return info, record_paths
+
+
+def record_digest(rows: Iterable[CanonicalRow], problems: Iterable[str]) -> str:
+    """``record_digest`` of canonical RECORD rows and the problems found making them.
+
+    The one definition, shared by installed distributions and wheel archives
+    (:mod:`insidellms_provenance.fingerprint.wheel`): ``docs/record-digest.md``, step 8.
+    """
+    return canonical_digest({"files": list(rows), "problems": sorted(set(problems))})
+
+
+def code_digest(rows: Iterable[CanonicalRow], problems: Iterable[str], info_dir: str) -> str:
+    """``code_digest``: :func:`record_digest` without the rows in ``info_dir``.
+
+    What runs (modules, data files, scripts) without the distribution's own packaging
+    metadata: ``docs/record-digest.md``, "code_digest".
+    """
+    return record_digest((row for row in rows if not row[0].startswith(f"{info_dir}/")), problems)
 
 
 def _canonical_rows(

@@ -28,9 +28,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata
-from typing import Any, Final, TypedDict
+from typing import IO, Any, Final, TypedDict
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import LoadOutcome, ManifestSummary
@@ -74,7 +74,7 @@ def import_isolated(
     remaining = [(ep.name, ep.value, ep.group) for ep in entry_points]
     while remaining:
         done, failure = _run_child(remaining, timeout)
-        results.update(done)
+        results.update(done)  # two entry points with one (name, value) share a result
         remaining = remaining[len(done) :]
         if failure is not None:
             results[(remaining[0][0], remaining[0][1])] = failure
@@ -92,15 +92,15 @@ def _timeout(environ: Mapping[str, str]) -> float:
 
 def _run_child(
     entry_points: list[tuple[str, str, str]], timeout: float
-) -> tuple[dict[tuple[str, str], ImportResult], ImportResult | None]:
-    """Results of the plugins the child finished, and the failure of the one it did not."""
+) -> tuple[list[tuple[tuple[str, str], ImportResult]], ImportResult | None]:
+    """Results of the plugins the child finished, in order, and the failure of the next."""
     process = subprocess.Popen(
         [sys.executable, "-c", _CHILD],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=None,
     )
-    done: dict[tuple[str, str], ImportResult] = {}
+    done: list[tuple[tuple[str, str], ImportResult]] = []
     load: LoadOutcome | None = None
     try:
         assert process.stdin is not None  # noqa: S101 - both pipes were just requested
@@ -118,7 +118,7 @@ def _run_child(
             if "loaded" in message:
                 load = message["loaded"]
             elif "done" in message:
-                done[(message["done"][0], message["done"][1])] = message["result"]
+                done.append(((message["done"][0], message["done"][1]), message["result"]))
                 load = None
             elif "complete" in message:
                 process.wait()
@@ -132,7 +132,7 @@ def _run_child(
     return done, _failure(load, f"the plugin ended the process ({_exit_text(code)})")
 
 
-def _messages(stream: Any, timeout: float) -> Any:  # noqa: ANN401 - a pipe; yields dicts
+def _messages(stream: IO[bytes], timeout: float) -> Iterator[dict[str, Any] | None]:
     """Decoded lines from the child; ``None`` once no line came within ``timeout``."""
     selector = selectors.DefaultSelector()
     selector.register(stream, selectors.EVENT_READ)

@@ -28,15 +28,10 @@ class HostView:
 
 def load_host(group: str) -> HostView:
     """Import insideLLMs if installed (its plugins load, observed by the hook) and record."""
-    from importlib import metadata
-
     from insidellms_provenance.fingerprint.recorder import record
     from insidellms_provenance.host.plugin import current_field
 
-    try:
-        host_version: str | None = metadata.version("insideLLMs")
-    except metadata.PackageNotFoundError:
-        host_version = None
+    host_version = _host_version()
     registries = None
     if host_version is not None:
         try:
@@ -64,6 +59,22 @@ def load_host(group: str) -> HostView:
         owners=dict(OBSERVER.owners),
         builtins=frozenset(OBSERVER.builtins),
     )
+
+
+def _host_version() -> str | None:
+    """InsideLLMs' installed version, its METADATA read safely (never a FIFO or device)."""
+    from importlib import metadata
+
+    from insidellms_provenance.fingerprint.dist_files import read_dist_text
+    from insidellms_provenance.fingerprint.distribution import name_and_version
+
+    try:
+        dist = metadata.distribution("insideLLMs")
+    except metadata.PackageNotFoundError:
+        return None
+    text = read_dist_text(dist, "METADATA")
+    version = name_and_version(text, [])[1] if text else ""
+    return version or None
 
 
 def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list[str]:
