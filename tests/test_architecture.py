@@ -22,7 +22,7 @@ SOURCE = Path(insidellms_provenance.__file__).parent
 
 # Bottom to top. "" is the package's own __init__ (the public facade, lazily importing).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "canonical"),
+    ("errors", "canonical", "_safe_io"),
     ("field.schema",),
     ("field",),
     ("fingerprint",),
@@ -49,11 +49,13 @@ FORBIDDEN = [
 THIRD_PARTY: dict[str, set[str]] = {
     "errors": set(),
     "canonical": {"orjson"},
+    "_safe_io": set(),
     "field.schema": set(),
     "field": {"orjson"},
     "fingerprint": {"orjson", "packaging"},
     "runfile": {"orjson"},
-    "analyze": {"attrs", "orjson", "packaging", "tomli"},  # tomli: Python 3.10 only
+    # tomli: TOML on Python 3.10 (policy files, locks); tomli_w: export --format pylock.
+    "analyze": {"attrs", "orjson", "packaging", "tomli", "tomli_w"},
     "host": {"attrs", "packaging", "insideLLMs"},
     "cli": {"orjson"},
     "demo": set(),
@@ -68,6 +70,7 @@ RECORDING_PATH = (
     "field.build",
     "canonical",
     "errors",
+    "_safe_io",
     "runfile.style",
     "runfile.embed",
     "host.plugin",

@@ -66,7 +66,20 @@ def test_help_and_version():
 
 @pytest.mark.parametrize(
     "command",
-    ["record", "embed", "show", "diff", "verify", "check", "audit", "doctor", "list", "demo"],
+    [
+        "record",
+        "embed",
+        "show",
+        "diff",
+        "verify",
+        "check",
+        "audit",
+        "doctor",
+        "list",
+        "demo",
+        "fingerprint",
+        "export",
+    ],
 )
 def test_every_command_help_states_its_exit_codes(command):
     from insidellms_provenance.cli.main import COMMANDS
@@ -96,6 +109,8 @@ def test_every_command_is_in_the_help_test():
         "doctor",
         "list",
         "demo",
+        "fingerprint",
+        "export",
     }
 
 

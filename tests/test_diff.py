@@ -39,8 +39,30 @@ def test_classify_version_change(before, after, expected):
     assert classify_version_change(before, after) == expected
 
 
+# Kinds for fields that differ outside one group's plugin keys; covered just below.
+_OUTSIDE_FIXTURE = {"group", "other"}
+
+
 def test_every_change_kind_is_covered_by_the_fixture(report):
-    assert {change.kind for change in report.changes} == set(CHANGE_KINDS)
+    assert {change.kind for change in report.changes} == set(CHANGE_KINDS) - _OUTSIDE_FIXTURE
+
+
+def test_group_and_other_changes_are_reported_never_dropped():
+    from insidellms_provenance.canonical import canonical_digest
+
+    before = make_field("insidellms.plugins", [plugin("x")])
+    moved = {**before, "group": "other.group"}
+    report = diff_fields(before, moved)
+    assert [(c.kind, c.before, c.after) for c in report.changes] == [
+        ("group", "insidellms.plugins", "other.group")
+    ]
+    registered = [
+        {**before["plugins"][0], "registered": {"models": [], "probes": [], "datasets": []}}
+    ]
+    after = {**before, "plugins": registered, "digest": canonical_digest(registered)}
+    report = diff_fields(before, after)
+    assert [c.kind for c in report.changes] == ["other"]
+    assert not report.identical
 
 
 def test_changes_are_grouped_by_plugin_most_severe_first(report):

@@ -15,6 +15,7 @@ PACKAGES = ("insidellms_provenance", "insidellms_provenance.field", "insidellms_
 # Allowed with everything below them.
 RECORDING_PATH = (
     "insidellms_provenance.fingerprint",
+    "insidellms_provenance._safe_io",  # bounded, non-blocking reads of regular files
     "insidellms_provenance.field.schema",
     "insidellms_provenance.field.build",
     "insidellms_provenance.canonical",

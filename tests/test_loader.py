@@ -24,7 +24,7 @@ class PluginError(Exception):
             OSError(2, "No such file", f"{sys.prefix}/lib/x.py"),
             ("FileNotFoundError", "[Errno 2] No such file: '{prefix}/lib/x.py'"),
         ),
-        (RuntimeError(f"read {Path.home()}/.config/x"), ("RuntimeError", "read ~/.config/x")),
+        (RuntimeError(f"read {Path.home()}/.config/x"), ("RuntimeError", "read {path}")),
     ],
 )
 def test_describe_error_table(error, expected):

@@ -9,7 +9,7 @@ from importlib import metadata
 import pytest
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.fingerprint.origin import check_origin
+from insidellms_provenance.fingerprint.origin import check_origin, imported_file
 
 MODULE = "origin_probe_plugin"
 
@@ -59,7 +59,7 @@ def test_origin_status(layout, imported_from, record_paths, editable, status):
     roots, import_from = layout
     import_from(imported_from)
     found = check_origin(
-        ENTRY_POINT,
+        imported_file(ENTRY_POINT),
         site_dir=roots["site"],
         record_paths=record_paths,
         editable_root=roots["editable"] if editable else None,
@@ -76,7 +76,7 @@ def test_duplicate_versions(layout, versions, duplicates):
     roots, import_from = layout
     import_from("site")
     found = check_origin(
-        ENTRY_POINT,
+        imported_file(ENTRY_POINT),
         site_dir=roots["site"],
         record_paths=LISTED,
         editable_root=None,

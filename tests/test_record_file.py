@@ -313,3 +313,21 @@ def test_a_file_against_its_row(data, size, problem):
         )
         is None
     )
+
+
+@given(
+    st.binary(min_size=0, max_size=70), st.sampled_from(["sha256", "sha384", "sha512", "sha224"])
+)
+def test_canonical_base64_shortcut_agrees_with_decoding(raw, algorithm):
+    """Hash.parse's shortcut accepts exactly the values decoding and re-encoding accept."""
+    import binascii
+
+    from insidellms_provenance.fingerprint.record_file import _b64, _digest_size, _is_canonical_b64
+
+    for value in (_b64(raw), _b64(raw)[:-1] + "A", _b64(raw) + "=", _b64(raw).replace("_", "/")):
+        try:
+            decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            slow = len(decoded) == _digest_size(algorithm) and _b64(decoded) == value
+        except (binascii.Error, ValueError):
+            slow = False
+        assert _is_canonical_b64(value, _digest_size(algorithm)) == slow, value

@@ -32,6 +32,9 @@ class WheelSpec:
     entry_points: dict[str, dict[str, str]] = attrs.field(factory=dict)
     scripts: dict[str, bytes] = attrs.field(factory=dict)
     data: dict[str, bytes] = attrs.field(factory=dict)
+    headers: dict[str, bytes] = attrs.field(factory=dict)
+    # Archive paths whose RECORD row claims the hash of other bytes (a wrong RECORD).
+    wrong_record: tuple[str, ...] = ()
 
     @property
     def dist_info(self) -> str:
@@ -47,6 +50,7 @@ class WheelSpec:
         members = dict(self.files)
         members |= {f"{data_dir}/scripts/{n}": b for n, b in self.scripts.items()}
         members |= {f"{data_dir}/data/{n}": b for n, b in self.data.items()}
+        members |= {f"{data_dir}/headers/{n}": b for n, b in self.headers.items()}
         metadata = f"Metadata-Version: 2.1\nName: {self.name}\nVersion: {self.version}\n"
         members[f"{self.dist_info}/METADATA"] = metadata.encode()
         members[f"{self.dist_info}/WHEEL"] = (
@@ -67,17 +71,23 @@ class WheelSpec:
         return attrs.evolve(self, files={**self.files, path: changed})
 
 
-def build_wheel(spec: WheelSpec, directory: Path) -> Path:
-    """Write ``spec`` as a wheel in ``directory``; identical specs give identical bytes."""
+def build_wheel(spec: WheelSpec, directory: Path, compression: int = zipfile.ZIP_DEFLATED) -> Path:
+    """Write ``spec`` as a wheel in ``directory``; identical specs give identical bytes.
+
+    ``ZIP_STORED`` makes the file's bytes independent of the zlib build too.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     members = spec.members()
-    record = "".join(f"{p},{_record_hash(b)},{len(b)}\n" for p, b in sorted(members.items()))
+    listed = {p: b + b"#wrong" if p in spec.wrong_record else b for p, b in members.items()}
+    record = "".join(
+        f"{p},{_record_hash(b)},{len(members[p])}\n" for p, b in sorted(listed.items())
+    )
     members[f"{spec.dist_info}/RECORD"] = (record + f"{spec.dist_info}/RECORD,,\n").encode()
     path = directory / spec.filename
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
         for name in sorted(members):
             info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
             info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = compression
             archive.writestr(info, members[name])
     return path

@@ -24,7 +24,7 @@ import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -84,17 +84,27 @@ class RunDir(NamedTuple):
     key: str
 
 
-def find_runs(roots: Iterable[Path], shard: tuple[int, int] | None = None) -> list[RunDir]:
+def find_runs(
+    roots: Iterable[Path],
+    shard: tuple[int, int] | None = None,
+    on_error: Callable[[Path, str], None] | None = None,
+) -> list[RunDir]:
     """Run directories (holding ``manifest.json``) below ``roots``, in natural order.
 
     Natural order of the path as reached from the root (``runs/r2`` before ``runs/r10``)
     makes "the first run where a fingerprint changed" mean something. With ``shard``
     ``(i, n)``, only the runs whose relative path hashes to shard ``i`` of ``n``.
-    Symlinked directories are not followed, so a link cannot make the walk loop.
+    Symlinked directories are not followed, so a link cannot make the walk loop. A
+    directory that cannot be listed is passed to ``on_error`` with the reason.
     """
+
+    def unreadable(error: OSError) -> None:
+        if on_error is not None:
+            on_error(Path(error.filename or "?"), error.strerror or "cannot be listed")
+
     found = []
     for root in roots:
-        for directory, dirnames, filenames in os.walk(root):
+        for directory, dirnames, filenames in os.walk(root, onerror=unreadable):
             dirnames.sort()
             if MANIFEST_NAME not in filenames:
                 continue

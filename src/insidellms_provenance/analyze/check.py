@@ -7,9 +7,9 @@ and 3: strict manifests, then determinism presets); by default manifests only wa
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -40,6 +40,10 @@ CHECK_RULES: Final = (
     "                        require-determinism, insidellms-version, allow, deny),",
     "                        at top level or under [tool.insidellms-provenance];",
     "                        command-line options override it",
+    "--lock FILE             a plugin distribution not exactly as locked in a PEP 751",
+    "                        pylock.toml: name, version, and (where the locked wheel",
+    "                        is at hand) its sha256 and record_digest; a locked",
+    "                        package that is not among the run's plugins",
     "Distribution names are compared after PEP 503 normalization.",
 )
 
@@ -80,17 +84,65 @@ def read_policy_file(path: Path) -> dict[str, object]:
         import tomllib
     else:  # the same parser, published as ``tomli`` (a dependency on Python 3.10 only)
         import tomli as tomllib
+    from insidellms_provenance._safe_io import POLICY_FILE_LIMIT, FileRefusedError, read_regular
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProvenanceError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        text = read_regular(path, limit=POLICY_FILE_LIMIT).decode("utf-8")
+    except FileRefusedError as error:
+        raise ProvenanceError(f"{path}: {error.reason}") from None
+    except UnicodeDecodeError:
+        raise ProvenanceError(f"{path}: not a valid TOML policy: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise ProvenanceError(f"{path}: not a valid TOML policy: {error}") from None
-    table = data.get("tool", {}).get("insidellms-provenance", data)
+    table = _policy_table(data, path)
     unknown = sorted(set(table) - _POLICY_KEYS)
     if unknown:
         raise ProvenanceError(f"{path}: unknown policy keys: {', '.join(unknown)}")
+    problems = [
+        f"'{key}' must be {_POLICY_TYPES[key][1]}, not {_toml_type(value)}"
+        for key, value in sorted(table.items())
+        if not _POLICY_TYPES[key][0](value)
+    ]
+    if problems:
+        raise ProvenanceError(f"{path}: invalid policy", tuple(problems))
     return dict(table)
+
+
+def _policy_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The policy keys: ``[tool.insidellms-provenance]`` (pyproject.toml) or the top level."""
+    if "tool" not in data:
+        return data
+    tool = data["tool"]
+    if not isinstance(tool, dict):
+        raise ProvenanceError(f"{path}: 'tool' must be a table")
+    if "insidellms-provenance" not in tool:
+        return {} if set(data) == {"tool"} else data
+    table = tool["insidellms-provenance"]
+    if not isinstance(table, dict):
+        raise ProvenanceError(f"{path}: 'tool.insidellms-provenance' must be a table")
+    return table
+
+
+def _is_names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# Each policy key's type check and the words that name the expected type.
+_POLICY_TYPES: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
+    "strict-plugins": (lambda value: isinstance(value, bool), "true or false"),
+    "require-determinism": (lambda value: isinstance(value, str), "a string"),
+    "insidellms-version": (lambda value: isinstance(value, str), "a string"),
+    "allow": (_is_names, "a list of distribution names"),
+    "deny": (_is_names, "a list of distribution names"),
+}
+
+
+def _toml_type(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
+    names |= {list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
 
 
 def check_policy(provenance: Provenance, policy: Policy) -> list[Violation]:

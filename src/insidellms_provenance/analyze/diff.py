@@ -58,6 +58,8 @@ CHANGE_KINDS: Final = {
     "origin": "the module's origin changed (shadowed, duplicate installs)",
     "registrations": "what the plugin registered in a host run changed",
     "conflict": "two plugins registering the same key appeared or disappeared",
+    "group": "the entry-point group changed (of the whole field or of one entry point)",
+    "other": "recorded values changed that no other kind describes",
 }
 
 # Sizes of a version change, biggest first (``classify_version_change``).
@@ -104,9 +106,33 @@ class DiffReport:
 def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffReport:
     """Every change from the ``before`` field to the ``after`` field."""
     changes: list[Change] = []
+    old_group, new_group = str(before.get("group", "")), str(after.get("group", ""))
+    if old_group != new_group:
+        changes.append(
+            Change(
+                plugin="-",
+                kind="group",
+                severity="high",
+                message=f"group {old_group} -> {new_group}: the runs recorded different groups",
+                before=old_group,
+                after=new_group,
+            )
+        )
     if before["digest"] != after["digest"]:
         changes += _diff_plugins(before["plugins"], after["plugins"])
     changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
+    if not changes and (before["digest"] != after["digest"] or before != after):
+        # Nothing a kind describes, yet the recorded content differs: say so, never hide it.
+        changes.append(
+            Change(
+                plugin="-",
+                kind="other",
+                severity="low",
+                message="recorded content differs outside the compared keys",
+                before=str(before["digest"]),
+                after=str(after["digest"]),
+            )
+        )
     return DiffReport(
         group=str(after.get("group", before.get("group", ""))),
         before_digest=before["digest"],
@@ -138,9 +164,16 @@ def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in before}
     new = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in after}
     changes: list[Change] = []
-    for key in old.keys() & new.keys():
+    for key in sorted(old.keys() & new.keys()):
         if old[key] != new[key]:
-            changes += _diff_plugin(_structure(old[key]), _structure(new[key]))
+            changes += _diff_plugin(_structure(old[key]), _structure(new[key])) or [
+                Change(
+                    plugin=key[0],
+                    kind="other",
+                    severity="low",
+                    message="recorded values changed outside the compared keys",
+                )
+            ]
     gone = {key[0]: key for key in old.keys() - new.keys()}
     came = {key[0]: key for key in new.keys() - old.keys()}
     for name in sorted(gone.keys() & came.keys()):
@@ -179,6 +212,19 @@ def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
 
 def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
     name = now["entry_point"]["name"]
+    group_change = []
+    old_group, new_group = was["entry_point"]["group"], now["entry_point"]["group"]
+    if old_group != new_group:
+        group_change.append(
+            Change(
+                plugin=name,
+                kind="group",
+                severity="high",
+                message=f"entry point group {old_group} -> {new_group}",
+                before=old_group,
+                after=new_group,
+            )
+        )
     distribution = _diff_distribution(name, was["distribution"], now["distribution"])
     upgrade = next((c for c in distribution if c.kind == "version"), None)
     # Lines the version change explains are collected here and grouped under it.
@@ -191,6 +237,7 @@ def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]
         grouped = attrs.evolve(upgrade, implied=tuple(implied))
         distribution = [grouped if c is upgrade else c for c in distribution]
     return [
+        *group_change,
         *distribution,
         *changes,
         *_diff_load(name, was, now),
@@ -247,15 +294,18 @@ def _diff_distribution(
             )
         ]
     changes = []
-    if was["normalized_name"] != now["normalized_name"]:
+    renamed = was["name"] != now["name"]
+    if renamed or was["normalized_name"] != now["normalized_name"]:
         changes.append(
             Change(
                 plugin=name,
                 kind="distribution",
                 severity="high",
-                message=f"now provided by {now['name']} (was {was['name']})",
-                before=was["name"],
-                after=now["name"],
+                message=f"now provided by {now['name']} (was {was['name']})"
+                if renamed
+                else f"normalized name {was['normalized_name']} -> {now['normalized_name']}",
+                before=was["name"] if renamed else was["normalized_name"],
+                after=now["name"] if renamed else now["normalized_name"],
             )
         )
     if was["version"] != now["version"]:
@@ -352,6 +402,7 @@ def _diff_source(
         ]
     pairs = [
         ("kind and location", _describe_source(was), _describe_source(now)),
+        ("VCS", was["vcs"], now["vcs"]),
         ("VCS commit", was["commit"], now["commit"]),
         ("requested revision", was["requested_revision"], now["requested_revision"]),
         ("editable", str(was["editable"]).lower(), str(now["editable"]).lower()),

@@ -12,13 +12,14 @@ and files are read without following symlinks or opening special files
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
     from insidellms_provenance.field.schema import Provenance
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
-from insidellms_provenance.fingerprint.distribution import site_directory
-from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES, hash_file
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
+from insidellms_provenance.fingerprint.distribution import name_and_version, site_directory
+from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES, hash_fd
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.record_file import (
     RecordEntry,
@@ -69,22 +71,23 @@ class VerifyTarget:
     dist_info: str
     record_text: str | None
     depth: int
+    record_problem: str | None = None
 
 
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
     """Describe an installed distribution for verification, reading metadata only."""
     site = site_directory(dist)
-    try:
-        record_text = dist.read_text("RECORD")
-    except (OSError, UnicodeDecodeError):
-        record_text = None
-    name = dist.name or (dist_info_name(dist) or "?").partition("-")[0]
+    problems: list[str] = []
+    record_text = read_dist_text(dist, "RECORD", problems)
+    metadata_text = read_dist_text(dist, "METADATA")
+    name = name_and_version(metadata_text, [])[0] if metadata_text else ""
     return VerifyTarget(
-        name=name,
+        name=name or (dist_info_name(dist) or "?").partition("-")[0],
         site_dir=site,
         dist_info=dist_info_name(dist) or "",
         record_text=record_text,
         depth=site_layout(str(site)).depth,
+        record_problem=problems[0] if problems else None,
     )
 
 
@@ -113,15 +116,50 @@ def verify_targets(
         # Interleaved batches give each worker a similar mix of small and large dists.
         batches = [work[index :: workers * 8] for index in range(workers * 8)]
         results = []
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+        # Workers start with SIGINT blocked and then ignore it; a Ctrl-C meanwhile waits
+        # for the parent, which handles it once, as soon as every batch is submitted.
+        with _interrupts_blocked():
+            mapped = pool.map(_verify_batch, batches)
+        try:
             done = 0
-            for batch, result in zip(batches, pool.map(_verify_batch, batches), strict=True):
+            for batch, result in zip(batches, mapped, strict=True):
                 results.append(result)
                 done += len(batch)
                 if progress is not None and batch:
                     progress(done, len(work), batch[-1].name)
+        except BaseException:
+            # Ctrl-C: stop the workers now (they ignore SIGINT, so print no tracebacks).
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     findings = [finding for batch in results for finding in batch]
     return sorted(findings, key=lambda finding: finding.sort_key)
+
+
+def _ignore_interrupts() -> None:
+    """In pool workers: Ctrl-C is the parent's to handle, once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _interrupts_blocked() -> Iterator[None]:
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _verify_batch(targets: list[VerifyTarget]) -> list[Finding]:
@@ -132,55 +170,127 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
     """Every finding for one distribution."""
     name = target.name
     if target.record_text is None:
-        return [
-            Finding(
-                distribution=name, path=target.dist_info + "/RECORD", problem="RECORD is missing"
-            )
-        ]
+        problem = target.record_problem or "RECORD is missing"
+        return [Finding(distribution=name, path=target.dist_info + "/RECORD", problem=problem)]
     entries, problems = parse_record(target.record_text)
     findings = [
         Finding(distribution=name, path=target.dist_info + "/RECORD", problem=problem)
         for problem in problems
     ]
     for entry in entries:
-        finding = _check_entry(target, entry)
+        finding, fd = _check_entry(target, entry)
         if finding is not None:
             findings.append(finding)
-        elif entry.hash_ is not None:
-            full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
-            result = hash_file(full, entry.hash_.name)
-            problem = result if isinstance(result, str) else entry.mismatch(*result)
-            if problem is not None:
-                findings.append(Finding(distribution=name, path=entry.path, problem=problem))
+        elif fd is not None and entry.hash_ is not None:
+            try:
+                result = hash_fd(fd, entry.hash_.name)
+            finally:
+                os.close(fd)
+            mismatch = result if isinstance(result, str) else entry.mismatch(*result)
+            if mismatch is not None:
+                findings.append(Finding(distribution=name, path=entry.path, problem=mismatch))
+        elif fd is not None:
+            os.close(fd)
     findings += _unexpected_files(target, entries)
     return findings
 
 
-def _check_entry(  # noqa: PLR0911 - one return per rule, in the order docs/verify.md gives
-    target: VerifyTarget, entry: RecordEntry
-) -> Finding | None:
-    """A finding for a row that must not be hashed, or ``None`` when it may be."""
+def _check_entry(target: VerifyTarget, entry: RecordEntry) -> tuple[Finding | None, int | None]:
+    """A finding for a row that must not be hashed, or the open file to hash (if any).
 
-    def finding(problem: str) -> Finding:
-        return Finding(distribution=target.name, path=entry.path, problem=problem)
+    The file is reached component by component from the site directory (``dir_fd`` and
+    ``O_NOFOLLOW``), so a symlink anywhere in its path is refused, not followed.
+    """
+
+    def finding(problem: str) -> tuple[Finding, None]:
+        return Finding(distribution=target.name, path=entry.path, problem=problem), None
 
     refusal = check_path(entry.path, target.depth)
     if refusal is not None:
         return finding(f"refused: {refusal}")
-    full = os.path.join(target.site_dir, posixpath.normpath(entry.path))
+    opened = _open_below(target.site_dir, entry.path)
+    if opened == "missing":
+        if entry.hash_ is None and is_bytecode_cache(entry.path):
+            return None, None
+        return finding("missing")
+    if isinstance(opened, str):
+        return finding(opened)
+    if entry.hash_ is None:
+        os.close(opened)
+        return (
+            (None, None) if entry.may_lack_hash(target.dist_info) else finding("no hash in RECORD")
+        )
+    return None, opened
+
+
+_DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _open_below(root: Path, relative: str) -> int | str:
+    """An fd of the regular file ``root/relative``, or why it was not opened.
+
+    Leading ``..`` components (scripts and data files) climb from ``root`` first; below
+    that point no symlink is followed, in any component.
+    """
+    parts = posixpath.normpath(relative).split("/")
+    base = str(root)
+    while parts and parts[0] == "..":
+        base = os.path.dirname(base)
+        parts.pop(0)
     try:
-        mode = os.lstat(full)
+        dir_fd = os.open(base, os.O_RDONLY)
+    except OSError:
+        return "missing"
+    try:
+        for part in parts[:-1]:
+            opened = _open_directory(part, dir_fd)
+            if isinstance(opened, str):
+                return opened
+            os.close(dir_fd)
+            dir_fd = opened
+        return _open_file(parts[-1], dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _open_directory(name: str, dir_fd: int) -> int | str:
+    """The fd of directory ``name`` in ``dir_fd`` (never through a symlink), or why not."""
+    try:
+        return os.open(name, _DIRECTORY_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
-        return None if entry.hash_ is None and is_bytecode_cache(entry.path) else finding("missing")
+        return "missing"
     except OSError as error:
-        return finding(f"unreadable ({error.strerror})")
-    if stat.S_ISLNK(mode.st_mode):
-        return finding("refused: symlink (not followed)")
-    if not stat.S_ISREG(mode.st_mode):
-        return finding("refused: special file (not opened)")
-    if entry.hash_ is None and not entry.may_lack_hash(target.dist_info):
-        return finding("no hash in RECORD")
-    return None
+        if _is_symlink(name, dir_fd):
+            return "refused: symlink in path (not followed)"
+        if isinstance(error, NotADirectoryError):
+            return "missing"
+        return f"unreadable ({error.strerror})"
+
+
+def _open_file(name: str, dir_fd: int) -> int | str:
+    """The fd of regular file ``name`` in ``dir_fd`` (not a symlink, not special)."""
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+    if stat.S_ISLNK(info.st_mode):
+        return "refused: symlink (not followed)"
+    if not stat.S_ISREG(info.st_mode):
+        return "refused: special file (not opened)"
+    try:
+        return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+
+
+def _is_symlink(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _cache_source(cache_path: str) -> str:
@@ -209,6 +319,8 @@ def _unexpected_files(target: VerifyTarget, entries: list[RecordEntry]) -> list[
         roots.append(target.dist_info)
     findings = []
     for root in roots:
+        if os.path.islink(target.site_dir / root):
+            continue  # its rows are refused one by one; a link is never walked
         for directory, dirnames, filenames in os.walk(target.site_dir / root):
             relative_dir = Path(directory).relative_to(target.site_dir).as_posix()
             dirnames.sort()

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from insidellms_provenance.cli.options import set_epilog
 
@@ -25,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o",
         type=Path,
         metavar="FILE",
-        help="write the JSON lines to FILE (the summary then goes to stdout)",
+        help="write the JSON lines to FILE, atomically (the summary then goes to stdout)",
     )
     parser.add_argument(
         "--group",
@@ -75,27 +80,75 @@ def run(arguments: argparse.Namespace) -> int:
         if not root.is_dir():
             raise ProvenanceError(f"{root}: not a directory")
     from insidellms_provenance.cli.progress import Progress
+    from insidellms_provenance.cli.render import terminal_safe
+    from insidellms_provenance.runfile.read import manifest_path
 
     summary = AuditSummary()
     progress = Progress.for_terminal("audited", "runs", quiet=arguments.quiet)
-    if arguments.output is not None:
-        try:
-            sink = arguments.output.open("wb")
-        except OSError as error:
-            raise ProvenanceError(f"{arguments.output}: cannot write: {error.strerror}") from None
-    else:
-        sink = sys.stdout.buffer
-    try:
-        for line in audit_runs(find_runs(arguments.roots, shard), summary, group=arguments.group):
+
+    def unreadable(directory: Path, reason: str) -> None:
+        summary.runs += 1
+        summary.note_missing(str(directory), f"directory cannot be read: {reason}")
+
+    runs = find_runs(arguments.roots, shard, unreadable)
+    output: Path | None = arguments.output
+    target = Path(os.path.realpath(output)) if output is not None else None
+    if target is not None:
+        if target.is_dir():
+            raise ProvenanceError(f"{output}: is a directory")
+        # Never onto an input: compared by device and inode, so links are seen through.
+        identity = _identity(target)
+        if identity is not None and identity in {_identity(manifest_path(r.path)) for r in runs}:
+            raise ProvenanceError(
+                f"{output}: is one of the audited manifests; refusing to overwrite it"
+            )
+    with _sink(target, output) as sink:
+        for line in audit_runs(runs, summary, group=arguments.group):
             sink.write(line)
             progress.update(summary.runs, summary.current)
-    finally:
-        if sink is not sys.stdout.buffer:
-            sink.close()
-        else:
-            sink.flush()
     progress.close()
-    report = sys.stdout if arguments.output is not None else sys.stderr
-    report.write(summary.render())
+    report = sys.stdout if output is not None else sys.stderr
+    report.write(terminal_safe(summary.render()))
     report.flush()
     return 0
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+@contextlib.contextmanager
+def _sink(target: Path | None, output: Path | None) -> Iterator[IO[bytes]]:
+    """stdout, or a temp file beside ``target`` renamed over it only when all went well."""
+    from insidellms_provenance.errors import WriteError
+
+    if target is None:
+        yield sys.stdout.buffer
+        sys.stdout.flush()
+        return
+    try:
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as error:
+        raise WriteError(f"{output}: cannot write in {target.parent}: {error.strerror}") from None
+    file: IO[bytes] = os.fdopen(fd, "wb")
+    try:
+        yield file
+        file.flush()
+        os.fsync(file.fileno())
+        file.close()
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            file.close()
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        if isinstance(error, OSError):
+            raise WriteError(f"{output}: cannot write: {error.strerror}") from None
+        raise

@@ -12,6 +12,7 @@ from insidellms_provenance.cli.render import (
     markdown_cell,
     markdown_code,
     markdown_table,
+    terminal_safe,
     text_table,
 )
 
@@ -73,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="TOML policy file with the same keys (options override it)",
     )
+    parser.add_argument(
+        "--lock",
+        type=Path,
+        metavar="FILE",
+        help="PEP 751 pylock.toml: fail unless the plugins are exactly the locked packages",
+    )
     add_format(parser, ("text", "json", "markdown"))
 
 
@@ -101,8 +108,13 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         from insidellms_provenance.fingerprint.recorder import record
 
-        provenance = record(arguments.group)
+        provenance = record(arguments.group, isolated=True)
     violations = check_policy(provenance, policy)
+    if arguments.lock is not None:
+        from insidellms_provenance.analyze.reproduce import lock_violations, read_lock
+
+        lock = read_lock(arguments.lock)
+        violations += lock_violations(provenance, lock, arguments.lock.parent)
     output = render(arguments.format, provenance["group"], len(provenance["plugins"]), violations)
     write_output(output)
     return 1 if violations else 0
@@ -132,9 +144,9 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
                 ("Plugin", "Rule", "Problem"),
                 [(markdown_code(v.plugin), v.rule, markdown_cell(v.message)) for v in violations],
             )
-        return "\n".join(lines).rstrip("\n") + "\n"
+        return terminal_safe("\n".join(lines).rstrip("\n") + "\n")
     lines = [summary]
     if violations:
         lines.append("")
         lines += text_table((v.plugin, v.rule, v.message) for v in violations)
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines) + "\n")

@@ -17,6 +17,7 @@ from insidellms_provenance.cli.render import (
     change_value,
     json_bytes,
     markdown_change_table,
+    terminal_safe,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--fail-on",
-        default="any",
+        action="append",
         metavar="POLICY",
         help="which changes make the exit code 1 (default: any; rules and examples below)",
     )
@@ -100,8 +101,16 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
     from insidellms_provenance.runfile.read import load_field_value
 
+    # Given twice, --fail-on is refused rather than "last one wins": a CI config that
+    # appends a second policy must not silently drop the first.
+    if arguments.fail_on is not None and len(arguments.fail_on) > 1:
+        given = " ".join(f"--fail-on {text}" for text in arguments.fail_on)
+        raise ProvenanceError(
+            f"--fail-on may be given once ({given}); combine selectors with commas"
+        )
+    fail_on = arguments.fail_on[0] if arguments.fail_on else "any"
     try:
-        policy = parse_fail_on(arguments.fail_on)
+        policy = parse_fail_on(fail_on)
     except ValueError as error:
         raise ProvenanceError(str(error)) from None
     # Parsed JSON is acyclic, and the cyclic collector would rescan hundreds of
@@ -109,7 +118,7 @@ def run(arguments: argparse.Namespace) -> int:
     # most of diff's own time on 10,000 plugins). Reference counting still frees memory.
     gc.disable()
     before, before_where = load_field_value(arguments.before)
-    after, after_where = load_field_value(arguments.after)
+    after, after_where = load_field_value(arguments.after, beside=before)
     for value, where in ((before, before_where), (after, after_where)):
         if arguments.group is not None and value.get("group") != arguments.group:
             message = f"{where}: recorded for group {value.get('group')!r}, not {arguments.group!r}"
@@ -123,12 +132,14 @@ def run(arguments: argparse.Namespace) -> int:
 
     selected = len(selected_changes(report, policy))
     if arguments.format == "json":
-        sys.stdout.buffer.write(render_json(report, arguments.fail_on, failed=bool(selected)))
+        sys.stdout.buffer.write(render_json(report, fail_on, failed=bool(selected)))
     elif arguments.format == "markdown":
-        sys.stdout.write(render_markdown(report, policy, selected=selected))
+        sys.stdout.write(terminal_safe(render_markdown(report, policy, selected=selected)))
     else:
         colour = _use_colour(arguments.color)
-        sys.stdout.write(render_text(report, policy, selected=selected, colour=colour))
+        text = render_text(report, policy, selected=selected, colour=colour)
+        # Colours come from change_lines only; every recorded string is escaped there.
+        sys.stdout.write(text if colour else terminal_safe(text))
     sys.stdout.flush()
     return 1 if selected else 0
 
@@ -168,7 +179,7 @@ def render_text(
     if report.identical:
         return f"identical: plugin provenance digests match ({report.after_digest})\n{verdict}\n"
     lines = [
-        f"group {report.group}: {_counts(report)}",
+        f"group {terminal_safe(report.group)}: {_counts(report)}",
         f"  before {report.before_digest}",
         f"  after  {report.after_digest}",
         "",

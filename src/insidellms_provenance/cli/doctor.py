@@ -57,7 +57,9 @@ def run(arguments: argparse.Namespace) -> int:
             _json(arguments.group, view, details, strict=arguments.strict_plugins, failed=failed)
         )
     else:
-        write_output(_text(arguments.group, view, details))
+        from insidellms_provenance.cli.render import terminal_safe
+
+        write_output(terminal_safe(_text(arguments.group, view, details)))
     return 1 if failed else 0
 
 
@@ -124,8 +126,7 @@ def _text(group: str, view: HostView, details: _Details) -> str:
 
 
 def _json(group: str, view: HostView, details: _Details, *, strict: bool, failed: bool) -> bytes:
-    from importlib import metadata
-
+    from insidellms_provenance.fingerprint.discover import discover
     from insidellms_provenance.fingerprint.loader import HOST_DISABLE_VARIABLE
 
     # The host's doctor lower-cases the variable (its loader does not).
@@ -135,7 +136,8 @@ def _json(group: str, view: HostView, details: _Details, *, strict: bool, failed
         "yes",
     )
     discovered = sorted(
-        ({"name": ep.name, "value": ep.value} for ep in metadata.entry_points(group=group)),
+        # Not importlib's entry_points(): it blocks on a FIFO entry_points.txt.
+        ({"name": ep.name, "value": ep.value} for ep in discover(group, include_own=True)),
         key=lambda item: (item["name"], item["value"]),
     )
     registered = {

@@ -41,7 +41,7 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         from insidellms_provenance.fingerprint.recorder import record
 
-        provenance = record(arguments.group)
+        provenance = record(arguments.group, isolated=True)
     result = embed(arguments.run, provenance)
     where = result.path
     if not result.changed:

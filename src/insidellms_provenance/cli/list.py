@@ -11,7 +11,7 @@ from insidellms_provenance.cli.options import (
     set_epilog,
     write_output,
 )
-from insidellms_provenance.cli.render import json_bytes, text_table
+from insidellms_provenance.cli.render import json_bytes, terminal_safe, text_table
 from insidellms_provenance.field.schema import REGISTRY_KINDS
 
 __all__ = ["add_arguments", "run"]
@@ -80,5 +80,6 @@ def run(arguments: argparse.Namespace) -> int:
         value = [{"kind": k, "key": n, "source": s} for k, n, s in rows]
         write_output(json_bytes(value))
         return 0
-    write_output("\n".join(text_table([("KIND", "KEY", "SOURCE"), *rows])) + "\n")
+    text = "\n".join(text_table([("KIND", "KEY", "SOURCE"), *rows])) + "\n"
+    write_output(terminal_safe(text))
     return 0

@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "audit": "walk run directories; one JSON line per (run, plugin) and a summary",
     "doctor": "check the group's plugins: manifests, compatibility, requirements, conflicts",
     "list": "list registered models, probes and datasets with their provenance",
+    "export": "write a run's plugins as a PEP 751 lock, CycloneDX SBOM or in-toto statement",
+    "fingerprint": "the record_digest of wheel files, computed from their contents, uninstalled",
 }
 
 

@@ -19,6 +19,9 @@ ENVIRONMENT_HELP = (
     "  insideLLMs loads no plugin at all, this package's hook included, so runs have no",
     "  field, and 'record' marks every plugin 'disabled' without importing it.",
     "A run without the field means 'unknown', never 'no plugins'.",
+    "INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT=SECONDS (default 300): commands that import",
+    "  plugins do so in a child process; a plugin still importing after this long is",
+    "  stopped and recorded as failed.",
 )
 
 _HELP_WIDTH = 79

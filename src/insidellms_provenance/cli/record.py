@@ -34,7 +34,7 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance.canonical import canonical_json
     from insidellms_provenance.fingerprint.recorder import record_field
 
-    data = canonical_json(record_field(arguments.group)) + b"\n"
+    data = canonical_json(record_field(arguments.group, isolated=True)) + b"\n"
     if arguments.output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

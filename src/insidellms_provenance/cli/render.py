@@ -12,6 +12,7 @@ Typical usage::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "markdown_change_table",
     "markdown_code",
     "markdown_table",
+    "terminal_safe",
     "text_table",
 ]
 
@@ -45,6 +47,20 @@ _CHANGE_KEYS = (
     "direction",
     "implied",
 )
+
+
+# C0 and C1 control characters but newline, and the bidirectional overrides: recorded
+# strings holding them could clear the screen or disguise text in a terminal.
+_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters (but newlines) written as Python escapes.
+
+    Applied to every text and markdown output, so a recorded string cannot clear the
+    screen or overwrite a line with a forged verdict.
+    """
+    return _UNSAFE.sub(lambda match: ascii(match.group(0))[1:-1], text)
 
 
 def text_table(
@@ -120,7 +136,9 @@ def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str
             return f"{_COLOURS[cell.rstrip()]}{cell}{_RESET}"
         return cell
 
-    rows = [(c.plugin, c.severity, c.kind, c.message) for c in changes]
+    rows = [
+        (terminal_safe(c.plugin), c.severity, c.kind, terminal_safe(c.message)) for c in changes
+    ]
     widths = {1: len("critical")}
     painted = text_table(rows, min_widths=widths, paint=paint)
     plain = text_table(rows, min_widths=widths)
@@ -128,8 +146,8 @@ def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str
     for change, line, unpainted in zip(changes, painted, plain, strict=True):
         lines.append(line)
         # What the change implies (an upgrade's new manifest version...), under its message.
-        indent = " " * (len(unpainted) - len(change.message))
-        lines += [f"{indent}implies {implied}" for implied in change.implied]
+        indent = " " * (len(unpainted) - len(terminal_safe(change.message)))
+        lines += [f"{indent}implies {terminal_safe(implied)}" for implied in change.implied]
     return lines
 
 

@@ -54,7 +54,9 @@ def run(arguments: argparse.Namespace) -> int:
 
         sys.stdout.buffer.write(field_bytes(provenance) + b"\n")
     else:
-        sys.stdout.write(render_show(provenance))
+        from insidellms_provenance.cli.render import terminal_safe
+
+        sys.stdout.write(terminal_safe(render_show(provenance)))
     sys.stdout.flush()
     return 0
 

@@ -41,7 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         exit_codes="0 every checked file matches its RECORD row (and, with RUN, this "
         "environment has the run's plugins); 1 a modified, missing or unexpected file, a "
-        "refused path, or a difference from RUN; 2 bad input (unreadable RUN).",
+        "refused path, or a difference from RUN; with --wheels DIR: 0 every distribution "
+        "of RUN has a wheel whose contents match exactly, 1 otherwise (silent rebuilds and "
+        "missing wheels named); 2 bad input (unreadable RUN, DIR not a directory).",
+    )
+    parser.add_argument(
+        "--wheels",
+        type=Path,
+        metavar="DIR",
+        help="compare the run's plugins with these wheel files instead of this environment",
     )
     parser.add_argument(
         "--all", action="store_true", help="verify every installed distribution, not only plugins"
@@ -66,6 +74,10 @@ def run(arguments: argparse.Namespace) -> int:
     )
     from insidellms_provenance.fingerprint.discover import discover
 
+    if arguments.wheels is not None:
+        from insidellms_provenance.cli.matches import run_matches
+
+        return run_matches(arguments)
     report = None
     if arguments.run is not None:
         from insidellms_provenance.field.read import read_field
@@ -78,9 +90,12 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         group = arguments.group
     if arguments.all:
+        from insidellms_provenance.fingerprint.discover import versions_key
+
         seen: dict[str, metadata.Distribution] = {}
         for dist in metadata.distributions():
-            seen.setdefault((dist.name or "").lower(), dist)
+            # Keyed by the directory name: reading METADATA here could block on a FIFO.
+            seen.setdefault(versions_key(dist) or str(id(dist)), dist)
         dists = list(seen.values())
     else:
         unique = {id(ep.dist): ep.dist for ep in discover(group) if ep.dist is not None}
@@ -114,10 +129,12 @@ def render(  # noqa: PLR0913 - the parts of one result
     """The verification result in ``text``, ``markdown`` or canonical ``json``."""
     if fmt == "json":
         return _json(group, checked, findings, report)
+    from insidellms_provenance.cli.render import terminal_safe
+
     summary = _summary(group, checked, findings, every_distribution=every_distribution)
     if fmt == "markdown":
-        return _markdown(summary, findings, report)
-    return _text(summary, findings, report)
+        return terminal_safe(_markdown(summary, findings, report))
+    return terminal_safe(_text(summary, findings, report))
 
 
 def _summary(group: str, checked: int, findings: list[Finding], *, every_distribution: bool) -> str:

@@ -6,6 +6,7 @@ Readers get the parsed values themselves, validated against the ``TypedDict``s o
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, cast
 
 import orjson
@@ -14,7 +15,14 @@ from insidellms_provenance.canonical import canonical_digest, sha256_digest
 from insidellms_provenance.errors import InvalidFieldError
 from insidellms_provenance.field.schema import SCHEMA_V1, Conflict, PluginFingerprint, Provenance
 
-__all__ = ["KNOWN_SCHEMAS", "check_field", "read_conflict", "read_field", "read_plugin"]
+__all__ = [
+    "KNOWN_SCHEMAS",
+    "check_field",
+    "read_conflict",
+    "read_field",
+    "read_field_beside",
+    "read_plugin",
+]
 
 KNOWN_SCHEMAS = frozenset({SCHEMA_V1})
 
@@ -36,6 +44,7 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
     plugins = value.get("plugins")
     if not isinstance(plugins, list):
         raise InvalidFieldError(f"{where}: provenance field is malformed: 'plugins' is not a list")
+    _check_load_order(plugins, where)
     try:
         fast = sha256_digest(orjson.dumps(plugins, option=orjson.OPT_SORT_KEYS))
     except orjson.JSONEncodeError:
@@ -45,11 +54,57 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
     return value
 
 
+def _check_load_order(plugins: list[Any], where: str) -> None:
+    """Plugins are written sorted by (name, value), each entry point once; refuse others.
+
+    A reordered or duplicated list never comes from a recording, and every reader would
+    otherwise have to decide which copy counts.
+    """
+    keys = []
+    for plugin in plugins:
+        entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
+        if not isinstance(entry_point, dict):
+            return  # structuring names this problem precisely
+        name, value = entry_point.get("name"), entry_point.get("value")
+        if not (isinstance(name, str) and isinstance(value, str)):
+            return
+        keys.append((name, value))
+    if any(earlier >= later for earlier, later in itertools.pairwise(keys)):
+        raise InvalidFieldError(
+            f"{where}: provenance field is malformed: plugins are not in load order "
+            "or an entry point is listed twice"
+        )
+
+
 def read_field(value: object, *, where: str) -> Provenance:
     """Check a field read from a file and validate all of it; ``where`` names it in errors."""
     checked = check_field(value, where=where)
     _raise_on_issues(checked, Provenance, where, "field")
     return cast("Provenance", checked)
+
+
+def read_field_beside(value: object, *, where: str, validated: Provenance) -> Provenance:
+    """:func:`read_field` for the second of two fields, ``validated`` being the first.
+
+    The same acceptance as :func:`read_field`: plugins equal to the plugin of the same
+    entry point in ``validated`` passed the same validation there and are not walked
+    again, so ``diff`` of two large fields validates the unchanged plugins once.
+    """
+    checked = check_field(value, where=where)
+    known = {_plugin_key(plugin): plugin for plugin in validated["plugins"]}
+    fresh = [p for p in checked["plugins"] if known.get(_plugin_key(p), _MISSING) != p]
+    _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
+    return cast("Provenance", checked)
+
+
+_MISSING = object()
+
+
+def _plugin_key(plugin: object) -> object:
+    entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
+    if isinstance(entry_point, dict):
+        return (entry_point.get("name"), entry_point.get("value"))
+    return id(plugin)
 
 
 def read_plugin(value: object, *, where: str, index: object = "?") -> PluginFingerprint:

@@ -10,12 +10,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from importlib import machinery, metadata
 
+from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.field import schema
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
 
 __all__ = [
     "discover",
     "dist_info_name",
     "entry_point_ref",
+    "entry_points_of",
     "installed_versions",
     "normalized_name",
     "versions_key",
@@ -27,7 +30,7 @@ _INFO_SUFFIXES = (".dist-info", ".egg-info")
 _SEPARATORS = re.compile(r"[-_.]+")
 
 
-def discover(group: str) -> list[metadata.EntryPoint]:
+def discover(group: str, *, include_own: bool = False) -> list[metadata.EntryPoint]:
     """Entry points of ``group``, sorted by (name, value) as insideLLMs loads them.
 
     The same entry points as ``importlib.metadata.entry_points(group=group)``: the first
@@ -41,17 +44,48 @@ def discover(group: str) -> list[metadata.EntryPoint]:
     ``importlib.metadata.distributions()`` when a ``sys.meta_path`` finder other than
     ``PathFinder`` finds distributions, or a ``sys.path`` entry is not a ``str``, exists
     but cannot be listed (a zip file), or is a directory named ``*.egg``. See benchmarks/.
+
+    ``include_own`` keeps this package's own hook (what the host itself discovers).
     """
     found: list[metadata.EntryPoint] = []
-    for dist in _declaring(group):
-        found.extend(dist.entry_points.select(group=group))
+    for dist, text in _declaring(group):
+        found.extend(entry_points_of(text, group, dist))
     # This package's own in-run hook is not a plugin of the run: it registers nothing,
     # and listing it would change every recorded field whenever this package changes.
-    found = [ep for ep in found if not ep.value.startswith(_OWN_PREFIX)]
+    if not include_own:
+        found = [ep for ep in found if not ep.value.startswith(_OWN_PREFIX)]
     return sorted(found, key=lambda ep: (ep.name, ep.value))
 
 
-def _declaring(group: str) -> Iterator[metadata.Distribution]:
+def entry_points_of(
+    text: str, group: str, dist: metadata.Distribution | None = None
+) -> list[metadata.EntryPoint]:
+    """The entry points of ``group`` in ``entry_points.txt`` text, as importlib reads them.
+
+    Parsed here, not by ``Distribution.entry_points``: importlib raises ``TypeError`` for
+    a line without ``=`` and re-reads the file (which may meanwhile be a FIFO). A line
+    without ``=`` becomes an entry point with an empty value, which then fails to load:
+    a problem on that plugin, not the end of the command.
+    """
+    found = []
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+            continue
+        if section != group:
+            continue
+        name, _, value = line.partition("=")
+        ep = metadata.EntryPoint(name=name.strip(), value=value.strip(), group=group)
+        # ``_for`` attaches the distribution, as importlib does (private since 3.8, stable).
+        found.append(ep._for(dist) if dist is not None else ep)  # type: ignore[attr-defined]  # noqa: SLF001
+    return found
+
+
+def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
     """The winning distributions whose ``entry_points.txt`` contains ``group``, in order."""
     info_dirs = _info_dirs()
     if info_dirs is None:
@@ -60,15 +94,15 @@ def _declaring(group: str) -> Iterator[metadata.Distribution]:
             key = _normalized_name(dist)
             if key not in seen:
                 seen.add(key)
-                text = dist.read_text("entry_points.txt")
+                text = read_dist_text(dist, "entry_points.txt")
                 if text and group in text:
-                    yield dist
+                    yield dist, text
         return
     for directory in info_dirs:
         text = _read_text(os.path.join(directory, "entry_points.txt"))
         if text and group in text:
             # The path importlib makes: the sys.path entry joined with the child's name.
-            yield metadata.PathDistribution(pathlib.Path(directory))
+            yield metadata.PathDistribution(pathlib.Path(directory)), text
 
 
 def _info_dirs() -> list[str] | None:
@@ -132,11 +166,10 @@ def _normalize(name: str) -> str:
 
 
 def _read_text(path: str) -> str | None:
-    """The text of ``path``, or ``None`` where ``PathDistribution.read_text`` gives none."""
+    """The text of ``path``; ``None`` if it is missing, special, too large or not UTF-8."""
     try:
-        with open(path, encoding="utf-8") as file:
-            return file.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+        return read_regular(path, limit=DIST_FILE_LIMIT).decode("utf-8")
+    except (FileRefusedError, UnicodeDecodeError):
         return None
 
 

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
-import stat
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
+from insidellms_provenance._safe_io import RECORD_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import DistributionInfo
-from insidellms_provenance.fingerprint.discover import dist_info_name, normalized_name
+from insidellms_provenance.fingerprint.discover import (
+    dist_info_name,
+    entry_points_of,
+    normalized_name,
+)
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.record_file import (
+    CanonicalRow,
     InstallLayout,
     canonical_rows,
     parse_record,
 )
+from insidellms_provenance.fingerprint.redact import redact
 
-__all__ = ["describe_distribution", "name_and_version", "site_directory"]
+__all__ = ["describe_distribution", "name_and_version", "record_digest", "site_directory"]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 
@@ -31,15 +38,10 @@ def site_directory(dist: metadata.Distribution) -> Path:
 
 def _read_regular_file(root: Path, relative: str) -> bytes | None:
     """Read ``root/relative`` if it is a regular file; never follow a final symlink."""
-    path = root / relative
     try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return None
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
+        return read_regular(root / relative, limit=RECORD_FILE_LIMIT, follow_symlinks=False)
+    except (FileRefusedError, ValueError):  # ValueError: a NUL in the path
         return None
-    with os.fdopen(fd, "rb") as file:
-        return file.read()
 
 
 def describe_distribution(
@@ -58,12 +60,14 @@ def describe_distribution(
     name = name or dir_name
     version = version or dir_version
 
-    record_digest = None
+    digest = None
     record_paths: frozenset[str] = frozenset()
     record_problems: list[str] = []
-    record_text = _read_text(dist, "RECORD", record_problems)
+    record_text = read_dist_text(dist, "RECORD", record_problems)
     if record_text is None:
-        record_problems.append("RECORD is missing")
+        if not record_problems:
+            record_problems.append("RECORD is missing")
+        record_problems = [redact(problem) for problem in record_problems]
     else:
         entries, parse_problems = parse_record(record_text)
         record_problems.extend(parse_problems)
@@ -84,38 +88,45 @@ def describe_distribution(
             entries, layout, lambda path: _read_regular_file(site, path)
         )
         record_problems.extend(row_problems)
-        record_digest = canonical_digest({"files": rows, "problems": sorted(set(record_problems))})
+        record_problems = [redact(problem) for problem in record_problems]
+        digest = record_digest(rows, record_problems)
     problems.extend(record_problems)
 
     info = schema.distribution(
         name=name,
         normalized_name=normalized_name(name) if name else "",
         version=version,
-        record_digest=record_digest,
-        problems=tuple(problems),
+        record_digest=digest,
+        problems=tuple(redact(problem) for problem in problems),
     )
     return info, record_paths
 
 
+def record_digest(rows: Iterable[CanonicalRow], problems: Iterable[str]) -> str:
+    """``record_digest`` of canonical RECORD rows and the problems found making them.
+
+    The one definition, shared by installed distributions and wheel archives
+    (:mod:`insidellms_provenance.fingerprint.wheel`): ``docs/record-digest.md``, step 8.
+    """
+    return canonical_digest({"files": list(rows), "problems": sorted(set(problems))})
+
+
 def _wrapper_names(dist: metadata.Distribution) -> frozenset[str]:
     """Console and GUI script names: installers generate wrappers for them."""
-    return frozenset(ep.name for ep in dist.entry_points if ep.group in _WRAPPER_GROUPS)
-
-
-def _read_text(dist: metadata.Distribution, filename: str, problems: list[str]) -> str | None:
-    try:
-        return dist.read_text(filename)
-    except (OSError, UnicodeDecodeError) as error:
-        problems.append(f"{filename} cannot be read: {type(error).__name__}")
-        return None
+    text = read_dist_text(dist, "entry_points.txt") or ""
+    return frozenset(
+        ep.name for group in _WRAPPER_GROUPS for ep in entry_points_of(text, group, dist)
+    )
 
 
 def _read_name_version(dist: metadata.Distribution, problems: list[str]) -> tuple[str, str]:
-    text = _read_text(dist, "METADATA", problems)
+    before = len(problems)
+    text = read_dist_text(dist, "METADATA", problems)
+    if text is None and len(problems) == before:
+        text = read_dist_text(dist, "PKG-INFO", problems)
     if text is None:
-        text = _read_text(dist, "PKG-INFO", problems)
-    if text is None:
-        problems.append("METADATA is missing")
+        if len(problems) == before:
+            problems.append("METADATA is missing")
         return "", ""
     return name_and_version(text, problems)
 

@@ -7,7 +7,7 @@ import os
 import stat
 from typing import Final
 
-__all__ = ["POOL_MIN_FILES", "HashResult", "hash_file"]
+__all__ = ["POOL_MIN_FILES", "HashResult", "hash_fd", "hash_file"]
 
 # Below this many files a process pool costs more than it saves (spawning 2 workers and
 # shipping the work costs about 60 ms here).
@@ -33,6 +33,14 @@ def hash_file(path: str, algorithm: str) -> HashResult:
             return "symlink"
         return f"unreadable ({error.strerror})"
     try:
+        return hash_fd(fd, algorithm)
+    finally:
+        os.close(fd)
+
+
+def hash_fd(fd: int, algorithm: str) -> HashResult:
+    """The digest and size of the regular file open as ``fd``, or why it was not read."""
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return "special file"
         digest = hashlib.new(algorithm)
@@ -43,5 +51,3 @@ def hash_file(path: str, algorithm: str) -> HashResult:
         return digest.digest(), size
     except OSError as error:
         return f"unreadable ({error.strerror})"
-    finally:
-        os.close(fd)

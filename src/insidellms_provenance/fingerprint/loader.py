@@ -1,28 +1,33 @@
 """Import entry points and call ``plugin_manifest()``: the one place plugin code runs.
 
 Everything a plugin raises is caught here and turned into data, so a broken plugin is
-recorded, never fatal. Plugin output to stdout is sent to stderr so it cannot corrupt
-the JSON that ``record`` prints.
+recorded, never fatal: every ``BaseException`` (``SystemExit``, ``GeneratorExit``...)
+but ``KeyboardInterrupt``, which still interrupts. Plugin output to stdout, through
+``sys.stdout`` or file descriptor 1, is sent to stderr so it cannot corrupt the JSON
+that ``record`` prints.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import metadata
-from pathlib import Path
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import DEFAULT_GROUP, LoadOutcome, ManifestSummary
 from insidellms_provenance.fingerprint.plugin_manifest import summarize_manifest
+from insidellms_provenance.fingerprint.redact import redact
 
 __all__ = [
     "HOST_DISABLE_VARIABLE",
     "call_plugin_manifest",
     "describe_error",
+    "entry_point_module",
     "load_entry_point",
+    "plugin_output_to_stderr",
     "plugins_disabled",
 ]
 
@@ -41,10 +46,15 @@ def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:
     In the host's group a non-callable object is ``skipped``, as insideLLMs skips it;
     other groups (pytest11, console_scripts...) may point at anything.
     """
+    if entry_point_module(ep) is None:
+        message = f"entry point value {ep.value!r} is not a valid object reference"
+        return schema.load_outcome(status="failed", error_type="ValueError", error_message=message)
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with plugin_output_to_stderr():
             loaded = ep.load()
-    except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
         error_type, message = describe_error(error)
         return schema.load_outcome(status="failed", error_type=error_type, error_message=message)
     if ep.group == DEFAULT_GROUP and not callable(loaded):
@@ -58,11 +68,12 @@ def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> Manif
     Looks in the entry point's module, then in its parent packages, nearest first:
     ``pkg.hooks:register`` finds ``pkg.plugin_manifest``.
     """
-    if outcome["status"] == "disabled" or ep.module not in sys.modules:
+    module_name = entry_point_module(ep)
+    if outcome["status"] == "disabled" or module_name is None or module_name not in sys.modules:
         # A module whose import raised is removed from sys.modules; one whose
         # registration failed inside a host run is still there and still declares.
         return schema.manifest_summary(status="error", problems=("module failed to import",))
-    function = _find_manifest_function(ep.module)
+    function = _find_manifest_function(module_name)
     if function is None:
         return schema.manifest_summary(status="missing")
     if not callable(function):
@@ -70,12 +81,54 @@ def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> Manif
             status="invalid", problems=("plugin_manifest is not callable",)
         )
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with plugin_output_to_stderr():
             value = function()
-    except Exception as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
         error_type, message = describe_error(error)
         return schema.manifest_summary(status="error", problems=(f"{error_type}: {message}",))
-    return summarize_manifest(value)
+    try:
+        with plugin_output_to_stderr():
+            return summarize_manifest(value)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - a hostile mapping runs code when read
+        error_type, _ = describe_error(error)
+        problem = f"the returned value could not be read ({error_type})"
+        return schema.manifest_summary(status="invalid", problems=(problem,))
+
+
+# importlib's EntryPoint.pattern: ``module`` or ``module:attr.attr`` with optional extras.
+_REFERENCE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
+
+
+def entry_point_module(ep: metadata.EntryPoint) -> str | None:
+    """The module an entry point names, or ``None`` for a value that names none.
+
+    ``EntryPoint.module`` raises ``AttributeError`` on such values (``not a ref!!``).
+    """
+    match = _REFERENCE.match(ep.value)
+    return match.group("module") if match else None
+
+
+@contextlib.contextmanager
+def plugin_output_to_stderr() -> Iterator[None]:
+    """While plugin code runs, its writes to stdout (``sys.stdout`` or fd 1) go to stderr."""
+    sys.stdout.flush()
+    saved = None
+    with contextlib.suppress(OSError, ValueError):
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+                os.dup2(saved, 1)
+            os.close(saved)
 
 
 def _find_manifest_function(module_name: str) -> object | None:
@@ -89,23 +142,18 @@ def _find_manifest_function(module_name: str) -> object | None:
 
 
 def describe_error(error: BaseException) -> tuple[str, str]:
-    """Exception type and the first line of its message, with local paths hidden."""
-    error_type = type(error).__qualname__
-    module = type(error).__module__
+    """Exception type and the first line of its message, redacted (no paths, no names).
+
+    Never raises, whatever the exception's ``__str__`` does.
+    """
+    error_type = str(type(error).__qualname__)
+    module = str(type(error).__module__)
     if module not in ("builtins", "__main__"):
         error_type = f"{module}.{error_type}"
-    text = str(error).strip().splitlines()
-    return error_type, _hide_paths(text[0] if text else "")
-
-
-def _hide_paths(text: str) -> str:
-    """Replace this machine's prefix and home directory so messages stay portable."""
-    replacements = [
-        (sys.prefix, "{prefix}"),
-        (sys.base_prefix, "{base_prefix}"),
-        (str(Path.home()), "~"),
-    ]
-    for path, marker in sorted(replacements, key=lambda item: -len(item[0])):
-        if len(path) > 1:
-            text = text.replace(path, marker)
-    return text
+    try:
+        text = str(error).strip().splitlines()
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - a plugin's __str__ is plugin code too
+        text = ["<the exception's message could not be read>"]
+    return redact(error_type), redact(text[0] if text else "")

@@ -11,7 +11,7 @@ from pathlib import Path
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Origin
 
-__all__ = ["check_origin"]
+__all__ = ["check_origin", "imported_file"]
 
 
 @functools.cache
@@ -20,8 +20,17 @@ def _real(path: str) -> str:
     return os.path.realpath(path)
 
 
+def imported_file(ep: metadata.EntryPoint) -> str | None:
+    """The file the entry point's module was imported from in this process, if any."""
+    from insidellms_provenance.fingerprint.loader import entry_point_module
+
+    module = sys.modules.get(entry_point_module(ep) or "")
+    module_file = getattr(module, "__file__", None)
+    return module_file if isinstance(module_file, str) else None
+
+
 def check_origin(
-    ep: metadata.EntryPoint,
+    module_file: str | None,
     *,
     site_dir: Path,
     record_paths: frozenset[str],
@@ -30,15 +39,16 @@ def check_origin(
 ) -> Origin:
     """``shadowed`` when the imported module's file is not one of the dist's files.
 
+    ``module_file`` is where the entry point's module was imported from (see
+    :func:`imported_file`), here or in the child process that imported it.
+
     ``record_paths`` are the distribution's RECORD paths, relative to ``site_dir``. A
     same-named directory earlier on ``sys.path`` is the usual cause of shadowing. Works
     only after the module was imported; otherwise the status is ``unknown``.
     ``versions`` lists the versions of every copy of the distribution on ``sys.path``.
     """
     duplicates = tuple(versions) if len(versions) > 1 else ()
-    module = sys.modules.get(ep.module)
-    module_file = getattr(module, "__file__", None)
-    if not isinstance(module_file, str):
+    if module_file is None:
         return schema.origin(status="unknown", duplicate_versions=duplicates)
     real_file = os.path.realpath(module_file)
     if editable_root is not None:

@@ -16,6 +16,7 @@ from insidellms_provenance.field.schema import (
     RegistryKeys,
     Requires,
 )
+from insidellms_provenance.fingerprint.redact import redact
 
 __all__ = [
     "DETERMINISM_CLASSES",
@@ -81,7 +82,7 @@ def summarize_manifest(value: object) -> ManifestSummary:
     return schema.manifest_summary(
         status="invalid" if problems else "ok",
         digest=digest,
-        problems=tuple(problems),
+        problems=tuple(redact(problem) for problem in problems),
         name=name,
         version=version,
         sdk_version=sdk_version,

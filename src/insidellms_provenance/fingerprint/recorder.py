@@ -26,12 +26,13 @@ from insidellms_provenance.fingerprint.discover import (
     versions_key,
 )
 from insidellms_provenance.fingerprint.distribution import describe_distribution, site_directory
+from insidellms_provenance.fingerprint.isolation import ImportResult
 from insidellms_provenance.fingerprint.loader import (
     call_plugin_manifest,
     load_entry_point,
     plugins_disabled,
 )
-from insidellms_provenance.fingerprint.origin import check_origin
+from insidellms_provenance.fingerprint.origin import check_origin, imported_file
 from insidellms_provenance.fingerprint.source import describe_source, editable_root
 
 __all__ = ["record", "record_field", "record_without_import"]
@@ -43,18 +44,24 @@ def record(
     group: str = DEFAULT_GROUP,
     *,
     environ: Mapping[str, str] = os.environ,
+    isolated: bool = False,
 ) -> Provenance:
-    """Import each entry point of ``group`` (never calling it) and fingerprint it."""
-    return record_field(group, environ=environ)
+    """Import each entry point of ``group`` (never calling it) and fingerprint it.
+
+    ``isolated`` imports the plugins in a child process
+    (:mod:`~insidellms_provenance.fingerprint.isolation`), as the CLI does.
+    """
+    return record_field(group, environ=environ, isolated=isolated)
 
 
-def record_field(
+def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it has
     group: str = DEFAULT_GROUP,
     *,
     environ: Mapping[str, str] = os.environ,
     observations: Mapping[tuple[str, str], PluginObservation] | None = None,
     conflicts: Iterable[Conflict] = (),
     entry_points: list[metadata.EntryPoint] | None = None,
+    isolated: bool = False,
 ) -> Provenance:
     """:func:`record`, with what a host run observed.
 
@@ -62,24 +69,38 @@ def record_field(
     :func:`insidellms_provenance.field.schema.observation`) say how the host's own loading
     went; those plugins are not imported again, and their registrations and the run's
     ``conflicts`` are recorded. ``entry_points`` is what :func:`discover` returned for
-    ``group``, when the caller already has it.
+    ``group``, when the caller already has it. ``isolated`` imports the plugins in a
+    child process, so no plugin can end, hang or write into this one.
     """
     observations = observations or {}
     disabled = plugins_disabled(group, environ)
     if entry_points is None:
         entry_points = discover(group)
+    imported: dict[tuple[str, str], ImportResult] = {}
+    if isolated and not disabled:
+        from insidellms_provenance.fingerprint.isolation import import_isolated
+
+        pending = [ep for ep in entry_points if (ep.name, ep.value) not in observations]
+        if pending:
+            imported = import_isolated(pending, environ)
     versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
     described: dict[str, _Described] = {}
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
-        load, manifest = _load(ep, observed, disabled=disabled)
+        isolated_result = imported.get((ep.name, ep.value))
+        if isolated_result is not None:
+            load, manifest = isolated_result["load"], isolated_result["manifest"]
+            module_file = isolated_result["module_file"]
+        else:
+            load, manifest = _load(ep, observed, disabled=disabled)
+            module_file = imported_file(ep)
         info, source, origin = None, None, schema.origin(status="unknown")
         dist = ep.dist
         if dist is not None:
             info, record_paths, source = _describe(dist, described)
             origin = check_origin(
-                ep,
+                module_file,
                 site_dir=site_directory(dist),
                 record_paths=record_paths,
                 editable_root=editable_root(dist) if source["editable"] else None,

@@ -8,13 +8,15 @@ import stat
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Source
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
+from insidellms_provenance.fingerprint.redact import clean_url, redact
 
 if TYPE_CHECKING:
     from packaging.direct_url import DirectUrl
@@ -46,15 +48,16 @@ SKIPPED_SOURCE_DIRS = frozenset(
 
 def describe_source(dist: metadata.Distribution) -> Source:
     """Summarize ``direct_url.json``; no file means the dist came from an index."""
-    try:
-        text = dist.read_text("direct_url.json")
-    except (OSError, UnicodeDecodeError) as error:
-        return schema.source(kind="unknown", problems=(f"direct_url.json: {type(error).__name__}",))
+    problems: list[str] = []
+    text = read_dist_text(dist, "direct_url.json", problems)
+    if problems:
+        return schema.source(kind="unknown", problems=problems)
     if text is None:
         return schema.source(kind="index")
     direct = _parse_direct_url(text)
     if isinstance(direct, str):
-        return schema.source(kind="unknown", problems=(f"direct_url.json is invalid: {direct}",))
+        problem = redact(f"direct_url.json is invalid: {direct}")
+        return schema.source(kind="unknown", problems=(problem,))
 
     url, local_name, local_path = _split_url(direct.url)
     if direct.vcs_info is not None:
@@ -69,12 +72,11 @@ def describe_source(dist: metadata.Distribution) -> Source:
     if direct.dir_info is not None:
         editable = bool(direct.dir_info.editable)
         digest = None
-        problems: tuple[str, ...] = ()
         if editable:
             if local_path is not None and local_path.is_dir():
                 digest = source_tree_digest(local_path)
             else:
-                problems = ("editable source directory is not available",)
+                problems.append("editable source directory is not available")
         return schema.source(
             kind="directory",
             url=url,
@@ -102,9 +104,10 @@ def _parse_direct_url(text: str) -> DirectUrl | str:
 def editable_root(dist: metadata.Distribution) -> Path | None:
     """The local source directory named by ``direct_url.json``, if there is one."""
     try:
-        url = orjson.loads(dist.read_text("direct_url.json") or "{}").get("url", "")
-    except (orjson.JSONDecodeError, AttributeError, OSError, UnicodeDecodeError):
+        value = orjson.loads(read_dist_text(dist, "direct_url.json") or "{}")
+    except orjson.JSONDecodeError:
         return None
+    url = value.get("url", "") if isinstance(value, dict) else None
     return _split_url(url)[2] if isinstance(url, str) else None
 
 
@@ -114,8 +117,7 @@ def _split_url(url: str) -> tuple[str | None, str | None, Path | None]:
     if parts.scheme == "file":
         path = Path(unquote(parts.path))
         return None, path.name, path
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=netloc)), None, None
+    return clean_url(url), None, None
 
 
 def source_tree_digest(root: Path) -> str:

@@ -28,30 +28,30 @@ class HostView:
 
 def load_host(group: str) -> HostView:
     """Import insideLLMs if installed (its plugins load, observed by the hook) and record."""
-    from importlib import metadata
-
     from insidellms_provenance.fingerprint.recorder import record
     from insidellms_provenance.host.plugin import current_field
 
-    try:
-        host_version: str | None = metadata.version("insideLLMs")
-    except metadata.PackageNotFoundError:
-        host_version = None
+    host_version = _host_version()
     registries = None
     if host_version is not None:
         try:
             import insideLLMs  # type: ignore[import-not-found]  # noqa: F401
-        except Exception as error:  # noqa: BLE001 - the host's own failure, reported
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - the host's (or a plugin's) failure
+            # SystemExit from a plugin the host loads on import must not end us with 0.
             from insidellms_provenance.errors import ProvenanceError
+            from insidellms_provenance.fingerprint.loader import describe_error
 
-            raise ProvenanceError(f"importing insideLLMs failed: {error}") from None
+            error_type, message = describe_error(error)
+            raise ProvenanceError(f"importing insideLLMs failed: {error_type}: {message}") from None
         host_registry: Any = sys.modules.get("insideLLMs.registry")
         registries = {
             kind: sorted(getattr(host_registry, name).list())
             for kind, name in HOST_REGISTRIES.items()
             if hasattr(host_registry, name)
         }
-    provenance = current_field() if OBSERVER.observations else record(group)
+    provenance = current_field() if OBSERVER.observations else record(group, isolated=True)
     return HostView(
         provenance=provenance,
         host_version=host_version,
@@ -59,6 +59,22 @@ def load_host(group: str) -> HostView:
         owners=dict(OBSERVER.owners),
         builtins=frozenset(OBSERVER.builtins),
     )
+
+
+def _host_version() -> str | None:
+    """InsideLLMs' installed version, its METADATA read safely (never a FIFO or device)."""
+    from importlib import metadata
+
+    from insidellms_provenance.fingerprint.dist_files import read_dist_text
+    from insidellms_provenance.fingerprint.distribution import name_and_version
+
+    try:
+        dist = metadata.distribution("insideLLMs")
+    except metadata.PackageNotFoundError:
+        return None
+    text = read_dist_text(dist, "METADATA")
+    version = name_and_version(text, [])[1] if text else ""
+    return version or None
 
 
 def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list[str]:

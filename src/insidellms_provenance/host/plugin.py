@@ -156,8 +156,10 @@ def _entry_points() -> list[Any]:
 
 def _entry_point_of(function: object) -> tuple[str, str] | None:
     """The (name, value) of the group's entry point whose object is ``function``."""
+    from insidellms_provenance.fingerprint.loader import entry_point_module
+
     for ep in _entry_points():
-        module = sys.modules.get(ep.module)
+        module = sys.modules.get(entry_point_module(ep) or "")
         target: Any = module
         for part in (ep.attr or "").split("."):
             target = getattr(target, part, None) if part else target

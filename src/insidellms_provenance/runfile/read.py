@@ -1,23 +1,34 @@
-"""Find and read the provenance field in a run directory, manifest or record file."""
+"""Find and read the provenance field in a run directory, manifest or record file.
+
+The one reader of run files: ``show``, ``diff``, ``verify RUN``, ``check RUN``, ``audit``
+and ``embed --from`` all read through :func:`locate_field` and validate through
+:func:`insidellms_provenance.field.read.read_field`, so they accept and refuse the same
+files. Files are read with :func:`insidellms_provenance._safe_io.read_regular`: a FIFO or
+device is refused, and nothing larger than :data:`RUN_FILE_LIMIT` is read.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import orjson
 
+from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.errors import InvalidRunFileError
-from insidellms_provenance.field.read import check_field, read_field
+from insidellms_provenance.field.read import read_field, read_field_beside
 from insidellms_provenance.field.schema import FIELD_KEY, MANIFEST_NAME, Provenance
 
 __all__ = [
     "FIELD_KEY",
     "MANIFEST_NAME",
+    "RUN_FILE_LIMIT",
     "load_field_value",
     "load_provenance",
     "locate_field",
     "manifest_path",
+    "parse_json",
     "read_json",
 ]
 
@@ -33,19 +44,36 @@ def manifest_path(run: Path) -> Path:
 def read_json(path: Path) -> object:
     """Parse a JSON file; every failure is one ``InvalidRunFileError`` naming the file."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidRunFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidRunFileError(f"{path}: is a directory, expected a JSON file") from None
-    except OSError as error:
-        raise InvalidRunFileError(f"{path}: cannot read: {error.strerror}") from None
+        data = read_regular(path, limit=RUN_FILE_LIMIT)
+    except FileRefusedError as error:
+        raise InvalidRunFileError(f"{path}: {error.reason}") from None
+    return parse_json(data, where=str(path))
+
+
+def parse_json(data: bytes, *, where: str) -> object:
+    """Parse JSON as the host writes it: also ``NaN``, huge integers and lone surrogates.
+
+    ``orjson`` reads almost every manifest; what Python's ``json.dumps`` can write but
+    ``orjson`` refuses (``NaN``, ``Infinity``, integers beyond 64 bits, escaped lone
+    surrogates, nesting deeper than 1024) is read by the standard library's parser, whose
+    depth is bounded by the interpreter's recursion limit.
+    """
     if not data or data.isspace():
-        raise InvalidRunFileError(f"{path}: file is empty")
+        raise InvalidRunFileError(f"{where}: file is empty")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        raise InvalidRunFileError(f"{path}: not valid JSON: {error}") from None
+        fast_error = error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRunFileError(f"{where}: not valid JSON: not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InvalidRunFileError(f"{where}: JSON nested too deeply to read") from None
+    except ValueError:
+        raise InvalidRunFileError(f"{where}: not valid JSON: {fast_error}") from None
 
 
 def locate_field(run: Path) -> tuple[object, str, FileKind]:
@@ -70,7 +98,18 @@ def load_provenance(run: Path) -> tuple[Provenance, FileKind]:
     return read_field(value, where=where), kind
 
 
-def load_field_value(run: Path) -> tuple[dict[str, object], str]:
-    """The field as checked raw JSON (schema, digest), for readers of very large fields."""
+def load_field_value(
+    run: Path, *, beside: dict[str, object] | None = None
+) -> tuple[dict[str, object], str]:
+    """The field as raw JSON, after the same full validation as :func:`load_provenance`.
+
+    ``beside``, a field this function returned before, is an optimization for reading a
+    pair (``diff``): plugins equal to its plugins are not validated twice.
+    """
     value, where, _ = locate_field(run)
-    return check_field(value, where=where), where
+    if beside is None:
+        field = read_field(value, where=where)
+    else:
+        field = read_field_beside(value, where=where, validated=cast("Provenance", beside))
+    checked: dict[str, object] = dict(field)
+    return checked, where

@@ -1,0 +1,125 @@
+"""A CycloneDX 1.6 JSON SBOM of a run's plugin distributions.
+
+Each distribution is a ``library`` component with its ``purl``, version and, when a wheel
+matched its contents exactly, the wheel's SHA-256. What only this tool knows goes in
+``properties`` named ``insidellms-provenance:...`` (``docs/export.md`` lists them). The
+document has no timestamp and no serial number unless asked for, so the same run gives
+the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from insidellms_provenance.analyze.export.common import NAMESPACE, purl
+from insidellms_provenance.analyze.reproduce import WheelMatch
+from insidellms_provenance.field.schema import PluginFingerprint, Provenance
+
+__all__ = ["SPEC_VERSION", "cyclonedx_value"]
+
+SPEC_VERSION: Final = "1.6"
+
+
+def cyclonedx_value(  # noqa: PLR0913 - keyword-only options of the document
+    provenance: Provenance,
+    matches: Sequence[WheelMatch],
+    *,
+    tool_version: str,
+    with_wheels: bool,
+    serial_number: str | None = None,
+    timestamp: str | None = None,
+) -> dict[str, Any]:
+    """The SBOM as a JSON value; ``with_wheels`` says whether wheels were searched."""
+    plugins = {
+        (p["entry_point"]["name"], p["entry_point"]["value"]): p for p in provenance["plugins"]
+    }
+    metadata: dict[str, Any] = {}
+    if timestamp is not None:
+        metadata["timestamp"] = timestamp
+    metadata["tools"] = {
+        "components": [{"type": "application", "name": NAMESPACE, "version": tool_version}]
+    }
+    metadata["properties"] = [
+        _property("group", provenance["group"]),
+        _property("field_digest", provenance["digest"]),
+    ]
+    value: dict[str, Any] = {
+        "$schema": f"http://cyclonedx.org/schema/bom-{SPEC_VERSION}.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": SPEC_VERSION,
+    }
+    if serial_number is not None:
+        value["serialNumber"] = serial_number
+    value["version"] = 1
+    value["metadata"] = metadata
+    value["components"] = [
+        _component(match, plugins, with_wheels=with_wheels)
+        for match in sorted(matches, key=lambda m: (m.normalized_name, m.version))
+    ]
+    return value
+
+
+def _property(name: str, value: str) -> dict[str, str]:
+    return {"name": f"{NAMESPACE}:{name}", "value": value}
+
+
+def _component(
+    match: WheelMatch,
+    plugins: dict[tuple[str, str], PluginFingerprint],
+    *,
+    with_wheels: bool,
+) -> dict[str, Any]:
+    ref = purl(match.normalized_name, match.version)
+    component: dict[str, Any] = {
+        "type": "library",
+        "bom-ref": f"{ref}#{match.record_digest}" if match.record_digest else ref,
+        "name": match.name,
+        "version": match.version,
+    }
+    if match.exact and match.wheel is not None:
+        component["hashes"] = [
+            {"alg": "SHA-256", "content": match.wheel.digest.removeprefix("sha256:")}
+        ]
+    component["purl"] = ref
+    source = match.source
+    if source is not None and source["kind"] == "vcs" and source["url"]:
+        component["externalReferences"] = [{"type": "vcs", "url": source["url"]}]
+    properties = []
+    if match.record_digest is not None:
+        properties.append(_property("record_digest", match.record_digest))
+    if source is not None:
+        properties.append(_property("source", source["kind"]))
+        if source["commit"]:
+            properties.append(_property("commit", source["commit"]))
+    if with_wheels:
+        properties.append(_property("match", match.status))
+        if match.wheel is not None:
+            properties.append(_property("wheel", match.wheel.filename))
+    properties += _plugin_properties(match, plugins)
+    component["properties"] = properties
+    return component
+
+
+def _plugin_properties(
+    match: WheelMatch, plugins: dict[tuple[str, str], PluginFingerprint]
+) -> list[dict[str, str]]:
+    """Entry point, manifest digest and load outcome of each plugin of the distribution."""
+    properties = []
+    for (name, value), plugin in sorted(plugins.items()):
+        dist = plugin["distribution"]
+        if (
+            name not in match.plugins
+            or dist is None
+            or dist["record_digest"] != match.record_digest
+        ):
+            continue
+        prefix = f"plugin:{name}:"
+        properties.append(
+            _property(prefix + "entry_point", f"{plugin['entry_point']['group']}:{value}")
+        )
+        manifest_digest = plugin["manifest"]["digest"]
+        if manifest_digest is not None:
+            properties.append(_property(prefix + "manifest_digest", manifest_digest))
+        properties.append(_property(prefix + "load", plugin["load"]["status"]))
+    return properties

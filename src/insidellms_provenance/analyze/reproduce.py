@@ -1,0 +1,249 @@
+"""Match a run's plugin distributions to wheel files: exact, silently rebuilt, or missing.
+
+Typical usage::
+
+    fingerprints, unreadable = fingerprint_paths([Path("wheelhouse")])
+    matches = match_wheels(provenance, fingerprints)
+
+The wheel, not the installed RECORD, is the reference: a wheel matches exactly when the
+``record_digest`` computed from its contents equals the one the run recorded.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from insidellms_provenance._safe_io import FileRefusedError, read_regular
+from insidellms_provenance.analyze.check import Violation
+from insidellms_provenance.analyze.export.common import NAMESPACE
+from insidellms_provenance.errors import ProvenanceError
+from insidellms_provenance.field.schema import Provenance, Source
+from insidellms_provenance.fingerprint.wheel import WheelFingerprint
+
+__all__ = [
+    "MATCH_TEXT",
+    "MatchStatus",
+    "WheelMatch",
+    "lock_violations",
+    "match_wheels",
+    "read_lock",
+    "same_version",
+]
+
+MatchStatus = Literal[
+    "exact", "record_disagrees", "rebuilt", "no_candidate", "editable", "no_digest"
+]
+
+MATCH_TEXT: dict[str, str] = {
+    "exact": "exact match",
+    "record_disagrees": (
+        "the wheel's RECORD lists the run's files, but its contents differ from its RECORD"
+    ),
+    "rebuilt": "same name and version, other content: a silent rebuild",
+    "no_candidate": "no wheel of this name and version",
+    "editable": "editable install: its files are a source tree, not a wheel",
+    "no_digest": "the run has no record_digest for it (no RECORD)",
+}
+
+
+@attrs.frozen(kw_only=True)
+class WheelMatch:
+    """One distribution of a run, the plugins it provides, and the wheels found for it.
+
+    ``wheel`` is the matching wheel (``exact`` or ``record_disagrees``); ``candidates``
+    are the wheels of the same name and version whose contents differ.
+    """
+
+    plugins: tuple[str, ...]
+    name: str
+    normalized_name: str
+    version: str
+    record_digest: str | None
+    source: Source | None
+    status: MatchStatus
+    wheel: WheelFingerprint | None = None
+    candidates: tuple[WheelFingerprint, ...] = ()
+
+    @property
+    def exact(self) -> bool:
+        """Whether a wheel reproduces this distribution byte for byte."""
+        return self.status == "exact"
+
+
+def same_version(left: str, right: str) -> bool:
+    """PEP 440 equality (``1.0 == 1.0.0``), or plain equality for invalid versions."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(left) == Version(right)
+    except InvalidVersion:
+        return left == right
+
+
+def match_wheels(
+    provenance: Provenance, fingerprints: Sequence[WheelFingerprint]
+) -> list[WheelMatch]:
+    """Every distribution of the run's plugins matched against ``fingerprints``.
+
+    Distributions come in the run's load order of their first plugin; several plugins
+    of one distribution share one match.
+    """
+    grouped: dict[tuple[str, str, str | None], list[str]] = {}
+    first: dict[tuple[str, str, str | None], tuple[str, Source | None]] = {}
+    for plugin in provenance["plugins"]:
+        dist = plugin["distribution"]
+        if dist is None:
+            continue
+        key = (dist["normalized_name"], dist["version"], dist["record_digest"])
+        grouped.setdefault(key, []).append(plugin["entry_point"]["name"])
+        first.setdefault(key, (dist["name"], plugin["source"]))
+    return [
+        _match(key, first[key][0], first[key][1], tuple(plugins), fingerprints)
+        for key, plugins in grouped.items()
+    ]
+
+
+def _match(
+    key: tuple[str, str, str | None],
+    name: str,
+    source: Source | None,
+    plugins: tuple[str, ...],
+    fingerprints: Iterable[WheelFingerprint],
+) -> WheelMatch:
+    normalized, version, digest = key
+    found = WheelMatch(
+        plugins=plugins,
+        name=name,
+        normalized_name=normalized,
+        version=version,
+        record_digest=digest,
+        source=source,
+        status="no_candidate",
+    )
+    if source is not None and source["editable"]:
+        return attrs.evolve(found, status="editable")
+    if digest is None:
+        return attrs.evolve(found, status="no_digest")
+    exact = [f for f in fingerprints if f.distribution["record_digest"] == digest]
+    if exact:
+        return attrs.evolve(found, status="exact", wheel=exact[0])
+    listed = [f for f in fingerprints if f.listed_digest == digest]
+    if listed:
+        return attrs.evolve(found, status="record_disagrees", wheel=listed[0])
+    candidates = tuple(
+        f
+        for f in fingerprints
+        if f.distribution["normalized_name"] == normalized
+        and same_version(str(f.distribution["version"]), version)
+    )
+    if candidates:
+        return attrs.evolve(found, status="rebuilt", candidates=candidates)
+    return found
+
+
+def read_lock(path: Path) -> dict[str, Any]:
+    """A ``pylock.toml`` as TOML, validated by ``packaging.pylock``; bad input raises."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the same parser, published as ``tomli`` (a dependency on Python 3.10 only)
+        import tomli as tomllib
+    from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
+
+    data = _read_lock_bytes(path)
+    try:
+        value: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
+        Pylock.from_dict(value)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ProvenanceError(f"{path}: not valid TOML: {error}") from None
+    except (PylockValidationError, PylockUnsupportedVersionError) as error:
+        raise ProvenanceError(f"{path}: not a valid PEP 751 lock: {error}") from None
+    return value
+
+
+_MAX_LOCK_BYTES = 64 << 20
+
+
+def _read_lock_bytes(path: Path) -> bytes:
+    """A lock file's bytes: a regular file (a FIFO never blocks us), of a sane size."""
+    try:
+        return read_regular(path, limit=_MAX_LOCK_BYTES)
+    except FileRefusedError as error:
+        raise ProvenanceError(f"{path}: {error.reason}") from None
+
+
+def lock_violations(
+    provenance: Provenance, lock: Mapping[str, Any], lock_dir: Path
+) -> list[Violation]:
+    """How the run's plugin distributions differ from the locked packages.
+
+    Names and versions must be exactly the locked ones (packages, and the lock's own
+    ``[tool.insidellms-provenance] unpinned`` list); where a locked wheel is at hand
+    (``path`` relative to ``lock_dir``), its sha256 must be the locked one and its
+    fingerprint the run's ``record_digest``.
+    """
+    from insidellms_provenance.fingerprint.wheel import fingerprint_wheel
+
+    tool = lock.get("tool", {}).get(NAMESPACE, {})
+    locked: dict[str, tuple[str | None, list[Mapping[str, Any]]]] = {
+        str(entry["name"]): (entry.get("version"), []) for entry in tool.get("unpinned", [])
+    }
+    for package in lock.get("packages", []):
+        locked[str(package["name"])] = (package.get("version"), list(package.get("wheels", [])))
+    violations: list[Violation] = []
+    seen: set[str] = set()
+    for match in match_wheels(provenance, ()):
+        label = ", ".join(match.plugins)
+        seen.add(match.normalized_name)
+        if match.normalized_name not in locked:
+            message = f"{match.name} {match.version} is not in the lock"
+            violations.append(Violation(plugin=label, rule="lock", message=message))
+            continue
+        version, wheels = locked[match.normalized_name]
+        if version is None or not same_version(str(version), match.version):
+            message = f"{match.name} is {match.version} in the run, {version} in the lock"
+            violations.append(Violation(plugin=label, rule="lock", message=message))
+            continue
+        for wheel in wheels:
+            problem = _locked_wheel_problem(wheel, lock_dir, match, fingerprint_wheel)
+            if problem is not None:
+                violations.append(Violation(plugin=label, rule="lock", message=problem))
+    violations += [
+        Violation(
+            plugin=name, rule="lock", message=f"{name} {version} is locked but not in the run"
+        )
+        for name, (version, _) in sorted(locked.items())
+        if name not in seen
+    ]
+    return violations
+
+
+def _locked_wheel_problem(
+    wheel: Mapping[str, Any],
+    lock_dir: Path,
+    match: WheelMatch,
+    fingerprint: Callable[[Path], WheelFingerprint],
+) -> str | None:
+    """Why a locked wheel at hand does not reproduce ``match``; ``None`` if it does."""
+    from insidellms_provenance.fingerprint.wheel import InvalidWheelError
+
+    path = wheel.get("path")
+    if not isinstance(path, str) or not (lock_dir / path).is_file():
+        return None  # not at hand: name and version are all that can be compared
+    try:
+        found = fingerprint(lock_dir / path)
+    except InvalidWheelError as error:
+        return f"locked wheel {path}: {error}"
+    expected = wheel.get("hashes", {}).get("sha256")
+    if expected is not None and found.digest != f"sha256:{expected}":
+        return f"locked wheel {path} is not the file the lock names (sha256 differs)"
+    if found.distribution["record_digest"] != match.record_digest:
+        return (
+            f"{match.name} {match.version}: the run's files are not the locked wheel's "
+            f"{found.filename} (record_digest differs: a silent rebuild)"
+        )
+    return None

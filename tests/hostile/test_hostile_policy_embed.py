@@ -1,0 +1,191 @@
+"""Hostile policy files, embed targets and flags: one line, exit 2, nothing changed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hostile_kit import Case, Result, World, host_manifest, run_case
+
+
+def policy(text: str | None, *extra: str) -> Any:
+    """``check RUN --policy FILE`` on a genuine run, with the policy file's text."""
+
+    def make(world: World) -> list[str]:
+        run = world.run_dir("run", host_manifest(world.field()))
+        path = world.write("policy.toml", text) if text is not None else None
+        return ["check", str(run), *(["--policy", str(path)] if path else []), *extra]
+
+    return make
+
+
+def policy_special(make_file: Any) -> Any:
+    def make(world: World) -> list[str]:
+        run = world.run_dir("run", host_manifest(world.field()))
+        return ["check", str(run), "--policy", str(make_file(world))]
+
+    return make
+
+
+POLICIES = [
+    Case("policy-strict-string", policy('strict-plugins = "false"\n'), 2, "strict-plugins"),
+    Case("policy-allow-string", policy('allow = "name"\n'), 2, "allow"),
+    Case("policy-tool-int", policy("tool = 1\n"), 2, "tool"),
+    Case("policy-deny-int", policy("deny = 5\n"), 2, "deny"),
+    Case(
+        "policy-table-int",
+        policy("[tool]\ninsidellms-provenance = 5\n"),
+        2,
+        "insidellms-provenance",
+    ),
+    Case("policy-deny-tables", policy("deny = [{a=1}]\n"), 2, "deny"),
+    Case("policy-determinism-int", policy("require-determinism = 3\n"), 2, "require-determinism"),
+    Case("policy-version-float", policy("insidellms-version = 1.0\n"), 2, "insidellms-version"),
+    Case("policy-unknown-key", policy("colour = true\n"), 2, "colour"),
+    Case("policy-not-toml", policy("= =\n"), 2, "TOML"),
+    Case(
+        "policy-not-utf8",
+        lambda w: policy(None, "--policy", str(w.write("p.toml", b"\xff")))(w),
+        2,
+        "UTF-8",
+    ),
+    Case("policy-fifo", policy_special(lambda w: w.fifo("p.toml")), 2, "not a regular file"),
+    Case("policy-dev-zero", policy_special(lambda _w: "/dev/zero"), 2, "not a regular file"),
+    Case("policy-missing", policy_special(lambda w: w.path("none.toml")), 2, "no such file"),
+    Case("policy-ok-strict-bool", policy("strict-plugins = false\n"), 0, "0 violations"),
+    Case(
+        "policy-ok-tool-table",
+        policy('[tool.insidellms-provenance]\ndeny = ["alpha-plugin"]\n'),
+        1,
+        "denied",
+    ),
+]
+
+
+def embed_into(manifest: Any, *extra: str, output: bool = False) -> Any:
+    """``embed RUN --from FIELD`` where the run's manifest is built by ``manifest(world)``."""
+
+    def make(world: World) -> list[str]:
+        source = world.write("field.json", json.dumps(world.field()))
+        manifest(world)
+        if output:
+            world.output("run/manifest.json")
+        return ["embed", str(world.path("run")), "--from", str(source), *extra]
+
+    return make
+
+
+def _read_only(world: World) -> None:
+    path = world.run_dir("run", host_manifest())
+    (path / "manifest.json").chmod(0o444)
+
+
+def _symlinked(world: World) -> None:
+    world.write("real/manifest.json", json.dumps(host_manifest(), sort_keys=True, indent=2))
+    world.link("run/manifest.json", world.path("real/manifest.json"))
+    world.output("real/manifest.json")
+
+
+def _link_kept_and_target_written(world: World, result: Result) -> None:
+    assert world.path("run/manifest.json").is_symlink()
+    assert "plugin_provenance" in world.path("real/manifest.json").read_text()
+
+
+def _without_custom(world: World) -> None:
+    value = host_manifest()
+    del value["custom"]
+    value["zeta"] = 1
+    world.run_dir("run", value)
+
+
+def _custom_sorted_in_place(world: World, result: Result) -> None:
+    text = world.path("run/manifest.json").read_text()
+    value = json.loads(text)
+    assert text == json.dumps(value, sort_keys=True, indent=2)
+    assert "warning" not in result.err
+
+
+def _surrogate_and_non_ascii(world: World) -> None:
+    world.write("run/manifest.json", '{"a": "caf\u00e9", "b": "\\ud800", "custom": {}}')
+
+
+def _fifo_source(world: World) -> list[str]:
+    world.run_dir("run", host_manifest())
+    return ["embed", str(world.path("run")), "--from", str(world.fifo("field.json"))]
+
+
+EMBEDS = [
+    Case(
+        "embed-fifo-manifest",
+        embed_into(lambda w: w.fifo("run/manifest.json")),
+        2,
+        "not a regular file",
+    ),
+    Case("embed-fifo-from", _fifo_source, 2, "not a regular file"),
+    Case(
+        "embed-dev-zero-manifest",
+        embed_into(lambda w: w.link("run/manifest.json", "/dev/zero")),
+        2,
+        "not a regular file",
+    ),
+    Case("embed-read-only-manifest", embed_into(_read_only), 2, "read-only"),
+    Case(
+        "embed-through-symlink",
+        embed_into(_symlinked),
+        0,
+        "embedded",
+        check=_link_kept_and_target_written,
+    ),
+    Case(
+        "embed-missing-custom",
+        embed_into(_without_custom, output=True),
+        0,
+        "embedded",
+        check=_custom_sorted_in_place,
+    ),
+    Case(
+        "embed-deep-manifest",
+        embed_into(
+            lambda w: w.write(
+                "run/manifest.json", b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+            )
+        ),
+        2,
+        "nested",
+    ),
+    Case(
+        "embed-non-ascii-and-lone-surrogate", embed_into(_surrogate_and_non_ascii), 2, "surrogate"
+    ),
+    Case(
+        "embed-custom-not-object",
+        embed_into(lambda w: w.run_dir("run", {**host_manifest(), "custom": [1]})),
+        2,
+        "custom",
+    ),
+    Case("embed-not-json", embed_into(lambda w: w.write("run/manifest.json", b"{")), 2, "JSON"),
+    Case("embed-no-run", embed_into(lambda _w: None), 2, "no such file"),
+    Case(
+        "embed-nan-manifest",
+        embed_into(
+            lambda w: w.run_dir("run", {**host_manifest(), "score": float("nan")}), output=True
+        ),
+        0,
+        "embedded",
+    ),
+    Case(
+        "record-output-missing-dir",
+        lambda w: ["record", "--output", str(w.path("no/dir/f.json"))],
+        2,
+        "no/dir",
+    ),
+    Case("record-output-is-dir", lambda w: ["record", "--output", str(w.site)], 2, "directory"),
+]
+
+CASES = POLICIES + EMBEDS
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_hostile_policy_and_embed(case: Case, world: World, genuine: Any) -> None:
+    world.fields = {"genuine": genuine}
+    run_case(case, world)

@@ -1,0 +1,157 @@
+"""Signals and concurrency: Ctrl-C is one line and exit 130; parallel embeds lose nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hostile_kit import World, assert_outcome, cli_env, host_manifest, run_cli
+
+from conftest import good_plugin
+
+DEADLINE = 60.0
+
+
+def _start(world: World, *args: str) -> subprocess.Popen[bytes]:
+    (world.root / "home").mkdir(exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "insidellms_provenance", *args],
+        cwd=world.root,
+        env=cli_env(world),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def _wait_for(condition: Any, process: subprocess.Popen[bytes]) -> None:
+    """Poll until ``condition()`` holds; the process must still be running then."""
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert process.poll() is None, "the command ended before the signal could be sent"
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+def _interrupt(process: subprocess.Popen[bytes]) -> tuple[int, str]:
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    try:
+        _, stderr = process.communicate(timeout=DEADLINE)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError("Ctrl-C did not stop the command") from None
+    return process.returncode, stderr.decode()
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+
+
+def test_ctrl_c_while_a_plugin_hangs_is_one_line_and_130(world: World) -> None:
+    good_plugin(world, "good_plugin")
+    marker = world.path("importing")
+    world.plugin(
+        "slow_plugin", f"open({str(marker)!r}, 'w').close()\nimport time\ntime.sleep(600)\n"
+    )
+    world.env["INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT"] = "600"
+    process = _start(world, "record")
+    _wait_for(marker.exists, process)
+    code, stderr = _interrupt(process)
+    assert code == 130, stderr
+    assert stderr.splitlines() == ["insidellms-provenance: interrupted"]
+
+
+def test_ctrl_c_in_verify_all_stops_the_workers_quietly(world: World) -> None:
+    process = _start(world, "verify", "--all")
+    _wait_for(lambda: len(_children(process.pid)) >= 2, process)
+    code, stderr = _interrupt(process)
+    assert code == 130, stderr
+    assert stderr.splitlines() == ["insidellms-provenance: interrupted"]
+
+
+def test_parallel_embeds_all_succeed_and_keep_the_host_bytes(world: World, genuine: Any) -> None:
+    world.fields = {"genuine": genuine}
+    run = world.run_dir("run", host_manifest())
+    sources = []
+    for index in range(20):
+        field = world.field()
+        field["plugins"] = field["plugins"][:1] if index % 2 else field["plugins"]
+        from hostile_kit import reseal
+
+        sources.append(world.write(f"field-{index}.json", json.dumps(reseal(field))))
+    processes = [_start(world, "embed", str(run), "--from", str(source)) for source in sources]
+    for process in processes:
+        _, stderr = process.communicate(timeout=DEADLINE)
+        assert process.returncode == 0, stderr.decode()
+        assert b"Traceback" not in stderr
+    text = (run / "manifest.json").read_text()
+    value = json.loads(text)
+    assert text == json.dumps(value, sort_keys=True, indent=2)
+    embedded = value["custom"].pop("plugin_provenance")
+    assert value == host_manifest()
+    assert embedded in [json.loads(source.read_text()) for source in sources]
+    assert sorted(os.listdir(run)) == ["manifest.json"]
+
+
+def test_host_rewrite_between_read_and_replace_is_not_lost(world: World, genuine: Any) -> None:
+    """Compare-before-replace: a writer that changed the file first is redone, not lost."""
+    from insidellms_provenance.field.schema import Provenance
+    from insidellms_provenance.runfile import embed as embed_module
+
+    world.fields = {"genuine": genuine}
+    run = world.run_dir("run", host_manifest())
+    original = embed_module.embed_text
+    rewritten = []
+
+    def host_rewrites_first(text: str, provenance: Provenance, *, where: str) -> tuple[str, bool]:
+        if not rewritten:
+            rewritten.append(True)
+            updated = host_manifest()
+            updated["custom"]["status_counts"] = {"success": 6}
+            (run / "manifest.json").write_text(json.dumps(updated, sort_keys=True, indent=2))
+        return original(text, provenance, where=where)
+
+    embed_module.embed_text = host_rewrites_first  # type: ignore[assignment]
+    try:
+        result = embed_module.embed(run, world.field())  # type: ignore[arg-type]
+    finally:
+        embed_module.embed_text = original  # type: ignore[assignment]
+    assert result.changed
+    value = json.loads((run / "manifest.json").read_text())
+    assert value["custom"]["status_counts"] == {"success": 6}
+    assert "plugin_provenance" in value["custom"]
+
+
+def test_plugin_exiting_during_check_never_passes_the_gate(world: World) -> None:
+    good_plugin(world, "good_plugin")
+    world.plugin("bad_plugin", "import os\nos._exit(0)\n")
+    result = run_cli(world, ["check", "--strict-plugins"])
+    assert_outcome(result, 1, "bad_plugin")
+
+
+def test_ctrl_c_in_audit_output_leaves_no_partial_file(world: World, genuine: Any) -> None:
+    world.fields = {"genuine": genuine}
+    text = json.dumps(host_manifest(world.field()), sort_keys=True, indent=2)
+    for index in range(400):
+        world.write(f"runs/{index:03}/manifest.json", text)
+    process = _start(world, "audit", str(world.path("runs")), "--output", "runs.jsonl")
+
+    def writing() -> bool:
+        return any(name.startswith(".runs.jsonl.") for name in os.listdir(world.root))
+
+    _wait_for(writing, process)
+    code, stderr = _interrupt(process)
+    assert code == 130, stderr
+    assert stderr.splitlines() == ["insidellms-provenance: interrupted"]
+    assert sorted(os.listdir(world.root)) == ["home", "runs", "site"]
