@@ -236,15 +236,16 @@ def dist_info_name(dist: metadata.Distribution) -> str | None:
 
 def installed_versions(
     dists: Iterable[metadata.Distribution], paths: Iterable[str] | None = None
-) -> dict[str, list[str]]:
-    """Versions of every copy of ``dists`` found on ``paths``, by ``*.dist-info`` name.
+) -> dict[str, list[tuple[str, str]]]:
+    """Every copy of ``dists`` found on ``paths``: its metadata directory and version.
 
-    Reads only directory names (``name-version.dist-info``), so it costs one directory
-    listing per path entry; more than one version means more than one copy is installed.
-    Keys are the distributions' ``dist_info_name`` stems, normalized.
+    Copies are found by directory name (one listing per path entry); each copy's
+    version is read from its own metadata, not from its directory name, which an
+    ``*.egg-info`` directory does not always carry. More than one copy means more than
+    one install. Keys are the distributions' ``dist_info_name`` stems, normalized.
     """
     wanted = {_dir_key(name) for dist in dists if (name := dist_info_name(dist))}
-    found: dict[str, list[str]] = defaultdict(list)
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for entry in sys.path if paths is None else paths:
         try:
             names = os.listdir(entry or ".")
@@ -252,8 +253,22 @@ def installed_versions(
             continue
         for name in sorted(names):
             if name.endswith((".dist-info", ".egg-info")) and (key := _dir_key(name)) in wanted:
-                found[key].append(name.rpartition(".")[0].partition("-")[2].partition("-")[0])
+                directory = os.path.join(entry or ".", name)
+                found[key].append((directory, _copy_version(directory, name)))
     return dict(found)
+
+
+def _copy_version(directory: str, name: str) -> str:
+    """The Version in a copy's METADATA (PKG-INFO for eggs), else its directory name's."""
+    from insidellms_provenance.fingerprint.distribution import name_and_version
+
+    for filename in ("METADATA", "PKG-INFO"):
+        text = _read_text(os.path.join(directory, filename))
+        if text is not None:
+            version = name_and_version(text, [])[1]
+            if version:
+                return version
+    return name.rpartition(".")[0].partition("-")[2].partition("-")[0]
 
 
 def versions_key(dist: metadata.Distribution) -> str:

@@ -23,15 +23,18 @@ from insidellms_provenance.fingerprint.discover import (
 )
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.install_layout import site_layout
+from insidellms_provenance.fingerprint.legacy import legacy_install, legacy_rows
 from insidellms_provenance.fingerprint.record_file import (
     CanonicalRow,
     InstallLayout,
+    RecordEntry,
     canonical_rows,
     parse_record,
 )
 from insidellms_provenance.fingerprint.redact import redact
 
 __all__ = [
+    "code_digest",
     "describe_distribution",
     "metadata_name",
     "name_and_version",
@@ -40,6 +43,8 @@ __all__ = [
 ]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
+# Where installers put scripts in a --target directory (POSIX, Windows).
+_TARGET_SCRIPTS_DIRS = frozenset({"bin", "Scripts"})
 
 
 def site_directory(dist: metadata.Distribution) -> Path:
@@ -71,36 +76,31 @@ def describe_distribution(
     name = name or dir_name
     version = version or dir_version
 
-    digest = None
+    digest = code = None
     record_paths: frozenset[str] = frozenset()
     record_problems: list[str] = []
     record_text = read_dist_text(dist, "RECORD", record_problems)
-    if record_text is None:
+    legacy = legacy_install(dist) if record_text is None and not record_problems else None
+    rows: list[CanonicalRow] | None = None
+    if legacy is not None:
+        # No wheel was installed, so no RECORD: list what a RECORD would (legacy.py).
+        legacy_files, legacy_problems = legacy_rows(legacy)
+        record_problems.extend(legacy_problems)
+        record_paths = frozenset(path for path, _, _ in legacy_files)
+        rows = sorted(legacy_files, key=lambda row: row[0].encode("utf-8", "surrogatepass"))
+    elif record_text is None:
         if not record_problems:
             record_problems.append("RECORD is missing")
-        record_problems = [redact(problem) for problem in record_problems]
     else:
         entries, parse_problems = parse_record(record_text)
         record_problems.extend(parse_problems)
         record_paths = frozenset(posixpath.normpath(entry.path) for entry in entries)
-        site = site_directory(dist)
-        layout = InstallLayout(dist_info=info_dir, depth=0, scripts_dir=None, editable=editable)
-        if any(".." in entry.path.split("/") for entry in entries):
-            # Only rows that climb out of the site directory (scripts, data files) depend
-            # on where it lies below the prefix; most plugins have none, and working that
-            # out asks sysconfig about every install scheme.
-            where = site_layout(str(site))
-            layout = layout._replace(
-                depth=where.depth,
-                scripts_dir=where.scripts_dir,
-                wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
-            )
-        rows, row_problems = canonical_rows(
-            entries, layout, lambda path: _read_regular_file(site, path)
-        )
+        rows, row_problems = _canonical_rows(dist, entries, info_dir, editable=editable)
         record_problems.extend(row_problems)
-        record_problems = [redact(problem) for problem in record_problems]
+    record_problems = [redact(problem) for problem in record_problems]
+    if rows is not None:
         digest = record_digest(rows, record_problems)
+        code = code_digest(rows, record_problems, info_dir)
     problems.extend(record_problems)
 
     info = schema.distribution(
@@ -108,6 +108,7 @@ def describe_distribution(
         normalized_name=normalized_name(name) if name else "",
         version=version,
         record_digest=digest,
+        code_digest=code,
         problems=tuple(redact(problem) for problem in problems),
     )
     return info, record_paths
@@ -120,6 +121,42 @@ def record_digest(rows: Iterable[CanonicalRow], problems: Iterable[str]) -> str:
     (:mod:`insidellms_provenance.fingerprint.wheel`): ``docs/record-digest.md``, step 8.
     """
     return canonical_digest({"files": list(rows), "problems": sorted(set(problems))})
+
+
+def code_digest(rows: Iterable[CanonicalRow], problems: Iterable[str], info_dir: str) -> str:
+    """``code_digest``: :func:`record_digest` without the rows in ``info_dir``.
+
+    What runs (modules, data files, scripts) without the distribution's own packaging
+    metadata: ``docs/record-digest.md``, "code_digest".
+    """
+    return record_digest((row for row in rows if not row[0].startswith(f"{info_dir}/")), problems)
+
+
+def _canonical_rows(
+    dist: metadata.Distribution, entries: list[RecordEntry], info_dir: str, *, editable: bool
+) -> tuple[list[CanonicalRow], list[str]]:
+    """RECORD's canonical rows, with the layout of the site directory where it matters."""
+    site = site_directory(dist)
+    layout = InstallLayout(dist_info=info_dir, depth=0, scripts_dir=None, editable=editable)
+    if any(_may_be_outside(entry.path) for entry in entries):
+        # Only rows that climb out of the site directory (scripts, data files), or name
+        # the scripts directory of a --target directory, depend on where it lies below
+        # the prefix; most plugins have none, and working that out asks sysconfig about
+        # every install scheme.
+        where = site_layout(str(site))
+        layout = layout._replace(
+            depth=where.depth,
+            scripts_dir=where.scripts_dir,
+            wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
+            relocated_depth=where.relocated_depth,
+        )
+    return canonical_rows(entries, layout, lambda path: _read_regular_file(site, path))
+
+
+def _may_be_outside(path: str) -> bool:
+    """Whether a RECORD row may lie outside the site directory's own files."""
+    parts = path.split("/")
+    return ".." in parts or parts[0] in _TARGET_SCRIPTS_DIRS
 
 
 def _wrapper_names(dist: metadata.Distribution) -> frozenset[str]:
