@@ -37,6 +37,7 @@ def plugin(name: str, version: str = "1.0.0", **changes: object) -> PluginFinger
             normalized_name=f"{name}-dist",
             version=version,
             record_digest=digest("a"),
+            code_digest=digest("d"),
         ),
         source=schema.source(kind="index"),
         origin=schema.origin(status="ok"),
@@ -80,7 +81,11 @@ def before_and_after() -> tuple[Provenance, Provenance]:
 
     same = plugin("unchanged")
     pair(same, same)
-    pair(plugin("content"), with_dist(plugin("content"), record_digest=digest("f")))
+    pair(
+        plugin("content"),
+        with_dist(plugin("content"), record_digest=digest("f"), code_digest=digest("7")),
+    )
+    pair(plugin("rebuilt"), with_dist(plugin("rebuilt"), record_digest=digest("f")))
     for name, old, new in (
         ("v-major", "1.4.2", "2.0.0"),
         ("v-minor", "1.4.2", "1.5.0"),

@@ -215,6 +215,30 @@ def test_canonical_rows_scripts_and_wrappers():
     assert problems == ["RECORD row '../../../bin/gone': script cannot be read"]
 
 
+@pytest.mark.parametrize(
+    ("console_scripts", "script", "generated"),
+    [
+        ({"pip", "pip3"}, "pip3.11", True),
+        ({"pip", "pip3"}, "pip3", True),
+        ({"pip"}, "pip4", True),
+        ({"pip"}, "pip3.13.exe", True),
+        ({"easy_install"}, "easy_install-3.11", True),
+        # Negative rows: the versioned forms exist only for `pip` and `easy_install`.
+        ({"pip3"}, "pip3.11", False),
+        ({"tool"}, "tool3.11", False),
+        ({"pip"}, "pip3.11.x", False),
+        ({"pip"}, "pipx", False),
+        ({"easy_install"}, "easy_install3.11", False),
+    ],
+)
+def test_canonical_rows_installer_generated_wrappers(console_scripts, script, generated):
+    layout = LAYOUT._replace(wrapper_names=frozenset(console_scripts))
+    rows, _ = canonical_rows(
+        [_entry(f"../../../bin/{script}", b"w")], layout, lambda _path: b"#!/x\nw\n"
+    )
+    assert (rows == []) is generated
+
+
 def test_canonical_rows_refuse_escaping_and_absolute_paths():
     entries = [_entry("../../../../etc/passwd"), _entry("/etc/passwd"), _entry("ok.py")]
     rows, problems = canonical_rows(entries, LAYOUT, _no_scripts)

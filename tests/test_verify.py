@@ -244,6 +244,45 @@ def test_reproducibility_golden(fmt, suffix):
     )
 
 
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"METADATA": b"Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n"}, "demo-pkg"),
+        (
+            {"METADATA": b"Metadata-Version: 2.1\r\nname:  Demo_Pkg \r\n\r\nName: body\n"},
+            "Demo_Pkg",
+        ),
+        ({"METADATA": b"Version: 1\nName: folded\n  part\nSummary: x\n"}, "folded part"),
+        ({"METADATA": b"Version: 1.0\n\nName: only-in-body\n"}, None),
+        ({"METADATA": b"Name:\nVersion: 1.0\n"}, None),
+        ({"PKG-INFO": b"Metadata-Version: 1.0\nName: egg-style\n"}, "egg-style"),
+        ({}, None),
+    ],
+)
+def test_metadata_name_reads_the_header_block_only(tmp_path, files, expected):
+    from insidellms_provenance.fingerprint.distribution import metadata_name
+
+    info = tmp_path / "demo_pkg-1.0.dist-info"
+    info.mkdir()
+    for name, data in files.items():
+        (info / name).write_bytes(data)
+    assert metadata_name(str(info)) == expected
+
+
+def test_metadata_name_does_not_open_a_fifo(tmp_path):
+    from insidellms_provenance.analyze.verify import target_at
+    from insidellms_provenance.fingerprint.distribution import metadata_name
+
+    info = tmp_path / "demo_pkg-1.0.dist-info"
+    info.mkdir()
+    os.mkfifo(info / "METADATA")
+    os.mkfifo(info / "RECORD")
+    assert metadata_name(str(info)) is None
+    described = target_at(str(info))
+    assert (described.name, described.record_text) == ("demo_pkg", None)
+    assert verify_targets([described])[0].problem.startswith("RECORD cannot be read: not a regular")
+
+
 def test_matching_fingerprints_with_modified_files_is_not_a_contradiction():
     from insidellms_provenance.analyze.diff import DiffReport
     from insidellms_provenance.analyze.verify import Finding

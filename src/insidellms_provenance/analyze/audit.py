@@ -28,7 +28,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-from insidellms_provenance.canonical import canonical_digest, canonical_json
+from insidellms_provenance.canonical import (
+    canonical_digest,
+    canonical_json,
+    canonical_json_lines,
+)
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.runfile.read import MANIFEST_NAME, load_field_value
 
@@ -142,12 +146,14 @@ class AuditSummary:
         if len(self.without) < EXAMPLES:
             self.without.append(f"{run} ({reason})")
 
-    def note_run(self, run: str, plugins: list[dict[str, Any]]) -> None:
-        """Update every counter with one run's plugins."""
+    def note_run(
+        self, run: str, plugins: list[dict[str, Any]], fingerprints: list[str] | None = None
+    ) -> None:
+        """Update every counter with one run's plugins (and their fingerprints, if known)."""
         self.with_provenance += 1
         flagged_nd = flagged_unverified = False
         versions = set()
-        for plugin in plugins:
+        for index, plugin in enumerate(plugins):
             dist = plugin.get("distribution") or {}
             versions.add((dist.get("normalized_name", "?"), dist.get("version", "?")))
             manifest = plugin["manifest"]
@@ -155,7 +161,7 @@ class AuditSummary:
             flagged_nd |= level in ("non_deterministic", None)
             flagged_unverified |= _unverified(plugin)
             name = plugin["entry_point"]["name"]
-            fingerprint = canonical_digest(plugin)
+            fingerprint = canonical_digest(plugin) if fingerprints is None else fingerprints[index]
             previous = self.last_fingerprint.get(name)
             if previous is not None and previous != fingerprint and name not in self.first_change:
                 self.first_change[name] = (run, dist.get("version", "?"))
@@ -218,8 +224,13 @@ def _unverified(plugin: dict[str, Any]) -> bool:
     )
 
 
-def plugin_row(run: RunDir, field: dict[str, Any], plugin: dict[str, Any]) -> dict[str, Any]:
-    """The flat record of one plugin in one run (one JSON line; docs/audit.md)."""
+def plugin_row(
+    run: RunDir, field: dict[str, Any], plugin: dict[str, Any], fingerprint: str | None = None
+) -> dict[str, Any]:
+    """The flat record of one plugin in one run (one JSON line; docs/audit.md).
+
+    ``fingerprint`` is the plugin's canonical digest if the caller has it already.
+    """
     dist = plugin.get("distribution") or {}
     manifest = plugin["manifest"]
     version = dist.get("version")
@@ -239,7 +250,7 @@ def plugin_row(run: RunDir, field: dict[str, Any], plugin: dict[str, Any]) -> di
         "determinism": (manifest.get("determinism") or {}).get("class"),
         "load_status": plugin["load"]["status"],
         "origin_status": plugin["origin"]["status"],
-        "fingerprint": canonical_digest(plugin),
+        "fingerprint": canonical_digest(plugin) if fingerprint is None else fingerprint,
     }
 
 
@@ -352,11 +363,14 @@ def audit_runs(
     whose ``problem`` says why; a field with no plugins, one line with ``entry_point``
     null. So every run is in the lines, and the summary can be computed from them.
     """
+    # The last field read: its plugins passed validation, so the equal plugins of the
+    # next run (most of them, in a fleet) are not validated again (read_field_beside).
+    previous: dict[str, Any] | None = None
     for run in runs:
         summary.runs += 1
         summary.current = run.name
         try:
-            field, _ = load_field_value(run.path)
+            field, _ = load_field_value(run.path, beside=previous)
         except ProvenanceError as error:
             reason = str(error).split(": ", 1)[-1]
             summary.note_missing(run.name, reason)
@@ -367,20 +381,28 @@ def audit_runs(
             summary.note_missing(run.name, reason)
             yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
+        previous = field
         plugins: list[dict[str, Any]] = field["plugins"]  # type: ignore[assignment]
         try:
+            # Each plugin is canonicalized once: its fingerprint serves its line and the
+            # summary, and the run's lines are written by one call.
+            fingerprints = [canonical_digest(plugin) for plugin in plugins]
             rows = []
-            for plugin in plugins:
-                row = plugin_row(run, field, plugin)
+            for plugin, fingerprint in zip(plugins, fingerprints, strict=True):
+                row = plugin_row(run, field, plugin, fingerprint)
                 if not dependencies:
-                    rows.append(canonical_json(row) + b"\n")
+                    rows.append(row)
                     continue
-                rows.append(canonical_json(_with_kind(row, plugin)) + b"\n")
-                rows += [canonical_json(d) + b"\n" for d in dependency_rows(run, field, plugin)]
-            summary.note_run(run.name, plugins)
+                rows.append(_with_kind(row, plugin))
+                rows += dependency_rows(run, field, plugin)
+            summary.note_run(run.name, plugins, fingerprints)
         except (KeyError, TypeError, AttributeError):
             reason = "malformed plugin entry"
             summary.note_missing(run.name, reason)
             yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
-        yield from rows or [canonical_json(_run_only(run, None, field, dependencies)) + b"\n"]
+        yield (
+            canonical_json_lines(rows)
+            if rows
+            else canonical_json(_run_only(run, None, field, dependencies)) + b"\n"
+        )

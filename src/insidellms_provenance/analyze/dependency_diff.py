@@ -147,19 +147,26 @@ def _describe(
     elif old["record_digest"] != new["record_digest"] or _editable_digest(was) != _editable_digest(
         now
     ):
-        yield (
-            "critical",
-            (
+        same_code = old.get("code_digest") is not None and old.get("code_digest") == new.get(
+            "code_digest"
+        )
+        if old["record_digest"] != new["record_digest"] and same_code:
+            # As for a plugin: same version and code, other packaging metadata.
+            severity = "medium"
+            message = (
+                f"{label} {new['version']}: same version and code, different packaging "
+                "metadata - rebuilt distribution"
+            )
+        elif old["record_digest"] != new["record_digest"]:
+            severity = "critical"
+            message = (
                 f"{label} {new['version']}: same version, different installed files "
                 "- rebuilt or tampered distribution"
-                if old["record_digest"] != new["record_digest"]
-                else f"{label} {new['version']}: same version, different editable source"
-            ),
-            old["record_digest"],
-            new["record_digest"],
-            None,
-            None,
-        )
+            )
+        else:
+            severity = "critical"
+            message = f"{label} {new['version']}: same version, different editable source"
+        yield severity, message, old["record_digest"], new["record_digest"], None, None
     for problem in sorted(set(new["problems"]) - set(old["problems"])):
         yield "medium", f"{label}: new problem: {problem}", None, problem, None, None
     for problem in sorted(set(old["problems"]) - set(new["problems"])):

@@ -14,9 +14,7 @@ changes are compared at close to the cost of parsing them. Never imports plugin 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Final
-
-import attrs
+from typing import Any, Final, NamedTuple
 
 from insidellms_provenance.field.schema import (
     REGISTRY_KINDS,
@@ -43,7 +41,8 @@ SEVERITIES: Final = ("critical", "high", "medium", "low")
 
 # Every kind of change, with what it means; docs/diff.md explains each with an example.
 CHANGE_KINDS: Final = {
-    "content": "same version, different installed files (record_digest)",
+    "content": "same version, different installed code, data or scripts (code_digest)",
+    "rebuilt": "same version and code, different packaging metadata (record_digest only)",
     "added": "a plugin entry point appeared",
     "removed": "a plugin entry point disappeared",
     "retargeted": "an entry point name now points at another object",
@@ -69,8 +68,7 @@ CHANGE_KINDS: Final = {
 VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
 
 
-@attrs.frozen(kw_only=True)
-class Change:
+class Change(NamedTuple):
     """One change to one plugin (or to the run, for conflicts)."""
 
     plugin: str
@@ -91,8 +89,7 @@ class Change:
         return (SEVERITIES.index(self.severity), self.kind, self.message)
 
 
-@attrs.frozen(kw_only=True)
-class DiffReport:
+class DiffReport(NamedTuple):
     """Both digests, the group, and every change, grouped by plugin, most severe first."""
 
     group: str
@@ -248,7 +245,7 @@ def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint) -> list[Change]
         *_diff_manifest(name, was["manifest"], now["manifest"], implied),
     ]
     if upgrade is not None and implied:
-        grouped = attrs.evolve(upgrade, implied=tuple(implied))
+        grouped = upgrade._replace(implied=tuple(implied))
         distribution = [grouped if c is upgrade else c for c in distribution]
     return [
         *group_change,
@@ -345,17 +342,7 @@ def _diff_distribution(
             )
         )
     elif was["record_digest"] != now["record_digest"]:
-        changes.append(
-            Change(
-                plugin=name,
-                kind="content",
-                severity="critical",
-                message=f"{now['name']} {now['version']}: same version, different installed "
-                "files - rebuilt or tampered distribution",
-                before=was["record_digest"],
-                after=now["record_digest"],
-            )
-        )
+        changes.append(_content_change(name, was, now))
     changes.extend(
         Change(
             plugin=name,
@@ -377,6 +364,34 @@ def _diff_distribution(
         for problem in sorted(set(was["problems"]) - set(now["problems"]))
     )
     return changes
+
+
+def _content_change(name: str, was: DistributionInfo, now: DistributionInfo) -> Change:
+    """Same version, different ``record_digest``: a code change, or only metadata.
+
+    Only when both sides carry an equal ``code_digest`` (fields of schema v2) is the
+    change known to leave every file outside the metadata directory as it was.
+    """
+    old_code, new_code = was.get("code_digest"), now.get("code_digest")
+    if old_code is not None and old_code == new_code:
+        return Change(
+            plugin=name,
+            kind="rebuilt",
+            severity="medium",
+            message=f"{now['name']} {now['version']}: same version and code, different "
+            "packaging metadata - rebuilt distribution",
+            before=was["record_digest"],
+            after=now["record_digest"],
+        )
+    return Change(
+        plugin=name,
+        kind="content",
+        severity="critical",
+        message=f"{now['name']} {now['version']}: same version, different installed "
+        "files - rebuilt or tampered distribution",
+        before=was["record_digest"],
+        after=now["record_digest"],
+    )
 
 
 def _short(text: str | None) -> str:

@@ -15,9 +15,7 @@ Typical usage::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
-
-import attrs
+from typing import Final, NamedTuple
 
 from insidellms_provenance.analyze.diff import (
     CHANGE_KINDS,
@@ -122,8 +120,7 @@ FAIL_ON_EXAMPLES: Final = (
 )
 
 
-@attrs.frozen(kw_only=True)
-class FailOnPolicy:
+class FailOnPolicy(NamedTuple):
     """A parsed ``--fail-on``: its text as given and its included and excluded selectors."""
 
     text: str

@@ -19,9 +19,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
-
-import attrs
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.diff import DiffReport
@@ -29,7 +27,7 @@ if TYPE_CHECKING:
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
-from insidellms_provenance.fingerprint.distribution import name_and_version, site_directory
+from insidellms_provenance.fingerprint.distribution import metadata_name, site_directory
 from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES, hash_fd
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.record_file import (
@@ -43,13 +41,16 @@ __all__ = [
     "Finding",
     "VerifyTarget",
     "reproducibility_changes",
+    "target_at",
     "target_of",
     "verify_targets",
 ]
 
+# Metadata directories handed to the pool as they are, described in the workers.
+_POOL_MIN_DIRECTORIES: Final = 40
 
-@attrs.frozen(kw_only=True)
-class Finding:
+
+class Finding(NamedTuple):
     """One integrity problem, by distribution and path relative to the site directory."""
 
     distribution: str
@@ -62,8 +63,7 @@ class Finding:
         return (self.distribution, self.path, self.problem)
 
 
-@attrs.frozen(kw_only=True)
-class VerifyTarget:
+class VerifyTarget(NamedTuple):
     """A distribution to verify: where it lives and what its RECORD says."""
 
     name: str
@@ -74,13 +74,26 @@ class VerifyTarget:
     record_problem: str | None = None
 
 
+def target_at(info_dir: str) -> VerifyTarget:
+    """Describe the distribution in metadata directory ``info_dir`` (see :func:`target_of`)."""
+    return target_of(metadata.PathDistribution(Path(info_dir)))
+
+
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
-    """Describe an installed distribution for verification, reading metadata only."""
+    """Describe an installed distribution for verification, reading metadata only.
+
+    The name, for display, is read from METADATA's header block (:func:`metadata_name`),
+    not by the email parser; RECORD and METADATA are read only as regular files.
+    """
     site = site_directory(dist)
     problems: list[str] = []
     record_text = read_dist_text(dist, "RECORD", problems)
-    metadata_text = read_dist_text(dist, "METADATA")
-    name = name_and_version(metadata_text, [])[0] if metadata_text else ""
+    directory = getattr(dist, "_path", None)  # PathDistribution's directory (see discover)
+    if isinstance(directory, Path):
+        name = metadata_name(str(directory)) or ""
+    else:
+        metadata_text = read_dist_text(dist, "METADATA")
+        name = (metadata_text and _header_name(metadata_text)) or ""
     return VerifyTarget(
         name=name or (dist_info_name(dist) or "?").partition("-")[0],
         site_dir=site,
@@ -91,22 +104,41 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
     )
 
 
+def _header_name(text: str) -> str:
+    from insidellms_provenance.fingerprint.distribution import name_and_version
+
+    return name_and_version(text, [])[0]
+
+
 def verify_targets(
-    targets: Iterable[VerifyTarget], progress: Callable[[int, int, str], None] | None = None
+    targets: Iterable[VerifyTarget | str],
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> list[Finding]:
     """Every integrity finding for ``targets``, sorted by distribution and path.
 
-    Each distribution is verified whole (RECORD parse, ``lstat``, hashing, unexpected
-    files) in one place; when there are enough files to pay for it, distributions are
-    spread over a small process pool and only findings travel back. ``progress`` is
-    called with (distributions done, distributions, the last one done) as work completes.
+    A target is a :class:`VerifyTarget` or the path of a metadata directory, described
+    (:func:`target_at`) where it is verified: with many distributions, reading their
+    RECORDs is work for the pool too. Each distribution is verified whole (RECORD
+    parse, ``lstat``, hashing, unexpected files) in one place; when there are enough
+    files to pay for it, distributions are spread over a small process pool and only
+    findings travel back. ``progress`` is called with (distributions done,
+    distributions, the last one done) as work completes.
     """
     work = list(targets)
-    rows = sum((target.record_text or "").count("\n") for target in work)
+    directories = sum(isinstance(target, str) for target in work)
+    if directories < _POOL_MIN_DIRECTORIES:
+        # Few: described here, so that their RECORDs decide whether a pool pays.
+        work = [target_at(item) if isinstance(item, str) else item for item in work]
+        directories = 0
+    rows = sum(
+        (target.record_text or "").count("\n") if isinstance(target, VerifyTarget) else 0
+        for target in work
+    )
     workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or rows < POOL_MIN_FILES:
+    if workers < 2 or (rows < POOL_MIN_FILES and not directories):
         results = []
-        for target in work:
+        for item in work:
+            target = target_at(item) if isinstance(item, str) else item
             results.append(_verify_one(target))
             if progress is not None:
                 progress(len(results), len(work), target.name)
@@ -127,7 +159,7 @@ def verify_targets(
                 results.append(result)
                 done += len(batch)
                 if progress is not None and batch:
-                    progress(done, len(work), batch[-1].name)
+                    progress(done, len(work), _label(batch[-1]))
         except BaseException:
             # Ctrl-C: stop the workers now (they ignore SIGINT, so print no tracebacks).
             for process in list(getattr(pool, "_processes", {}).values()):
@@ -162,8 +194,16 @@ def _interrupts_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _verify_batch(targets: list[VerifyTarget]) -> list[Finding]:
-    return [finding for target in targets for finding in _verify_one(target)]
+def _label(item: VerifyTarget | str) -> str:
+    return os.path.basename(item) if isinstance(item, str) else item.name
+
+
+def _verify_batch(targets: list[VerifyTarget | str]) -> list[Finding]:
+    return [
+        finding
+        for target in targets
+        for finding in _verify_one(target_at(target) if isinstance(target, str) else target)
+    ]
 
 
 def _verify_one(target: VerifyTarget) -> list[Finding]:
@@ -177,25 +217,31 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
         Finding(distribution=name, path=target.dist_info + "/RECORD", problem=problem)
         for problem in problems
     ]
-    for entry in entries:
-        finding, fd = _check_entry(target, entry)
-        if finding is not None:
-            findings.append(finding)
-        elif fd is not None and entry.hash_ is not None:
-            try:
-                result = hash_fd(fd, entry.hash_.name)
-            finally:
+    directory = _OpenDirectory()
+    try:
+        for entry in entries:
+            finding, fd = _check_entry(target, entry, directory)
+            if finding is not None:
+                findings.append(finding)
+            elif fd is not None and entry.hash_ is not None:
+                try:
+                    result = hash_fd(fd, entry.hash_.name)
+                finally:
+                    os.close(fd)
+                mismatch = result if isinstance(result, str) else entry.mismatch(*result)
+                if mismatch is not None:
+                    findings.append(Finding(distribution=name, path=entry.path, problem=mismatch))
+            elif fd is not None:
                 os.close(fd)
-            mismatch = result if isinstance(result, str) else entry.mismatch(*result)
-            if mismatch is not None:
-                findings.append(Finding(distribution=name, path=entry.path, problem=mismatch))
-        elif fd is not None:
-            os.close(fd)
+    finally:
+        directory.close()
     findings += _unexpected_files(target, entries)
     return findings
 
 
-def _check_entry(target: VerifyTarget, entry: RecordEntry) -> tuple[Finding | None, int | None]:
+def _check_entry(
+    target: VerifyTarget, entry: RecordEntry, directory: _OpenDirectory
+) -> tuple[Finding | None, int | None]:
     """A finding for a row that must not be hashed, or the open file to hash (if any).
 
     The file is reached component by component from the site directory (``dir_fd`` and
@@ -208,7 +254,7 @@ def _check_entry(target: VerifyTarget, entry: RecordEntry) -> tuple[Finding | No
     refusal = check_path(entry.path, target.depth)
     if refusal is not None:
         return finding(f"refused: {refusal}")
-    opened = _open_below(target.site_dir, entry.path)
+    opened = _open_below(target.site_dir, entry.path, directory)
     if opened == "missing":
         if entry.hash_ is None and is_bytecode_cache(entry.path):
             return None, None
@@ -227,17 +273,43 @@ _DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(
 _FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _open_below(root: Path, relative: str) -> int | str:
+class _OpenDirectory:
+    """The last directory :func:`_open_below` reached, kept open for the next file in it.
+
+    RECORD lists a package's files together, so most files are opened from the directory
+    fd of the one before: the same components, opened the same way (never through a
+    symlink), once instead of once per file. One fd is held at a time.
+    """
+
+    def __init__(self) -> None:
+        self.key: tuple[str, tuple[str, ...]] | None = None
+        self.fd = -1
+
+    def keep(self, key: tuple[str, tuple[str, ...]], fd: int) -> None:
+        self.close()
+        self.key, self.fd = key, fd
+
+    def close(self) -> None:
+        if self.key is not None:
+            os.close(self.fd)
+            self.key, self.fd = None, -1
+
+
+def _open_below(root: Path, relative: str, directory: _OpenDirectory) -> int | str:
     """An fd of the regular file ``root/relative``, or why it was not opened.
 
     Leading ``..`` components (scripts and data files) climb from ``root`` first; below
-    that point no symlink is followed, in any component.
+    that point no symlink is followed, in any component. The file's directory is kept
+    open in ``directory`` for the next file.
     """
     parts = posixpath.normpath(relative).split("/")
     base = str(root)
     while parts and parts[0] == "..":
         base = os.path.dirname(base)
         parts.pop(0)
+    key = (base, tuple(parts[:-1]))
+    if directory.key == key:
+        return _open_file(parts[-1], directory.fd)
     try:
         dir_fd = os.open(base, os.O_RDONLY)
     except OSError:
@@ -246,12 +318,16 @@ def _open_below(root: Path, relative: str) -> int | str:
         for part in parts[:-1]:
             opened = _open_directory(part, dir_fd)
             if isinstance(opened, str):
+                os.close(dir_fd)
                 return opened
             os.close(dir_fd)
             dir_fd = opened
-        return _open_file(parts[-1], dir_fd)
-    finally:
+        result = _open_file(parts[-1], dir_fd)
+    except BaseException:
         os.close(dir_fd)
+        raise
+    directory.keep(key, dir_fd)
+    return result
 
 
 def _open_directory(name: str, dir_fd: int) -> int | str:

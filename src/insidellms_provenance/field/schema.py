@@ -112,26 +112,37 @@ class EntryPointRef(TypedDict):
     value: str
 
 
-class DistributionInfo(TypedDict):
-    """The installed distribution that provides an entry point.
-
-    ``record_digest`` is the digest of the installer-independent canonical form of
-    RECORD (see ``docs/record-digest.md``); it is ``None`` only when RECORD is absent.
-    ``problems`` lists what was wrong with RECORD or METADATA.
-    """
-
+class _DistributionIdentity(TypedDict):
     name: str
     normalized_name: str
     version: str
     record_digest: str | None
+
+
+class _DistributionCode(_DistributionIdentity, total=False):
+    # Absent from fields written by 0.1.0 (v1); split out only to keep the key order.
+    code_digest: str | None
+
+
+class DistributionInfo(_DistributionCode):
+    """The installed distribution that provides an entry point.
+
+    ``record_digest`` is the digest of the installer-independent canonical form of
+    RECORD (see ``docs/record-digest.md``); it is ``None`` only when RECORD is absent.
+    ``code_digest`` is the same digest over the rows outside the distribution's own
+    metadata directory (code, data, scripts), so a rebuild that changes only packaging
+    metadata keeps it. ``problems`` lists what was wrong with RECORD or METADATA.
+    """
+
     problems: list[str]
 
 
 class Source(TypedDict):
     """Where the distribution came from, after PEP 610 ``direct_url.json``.
 
-    ``url`` is kept only for remote URLs (credentials removed); a local file or directory
-    is named by its last path component in ``local_name`` so no absolute path is recorded.
+    ``url`` is kept only for remote URLs (credentials removed); a local archive is named
+    by its file name in ``local_name`` so no absolute path is recorded, and a local
+    directory not at all (its name is machine-specific; ``editable_digest`` covers it).
     ``editable_digest`` covers the source tree of an editable install.
     """
 
@@ -302,12 +313,13 @@ def entry_point(*, group: str, name: str, value: str) -> EntryPointRef:
     return {"group": group, "name": name, "value": value}
 
 
-def distribution(
+def distribution(  # noqa: PLR0913 - one argument per key
     *,
     name: str,
     normalized_name: str,
     version: str,
     record_digest: str | None,
+    code_digest: str | None = None,
     problems: Iterable[str] = (),
 ) -> DistributionInfo:
     """A :class:`DistributionInfo`."""
@@ -316,6 +328,7 @@ def distribution(
         "normalized_name": normalized_name,
         "version": version,
         "record_digest": record_digest,
+        "code_digest": code_digest,
         "problems": _sorted_unique(problems),
     }
 

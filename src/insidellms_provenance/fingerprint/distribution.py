@@ -9,7 +9,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance._safe_io import RECORD_FILE_LIMIT, FileRefusedError, read_regular
+from insidellms_provenance._safe_io import (
+    DIST_FILE_LIMIT,
+    RECORD_FILE_LIMIT,
+    FileRefusedError,
+    read_regular,
+)
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import DistributionInfo
@@ -20,9 +25,11 @@ from insidellms_provenance.fingerprint.discover import (
 )
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.install_layout import site_layout
+from insidellms_provenance.fingerprint.legacy import legacy_install, legacy_rows
 from insidellms_provenance.fingerprint.record_file import (
     CanonicalRow,
     InstallLayout,
+    RecordEntry,
     canonical_rows,
     parse_record,
 )
@@ -32,8 +39,10 @@ if TYPE_CHECKING:
     from email.message import Message
 
 __all__ = [
+    "code_digest",
     "describe_distribution",
     "metadata_headers",
+    "metadata_name",
     "name_and_version",
     "read_regular_file",
     "record_digest",
@@ -41,6 +50,8 @@ __all__ = [
 ]
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
+# Where installers put scripts in a --target directory (POSIX, Windows).
+_TARGET_SCRIPTS_DIRS = frozenset({"bin", "Scripts"})
 
 
 def site_directory(dist: metadata.Distribution) -> Path:
@@ -72,36 +83,31 @@ def describe_distribution(
     name = name or dir_name
     version = version or dir_version
 
-    digest = None
+    digest = code = None
     record_paths: frozenset[str] = frozenset()
     record_problems: list[str] = []
     record_text = read_dist_text(dist, "RECORD", record_problems)
-    if record_text is None:
+    legacy = legacy_install(dist) if record_text is None and not record_problems else None
+    rows: list[CanonicalRow] | None = None
+    if legacy is not None:
+        # No wheel was installed, so no RECORD: list what a RECORD would (legacy.py).
+        legacy_files, legacy_problems = legacy_rows(legacy)
+        record_problems.extend(legacy_problems)
+        record_paths = frozenset(path for path, _, _ in legacy_files)
+        rows = sorted(legacy_files, key=lambda row: row[0].encode("utf-8", "surrogatepass"))
+    elif record_text is None:
         if not record_problems:
             record_problems.append("RECORD is missing")
-        record_problems = [redact(problem) for problem in record_problems]
     else:
         entries, parse_problems = parse_record(record_text)
         record_problems.extend(parse_problems)
         record_paths = frozenset(posixpath.normpath(entry.path) for entry in entries)
-        site = site_directory(dist)
-        layout = InstallLayout(dist_info=info_dir, depth=0, scripts_dir=None, editable=editable)
-        if any(".." in entry.path.split("/") for entry in entries):
-            # Only rows that climb out of the site directory (scripts, data files) depend
-            # on where it lies below the prefix; most plugins have none, and working that
-            # out asks sysconfig about every install scheme.
-            where = site_layout(str(site))
-            layout = layout._replace(
-                depth=where.depth,
-                scripts_dir=where.scripts_dir,
-                wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
-            )
-        rows, row_problems = canonical_rows(
-            entries, layout, lambda path: read_regular_file(site, path)
-        )
+        rows, row_problems = _canonical_rows(dist, entries, info_dir, editable=editable)
         record_problems.extend(row_problems)
-        record_problems = [redact(problem) for problem in record_problems]
+    record_problems = [redact(problem) for problem in record_problems]
+    if rows is not None:
         digest = record_digest(rows, record_problems)
+        code = code_digest(rows, record_problems, info_dir)
     problems.extend(record_problems)
 
     info = schema.distribution(
@@ -109,6 +115,7 @@ def describe_distribution(
         normalized_name=normalized_name(name) if name else "",
         version=version,
         record_digest=digest,
+        code_digest=code,
         problems=tuple(redact(problem) for problem in problems),
     )
     return info, record_paths
@@ -121,6 +128,42 @@ def record_digest(rows: Iterable[CanonicalRow], problems: Iterable[str]) -> str:
     (:mod:`insidellms_provenance.fingerprint.wheel`): ``docs/record-digest.md``, step 8.
     """
     return canonical_digest({"files": list(rows), "problems": sorted(set(problems))})
+
+
+def code_digest(rows: Iterable[CanonicalRow], problems: Iterable[str], info_dir: str) -> str:
+    """``code_digest``: :func:`record_digest` without the rows in ``info_dir``.
+
+    What runs (modules, data files, scripts) without the distribution's own packaging
+    metadata: ``docs/record-digest.md``, "code_digest".
+    """
+    return record_digest((row for row in rows if not row[0].startswith(f"{info_dir}/")), problems)
+
+
+def _canonical_rows(
+    dist: metadata.Distribution, entries: list[RecordEntry], info_dir: str, *, editable: bool
+) -> tuple[list[CanonicalRow], list[str]]:
+    """RECORD's canonical rows, with the layout of the site directory where it matters."""
+    site = site_directory(dist)
+    layout = InstallLayout(dist_info=info_dir, depth=0, scripts_dir=None, editable=editable)
+    if any(_may_be_outside(entry.path) for entry in entries):
+        # Only rows that climb out of the site directory (scripts, data files), or name
+        # the scripts directory of a --target directory, depend on where it lies below
+        # the prefix; most plugins have none, and working that out asks sysconfig about
+        # every install scheme.
+        where = site_layout(str(site))
+        layout = layout._replace(
+            depth=where.depth,
+            scripts_dir=where.scripts_dir,
+            wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
+            relocated_depth=where.relocated_depth,
+        )
+    return canonical_rows(entries, layout, lambda path: read_regular_file(site, path))
+
+
+def _may_be_outside(path: str) -> bool:
+    """Whether a RECORD row may lie outside the site directory's own files."""
+    parts = path.split("/")
+    return ".." in parts or parts[0] in _TARGET_SCRIPTS_DIRS
 
 
 def _wrapper_names(dist: metadata.Distribution) -> frozenset[str]:
@@ -174,6 +217,36 @@ def name_and_version(text: str, problems: list[str]) -> tuple[str, str]:
         else:
             found[field] = given[0]
     return found.get("Name", ""), found.get("Version", "")
+
+
+def metadata_name(info_dir: str) -> str | None:
+    """The ``Name`` header of the METADATA (or PKG-INFO) in ``info_dir``, read cheaply.
+
+    For display, such as naming a distribution in ``verify``'s findings: only the header
+    block is split into lines, where ``importlib.metadata``'s ``Distribution.name`` parses
+    the whole file with the email parser (about 2 ms for a long description). Files are
+    read only if regular (never a FIFO or a symlink). A folded header is unfolded; None if
+    there is no readable, non-empty Name.
+    """
+    for path in (f"{info_dir}/METADATA", f"{info_dir}/PKG-INFO", info_dir):
+        try:
+            data = read_regular(path, limit=DIST_FILE_LIMIT, follow_symlinks=False)
+        except (FileRefusedError, ValueError):  # ValueError: a NUL in the path
+            continue
+        break
+    else:
+        return None  # an egg-info directory without PKG-INFO, or nothing at all
+    head = data.partition(b"\n\n")[0].decode("utf-8", "replace").replace("\r\n", "\n")
+    lines = head.split("\n")
+    for index, line in enumerate(lines):
+        label, colon, value = line.partition(":")
+        if colon and label.strip().lower() == "name":
+            for following in lines[index + 1 :]:
+                if not following[:1].isspace() or not following.strip():
+                    break
+                value += " " + following.strip()
+            return value.strip() or None
+    return None
 
 
 def _name_version_from_dir(info_dir: str) -> tuple[str, str]:

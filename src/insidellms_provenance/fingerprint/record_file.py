@@ -250,6 +250,8 @@ class InstallLayout(NamedTuple):
 
     ``depth`` is the site directory's depth below the prefix; ``scripts_dir`` is the
     scripts directory relative to the prefix (``bin`` or ``Scripts``), or ``None``.
+    ``relocated_depth`` (``--target`` directories only, where ``depth`` is 0): rows
+    climbing exactly that many levels name files pip moved into the site directory.
     """
 
     dist_info: str
@@ -257,6 +259,7 @@ class InstallLayout(NamedTuple):
     scripts_dir: str | None
     wrapper_names: frozenset[str] = frozenset()
     editable: bool = False
+    relocated_depth: int = 0
 
 
 CanonicalRow = tuple[str, str | None, int | None]
@@ -269,20 +272,23 @@ def canonical_rows(
 ) -> tuple[list[CanonicalRow], list[str]]:
     """Reduce RECORD entries to installer-independent rows, sorted by path.
 
-    ``read_script(path)`` returns the bytes of an installed script (``path`` as in
-    RECORD) or ``None`` when it cannot be read; scripts are hashed again with their
-    shebang normalized because installers rewrite it with the interpreter's path.
+    ``read_script(path)`` returns the bytes of an installed script (``path`` relative
+    to the site directory) or ``None`` when it cannot be read; scripts are hashed again
+    with their shebang normalized because installers rewrite it with the interpreter's
+    path.
     Returns the rows and the problems found (refused paths, unreadable scripts).
     """
     rows: list[CanonicalRow] = []
     problems: list[str] = []
     prefix = "../" * layout.depth
     scripts_prefix = f"{prefix}{layout.scripts_dir}/" if layout.scripts_dir else None
+    relocated = "../" * layout.relocated_depth
     for entry in entries:
-        path = entry.path
+        path, moved = _relocate(entry.path, relocated)
+        on_disk = path
         refusal = check_path(path, layout.depth)
         if refusal is not None:
-            problems.append(f"RECORD row {path!r}: {refusal}")
+            problems.append(f"RECORD row {entry.path!r}: {refusal}")
             continue
         path = posixpath.normpath(path)
         directory, _, name = path.rpartition("/")
@@ -293,16 +299,16 @@ def canonical_rows(
             continue
         if scripts_prefix and path.startswith(scripts_prefix):
             script = path[len(scripts_prefix) :]
-            if "/" not in script and _script_stem(script) in layout.wrapper_names:
+            if "/" not in script and _is_wrapper(_script_stem(script), layout.wrapper_names):
                 # Generated from entry_points.txt (hashed), with installer-specific text.
                 continue
-            data = read_script(entry.path)
+            data = read_script(on_disk)
             if data is None:
                 problems.append(f"RECORD row {entry.path!r}: script cannot be read")
                 continue
             rows.append(("{prefix}/" + path[len(prefix) :], _script_hash(data), None))
             continue
-        if path.startswith("../"):
+        if path.startswith("../") or moved:
             path = "{prefix}/" + path[len(prefix) :]
         if layout.editable and directory != layout.dist_info:
             # Editable wheels embed the absolute source path; the source tree is
@@ -312,6 +318,18 @@ def canonical_rows(
         rows.append((path, None if entry.hash_ is None else str(entry.hash_), entry.size))
     rows.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
     return rows, problems
+
+
+def _relocate(path: str, relocated: str) -> tuple[str, bool]:
+    """``path`` relative to a ``--target`` directory, and whether pip moved it there.
+
+    pip writes such rows for its temporary ``--home`` scheme (``../../bin/tool`` from
+    ``lib/python``), then moves ``bin/`` and the rest into the target, which is the
+    prefix (:func:`insidellms_provenance.fingerprint.install_layout.site_layout`).
+    """
+    if relocated and path.startswith(relocated) and not path[len(relocated) :].startswith(".."):
+        return path[len(relocated) :], True
+    return path, False
 
 
 def is_bytecode_cache(path: str) -> bool:
@@ -325,6 +343,25 @@ def _script_stem(name: str) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+# pip (``get_console_script_specs``) and uv, which copies pip's rule, install a console
+# script named ``pip`` as ``pip``, ``pipX`` and ``pipX.Y`` of the running interpreter, and
+# ``easy_install`` as ``easy_install`` and ``easy_install-X.Y``; ``python -m installer``
+# writes only the names in entry_points.txt. Evidence: pip's own RECORD lists
+# ``bin/pip3.11`` when pip or uv installed it, and not when installer did.
+_VERSIONED_WRAPPERS: Final = (
+    ("pip", re.compile(r"pip\d+(\.\d+)?")),
+    ("easy_install", re.compile(r"easy_install-\d+\.\d+")),
+)
+
+
+def _is_wrapper(stem: str, wrapper_names: frozenset[str]) -> bool:
+    """Whether an installer generated script ``stem`` from the console/GUI script names."""
+    return stem in wrapper_names or any(
+        name in wrapper_names and pattern.fullmatch(stem) is not None
+        for name, pattern in _VERSIONED_WRAPPERS
+    )
 
 
 # For interpreter paths that are too long or contain spaces, pip and uv write a

@@ -35,7 +35,7 @@ from insidellms_provenance.fingerprint.loader import (
     load_entry_point,
     plugins_disabled,
 )
-from insidellms_provenance.fingerprint.origin import check_origin, imported_file
+from insidellms_provenance.fingerprint.origin import check_origin, imported_file, other_copies
 from insidellms_provenance.fingerprint.source import describe_source, editable_root
 
 __all__ = ["record", "record_field", "record_without_import"]
@@ -104,12 +104,13 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         dist = ep.dist
         if dist is not None:
             info, record_paths, source = _describe(dist, described)
+            root = editable_root(dist) if source["editable"] else None
             origin = check_origin(
                 module_file,
                 site_dir=site_directory(dist),
                 record_paths=record_paths,
-                editable_root=editable_root(dist) if source["editable"] else None,
-                versions=versions.get(versions_key(dist), []),
+                editable_root=root,
+                versions=other_copies(dist, versions.get(versions_key(dist), []), root),
             )
             closure = dependencies.closure(dist)
         plugins.append(
