@@ -1,25 +1,29 @@
-"""Time ``diff`` of two 10,000-plugin fields (1% changed) against parsing them alone.
+"""Time ``diff`` of two fields (1% changed) against parsing them alone, in the same rounds.
 
-Run: ``python benchmarks/bench_diff.py``. Prints the ratio of ``diff``'s whole-process
-time to the floor (a process that starts Python and parses both files with orjson), and
-peak memory for 5,000 and 10,000 plugins to show linear growth. No assertion is made.
+Run: ``python benchmarks/bench_diff.py``. For fields of 10 (the common CI case), 1,000,
+5,000 and 10,000 plugins, ``diff --format json`` (the whole process) and the floor (a
+process that starts Python and parses both files with ``orjson``) take turns; the script
+prints median times, the median (min-max) of the per-round ratios (targets: <= 1.8x for
+10 plugins, <= 1.3x for the others) and the median peak RSS of each (target for 10,000
+plugins: diff <= 1.3x the floor's). No timing is asserted.
 """
 
 from __future__ import annotations
 
+import os
 import random
-import subprocess
+import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import field_bytes, make_field
 from insidellms_provenance.field.schema import PluginFingerprint
+from interleave import interleaved, median_ms, ratio, run_process
 from synthetic_env import time_with_bytecode_caches
 
-REPEATS = 5
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 
 
 def synthetic_plugin(index: int) -> PluginFingerprint:
@@ -64,53 +68,39 @@ def write_pair(directory: Path, count: int) -> tuple[Path, Path]:
     return paths
 
 
-def best(command: list[str]) -> float:
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def peak_rss_mib(command: list[str]) -> float:
-    code = (
-        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL);"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, *command], capture_output=True, text=True, check=True
-    )
-    return int(out.stdout.strip()) / 1024
-
-
 def main() -> None:
     time_with_bytecode_caches()
+    floor_code = (
+        "import orjson, sys; orjson.loads(open(sys.argv[1], 'rb').read());"
+        " orjson.loads(open(sys.argv[2], 'rb').read())"
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        for count in (5000, 10000):
+        for count, target in ((10, "1.8x"), (1000, "1.3x"), (5000, "1.3x"), (10000, "1.3x")):
             before, after = write_pair(Path(tmp), count)
-            floor_code = (
-                "import orjson, sys; orjson.loads(open(sys.argv[1], 'rb').read());"
-                " orjson.loads(open(sys.argv[2], 'rb').read())"
+            floor = [sys.executable, "-c", floor_code, str(before), str(after)]
+            diff = [sys.executable, "-m", "insidellms_provenance", "diff"]
+            diff += [str(before), str(after), "--format", "json"]
+            rss: dict[str, list[int]] = {"floor": [], "diff": []}
+
+            def timed(name: str, argv: list[str], rss: dict[str, list[int]] = rss) -> None:
+                rss[name].append(run_process(argv)[1])
+
+            run_process(diff)  # bytecode caches
+            times = interleaved(
+                {
+                    "floor": lambda floor=floor: timed("floor", floor),
+                    "diff": lambda diff=diff: timed("diff", diff),
+                },
+                ROUNDS if count > 10 else 3 * ROUNDS,
             )
-            floor_cmd = [sys.executable, "-c", floor_code, str(before), str(after)]
-            diff_cmd = [
-                sys.executable,
-                "-m",
-                "insidellms_provenance",
-                "diff",
-                str(before),
-                str(after),
-                "--format",
-                "json",
-            ]
-            floor, ours = best(floor_cmd), best(diff_cmd)
+            floor_rss, diff_rss = statistics.median(rss["floor"]), statistics.median(rss["diff"])
             size = before.stat().st_size / 2**20
             print(
-                f"{count:6d} plugins ({size:.1f} MiB per side, 1% changed): floor "
-                f"{floor * 1000:.0f} ms, diff {ours * 1000:.0f} ms, ratio {ours / floor:.2f}x "
-                f"(target <= 1.5x); peak RSS floor {peak_rss_mib(floor_cmd):.0f} MiB, "
-                f"diff {peak_rss_mib(diff_cmd):.0f} MiB"
+                f"{count:6d} plugins ({size:.2f} MiB a side): floor {median_ms(times['floor'])}, "
+                f"diff {median_ms(times['diff'])}, diff / floor "
+                f"{ratio(times['diff'], times['floor'])} (target <= {target}); peak RSS "
+                f"floor {floor_rss / 1024:.0f} MiB, diff {diff_rss / 1024:.0f} MiB "
+                f"({diff_rss / floor_rss:.2f}x)"
             )
 
 

@@ -124,6 +124,11 @@ def internal(target: str) -> str | None:
     return None
 
 
+# The standard library of every supported Python: tomllib is in it from 3.11 (imported
+# only there; 3.10 imports its backport, tomli), whichever interpreter runs this test.
+STDLIB = frozenset(sys.stdlib_module_names) | {"tomllib"}
+
+
 def violations(name: str, found: list[tuple[str, bool]]) -> list[str]:
     problems = []
     level, prefix = layer_of(name)
@@ -131,7 +136,7 @@ def violations(name: str, found: list[tuple[str, bool]]) -> list[str]:
         inner = internal(target)
         if inner is None:
             root = target.split(".")[0]
-            if root in sys.stdlib_module_names or root == "__future__":
+            if root in STDLIB or root == "__future__":
                 continue
             allowed = THIRD_PARTY[prefix]
             if root not in allowed:

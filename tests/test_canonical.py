@@ -25,6 +25,7 @@ from insidellms_provenance.canonical import (
     _format_number,
     canonical_digest,
     canonical_json,
+    canonical_json_lines,
     sha256_digest,
 )
 from insidellms_provenance.errors import NotCanonicalizableError, ProvenanceError
@@ -580,3 +581,69 @@ def test_numbers_round_trip_with_the_fewest_digits(number):
     digits = text.lstrip("-").split("e")[0].replace(".", "").strip("0")
     shortest = repr(abs(number)).split("e")[0].replace(".", "").strip("0")
     assert len(digits) == len(shortest) or number == 0
+
+
+# The fast path writes floats through orjson and relays the few layouts where orjson and
+# ECMAScript differ; a string may hold the same characters, and must be left alone.
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"a": 1.0, "b": "x:12.0,y"}, b'{"a":1,"b":"x:12.0,y"}'),
+        ({"a": 1.0, "b": ":12.0,"}, b'{"a":1,"b":":12.0,"}'),
+        ({"a": [1.0, "[3.0]"]}, b'{"a":[1,"[3.0]"]}'),
+        ({"a": 2.0, "s": ">=0.2.0,<0.3.0"}, b'{"a":2,"s":">=0.2.0,<0.3.0"}'),
+        ({"a": -0.0, "b": [0.0, 1e16, 2.5e-6]}, b'{"a":0,"b":[0,10000000000000000,0.0000025]}'),
+        ({"a": 1e20, "b": ",1e+20]"}, b'{"a":100000000000000000000,"b":",1e+20]"}'),
+        ({"a": 1e-6, "b": "[1e-6,"}, b'{"a":0.000001,"b":"[1e-6,"}'),
+        ({"a": 3.0, "b": 'q"\\:4.0,'}, b'{"a":3,"b":"q\\"\\\\:4.0,"}'),
+        ({"a": 3.0, "b": "\\"}, b'{"a":3,"b":"\\\\"}'),
+        ({"a": 1e21, "b": 1e-7, "c": 0.5}, b'{"a":1e+21,"b":1e-7,"c":0.5}'),
+        ({"k\U0001f600": 1.0, "note": "\ufb33"}, b'{"k\xf0\x9f\x98\x80":1,"note":"\xef\xac\xb3"}'),
+        ({"\ufb33": 1, "\U0001f600": [2.0]}, b'{"\xf0\x9f\x98\x80":[2],"\xef\xac\xb3":1}'),
+        ({"b": "\U0001f600", "a": "\ufb33"}, b'{"a":"\xef\xac\xb3","b":"\xf0\x9f\x98\x80"}'),
+    ],
+)
+def test_floats_are_relaid_only_outside_strings(value, expected):
+    assert both_writers(value) == expected
+
+
+rfc8785 = pytest.importorskip("rfc8785")
+rfc8785_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | json_floats
+    | text,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(text, children, max_size=5),
+    max_leaves=30,
+)
+
+
+@given(rfc8785_values)
+@settings(max_examples=500, deadline=None)
+def test_same_bytes_as_the_rfc8785_package(value):
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@given(json_floats)
+@settings(max_examples=1000, deadline=None)
+def test_orjson_float_digits_are_ecmascripts(number):
+    # The fast path keeps orjson's text of floats outside the relaid layouts: the same
+    # shortest digits as float.__repr__, only laid out differently.
+    assert canonical_json([number]) == b"[" + _format_number(number).encode() + b"]"
+    written = orjson.dumps(number).decode()
+    assert float(written) == number
+    assert written.replace("e+", "e") == _format_number(number).replace("e+", "e") or (
+        number % 1.0 == 0.0 or 1e-6 <= abs(number) < 1e-5 or 1e16 <= abs(number) < 1e21
+    )
+
+
+@given(st.lists(json_values, max_size=6))
+@settings(max_examples=200, deadline=None)
+def test_json_lines_are_canonical_json_of_each_value(values):
+    assert canonical_json_lines(values) == b"".join(canonical_json(v) + b"\n" for v in values)
+
+
+def test_json_lines_refuse_what_canonical_json_refuses():
+    with pytest.raises(NotCanonicalizableError, match=r"\$\.a: nan"):
+        canonical_json_lines([{"b": 1}, {"a": math.nan}])

@@ -58,10 +58,12 @@ def test_sides_may_be_run_dirs_manifests_or_record_files(pair, tmp_path):
         ("any", 1),
         ("content", 1),
         ("retargeted,added", 1),
-        ("any,-content,-integrity,-high", 0),
+        ("any,-content,-integrity,-dependency,-high", 0),
+        ("any,-content,-integrity,-high", 1),  # a dependency rebuilt under its version is critical
+        ("any,-content,-dependency,-high", 1),  # a plugin's files no longer match RECORD
         ("any,-low", 1),  # the fixture's critical change is never dropped by -low
         ("-medium", 1),  # a leading dash after a space is the option's value
-        ("-high,-content,-integrity", 0),
+        ("-high,-content,-integrity,-dependency", 0),
     ],
 )
 def test_fail_on_sets_the_exit_code(pair, policy, code):
@@ -95,8 +97,11 @@ def test_a_missing_policy_is_a_usage_error_not_the_next_option(pair):
     [
         ("any", "--fail-on any: FAILED ({} of {} changes selected; exit 1)"),
         (
-            "-high,-content,-integrity",
-            "--fail-on -high,-content,-integrity: passed (0 of {} changes selected; exit 0)",
+            "-high,-content,-integrity,-dependency",
+            (
+                "--fail-on -high,-content,-integrity,-dependency: passed "
+                "(0 of {} changes selected; exit 0)"
+            ),
         ),
     ],
 )

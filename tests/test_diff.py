@@ -1,6 +1,6 @@
 import pytest
 
-from diff_fixtures import before_and_after, plugin, with_dist
+from diff_fixtures import before_and_after, digest, plugin, with_dist
 from insidellms_provenance.analyze.diff import (
     CHANGE_KINDS,
     classify_version_change,
@@ -67,7 +67,7 @@ def test_group_and_other_changes_are_reported_never_dropped():
 
 def test_changes_are_grouped_by_plugin_most_severe_first(report):
     plugins_in_order = list(dict.fromkeys(change.plugin for change in report.changes))
-    assert plugins_in_order[:3] == ["content", "editable", "tampered"]
+    assert plugins_in_order[:4] == ["content", "editable", "sdk-chat", "tampered"]
     severities = ("critical", "high", "medium", "low")
     firsts = [
         next(c for c in report.changes if c.plugin == name).severity for name in plugins_in_order
@@ -91,6 +91,37 @@ def test_content_change_is_critical_and_plain(report):
     assert "same version, different installed files" in change.message
     assert change.before == "sha256:" + "a" * 64
     assert change.after == "sha256:" + "f" * 64
+
+
+def test_rebuilt_with_the_same_code_is_not_critical(report):
+    (change,) = [c for c in report.changes if c.kind == "rebuilt"]
+    assert change.plugin == "rebuilt"
+    assert change.severity == "medium"
+    assert "same version and code, different packaging metadata" in change.message
+
+
+@pytest.mark.parametrize(
+    ("old_code", "new_code", "kind"),
+    [
+        ("d", "d", "rebuilt"),
+        ("d", "7", "content"),
+        # A side without code_digest (a v1 field, or no RECORD) proves nothing.
+        (None, None, "content"),
+        ("d", None, "content"),
+        (None, "d", "content"),
+    ],
+)
+def test_same_version_record_change_table(old_code, new_code, kind):
+    def side(record: str, code: str | None) -> dict:
+        part = with_dist(plugin("p"), record_digest=digest(record))
+        if code is None:
+            part["distribution"]["code_digest"] = None  # as a v1 field is upgraded
+        else:
+            part["distribution"]["code_digest"] = digest(code)
+        return make_field("g", [part])
+
+    (change,) = diff_fields(side("a", old_code), side("f", new_code)).changes
+    assert change.kind == kind
 
 
 def test_identical_fields():
@@ -216,7 +247,8 @@ def test_same_version_code_change_is_critical_for_wheels_and_editables(
     old = plugin("ed", source=evolve(base, **before_source))
     new = plugin("ed", source=evolve(base, **after_source))
     assert (_changes(old, new)[0].kind, _changes(old, new)[0].severity) == expected
-    wheel = _changes(plugin("w"), with_dist(plugin("w"), record_digest="sha256:" + "9" * 64))
+    rebuilt = with_dist(plugin("w"), record_digest=digest("9"), code_digest=digest("8"))
+    wheel = _changes(plugin("w"), rebuilt)
     assert [(c.kind, c.severity) for c in wheel] == [("content", "critical")]
 
 

@@ -23,7 +23,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from insidellms_provenance.fingerprint.discover import discover, normalized_name
+from insidellms_provenance.fingerprint.discover import (
+    declaring_directories,
+    discover,
+    normalized_name,
+)
 from privileges import unprivileged
 
 GROUP = "fake.plugins"
@@ -77,8 +81,17 @@ def discovered(monkeypatch: pytest.MonkeyPatch, group: str = GROUP, *, fast: boo
     real = metadata.distributions
     with monkeypatch.context() as patch:
         patch.setattr(metadata, "distributions", distributions)
-        result = described(discover(group))
+        eps = discover(group)
+        result = described(eps)
+        # verify's shortcut names the same distributions, without parsing entry points.
+        directories = declaring_directories(group)
     assert bool(calls) is not fast
+    if fast:
+        assert directories is not None
+        assert len(set(directories)) == len(directories)
+        assert set(directories) == {str(ep.dist._path) for ep in eps}
+    else:
+        assert directories is None
     return result
 
 

@@ -9,7 +9,7 @@ from importlib import metadata
 import pytest
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.fingerprint.origin import check_origin, imported_file
+from insidellms_provenance.fingerprint.origin import check_origin, imported_file, other_copies
 
 MODULE = "origin_probe_plugin"
 
@@ -83,3 +83,51 @@ def test_duplicate_versions(layout, versions, duplicates):
         versions=versions,
     )
     assert found["duplicate_versions"] == duplicates
+
+
+def test_a_module_linked_into_a_cache_is_the_distributions_own(layout, tmp_path):
+    """uv --link-mode=symlink: site/pkg/__init__.py is a symlink into uv's cache."""
+    roots, import_from = layout
+    cache = tmp_path / "cache" / MODULE
+    cache.mkdir(parents=True)
+    (cache / "__init__.py").write_text("")
+    linked = roots["site"] / MODULE / "__init__.py"
+    linked.unlink()
+    linked.symlink_to(cache / "__init__.py")
+    import_from("site")
+    found = check_origin(
+        imported_file(ENTRY_POINT),
+        site_dir=roots["site"],
+        record_paths=LISTED,
+        editable_root=None,
+        versions=[],
+    )
+    assert found["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("copies", "editable", "versions"),
+    [
+        # Not editable: every copy counts.
+        ([("site/demo-1.0.dist-info", "1.0"), ("src/demo.egg-info", "1.0")], False, ["1.0", "1.0"]),
+        # Editable: the egg-info its backend wrote into the source tree is the same install.
+        ([("site/demo-1.0.dist-info", "1.0"), ("src/demo.egg-info", "1.0")], True, ["1.0"]),
+        # ... but a copy elsewhere still counts, with its own version.
+        (
+            [("site/demo-1.0.dist-info", "1.0"), ("old/demo.egg-info", "0.9")],
+            True,
+            ["1.0", "0.9"],
+        ),
+        # setup.py develop: the distribution's own metadata lies in the source tree.
+        ([("src/demo.egg-info", "1.0")], True, ["1.0"]),
+    ],
+)
+def test_other_copies(tmp_path, copies, editable, versions):
+    own = tmp_path / copies[0][0]
+    dist = metadata.PathDistribution(own)
+    found = other_copies(
+        dist,
+        [(str(tmp_path / directory), version) for directory, version in copies],
+        tmp_path / "src" if editable else None,
+    )
+    assert found == versions

@@ -277,7 +277,7 @@ def test_editable_install_digest_follows_source_edits(
     before = plugins_by_name(venv.record())["delta"]
     assert before["source"]["kind"] == "directory"
     assert before["source"]["editable"] is True
-    assert before["source"]["local_name"] == "delta"
+    assert before["source"]["local_name"] is None  # never the checkout directory's name
     assert before["origin"]["status"] == "ok"
     source.write_text(source.read_text() + "\n# edited\n")
     after = plugins_by_name(venv.record())["delta"]

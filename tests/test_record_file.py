@@ -1,4 +1,5 @@
 import base64
+import binascii
 import csv
 import hashlib
 import io
@@ -46,6 +47,37 @@ LAYOUT = InstallLayout(dist_info="demo-1.0.dist-info", depth=3, scripts_dir="bin
 def test_hash_parse_refuses(text, error):
     with pytest.raises(ValueError, match=error):
         Hash.parse(text)
+
+
+B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=."
+
+
+def slow_sha256_verdict(value: str) -> bool:
+    """What Hash.parse decided for sha256 before the pattern: decode, check, re-encode."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == 32 and base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == value
+
+
+@settings(max_examples=500)
+@given(
+    value=st.one_of(
+        st.binary(min_size=32, max_size=32).map(
+            lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        ),
+        st.text(alphabet=B64_CHARS, min_size=41, max_size=45),
+    )
+)
+def test_the_sha256_pattern_accepts_exactly_canonical_digests(value):
+    try:
+        Hash.parse(f"sha256={value}")
+    except ValueError:
+        accepted = False
+    else:
+        accepted = True
+    assert accepted == slow_sha256_verdict(value)
 
 
 @pytest.mark.parametrize("algorithm", ["sha256", "sha384", "sha512", "sha3_256", "blake2b"])
@@ -203,6 +235,30 @@ def test_canonical_rows_scripts_and_wrappers():
             "RECORD row '../../../bin/gone': script cannot be read",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("console_scripts", "script", "generated"),
+    [
+        ({"pip", "pip3"}, "pip3.11", True),
+        ({"pip", "pip3"}, "pip3", True),
+        ({"pip"}, "pip4", True),
+        ({"pip"}, "pip3.13.exe", True),
+        ({"easy_install"}, "easy_install-3.11", True),
+        # Negative rows: the versioned forms exist only for `pip` and `easy_install`.
+        ({"pip3"}, "pip3.11", False),
+        ({"tool"}, "tool3.11", False),
+        ({"pip"}, "pip3.11.x", False),
+        ({"pip"}, "pipx", False),
+        ({"easy_install"}, "easy_install3.11", False),
+    ],
+)
+def test_canonical_rows_installer_generated_wrappers(console_scripts, script, generated):
+    layout = LAYOUT._replace(wrapper_names=frozenset(console_scripts))
+    rows, _ = canonical_rows(
+        [_entry(f"../../../bin/{script}", b"w")], layout, lambda _path: b"#!/x\nw\n"
+    )
+    assert (rows == []) is generated
 
 
 def test_canonical_rows_refuse_escaping_and_absolute_paths():

@@ -71,15 +71,21 @@ def dist_with(tmp_path: Path, direct_url: object | None) -> metadata.Distributio
             {"url": "file:///home/someone/wheels/demo-1.0-py3-none-any.whl", "archive_info": {}},
             schema.source(kind="archive", local_name="demo-1.0-py3-none-any.whl"),
         ),
-        (
+        (  # a directory is not named at all: its name is machine-specific
             {"url": "file:///home/someone/src/demo", "dir_info": {}},
-            schema.source(kind="directory", local_name="demo"),
+            schema.source(kind="directory"),
+        ),
+        (
+            {
+                "url": "file:///home/someone/src/demo",
+                "vcs_info": {"vcs": "git", "commit_id": COMMIT},
+            },
+            schema.source(kind="vcs", vcs="git", commit=COMMIT),
         ),
         (
             {"url": "file:///nonexistent/demo", "dir_info": {"editable": True}},
             schema.source(
                 kind="directory",
-                local_name="demo",
                 editable=True,
                 problems=["editable source directory is not available"],
             ),
@@ -120,7 +126,7 @@ def test_editable_source_is_digested_and_follows_its_files(tmp_path):
     dist = dist_with(tmp_path, {"url": source.as_uri(), "dir_info": {"editable": True}})
     found = describe_source(dist)
     assert found["editable"] is True
-    assert found["local_name"] == "demo"
+    assert found["local_name"] is None
     assert found["editable_digest"] == source_tree_digest(source)
     assert editable_root(dist) == source
     (source / ".git" / "HEAD").write_text("other\n")  # tool state does not count
@@ -133,3 +139,61 @@ def test_editable_root_without_a_local_url(tmp_path):
     assert editable_root(dist_with(tmp_path, None)) is None
     remote = {"url": "https://example.org/demo.whl", "archive_info": {}}
     assert editable_root(dist_with(tmp_path / "r", remote)) is None
+
+
+def _project(root: Path) -> Path:
+    """A src-layout project whose package has a subpackage named ``build``."""
+    for relative, text in {
+        "pyproject.toml": "[project]\nname = 'demo'\n",
+        "src/demo/__init__.py": "def register():\n    return None\n",
+        "src/demo/build/__init__.py": "STEPS = 1\n",
+    }.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("relative", "counts"),
+    [
+        # Real code and data, wherever it lies and whatever its directory is called.
+        ("src/demo/build/__init__.py", True),
+        ("src/demo/dist/__init__.py", True),
+        ("src/demo/venv/__init__.py", True),
+        ("src/demo/node_modules/loader.py", True),
+        ("src/demo/build/steps/x.py", True),
+        ("src/demo/data/model.json", True),
+        ("build/__init__.py", True),  # a flat-layout package named `build`
+        ("setup.py", True),
+        # Tool output, caches and other environments: never the plugin's code.
+        ("build/lib/demo/__init__.py", False),
+        ("dist/demo-0.1-py3-none-any.whl", False),
+        ("node_modules/left-pad/index.js", False),
+        ("src/demo.egg-info/PKG-INFO", False),
+        ("src/demo/__pycache__/x.cpython-311.pyc", False),
+        ("src/demo/x.pyc", False),
+        (".git/HEAD", False),
+        ("src/demo/.mypy_cache/x.json", False),
+        (".tox/py311/lib/x.py", False),
+        (".venv/lib/x.py", False),
+        ("env/lib/x.py", False),  # any directory holding pyvenv.cfg
+    ],
+)
+def test_what_counts_as_source(tmp_path, relative, counts):
+    root = _project(tmp_path / "project")
+    (root / ".venv").mkdir()
+    (root / ".venv" / "pyvenv.cfg").write_text("home = /x\n")
+    (root / "env").mkdir()
+    (root / "env" / "pyvenv.cfg").write_text("home = /x\n")
+    before = source_tree_digest(root)
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("changed\n")
+    assert (source_tree_digest(root) != before) is counts
+
+
+def test_the_same_source_under_another_directory_name_has_the_same_digest(tmp_path):
+    assert source_tree_digest(_project(tmp_path / "checkout-a")) == source_tree_digest(
+        _project(tmp_path / "another name")
+    )

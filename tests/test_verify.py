@@ -161,7 +161,14 @@ def test_real_tampering_is_reported_by_path(make_env, installer):
         ("alpha_plugin/models/echo.py", "content does not match RECORD hash"),
         ("alpha_plugin/probes/__init__.py", "missing"),
         ("alpha_plugin/evil.py", "unexpected file: not listed in RECORD"),
-        ("beta_plugin/__init__.py", "refused: symlink (not followed)"),
+        # uv's symlink link mode links every file, so a uv install's file that is a link
+        # to a regular file is read through it (docs/verify.md): still a finding.
+        (
+            "beta_plugin/__init__.py",
+            "content does not match RECORD hash"
+            if installer == "uv"
+            else "refused: symlink (not followed)",
+        ),
         ("gamma_plugin/hooks.py.fifo", "unexpected file: not listed in RECORD"),
         ("../../../../../etc/passwd", "refused: path escapes the install root"),
     }
@@ -245,6 +252,45 @@ def test_reproducibility_golden(fmt, suffix):
     )
 
 
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"METADATA": b"Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n"}, "demo-pkg"),
+        (
+            {"METADATA": b"Metadata-Version: 2.1\r\nname:  Demo_Pkg \r\n\r\nName: body\n"},
+            "Demo_Pkg",
+        ),
+        ({"METADATA": b"Version: 1\nName: folded\n  part\nSummary: x\n"}, "folded part"),
+        ({"METADATA": b"Version: 1.0\n\nName: only-in-body\n"}, None),
+        ({"METADATA": b"Name:\nVersion: 1.0\n"}, None),
+        ({"PKG-INFO": b"Metadata-Version: 1.0\nName: egg-style\n"}, "egg-style"),
+        ({}, None),
+    ],
+)
+def test_metadata_name_reads_the_header_block_only(tmp_path, files, expected):
+    from insidellms_provenance.fingerprint.distribution import metadata_name
+
+    info = tmp_path / "demo_pkg-1.0.dist-info"
+    info.mkdir()
+    for name, data in files.items():
+        (info / name).write_bytes(data)
+    assert metadata_name(str(info)) == expected
+
+
+def test_metadata_name_does_not_open_a_fifo(tmp_path):
+    from insidellms_provenance.analyze.verify import target_at
+    from insidellms_provenance.fingerprint.distribution import metadata_name
+
+    info = tmp_path / "demo_pkg-1.0.dist-info"
+    info.mkdir()
+    os.mkfifo(info / "METADATA")
+    os.mkfifo(info / "RECORD")
+    assert metadata_name(str(info)) is None
+    described = target_at(str(info))
+    assert (described.name, described.record_text) == ("demo_pkg", None)
+    assert verify_targets([described])[0].problem.startswith("RECORD cannot be read: not a regular")
+
+
 def test_matching_fingerprints_with_modified_files_is_not_a_contradiction():
     from insidellms_provenance.analyze.diff import DiffReport
     from insidellms_provenance.analyze.verify import Finding
@@ -317,3 +363,55 @@ def test_a_fifo_swapped_in_after_the_check_is_not_waited_on(tmp_path):
         [sys.executable, "-c", FIFO_OPEN, str(fifo)], capture_output=True, timeout=60, check=True
     )
     assert result.stdout == b"special file\n"
+
+
+def _linked_like_uv(site: Path, cache: Path) -> None:
+    """Every file of ``demo_pkg`` moved into ``cache`` and symlinked back, as uv links."""
+    for path in FILES:
+        if path.startswith("demo_pkg/"):
+            kept = cache / path
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            (site / path).rename(kept)
+            (site / path).symlink_to(kept)
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_uv_symlink_install_is_read_through_its_links_only_for_uv(tmp_path, installer):
+    site, cache = tmp_path / "site", tmp_path / "uv-cache"
+    site.mkdir()
+    lay_out(site)
+    _linked_like_uv(site, cache)
+    found = verify_targets([target(site)._replace(uv_links=installer == "uv")])
+    if installer == "uv":
+        assert found == []  # the same bytes as a copy
+    else:
+        assert {(f.path, f.problem) for f in found} == {
+            (path, "refused: symlink (not followed)")
+            for path in FILES
+            if path.startswith("demo_pkg/")
+        }
+    # Edited in the cache: the link's target is what is checked.
+    (cache / "demo_pkg/core.py").write_bytes(b"VALUE = 2\n")
+    if installer == "uv":
+        assert [
+            (f.path, f.problem) for f in verify_targets([target(site)._replace(uv_links=True)])
+        ] == [("demo_pkg/core.py", "content does not match RECORD hash")]
+
+
+def test_uv_links_never_follow_a_directory_or_a_link_to_a_special_file(tmp_path):
+    site, cache = tmp_path / "site", tmp_path / "uv-cache"
+    site.mkdir()
+    lay_out(site)
+    # A directory component that is a link: refused, even for uv.
+    (site / "demo_pkg/sub").rename(tmp_path / "elsewhere")
+    (site / "demo_pkg/sub").symlink_to(tmp_path / "elsewhere")
+    # A link to a FIFO: refused, never opened (it would block).
+    os.mkfifo(cache.parent / "fifo")
+    (site / "demo_pkg/core.py").unlink()
+    (site / "demo_pkg/core.py").symlink_to(cache.parent / "fifo")
+    found = {(f.path, f.problem) for f in verify_targets([target(site)._replace(uv_links=True)])}
+    assert found == {
+        ("demo_pkg/sub/__init__.py", "refused: symlink in path (not followed)"),
+        ("demo_pkg/core.py", "refused: symlink (not followed)"),
+        ("demo_pkg/sub", "unexpected file: not listed in RECORD"),
+    }

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import orjson
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_INTEGER",
     "canonical_digest",
     "canonical_json",
+    "canonical_json_lines",
     "sha256_digest",
 ]
 
@@ -49,17 +51,53 @@ def canonical_json(value: object) -> bytes:
     ``$.capabilities.models[2]``.
     """
     try:
-        prepared = value if _is_plain(value) else _prepare(value, 0, utf16_keys=False)
-        data = orjson.dumps(prepared, option=_SORT_KEYS)
-        if data.isascii() or not _has_supplementary(data):
-            return data
-        # Some string has a character above U+FFFF: an object's keys might sort
-        # differently by UTF-16 code unit than by code point, as orjson sorts them.
-        return orjson.dumps(_prepare(value, 0, utf16_keys=True), option=_SORT_KEYS)
+        relaid: list[float] = []
+        if not _is_plain(value, relaid):
+            return _canonical_json_prepared(value)
+        data = orjson.dumps(value, option=_SORT_KEYS)
+        if not data.isascii() and _keys_may_need_utf16_order(data):
+            return _canonical_json_prepared(value)
+        if relaid:
+            relaid_data = _relay_numbers(data, relaid)
+            if relaid_data is None:  # a backslash somewhere: strings cannot be told apart
+                return _canonical_json_prepared(value)
+            data = relaid_data
     except (_NeedsReferenceWriter, orjson.JSONEncodeError):
         # Invalid input, or what orjson refuses though JCS allows it (keys that are
         # instances of str subclasses): the reference writer raises with paths, or writes.
         return _canonical_json_python(value)
+    return data
+
+
+def canonical_json_lines(values: Sequence[object]) -> bytes:
+    """:func:`canonical_json` of each of ``values``, each followed by a newline (JSON Lines).
+
+    The same bytes as ``canonical_json(value)`` and a newline for each, with one type walk and
+    one call per value to orjson when the values are plain.
+    """
+    relaid: list[float] = []
+    if _is_plain(values, relaid) and not relaid:
+        try:
+            lines = [orjson.dumps(value, option=_SORT_KEYS) for value in values]
+        except orjson.JSONEncodeError:
+            pass
+        else:
+            if all(line.isascii() or not _keys_may_need_utf16_order(line) for line in lines):
+                lines.append(b"")
+                return b"\n".join(lines)
+    return b"".join([canonical_json(value) + b"\n" for value in values])
+
+
+def _canonical_json_prepared(value: object) -> bytes:
+    """The slower path: a prepared copy (floats as fragments, subclasses as base types).
+
+    Raises :class:`_NeedsReferenceWriter` or ``orjson.JSONEncodeError`` for what only the
+    reference writer can tell or write.
+    """
+    data = orjson.dumps(_prepare(value, 0, utf16_keys=False), option=_SORT_KEYS)
+    if data.isascii() or not _keys_may_need_utf16_order(data):
+        return data
+    return orjson.dumps(_prepare(value, 0, utf16_keys=True), option=_SORT_KEYS)
 
 
 def sha256_digest(data: bytes) -> str:
@@ -81,23 +119,25 @@ class _NeedsReferenceWriter(Exception):  # noqa: N818 - a signal that never leav
     """The value is invalid or unusual: only the reference writer can tell or write it."""
 
 
-def _is_plain(value: object) -> bool:
-    """Whether orjson with sorted keys writes ``value`` canonically as it is.
+def _is_plain(value: object, relaid: list[float]) -> bool:
+    """Whether orjson with sorted keys writes ``value`` as JCS, numbers laid out aside.
 
     True when the value holds nothing but exact dicts, lists, tuples, strings, bools,
-    None and ints within ±2**53, nested no deeper than :data:`MAX_DEPTH`. Keys are left
-    to orjson, which refuses those that are not exact strings, and to the check of its
-    output for characters above U+FFFF.
+    None, ints within ±2**53 and finite floats, nested no deeper than :data:`MAX_DEPTH`.
+    Floats whose text orjson lays out differently from ECMAScript (``1.0``, ``1e+16``,
+    ``1e-6``) are appended to ``relaid``: :func:`_relay_numbers` rewrites them. Keys are
+    left to orjson, which refuses those that are not exact strings, and to the check of
+    its output for keys that may sort differently by UTF-16 code unit.
     """
     kind = type(value)
     if kind is dict or kind is list or kind is tuple:
-        return _plain_items(value, 0)
+        return _plain_items(value, 0, relaid)
     if kind is str or kind is bool or value is None:
         return True
     return kind is int and -MAX_INTEGER <= value <= MAX_INTEGER  # type: ignore[operator]
 
 
-def _plain_items(container: object, depth: int) -> bool:
+def _plain_items(container: object, depth: int, relaid: list[float]) -> bool:
     """:func:`_is_plain` for the items of an exact dict, list or tuple at ``depth``."""
     if type(container) is dict:
         container = container.values()
@@ -108,14 +148,83 @@ def _plain_items(container: object, depth: int) -> bool:
         if kind is int:
             if -MAX_INTEGER <= item <= MAX_INTEGER:
                 continue
+        elif kind is float:
+            if item - item == 0.0:  # finite: NaN and infinities give NaN
+                if not _ORJSON_FLOAT_LOW <= abs(item) < _ORJSON_FLOAT_HIGH or item % 1.0 == 0.0:
+                    relaid.append(item)
+                continue
         elif (
             (kind is dict or kind is list or kind is tuple)
             and depth < _LAST_DEPTH
-            and (not item or _plain_items(item, depth + 1))
+            and (not item or _plain_items(item, depth + 1, relaid))
         ):
             continue
         return False
     return True
+
+
+# orjson writes a finite double as ECMAScript does (the same shortest digits, checked by
+# a property test) except in three layouts: integral values with a fraction (``1.0``,
+# ``-0.0``), exponents for magnitudes from 1e16 up to 1e21 (ECMAScript: plain digits)
+# and for magnitudes from 1e-6 up to 1e-5 (ECMAScript: ``0.00000x``).
+_ORJSON_FLOAT_LOW: Final = 1e-5
+_ORJSON_FLOAT_HIGH: Final = 1e16
+# Where such a number can be in orjson's compact output: its last characters, followed by
+# a delimiter. Each pattern starts with a literal, which the regular expression engine
+# finds quickly. A string can hold the same characters; its quotes tell it apart.
+_INTEGRAL_END: Final = re.compile(rb"\.0(?=[,\]}])")
+_LARGE_END: Final = re.compile(rb"e\+(?:1[6-9]|20)(?=[,\]}])")
+_SMALL_END: Final = re.compile(rb"e-6(?=[,\]}])")
+_NUMBER: Final = re.compile(rb"-?[0-9]+(?:\.[0-9]+)?(?:e[-+][0-9]+)?")
+_NUMBER_CHARACTERS: Final = frozenset(b"-.0123456789")
+_BEFORE_VALUE: Final = frozenset(b":,[")
+
+
+def _tails(data: bytes, relaid: list[float]) -> list[tuple[int, int]]:
+    """Spans of ``data`` that may end a float of ``relaid``, in order."""
+    patterns = set()
+    for number in relaid:
+        magnitude = abs(number)
+        if magnitude < _ORJSON_FLOAT_HIGH and number % 1.0 == 0.0:
+            patterns.add(_INTEGRAL_END)
+        elif _ORJSON_FLOAT_HIGH <= magnitude < 1e21:
+            patterns.add(_LARGE_END)
+        elif 1e-6 <= magnitude < _ORJSON_FLOAT_LOW:
+            patterns.add(_SMALL_END)
+    spans = [match.span() for pattern in patterns for match in pattern.finditer(data)]
+    if len(patterns) > 1:
+        spans.sort()
+    return spans
+
+
+def _relay_numbers(data: bytes, relaid: list[float]) -> bytes | None:
+    """``data`` with the floats in ``relaid`` written as ECMAScript does, where orjson does not.
+
+    Returns None if ``data`` holds a backslash: then a quote inside a string cannot be
+    told from one that ends it by counting, and the caller takes the slower path.
+    """
+    if b"\\" in data:
+        return None
+    pieces: list[bytes] = []
+    done = 0  # data[:done] is copied into pieces
+    quotes = 0  # quotes in data[:counted]
+    counted = 0
+    for tail, end in _tails(data, relaid):
+        start = tail
+        while start and data[start - 1] in _NUMBER_CHARACTERS:
+            start -= 1
+        if data[start - 1] not in _BEFORE_VALUE or not _NUMBER.fullmatch(data, start, end):
+            continue  # inside a string: "1.2.0," or "v1e-6]"
+        quotes += data.count(b'"', counted, start)
+        counted = start
+        if quotes % 2:
+            continue  # inside a string that happens to hold ':12.0,'
+        pieces += (data[done:start], _format_number(float(data[start:end])).encode("ascii"))
+        done = end
+    if not pieces:
+        return data
+    pieces.append(data[done:])
+    return b"".join(pieces)
 
 
 def _prepare(value: object, depth: int, *, utf16_keys: bool) -> object:
@@ -216,9 +325,17 @@ def _in_utf16_order(value: dict[object, object]) -> object:
     return orjson.Fragment(b"{" + b",".join(members) + b"}")
 
 
-def _has_supplementary(data: bytes) -> bool:
-    """Whether UTF-8 ``data`` encodes a character above U+FFFF (lead bytes F0 to F4)."""
-    return any(lead in data for lead in (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4"))
+def _keys_may_need_utf16_order(data: bytes) -> bool:
+    """Whether some object in UTF-8 JSON ``data`` might sort differently by UTF-16 code unit.
+
+    Only keys are sorted, and only keys mixing a character above U+FFFF (UTF-8 lead bytes
+    F0 to F4) with one in U+E000-U+FFFF (lead bytes EE and EF) sort differently, so a
+    value without both kinds of character anywhere is in order: two quick byte searches
+    decide for almost every value, such as one with emoji in its strings.
+    """
+    return (b"\xee" in data or b"\xef" in data) and any(
+        lead in data for lead in (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
+    )
 
 
 def _utf16_key(key: str) -> bytes:

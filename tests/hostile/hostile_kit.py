@@ -177,11 +177,12 @@ def reseal(field: dict[str, Any]) -> dict[str, Any]:
     """Recompute a mutated field's digest, as an attacker who knows the rule would."""
     from insidellms_provenance.canonical import canonical_digest
     from insidellms_provenance.errors import NotCanonicalizableError
+    from insidellms_provenance.field.build import digested_part
 
-    # The digest covers every key but itself (schema v2). Nobody can seal a value that is
-    # not JSON: readers refuse such a field as it is.
+    # The digest covers every key but itself (schema v2). A mutation no digest can cover
+    # (a value that is not JSON) stays as it is: the reader must refuse it so.
     with contextlib.suppress(NotCanonicalizableError):
-        field["digest"] = canonical_digest({k: v for k, v in field.items() if k != "digest"})
+        field["digest"] = canonical_digest(digested_part(field))
     return field
 
 

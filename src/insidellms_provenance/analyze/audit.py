@@ -28,7 +28,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-from insidellms_provenance.canonical import canonical_digest, canonical_json
+from insidellms_provenance.canonical import (
+    canonical_digest,
+    canonical_json,
+    canonical_json_lines,
+)
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.runfile.read import MANIFEST_NAME, load_field_value
 
@@ -37,6 +41,7 @@ __all__ = [
     "AuditSummary",
     "RunDir",
     "audit_runs",
+    "dependency_rows",
     "find_runs",
     "parse_shard",
     "plugin_row",
@@ -141,12 +146,14 @@ class AuditSummary:
         if len(self.without) < EXAMPLES:
             self.without.append(f"{run} ({reason})")
 
-    def note_run(self, run: str, plugins: list[dict[str, Any]]) -> None:
-        """Update every counter with one run's plugins."""
+    def note_run(
+        self, run: str, plugins: list[dict[str, Any]], fingerprints: list[str] | None = None
+    ) -> None:
+        """Update every counter with one run's plugins (and their fingerprints, if known)."""
         self.with_provenance += 1
         flagged_nd = flagged_unverified = False
         versions = set()
-        for plugin in plugins:
+        for index, plugin in enumerate(plugins):
             dist = plugin.get("distribution") or {}
             versions.add((dist.get("normalized_name", "?"), dist.get("version", "?")))
             manifest = plugin["manifest"]
@@ -154,7 +161,7 @@ class AuditSummary:
             flagged_nd |= level in ("non_deterministic", None)
             flagged_unverified |= _unverified(plugin)
             name = plugin["entry_point"]["name"]
-            fingerprint = canonical_digest(plugin)
+            fingerprint = canonical_digest(plugin) if fingerprints is None else fingerprints[index]
             previous = self.last_fingerprint.get(name)
             if previous is not None and previous != fingerprint and name not in self.first_change:
                 self.first_change[name] = (run, dist.get("version", "?"))
@@ -217,8 +224,13 @@ def _unverified(plugin: dict[str, Any]) -> bool:
     )
 
 
-def plugin_row(run: RunDir, field: dict[str, Any], plugin: dict[str, Any]) -> dict[str, Any]:
-    """The flat record of one plugin in one run (one JSON line; docs/audit.md)."""
+def plugin_row(
+    run: RunDir, field: dict[str, Any], plugin: dict[str, Any], fingerprint: str | None = None
+) -> dict[str, Any]:
+    """The flat record of one plugin in one run (one JSON line; docs/audit.md).
+
+    ``fingerprint`` is the plugin's canonical digest if the caller has it already.
+    """
     dist = plugin.get("distribution") or {}
     manifest = plugin["manifest"]
     version = dist.get("version")
@@ -238,8 +250,59 @@ def plugin_row(run: RunDir, field: dict[str, Any], plugin: dict[str, Any]) -> di
         "determinism": (manifest.get("determinism") or {}).get("class"),
         "load_status": plugin["load"]["status"],
         "origin_status": plugin["origin"]["status"],
-        "fingerprint": canonical_digest(plugin),
+        "fingerprint": canonical_digest(plugin) if fingerprint is None else fingerprint,
     }
+
+
+def dependency_rows(
+    run: RunDir, field: dict[str, Any], plugin: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """The lines ``--deps`` adds after a plugin's line: one per dependency, sorted by name.
+
+    They have the plugin line's columns: ``entry_point`` and ``value`` name the plugin,
+    ``distribution`` … ``source`` describe the dependency (from the field's table), the
+    plugin-only columns are null. A required distribution that is not installed has a
+    line too, with ``version`` null. ``kind`` is ``dependency``; ``unsatisfied`` lists the
+    requirements on it the run's environment did not meet (``required_by: requirement``).
+    """
+    table = field.get("dependencies") or {}
+    unmet: dict[str, list[str]] = {}
+    for entry in plugin.get("unsatisfied") or []:
+        if entry["name"] is not None:
+            unmet.setdefault(entry["name"], []).append(
+                f"{entry['required_by']}: {entry['requirement']}"
+            )
+    for name in sorted(set(plugin.get("dependencies") or []) | unmet.keys()):
+        entry = table.get(name) or {}
+        dist = entry.get("distribution") or {}
+        version = dist.get("version")
+        yield {
+            **_run_row(run, None, field),
+            "entry_point": plugin["entry_point"]["name"],
+            "value": plugin["entry_point"]["value"],
+            "distribution": name,
+            "version": version,
+            "release": _release(version) if isinstance(version, str) else None,
+            "record_digest": dist.get("record_digest"),
+            "distribution_problems": list(dist.get("problems") or ()),
+            "source": (entry.get("source") or {}).get("kind"),
+            "kind": "dependency",
+            "unsatisfied": sorted(unmet.get(name, [])),
+        }
+
+
+def _run_only(
+    run: RunDir, problem: str | None, field: dict[str, Any] | None, dependencies: bool
+) -> dict[str, Any]:
+    """A run's only line; with ``--deps`` it has the two added columns too."""
+    row = _run_row(run, problem, field)
+    return {**row, "kind": "run", "unsatisfied": []} if dependencies else row
+
+
+def _with_kind(row: dict[str, Any], plugin: dict[str, Any]) -> dict[str, Any]:
+    """A plugin's line with the two columns ``--deps`` adds to every line."""
+    unmet = [f"{u['required_by']}: {u['requirement']}" for u in plugin.get("unsatisfied") or []]
+    return {**row, "kind": "plugin", "unsatisfied": sorted(unmet)}
 
 
 _PLUGIN_COLUMNS: Final = (
@@ -286,36 +349,60 @@ def _release(version: str) -> list[int] | None:
 
 
 def audit_runs(
-    runs: Iterable[RunDir], summary: AuditSummary, *, group: str | None = None
+    runs: Iterable[RunDir],
+    summary: AuditSummary,
+    *,
+    group: str | None = None,
+    dependencies: bool = False,
 ) -> Iterator[bytes]:
     """JSON lines for every plugin of every run; one line for a run without plugin lines.
+
+    With ``dependencies``, each plugin's line is followed by its :func:`dependency_rows`.
 
     A run without readable provenance (or recorded for another ``group``) gets one line
     whose ``problem`` says why; a field with no plugins, one line with ``entry_point``
     null. So every run is in the lines, and the summary can be computed from them.
     """
+    # The last field read: its plugins passed validation, so the equal plugins of the
+    # next run (most of them, in a fleet) are not validated again (read_field_beside).
+    previous: dict[str, Any] | None = None
     for run in runs:
         summary.runs += 1
         summary.current = run.name
         try:
-            field, _ = load_field_value(run.path)
+            field, _ = load_field_value(run.path, beside=previous)
         except ProvenanceError as error:
             reason = str(error).split(": ", 1)[-1]
             summary.note_missing(run.name, reason)
-            yield canonical_json(_run_row(run, reason, None)) + b"\n"
+            yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
         if group is not None and field.get("group") != group:
             reason = f"recorded for group {field.get('group')!r}, not {group!r}"
             summary.note_missing(run.name, reason)
-            yield canonical_json(_run_row(run, reason, None)) + b"\n"
+            yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
+        previous = field
         plugins: list[dict[str, Any]] = field["plugins"]  # type: ignore[assignment]
         try:
-            rows = [canonical_json(plugin_row(run, field, p)) + b"\n" for p in plugins]
-            summary.note_run(run.name, plugins)
+            # Each plugin is canonicalized once: its fingerprint serves its line and the
+            # summary, and the run's lines are written by one call.
+            fingerprints = [canonical_digest(plugin) for plugin in plugins]
+            rows = []
+            for plugin, fingerprint in zip(plugins, fingerprints, strict=True):
+                row = plugin_row(run, field, plugin, fingerprint)
+                if not dependencies:
+                    rows.append(row)
+                    continue
+                rows.append(_with_kind(row, plugin))
+                rows += dependency_rows(run, field, plugin)
+            summary.note_run(run.name, plugins, fingerprints)
         except (KeyError, TypeError, AttributeError):
             reason = "malformed plugin entry"
             summary.note_missing(run.name, reason)
-            yield canonical_json(_run_row(run, reason, None)) + b"\n"
+            yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
-        yield from rows or [canonical_json(_run_row(run, None, field)) + b"\n"]
+        yield (
+            canonical_json_lines(rows)
+            if rows
+            else canonical_json(_run_only(run, None, field, dependencies)) + b"\n"
+        )

@@ -14,9 +14,7 @@ changes are compared at close to the cost of parsing them. Never imports plugin 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Final
-
-import attrs
+from typing import Any, Final, NamedTuple
 
 from insidellms_provenance.field.schema import (
     REGISTRY_KINDS,
@@ -36,13 +34,15 @@ __all__ = [
     "DiffReport",
     "classify_version_change",
     "diff_fields",
+    "version_severity",
 ]
 
 SEVERITIES: Final = ("critical", "high", "medium", "low")
 
 # Every kind of change, with what it means; docs/diff.md explains each with an example.
 CHANGE_KINDS: Final = {
-    "content": "same version, different installed files (record_digest)",
+    "content": "same version, different installed code, data or scripts (code_digest)",
+    "rebuilt": "same version and code, different packaging metadata (record_digest only)",
     "integrity": "the installed files no longer (or again) match their RECORD",
     "added": "a plugin entry point appeared",
     "removed": "a plugin entry point disappeared",
@@ -59,6 +59,8 @@ CHANGE_KINDS: Final = {
     "origin": "the module's origin changed (shadowed, duplicate installs)",
     "registrations": "what the plugin registered in a host run changed",
     "conflict": "two plugins registering the same key appeared or disappeared",
+    "dependency": "a distribution in the plugin's dependency closure changed, came or went, "
+    "or a requirement became unsatisfied or satisfied",
     "group": "the entry-point group changed (of the whole field or of one entry point)",
     "other": "recorded values changed that no other kind describes",
 }
@@ -67,8 +69,7 @@ CHANGE_KINDS: Final = {
 VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
 
 
-@attrs.frozen(kw_only=True)
-class Change:
+class Change(NamedTuple):
     """One change to one plugin (or to the run, for conflicts)."""
 
     plugin: str
@@ -89,8 +90,7 @@ class Change:
         return (SEVERITIES.index(self.severity), self.kind, self.message)
 
 
-@attrs.frozen(kw_only=True)
-class DiffReport:
+class DiffReport(NamedTuple):
     """Both digests, the group, and every change, grouped by plugin, most severe first.
 
     ``notes`` say what could not be compared; they are not changes, so no policy fails
@@ -143,7 +143,10 @@ def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffRepo
             )
         )
     if before["digest"] != after["digest"]:
+        from insidellms_provenance.analyze.dependency_diff import dependency_changes
+
         changes += _diff_plugins(before["plugins"], after["plugins"], observed=comparable)
+        changes += dependency_changes(before, after)
     if comparable:
         changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
     if not changes and _differs(before, after, observed=comparable):
@@ -186,17 +189,26 @@ def _structure(value: object) -> PluginFingerprint:
     return read_plugin(value, where="a provenance field")
 
 
+def _own(plugin: Mapping[str, Any]) -> dict[str, Any]:
+    """A plugin entry without its closure (``dependency_diff`` reports that part)."""
+    return {key: value for key, value in plugin.items() if key not in _CLOSURE_KEYS}
+
+
+_CLOSURE_KEYS: Final = frozenset({"dependencies", "unsatisfied"})
+
+
 def _diff_plugins(before: list[Any], after: list[Any], *, observed: bool) -> list[Change]:
     """Match plugins by entry point (name, value); pair the rest by name as retargeted.
 
     Entry points of one name that are on one side only are paired in value order; what
-    is left unpaired is added or removed, every one of them reported.
+    is left unpaired is added or removed, every one of them reported. A plugin whose
+    only change is its closure is left to ``dependency_diff``.
     """
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in before}
     new = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in after}
     changes: list[Change] = []
     for key in sorted(old.keys() & new.keys()):
-        if old[key] != new[key]:
+        if old[key] != new[key] and _own(old[key]) != _own(new[key]):
             changes += _diff_plugin(
                 _structure(old[key]), _structure(new[key]), observed=observed
             ) or _other_change(key[0], old[key], new[key], observed=observed)
@@ -231,8 +243,9 @@ def _other_change(name: str, was: object, now: object, *, observed: bool) -> lis
     """The ``other`` line for a plugin whose JSON differs in nothing a kind describes.
 
     Parts that are not compared are not "other": load outcomes and registrations when
-    the two fields observed them differently, an integrity a v1 field did not record,
-    and whether bytecode was checked (``record`` checks it, a host run does not).
+    the two fields observed them differently, an integrity or ``code_digest`` a v1 field
+    did not record, whether bytecode was checked (``record`` checks it, a host run does
+    not), and the closure (``dependency_diff`` compares it).
     """
     if _comparable_plugins(was, now, observed=observed):
         return []
@@ -251,10 +264,18 @@ def _comparable_plugins(was: object, now: object, *, observed: bool) -> bool:
     if not (isinstance(was, dict) and isinstance(now, dict)):
         return was == now
     sides = [
-        {k: v for k, v in p.items() if observed or k not in _OBSERVED_KEYS} for p in (was, now)
+        {
+            k: v
+            for k, v in p.items()
+            if k not in _CLOSURE_KEYS and (observed or k not in _OBSERVED_KEYS)
+        }
+        for p in (was, now)
     ]
     dists: list[Any] = [side.get("distribution") for side in sides]
     if all(isinstance(dist, dict) for dist in dists):
+        if any(dist.get("code_digest") is None for dist in dists):
+            # A side without code_digest (a v1 field, or no RECORD) proves nothing.
+            dists = [{k: v for k, v in dist.items() if k != "code_digest"} for dist in dists]
         integrities: list[Any] = [dist.get("integrity") for dist in dists]
         both = all(isinstance(integrity, dict) for integrity in integrities)
         for side, dist, integrity in zip(sides, dists, integrities, strict=True):
@@ -270,7 +291,9 @@ def _differs(before: Mapping[str, Any], after: Mapping[str, Any], *, observed: b
     """Whether two fields differ in anything compared (see :func:`_other_change`)."""
 
     def rest(field: Mapping[str, Any]) -> dict[str, Any]:
-        skipped = {"digest", "observed_in_run", "plugins"} | (set() if observed else {"conflicts"})
+        # The dependency table is compared by ``dependency_diff``, under each plugin.
+        skipped = {"digest", "observed_in_run", "plugins", "dependencies"}
+        skipped |= set() if observed else {"conflicts"}
         return {k: v for k, v in field.items() if k not in skipped}
 
     old, new = before.get("plugins"), after.get("plugins")
@@ -327,7 +350,7 @@ def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint, *, observed: bo
         *_diff_manifest(name, was["manifest"], now["manifest"], implied),
     ]
     if upgrade is not None and implied:
-        grouped = attrs.evolve(upgrade, implied=tuple(implied))
+        grouped = upgrade._replace(implied=tuple(implied))
         distribution = [grouped if c is upgrade else c for c in distribution]
     return [
         *group_change,
@@ -404,6 +427,13 @@ def classify_version_change(before: str, after: str) -> tuple[str, str]:
     return direction, size
 
 
+def version_severity(size: str, direction: str) -> str:
+    """High for major, unparsable and downgrades; medium for minor; low otherwise."""
+    if size in ("major", "unparsable") or direction == "downgrade":
+        return "high"
+    return "medium" if size == "minor" else "low"
+
+
 def _diff_distribution(
     name: str, was: DistributionInfo | None, now: DistributionInfo | None
 ) -> list[Change]:
@@ -435,11 +465,7 @@ def _diff_distribution(
         )
     if was["version"] != now["version"]:
         direction, size = classify_version_change(was["version"], now["version"])
-        severity = (
-            "high"
-            if size in ("major", "unparsable") or direction == "downgrade"
-            else ("medium" if size == "minor" else "low")
-        )
+        severity = version_severity(size, direction)
         changes.append(
             Change(
                 plugin=name,
@@ -453,17 +479,7 @@ def _diff_distribution(
             )
         )
     elif was["record_digest"] != now["record_digest"]:
-        changes.append(
-            Change(
-                plugin=name,
-                kind="content",
-                severity="critical",
-                message=f"{now['name']} {now['version']}: same version, different installed "
-                "files - rebuilt or tampered distribution",
-                before=was["record_digest"],
-                after=now["record_digest"],
-            )
-        )
+        changes.append(_content_change(name, was, now))
     changes.extend(
         Change(
             plugin=name,
@@ -485,6 +501,34 @@ def _diff_distribution(
         for problem in sorted(set(was["problems"]) - set(now["problems"]))
     )
     return changes
+
+
+def _content_change(name: str, was: DistributionInfo, now: DistributionInfo) -> Change:
+    """Same version, different ``record_digest``: a code change, or only metadata.
+
+    Only when both sides carry an equal ``code_digest`` (fields of schema v2) is the
+    change known to leave every file outside the metadata directory as it was.
+    """
+    old_code, new_code = was.get("code_digest"), now.get("code_digest")
+    if old_code is not None and old_code == new_code:
+        return Change(
+            plugin=name,
+            kind="rebuilt",
+            severity="medium",
+            message=f"{now['name']} {now['version']}: same version and code, different "
+            "packaging metadata - rebuilt distribution",
+            before=was["record_digest"],
+            after=now["record_digest"],
+        )
+    return Change(
+        plugin=name,
+        kind="content",
+        severity="critical",
+        message=f"{now['name']} {now['version']}: same version, different installed "
+        "files - rebuilt or tampered distribution",
+        before=was["record_digest"],
+        after=now["record_digest"],
+    )
 
 
 def _short(text: str | None) -> str:

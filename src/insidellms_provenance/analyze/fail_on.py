@@ -15,9 +15,7 @@ Typical usage::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
-
-import attrs
+from typing import Final, NamedTuple
 
 from insidellms_provenance.analyze.diff import (
     CHANGE_KINDS,
@@ -41,7 +39,9 @@ _Matcher = Callable[[Change], bool]
 
 def _size_index(change: Change) -> int | None:
     """Position of a version change's size in ``VERSION_SIZES``; unparsable counts as major."""
-    if change.kind != "version":
+    # A dependency's version change carries a size too: ``-patch`` drops patch releases
+    # of dependencies as it does of plugins.
+    if change.kind not in ("version", "dependency") or change.size is None:
         return None
     return 0 if change.size == "unparsable" else VERSION_SIZES.index(change.size or "local")
 
@@ -120,8 +120,7 @@ FAIL_ON_EXAMPLES: Final = (
 )
 
 
-@attrs.frozen(kw_only=True)
-class FailOnPolicy:
+class FailOnPolicy(NamedTuple):
     """A parsed ``--fail-on``: its text as given and its included and excluded selectors."""
 
     text: str

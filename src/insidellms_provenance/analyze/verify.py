@@ -17,9 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import attrs
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.diff import DiffReport
@@ -27,7 +25,7 @@ if TYPE_CHECKING:
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
-from insidellms_provenance.fingerprint.distribution import name_and_version, site_directory
+from insidellms_provenance.fingerprint.distribution import metadata_name, site_directory
 from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES
 from insidellms_provenance.fingerprint.install_layout import site_layout
 from insidellms_provenance.fingerprint.integrity import check_files
@@ -37,13 +35,16 @@ __all__ = [
     "Finding",
     "VerifyTarget",
     "reproducibility_changes",
+    "target_at",
     "target_of",
     "verify_targets",
 ]
 
+# Metadata directories handed to the pool as they are, described in the workers.
+_POOL_MIN_DIRECTORIES: Final = 40
 
-@attrs.frozen(kw_only=True)
-class Finding:
+
+class Finding(NamedTuple):
     """One integrity problem, by distribution and path relative to the site directory."""
 
     distribution: str
@@ -56,8 +57,7 @@ class Finding:
         return (self.distribution, self.path, self.problem)
 
 
-@attrs.frozen(kw_only=True)
-class VerifyTarget:
+class VerifyTarget(NamedTuple):
     """A distribution to verify: where it lives and what its RECORD says."""
 
     name: str
@@ -66,41 +66,78 @@ class VerifyTarget:
     record_text: str | None
     depth: int
     record_problem: str | None = None
+    relocated_depth: int = 0
+    uv_links: bool = False
+
+
+def target_at(info_dir: str) -> VerifyTarget:
+    """Describe the distribution in metadata directory ``info_dir`` (see :func:`target_of`)."""
+    return target_of(metadata.PathDistribution(Path(info_dir)))
 
 
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
-    """Describe an installed distribution for verification, reading metadata only."""
+    """Describe an installed distribution for verification, reading metadata only.
+
+    The name, for display, is read from METADATA's header block (:func:`metadata_name`),
+    not by the email parser; RECORD and METADATA are read only as regular files.
+    """
     site = site_directory(dist)
+    layout = site_layout(str(site))
     problems: list[str] = []
     record_text = read_dist_text(dist, "RECORD", problems)
-    metadata_text = read_dist_text(dist, "METADATA")
-    name = name_and_version(metadata_text, [])[0] if metadata_text else ""
+    directory = getattr(dist, "_path", None)  # PathDistribution's directory (see discover)
+    if isinstance(directory, Path):
+        name = metadata_name(str(directory)) or ""
+    else:
+        metadata_text = read_dist_text(dist, "METADATA")
+        name = (metadata_text and _header_name(metadata_text)) or ""
     return VerifyTarget(
         name=name or (dist_info_name(dist) or "?").partition("-")[0],
         site_dir=site,
         dist_info=dist_info_name(dist) or "",
         record_text=record_text,
-        depth=site_layout(str(site)).depth,
+        depth=layout.depth,
         record_problem=problems[0] if problems else None,
+        relocated_depth=layout.relocated_depth,
+        uv_links=(read_dist_text(dist, "INSTALLER") or "").strip() == "uv",
     )
 
 
+def _header_name(text: str) -> str:
+    from insidellms_provenance.fingerprint.distribution import name_and_version
+
+    return name_and_version(text, [])[0]
+
+
 def verify_targets(
-    targets: Iterable[VerifyTarget], progress: Callable[[int, int, str], None] | None = None
+    targets: Iterable[VerifyTarget | str],
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> list[Finding]:
     """Every integrity finding for ``targets``, sorted by distribution and path.
 
-    Each distribution is verified whole (RECORD parse, ``lstat``, hashing, unexpected
-    files) in one place; when there are enough files to pay for it, distributions are
-    spread over a small process pool and only findings travel back. ``progress`` is
-    called with (distributions done, distributions, the last one done) as work completes.
+    A target is a :class:`VerifyTarget` or the path of a metadata directory, described
+    (:func:`target_at`) where it is verified: with many distributions, reading their
+    RECORDs is work for the pool too. Each distribution is verified whole (RECORD
+    parse, ``lstat``, hashing, unexpected files) in one place; when there are enough
+    files to pay for it, distributions are spread over a small process pool and only
+    findings travel back. ``progress`` is called with (distributions done,
+    distributions, the last one done) as work completes.
     """
     work = list(targets)
-    rows = sum((target.record_text or "").count("\n") for target in work)
+    directories = sum(isinstance(target, str) for target in work)
+    if directories < _POOL_MIN_DIRECTORIES:
+        # Few: described here, so that their RECORDs decide whether a pool pays.
+        work = [target_at(item) if isinstance(item, str) else item for item in work]
+        directories = 0
+    rows = sum(
+        (target.record_text or "").count("\n") if isinstance(target, VerifyTarget) else 0
+        for target in work
+    )
     workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or rows < POOL_MIN_FILES:
+    if workers < 2 or (rows < POOL_MIN_FILES and not directories):
         results = []
-        for target in work:
+        for item in work:
+            target = target_at(item) if isinstance(item, str) else item
             results.append(_verify_one(target))
             if progress is not None:
                 progress(len(results), len(work), target.name)
@@ -121,7 +158,7 @@ def verify_targets(
                 results.append(result)
                 done += len(batch)
                 if progress is not None and batch:
-                    progress(done, len(work), batch[-1].name)
+                    progress(done, len(work), _label(batch[-1]))
         except BaseException:
             # Ctrl-C: stop the workers now (they ignore SIGINT, so print no tracebacks).
             for process in list(getattr(pool, "_processes", {}).values()):
@@ -156,8 +193,16 @@ def _interrupts_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _verify_batch(targets: list[VerifyTarget]) -> list[Finding]:
-    return [finding for target in targets for finding in _verify_one(target)]
+def _label(item: VerifyTarget | str) -> str:
+    return os.path.basename(item) if isinstance(item, str) else item.name
+
+
+def _verify_batch(targets: list[VerifyTarget | str]) -> list[Finding]:
+    return [
+        finding
+        for target in targets
+        for finding in _verify_one(target_at(target) if isinstance(target, str) else target)
+    ]
 
 
 def _verify_one(target: VerifyTarget) -> list[Finding]:
@@ -170,7 +215,13 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
     entries, rejected = parse_record(target.record_text)
     findings = [Finding(distribution=name, path=record_path, problem=r.problem) for r in rejected]
     checked = check_files(
-        str(target.site_dir), target.dist_info, entries, target.depth, bytecode=True
+        str(target.site_dir),
+        target.dist_info,
+        entries,
+        target.depth,
+        bytecode=True,
+        relocated_depth=target.relocated_depth,
+        uv_links=target.uv_links,
     )
     findings += [Finding(distribution=name, path=f.path, problem=f.problem) for f in checked]
     return findings

@@ -68,11 +68,16 @@ def run(arguments: argparse.Namespace) -> int:
     from importlib import metadata
 
     from insidellms_provenance.analyze.verify import (
+        VerifyTarget,
         reproducibility_changes,
         target_of,
         verify_targets,
     )
-    from insidellms_provenance.fingerprint.discover import discover
+    from insidellms_provenance.fingerprint.discover import (
+        declaring_directories,
+        discover,
+        metadata_directories,
+    )
 
     if arguments.wheels is not None:
         from insidellms_provenance.cli.matches import run_matches
@@ -89,29 +94,34 @@ def run(arguments: argparse.Namespace) -> int:
         group = recorded["group"]
     else:
         group = arguments.group
-    if arguments.all:
+    targets: list[VerifyTarget | str]
+    # Metadata directories found by listing sys.path, described where they are verified.
+    directories = metadata_directories() if arguments.all else declaring_directories(group)
+    if directories is not None:
+        targets = list(directories)
+    elif arguments.all:
         from insidellms_provenance.fingerprint.discover import versions_key
 
         seen: dict[str, metadata.Distribution] = {}
         for dist in metadata.distributions():
             # Keyed by the directory name: reading METADATA here could block on a FIFO.
             seen.setdefault(versions_key(dist) or str(id(dist)), dist)
-        dists = list(seen.values())
+        targets = [target_of(dist) for dist in seen.values()]
     else:
         unique = {id(ep.dist): ep.dist for ep in discover(group) if ep.dist is not None}
-        dists = list(unique.values())
+        targets = [target_of(dist) for dist in unique.values()]
     from insidellms_provenance.cli.progress import Progress
 
     progress = Progress.for_terminal("verified", "distributions", quiet=arguments.quiet)
     findings = verify_targets(
-        (target_of(dist) for dist in dists),
+        targets,
         progress=(lambda done, total, item: progress.update(done, item, total))
         if progress.enabled
         else None,
     )
     progress.close()
     output = render(
-        arguments.format, group, len(dists), findings, report, every_distribution=arguments.all
+        arguments.format, group, len(targets), findings, report, every_distribution=arguments.all
     )
     write_output(output)
     return 1 if findings or (report is not None and report.changes) else 0

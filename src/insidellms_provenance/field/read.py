@@ -52,20 +52,23 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
     if not isinstance(plugins, list):
         raise InvalidFieldError(f"{where}: provenance field is malformed: 'plugins' is not a list")
     _check_load_order(plugins, where)
-    sealed = plugins if schema == SCHEMA_V1 else {k: v for k, v in value.items() if k != "digest"}
+    from insidellms_provenance.field.build import digested_part
+
+    sealed = digested_part(value)
     try:
         fast = sha256_digest(orjson.dumps(sealed, option=orjson.OPT_SORT_KEYS))
     except orjson.JSONEncodeError:
         fast = None
     if fast != value.get("digest") and canonical_digest(sealed) != value.get("digest"):
-        what = "its plugins" if schema == SCHEMA_V1 else "its content"
+        what = "its plugins" if sealed is plugins else "its content"
         raise InvalidFieldError(f"{where}: provenance digest does not match {what}")
     return _upgrade_v1(value) if schema == SCHEMA_V1 else value
 
 
 def _upgrade_v1(value: dict[str, Any]) -> dict[str, Any]:
-    """A v1 field as v2: nothing recorded integrity, and registrations say where it came from.
+    """A v1 field as v2: what v1 did not record is null, and registrations tell the run.
 
+    v1 recorded neither ``integrity`` nor (0.1.0) ``code_digest``: both are ``None``.
     v1 recorded ``registered`` only for plugins observed in a host run, so a field with
     any non-null ``registered`` was observed in one. The digest is that of the result.
     """
@@ -74,8 +77,7 @@ def _upgrade_v1(value: dict[str, Any]) -> dict[str, Any]:
     plugins = []
     for plugin in value["plugins"]:
         if isinstance(plugin, dict) and isinstance(plugin.get("distribution"), dict):
-            dist = {**plugin["distribution"], "integrity": None}
-            plugins.append({**plugin, "distribution": dist})
+            plugins.append({**plugin, "distribution": _v2_distribution(plugin["distribution"])})
         else:
             plugins.append(plugin)
     observed = any(isinstance(p, dict) and p.get("registered") is not None for p in plugins)
@@ -88,7 +90,27 @@ def _upgrade_v1(value: dict[str, Any]) -> dict[str, Any]:
         "conflicts": value.get("conflicts", []),
     }
     upgraded.update({key: item for key, item in value.items() if key not in upgraded})
+    table = upgraded.get("dependencies")
+    if isinstance(table, dict):
+        upgraded["dependencies"] = {
+            name: {**entry, "distribution": _v2_distribution(entry["distribution"])}
+            if isinstance(entry, dict) and isinstance(entry.get("distribution"), dict)
+            else entry
+            for name, entry in table.items()
+        }
     upgraded["digest"] = field_digest(upgraded)
+    return upgraded
+
+
+def _v2_distribution(dist: dict[str, Any]) -> dict[str, Any]:
+    """A v1 ``distribution`` with v2's keys: ``code_digest`` after ``record_digest``."""
+    upgraded: dict[str, Any] = {}
+    for key, item in dist.items():
+        upgraded[key] = item
+        if key == "record_digest":
+            upgraded.setdefault("code_digest", dist.get("code_digest"))
+    upgraded.setdefault("code_digest", None)
+    upgraded.setdefault("integrity", None)
     return upgraded
 
 

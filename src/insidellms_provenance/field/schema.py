@@ -34,6 +34,7 @@ __all__ = [
     "BytecodeCheck",
     "Conflict",
     "ConflictOutcome",
+    "Dependency",
     "Determinism",
     "DistributionInfo",
     "EntryPointRef",
@@ -54,7 +55,10 @@ __all__ = [
     "Requires",
     "Source",
     "SourceKind",
+    "UnsatisfiedReason",
+    "UnsatisfiedRequirement",
     "conflict",
+    "dependency",
     "determinism",
     "distribution",
     "entry_point",
@@ -67,6 +71,7 @@ __all__ = [
     "registry_keys",
     "requires",
     "source",
+    "unsatisfied_requirement",
 ]
 
 DEFAULT_GROUP: Final = "insidellms.plugins"
@@ -138,14 +143,20 @@ class DistributionInfo(TypedDict):
 
     ``record_digest`` is the digest of the installer-independent canonical form of
     RECORD (see ``docs/record-digest.md``); it is ``None`` only when RECORD is absent.
-    ``problems`` lists what was wrong with RECORD or METADATA. ``integrity`` is ``None``
-    only in fields upgraded from v1, which did not record it.
+    ``code_digest`` is the same digest over the rows outside the distribution's own
+    metadata directory (code, data, scripts), so a rebuild that changes only packaging
+    metadata keeps it. Both are ``None`` when RECORD is absent; ``code_digest`` also in
+    fields upgraded from v1, which did not record it. ``problems`` lists what was wrong
+    with RECORD or METADATA. ``integrity`` is ``None`` only in fields upgraded from v1,
+    which did not record it, and for dependencies (``Dependency``), whose files are not
+    checked while recording.
     """
 
     name: str
     normalized_name: str
     version: str
     record_digest: str | None
+    code_digest: str | None
     problems: list[str]
     integrity: Integrity | None
 
@@ -153,8 +164,9 @@ class DistributionInfo(TypedDict):
 class Source(TypedDict):
     """Where the distribution came from, after PEP 610 ``direct_url.json``.
 
-    ``url`` is kept only for remote URLs (credentials removed); a local file or directory
-    is named by its last path component in ``local_name`` so no absolute path is recorded.
+    ``url`` is kept only for remote URLs (credentials removed); a local archive is named
+    by its file name in ``local_name`` so no absolute path is recorded, and a local
+    directory not at all (its name is machine-specific; ``editable_digest`` covers it).
     ``editable_digest`` covers the source tree of an editable install.
     """
 
@@ -220,7 +232,33 @@ class LoadOutcome(TypedDict):
     error_message: str | None
 
 
-class PluginFingerprint(TypedDict):
+UnsatisfiedReason = Literal["missing", "version", "invalid"]
+
+
+class UnsatisfiedRequirement(TypedDict):
+    """A requirement in a plugin's dependency closure that the environment does not meet.
+
+    ``reason``: ``missing`` (no distribution of that name is installed), ``version`` (the
+    ``installed`` version is outside the specifier) or ``invalid`` (the requirement or its
+    marker cannot be read; ``name`` is then ``None`` if even the name is unreadable).
+    ``requirement`` is the ``Requires-Dist`` value as written by ``required_by``.
+    """
+
+    name: str | None
+    requirement: str
+    required_by: str
+    installed: str | None
+    reason: UnsatisfiedReason
+
+
+class Dependency(TypedDict):
+    """A distribution in some plugin's dependency closure, recorded once for all of them."""
+
+    distribution: DistributionInfo
+    source: Source | None
+
+
+class _PluginFingerprintCore(TypedDict):
     """Everything recorded about one entry point of the group."""
 
     entry_point: EntryPointRef
@@ -231,6 +269,17 @@ class PluginFingerprint(TypedDict):
     load: LoadOutcome
     registered: RegistryKeys | None
     replaced: RegistryKeys | None
+
+
+class PluginFingerprint(_PluginFingerprintCore, total=False):
+    """Everything recorded about one entry point of the group.
+
+    ``dependencies`` (the PEP 503 names of its installed dependency closure) and
+    ``unsatisfied`` are absent only from fields written before they existed.
+    """
+
+    dependencies: list[str]
+    unsatisfied: list[UnsatisfiedRequirement]
 
 
 class PluginObservation(TypedDict):
@@ -255,7 +304,7 @@ class Conflict(TypedDict):
     winner: str | None
 
 
-class Provenance(TypedDict):
+class _ProvenanceCore(TypedDict):
     """The field: every plugin of one group, sorted in load order, with one digest.
 
     ``digest`` covers every other key. ``observed_in_run`` says load outcomes,
@@ -269,6 +318,16 @@ class Provenance(TypedDict):
     observed_in_run: bool
     plugins: list[PluginFingerprint]
     conflicts: list[Conflict]
+
+
+class Provenance(_ProvenanceCore, total=False):
+    """The field: every plugin of one group, sorted in load order, with one digest.
+
+    ``dependencies`` (every plugin's dependencies, described once, by PEP 503 name) is
+    absent only from fields written before it existed.
+    """
+
+    dependencies: dict[str, Dependency]
 
 
 # Builders: one per class, keyword arguments in key order, defaults for what may be empty.
@@ -290,6 +349,7 @@ def distribution(  # noqa: PLR0913 - one argument per key
     normalized_name: str,
     version: str,
     record_digest: str | None,
+    code_digest: str | None = None,
     problems: Iterable[str] = (),
     integrity: Integrity | None = None,
 ) -> DistributionInfo:
@@ -299,6 +359,7 @@ def distribution(  # noqa: PLR0913 - one argument per key
         "normalized_name": normalized_name,
         "version": version,
         "record_digest": record_digest,
+        "code_digest": code_digest,
         "problems": _sorted_unique(problems),
         "integrity": integrity,
     }
@@ -410,9 +471,11 @@ def fingerprint(  # noqa: PLR0913 - one argument per key
     load: LoadOutcome,
     registered: RegistryKeys | None = None,
     replaced: RegistryKeys | None = None,
+    dependencies: Iterable[str] | None = None,
+    unsatisfied: Iterable[UnsatisfiedRequirement] | None = None,
 ) -> PluginFingerprint:
-    """A :class:`PluginFingerprint`."""
-    return {
+    """A :class:`PluginFingerprint`; the closure keys are written when given."""
+    value: PluginFingerprint = {
         "entry_point": entry_point,
         "distribution": distribution,
         "source": source,
@@ -422,6 +485,36 @@ def fingerprint(  # noqa: PLR0913 - one argument per key
         "registered": registered,
         "replaced": replaced,
     }
+    if dependencies is not None:
+        value["dependencies"] = _sorted_unique(dependencies)
+    if unsatisfied is not None:
+        value["unsatisfied"] = sorted(
+            unsatisfied, key=lambda u: (u["required_by"], u["name"] or "", u["requirement"])
+        )
+    return value
+
+
+def unsatisfied_requirement(
+    *,
+    name: str | None,
+    requirement: str,
+    required_by: str,
+    installed: str | None,
+    reason: UnsatisfiedReason,
+) -> UnsatisfiedRequirement:
+    """An :class:`UnsatisfiedRequirement`."""
+    return {
+        "name": name,
+        "requirement": requirement,
+        "required_by": required_by,
+        "installed": installed,
+        "reason": reason,
+    }
+
+
+def dependency(*, distribution: DistributionInfo, source: Source | None) -> Dependency:
+    """A :class:`Dependency`."""
+    return {"distribution": distribution, "source": source}
 
 
 def observation(

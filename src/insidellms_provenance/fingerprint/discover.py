@@ -15,11 +15,14 @@ from insidellms_provenance.field import schema
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
 
 __all__ = [
+    "InstalledDistributions",
+    "declaring_directories",
     "discover",
     "dist_info_name",
     "entry_point_ref",
     "entry_points_of",
     "installed_versions",
+    "metadata_directories",
     "normalized_name",
     "versions_key",
 ]
@@ -85,6 +88,41 @@ def entry_points_of(
     return found
 
 
+def metadata_directories() -> list[str] | None:
+    """The winning ``*.dist-info``/``*.egg-info`` paths on ``sys.path``, in importlib's order.
+
+    The distributions ``importlib.metadata.distributions()`` yields, de-duplicated as
+    Python imports them (the first of each normalized name wins), found by listing each
+    ``sys.path`` entry once. ``None`` where listings cannot reproduce importlib (see
+    :func:`discover`): the caller then iterates ``importlib.metadata.distributions()``.
+    """
+    return _info_dirs()
+
+
+def declaring_directories(group: str) -> list[str] | None:
+    """Metadata directories of the distributions :func:`discover` finds entry points in.
+
+    Without creating ``Distribution`` objects: ``entry_points.txt`` is read only for the
+    distributions whose file names the group, and parsed by :func:`entry_points_of`, as
+    :func:`discover` parses it. ``None`` where :func:`metadata_directories` is None.
+    """
+    info_dirs = _info_dirs()
+    if info_dirs is None:
+        return None
+    return [
+        directory
+        for directory in info_dirs
+        if _declares(_read_text(os.path.join(directory, "entry_points.txt")), group)
+    ]
+
+
+def _declares(text: str | None, group: str) -> bool:
+    """Whether ``entry_points.txt`` text declares an entry point of ``group`` not our own."""
+    if not text or group not in text:
+        return False
+    return any(not ep.value.startswith(_OWN_PREFIX) for ep in entry_points_of(text, group))
+
+
 def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
     """The winning distributions whose ``entry_points.txt`` contains ``group``, in order."""
     info_dirs = _info_dirs()
@@ -103,6 +141,36 @@ def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
         if text and group in text:
             # The path importlib makes: the sys.path entry joined with the child's name.
             yield metadata.PathDistribution(pathlib.Path(directory)), text
+
+
+class InstalledDistributions:
+    """Every importable distribution by PEP 503 name: the first of each on ``sys.path``.
+
+    The distribution ``importlib.metadata.distribution(name)`` finds, with the fast
+    path of :func:`discover` (directory listings; ``importlib.metadata.distributions()``
+    where listings cannot reproduce it). Distribution objects are made on first use.
+    """
+
+    __slots__ = ("_directories", "_made")
+
+    def __init__(self) -> None:
+        self._made: dict[str, metadata.Distribution] = {}
+        self._directories: dict[str, str] = {}
+        info_dirs = _info_dirs()
+        if info_dirs is None:
+            for dist in metadata.distributions():
+                self._made.setdefault(normalized_name(_normalized_name(dist)), dist)
+            return
+        for directory in info_dirs:
+            self._directories.setdefault(_dir_key(os.path.basename(directory)), directory)
+
+    def get(self, name: str) -> metadata.Distribution | None:
+        """The distribution of PEP 503 ``name``, or ``None`` if none is installed."""
+        dist = self._made.get(name)
+        if dist is None and name in self._directories:
+            dist = metadata.PathDistribution(pathlib.Path(self._directories[name]))
+            self._made[name] = dist
+        return dist
 
 
 def _info_dirs() -> list[str] | None:
@@ -199,15 +267,16 @@ def dist_info_name(dist: metadata.Distribution) -> str | None:
 
 def installed_versions(
     dists: Iterable[metadata.Distribution], paths: Iterable[str] | None = None
-) -> dict[str, list[str]]:
-    """Versions of every copy of ``dists`` found on ``paths``, by ``*.dist-info`` name.
+) -> dict[str, list[tuple[str, str]]]:
+    """Every copy of ``dists`` found on ``paths``: its metadata directory and version.
 
-    Reads only directory names (``name-version.dist-info``), so it costs one directory
-    listing per path entry; more than one version means more than one copy is installed.
-    Keys are the distributions' ``dist_info_name`` stems, normalized.
+    Copies are found by directory name (one listing per path entry); each copy's
+    version is read from its own metadata, not from its directory name, which an
+    ``*.egg-info`` directory does not always carry. More than one copy means more than
+    one install. Keys are the distributions' ``dist_info_name`` stems, normalized.
     """
     wanted = {_dir_key(name) for dist in dists if (name := dist_info_name(dist))}
-    found: dict[str, list[str]] = defaultdict(list)
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for entry in sys.path if paths is None else paths:
         try:
             names = os.listdir(entry or ".")
@@ -215,8 +284,22 @@ def installed_versions(
             continue
         for name in sorted(names):
             if name.endswith((".dist-info", ".egg-info")) and (key := _dir_key(name)) in wanted:
-                found[key].append(name.rpartition(".")[0].partition("-")[2].partition("-")[0])
+                directory = os.path.join(entry or ".", name)
+                found[key].append((directory, _copy_version(directory, name)))
     return dict(found)
+
+
+def _copy_version(directory: str, name: str) -> str:
+    """The Version in a copy's METADATA (PKG-INFO for eggs), else its directory name's."""
+    from insidellms_provenance.fingerprint.distribution import name_and_version
+
+    for filename in ("METADATA", "PKG-INFO"):
+        text = _read_text(os.path.join(directory, filename))
+        if text is not None:
+            version = name_and_version(text, [])[1]
+            if version:
+                return version
+    return name.rpartition(".")[0].partition("-")[2].partition("-")[0]
 
 
 def versions_key(dist: metadata.Distribution) -> str:

@@ -36,24 +36,46 @@ def _scheme_layouts() -> tuple[tuple[tuple[str, ...], str | None], ...]:
 
 
 class SiteLayout:
-    """A site directory's depth below its prefix and the prefix's scripts directory."""
+    """A site directory's depth below its prefix and the prefix's scripts directory.
 
-    __slots__ = ("depth", "scripts_dir")
+    ``relocated_depth`` is non-zero only for a directory that matches no scheme (a
+    ``--target`` directory): there, RECORD rows that climb exactly that many levels
+    were written by pip for its temporary ``--home`` scheme and then moved into the
+    directory itself (see :func:`site_layout`).
+    """
 
-    def __init__(self, depth: int, scripts_dir: str | None) -> None:
+    __slots__ = ("depth", "relocated_depth", "scripts_dir")
+
+    def __init__(self, depth: int, scripts_dir: str | None, relocated_depth: int = 0) -> None:
         self.depth = depth
         self.scripts_dir = scripts_dir
+        self.relocated_depth = relocated_depth
 
 
 @functools.cache
 def site_layout(site_dir: str) -> SiteLayout:
-    """Match ``site_dir`` against the install schemes; unknown places get depth 0.
+    """Match ``site_dir`` against the install schemes; unknown places are their own prefix.
 
-    Depth 0 means nothing in RECORD may climb out of the site directory itself, which
-    is right for ``--target`` installs and plain directories on ``sys.path``.
+    A directory that matches no scheme is taken for a ``--target`` directory (or a
+    plain directory on ``sys.path``), which is its own prefix: nothing in RECORD may
+    climb out of it, and its scripts are in its ``bin`` (``Scripts``) subdirectory, where
+    both installers put them. uv writes RECORD rows relative to it (``bin/tool``); pip
+    installs into a temporary ``--home`` scheme, writes rows relative to that scheme's
+    ``lib/python`` (``../../bin/tool``), then moves ``bin/``, ``share/`` and the rest into
+    the target: such rows are read relative to the target.
     """
     parts = PurePath(os.path.normpath(site_dir)).parts
     for site_parts, scripts in _scheme_layouts():
         if len(parts) > len(site_parts) and parts[-len(site_parts) :] == site_parts:
             return SiteLayout(len(site_parts), scripts)
-    return SiteLayout(0, None)
+    return _target_layout()
+
+
+@functools.cache
+def _target_layout() -> SiteLayout:
+    """The layout pip's ``--target`` leaves, from the ``--home`` scheme it installs to."""
+    scheme = "nt" if os.name == "nt" else "posix_home"
+    paths = sysconfig.get_paths(scheme, vars=_SCHEME_VARS, expand=True)
+    home_lib = PurePath(paths["purelib"]).relative_to(_BASE)
+    scripts = PurePath(paths["scripts"]).relative_to(_BASE).as_posix()
+    return SiteLayout(0, scripts, relocated_depth=len(home_lib.parts))

@@ -31,6 +31,7 @@ from insidellms_provenance.fingerprint.record_file import (
     RecordEntry,
     check_path,
     is_bytecode_cache,
+    on_disk_path,
 )
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "cached_code_problem",
     "check_files",
     "integrity_summary",
+    "is_uv_link",
     "same_code",
 ]
 
@@ -72,24 +74,33 @@ class Finding(NamedTuple):
         )
 
 
-def check_files(
+def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how to read
     site_dir: str,
     dist_info: str,
     entries: Iterable[RecordEntry],
     depth: int,
     *,
     bytecode: bool,
+    relocated_depth: int = 0,
+    uv_links: bool = False,
 ) -> list[Finding]:
     """Every finding for one distribution's RECORD rows, unexpected files and caches.
 
     ``depth`` is the site directory's depth below the environment prefix (see
-    :func:`check_path`). With ``bytecode``, each cache this interpreter would load in
-    place of a listed source is compared with the source's compiled code.
+    :func:`check_path`); ``relocated_depth`` that of a ``--target`` directory's rows,
+    resolved as ``record_digest`` resolves them (:func:`on_disk_path`). With
+    ``bytecode``, each cache this interpreter would load in place of a listed source is
+    compared with the source's compiled code. ``uv_links`` (the distribution's INSTALLER
+    says ``uv``): a listed file that is itself a symlink to a regular file is read
+    through its link, as uv's symlink link mode installs every file; a symlink in a
+    directory component is never followed (``docs/verify.md``).
     """
     entries = list(entries)
     findings: list[Finding] = []
     for entry in entries:
-        problem, fd = _check_entry(site_dir, dist_info, depth, entry)
+        problem, fd = _check_entry(
+            site_dir, dist_info, depth, entry, relocated_depth=relocated_depth, uv_links=uv_links
+        )
         if fd is not None:
             try:
                 result = hash_fd(fd, entry.hash_.name) if entry.hash_ is not None else None
@@ -99,9 +110,9 @@ def check_files(
                 problem = result if isinstance(result, str) else entry.mismatch(*result)
         if problem is not None:
             findings.append(Finding(entry.path, problem))
-    findings += _unexpected_files(site_dir, dist_info, entries)
+    findings += _unexpected_files(site_dir, dist_info, entries, relocated_depth)
     if bytecode:
-        findings += _bytecode_findings(site_dir, entries)
+        findings += _bytecode_findings(site_dir, entries, uv_links)
     return findings
 
 
@@ -141,18 +152,25 @@ def _field_path(path: str) -> str:
     return path
 
 
-def _check_entry(
-    site_dir: str, dist_info: str, depth: int, entry: RecordEntry
+def _check_entry(  # noqa: PLR0913 - check_files' arguments, for one entry
+    site_dir: str,
+    dist_info: str,
+    depth: int,
+    entry: RecordEntry,
+    *,
+    relocated_depth: int = 0,
+    uv_links: bool = False,
 ) -> tuple[str | None, int | None]:
     """A problem for a row that must not be hashed, or the open file to hash (if any).
 
     The file is reached component by component from the site directory (``dir_fd`` and
     ``O_NOFOLLOW``), so a symlink anywhere in its path is refused, not followed.
     """
-    refusal = check_path(entry.path, depth)
+    path, _ = on_disk_path(entry.path, relocated_depth)
+    refusal = check_path(path, depth)
     if refusal is not None:
         return f"refused: {refusal}", None
-    opened = _open_below(site_dir, entry.path)
+    opened = _open_below(site_dir, path, uv_links)
     if opened == "missing":
         if entry.hash_ is None and is_bytecode_cache(entry.path):
             return None, None
@@ -169,11 +187,12 @@ _DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(
 _FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _open_below(root: str, relative: str) -> int | str:
+def _open_below(root: str, relative: str, uv_links: bool = False) -> int | str:
     """An fd of the regular file ``root/relative``, or why it was not opened.
 
     Leading ``..`` components (scripts and data files) climb from ``root`` first; below
-    that point no symlink is followed, in any component.
+    that point no symlink is followed in a directory component, and the file itself is
+    read through a symlink only with ``uv_links`` (see :func:`check_files`).
     """
     parts = posixpath.normpath(relative).split("/")
     base = root
@@ -191,7 +210,7 @@ def _open_below(root: str, relative: str) -> int | str:
                 return opened
             os.close(dir_fd)
             dir_fd = opened
-        return _open_file(parts[-1], dir_fd)
+        return _open_file(parts[-1], dir_fd, uv_links)
     finally:
         os.close(dir_fd)
 
@@ -210,8 +229,11 @@ def _open_directory(name: str, dir_fd: int) -> int | str:
         return f"unreadable ({error.strerror})"
 
 
-def _open_file(name: str, dir_fd: int) -> int | str:
-    """The fd of regular file ``name`` in ``dir_fd`` (not a symlink, not special)."""
+def _open_file(name: str, dir_fd: int, uv_links: bool = False) -> int | str:
+    """The fd of regular file ``name`` in ``dir_fd`` (not special, not a symlink).
+
+    With ``uv_links``, a symlink to a regular file is read through (:func:`check_files`).
+    """
     try:
         info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -219,13 +241,37 @@ def _open_file(name: str, dir_fd: int) -> int | str:
     except OSError as error:
         return f"unreadable ({error.strerror})"
     if stat.S_ISLNK(info.st_mode):
-        return "refused: symlink (not followed)"
+        return _open_uv_link(name, dir_fd) if uv_links else "refused: symlink (not followed)"
     if not stat.S_ISREG(info.st_mode):
         return "refused: special file (not opened)"
     try:
         return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
     except OSError as error:
         return f"unreadable ({error.strerror})"
+
+
+def _open_uv_link(name: str, dir_fd: int) -> int | str:
+    """The fd of the regular file symlink ``name`` points to (uv's symlink link mode)."""
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
+    except OSError:
+        return "refused: symlink (not followed)"
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        os.close(fd)
+        return "refused: symlink (not followed)"
+    return fd
+
+
+def is_uv_link(path: str) -> bool:
+    """Whether ``path`` is a symlink :func:`check_files` reads through with ``uv_links``."""
+    try:
+        return os.path.islink(path) and stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _is_symlink(name: str, dir_fd: int) -> bool:
@@ -242,7 +288,9 @@ def _cache_source(cache_path: str) -> str:
     return f"{directory}/{stem}.py" if directory else f"{stem}.py"
 
 
-def _unexpected_files(site_dir: str, dist_info: str, entries: list[RecordEntry]) -> list[Finding]:
+def _unexpected_files(
+    site_dir: str, dist_info: str, entries: list[RecordEntry], relocated_depth: int = 0
+) -> list[Finding]:
     """Files in the distribution's own package directories that RECORD does not list.
 
     Package directories are those whose ``__init__.py`` RECORD lists (so namespace
@@ -250,7 +298,7 @@ def _unexpected_files(site_dir: str, dist_info: str, entries: list[RecordEntry])
     ``*.dist-info`` directory. A bytecode cache is expected when RECORD lists its
     source; a ``.pyc`` that no listed source explains is reported.
     """
-    listed = {posixpath.normpath(entry.path) for entry in entries}
+    listed = {posixpath.normpath(on_disk_path(e.path, relocated_depth)[0]) for e in entries}
     packages = {
         posixpath.dirname(path)
         for path in listed
@@ -301,13 +349,17 @@ def _entries_below(site_dir: str, root: str) -> Iterator[str]:
 # ---- bytecode caches -----------------------------------------------------------------
 
 
-def _bytecode_findings(site_dir: str, entries: list[RecordEntry]) -> list[Finding]:
+def _bytecode_findings(
+    site_dir: str, entries: list[RecordEntry], uv_links: bool = False
+) -> list[Finding]:
     """Caches Python would load instead of a listed source, but not its compiled code."""
     findings = []
     for source, cache, level in _cache_candidates(site_dir, entries):
-        problem = cached_code_problem(
-            os.path.join(site_dir, source), os.path.join(site_dir, cache), level
-        )
+        source_path = os.path.join(site_dir, source)
+        if uv_links and is_uv_link(source_path):
+            # The source was read through its link when its row was checked.
+            source_path = os.path.realpath(source_path)
+        problem = cached_code_problem(source_path, os.path.join(site_dir, cache), level)
         if problem is not None:
             findings.append(Finding(cache, problem))
     return findings

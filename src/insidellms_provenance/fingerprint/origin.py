@@ -11,7 +11,7 @@ from pathlib import Path
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Origin
 
-__all__ = ["check_origin", "imported_file"]
+__all__ = ["check_origin", "imported_file", "other_copies"]
 
 
 @functools.cache
@@ -27,6 +27,28 @@ def imported_file(ep: metadata.EntryPoint) -> str | None:
     module = sys.modules.get(entry_point_module(ep) or "")
     module_file = getattr(module, "__file__", None)
     return module_file if isinstance(module_file, str) else None
+
+
+def other_copies(
+    dist: metadata.Distribution, copies: list[tuple[str, str]], editable_root: Path | None
+) -> list[str]:
+    """Versions of the copies of ``dist`` that count as installs of their own.
+
+    ``copies`` are (metadata directory, version) pairs from ``installed_versions``. An
+    editable install's own source directory is on ``sys.path`` and may hold the
+    ``*.egg-info`` its build backend wrote there (setuptools does, in ``src/``): that is
+    the same install, not a second one, unless it is the distribution's own metadata.
+    """
+    if editable_root is None:
+        return [version for _, version in copies]
+    own = os.path.abspath(str(getattr(dist, "_path", "")))
+    root = os.path.abspath(editable_root)
+    return [
+        version
+        for directory, version in copies
+        if os.path.abspath(directory) == own
+        or not Path(os.path.abspath(directory)).is_relative_to(root)
+    ]
 
 
 def check_origin(
@@ -50,11 +72,29 @@ def check_origin(
     duplicates = tuple(versions) if len(versions) > 1 else ()
     if module_file is None:
         return schema.origin(status="unknown", duplicate_versions=duplicates)
-    real_file = os.path.realpath(module_file)
     if editable_root is not None:
-        inside = Path(real_file).is_relative_to(os.path.realpath(editable_root))
-        return schema.origin(status="ok" if inside else "shadowed", duplicate_versions=duplicates)
-    site = _real(str(site_dir))
-    relative = os.path.relpath(real_file, site).replace(os.sep, "/")
-    owned = not relative.startswith("../") and relative in record_paths
+        owned = any(
+            Path(file).is_relative_to(root)
+            for file, root in _both_forms(module_file, str(editable_root))
+        )
+    else:
+        owned = any(
+            (relative := os.path.relpath(file, site).replace(os.sep, "/")) in record_paths
+            and not relative.startswith("../")
+            for file, site in _both_forms(module_file, str(site_dir))
+        )
     return schema.origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)
+
+
+def _both_forms(file: str, directory: str) -> tuple[tuple[str, str], ...]:
+    """``file`` and ``directory`` as written (absolute), then with symlinks resolved.
+
+    As written first: uv's ``--link-mode=symlink`` installs every file as a symlink into
+    its cache, so only the path Python imported through lies in the site directory.
+    Resolved second: a site directory reached through a symlinked parent (``/tmp`` on
+    macOS) may be spelt differently in ``__file__`` and on ``sys.path``.
+    """
+    return (
+        (os.path.abspath(file), os.path.abspath(directory)),
+        (os.path.realpath(file), _real(directory)),
+    )

@@ -33,6 +33,7 @@ __all__ = [
     "canonical_rows",
     "check_path",
     "is_bytecode_cache",
+    "on_disk_path",
     "parse_record",
 ]
 
@@ -277,6 +278,8 @@ class InstallLayout(NamedTuple):
 
     ``depth`` is the site directory's depth below the prefix; ``scripts_dir`` is the
     scripts directory relative to the prefix (``bin`` or ``Scripts``), or ``None``.
+    ``relocated_depth`` (``--target`` directories only, where ``depth`` is 0): rows
+    climbing exactly that many levels name files pip moved into the site directory.
     """
 
     dist_info: str
@@ -284,6 +287,7 @@ class InstallLayout(NamedTuple):
     scripts_dir: str | None
     wrapper_names: frozenset[str] = frozenset()
     editable: bool = False
+    relocated_depth: int = 0
 
 
 CanonicalRow = tuple[str, str | None, int | None]
@@ -296,9 +300,10 @@ def canonical_rows(
 ) -> tuple[list[CanonicalRow], list[RejectedRow]]:
     """Reduce RECORD entries to installer-independent rows, sorted by path.
 
-    ``read_script(path)`` returns the bytes of an installed script (``path`` as in
-    RECORD) or ``None`` when it cannot be read; scripts are hashed again with their
-    shebang normalized because installers rewrite it with the interpreter's path.
+    ``read_script(path)`` returns the bytes of an installed script (``path`` relative
+    to the site directory, :func:`on_disk_path`) or ``None`` when it cannot be read;
+    scripts are hashed again with their shebang normalized because installers rewrite it
+    with the interpreter's path.
     Returns the rows and the rows left out (refused paths, unreadable scripts).
     """
     rows: list[CanonicalRow] = []
@@ -306,10 +311,12 @@ def canonical_rows(
     prefix = "../" * layout.depth
     scripts_prefix = f"{prefix}{layout.scripts_dir}/" if layout.scripts_dir else None
     for entry in entries:
-        path = entry.path
+        path, moved = on_disk_path(entry.path, layout.relocated_depth)
+        on_disk = path
         refusal = check_path(path, layout.depth)
         if refusal is not None:
-            problems.append(RejectedRow(_row_text(entry), f"RECORD row {path!r}: {refusal}"))
+            problem = f"RECORD row {entry.path!r}: {refusal}"
+            problems.append(RejectedRow(_row_text(entry), problem))
             continue
         path = posixpath.normpath(path)
         directory, _, name = path.rpartition("/")
@@ -320,17 +327,17 @@ def canonical_rows(
             continue
         if scripts_prefix and path.startswith(scripts_prefix):
             script = path[len(scripts_prefix) :]
-            if "/" not in script and _script_stem(script) in layout.wrapper_names:
+            if "/" not in script and _is_wrapper(_script_stem(script), layout.wrapper_names):
                 # Generated from entry_points.txt (hashed), with installer-specific text.
                 continue
-            data = read_script(entry.path)
+            data = read_script(on_disk)
             if data is None:
                 problem = f"RECORD row {entry.path!r}: script cannot be read"
                 problems.append(RejectedRow(_row_text(entry), problem))
                 continue
             rows.append(("{prefix}/" + path[len(prefix) :], _script_hash(data), None))
             continue
-        if path.startswith("../"):
+        if path.startswith("../") or moved:
             path = "{prefix}/" + path[len(prefix) :]
         if layout.editable and directory != layout.dist_info:
             # Editable wheels embed the absolute source path; the source tree is
@@ -348,6 +355,22 @@ def _row_text(entry: RecordEntry) -> str:
     return f"{entry.path},{hash_text},{'' if entry.size is None else entry.size}"
 
 
+def on_disk_path(path: str, relocated_depth: int) -> tuple[str, bool]:
+    """Where a RECORD ``path`` lies, relative to the site directory, and whether moved.
+
+    The one path resolution shared by :func:`canonical_rows` (``record_digest``) and the
+    integrity check (:mod:`insidellms_provenance.fingerprint.integrity`). In a
+    ``--target`` directory (``relocated_depth`` > 0) pip writes rows for its temporary
+    ``--home`` scheme (``../../bin/tool`` from ``lib/python``), then moves ``bin/`` and
+    the rest into the target, which is the prefix
+    (:func:`insidellms_provenance.fingerprint.install_layout.site_layout`).
+    """
+    relocated = "../" * relocated_depth
+    if relocated and path.startswith(relocated) and not path[len(relocated) :].startswith(".."):
+        return path[len(relocated) :], True
+    return path, False
+
+
 def is_bytecode_cache(path: str) -> bool:
     """Whether a RECORD path is a ``__pycache__/*.pyc`` file."""
     return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
@@ -359,6 +382,25 @@ def _script_stem(name: str) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+# pip (``get_console_script_specs``) and uv, which copies pip's rule, install a console
+# script named ``pip`` as ``pip``, ``pipX`` and ``pipX.Y`` of the running interpreter, and
+# ``easy_install`` as ``easy_install`` and ``easy_install-X.Y``; ``python -m installer``
+# writes only the names in entry_points.txt. Evidence: pip's own RECORD lists
+# ``bin/pip3.11`` when pip or uv installed it, and not when installer did.
+_VERSIONED_WRAPPERS: Final = (
+    ("pip", re.compile(r"pip\d+(\.\d+)?")),
+    ("easy_install", re.compile(r"easy_install-\d+\.\d+")),
+)
+
+
+def _is_wrapper(stem: str, wrapper_names: frozenset[str]) -> bool:
+    """Whether an installer generated script ``stem`` from the console/GUI script names."""
+    return stem in wrapper_names or any(
+        name in wrapper_names and pattern.fullmatch(stem) is not None
+        for name, pattern in _VERSIONED_WRAPPERS
+    )
 
 
 # For interpreter paths that are too long or contain spaces, pip and uv write a

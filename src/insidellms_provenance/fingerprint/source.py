@@ -16,14 +16,23 @@ from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Source
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
+from insidellms_provenance.fingerprint.legacy import legacy_install
 from insidellms_provenance.fingerprint.redact import clean_url, redact
 
 if TYPE_CHECKING:
     from packaging.direct_url import DirectUrl
 
-__all__ = ["SKIPPED_SOURCE_DIRS", "describe_source", "editable_root", "source_tree_digest"]
+__all__ = [
+    "SKIPPED_SOURCE_DIRS",
+    "TOP_LEVEL_OUTPUT_DIRS",
+    "describe_source",
+    "editable_root",
+    "source_tree_digest",
+]
 
-# Directories that hold tool output, caches or other environments, not source.
+# Skipped at any depth: version-control and tool state. None of these names is a valid
+# Python identifier or a place a build backend takes package data from, so they cannot
+# hold the plugin's code.
 SKIPPED_SOURCE_DIRS = frozenset(
     {
         ".git",
@@ -31,19 +40,18 @@ SKIPPED_SOURCE_DIRS = frozenset(
         ".svn",
         ".bzr",
         "__pycache__",
-        ".venv",
-        "venv",
         ".tox",
         ".nox",
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
         ".hypothesis",
-        "node_modules",
-        "build",
-        "dist",
     }
 )
+# Skipped only directly below the source root, and only when not a package (no
+# ``__init__.py``): where build backends, ``python -m build`` and npm write their output.
+# The same names deeper down (``src/pkg/build/``) or as a flat-layout package are code.
+TOP_LEVEL_OUTPUT_DIRS = frozenset({"build", "dist", "node_modules"})
 
 
 def describe_source(dist: metadata.Distribution) -> Source:
@@ -53,7 +61,7 @@ def describe_source(dist: metadata.Distribution) -> Source:
     if problems:
         return schema.source(kind="unknown", problems=problems)
     if text is None:
-        return schema.source(kind="index")
+        return _legacy_source(dist)
     direct = _parse_direct_url(text)
     if isinstance(direct, str):
         problem = redact(f"direct_url.json is invalid: {direct}")
@@ -64,7 +72,6 @@ def describe_source(dist: metadata.Distribution) -> Source:
         return schema.source(
             kind="vcs",
             url=url,
-            local_name=local_name,
             vcs=direct.vcs_info.vcs,
             commit=direct.vcs_info.commit_id,
             requested_revision=direct.vcs_info.requested_revision,
@@ -80,12 +87,33 @@ def describe_source(dist: metadata.Distribution) -> Source:
         return schema.source(
             kind="directory",
             url=url,
-            local_name=local_name,
             editable=editable,
             editable_digest=digest,
             problems=problems,
         )
     return schema.source(kind="archive", url=url, local_name=local_name)
+
+
+def _legacy_source(dist: metadata.Distribution) -> Source:
+    """No ``direct_url.json``: from an index, unless installed without a wheel.
+
+    A ``setup.py develop`` install is fingerprinted like a PEP 660 editable one; an
+    ``.egg`` is an archive named by its file name.
+    """
+    legacy = legacy_install(dist)
+    if legacy is None:
+        return schema.source(kind="index")
+    if legacy.kind == "egg":
+        return schema.source(kind="archive", local_name=legacy.root.name)
+    if not legacy.root.is_dir():
+        return schema.source(
+            kind="directory",
+            editable=True,
+            problems=("editable source directory is not available",),
+        )
+    return schema.source(
+        kind="directory", editable=True, editable_digest=source_tree_digest(legacy.root)
+    )
 
 
 def _parse_direct_url(text: str) -> DirectUrl | str:
@@ -102,11 +130,18 @@ def _parse_direct_url(text: str) -> DirectUrl | str:
 
 
 def editable_root(dist: metadata.Distribution) -> Path | None:
-    """The local source directory named by ``direct_url.json``, if there is one."""
+    """The local source directory of an editable install, if there is one.
+
+    Named by ``direct_url.json``, or by the ``.egg-link`` of a ``setup.py develop``.
+    """
     try:
-        value = orjson.loads(read_dist_text(dist, "direct_url.json") or "{}")
+        text = read_dist_text(dist, "direct_url.json")
+        value = orjson.loads(text) if text is not None else None
     except orjson.JSONDecodeError:
         return None
+    if value is None:
+        legacy = legacy_install(dist)
+        return legacy.root if legacy is not None and legacy.kind == "develop" else None
     url = value.get("url", "") if isinstance(value, dict) else None
     return _split_url(url)[2] if isinstance(url, str) else None
 
@@ -123,17 +158,18 @@ def _split_url(url: str) -> tuple[str | None, str | None, Path | None]:
 def source_tree_digest(root: Path) -> str:
     """Digest every file below ``root``: relative path and content, symlinks not followed.
 
-    Skips :data:`SKIPPED_SOURCE_DIRS` and any directory holding a virtual environment
-    (``pyvenv.cfg``), so building or testing in place does not change the digest.
+    Skips only what cannot be the plugin's code (``docs/record-digest.md``):
+    :data:`SKIPPED_SOURCE_DIRS`, ``*.egg-info`` metadata and virtual environments
+    (``pyvenv.cfg``) at any depth, :data:`TOP_LEVEL_OUTPUT_DIRS` directly below ``root``
+    unless they are packages, and bytecode. Building, testing or creating a venv in
+    place does not change the digest; an edit to any module does.
     """
     rows: list[tuple[str, str]] = []
     for directory, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(
             name
             for name in dirnames
-            if name not in SKIPPED_SOURCE_DIRS
-            and not name.endswith(".egg-info")
-            and not (Path(directory, name) / "pyvenv.cfg").exists()
+            if not _skipped(Path(directory, name), top=directory == str(root))
         )
         relative_dir = Path(directory).relative_to(root)
         for name in filenames:
@@ -146,6 +182,16 @@ def source_tree_digest(root: Path) -> str:
                 rows.append((relative, _file_sha256(path)))
     rows.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
     return canonical_digest(rows)
+
+
+def _skipped(directory: Path, *, top: bool) -> bool:
+    """Whether ``directory`` cannot hold the plugin's code (see :func:`source_tree_digest`)."""
+    name = directory.name
+    if name in SKIPPED_SOURCE_DIRS or name.endswith(".egg-info"):
+        return True
+    if top and name in TOP_LEVEL_OUTPUT_DIRS and not (directory / "__init__.py").exists():
+        return True
+    return (directory / "pyvenv.cfg").exists()
 
 
 def _file_sha256(path: Path) -> str:

@@ -34,7 +34,11 @@ from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint.discover import normalized_name
-from insidellms_provenance.fingerprint.distribution import name_and_version, record_digest
+from insidellms_provenance.fingerprint.distribution import (
+    code_digest,
+    name_and_version,
+    record_digest,
+)
 from insidellms_provenance.fingerprint.record_file import (
     Hash,
     InstallLayout,
@@ -361,6 +365,7 @@ def _fingerprint(
         normalized_name=normalized,
         version=version,
         record_digest=digest,
+        code_digest=code_digest(rows, problems + row_problems, dist_info),
         problems=(*metadata_problems, *problems, *row_problems),
     )
     return WheelFingerprint(

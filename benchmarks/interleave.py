@@ -1,0 +1,50 @@
+"""Time a target and its floor in turn, and summarize per-round ratios (median, spread).
+
+Machine noise (other processes on a shared machine) moves absolute times a lot; timing
+the target and its floor alternately, in the same rounds, and taking the median of the
+per-round ratios keeps the comparison fair. Each round starts with a different case so
+that neither always runs first.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+
+def interleaved(cases: Mapping[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Seconds of each case in each round, the cases taking turns within every round."""
+    names = list(cases)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_index in range(rounds):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            cases[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def run_process(argv: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one process run to completion, output discarded."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        raise subprocess.CalledProcessError(process.returncode, list(argv))
+    return elapsed, usage.ru_maxrss
+
+
+def median_ms(values: Sequence[float]) -> str:
+    return f"{statistics.median(values) * 1e3:.1f} ms"
+
+
+def ratio(target: Sequence[float], floor: Sequence[float]) -> str:
+    """``median x (min-max)`` of the per-round ratios target / floor."""
+    ratios = sorted(t / f for t, f in zip(target, floor, strict=True))
+    return f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})"
