@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "code_digest",
     "describe_distribution",
+    "may_read_files",
     "metadata_headers",
     "metadata_name",
     "name_and_version",
@@ -207,6 +208,19 @@ def _layout(
 def _installed_by_uv(dist: metadata.Distribution) -> bool:
     """Whether the INSTALLER file says ``uv`` (whose symlink link mode links every file)."""
     return (read_dist_text(dist, "INSTALLER") or "").strip() == "uv"
+
+
+def may_read_files(record_text: str) -> bool:
+    """Whether a RECORD's digest may read installed files (scripts) besides RECORD itself.
+
+    True when a row may lie outside the site directory's own files: the description
+    cache (``digest_cache``) only caches RECORDs for which this is false. Conservative:
+    it looks at the text, not at parsed rows.
+    """
+    text = "\n" + record_text.replace("\r", "\n")
+    return ".." in record_text or any(
+        f"\n{quote}{name}/" in text for name in _TARGET_SCRIPTS_DIRS for quote in ("", '"')
+    )
 
 
 def _may_be_outside(path: str) -> bool:
