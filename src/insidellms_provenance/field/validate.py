@@ -14,6 +14,13 @@ Typical usage::
 
 Compiled checks are cached per class; importing this module costs about a millisecond
 (``typing.get_type_hints``) on first use, against ≈ 100 ms for attrs and cattrs.
+
+Each class is compiled twice. A predicate generated once as Python source (one function
+per ``TypedDict`` and list, with the leaf tests written inline) says only whether a value
+is valid, without introspecting an annotation or building a path per value; it decides
+the common case, a valid field, at a fraction of the cost. Only a value it rejects is
+walked by the reporting checks, which name every problem with its path; both are derived
+from the same annotations and accept exactly the same values (``tests/test_validate_predicate.py``).
 """
 
 from __future__ import annotations
@@ -31,11 +38,18 @@ __all__ = ["validate"]
 _Path = Any  # "$" or a chain (parent, key): formatted only when a check fails
 _Check = Callable[[object, _Path, list[str]], None]
 
-_CHECKS: dict[object, _Check] = {}
+# Caches, each a pure function of the schema's classes (filled on first use, never reset):
+_CHECKS: dict[object, _Check] = {}  # annotation -> reporting check
+_VALID: dict[object, Callable[[object], bool]] = {}  # TypedDict -> generated predicate
 
 
 def validate(value: object, cls: type, where: str = "$") -> list[str]:
     """Every way ``value`` fails to be a ``cls``, each as ``path: problem``; ``[]`` if none."""
+    valid = _VALID.get(cls)
+    if valid is None:
+        valid = _VALID[cls] = _compile_predicate(cls)
+    if valid(value):
+        return []
     issues: list[str] = []
     _check_for(cls)(value, where, issues)
     return issues
@@ -180,3 +194,100 @@ def _typeddict(cls: type) -> _Check:
                 key_check(item, (path, key), issues)
 
     return check
+
+
+def _compile_predicate(root: object) -> Callable[[object], bool]:
+    """Generate ``root``'s predicate: ``True`` exactly when its checks report nothing."""
+    source = _PredicateSource()
+    root_name = source.function_for(root)
+    exec("\n".join(source.functions), source.namespace)  # noqa: S102 - generated from the schema only
+    predicate: Callable[[object], bool] = source.namespace[root_name]
+    return predicate
+
+
+class _PredicateSource:
+    """The source of one predicate per list and ``TypedDict``, and the constants it uses."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        self.functions: list[str] = []
+        self._names: dict[object, str] = {}
+
+    def constant(self, value: object) -> str:
+        name = f"_c{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def function_for(self, hint: object) -> str:
+        name = self._names.get(hint)
+        if name is None:
+            name = self._names[hint] = f"_f{len(self._names)}"  # named first: classes may recur
+            self.functions.append(self._define(hint, name))
+        return name
+
+    def expression(self, hint: object, var: str) -> str:  # noqa: PLR0911 - one branch per kind
+        """A Python expression true when ``var`` is a valid ``hint``."""
+        origin = typing.get_origin(hint)
+        if hint is str:
+            return f"isinstance({var}, str)"
+        if hint is bool:
+            return f"({var} is True or {var} is False)"
+        if hint is int:
+            return f"(type({var}) is int and {var} >= 0)"
+        if hint is type(None):
+            return f"({var} is None)"
+        if origin is Literal:
+            allowed = self.constant(typing.get_args(hint))
+            return f"(isinstance({var}, str) and {var} in {allowed})"
+        if origin is Annotated:
+            base, *extras = typing.get_args(hint)
+            searches = [
+                f"{self.constant(re.compile(extra.regex).search)}({var}) is not None"
+                for extra in extras
+                if isinstance(extra, Pattern)
+            ]
+            if not searches:
+                return self.expression(base, var)
+            return (
+                f"({self.expression(base, var)} and (not isinstance({var}, str)"
+                f" or ({' and '.join(searches)})))"
+            )
+        if origin in (Union, types.UnionType):
+            options = [self.expression(arg, var) for arg in typing.get_args(hint)]
+            return "(" + " or ".join(options) + ")"
+        if origin is list or typing.is_typeddict(hint):
+            return f"{self.function_for(hint)}({var})"
+        raise TypeError(f"no check for {hint!r}")
+
+    def _define(self, hint: object, name: str) -> str:
+        """The source of ``def name(v)`` for a list or a ``TypedDict`` annotation."""
+        if typing.get_origin(hint) is list:
+            (item,) = typing.get_args(hint)
+            return (
+                f"def {name}(v):\n"
+                "    if not isinstance(v, list):\n        return False\n"
+                "    for x in v:\n"
+                f"        if not {self.expression(item, 'x')}:\n            return False\n"
+                "    return True\n"
+            )
+        hints = typing.get_type_hints(hint, include_extras=True)
+        required: frozenset[str] = hint.__required_keys__  # type: ignore[attr-defined]
+        known = self.constant(frozenset(hints))
+        lines = [
+            f"def {name}(v):",
+            "    if not isinstance(v, dict):\n        return False",
+            "    keys = v.keys()",
+            f"    if not (keys >= {self.constant(required)} and keys <= {known}):",
+            "        return False",
+        ]
+        missing = self.constant(object())
+        for key, key_hint in hints.items():
+            test = self.expression(key_hint, "x")
+            if key in required:
+                lines.append(f"    x = v[{key!r}]")
+                lines.append(f"    if not {test}:\n        return False")
+            else:
+                lines.append(f"    x = v.get({key!r}, {missing})")
+                lines.append(f"    if x is not {missing} and not {test}:\n        return False")
+        lines.append("    return True\n")
+        return "\n".join(lines)
