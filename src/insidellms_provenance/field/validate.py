@@ -212,6 +212,11 @@ class _PredicateSource:
         self.namespace: dict[str, Any] = {}
         self.functions: list[str] = []
         self._names: dict[object, str] = {}
+        self._variables = 0
+
+    def _variable(self) -> str:
+        self._variables += 1
+        return f"x{self._variables}"
 
     def constant(self, value: object) -> str:
         name = f"_c{len(self.namespace)}"
@@ -240,18 +245,7 @@ class _PredicateSource:
             allowed = self.constant(typing.get_args(hint))
             return f"(isinstance({var}, str) and {var} in {allowed})"
         if origin is Annotated:
-            base, *extras = typing.get_args(hint)
-            searches = [
-                f"{self.constant(re.compile(extra.regex).search)}({var}) is not None"
-                for extra in extras
-                if isinstance(extra, Pattern)
-            ]
-            if not searches:
-                return self.expression(base, var)
-            return (
-                f"({self.expression(base, var)} and (not isinstance({var}, str)"
-                f" or ({' and '.join(searches)})))"
-            )
+            return self._annotated_expression(hint, var)
         if origin in (Union, types.UnionType):
             options = [self.expression(arg, var) for arg in typing.get_args(hint)]
             return "(" + " or ".join(options) + ")"
@@ -259,35 +253,79 @@ class _PredicateSource:
             return f"{self.function_for(hint)}({var})"
         raise TypeError(f"no check for {hint!r}")
 
+    def _annotated_expression(self, hint: object, var: str) -> str:
+        base, *extras = typing.get_args(hint)
+        searches = [
+            f"{self.constant(re.compile(extra.regex).search)}({var}) is not None"
+            for extra in extras
+            if isinstance(extra, Pattern)
+        ]
+        if not searches:
+            return self.expression(base, var)
+        if base is str:
+            return f"(isinstance({var}, str) and {' and '.join(searches)})"
+        return (
+            f"({self.expression(base, var)} and (not isinstance({var}, str)"
+            f" or ({' and '.join(searches)})))"
+        )
+
     def _define(self, hint: object, name: str) -> str:
         """The source of ``def name(v)`` for a list or a ``TypedDict`` annotation."""
-        if typing.get_origin(hint) is list:
-            (item,) = typing.get_args(hint)
-            return (
-                f"def {name}(v):\n"
-                "    if not isinstance(v, list):\n        return False\n"
-                "    for x in v:\n"
-                f"        if not {self.expression(item, 'x')}:\n            return False\n"
-                "    return True\n"
-            )
+        lines = [f"def {name}(v):"]
+        self._statements(hint, "v", "    ", lines, (hint,))
+        lines.append("    return True\n")
+        return "\n".join(lines)
+
+    def _statements(
+        self, hint: object, var: str, indent: str, lines: list[str], within: tuple[object, ...]
+    ) -> None:
+        """Append statements that ``return False`` unless ``var`` is a valid ``hint``.
+
+        Lists, ``TypedDict``s and optional ones are written inline (no call per value);
+        a class already being written (``within``) is called, so recursion ends.
+        """
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        inner = indent + "    "
+        if origin is list:
+            lines.append(f"{indent}if not isinstance({var}, list):\n{inner}return False")
+            nested = self._variable()
+            lines.append(f"{indent}for {nested} in {var}:")
+            self._statements(args[0], nested, inner, lines, (*within, hint))
+        elif typing.is_typeddict(hint) and (hint not in within or var == "v"):
+            self._typeddict_statements(hint, var, indent, lines, (*within, hint))  # type: ignore[arg-type]
+        elif origin in (Union, types.UnionType) and len(args) == 2 and args[1] is type(None):
+            lines.append(f"{indent}if {var} is not None:")
+            self._statements(args[0], var, inner, lines, within)
+        else:
+            lines.append(f"{indent}if not {self.expression(hint, var)}:\n{inner}return False")
+
+    def _typeddict_statements(
+        self, hint: type, var: str, indent: str, lines: list[str], within: tuple[object, ...]
+    ) -> None:
+        inner = indent + "    "
         hints = typing.get_type_hints(hint, include_extras=True)
         required: frozenset[str] = hint.__required_keys__  # type: ignore[attr-defined]
         known = self.constant(frozenset(hints))
-        lines = [
-            f"def {name}(v):",
-            "    if not isinstance(v, dict):\n        return False",
-            "    keys = v.keys()",
-            f"    if not (keys >= {self.constant(required)} and keys <= {known}):",
-            "        return False",
-        ]
-        missing = self.constant(object())
+        lines.append(f"{indent}if not isinstance({var}, dict):\n{inner}return False")
+        if required == frozenset(hints):
+            lines.append(f"{indent}if {var}.keys() != {known}:\n{inner}return False")
+        else:
+            keys = f"{var}.keys()"
+            lines.append(
+                f"{indent}if not ({keys} >= {self.constant(required)} and {keys} <= {known}):"
+                f"\n{inner}return False"
+            )
+        item = self._variable()
         for key, key_hint in hints.items():
-            test = self.expression(key_hint, "x")
             if key in required:
-                lines.append(f"    x = v[{key!r}]")
-                lines.append(f"    if not {test}:\n        return False")
+                lines.append(f"{indent}{item} = {var}[{key!r}]")
+                self._statements(key_hint, item, indent, lines, within)
             else:
-                lines.append(f"    x = v.get({key!r}, {missing})")
-                lines.append(f"    if x is not {missing} and not {test}:\n        return False")
-        lines.append("    return True\n")
-        return "\n".join(lines)
+                missing = self.constant(_ABSENT)
+                lines.append(f"{indent}{item} = {var}.get({key!r}, {missing})")
+                lines.append(f"{indent}if {item} is not {missing}:")
+                self._statements(key_hint, item, inner, lines, within)
+
+
+_ABSENT = object()  # stands for a key that is not there, in generated predicates
