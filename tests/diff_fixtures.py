@@ -224,7 +224,55 @@ def before_and_after() -> tuple[Provenance, Provenance]:
         outcome="overwritten",
         winner="unchanged",
     )
+    old_table, new_table = dependency_pairs(pair)
     return (
-        make_field(GROUP, before),
-        make_field(GROUP, after, [conflict]),
+        make_field(GROUP, before, dependencies=old_table),
+        make_field(GROUP, after, [conflict], dependencies=new_table),
     )
+
+
+def dependency(name: str, version: str, char: str = "d", **source: Any) -> schema.Dependency:
+    return schema.dependency(
+        distribution=schema.distribution(
+            name=name, normalized_name=name, version=version, record_digest=digest(char)
+        ),
+        source=schema.source(kind=source.pop("kind", "index"), **source),
+    )
+
+
+def dependency_pairs(
+    pair: Any,
+) -> tuple[dict[str, schema.Dependency], dict[str, schema.Dependency]]:
+    """Two plugins sharing an SDK whose dependencies changed (one plugin itself too)."""
+    old_table = {
+        "openai": dependency("openai", "1.40.0"),
+        "httpx": dependency("httpx", "0.27.0"),
+        "anyio": dependency("anyio", "4.4.0"),
+        "gitdep": dependency("gitdep", "1.0", kind="vcs", vcs="git", commit="c" * 40),
+    }
+    new_table = {
+        "openai": dependency("openai", "1.52.0"),
+        "httpx": dependency("httpx", "0.27.0", "e"),
+        "sniffio": dependency("sniffio", "1.3.1"),
+        "gitdep": dependency("gitdep", "1.0", kind="vcs", vcs="git", commit="d" * 40),
+    }
+    missing = schema.unsatisfied_requirement(
+        name="pydantic",
+        requirement="pydantic<3,>=2",
+        required_by="openai",
+        installed=None,
+        reason="missing",
+    )
+    pair(
+        evolve(plugin("sdk-chat"), dependencies=["anyio", "httpx", "openai"], unsatisfied=[]),
+        evolve(plugin("sdk-chat"), dependencies=["httpx", "openai", "sniffio"], unsatisfied=[]),
+    )
+    pair(
+        evolve(plugin("sdk-tools"), dependencies=["gitdep", "openai"], unsatisfied=[]),
+        evolve(
+            with_dist(plugin("sdk-tools"), version="1.1.0", record_digest=digest("e")),
+            dependencies=["gitdep", "openai"],
+            unsatisfied=[missing],
+        ),
+    )
+    return old_table, new_table

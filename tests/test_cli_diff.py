@@ -58,10 +58,11 @@ def test_sides_may_be_run_dirs_manifests_or_record_files(pair, tmp_path):
         ("any", 1),
         ("content", 1),
         ("retargeted,added", 1),
-        ("any,-content,-high", 0),
+        ("any,-content,-dependency,-high", 0),
+        ("any,-content,-high", 1),  # a dependency rebuilt under its version is critical
         ("any,-low", 1),  # the fixture's critical change is never dropped by -low
         ("-medium", 1),  # a leading dash after a space is the option's value
-        ("-high,-content", 0),
+        ("-high,-content,-dependency", 0),
     ],
 )
 def test_fail_on_sets_the_exit_code(pair, policy, code):
@@ -94,7 +95,10 @@ def test_a_missing_policy_is_a_usage_error_not_the_next_option(pair):
     ("policy", "verdict"),
     [
         ("any", "--fail-on any: FAILED ({} of {} changes selected; exit 1)"),
-        ("-high,-content", "--fail-on -high,-content: passed (0 of {} changes selected; exit 0)"),
+        (
+            "-high,-content,-dependency",
+            "--fail-on -high,-content,-dependency: passed (0 of {} changes selected; exit 0)",
+        ),
     ],
 )
 def test_text_and_markdown_end_with_the_verdict(pair, policy, verdict):

@@ -10,6 +10,7 @@ import pytest
 
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.errors import InvalidFieldError
+from insidellms_provenance.field.build import digested_part
 from insidellms_provenance.field.read import check_field, read_conflict, read_field, read_plugin
 
 GOLDEN = json.loads(
@@ -18,7 +19,7 @@ GOLDEN = json.loads(
 
 
 def resealed(field: dict) -> dict:
-    return {**field, "digest": canonical_digest(field["plugins"])}
+    return {**field, "digest": canonical_digest(digested_part(field))}
 
 
 def with_plugin_change(**load: object) -> dict:
@@ -94,3 +95,21 @@ def test_read_conflict(conflict, valid):
     else:
         with pytest.raises(InvalidFieldError):
             read_conflict(conflict, where="w")
+
+
+def test_the_digest_covers_the_dependency_table_and_older_fields_still_read():
+    with_table = json.loads(
+        (Path(__file__).parent.parent / "golden" / "record" / "dependencies.json").read_bytes()
+    )
+    assert read_field(with_table, where="w") == with_table
+    tampered = copy.deepcopy(with_table)
+    tampered["dependencies"]["lib-b"]["distribution"]["version"] = "9.9.9"
+    with pytest.raises(InvalidFieldError, match="digest does not match"):
+        read_field(tampered, where="w")
+    # A field written before closures were recorded: no table, the plugins' digest.
+    older = copy.deepcopy(with_table)
+    del older["dependencies"]
+    for plugin in older["plugins"]:
+        del plugin["dependencies"], plugin["unsatisfied"]
+    older["digest"] = canonical_digest(older["plugins"])
+    assert read_field(older, where="w") == older

@@ -1,4 +1,5 @@
 import base64
+import binascii
 import csv
 import hashlib
 import io
@@ -46,6 +47,37 @@ LAYOUT = InstallLayout(dist_info="demo-1.0.dist-info", depth=3, scripts_dir="bin
 def test_hash_parse_refuses(text, error):
     with pytest.raises(ValueError, match=error):
         Hash.parse(text)
+
+
+B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=."
+
+
+def slow_sha256_verdict(value: str) -> bool:
+    """What Hash.parse decided for sha256 before the pattern: decode, check, re-encode."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == 32 and base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == value
+
+
+@settings(max_examples=500)
+@given(
+    value=st.one_of(
+        st.binary(min_size=32, max_size=32).map(
+            lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        ),
+        st.text(alphabet=B64_CHARS, min_size=41, max_size=45),
+    )
+)
+def test_the_sha256_pattern_accepts_exactly_canonical_digests(value):
+    try:
+        Hash.parse(f"sha256={value}")
+    except ValueError:
+        accepted = False
+    else:
+        accepted = True
+    assert accepted == slow_sha256_verdict(value)
 
 
 @pytest.mark.parametrize("algorithm", ["sha256", "sha384", "sha512", "sha3_256", "blake2b"])

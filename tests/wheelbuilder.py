@@ -32,6 +32,8 @@ class WheelSpec:
     entry_points: dict[str, dict[str, str]] = attrs.field(factory=dict)
     scripts: dict[str, bytes] = attrs.field(factory=dict)
     data: dict[str, bytes] = attrs.field(factory=dict)
+    requires_dist: tuple[str, ...] = ()
+    provides_extra: tuple[str, ...] = ()
     headers: dict[str, bytes] = attrs.field(factory=dict)
     # Archive paths whose RECORD row claims the hash of other bytes (a wrong RECORD).
     wrong_record: tuple[str, ...] = ()
@@ -52,6 +54,8 @@ class WheelSpec:
         members |= {f"{data_dir}/data/{n}": b for n, b in self.data.items()}
         members |= {f"{data_dir}/headers/{n}": b for n, b in self.headers.items()}
         metadata = f"Metadata-Version: 2.1\nName: {self.name}\nVersion: {self.version}\n"
+        metadata += "".join(f"Provides-Extra: {extra}\n" for extra in self.provides_extra)
+        metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in self.requires_dist)
         members[f"{self.dist_info}/METADATA"] = metadata.encode()
         members[f"{self.dist_info}/WHEEL"] = (
             b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"

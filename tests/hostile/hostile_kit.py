@@ -11,6 +11,7 @@ byte-identical afterwards.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import json
@@ -175,8 +176,12 @@ def host_manifest(field: dict[str, Any] | None = None, **extra: Any) -> dict[str
 def reseal(field: dict[str, Any]) -> dict[str, Any]:
     """Recompute a mutated field's digest, as an attacker who knows the rule would."""
     from insidellms_provenance.canonical import canonical_digest
+    from insidellms_provenance.errors import NotCanonicalizableError
+    from insidellms_provenance.field.build import digested_part
 
-    field["digest"] = canonical_digest(field["plugins"])
+    # A mutation no digest can cover stays as it is: the reader must refuse it so.
+    with contextlib.suppress(NotCanonicalizableError):
+        field["digest"] = canonical_digest(digested_part(field))
     return field
 
 

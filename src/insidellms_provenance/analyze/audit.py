@@ -41,6 +41,7 @@ __all__ = [
     "AuditSummary",
     "RunDir",
     "audit_runs",
+    "dependency_rows",
     "find_runs",
     "parse_shard",
     "plugin_row",
@@ -253,6 +254,57 @@ def plugin_row(
     }
 
 
+def dependency_rows(
+    run: RunDir, field: dict[str, Any], plugin: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """The lines ``--deps`` adds after a plugin's line: one per dependency, sorted by name.
+
+    They have the plugin line's columns: ``entry_point`` and ``value`` name the plugin,
+    ``distribution`` … ``source`` describe the dependency (from the field's table), the
+    plugin-only columns are null. A required distribution that is not installed has a
+    line too, with ``version`` null. ``kind`` is ``dependency``; ``unsatisfied`` lists the
+    requirements on it the run's environment did not meet (``required_by: requirement``).
+    """
+    table = field.get("dependencies") or {}
+    unmet: dict[str, list[str]] = {}
+    for entry in plugin.get("unsatisfied") or []:
+        if entry["name"] is not None:
+            unmet.setdefault(entry["name"], []).append(
+                f"{entry['required_by']}: {entry['requirement']}"
+            )
+    for name in sorted(set(plugin.get("dependencies") or []) | unmet.keys()):
+        entry = table.get(name) or {}
+        dist = entry.get("distribution") or {}
+        version = dist.get("version")
+        yield {
+            **_run_row(run, None, field),
+            "entry_point": plugin["entry_point"]["name"],
+            "value": plugin["entry_point"]["value"],
+            "distribution": name,
+            "version": version,
+            "release": _release(version) if isinstance(version, str) else None,
+            "record_digest": dist.get("record_digest"),
+            "distribution_problems": list(dist.get("problems") or ()),
+            "source": (entry.get("source") or {}).get("kind"),
+            "kind": "dependency",
+            "unsatisfied": sorted(unmet.get(name, [])),
+        }
+
+
+def _run_only(
+    run: RunDir, problem: str | None, field: dict[str, Any] | None, dependencies: bool
+) -> dict[str, Any]:
+    """A run's only line; with ``--deps`` it has the two added columns too."""
+    row = _run_row(run, problem, field)
+    return {**row, "kind": "run", "unsatisfied": []} if dependencies else row
+
+
+def _with_kind(row: dict[str, Any], plugin: dict[str, Any]) -> dict[str, Any]:
+    """A plugin's line with the two columns ``--deps`` adds to every line."""
+    unmet = [f"{u['required_by']}: {u['requirement']}" for u in plugin.get("unsatisfied") or []]
+    return {**row, "kind": "plugin", "unsatisfied": sorted(unmet)}
+
+
 _PLUGIN_COLUMNS: Final = (
     "run_digest",
     "group",
@@ -297,9 +349,15 @@ def _release(version: str) -> list[int] | None:
 
 
 def audit_runs(
-    runs: Iterable[RunDir], summary: AuditSummary, *, group: str | None = None
+    runs: Iterable[RunDir],
+    summary: AuditSummary,
+    *,
+    group: str | None = None,
+    dependencies: bool = False,
 ) -> Iterator[bytes]:
     """JSON lines for every plugin of every run; one line for a run without plugin lines.
+
+    With ``dependencies``, each plugin's line is followed by its :func:`dependency_rows`.
 
     A run without readable provenance (or recorded for another ``group``) gets one line
     whose ``problem`` says why; a field with no plugins, one line with ``entry_point``
@@ -316,12 +374,12 @@ def audit_runs(
         except ProvenanceError as error:
             reason = str(error).split(": ", 1)[-1]
             summary.note_missing(run.name, reason)
-            yield canonical_json(_run_row(run, reason, None)) + b"\n"
+            yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
         if group is not None and field.get("group") != group:
             reason = f"recorded for group {field.get('group')!r}, not {group!r}"
             summary.note_missing(run.name, reason)
-            yield canonical_json(_run_row(run, reason, None)) + b"\n"
+            yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
         previous = field
         plugins: list[dict[str, Any]] = field["plugins"]  # type: ignore[assignment]
@@ -329,18 +387,22 @@ def audit_runs(
             # Each plugin is canonicalized once: its fingerprint serves its line and the
             # summary, and the run's lines are written by one call.
             fingerprints = [canonical_digest(plugin) for plugin in plugins]
-            rows = [
-                plugin_row(run, field, plugin, fingerprint)
-                for plugin, fingerprint in zip(plugins, fingerprints, strict=True)
-            ]
+            rows = []
+            for plugin, fingerprint in zip(plugins, fingerprints, strict=True):
+                row = plugin_row(run, field, plugin, fingerprint)
+                if not dependencies:
+                    rows.append(row)
+                    continue
+                rows.append(_with_kind(row, plugin))
+                rows += dependency_rows(run, field, plugin)
             summary.note_run(run.name, plugins, fingerprints)
         except (KeyError, TypeError, AttributeError):
             reason = "malformed plugin entry"
             summary.note_missing(run.name, reason)
-            yield canonical_json(_run_row(run, reason, None)) + b"\n"
+            yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
         yield (
             canonical_json_lines(rows)
             if rows
-            else canonical_json(_run_row(run, None, field)) + b"\n"
+            else canonical_json(_run_only(run, None, field, dependencies)) + b"\n"
         )

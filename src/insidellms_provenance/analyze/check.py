@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import attrs
 
+from insidellms_provenance.analyze.dependency_diff import unsatisfied_text
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.field.schema import PluginFingerprint, Provenance
 from insidellms_provenance.fingerprint.plugin_manifest import determinism_rank
@@ -48,7 +49,14 @@ CHECK_RULES: Final = (
 )
 
 _POLICY_KEYS: Final = frozenset(
-    {"strict-plugins", "require-determinism", "insidellms-version", "allow", "deny"}
+    {
+        "strict-plugins",
+        "strict-dependencies",
+        "require-determinism",
+        "insidellms-version",
+        "allow",
+        "deny",
+    }
 )
 
 
@@ -63,6 +71,7 @@ class Policy:
     """What a run's plugins must satisfy; empty means "no rule"."""
 
     strict_plugins: bool = False
+    strict_dependencies: bool = False
     require_determinism: str | None = None
     insidellms_version: str | None = None
     allow: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
@@ -185,6 +194,15 @@ def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
                     f"required {policy.require_determinism} or better",
                 )
             )
+    if policy.strict_dependencies:
+        violations += [
+            Violation(
+                plugin=name,
+                rule="strict-dependencies",
+                message=unsatisfied_text(u),
+            )
+            for u in plugin.get("unsatisfied") or []
+        ]
     specifier = manifest["insideLLMs"]
     if policy.insidellms_version is not None and specifier is not None:
         violations += _compatibility(name, specifier, policy.insidellms_version)
@@ -226,6 +244,7 @@ def policy_from(options: Mapping[str, object]) -> Policy:
             raise ProvenanceError(f"insidellms-version {version!r} is not a version") from None
     return Policy(
         strict_plugins=bool(options.get("strict-plugins", False)),
+        strict_dependencies=bool(options.get("strict-dependencies", False)),
         require_determinism=None if determinism is None else str(determinism),
         insidellms_version=None if version is None else str(version),
         allow=[str(n) for n in options.get("allow") or []],  # type: ignore[attr-defined]

@@ -34,6 +34,7 @@ __all__ = [
     "DiffReport",
     "classify_version_change",
     "diff_fields",
+    "version_severity",
 ]
 
 SEVERITIES: Final = ("critical", "high", "medium", "low")
@@ -57,6 +58,8 @@ CHANGE_KINDS: Final = {
     "origin": "the module's origin changed (shadowed, duplicate installs)",
     "registrations": "what the plugin registered in a host run changed",
     "conflict": "two plugins registering the same key appeared or disappeared",
+    "dependency": "a distribution in the plugin's dependency closure changed, came or went, "
+    "or a requirement became unsatisfied or satisfied",
     "group": "the entry-point group changed (of the whole field or of one entry point)",
     "other": "recorded values changed that no other kind describes",
 }
@@ -116,7 +119,10 @@ def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffRepo
             )
         )
     if before["digest"] != after["digest"]:
+        from insidellms_provenance.analyze.dependency_diff import dependency_changes
+
         changes += _diff_plugins(before["plugins"], after["plugins"])
+        changes += dependency_changes(before, after)
     changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
     if not changes and (before["digest"] != after["digest"] or before != after):
         # Nothing a kind describes, yet the recorded content differs: say so, never hide it.
@@ -157,12 +163,20 @@ def _structure(value: object) -> PluginFingerprint:
     return read_plugin(value, where="a provenance field")
 
 
+def _own(plugin: Mapping[str, Any]) -> dict[str, Any]:
+    """A plugin entry without its closure (``dependency_diff`` reports that part)."""
+    return {key: value for key, value in plugin.items() if key not in _CLOSURE_KEYS}
+
+
+_CLOSURE_KEYS: Final = frozenset({"dependencies", "unsatisfied"})
+
+
 def _diff_plugins(before: list[Any], after: list[Any]) -> list[Change]:
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in before}
     new = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in after}
     changes: list[Change] = []
     for key in sorted(old.keys() & new.keys()):
-        if old[key] != new[key]:
+        if old[key] != new[key] and _own(old[key]) != _own(new[key]):
             changes += _diff_plugin(_structure(old[key]), _structure(new[key])) or [
                 Change(
                     plugin=key[0],
@@ -276,6 +290,13 @@ def classify_version_change(before: str, after: str) -> tuple[str, str]:
     return direction, size
 
 
+def version_severity(size: str, direction: str) -> str:
+    """High for major, unparsable and downgrades; medium for minor; low otherwise."""
+    if size in ("major", "unparsable") or direction == "downgrade":
+        return "high"
+    return "medium" if size == "minor" else "low"
+
+
 def _diff_distribution(
     name: str, was: DistributionInfo | None, now: DistributionInfo | None
 ) -> list[Change]:
@@ -307,11 +328,7 @@ def _diff_distribution(
         )
     if was["version"] != now["version"]:
         direction, size = classify_version_change(was["version"], now["version"])
-        severity = (
-            "high"
-            if size in ("major", "unparsable") or direction == "downgrade"
-            else ("medium" if size == "minor" else "low")
-        )
+        severity = version_severity(size, direction)
         changes.append(
             Change(
                 plugin=name,

@@ -39,7 +39,9 @@ _Matcher = Callable[[Change], bool]
 
 def _size_index(change: Change) -> int | None:
     """Position of a version change's size in ``VERSION_SIZES``; unparsable counts as major."""
-    if change.kind != "version":
+    # A dependency's version change carries a size too: ``-patch`` drops patch releases
+    # of dependencies as it does of plugins.
+    if change.kind not in ("version", "dependency") or change.size is None:
         return None
     return 0 if change.size == "unparsable" else VERSION_SIZES.index(change.size or "local")
 

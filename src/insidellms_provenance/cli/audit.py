@@ -46,6 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "whole audit's lines",
     )
     parser.add_argument(
+        "--deps",
+        action="store_true",
+        help="follow each plugin's line with one line per dependency in its closure "
+        "(lines with a 'dependency' column)",
+    )
+    parser.add_argument(
         "--quiet",
         "-q",
         action="store_true",
@@ -103,7 +109,7 @@ def run(arguments: argparse.Namespace) -> int:
                 f"{output}: is one of the audited manifests; refusing to overwrite it"
             )
     with _sink(target, output) as sink:
-        for line in audit_runs(runs, summary, group=arguments.group):
+        for line in audit_runs(runs, summary, group=arguments.group, dependencies=arguments.deps):
             sink.write(line)
             progress.update(summary.runs, summary.current)
     progress.close()

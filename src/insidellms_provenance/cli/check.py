@@ -47,6 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail on missing, invalid or failing plugin manifests",
     )
     parser.add_argument(
+        "--strict-dependencies",
+        action="store_true",
+        default=None,
+        help="fail on requirements of a plugin's dependency closure that are not met "
+        "(missing, or installed outside the specifier)",
+    )
+    parser.add_argument(
         "--require-determinism",
         choices=("deterministic", "best_effort"),
         help="fail on plugins below this determinism class",
@@ -96,7 +103,8 @@ def run(arguments: argparse.Namespace) -> int:
     options: dict[str, object] = {}
     if arguments.policy is not None:
         options.update(read_policy_file(arguments.policy))
-    for key in ("strict-plugins", "require-determinism", "insidellms-version", "allow", "deny"):
+    keys = ("strict-plugins", "strict-dependencies", "require-determinism", "insidellms-version")
+    for key in (*keys, "allow", "deny"):
         value = getattr(arguments, key.replace("-", "_"))
         if value is not None:
             options[key] = value

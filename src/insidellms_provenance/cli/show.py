@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="refuse a field recorded for another entry-point group (default: accept any)",
     )
+    parser.add_argument(
+        "--deps",
+        action="store_true",
+        help="list each plugin's dependency closure (text format)",
+    )
     add_format(parser, ("text", "json"))
     set_epilog(
         parser,
@@ -56,7 +61,7 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         from insidellms_provenance.cli.render import terminal_safe
 
-        sys.stdout.write(terminal_safe(render_show(provenance)))
+        sys.stdout.write(terminal_safe(render_show(provenance, dependencies=arguments.deps)))
     sys.stdout.flush()
     return 0
 
@@ -64,8 +69,11 @@ def run(arguments: argparse.Namespace) -> int:
 _HEADERS = ("PLUGIN", "DISTRIBUTION", "VERSION", "SOURCE", "DETERMINISM", "LOAD")
 
 
-def render_show(provenance: Provenance) -> str:
-    """One row per plugin in load order, then one line per problem worth a look."""
+def render_show(provenance: Provenance, *, dependencies: bool = False) -> str:
+    """One row per plugin in load order, then one line per problem worth a look.
+
+    With ``dependencies``, each plugin's closure follows the table, as ``name version``.
+    """
     plugins = provenance["plugins"]
     count = len(plugins)
     plural = "" if count == 1 else "s"
@@ -77,7 +85,25 @@ def render_show(provenance: Provenance) -> str:
     notes += [conflict_line(conflict) for conflict in provenance["conflicts"]]
     if notes:
         lines += ["", *notes]
+    if dependencies:
+        lines += ["", *_closure_lines(provenance)]
     return "\n".join(lines) + "\n"
+
+
+def _closure_lines(provenance: Provenance) -> list[str]:
+    """``plugin: lib-a 1.0.0, lib-b 2.0.0`` for every plugin, in load order."""
+    table = provenance.get("dependencies")
+    if table is None:
+        return ["dependencies: not recorded (the field predates dependency closures)"]
+    lines = ["dependencies:"]
+    for plugin in provenance["plugins"]:
+        names = plugin.get("dependencies") or []
+        described = []
+        for name in names:
+            entry = table.get(name)
+            described.append(f"{name} {entry['distribution']['version']}" if entry else name)
+        lines.append(f"  {plugin['entry_point']['name']}: {', '.join(described) or 'none'}")
+    return lines
 
 
 def _row(plugin: PluginFingerprint) -> tuple[str, str, str, str, str, str]:
@@ -139,6 +165,10 @@ def _notes(plugin: PluginFingerprint) -> list[str]:
     if plugin["source"]:
         notes += [f"{name}: source: {problem}" for problem in plugin["source"]["problems"]]
     notes += [f"{name}: manifest: {problem}" for problem in plugin["manifest"]["problems"]]
+    if plugin.get("unsatisfied"):
+        from insidellms_provenance.analyze.dependency_diff import unsatisfied_text
+
+        notes += [f"{name}: unsatisfied {unsatisfied_text(u)}" for u in plugin["unsatisfied"]]
     from insidellms_provenance.analyze.declared import registration_gaps
 
     notes += [f"{name}: {gap}" for gap in registration_gaps(plugin)]

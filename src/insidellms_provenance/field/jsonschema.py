@@ -42,7 +42,7 @@ def field_schema_text() -> str:
     return json.dumps(field_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def _type_schema(hint: object, defs: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911
+def _type_schema(hint: object, defs: dict[str, Any]) -> dict[str, Any]:  # noqa: C901, PLR0911
     origin = typing.get_origin(hint)
     if hint is str:
         return {"type": "string"}
@@ -64,6 +64,9 @@ def _type_schema(hint: object, defs: dict[str, Any]) -> dict[str, Any]:  # noqa:
     if origin is list:
         (item,) = typing.get_args(hint)
         return {"type": "array", "items": _type_schema(item, defs)}
+    if origin is dict:
+        _, item = typing.get_args(hint)
+        return {"type": "object", "additionalProperties": _type_schema(item, defs)}
     if typing.is_typeddict(hint):
         _class_schema(hint, defs)  # type: ignore[arg-type]
         return {"$ref": f"#/$defs/{hint.__name__}"}  # type: ignore[attr-defined]

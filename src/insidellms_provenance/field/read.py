@@ -45,11 +45,14 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
     if not isinstance(plugins, list):
         raise InvalidFieldError(f"{where}: provenance field is malformed: 'plugins' is not a list")
     _check_load_order(plugins, where)
+    from insidellms_provenance.field.build import digested_part
+
+    digested = digested_part(value)
     try:
-        fast = sha256_digest(orjson.dumps(plugins, option=orjson.OPT_SORT_KEYS))
+        fast = sha256_digest(orjson.dumps(digested, option=orjson.OPT_SORT_KEYS))
     except orjson.JSONEncodeError:
         fast = None
-    if fast != value.get("digest") and canonical_digest(plugins) != value.get("digest"):
+    if fast != value.get("digest") and canonical_digest(digested) != value.get("digest"):
         raise InvalidFieldError(f"{where}: provenance digest does not match its plugins")
     return value
 

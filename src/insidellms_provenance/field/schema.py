@@ -32,6 +32,7 @@ __all__ = [
     "SCHEMA_V1",
     "Conflict",
     "ConflictOutcome",
+    "Dependency",
     "Determinism",
     "DistributionInfo",
     "EntryPointRef",
@@ -50,7 +51,10 @@ __all__ = [
     "Requires",
     "Source",
     "SourceKind",
+    "UnsatisfiedReason",
+    "UnsatisfiedRequirement",
     "conflict",
+    "dependency",
     "determinism",
     "distribution",
     "entry_point",
@@ -62,6 +66,7 @@ __all__ = [
     "registry_keys",
     "requires",
     "source",
+    "unsatisfied_requirement",
 ]
 
 DEFAULT_GROUP: Final = "insidellms.plugins"
@@ -203,7 +208,33 @@ class LoadOutcome(TypedDict):
     error_message: str | None
 
 
-class PluginFingerprint(TypedDict):
+UnsatisfiedReason = Literal["missing", "version", "invalid"]
+
+
+class UnsatisfiedRequirement(TypedDict):
+    """A requirement in a plugin's dependency closure that the environment does not meet.
+
+    ``reason``: ``missing`` (no distribution of that name is installed), ``version`` (the
+    ``installed`` version is outside the specifier) or ``invalid`` (the requirement or its
+    marker cannot be read; ``name`` is then ``None`` if even the name is unreadable).
+    ``requirement`` is the ``Requires-Dist`` value as written by ``required_by``.
+    """
+
+    name: str | None
+    requirement: str
+    required_by: str
+    installed: str | None
+    reason: UnsatisfiedReason
+
+
+class Dependency(TypedDict):
+    """A distribution in some plugin's dependency closure, recorded once for all of them."""
+
+    distribution: DistributionInfo
+    source: Source | None
+
+
+class _PluginFingerprintCore(TypedDict):
     """Everything recorded about one entry point of the group."""
 
     entry_point: EntryPointRef
@@ -214,6 +245,17 @@ class PluginFingerprint(TypedDict):
     load: LoadOutcome
     registered: RegistryKeys | None
     replaced: RegistryKeys | None
+
+
+class PluginFingerprint(_PluginFingerprintCore, total=False):
+    """Everything recorded about one entry point of the group.
+
+    ``dependencies`` (the PEP 503 names of its installed dependency closure) and
+    ``unsatisfied`` are absent only from fields written before they existed.
+    """
+
+    dependencies: list[str]
+    unsatisfied: list[UnsatisfiedRequirement]
 
 
 class PluginObservation(TypedDict):
@@ -238,7 +280,7 @@ class Conflict(TypedDict):
     winner: str | None
 
 
-class Provenance(TypedDict):
+class _ProvenanceCore(TypedDict):
     """The field: every plugin of one group, sorted in load order, with one digest."""
 
     schema: Literal["insidellms-provenance/plugins/v1"]
@@ -246,6 +288,16 @@ class Provenance(TypedDict):
     digest: Sha256Digest
     plugins: list[PluginFingerprint]
     conflicts: list[Conflict]
+
+
+class Provenance(_ProvenanceCore, total=False):
+    """The field: every plugin of one group, sorted in load order, with one digest.
+
+    ``dependencies`` (every plugin's dependencies, described once, by PEP 503 name) is
+    absent only from fields written before it existed.
+    """
+
+    dependencies: dict[str, Dependency]
 
 
 # Builders: one per class, keyword arguments in key order, defaults for what may be empty.
@@ -380,9 +432,11 @@ def fingerprint(  # noqa: PLR0913 - one argument per key
     load: LoadOutcome,
     registered: RegistryKeys | None = None,
     replaced: RegistryKeys | None = None,
+    dependencies: Iterable[str] | None = None,
+    unsatisfied: Iterable[UnsatisfiedRequirement] | None = None,
 ) -> PluginFingerprint:
-    """A :class:`PluginFingerprint`."""
-    return {
+    """A :class:`PluginFingerprint`; the closure keys are written when given."""
+    value: PluginFingerprint = {
         "entry_point": entry_point,
         "distribution": distribution,
         "source": source,
@@ -392,6 +446,36 @@ def fingerprint(  # noqa: PLR0913 - one argument per key
         "registered": registered,
         "replaced": replaced,
     }
+    if dependencies is not None:
+        value["dependencies"] = _sorted_unique(dependencies)
+    if unsatisfied is not None:
+        value["unsatisfied"] = sorted(
+            unsatisfied, key=lambda u: (u["required_by"], u["name"] or "", u["requirement"])
+        )
+    return value
+
+
+def unsatisfied_requirement(
+    *,
+    name: str | None,
+    requirement: str,
+    required_by: str,
+    installed: str | None,
+    reason: UnsatisfiedReason,
+) -> UnsatisfiedRequirement:
+    """An :class:`UnsatisfiedRequirement`."""
+    return {
+        "name": name,
+        "requirement": requirement,
+        "required_by": required_by,
+        "installed": installed,
+        "reason": reason,
+    }
+
+
+def dependency(*, distribution: DistributionInfo, source: Source | None) -> Dependency:
+    """A :class:`Dependency`."""
+    return {"distribution": distribution, "source": source}
 
 
 def observation(

@@ -80,7 +80,7 @@ def _check_for(hint: object) -> _Check:
     return check
 
 
-def _compile(hint: object) -> _Check:  # noqa: PLR0911 - one branch per kind of annotation
+def _compile(hint: object) -> _Check:  # noqa: C901, PLR0911 - one branch per kind of annotation
     origin = typing.get_origin(hint)
     if hint is str:
         return _expect(lambda v: isinstance(v, str), "a string")
@@ -107,6 +107,9 @@ def _compile(hint: object) -> _Check:  # noqa: PLR0911 - one branch per kind of 
     if origin is list:
         (item,) = typing.get_args(hint)
         return _list(_check_for(item))
+    if origin is dict:
+        _, item = typing.get_args(hint)  # JSON object keys are always strings
+        return _mapping(_check_for(item))
     if typing.is_typeddict(hint):
         return _typeddict(hint)  # type: ignore[arg-type]
     raise TypeError(f"no check for {hint!r}")
@@ -167,6 +170,17 @@ def _list(item: _Check) -> _Check:
             return
         for index, element in enumerate(value):
             item(element, (path, index), issues)
+
+    return check
+
+
+def _mapping(item: _Check) -> _Check:
+    def check(value: object, path: _Path, issues: list[str]) -> None:
+        if not isinstance(value, dict):
+            issues.append(f"{_format(path)}: expected an object, got {_type_name(value)}")
+            return
+        for key, element in value.items():
+            item(element, (path, key), issues)
 
     return check
 

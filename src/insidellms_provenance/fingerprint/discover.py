@@ -15,6 +15,7 @@ from insidellms_provenance.field import schema
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
 
 __all__ = [
+    "InstalledDistributions",
     "declaring_directories",
     "discover",
     "dist_info_name",
@@ -140,6 +141,36 @@ def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
         if text and group in text:
             # The path importlib makes: the sys.path entry joined with the child's name.
             yield metadata.PathDistribution(pathlib.Path(directory)), text
+
+
+class InstalledDistributions:
+    """Every importable distribution by PEP 503 name: the first of each on ``sys.path``.
+
+    The distribution ``importlib.metadata.distribution(name)`` finds, with the fast
+    path of :func:`discover` (directory listings; ``importlib.metadata.distributions()``
+    where listings cannot reproduce it). Distribution objects are made on first use.
+    """
+
+    __slots__ = ("_directories", "_made")
+
+    def __init__(self) -> None:
+        self._made: dict[str, metadata.Distribution] = {}
+        self._directories: dict[str, str] = {}
+        info_dirs = _info_dirs()
+        if info_dirs is None:
+            for dist in metadata.distributions():
+                self._made.setdefault(normalized_name(_normalized_name(dist)), dist)
+            return
+        for directory in info_dirs:
+            self._directories.setdefault(_dir_key(os.path.basename(directory)), directory)
+
+    def get(self, name: str) -> metadata.Distribution | None:
+        """The distribution of PEP 503 ``name``, or ``None`` if none is installed."""
+        dist = self._made.get(name)
+        if dist is None and name in self._directories:
+            dist = metadata.PathDistribution(pathlib.Path(self._directories[name]))
+            self._made[name] = dist
+        return dist
 
 
 def _info_dirs() -> list[str] | None:

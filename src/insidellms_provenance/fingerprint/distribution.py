@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from insidellms_provenance._safe_io import (
     DIST_FILE_LIMIT,
@@ -33,11 +35,16 @@ from insidellms_provenance.fingerprint.record_file import (
 )
 from insidellms_provenance.fingerprint.redact import redact
 
+if TYPE_CHECKING:
+    from email.message import Message
+
 __all__ = [
     "code_digest",
     "describe_distribution",
+    "metadata_headers",
     "metadata_name",
     "name_and_version",
+    "read_regular_file",
     "record_digest",
     "site_directory",
 ]
@@ -52,7 +59,7 @@ def site_directory(dist: metadata.Distribution) -> Path:
     return Path(str(dist.locate_file("")))
 
 
-def _read_regular_file(root: Path, relative: str) -> bytes | None:
+def read_regular_file(root: Path, relative: str) -> bytes | None:
     """Read ``root/relative`` if it is a regular file; never follow a final symlink."""
     try:
         return read_regular(root / relative, limit=RECORD_FILE_LIMIT, follow_symlinks=False)
@@ -150,7 +157,7 @@ def _canonical_rows(
             wrapper_names=_wrapper_names(dist) if where.scripts_dir else frozenset(),
             relocated_depth=where.relocated_depth,
         )
-    return canonical_rows(entries, layout, lambda path: _read_regular_file(site, path))
+    return canonical_rows(entries, layout, lambda path: read_regular_file(site, path))
 
 
 def _may_be_outside(path: str) -> bool:
@@ -179,6 +186,18 @@ def _read_name_version(dist: metadata.Distribution, problems: list[str]) -> tupl
     return name_and_version(text, problems)
 
 
+@functools.lru_cache(maxsize=64)
+def metadata_headers(text: str) -> Message:
+    """The headers of METADATA ``text`` (compat32, as ``packaging.metadata.parse_email``).
+
+    Parsed once per text in a process: describing a distribution and walking its
+    ``Requires-Dist`` both need them. The result is shared: read it, never change it.
+    """
+    from email.parser import HeaderParser
+
+    return HeaderParser().parsestr(text)
+
+
 def name_and_version(text: str, problems: list[str]) -> tuple[str, str]:
     """Name and Version of METADATA text; a field given more than once is malformed.
 
@@ -187,9 +206,7 @@ def name_and_version(text: str, problems: list[str]) -> tuple[str, str]:
     its licence tables into every host run; ``tests/test_distinfo_metadata.py`` checks
     that both agree.
     """
-    from email.parser import HeaderParser
-
-    headers = HeaderParser().parsestr(text)
+    headers = metadata_headers(text)
     found = {}
     for field in ("Name", "Version"):
         given = headers.get_all(field) or []

@@ -17,7 +17,10 @@ from insidellms_provenance.field.schema import (
     PluginObservation,
     Provenance,
     Source,
+    UnsatisfiedRequirement,
 )
+from insidellms_provenance.fingerprint.dependencies import DependencyTable
+from insidellms_provenance.fingerprint.digest_cache import cache_directory
 from insidellms_provenance.fingerprint.discover import (
     discover,
     dist_info_name,
@@ -85,6 +88,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
             imported = import_isolated(pending, environ)
     versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
     described: dict[str, _Described] = {}
+    dependencies = DependencyTable(cache_directory(environ))
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
@@ -96,6 +100,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
             load, manifest = _load(ep, observed, disabled=disabled)
             module_file = imported_file(ep)
         info, source, origin = None, None, schema.origin(status="unknown")
+        closure: tuple[list[str], list[UnsatisfiedRequirement]] = ([], [])
         dist = ep.dist
         if dist is not None:
             info, record_paths, source = _describe(dist, described)
@@ -107,6 +112,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
                 editable_root=root,
                 versions=other_copies(dist, versions.get(versions_key(dist), []), root),
             )
+            closure = dependencies.closure(dist)
         plugins.append(
             schema.fingerprint(
                 entry_point=entry_point_ref(ep),
@@ -117,9 +123,11 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
                 load=load,
                 registered=observed["registered"] if observed else None,
                 replaced=observed["replaced"] if observed else None,
+                dependencies=closure[0],
+                unsatisfied=closure[1],
             )
         )
-    return make_field(group, plugins, conflicts)
+    return make_field(group, plugins, conflicts, dependencies.table)
 
 
 def record_without_import(group: str, recorded: Provenance) -> Provenance:
@@ -132,12 +140,19 @@ def record_without_import(group: str, recorded: Provenance) -> Provenance:
     """
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
     described: dict[str, _Described] = {}
+    # The dependency table is compared when the run has one; this never uses the
+    # description cache: it re-reads every RECORD.
+    dependencies = DependencyTable(None) if "dependencies" in recorded else None
     plugins = []
     for ep in discover(group):
         was = old.get((ep.name, ep.value))
         info, source = None, None
+        closure: tuple[list[str] | None, list[UnsatisfiedRequirement] | None]
+        closure = ([], []) if dependencies is not None else (None, None)
         if ep.dist is not None:
             info, _, source = _describe(ep.dist, described)
+            if dependencies is not None:
+                closure = dependencies.closure(ep.dist)
         plugins.append(
             schema.fingerprint(
                 entry_point=entry_point_ref(ep),
@@ -148,9 +163,12 @@ def record_without_import(group: str, recorded: Provenance) -> Provenance:
                 load=was["load"] if was else schema.load_outcome(status="loaded"),
                 registered=was["registered"] if was else None,
                 replaced=was["replaced"] if was else None,
+                dependencies=closure[0],
+                unsatisfied=closure[1],
             )
         )
-    return make_field(group, plugins, recorded["conflicts"])
+    table = dependencies.table if dependencies is not None else None
+    return make_field(group, plugins, recorded["conflicts"], table)
 
 
 def _describe(dist: metadata.Distribution, described: dict[str, _Described]) -> _Described:

@@ -1,0 +1,128 @@
+"""The description cache: equal to computing, keyed on every input, never trusting others' files."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import orjson
+import pytest
+
+from insidellms_provenance.fingerprint import digest_cache
+from insidellms_provenance.fingerprint.digest_cache import (
+    MIN_RECORD_BYTES,
+    cache_directory,
+    describe_cached,
+)
+from insidellms_provenance.fingerprint.distribution import describe_distribution
+from wheelbuilder import WheelSpec, build_wheel
+
+
+def big_spec(rows: int = 600, marker: bytes = b"") -> WheelSpec:
+    files = {f"big/sub{i // 50}/module_{i:05d}.py": b"X = %d\n" % i + marker for i in range(rows)}
+    return WheelSpec(name="big", version="1.0", files=files)
+
+
+def unpack(site: Path, spec: WheelSpec) -> metadata.Distribution:
+    with zipfile.ZipFile(build_wheel(spec, site.parent / "wheels")) as archive:
+        archive.extractall(site)
+    return metadata.PathDistribution(site / spec.dist_info)
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def big(tmp_path):
+    dist = unpack(tmp_path / "site", big_spec())
+    assert len(dist.read_text("RECORD") or "") >= MIN_RECORD_BYTES
+    return dist
+
+
+def entries(cache: Path) -> list[Path]:
+    return sorted(cache.glob("*.json")) if cache.exists() else []
+
+
+def test_a_hit_is_what_computing_gives(big, cache, monkeypatch):
+    computed = describe_distribution(big)[0]
+    assert describe_cached(big, editable=False, directory=cache) == computed
+    assert len(entries(cache)) == 1
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(digest_cache, "describe_distribution", refuse)
+    assert describe_cached(big, editable=False, directory=cache) == computed
+
+
+@pytest.mark.parametrize("change", ["record", "metadata", "editable"])
+def test_every_input_is_in_the_key(big, cache, change):
+    describe_cached(big, editable=False, directory=cache)
+    info = Path(str(big.locate_file(""))) / "big-1.0.dist-info"
+    editable = False
+    if change == "record":
+        text = (info / "RECORD").read_text()
+        (info / "RECORD").write_text(text.replace("module_00007.py,sha256=", "module_00007.py,"))
+    elif change == "metadata":
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: big\nVersion: 1.1\n")
+    else:
+        editable = True
+    fresh = describe_distribution(big, editable=editable)[0]
+    assert describe_cached(big, editable=editable, directory=cache) == fresh
+    assert len(entries(cache)) == 2
+
+
+@pytest.mark.parametrize("tamper", ["wrong-key", "not-json", "symlink", "group-writable"])
+def test_entries_we_cannot_trust_are_ignored(big, cache, tmp_path, tamper):
+    describe_cached(big, editable=False, directory=cache)
+    (entry,) = entries(cache)
+    forged = {"key": entry.stem, "description": {"record_digest": "sha256:forged"}}
+    if tamper == "wrong-key":
+        entry.write_bytes(orjson.dumps({**forged, "key": "0" * 64}))
+    elif tamper == "not-json":
+        entry.write_bytes(b"{")
+    elif tamper == "symlink":
+        elsewhere = tmp_path / "forged.json"
+        elsewhere.write_bytes(orjson.dumps(forged))
+        entry.unlink()
+        entry.symlink_to(elsewhere)
+    else:
+        entry.write_bytes(orjson.dumps(forged))
+        cache.chmod(0o777)
+    assert describe_cached(big, editable=False, directory=cache) == describe_distribution(big)[0]
+
+
+def test_small_records_and_records_that_climb_out_are_not_cached(tmp_path, cache):
+    small = unpack(tmp_path / "small", big_spec(rows=3))
+    climbing = unpack(tmp_path / "climb", big_spec(rows=600))
+    info = Path(str(climbing.locate_file(""))) / "big-1.0.dist-info"
+    with (info / "RECORD").open("a") as record:
+        record.write("../../bin/tool,,\n")
+    for dist in (small, climbing):
+        assert (
+            describe_cached(dist, editable=False, directory=cache) == describe_distribution(dist)[0]
+        )
+    assert entries(cache) == []
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"INSIDELLMS_PROVENANCE_CACHE": "off"}, None),
+        ({"INSIDELLMS_PROVENANCE_CACHE": ""}, None),
+        ({"INSIDELLMS_PROVENANCE_CACHE": "/c"}, Path("/c")),
+        ({"XDG_CACHE_HOME": "/x"}, Path("/x/insidellms-provenance/descriptions")),
+    ],
+)
+def test_cache_directory(environ, expected):
+    assert cache_directory(environ) == expected
+
+
+def test_without_a_directory_nothing_is_written(big, tmp_path):
+    before = sorted(os.listdir(tmp_path))
+    assert describe_cached(big, editable=False, directory=None) == describe_distribution(big)[0]
+    assert sorted(os.listdir(tmp_path)) == before
