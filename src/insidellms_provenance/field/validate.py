@@ -16,7 +16,7 @@ Compiled checks are cached per class; importing this module costs about a millis
 (``typing.get_type_hints``) on first use, against ≈ 100 ms for attrs and cattrs.
 
 Each class is compiled twice. A predicate generated once as Python source (one function
-per ``TypedDict`` and list, with the leaf tests written inline) says only whether a value
+per class read, its nested classes, lists and objects written inline) says only whether a value
 is valid, without introspecting an annotation or building a path per value; it decides
 the common case, a valid field, at a fraction of the cost. Only a value it rejects is
 walked by the reporting checks, which name every problem with its path; both are derived
@@ -220,7 +220,7 @@ def _compile_predicate(root: object) -> Callable[[object], bool]:
 
 
 class _PredicateSource:
-    """The source of one predicate per list and ``TypedDict``, and the constants it uses."""
+    """The source of the predicates of a class, and the constants they use."""
 
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {}
@@ -263,7 +263,7 @@ class _PredicateSource:
         if origin in (Union, types.UnionType):
             options = [self.expression(arg, var) for arg in typing.get_args(hint)]
             return "(" + " or ".join(options) + ")"
-        if origin is list or typing.is_typeddict(hint):
+        if origin in (list, dict) or typing.is_typeddict(hint):
             return f"{self.function_for(hint)}({var})"
         raise TypeError(f"no check for {hint!r}")
 
@@ -284,7 +284,7 @@ class _PredicateSource:
         )
 
     def _define(self, hint: object, name: str) -> str:
-        """The source of ``def name(v)`` for a list or a ``TypedDict`` annotation."""
+        """The source of ``def name(v)`` for a list, dict or ``TypedDict`` annotation."""
         lines = [f"def {name}(v):"]
         self._statements(hint, "v", "    ", lines, (hint,))
         lines.append("    return True\n")
@@ -306,6 +306,11 @@ class _PredicateSource:
             nested = self._variable()
             lines.append(f"{indent}for {nested} in {var}:")
             self._statements(args[0], nested, inner, lines, (*within, hint))
+        elif origin is dict:  # JSON object keys are always strings
+            nested = self._variable()
+            lines.append(f"{indent}if not isinstance({var}, dict):\n{inner}return False")
+            lines.append(f"{indent}for {nested} in {var}.values():")
+            self._statements(args[1], nested, inner, lines, (*within, hint))
         elif typing.is_typeddict(hint) and (hint not in within or var == "v"):
             self._typeddict_statements(hint, var, indent, lines, (*within, hint))  # type: ignore[arg-type]
         elif origin in (Union, types.UnionType) and len(args) == 2 and args[1] is type(None):
