@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 import pytest
-from hostile_kit import Case, Result, World, host_manifest, run_case
+from hostile_kit import Case, Result, World, host_manifest, install_fake_host, run_case
 
 from conftest import good_plugin
 
@@ -395,19 +395,9 @@ def _verify_run_fifo_direct_url(world: World) -> list[str]:
     return ["verify", str(world.path("field.json"))]
 
 
-def _install_fake_host(world: World) -> None:
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent / "fakehost"
-    files = {
-        path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*.py"))
-    }
-    world.dist("insideLLMs", "0.2.0", files=files)
-
-
 def _with_fake_host(world: World) -> list[str]:
     """The fake insideLLMs installed: importing it loads the plugins (in a child process)."""
-    _install_fake_host(world)
+    install_fake_host(world)
     good_plugin(world, "good_plugin")
     world.plugin("bad_plugin", "import sys\nsys.exit(0)\n")
     return ["doctor"]
@@ -417,7 +407,7 @@ def _host_loading(body: str, *args: str, plugin_timeout: str | None = None) -> A
     """The fake host installed next to a good plugin and ``bad_plugin`` doing ``body``."""
 
     def make(world: World) -> list[str]:
-        _install_fake_host(world)
+        install_fake_host(world)
         good_plugin(world, "good_plugin")
         world.plugin("bad_plugin", body)
         if plugin_timeout is not None:
