@@ -129,10 +129,16 @@ def _match(
         return attrs.evolve(found, status="editable")
     if digest is None:
         return attrs.evolve(found, status="no_digest")
-    exact = [f for f in fingerprints if f.distribution["record_digest"] == digest]
+    # An archive is preferred to an unpacked wheel (a cache directory): it has a sha256.
+    exact = sorted(
+        (f for f in fingerprints if f.distribution["record_digest"] == digest),
+        key=lambda f: f.unpacked,
+    )
     if exact:
         return attrs.evolve(found, status="exact", wheel=exact[0])
-    listed = [f for f in fingerprints if f.listed_digest == digest]
+    listed = sorted(
+        (f for f in fingerprints if f.listed_digest == digest), key=lambda f: f.unpacked
+    )
     if listed:
         return attrs.evolve(found, status="record_disagrees", wheel=listed[0])
     candidates = tuple(

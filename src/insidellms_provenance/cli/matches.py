@@ -46,6 +46,8 @@ def match_detail(match: WheelMatch) -> str:
     text = MATCH_TEXT[match.status]
     if match.wheel is not None:
         text = f"{match.wheel.filename}: {text}"
+        if match.wheel.unpacked:
+            text += " (an unpacked wheel in a cache: no archive, no sha256 to lock)"
     if match.candidates:
         text = f"{', '.join(c.filename for c in match.candidates)}: {text}"
     return text

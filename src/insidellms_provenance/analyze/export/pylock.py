@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import attrs
@@ -93,13 +93,14 @@ def _package(
         "plugins": list(match.plugins),
     }
     source = match.source
-    if match.wheel is not None and wheels_dir is not None:
-        path = os.path.relpath(wheels_dir / match.wheel.filename, lock_dir)
+    wheel = match.wheel
+    if wheel is not None and wheel.digest is not None and wheels_dir is not None:
+        path = os.path.relpath(wheels_dir / wheel.filename, lock_dir)
         entry["wheels"] = [
             {
-                "name": match.wheel.filename,
+                "name": PurePosixPath(wheel.filename).name,
                 "path": Path(path).as_posix(),
-                "hashes": {"sha256": match.wheel.digest.removeprefix("sha256:")},
+                "hashes": {"sha256": wheel.digest.removeprefix("sha256:")},
             }
         ]
         entry["tool"] = {NAMESPACE: tool}
@@ -126,6 +127,11 @@ def _package(
         return entry, warning or "pinned by VCS commit; the built content is not pinned"
     if match.status == "rebuilt":
         return None, MATCH_TEXT[match.status]
+    if wheel is not None and wheel.unpacked:
+        return None, (
+            f"matches only the unpacked wheel {wheel.filename} (a cache directory: no "
+            "archive, no sha256 to lock): content is not pinned"
+        )
     kind = source["kind"] if source is not None else "unknown"
     return None, f"installed from {kind}, no matching wheel: content is not pinned"
 
