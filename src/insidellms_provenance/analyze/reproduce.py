@@ -27,6 +27,7 @@ from insidellms_provenance.fingerprint.wheel import WheelFingerprint
 
 __all__ = [
     "MATCH_TEXT",
+    "UNPACKED_CHANGED",
     "MatchStatus",
     "WheelMatch",
     "lock_violations",
@@ -49,6 +50,13 @@ MATCH_TEXT: dict[str, str] = {
     "editable": "editable install: its files are a source tree, not a wheel",
     "no_digest": "the run has no record_digest for it (no RECORD)",
 }
+
+
+UNPACKED_CHANGED = (
+    "an unpacked wheel whose files changed after it was unpacked: its RECORD lists the "
+    "run's files, its contents are other content"
+)
+"""What ``record_disagrees`` means for an unpacked wheel in a cache (its RECORD is the wheel's)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from insidellms_provenance.analyze.export.common import NAMESPACE
-from insidellms_provenance.analyze.reproduce import MATCH_TEXT, WheelMatch
+from insidellms_provenance.analyze.reproduce import MATCH_TEXT, UNPACKED_CHANGED, WheelMatch
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.field.schema import Provenance
 
@@ -83,7 +83,7 @@ def build_lock(
     return Lock(value=value, warnings=tuple(warnings), exact=all(m.exact for m in matches))
 
 
-def _package(
+def _package(  # noqa: PLR0911 - one return per kind of lock entry
     match: WheelMatch, wheels_dir: Path | None, lock_dir: Path
 ) -> tuple[dict[str, Any] | None, str]:
     """A ``[[packages]]`` entry, or ``None``; and a warning when not pinned exactly."""
@@ -128,6 +128,8 @@ def _package(
     if match.status == "rebuilt":
         return None, MATCH_TEXT[match.status]
     if wheel is not None and wheel.unpacked:
+        if not match.exact:
+            return None, f"{wheel.filename}: {UNPACKED_CHANGED}"
         return None, (
             f"matches only the unpacked wheel {wheel.filename} (a cache directory: no "
             "archive, no sha256 to lock): content is not pinned"
