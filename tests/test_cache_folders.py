@@ -271,3 +271,13 @@ def test_real_pip_cache_matches_exactly(wheelhouse, tmp_path):
         d["wheel"]["filename"].startswith("wheels/") and d["wheel"]["digest"].startswith("sha256:")
         for d in value["distributions"]
     )
+
+
+def test_a_search_past_its_entry_budget_is_bad_input(tmp_path, monkeypatch):
+    from insidellms_provenance.fingerprint import wheel
+
+    for index in range(4):
+        (tmp_path / "d" / str(index)).mkdir(parents=True)
+    monkeypatch.setattr(wheel, "SEARCH_ENTRIES", 3)
+    with pytest.raises(InvalidWheelError, match="more than 3 entries"):
+        fingerprint_paths([tmp_path / "d"])
