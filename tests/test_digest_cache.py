@@ -126,3 +126,12 @@ def test_without_a_directory_nothing_is_written(big, tmp_path):
     before = sorted(os.listdir(tmp_path))
     assert describe_cached(big, editable=False, directory=None) == describe_distribution(big)[0]
     assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_records_naming_target_scripts_are_not_cached(tmp_path, cache):
+    dist = unpack(tmp_path / "target", big_spec(rows=600))
+    info = Path(str(dist.locate_file(""))) / "big-1.0.dist-info"
+    with (info / "RECORD").open("a") as record:
+        record.write("bin/tool,,\n")
+    assert describe_cached(dist, editable=False, directory=cache) == describe_distribution(dist)[0]
+    assert entries(cache) == []

@@ -28,7 +28,15 @@ def _start(world: World, *args: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        # A terminal's foreground job gets Ctrl-C's default action even when this test run
+        # was started with SIGINT ignored (a background job of a non-interactive shell),
+        # which the command would inherit and then rightly keep ignoring.
+        preexec_fn=_default_interrupts,  # noqa: PLW1509 - one signal disposition, before exec
     )
+
+
+def _default_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for(condition: Any, process: subprocess.Popen[bytes]) -> None:
@@ -75,9 +83,11 @@ def test_ctrl_c_while_a_plugin_hangs_is_one_line_and_130(world: World) -> None:
 def test_ctrl_c_in_verify_all_stops_the_workers_quietly(world: World) -> None:
     process = _start(world, "verify", "--all")
     _wait_for(lambda: len(_children(process.pid)) >= 2, process)
+    workers = _children(process.pid)
     code, stderr = _interrupt(process)
     assert code == 130, stderr
     assert stderr.splitlines() == ["insidellms-provenance: interrupted"]
+    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == []
 
 
 def test_parallel_embeds_all_succeed_and_keep_the_host_bytes(world: World, genuine: Any) -> None:

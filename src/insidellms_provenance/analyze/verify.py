@@ -149,22 +149,27 @@ def verify_targets(
         batches = [work[index :: workers * 8] for index in range(workers * 8)]
         results = []
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
-        # Workers start with SIGINT blocked and then ignore it; a Ctrl-C meanwhile waits
-        # for the parent, which handles it once, as soon as every batch is submitted.
-        with _interrupts_blocked():
-            mapped = pool.map(_verify_batch, batches)
         try:
+            # Workers start with SIGINT blocked and then ignore it; a Ctrl-C meanwhile waits
+            # for the parent, which handles it once, when SIGINT is unblocked below: inside
+            # this ``try``, so that the workers are stopped then too.
+            with _interrupts_blocked():
+                # Futures, not ``pool.map``: map cancels its pending futures when interrupted,
+                # and the pool's manager thread then fails (a traceback) when it marks a
+                # cancelled future broken after the workers are stopped.
+                futures = [pool.submit(_verify_batch, batch) for batch in batches]
             done = 0
-            for batch, result in zip(batches, mapped, strict=True):
-                results.append(result)
+            for batch, future in zip(batches, futures, strict=True):
+                results.append(future.result())
                 done += len(batch)
                 if progress is not None and batch:
                     progress(done, len(work), _label(batch[-1]))
         except BaseException:
-            # Ctrl-C: stop the workers now (they ignore SIGINT, so print no tracebacks).
+            # Ctrl-C: stop the workers now (they ignore SIGINT, so print no tracebacks) and
+            # wait for the manager thread to see them gone, so nothing runs on after this.
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown()
             raise
         pool.shutdown()
     findings = [finding for batch in results for finding in batch]

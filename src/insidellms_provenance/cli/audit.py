@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -127,6 +128,13 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (info.st_dev, info.st_ino)
 
 
+def _set_interrupt_mask(how: int, mask: Iterable[int]) -> set[int | signal.Signals]:
+    """``pthread_sigmask`` where there is one (not on Windows)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return set()
+    return signal.pthread_sigmask(how, mask)
+
+
 @contextlib.contextmanager
 def _sink(target: Path | None, output: Path | None) -> Iterator[IO[bytes]]:
     """stdout, or a temp file beside ``target`` renamed over it only when all went well."""
@@ -136,14 +144,19 @@ def _sink(target: Path | None, output: Path | None) -> Iterator[IO[bytes]]:
         yield sys.stdout.buffer
         sys.stdout.flush()
         return
+    # SIGINT waits while the temp file is created, and is raised (by the unblocking call)
+    # inside the ``try`` that removes it: a Ctrl-C cannot leave it behind.
+    previous = _set_interrupt_mask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         fd, temp_name = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
         )
     except OSError as error:
+        _set_interrupt_mask(signal.SIG_SETMASK, previous)
         raise WriteError(f"{output}: cannot write in {target.parent}: {error.strerror}") from None
     file: IO[bytes] = os.fdopen(fd, "wb")
     try:
+        _set_interrupt_mask(signal.SIG_SETMASK, previous)
         yield file
         file.flush()
         os.fsync(file.fileno())

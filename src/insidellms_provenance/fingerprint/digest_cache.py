@@ -8,8 +8,9 @@ The cache key is the SHA-256 of exactly those inputs, and the description is com
 from the very bytes that were hashed (a snapshot), so an entry can never describe
 other bytes than its key's: a changed RECORD is a new key, never a stale hit.
 
-Only RECORDs without ``..`` are cached: rows that climb out of the site directory make
-the digest read scripts from disk, which the key does not cover. ``docs/decisions.md``
+Only RECORDs whose digest reads nothing else are cached (``may_read_files``): rows that
+climb out of the site directory, or name a ``--target`` directory's scripts, make the
+digest read scripts from disk, which the key does not cover. ``docs/decisions.md``
 (issue 17) gives the reasoning and the threat model: the cache is as trusted as the
 environment it describes; ``verify`` never uses it.
 """
@@ -31,7 +32,11 @@ import orjson
 from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint.discover import dist_info_name
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
-from insidellms_provenance.fingerprint.distribution import describe_distribution, read_regular_file
+from insidellms_provenance.fingerprint.distribution import (
+    describe_distribution,
+    may_read_files,
+    read_regular_file,
+)
 
 __all__ = ["CACHE_VARIABLE", "MIN_RECORD_BYTES", "cache_directory", "describe_cached"]
 
@@ -115,7 +120,7 @@ def _snapshot(dist: metadata.Distribution) -> _Snapshot | None:
         return None
     problems: list[str] = []
     record = read_dist_text(dist, "RECORD", problems)
-    if problems or record is None or len(record) < MIN_RECORD_BYTES or ".." in record:
+    if problems or record is None or len(record) < MIN_RECORD_BYTES or may_read_files(record):
         return None
     files: dict[str, str | None] = {"RECORD": record, "METADATA": None, "PKG-INFO": None}
     files["METADATA"] = read_dist_text(dist, "METADATA", problems)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "code_digest",
     "describe_distribution",
+    "may_read_files",
     "metadata_headers",
     "metadata_name",
     "name_and_version",
@@ -158,6 +159,19 @@ def _canonical_rows(
             relocated_depth=where.relocated_depth,
         )
     return canonical_rows(entries, layout, lambda path: read_regular_file(site, path))
+
+
+def may_read_files(record_text: str) -> bool:
+    """Whether a RECORD's digest may read installed files (scripts) besides RECORD itself.
+
+    True when a row may lie outside the site directory's own files: the description
+    cache (``digest_cache``) only caches RECORDs for which this is false. Conservative:
+    it looks at the text, not at parsed rows.
+    """
+    text = "\n" + record_text.replace("\r", "\n")
+    return ".." in record_text or any(
+        f"\n{quote}{name}/" in text for name in _TARGET_SCRIPTS_DIRS for quote in ("", '"')
+    )
 
 
 def _may_be_outside(path: str) -> bool:
