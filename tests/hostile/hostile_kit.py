@@ -165,6 +165,15 @@ class World:
         return self.root / relative
 
 
+def install_fake_host(world: World) -> None:
+    """Install the fake insideLLMs (tests/fakehost): importing it loads the plugins."""
+    root = Path(__file__).resolve().parent.parent / "fakehost"
+    files = {
+        path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*.py"))
+    }
+    world.dist("insideLLMs", "0.2.0", files=files)
+
+
 def host_manifest(field: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     """A manifest in the host's shape, with the field under ``custom`` when given."""
     custom: dict[str, Any] = {"status_counts": {"success": 5}, "timeout_count": 0}

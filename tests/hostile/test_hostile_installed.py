@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 import pytest
-from hostile_kit import Case, Result, World, host_manifest, run_case
+from hostile_kit import Case, Result, World, host_manifest, install_fake_host, run_case
 
 from conftest import good_plugin
 
@@ -396,17 +396,85 @@ def _verify_run_fifo_direct_url(world: World) -> list[str]:
 
 
 def _with_fake_host(world: World) -> list[str]:
-    """The fake insideLLMs installed: importing it loads the plugins in this process."""
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent / "fakehost"
-    files = {
-        path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*.py"))
-    }
-    world.dist("insideLLMs", "0.2.0", files=files)
+    """The fake insideLLMs installed: importing it loads the plugins (in a child process)."""
+    install_fake_host(world)
     good_plugin(world, "good_plugin")
     world.plugin("bad_plugin", "import sys\nsys.exit(0)\n")
     return ["doctor"]
+
+
+def _host_loading(body: str, *args: str, plugin_timeout: str | None = None) -> Any:
+    """The fake host installed next to a good plugin and ``bad_plugin`` doing ``body``."""
+
+    def make(world: World) -> list[str]:
+        install_fake_host(world)
+        good_plugin(world, "good_plugin")
+        world.plugin("bad_plugin", body)
+        if plugin_timeout is not None:
+            world.env["INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT"] = plugin_timeout
+        return list(args)
+
+    return make
+
+
+def _names_the_loading_plugins(world: World, result: Result) -> None:
+    assert "while it loaded the plugins of group insidellms.plugins" in result.err
+    assert "bad_plugin" in result.err
+
+
+HOST_OS_EXIT = "import os\nos._exit(0)\n"
+HOST_SIGKILL = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
+HOST_HANG = "import time\ntime.sleep(600)\n"
+
+# The host imports its plugins in the process that imports it: doctor and list run that
+# import in a child, so a plugin ending or hanging it is an error (exit 2), never exit 0.
+HOST_LOADING = [
+    Case(
+        f"{command}-host-{what}",
+        _host_loading(body, *args, plugin_timeout=plugin_timeout),
+        2,
+        expect,
+        check=_names_the_loading_plugins,
+    )
+    for command, args in (
+        ("doctor", ("doctor",)),
+        ("doctor-strict", ("doctor", "--strict-plugins")),
+        ("doctor-json", ("doctor", "--format", "json")),
+        ("list", ("list",)),
+        ("list-json", ("list", "--format", "json")),
+    )
+    for what, body, expect, plugin_timeout in (
+        ("os-exit-0", HOST_OS_EXIT, "a plugin ended the process (exit status 0)", None),
+        ("sigkill", HOST_SIGKILL, "a plugin ended the process (killed by SIGKILL)", None),
+        ("hang", HOST_HANG, "did not finish within 3 s; stopped", "3"),
+    )
+] + [
+    Case(
+        "list-json-host-fd1-writes",
+        _host_loading(
+            "import os\nos.write(1, b'}{')\ndef register():\n    return None\n",
+            "list",
+            "--format",
+            "json",
+        ),
+        0,
+        "builtin",
+        check=lambda _w, r: json.loads(r.stdout) and None,
+    ),
+    Case(
+        "doctor-json-host-fd1-writes",
+        _host_loading(
+            "import sys\nsys.__stdout__.write('}{')\nsys.__stdout__.flush()\n"
+            "def register():\n    return None\n",
+            "doctor",
+            "--format",
+            "json",
+        ),
+        0,
+        "bad_plugin",
+        check=lambda _w, r: json.loads(r.stdout) and None,
+    ),
+]
 
 
 def _doctor_json_bad_entry_points(world: World) -> list[str]:
@@ -506,7 +574,7 @@ COMMANDS = [
     ),
 ]
 
-CASES = INSTALLED + COMMANDS
+CASES = INSTALLED + COMMANDS + HOST_LOADING
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hostile_kit import World, assert_outcome, cli_env, host_manifest, run_cli
+from hostile_kit import (
+    World,
+    assert_outcome,
+    cli_env,
+    host_manifest,
+    install_fake_host,
+    run_cli,
+)
 
 from conftest import good_plugin
 
@@ -74,6 +81,23 @@ def test_ctrl_c_while_a_plugin_hangs_is_one_line_and_130(world: World) -> None:
     )
     world.env["INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT"] = "600"
     process = _start(world, "record")
+    _wait_for(marker.exists, process)
+    code, stderr = _interrupt(process)
+    assert code == 130, stderr
+    assert stderr.splitlines() == ["insidellms-provenance: interrupted"]
+
+
+def test_ctrl_c_while_the_host_loads_a_hanging_plugin_is_one_line_and_130(
+    world: World,
+) -> None:
+    install_fake_host(world)
+    good_plugin(world, "good_plugin")
+    marker = world.path("importing")
+    world.plugin(
+        "slow_plugin", f"open({str(marker)!r}, 'w').close()\nimport time\ntime.sleep(600)\n"
+    )
+    world.env["INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT"] = "600"
+    process = _start(world, "doctor")
     _wait_for(marker.exists, process)
     code, stderr = _interrupt(process)
     assert code == 130, stderr

@@ -14,6 +14,13 @@ Typical usage::
 
 Compiled checks are cached per class; importing this module costs about a millisecond
 (``typing.get_type_hints``) on first use, against ≈ 100 ms for attrs and cattrs.
+
+Each class is compiled twice. A predicate generated once as Python source (one function
+per class read, its nested classes, lists and objects written inline) says only whether a value
+is valid, without introspecting an annotation or building a path per value; it decides
+the common case, a valid field, at a fraction of the cost. Only a value it rejects is
+walked by the reporting checks, which name every problem with its path; both are derived
+from the same annotations and accept exactly the same values (``tests/test_validate_predicate.py``).
 """
 
 from __future__ import annotations
@@ -31,11 +38,18 @@ __all__ = ["validate"]
 _Path = Any  # "$" or a chain (parent, key): formatted only when a check fails
 _Check = Callable[[object, _Path, list[str]], None]
 
-_CHECKS: dict[object, _Check] = {}
+# Caches, each a pure function of the schema's classes (filled on first use, never reset):
+_CHECKS: dict[object, _Check] = {}  # annotation -> reporting check
+_VALID: dict[object, Callable[[object], bool]] = {}  # TypedDict -> generated predicate
 
 
 def validate(value: object, cls: type, where: str = "$") -> list[str]:
     """Every way ``value`` fails to be a ``cls``, each as ``path: problem``; ``[]`` if none."""
+    valid = _VALID.get(cls)
+    if valid is None:
+        valid = _VALID[cls] = _compile_predicate(cls)
+    if valid(value):
+        return []
     issues: list[str] = []
     _check_for(cls)(value, where, issues)
     return issues
@@ -194,3 +208,143 @@ def _typeddict(cls: type) -> _Check:
                 key_check(item, (path, key), issues)
 
     return check
+
+
+def _compile_predicate(root: object) -> Callable[[object], bool]:
+    """Generate ``root``'s predicate: ``True`` exactly when its checks report nothing."""
+    source = _PredicateSource()
+    root_name = source.function_for(root)
+    exec("\n".join(source.functions), source.namespace)  # noqa: S102 - generated from the schema only
+    predicate: Callable[[object], bool] = source.namespace[root_name]
+    return predicate
+
+
+class _PredicateSource:
+    """The source of the predicates of a class, and the constants they use."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        self.functions: list[str] = []
+        self._names: dict[object, str] = {}
+        self._variables = 0
+
+    def _variable(self) -> str:
+        self._variables += 1
+        return f"x{self._variables}"
+
+    def constant(self, value: object) -> str:
+        name = f"_c{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def function_for(self, hint: object) -> str:
+        name = self._names.get(hint)
+        if name is None:
+            name = self._names[hint] = f"_f{len(self._names)}"  # named first: classes may recur
+            self.functions.append(self._define(hint, name))
+        return name
+
+    def expression(self, hint: object, var: str) -> str:  # noqa: PLR0911 - one branch per kind
+        """A Python expression true when ``var`` is a valid ``hint``."""
+        origin = typing.get_origin(hint)
+        if hint is str:
+            return f"isinstance({var}, str)"
+        if hint is bool:
+            return f"({var} is True or {var} is False)"
+        if hint is int:
+            return f"(type({var}) is int and {var} >= 0)"
+        if hint is type(None):
+            return f"({var} is None)"
+        if origin is Literal:
+            allowed = self.constant(typing.get_args(hint))
+            return f"(isinstance({var}, str) and {var} in {allowed})"
+        if origin is Annotated:
+            return self._annotated_expression(hint, var)
+        if origin in (Union, types.UnionType):
+            options = [self.expression(arg, var) for arg in typing.get_args(hint)]
+            return "(" + " or ".join(options) + ")"
+        if origin in (list, dict) or typing.is_typeddict(hint):
+            return f"{self.function_for(hint)}({var})"
+        raise TypeError(f"no check for {hint!r}")
+
+    def _annotated_expression(self, hint: object, var: str) -> str:
+        base, *extras = typing.get_args(hint)
+        searches = [
+            f"{self.constant(re.compile(extra.regex).search)}({var}) is not None"
+            for extra in extras
+            if isinstance(extra, Pattern)
+        ]
+        if not searches:
+            return self.expression(base, var)
+        if base is str:
+            return f"(isinstance({var}, str) and {' and '.join(searches)})"
+        return (
+            f"({self.expression(base, var)} and (not isinstance({var}, str)"
+            f" or ({' and '.join(searches)})))"
+        )
+
+    def _define(self, hint: object, name: str) -> str:
+        """The source of ``def name(v)`` for a list, dict or ``TypedDict`` annotation."""
+        lines = [f"def {name}(v):"]
+        self._statements(hint, "v", "    ", lines, (hint,))
+        lines.append("    return True\n")
+        return "\n".join(lines)
+
+    def _statements(
+        self, hint: object, var: str, indent: str, lines: list[str], within: tuple[object, ...]
+    ) -> None:
+        """Append statements that ``return False`` unless ``var`` is a valid ``hint``.
+
+        Lists, ``TypedDict``s and optional ones are written inline (no call per value);
+        a class already being written (``within``) is called, so recursion ends.
+        """
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        inner = indent + "    "
+        if origin is list:
+            lines.append(f"{indent}if not isinstance({var}, list):\n{inner}return False")
+            nested = self._variable()
+            lines.append(f"{indent}for {nested} in {var}:")
+            self._statements(args[0], nested, inner, lines, (*within, hint))
+        elif origin is dict:  # JSON object keys are always strings
+            nested = self._variable()
+            lines.append(f"{indent}if not isinstance({var}, dict):\n{inner}return False")
+            lines.append(f"{indent}for {nested} in {var}.values():")
+            self._statements(args[1], nested, inner, lines, (*within, hint))
+        elif typing.is_typeddict(hint) and (hint not in within or var == "v"):
+            self._typeddict_statements(hint, var, indent, lines, (*within, hint))  # type: ignore[arg-type]
+        elif origin in (Union, types.UnionType) and len(args) == 2 and args[1] is type(None):
+            lines.append(f"{indent}if {var} is not None:")
+            self._statements(args[0], var, inner, lines, within)
+        else:
+            lines.append(f"{indent}if not {self.expression(hint, var)}:\n{inner}return False")
+
+    def _typeddict_statements(
+        self, hint: type, var: str, indent: str, lines: list[str], within: tuple[object, ...]
+    ) -> None:
+        inner = indent + "    "
+        hints = typing.get_type_hints(hint, include_extras=True)
+        required: frozenset[str] = hint.__required_keys__  # type: ignore[attr-defined]
+        known = self.constant(frozenset(hints))
+        lines.append(f"{indent}if not isinstance({var}, dict):\n{inner}return False")
+        if required == frozenset(hints):
+            lines.append(f"{indent}if {var}.keys() != {known}:\n{inner}return False")
+        else:
+            keys = f"{var}.keys()"
+            lines.append(
+                f"{indent}if not ({keys} >= {self.constant(required)} and {keys} <= {known}):"
+                f"\n{inner}return False"
+            )
+        item = self._variable()
+        for key, key_hint in hints.items():
+            if key in required:
+                lines.append(f"{indent}{item} = {var}[{key!r}]")
+                self._statements(key_hint, item, indent, lines, within)
+            else:
+                missing = self.constant(_ABSENT)
+                lines.append(f"{indent}{item} = {var}.get({key!r}, {missing})")
+                lines.append(f"{indent}if {item} is not {missing}:")
+                self._statements(key_hint, item, inner, lines, within)
+
+
+_ABSENT = object()  # stands for a key that is not there, in generated predicates

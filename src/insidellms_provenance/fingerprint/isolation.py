@@ -15,7 +15,9 @@ as it goes; the parent requires the complete answer:
 The child sends fd 1 to stderr while plugin code runs (see
 :func:`~insidellms_provenance.fingerprint.loader.plugin_output_to_stderr`) and reports on
 its own duplicate of the pipe. Inside a host run nothing of this is used: the host
-imports its plugins itself.
+imports its plugins itself. ``doctor`` and ``list`` with insideLLMs installed let the
+host load its plugins in a child of the same kind (:func:`converse` and
+:func:`serve_child`, used by :mod:`insidellms_provenance.host.inspect`).
 """
 
 from __future__ import annotations
@@ -28,14 +30,23 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
-from typing import IO, Any, Final, TypedDict
+from typing import IO, Any, Final, NoReturn, TypedDict
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import LoadOutcome, ManifestSummary
 
-__all__ = ["DEFAULT_TIMEOUT", "TIMEOUT_VARIABLE", "ImportResult", "import_isolated"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "TIMEOUT_VARIABLE",
+    "ChildFailed",
+    "ImportResult",
+    "converse",
+    "import_isolated",
+    "serve_child",
+    "timeout",
+]
 
 DEFAULT_TIMEOUT: Final = 300.0
 _INTERRUPTED: Final = 130  # the child's exit status after a KeyboardInterrupt
@@ -57,9 +68,23 @@ import json, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 spec = json.loads(sys.stdin.readline())
 sys.path[:] = spec["path"]
-from insidellms_provenance.fingerprint.isolation import _serve
-_serve(spec)
+import importlib
+module, _, function = spec["serve"].partition(":")
+getattr(importlib.import_module(module), function)(spec)
 """
+
+
+class ChildFailed(Exception):  # noqa: N818 - an outcome, not a programming error
+    """The child ended or overran the timeout before its complete answer.
+
+    ``cause`` says how ("exit status 0", "killed by SIGKILL", "did not finish within
+    1 s; stopped"); ``timed_out`` tells the last apart from the others.
+    """
+
+    def __init__(self, cause: str, *, timed_out: bool) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.timed_out = timed_out
 
 
 def import_isolated(
@@ -69,11 +94,11 @@ def import_isolated(
 
     Raises ``KeyboardInterrupt`` when plugin code or the user interrupted.
     """
-    timeout = _timeout(environ)
+    limit = timeout(environ)
     results: dict[tuple[str, str], ImportResult] = {}
     remaining = [(ep.name, ep.value, ep.group) for ep in entry_points]
     while remaining:
-        done, failure = _run_child(remaining, timeout)
+        done, failure = _run_child(remaining, limit)
         results.update(done)  # two entry points with one (name, value) share a result
         remaining = remaining[len(done) :]
         if failure is not None:
@@ -82,7 +107,8 @@ def import_isolated(
     return results
 
 
-def _timeout(environ: Mapping[str, str]) -> float:
+def timeout(environ: Mapping[str, str] = os.environ) -> float:
+    """Seconds a child may go without answering (:data:`TIMEOUT_VARIABLE`)."""
     try:
         value = float(environ.get(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT))
     except ValueError:
@@ -94,42 +120,69 @@ def _run_child(
     entry_points: list[tuple[str, str, str]], timeout: float
 ) -> tuple[list[tuple[tuple[str, str], ImportResult]], ImportResult | None]:
     """Results of the plugins the child finished, in order, and the failure of the next."""
+    done: list[tuple[tuple[str, str], ImportResult]] = []
+    load: LoadOutcome | None = None
+    try:
+        payload = {"entry_points": entry_points}
+        for message in converse(f"{__name__}:_serve", payload, timeout):
+            if "loaded" in message:
+                load = message["loaded"]
+            elif "done" in message:
+                done.append(((message["done"][0], message["done"][1]), message["result"]))
+                load = None
+    except ChildFailed as failed:
+        reason = failed.cause if failed.timed_out else f"the plugin ended the process ({failed})"
+        return done, _failure(load, reason)
+    return done, None
+
+
+def converse(serve: str, payload: Mapping[str, Any], timeout: float) -> Iterator[dict[str, Any]]:
+    """Run ``serve`` ("module:function") in a child; yield its messages until complete.
+
+    The function gets ``payload`` (with ``path``, the parent's ``sys.path``, and
+    ``serve`` added) and should hand its work to :func:`serve_child`. Raises
+    :class:`ChildFailed` when the child ends, or sends nothing for ``timeout`` seconds,
+    before its ``complete`` message, and ``KeyboardInterrupt`` when it was interrupted.
+    """
     process = subprocess.Popen(
         [sys.executable, "-c", _CHILD],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=None,
     )
-    done: list[tuple[tuple[str, str], ImportResult]] = []
-    load: LoadOutcome | None = None
     try:
         assert process.stdin is not None  # noqa: S101 - both pipes were just requested
         assert process.stdout is not None  # noqa: S101
-        spec = {"path": [p for p in sys.path if isinstance(p, str)], "entry_points": entry_points}
+        spec = {
+            **payload,
+            "path": [p for p in sys.path if isinstance(p, str)],
+            "serve": serve,
+        }
         with contextlib.suppress(BrokenPipeError):
             process.stdin.write(json.dumps(spec).encode() + b"\n")
             process.stdin.close()
+        overran = False
         for message in _messages(process.stdout, timeout):
             if message is None:
-                _stop(process)
-                return done, _failure(load, f"did not finish within {timeout:g} s; stopped")
+                overran = True
+                break
             if "interrupted" in message:
                 break
-            if "loaded" in message:
-                load = message["loaded"]
-            elif "done" in message:
-                done.append(((message["done"][0], message["done"][1]), message["result"]))
-                load = None
-            elif "complete" in message:
+            if "complete" in message:
                 process.wait()
-                return done, None
+                return
+            yield message
+        if overran:
+            _stop(process)
         code = process.wait()
     except BaseException:
         _stop(process)
         raise
+    if overran:
+        raise ChildFailed(f"did not finish within {timeout:g} s; stopped", timed_out=True)
     if code == _INTERRUPTED:
         raise KeyboardInterrupt
-    return done, _failure(load, f"the plugin ended the process ({_exit_text(code)})")
+    raise ChildFailed(_exit_text(code), timed_out=False)
 
 
 def _messages(stream: IO[bytes], timeout: float) -> Iterator[dict[str, Any] | None]:
@@ -198,26 +251,22 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _serve(spec: Mapping[str, Any]) -> None:
-    """The child: import each entry point, report each step on the original stdout."""
-    from insidellms_provenance.fingerprint.loader import call_plugin_manifest, load_entry_point
-    from insidellms_provenance.fingerprint.origin import imported_file
+def serve_child(work: Callable[[Callable[[dict[str, Any]], None]], None]) -> NoReturn:
+    """The child's side of :func:`converse`: run ``work(send)``, then say it is complete.
 
+    Plugin writes to fd 1 or ``sys.__stdout__`` go to stderr; messages go on a duplicate
+    of the original stdout. ``KeyboardInterrupt`` ends the child with the status the
+    parent turns back into ``KeyboardInterrupt``.
+    """
     report = os.fdopen(os.dup(1), "wb", buffering=0)
-    os.dup2(2, 1)  # plugin writes to fd 1 or sys.__stdout__ go to stderr
+    os.dup2(2, 1)
     sys.stdout = sys.stderr
 
     def send(message: dict[str, Any]) -> None:
         report.write(json.dumps(message).encode() + b"\n")
 
     try:
-        for name, value, group in spec["entry_points"]:
-            ep = metadata.EntryPoint(name=name, value=value, group=group)
-            load = load_entry_point(ep)
-            send({"loaded": load})
-            manifest = call_plugin_manifest(ep, load)
-            result = ImportResult(load=load, manifest=manifest, module_file=imported_file(ep))
-            send({"done": [name, value], "result": result})
+        work(send)
         send({"complete": True})
     except KeyboardInterrupt:
         with contextlib.suppress(OSError):
@@ -227,3 +276,20 @@ def _serve(spec: Mapping[str, Any]) -> None:
     # Skip interpreter shutdown: plugin atexit handlers and threads are not our business.
     sys.stderr.flush()
     os._exit(0)
+
+
+def _serve(spec: Mapping[str, Any]) -> None:
+    """The child of :func:`import_isolated`: import each entry point, report each step."""
+    from insidellms_provenance.fingerprint.loader import call_plugin_manifest, load_entry_point
+    from insidellms_provenance.fingerprint.origin import imported_file
+
+    def work(send: Callable[[dict[str, Any]], None]) -> None:
+        for name, value, group in spec["entry_points"]:
+            ep = metadata.EntryPoint(name=name, value=value, group=group)
+            load = load_entry_point(ep)
+            send({"loaded": load})
+            manifest = call_plugin_manifest(ep, load)
+            result = ImportResult(load=load, manifest=manifest, module_file=imported_file(ep))
+            send({"done": [name, value], "result": result})
+
+    serve_child(work)

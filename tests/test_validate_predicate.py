@@ -1,0 +1,83 @@
+"""The generated predicate of ``field/validate.py`` accepts exactly what the checks accept."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.validate import _check_for, validate
+
+GOLDEN_FIELD = json.loads(
+    (Path(__file__).parent.parent / "golden" / "record" / "field.json").read_bytes()
+)
+ODD_VALUES = [None, True, False, 0, 1, -1, 1.5, "", "x", "sha256:" + "0" * 64, "1.0", [], {}]
+
+
+def _places(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every path into ``value``: each key of each object and each index of each list."""
+    found = [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _places(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _places(item, (*path, index))
+    return found
+
+
+PLACES = _places(GOLDEN_FIELD)[1:]
+
+
+def _reported(value: object) -> list[str]:
+    issues: list[str] = []
+    _check_for(schema.Provenance)(value, "$", issues)
+    return issues
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(PLACES),
+            st.sampled_from(["replace", "delete", "add"]),
+            st.sampled_from(ODD_VALUES),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_predicate_agrees_with_the_checks(changes: list[tuple[tuple[object, ...], str, object]]):
+    field = copy.deepcopy(GOLDEN_FIELD)
+    for path, how, odd in changes:
+        target: object = field
+        for part in path[:-1]:
+            if not isinstance(target, (dict, list)):
+                break
+            try:
+                target = target[part]  # type: ignore[index]
+            except (KeyError, IndexError, TypeError):
+                break
+        else:
+            last = path[-1]
+            if isinstance(target, dict) and isinstance(last, str):
+                if how == "delete":
+                    target.pop(last, None)
+                elif how == "add":
+                    target[last + "_extra"] = copy.deepcopy(odd)
+                else:
+                    target[last] = copy.deepcopy(odd)
+            elif isinstance(target, list) and isinstance(last, int) and last < len(target):
+                if how == "delete":
+                    del target[last]
+                else:
+                    target[last] = copy.deepcopy(odd)
+    assert validate(field, schema.Provenance) == _reported(field)
+
+
+def test_the_golden_field_is_valid_both_ways():
+    assert validate(GOLDEN_FIELD, schema.Provenance) == _reported(GOLDEN_FIELD) == []
