@@ -203,6 +203,89 @@ VERIFY_AND_EXPORT = [
     ),
 ]
 
+UNPACKED = {
+    "archive-v0/abc/x-1.dist-info/METADATA": b"Name: x\nVersion: 1\n",
+    "archive-v0/abc/x-1.dist-info/WHEEL": b"Wheel-Version: 1.0\n",
+}
+
+
+def cache(make_hostile: Any, *extra: str) -> Any:
+    """``verify RUN --wheels cache`` on a uv-like cache with one hostile unpacked wheel."""
+
+    def make(world: World, run: Any) -> list[str]:
+        for relative, data in UNPACKED.items():
+            world.write(f"cache/{relative}", data)
+        make_hostile(world)
+        return ["verify", str(run), "--wheels", str(world.path("cache")), *extra]
+
+    return with_run(make)
+
+
+CACHE_FOLDERS = [
+    Case(
+        "cache-symlinked-dir-not-followed",
+        with_run(
+            lambda w, run: [
+                "verify",
+                str(run),
+                "--wheels",
+                str(
+                    w.link(
+                        "cache/wheels/ab",
+                        w.write("elsewhere/x-1-py3-none-any.whl", wheel_bytes(META)).parent,
+                    ).parent.parent
+                ),
+            ]
+        ),
+        1,
+        "against 0 wheel(s)",
+        absent=("x-1-py3-none-any.whl",),
+    ),
+    Case(
+        "cache-unpacked-fifo-member",
+        cache(lambda w: w.fifo("cache/archive-v0/abc/x/mod.py")),
+        1,
+        "unreadable wheel archive-v0/abc/: x/mod.py: not a regular file",
+    ),
+    Case(
+        "cache-unpacked-symlink-member",
+        cache(lambda w: w.link("cache/archive-v0/abc/x/mod.py", "/etc/passwd"), "--format", "json"),
+        1,
+        "x/mod.py: a symlink (not followed)",
+    ),
+    Case(
+        "cache-unpacked-symlinked-dist-info",
+        with_run(
+            lambda w, run: [
+                "verify",
+                str(run),
+                "--wheels",
+                str(
+                    w.link(
+                        "cache/archive-v0/abc/x-1.dist-info",
+                        w.write("elsewhere/x-1.dist-info/WHEEL", b"Wheel-Version: 1.0\n").parent,
+                    ).parent.parent.parent
+                ),
+            ]
+        ),
+        1,
+        "against 0 wheel(s)",
+    ),
+    Case(
+        "fingerprint-unpacked-fifo-member",
+        fingerprint(
+            lambda w: (
+                (
+                    w.write("t/x-1.dist-info/WHEEL", b"Wheel-Version: 1.0\n"),
+                    w.fifo("t/x/mod.py"),
+                )[1].parent.parent
+            )
+        ),
+        1,
+        "not a regular file",
+    ),
+]
+
 LOCKS = [
     Case("lock-fifo", lock(lambda w: w.fifo("pylock.toml")), 2, "not a regular file"),
     Case("lock-dev-zero", lock(lambda _w: "/dev/zero"), 2, "not a regular file"),
@@ -224,7 +307,7 @@ LOCKS = [
     ),
 ]
 
-CASES = FINGERPRINT + VERIFY_AND_EXPORT + LOCKS
+CASES = FINGERPRINT + VERIFY_AND_EXPORT + CACHE_FOLDERS + LOCKS
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

@@ -27,6 +27,7 @@ from insidellms_provenance.fingerprint.wheel import WheelFingerprint
 
 __all__ = [
     "MATCH_TEXT",
+    "UNPACKED_CHANGED",
     "MatchStatus",
     "WheelMatch",
     "lock_violations",
@@ -49,6 +50,13 @@ MATCH_TEXT: dict[str, str] = {
     "editable": "editable install: its files are a source tree, not a wheel",
     "no_digest": "the run has no record_digest for it (no RECORD)",
 }
+
+
+UNPACKED_CHANGED = (
+    "an unpacked wheel whose files changed after it was unpacked: its RECORD lists the "
+    "run's files, its contents are other content"
+)
+"""What ``record_disagrees`` means for an unpacked wheel in a cache (its RECORD is the wheel's)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -129,10 +137,16 @@ def _match(
         return attrs.evolve(found, status="editable")
     if digest is None:
         return attrs.evolve(found, status="no_digest")
-    exact = [f for f in fingerprints if f.distribution["record_digest"] == digest]
+    # An archive is preferred to an unpacked wheel (a cache directory): it has a sha256.
+    exact = sorted(
+        (f for f in fingerprints if f.distribution["record_digest"] == digest),
+        key=lambda f: f.unpacked,
+    )
     if exact:
         return attrs.evolve(found, status="exact", wheel=exact[0])
-    listed = [f for f in fingerprints if f.listed_digest == digest]
+    listed = sorted(
+        (f for f in fingerprints if f.listed_digest == digest), key=lambda f: f.unpacked
+    )
     if listed:
         return attrs.evolve(found, status="record_disagrees", wheel=listed[0])
     candidates = tuple(

@@ -101,7 +101,7 @@ def render(
             f.filename,
             f"  distribution   {dist['name']} {dist['version']}",
             f"  record_digest  {dist['record_digest']}",
-            f"  file digest    {f.digest}",
+            f"  file digest    {f.digest or 'none (an unpacked wheel: no archive)'}",
         ]
         if f.python is not None:
             lines.append(f"  layout         .data/headers placed for Python {f.python}")

@@ -41,9 +41,15 @@ def run_matches(arguments: argparse.Namespace) -> int:
 
 def match_detail(match: WheelMatch) -> str:
     """What was found for one distribution, in words, with the wheel files named."""
-    from insidellms_provenance.analyze.reproduce import MATCH_TEXT
+    from insidellms_provenance.analyze.reproduce import MATCH_TEXT, UNPACKED_CHANGED
 
     text = MATCH_TEXT[match.status]
+    if match.wheel is not None and match.wheel.unpacked:
+        text = (
+            UNPACKED_CHANGED
+            if not match.exact
+            else f"{text} (an unpacked wheel in a cache: no archive, no sha256 to lock)"
+        )
     if match.wheel is not None:
         text = f"{match.wheel.filename}: {text}"
     if match.candidates:

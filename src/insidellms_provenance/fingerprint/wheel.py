@@ -12,22 +12,29 @@ The rows are reduced by :func:`~insidellms_provenance.fingerprint.record_file.ca
 and digested by :func:`~insidellms_provenance.fingerprint.distribution.record_digest`, the
 same two functions that describe an installed distribution. ``docs/fingerprint.md`` says
 exactly when both digests are equal.
+
+An unpacked wheel (a directory holding one top-level ``*.dist-info``, as uv keeps wheels in
+its cache's ``archive-v0/``) is fingerprinted the same way from its files: they are read
+without following symlinks, regular files only, and the tree's RECORD is no more believed
+than an archive's. Such a fingerprint has no archive, so no ``digest`` (``None``).
 """
 
 # No ``from __future__ import annotations``: NamedTuple would compile string annotations.
 import base64
 import configparser
+import contextlib
 import hashlib
 import io
 import os
+import stat
 import struct
 import sys
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import IO, Final, NamedTuple
 
 from insidellms_provenance._safe_io import FileRefusedError, read_regular
 from insidellms_provenance.errors import ProvenanceError
@@ -49,6 +56,9 @@ from insidellms_provenance.fingerprint.record_file import (
 )
 
 __all__ = [
+    "SEARCH_DEPTH",
+    "SEARCH_ENTRIES",
+    "TREE_FILES",
     "WHEEL_FILE_LIMIT",
     "InvalidWheelError",
     "UnreadableWheel",
@@ -70,6 +80,14 @@ _LARGE_MEMBER: Final = 32 << 20
 _CHUNK: Final = 1 << 20
 WHEEL_FILE_LIMIT: Final = 2 << 30
 """Largest wheel file read (it is held in memory whole)."""
+SEARCH_DEPTH: Final = 8
+"""Directory levels below a searched directory that are searched (pip's cache needs 5)."""
+SEARCH_ENTRIES: Final = 200_000
+"""Most directory entries one search lists before it gives up (bad input)."""
+TREE_FILES: Final = 100_000
+"""Most files an unpacked wheel may hold."""
+_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)
 
 
 class InvalidWheelError(ProvenanceError):
@@ -106,11 +124,16 @@ class WheelFingerprint(NamedTuple):
     """
 
     filename: str
-    digest: str
+    digest: str | None
     distribution: DistributionInfo
     listed_digest: str | None
     record_problems: tuple[str, ...]
     python: str | None
+
+    @property
+    def unpacked(self) -> bool:
+        """Whether this is an unpacked wheel (a cache directory): no archive, no sha256."""
+        return self.digest is None
 
     @property
     def record_agrees(self) -> bool:
@@ -128,24 +151,26 @@ class UnreadableWheel(NamedTuple):
 def fingerprint_paths(
     paths: Iterable[Path], target: WheelTarget | None = None
 ) -> tuple[list[WheelFingerprint], list[UnreadableWheel]]:
-    """Fingerprint wheel files and every ``*.whl`` directly in the given directories.
+    """Fingerprint wheel files, and the wheels found in the given directories.
 
-    A path that does not exist is bad input (:class:`InvalidWheelError`); a file that
-    is not a readable wheel is listed as unreadable and the rest go on. Results are
-    sorted by file name.
+    A directory is searched as :func:`wheel_paths` says (``*.whl`` files and unpacked
+    wheels, in subdirectories too); a directory that is itself an unpacked wheel is
+    fingerprinted as one. A path that does not exist is bad input
+    (:class:`InvalidWheelError`); a wheel that cannot be read is listed as unreadable
+    and the rest go on. Results are sorted by file name (relative to the directory).
     """
-    files: list[Path] = []
+    files: list[tuple[Path, str]] = []
     for path in paths:
-        if path.is_dir():
-            files.extend(wheel_paths(path))
+        if path.is_dir() and not path.name.endswith(".whl") and not _is_unpacked_wheel(path):
+            files.extend((found, found.relative_to(path).as_posix()) for found in wheel_paths(path))
         elif os.path.lexists(path):
-            files.append(path)
+            files.append((path, path.name))
         else:
             raise InvalidWheelError(f"{path}: no such file or directory")
     fingerprints: list[WheelFingerprint] = []
     unreadable: list[UnreadableWheel] = []
-    for file in files:
-        result = _fingerprint_or_problem(file, target)
+    for file, label in files:
+        result = _fingerprint_or_problem(file, label, target)
         if isinstance(result, UnreadableWheel):
             unreadable.append(result)
         else:
@@ -156,24 +181,81 @@ def fingerprint_paths(
 
 
 def _fingerprint_or_problem(
-    path: Path, target: WheelTarget | None
+    path: Path, label: str, target: WheelTarget | None
 ) -> WheelFingerprint | UnreadableWheel:
+    # A ``*.whl`` entry is read as an archive whatever it is (a directory is refused).
+    unpacked = not path.name.endswith(".whl") and _is_real_dir(path)
+    if unpacked:
+        label = label.rstrip("/") + "/"
     try:
-        return fingerprint_wheel(path, target)
+        if unpacked:
+            return fingerprint_unpacked(path, target, label=label)
+        return fingerprint_wheel(path, target)._replace(filename=label)
     except InvalidWheelError as error:
-        return UnreadableWheel(path.name, str(error).removeprefix(f"{path}: "))
+        return UnreadableWheel(label, str(error).removeprefix(f"{path}: "))
+
+
+def _is_real_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _is_unpacked_wheel(directory: Path) -> bool:
+    """Whether ``directory`` holds a ``*.dist-info`` directory with a ``WHEEL`` file."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return False
+    return any(
+        name.endswith(".dist-info")
+        and _is_real_dir(directory / name)
+        # The WHEEL file is what an unpacked wheel has and an installed .dist-info may lack.
+        and os.path.lexists(directory / name / "WHEEL")
+        for name in names
+    )
 
 
 def wheel_paths(directory: Path) -> list[Path]:
-    """The ``*.whl`` entries directly in ``directory``, sorted by name.
+    """The wheels in ``directory`` and below: ``*.whl`` entries and unpacked wheels.
 
-    Entries that are not regular files are kept, so that they are reported, not skipped.
+    Subdirectories are searched down to :data:`SEARCH_DEPTH` levels (pip's cache keeps
+    its wheels four levels down); symlinked directories are never followed and not
+    searched. A subdirectory holding a ``*.dist-info`` with a ``WHEEL`` file is an
+    unpacked wheel (uv's ``archive-v0/<id>/``): it is listed and not searched further.
+    ``*.whl`` entries that are not regular files (a directory too) are kept, so that
+    they are reported, not skipped. More than :data:`SEARCH_ENTRIES` entries in all is bad input.
+    Sorted by path.
     """
+    found: list[Path] = []
+    budget = [SEARCH_ENTRIES]
+    _search(directory, directory, 0, found, budget)
+    return sorted(found, key=lambda path: path.relative_to(directory).as_posix())
+
+
+def _search(root: Path, directory: Path, depth: int, found: list[Path], budget: list[int]) -> None:
     try:
-        names = sorted(os.listdir(directory))
+        with os.scandir(directory) as entries:
+            listed = sorted(entries, key=lambda entry: entry.name)
     except OSError as error:
-        raise InvalidWheelError(f"{directory}: cannot list: {error.strerror}") from None
-    return [directory / name for name in names if name.endswith(".whl")]
+        if directory == root:
+            raise InvalidWheelError(f"{directory}: cannot list: {error.strerror}") from None
+        return  # an unreadable cache subdirectory holds nothing we can use
+    budget[0] -= len(listed)
+    if budget[0] < 0:
+        raise InvalidWheelError(
+            f"{root}: more than {SEARCH_ENTRIES} entries; name a smaller directory"
+        )
+    for entry in listed:
+        path = Path(entry.path)
+        if entry.name.endswith(".whl"):
+            found.append(path)
+        elif entry.is_dir(follow_symlinks=False) and depth < SEARCH_DEPTH:
+            if _is_unpacked_wheel(path):
+                found.append(path)
+            else:
+                _search(root, path, depth + 1, found, budget)
 
 
 def fingerprint_wheel(path: Path, target: WheelTarget | None = None) -> WheelFingerprint:
@@ -210,6 +292,83 @@ def _read_regular(path: Path) -> bytes:
         raise InvalidWheelError(f"{path}: {error.reason}") from None
 
 
+def fingerprint_unpacked(
+    path: Path, target: WheelTarget | None = None, *, label: str | None = None
+) -> WheelFingerprint:
+    """Fingerprint an unpacked wheel: the directory ``path`` holding its files.
+
+    The same digest as the archive it was unpacked from, computed from the files as they
+    are now (a file changed in the tree changes the digest). Symlinks and special files
+    in the tree, or more than :data:`TREE_FILES` files, raise :class:`InvalidWheelError`.
+    ``label`` names the result (default: the directory's name and ``/``); its ``digest``
+    is ``None``: there is no archive to hash.
+    """
+    tree = _Tree(path)
+    return _fingerprint(label or path.name + "/", None, tree, target or WheelTarget.current())
+
+
+class _Tree:
+    """An unpacked wheel's files, listed once, read as :class:`_Archive` reads members."""
+
+    __slots__ = ("infos", "root")
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        self._list(root, "")
+
+    def _list(self, directory: Path, prefix: str) -> None:
+        try:
+            with os.scandir(directory) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name)
+        except OSError as error:
+            raise InvalidWheelError(
+                f"{self.root}: cannot list {prefix or '.'}: {error.strerror}"
+            ) from None
+        for entry in listed:
+            name = prefix + entry.name
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError as error:
+                raise InvalidWheelError(f"{self.root}: {name}: {error.strerror}") from None
+            if stat.S_ISDIR(mode):
+                self._list(Path(entry.path), name + "/")
+            elif stat.S_ISREG(mode):
+                info = zipfile.ZipInfo(name)
+                info.file_size = entry.stat(follow_symlinks=False).st_size
+                self.infos[name] = info
+                if len(self.infos) > TREE_FILES:
+                    raise InvalidWheelError(f"{self.root}: more than {TREE_FILES} files")
+            else:
+                kind = "a symlink (not followed)" if stat.S_ISLNK(mode) else "not a regular file"
+                raise InvalidWheelError(f"{self.root}: {name}: {kind}")
+
+    def infolist(self) -> list[zipfile.ZipInfo]:
+        return list(self.infos.values())
+
+    def getinfo(self, name: str) -> zipfile.ZipInfo:
+        return self.infos[name]
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        try:
+            return read_regular(
+                self.root / info.filename, limit=WHEEL_FILE_LIMIT, follow_symlinks=False
+            )
+        except FileRefusedError as error:
+            raise InvalidWheelError(f"{self.root}: {info.filename}: {error.reason}") from None
+
+    @contextlib.contextmanager
+    def open(self, info: zipfile.ZipInfo) -> Iterator[IO[bytes]]:
+        try:
+            fd = os.open(self.root / info.filename, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+        except OSError as error:
+            raise InvalidWheelError(f"{self.root}: {info.filename}: {error.strerror}") from None
+        with os.fdopen(fd, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InvalidWheelError(f"{self.root}: {info.filename}: not a regular file")
+            yield stream
+
+
 _LOCAL_HEADER: Final = struct.Struct("<4sHHHHHLLLHH")
 _LOCAL_SIGNATURE: Final = b"PK\x03\x04"
 
@@ -235,6 +394,9 @@ class _Archive:
 
     def getinfo(self, name: str) -> zipfile.ZipInfo:
         return self.zip.getinfo(name)
+
+    def open(self, info: zipfile.ZipInfo) -> IO[bytes]:
+        return self.zip.open(info)
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
         """The member's bytes; ``zipfile.BadZipFile`` if the archive lies about them."""
@@ -279,7 +441,7 @@ class _Member(NamedTuple):
 
 
 def _fingerprint(
-    filename: str, file_digest: str, archive: _Archive, target: WheelTarget
+    filename: str, file_digest: str | None, archive: "_Archive | _Tree", target: WheelTarget
 ) -> WheelFingerprint:
     infos = [info for info in archive.infolist() if not info.is_dir()]
     dist_info = _dist_info_dir(filename, infos)
@@ -379,7 +541,7 @@ def _fingerprint(
 
 
 def _hash_members(  # noqa: PLR0913 - the wheel's parts, named
-    archive: _Archive,
+    archive: "_Archive | _Tree",
     read: dict[str, bytes],
     infos: list[zipfile.ZipInfo],
     listed: dict[str, RecordEntry],
@@ -474,12 +636,12 @@ def _install_path(
 
 
 def _hash_stream(
-    archive: _Archive, info: zipfile.ZipInfo, algorithm: str
+    archive: "_Archive | _Tree", info: zipfile.ZipInfo, algorithm: str
 ) -> tuple["hashlib._Hash", int]:
     """Hash a large member in chunks (``zipfile`` checks its CRC-32 at the end)."""
     hasher = hashlib.new(algorithm)
     size = 0
-    with archive.zip.open(info) as stream:
+    with archive.open(info) as stream:
         while chunk := stream.read(_CHUNK):
             hasher.update(chunk)
             size += len(chunk)
@@ -512,7 +674,9 @@ def _size_unlisted(row: RecordEntry | None) -> bool:
     return row is not None and row.size is None
 
 
-def _text(archive: _Archive, name: str, problems: list[str], read: dict[str, bytes]) -> str:
+def _text(
+    archive: "_Archive | _Tree", name: str, problems: list[str], read: dict[str, bytes]
+) -> str:
     """A metadata member as text, or ``""`` with the problem noted; its bytes go to ``read``."""
     try:
         info = archive.getinfo(name)

@@ -77,7 +77,7 @@ def _component(
         "name": match.name,
         "version": match.version,
     }
-    if match.exact and match.wheel is not None:
+    if match.exact and match.wheel is not None and match.wheel.digest is not None:
         component["hashes"] = [
             {"alg": "SHA-256", "content": match.wheel.digest.removeprefix("sha256:")}
         ]

@@ -68,7 +68,7 @@ def resolved_dependencies(
             "plugins": list(match.plugins),
             "record_digest": match.record_digest,
         }
-        if match.exact and match.wheel is not None:
+        if match.exact and match.wheel is not None and match.wheel.digest is not None:
             descriptor["name"] = match.wheel.filename
             descriptor["uri"] = purl(match.normalized_name, match.version)
             descriptor["digest"] = {"sha256": match.wheel.digest.removeprefix("sha256:")}

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import attrs
 
 from insidellms_provenance.analyze.export.common import NAMESPACE
-from insidellms_provenance.analyze.reproduce import MATCH_TEXT, WheelMatch
+from insidellms_provenance.analyze.reproduce import MATCH_TEXT, UNPACKED_CHANGED, WheelMatch
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.field.schema import Provenance
 
@@ -83,7 +83,7 @@ def build_lock(
     return Lock(value=value, warnings=tuple(warnings), exact=all(m.exact for m in matches))
 
 
-def _package(
+def _package(  # noqa: PLR0911 - one return per kind of lock entry
     match: WheelMatch, wheels_dir: Path | None, lock_dir: Path
 ) -> tuple[dict[str, Any] | None, str]:
     """A ``[[packages]]`` entry, or ``None``; and a warning when not pinned exactly."""
@@ -93,13 +93,14 @@ def _package(
         "plugins": list(match.plugins),
     }
     source = match.source
-    if match.wheel is not None and wheels_dir is not None:
-        path = os.path.relpath(wheels_dir / match.wheel.filename, lock_dir)
+    wheel = match.wheel
+    if wheel is not None and wheel.digest is not None and wheels_dir is not None:
+        path = os.path.relpath(wheels_dir / wheel.filename, lock_dir)
         entry["wheels"] = [
             {
-                "name": match.wheel.filename,
+                "name": PurePosixPath(wheel.filename).name,
                 "path": Path(path).as_posix(),
-                "hashes": {"sha256": match.wheel.digest.removeprefix("sha256:")},
+                "hashes": {"sha256": wheel.digest.removeprefix("sha256:")},
             }
         ]
         entry["tool"] = {NAMESPACE: tool}
@@ -126,6 +127,13 @@ def _package(
         return entry, warning or "pinned by VCS commit; the built content is not pinned"
     if match.status == "rebuilt":
         return None, MATCH_TEXT[match.status]
+    if wheel is not None and wheel.unpacked:
+        if not match.exact:
+            return None, f"{wheel.filename}: {UNPACKED_CHANGED}"
+        return None, (
+            f"matches only the unpacked wheel {wheel.filename} (a cache directory: no "
+            "archive, no sha256 to lock): content is not pinned"
+        )
     kind = source["kind"] if source is not None else "unknown"
     return None, f"installed from {kind}, no matching wheel: content is not pinned"
 
