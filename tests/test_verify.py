@@ -161,11 +161,11 @@ def test_real_tampering_is_reported_by_path(make_env, installer):
         ("alpha_plugin/models/echo.py", "content does not match RECORD hash"),
         ("alpha_plugin/probes/__init__.py", "missing"),
         ("alpha_plugin/evil.py", "unexpected file: not listed in RECORD"),
-        # uv's symlink link mode links every file, so a uv install's file that is a link
-        # to a regular file is read through it (docs/verify.md): still a finding.
+        # uv's symlink link mode links files into its cache's archive-vN trees; a link
+        # anywhere else is refused for every installer (docs/verify.md).
         (
             "beta_plugin/__init__.py",
-            "content does not match RECORD hash"
+            "refused: symlink (not into uv's cache)"
             if installer == "uv"
             else "refused: symlink (not followed)",
         ),
@@ -377,7 +377,7 @@ def _linked_like_uv(site: Path, cache: Path) -> None:
 
 @pytest.mark.parametrize("installer", ["uv", "pip"])
 def test_a_uv_symlink_install_is_read_through_its_links_only_for_uv(tmp_path, installer):
-    site, cache = tmp_path / "site", tmp_path / "uv-cache"
+    site, cache = tmp_path / "site", tmp_path / "uv-cache" / "archive-v0" / "abc123"
     site.mkdir()
     lay_out(site)
     _linked_like_uv(site, cache)
@@ -399,19 +399,25 @@ def test_a_uv_symlink_install_is_read_through_its_links_only_for_uv(tmp_path, in
 
 
 def test_uv_links_never_follow_a_directory_or_a_link_to_a_special_file(tmp_path):
-    site, cache = tmp_path / "site", tmp_path / "uv-cache"
+    site, cache = tmp_path / "site", tmp_path / "uv-cache" / "archive-v0" / "abc123"
     site.mkdir()
+    cache.mkdir(parents=True)
     lay_out(site)
     # A directory component that is a link: refused, even for uv.
     (site / "demo_pkg/sub").rename(tmp_path / "elsewhere")
     (site / "demo_pkg/sub").symlink_to(tmp_path / "elsewhere")
-    # A link to a FIFO: refused, never opened (it would block).
-    os.mkfifo(cache.parent / "fifo")
+    # A link to a FIFO, even in uv's cache: refused, never opened (it would block).
+    os.mkfifo(cache / "fifo")
     (site / "demo_pkg/core.py").unlink()
-    (site / "demo_pkg/core.py").symlink_to(cache.parent / "fifo")
+    (site / "demo_pkg/core.py").symlink_to(cache / "fifo")
+    # A link to a regular file outside uv's cache (the /etc/passwd case): refused.
+    (tmp_path / "outside.py").write_bytes(FILES["demo_pkg/__init__.py"])
+    (site / "demo_pkg/__init__.py").unlink()
+    (site / "demo_pkg/__init__.py").symlink_to(tmp_path / "outside.py")
     found = {(f.path, f.problem) for f in verify_targets([target(site)._replace(uv_links=True)])}
     assert found == {
         ("demo_pkg/sub/__init__.py", "refused: symlink in path (not followed)"),
         ("demo_pkg/core.py", "refused: symlink (not followed)"),
+        ("demo_pkg/__init__.py", "refused: symlink (not into uv's cache)"),
         ("demo_pkg/sub", "unexpected file: not listed in RECORD"),
     }

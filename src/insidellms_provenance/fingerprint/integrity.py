@@ -250,9 +250,24 @@ def _open_file(name: str, dir_fd: int, uv_links: bool = False) -> int | str:
         return f"unreadable ({error.strerror})"
 
 
+def _into_uv_archive(target: str) -> bool:
+    """Whether a link target lies in an unpacked archive of uv's cache (``…/archive-vN/…``).
+
+    uv's symlink link mode links each installed file to its copy under the cache's
+    ``archive-v0/<id>/`` tree; a link elsewhere (``/etc/passwd``, another package) is not
+    one of uv's and stays refused.
+    """
+    parts = target.split("/")
+    return target.startswith("/") and any(
+        part.startswith("archive-v") and part[len("archive-v") :].isdigit() for part in parts[:-2]
+    )
+
+
 def _open_uv_link(name: str, dir_fd: int) -> int | str:
     """The fd of the regular file symlink ``name`` points to (uv's symlink link mode)."""
     try:
+        if not _into_uv_archive(os.readlink(name, dir_fd=dir_fd)):
+            return "refused: symlink (not into uv's cache)"
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
     except OSError:
         return "refused: symlink (not followed)"
@@ -269,7 +284,11 @@ def _open_uv_link(name: str, dir_fd: int) -> int | str:
 def is_uv_link(path: str) -> bool:
     """Whether ``path`` is a symlink :func:`check_files` reads through with ``uv_links``."""
     try:
-        return os.path.islink(path) and stat.S_ISREG(os.stat(path).st_mode)
+        return (
+            os.path.islink(path)
+            and _into_uv_archive(os.readlink(path))
+            and stat.S_ISREG(os.stat(path).st_mode)
+        )
     except (OSError, ValueError):
         return False
 
