@@ -21,7 +21,6 @@ import hashlib
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -223,6 +222,8 @@ def _read_entry(entry: Path) -> bytes | None:
 
 def _store(directory: Path, entry: Path, key: str, description: DistributionInfo) -> None:
     """Write the entry atomically; a cache that cannot be written is simply not used."""
+    import tempfile  # only when writing: it imports ``random``, which a host run need not
+
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _trusted_directory(directory):
