@@ -25,7 +25,7 @@ from insidellms_provenance.fingerprint.discover import (
     discover,
     dist_info_name,
     entry_point_ref,
-    installed_versions,
+    installed_copies,
     versions_key,
 )
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
@@ -39,7 +39,11 @@ from insidellms_provenance.fingerprint.loader import (
     load_entry_point,
     plugins_disabled,
 )
-from insidellms_provenance.fingerprint.origin import check_origin, imported_file, other_copies
+from insidellms_provenance.fingerprint.origin import (
+    check_origin,
+    duplicate_versions,
+    imported_file,
+)
 from insidellms_provenance.fingerprint.source import describe_source, editable_root
 
 if TYPE_CHECKING:
@@ -98,7 +102,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         pending = [ep for ep in entry_points if (ep.name, ep.value) not in observations]
         if pending:
             imported = import_isolated(pending, environ)
-    versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
+    copies = installed_copies(ep.dist for ep in entry_points if ep.dist is not None)
     described: dict[str, _Described] = {}
     dependencies = _Closures(environ)
     plugins = []
@@ -122,7 +126,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
                 site_dir=site_directory(dist),
                 record_paths=record_paths,
                 editable_root=root,
-                versions=other_copies(dist, versions.get(versions_key(dist), []), root),
+                versions=duplicate_versions(dist, copies.get(versions_key(dist), []), root),
             )
             closure = dependencies.closure(dist)
         plugins.append(
