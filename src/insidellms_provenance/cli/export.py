@@ -86,7 +86,7 @@ def run(arguments: argparse.Namespace) -> int:
     fingerprints, unreadable = (
         fingerprint_paths([arguments.wheels]) if arguments.wheels is not None else ([], [])
     )
-    matches = match_wheels(provenance, fingerprints)
+    matches = match_wheels(provenance, fingerprints, where=str(arguments.run))
     warnings = [f"unreadable wheel {u.filename}: {u.problem}" for u in unreadable]
     if fmt == "pylock":
         from insidellms_provenance.analyze.export.pylock import build_lock, lock_text
@@ -101,7 +101,7 @@ def run(arguments: argparse.Namespace) -> int:
 
         if arguments.wheels is not None:
             warnings += [
-                f"{m.name} {m.version} (plugins: {', '.join(m.plugins)}): {MATCH_TEXT[m.status]}"
+                f"{m.label}: {MATCH_TEXT[m.status]}"
                 for m in matches
                 if m.status in ("rebuilt", "record_disagrees")
             ]
