@@ -7,6 +7,8 @@ and uv: a lock that dropped the dependencies would not reproduce the run.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
 import zipfile
@@ -14,9 +16,21 @@ from pathlib import Path
 
 import pytest
 
+from dependency_catalog import dependency_catalog
 from golden import GOLDEN, check_golden
+from insidellms_provenance.analyze.export.pylock import build_lock, lock_text
+from insidellms_provenance.analyze.reproduce import dependency_owners, match_wheels
+from insidellms_provenance.errors import InvalidFieldError
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.build import make_field
+from insidellms_provenance.fingerprint.wheel import WheelFingerprint
 from plugin_catalog import catalog
 from wheelbuilder import build_wheel
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 V1_FIELD = GOLDEN / "v1" / "field.json"
 
@@ -60,3 +74,306 @@ def test_a_v1_field_exports_as_before(catalog_wheels, fmt):
     )
     assert result.returncode == 1, result.stderr
     check_golden(f"export/v1-{FORMATS[fmt]}", output.read_bytes())
+
+
+# --- A run with a dependency chain (golden/record/dependencies.json, recorded from real
+# pip and uv installs of tests/dependency_catalog.py's wheels).
+
+DEPENDENCIES_FIELD = GOLDEN / "record" / "dependencies.json"
+GOLDEN_NAMES = {
+    "pylock": "dependencies-pylock.toml",
+    "cyclonedx": "dependencies-bom.cdx.json",
+    "in-toto": "dependencies-statement.json",
+}
+REBUILT_WARNING = (
+    "lib-b 2.0.0 (dependency of: chain_plugin): same name and version, other content: "
+    "a silent rebuild"
+)
+UNPINNED_WARNING = (
+    "lib-c 1.0.0 (dependency of: chain_other, chain_plugin): installed from index, "
+    "no matching wheel: content is not pinned"
+)
+
+
+@pytest.fixture(scope="module")
+def chain_house(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The chain's wheels as the run installed them, except: lib-b 2.0.0 silently
+    rebuilt, lib-c absent. The plugins and lib-a match exactly."""
+    directory = tmp_path_factory.mktemp("dependency-export") / "wheels"
+    specs = dependency_catalog()
+    for key in ("chain-plugin-1.0.0", "chain-other-1.0.0", "lib-a-1.0.0"):
+        build_wheel(specs[key], directory, zipfile.ZIP_STORED)
+    rebuilt = specs["lib-b-2.0.0"].with_changed_byte("lib_b/__init__.py")
+    build_wheel(rebuilt, directory, zipfile.ZIP_STORED)
+    return directory
+
+
+def export(fmt: str, house: Path, *extra: str) -> subprocess.CompletedProcess[bytes]:
+    return cli("export", str(DEPENDENCIES_FIELD), "--format", fmt, "--wheels", str(house), *extra)
+
+
+@pytest.mark.parametrize("fmt", list(GOLDEN_NAMES))
+def test_dependencies_export_golden_and_warnings(chain_house, fmt):
+    output = chain_house.parent / ("pylock.toml" if fmt == "pylock" else GOLDEN_NAMES[fmt])
+    result = export(fmt, chain_house, "--output", str(output))
+    assert result.returncode == 1, result.stderr
+    warnings = result.stderr.decode().splitlines()
+    assert f"insidellms-provenance: warning: {REBUILT_WARNING}" in warnings
+    if fmt == "pylock":
+        assert f"insidellms-provenance: warning: {UNPINNED_WARNING}" in warnings
+    assert len(warnings) == (2 if fmt == "pylock" else 1), warnings
+    check_golden(f"export/{GOLDEN_NAMES[fmt]}", output.read_bytes())
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("json", "json"), ("markdown", "md")])
+def test_dependencies_verify_wheels_golden(chain_house, fmt, suffix):
+    result = cli("verify", str(DEPENDENCIES_FIELD), "--wheels", str(chain_house), "--format", fmt)
+    assert result.returncode == 1, result.stderr
+    check_golden(f"export/dependencies-verify-wheels.{suffix}", result.stdout)
+
+
+def test_dependencies_lock_is_valid_pep_751_and_pins_what_matched(chain_house):
+    from packaging.pylock import Pylock
+
+    output = chain_house.parent / "pylock.toml"
+    export("pylock", chain_house, "--output", str(output))
+    value = tomllib.loads(output.read_text())
+    lock = Pylock.from_dict(value)
+    packages = {str(p.name): p for p in lock.packages}
+    assert sorted(packages) == ["chain-other", "chain-plugin", "lib-a"]
+    (wheel,) = packages["lib-a"].wheels or []
+    assert wheel.path == "wheels/lib_a-1.0.0-py3-none-any.whl"
+    assert (
+        wheel.hashes["sha256"]
+        == hashlib.sha256((chain_house / wheel.name).read_bytes()).hexdigest()
+    )  # type: ignore[operator]
+    tool = {p["name"]: p["tool"]["insidellms-provenance"] for p in value["packages"]}
+    assert tool["lib-a"]["required-by"] == ["chain_plugin"]
+    assert tool["lib-a"]["plugins"] == []
+    assert "required-by" not in tool["chain-plugin"]
+    unpinned = {u["name"]: u for u in value["tool"]["insidellms-provenance"]["unpinned"]}
+    assert sorted(unpinned) == ["lib-b", "lib-c"]
+    assert unpinned["lib-c"]["required-by"] == ["chain_other", "chain_plugin"]
+    assert "silent rebuild" in unpinned["lib-b"]["reason"]
+
+
+def test_dependencies_cyclonedx_validates_and_has_the_graph(chain_house):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    result = export("cyclonedx", chain_house)
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(result.stdout.decode())
+    assert error is None, error
+    bom = json.loads(result.stdout)
+    refs = {c["name"]: c["bom-ref"] for c in bom["components"]}
+    assert sorted(refs) == ["chain-other", "chain-plugin", "lib-a", "lib-b", "lib-c"]
+    graph = {entry["ref"]: entry["dependsOn"] for entry in bom["dependencies"]}
+    assert graph == {
+        refs["chain-plugin"]: sorted(refs[n] for n in ("lib-a", "lib-b", "lib-c")),
+        refs["chain-other"]: [refs["lib-c"]],
+    }
+    lib_a = next(c for c in bom["components"] if c["name"] == "lib-a")
+    assert lib_a["purl"] == "pkg:pypi/lib-a@1.0.0"
+    assert lib_a["hashes"][0]["alg"] == "SHA-256"
+    lib_b = next(c for c in bom["components"] if c["name"] == "lib-b")
+    assert "hashes" not in lib_b  # a silent rebuild is not what ran
+
+
+def test_dependencies_in_toto_parses_with_the_reference_bindings(chain_house):
+    from google.protobuf import json_format
+    from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
+    from in_toto_attestation.v1 import statement_pb2
+    from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
+    from in_toto_attestation.v1.statement import Statement
+
+    result = export("in-toto", chain_house)
+    Statement.copy_from_pb(json_format.Parse(result.stdout, statement_pb2.Statement())).validate()
+    value = json.loads(result.stdout)
+    predicate = json_format.ParseDict(value["predicate"], provenance_pb2.Provenance())
+    for descriptor in predicate.build_definition.resolved_dependencies:
+        ResourceDescriptor.copy_from_pb(descriptor).validate()
+    resolved = {
+        d["annotations"]["insidellms-provenance"]["name"]: d
+        for d in value["predicate"]["buildDefinition"]["resolvedDependencies"]
+    }
+    assert sorted(resolved) == ["chain-other", "chain-plugin", "lib-a", "lib-b", "lib-c"]
+    lib_a = resolved["lib-a"]
+    assert lib_a["name"] == "lib_a-1.0.0-py3-none-any.whl"
+    assert set(lib_a["digest"]) == {"sha256"}
+    assert lib_a["annotations"]["insidellms-provenance"]["required_by"] == ["chain_plugin"]
+    assert "required_by" not in resolved["chain-plugin"]["annotations"]["insidellms-provenance"]
+
+
+def test_check_lock_names_a_dependency_the_lock_lacks(tmp_path):
+    lock = tmp_path / "pylock.toml"
+    packages = "".join(
+        f'[[packages]]\nname = "{name}"\nversion = "1.0.0"\n'
+        f'[packages.archive]\nurl = "https://example.invalid/{name}.whl"\n'
+        'hashes = {sha256 = "00"}\n'
+        for name in ("chain-other", "chain-plugin", "lib-a", "lib-c")
+    )
+    lock.write_text(f'lock-version = "1.0"\ncreated-by = "test"\n{packages}')
+    result = cli("check", str(DEPENDENCIES_FIELD), "--lock", str(lock), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    violations = [v for v in json.loads(result.stdout)["violations"] if v["rule"] == "lock"]
+    assert violations == [
+        {
+            "plugin": "chain_plugin",
+            "rule": "lock",
+            "message": "lib-b 2.0.0 (a dependency) is not in the lock",
+        }
+    ]
+
+
+# --- Matching a dependency table, and the table checks, without a subprocess.
+
+DIGEST = "sha256:" + "1" * 64
+OTHER = "sha256:" + "2" * 64
+
+
+def _dist(name: str, version: str = "1.0", digest: str | None = DIGEST) -> schema.DistributionInfo:
+    return schema.distribution(
+        name=name, normalized_name=name, version=version, record_digest=digest
+    )
+
+
+def _plugin(ep: str, dist: str, *closure: str) -> schema.PluginFingerprint:
+    return schema.fingerprint(
+        entry_point=schema.entry_point(group="insidellms.plugins", name=ep, value=f"{ep}:r"),
+        distribution=_dist(dist),
+        source=schema.source(kind="index"),
+        origin=schema.origin(status="ok"),
+        manifest=schema.manifest_summary(status="missing"),
+        load=schema.load_outcome(status="loaded"),
+        dependencies=closure,
+        unsatisfied=(),
+    )
+
+
+def _field(plugins: list[schema.PluginFingerprint], table: dict[str, schema.Dependency]):
+    return make_field("insidellms.plugins", plugins, dependencies=table)
+
+
+def _entry(dist: schema.DistributionInfo) -> schema.Dependency:
+    return schema.dependency(distribution=dist, source=schema.source(kind="index"))
+
+
+def _wheel(name: str, digest: str = DIGEST) -> WheelFingerprint:
+    return WheelFingerprint(
+        filename=f"{name.replace('-', '_')}-1.0-py3-none-any.whl",
+        digest="sha256:" + "a" * 64,
+        distribution=_dist(name, digest=digest),
+        listed_digest=digest,
+        record_problems=(),
+        python=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("wheels", "status"),
+    [
+        ([_wheel("lib-x")], "exact"),
+        ([_wheel("lib-x", OTHER)], "rebuilt"),
+        ([], "no_candidate"),
+    ],
+)
+def test_a_dependency_is_matched_like_a_plugin(wheels, status):
+    field = _field(
+        [_plugin("a", "plugin-a", "lib-x"), _plugin("b", "plugin-b", "lib-x")],
+        {"lib-x": _entry(_dist("lib-x"))},
+    )
+    matches = {m.normalized_name: m for m in match_wheels(field, wheels)}
+    assert list(matches) == ["plugin-a", "plugin-b", "lib-x"]  # plugins first, in load order
+    assert matches["lib-x"].status == status
+    assert matches["lib-x"].plugins == ()
+    assert matches["lib-x"].required_by == ("a", "b")
+    assert matches["lib-x"].label == "lib-x 1.0 (dependency of: a, b)"
+    assert matches["plugin-a"].required_by == ()
+
+
+def test_a_plugin_distribution_in_another_closure_is_one_match():
+    field = _field(
+        [_plugin("a", "plugin-a", "plugin-b"), _plugin("b", "plugin-b")],
+        {"plugin-b": _entry(_dist("plugin-b"))},
+    )
+    matches = match_wheels(field, [])
+    assert [(m.normalized_name, m.plugins, m.required_by) for m in matches] == [
+        ("plugin-a", ("a",), ()),
+        ("plugin-b", ("b",), ("a",)),
+    ]
+    assert matches[1].label == "plugin-b 1.0 (plugins: b; dependency of: a)"
+    lock = build_lock(field, matches, wheels_dir=None, lock_dir=Path())
+    lock_text(lock.value)  # one entry per distribution: valid PEP 751
+    assert [u["name"] for u in lock.value["tool"]["insidellms-provenance"]["unpinned"]] == [
+        "plugin-a",
+        "plugin-b",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("plugins", "table", "fragment"),
+    [
+        ([_plugin("a", "plugin-a", "ghost")], {}, "'a' depends on 'ghost', which is not in"),
+        (
+            [_plugin("a", "plugin-a")],
+            {"orphan": _entry(_dist("orphan"))},
+            "'orphan' is in no plugin's dependency closure",
+        ),
+        (
+            [_plugin("a", "plugin-a", "Lib_X")],
+            {"Lib_X": _entry(_dist("Lib_X"))},
+            "'Lib_X' is not the PEP 503 name",
+        ),
+        (
+            [_plugin("a", "plugin-a", "lib-x")],
+            {"lib-x": _entry(_dist("lib-z"))},
+            "'lib-x' is not the PEP 503 name of its distribution 'lib-z'",
+        ),
+        (
+            [_plugin("a", "plugin-a", "plugin-b"), _plugin("b", "plugin-b")],
+            {"plugin-b": _entry(_dist("plugin-b", digest=OTHER))},
+            "'plugin-b' is not the installed plugin distribution of that name",
+        ),
+    ],
+)
+def test_a_table_that_contradicts_the_plugins_is_refused(plugins, table, fragment):
+    field = _field(plugins, table)
+    with pytest.raises(
+        InvalidFieldError, match=r"run\.json: provenance field is malformed"
+    ) as info:
+        match_wheels(field, [], where="run.json")
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_v1_like_field_without_a_table_has_no_dependency_matches():
+    field = make_field("insidellms.plugins", [_plugin("a", "plugin-a")])
+    (match,) = match_wheels(field, [])
+    assert match.required_by == ()
+    assert dependency_owners(field) == {}
+
+
+def test_unmet_requirements_are_plugin_properties_in_a_valid_bom():
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from insidellms_provenance.analyze.export.cyclonedx import cyclonedx_value
+    from insidellms_provenance.canonical import canonical_json
+
+    unmet = schema.unsatisfied_requirement(
+        name="openai",
+        requirement="openai>=1.45",
+        required_by="plugin-a",
+        installed="1.40.0",
+        reason="version",
+    )
+    plugin = {**_plugin("a", "plugin-a", "lib-x"), "unsatisfied": [unmet]}
+    field = _field([plugin], {"lib-x": _entry(_dist("lib-x"))})  # type: ignore[list-item]
+    bom = cyclonedx_value(field, match_wheels(field, []), tool_version="0", with_wheels=False)
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(canonical_json(bom).decode())
+    assert error is None, error
+    (component,) = [c for c in bom["components"] if c["name"] == "plugin-a"]
+    assert {
+        "name": "insidellms-provenance:plugin:a:unsatisfied",
+        "value": "openai>=1.45 (required by plugin-a: version, installed 1.40.0)",
+    } in component["properties"]
