@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from dependency_catalog import dependency_catalog
 from golden import GOLDEN, check_golden
@@ -25,6 +27,7 @@ from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import make_field
 from insidellms_provenance.fingerprint.wheel import WheelFingerprint
 from plugin_catalog import catalog
+from venvtools import UV_ENVIRONMENT, Venv, create_venv, install, uv_executable
 from wheelbuilder import build_wheel
 
 try:
@@ -377,3 +380,125 @@ def test_unmet_requirements_are_plugin_properties_in_a_valid_bom():
         "name": "insidellms-provenance:plugin:a:unsatisfied",
         "value": "openai>=1.45 (required by plugin-a: version, installed 1.40.0)",
     } in component["properties"]
+
+
+# --- End to end, offline: real pip and uv install the chain; the lock reproduces the run.
+
+
+@pytest.fixture(scope="module")
+def chain_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every wheel of the dependency catalog (several lib-b versions among them)."""
+    directory = tmp_path_factory.mktemp("chain-wheels")
+    for spec in dependency_catalog().values():
+        build_wheel(spec, directory)
+    return directory
+
+
+def uv_install_lock(venv: Venv, lock: Path) -> subprocess.CompletedProcess[bytes]:
+    command = [uv_executable(), "pip", "install", "--quiet", "--offline"]
+    return subprocess.run(
+        [*command, "--python", str(venv.python), "-r", str(lock)],
+        capture_output=True,
+        check=False,
+        env={**os.environ, **UV_ENVIRONMENT},
+    )
+
+
+def fresh_env_from_lock(root: Path, lock: Path, wheelhouse: Path) -> Venv:
+    """A new venv at another path: this tool from the wheelhouse, then the lock by uv."""
+    venv = create_venv(root / "venv", "uv")
+    install(venv, "insidellms-provenance", find_links=wheelhouse)
+    installed = uv_install_lock(venv, lock)
+    assert installed.returncode == 0, installed.stderr.decode()
+    return venv
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_the_lock_reproduces_the_plugins_and_what_they_run_on(
+    installer, wheelhouse, chain_wheels, tmp_path
+):
+    """Record a run whose plugins have a dependency chain; lock it; install the lock in a
+    fresh venv; ``verify RUN`` there matches. Without the dependencies the same lock
+    would not: the second half installs it with them dropped and shows what breaks."""
+    source = create_venv(tmp_path / "source" / "venv", installer)
+    install(
+        source,
+        "insidellms-provenance",
+        "chain-plugin",
+        "chain-other",
+        "lib-b==2.0.0",
+        find_links=chain_wheels,
+        extra=("--find-links", str(wheelhouse)),
+    )
+    run = tmp_path / "run.json"
+    run.write_bytes(source.record())
+    assert sorted(json.loads(run.read_bytes())["dependencies"]) == ["lib-a", "lib-b", "lib-c"]
+
+    lock = tmp_path / "lock" / "pylock.toml"
+    lock.parent.mkdir()
+    exported = cli(
+        "export",
+        str(run),
+        "--format",
+        "pylock",
+        "--wheels",
+        str(chain_wheels),
+        "--output",
+        str(lock),
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stderr == b""
+    value = tomllib.loads(lock.read_text())
+    locked = {p["name"]: p for p in value["packages"]}
+    assert sorted(locked) == ["chain-other", "chain-plugin", "lib-a", "lib-b", "lib-c"]
+    assert locked["lib-b"]["version"] == "2.0.0"  # not 2.1.0, the newest in the wheelhouse
+    assert cli("check", str(run), "--lock", str(lock)).returncode == 0
+    assert cli("verify", str(run), "--wheels", str(chain_wheels)).returncode == 0
+
+    reproduced = fresh_env_from_lock(tmp_path / "elsewhere", lock, wheelhouse)
+    verified = reproduced.run("-m", "insidellms_provenance", "verify", str(run))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert b"this environment matches the run" in verified.stdout
+
+    # The same lock with the dependencies dropped (what export wrote before issue 17).
+    dropped = tmp_path / "dropped" / "pylock.toml"
+    dropped.parent.mkdir()
+    value["packages"] = [p for p in value["packages"] if p["name"].startswith("chain-")]
+    for package in value["packages"]:
+        for wheel in package["wheels"]:
+            wheel["path"] = os.path.relpath(lock.parent / wheel["path"], dropped.parent)
+    dropped.write_text(tomli_w.dumps(value))
+    checked = cli("check", str(run), "--lock", str(dropped))
+    assert checked.returncode == 1
+    for name in ("lib-a 1.0.0", "lib-b 2.0.0", "lib-c 1.0.0"):
+        assert f"{name} (a dependency) is not in the lock".encode() in checked.stdout
+    broken = fresh_env_from_lock(tmp_path / "broken", dropped, wheelhouse)
+    verified = broken.run("-m", "insidellms_provenance", "verify", str(run))
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert b"lib-a" in verified.stdout
+
+
+def test_cyclonedx_of_a_real_run_lists_the_closure(wheelhouse, chain_wheels, tmp_path):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    source = create_venv(tmp_path / "venv", "uv")
+    install(
+        source,
+        "insidellms-provenance",
+        "chain-plugin",
+        "lib-b==2.0.0",
+        find_links=chain_wheels,
+        extra=("--find-links", str(wheelhouse)),
+    )
+    run = tmp_path / "run.json"
+    run.write_bytes(source.record())
+    result = cli("export", str(run), "--format", "cyclonedx", "--wheels", str(chain_wheels))
+    assert result.returncode == 0, result.stderr
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(result.stdout.decode()) is None
+    bom = json.loads(result.stdout)
+    by_ref = {c["bom-ref"]: c for c in bom["components"]}
+    (entry,) = bom["dependencies"]
+    assert by_ref[entry["ref"]]["name"] == "chain-plugin"
+    assert sorted(by_ref[ref]["name"] for ref in entry["dependsOn"]) == ["lib-a", "lib-b", "lib-c"]
+    assert all("hashes" in by_ref[ref] for ref in entry["dependsOn"])
