@@ -175,6 +175,16 @@ def test_dependencies_cyclonedx_validates_and_has_the_graph(chain_house):
         refs["chain-plugin"]: sorted(refs[n] for n in ("lib-a", "lib-b", "lib-c")),
         refs["chain-other"]: [refs["lib-c"]],
     }
+    # dependsOn is the closure, and says so; the dependencies' own graphs are unknown.
+    assert {"name": "insidellms-provenance:depends_on", "value": "closure"} in bom["metadata"][
+        "properties"
+    ]
+    assert bom["compositions"] == [
+        {
+            "aggregate": "unknown",
+            "dependencies": sorted(refs[n] for n in ("lib-a", "lib-b", "lib-c")),
+        }
+    ]
     lib_a = next(c for c in bom["components"] if c["name"] == "lib-a")
     assert lib_a["purl"] == "pkg:pypi/lib-a@1.0.0"
     assert lib_a["hashes"][0]["alg"] == "SHA-256"

@@ -51,6 +51,9 @@ def cyclonedx_value(  # noqa: PLR0913 - keyword-only options of the document
         _property("group", provenance["group"]),
         _property("field_digest", provenance["digest"]),
     ]
+    with_graph = "dependencies" in provenance
+    if with_graph:  # say how to read dependsOn: the closure, not the direct requirements
+        metadata["properties"].append(_property("depends_on", "closure"))
     value: dict[str, Any] = {
         "$schema": f"http://cyclonedx.org/schema/bom-{SPEC_VERSION}.schema.json",
         "bomFormat": "CycloneDX",
@@ -62,8 +65,15 @@ def cyclonedx_value(  # noqa: PLR0913 - keyword-only options of the document
     value["metadata"] = metadata
     ordered = sorted(matches, key=lambda m: (m.normalized_name, m.version))
     value["components"] = [_component(match, plugins, with_wheels=with_wheels) for match in ordered]
-    if "dependencies" in provenance:
+    if with_graph:
         value["dependencies"] = _graph(provenance, ordered)
+        unknown = [
+            _bom_ref(m.normalized_name, m.version, m.record_digest)
+            for m in ordered
+            if not m.plugins
+        ]
+        if unknown:  # CycloneDX: compositions say whose dependency graph is unknown
+            value["compositions"] = [{"aggregate": "unknown", "dependencies": unknown}]
     return value
 
 
@@ -77,8 +87,9 @@ def _graph(provenance: Provenance, ordered: Sequence[WheelMatch]) -> list[dict[s
     """Each plugin distribution ``dependsOn`` its closure (empty: none, as recorded).
 
     The field records a plugin's whole closure, not which distribution requires which,
-    so ``dependsOn`` lists the closure; a distribution that is only a dependency has no
-    entry (its own dependencies are unknown to the field, as CycloneDX allows).
+    so ``dependsOn`` lists the closure (the metadata property ``depends_on`` says so:
+    CycloneDX means direct dependencies, which the field does not know); a distribution
+    that is only a dependency has no entry, and a composition marks its graph unknown.
     """
     table = provenance.get("dependencies", {})
 
