@@ -242,6 +242,7 @@ def test_check_lock_names_a_dependency_the_lock_lacks(tmp_path):
 
 DIGEST = "sha256:" + "1" * 64
 OTHER = "sha256:" + "2" * 64
+PLUGIN_DIGEST = "sha256:" + "3" * 64  # no test wheel has it: plugins stay unmatched
 
 
 def _dist(name: str, version: str = "1.0", digest: str | None = DIGEST) -> schema.DistributionInfo:
@@ -253,7 +254,7 @@ def _dist(name: str, version: str = "1.0", digest: str | None = DIGEST) -> schem
 def _plugin(ep: str, dist: str, *closure: str) -> schema.PluginFingerprint:
     return schema.fingerprint(
         entry_point=schema.entry_point(group="insidellms.plugins", name=ep, value=f"{ep}:r"),
-        distribution=_dist(dist),
+        distribution=_dist(dist, digest=PLUGIN_DIGEST),
         source=schema.source(kind="index"),
         origin=schema.origin(status="ok"),
         manifest=schema.manifest_summary(status="missing"),
@@ -307,7 +308,7 @@ def test_a_dependency_is_matched_like_a_plugin(wheels, status):
 def test_a_plugin_distribution_in_another_closure_is_one_match():
     field = _field(
         [_plugin("a", "plugin-a", "plugin-b"), _plugin("b", "plugin-b")],
-        {"plugin-b": _entry(_dist("plugin-b"))},
+        {"plugin-b": _entry(_dist("plugin-b", digest=PLUGIN_DIGEST))},
     )
     matches = match_wheels(field, [])
     assert [(m.normalized_name, m.plugins, m.required_by) for m in matches] == [
@@ -512,3 +513,44 @@ def test_cyclonedx_of_a_real_run_lists_the_closure(wheelhouse, chain_wheels, tmp
     assert by_ref[entry["ref"]]["name"] == "chain-plugin"
     assert sorted(by_ref[ref]["name"] for ref in entry["dependsOn"]) == ["lib-a", "lib-b", "lib-c"]
     assert all("hashes" in by_ref[ref] for ref in entry["dependsOn"])
+
+
+GIT = schema.source(kind="vcs", url="https://example.invalid/lib.git", vcs="git", commit="c" * 40)
+EDITABLE = schema.source(kind="directory", editable=True)
+
+
+@pytest.mark.parametrize(
+    ("source", "wheels", "key", "warning"),
+    [
+        (schema.source(kind="index"), [_wheel("lib-x")], "wheels", None),
+        (GIT, [], "vcs", "pinned by VCS commit; the built content is not pinned"),
+        (EDITABLE, [_wheel("lib-x")], "directory", "editable install"),
+        (schema.source(kind="index"), [], None, "installed from index, no matching wheel"),
+        (None, [], None, "installed from unknown, no matching wheel"),
+        (schema.source(kind="index"), [_wheel("lib-x", OTHER)], None, "a silent rebuild"),
+    ],
+)
+def test_each_dependency_source_becomes_what_a_plugin_source_becomes(
+    tmp_path, source, wheels, key, warning
+):
+    field = _field(
+        [_plugin("a", "plugin-a", "lib-x")],
+        {"lib-x": schema.dependency(distribution=_dist("lib-x"), source=source)},
+    )
+    matches = match_wheels(field, wheels)
+    lock = build_lock(field, matches, wheels_dir=tmp_path / "wheels", lock_dir=tmp_path)
+    lock_text(lock.value)  # validated by packaging.pylock
+    packages = {p["name"]: p for p in lock.value["packages"]}
+    unpinned = {u["name"]: u for u in lock.value["tool"]["insidellms-provenance"]["unpinned"]}
+    if key is None:
+        assert "lib-x" not in packages
+        assert unpinned["lib-x"]["required-by"] == ["a"]
+    else:
+        assert key in packages["lib-x"]
+        assert packages["lib-x"]["tool"]["insidellms-provenance"]["required-by"] == ["a"]
+    dependency_warnings = [w for w in lock.warnings if w.startswith("lib-x 1.0 (dependency of: a)")]
+    if warning is None:
+        assert dependency_warnings == []
+    else:
+        (line,) = dependency_warnings
+        assert warning in line
