@@ -140,13 +140,12 @@ def match_wheels(
         if key not in grouped:
             grouped[key] = []
             first[key] = (dist["name"], entry["source"])
-    return [
-        attrs.evolve(
-            _match(key, first[key][0], first[key][1], tuple(plugins), fingerprints),
-            required_by=required.get(key, ()),
-        )
-        for key, plugins in grouped.items()
-    ]
+    matches = []
+    for key, plugins in grouped.items():
+        match = _match(key, first[key][0], first[key][1], tuple(plugins), fingerprints)
+        needed = required.get(key)
+        matches.append(attrs.evolve(match, required_by=needed) if needed else match)
+    return matches
 
 
 def dependency_owners(
