@@ -24,7 +24,7 @@ from insidellms_provenance._safe_io import FileRefusedError, read_regular
 from insidellms_provenance.analyze.check import Violation
 from insidellms_provenance.analyze.export.common import NAMESPACE
 from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
-from insidellms_provenance.field.schema import Provenance, Source
+from insidellms_provenance.field.schema import DistributionInfo, Provenance, Source
 from insidellms_provenance.fingerprint.wheel import WheelFingerprint
 
 __all__ = [
@@ -164,7 +164,7 @@ def dependency_owners(
     table = provenance.get("dependencies", {})
     owners: dict[str, list[str]] = {name: [] for name in table}
     issues: list[str] = []
-    plugin_dists = {}
+    plugin_dists: dict[str, DistributionInfo] = {}
     for plugin in provenance["plugins"]:
         ep = plugin["entry_point"]["name"]
         dist = plugin["distribution"]
