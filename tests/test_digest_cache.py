@@ -17,6 +17,7 @@ from insidellms_provenance.fingerprint.digest_cache import (
     describe_cached,
 )
 from insidellms_provenance.fingerprint.distribution import describe_distribution
+from insidellms_provenance.fingerprint.record_file import simple_canonical_rows
 from wheelbuilder import WheelSpec, build_wheel
 
 
@@ -143,3 +144,29 @@ def test_records_naming_target_scripts_are_not_cached(tmp_path, cache):
     described = describe_distribution(dist, integrity=False)[0]
     assert describe_cached(dist, editable=False, directory=cache) == described
     assert entries(cache) == []
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        pytest.param(None, False, id="clean"),
+        pytest.param('"big/a,b.py",,\n', False, id="quoted-comma"),
+        pytest.param("big/crlf.py,,\r\n", False, id="crlf"),
+        pytest.param("big/bad.py,sha256=abc,1\n", True, id="bad-hash"),
+        pytest.param("big/n\x00l.py,,\n", True, id="nul"),
+        pytest.param("../../../../../../../../../../../../tool,,\n", True, id="climbs-out"),
+    ],
+)
+def test_descriptions_without_integrity_read_records_as_with_it(tmp_path, record, problem):
+    """Dependencies' RECORDs take the one-pass reading when simple: same digests and problems."""
+    dist = unpack(tmp_path / "site", big_spec(rows=40))
+    path = Path(str(dist.locate_file(""))) / "big-1.0.dist-info" / "RECORD"
+    if record is not None:
+        path.write_text(path.read_text() + record, newline="")
+    simple = simple_canonical_rows(path.read_bytes().decode(), "big-1.0.dist-info")
+    assert (simple is not None) is (record is None)  # the clean one takes the one-pass reading
+    without, paths = describe_distribution(dist, integrity=False)
+    with_integrity, full_paths = describe_distribution(dist, integrity=True)
+    assert without == {**with_integrity, "integrity": None}
+    assert paths == full_paths
+    assert bool(without["problems"]) is problem

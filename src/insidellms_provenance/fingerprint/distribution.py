@@ -33,6 +33,7 @@ from insidellms_provenance.fingerprint.record_file import (
     RecordEntry,
     canonical_rows,
     parse_record,
+    simple_canonical_rows,
 )
 from insidellms_provenance.fingerprint.redact import redact
 
@@ -112,6 +113,13 @@ def describe_distribution(
     elif record_text is None:
         if not record_problems:
             record_problems.append("RECORD is missing")
+    elif (
+        not integrity and not editable and (simple := simple_canonical_rows(record_text, info_dir))
+    ):
+        # Nothing but the digests is needed: the one-pass reading of a simple RECORD.
+        rows, listed = simple
+        record_paths = frozenset(listed)
+        rejected_texts = []
     else:
         entries, rejected = parse_record(record_text)
         record_paths = frozenset(posixpath.normpath(entry.path) for entry in entries)
@@ -178,7 +186,8 @@ def code_digest(rows: Iterable[CanonicalRow], rejected: Iterable[str], info_dir:
     What runs (modules, data files, scripts) without the distribution's own packaging
     metadata: ``docs/record-digest.md``, "code_digest".
     """
-    return record_digest((row for row in rows if not row[0].startswith(f"{info_dir}/")), rejected)
+    prefix = f"{info_dir}/"
+    return record_digest([row for row in rows if not row[0].startswith(prefix)], rejected)
 
 
 def _layout(
