@@ -12,11 +12,11 @@ import pytest
 
 from insidellms_provenance.fingerprint import digest_cache
 from insidellms_provenance.fingerprint.digest_cache import (
-    MIN_RECORD_BYTES,
+    DescriptionCache,
     cache_directory,
     describe_cached,
 )
-from insidellms_provenance.fingerprint.distribution import describe_distribution
+from insidellms_provenance.fingerprint.distribution import describe_distribution, metadata_facts
 from insidellms_provenance.fingerprint.record_file import simple_canonical_rows
 from wheelbuilder import WheelSpec, build_wheel
 
@@ -39,9 +39,7 @@ def cache(tmp_path):
 
 @pytest.fixture
 def big(tmp_path):
-    dist = unpack(tmp_path / "site", big_spec())
-    assert len(dist.read_text("RECORD") or "") >= MIN_RECORD_BYTES
-    return dist
+    return unpack(tmp_path / "site", big_spec())
 
 
 def entries(cache: Path) -> list[Path]:
@@ -60,28 +58,65 @@ def test_a_hit_is_what_computing_gives(big, cache, monkeypatch):
     assert describe_cached(big, editable=False, directory=cache) == computed
 
 
-@pytest.mark.parametrize("change", ["record", "metadata", "editable"])
+def test_a_hit_gives_the_walks_metadata_facts_unparsed(tmp_path, cache, monkeypatch):
+    spec = big_spec(rows=3)
+    spec = WheelSpec(
+        name=spec.name,
+        version=spec.version,
+        files=spec.files,
+        requires_dist=("lib-a>=1", 'lib-b; extra == "fast"'),
+    )
+    dist = unpack(tmp_path / "site", spec)
+    expected = metadata_facts(dist.read_text("METADATA") or "")
+    assert expected[2] == ["lib-a>=1", 'lib-b; extra == "fast"']
+    first = DescriptionCache(cache)
+    assert first.facts(dist) == expected
+    first.describe(dist, editable=False)  # stores the entry
+    assert len(entries(cache)) == 1
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(digest_cache, "metadata_facts", refuse)
+    monkeypatch.setattr(digest_cache, "describe_distribution", refuse)
+    again = DescriptionCache(cache)
+    assert again.facts(dist) == expected
+    assert again.describe(dist, editable=False) == describe_cached(
+        dist, editable=False, directory=cache
+    )
+    assert DescriptionCache(None).facts(dist) is None  # off: the walk reads METADATA itself
+
+
+@pytest.mark.parametrize("change", ["record", "metadata"])
 def test_every_input_is_in_the_key(big, cache, change):
     describe_cached(big, editable=False, directory=cache)
     info = Path(str(big.locate_file(""))) / "big-1.0.dist-info"
-    editable = False
     if change == "record":
         text = (info / "RECORD").read_text()
         (info / "RECORD").write_text(text.replace("module_00007.py,sha256=", "module_00007.py,"))
-    elif change == "metadata":
-        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: big\nVersion: 1.1\n")
     else:
-        editable = True
-    fresh = describe_distribution(big, editable=editable, integrity=False)[0]
-    assert describe_cached(big, editable=editable, directory=cache) == fresh
+        (info / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: big\nVersion: 1.1\nRequires-Dist: new\n"
+        )
+    fresh = describe_distribution(big, integrity=False)[0]
+    assert describe_cached(big, editable=False, directory=cache) == fresh
+    assert DescriptionCache(cache).facts(big) == metadata_facts((info / "METADATA").read_text())
     assert len(entries(cache)) == 2
+
+
+def test_editable_installs_are_described_but_not_stored(big, cache):
+    fresh = describe_distribution(big, editable=True, integrity=False)[0]
+    assert describe_cached(big, editable=True, directory=cache) == fresh
+    assert fresh != describe_distribution(big, integrity=False)[0]
+    assert entries(cache) == []
 
 
 @pytest.mark.parametrize("tamper", ["wrong-key", "not-json", "symlink", "group-writable"])
 def test_entries_we_cannot_trust_are_ignored(big, cache, tmp_path, tamper):
     describe_cached(big, editable=False, directory=cache)
     (entry,) = entries(cache)
-    forged = {"key": entry.stem, "description": {"record_digest": "sha256:forged"}}
+    forged = orjson.loads(entry.read_bytes())
+    forged["description"]["record_digest"] = "sha256:" + "0" * 64
     if tamper == "wrong-key":
         entry.write_bytes(orjson.dumps({**forged, "key": "0" * 64}))
     elif tamper == "not-json":
@@ -100,7 +135,7 @@ def test_entries_we_cannot_trust_are_ignored(big, cache, tmp_path, tamper):
     )
 
 
-def test_small_records_and_records_that_climb_out_are_not_cached(tmp_path, cache):
+def test_records_that_climb_out_are_not_cached_and_small_ones_are(tmp_path, cache):
     small = unpack(tmp_path / "small", big_spec(rows=3))
     climbing = unpack(tmp_path / "climb", big_spec(rows=600))
     info = Path(str(climbing.locate_file(""))) / "big-1.0.dist-info"
@@ -111,7 +146,9 @@ def test_small_records_and_records_that_climb_out_are_not_cached(tmp_path, cache
             describe_cached(dist, editable=False, directory=cache)
             == describe_distribution(dist, integrity=False)[0]
         )
-    assert entries(cache) == []
+    assert len(entries(cache)) == 1
+    (entry,) = entries(cache)
+    assert orjson.loads(entry.read_bytes())["facts"][:2] == ["big", "1.0"]
 
 
 @pytest.mark.parametrize(

@@ -41,9 +41,11 @@ if TYPE_CHECKING:
     from email.message import Message
 
 __all__ = [
+    "MetadataFacts",
     "code_digest",
     "describe_distribution",
     "may_read_files",
+    "metadata_facts",
     "metadata_headers",
     "metadata_name",
     "name_and_version",
@@ -51,6 +53,9 @@ __all__ = [
     "record_digest",
     "site_directory",
 ]
+
+MetadataFacts = tuple[str, str, list[str]]
+"""``Name``, ``Version`` and ``Requires-Dist`` values, as :func:`metadata_facts` reads them."""
 
 _WRAPPER_GROUPS = ("console_scripts", "gui_scripts")
 # Where installers put scripts in a --target directory (POSIX, Windows).
@@ -268,6 +273,16 @@ def metadata_headers(text: str) -> Message:
     from email.parser import HeaderParser
 
     return HeaderParser().parsestr(text)
+
+
+def metadata_facts(text: str) -> MetadataFacts:
+    """What the dependency walk reads from METADATA text: ``Name``, ``Version``, ``Requires-Dist``.
+
+    The first ``Name`` and ``Version`` (empty if absent) and every ``Requires-Dist`` value.
+    """
+    headers = metadata_headers(text)
+    requires = [str(value) for value in headers.get_all("Requires-Dist") or []]
+    return str(headers.get("Name") or ""), str(headers.get("Version") or ""), requires
 
 
 def name_and_version(text: str, problems: list[str]) -> tuple[str, str]:
