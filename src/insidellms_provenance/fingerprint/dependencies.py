@@ -64,6 +64,13 @@ class _Node(NamedTuple):
     requirements: list[Requirement | str]  # a str is a value that could not be parsed
 
 
+# The requirements of a node that apply and are installed, and those that are not met.
+_Edges = tuple[
+    list[tuple[Requirement, metadata.Distribution]],
+    dict[tuple[str, str, str], UnsatisfiedRequirement],
+]
+
+
 class DependencyTable:
     """Closures of a run's plugins and the table that describes each dependency once.
 
@@ -114,6 +121,7 @@ class DependencyWalker:
         self._installed = installed
         self._facts = facts
         self._nodes: dict[str, _Node] = {}
+        self._edges: dict[tuple[str, frozenset[str]], _Edges] = {}
 
     def closure(self, dist: metadata.Distribution) -> Closure:
         """The transitive dependencies of ``dist``, following the extras requirements name."""
@@ -124,7 +132,9 @@ class DependencyWalker:
         pending: list[tuple[_Node, frozenset[str]]] = [(root, frozenset())]
         while pending:
             node, extras = pending.pop()
-            for requirement, target in self._applicable(node, extras, unsatisfied):
+            edges, notes = self._edges_of(node, extras)
+            unsatisfied.update(notes)
+            for requirement, target in edges:
                 if requirement.name != root.name:
                     found[requirement.name] = target
                 wanted = followed.get(requirement.name, frozenset()) | requirement.extras
@@ -134,6 +144,17 @@ class DependencyWalker:
                 pending.append((self._node(requirement.name, target), wanted))
         ordered = sorted(unsatisfied.items(), key=lambda item: item[0])
         return Closure(dict(sorted(found.items())), [value for _, value in ordered])
+
+    def _edges_of(self, node: _Node, extras: frozenset[str]) -> _Edges:
+        """:meth:`_applicable` of ``node`` with ``extras``, worked out once per walker.
+
+        Plugins share most of their closures; each shared edge is judged once.
+        """
+        key = (node.name, extras)
+        if key not in self._edges:
+            notes: dict[tuple[str, str, str], UnsatisfiedRequirement] = {}
+            self._edges[key] = (list(self._applicable(node, extras, notes)), notes)
+        return self._edges[key]
 
     def _applicable(
         self,

@@ -353,12 +353,13 @@ def canonical_rows(
 
 # What makes a RECORD not simple wherever it appears (conservative: in any field):
 # quoting, line ends other than \n, NUL and backslash (refused paths), ``..`` (paths
-# that may climb out), and the empty components normpath would remove. Searched for one
-# by one: each is a fast scan, where one alternation is not. Empty rows are found by
-# counting (:func:`simple_canonical_rows`).
-_NOT_SIMPLE: Final = ('"', "\r", "\x00", "\\", "..", "//", "/,")
-# ``.`` components (``a/./b``, ``a/.``), looked for only where ``/.`` appears at all.
-_DOT_COMPONENTS: Final = ("/./", "/.,")
+# that may climb out), and the empty and ``.`` components normpath would remove. Each
+# is a fast scan, where one alternation of them all is not; the components are looked
+# for only where a ``/`` is followed by ``/``, ``,`` or ``.`` at all (one regular
+# expression with a literal prefix). Empty rows are found by counting.
+_NOT_SIMPLE: Final = ('"', "\r", "\x00", "\\", "..")
+_AFTER_SLASH: Final = re.compile(r"/[/,.]")
+_NOT_NORMAL: Final = ("//", "/,", "/./", "/.,")
 _FIRST: Final = operator.itemgetter(0)
 
 
@@ -393,7 +394,7 @@ def simple_canonical_rows(text: str, dist_info: str) -> tuple[list[CanonicalRow]
     """
     if not dist_info or any(part in text for part in _NOT_SIMPLE):
         return None
-    if "/." in text and any(part in text for part in _DOT_COMPONENTS):
+    if _AFTER_SLASH.search(text) and any(part in text for part in _NOT_NORMAL):
         return None
     found = _simple_row_pattern(csv.field_size_limit()).findall(text)
     if len(found) != text.count("\n") + (not text.endswith("\n")):
