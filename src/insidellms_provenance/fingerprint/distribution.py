@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import posixpath
+import re
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance._safe_io import (
     DIST_FILE_LIMIT,
@@ -263,16 +264,26 @@ def _read_name_version(dist: metadata.Distribution, problems: list[str]) -> tupl
     return name_and_version(text, problems)
 
 
+# A blank line: a line end followed by another, as the email parser splits lines
+# (``\r\n``, ``\r`` or ``\n``; a ``\r\n`` is one line end, not two).
+_BLANK_LINE: Final = re.compile(r"(\r\n|\r(?!\n)|\n)(?:\r\n|\r|\n)")
+
+
 @functools.lru_cache(maxsize=64)
 def metadata_headers(text: str) -> Message:
     """The headers of METADATA ``text`` (compat32, as ``packaging.metadata.parse_email``).
 
     Parsed once per text in a process: describing a distribution and walking its
     ``Requires-Dist`` both need them. The result is shared: read it, never change it.
+    Only the text up to the first blank line is parsed: the headers end there at the
+    latest, and the parser would split a long description into lines for nothing
+    (≈ 0.15 ms for 30 KB); ``tests/test_distinfo_metadata.py`` checks the headers are
+    the same (Hypothesis).
     """
     from email.parser import HeaderParser
 
-    return HeaderParser().parsestr(text)
+    blank = _BLANK_LINE.search(text)
+    return HeaderParser().parsestr(text if blank is None else text[: blank.end(1)])
 
 
 def metadata_facts(text: str) -> MetadataFacts:
