@@ -307,12 +307,13 @@ def _store(directory: Path, key: str, facts: MetadataFacts, description: Distrib
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _trusted_directory(directory):
             return
+        data = orjson.dumps(value)
         fd, temporary = tempfile.mkstemp(dir=directory, prefix=".entry-")
         try:
             with os.fdopen(fd, "wb") as file:
-                file.write(orjson.dumps(value))
+                file.write(data)
             os.replace(temporary, directory / f"{key}.json")
         except OSError:
             os.unlink(temporary)
-    except OSError:
+    except (OSError, orjson.JSONEncodeError):  # a value orjson refuses is not stored
         return
