@@ -111,7 +111,21 @@ def test_editable_installs_are_described_but_not_stored(big, cache):
     assert entries(cache) == []
 
 
-@pytest.mark.parametrize("tamper", ["wrong-key", "not-json", "symlink", "group-writable"])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "wrong-key",
+        "not-json",
+        "symlink",
+        "group-writable",
+        "fifo",
+        "dev-zero",
+        "huge",
+        "facts-not-strings",
+        "facts-missing",
+        "description-keys",
+    ],
+)
 def test_entries_we_cannot_trust_are_ignored(big, cache, tmp_path, tamper):
     describe_cached(big, editable=False, directory=cache)
     (entry,) = entries(cache)
@@ -126,13 +140,26 @@ def test_entries_we_cannot_trust_are_ignored(big, cache, tmp_path, tamper):
         elsewhere.write_bytes(orjson.dumps(forged))
         entry.unlink()
         entry.symlink_to(elsewhere)
+    elif tamper == "fifo":  # nothing may hang
+        entry.unlink()
+        os.mkfifo(entry)
+    elif tamper == "dev-zero":  # nor read forever
+        entry.unlink()
+        entry.symlink_to("/dev/zero")
+    elif tamper == "huge":
+        entry.write_bytes(orjson.dumps(forged) + b" " * (2 << 20))
+    elif tamper.startswith("facts"):
+        forged["facts"] = [1, "1.0", []] if tamper == "facts-not-strings" else None
+        entry.write_bytes(orjson.dumps(forged))
+    elif tamper == "description-keys":
+        forged["description"]["extra"] = 1
+        entry.write_bytes(orjson.dumps(forged))
     else:
         entry.write_bytes(orjson.dumps(forged))
         cache.chmod(0o777)
-    assert (
-        describe_cached(big, editable=False, directory=cache)
-        == describe_distribution(big, integrity=False)[0]
-    )
+    cached = DescriptionCache(cache)
+    assert cached.describe(big, editable=False) == describe_distribution(big, integrity=False)[0]
+    assert cached.facts(big) == metadata_facts(big.read_text("METADATA") or "")
 
 
 def test_records_that_climb_out_are_not_cached_and_small_ones_are(tmp_path, cache):
