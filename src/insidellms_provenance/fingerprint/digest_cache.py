@@ -33,7 +33,7 @@ import sys
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path, PurePosixPath
-from typing import Final, NamedTuple, cast
+from typing import Final, cast
 
 import orjson
 
@@ -88,13 +88,26 @@ def describe_cached(
     return DescriptionCache(directory).describe(dist, editable=editable)
 
 
-class _Found(NamedTuple):
-    """A distribution looked up: the bytes read, their key, and the entry if there was one."""
+class _Found:
+    """A distribution looked up: the bytes read, their key, and the entry if there was one.
 
-    snapshot: _Snapshot
-    key: str
-    facts: MetadataFacts | None
-    description: DistributionInfo | None
+    A plain class: a ``NamedTuple`` would compile its annotations at import, in every
+    host run that walks a closure.
+    """
+
+    __slots__ = ("description", "facts", "key", "snapshot")
+
+    def __init__(
+        self,
+        snapshot: _Snapshot,
+        key: str,
+        facts: MetadataFacts | None,
+        description: DistributionInfo | None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.key = key
+        self.facts = facts
+        self.description = description
 
 
 class DescriptionCache:
