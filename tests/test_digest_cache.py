@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -234,3 +236,19 @@ def test_descriptions_without_integrity_read_records_as_with_it(tmp_path, record
     assert without == {**with_integrity, "integrity": None}
     assert paths == full_paths
     assert bool(without["problems"]) is problem
+
+
+def test_the_definition_does_not_depend_on_what_was_imported(tmp_path):
+    """Modules imported only for some RECORDs (install_layout) still make the key."""
+    code = (
+        "import sys\n"
+        "from insidellms_provenance.fingerprint import digest_cache\n"
+        "assert 'insidellms_provenance.fingerprint.install_layout' not in sys.modules\n"
+        "print(digest_cache._definition().hex())\n"
+    )
+    alone = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    definition = digest_cache._definition()
+    assert definition is not None
+    assert alone.stdout.strip() == definition.hex()  # the same with every module imported

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import sys
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -237,13 +236,19 @@ _DEFINITION: dict[str, bytes | None] = {}
 
 
 def _definition() -> bytes | None:
-    """SHA-256 of the source of every module that decides a description, once a process."""
+    """SHA-256 of the source of every module that decides an entry, once a process.
+
+    Each source is found in this package's directory by the module's name, imported or
+    not: some are imported only for the RECORDs that need them, and a module missing
+    from ``sys.modules`` must not turn the cache off. A source that cannot be read (a
+    zip import, a symlink) does.
+    """
     if "value" not in _DEFINITION:
+        package = Path(__file__).parent.parent
         digest = hashlib.sha256()
         for name in _DEFINING_MODULES:
-            module = sys.modules.get(name)
-            source = getattr(module, "__file__", None)
-            data = read_regular_file(Path(source).parent, Path(source).name) if source else None
+            *directories, module = name.split(".")[1:]
+            data = read_regular_file(package.joinpath(*directories), f"{module}.py")
             if data is None:
                 _DEFINITION["value"] = None
                 break
