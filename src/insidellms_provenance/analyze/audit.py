@@ -24,9 +24,9 @@ import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, overload
 
 import orjson
 
@@ -96,14 +96,16 @@ def find_runs(
     roots: Iterable[Path],
     shard: tuple[int, int] | None = None,
     on_error: Callable[[Path, str], None] | None = None,
-) -> list[RunDir]:
+) -> Sequence[RunDir]:
     """Run directories (holding ``manifest.json``) below ``roots``, in natural order.
 
     Natural order of the path as reached from the root (``runs/r2`` before ``runs/r10``)
     makes "the first run where a fingerprint changed" mean something. With ``shard``
     ``(i, n)``, only the runs whose relative path hashes to shard ``i`` of ``n``.
     Symlinked directories are not followed, so a link cannot make the walk loop. A
-    directory that cannot be listed is passed to ``on_error`` with the reason.
+    directory that cannot be listed is passed to ``on_error`` with the reason. Only
+    strings are kept (a :class:`RunDir` is made when read): memory grows with the runs
+    by a name and a key each.
     """
 
     def unreadable(error: OSError) -> None:
@@ -116,14 +118,37 @@ def find_runs(
             dirnames.sort()
             if MANIFEST_NAME not in filenames:
                 continue
-            path = Path(directory)
             if shard is not None:
-                relative = path.relative_to(root).as_posix()
+                relative = Path(directory).relative_to(root).as_posix()
                 if shard_of(relative, shard[1]) != shard[0]:
                     continue
-            name = str(path)
-            found.append(RunDir(path, name, run_key(name)))
-    return sorted(found, key=lambda run: (run.key, run.name))
+            name = str(Path(directory))
+            found.append((run_key(name), name))
+    found.sort()
+    return _RunDirs([name for _, name in found], [key for key, _ in found])
+
+
+class _RunDirs(Sequence[RunDir]):
+    """Run directories in order, kept as their names and keys."""
+
+    def __init__(self, names: list[str], keys: list[str]) -> None:
+        self._names = names
+        self._keys = keys
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @overload
+    def __getitem__(self, index: int) -> RunDir: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RunDir]: ...
+
+    def __getitem__(self, index: int | slice) -> RunDir | Sequence[RunDir]:
+        if isinstance(index, slice):
+            return _RunDirs(self._names[index], self._keys[index])
+        name = self._names[index]
+        return RunDir(Path(name), name, self._keys[index])
 
 
 class AuditSummary:

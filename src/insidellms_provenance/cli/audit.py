@@ -88,7 +88,7 @@ def run(arguments: argparse.Namespace) -> int:
             raise ProvenanceError(f"{root}: not a directory")
     from insidellms_provenance.cli.progress import Progress
     from insidellms_provenance.cli.render import terminal_safe
-    from insidellms_provenance.runfile.read import manifest_path
+    from insidellms_provenance.runfile.read import MANIFEST_NAME
 
     summary = AuditSummary()
     progress = Progress.for_terminal("audited", "runs", quiet=arguments.quiet)
@@ -105,7 +105,8 @@ def run(arguments: argparse.Namespace) -> int:
             raise ProvenanceError(f"{output}: is a directory")
         # Never onto an input: compared by device and inode, so links are seen through.
         identity = _identity(target)
-        if identity is not None and identity in {_identity(manifest_path(r.path)) for r in runs}:
+        manifests = (os.path.join(run.name, MANIFEST_NAME) for run in runs)  # runs are dirs
+        if identity is not None and identity in {_identity(path) for path in manifests}:
             raise ProvenanceError(
                 f"{output}: is one of the audited manifests; refusing to overwrite it"
             )
@@ -120,7 +121,7 @@ def run(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def _identity(path: str | Path) -> tuple[int, int] | None:
     try:
         info = os.stat(path)
     except OSError:
