@@ -103,9 +103,9 @@ def find_runs(
     makes "the first run where a fingerprint changed" mean something. With ``shard``
     ``(i, n)``, only the runs whose relative path hashes to shard ``i`` of ``n``.
     Symlinked directories are not followed, so a link cannot make the walk loop. A
-    directory that cannot be listed is passed to ``on_error`` with the reason. Only
-    strings are kept (a :class:`RunDir` is made when read): memory grows with the runs
-    by a name and a key each.
+    directory that cannot be listed is passed to ``on_error`` with the reason. Only the
+    names are kept (a :class:`RunDir` is made when read): memory grows with the runs by
+    one short string each.
     """
 
     def unreadable(error: OSError) -> None:
@@ -122,18 +122,16 @@ def find_runs(
                 relative = Path(directory).relative_to(root).as_posix()
                 if shard_of(relative, shard[1]) != shard[0]:
                     continue
-            name = str(Path(directory))
-            found.append((run_key(name), name))
-    found.sort()
-    return _RunDirs([name for _, name in found], [key for key, _ in found])
+            found.append(str(Path(directory)))
+    found.sort(key=lambda name: (run_key(name), name))
+    return _RunDirs(found)
 
 
 class _RunDirs(Sequence[RunDir]):
-    """Run directories in order, kept as their names and keys."""
+    """Run directories in order, kept as their names (keys are long: made when read)."""
 
-    def __init__(self, names: list[str], keys: list[str]) -> None:
+    def __init__(self, names: list[str]) -> None:
         self._names = names
-        self._keys = keys
 
     def __len__(self) -> int:
         return len(self._names)
@@ -146,9 +144,9 @@ class _RunDirs(Sequence[RunDir]):
 
     def __getitem__(self, index: int | slice) -> RunDir | Sequence[RunDir]:
         if isinstance(index, slice):
-            return _RunDirs(self._names[index], self._keys[index])
+            return _RunDirs(self._names[index])
         name = self._names[index]
-        return RunDir(Path(name), name, self._keys[index])
+        return RunDir(Path(name), name, run_key(name))
 
 
 class AuditSummary:

@@ -106,7 +106,7 @@ def run(arguments: argparse.Namespace) -> int:
         # Never onto an input: compared by device and inode, so links are seen through.
         identity = _identity(target)
         manifests = (os.path.join(run.name, MANIFEST_NAME) for run in runs)  # runs are dirs
-        if identity is not None and identity in {_identity(path) for path in manifests}:
+        if identity is not None and any(_identity(path) == identity for path in manifests):
             raise ProvenanceError(
                 f"{output}: is one of the audited manifests; refusing to overwrite it"
             )
