@@ -84,3 +84,22 @@ def test_a_changed_plugin_is_audited_afresh(tmp_path):
     assert [line["problem"] for line in lines] == [None] * 4
     assert lines[1]["fingerprint"] != lines[3]["fingerprint"]
     assert summary.first_change == {"beta": (str(tmp_path / "runs/r2"), "1.0.0")}
+
+
+@pytest.mark.parametrize("how", ["itself", "hard link"])
+def test_output_onto_an_audited_manifest_is_refused(tmp_path, how):
+    import os
+
+    from test_cli import cli
+
+    write_run(tmp_path / "runs/r1", FIELD)
+    manifest = tmp_path / "runs/r1/manifest.json"
+    before = manifest.read_bytes()
+    output = manifest
+    if how == "hard link":
+        output = tmp_path / "out.jsonl"
+        os.link(manifest, output)
+    result = cli("audit", str(tmp_path / "runs"), "-o", str(output))
+    assert result.returncode == 2
+    assert b"is one of the audited manifests" in result.stderr
+    assert manifest.read_bytes() == before
