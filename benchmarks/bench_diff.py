@@ -20,7 +20,7 @@ from pathlib import Path
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import field_bytes, make_field
 from insidellms_provenance.field.schema import PluginFingerprint
-from interleave import interleaved, median_ms, ratio, run_process, run_process_cpu
+from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import time_with_bytecode_caches
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
@@ -89,7 +89,7 @@ def main() -> None:
                 rss: dict[str, list[int]] = rss,
                 cpu: dict[str, list[float]] = cpu,
             ) -> None:
-                _, peak, seconds = run_process_cpu(argv)
+                _, peak, seconds = run_process_usage(argv)
                 rss[name].append(peak)
                 cpu[name].append(seconds)
 

@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from interleave import interleaved, median_ms, ratio, run_process, run_process_cpu
+from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import build_site, time_with_bytecode_caches
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
@@ -97,7 +97,7 @@ def compare(label: str, python: Path, scope: str, target: str, env: dict[str, st
         cpu: dict[str, list[float]] = {"floor": [], "verify": []}
 
         def timed(name: str, argv: list[str]) -> None:
-            cpu[name].append(run_process_cpu(argv, env)[2])
+            cpu[name].append(run_process_usage(argv, env)[2])
 
         times = interleaved(
             {"floor": lambda: timed("floor", floor), "verify": lambda: timed("verify", verify)},
