@@ -180,9 +180,6 @@ def _reproducibility_lines(report: DiffReport | None, *, modified: bool) -> list
     return ["", heading, *change_lines(report.changes)]
 
 
-_VERIFY_CHANGE_KEYS = ("plugin", "kind", "severity", "message", "before", "after")
-
-
 def _text(summary: str, findings: list[Finding], report: DiffReport | None) -> str:
     lines = [summary]
     if findings:
@@ -222,7 +219,7 @@ def _json(group: str, checked: int, findings: list[Finding], report: DiffReport 
     if report is not None:
         reproducibility = {
             "identical": not report.changes,
-            "changes": [change_value(c, _VERIFY_CHANGE_KEYS) for c in report.changes],
+            "changes": [change_value(c) for c in report.changes],
         }
     value = {
         "schema": VERIFY_SCHEMA,
