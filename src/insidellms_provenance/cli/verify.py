@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from insidellms_provenance.cli.options import add_format, add_group, set_epilog, write_output
+from insidellms_provenance.cli.options import (
+    add_format,
+    add_group,
+    add_quiet,
+    add_run,
+    set_epilog,
+    write_output,
+)
 from insidellms_provenance.cli.render import (
     change_lines,
     change_value,
@@ -29,12 +36,10 @@ VERIFY_SCHEMA = "insidellms-provenance/verify/v1"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
-    parser.add_argument(
-        "run",
-        type=Path,
-        nargs="?",
-        metavar="RUN",
-        help="a recorded run (run dir, manifest.json or record file) to compare with",
+    add_run(
+        parser,
+        "a recorded run (run dir, manifest.json or record file) to compare with",
+        optional=True,
     )
     add_group(parser)
     set_epilog(
@@ -55,12 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--all", action="store_true", help="verify every installed distribution, not only plugins"
     )
     add_format(parser, ("text", "json", "markdown"))
-    parser.add_argument(
-        "--quiet",
-        "-q",
-        action="store_true",
-        help="no progress line on stderr (shown only when stderr is a terminal)",
-    )
+    add_quiet(parser)
 
 
 def run(arguments: argparse.Namespace) -> int:
