@@ -412,3 +412,30 @@ def test_observations_are_compared_only_when_made_alike():
     )
     assert not report.identical
     assert not selected_changes(report, parse_fail_on("any"))
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ([], [], []),
+        (["a"], ["a"], []),  # unchanged problems are no change
+        (["b", "a"], ["a", "b"], []),  # nor is their order
+        ([], ["x"], [("medium", "lib: new problem: x", None, "x")]),
+        (["x"], [], [("low", "lib: problem gone: x", "x", None)]),
+        (
+            ["gone", "kept"],
+            ["kept", "z-new", "a-new"],
+            [
+                ("medium", "lib: new problem: a-new", None, "a-new"),
+                ("medium", "lib: new problem: z-new", None, "z-new"),
+                ("low", "lib: problem gone: gone", "gone", None),
+            ],
+        ),
+    ],
+)
+def test_problem_changes(before, after, expected):
+    from insidellms_provenance.analyze.diff import problem_changes
+
+    changes = problem_changes("p", "dependency", before, after, "lib: ")
+    assert {(c.plugin, c.kind) for c in changes} <= {("p", "dependency")}
+    assert [(c.severity, c.message, c.before, c.after) for c in changes] == expected

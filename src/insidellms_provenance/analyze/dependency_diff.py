@@ -12,7 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from insidellms_provenance.analyze.diff import Change, classify_version_change, version_severity
+from insidellms_provenance.analyze.diff import (
+    Change,
+    classify_version_change,
+    problem_changes,
+    version_severity,
+)
 
 __all__ = ["dependency_changes", "unsatisfied_text"]
 
@@ -149,10 +154,7 @@ def _describe(
             severity = "critical"
             message = f"{label} {new['version']}: same version, different editable source"
         yield _change("-", severity, message, old["record_digest"], new["record_digest"])
-    for problem in sorted(set(new["problems"]) - set(old["problems"])):
-        yield _change("-", "medium", f"{label}: new problem: {problem}", after=problem)
-    for problem in sorted(set(old["problems"]) - set(new["problems"])):
-        yield _change("-", "low", f"{label}: problem gone: {problem}", before=problem)
+    yield from problem_changes("-", "dependency", old["problems"], new["problems"], f"{label}: ")
     old_source, new_source = was.get("source"), now.get("source")
     if old_source != new_source:
         texts = _source_text(old_source), _source_text(new_source)

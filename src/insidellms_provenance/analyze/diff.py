@@ -34,6 +34,7 @@ __all__ = [
     "DiffReport",
     "classify_version_change",
     "diff_fields",
+    "problem_changes",
     "version_severity",
 ]
 
@@ -458,27 +459,25 @@ def _diff_distribution(
         )
     elif was["record_digest"] != now["record_digest"]:
         changes.append(_content_change(name, was, now))
-    changes.extend(
-        Change(
-            plugin=name,
-            kind="distribution",
-            severity="medium",
-            message=f"new problem: {problem}",
-            after=problem,
-        )
-        for problem in sorted(set(now["problems"]) - set(was["problems"]))
-    )
-    changes.extend(
-        Change(
-            plugin=name,
-            kind="distribution",
-            severity="low",
-            message=f"problem gone: {problem}",
-            before=problem,
-        )
-        for problem in sorted(set(was["problems"]) - set(now["problems"]))
-    )
+    changes += problem_changes(name, "distribution", was["problems"], now["problems"])
     return changes
+
+
+def problem_changes(
+    plugin: str, kind: str, before: Iterable[str], after: Iterable[str], about: str = ""
+) -> list[Change]:
+    """A distribution's problems that appeared (medium) or went (low); ``about`` leads."""
+    old, new = set(before), set(after)
+    return [
+        *(
+            Change(plugin, kind, "medium", f"{about}new problem: {problem}", after=problem)
+            for problem in sorted(new - old)
+        ),
+        *(
+            Change(plugin, kind, "low", f"{about}problem gone: {problem}", before=problem)
+            for problem in sorted(old - new)
+        ),
+    ]
 
 
 def _content_change(name: str, was: DistributionInfo, now: DistributionInfo) -> Change:
