@@ -468,15 +468,11 @@ def problem_changes(
 ) -> list[Change]:
     """A distribution's problems that appeared (medium) or went (low); ``about`` leads."""
     old, new = set(before), set(after)
+    appeared = [("medium", f"{about}new problem: {p}", None, p) for p in sorted(new - old)]
+    went = [("low", f"{about}problem gone: {p}", p, None) for p in sorted(old - new)]
     return [
-        *(
-            Change(plugin, kind, "medium", f"{about}new problem: {problem}", after=problem)
-            for problem in sorted(new - old)
-        ),
-        *(
-            Change(plugin, kind, "low", f"{about}problem gone: {problem}", before=problem)
-            for problem in sorted(old - new)
-        ),
+        Change(plugin, kind, severity, message, before=was, after=now)
+        for severity, message, was, now in appeared + went
     ]
 
 
