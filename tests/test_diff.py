@@ -439,3 +439,24 @@ def test_problem_changes(before, after, expected):
     changes = problem_changes("p", "dependency", before, after, "lib: ")
     assert {(c.plugin, c.kind) for c in changes} <= {("p", "dependency")}
     assert [(c.severity, c.message, c.before, c.after) for c in changes] == expected
+
+
+@pytest.mark.parametrize(
+    ("same_code", "kind", "expected"),
+    [
+        (True, None, ("rebuilt", "medium", "same version and code, different packaging metadata")),
+        (False, None, ("content", "critical", "same version, different installed files")),
+        (True, "dependency", ("dependency", "medium", "same version and code")),
+        (False, "dependency", ("dependency", "critical", "rebuilt or tampered distribution")),
+    ],
+)
+def test_same_version_change(same_code, kind, expected):
+    from insidellms_provenance.analyze.diff import same_version_change
+
+    change = same_version_change(
+        "p", "lib 1.0", "sha256:a", "sha256:b", same_code=same_code, kind=kind
+    )
+    assert (change.kind, change.severity) == expected[:2]
+    assert change.message.startswith("lib 1.0: ")
+    assert expected[2] in change.message
+    assert (change.before, change.after) == ("sha256:a", "sha256:b")

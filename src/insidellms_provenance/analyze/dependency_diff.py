@@ -16,6 +16,7 @@ from insidellms_provenance.analyze.diff import (
     Change,
     classify_version_change,
     problem_changes,
+    same_version_change,
     version_severity,
 )
 
@@ -134,26 +135,16 @@ def _describe(
     elif old["record_digest"] != new["record_digest"] or _editable_digest(was) != _editable_digest(
         now
     ):
-        same_code = old.get("code_digest") is not None and old.get("code_digest") == new.get(
-            "code_digest"
-        )
-        if old["record_digest"] != new["record_digest"] and same_code:
-            # As for a plugin: same version and code, other packaging metadata.
-            severity = "medium"
-            message = (
-                f"{label} {new['version']}: same version and code, different packaging "
-                "metadata - rebuilt distribution"
-            )
-        elif old["record_digest"] != new["record_digest"]:
-            severity = "critical"
-            message = (
-                f"{label} {new['version']}: same version, different installed files "
-                "- rebuilt or tampered distribution"
-            )
+        old_code = old.get("code_digest")
+        same_code = old_code is not None and old_code == new.get("code_digest")
+        digests = old["record_digest"], new["record_digest"]
+        if digests[0] != digests[1]:
+            # As for a plugin: same version and code, other packaging metadata, or not.
+            which = f"{label} {new['version']}"
+            yield same_version_change("-", which, *digests, same_code=same_code, kind="dependency")
         else:
-            severity = "critical"
             message = f"{label} {new['version']}: same version, different editable source"
-        yield _change("-", severity, message, old["record_digest"], new["record_digest"])
+            yield _change("-", "critical", message, *digests)
     yield from problem_changes("-", "dependency", old["problems"], new["problems"], f"{label}: ")
     old_source, new_source = was.get("source"), now.get("source")
     if old_source != new_source:

@@ -35,6 +35,7 @@ __all__ = [
     "classify_version_change",
     "diff_fields",
     "problem_changes",
+    "same_version_change",
     "version_severity",
 ]
 
@@ -483,25 +484,34 @@ def _content_change(name: str, was: DistributionInfo, now: DistributionInfo) -> 
     change known to leave every file outside the metadata directory as it was.
     """
     old_code, new_code = was.get("code_digest"), now.get("code_digest")
-    if old_code is not None and old_code == new_code:
-        return Change(
-            plugin=name,
-            kind="rebuilt",
-            severity="medium",
-            message=f"{now['name']} {now['version']}: same version and code, different "
-            "packaging metadata - rebuilt distribution",
-            before=was["record_digest"],
-            after=now["record_digest"],
-        )
-    return Change(
-        plugin=name,
-        kind="content",
-        severity="critical",
-        message=f"{now['name']} {now['version']}: same version, different installed "
-        "files - rebuilt or tampered distribution",
-        before=was["record_digest"],
-        after=now["record_digest"],
+    return same_version_change(
+        name,
+        f"{now['name']} {now['version']}",
+        was["record_digest"],
+        now["record_digest"],
+        same_code=old_code is not None and old_code == new_code,
     )
+
+
+def same_version_change(  # noqa: PLR0913 - a change's fields
+    plugin: str,
+    label: str,
+    before: str | None,
+    after: str | None,
+    *,
+    same_code: bool,
+    kind: str | None = None,
+) -> Change:
+    """Same version ``label``, other ``record_digest``: rebuilt (medium) or content (critical).
+
+    Rebuilt only when the code is known to be the same; ``kind`` defaults to the one
+    that says which (a dependency's change is of kind ``dependency`` either way).
+    """
+    if same_code:
+        message = f"{label}: same version and code, different packaging metadata - rebuilt "
+        return Change(plugin, kind or "rebuilt", "medium", message + "distribution", before, after)
+    message = f"{label}: same version, different installed files - rebuilt or tampered "
+    return Change(plugin, kind or "content", "critical", message + "distribution", before, after)
 
 
 def _short(text: str | None) -> str:
