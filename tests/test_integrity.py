@@ -17,6 +17,7 @@ import pytest
 from insidellms_provenance.fingerprint.integrity import (
     Finding,
     cached_code_problem,
+    check_files,
     integrity_summary,
     same_code,
 )
@@ -330,3 +331,61 @@ def test_tampered_bytecode_with_a_valid_header_is_modified(tmp_path, wheelhouse,
             "problem": "bytecode does not match its source",
         }
     ]
+
+
+def _rows(site: Path, files: dict[str, bytes]) -> list:
+    import base64
+    import hashlib
+
+    from insidellms_provenance.fingerprint.record_file import parse_record
+
+    lines = []
+    for relative, data in files.items():
+        path = site / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        lines.append(f"{relative},sha256={digest},{len(data)}")
+    entries, rejected = parse_record("\n".join(lines) + "\n")
+    assert not rejected
+    return entries
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else -1
+
+
+def test_directories_reused_across_rows_resolve_each_file_in_its_own_place(tmp_path):
+    """Rows that leave a directory and come back, climb with ``..`` or go deeper each reach
+    their own file through the kept directory fds; an edit is found where it is, a
+    symlinked directory met after good rows is still refused, and no fd is left open."""
+    site = tmp_path / "env" / "lib" / "site"
+    files = {
+        "pkg/a/x.py": b"x",
+        "pkg/b/y.py": b"y",
+        "pkg/a/z.py": b"z",
+        "pkg/a/deep/w.py": b"w",
+        "pkg/__init__.py": b"",
+        "../../bin/tool": b"#!tool",
+        "pkg/b/v.py": b"v",
+    }
+    entries = _rows(site, files)
+    before = _open_fds()
+    assert check_files(str(site), "", entries, 2, bytecode=False) == []
+    (site / "pkg" / "a" / "z.py").write_bytes(b"edited")
+    (site / "pkg" / "b" / "v.py").unlink()
+    found = {f.path: f.problem for f in check_files(str(site), "", entries, 2, bytecode=False)}
+    assert set(found) == {"pkg/a/z.py", "pkg/b/v.py"}
+    assert found["pkg/b/v.py"] == "missing"
+    # A directory swapped for a symlink (to an identical copy) between good rows.
+    (site / "pkg" / "b" / "v.py").write_bytes(b"v")
+    (site / "pkg" / "a" / "z.py").write_bytes(b"z")
+    copy = tmp_path / "copy"
+    (site / "pkg" / "a" / "deep").rename(copy)
+    (site / "pkg" / "a" / "deep").symlink_to(copy, target_is_directory=True)
+    found = {f.path: f.problem for f in check_files(str(site), "", entries, 2, bytecode=False)}
+    assert found == {
+        "pkg/a/deep/w.py": "refused: symlink in path (not followed)",
+        "pkg/a/deep": "unexpected file: not listed in RECORD",  # the link itself
+    }
+    assert _open_fds() == before

@@ -79,6 +79,12 @@ def test_recording_imports_only_the_recording_path(make_env):
     assert "insidellms_provenance.fingerprint.recorder" in loaded  # the check sees our modules
     plugins = ("alpha_plugin", "gamma_plugin")  # the plugins' own code, imported to record them
     assert outside(loaded, RECORDING_PATH + plugins) == []
+    # Plugins that declare no Requires-Dist cost no dependency walk, and a valid
+    # direct_url.json no packaging: none of their modules is imported.
+    walk = ("dependencies", "requirements", "digest_cache", "isolation")
+    unneeded = {f"insidellms_provenance.fingerprint.{name}" for name in walk}
+    assert unneeded.isdisjoint(loaded), sorted(unneeded & set(loaded))
+    assert not [m for m in loaded if m.split(".")[0] == "packaging"], loaded
 
 
 def test_a_disabled_hook_imports_nothing_but_its_own_small_modules(make_env):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.fingerprint.origin import check_origin, imported_file, other_copies
+from insidellms_provenance.fingerprint.origin import check_origin, duplicate_versions, imported_file
 
 MODULE = "origin_probe_plugin"
 
@@ -106,26 +106,38 @@ def test_a_module_linked_into_a_cache_is_the_distributions_own(layout, tmp_path)
 @pytest.mark.parametrize(
     ("copies", "editable", "versions"),
     [
-        # Not editable: every copy counts.
-        ([("site/demo-1.0.dist-info", "1.0"), ("src/demo.egg-info", "1.0")], False, ["1.0", "1.0"]),
+        # Not editable: every copy counts, each with the version its METADATA holds.
+        ([("site/demo-1.0.dist-info", "1.0"), ("src/demo.egg-info", "1.1")], False, ["1.0", "1.1"]),
         # Editable: the egg-info its backend wrote into the source tree is the same install.
-        ([("site/demo-1.0.dist-info", "1.0"), ("src/demo.egg-info", "1.0")], True, ["1.0"]),
+        ([("site/demo-1.0.dist-info", "1.0"), ("src/demo.egg-info", "1.0")], True, []),
         # ... but a copy elsewhere still counts, with its own version.
         (
             [("site/demo-1.0.dist-info", "1.0"), ("old/demo.egg-info", "0.9")],
             True,
             ["1.0", "0.9"],
         ),
+        # No METADATA: the version in the directory's name.
+        (
+            [("site/demo-1.0.dist-info", "1.0"), ("old/demo-0.8.dist-info", None)],
+            False,
+            ["1.0", "0.8"],
+        ),
         # setup.py develop: the distribution's own metadata lies in the source tree.
-        ([("src/demo.egg-info", "1.0")], True, ["1.0"]),
+        ([("src/demo.egg-info", "1.0")], True, []),
+        # One install: no duplicate.
+        ([("site/demo-1.0.dist-info", "1.0")], False, []),
     ],
 )
-def test_other_copies(tmp_path, copies, editable, versions):
-    own = tmp_path / copies[0][0]
-    dist = metadata.PathDistribution(own)
-    found = other_copies(
+def test_versions_of_copies_that_are_installs_of_their_own(tmp_path, copies, editable, versions):
+    for directory, version in copies:
+        (tmp_path / directory).mkdir(parents=True)
+        if version is not None:
+            name = "PKG-INFO" if directory.endswith(".egg-info") else "METADATA"
+            (tmp_path / directory / name).write_text(f"Name: demo\nVersion: {version}\n")
+    dist = metadata.PathDistribution(tmp_path / copies[0][0])
+    found = duplicate_versions(
         dist,
-        [(str(tmp_path / directory), version) for directory, version in copies],
+        [str(tmp_path / directory) for directory, _ in copies],
         tmp_path / "src" if editable else None,
     )
     assert found == versions

@@ -7,10 +7,16 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.validate import validate
 from insidellms_provenance.fingerprint.source import (
+    DirectUrlFields,
+    _lean_direct_url,
+    _packaging_direct_url,
+    _parse_direct_url,
     describe_source,
     editable_root,
     source_tree_digest,
@@ -197,3 +203,113 @@ def test_the_same_source_under_another_directory_name_has_the_same_digest(tmp_pa
     assert source_tree_digest(_project(tmp_path / "checkout-a")) == source_tree_digest(
         _project(tmp_path / "another name")
     )
+
+
+# What direct_url.json may hold: PEP 610's shapes, and every way of getting them wrong
+# that a type check can catch (wrong types, missing or extra objects, hash disagreements).
+_TEXT = st.sampled_from(["", "git", "sha256", "abc", "file:///src", "https://h/x.whl", "a=b"])
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-1, 1), _TEXT)
+_ANY = st.one_of(_SCALAR, st.lists(_SCALAR, max_size=2), st.dictionaries(_TEXT, _SCALAR))
+
+
+def _maybe(key: str, values: st.SearchStrategy[object]) -> st.SearchStrategy[dict[str, object]]:
+    return st.one_of(st.just({}), values.map(lambda value: {key: value}))
+
+
+def _object(*parts: st.SearchStrategy[dict[str, object]]) -> st.SearchStrategy[object]:
+    merged = st.tuples(*parts).map(lambda dicts: {k: v for d in dicts for k, v in d.items()})
+    return st.one_of(merged, _ANY)
+
+
+_VCS_INFO = _object(
+    _maybe("vcs", st.one_of(_TEXT, _ANY)),
+    _maybe("commit_id", st.one_of(_TEXT, _ANY)),
+    _maybe("requested_revision", st.one_of(_TEXT, _ANY)),
+)
+_ALGORITHM = st.sampled_from(["sha256", "md5"])
+_ARCHIVE_INFO = _object(
+    _maybe("hashes", st.one_of(st.dictionaries(_ALGORITHM, st.one_of(_TEXT, _ANY)), _ANY)),
+    _maybe("hash", st.one_of(st.tuples(_ALGORITHM, _TEXT).map("=".join), _ANY)),
+)
+_DIR_INFO = _object(_maybe("editable", st.one_of(st.booleans(), _ANY)))
+_DIRECT_URL = _object(
+    _maybe("url", st.one_of(_TEXT, _ANY)),
+    _maybe("subdirectory", st.one_of(_TEXT, _ANY)),
+    _maybe("vcs_info", _VCS_INFO),
+    _maybe("archive_info", _ARCHIVE_INFO),
+    _maybe("dir_info", _DIR_INFO),
+)
+
+
+def _fields(found: DirectUrlFields | str) -> tuple[object, ...] | str:
+    if isinstance(found, str):
+        return found
+    names = ("kind", "url", "vcs", "commit_id", "requested_revision", "editable")
+    return tuple(getattr(found, name) for name in names)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_DIRECT_URL)
+def test_the_lean_direct_url_reader_agrees_with_packaging(value):
+    """The lean reader vouches for exactly what packaging accepts, with the same fields
+    (so a host run never imports packaging for a valid file); what it does not vouch
+    for, packaging reads and words."""
+    parsed = _parse_direct_url(json.dumps(value))
+    if not isinstance(value, dict):
+        assert isinstance(parsed, str)
+        return
+    lean, judged = _lean_direct_url(value), _packaging_direct_url(value)
+    if lean is None:
+        assert isinstance(judged, str)
+    else:
+        assert _fields(lean) == _fields(judged)
+    assert _fields(parsed) == _fields(judged)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"url": "https://h/x.whl", "archive_info": {}}, ("archive", "https://h/x.whl")),
+        (
+            {"url": "git+https://h/r", "vcs_info": {"vcs": "git", "commit_id": "c"}},
+            ("vcs", "git+https://h/r", "git", "c", None),
+        ),
+        ({"url": "file:///s", "dir_info": {"editable": True}}, ("directory", "file:///s")),
+        # Not vouched for: packaging decides, and words the problem.
+        ({"url": "https://h/s", "dir_info": {}}, None),
+        ({"url": "u", "archive_info": {"hash": "sha256=a", "hashes": {"sha256": "b"}}}, None),
+        ({"url": "u", "archive_info": {"hash": "nohash"}}, None),
+        ({"url": "u", "archive_info": {}, "dir_info": {}}, None),
+        ({"url": "u", "vcs_info": {"vcs": "git"}}, None),
+        ({"url": "u", "vcs_info": {"vcs": "git", "commit_id": "c", "requested_revision": 1}}, None),
+        ({"url": 1, "archive_info": {}}, None),
+        ({"url": "u", "subdirectory": 1, "archive_info": {}}, None),
+    ],
+)
+def test_the_lean_direct_url_reader_table(value, expected):
+    found = _lean_direct_url(value)
+    if expected is None:
+        assert found is None
+        assert isinstance(_packaging_direct_url(value), str)
+    else:
+        assert found is not None
+        assert _fields(found)[: len(expected)] == expected
+
+
+def test_a_valid_direct_url_does_not_import_packaging(tmp_path):
+    """What the host run relies on: reading a valid file costs no import of packaging."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from insidellms_provenance.fingerprint.source import _parse_direct_url\n"
+        "found = _parse_direct_url(sys.argv[1])\n"
+        "assert not isinstance(found, str), found\n"
+        "print('packaging.direct_url' in sys.modules)\n"
+    )
+    text = json.dumps({"url": "file:///w/x.whl", "archive_info": {"hashes": {"sha256": "a"}}})
+    result = subprocess.run(
+        [sys.executable, "-c", code, text], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

@@ -16,12 +16,13 @@ from insidellms_provenance.fingerprint.dist_files import read_dist_text
 
 __all__ = [
     "InstalledDistributions",
+    "copy_version",
     "declaring_directories",
     "discover",
     "dist_info_name",
     "entry_point_ref",
     "entry_points_of",
-    "installed_versions",
+    "installed_copies",
     "metadata_directories",
     "normalized_name",
     "versions_key",
@@ -265,18 +266,17 @@ def dist_info_name(dist: metadata.Distribution) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def installed_versions(
+def installed_copies(
     dists: Iterable[metadata.Distribution], paths: Iterable[str] | None = None
-) -> dict[str, list[tuple[str, str]]]:
-    """Every copy of ``dists`` found on ``paths``: its metadata directory and version.
+) -> dict[str, list[str]]:
+    """The metadata directory of every copy of ``dists`` found on ``paths``.
 
-    Copies are found by directory name (one listing per path entry); each copy's
-    version is read from its own metadata, not from its directory name, which an
-    ``*.egg-info`` directory does not always carry. More than one copy means more than
-    one install. Keys are the distributions' ``dist_info_name`` stems, normalized.
+    Copies are found by directory name (one listing per path entry). More than one
+    copy means more than one install (:func:`copy_version` tells their versions). Keys
+    are the distributions' ``dist_info_name`` stems, normalized.
     """
     wanted = {_dir_key(name) for dist in dists if (name := dist_info_name(dist))}
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    found: dict[str, list[str]] = defaultdict(list)
     for entry in sys.path if paths is None else paths:
         try:
             names = os.listdir(entry or ".")
@@ -284,12 +284,11 @@ def installed_versions(
             continue
         for name in sorted(names):
             if name.endswith((".dist-info", ".egg-info")) and (key := _dir_key(name)) in wanted:
-                directory = os.path.join(entry or ".", name)
-                found[key].append((directory, _copy_version(directory, name)))
+                found[key].append(os.path.join(entry or ".", name))
     return dict(found)
 
 
-def _copy_version(directory: str, name: str) -> str:
+def copy_version(directory: str) -> str:
     """The Version in a copy's METADATA (PKG-INFO for eggs), else its directory name's."""
     from insidellms_provenance.fingerprint.distribution import name_and_version
 
@@ -299,11 +298,12 @@ def _copy_version(directory: str, name: str) -> str:
             version = name_and_version(text, [])[1]
             if version:
                 return version
+    name = os.path.basename(directory)
     return name.rpartition(".")[0].partition("-")[2].partition("-")[0]
 
 
 def versions_key(dist: metadata.Distribution) -> str:
-    """The key of ``dist`` in the result of :func:`installed_versions`."""
+    """The key of ``dist`` in the result of :func:`installed_copies`."""
     name = dist_info_name(dist)
     return _dir_key(name) if name else ""
 

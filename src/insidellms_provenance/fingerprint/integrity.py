@@ -97,19 +97,28 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     """
     entries = list(entries)
     findings: list[Finding] = []
-    for entry in entries:
-        problem, fd = _check_entry(
-            site_dir, dist_info, depth, entry, relocated_depth=relocated_depth, uv_links=uv_links
-        )
-        if fd is not None:
-            try:
-                result = hash_fd(fd, entry.hash_.name) if entry.hash_ is not None else None
-            finally:
-                os.close(fd)
-            if result is not None:
-                problem = result if isinstance(result, str) else entry.mismatch(*result)
-        if problem is not None:
-            findings.append(Finding(entry.path, problem))
+    directories = _DirectoryChain(site_dir)
+    try:
+        for entry in entries:
+            problem, fd = _check_entry(
+                directories,
+                dist_info,
+                depth,
+                entry,
+                relocated_depth=relocated_depth,
+                uv_links=uv_links,
+            )
+            if fd is not None:
+                try:
+                    result = hash_fd(fd, entry.hash_.name) if entry.hash_ is not None else None
+                finally:
+                    os.close(fd)
+                if result is not None:
+                    problem = result if isinstance(result, str) else entry.mismatch(*result)
+            if problem is not None:
+                findings.append(Finding(entry.path, problem))
+    finally:
+        directories.close()
     findings += _unexpected_files(site_dir, dist_info, entries, relocated_depth)
     if bytecode:
         findings += _bytecode_findings(site_dir, entries, uv_links)
@@ -153,7 +162,7 @@ def _field_path(path: str) -> str:
 
 
 def _check_entry(  # noqa: PLR0913 - check_files' arguments, for one entry
-    site_dir: str,
+    directories: "_DirectoryChain",
     dist_info: str,
     depth: int,
     entry: RecordEntry,
@@ -170,7 +179,7 @@ def _check_entry(  # noqa: PLR0913 - check_files' arguments, for one entry
     refusal = check_path(path, depth)
     if refusal is not None:
         return f"refused: {refusal}", None
-    opened = _open_below(site_dir, path, uv_links)
+    opened = directories.open_file(path, uv_links)
     if opened == "missing":
         if entry.hash_ is None and is_bytecode_cache(entry.path):
             return None, None
@@ -187,32 +196,57 @@ _DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(
 _FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _open_below(root: str, relative: str, uv_links: bool = False) -> int | str:
-    """An fd of the regular file ``root/relative``, or why it was not opened.
+class _DirectoryChain:
+    """Open files below ``root`` component by component, keeping the last file's directories.
 
-    Leading ``..`` components (scripts and data files) climb from ``root`` first; below
-    that point no symlink is followed in a directory component, and the file itself is
-    read through a symlink only with ``uv_links`` (see :func:`check_files`).
+    RECORD lists a directory's files together, so the directories on the path to the
+    last file opened (a chain of fds, one per component, as deep as the path) are
+    reused for the next file in the same place: one ``open`` per file instead of one
+    per component. Each component is still opened with ``O_NOFOLLOW`` below the point
+    where leading ``..`` components (scripts and data files) climb from ``root``; the
+    file itself is read through a symlink only with ``uv_links``
+    (:func:`check_files`). :meth:`close` closes every fd it holds.
     """
-    parts = posixpath.normpath(relative).split("/")
-    base = root
-    while parts and parts[0] == "..":
-        base = os.path.dirname(base)
-        parts.pop(0)
-    try:
-        dir_fd = os.open(base, os.O_RDONLY)
-    except OSError:
-        return "missing"
-    try:
-        for part in parts[:-1]:
-            opened = _open_directory(part, dir_fd)
+
+    def __init__(self, root: str) -> None:
+        self._root = root
+        self._keys: list[str] = []  # the base directory, then each component below it
+        self._fds: list[int] = []
+
+    def open_file(self, relative: str, uv_links: bool = False) -> int | str:
+        """An fd of the regular file ``root/relative``, or why it was not opened."""
+        parts = posixpath.normpath(relative).split("/")
+        base = self._root
+        while parts and parts[0] == "..":
+            base = os.path.dirname(base)
+            parts.pop(0)
+        wanted = [base, *parts[:-1]]
+        kept = 0
+        while kept < min(len(wanted), len(self._keys)) and wanted[kept] == self._keys[kept]:
+            kept += 1
+        self._truncate(kept)
+        if not self._fds:
+            try:
+                self._fds.append(os.open(base, os.O_RDONLY))
+            except OSError:
+                return "missing"
+            self._keys.append(base)
+        for part in wanted[len(self._fds) :]:
+            opened = _open_directory(part, self._fds[-1])
             if isinstance(opened, str):
                 return opened
-            os.close(dir_fd)
-            dir_fd = opened
-        return _open_file(parts[-1], dir_fd, uv_links)
-    finally:
-        os.close(dir_fd)
+            self._fds.append(opened)
+            self._keys.append(part)
+        return _open_file(parts[-1], self._fds[-1], uv_links)
+
+    def close(self) -> None:
+        """Close every directory fd held."""
+        self._truncate(0)
+
+    def _truncate(self, length: int) -> None:
+        while len(self._fds) > length:
+            os.close(self._fds.pop())
+            self._keys.pop()
 
 
 def _open_directory(name: str, dir_fd: int) -> int | str:

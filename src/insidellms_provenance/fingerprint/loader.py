@@ -102,23 +102,24 @@ def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> Manif
         return schema.manifest_summary(
             status="invalid", problems=("plugin_manifest is not callable",)
         )
-    try:
-        with plugin_output_to_stderr(), host_loader_disabled():
-            value = function()
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
-        error_type, message = describe_error(error)
-        return schema.manifest_summary(status="error", problems=(f"{error_type}: {message}",))
-    try:
-        with plugin_output_to_stderr():
+    with plugin_output_to_stderr():  # once for both: each redirection costs system calls
+        try:
+            with host_loader_disabled():
+                value = function()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - foreign plugin code: record it
+            error_type, message = describe_error(error)
+            problem = f"{error_type}: {message}"
+            return schema.manifest_summary(status="error", problems=(problem,))
+        try:
             return summarize_manifest(value)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # noqa: BLE001 - a hostile mapping runs code when read
-        error_type, _ = describe_error(error)
-        problem = f"the returned value could not be read ({error_type})"
-        return schema.manifest_summary(status="invalid", problems=(problem,))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - a hostile mapping runs code when read
+            error_type, _ = describe_error(error)
+            problem = f"the returned value could not be read ({error_type})"
+            return schema.manifest_summary(status="invalid", problems=(problem,))
 
 
 # importlib's EntryPoint.pattern: ``module`` or ``module:attr.attr`` with optional extras.

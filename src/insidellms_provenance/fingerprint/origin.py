@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Origin
+from insidellms_provenance.fingerprint.discover import copy_version
 
-__all__ = ["check_origin", "imported_file", "other_copies"]
+__all__ = ["check_origin", "duplicate_versions", "imported_file"]
 
 
 @functools.cache
@@ -29,26 +31,27 @@ def imported_file(ep: metadata.EntryPoint) -> str | None:
     return module_file if isinstance(module_file, str) else None
 
 
-def other_copies(
-    dist: metadata.Distribution, copies: list[tuple[str, str]], editable_root: Path | None
+def duplicate_versions(
+    dist: metadata.Distribution, copies: list[str], editable_root: Path | None
 ) -> list[str]:
-    """Versions of the copies of ``dist`` that count as installs of their own.
+    """Versions of the copies of ``dist`` that count as installs of their own, if several.
 
-    ``copies`` are (metadata directory, version) pairs from ``installed_versions``. An
-    editable install's own source directory is on ``sys.path`` and may hold the
-    ``*.egg-info`` its build backend wrote there (setuptools does, in ``src/``): that is
-    the same install, not a second one, unless it is the distribution's own metadata.
+    ``copies`` are metadata directories from ``installed_copies``. An editable install's
+    own source directory is on ``sys.path`` and may hold the ``*.egg-info`` its build
+    backend wrote there (setuptools does, in ``src/``): that is the same install, not a
+    second one, unless it is the distribution's own metadata. With one install or none
+    there is no duplicate, and no version is read.
     """
-    if editable_root is None:
-        return [version for _, version in copies]
-    own = os.path.abspath(str(getattr(dist, "_path", "")))
-    root = os.path.abspath(editable_root)
-    return [
-        version
-        for directory, version in copies
-        if os.path.abspath(directory) == own
-        or not Path(os.path.abspath(directory)).is_relative_to(root)
-    ]
+    if editable_root is not None:
+        own = os.path.abspath(str(getattr(dist, "_path", "")))
+        root = os.path.abspath(editable_root)
+        copies = [
+            directory
+            for directory in copies
+            if os.path.abspath(directory) == own
+            or not Path(os.path.abspath(directory)).is_relative_to(root)
+        ]
+    return [copy_version(directory) for directory in copies] if len(copies) > 1 else []
 
 
 def check_origin(
@@ -86,15 +89,14 @@ def check_origin(
     return schema.origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)
 
 
-def _both_forms(file: str, directory: str) -> tuple[tuple[str, str], ...]:
+def _both_forms(file: str, directory: str) -> Iterator[tuple[str, str]]:
     """``file`` and ``directory`` as written (absolute), then with symlinks resolved.
 
     As written first: uv's ``--link-mode=symlink`` installs every file as a symlink into
     its cache, so only the path Python imported through lies in the site directory.
-    Resolved second: a site directory reached through a symlinked parent (``/tmp`` on
+    Resolved second, and only if asked for (resolving costs a system call per
+    component): a site directory reached through a symlinked parent (``/tmp`` on
     macOS) may be spelt differently in ``__file__`` and on ``sys.path``.
     """
-    return (
-        (os.path.abspath(file), os.path.abspath(directory)),
-        (os.path.realpath(file), _real(directory)),
-    )
+    yield os.path.abspath(file), os.path.abspath(directory)
+    yield os.path.realpath(file), _real(directory)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import make_field
 from insidellms_provenance.field.schema import (
     DEFAULT_GROUP,
     Conflict,
+    Dependency,
     DistributionInfo,
     LoadOutcome,
     ManifestSummary,
@@ -19,24 +21,34 @@ from insidellms_provenance.field.schema import (
     Source,
     UnsatisfiedRequirement,
 )
-from insidellms_provenance.fingerprint.dependencies import DependencyTable
-from insidellms_provenance.fingerprint.digest_cache import cache_directory
 from insidellms_provenance.fingerprint.discover import (
     discover,
     dist_info_name,
     entry_point_ref,
-    installed_versions,
+    installed_copies,
     versions_key,
 )
-from insidellms_provenance.fingerprint.distribution import describe_distribution, site_directory
-from insidellms_provenance.fingerprint.isolation import ImportResult
+from insidellms_provenance.fingerprint.dist_files import read_dist_text
+from insidellms_provenance.fingerprint.distribution import (
+    describe_distribution,
+    metadata_headers,
+    site_directory,
+)
 from insidellms_provenance.fingerprint.loader import (
     call_plugin_manifest,
     load_entry_point,
     plugins_disabled,
 )
-from insidellms_provenance.fingerprint.origin import check_origin, imported_file, other_copies
+from insidellms_provenance.fingerprint.origin import (
+    check_origin,
+    duplicate_versions,
+    imported_file,
+)
 from insidellms_provenance.fingerprint.source import describe_source, editable_root
+
+if TYPE_CHECKING:
+    from insidellms_provenance.fingerprint.dependencies import DependencyTable
+    from insidellms_provenance.fingerprint.isolation import ImportResult
 
 __all__ = ["record", "record_field", "record_without_import"]
 
@@ -90,9 +102,9 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         pending = [ep for ep in entry_points if (ep.name, ep.value) not in observations]
         if pending:
             imported = import_isolated(pending, environ)
-    versions = installed_versions(ep.dist for ep in entry_points if ep.dist is not None)
+    copies = installed_copies(ep.dist for ep in entry_points if ep.dist is not None)
     described: dict[str, _Described] = {}
-    dependencies = DependencyTable(cache_directory(environ))
+    dependencies = _Closures(environ)
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
@@ -114,7 +126,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
                 site_dir=site_directory(dist),
                 record_paths=record_paths,
                 editable_root=root,
-                versions=other_copies(dist, versions.get(versions_key(dist), []), root),
+                versions=duplicate_versions(dist, copies.get(versions_key(dist), []), root),
             )
             closure = dependencies.closure(dist)
         plugins.append(
@@ -131,7 +143,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
                 unsatisfied=closure[1],
             )
         )
-    return make_field(group, plugins, conflicts, dependencies.table, observed_in_run=in_run)
+    return make_field(group, plugins, conflicts, dependencies.table(), observed_in_run=in_run)
 
 
 def record_without_import(group: str, recorded: Provenance) -> Provenance:
@@ -143,6 +155,8 @@ def record_without_import(group: str, recorded: Provenance) -> Provenance:
     kept. Integrity is checked now, bytecode caches included. Diffing the result
     with ``recorded`` shows what changed on disk since the run (``verify RUN``).
     """
+    from insidellms_provenance.fingerprint.dependencies import DependencyTable
+
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
     described: dict[str, _Described] = {}
     # The dependency table is compared when the run has one; this never uses the
@@ -176,6 +190,37 @@ def record_without_import(group: str, recorded: Provenance) -> Provenance:
     return make_field(
         group, plugins, recorded["conflicts"], table, observed_in_run=recorded["observed_in_run"]
     )
+
+
+class _Closures:
+    """The run's dependency table, walked only once some plugin declares a requirement.
+
+    A distribution whose METADATA has no ``Requires-Dist`` has an empty closure, and
+    nothing unsatisfied: for it, the walker (and its requirement parser and description
+    cache) is not even imported, which a host run with plugins like that would pay for
+    nothing. Anything else (requirements, an ``.egg-info``, unreadable METADATA) goes to
+    the walker.
+    """
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self._walked: DependencyTable | None = None
+
+    def closure(
+        self, dist: metadata.Distribution
+    ) -> tuple[list[str], list[UnsatisfiedRequirement]]:
+        text = read_dist_text(dist, "METADATA")
+        if text is not None and not metadata_headers(text).get_all("Requires-Dist"):
+            return [], []
+        if self._walked is None:
+            from insidellms_provenance.fingerprint.dependencies import DependencyTable
+            from insidellms_provenance.fingerprint.digest_cache import cache_directory
+
+            self._walked = DependencyTable(cache_directory(self._environ))
+        return self._walked.closure(dist)
+
+    def table(self) -> dict[str, Dependency]:
+        return self._walked.table if self._walked is not None else {}
 
 
 def _describe(

@@ -7,7 +7,7 @@ import os
 import stat
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 import orjson
@@ -19,12 +19,10 @@ from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.legacy import legacy_install
 from insidellms_provenance.fingerprint.redact import clean_url, redact
 
-if TYPE_CHECKING:
-    from packaging.direct_url import DirectUrl
-
 __all__ = [
     "SKIPPED_SOURCE_DIRS",
     "TOP_LEVEL_OUTPUT_DIRS",
+    "DirectUrlFields",
     "describe_source",
     "editable_root",
     "source_tree_digest",
@@ -68,16 +66,16 @@ def describe_source(dist: metadata.Distribution) -> Source:
         return schema.source(kind="unknown", problems=(problem,))
 
     url, local_name, local_path = _split_url(direct.url)
-    if direct.vcs_info is not None:
+    if direct.kind == "vcs":
         return schema.source(
             kind="vcs",
             url=url,
-            vcs=direct.vcs_info.vcs,
-            commit=direct.vcs_info.commit_id,
-            requested_revision=direct.vcs_info.requested_revision,
+            vcs=direct.vcs,
+            commit=direct.commit_id,
+            requested_revision=direct.requested_revision,
         )
-    if direct.dir_info is not None:
-        editable = bool(direct.dir_info.editable)
+    if direct.kind == "directory":
+        editable = direct.editable
         digest = None
         if editable:
             if local_path is not None and local_path.is_dir():
@@ -116,17 +114,102 @@ def _legacy_source(dist: metadata.Distribution) -> Source:
     )
 
 
-def _parse_direct_url(text: str) -> DirectUrl | str:
-    """``direct_url.json`` parsed by packaging, or the first line of what is wrong with it."""
+class DirectUrlFields:
+    """What a fingerprint takes from a valid ``direct_url.json``.
+
+    A plain class: a ``NamedTuple`` costs the host run about half a millisecond to
+    create under postponed annotations.
+    """
+
+    __slots__ = ("commit_id", "editable", "kind", "requested_revision", "url", "vcs")
+
+    def __init__(  # noqa: PLR0913 - the fields
+        self,
+        kind: Literal["vcs", "directory", "archive"],
+        url: str,
+        vcs: str | None = None,
+        commit_id: str | None = None,
+        requested_revision: str | None = None,
+        *,
+        editable: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.url = url
+        self.vcs = vcs
+        self.commit_id = commit_id
+        self.requested_revision = requested_revision
+        self.editable = editable
+
+
+def _parse_direct_url(text: str) -> DirectUrlFields | str:
+    """``direct_url.json``'s fields, or the first line of what is wrong with it.
+
+    ``packaging.direct_url`` is the judge, but importing it (dataclasses and all) costs
+    more than a host run can spare; :func:`_lean_direct_url` accepts the files packaging
+    accepts, with the same fields (``tests/test_source.py`` checks that by property), and
+    anything it does not vouch for goes to packaging, which also words the problem.
+    """
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    if not isinstance(value, dict):
+        return f"expected a JSON object, not {type(value).__name__}"
+    return _lean_direct_url(value) or _packaging_direct_url(value)
+
+
+def _packaging_direct_url(value: dict[str, object]) -> DirectUrlFields | str:
     from packaging.direct_url import DirectUrl, DirectUrlValidationError
 
     try:
-        value = orjson.loads(text)
-        if not isinstance(value, dict):
-            return f"expected a JSON object, not {type(value).__name__}"
-        return DirectUrl.from_dict(value)
-    except (orjson.JSONDecodeError, DirectUrlValidationError, TypeError) as error:
+        direct = DirectUrl.from_dict(value)
+    except (DirectUrlValidationError, TypeError) as error:
         return str(error).splitlines()[0] if str(error) else type(error).__name__
+    if direct.vcs_info is not None:
+        vcs = direct.vcs_info
+        return DirectUrlFields("vcs", direct.url, vcs.vcs, vcs.commit_id, vcs.requested_revision)
+    if direct.dir_info is not None:
+        return DirectUrlFields("directory", direct.url, editable=bool(direct.dir_info.editable))
+    return DirectUrlFields("archive", direct.url)
+
+
+def _lean_direct_url(value: dict[str, object]) -> DirectUrlFields | None:  # noqa: C901, PLR0911
+    """The fields of ``value`` if PEP 610 (as packaging checks it) plainly holds, else None."""
+    url = value.get("url")
+    subdirectory = value.get("subdirectory")
+    if not isinstance(url, str) or not (subdirectory is None or isinstance(subdirectory, str)):
+        return None
+    given = [key for key in ("vcs_info", "archive_info", "dir_info") if value.get(key) is not None]
+    if len(given) != 1 or not isinstance(info := value[given[0]], dict):
+        return None
+    if given[0] == "vcs_info":
+        vcs, commit, revision = (
+            info.get("vcs"),
+            info.get("commit_id"),
+            info.get("requested_revision"),
+        )
+        if not (isinstance(vcs, str) and isinstance(commit, str)):
+            return None
+        if revision is not None and not isinstance(revision, str):
+            return None
+        return DirectUrlFields("vcs", url, vcs, commit, revision)
+    if given[0] == "dir_info":
+        editable = info.get("editable")
+        if not url.startswith("file://") or not (editable is None or isinstance(editable, bool)):
+            return None
+        return DirectUrlFields("directory", url, editable=bool(editable))
+    hashes, legacy = info.get("hashes"), info.get("hash")
+    if hashes is not None and not (
+        isinstance(hashes, dict) and all(isinstance(h, str) for h in hashes.values())
+    ):
+        return None
+    if legacy is not None:
+        if not isinstance(legacy, str) or "=" not in legacy:
+            return None
+        algorithm, digest = legacy.split("=", 1)
+        if hashes is not None and hashes.get(algorithm, None) != digest:
+            return None
+    return DirectUrlFields("archive", url)
 
 
 def editable_root(dist: metadata.Distribution) -> Path | None:
