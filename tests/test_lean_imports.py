@@ -79,9 +79,10 @@ def test_recording_imports_only_the_recording_path(make_env):
     assert "insidellms_provenance.fingerprint.recorder" in loaded  # the check sees our modules
     plugins = ("alpha_plugin", "gamma_plugin")  # the plugins' own code, imported to record them
     assert outside(loaded, RECORDING_PATH + plugins) == []
-    # Plugins that declare no Requires-Dist cost no dependency walk, and a valid
-    # direct_url.json no packaging: none of their modules is imported.
-    walk = ("dependencies", "requirements", "digest_cache", "isolation")
+    # Plugins that declare no Requires-Dist cost no dependency walk, wheel installs no
+    # legacy reader, and a valid direct_url.json no packaging: none of their modules is
+    # imported.
+    walk = ("dependencies", "requirements", "digest_cache", "isolation", "legacy")
     unneeded = {f"insidellms_provenance.fingerprint.{name}" for name in walk}
     assert unneeded.isdisjoint(loaded), sorted(unneeded & set(loaded))
     assert not [m for m in loaded if m.split(".")[0] == "packaging"], loaded

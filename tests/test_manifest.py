@@ -1,3 +1,4 @@
+import re
 import sys
 
 import pytest
@@ -195,3 +196,18 @@ def test_plain_specifiers_are_judged_without_packaging(text, monkeypatch):
     monkeypatch.setitem(sys.modules, "packaging.specifiers", None)  # importing it fails
     assert plugin_manifest.is_specifier(text)
     assert plugin_manifest.is_version("1.2.3")
+
+
+# The plain shapes as regular expressions: what the string checks must accept, exactly.
+_CLAUSE = r" *(?:(?:==|!=|<=|>=|<|>) *[0-9]+(?:\.[0-9]+)*|~= *[0-9]+(?:\.[0-9]+)+) *"
+_SPECIFIER = re.compile(rf"{_CLAUSE}(?:,{_CLAUSE})*", re.ASCII)
+_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*", re.ASCII)
+
+
+@given(text=SPECIFIER_PIECES)
+@example(text="~=1")
+@example(text=" ~= 1.2 , < 3 ")
+@example(text="<=1..2")
+def test_plain_shapes_are_exactly_the_documented_ones(text):
+    assert plugin_manifest._is_plain_specifier(text) == bool(_SPECIFIER.fullmatch(text))
+    assert plugin_manifest._is_plain_release(text) == bool(_RELEASE.fullmatch(text))

@@ -49,10 +49,10 @@ CHECK_RULES: Final = (
     "                        integrity, load, conflicts),",
     "                        at top level or under [tool.insidellms-provenance];",
     "                        command-line options override it",
-    "--lock FILE             a plugin distribution not exactly as locked in a PEP 751",
-    "                        pylock.toml: name, version, and (where the locked wheel",
-    "                        is at hand) its sha256 and record_digest; a locked",
-    "                        package that is not among the run's plugins",
+    "--lock FILE             a plugin distribution or dependency not exactly as locked",
+    "                        in a PEP 751 pylock.toml: name, version, and (where the",
+    "                        locked wheel is at hand) its sha256 and record_digest; a",
+    "                        locked package that is not among the run's distributions",
     "Distribution names are compared after PEP 503 normalization.",
 )
 

@@ -1,4 +1,4 @@
-"""Match a run's plugin distributions to wheel files: exact, silently rebuilt, or missing.
+"""Match a run's distributions to wheel files: exact, silently rebuilt, or missing.
 
 Typical usage::
 
@@ -6,7 +6,9 @@ Typical usage::
     matches = match_wheels(provenance, fingerprints)
 
 The wheel, not the installed RECORD, is the reference: a wheel matches exactly when the
-``record_digest`` computed from its contents equals the one the run recorded.
+``record_digest`` computed from its contents equals the one the run recorded. The run's
+distributions are its plugins' and, in a field with a dependency table (issue 17), every
+dependency of their closures: reproducing a run means reproducing what its plugins ran on.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import attrs
 from insidellms_provenance._safe_io import FileRefusedError, read_regular
 from insidellms_provenance.analyze.check import Violation
 from insidellms_provenance.analyze.export.common import NAMESPACE
-from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.field.schema import Provenance, Source
+from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
+from insidellms_provenance.field.schema import DistributionInfo, Provenance, Source
 from insidellms_provenance.fingerprint.wheel import WheelFingerprint
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "UNPACKED_CHANGED",
     "MatchStatus",
     "WheelMatch",
+    "dependency_owners",
     "lock_violations",
     "match_wheels",
     "read_lock",
@@ -63,11 +66,14 @@ UNPACKED_CHANGED = (
 class WheelMatch:
     """One distribution of a run, the plugins it provides, and the wheels found for it.
 
-    ``wheel`` is the matching wheel (``exact`` or ``record_disagrees``); ``candidates``
-    are the wheels of the same name and version whose contents differ.
+    ``plugins`` are the entry points it provides; ``required_by`` the plugins whose
+    dependency closure holds it (a dependency provides none; a plugin's distribution can
+    be both). ``wheel`` is the matching wheel (``exact`` or ``record_disagrees``);
+    ``candidates`` are the wheels of the same name and version whose contents differ.
     """
 
     plugins: tuple[str, ...]
+    required_by: tuple[str, ...] = ()
     name: str
     normalized_name: str
     version: str
@@ -82,6 +88,19 @@ class WheelMatch:
         """Whether a wheel reproduces this distribution byte for byte."""
         return self.status == "exact"
 
+    @property
+    def role(self) -> str:
+        """Whose it is, in words: ``plugins: a, b``, ``dependency of: c``, or both."""
+        parts = [f"plugins: {', '.join(self.plugins)}"] if self.plugins else []
+        if self.required_by:
+            parts.append(f"dependency of: {', '.join(self.required_by)}")
+        return "; ".join(parts)
+
+    @property
+    def label(self) -> str:
+        """The distribution as warnings name it: ``name version (role)``."""
+        return f"{self.name} {self.version} ({self.role})"
+
 
 def same_version(left: str, right: str) -> bool:
     """PEP 440 equality (``1.0 == 1.0.0``), or plain equality for invalid versions."""
@@ -94,13 +113,16 @@ def same_version(left: str, right: str) -> bool:
 
 
 def match_wheels(
-    provenance: Provenance, fingerprints: Sequence[WheelFingerprint]
+    provenance: Provenance, fingerprints: Sequence[WheelFingerprint], *, where: str = "field"
 ) -> list[WheelMatch]:
-    """Every distribution of the run's plugins matched against ``fingerprints``.
+    """Every distribution of the run matched against ``fingerprints``.
 
-    Distributions come in the run's load order of their first plugin; several plugins
-    of one distribution share one match.
+    Plugin distributions come first, in the run's load order of their first plugin
+    (several plugins of one distribution share one match); then the dependency table's
+    distributions that no plugin provides, by name. A dependency table that contradicts
+    the plugins is bad input (:func:`dependency_owners`; ``where`` names the field).
     """
+    owners = dependency_owners(provenance, where=where)
     grouped: dict[tuple[str, str, str | None], list[str]] = {}
     first: dict[tuple[str, str, str | None], tuple[str, Source | None]] = {}
     for plugin in provenance["plugins"]:
@@ -110,10 +132,68 @@ def match_wheels(
         key = (dist["normalized_name"], dist["version"], dist["record_digest"])
         grouped.setdefault(key, []).append(plugin["entry_point"]["name"])
         first.setdefault(key, (dist["name"], plugin["source"]))
-    return [
-        _match(key, first[key][0], first[key][1], tuple(plugins), fingerprints)
-        for key, plugins in grouped.items()
-    ]
+    required: dict[tuple[str, str, str | None], tuple[str, ...]] = {}
+    for name, entry in sorted(provenance.get("dependencies", {}).items()):
+        dist = entry["distribution"]
+        key = (dist["normalized_name"], dist["version"], dist["record_digest"])
+        required[key] = owners[name]
+        if key not in grouped:
+            grouped[key] = []
+            first[key] = (dist["name"], entry["source"])
+    matches = []
+    for key, plugins in grouped.items():
+        match = _match(key, first[key][0], first[key][1], tuple(plugins), fingerprints)
+        needed = required.get(key)
+        matches.append(attrs.evolve(match, required_by=needed) if needed else match)
+    return matches
+
+
+def dependency_owners(
+    provenance: Provenance, *, where: str = "field"
+) -> dict[str, tuple[str, ...]]:
+    """For each dependency of the table, the plugins (entry point names) whose closure holds it.
+
+    The field's reader checks the table's shape and the digest; this checks what the
+    exports rely on, which a hand-edited (and resealed) field can break: every name a
+    closure lists is in the table, every table entry is in some closure and is keyed by
+    its own PEP 503 name, and an entry for a plugin's distribution describes that very
+    distribution. Every problem is collected into one :class:`InvalidFieldError`.
+    """
+    from packaging.utils import canonicalize_name
+
+    table = provenance.get("dependencies", {})
+    owners: dict[str, list[str]] = {name: [] for name in table}
+    issues: list[str] = []
+    plugin_dists: dict[str, DistributionInfo] = {}
+    for plugin in provenance["plugins"]:
+        ep = plugin["entry_point"]["name"]
+        dist = plugin["distribution"]
+        if dist is not None:
+            plugin_dists[dist["normalized_name"]] = dist
+        for name in plugin.get("dependencies", []):
+            if name in owners:
+                owners[name].append(ep)
+            else:
+                issues.append(f"plugin {ep!r} depends on {name!r}, which is not in the table")
+    for name, entry in table.items():
+        dist = entry["distribution"]
+        if name != canonicalize_name(name) or dist["normalized_name"] != name:
+            issues.append(
+                f"{name!r} is not the PEP 503 name of its distribution {dist['normalized_name']!r}"
+            )
+        if not owners[name]:
+            issues.append(f"{name!r} is in no plugin's dependency closure")
+        same = plugin_dists.get(dist["normalized_name"])
+        if same is not None and (same["version"], same["record_digest"]) != (
+            dist["version"],
+            dist["record_digest"],
+        ):
+            issues.append(f"{name!r} is not the installed plugin distribution of that name")
+    if issues:
+        raise InvalidFieldError(
+            f"{where}: provenance field is malformed: dependency table", tuple(issues)
+        )
+    return {name: tuple(sorted(set(plugins))) for name, plugins in owners.items()}
 
 
 def _match(
@@ -191,11 +271,12 @@ def _read_lock_bytes(path: Path) -> bytes:
 
 
 def lock_violations(
-    provenance: Provenance, lock: Mapping[str, Any], lock_dir: Path
+    provenance: Provenance, lock: Mapping[str, Any], lock_dir: Path, *, where: str = "field"
 ) -> list[Violation]:
-    """How the run's plugin distributions differ from the locked packages.
+    """How the run's distributions (its plugins' and their dependencies) differ from the lock.
 
-    Names and versions must be exactly the locked ones (packages, and the lock's own
+    A dependency's violations are shown under the plugins whose closure holds it. Names
+    and versions must be exactly the locked ones (packages, and the lock's own
     ``[tool.insidellms-provenance] unpinned`` list); where a locked wheel is at hand
     (``path`` relative to ``lock_dir``), its sha256 must be the locked one and its
     fingerprint the run's ``record_digest``.
@@ -210,11 +291,12 @@ def lock_violations(
         locked[str(package["name"])] = (package.get("version"), list(package.get("wheels", [])))
     violations: list[Violation] = []
     seen: set[str] = set()
-    for match in match_wheels(provenance, ()):
-        label = ", ".join(match.plugins)
+    for match in match_wheels(provenance, (), where=where):
+        label = ", ".join(match.plugins or match.required_by)
         seen.add(match.normalized_name)
         if match.normalized_name not in locked:
-            message = f"{match.name} {match.version} is not in the lock"
+            what = "" if match.plugins else " (a dependency)"
+            message = f"{match.name} {match.version}{what} is not in the lock"
             violations.append(Violation(plugin=label, rule="lock", message=message))
             continue
         version, wheels = locked[match.normalized_name]

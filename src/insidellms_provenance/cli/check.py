@@ -132,7 +132,9 @@ def run(arguments: argparse.Namespace) -> int:
         from insidellms_provenance.analyze.reproduce import lock_violations, read_lock
 
         lock = read_lock(arguments.lock)
-        violations += lock_violations(provenance, lock, arguments.lock.parent)
+        violations += lock_violations(
+            provenance, lock, arguments.lock.parent, where=str(arguments.run or "the environment")
+        )
     output = render(arguments.format, provenance["group"], len(provenance["plugins"]), violations)
     write_output(output)
     return 1 if violations else 0

@@ -1,4 +1,4 @@
-"""``export``: a run's plugin distributions as a PEP 751 lock, a CycloneDX SBOM or in-toto."""
+"""``export``: a run's plugins and their dependencies as a PEP 751 lock, CycloneDX or in-toto."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--wheels",
         type=Path,
         metavar="DIR",
-        help="wheels to match the run's distributions against (file names and sha256)",
+        help="wheels to match the run's distributions (plugins' and their dependencies') "
+        "against (file names and sha256)",
     )
     add_output(
         parser,
@@ -53,14 +54,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                 "           under [tool.insidellms-provenance] unpinned",
                 "cyclonedx  CycloneDX 1.6 JSON, one component per distribution (purl,",
                 "           version, wheel SHA-256 when matched, insidellms-provenance:*",
-                "           properties)",
-                "in-toto    in-toto v1 Statement, SLSA v1 provenance; the plugins are",
+                "           properties); each plugin's distribution dependsOn its closure",
+                "in-toto    in-toto v1 Statement, SLSA v1 provenance; the distributions are",
                 "           predicate.buildDefinition.resolvedDependencies",
+                "The distributions are the plugins' and, when the run recorded them, every",
+                "dependency of their closures (the field's dependency table), each locked,",
+                "matched and warned about by the same rules.",
             )
         },
         exit_codes="0 written, nothing to warn about; 1 written, with warnings on stderr "
         "(content not pinned, a silent rebuild, a wheel whose RECORD lies, an unreadable "
-        "wheel); 2 bad input (unreadable RUN, DIR not a directory, a bad output path).",
+        "wheel); 2 bad input (unreadable RUN, DIR not a directory, a bad output path, "
+        "a dependency table that contradicts its plugins).",
     )
 
 
@@ -83,7 +88,7 @@ def run(arguments: argparse.Namespace) -> int:
     fingerprints, unreadable = (
         fingerprint_paths([arguments.wheels]) if arguments.wheels is not None else ([], [])
     )
-    matches = match_wheels(provenance, fingerprints)
+    matches = match_wheels(provenance, fingerprints, where=str(arguments.run))
     warnings = [f"unreadable wheel {u.filename}: {u.problem}" for u in unreadable]
     if fmt == "pylock":
         from insidellms_provenance.analyze.export.pylock import build_lock, lock_text
@@ -98,7 +103,7 @@ def run(arguments: argparse.Namespace) -> int:
 
         if arguments.wheels is not None:
             warnings += [
-                f"{m.name} {m.version} (plugins: {', '.join(m.plugins)}): {MATCH_TEXT[m.status]}"
+                f"{m.label}: {MATCH_TEXT[m.status]}"
                 for m in matches
                 if m.status in ("rebuilt", "record_disagrees")
             ]

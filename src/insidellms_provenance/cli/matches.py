@@ -34,7 +34,7 @@ def run_matches(arguments: argparse.Namespace) -> int:
         raise ProvenanceError(f"{arguments.wheels}: not a directory")
     provenance, _ = load_provenance(arguments.run)
     fingerprints, unreadable = fingerprint_paths([arguments.wheels])
-    matches = match_wheels(provenance, fingerprints)
+    matches = match_wheels(provenance, fingerprints, where=str(arguments.run))
     write_output(render_matches(arguments.format, matches, len(fingerprints), unreadable))
     return 0 if all(match.exact for match in matches) else 1
 
@@ -55,6 +55,12 @@ def match_detail(match: WheelMatch) -> str:
     if match.candidates:
         text = f"{', '.join(c.filename for c in match.candidates)}: {text}"
     return text
+
+
+def _whose(match: WheelMatch) -> str:
+    """The plugins column: the plugins it provides, then whose dependency it is."""
+    needed = f"(dependency of: {', '.join(match.required_by)})" if match.required_by else ""
+    return " ".join(part for part in (", ".join(match.plugins), needed) if part)
 
 
 def _summary(matches: list[WheelMatch], wheels: int) -> str:
@@ -80,6 +86,7 @@ def matches_value(
                 "normalized_name": m.normalized_name,
                 "version": m.version,
                 "plugins": list(m.plugins),
+                "required_by": list(m.required_by),
                 "record_digest": m.record_digest,
                 "status": m.status,
                 "wheel": None
@@ -113,9 +120,7 @@ def render_matches(
 
     if fmt == "json":
         return json_bytes(matches_value(matches, wheels, unreadable))
-    rows = [
-        (f"{m.name} {m.version}", m.status, ", ".join(m.plugins), match_detail(m)) for m in matches
-    ]
+    rows = [(f"{m.name} {m.version}", m.status, _whose(m), match_detail(m)) for m in matches]
     notes = [f"unreadable wheel {u.filename}: {u.problem}" for u in unreadable]
     if fmt == "markdown":
         lines = [f"### Plugin {_summary(matches, wheels)}", ""]

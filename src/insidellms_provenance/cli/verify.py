@@ -47,14 +47,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         exit_codes="0 every checked file matches its RECORD row (and, with RUN, this "
         "environment has the run's plugins); 1 a modified, missing or unexpected file, a "
         "refused path, or a difference from RUN; with --wheels DIR: 0 every distribution "
-        "of RUN has a wheel whose contents match exactly, 1 otherwise (silent rebuilds and "
-        "missing wheels named); 2 bad input (unreadable RUN, DIR not a directory).",
+        "of RUN (its plugins' and their dependencies') has a wheel whose contents match "
+        "exactly, 1 otherwise (silent rebuilds and missing wheels named); 2 bad input "
+        "(unreadable RUN, DIR not a directory).",
     )
     parser.add_argument(
         "--wheels",
         type=Path,
         metavar="DIR",
-        help="compare the run's plugins with these wheel files instead of this environment",
+        help="compare the run's plugins and their dependencies with these wheel files "
+        "instead of this environment",
     )
     parser.add_argument(
         "--all", action="store_true", help="verify every installed distribution, not only plugins"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pathlib
 from importlib import metadata
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance._safe_io import (
     DIST_FILE_LIMIT,
@@ -20,7 +20,10 @@ from insidellms_provenance._safe_io import (
     read_regular,
 )
 
-__all__ = ["read_dist_text"]
+if TYPE_CHECKING:
+    from insidellms_provenance.fingerprint.legacy import LegacyInstall
+
+__all__ = ["legacy_install_of", "read_dist_text"]
 
 _LIMITS: Final = {"RECORD": RECORD_FILE_LIMIT}
 
@@ -58,3 +61,18 @@ def read_dist_text(
 def _note(problems: list[str] | None, problem: str) -> None:
     if problems is not None:
         problems.append(problem)
+
+
+def legacy_install_of(dist: metadata.Distribution) -> LegacyInstall | None:
+    """:func:`~insidellms_provenance.fingerprint.legacy.legacy_install`, for any distribution.
+
+    Only an ``*.egg-info`` or ``EGG-INFO`` metadata directory can belong to an install
+    made without a wheel; for every other (a ``*.dist-info``) the answer is ``None``
+    without importing the legacy reader into a host run.
+    """
+    name = getattr(getattr(dist, "_path", None), "name", None)
+    if not isinstance(name, str) or not (name == "EGG-INFO" or name.lower().endswith(".egg-info")):
+        return None
+    from insidellms_provenance.fingerprint.legacy import legacy_install
+
+    return legacy_install(dist)

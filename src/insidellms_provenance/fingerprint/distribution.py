@@ -23,10 +23,8 @@ from insidellms_provenance.fingerprint.discover import (
     entry_points_of,
     normalized_name,
 )
-from insidellms_provenance.fingerprint.dist_files import read_dist_text
-from insidellms_provenance.fingerprint.install_layout import site_layout
+from insidellms_provenance.fingerprint.dist_files import legacy_install_of, read_dist_text
 from insidellms_provenance.fingerprint.integrity import Finding, check_files, integrity_summary
-from insidellms_provenance.fingerprint.legacy import legacy_install, legacy_rows
 from insidellms_provenance.fingerprint.record_file import (
     CanonicalRow,
     InstallLayout,
@@ -99,11 +97,13 @@ def describe_distribution(
     findings: list[Finding] = []
     record_problems: list[str] = []
     record_text = read_dist_text(dist, "RECORD", record_problems)
-    legacy = legacy_install(dist) if record_text is None and not record_problems else None
+    legacy = legacy_install_of(dist) if record_text is None and not record_problems else None
     rows: list[CanonicalRow] | None = None
     rejected_texts: list[str] | None = None
     if legacy is not None:
         # No wheel was installed, so no RECORD: list what a RECORD would (legacy.py).
+        from insidellms_provenance.fingerprint.legacy import legacy_rows
+
         legacy_files, legacy_problems = legacy_rows(legacy)
         record_problems.extend(legacy_problems)
         record_paths = frozenset(path for path, _, _ in legacy_files)
@@ -195,6 +195,8 @@ def _layout(
         # the scripts directory of a --target directory, depend on where it lies below
         # the prefix; most plugins have none, and working that out asks sysconfig about
         # every install scheme.
+        from insidellms_provenance.fingerprint.install_layout import site_layout
+
         where = site_layout(str(site_directory(dist)))
         layout = layout._replace(
             depth=where.depth,

@@ -221,10 +221,11 @@ class _DirectoryChain:
             base = os.path.dirname(base)
             parts.pop(0)
         wanted = [base, *parts[:-1]]
-        kept = 0
-        while kept < min(len(wanted), len(self._keys)) and wanted[kept] == self._keys[kept]:
-            kept += 1
-        self._truncate(kept)
+        if wanted != self._keys:
+            kept, common = 0, min(len(wanted), len(self._keys))
+            while kept < common and wanted[kept] == self._keys[kept]:
+                kept += 1
+            self._truncate(kept)
         if not self._fds:
             try:
                 self._fds.append(os.open(base, os.O_RDONLY))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -38,9 +37,28 @@ _KNOWN_KEYS: Final = frozenset({*_REQUIRED_KEYS, "requires", "determinism"})
 # Versions and specifiers of these plain shapes are valid PEP 440 on their face and are
 # accepted without importing packaging (recording runs inside every host run); anything
 # else is judged by packaging. tests/test_manifest.py checks both give the same verdict.
-_PLAIN_VERSION: Final = re.compile(r"[0-9]+(?:\.[0-9]+)*", re.ASCII)
-_PLAIN_CLAUSE: Final = r" *(?:(?:==|!=|<=|>=|<|>) *[0-9]+(?:\.[0-9]+)*|~= *[0-9]+(?:\.[0-9]+)+) *"
-_PLAIN_SPECIFIER: Final = re.compile(rf"{_PLAIN_CLAUSE}(?:,{_PLAIN_CLAUSE})*", re.ASCII)
+# Plain shapes: a release (ASCII digits separated by dots), and comma-separated clauses of
+# an operator and a release, with spaces around either ("~=" wants two release parts).
+# Checked with string methods, not regular expressions: compiling those would cost
+# every host run more than checking ten manifests does.
+_PLAIN_OPERATORS: Final = ("==", "!=", "<=", ">=", "~=", "<", ">")  # two-character first
+
+
+def _is_plain_release(text: str, parts: int = 1) -> bool:
+    numbers = text.split(".")
+    return len(numbers) >= parts and all(n.isascii() and n.isdigit() for n in numbers)
+
+
+def _is_plain_specifier(text: str) -> bool:
+    for clause in text.split(","):
+        stripped = clause.strip(" ")
+        operator = next((op for op in _PLAIN_OPERATORS if stripped.startswith(op)), None)
+        if operator is None:
+            return False
+        release = stripped[len(operator) :].lstrip(" ")
+        if not _is_plain_release(release, 2 if operator == "~=" else 1):
+            return False
+    return True
 
 
 def determinism_rank(level: str | None) -> int:
@@ -126,7 +144,7 @@ def _specifier(
 
 def is_specifier(text: str) -> bool:
     """Whether ``text`` is a PEP 440 specifier set, as ``packaging.specifiers`` says."""
-    if _PLAIN_SPECIFIER.fullmatch(text):
+    if _is_plain_specifier(text):
         return True
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -139,7 +157,7 @@ def is_specifier(text: str) -> bool:
 
 def is_version(text: str) -> bool:
     """Whether ``text`` is a PEP 440 version, as ``packaging.version`` says."""
-    if _PLAIN_VERSION.fullmatch(text):
+    if _is_plain_release(text):
         return True
     from packaging.version import InvalidVersion, Version
 

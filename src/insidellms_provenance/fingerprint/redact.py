@@ -24,11 +24,11 @@ PATH_MARKER: Final = "{path}"
 _PREFIX_MARKERS: Final = (("{prefix}", "prefix"), ("{base_prefix}", "base_prefix"))
 
 # scheme://anything up to whitespace or a quote: cleaned by clean_url.
-_URL: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]*")
+_URL: Final = r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]*"
 # An absolute POSIX path: a "/" that starts a word (not inside "a/b", "://", "{prefix}/").
-_POSIX_PATH: Final = re.compile(r"(?<![\w.~}/:\\-])/[^\s'\"<>`|,;()\[\]{}]*")
+_POSIX_PATH: Final = r"(?<![\w.~}/:\\-])/[^\s'\"<>`|,;()\[\]{}]*"
 # A Windows drive path (C:\Users\...) or a UNC path (\\server\share).
-_WINDOWS_PATH: Final = re.compile(r"\b[A-Za-z]:[\\/][^\s'\"<>`|,;]*|\\\\[^\s'\"<>`|,;]+")
+_WINDOWS_PATH: Final = r"\b[A-Za-z]:[\\/][^\s'\"<>`|,;]*|\\\\[^\s'\"<>`|,;]+"
 # Account and machine names that identify no one; replacing them would also rewrite
 # ordinary words in messages ("the install root").
 _GENERIC_NAMES: Final = frozenset({"root", "user", "admin", "runner", "localhost", "nobody"})
@@ -43,11 +43,12 @@ def redact(text: str) -> str:
     """
     if not text:
         return text
-    text = _URL.sub(lambda match: clean_url(match.group(0)), text)
+    url, posix_path, windows_path = _patterns()
+    text = url.sub(lambda match: clean_url(match.group(0)), text)
     for pattern, marker in _prefix_patterns():
         text = pattern.sub(marker, text)
-    text = _POSIX_PATH.sub(PATH_MARKER, text)
-    text = _WINDOWS_PATH.sub(PATH_MARKER, text)
+    text = posix_path.sub(PATH_MARKER, text)
+    text = windows_path.sub(PATH_MARKER, text)
     for pattern, marker in _name_patterns():
         text = pattern.sub(marker, text)
     return text
@@ -67,6 +68,12 @@ def clean_url(url: str) -> str:
     if port is not None:
         netloc += f":{port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The URL and path patterns, compiled at the first message: a clean run has none."""
+    return re.compile(_URL), re.compile(_POSIX_PATH), re.compile(_WINDOWS_PATH)
 
 
 @functools.cache

@@ -15,8 +15,7 @@ import orjson
 from insidellms_provenance.canonical import canonical_digest
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Source
-from insidellms_provenance.fingerprint.dist_files import read_dist_text
-from insidellms_provenance.fingerprint.legacy import legacy_install
+from insidellms_provenance.fingerprint.dist_files import legacy_install_of, read_dist_text
 from insidellms_provenance.fingerprint.redact import clean_url, redact
 
 __all__ = [
@@ -98,7 +97,7 @@ def _legacy_source(dist: metadata.Distribution) -> Source:
     A ``setup.py develop`` install is fingerprinted like a PEP 660 editable one; an
     ``.egg`` is an archive named by its file name.
     """
-    legacy = legacy_install(dist)
+    legacy = legacy_install_of(dist)
     if legacy is None:
         return schema.source(kind="index")
     if legacy.kind == "egg":
@@ -223,7 +222,7 @@ def editable_root(dist: metadata.Distribution) -> Path | None:
     except orjson.JSONDecodeError:
         return None
     if value is None:
-        legacy = legacy_install(dist)
+        legacy = legacy_install_of(dist)
         return legacy.root if legacy is not None and legacy.kind == "develop" else None
     url = value.get("url", "") if isinstance(value, dict) else None
     return _split_url(url)[2] if isinstance(url, str) else None

@@ -1,8 +1,10 @@
-"""A CycloneDX 1.6 JSON SBOM of a run's plugin distributions.
+"""A CycloneDX 1.6 JSON SBOM of a run's plugin distributions and their dependencies.
 
 Each distribution is a ``library`` component with its ``purl``, version and, when a wheel
 matched its contents exactly, the wheel's SHA-256. What only this tool knows goes in
-``properties`` named ``insidellms-provenance:...`` (``docs/export.md`` lists them). The
+``properties`` named ``insidellms-provenance:...`` (``docs/export.md`` lists them). A
+field with a dependency table (issue 17) adds its dependencies as components and the
+``dependencies`` graph: each plugin distribution ``dependsOn`` its recorded closure. The
 document has no timestamp and no serial number unless asked for, so the same run gives
 the same bytes.
 """
@@ -14,7 +16,12 @@ from typing import Any, Final
 
 from insidellms_provenance.analyze.export.common import NAMESPACE, purl
 from insidellms_provenance.analyze.reproduce import WheelMatch
-from insidellms_provenance.field.schema import PluginFingerprint, Provenance
+from insidellms_provenance.field.schema import (
+    DistributionInfo,
+    PluginFingerprint,
+    Provenance,
+    UnsatisfiedRequirement,
+)
 
 __all__ = ["SPEC_VERSION", "cyclonedx_value"]
 
@@ -44,6 +51,9 @@ def cyclonedx_value(  # noqa: PLR0913 - keyword-only options of the document
         _property("group", provenance["group"]),
         _property("field_digest", provenance["digest"]),
     ]
+    with_graph = "dependencies" in provenance
+    if with_graph:  # say how to read dependsOn: the closure, not the direct requirements
+        metadata["properties"].append(_property("depends_on", "closure"))
     value: dict[str, Any] = {
         "$schema": f"http://cyclonedx.org/schema/bom-{SPEC_VERSION}.schema.json",
         "bomFormat": "CycloneDX",
@@ -53,11 +63,52 @@ def cyclonedx_value(  # noqa: PLR0913 - keyword-only options of the document
         value["serialNumber"] = serial_number
     value["version"] = 1
     value["metadata"] = metadata
-    value["components"] = [
-        _component(match, plugins, with_wheels=with_wheels)
-        for match in sorted(matches, key=lambda m: (m.normalized_name, m.version))
-    ]
+    ordered = sorted(matches, key=lambda m: (m.normalized_name, m.version))
+    value["components"] = [_component(match, plugins, with_wheels=with_wheels) for match in ordered]
+    if with_graph:
+        value["dependencies"] = _graph(provenance, ordered)
+        unknown = [
+            _bom_ref(m.normalized_name, m.version, m.record_digest)
+            for m in ordered
+            if not m.plugins
+        ]
+        if unknown:  # CycloneDX: compositions say whose dependency graph is unknown
+            value["compositions"] = [{"aggregate": "unknown", "dependencies": unknown}]
     return value
+
+
+def _bom_ref(normalized_name: str, version: str, record_digest: str | None) -> str:
+    """A component's ``bom-ref``: its purl, and ``#<record_digest>`` when there is one."""
+    ref = purl(normalized_name, version)
+    return f"{ref}#{record_digest}" if record_digest else ref
+
+
+def _graph(provenance: Provenance, ordered: Sequence[WheelMatch]) -> list[dict[str, Any]]:
+    """Each plugin distribution ``dependsOn`` its closure (empty: none, as recorded).
+
+    The field records a plugin's whole closure, not which distribution requires which,
+    so ``dependsOn`` lists the closure (the metadata property ``depends_on`` says so:
+    CycloneDX means direct dependencies, which the field does not know); a distribution
+    that is only a dependency has no entry, and a composition marks its graph unknown.
+    """
+    table = provenance.get("dependencies", {})
+
+    def ref_of(dist: DistributionInfo) -> str:
+        return _bom_ref(dist["normalized_name"], dist["version"], dist["record_digest"])
+
+    closures: dict[str, set[str]] = {}
+    for plugin in provenance["plugins"]:
+        dist = plugin["distribution"]
+        if dist is None or "dependencies" not in plugin:
+            continue
+        closure = closures.setdefault(ref_of(dist), set())
+        closure.update(ref_of(table[name]["distribution"]) for name in plugin["dependencies"])
+    graph = []
+    for match in ordered:
+        ref = _bom_ref(match.normalized_name, match.version, match.record_digest)
+        if match.plugins and ref in closures:
+            graph.append({"ref": ref, "dependsOn": sorted(closures[ref])})
+    return graph
 
 
 def _property(name: str, value: str) -> dict[str, str]:
@@ -73,7 +124,7 @@ def _component(
     ref = purl(match.normalized_name, match.version)
     component: dict[str, Any] = {
         "type": "library",
-        "bom-ref": f"{ref}#{match.record_digest}" if match.record_digest else ref,
+        "bom-ref": _bom_ref(match.normalized_name, match.version, match.record_digest),
         "name": match.name,
         "version": match.version,
     }
@@ -104,7 +155,7 @@ def _component(
 def _plugin_properties(
     match: WheelMatch, plugins: dict[tuple[str, str], PluginFingerprint]
 ) -> list[dict[str, str]]:
-    """Entry point, manifest digest and load outcome of each plugin of the distribution."""
+    """Entry point, manifest digest, load outcome and unmet requirements of its plugins."""
     properties = []
     for (name, value), plugin in sorted(plugins.items()):
         dist = plugin["distribution"]
@@ -122,4 +173,15 @@ def _plugin_properties(
         if manifest_digest is not None:
             properties.append(_property(prefix + "manifest_digest", manifest_digest))
         properties.append(_property(prefix + "load", plugin["load"]["status"]))
+        properties += [
+            _property(prefix + "unsatisfied", _unsatisfied_text(unsatisfied))
+            for unsatisfied in plugin.get("unsatisfied", [])
+        ]
     return properties
+
+
+def _unsatisfied_text(unsatisfied: UnsatisfiedRequirement) -> str:
+    """``<requirement> (required by <dist>: <reason>[, installed <version>])``."""
+    installed = unsatisfied["installed"]
+    detail = unsatisfied["reason"] + (f", installed {installed}" if installed else "")
+    return f"{unsatisfied['requirement']} (required by {unsatisfied['required_by']}: {detail})"

@@ -1,10 +1,11 @@
 """An in-toto v1 Statement with SLSA v1 provenance whose resolved dependencies are the plugins.
 
 The subject is the run's manifest (or record file) by its SHA-256; each plugin
-distribution is one ``ResourceDescriptor`` in
-``predicate.buildDefinition.resolvedDependencies``, ready to be merged into the host's
-own attestation. ``record_digest`` is an annotation, not a digest-set entry: it is not a
-hash of any file a consumer could hash (``docs/export.md``).
+distribution, and each dependency of their closures (issue 17), is one
+``ResourceDescriptor`` in ``predicate.buildDefinition.resolvedDependencies``, ready to be
+merged into the host's own attestation; a dependency's annotations name the plugins
+that need it (``required_by``). ``record_digest`` is an annotation, not a digest-set
+entry: it is not a hash of any file a consumer could hash (``docs/export.md``).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def resolved_dependencies(
             "plugins": list(match.plugins),
             "record_digest": match.record_digest,
         }
+        if match.required_by:
+            annotations["required_by"] = list(match.required_by)
         if match.exact and match.wheel is not None and match.wheel.digest is not None:
             descriptor["name"] = match.wheel.filename
             descriptor["uri"] = purl(match.normalized_name, match.version)

@@ -1,4 +1,4 @@
-"""A PEP 751 ``pylock.toml`` of a run's plugin distributions, validated by packaging.
+"""A PEP 751 ``pylock.toml`` of a run's distributions, validated by packaging.
 
 Typical usage::
 
@@ -9,7 +9,9 @@ What can be pinned is: a wheel whose contents match the run exactly (file name, 
 sha256), or a VCS source (its commit). An editable install becomes a directory entry.
 What cannot (an index install with no matching wheel, a silent rebuild, an archive URL
 without a wheel) is listed under ``[tool.insidellms-provenance] unpinned``, because
-PEP 751 has no package entry without a source, and each gets a warning.
+PEP 751 has no package entry without a source, and each gets a warning. The plugins'
+dependencies (a field's dependency table) are locked by the same rules as the plugins;
+each names the plugins that need it (``required-by``).
 """
 
 from __future__ import annotations
@@ -53,21 +55,19 @@ def build_lock(
     warnings: list[str] = []
     for match in sorted(matches, key=lambda m: (m.normalized_name, m.version)):
         package, warning = _package(match, wheels_dir, lock_dir)
-        label = f"{match.name} {match.version} (plugins: {', '.join(match.plugins)})"
         if package is None:
             unpinned.append(
                 {
                     "name": match.normalized_name,
                     "version": match.version,
-                    "record-digest": match.record_digest or "",
-                    "plugins": list(match.plugins),
+                    **_tool(match),
                     "reason": warning,
                 }
             )
         else:
             packages.append(package)
         if warning:
-            warnings.append(f"{label}: {warning}")
+            warnings.append(f"{match.label}: {warning}")
     value: dict[str, Any] = {
         "lock-version": LOCK_VERSION,
         "created-by": NAMESPACE,
@@ -88,10 +88,7 @@ def _package(  # noqa: PLR0911 - one return per kind of lock entry
 ) -> tuple[dict[str, Any] | None, str]:
     """A ``[[packages]]`` entry, or ``None``; and a warning when not pinned exactly."""
     entry: dict[str, Any] = {"name": match.normalized_name, "version": match.version}
-    tool = {
-        "record-digest": match.record_digest or "",
-        "plugins": list(match.plugins),
-    }
+    tool = _tool(match)
     source = match.source
     wheel = match.wheel
     if wheel is not None and wheel.digest is not None and wheels_dir is not None:
@@ -136,6 +133,17 @@ def _package(  # noqa: PLR0911 - one return per kind of lock entry
         )
     kind = source["kind"] if source is not None else "unknown"
     return None, f"installed from {kind}, no matching wheel: content is not pinned"
+
+
+def _tool(match: WheelMatch) -> dict[str, Any]:
+    """Our keys of one distribution: ``required-by`` only where a closure holds it."""
+    tool: dict[str, Any] = {
+        "record-digest": match.record_digest or "",
+        "plugins": list(match.plugins),
+    }
+    if match.required_by:
+        tool["required-by"] = list(match.required_by)
+    return tool
 
 
 def check_lock_path(path: Path) -> None:
