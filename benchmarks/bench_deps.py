@@ -9,7 +9,8 @@ them (``bench-big``, as ``torch``) with 10,000 files and RECORD rows. Then print
 - ``record`` against the floor of ``entry_points()`` + ``ep.load()`` +
   ``importlib.metadata.requires()`` of every distribution of the closures (target
   ≤ 1.5x), with the description cache warm and with it off
-  (``INSIDELLMS_PROVENANCE_CACHE=off``);
+  (``INSIDELLMS_PROVENANCE_CACHE=off``), the three run in turns, wall and CPU time
+  (``record`` imports the plugins in a child process, whose CPU time counts);
 - a host run with the hook against the same run without it (target ≤ 1.05x), wall and
   CPU time, best and median of interleaved runs, cache warm.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -137,13 +139,30 @@ for name in {names!r}:
 """
 
 
-def best_and_median(command: list[str], env: dict[str, str], repeats: int) -> tuple[float, float]:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
+def interleaved_runs(
+    commands: dict[str, tuple[list[str], dict[str, str]]], repeats: int
+) -> dict[str, dict[str, list[float]]]:
+    """Wall and CPU times (user + system, children included) of each command, in turns.
+
+    One round runs every command once, so machine drift hits all of them; the first
+    round warms caches and is not counted.
+    """
+    times: dict[str, dict[str, list[float]]] = {
+        clock: {label: [] for label in commands} for clock in ("wall", "cpu")
+    }
+    for index in range(-1, repeats):
+        for label, (command, env) in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if index >= 0:
+                times["wall"][label].append(wall)
+                times["cpu"][label].append(
+                    (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                )
+    return times
 
 
 def main() -> None:
@@ -162,16 +181,25 @@ def main() -> None:
         floor_code = FLOOR.format(group=GROUP, names=[*plugins, *closure])
         record = [str(python), "-m", "insidellms_provenance", "record"]
         subprocess.run(record, env=env, check=True, stdout=subprocess.DEVNULL)  # fills the cache
-        floor = best_and_median([str(python), "-c", floor_code], env, arguments.repeats)
-        warm = best_and_median(record, env, arguments.repeats)
         cold_env = {**env, "INSIDELLMS_PROVENANCE_CACHE": "off"}
-        cold = best_and_median(record, cold_env, arguments.repeats)
-        for label, (best, median) in (("cache warm", warm), ("cache off", cold)):
-            print(
-                f"record, {label}: floor {floor[0] * 1000:.1f} ms best / {floor[1] * 1000:.1f} "
-                f"median, record {best * 1000:.1f} / {median * 1000:.1f} ms, ratio "
-                f"{best / floor[0]:.2f}x best, {median / floor[1]:.2f}x median (target <= 1.5x)"
-            )
+        record_runs = interleaved_runs(
+            {
+                "floor": ([str(python), "-c", floor_code], env),
+                "cache warm": (record, env),
+                "cache off": (record, cold_env),
+            },
+            arguments.repeats,
+        )
+        for clock, by_label in record_runs.items():
+            for label in ("cache warm", "cache off"):
+                floor, measured = by_label["floor"], by_label[label]
+                best, median = min(measured), statistics.median(measured)
+                print(
+                    f"record, {label}, {clock} time: floor {min(floor) * 1000:.1f} ms best / "
+                    f"{statistics.median(floor) * 1000:.1f} median, record {best * 1000:.1f} / "
+                    f"{median * 1000:.1f} ms, ratio {best / min(floor):.2f}x best, "
+                    f"{median / statistics.median(floor):.2f}x median (target <= 1.5x)"
+                )
         os.environ["INSIDELLMS_PROVENANCE_CACHE"] = str(cache)
         times = timed_runs([str(python), "-c", FAKE_RUN], workdir, arguments.repeats)
         for clock, runs in times.items():

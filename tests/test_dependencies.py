@@ -166,3 +166,38 @@ def test_egg_info_requirements_are_read_as_importlib_reads_them(site):
             marker_applies(r, extras) for r in theirs
         ]
     assert DependencyWalker(installed).closure(legacy).names == ["lib-c"]
+
+
+def test_closures_and_table_are_the_same_with_the_cache_off_cold_and_warm(site, tmp_path):
+    install(site, *EVERYTHING, versions={"lib-b": "1.0.0"})  # one unsatisfied requirement
+    info = site / "legacy_dep-1.0.egg-info"  # never cached: requires.txt is outside the key
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: legacy-dep\nVersion: 1.0\n")
+    (info / "requires.txt").write_text("lib-c\n")
+    unpack(
+        site,
+        WheelSpec(
+            name="egg-user",
+            version="1",
+            files={"egg_user/__init__.py": b""},
+            requires_dist=("legacy-dep", "chain-other"),
+        ),
+    )
+    cache = tmp_path / "cache"
+
+    def recorded(directory: Path | None):
+        table = dependencies.DependencyTable(directory)
+        installed = InstalledDistributions()
+        closures = [
+            table.closure(installed.get(name))
+            for name in ("chain-plugin", "chain-other", "egg-user")
+        ]
+        return closures, table.table
+
+    off = recorded(None)
+    assert off[0][0][1] != []  # the unsatisfied lib-b
+    assert recorded(cache) == off  # cold: computes and stores
+    stored = sorted(cache.iterdir())
+    assert len(stored) == len(off[1]) - 1  # every dependency but the .egg-info
+    assert recorded(cache) == off  # warm: every entry a hit
+    assert sorted(cache.iterdir()) == stored

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -12,11 +14,12 @@ import pytest
 
 from insidellms_provenance.fingerprint import digest_cache
 from insidellms_provenance.fingerprint.digest_cache import (
-    MIN_RECORD_BYTES,
+    DescriptionCache,
     cache_directory,
     describe_cached,
 )
-from insidellms_provenance.fingerprint.distribution import describe_distribution
+from insidellms_provenance.fingerprint.distribution import describe_distribution, metadata_facts
+from insidellms_provenance.fingerprint.record_file import simple_canonical_rows
 from wheelbuilder import WheelSpec, build_wheel
 
 
@@ -38,9 +41,7 @@ def cache(tmp_path):
 
 @pytest.fixture
 def big(tmp_path):
-    dist = unpack(tmp_path / "site", big_spec())
-    assert len(dist.read_text("RECORD") or "") >= MIN_RECORD_BYTES
-    return dist
+    return unpack(tmp_path / "site", big_spec())
 
 
 def entries(cache: Path) -> list[Path]:
@@ -59,28 +60,79 @@ def test_a_hit_is_what_computing_gives(big, cache, monkeypatch):
     assert describe_cached(big, editable=False, directory=cache) == computed
 
 
-@pytest.mark.parametrize("change", ["record", "metadata", "editable"])
+def test_a_hit_gives_the_walks_metadata_facts_unparsed(tmp_path, cache, monkeypatch):
+    spec = big_spec(rows=3)
+    spec = WheelSpec(
+        name=spec.name,
+        version=spec.version,
+        files=spec.files,
+        requires_dist=("lib-a>=1", 'lib-b; extra == "fast"'),
+    )
+    dist = unpack(tmp_path / "site", spec)
+    expected = metadata_facts(dist.read_text("METADATA") or "")
+    assert expected[2] == ["lib-a>=1", 'lib-b; extra == "fast"']
+    first = DescriptionCache(cache)
+    assert first.facts(dist) == expected
+    first.describe(dist, editable=False)  # stores the entry
+    assert len(entries(cache)) == 1
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(digest_cache, "metadata_facts", refuse)
+    monkeypatch.setattr(digest_cache, "describe_distribution", refuse)
+    again = DescriptionCache(cache)
+    assert again.facts(dist) == expected
+    assert again.describe(dist, editable=False) == describe_cached(
+        dist, editable=False, directory=cache
+    )
+    assert DescriptionCache(None).facts(dist) is None  # off: the walk reads METADATA itself
+
+
+@pytest.mark.parametrize("change", ["record", "metadata"])
 def test_every_input_is_in_the_key(big, cache, change):
     describe_cached(big, editable=False, directory=cache)
     info = Path(str(big.locate_file(""))) / "big-1.0.dist-info"
-    editable = False
     if change == "record":
         text = (info / "RECORD").read_text()
         (info / "RECORD").write_text(text.replace("module_00007.py,sha256=", "module_00007.py,"))
-    elif change == "metadata":
-        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: big\nVersion: 1.1\n")
     else:
-        editable = True
-    fresh = describe_distribution(big, editable=editable, integrity=False)[0]
-    assert describe_cached(big, editable=editable, directory=cache) == fresh
+        (info / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: big\nVersion: 1.1\nRequires-Dist: new\n"
+        )
+    fresh = describe_distribution(big, integrity=False)[0]
+    assert describe_cached(big, editable=False, directory=cache) == fresh
+    assert DescriptionCache(cache).facts(big) == metadata_facts((info / "METADATA").read_text())
     assert len(entries(cache)) == 2
 
 
-@pytest.mark.parametrize("tamper", ["wrong-key", "not-json", "symlink", "group-writable"])
+def test_editable_installs_are_described_but_not_stored(big, cache):
+    fresh = describe_distribution(big, editable=True, integrity=False)[0]
+    assert describe_cached(big, editable=True, directory=cache) == fresh
+    assert fresh != describe_distribution(big, integrity=False)[0]
+    assert entries(cache) == []
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "wrong-key",
+        "not-json",
+        "symlink",
+        "group-writable",
+        "fifo",
+        "dev-zero",
+        "huge",
+        "facts-not-strings",
+        "facts-missing",
+        "description-keys",
+    ],
+)
 def test_entries_we_cannot_trust_are_ignored(big, cache, tmp_path, tamper):
     describe_cached(big, editable=False, directory=cache)
     (entry,) = entries(cache)
-    forged = {"key": entry.stem, "description": {"record_digest": "sha256:forged"}}
+    forged = orjson.loads(entry.read_bytes())
+    forged["description"]["record_digest"] = "sha256:" + "0" * 64
     if tamper == "wrong-key":
         entry.write_bytes(orjson.dumps({**forged, "key": "0" * 64}))
     elif tamper == "not-json":
@@ -90,16 +142,29 @@ def test_entries_we_cannot_trust_are_ignored(big, cache, tmp_path, tamper):
         elsewhere.write_bytes(orjson.dumps(forged))
         entry.unlink()
         entry.symlink_to(elsewhere)
+    elif tamper == "fifo":  # nothing may hang
+        entry.unlink()
+        os.mkfifo(entry)
+    elif tamper == "dev-zero":  # nor read forever
+        entry.unlink()
+        entry.symlink_to("/dev/zero")
+    elif tamper == "huge":
+        entry.write_bytes(orjson.dumps(forged) + b" " * (2 << 20))
+    elif tamper.startswith("facts"):
+        forged["facts"] = [1, "1.0", []] if tamper == "facts-not-strings" else None
+        entry.write_bytes(orjson.dumps(forged))
+    elif tamper == "description-keys":
+        forged["description"]["extra"] = 1
+        entry.write_bytes(orjson.dumps(forged))
     else:
         entry.write_bytes(orjson.dumps(forged))
         cache.chmod(0o777)
-    assert (
-        describe_cached(big, editable=False, directory=cache)
-        == describe_distribution(big, integrity=False)[0]
-    )
+    cached = DescriptionCache(cache)
+    assert cached.describe(big, editable=False) == describe_distribution(big, integrity=False)[0]
+    assert cached.facts(big) == metadata_facts(big.read_text("METADATA") or "")
 
 
-def test_small_records_and_records_that_climb_out_are_not_cached(tmp_path, cache):
+def test_records_that_climb_out_are_not_cached_and_small_ones_are(tmp_path, cache):
     small = unpack(tmp_path / "small", big_spec(rows=3))
     climbing = unpack(tmp_path / "climb", big_spec(rows=600))
     info = Path(str(climbing.locate_file(""))) / "big-1.0.dist-info"
@@ -110,7 +175,9 @@ def test_small_records_and_records_that_climb_out_are_not_cached(tmp_path, cache
             describe_cached(dist, editable=False, directory=cache)
             == describe_distribution(dist, integrity=False)[0]
         )
-    assert entries(cache) == []
+    assert len(entries(cache)) == 1
+    (entry,) = entries(cache)
+    assert orjson.loads(entry.read_bytes())["facts"][:2] == ["big", "1.0"]
 
 
 @pytest.mark.parametrize(
@@ -143,3 +210,45 @@ def test_records_naming_target_scripts_are_not_cached(tmp_path, cache):
     described = describe_distribution(dist, integrity=False)[0]
     assert describe_cached(dist, editable=False, directory=cache) == described
     assert entries(cache) == []
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        pytest.param(None, False, id="clean"),
+        pytest.param('"big/a,b.py",,\n', False, id="quoted-comma"),
+        pytest.param("big/crlf.py,,\r\n", False, id="crlf"),
+        pytest.param("big/bad.py,sha256=abc,1\n", True, id="bad-hash"),
+        pytest.param("big/n\x00l.py,,\n", True, id="nul"),
+        pytest.param("../../../../../../../../../../../../tool,,\n", True, id="climbs-out"),
+    ],
+)
+def test_descriptions_without_integrity_read_records_as_with_it(tmp_path, record, problem):
+    """Dependencies' RECORDs take the one-pass reading when simple: same digests and problems."""
+    dist = unpack(tmp_path / "site", big_spec(rows=40))
+    path = Path(str(dist.locate_file(""))) / "big-1.0.dist-info" / "RECORD"
+    if record is not None:
+        path.write_text(path.read_text() + record, newline="")
+    simple = simple_canonical_rows(path.read_bytes().decode(), "big-1.0.dist-info")
+    assert (simple is not None) is (record is None)  # the clean one takes the one-pass reading
+    without, paths = describe_distribution(dist, integrity=False)
+    with_integrity, full_paths = describe_distribution(dist, integrity=True)
+    assert without == {**with_integrity, "integrity": None}
+    assert paths == full_paths
+    assert bool(without["problems"]) is problem
+
+
+def test_the_definition_does_not_depend_on_what_was_imported(tmp_path):
+    """Modules imported only for some RECORDs (install_layout) still make the key."""
+    code = (
+        "import sys\n"
+        "from insidellms_provenance.fingerprint import digest_cache\n"
+        "assert 'insidellms_provenance.fingerprint.install_layout' not in sys.modules\n"
+        "print(digest_cache._definition().hex())\n"
+    )
+    alone = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    definition = digest_cache._definition()
+    assert definition is not None
+    assert alone.stdout.strip() == definition.hex()  # the same with every module imported

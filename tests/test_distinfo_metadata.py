@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from packaging.metadata import parse_email
 
-from insidellms_provenance.fingerprint.distribution import name_and_version
+from insidellms_provenance.fingerprint.distribution import metadata_headers, name_and_version
 
 FIELDS = ["Name", "Version", "name", "VERSION", "Summary", "Metadata-Version"]
 VALUES = st.text(alphabet=st.sampled_from("ab1.-_ é\t"), max_size=6)
@@ -54,3 +54,28 @@ def test_agrees_with_packaging_metadata(headers, body):
 def test_examples(text, expected):
     problems: list[str] = []
     assert (*name_and_version(text, problems), problems) == expected
+
+
+_LINE_ENDS = st.sampled_from(["\n", "\r\n", "\r"])
+_LINES = st.one_of(
+    st.tuples(st.sampled_from([*FIELDS, "Requires-Dist", "From x", "not a header"]), VALUES).map(
+        lambda pair: f"{pair[0]}: {pair[1]}" if not pair[0].startswith(("From", "not")) else pair[0]
+    ),
+    st.sampled_from(["", " continued", "\tcontinued", "X:", "Name:value", "\x0c", "\u2028"]),
+    st.text(alphabet=st.sampled_from("aN: \t\r\n"), max_size=8),
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.tuples(_LINES, _LINE_ENDS), max_size=12), st.booleans())
+def test_headers_are_parsed_from_the_text_before_the_first_blank_line_only(lines, last_end):
+    """Parsing only up to the first blank line gives every header the whole text gives."""
+    from email.parser import HeaderParser
+
+    text = "".join(line + end for line, end in lines)
+    if not last_end and lines:
+        text = text[: -len(lines[-1][1])]
+    whole = HeaderParser().parsestr(text)
+    ours = metadata_headers.__wrapped__(text)
+    assert ours.items() == whole.items()
+    assert ours.get_unixfrom() == whole.get_unixfrom()

@@ -3,11 +3,13 @@ import binascii
 import csv
 import hashlib
 import io
+import posixpath
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from insidellms_provenance.fingerprint.distribution import code_digest, record_digest
 from insidellms_provenance.fingerprint.record_file import (
     INSTALLER_WRITTEN_FILES,
     Hash,
@@ -16,6 +18,7 @@ from insidellms_provenance.fingerprint.record_file import (
     canonical_rows,
     check_path,
     parse_record,
+    simple_canonical_rows,
 )
 
 
@@ -409,3 +412,161 @@ def test_canonical_base64_shortcut_agrees_with_decoding(raw, algorithm):
         except (binascii.Error, ValueError):
             slow = False
         assert _is_canonical_b64(value, _digest_size(algorithm)) == slow, value
+
+
+# simple_canonical_rows: the one-pass reading must be the full reading wherever it answers.
+DIST_INFO = "demo-1.0.dist-info"
+_LAYOUTS = (
+    InstallLayout(dist_info=DIST_INFO, depth=0, scripts_dir=None),
+    LAYOUT._replace(wrapper_names=frozenset({"tool"})),
+    InstallLayout(dist_info=DIST_INFO, depth=0, scripts_dir="bin", relocated_depth=2),
+)
+_SEGMENT = st.one_of(
+    st.sampled_from(
+        [
+            "demo",
+            DIST_INFO,
+            "__pycache__",
+            "m.py",
+            "m.cpython-311.pyc",
+            "bin",
+            "Scripts",
+            "RECORD",
+            "INSTALLER",
+            "REQUESTED",
+            "direct_url.json",
+            "METADATA",
+            ".",
+            "..",
+            "",
+            ".hidden",
+            "a,b",
+            'q"t',
+            "C:",
+            "c:x",
+            "nul\x00",
+            "back\\slash",
+            "\x85",
+            "\u2028",
+            "caf\u00e9",
+            "\U0001f600",
+            "tab\t",
+            " ",
+            "lf\n",
+            "cr\r",
+        ]
+    ),
+    st.text(max_size=6),
+)
+_PATH = st.lists(_SEGMENT, min_size=1, max_size=4).map("/".join)
+_HASH = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "sha256=",
+            "sha256=" + GOOD,
+            "sha256=" + GOOD[:-1] + "B",
+            "sha256=" + GOOD + "=",
+            "SHA256=" + GOOD,
+            "sha512=" + b64(b"x", "sha512"),
+            "md5=" + b64(b"x", "md5"),
+            "sha256=" + GOOD[:-1],
+            "sha256=not base64",
+        ]
+    ),
+    st.binary(max_size=8).map(lambda data: "sha256=" + b64(data)),
+)
+_SIZE = st.sampled_from(["", "0", "7", "007", "1234567890123456", "\uff19", "-1", " 1", "x", "2"])
+
+
+@st.composite
+def _record_texts(draw, clean: bool) -> str:
+    """RECORD texts: rows of sampled parts, joined by csv or by hand, with any line ends."""
+    if clean:
+        segment = st.sampled_from(["demo", DIST_INFO, "__pycache__", "m.py", "x.pyc", "RECORD"])
+        path = st.lists(segment, min_size=1, max_size=3).map("/".join)
+        hashes = st.sampled_from(["", "sha256=" + GOOD, "sha256=" + b64(b"y")])
+        rows = draw(st.lists(st.tuples(path, hashes, st.sampled_from(["", "0", "12"]))))
+        return "".join(f"{p},{h},{s}\n" for p, h, s in rows)
+    rows = draw(st.lists(st.tuples(_PATH, _HASH, _SIZE), max_size=8))
+    buffer = io.StringIO()
+    ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    if draw(st.booleans()):
+        csv.writer(buffer, lineterminator=ending).writerows(rows)
+    else:
+        extra = draw(st.lists(st.text(max_size=4), max_size=len(rows)))
+        buffer.write(ending.join(",".join(row) for row in rows) + ending.join(["", *extra]))
+    return buffer.getvalue()
+
+
+def _full_reading(text: str, layout: InstallLayout):
+    entries, rejected = parse_record(text)
+    rows, refused = canonical_rows(entries, layout, lambda _path: b"#!/usr/bin/python\n")
+    return rows, rejected + refused, entries
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(_record_texts(clean=False), _record_texts(clean=True)))
+def test_simple_rows_are_the_full_reading_wherever_given(text):
+    simple = simple_canonical_rows(text, DIST_INFO)
+    if simple is None:
+        return  # the caller takes the full reading itself
+    rows, paths = simple
+    for layout in _LAYOUTS:  # no row of a simple RECORD depends on the layout
+        full_rows, problems, entries = _full_reading(text, layout)
+        assert problems == []
+        assert rows == full_rows
+        assert [type(size) for _, _, size in rows] == [type(size) for _, _, size in full_rows]
+        assert paths == [posixpath.normpath(entry.path) for entry in entries]
+    assert record_digest(rows, []) == record_digest(full_rows, [])
+    assert code_digest(rows, [], DIST_INFO) == code_digest(full_rows, [], DIST_INFO)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_record_texts(clean=True).filter(bool))
+def test_clean_records_take_the_one_pass_reading(text):
+    simple = simple_canonical_rows(text, DIST_INFO)
+    assert simple is not None
+    assert simple[0] == _full_reading(text, _LAYOUTS[0])[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('"demo/a,b.py",sha256=' + GOOD + ",1\n", id="quoted-comma"),
+        pytest.param("demo/a.py,sha256=" + GOOD + ",1\r\n", id="crlf"),
+        pytest.param("demo/a.py,sha256=" + GOOD[:-1] + "B,1\n", id="non-canonical-hash"),
+        pytest.param("demo/a.py,sha256=abc,1\n", id="short-hash"),
+        pytest.param("demo/a.py,sha1=" + b64(b"x", "sha1") + ",1\n", id="forbidden-algorithm"),
+        pytest.param("demo/a.py,sha384=" + b64(b"x", "sha384") + ",1\n", id="other-algorithm"),
+        pytest.param("demo/a\x00.py,,\n", id="nul"),
+        pytest.param("demo\\a.py,,\n", id="backslash"),
+        pytest.param("/etc/passwd,,\n", id="absolute"),
+        pytest.param("C:/x.py,,\n", id="drive"),
+        pytest.param("../../bin/tool,,\n", id="climbs-out"),
+        pytest.param("bin/tool,,\n", id="target-scripts"),
+        pytest.param("demo//a.py,,\n", id="empty-component"),
+        pytest.param("demo/./a.py,,\n", id="dot-component"),
+        pytest.param("./demo/a.py,,\n", id="leading-dot"),
+        pytest.param("demo/,,\n", id="trailing-slash"),
+        pytest.param("demo/a.py,,\n\ndemo/b.py,,\n", id="empty-row"),
+        pytest.param("demo/a.py,,1,extra\n", id="four-fields"),
+        pytest.param("demo/a.py,,x\n", id="bad-size"),
+        pytest.param("demo/a.py,,12345678901234567\n", id="huge-size"),
+        pytest.param(",,\n", id="empty-path"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_hostile_and_unusual_records_take_the_full_reading(text):
+    assert simple_canonical_rows(text, DIST_INFO) is None
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_the_one_pass_reading_keeps_the_csv_field_limit(extra):
+    path = "demo/" + "x" * (csv.field_size_limit() - 5 + extra)
+    text = f"{path},sha256={GOOD},1\n"
+    simple = simple_canonical_rows(text, DIST_INFO)
+    rows, problems, _ = _full_reading(text, _LAYOUTS[0])
+    assert (simple is None) is bool(problems)  # too long: invalid CSV, and not simple
+    if simple is not None:
+        assert simple[0] == rows

@@ -15,21 +15,21 @@ and recorded, with the distribution that declares it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import NamedTuple
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Dependency, UnsatisfiedReason, UnsatisfiedRequirement
-from insidellms_provenance.fingerprint.digest_cache import describe_cached
+from insidellms_provenance.fingerprint.digest_cache import DescriptionCache
 from insidellms_provenance.fingerprint.discover import (
     InstalledDistributions,
     dist_info_name,
     normalized_name,
 )
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
-from insidellms_provenance.fingerprint.distribution import metadata_headers
+from insidellms_provenance.fingerprint.distribution import MetadataFacts, metadata_facts
 from insidellms_provenance.fingerprint.requirements import (
     InvalidRequirementError,
     Requirement,
@@ -64,14 +64,22 @@ class _Node(NamedTuple):
     requirements: list[Requirement | str]  # a str is a value that could not be parsed
 
 
+# The requirements of a node that apply and are installed, and those that are not met.
+_Edges = tuple[
+    list[tuple[Requirement, metadata.Distribution]],
+    dict[tuple[str, str, str], UnsatisfiedRequirement],
+]
+
+
 class DependencyTable:
     """Closures of a run's plugins and the table that describes each dependency once.
 
-    ``cache`` is the description cache's directory (:mod:`.digest_cache`), or ``None``.
+    ``cache`` is the description cache's directory (:mod:`.digest_cache`), or ``None``:
+    each dependency's ``Requires-Dist`` and description come from one entry there.
     """
 
     def __init__(self, cache: Path | None) -> None:
-        self._cache = cache
+        self._cache = DescriptionCache(cache)
         self._walker: DependencyWalker | None = None
         self._closures: dict[str, Closure] = {}
         self.table: dict[str, Dependency] = {}
@@ -81,7 +89,7 @@ class DependencyTable:
     ) -> tuple[list[str], list[UnsatisfiedRequirement]]:
         """The names in ``dist``'s closure and its unsatisfied requirements; fills the table."""
         if self._walker is None:
-            self._walker = DependencyWalker(InstalledDistributions())
+            self._walker = DependencyWalker(InstalledDistributions(), facts=self._cache.facts)
         key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
         if key not in self._closures:
             self._closures[key] = self._walker.closure(dist)
@@ -93,16 +101,27 @@ class DependencyTable:
 
     def _describe(self, dist: metadata.Distribution) -> Dependency:
         found = describe_source(dist)
-        info = describe_cached(dist, editable=found["editable"], directory=self._cache)
+        info = self._cache.describe(dist, editable=found["editable"])
         return schema.dependency(distribution=info, source=found)
 
 
 class DependencyWalker:
-    """Compute dependency closures over one environment, reading each distribution once."""
+    """Compute dependency closures over one environment, reading each distribution once.
 
-    def __init__(self, installed: InstalledDistributions) -> None:
+    ``facts`` gives a dependency's METADATA facts from elsewhere (the description
+    cache), or ``None`` to have them read from its METADATA.
+    """
+
+    def __init__(
+        self,
+        installed: InstalledDistributions,
+        *,
+        facts: Callable[[metadata.Distribution], MetadataFacts | None] | None = None,
+    ) -> None:
         self._installed = installed
+        self._facts = facts
         self._nodes: dict[str, _Node] = {}
+        self._edges: dict[tuple[str, frozenset[str]], _Edges] = {}
 
     def closure(self, dist: metadata.Distribution) -> Closure:
         """The transitive dependencies of ``dist``, following the extras requirements name."""
@@ -113,7 +132,9 @@ class DependencyWalker:
         pending: list[tuple[_Node, frozenset[str]]] = [(root, frozenset())]
         while pending:
             node, extras = pending.pop()
-            for requirement, target in self._applicable(node, extras, unsatisfied):
+            edges, notes = self._edges_of(node, extras)
+            unsatisfied.update(notes)
+            for requirement, target in edges:
                 if requirement.name != root.name:
                     found[requirement.name] = target
                 wanted = followed.get(requirement.name, frozenset()) | requirement.extras
@@ -123,6 +144,17 @@ class DependencyWalker:
                 pending.append((self._node(requirement.name, target), wanted))
         ordered = sorted(unsatisfied.items(), key=lambda item: item[0])
         return Closure(dict(sorted(found.items())), [value for _, value in ordered])
+
+    def _edges_of(self, node: _Node, extras: frozenset[str]) -> _Edges:
+        """:meth:`_applicable` of ``node`` with ``extras``, worked out once per walker.
+
+        Plugins share most of their closures; each shared edge is judged once.
+        """
+        key = (node.name, extras)
+        if key not in self._edges:
+            notes: dict[tuple[str, str, str], UnsatisfiedRequirement] = {}
+            self._edges[key] = (list(self._applicable(node, extras, notes)), notes)
+        return self._edges[key]
 
     def _applicable(
         self,
@@ -171,7 +203,9 @@ class DependencyWalker:
 
     def _node(self, name: str, dist: metadata.Distribution) -> _Node:
         if name not in self._nodes:
-            self._nodes[name] = _read_node(dist)._replace(name=name)
+            facts = self._facts(dist) if self._facts is not None else None
+            node = _read_node(dist) if facts is None else _node_from(facts)
+            self._nodes[name] = node._replace(name=name)
         return self._nodes[name]
 
 
@@ -185,11 +219,14 @@ def _read_node(dist: metadata.Distribution) -> _Node:
     egg_info = text is None
     if egg_info:
         text = read_dist_text(dist, "PKG-INFO")
-    headers = metadata_headers(text or "")
-    values = [str(value) for value in headers.get_all("Requires-Dist") or []]
+    name, version, values = metadata_facts(text or "")
     if egg_info:
-        values += list(_egg_requires(read_dist_text(dist, "requires.txt") or ""))
-    name, version = str(headers.get("Name") or ""), str(headers.get("Version") or "")
+        values = [*values, *_egg_requires(read_dist_text(dist, "requires.txt") or "")]
+    return _node_from((name, version, values))
+
+
+def _node_from(facts: MetadataFacts) -> _Node:
+    name, version, values = facts
     return _Node(normalized_name(name), version, [_parse(value) for value in values])
 
 

