@@ -15,21 +15,37 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 
-def interleaved(cases: Mapping[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
-    """Seconds of each case in each round, the cases taking turns within every round."""
+def interleaved(
+    cases: Mapping[str, Callable[[], object]],
+    rounds: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, list[float]]:
+    """Seconds of each case in each round, the cases taking turns within every round.
+
+    ``clock`` is wall time by default; ``time.process_time`` gives this process's CPU time,
+    which other processes on a shared machine move far less.
+    """
     names = list(cases)
     times: dict[str, list[float]] = {name: [] for name in names}
     for round_index in range(rounds):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
+            start = clock()
             cases[name]()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return times
 
 
 def run_process(argv: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one process run to completion, output discarded."""
+    elapsed, rss, _ = run_process_usage(argv, env)
+    return elapsed, rss
+
+
+def run_process_usage(
+    argv: Sequence[str], env: Mapping[str, str] | None = None
+) -> tuple[float, int, float]:
+    """:func:`run_process`, and the CPU seconds (user + system) of the process."""
     start = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(process.pid, 0)
@@ -37,7 +53,7 @@ def run_process(argv: Sequence[str], env: Mapping[str, str] | None = None) -> tu
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1):
         raise subprocess.CalledProcessError(process.returncode, list(argv))
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def median_ms(values: Sequence[float]) -> str:

@@ -10,7 +10,9 @@ Typical usage::
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import marshal
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -36,6 +38,9 @@ MAX_INTEGER: Final = 2**53
 """Largest magnitude of an ``int``: every integer up to it is exactly one IEEE double."""
 
 _SORT_KEYS: Final = orjson.OPT_SORT_KEYS
+# orjson refuses integers beyond ±(2**53 - 1) with this option; ±2**53 itself, which JCS
+# allows, goes to the reference writer.
+_FAST_OPTIONS: Final = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 _LAST_DEPTH: Final = MAX_DEPTH - 1
 _MAX_PROBLEMS: Final = 10
 
@@ -51,40 +56,45 @@ def canonical_json(value: object) -> bytes:
     ``$.capabilities.models[2]``.
     """
     try:
-        relaid: list[float] = []
-        if not _is_plain(value, relaid):
+        marshalled = _exact_and_finite(value)
+        if marshalled is None or type(value) is float:
             return _canonical_json_prepared(value)
-        data = orjson.dumps(value, option=_SORT_KEYS)
+        data = _dumps_bounded(value, large=len(marshalled) > _SMALL_VALUE)
+        if data is None:
+            return _canonical_json_prepared(value)
         if not data.isascii() and _keys_may_need_utf16_order(data):
             return _canonical_json_prepared(value)
-        if relaid:
-            relaid_data = _relay_numbers(data, relaid)
-            if relaid_data is None:  # a backslash somewhere: strings cannot be told apart
-                return _canonical_json_prepared(value)
-            data = relaid_data
+        relaid = _relay_numbers(data)
+        if relaid is None:  # a backslash beside a relaid float: strings cannot be told apart
+            return _canonical_json_prepared(value)
     except (_NeedsReferenceWriter, orjson.JSONEncodeError):
         # Invalid input, or what orjson refuses though JCS allows it (keys that are
-        # instances of str subclasses): the reference writer raises with paths, or writes.
+        # instances of str subclasses, ±2**53): the reference writer raises with paths,
+        # or writes.
         return _canonical_json_python(value)
-    return data
+    return relaid
 
 
 def canonical_json_lines(values: Sequence[object]) -> bytes:
     """:func:`canonical_json` of each of ``values``, each followed by a newline (JSON Lines).
 
-    The same bytes as ``canonical_json(value)`` and a newline for each, with one type walk and
-    one call per value to orjson when the values are plain.
+    The same bytes as ``canonical_json(value)`` and a newline for each, with one check of
+    types, one call per value to orjson and one pass over the lines for numbers when the
+    values are plain.
     """
-    relaid: list[float] = []
-    if _is_plain(values, relaid) and not relaid:
+    if _exact_and_finite(values) is not None and float not in set(map(type, values)):
         try:
-            lines = [orjson.dumps(value, option=_SORT_KEYS) for value in values]
+            lines = [_dumps_bounded(value, large=False) for value in values]
         except orjson.JSONEncodeError:
             pass
         else:
-            if all(line.isascii() or not _keys_may_need_utf16_order(line) for line in lines):
+            if None not in lines:
                 lines.append(b"")
-                return b"\n".join(lines)
+                data = b"\n".join(lines)  # type: ignore[arg-type]
+                if data.isascii() or not _keys_may_need_utf16_order(data):
+                    relaid = _relay_numbers(data)
+                    if relaid is not None:
+                        return relaid
     return b"".join([canonical_json(value) + b"\n" for value in values])
 
 
@@ -110,121 +120,224 @@ def canonical_digest(value: object) -> str:
     return sha256_digest(canonical_json(value))
 
 
-# The fast path: prepare a value so that orjson with sorted keys writes it canonically.
-# This walk runs for every digest, so its loops test exact types inline, in order of
-# frequency, and copy nothing unless something inside has to change.
+# The fast path: orjson with sorted keys writes the bytes, checked by passes that run at
+# C speed over the whole value (no Python loop over its items):
+# - ``marshal`` refuses every object whose type is not exactly a built-in one (subclasses,
+#   UUID, Enum members, orjson.Fragment, datetime, dataclasses, numpy scalars, ...), and
+#   writes each float as its 8 IEEE bytes, where NaN and infinities can be found;
+# - orjson refuses the built-in types that are not JSON (sets, bytes, complex, ...),
+#   keys that are not strings, lone surrogates, integers beyond 2**53 - 1 and, wrapped in
+#   enough lists to reach its own limit at MAX_DEPTH, nesting too deep.
+# What neither writes as JCS goes to the slower paths below.
 
 
 class _NeedsReferenceWriter(Exception):  # noqa: N818 - a signal that never leaves the module
     """The value is invalid or unusual: only the reference writer can tell or write it."""
 
 
-def _is_plain(value: object, relaid: list[float]) -> bool:
-    """Whether orjson with sorted keys writes ``value`` as JCS, numbers laid out aside.
+_MARSHAL_VERSION: Final = 4  # floats as TYPE_BINARY_FLOAT: a type byte, 8 little-endian bytes
+_FLOAT_TYPES: Final = (0x67, 0x67 | 0x80)  # "g", and "g" with marshal's FLAG_REF
+_MAX_TOP_BYTES: Final = 4096  # past this many bytes to check, the prepared path decides
+_SMALL_VALUE: Final = 8192  # marshal bytes below which counting brackets is cheaper
 
-    True when the value holds nothing but exact dicts, lists, tuples, strings, bools,
-    None, ints within ±2**53 and finite floats, nested no deeper than :data:`MAX_DEPTH`.
-    Floats whose text orjson lays out differently from ECMAScript (``1.0``, ``1e+16``,
-    ``1e-6``) are appended to ``relaid``: :func:`_relay_numbers` rewrites them. Keys are
-    left to orjson, which refuses those that are not exact strings, and to the check of
-    its output for keys that may sort differently by UTF-16 code unit.
+
+def _exact_and_finite(value: object) -> bytes | None:
+    """``marshal`` bytes of ``value`` if all its objects are of exact built-in types, finite.
+
+    None if some object in ``value`` may be of another type (a subclass, ``UUID``, an
+    ``Enum`` member) or some float may be NaN or infinite.
+
+    The built-in types ``marshal`` writes beyond JSON's (sets, bytes, complex, ...) are
+    left to orjson, which refuses them.
     """
-    kind = type(value)
-    if kind is dict or kind is list or kind is tuple:
-        return _plain_items(value, 0, relaid)
-    if kind is str or kind is bool or value is None:
+    try:
+        marshalled = marshal.dumps(value, _MARSHAL_VERSION)  # type: ignore[arg-type]
+    except ValueError:  # "unmarshallable object": a subclass or a type marshal lacks
+        return None
+    return None if _may_hold_non_finite(marshalled) else marshalled
+
+
+def _may_hold_non_finite(marshalled: bytes) -> bool:
+    """Whether ``marshal`` bytes may hold a NaN or an infinity.
+
+    A float is its type byte and 8 little-endian IEEE bytes; NaN and the infinities have
+    every exponent bit set: the last byte is 0x7F or 0xFF and the one before it 0xF0 or
+    more. A byte 0x7F or 0xFF is rare elsewhere (UTF-8 text holds no 0xFF, and 0x7F only
+    as DEL), so the few found by ``find`` (C speed) are checked one by one.
+    """
+    checked = 0
+    for top in (0x7F, 0xFF):
+        at = marshalled.find(top, 8)
+        while at != -1:
+            if marshalled[at - 1] >= 0xF0 and marshalled[at - 8] in _FLOAT_TYPES:
+                return True
+            checked += 1
+            if checked > _MAX_TOP_BYTES:
+                return True
+            at = marshalled.find(top, at + 1)
+    return False
+
+
+def _dumps_bounded(value: object, *, large: bool) -> bytes | None:
+    """Sorted bytes of ``value`` by orjson; ``JSONEncodeError`` if it is nested too deep.
+
+    A small value is nested no deeper than the brackets in its bytes; a large one is
+    wrapped in lists up to orjson's own limit, so that orjson refuses it exactly when it is
+    nested deeper than :data:`MAX_DEPTH`. None if orjson's limit is unknown.
+    """
+    if not large:
+        data = orjson.dumps(value, option=_FAST_OPTIONS)
+        if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+            return data
+    padding = _depth_padding()
+    if padding is None:
+        return None
+    for _ in range(padding):
+        value = [value]
+    data = orjson.dumps(value, option=_FAST_OPTIONS)
+    return data[padding:-padding] if padding else data
+
+
+_PROBED_DEPTHS: Final = 4096
+
+
+@functools.cache
+def _depth_padding() -> int | None:
+    """Lists to wrap a value in so that orjson's nesting limit falls at :data:`MAX_DEPTH`.
+
+    orjson 3 writes 254 nested arrays or objects and refuses 255; the limit is probed once
+    rather than assumed. Below MAX_DEPTH (0 lists), orjson refuses some values that JCS
+    allows, and the reference writer writes them; None when orjson writes more than
+    ``_PROBED_DEPTHS`` levels, which the caller leaves to the prepared path.
+    """
+
+    def writes(levels: int) -> bool:
+        nested: list[object] = []
+        for _ in range(levels - 1):
+            nested = [nested]
+        try:
+            orjson.dumps(nested)
+        except orjson.JSONEncodeError:
+            return False
         return True
-    return kind is int and -MAX_INTEGER <= value <= MAX_INTEGER  # type: ignore[operator]
 
-
-def _plain_items(container: object, depth: int, relaid: list[float]) -> bool:
-    """:func:`_is_plain` for the items of an exact dict, list or tuple at ``depth``."""
-    if type(container) is dict:
-        container = container.values()
-    for item in container:  # type: ignore[attr-defined]
-        kind = type(item)
-        if kind is str or item is None or kind is bool:
-            continue
-        if kind is int:
-            if -MAX_INTEGER <= item <= MAX_INTEGER:
-                continue
-        elif kind is float:
-            if item - item == 0.0:  # finite: NaN and infinities give NaN
-                if not _ORJSON_FLOAT_LOW <= abs(item) < _ORJSON_FLOAT_HIGH or item % 1.0 == 0.0:
-                    relaid.append(item)
-                continue
-        elif (
-            (kind is dict or kind is list or kind is tuple)
-            and depth < _LAST_DEPTH
-            and (not item or _plain_items(item, depth + 1, relaid))
-        ):
-            continue
-        return False
-    return True
+    if writes(254) and not writes(255):
+        return 254 - MAX_DEPTH
+    if writes(_PROBED_DEPTHS):
+        return None
+    low, high = 0, _PROBED_DEPTHS  # orjson writes `low` levels, not `high`
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if writes(middle) else (low, middle)
+    return max(low - MAX_DEPTH, 0)
 
 
 # orjson writes a finite double as ECMAScript does (the same shortest digits, checked by
 # a property test) except in three layouts: integral values with a fraction (``1.0``,
 # ``-0.0``), exponents for magnitudes from 1e16 up to 1e21 (ECMAScript: plain digits)
 # and for magnitudes from 1e-6 up to 1e-5 (ECMAScript: ``0.00000x``).
-_ORJSON_FLOAT_LOW: Final = 1e-5
-_ORJSON_FLOAT_HIGH: Final = 1e16
 # Where such a number can be in orjson's compact output: its last characters, followed by
 # a delimiter. Each pattern starts with a literal, which the regular expression engine
 # finds quickly. A string can hold the same characters; its quotes tell it apart.
-_INTEGRAL_END: Final = re.compile(rb"\.0(?=[,\]}])")
+_INTEGRAL_END: Final = re.compile(rb"\.0(?<!\.[0-9]\.0)(?=[,\]}])")
 _LARGE_END: Final = re.compile(rb"e\+(?:1[6-9]|20)(?=[,\]}])")
 _SMALL_END: Final = re.compile(rb"e-6(?=[,\]}])")
 _NUMBER: Final = re.compile(rb"-?[0-9]+(?:\.[0-9]+)?(?:e[-+][0-9]+)?")
 _NUMBER_CHARACTERS: Final = frozenset(b"-.0123456789")
 _BEFORE_VALUE: Final = frozenset(b":,[")
+_DIGITS: Final = frozenset(b"0123456789")
+_DOT: Final = ord(".")
+_MINUS: Final = ord("-")
+_COLON: Final = ord(":")
+_QUOTE: Final = ord('"')
+_BEFORE_STRING: Final = frozenset(b"{[,:\n")
 
 
-def _tails(data: bytes, relaid: list[float]) -> list[tuple[int, int]]:
-    """Spans of ``data`` that may end a float of ``relaid``, in order."""
-    patterns = set()
-    for number in relaid:
-        magnitude = abs(number)
-        if magnitude < _ORJSON_FLOAT_HIGH and number % 1.0 == 0.0:
-            patterns.add(_INTEGRAL_END)
-        elif _ORJSON_FLOAT_HIGH <= magnitude < 1e21:
-            patterns.add(_LARGE_END)
-        elif 1e-6 <= magnitude < _ORJSON_FLOAT_LOW:
-            patterns.add(_SMALL_END)
-    spans = [match.span() for pattern in patterns for match in pattern.finditer(data)]
-    if len(patterns) > 1:
+def _tails(data: bytes) -> list[tuple[int, int]]:
+    """Spans of ``data`` that may end a float orjson lays out unlike ECMAScript, in order."""
+    spans = [match.span() for match in _INTEGRAL_END.finditer(data)]
+    unsorted = False
+    for pattern, sign in ((_LARGE_END, b"+"), (_SMALL_END, b"-")):
+        if sign in data:  # one byte: a fast search rules most values out
+            more = [match.span() for match in pattern.finditer(data)]
+            unsorted |= bool(spans and more)
+            spans += more
+    if unsorted:
         spans.sort()
     return spans
 
 
-def _relay_numbers(data: bytes, relaid: list[float]) -> bytes | None:
-    """``data`` with the floats in ``relaid`` written as ECMAScript does, where orjson does not.
+def _relay_numbers(data: bytes) -> bytes | None:
+    """``data`` with the floats orjson lays out unlike ECMAScript written as ECMAScript does.
 
-    Returns None if ``data`` holds a backslash: then a quote inside a string cannot be
-    told from one that ends it by counting, and the caller takes the slower path.
+    ``data`` is orjson's compact output of a container, or of JSON lines of containers.
+    Returns None if a float to relay is found and ``data`` holds a backslash: then a quote
+    inside a string cannot be told from one that ends it by counting, and the caller
+    takes the slower path.
     """
+    tails = _tails(data)
+    if not tails:
+        return data
     if b"\\" in data:
         return None
     pieces: list[bytes] = []
     done = 0  # data[:done] is copied into pieces
     quotes = 0  # quotes in data[:counted]
     counted = 0
-    for tail, end in _tails(data, relaid):
-        start = tail
-        while start and data[start - 1] in _NUMBER_CHARACTERS:
-            start -= 1
-        if data[start - 1] not in _BEFORE_VALUE or not _NUMBER.fullmatch(data, start, end):
+    for tail, end in tails:
+        start = _number_start(data, tail, end)
+        if start is None:
             continue  # inside a string: "1.2.0," or "v1e-6]"
-        quotes += data.count(b'"', counted, start)
-        counted = start
-        if quotes % 2:
-            continue  # inside a string that happens to hold ':12.0,'
-        pieces += (data[done:start], _format_number(float(data[start:end])).encode("ascii"))
+        if not _after_a_key(data, start):
+            quotes += data.count(b'"', counted, start)
+            counted = start
+            if quotes % 2:
+                continue  # inside a string that happens to hold ':12.0,'
+        if data[tail] == _DOT:  # an integral value: "12.0" is "12", "-0.0" is "0"
+            text = data[start:tail]
+            pieces += (data[done:start], b"0" if text == b"-0" else text)
+        else:
+            pieces += (data[done:start], _format_number(float(data[start:end])).encode("ascii"))
         done = end
     if not pieces:
         return data
     pieces.append(data[done:])
     return b"".join(pieces)
+
+
+def _after_a_key(data: bytes, start: int) -> bool:
+    """Whether ``data[start]`` follows an object's key, so is outside every string.
+
+    ``"key":`` before it, with the key's last character not one that can precede a
+    string's opening quote: a string holds no quote (``data`` has no backslash), so the
+    quote before the colon cannot open a string holding ``start``. Saves counting quotes.
+    """
+    return (
+        start >= 3
+        and data[start - 1] == _COLON
+        and data[start - 2] == _QUOTE
+        and data[start - 3] not in _BEFORE_STRING
+    )
+
+
+def _number_start(data: bytes, tail: int, end: int) -> int | None:
+    """Where the number ending ``data[tail:end]`` starts, if it is one after ``:``, ``,`` or ``[``.
+
+    None if the characters before the tail are not a number's, or are not preceded by
+    one of those delimiters: then they are inside a string.
+    """
+    start = tail
+    if data[tail] == _DOT:  # an integral value, "-12.0": digits, perhaps a minus, before
+        while data[start - 1] in _DIGITS:
+            start -= 1
+        number = start != tail
+        if data[start - 1] == _MINUS:
+            start -= 1
+    else:
+        while data[start - 1] in _NUMBER_CHARACTERS:
+            start -= 1
+        number = _NUMBER.fullmatch(data, start, end) is not None
+    return start if number and data[start - 1] in _BEFORE_VALUE else None
 
 
 def _prepare(value: object, depth: int, *, utf16_keys: bool) -> object:

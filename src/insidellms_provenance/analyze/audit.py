@@ -24,9 +24,11 @@ import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, overload
+
+import orjson
 
 from insidellms_provenance.canonical import (
     canonical_digest,
@@ -34,7 +36,8 @@ from insidellms_provenance.canonical import (
     canonical_json_lines,
 )
 from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.runfile.read import MANIFEST_NAME, load_field_value
+from insidellms_provenance.field.read import check_field, validate_checked
+from insidellms_provenance.runfile.read import MANIFEST_NAME, locate_field
 
 __all__ = [
     "EXAMPLES",
@@ -93,14 +96,16 @@ def find_runs(
     roots: Iterable[Path],
     shard: tuple[int, int] | None = None,
     on_error: Callable[[Path, str], None] | None = None,
-) -> list[RunDir]:
+) -> Sequence[RunDir]:
     """Run directories (holding ``manifest.json``) below ``roots``, in natural order.
 
     Natural order of the path as reached from the root (``runs/r2`` before ``runs/r10``)
     makes "the first run where a fingerprint changed" mean something. With ``shard``
     ``(i, n)``, only the runs whose relative path hashes to shard ``i`` of ``n``.
     Symlinked directories are not followed, so a link cannot make the walk loop. A
-    directory that cannot be listed is passed to ``on_error`` with the reason.
+    directory that cannot be listed is passed to ``on_error`` with the reason. Only the
+    names are kept (a :class:`RunDir` is made when read): memory grows with the runs by
+    one short string each.
     """
 
     def unreadable(error: OSError) -> None:
@@ -113,14 +118,35 @@ def find_runs(
             dirnames.sort()
             if MANIFEST_NAME not in filenames:
                 continue
-            path = Path(directory)
             if shard is not None:
-                relative = path.relative_to(root).as_posix()
+                relative = Path(directory).relative_to(root).as_posix()
                 if shard_of(relative, shard[1]) != shard[0]:
                     continue
-            name = str(path)
-            found.append(RunDir(path, name, run_key(name)))
-    return sorted(found, key=lambda run: (run.key, run.name))
+            found.append(str(Path(directory)))
+    found.sort(key=lambda name: (run_key(name), name))
+    return _RunDirs(found)
+
+
+class _RunDirs(Sequence[RunDir]):
+    """Run directories in order, kept as their names (keys are long: made when read)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self._names = names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @overload
+    def __getitem__(self, index: int) -> RunDir: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RunDir]: ...
+
+    def __getitem__(self, index: int | slice) -> RunDir | Sequence[RunDir]:
+        if isinstance(index, slice):
+            return _RunDirs(self._names[index])
+        name = self._names[index]
+        return RunDir(Path(name), name, run_key(name))
 
 
 class AuditSummary:
@@ -150,23 +176,26 @@ class AuditSummary:
         self, run: str, plugins: list[dict[str, Any]], fingerprints: list[str] | None = None
     ) -> None:
         """Update every counter with one run's plugins (and their fingerprints, if known)."""
+        if fingerprints is None:
+            fingerprints = [canonical_digest(plugin) for plugin in plugins]
+        self._note_facts(run, [_PluginFacts.of(plugin) for plugin in plugins], fingerprints)
+
+    def _note_facts(self, run: str, facts: list[_PluginFacts], fingerprints: list[str]) -> None:
+        """:meth:`note_run` with what each plugin tells the summary worked out already."""
         self.with_provenance += 1
         flagged_nd = flagged_unverified = False
-        versions = set()
-        for index, plugin in enumerate(plugins):
-            dist = plugin.get("distribution") or {}
-            versions.add((dist.get("normalized_name", "?"), dist.get("version", "?")))
-            manifest = plugin["manifest"]
-            level = (manifest.get("determinism") or {}).get("class")
-            flagged_nd |= level in ("non_deterministic", None)
-            flagged_unverified |= _unverified(plugin)
-            name = plugin["entry_point"]["name"]
-            fingerprint = canonical_digest(plugin) if fingerprints is None else fingerprints[index]
-            previous = self.last_fingerprint.get(name)
-            if previous is not None and previous != fingerprint and name not in self.first_change:
-                self.first_change[name] = (run, dist.get("version", "?"))
-            self.last_fingerprint[name] = fingerprint
-        self.versions.update(versions)
+        for fact, fingerprint in zip(facts, fingerprints, strict=True):
+            flagged_nd |= fact.non_deterministic
+            flagged_unverified |= fact.unverified
+            previous = self.last_fingerprint.get(fact.name)
+            if (
+                previous is not None
+                and previous != fingerprint
+                and fact.name not in self.first_change
+            ):
+                self.first_change[fact.name] = (run, fact.version[1])
+            self.last_fingerprint[fact.name] = fingerprint
+        self.versions.update({fact.version for fact in facts})
         if flagged_nd:
             self.non_deterministic_count += 1
             if len(self.non_deterministic) < EXAMPLES:
@@ -231,13 +260,22 @@ def plugin_row(
 
     ``fingerprint`` is the plugin's canonical digest if the caller has it already.
     """
+    if fingerprint is None:
+        fingerprint = canonical_digest(plugin)
+    return {**_field_columns(run, field), **_plugin_columns(plugin, fingerprint)}
+
+
+def _field_columns(run: RunDir, field: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a plugin's line that come from its run and field."""
+    return {**_run_columns(run, None), "run_digest": field["digest"], "group": field["group"]}
+
+
+def _plugin_columns(plugin: dict[str, Any], fingerprint: str) -> dict[str, Any]:
+    """The columns of a plugin's line that come from the plugin alone."""
     dist = plugin.get("distribution") or {}
     manifest = plugin["manifest"]
     version = dist.get("version")
     return {
-        **_run_columns(run, None),
-        "run_digest": field["digest"],
-        "group": field["group"],
         "entry_point": plugin["entry_point"]["name"],
         "value": plugin["entry_point"]["value"],
         "distribution": dist.get("normalized_name"),
@@ -250,8 +288,52 @@ def plugin_row(
         "determinism": (manifest.get("determinism") or {}).get("class"),
         "load_status": plugin["load"]["status"],
         "origin_status": plugin["origin"]["status"],
-        "fingerprint": canonical_digest(plugin) if fingerprint is None else fingerprint,
+        "fingerprint": fingerprint,
     }
+
+
+class _PluginFacts(NamedTuple):
+    """What one plugin adds to the summary."""
+
+    name: str
+    version: tuple[str, str]
+    non_deterministic: bool
+    unverified: bool
+
+    @classmethod
+    def of(cls, plugin: dict[str, Any]) -> _PluginFacts:
+        dist = plugin.get("distribution") or {}
+        level = (plugin["manifest"].get("determinism") or {}).get("class")
+        return cls(
+            plugin["entry_point"]["name"],
+            (dist.get("normalized_name", "?"), dist.get("version", "?")),
+            level in ("non_deterministic", None),
+            _unverified(plugin),
+        )
+
+
+class _Audited(NamedTuple):
+    """A plugin of the last audited run, and what auditing it gave.
+
+    An identical plugin in the next run is neither validated nor canonicalized again.
+    Identical means the same ``orjson`` bytes (types included: ``0`` is not ``false``,
+    ``1`` is not ``1.0``) and an equal value (NaN, which orjson writes as null, is not
+    None).
+    """
+
+    exact: bytes
+    plugin: dict[str, Any]
+    fingerprint: str
+    columns: dict[str, Any]
+    facts: _PluginFacts
+
+
+def _exact_json(plugin: object) -> bytes | None:
+    """``orjson`` bytes of a parsed plugin, or None if orjson cannot write it."""
+    try:
+        return orjson.dumps(plugin)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits, lone surrogates
+        return None
 
 
 def dependency_rows(
@@ -363,14 +445,23 @@ def audit_runs(
     whose ``problem`` says why; a field with no plugins, one line with ``entry_point``
     null. So every run is in the lines, and the summary can be computed from them.
     """
-    # The last field read: its plugins passed validation, so the equal plugins of the
-    # next run (most of them, in a fleet) are not validated again (read_field_beside).
-    previous: dict[str, Any] | None = None
+    # The plugins of the last run audited: those of the next run that are exactly equal
+    # (most of them, in a fleet) are neither validated nor canonicalized again. Only the
+    # last run's are kept, so memory does not grow with the runs.
+    last: dict[object, _Audited] = {}
     for run in runs:
         summary.runs += 1
         summary.current = run.name
         try:
-            field, _ = load_field_value(run.path, beside=previous)
+            value, where, _ = locate_field(run.path)
+            checked = check_field(value, where=where)
+            plugins: list[Any] = checked["plugins"]
+            exact = [_exact_json(plugin) for plugin in plugins]
+            known = [
+                _known(last, plugin, data) for plugin, data in zip(plugins, exact, strict=True)
+            ]
+            fresh = [plugin for plugin, seen in zip(plugins, known, strict=True) if seen is None]
+            field: dict[str, Any] = dict(validate_checked(checked, where=where, fresh=fresh))
         except ProvenanceError as error:
             reason = str(error).split(": ", 1)[-1]
             summary.note_missing(run.name, reason)
@@ -381,28 +472,60 @@ def audit_runs(
             summary.note_missing(run.name, reason)
             yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
-        previous = field
-        plugins: list[dict[str, Any]] = field["plugins"]  # type: ignore[assignment]
         try:
-            # Each plugin is canonicalized once: its fingerprint serves its line and the
-            # summary, and the run's lines are written by one call.
-            fingerprints = [canonical_digest(plugin) for plugin in plugins]
+            audited = [
+                seen or _audit_plugin(plugin, data)
+                for plugin, data, seen in zip(plugins, exact, known, strict=True)
+            ]
+            run_columns = _field_columns(run, field)
             rows = []
-            for plugin, fingerprint in zip(plugins, fingerprints, strict=True):
-                row = plugin_row(run, field, plugin, fingerprint)
+            for plugin, entry in zip(plugins, audited, strict=True):
+                row = {**run_columns, **entry.columns}
                 if not dependencies:
                     rows.append(row)
                     continue
                 rows.append(_with_kind(row, plugin))
                 rows += dependency_rows(run, field, plugin)
-            summary.note_run(run.name, plugins, fingerprints)
+            summary._note_facts(  # noqa: SLF001 - the summary's own module
+                run.name, [entry.facts for entry in audited], [a.fingerprint for a in audited]
+            )
         except (KeyError, TypeError, AttributeError):
             reason = "malformed plugin entry"
             summary.note_missing(run.name, reason)
             yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
+        last = {_plugin_key(entry.plugin): entry for entry in audited}
         yield (
             canonical_json_lines(rows)
             if rows
             else canonical_json(_run_only(run, None, field, dependencies)) + b"\n"
         )
+
+
+def _plugin_key(plugin: dict[str, Any]) -> object:
+    """The entry point of a plugin of a validated field: its (name, value)."""
+    entry_point = plugin["entry_point"]
+    return (entry_point["name"], entry_point["value"])
+
+
+def _known(last: dict[object, _Audited], plugin: object, exact: bytes | None) -> _Audited | None:
+    """The last run's record of ``plugin`` if it is exactly the same JSON, else None."""
+    if exact is None or not isinstance(plugin, dict):
+        return None
+    entry_point = plugin.get("entry_point")
+    if not isinstance(entry_point, dict):
+        return None
+    name, value = entry_point.get("name"), entry_point.get("value")
+    if not (isinstance(name, str) and isinstance(value, str)):
+        return None
+    seen = last.get((name, value))
+    if seen is None or seen.exact != exact or seen.plugin != plugin:
+        return None
+    return seen
+
+
+def _audit_plugin(plugin: dict[str, Any], exact: bytes | None) -> _Audited:
+    """Fingerprint, line columns and summary facts of a plugin not seen in the last run."""
+    fingerprint = canonical_digest(plugin)
+    columns = _plugin_columns(plugin, fingerprint)
+    return _Audited(exact or b"", plugin, fingerprint, columns, _PluginFacts.of(plugin))

@@ -10,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from insidellms_provenance.cli.options import (
     add_group_filter,
@@ -18,6 +18,9 @@ from insidellms_provenance.cli.options import (
     add_quiet,
     set_epilog,
 )
+
+if TYPE_CHECKING:
+    from insidellms_provenance.analyze.audit import RunDir
 
 __all__ = ["add_arguments", "run"]
 
@@ -81,7 +84,6 @@ def run(arguments: argparse.Namespace) -> int:
             raise ProvenanceError(f"{root}: not a directory")
     from insidellms_provenance.cli.progress import Progress
     from insidellms_provenance.cli.render import terminal_safe
-    from insidellms_provenance.runfile.read import manifest_path
 
     summary = AuditSummary()
     progress = Progress.for_terminal("audited", "runs", quiet=arguments.quiet)
@@ -96,12 +98,7 @@ def run(arguments: argparse.Namespace) -> int:
     if target is not None:
         if target.is_dir():
             raise ProvenanceError(f"{output}: is a directory")
-        # Never onto an input: compared by device and inode, so links are seen through.
-        identity = _identity(target)
-        if identity is not None and identity in {_identity(manifest_path(r.path)) for r in runs}:
-            raise ProvenanceError(
-                f"{output}: is one of the audited manifests; refusing to overwrite it"
-            )
+        _refuse_an_input(target, output, runs)
     with _sink(target, output) as sink:
         for line in audit_runs(runs, summary, group=arguments.group, dependencies=arguments.deps):
             sink.write(line)
@@ -113,7 +110,30 @@ def run(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def _refuse_an_input(target: Path, output: Path | None, runs: Iterable[RunDir]) -> None:
+    """Raise if ``target`` is one of the runs' manifests.
+
+    Compared by device and inode, so links are seen through. A file with one link, not
+    named manifest.json, cannot be a run's manifest: the runs are not listed again.
+    """
+    from insidellms_provenance.errors import ProvenanceError
+    from insidellms_provenance.field.schema import MANIFEST_NAME
+
+    try:
+        info: os.stat_result | None = os.stat(target)
+    except OSError:
+        info = None
+    if info is None or (target.name != MANIFEST_NAME and info.st_nlink == 1):
+        return
+    identity = (info.st_dev, info.st_ino)
+    manifests = (os.path.join(run.name, MANIFEST_NAME) for run in runs)  # runs are dirs
+    if any(_identity(path) == identity for path in manifests):
+        raise ProvenanceError(
+            f"{output}: is one of the audited manifests; refusing to overwrite it"
+        )
+
+
+def _identity(path: str | Path) -> tuple[int, int] | None:
     try:
         info = os.stat(path)
     except OSError:

@@ -28,6 +28,7 @@ __all__ = [
     "read_field",
     "read_field_beside",
     "read_plugin",
+    "validate_checked",
 ]
 
 KNOWN_SCHEMAS = frozenset({SCHEMA_V1, SCHEMA_V2})
@@ -158,6 +159,17 @@ def read_field_beside(value: object, *, where: str, validated: Provenance) -> Pr
 
 
 _MISSING = object()
+
+
+def validate_checked(checked: dict[str, Any], *, where: str, fresh: list[Any]) -> Provenance:
+    """Validate a field :func:`check_field` returned, walking only the plugins in ``fresh``.
+
+    For a reader of many fields in turn (``audit``): the caller vouches that every other
+    plugin is exactly a value that passed this validation before (the same JSON, types
+    included: ``0`` is not ``false``), so the acceptance is :func:`read_field`'s.
+    """
+    _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
+    return cast("Provenance", checked)
 
 
 def _plugin_key(plugin: object) -> object:

@@ -1,0 +1,189 @@
+"""The checks of ``canonical_json``'s fast path: what it refuses, at every size.
+
+The fast path checks types and NaN with ``marshal`` and nesting with orjson's own limit,
+and finds the floats orjson lays out unlike ECMAScript in its bytes; a value goes down
+it whole, so every refusal is tried inside a small value and inside a large one (which
+takes the other branch of the nesting check), and next to nulls (where NaN could hide).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import struct
+import uuid
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from insidellms_provenance.canonical import (
+    MAX_DEPTH,
+    _canonical_json_python,
+    _depth_padding,
+    _may_hold_non_finite,
+    canonical_json,
+    canonical_json_lines,
+)
+from insidellms_provenance.errors import NotCanonicalizableError
+
+rfc8785 = pytest.importorskip("rfc8785")
+
+BULK = {f"k{index:04d}": {"note": "x" * 20, "none": None, "n": index} for index in range(600)}
+
+
+def large(value):
+    """``value`` beside enough members that it takes the large-value branch."""
+    return {"bulk": BULK, "value": value}
+
+
+class Plain(enum.Enum):
+    A = "a"
+
+
+@pytest.mark.parametrize("wrap", [lambda v: v, large], ids=["small", "large"])
+@pytest.mark.parametrize(
+    ("culprit", "message"),
+    [
+        (math.nan, "nan is not a JSON number"),
+        (math.inf, "inf is not a JSON number"),
+        (-math.inf, "-inf is not a JSON number"),
+        (struct.unpack("<d", bytes.fromhex("0100000000f8ffff"))[0], "nan is not a JSON number"),
+        (uuid.UUID(int=7), "UUID is not a JSON type"),
+        (Plain.A, "Plain is not a JSON type"),
+        (orjson.Fragment(b"1"), "Fragment is not a JSON type"),
+        ({1, 2}, "set is not a JSON type"),
+        (b"x", "bytes is not a JSON type"),
+        (1j, "complex is not a JSON type"),
+        (..., "ellipsis is not a JSON type"),
+        (2**53 + 1, "integer 9007199254740993 is beyond ±2**53"),
+    ],
+)
+def test_refused_inside_values_of_every_size(wrap, culprit, message):
+    value = wrap({"a": [None, "\x7f\x7f", -1, 1.0, {"b": culprit}, None]})
+    with pytest.raises(NotCanonicalizableError, match=f"{message}$".replace("*", r"\*")):
+        canonical_json(value)
+    with pytest.raises(NotCanonicalizableError):
+        canonical_json_lines([{"ok": 1}, value])
+
+
+@pytest.mark.parametrize("kind", ["array", "object"])
+def test_nesting_limit_in_a_large_value(kind):
+    def nested(levels):
+        value: object = 1
+        for _ in range(levels):
+            value = [value] if kind == "array" else {"k": value}
+        return value
+
+    allowed = {"bulk": BULK, "value": nested(MAX_DEPTH - 1)}
+    assert canonical_json(allowed) == _canonical_json_python(allowed)
+    too_deep = {"bulk": BULK, "value": nested(MAX_DEPTH)}
+    with pytest.raises(NotCanonicalizableError, match=f"nested deeper than {MAX_DEPTH} levels"):
+        canonical_json(too_deep)
+
+
+def test_orjson_nesting_limit_is_found():
+    padding = _depth_padding()
+    assert padding is not None
+    orjson.dumps(_nested_lists(MAX_DEPTH + padding))
+    with pytest.raises(orjson.JSONEncodeError):
+        orjson.dumps(_nested_lists(MAX_DEPTH + padding + 1))
+
+
+def _nested_lists(levels):
+    value: list[object] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+non_finite = st.builds(
+    lambda sign, payload: struct.unpack(
+        "<d", struct.pack("<Q", sign << 63 | 0x7FF << 52 | payload)
+    )[0],
+    st.integers(0, 1),
+    st.integers(0, 2**52 - 1),
+)
+finite_or_not = st.floats() | non_finite
+leaves = (
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | finite_or_not | st.text(max_size=4)
+)
+values = st.recursive(
+    leaves,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _has_non_finite(value):
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(item) for item in value)
+    return False
+
+
+@given(values)
+@settings(max_examples=500, deadline=None)
+def test_non_finite_floats_are_always_found(value):
+    import marshal
+
+    if _has_non_finite(value):
+        assert _may_hold_non_finite(marshal.dumps(value, 4))
+        with pytest.raises(NotCanonicalizableError):
+            canonical_json(value)
+    else:
+        assert canonical_json(value) == _canonical_json_python(value)
+
+
+@given(values.filter(lambda v: not _has_non_finite(v)))
+@settings(max_examples=300, deadline=None)
+def test_large_values_are_the_rfc8785_packages_bytes(value):
+    data = large(value)
+    if _fits_rfc8785(value):
+        assert canonical_json(data) == rfc8785.dumps(data)
+    assert canonical_json(data) == _canonical_json_python(data)
+
+
+def _fits_rfc8785(value):
+    """The ``rfc8785`` package refuses ±2**53 itself, which RFC 8785 and we accept."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) < 2**53
+    if isinstance(value, dict):
+        return all(_fits_rfc8785(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_fits_rfc8785(item) for item in value)
+    return True
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"a": ":1.0,", "b": 2.0}, b'{"a":":1.0,","b":2}'),
+        ({"a,": 1.0, "[": [3.0, "x"], "": -0.0}, b'{"":0,"[":[3,"x"],"a,":1}'),
+        ({"s": '{"k":1.0}', "t": 1e16}, b'{"s":"{\\"k\\":1.0}","t":10000000000000000}'),
+        (
+            {"v": ">=0.2.0,<0.3.0", "w": [">=1.10.0,", 4.0]},
+            b'{"v":">=0.2.0,<0.3.0","w":[">=1.10.0,",4]}',
+        ),
+        ({"q": '":5.0,', "r": 5.0}, b'{"q":"\\":5.0,","r":5}'),
+        ([{"a": 1e-6}, "e-6]", 7.0], b'[{"a":0.000001},"e-6]",7]'),
+        ({"DEL": "\x7f" * 5000, "f": 1.5}, ('{"DEL":"' + "\x7f" * 5000 + '","f":1.5}').encode()),
+    ],
+)
+def test_relaid_floats_in_tricky_company(value, expected):
+    assert canonical_json(value) == expected == _canonical_json_python(value)
+    assert canonical_json_lines([value, value]) == expected + b"\n" + expected + b"\n"
+
+
+@given(st.lists(values.filter(lambda v: not _has_non_finite(v)), max_size=5))
+@settings(max_examples=200, deadline=None)
+def test_json_lines_of_values_with_floats(lines):
+    assert canonical_json_lines(lines) == b"".join(_canonical_json_python(v) + b"\n" for v in lines)
