@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import venvtools
+from dependency_catalog import dependency_catalog
 from plugin_catalog import GOOD, catalog
 from venvtools import Venv, create_venv, install
 from wheelbuilder import build_wheel
@@ -44,6 +45,15 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*command, "--wheel-dir", str(directory), str(ROOT)], check=True)
     for spec in catalog().values():
+        build_wheel(spec, directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def chain_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every wheel of the dependency catalog (several lib-b versions among them)."""
+    directory = tmp_path_factory.mktemp("chain-wheels")
+    for spec in dependency_catalog().values():
         build_wheel(spec, directory)
     return directory
 

@@ -16,6 +16,7 @@ import sys
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,21 +30,13 @@ from insidellms_provenance.fingerprint.wheel import (
     fingerprint_wheel,
 )
 from plugin_catalog import ALL, GOOD, catalog
+from test_cli import cli
 from venvtools import create_venv, install
 from wheelbuilder import build_wheel
 
 FIELD = GOLDEN / "record" / "field.json"
 PY311 = WheelTarget(python="3.11", scripts_dir="bin")
 PIP_LAYOUT = "wheels/1d/a6/e8/5a333b5748c843e92442dfe8d9571073febe6775caa6974824"
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "insidellms_provenance", *args],
-        capture_output=True,
-        check=False,
-        cwd=cwd,
-    )
 
 
 def unpack(wheel: Path, directory: Path) -> Path:
@@ -210,6 +203,15 @@ def record_run(venv, directory: Path) -> Path:
     return run
 
 
+def matched_exactly(run: Path, cache: Path) -> dict[str, Any]:
+    """``verify RUN --wheels CACHE --format json``, every distribution matched exactly."""
+    result = cli("verify", str(run), "--wheels", str(cache), "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    value = json.loads(result.stdout)
+    assert {d["status"] for d in value["distributions"]} == {"exact"}
+    return value
+
+
 @pytest.mark.slow
 def test_real_uv_cache_matches_exactly_and_names_a_changed_file(wheelhouse, tmp_path):
     uv_cache = tmp_path / "uv-cache"
@@ -219,10 +221,7 @@ def test_real_uv_cache_matches_exactly_and_names_a_changed_file(wheelhouse, tmp_
     install(venv, "insidellms-provenance", *names, find_links=wheelhouse, env=env)
     run = record_run(venv, tmp_path)
 
-    result = cli("verify", str(run), "--wheels", str(uv_cache), "--format", "json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    value = json.loads(result.stdout)
-    assert {d["status"] for d in value["distributions"]} == {"exact"}
+    value = matched_exactly(run, uv_cache)
     assert all(
         d["wheel"]["filename"].startswith("archive-v0/") and d["wheel"]["digest"] is None
         for d in value["distributions"]
@@ -263,10 +262,7 @@ def test_real_pip_cache_matches_exactly(wheelhouse, tmp_path):
     )
     run = record_run(venv, tmp_path)
 
-    result = cli("verify", str(run), "--wheels", str(pip_cache), "--format", "json")
-    assert result.returncode == 0, result.stdout + result.stderr
-    value = json.loads(result.stdout)
-    assert {d["status"] for d in value["distributions"]} == {"exact"}
+    value = matched_exactly(run, pip_cache)
     assert all(
         d["wheel"]["filename"].startswith("wheels/") and d["wheel"]["digest"].startswith("sha256:")
         for d in value["distributions"]

@@ -5,26 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from dependency_catalog import CLOSURES, dependency_catalog
+from dependency_catalog import CLOSURES
 from golden import check_golden
 from venvtools import Venv, create_venv, install, uv_executable
-from wheelbuilder import build_wheel
 
 # lib-d (behind an extra nobody names) and lib-never (behind a false marker) are
 # installed too: present, and still in no closure.
 EVERYTHING = ("chain-plugin", "chain-other", "lib-b==2.0.0", "lib-d", "lib-never")
-
-
-@pytest.fixture(scope="module")
-def chain_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("chain-wheels")
-    for spec in dependency_catalog().values():
-        build_wheel(spec, directory)
-    return directory
 
 
 @pytest.fixture

@@ -412,3 +412,51 @@ def test_observations_are_compared_only_when_made_alike():
     )
     assert not report.identical
     assert not selected_changes(report, parse_fail_on("any"))
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ([], [], []),
+        (["a"], ["a"], []),  # unchanged problems are no change
+        (["b", "a"], ["a", "b"], []),  # nor is their order
+        ([], ["x"], [("medium", "lib: new problem: x", None, "x")]),
+        (["x"], [], [("low", "lib: problem gone: x", "x", None)]),
+        (
+            ["gone", "kept"],
+            ["kept", "z-new", "a-new"],
+            [
+                ("medium", "lib: new problem: a-new", None, "a-new"),
+                ("medium", "lib: new problem: z-new", None, "z-new"),
+                ("low", "lib: problem gone: gone", "gone", None),
+            ],
+        ),
+    ],
+)
+def test_problem_changes(before, after, expected):
+    from insidellms_provenance.analyze.diff import problem_changes
+
+    changes = problem_changes("p", "dependency", before, after, "lib: ")
+    assert {(c.plugin, c.kind) for c in changes} <= {("p", "dependency")}
+    assert [(c.severity, c.message, c.before, c.after) for c in changes] == expected
+
+
+@pytest.mark.parametrize(
+    ("same_code", "kind", "expected"),
+    [
+        (True, None, ("rebuilt", "medium", "same version and code, different packaging metadata")),
+        (False, None, ("content", "critical", "same version, different installed files")),
+        (True, "dependency", ("dependency", "medium", "same version and code")),
+        (False, "dependency", ("dependency", "critical", "rebuilt or tampered distribution")),
+    ],
+)
+def test_same_version_change(same_code, kind, expected):
+    from insidellms_provenance.analyze.diff import same_version_change
+
+    change = same_version_change(
+        "p", "lib 1.0", "sha256:a", "sha256:b", same_code=same_code, kind=kind
+    )
+    assert (change.kind, change.severity) == expected[:2]
+    assert change.message.startswith("lib 1.0: ")
+    assert expected[2] in change.message
+    assert (change.before, change.after) == ("sha256:a", "sha256:b")

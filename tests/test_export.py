@@ -16,7 +16,8 @@ import pytest
 
 from golden import GOLDEN, check_golden
 from plugin_catalog import GOOD, catalog
-from venvtools import UV_ENVIRONMENT, create_venv, install, uv_executable
+from test_cli import cli
+from venvtools import UV_ENVIRONMENT, Venv, create_venv, install, uv_executable
 from wheelbuilder import build_wheel
 
 FIELD = GOLDEN / "record" / "field.json"
@@ -25,15 +26,6 @@ try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "insidellms_provenance", *args],
-        capture_output=True,
-        check=False,
-        cwd=cwd,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +207,14 @@ def uv_install_lock(venv, lock: Path) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+def export_lock(
+    env: Venv, run: Path, wheels: Path, lock: Path
+) -> subprocess.CompletedProcess[bytes]:
+    """``export --format pylock`` run by the env's own copy of the tool."""
+    arguments = ["export", str(run), "--format", "pylock", "--wheels", str(wheels)]
+    return env.run("-m", "insidellms_provenance", *arguments, "--output", str(lock))
+
+
 @pytest.mark.slow
 def test_round_trip_offline_with_real_uv(make_env, wheelhouse, tmp_path):
     """Record in an env installed from a wheelhouse; lock; install the lock elsewhere; verify."""
@@ -225,18 +225,7 @@ def test_round_trip_offline_with_real_uv(make_env, wheelhouse, tmp_path):
     # 1. The lock, from the env's own copy of the tool.
     lock = tmp_path / "lock" / "pylock.toml"
     lock.parent.mkdir()
-    exported = env.run(
-        "-m",
-        "insidellms_provenance",
-        "export",
-        str(run),
-        "--format",
-        "pylock",
-        "--wheels",
-        str(wheelhouse),
-        "--output",
-        str(lock),
-    )
+    exported = export_lock(env, run, wheelhouse, lock)
     assert exported.returncode == 0, exported.stderr
     assert exported.stderr == b""
     packages = tomllib.loads(lock.read_text())["packages"]
@@ -262,18 +251,7 @@ def test_round_trip_offline_with_real_uv(make_env, wheelhouse, tmp_path):
     build_wheel(beta, rebuilt_house)
     relock = tmp_path / "relock" / "pylock.toml"
     relock.parent.mkdir()
-    exported = env.run(
-        "-m",
-        "insidellms_provenance",
-        "export",
-        str(run),
-        "--format",
-        "pylock",
-        "--wheels",
-        str(rebuilt_house),
-        "--output",
-        str(relock),
-    )
+    exported = export_lock(env, run, rebuilt_house, relock)
     assert exported.returncode == 1
     assert (
         b"beta_plugin 2.1.0 (plugins: beta): same name and version, other content: a silent rebuild"

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -27,7 +26,9 @@ from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import make_field
 from insidellms_provenance.fingerprint.wheel import WheelFingerprint
 from plugin_catalog import catalog
-from venvtools import UV_ENVIRONMENT, Venv, create_venv, install, uv_executable
+from test_cli import cli
+from test_export import uv_install_lock
+from venvtools import Venv, create_venv, install
 from wheelbuilder import build_wheel
 
 try:
@@ -38,15 +39,6 @@ except ModuleNotFoundError:  # Python 3.10
 V1_FIELD = GOLDEN / "v1" / "field.json"
 
 FORMATS = {"pylock": "pylock.toml", "cyclonedx": "bom.cdx.json", "in-toto": "statement.json"}
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "insidellms_provenance", *args],
-        capture_output=True,
-        check=False,
-        cwd=cwd,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -394,25 +386,6 @@ def test_unmet_requirements_are_plugin_properties_in_a_valid_bom():
 
 
 # --- End to end, offline: real pip and uv install the chain; the lock reproduces the run.
-
-
-@pytest.fixture(scope="module")
-def chain_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every wheel of the dependency catalog (several lib-b versions among them)."""
-    directory = tmp_path_factory.mktemp("chain-wheels")
-    for spec in dependency_catalog().values():
-        build_wheel(spec, directory)
-    return directory
-
-
-def uv_install_lock(venv: Venv, lock: Path) -> subprocess.CompletedProcess[bytes]:
-    command = [uv_executable(), "pip", "install", "--quiet", "--offline"]
-    return subprocess.run(
-        [*command, "--python", str(venv.python), "-r", str(lock)],
-        capture_output=True,
-        check=False,
-        env={**os.environ, **UV_ENVIRONMENT},
-    )
 
 
 def fresh_env_from_lock(root: Path, lock: Path, wheelhouse: Path) -> Venv:

@@ -402,31 +402,25 @@ def test_embed_after_a_run_without_the_hook_diffs_as_unchanged(host_env, tmp_pat
 MARKER = "import os, pathlib\npathlib.Path(os.environ['MARKER_DIR'], {name!r}).touch()\n"
 
 
+def marking_plugin(name: str, preamble: str = "") -> WheelSpec:
+    """A plugin whose register() leaves a file named ``name`` in $MARKER_DIR."""
+    module = name.replace("-", "_")
+    body = MARKER.format(name=name).replace("\n", "\n    ")
+    return WheelSpec(
+        name=name,
+        version="1.0.0",
+        files={
+            f"{module}/__init__.py": (f"{preamble}def register(**registries):\n    {body}").encode()
+        },
+        entry_points={GROUP: {name: f"{module}:register"}},
+    )
+
+
 def test_record_embed_and_check_never_call_register(wheelhouse, tmp_path_factory):
     """A plugin importing insideLLMs at module level must not set off the host's loader."""
     links = tmp_path_factory.mktemp("noreg-wheels")
-    importing = WheelSpec(
-        name="imports-host",
-        version="1.0.0",
-        files={
-            "imports_host/__init__.py": (
-                "import insideLLMs\n\ndef register(**registries):\n    "
-                + MARKER.format(name="imports-host").replace("\n", "\n    ")
-            ).encode()
-        },
-        entry_points={GROUP: {"imports-host": "imports_host:register"}},
-    )
-    beside = WheelSpec(
-        name="beside",
-        version="1.0.0",
-        files={
-            "beside/__init__.py": (
-                "def register(**registries):\n    "
-                + MARKER.format(name="beside").replace("\n", "\n    ")
-            ).encode()
-        },
-        entry_points={GROUP: {"beside": "beside:register"}},
-    )
+    importing = marking_plugin("imports-host", preamble="import insideLLMs\n\n")
+    beside = marking_plugin("beside")
     for spec in (host_spec(), importing, beside):
         build_wheel(spec, links)
     venv = create_venv(tmp_path_factory.mktemp("noreg") / "venv", "uv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import types
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +44,23 @@ ENTRY_POINT = metadata.EntryPoint(name="p", value=f"{MODULE}:register", group="g
 LISTED = frozenset({f"{MODULE}/__init__.py"})
 
 
+def origin_of(
+    roots: dict[str, Path],
+    *,
+    record_paths: frozenset[str] = LISTED,
+    editable: bool = False,
+    versions: list[str] | None = None,
+) -> schema.Origin:
+    """``check_origin`` of the probe module as the layout installed it."""
+    return check_origin(
+        imported_file(ENTRY_POINT),
+        site_dir=roots["site"],
+        record_paths=record_paths,
+        editable_root=roots["editable"] if editable else None,
+        versions=versions or [],
+    )
+
+
 @pytest.mark.parametrize(
     ("imported_from", "record_paths", "editable", "status"),
     [
@@ -58,13 +76,7 @@ LISTED = frozenset({f"{MODULE}/__init__.py"})
 def test_origin_status(layout, imported_from, record_paths, editable, status):
     roots, import_from = layout
     import_from(imported_from)
-    found = check_origin(
-        imported_file(ENTRY_POINT),
-        site_dir=roots["site"],
-        record_paths=record_paths,
-        editable_root=roots["editable"] if editable else None,
-        versions=["1.0"],
-    )
+    found = origin_of(roots, record_paths=record_paths, editable=editable, versions=["1.0"])
     assert found == schema.origin(status=status)
 
 
@@ -75,14 +87,7 @@ def test_origin_status(layout, imported_from, record_paths, editable, status):
 def test_duplicate_versions(layout, versions, duplicates):
     roots, import_from = layout
     import_from("site")
-    found = check_origin(
-        imported_file(ENTRY_POINT),
-        site_dir=roots["site"],
-        record_paths=LISTED,
-        editable_root=None,
-        versions=versions,
-    )
-    assert found["duplicate_versions"] == duplicates
+    assert origin_of(roots, versions=versions)["duplicate_versions"] == duplicates
 
 
 def test_a_module_linked_into_a_cache_is_the_distributions_own(layout, tmp_path):
@@ -95,14 +100,7 @@ def test_a_module_linked_into_a_cache_is_the_distributions_own(layout, tmp_path)
     linked.unlink()
     linked.symlink_to(cache / "__init__.py")
     import_from("site")
-    found = check_origin(
-        imported_file(ENTRY_POINT),
-        site_dir=roots["site"],
-        record_paths=LISTED,
-        editable_root=None,
-        versions=[],
-    )
-    assert found["status"] == "ok"
+    assert origin_of(roots)["status"] == "ok"
 
 
 @pytest.mark.parametrize(

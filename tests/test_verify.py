@@ -252,6 +252,26 @@ def test_reproducibility_golden(fmt, suffix):
     )
 
 
+def test_reproducibility_changes_are_diffs_change_objects():
+    """One serializer: verify's changes are diff's, key for key, and valid against its schema."""
+    from diff_fixtures import before_and_after
+    from insidellms_provenance.analyze.diff import Change, diff_fields
+    from insidellms_provenance.cli.diff import render_json
+    from jsonschema_tools import validate
+    from test_cli_diff import DIFF_SCHEMA
+
+    report = diff_fields(*before_and_after())
+    verified = json.loads(render("json", "insidellms.plugins", 33, [], report))
+    diffed = json.loads(render_json(report, "any", failed=True))
+    changes = verified["reproducibility"]["changes"]
+    assert changes == diffed["changes"]
+    assert any(change["size"] for change in changes)
+    schema = {**DIFF_SCHEMA["$defs"]["Change"], "$defs": DIFF_SCHEMA["$defs"]}
+    assert [validate(change, schema) for change in changes] == [[]] * len(changes)
+    assert set(DIFF_SCHEMA["$defs"]["Change"]["properties"]) == set(Change._fields)
+    assert all(list(change) == sorted(Change._fields) for change in changes)
+
+
 @pytest.mark.parametrize(
     ("files", "expected"),
     [

@@ -239,10 +239,11 @@ def _depth_padding() -> int | None:
 # Where such a number can be in orjson's compact output: its last characters, followed by
 # a delimiter. Each pattern starts with a literal, which the regular expression engine
 # finds quickly. A string can hold the same characters; its quotes tell it apart.
-_INTEGRAL_END: Final = re.compile(rb"\.0(?<!\.[0-9]\.0)(?=[,\]}])")
-_LARGE_END: Final = re.compile(rb"e\+(?:1[6-9]|20)(?=[,\]}])")
-_SMALL_END: Final = re.compile(rb"e-6(?=[,\]}])")
-_NUMBER: Final = re.compile(rb"-?[0-9]+(?:\.[0-9]+)?(?:e[-+][0-9]+)?")
+# Compiled at first use (:func:`_pattern`): a host run that records no float needs few.
+_INTEGRAL_END: Final = rb"\.0(?<!\.[0-9]\.0)(?=[,\]}])"
+_LARGE_END: Final = rb"e\+(?:1[6-9]|20)(?=[,\]}])"
+_SMALL_END: Final = rb"e-6(?=[,\]}])"
+_NUMBER: Final = rb"-?[0-9]+(?:\.[0-9]+)?(?:e[-+][0-9]+)?"
 _NUMBER_CHARACTERS: Final = frozenset(b"-.0123456789")
 _BEFORE_VALUE: Final = frozenset(b":,[")
 _DIGITS: Final = frozenset(b"0123456789")
@@ -253,13 +254,18 @@ _QUOTE: Final = ord('"')
 _BEFORE_STRING: Final = frozenset(b"{[,:\n")
 
 
+@functools.cache
+def _pattern(source: bytes) -> re.Pattern[bytes]:
+    return re.compile(source)
+
+
 def _tails(data: bytes) -> list[tuple[int, int]]:
     """Spans of ``data`` that may end a float orjson lays out unlike ECMAScript, in order."""
-    spans = [match.span() for match in _INTEGRAL_END.finditer(data)]
+    spans = [match.span() for match in _pattern(_INTEGRAL_END).finditer(data)]
     unsorted = False
     for pattern, sign in ((_LARGE_END, b"+"), (_SMALL_END, b"-")):
         if sign in data:  # one byte: a fast search rules most values out
-            more = [match.span() for match in pattern.finditer(data)]
+            more = [match.span() for match in _pattern(pattern).finditer(data)]
             unsorted |= bool(spans and more)
             spans += more
     if unsorted:
@@ -336,7 +342,7 @@ def _number_start(data: bytes, tail: int, end: int) -> int | None:
     else:
         while data[start - 1] in _NUMBER_CHARACTERS:
             start -= 1
-        number = _NUMBER.fullmatch(data, start, end) is not None
+        number = _pattern(_NUMBER).fullmatch(data, start, end) is not None
     return start if number and data[start - 1] in _BEFORE_VALUE else None
 
 

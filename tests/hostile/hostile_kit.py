@@ -230,6 +230,25 @@ def cli_env(world: World) -> dict[str, str]:
     }
 
 
+def start_cli(
+    world: World, *args: str, preexec: Callable[[], None] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start the CLI in ``world``: its own session, no stdin, output captured.
+
+    ``preexec`` runs in the child before exec: resource limits, signal dispositions.
+    """
+    return subprocess.Popen(
+        [sys.executable, "-m", "insidellms_provenance", *args],
+        cwd=world.root,
+        env=cli_env(world),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=preexec,  # noqa: PLW1509 - limits or signal dispositions, before exec
+    )
+
+
 def run_cli(
     world: World,
     args: list[str],
@@ -238,16 +257,7 @@ def run_cli(
     timeout: float = TIMEOUT,
 ) -> Result:
     """Run the CLI in ``world``; a run over ``timeout`` is killed and fails the test."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "insidellms_provenance", *args],
-        cwd=world.root,
-        env=cli_env(world),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=preexec,  # noqa: PLW1509 - only resource limits, before exec
-    )
+    process = start_cli(world, *args, preexec=preexec)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

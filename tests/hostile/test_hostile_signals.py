@@ -6,18 +6,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hostile_kit import (
     World,
     assert_outcome,
-    cli_env,
     host_manifest,
     install_fake_host,
     run_cli,
+    start_cli,
 )
 
 from conftest import good_plugin
@@ -27,19 +27,10 @@ DEADLINE = 60.0
 
 def _start(world: World, *args: str) -> subprocess.Popen[bytes]:
     (world.root / "home").mkdir(exist_ok=True)
-    return subprocess.Popen(
-        [sys.executable, "-m", "insidellms_provenance", *args],
-        cwd=world.root,
-        env=cli_env(world),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        # A terminal's foreground job gets Ctrl-C's default action even when this test run
-        # was started with SIGINT ignored (a background job of a non-interactive shell),
-        # which the command would inherit and then rightly keep ignoring.
-        preexec_fn=_default_interrupts,  # noqa: PLW1509 - one signal disposition, before exec
-    )
+    # A terminal's foreground job gets Ctrl-C's default action even when this test run
+    # was started with SIGINT ignored (a background job of a non-interactive shell),
+    # which the command would inherit and then rightly keep ignoring.
+    return start_cli(world, *args, preexec=_default_interrupts)
 
 
 def _default_interrupts() -> None:
@@ -73,31 +64,25 @@ def _children(pid: int) -> list[str]:
         return []
 
 
-def test_ctrl_c_while_a_plugin_hangs_is_one_line_and_130(world: World) -> None:
-    good_plugin(world, "good_plugin")
-    marker = world.path("importing")
-    world.plugin(
-        "slow_plugin", f"open({str(marker)!r}, 'w').close()\nimport time\ntime.sleep(600)\n"
-    )
-    world.env["INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT"] = "600"
-    process = _start(world, "record")
-    _wait_for(marker.exists, process)
-    code, stderr = _interrupt(process)
-    assert code == 130, stderr
-    assert stderr.splitlines() == ["insidellms-provenance: interrupted"]
-
-
-def test_ctrl_c_while_the_host_loads_a_hanging_plugin_is_one_line_and_130(
-    world: World,
+@pytest.mark.parametrize(
+    ("command", "host"),
+    [
+        ("record", False),  # the CLI imports the plugin in its child
+        ("doctor", True),  # the host loads it, in doctor's child
+    ],
+)
+def test_ctrl_c_while_a_plugin_hangs_is_one_line_and_130(
+    world: World, command: str, *, host: bool
 ) -> None:
-    install_fake_host(world)
+    if host:
+        install_fake_host(world)
     good_plugin(world, "good_plugin")
     marker = world.path("importing")
     world.plugin(
         "slow_plugin", f"open({str(marker)!r}, 'w').close()\nimport time\ntime.sleep(600)\n"
     )
     world.env["INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT"] = "600"
-    process = _start(world, "doctor")
+    process = _start(world, command)
     _wait_for(marker.exists, process)
     code, stderr = _interrupt(process)
     assert code == 130, stderr

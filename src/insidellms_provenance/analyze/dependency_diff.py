@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from insidellms_provenance.analyze.diff import Change, classify_version_change, version_severity
+from insidellms_provenance.analyze.diff import (
+    Change,
+    classify_version_change,
+    problem_changes,
+    same_version_change,
+    version_severity,
+)
 
 __all__ = ["dependency_changes", "unsatisfied_text"]
 
@@ -26,8 +32,7 @@ def dependency_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> l
     old_plugins = {_key(p): p for p in before["plugins"]}
     new_plugins = {_key(p): p for p in after["plugins"]}
     changes: list[Change] = []
-    described: dict[str, list[tuple[str, str, str | None, str | None, str | None, str | None]]]
-    described = {}
+    described: dict[str, list[Change]] = {}
     same_table = old_table == new_table
     for key in sorted(old_plugins.keys() & new_plugins.keys()):
         was, now = old_plugins[key], new_plugins[key]
@@ -47,39 +52,18 @@ def dependency_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> l
                 described[name] = list(_describe(name, old_table.get(name), new_table.get(name)))
             if name not in new_names:
                 entry = old_table.get(name)
-                changes.append(
-                    Change(
-                        plugin=plugin,
-                        kind="dependency",
-                        severity="medium",
-                        message=f"{prefix}no longer depends on {_label(name, entry)}",
-                        before=_version(entry),
-                    )
-                )
+                message = f"{prefix}no longer depends on {_label(name, entry)}"
+                changes.append(_change(plugin, "medium", message, before=_version(entry)))
             elif name not in old_names:
                 entry = new_table.get(name)
-                changes.append(
-                    Change(
-                        plugin=plugin,
-                        kind="dependency",
-                        severity="medium",
-                        message=f"{prefix}new dependency {_label(name, entry)}",
-                        after=_version(entry),
-                    )
-                )
+                message = f"{prefix}new dependency {_label(name, entry)}"
+                changes.append(_change(plugin, "medium", message, after=_version(entry)))
             else:
                 changes += [
-                    Change(
-                        plugin=plugin,
-                        kind="dependency",
-                        severity=severity,
-                        message=f"{prefix}its dependency {message}",
-                        before=old,
-                        after=new,
-                        size=size,
-                        direction=direction,
+                    change._replace(
+                        plugin=plugin, message=f"{prefix}its dependency {change.message}"
                     )
-                    for severity, message, old, new, size, direction in described[name]
+                    for change in described[name]
                 ]
         changes += _unsatisfied_changes(plugin, prefix, was, now)
     return changes + _unclaimed(before, after, described)
@@ -98,17 +82,19 @@ def _unclaimed(
         for name in p.get("dependencies", [])
     }
     return [
-        Change(
-            plugin="-",
-            kind="dependency",
-            severity="low",
-            message=f"dependency table entry {name} changed under no plugin",
-        )
+        _change("-", "low", f"dependency table entry {name} changed under no plugin")
         for name in sorted(old_table.keys() | new_table.keys())
         if name not in claimed
         and name not in described
         and old_table.get(name) != new_table.get(name)
     ]
+
+
+def _change(
+    plugin: str, severity: str, message: str, before: str | None = None, after: str | None = None
+) -> Change:
+    """A change of kind ``dependency``."""
+    return Change(plugin, "dependency", severity, message, before=before, after=after)
 
 
 def _key(plugin: Mapping[str, Any]) -> tuple[str, str]:
@@ -131,59 +117,42 @@ def _label(name: str, entry: Mapping[str, Any] | None) -> str:
 
 def _describe(
     name: str, was: Mapping[str, Any] | None, now: Mapping[str, Any] | None
-) -> Iterator[tuple[str, str, str | None, str | None, str | None, str | None]]:
-    """(severity, message, before, after, size, direction) for one dependency's change."""
+) -> Iterator[Change]:
+    """One dependency's changes, under no plugin yet (``dependency_changes`` names it)."""
     if was == now or was is None or now is None:
         return
     old, new = was["distribution"], now["distribution"]
     label = new["name"] or name
     if old["version"] != new["version"]:
         direction, size = classify_version_change(old["version"], new["version"])
-        yield (
+        yield Change(
+            "-",
+            "dependency",
             version_severity(size, direction),
             f"{label} {old['version']} -> {new['version']} ({size} {direction})",
-            old["version"],
-            new["version"],
-            size,
-            direction,
+            before=old["version"],
+            after=new["version"],
+            size=size,
+            direction=direction,
         )
     elif old["record_digest"] != new["record_digest"] or _editable_digest(was) != _editable_digest(
         now
     ):
-        same_code = old.get("code_digest") is not None and old.get("code_digest") == new.get(
-            "code_digest"
-        )
-        if old["record_digest"] != new["record_digest"] and same_code:
-            # As for a plugin: same version and code, other packaging metadata.
-            severity = "medium"
-            message = (
-                f"{label} {new['version']}: same version and code, different packaging "
-                "metadata - rebuilt distribution"
-            )
-        elif old["record_digest"] != new["record_digest"]:
-            severity = "critical"
-            message = (
-                f"{label} {new['version']}: same version, different installed files "
-                "- rebuilt or tampered distribution"
-            )
+        old_code = old.get("code_digest")
+        same_code = old_code is not None and old_code == new.get("code_digest")
+        digests = old["record_digest"], new["record_digest"]
+        if digests[0] != digests[1]:
+            # As for a plugin: same version and code, other packaging metadata, or not.
+            which = f"{label} {new['version']}"
+            yield same_version_change("-", which, *digests, same_code=same_code, kind="dependency")
         else:
-            severity = "critical"
             message = f"{label} {new['version']}: same version, different editable source"
-        yield severity, message, old["record_digest"], new["record_digest"], None, None
-    for problem in sorted(set(new["problems"]) - set(old["problems"])):
-        yield "medium", f"{label}: new problem: {problem}", None, problem, None, None
-    for problem in sorted(set(old["problems"]) - set(new["problems"])):
-        yield "low", f"{label}: problem gone: {problem}", problem, None, None, None
+            yield _change("-", "critical", message, *digests)
+    yield from problem_changes("-", "dependency", old["problems"], new["problems"], f"{label}: ")
     old_source, new_source = was.get("source"), now.get("source")
     if old_source != new_source:
-        yield (
-            "medium",
-            f"{label}: source {_source_text(old_source)} -> {_source_text(new_source)}",
-            None,
-            None,
-            None,
-            None,
-        )
+        texts = _source_text(old_source), _source_text(new_source)
+        yield _change("-", "medium", f"{label}: source {texts[0]} -> {texts[1]}")
 
 
 def _editable_digest(entry: Mapping[str, Any]) -> str | None:
@@ -216,27 +185,15 @@ def _unsatisfied_changes(
     changes = []
     for key in sorted(new.keys() - old.keys()):
         entry = new[key]
-        changes.append(
-            Change(
-                plugin=plugin,
-                kind="dependency",
-                severity="high",
-                message=f"{prefix}unsatisfied {unsatisfied_text(entry)}",
-                after=_why(entry),
-            )
-        )
+        message = f"{prefix}unsatisfied {unsatisfied_text(entry)}"
+        changes.append(_change(plugin, "high", message, after=_why(entry)))
     for key in sorted(old.keys() - new.keys()):
         entry = old[key]
-        changes.append(
-            Change(
-                plugin=plugin,
-                kind="dependency",
-                severity="low",
-                message=f"{prefix}satisfied again: requirement {entry['requirement']!r} of "
-                f"{entry['required_by']}",
-                before=_why(entry),
-            )
+        message = (
+            f"{prefix}satisfied again: requirement {entry['requirement']!r} of "
+            f"{entry['required_by']}"
         )
+        changes.append(_change(plugin, "low", message, before=_why(entry)))
     return changes
 
 

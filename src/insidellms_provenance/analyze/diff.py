@@ -13,7 +13,7 @@ changes are compared at close to the cost of parsing them. Never imports plugin 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
 from insidellms_provenance.field.schema import (
@@ -34,6 +34,8 @@ __all__ = [
     "DiffReport",
     "classify_version_change",
     "diff_fields",
+    "problem_changes",
+    "same_version_change",
     "version_severity",
 ]
 
@@ -132,16 +134,8 @@ def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffRepo
         notes.append(NOT_COMPARABLE.format(before=_observation(before), after=_observation(after)))
     old_group, new_group = str(before.get("group", "")), str(after.get("group", ""))
     if old_group != new_group:
-        changes.append(
-            Change(
-                plugin="-",
-                kind="group",
-                severity="high",
-                message=f"group {old_group} -> {new_group}: the runs recorded different groups",
-                before=old_group,
-                after=new_group,
-            )
-        )
+        note = ": the runs recorded different groups"
+        changes.append(_transition("-", "group", "high", "group", old_group, new_group, note=note))
     if before["digest"] != after["digest"]:
         from insidellms_provenance.analyze.dependency_diff import dependency_changes
 
@@ -332,14 +326,7 @@ def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint, *, observed: bo
     old_group, new_group = was["entry_point"]["group"], now["entry_point"]["group"]
     if old_group != new_group:
         group_change.append(
-            Change(
-                plugin=name,
-                kind="group",
-                severity="high",
-                message=f"entry point group {old_group} -> {new_group}",
-                before=old_group,
-                after=new_group,
-            )
+            _transition(name, "group", "high", "entry point group", old_group, new_group)
         )
     distribution = _diff_distribution(name, was["distribution"], now["distribution"])
     upgrade = next((c for c in distribution if c.kind == "version"), None)
@@ -382,16 +369,9 @@ def _diff_integrity(
     note = ""
     if before["bytecode"] != after["bytecode"]:
         note = f" (bytecode {before['bytecode']} -> {after['bytecode']})"
-    return [
-        Change(
-            plugin=name,
-            kind="integrity",
-            severity="medium" if verified else "critical",
-            message=f"integrity {before['status']} -> {after['status']}{detail}{note}",
-            before=before["status"],
-            after=after["status"],
-        )
-    ]
+    severity = "medium" if verified else "critical"
+    old, new = before["status"], after["status"]
+    return [_transition(name, "integrity", severity, "integrity", old, new, note=detail + note)]
 
 
 def classify_version_change(before: str, after: str) -> tuple[str, str]:
@@ -480,27 +460,21 @@ def _diff_distribution(
         )
     elif was["record_digest"] != now["record_digest"]:
         changes.append(_content_change(name, was, now))
-    changes.extend(
-        Change(
-            plugin=name,
-            kind="distribution",
-            severity="medium",
-            message=f"new problem: {problem}",
-            after=problem,
-        )
-        for problem in sorted(set(now["problems"]) - set(was["problems"]))
-    )
-    changes.extend(
-        Change(
-            plugin=name,
-            kind="distribution",
-            severity="low",
-            message=f"problem gone: {problem}",
-            before=problem,
-        )
-        for problem in sorted(set(was["problems"]) - set(now["problems"]))
-    )
+    changes += problem_changes(name, "distribution", was["problems"], now["problems"])
     return changes
+
+
+def problem_changes(
+    plugin: str, kind: str, before: Iterable[str], after: Iterable[str], about: str = ""
+) -> list[Change]:
+    """A distribution's problems that appeared (medium) or went (low); ``about`` leads."""
+    old, new = set(before), set(after)
+    appeared = [("medium", f"{about}new problem: {p}", None, p) for p in sorted(new - old)]
+    went = [("low", f"{about}problem gone: {p}", p, None) for p in sorted(old - new)]
+    return [
+        Change(plugin, kind, severity, message, before=was, after=now)
+        for severity, message, was, now in appeared + went
+    ]
 
 
 def _content_change(name: str, was: DistributionInfo, now: DistributionInfo) -> Change:
@@ -510,25 +484,34 @@ def _content_change(name: str, was: DistributionInfo, now: DistributionInfo) -> 
     change known to leave every file outside the metadata directory as it was.
     """
     old_code, new_code = was.get("code_digest"), now.get("code_digest")
-    if old_code is not None and old_code == new_code:
-        return Change(
-            plugin=name,
-            kind="rebuilt",
-            severity="medium",
-            message=f"{now['name']} {now['version']}: same version and code, different "
-            "packaging metadata - rebuilt distribution",
-            before=was["record_digest"],
-            after=now["record_digest"],
-        )
-    return Change(
-        plugin=name,
-        kind="content",
-        severity="critical",
-        message=f"{now['name']} {now['version']}: same version, different installed "
-        "files - rebuilt or tampered distribution",
-        before=was["record_digest"],
-        after=now["record_digest"],
+    return same_version_change(
+        name,
+        f"{now['name']} {now['version']}",
+        was["record_digest"],
+        now["record_digest"],
+        same_code=old_code is not None and old_code == new_code,
     )
+
+
+def same_version_change(  # noqa: PLR0913 - a change's fields
+    plugin: str,
+    label: str,
+    before: str | None,
+    after: str | None,
+    *,
+    same_code: bool,
+    kind: str | None = None,
+) -> Change:
+    """Same version ``label``, other ``record_digest``: rebuilt (medium) or content (critical).
+
+    Rebuilt only when the code is known to be the same; ``kind`` defaults to the one
+    that says which (a dependency's change is of kind ``dependency`` either way).
+    """
+    if same_code:
+        message = f"{label}: same version and code, different packaging metadata - rebuilt "
+        return Change(plugin, kind or "rebuilt", "medium", message + "distribution", before, after)
+    message = f"{label}: same version, different installed files - rebuilt or tampered "
+    return Change(plugin, kind or "content", "critical", message + "distribution", before, after)
 
 
 def _short(text: str | None) -> str:
@@ -540,6 +523,33 @@ def _short(text: str | None) -> str:
     if len(text) == 40 and all(c in "0123456789abcdef" for c in text):
         return text[:12]
     return text
+
+
+def _dash(text: str | None) -> str:
+    return text or "-"
+
+
+def _undeclared(text: str | None) -> str:
+    return text or "undeclared"
+
+
+def _transition(  # noqa: PLR0913, PLR0917 - a change's fields, and how to show its values
+    plugin: str,
+    kind: str,
+    severity: str,
+    what: str,
+    before: str | None,
+    after: str | None,
+    *,
+    note: str = "",
+    shown: Callable[[str | None], str] = str,
+) -> Change:
+    """A value that changed: ``what before -> after`` (each as ``shown``), then ``note``.
+
+    ``before`` and ``after`` are kept whole in the change; the message may abbreviate them.
+    """
+    message = f"{what} {shown(before)} -> {shown(after)}{note}"
+    return Change(plugin, kind, severity, message, before=before, after=after)
 
 
 def _describe_source(source: Source | None) -> str:
@@ -604,16 +614,7 @@ def _diff_source(
                 )
             )
             continue
-        changes.append(
-            Change(
-                plugin=name,
-                kind="source",
-                severity="medium",
-                message=message,
-                before=old,
-                after=new,
-            )
-        )
+        changes.append(_transition(name, "source", "medium", f"{label}:", old, new, shown=_short))
     if changes or explained:
         return changes
     return [Change(plugin=name, kind="source", severity="low", message="source problems changed")]
@@ -625,18 +626,11 @@ def _diff_manifest(
     if was == now:
         return []
     changes: list[Change] = []
+    statuses = was["status"], now["status"]
     if was["status"] != now["status"]:
         worse = now["status"] in ("missing", "invalid", "error")
-        changes.append(
-            Change(
-                plugin=name,
-                kind="manifest",
-                severity="medium" if worse else "low",
-                message=f"manifest {was['status']} -> {now['status']}",
-                before=was["status"],
-                after=now["status"],
-            )
-        )
+        severity = "medium" if worse else "low"
+        changes.append(_transition(name, "manifest", severity, "manifest", *statuses))
     if {was["status"], now["status"]} & {"missing", "error"}:
         # The manifest appeared or disappeared: the status line says it all.
         return changes
@@ -647,14 +641,7 @@ def _diff_manifest(
     ):
         if old != new:
             changes.append(
-                Change(
-                    plugin=name,
-                    kind="compatibility",
-                    severity="medium",
-                    message=f"{label}: {old or '-'} -> {new or '-'}",
-                    before=old,
-                    after=new,
-                )
+                _transition(name, "compatibility", "medium", f"{label}:", old, new, shown=_dash)
             )
     changes += _diff_determinism(name, was, now)
     summarized = [
@@ -742,16 +729,9 @@ def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> 
 
     rank_old, rank_new = determinism_rank(old), determinism_rank(new)
     downgrade = rank_new > rank_old
-    return [
-        Change(
-            plugin=name,
-            kind="determinism-downgrade" if downgrade else "determinism-upgrade",
-            severity="high" if downgrade else "low",
-            message=f"determinism {old or 'undeclared'} -> {new or 'undeclared'}",
-            before=old,
-            after=new,
-        )
-    ]
+    kind = "determinism-downgrade" if downgrade else "determinism-upgrade"
+    severity = "high" if downgrade else "low"
+    return [_transition(name, kind, severity, "determinism", old, new, shown=_undeclared)]
 
 
 def _load_text(plugin: PluginFingerprint) -> str:
@@ -765,17 +745,8 @@ def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> lis
     if was["load"] == now["load"]:
         return []
     regression = was["load"]["status"] == "loaded" and now["load"]["status"] != "loaded"
-    message = f"load {_load_text(was)} -> {_load_text(now)}"
-    return [
-        Change(
-            plugin=name,
-            kind="load",
-            severity="high" if regression else "medium",
-            message=message,
-            before=_load_text(was),
-            after=_load_text(now),
-        )
-    ]
+    severity = "high" if regression else "medium"
+    return [_transition(name, "load", severity, "load", _load_text(was), _load_text(now))]
 
 
 def _diff_origin(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
@@ -783,16 +754,7 @@ def _diff_origin(name: str, was: PluginFingerprint, now: PluginFingerprint) -> l
     old_status, new_status = was["origin"]["status"], now["origin"]["status"]
     if old_status != new_status:
         severity = "high" if new_status == "shadowed" else "low"
-        changes.append(
-            Change(
-                plugin=name,
-                kind="origin",
-                severity=severity,
-                message=f"origin {old_status} -> {new_status}",
-                before=old_status,
-                after=new_status,
-            )
-        )
+        changes.append(_transition(name, "origin", severity, "origin", old_status, new_status))
     old, new = was["origin"]["duplicate_versions"], now["origin"]["duplicate_versions"]
     if old != new:
         severity = "high" if new else "low"

@@ -12,7 +12,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from insidellms_provenance.cli.options import set_epilog
+from insidellms_provenance.cli.options import (
+    add_group_filter,
+    add_output,
+    add_quiet,
+    set_epilog,
+)
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.audit import RunDir
@@ -29,17 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="directories to search for runs (recursively)",
     )
-    parser.add_argument(
-        "--output",
-        "-o",
-        type=Path,
-        metavar="FILE",
-        help="write the JSON lines to FILE, atomically (the summary then goes to stdout)",
-    )
-    parser.add_argument(
-        "--group",
-        default=None,
-        help="audit only fields recorded for this entry-point group; runs whose field "
+    add_output(parser, "write the JSON lines to FILE, atomically (the summary then goes to stdout)")
+    add_group_filter(
+        parser,
+        "audit only fields recorded for this entry-point group; runs whose field "
         "is for another group are counted as without provenance (default: accept any)",
     )
     parser.add_argument(
@@ -55,12 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="follow each plugin's line with one line per dependency in its closure "
         "(lines with a 'dependency' column)",
     )
-    parser.add_argument(
-        "--quiet",
-        "-q",
-        action="store_true",
-        help="no progress line on stderr (shown only when stderr is a terminal)",
-    )
+    add_quiet(parser)
     set_epilog(
         parser,
         exit_codes="0 audited (runs without a readable field are counted and listed in "

@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format, add_group, set_epilog, write_output
+from insidellms_provenance.cli.options import (
+    add_format,
+    add_group,
+    add_run,
+    set_epilog,
+    write_output,
+)
 from insidellms_provenance.cli.render import (
     json_bytes,
     markdown_cell,
@@ -26,12 +32,10 @@ CHECK_SCHEMA = "insidellms-provenance/check/v1"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
-    parser.add_argument(
-        "run",
-        type=Path,
-        nargs="?",
-        metavar="RUN",
-        help="a recorded run; without it, this environment is recorded (plugins imported)",
+    add_run(
+        parser,
+        "a recorded run; without it, this environment is recorded (plugins imported)",
+        optional=True,
     )
     add_group(parser)
     set_epilog(

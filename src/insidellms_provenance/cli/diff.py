@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format, set_epilog
+from insidellms_provenance.cli.options import add_format, add_group_filter, set_epilog
 from insidellms_provenance.cli.render import (
     change_lines,
     change_value,
@@ -42,10 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     parser.add_argument("before", type=Path, metavar="RUN1", help="the earlier run")
     parser.add_argument("after", type=Path, metavar="RUN2", help="the later run")
-    parser.add_argument(
-        "--group",
-        default=None,
-        help="refuse fields recorded for another entry-point group (default: accept any)",
+    add_group_filter(
+        parser, "refuse fields recorded for another entry-point group (default: accept any)"
     )
     add_format(parser, ("text", "json", "markdown"))
     from insidellms_provenance.analyze.fail_on import FAIL_ON_EXAMPLES, FAIL_ON_RULES

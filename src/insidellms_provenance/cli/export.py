@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import set_epilog, write_output
+from insidellms_provenance.cli.options import add_output, add_run, set_epilog, write_output
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze.reproduce import WheelMatch
@@ -21,9 +21,7 @@ FORMATS = ("pylock", "cyclonedx", "in-toto")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
-    parser.add_argument(
-        "run", type=Path, metavar="RUN", help="a recorded run (run dir, manifest.json or record)"
-    )
+    add_run(parser, "a recorded run (run dir, manifest.json or record)")
     parser.add_argument("--format", choices=FORMATS, required=True, help="what to write")
     parser.add_argument(
         "--wheels",
@@ -32,11 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="wheels to match the run's distributions (plugins' and their dependencies') "
         "against (file names and sha256)",
     )
-    parser.add_argument(
-        "--output",
-        type=Path,
-        metavar="FILE",
-        help="write here (atomically) instead of stdout; pylock paths are relative to it",
+    add_output(
+        parser,
+        "write here (atomically) instead of stdout; pylock paths are relative to it",
+        short=False,
     )
     parser.add_argument(
         "--serial-number",

@@ -6,10 +6,21 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Mapping
+from pathlib import Path
 
 from insidellms_provenance.field.schema import DEFAULT_GROUP
 
-__all__ = ["ENVIRONMENT_HELP", "add_format", "add_group", "set_epilog", "write_output"]
+__all__ = [
+    "ENVIRONMENT_HELP",
+    "add_format",
+    "add_group",
+    "add_group_filter",
+    "add_output",
+    "add_quiet",
+    "add_run",
+    "set_epilog",
+    "write_output",
+]
 
 # What the two environment switches do; shown by ``doctor --help`` and ``list --help``.
 ENVIRONMENT_HELP = (
@@ -31,6 +42,34 @@ def add_group(parser: argparse.ArgumentParser) -> None:
     """``--group``: the entry-point group (default ``insidellms.plugins``)."""
     parser.add_argument(
         "--group", default=DEFAULT_GROUP, help=f"entry-point group (default: {DEFAULT_GROUP})"
+    )
+
+
+def add_group_filter(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--group`` for readers: refuse fields of another group (default: accept any)."""
+    parser.add_argument("--group", default=None, help=help_text)
+
+
+def add_run(parser: argparse.ArgumentParser, help_text: str, *, optional: bool = False) -> None:
+    """The positional ``RUN``: a run directory, its ``manifest.json`` or a record file."""
+    parser.add_argument(
+        "run", type=Path, nargs="?" if optional else None, metavar="RUN", help=help_text
+    )
+
+
+def add_output(parser: argparse.ArgumentParser, help_text: str, *, short: bool = True) -> None:
+    """``--output FILE`` (and ``-o`` when ``short``)."""
+    flags = ("--output", "-o") if short else ("--output",)
+    parser.add_argument(*flags, type=Path, metavar="FILE", help=help_text)
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``: no progress line (shown only when stderr is a terminal)."""
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress line on stderr (shown only when stderr is a terminal)",
     )
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from insidellms_provenance.cli.options import add_group, set_epilog
+from insidellms_provenance.cli.options import add_group, add_output, set_epilog
 
 __all__ = ["add_arguments", "run"]
 
@@ -20,13 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "A plugin that fails to import or whose plugin_manifest() raises is recorded as a "
         "problem on that plugin, not an error.",
     )
-    parser.add_argument(
-        "--output",
-        "-o",
-        type=Path,
-        metavar="FILE",
-        help="write the field to FILE instead of standard output",
-    )
+    add_output(parser, "write the field to FILE instead of standard output")
 
 
 def run(arguments: argparse.Namespace) -> int:

@@ -35,18 +35,6 @@ __all__ = [
 
 _COLOURS = {"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", "low": "\x1b[2m"}
 _RESET = "\x1b[0m"
-# The keys of a change in JSON output, in the order of docs/diff-report.schema.json.
-_CHANGE_KEYS = (
-    "plugin",
-    "kind",
-    "severity",
-    "message",
-    "before",
-    "after",
-    "size",
-    "direction",
-    "implied",
-)
 
 
 # C0 and C1 control characters but newline, and the bidirectional overrides: recorded
@@ -167,13 +155,12 @@ def markdown_change_table(changes: Sequence[Change]) -> list[str]:
     )
 
 
-def change_value(change: Change, keys: Sequence[str] = _CHANGE_KEYS) -> dict[str, Any]:
-    """A change as JSON: every key of ``docs/diff-report.schema.json``, or the ``keys`` given.
+def change_value(change: Change) -> dict[str, Any]:
+    """A change as JSON, the same object in ``diff`` and ``verify`` reports.
 
-    ``verify``'s report (``verify/v1``) predates ``size`` and ``direction`` and lists the
-    first six keys only.
+    Its keys are the fields of :class:`~insidellms_provenance.analyze.diff.Change`, the one
+    key list (``docs/diff-report.schema.json`` describes it, and a test holds the two equal).
     """
-    values = {key: getattr(change, key) for key in keys}
-    if "implied" in values:
-        values["implied"] = list(values["implied"])
+    values = change._asdict()
+    values["implied"] = list(change.implied)
     return values

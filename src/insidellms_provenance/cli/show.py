@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli.options import add_format, set_epilog
+from insidellms_provenance.cli.options import add_format, add_group_filter, add_run, set_epilog
 from insidellms_provenance.cli.render import conflict_line, text_table
 
 if TYPE_CHECKING:
@@ -18,16 +17,9 @@ __all__ = ["add_arguments", "render_show", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
-    parser.add_argument(
-        "run",
-        type=Path,
-        metavar="RUN",
-        help="run directory, manifest.json or file written by 'record'",
-    )
-    parser.add_argument(
-        "--group",
-        default=None,
-        help="refuse a field recorded for another entry-point group (default: accept any)",
+    add_run(parser, "run directory, manifest.json or file written by 'record'")
+    add_group_filter(
+        parser, "refuse a field recorded for another entry-point group (default: accept any)"
     )
     parser.add_argument(
         "--deps",

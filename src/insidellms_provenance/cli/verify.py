@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from insidellms_provenance.cli.options import add_format, add_group, set_epilog, write_output
+from insidellms_provenance.cli.options import (
+    add_format,
+    add_group,
+    add_quiet,
+    add_run,
+    set_epilog,
+    write_output,
+)
 from insidellms_provenance.cli.render import (
     change_lines,
     change_value,
@@ -29,12 +36,10 @@ VERIFY_SCHEMA = "insidellms-provenance/verify/v1"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
-    parser.add_argument(
-        "run",
-        type=Path,
-        nargs="?",
-        metavar="RUN",
-        help="a recorded run (run dir, manifest.json or record file) to compare with",
+    add_run(
+        parser,
+        "a recorded run (run dir, manifest.json or record file) to compare with",
+        optional=True,
     )
     add_group(parser)
     set_epilog(
@@ -57,12 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--all", action="store_true", help="verify every installed distribution, not only plugins"
     )
     add_format(parser, ("text", "json", "markdown"))
-    parser.add_argument(
-        "--quiet",
-        "-q",
-        action="store_true",
-        help="no progress line on stderr (shown only when stderr is a terminal)",
-    )
+    add_quiet(parser)
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -182,9 +182,6 @@ def _reproducibility_lines(report: DiffReport | None, *, modified: bool) -> list
     return ["", heading, *change_lines(report.changes)]
 
 
-_VERIFY_CHANGE_KEYS = ("plugin", "kind", "severity", "message", "before", "after")
-
-
 def _text(summary: str, findings: list[Finding], report: DiffReport | None) -> str:
     lines = [summary]
     if findings:
@@ -224,7 +221,7 @@ def _json(group: str, checked: int, findings: list[Finding], report: DiffReport 
     if report is not None:
         reproducibility = {
             "identical": not report.changes,
-            "changes": [change_value(c, _VERIFY_CHANGE_KEYS) for c in report.changes],
+            "changes": [change_value(c) for c in report.changes],
         }
     value = {
         "schema": VERIFY_SCHEMA,
