@@ -20,7 +20,7 @@ from pathlib import Path
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.build import field_bytes, make_field
 from insidellms_provenance.field.schema import PluginFingerprint
-from interleave import interleaved, median_ms, ratio, run_process
+from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import time_with_bytecode_caches
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
@@ -81,9 +81,17 @@ def main() -> None:
             diff = [sys.executable, "-m", "insidellms_provenance", "diff"]
             diff += [str(before), str(after), "--format", "json"]
             rss: dict[str, list[int]] = {"floor": [], "diff": []}
+            cpu: dict[str, list[float]] = {"floor": [], "diff": []}
 
-            def timed(name: str, argv: list[str], rss: dict[str, list[int]] = rss) -> None:
-                rss[name].append(run_process(argv)[1])
+            def timed(
+                name: str,
+                argv: list[str],
+                rss: dict[str, list[int]] = rss,
+                cpu: dict[str, list[float]] = cpu,
+            ) -> None:
+                _, peak, seconds = run_process_usage(argv)
+                rss[name].append(peak)
+                cpu[name].append(seconds)
 
             run_process(diff)  # bytecode caches
             times = interleaved(
@@ -100,7 +108,7 @@ def main() -> None:
                 f"diff {median_ms(times['diff'])}, diff / floor "
                 f"{ratio(times['diff'], times['floor'])} (target <= {target}); peak RSS "
                 f"floor {floor_rss / 1024:.0f} MiB, diff {diff_rss / 1024:.0f} MiB "
-                f"({diff_rss / floor_rss:.2f}x)"
+                f"({diff_rss / floor_rss:.2f}x); CPU time {ratio(cpu['diff'], cpu['floor'])}"
             )
 
 

@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from interleave import interleaved, median_ms, ratio, run_process
+from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import build_site, time_with_bytecode_caches
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
@@ -94,8 +94,13 @@ def compare(label: str, python: Path, scope: str, target: str, env: dict[str, st
             verify.append("--all")
         for argv in (floor, verify):  # warm the page cache and bytecode caches
             run_process(argv, env)
+        cpu: dict[str, list[float]] = {"floor": [], "verify": []}
+
+        def timed(name: str, argv: list[str]) -> None:
+            cpu[name].append(run_process_usage(argv, env)[2])
+
         times = interleaved(
-            {"floor": lambda: run_process(floor, env), "verify": lambda: run_process(verify, env)},
+            {"floor": lambda: timed("floor", floor), "verify": lambda: timed("verify", verify)},
             ROUNDS,
         )
     print(f"{label}: {files} files, {ROUNDS} interleaved rounds")
@@ -104,6 +109,7 @@ def compare(label: str, python: Path, scope: str, target: str, env: dict[str, st
         f"verify {median_ms(times['verify'])}"
     )
     print(f"  verify / floor: {ratio(times['verify'], times['floor'])}  (target <= {target})")
+    print(f"  CPU time (workers included): {ratio(cpu['verify'], cpu['floor'])}")
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from insidellms_provenance.fingerprint.record_file import (
     Hash,
     InstallLayout,
     RecordEntry,
+    _csv_rows,
+    _plain_rows,
     canonical_rows,
     check_path,
     parse_record,
@@ -412,6 +414,25 @@ def test_canonical_base64_shortcut_agrees_with_decoding(raw, algorithm):
         except (binascii.Error, ValueError):
             slow = False
         assert _is_canonical_b64(value, _digest_size(algorithm)) == slow, value
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=',\n\r"\x00ab=/. \u2028\x85é', max_size=120))
+def test_plain_rows_are_what_the_csv_module_reads(text):
+    """The fast path of ``parse_record`` splits rows exactly as the csv module does."""
+    plain = _plain_rows(text)
+    if plain is not None:
+        assert plain == _csv_rows(text)
+    if not any(character in text for character in '"\r\x00'):
+        assert plain is not None
+
+
+def test_a_field_over_the_csv_limit_is_refused_on_the_fast_path_too():
+    row = "a" * (csv.field_size_limit() + 1) + ",sha256=x,1\n"
+    assert _plain_rows(row) is None
+    entries, rejected = parse_record(row)
+    assert entries == []
+    assert [r.problem.startswith("RECORD is not valid CSV") for r in rejected] == [True]
 
 
 # simple_canonical_rows: the one-pass reading must be the full reading wherever it answers.

@@ -98,3 +98,77 @@ def test_a_bad_field_is_a_field_error_naming_its_place(tmp_path):
         InvalidFieldError, match=r"manifest.json: custom.plugin_provenance: provenance digest"
     ):
         load_provenance(path)
+
+
+# ---- load_field_pair: one parsed field at a time, the same acceptance ----------------
+
+
+def _resealed(field: dict) -> dict:
+    from insidellms_provenance.canonical import canonical_digest
+    from insidellms_provenance.field.build import digested_part
+
+    return {**field, "digest": canonical_digest(digested_part(field))}
+
+
+def _changed(field: dict) -> dict:
+    """A second field: one plugin changed, one removed, one added (a copy of another)."""
+    changed = json.loads(json.dumps(field))
+    plugins = changed["plugins"]
+    plugins[0]["distribution"]["version"] = "9.9.9"
+    del plugins[1]
+    added = json.loads(json.dumps(plugins[-1]))
+    added["entry_point"]["name"] = "zz-added"
+    plugins.append(added)
+    return _resealed(changed)
+
+
+@pytest.mark.parametrize("second", [FIELD, _changed(FIELD)], ids=["equal", "changed"])
+def test_a_pair_is_read_as_each_field_alone(tmp_path, second):
+    from insidellms_provenance.runfile.read import load_field_pair
+
+    before = write(tmp_path, "before.json", FIELD)
+    after = write(tmp_path, "after.json", second)
+    (first, first_where), (other, other_where) = load_field_pair(before, after)
+    assert (first, first_where) == load_field_value(before)
+    assert (other, other_where) == load_field_value(after)
+    # Plugins equal on both sides are one object (the first field's are not kept).
+    shared = [p for p in first["plugins"] if any(p is q for q in other["plugins"])]
+    assert len(shared) == len(FIELD["plugins"]) - (0 if second is FIELD else 2)
+
+
+def _malformed_change(field: dict, value: object) -> dict:
+    bad = json.loads(json.dumps(field))
+    bad["plugins"][0]["load"]["error_type"] = value
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # Python's parser reads NaN; orjson would write it as null, the first's value.
+        (
+            lambda: json.dumps(_resealed(_malformed_change(FIELD, None))).replace(
+                '"error_type": null', '"error_type": NaN', 1
+            ),
+            "provenance",
+        ),
+        (
+            lambda: json.dumps(_resealed(_malformed_change(FIELD, 7))),
+            "provenance field is malformed",
+        ),
+        (lambda: "{not json", "not valid JSON"),
+        (lambda: json.dumps(_malformed_change(FIELD, "Changed")), "digest does not match"),
+    ],
+    ids=["nan-where-null", "wrong-type", "not-json", "bad-digest"],
+)
+def test_a_malformed_second_field_is_refused_as_alone(tmp_path, text, message):
+    from insidellms_provenance.runfile.read import load_field_pair
+
+    before = write(tmp_path, "before.json", FIELD)
+    after = write(tmp_path, "after.json", text())
+    with pytest.raises((InvalidFieldError, InvalidRunFileError)) as alone:
+        load_field_value(after)
+    with pytest.raises(type(alone.value)) as paired:
+        load_field_pair(before, after)
+    assert str(paired.value) == str(alone.value)
+    assert message in str(paired.value)

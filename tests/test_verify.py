@@ -307,8 +307,10 @@ def test_metadata_name_does_not_open_a_fifo(tmp_path):
     os.mkfifo(info / "RECORD")
     assert metadata_name(str(info)) is None
     described = target_at(str(info))
-    assert (described.name, described.record_text) == ("demo_pkg", None)
-    assert verify_targets([described])[0].problem.startswith("RECORD cannot be read: not a regular")
+    assert described.record_text is None
+    [finding] = verify_targets([described])
+    assert finding.distribution == "demo_pkg"  # named from the directory, METADATA unread
+    assert finding.problem.startswith("RECORD cannot be read: not a regular")
 
 
 def test_matching_fingerprints_with_modified_files_is_not_a_contradiction():
@@ -441,3 +443,110 @@ def test_uv_links_never_follow_a_directory_or_a_link_to_a_special_file(tmp_path)
         ("demo_pkg/__init__.py", "refused: symlink (not into uv's cache)"),
         ("demo_pkg/sub", "unexpected file: not listed in RECORD"),
     }
+
+
+# ---- how files are reached (directories kept open, listings shared with the walk) ----
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        # Rows naming a directory, not a file: at depth 3 they stay inside the prefix.
+        ("..", "refused: special file (not opened)"),
+        ("../..", "refused: special file (not opened)"),
+        ("../", "refused: special file (not opened)"),
+        (".", "refused: special file (not opened)"),
+        ("demo_pkg", "refused: special file (not opened)"),
+        ("demo_pkg/sub/", "refused: special file (not opened)"),
+        ("../../../..", "refused: path escapes the install root"),
+        ("demo_pkg/./core.py", "content does not match RECORD hash"),
+    ],
+)
+def test_rows_naming_directories_are_refused_not_a_crash(tmp_path, row, problem):
+    site = tmp_path / "lib" / "python3" / "site-packages"
+    site.mkdir(parents=True)
+    lay_out(site, _row(row, b"not this"))
+    findings = verify_targets([target(site)._replace(depth=3)])
+    assert [(f.path, f.problem) for f in findings] == [(row, problem)]
+
+
+def test_a_named_distribution_found_by_directory_is_named_from_metadata(tmp_path):
+    from insidellms_provenance.analyze.verify import target_at
+
+    lay_out(tmp_path)
+    assert verify_targets([target_at(str(tmp_path / INFO))]) == []
+    (tmp_path / "demo_pkg/core.py").write_bytes(b"VALUE = 2\n")
+    [finding] = verify_targets([target_at(str(tmp_path / INFO))])
+    assert (finding.distribution, finding.path) == ("demo-pkg", "demo_pkg/core.py")
+
+
+DEEP = """
+import resource, sys
+from pathlib import Path
+from insidellms_provenance.analyze.verify import target_at, verify_targets
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (48, hard))
+findings = verify_targets([target_at(sys.argv[1])])
+print(sorted((f.path, f.problem) for f in findings))
+"""
+
+
+def test_deep_directories_stay_within_a_low_descriptor_limit(tmp_path):
+    """Directories are kept open for later files, but never more than a few at once."""
+    deep = "/".join(f"d{level}" for level in range(100))
+    extra = {f"demo_pkg/{deep}/leaf.py": b"x = 1\n", f"demo_pkg/{deep}/other.py": b"y = 2\n"}
+    for path, data in extra.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(data)
+    lay_out(tmp_path, "".join(_row(path, data) for path, data in extra.items()))
+    (tmp_path / f"demo_pkg/{deep}/other.py").write_bytes(b"y = 3\n")
+    (tmp_path / f"demo_pkg/{deep}/injected.py").write_bytes(b"")
+    result = subprocess.run(
+        [sys.executable, "-c", DEEP, str(tmp_path / INFO)],
+        capture_output=True,
+        timeout=120,
+        check=True,
+        text=True,
+    )
+    assert result.stdout.strip() == str(
+        [
+            (f"demo_pkg/{deep}/injected.py", "unexpected file: not listed in RECORD"),
+            (f"demo_pkg/{deep}/other.py", "content does not match RECORD hash"),
+        ]
+    )
+
+
+SWAPPED = """
+import os, sys
+from insidellms_provenance.fingerprint import integrity
+from insidellms_provenance.fingerprint.hashing import hash_fd
+site, swap = sys.argv[1], sys.argv[2]
+files = integrity._SiteFiles(site, ["demo_pkg"], uv_links=False)
+assert files.listing("demo_pkg")["core.py"] == integrity._REGULAR
+os.unlink(os.path.join(site, "demo_pkg/core.py"))
+if swap == "fifo":
+    os.mkfifo(os.path.join(site, "demo_pkg/core.py"))
+else:
+    os.symlink("/etc/passwd", os.path.join(site, "demo_pkg/core.py"))
+opened = files.open("demo_pkg/core.py")
+print(hash_fd(opened, "sha256") if isinstance(opened, int) else opened)
+files.close()
+"""
+
+
+@pytest.mark.parametrize(
+    ("swap", "expected"), [("fifo", "special file"), ("symlink", "refused: symlink (not followed)")]
+)
+def test_a_file_swapped_after_its_directory_was_listed_is_still_refused(tmp_path, swap, expected):
+    """A name listed as a regular file is opened without a ``stat``: what is opened then
+    is checked again (``O_NOFOLLOW``, ``O_NONBLOCK``, ``fstat``), so a FIFO swapped in is
+    not waited on (the child would time out) and a symlink is not followed."""
+    lay_out(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", SWAPPED, str(tmp_path), swap],
+        capture_output=True,
+        timeout=60,
+        check=True,
+        text=True,
+    )
+    assert result.stdout.strip() == expected

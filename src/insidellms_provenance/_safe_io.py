@@ -84,14 +84,17 @@ def read_regular(
 def read_open_file(fd: int, *, limit: int) -> bytes:
     """Check that ``fd`` is a regular file and read it whole, at most ``limit`` bytes."""
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
             raise FileRefusedError("is a directory")
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(status.st_mode):
             raise FileRefusedError("not a regular file (FIFO, socket or device); not read")
         chunks: list[bytes] = []
         size = 0
-        while chunk := os.read(fd, min(_CHUNK, limit + 1 - size)):
+        # The size fstat gives first, in one read (one copy of a large run file in memory,
+        # not chunks and their join); then on to the end, whatever the file became.
+        first = min(max(status.st_size, 0), limit) + 1
+        while chunk := os.read(fd, first if not chunks else min(_CHUNK, limit + 1 - size)):
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:

@@ -33,8 +33,11 @@ def dependency_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> l
     new_plugins = {_key(p): p for p in after["plugins"]}
     changes: list[Change] = []
     described: dict[str, list[Change]] = {}
+    same_table = old_table == new_table
     for key in sorted(old_plugins.keys() & new_plugins.keys()):
         was, now = old_plugins[key], new_plugins[key]
+        if was is now and same_table:
+            continue  # one object on both sides (diff reads equal plugins so), one table
         if [was.get(k) for k in _OWN_KEYS] == [now.get(k) for k in _OWN_KEYS] and all(
             old_table.get(name) == new_table.get(name) for name in now.get("dependencies", [])
         ):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from insidellms_provenance.field.schema import Provenance
 
 from insidellms_provenance.fingerprint.discover import dist_info_name
-from insidellms_provenance.fingerprint.dist_files import read_dist_text
+from insidellms_provenance.fingerprint.dist_files import read_dist_text, read_info_text
 from insidellms_provenance.fingerprint.distribution import metadata_name, site_directory
 from insidellms_provenance.fingerprint.hashing import POOL_MIN_FILES
 from insidellms_provenance.fingerprint.install_layout import site_layout
@@ -58,7 +58,11 @@ class Finding(NamedTuple):
 
 
 class VerifyTarget(NamedTuple):
-    """A distribution to verify: where it lives and what its RECORD says."""
+    """A distribution to verify: where it lives and what its RECORD says.
+
+    ``name`` is for display; empty when not read yet (:func:`target_at`): it is then
+    read from METADATA only if there is a finding to name.
+    """
 
     name: str
     site_dir: Path
@@ -71,8 +75,25 @@ class VerifyTarget(NamedTuple):
 
 
 def target_at(info_dir: str) -> VerifyTarget:
-    """Describe the distribution in metadata directory ``info_dir`` (see :func:`target_of`)."""
-    return target_of(metadata.PathDistribution(Path(info_dir)))
+    """Describe the distribution in metadata directory ``info_dir`` (as :func:`target_of`).
+
+    Reads RECORD and INSTALLER only, as regular files; the name is left for
+    :func:`_verify_one` to read when it has a finding to name.
+    """
+    site = os.path.dirname(info_dir) or "."
+    layout = site_layout(site)
+    problems: list[str] = []
+    record_text = read_info_text(info_dir, "RECORD", problems)
+    return VerifyTarget(
+        name="",
+        site_dir=Path(site),
+        dist_info=os.path.basename(info_dir),
+        record_text=record_text,
+        depth=layout.depth,
+        record_problem=problems[0] if problems else None,
+        relocated_depth=layout.relocated_depth,
+        uv_links=(read_info_text(info_dir, "INSTALLER") or "").strip() == "uv",
+    )
 
 
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
@@ -92,7 +113,7 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
         metadata_text = read_dist_text(dist, "METADATA")
         name = (metadata_text and _header_name(metadata_text)) or ""
     return VerifyTarget(
-        name=name or (dist_info_name(dist) or "?").partition("-")[0],
+        name=name or _name_from_directory(dist_info_name(dist) or "?"),
         site_dir=site,
         dist_info=dist_info_name(dist) or "",
         record_text=record_text,
@@ -101,6 +122,18 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
         relocated_depth=layout.relocated_depth,
         uv_links=(read_dist_text(dist, "INSTALLER") or "").strip() == "uv",
     )
+
+
+def _name_from_directory(dist_info: str) -> str:
+    return dist_info.partition("-")[0]
+
+
+def _display_name(target: VerifyTarget) -> str:
+    """``target.name``, or the Name in its METADATA, or its directory's name's stem."""
+    if target.name:
+        return target.name
+    name = metadata_name(os.path.join(target.site_dir, target.dist_info))
+    return name or _name_from_directory(target.dist_info or "?")
 
 
 def _header_name(text: str) -> str:
@@ -140,7 +173,7 @@ def verify_targets(
             target = target_at(item) if isinstance(item, str) else item
             results.append(_verify_one(target))
             if progress is not None:
-                progress(len(results), len(work), target.name)
+                progress(len(results), len(work), _label(target))
     else:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -199,7 +232,10 @@ def _interrupts_blocked() -> Iterator[None]:
 
 
 def _label(item: VerifyTarget | str) -> str:
-    return os.path.basename(item) if isinstance(item, str) else item.name
+    """What the progress line shows: the name if known, else the metadata directory's."""
+    if isinstance(item, str):
+        return os.path.basename(item)
+    return item.name or item.dist_info
 
 
 def _verify_batch(targets: list[VerifyTarget | str]) -> list[Finding]:
@@ -212,13 +248,12 @@ def _verify_batch(targets: list[VerifyTarget | str]) -> list[Finding]:
 
 def _verify_one(target: VerifyTarget) -> list[Finding]:
     """Every finding for one distribution (the checks ``record`` makes, bytecode included)."""
-    name = target.name
     record_path = target.dist_info + "/RECORD"
     if target.record_text is None:
         problem = target.record_problem or "RECORD is missing"
-        return [Finding(distribution=name, path=record_path, problem=problem)]
+        return [Finding(distribution=_display_name(target), path=record_path, problem=problem)]
     entries, rejected = parse_record(target.record_text)
-    findings = [Finding(distribution=name, path=record_path, problem=r.problem) for r in rejected]
+    problems = [(record_path, r.problem) for r in rejected]
     checked = check_files(
         str(target.site_dir),
         target.dist_info,
@@ -228,8 +263,11 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
         relocated_depth=target.relocated_depth,
         uv_links=target.uv_links,
     )
-    findings += [Finding(distribution=name, path=f.path, problem=f.problem) for f in checked]
-    return findings
+    problems += [(f.path, f.problem) for f in checked]
+    if not problems:
+        return []
+    name = _display_name(target)
+    return [Finding(distribution=name, path=path, problem=problem) for path, problem in problems]
 
 
 def reproducibility_changes(recorded: Provenance) -> DiffReport:

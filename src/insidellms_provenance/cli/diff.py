@@ -98,7 +98,7 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance.analyze.diff import diff_fields
     from insidellms_provenance.analyze.fail_on import parse_fail_on
     from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
-    from insidellms_provenance.runfile.read import load_field_value
+    from insidellms_provenance.runfile.read import load_field_pair
 
     # Given twice, --fail-on is refused rather than "last one wins": a CI config that
     # appends a second policy must not silently drop the first.
@@ -116,8 +116,10 @@ def run(arguments: argparse.Namespace) -> int:
     # thousands of its objects again and again while the indexes are built (measured:
     # most of diff's own time on 10,000 plugins). Reference counting still frees memory.
     gc.disable()
-    before, before_where = load_field_value(arguments.before)
-    after, after_where = load_field_value(arguments.after, beside=before)
+    # One parsed field at a time: peak memory is about one field's (load_field_pair).
+    (before, before_where), (after, after_where) = load_field_pair(
+        arguments.before, arguments.after
+    )
     for value, where in ((before, before_where), (after, after_where)):
         if arguments.group is not None and value.get("group") != arguments.group:
             message = f"{where}: recorded for group {value.get('group')!r}, not {arguments.group!r}"

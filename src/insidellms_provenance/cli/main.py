@@ -43,10 +43,12 @@ COMMANDS: dict[str, str] = {
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The argument parser; only the subcommand named in ``argv`` gets its options.
+    """The argument parser; when ``argv`` names a subcommand, only that one is built.
 
-    With no recognizable subcommand (``--help``, a typo), every subcommand is complete,
-    so help and errors are the same as always.
+    With no recognizable subcommand first (``--help``, a typo), every subcommand is
+    built complete, so help and errors are the same as always. Building the others costs
+    more than running ``diff`` of two small runs: argparse looks for translations of its
+    messages on disk for every parser.
     """
     from insidellms_provenance import __version__
 
@@ -56,10 +58,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     words = sys.argv[1:] if argv is None else list(argv)
-    chosen = next((word for word in words if word in COMMANDS), None)
+    first = next((word for word in words if not word.startswith("-")), None)
+    chosen = first if first in COMMANDS else None
     for name, help_text in COMMANDS.items():
-        command = subparsers.add_parser(name, help=help_text, description=help_text)
         if chosen in (None, name):
+            command = subparsers.add_parser(name, help=help_text, description=help_text)
             module = importlib.import_module(f"insidellms_provenance.cli.{name}")
             module.add_arguments(command)
             command.set_defaults(handler=module.run)

@@ -152,8 +152,13 @@ def read_field_beside(value: object, *, where: str, validated: Provenance) -> Pr
     again, so ``diff`` of two large fields validates the unchanged plugins once.
     """
     checked = check_field(value, where=where)
-    known = {_plugin_key(plugin): plugin for plugin in validated["plugins"]}
-    fresh = [p for p in checked["plugins"] if known.get(_plugin_key(p), _MISSING) != p]
+    # A plugin that is the very object validated there is equal to it (``diff`` reads a
+    # pair so: runfile.read.load_field_pair); the others are compared by entry point.
+    same = {id(plugin) for plugin in validated["plugins"]}
+    fresh = [p for p in checked["plugins"] if id(p) not in same]
+    if fresh:
+        known = {_plugin_key(plugin): plugin for plugin in validated["plugins"]}
+        fresh = [p for p in fresh if known.get(_plugin_key(p), _MISSING) != p]
     _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
     return cast("Provenance", checked)
 

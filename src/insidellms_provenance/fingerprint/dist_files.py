@@ -9,6 +9,7 @@ ends. Distributions found in directories (every real install) are read here with
 
 from __future__ import annotations
 
+import os
 import pathlib
 from importlib import metadata
 from typing import TYPE_CHECKING, Final
@@ -23,7 +24,7 @@ from insidellms_provenance._safe_io import (
 if TYPE_CHECKING:
     from insidellms_provenance.fingerprint.legacy import LegacyInstall
 
-__all__ = ["legacy_install_of", "read_dist_text"]
+__all__ = ["legacy_install_of", "read_dist_text", "read_info_text"]
 
 _LIMITS: Final = {"RECORD": RECORD_FILE_LIMIT}
 
@@ -45,8 +46,17 @@ def read_dist_text(
         except (OSError, UnicodeDecodeError) as error:
             _note(problems, f"{filename} cannot be read: {type(error).__name__}")
             return None
+    return read_info_text(directory, filename, problems)
+
+
+def read_info_text(
+    info_dir: str | os.PathLike[str], filename: str, problems: list[str] | None = None
+) -> str | None:
+    """:func:`read_dist_text` for the metadata directory ``info_dir`` itself."""
     try:
-        data = read_regular(directory / filename, limit=_LIMITS.get(filename, DIST_FILE_LIMIT))
+        data = read_regular(
+            os.path.join(info_dir, filename), limit=_LIMITS.get(filename, DIST_FILE_LIMIT)
+        )
     except FileRefusedError as error:
         if not error.missing and "is a directory" not in error.reason:
             _note(problems, f"{filename} cannot be read: {error.reason}")

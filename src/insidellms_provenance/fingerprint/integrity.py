@@ -53,6 +53,7 @@ BYTECODE_NOT_CHECKED: Final = "not_checked"
 # Rows whose path is refused are RECORD's fault: the file is never opened.
 _REFUSED_ROW_PREFIXES: Final = ("refused: absolute", "refused: backslash", "refused: path")
 _NO_HASH: Final = "no hash in RECORD"
+_SPECIAL_FILE: Final = "refused: special file (not opened)"
 
 
 class Finding(NamedTuple):
@@ -96,18 +97,15 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     directory component is never followed (``docs/verify.md``).
     """
     entries = list(entries)
+    on_disk = [on_disk_path(entry.path, relocated_depth)[0] for entry in entries]
+    normalized = [posixpath.normpath(path) for path in on_disk]
+    listed = set(normalized)
+    roots = _package_roots(listed, dist_info)
     findings: list[Finding] = []
-    directories = _DirectoryChain(site_dir)
+    files = _SiteFiles(site_dir, roots, uv_links)
     try:
-        for entry in entries:
-            problem, fd = _check_entry(
-                directories,
-                dist_info,
-                depth,
-                entry,
-                relocated_depth=relocated_depth,
-                uv_links=uv_links,
-            )
+        for entry, path, normal in zip(entries, on_disk, normalized, strict=True):
+            problem, fd = _check_entry(files, dist_info, depth, entry, path=path, normal=normal)
             if fd is not None:
                 try:
                     result = hash_fd(fd, entry.hash_.name) if entry.hash_ is not None else None
@@ -117,11 +115,11 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
                     problem = result if isinstance(result, str) else entry.mismatch(*result)
             if problem is not None:
                 findings.append(Finding(entry.path, problem))
+        findings += _unexpected_files(files, roots, listed)
+        if bytecode:
+            findings += _bytecode_findings(files, entries, normalized, uv_links)
     finally:
-        directories.close()
-    findings += _unexpected_files(site_dir, dist_info, entries, relocated_depth)
-    if bytecode:
-        findings += _bytecode_findings(site_dir, entries, uv_links)
+        files.close()
     return findings
 
 
@@ -161,25 +159,26 @@ def _field_path(path: str) -> str:
     return path
 
 
-def _check_entry(  # noqa: PLR0913 - check_files' arguments, for one entry
-    directories: "_DirectoryChain",
+def _check_entry(  # noqa: PLR0913 - the row, where it lies, and how to check it
+    files: "_SiteFiles",
     dist_info: str,
     depth: int,
     entry: RecordEntry,
     *,
-    relocated_depth: int = 0,
-    uv_links: bool = False,
+    path: str,
+    normal: str,
 ) -> tuple[str | None, int | None]:
     """A problem for a row that must not be hashed, or the open file to hash (if any).
 
-    The file is reached component by component from the site directory (``dir_fd`` and
-    ``O_NOFOLLOW``), so a symlink anywhere in its path is refused, not followed.
+    ``path`` is the row's path as :func:`on_disk_path` resolves it, ``normal`` the same
+    normalized. The file is reached component by component from the site directory
+    (``dir_fd`` and ``O_NOFOLLOW``), so a symlink anywhere in its path is refused, not
+    followed.
     """
-    path, _ = on_disk_path(entry.path, relocated_depth)
     refusal = check_path(path, depth)
     if refusal is not None:
         return f"refused: {refusal}", None
-    opened = directories.open_file(path, uv_links)
+    opened = files.open(normal)
     if opened == "missing":
         if entry.hash_ is None and is_bytecode_cache(entry.path):
             return None, None
@@ -196,58 +195,164 @@ _DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(
 _FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-class _DirectoryChain:
-    """Open files below ``root`` component by component, keeping the last file's directories.
+# Directories kept open by :class:`_SiteFiles`: a bound, so no descriptor limit is reached.
+_KEPT_DIRECTORIES: Final = 16
+_REGULAR, _DIRECTORY, _OTHER = 0, 1, 2
 
-    RECORD lists a directory's files together, so the directories on the path to the
-    last file opened (a chain of fds, one per component, as deep as the path) are
-    reused for the next file in the same place: one ``open`` per file instead of one
-    per component. Each component is still opened with ``O_NOFOLLOW`` below the point
-    where leading ``..`` components (scripts and data files) climb from ``root``; the
-    file itself is read through a symlink only with ``uv_links``
-    (:func:`check_files`). :meth:`close` closes every fd it holds.
+
+class _SiteFiles:
+    """Files below a site directory, reached without following a symlink in any component.
+
+    Directories are opened component by component from the site directory (leading
+    ``..`` components climb from it first), never through a symlink, and the last few
+    are kept open, so the files of one directory cost one ``open`` each, as RECORD lists
+    a package's files together. The directories at or below ``roots`` (the ones
+    :func:`_unexpected_files` walks) are listed once, and a name listed as a regular file
+    is opened without a ``stat`` first: that listing is the walk's too. Everything else,
+    and anything that changed since it was listed, goes through :func:`_open_file`'s
+    checks, with the same answers.
     """
 
-    def __init__(self, root: str) -> None:
-        self._root = root
-        self._keys: list[str] = []  # the base directory, then each component below it
-        self._fds: list[int] = []
-
-    def open_file(self, relative: str, uv_links: bool = False) -> int | str:
-        """An fd of the regular file ``root/relative``, or why it was not opened."""
-        parts = posixpath.normpath(relative).split("/")
-        base = self._root
-        while parts and parts[0] == "..":
-            base = os.path.dirname(base)
-            parts.pop(0)
-        wanted = [base, *parts[:-1]]
-        if wanted != self._keys:
-            kept, common = 0, min(len(wanted), len(self._keys))
-            while kept < common and wanted[kept] == self._keys[kept]:
-                kept += 1
-            self._truncate(kept)
-        if not self._fds:
-            try:
-                self._fds.append(os.open(base, os.O_RDONLY))
-            except OSError:
-                return "missing"
-            self._keys.append(base)
-        for part in wanted[len(self._fds) :]:
-            opened = _open_directory(part, self._fds[-1])
-            if isinstance(opened, str):
-                return opened
-            self._fds.append(opened)
-            self._keys.append(part)
-        return _open_file(parts[-1], self._fds[-1], uv_links)
+    def __init__(self, root: str, roots: Iterable[str], uv_links: bool) -> None:
+        self.root = root
+        self._roots = frozenset(roots)
+        self._uv_links = uv_links
+        self._open: dict[tuple[int, str], int] = {}
+        # Listings of the directories at or below the roots; None: not listable.
+        self._listings: dict[str, dict[str, int] | None] = {}
+        self._below_roots: dict[str, bool] = {}
 
     def close(self) -> None:
-        """Close every directory fd held."""
-        self._truncate(0)
+        """Close the directories kept open."""
+        for fd in self._open.values():
+            os.close(fd)
+        self._open.clear()
 
-    def _truncate(self, length: int) -> None:
-        while len(self._fds) > length:
-            os.close(self._fds.pop())
-            self._keys.pop()
+    def open(self, path: str) -> int | str:
+        """An fd of the regular file at normalized ``path``, or why it was not opened.
+
+        The file itself is read through a symlink only with ``uv_links`` (see
+        :func:`check_files`).
+        """
+        if path == ".." or path.startswith("../"):
+            return self._open_above(path)
+        directory, _, name = path.rpartition("/")
+        dir_fd = self._open.get((0, directory)) or self._directory(0, directory)
+        if isinstance(dir_fd, str):
+            return dir_fd
+        listing = self._listing(directory, dir_fd)
+        if listing is not None and listing.get(name) == _REGULAR:
+            try:
+                return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+            except OSError:
+                pass  # changed since it was listed: the checks below say how
+        return _open_file(name, dir_fd, self._uv_links)
+
+    def _open_above(self, path: str) -> int | str:
+        """:meth:`open` for a path climbing out of the site directory (scripts, data)."""
+        parts = path.split("/")
+        climb = 0
+        while climb < len(parts) and parts[climb] == "..":
+            climb += 1
+        if climb == len(parts):  # a row naming a directory above the site directory
+            return _SPECIAL_FILE
+        dir_fd = self._directory(climb, "/".join(parts[climb:-1]))
+        if isinstance(dir_fd, str):
+            return dir_fd
+        return _open_file(parts[-1], dir_fd, self._uv_links)
+
+    def listing(self, directory: str) -> dict[str, int] | None:
+        """Name to kind (``_REGULAR``, ``_DIRECTORY``, ``_OTHER``) in ``directory``.
+
+        ``None`` if it is not a directory reached without a symlink, or cannot be read.
+        Kept for the directories at or below the roots.
+        """
+        if directory in self._listings:
+            return self._listings[directory]
+        parent, _, name = directory.rpartition("/")
+        if parent in self._listings:
+            above = self._listings[parent]
+            if above is None or above.get(name) != _DIRECTORY:
+                return None  # its parent's listing says it is not a directory
+        dir_fd = self._directory(0, directory)
+        if isinstance(dir_fd, str):
+            return None
+        return self._listing(directory, dir_fd, always=True)
+
+    def _listing(
+        self, directory: str, dir_fd: int, *, always: bool = False
+    ) -> dict[str, int] | None:
+        """The listing of ``directory`` open as ``dir_fd``: kept if below the roots.
+
+        Without ``always``, ``None`` for a directory not below the roots.
+        """
+        if directory in self._listings:
+            return self._listings[directory]
+        below = self._below_roots.get(directory)
+        if below is None:
+            below = self._below_roots[directory] = self._is_below_roots(directory)
+        if not below and not always:
+            return None
+        try:
+            with os.scandir(dir_fd) as entries:
+                listing: dict[str, int] | None = {
+                    entry.name: _REGULAR
+                    if entry.is_file(follow_symlinks=False)
+                    else _DIRECTORY
+                    if entry.is_dir(follow_symlinks=False)
+                    else _OTHER
+                    for entry in entries
+                }
+        except OSError:
+            listing = None
+        if below:
+            self._listings[directory] = listing
+        return listing
+
+    def _is_below_roots(self, directory: str) -> bool:
+        """Whether ``directory`` is a root or below one (walked for unexpected files)."""
+        while directory:
+            if directory in self._roots:
+                return True
+            directory = directory.rpartition("/")[0]
+        return False
+
+    def _directory(self, climb: int, directory: str) -> int | str:
+        """An fd of ``directory`` below the site directory's ``climb``-th parent, or why not."""
+        fd = self._open.get((climb, directory))
+        if fd is not None:
+            return fd
+        parts = directory.split("/") if directory else []
+        done = len(parts) - 1
+        while done >= 0:  # the deepest open directory above it
+            fd = self._open.get((climb, "/".join(parts[:done])))
+            if fd is not None:
+                break
+            done -= 1
+        if fd is None:
+            base = self.root
+            for _ in range(climb):
+                base = os.path.dirname(base)
+            try:
+                fd = os.open(base, os.O_RDONLY)
+            except OSError:
+                return "missing"
+            self._keep((climb, ""), fd)
+            done = 0
+        for index in range(done, len(parts)):
+            opened = _open_directory(parts[index], fd)
+            if isinstance(opened, str):
+                return opened
+            fd = opened
+            self._keep((climb, "/".join(parts[: index + 1])), fd)
+        return fd
+
+    def _keep(self, key: tuple[int, str], fd: int) -> None:
+        """Keep ``fd`` open for later files; close the oldest beyond the bound."""
+        self._open[key] = fd
+        if len(self._open) > _KEPT_DIRECTORIES:
+            oldest = next(iter(self._open))
+            os.close(self._open.pop(oldest))
 
 
 def _open_directory(name: str, dir_fd: int) -> int | str:
@@ -278,7 +383,7 @@ def _open_file(name: str, dir_fd: int, uv_links: bool = False) -> int | str:
     if stat.S_ISLNK(info.st_mode):
         return _open_uv_link(name, dir_fd) if uv_links else "refused: symlink (not followed)"
     if not stat.S_ISREG(info.st_mode):
-        return "refused: special file (not opened)"
+        return _SPECIAL_FILE
     try:
         return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
     except OSError as error:
@@ -342,17 +447,13 @@ def _cache_source(cache_path: str) -> str:
     return f"{directory}/{stem}.py" if directory else f"{stem}.py"
 
 
-def _unexpected_files(
-    site_dir: str, dist_info: str, entries: list[RecordEntry], relocated_depth: int = 0
-) -> list[Finding]:
-    """Files in the distribution's own package directories that RECORD does not list.
+def _package_roots(listed: set[str], dist_info: str) -> list[str]:
+    """The directories :func:`_unexpected_files` walks.
 
     Package directories are those whose ``__init__.py`` RECORD lists (so namespace
     directories shared with other distributions are not claimed), plus the
-    ``*.dist-info`` directory. A bytecode cache is expected when RECORD lists its
-    source; a ``.pyc`` that no listed source explains is reported.
+    ``*.dist-info`` directory.
     """
-    listed = {posixpath.normpath(on_disk_path(e.path, relocated_depth)[0]) for e in entries}
     packages = {
         posixpath.dirname(path)
         for path in listed
@@ -361,10 +462,18 @@ def _unexpected_files(
     roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
     if dist_info:
         roots.append(dist_info)
-    # A root that is a symlink is never walked: its rows are refused one by one.
-    roots = [root for root in roots if not os.path.islink(os.path.join(site_dir, root))]
+    return roots
+
+
+def _unexpected_files(files: _SiteFiles, roots: list[str], listed: set[str]) -> list[Finding]:
+    """Files in the distribution's own package directories that RECORD does not list.
+
+    ``roots`` are :func:`_package_roots`, ``listed`` the normalized paths RECORD lists.
+    A bytecode cache is expected when RECORD lists its source; a ``.pyc`` that no listed
+    source explains is reported.
+    """
     findings = []
-    for path in (path for root in roots for path in _entries_below(site_dir, root)):
+    for path in (path for root in roots for path in _entries_below(files, root)):
         if path in listed:
             continue
         if is_bytecode_cache(path) and _cache_source(path) in listed:
@@ -378,23 +487,22 @@ def _unexpected_files(
     return findings
 
 
-def _entries_below(site_dir: str, root: str) -> Iterator[str]:
-    """Every entry below ``site_dir/root`` but directories, as a path relative to ``site_dir``.
+def _entries_below(files: _SiteFiles, root: str) -> Iterator[str]:
+    """Every entry below ``root`` but directories, as a path relative to the site directory.
 
-    Symlinks (to directories too) are entries, never followed; unreadable directories are
-    skipped, as ``os.walk`` skips them. One ``scandir`` per directory, no ``stat`` calls.
+    Symlinks (to directories too) are entries, never followed, and a root reached through
+    a symlink is not walked (its rows are refused one by one); unreadable directories are
+    skipped, as ``os.walk`` skips them. One listing per directory, no ``stat`` calls.
     """
     pending = [root]
     while pending:
         relative = pending.pop()
-        try:
-            with os.scandir(os.path.join(site_dir, relative)) as listing:
-                children = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing]
-        except OSError:
+        listing = files.listing(relative)
+        if listing is None:
             continue
-        for name, is_directory in children:
+        for name, kind in listing.items():
             path = f"{relative}/{name}"
-            if is_directory:
+            if kind == _DIRECTORY:
                 pending.append(path)
             else:
                 yield path
@@ -404,11 +512,12 @@ def _entries_below(site_dir: str, root: str) -> Iterator[str]:
 
 
 def _bytecode_findings(
-    site_dir: str, entries: list[RecordEntry], uv_links: bool = False
+    files: _SiteFiles, entries: list[RecordEntry], normalized: list[str], uv_links: bool = False
 ) -> list[Finding]:
     """Caches Python would load instead of a listed source, but not its compiled code."""
     findings = []
-    for source, cache, level in _cache_candidates(site_dir, entries):
+    site_dir = files.root
+    for source, cache, level in _cache_candidates(files, entries, normalized):
         source_path = os.path.join(site_dir, source)
         if uv_links and is_uv_link(source_path):
             # The source was read through its link when its row was checked.
@@ -419,34 +528,39 @@ def _bytecode_findings(
     return findings
 
 
-def _cache_candidates(site_dir: str, entries: list[RecordEntry]) -> Iterator[tuple[str, str, int]]:
+def _cache_candidates(
+    files: _SiteFiles, entries: list[RecordEntry], normalized: list[str]
+) -> Iterator[tuple[str, str, int]]:
     """(source, cache, optimization level) for each existing cache of a listed source.
 
-    Only this interpreter's cache tag and the three levels Python imports at
-    (``-O``/``-OO`` select ``opt-1``/``opt-2``) are looked for; one ``listdir`` per
-    ``__pycache__`` directory.
+    ``normalized`` holds the entries' paths, normalized. Only this interpreter's cache
+    tag and the three levels Python imports at (``-O``/``-OO`` select
+    ``opt-1``/``opt-2``) are looked for; one listing per ``__pycache__`` directory (none
+    where its parent's listing has no ``__pycache__``).
     """
     tag = sys.implementation.cache_tag
     if tag is None:  # this interpreter never reads caches
         return
     from importlib.machinery import SOURCE_SUFFIXES
 
+    suffixes = tuple(SOURCE_SUFFIXES)
     listings: dict[str, set[str]] = {}
-    for entry in entries:
-        path = posixpath.normpath(entry.path)
+    for entry, path in zip(entries, normalized, strict=True):
+        if not path.endswith(suffixes) or path.startswith("../") or entry.hash_ is None:
+            continue
         stem, suffix = posixpath.splitext(path)
-        if suffix not in SOURCE_SUFFIXES or path.startswith("../") or entry.hash_ is None:
+        if suffix not in suffixes:  # ``pkg/.py``: a name without a stem
             continue
         directory, _, name = stem.rpartition("/")
         cache_dir = f"{directory}/__pycache__" if directory else "__pycache__"
-        if cache_dir not in listings:
-            try:
-                listings[cache_dir] = set(os.listdir(os.path.join(site_dir, cache_dir)))
-            except OSError:
-                listings[cache_dir] = set()
+        names = listings.get(cache_dir)
+        if names is None:
+            names = listings[cache_dir] = set(files.listing(cache_dir) or ())
+        if not names:
+            continue
         for level, optimization in ((0, ""), (1, ".opt-1"), (2, ".opt-2")):
             cache_name = f"{name}.{tag}{optimization}.pyc"
-            if cache_name in listings[cache_dir]:
+            if cache_name in names:
                 yield path, f"{cache_dir}/{cache_name}", level
 
 
