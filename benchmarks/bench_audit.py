@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from bench_diff import synthetic_plugin
-from insidellms_provenance.field.build import field_digest, make_field
+from insidellms_provenance.field._build import field_digest, make_field
 from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import time_with_bytecode_caches
 
@@ -33,7 +33,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 FLOOR = """
 import hashlib, os, sys, orjson
-from insidellms_provenance.canonical import canonical_digest
+from insidellms_provenance._canonical import canonical_digest
 for root in sys.argv[1:]:
     for directory, dirnames, filenames in os.walk(root):
         dirnames.sort()

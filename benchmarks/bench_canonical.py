@@ -23,7 +23,7 @@ import time
 import orjson
 import rfc8785
 
-from insidellms_provenance.canonical import canonical_json
+from insidellms_provenance._canonical import canonical_json
 from interleave import interleaved, median_ms, ratio
 
 PLUGINS = 10_000

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.build import field_bytes, make_field
+from insidellms_provenance.field._build import field_bytes, make_field
 from insidellms_provenance.field.schema import PluginFingerprint
 from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import time_with_bytecode_caches

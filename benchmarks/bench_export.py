@@ -27,15 +27,15 @@ from pathlib import Path
 
 import orjson
 
-from insidellms_provenance.analyze.export.cyclonedx import cyclonedx_value
-from insidellms_provenance.analyze.export.intoto import statement_value
-from insidellms_provenance.analyze.export.pylock import build_lock, lock_text
-from insidellms_provenance.analyze.reproduce import match_wheels
-from insidellms_provenance.canonical import canonical_json
+from insidellms_provenance._canonical import canonical_json
+from insidellms_provenance.analyze._reproduce import match_wheels
+from insidellms_provenance.analyze.export._cyclonedx import cyclonedx_value
+from insidellms_provenance.analyze.export._intoto import statement_value
+from insidellms_provenance.analyze.export._pylock import build_lock, lock_text
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.build import field_bytes, make_field
-from insidellms_provenance.fingerprint.wheel import fingerprint_paths
-from insidellms_provenance.runfile.read import load_provenance
+from insidellms_provenance.field._build import field_bytes, make_field
+from insidellms_provenance.fingerprint._wheel import fingerprint_paths
+from insidellms_provenance.runfile._read import load_provenance
 
 PLUGINS = 100
 MEMBERS = 30

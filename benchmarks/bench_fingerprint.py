@@ -23,7 +23,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from insidellms_provenance.fingerprint.wheel import fingerprint_wheel
+from insidellms_provenance.fingerprint._wheel import fingerprint_wheel
 
 WHEELS = 40
 MEMBERS = 250

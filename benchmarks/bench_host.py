@@ -141,7 +141,7 @@ def timed(function):
 
 
 start = time.perf_counter()
-from insidellms_provenance.runfile import embed  # the hook imports it at the first write
+from insidellms_provenance.runfile import _embed as embed  # the hook imports it at the first write
 spent += time.perf_counter() - start
 for name in ("register", "_entry_point_of", "_spy", "_finish", "current_field"):
     setattr(plugin, name, timed(getattr(plugin, name)))

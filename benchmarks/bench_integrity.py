@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from insidellms_provenance.fingerprint.integrity import check_files
-from insidellms_provenance.fingerprint.record_file import parse_record
+from insidellms_provenance.fingerprint._integrity import check_files
+from insidellms_provenance.fingerprint._record_file import parse_record
 
 REPEATS = 5
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.build import make_field
+from insidellms_provenance.field._build import make_field
 from insidellms_provenance.field.schema import PluginFingerprint, Provenance
 
 GROUP = "insidellms.plugins"

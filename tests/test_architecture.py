@@ -22,14 +22,14 @@ SOURCE = Path(insidellms_provenance.__file__).parent
 
 # Bottom to top. "" is the package's own __init__ (the public facade, lazily importing).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "canonical", "_safe_io"),
+    ("errors", "_canonical", "_safe_io"),
     ("field.schema",),
     ("field",),
     ("fingerprint",),
     ("runfile",),
     ("analyze",),
     ("host",),
-    ("cli", "demo", "__main__", ""),
+    ("cli", "_demo", "__main__", ""),
 ]
 
 # Narrower rules inside the layering: (importer prefix, imported prefix) pairs refused.
@@ -37,18 +37,18 @@ FORBIDDEN = [
     # The shape is written once and imports nothing of ours.
     ("field.schema", ""),
     # The recording path does not validate, read run files or generate schemas.
-    ("fingerprint", "field.read"),
-    ("fingerprint", "field.validate"),
+    ("fingerprint", "field._read"),
+    ("fingerprint", "field._validate"),
     ("fingerprint", "field.jsonschema"),
-    ("runfile.embed", "field.read"),
+    ("runfile._embed", "field._read"),
     # Run files are read and written without fingerprinting anything.
     ("runfile", "fingerprint"),
-    ("runfile.style", ""),
+    ("runfile._style", ""),
 ]
 
 THIRD_PARTY: dict[str, set[str]] = {
     "errors": set(),
-    "canonical": {"orjson"},
+    "_canonical": {"orjson"},
     "_safe_io": set(),
     "field.schema": set(),
     "field": {"orjson"},
@@ -58,7 +58,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "analyze": {"attrs", "orjson", "packaging", "tomli", "tomli_w"},
     "host": {"attrs", "packaging", "insideLLMs"},
     "cli": {"orjson"},
-    "demo": set(),
+    "_demo": set(),
     "__main__": set(),
     "": set(),
 }
@@ -67,14 +67,14 @@ THIRD_PARTY: dict[str, set[str]] = {
 RECORDING_PATH = (
     "fingerprint",
     "field.schema",
-    "field.build",
-    "canonical",
+    "field._build",
+    "_canonical",
     "errors",
     "_safe_io",
-    "runfile.style",
-    "runfile.embed",
+    "runfile._style",
+    "runfile._embed",
     "host.plugin",
-    "host.observer",
+    "host._observer",
 )
 
 
@@ -165,18 +165,18 @@ def test_module_imports_follow_the_layers(name, path):
 @pytest.mark.parametrize(
     ("name", "target", "top", "refused"),
     [
-        ("fingerprint.recorder", "insidellms_provenance.field.build", True, False),
-        ("fingerprint.recorder", "insidellms_provenance.field.read", False, True),
-        ("fingerprint.recorder", "insidellms_provenance.analyze.diff", False, True),
-        ("field.build", "insidellms_provenance.fingerprint.discover", False, True),
-        ("field.schema", "insidellms_provenance.canonical", True, True),
-        ("runfile.read", "insidellms_provenance.cli.render", False, True),
-        ("analyze.verify", "insidellms_provenance.fingerprint.hashing", True, False),
-        ("cli.show", "insidellms_provenance.host.inspect", False, False),
-        ("fingerprint.source", "packaging.direct_url", False, False),
-        ("fingerprint.source", "packaging.direct_url", True, True),  # at module level
-        ("fingerprint.loader", "attrs", False, True),
-        ("canonical", "insidellms_provenance.errors", True, False),
+        ("fingerprint._recorder", "insidellms_provenance.field._build", True, False),
+        ("fingerprint._recorder", "insidellms_provenance.field._read", False, True),
+        ("fingerprint._recorder", "insidellms_provenance.analyze._diff", False, True),
+        ("field._build", "insidellms_provenance.fingerprint._discover", False, True),
+        ("field.schema", "insidellms_provenance._canonical", True, True),
+        ("runfile._read", "insidellms_provenance.cli._render", False, True),
+        ("analyze._verify", "insidellms_provenance.fingerprint._hashing", True, False),
+        ("cli._show", "insidellms_provenance.host._inspect", False, False),
+        ("fingerprint._source", "packaging.direct_url", False, False),
+        ("fingerprint._source", "packaging.direct_url", True, True),  # at module level
+        ("fingerprint._loader", "attrs", False, True),
+        ("_canonical", "insidellms_provenance.errors", True, False),
     ],
 )
 def test_the_rules_refuse_what_they_should(name, target, top, refused):

@@ -8,9 +8,9 @@ import pytest
 
 from diff_fixtures import before_and_after
 from golden import check_golden
-from insidellms_provenance.analyze.audit import EXAMPLES, AuditSummary, audit_runs, find_runs
-from insidellms_provenance.demo import write_demo_run
-from insidellms_provenance.field.build import field_bytes
+from insidellms_provenance._demo import write_demo_run
+from insidellms_provenance.analyze._audit import EXAMPLES, AuditSummary, audit_runs, find_runs
+from insidellms_provenance.field._build import field_bytes
 from test_cli import GOLDEN_FIELD, assert_one_line_error, cli
 
 
@@ -97,7 +97,7 @@ def test_group_selects_fields_of_that_group(runs):
 
 def _write_run(directory, plugins):
     """A host-style manifest.json holding a field with ``plugins``."""
-    from insidellms_provenance.field.build import make_field
+    from insidellms_provenance.field._build import make_field
 
     field = make_field("insidellms.plugins", plugins)
     directory.mkdir(parents=True)
@@ -173,7 +173,7 @@ def test_runs_are_in_natural_order_and_first_change_follows_it(fleet):
     ],
 )
 def test_run_key_orders_numbers_naturally(name, key):
-    from insidellms_provenance.analyze.audit import run_key
+    from insidellms_provenance.analyze._audit import run_key
 
     assert run_key(name) == key
 
@@ -221,7 +221,7 @@ def test_shard_of_is_a_fixed_function_of_the_path(relative, shards, shard):
     # bytes big-endian, modulo N, plus one. Pinned values catch any change of the rule.
     import hashlib
 
-    from insidellms_provenance.analyze.audit import shard_of
+    from insidellms_provenance.analyze._audit import shard_of
 
     expected = int.from_bytes(hashlib.sha256(relative.encode()).digest()[:8], "big") % shards + 1
     assert shard_of(relative, shards) == expected == shard

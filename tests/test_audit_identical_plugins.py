@@ -8,8 +8,8 @@ import json
 import pytest
 
 from diff_fixtures import GROUP, plugin
-from insidellms_provenance.analyze.audit import AuditSummary, audit_runs, find_runs
-from insidellms_provenance.field.build import field_digest, make_field
+from insidellms_provenance.analyze._audit import AuditSummary, audit_runs, find_runs
+from insidellms_provenance.field._build import field_digest, make_field
 
 FIELD = make_field(GROUP, [plugin("alpha"), plugin("beta")])
 

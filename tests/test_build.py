@@ -7,10 +7,10 @@ import itertools
 import pytest
 
 from diff_fixtures import plugin
-from insidellms_provenance.canonical import canonical_digest
+from insidellms_provenance._canonical import canonical_digest
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.build import field_bytes, make_field
-from insidellms_provenance.field.validate import validate
+from insidellms_provenance.field._build import field_bytes, make_field
+from insidellms_provenance.field._validate import validate
 
 CONFLICTS = [
     schema.conflict(kind="models", key="b", plugins=["x", "y"], outcome="failed", winner="x"),

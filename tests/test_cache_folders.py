@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from golden import GOLDEN, check_golden
-from insidellms_provenance.fingerprint.wheel import (
+from insidellms_provenance.fingerprint._wheel import (
     SEARCH_DEPTH,
     InvalidWheelError,
     WheelTarget,
@@ -270,7 +270,7 @@ def test_real_pip_cache_matches_exactly(wheelhouse, tmp_path):
 
 
 def test_a_search_past_its_entry_budget_is_bad_input(tmp_path, monkeypatch):
-    from insidellms_provenance.fingerprint import wheel
+    from insidellms_provenance.fingerprint import _wheel as wheel
 
     for index in range(4):
         (tmp_path / "d" / str(index)).mkdir(parents=True)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from insidellms_provenance.canonical import (
+from insidellms_provenance._canonical import (
     MAX_DEPTH,
     MAX_INTEGER,
     _canonical_json_python,
@@ -468,7 +468,7 @@ def test_digests():
 
 def test_import_is_light():
     code = (
-        "import sys, insidellms_provenance.canonical; "
+        "import sys, insidellms_provenance._canonical; "
         "print(sorted(m for m in ('attrs', 'cattrs', 'packaging') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from insidellms_provenance.canonical import (
+from insidellms_provenance._canonical import (
     MAX_DEPTH,
     _canonical_json_python,
     _depth_padding,

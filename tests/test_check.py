@@ -62,7 +62,7 @@ def test_default_rules_fail_plugins_that_did_not_load():
 def test_default_rules_fail_modified_files_and_conflicts(tmp_path):
     import json
 
-    from insidellms_provenance.field.build import field_digest
+    from insidellms_provenance.field._build import field_digest
 
     field = json.loads(GOLDEN_FIELD.read_bytes())
     alpha = field["plugins"][0]
@@ -161,8 +161,8 @@ def _with_determinism(level: str | None):
     ],
 )
 def test_require_determinism(required, level, violates):
-    from insidellms_provenance.analyze.check import check_policy, policy_from
-    from insidellms_provenance.field.build import make_field
+    from insidellms_provenance.analyze._check import check_policy, policy_from
+    from insidellms_provenance.field._build import make_field
 
     field = make_field("insidellms.plugins", [_with_determinism(level)])
     violations = check_policy(field, policy_from({"require-determinism": required}))
@@ -185,8 +185,8 @@ def test_require_determinism(required, level, violates):
 )
 def test_check_policy_rules(options, rules):
     from diff_fixtures import plugin
-    from insidellms_provenance.analyze.check import check_policy, policy_from
-    from insidellms_provenance.field.build import make_field
+    from insidellms_provenance.analyze._check import check_policy, policy_from
+    from insidellms_provenance.field._build import make_field
 
     violations = check_policy(make_field("g", [plugin("p")]), policy_from(options))
     assert [v.rule for v in violations] == rules
@@ -201,7 +201,7 @@ def test_check_policy_rules(options, rules):
     ],
 )
 def test_bad_policies_are_refused(options, error):
-    from insidellms_provenance.analyze.check import policy_from
+    from insidellms_provenance.analyze._check import policy_from
     from insidellms_provenance.errors import ProvenanceError
 
     with pytest.raises(ProvenanceError, match=error):
@@ -210,8 +210,8 @@ def test_bad_policies_are_refused(options, error):
 
 def test_strict_plugins_flags_a_manifest_that_is_not_ok():
     from diff_fixtures import evolve, plugin
-    from insidellms_provenance.analyze.check import check_policy, policy_from
-    from insidellms_provenance.field.build import make_field
+    from insidellms_provenance.analyze._check import check_policy, policy_from
+    from insidellms_provenance.field._build import make_field
 
     broken = plugin("p")
     broken = evolve(broken, manifest=evolve(broken["manifest"], status="invalid", problems=["x"]))

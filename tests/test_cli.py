@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from golden import check_golden
-from insidellms_provenance.demo import write_demo_run
+from insidellms_provenance._demo import write_demo_run
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.build import field_bytes, field_digest, make_field
+from insidellms_provenance.field._build import field_bytes, field_digest, make_field
 
 GOLDEN_FIELD = Path(__file__).parent.parent / "golden" / "record" / "field.json"
 
@@ -83,7 +83,7 @@ COMMAND_NAMES = (
 
 @pytest.mark.parametrize("command", COMMAND_NAMES)
 def test_every_command_help_states_its_exit_codes(command):
-    from insidellms_provenance.cli.main import COMMANDS
+    from insidellms_provenance.cli._main import COMMANDS
 
     assert command in COMMANDS
     result = cli(command, "--help")
@@ -97,7 +97,7 @@ def test_every_command_help_states_its_exit_codes(command):
 
 
 def test_every_command_is_in_the_help_test():
-    from insidellms_provenance.cli.main import COMMANDS
+    from insidellms_provenance.cli._main import COMMANDS
 
     assert set(COMMANDS) == set(COMMAND_NAMES)
 

@@ -4,8 +4,8 @@ import pytest
 
 from diff_fixtures import before_and_after
 from golden import check_golden
-from insidellms_provenance.demo import write_demo_run
-from insidellms_provenance.field.build import field_bytes
+from insidellms_provenance._demo import write_demo_run
+from insidellms_provenance.field._build import field_bytes
 from jsonschema_tools import validate
 from test_cli import GOLDEN_FIELD, assert_one_line_error, cli
 

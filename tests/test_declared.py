@@ -1,7 +1,7 @@
 import pytest
 
 from diff_fixtures import evolve, plugin
-from insidellms_provenance.analyze.declared import registration_gaps
+from insidellms_provenance.analyze._declared import registration_gaps
 from insidellms_provenance.field.schema import registry_keys as RegistryKeys  # noqa: N812
 
 

@@ -12,10 +12,10 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from dependency_catalog import CLOSURES, dependency_catalog
-from insidellms_provenance.fingerprint import dependencies
-from insidellms_provenance.fingerprint.dependencies import DependencyWalker
-from insidellms_provenance.fingerprint.discover import InstalledDistributions
-from insidellms_provenance.fingerprint.requirements import marker_applies, parse_requirement
+from insidellms_provenance.fingerprint import _dependencies as dependencies
+from insidellms_provenance.fingerprint._dependencies import DependencyWalker
+from insidellms_provenance.fingerprint._discover import InstalledDistributions
+from insidellms_provenance.fingerprint._requirements import marker_applies, parse_requirement
 from wheelbuilder import WheelSpec, build_wheel
 
 EVERYTHING = ("chain-plugin", "chain-other", "lib-a", "lib-b", "lib-c", "lib-d", "lib-never")

@@ -170,10 +170,10 @@ def test_recording_closures_stays_on_the_lean_path(make_chain_env):
 
     venv = make_chain_env("pip", *EVERYTHING)
     code = (
-        "from insidellms_provenance.fingerprint.recorder import record_field\n"
+        "from insidellms_provenance.fingerprint._recorder import record_field\n"
         "field = record_field('insidellms.plugins')\n"
         "assert sorted(field['dependencies']) == ['lib-a', 'lib-b', 'lib-c']\n"
     )
     loaded = new_modules(venv, code)
-    assert "insidellms_provenance.fingerprint.requirements" in loaded
+    assert "insidellms_provenance.fingerprint._requirements" in loaded
     assert outside(loaded, (*RECORDING_PATH, "chain_plugin", "chain_other")) == []

@@ -1,14 +1,14 @@
 import pytest
 
 from diff_fixtures import before_and_after, digest, plugin, with_dist
-from insidellms_provenance.analyze.diff import (
+from insidellms_provenance.analyze._diff import (
     CHANGE_KINDS,
     classify_version_change,
     diff_fields,
 )
-from insidellms_provenance.analyze.fail_on import parse_fail_on, selected_changes
+from insidellms_provenance.analyze._fail_on import parse_fail_on, selected_changes
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.build import make_field
+from insidellms_provenance.field._build import make_field
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_every_change_kind_is_covered_by_the_fixture(report):
 
 
 def test_group_and_other_changes_are_reported_never_dropped():
-    from insidellms_provenance.canonical import canonical_digest
+    from insidellms_provenance._canonical import canonical_digest
 
     before = make_field("insidellms.plugins", [plugin("x")])
     moved = {**before, "group": "other.group"}
@@ -434,7 +434,7 @@ def test_observations_are_compared_only_when_made_alike():
     ],
 )
 def test_problem_changes(before, after, expected):
-    from insidellms_provenance.analyze.diff import problem_changes
+    from insidellms_provenance.analyze._diff import problem_changes
 
     changes = problem_changes("p", "dependency", before, after, "lib: ")
     assert {(c.plugin, c.kind) for c in changes} <= {("p", "dependency")}
@@ -451,7 +451,7 @@ def test_problem_changes(before, after, expected):
     ],
 )
 def test_same_version_change(same_code, kind, expected):
-    from insidellms_provenance.analyze.diff import same_version_change
+    from insidellms_provenance.analyze._diff import same_version_change
 
     change = same_version_change(
         "p", "lib 1.0", "sha256:a", "sha256:b", same_code=same_code, kind=kind

@@ -12,14 +12,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from insidellms_provenance.fingerprint import digest_cache
-from insidellms_provenance.fingerprint.digest_cache import (
+from insidellms_provenance.fingerprint import _digest_cache as digest_cache
+from insidellms_provenance.fingerprint._digest_cache import (
     DescriptionCache,
     cache_directory,
     describe_cached,
 )
-from insidellms_provenance.fingerprint.distribution import describe_distribution, metadata_facts
-from insidellms_provenance.fingerprint.record_file import simple_canonical_rows
+from insidellms_provenance.fingerprint._distribution import describe_distribution, metadata_facts
+from insidellms_provenance.fingerprint._record_file import simple_canonical_rows
 from wheelbuilder import WheelSpec, build_wheel
 
 
@@ -242,8 +242,8 @@ def test_the_definition_does_not_depend_on_what_was_imported(tmp_path):
     """Modules imported only for some RECORDs (install_layout) still make the key."""
     code = (
         "import sys\n"
-        "from insidellms_provenance.fingerprint import digest_cache\n"
-        "assert 'insidellms_provenance.fingerprint.install_layout' not in sys.modules\n"
+        "from insidellms_provenance.fingerprint import _digest_cache as digest_cache\n"
+        "assert 'insidellms_provenance.fingerprint._install_layout' not in sys.modules\n"
         "print(digest_cache._definition().hex())\n"
     )
     alone = subprocess.run(

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from insidellms_provenance.fingerprint.discover import (
+from insidellms_provenance.fingerprint._discover import (
     declaring_directories,
     discover,
     normalized_name,
@@ -310,7 +310,7 @@ def test_entry_points_txt_that_is_a_directory_declares_nothing(site, monkeypatch
 _COMPARE_IN_CHILD = """
 import json, sys
 from importlib import metadata
-from insidellms_provenance.fingerprint.discover import discover
+from insidellms_provenance.fingerprint._discover import discover
 sys.path[:0] = sys.argv[1:]
 group = "fake.plugins"
 fast = [(ep.name, ep.value, str(ep.dist._path)) for ep in discover(group)]

@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from packaging.metadata import parse_email
 
-from insidellms_provenance.fingerprint.distribution import metadata_headers, name_and_version
+from insidellms_provenance.fingerprint._distribution import metadata_headers, name_and_version
 
 FIELDS = ["Name", "Version", "name", "VERSION", "Summary", "Metadata-Version"]
 VALUES = st.text(alphabet=st.sampled_from("ab1.-_ é\t"), max_size=6)

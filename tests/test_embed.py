@@ -11,8 +11,8 @@ import pytest
 from durability import SyncObserver, dirty_pages, page_cache_observable
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.build import field_bytes, make_field
-from insidellms_provenance.runfile.embed import atomic_write, embed
+from insidellms_provenance.field._build import field_bytes, make_field
+from insidellms_provenance.runfile._embed import atomic_write, embed
 from privileges import unprivileged
 
 HOST_MANIFEST = {
@@ -126,8 +126,8 @@ _EMBED_IN_CHILD = """
 import json, sys
 from pathlib import Path
 from insidellms_provenance.errors import WriteError
-from insidellms_provenance.field.read import read_field
-from insidellms_provenance.runfile.embed import embed
+from insidellms_provenance.field._read import read_field
+from insidellms_provenance.runfile._embed import embed
 try:
     value = json.loads(Path(sys.argv[2]).read_bytes())
     embed(Path(sys.argv[1]), read_field(value, where=sys.argv[2]))

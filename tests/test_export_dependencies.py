@@ -19,12 +19,12 @@ import tomli_w
 
 from dependency_catalog import dependency_catalog
 from golden import GOLDEN, check_golden
-from insidellms_provenance.analyze.export.pylock import build_lock, lock_text
-from insidellms_provenance.analyze.reproduce import dependency_owners, match_wheels
+from insidellms_provenance.analyze._reproduce import dependency_owners, match_wheels
+from insidellms_provenance.analyze.export._pylock import build_lock, lock_text
 from insidellms_provenance.errors import InvalidFieldError
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.build import make_field
-from insidellms_provenance.fingerprint.wheel import WheelFingerprint
+from insidellms_provenance.field._build import make_field
+from insidellms_provenance.fingerprint._wheel import WheelFingerprint
 from plugin_catalog import catalog
 from test_cli import cli
 from test_export import uv_install_lock
@@ -363,8 +363,8 @@ def test_unmet_requirements_are_plugin_properties_in_a_valid_bom():
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
-    from insidellms_provenance.analyze.export.cyclonedx import cyclonedx_value
-    from insidellms_provenance.canonical import canonical_json
+    from insidellms_provenance._canonical import canonical_json
+    from insidellms_provenance.analyze.export._cyclonedx import cyclonedx_value
 
     unmet = schema.unsatisfied_requirement(
         name="openai",

@@ -2,8 +2,8 @@
 
 import pytest
 
-from insidellms_provenance.analyze.diff import CHANGE_KINDS, Change, DiffReport
-from insidellms_provenance.analyze.fail_on import (
+from insidellms_provenance.analyze._diff import CHANGE_KINDS, Change, DiffReport
+from insidellms_provenance.analyze._fail_on import (
     FAIL_ON_EXAMPLES,
     SELECTORS,
     parse_fail_on,

@@ -1,4 +1,4 @@
-"""``field.read``: a field's schema, digest and shape are checked before anyone uses it."""
+"""``field._read``: a field's schema, digest and shape are checked before anyone uses it."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from insidellms_provenance.canonical import canonical_digest
+from insidellms_provenance._canonical import canonical_digest
 from insidellms_provenance.errors import InvalidFieldError
-from insidellms_provenance.field.build import digested_part
-from insidellms_provenance.field.read import check_field, read_conflict, read_field, read_plugin
+from insidellms_provenance.field._build import digested_part
+from insidellms_provenance.field._read import check_field, read_conflict, read_field, read_plugin
 
 GOLDEN = json.loads(
     (Path(__file__).parent.parent / "golden" / "record" / "field.json").read_bytes()

@@ -234,12 +234,12 @@ def test_opting_out_leaves_the_run_alone(host_env, tmp_path):
     "injection",
     [
         (
-            "import insidellms_provenance.runfile.embed as e\n"
+            "import insidellms_provenance.runfile._embed as e\n"
             "def boom(*a, **k): raise RuntimeError('injected')\n"
             "e.embed_text = boom\n"
         ),
         (
-            "import insidellms_provenance.host.observer as o\n"
+            "import insidellms_provenance.host._observer as o\n"
             "def boom(*a, **k): raise RuntimeError('injected')\n"
             "o.OBSERVER.note = boom\n"
         ),

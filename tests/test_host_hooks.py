@@ -7,7 +7,7 @@ import types
 from types import SimpleNamespace
 
 from insidellms_provenance.host import plugin
-from insidellms_provenance.host.observer import OBSERVER
+from insidellms_provenance.host._observer import OBSERVER
 
 
 class Registry:

@@ -174,7 +174,7 @@ def test_uv_target_differs_from_a_venv_only_in_data_file_rows(wheels, pip_field,
 def _describe(venv: Venv, distribution: str, *, env: dict[str, str] | None = None) -> dict:
     code = (
         "import json, sys; from importlib import metadata;"
-        "from insidellms_provenance.fingerprint.distribution import describe_distribution;"
+        "from insidellms_provenance.fingerprint._distribution import describe_distribution;"
         "print(json.dumps(describe_distribution(metadata.distribution(sys.argv[1]))[0]))"
     )
     result = venv.run("-c", code, distribution, env=env)

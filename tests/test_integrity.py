@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from insidellms_provenance.fingerprint.integrity import (
+from insidellms_provenance.fingerprint._integrity import (
     Finding,
     cached_code_problem,
     check_files,
@@ -337,7 +337,7 @@ def _rows(site: Path, files: dict[str, bytes]) -> list:
     import base64
     import hashlib
 
-    from insidellms_provenance.fingerprint.record_file import parse_record
+    from insidellms_provenance.fingerprint._record_file import parse_record
 
     lines = []
     for relative, data in files.items():

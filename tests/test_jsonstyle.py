@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from insidellms_provenance.runfile.style import detect_style, render
+from insidellms_provenance.runfile._style import detect_style, render
 
 VALUE = {"b": [1, 2.5, None], "a": {"é": "ü", "z": True}, "n": 1e-7}
 

@@ -3,7 +3,7 @@ import sysconfig
 
 import pytest
 
-from insidellms_provenance.fingerprint.install_layout import site_layout
+from insidellms_provenance.fingerprint._install_layout import site_layout
 
 PURELIB = sysconfig.get_paths()["purelib"]
 # This interpreter's own ``lib/pythonX.Y`` (the schemes are read from the running Python).

@@ -17,11 +17,11 @@ RECORDING_PATH = (
     "insidellms_provenance.fingerprint",
     "insidellms_provenance._safe_io",  # bounded, non-blocking reads of regular files
     "insidellms_provenance.field.schema",
-    "insidellms_provenance.field.build",
-    "insidellms_provenance.canonical",
+    "insidellms_provenance.field._build",
+    "insidellms_provenance._canonical",
     "insidellms_provenance.errors",
-    "insidellms_provenance.runfile.style",
-    "insidellms_provenance.runfile.embed",  # embed_text, the one embedder, used by the hook
+    "insidellms_provenance.runfile._style",
+    "insidellms_provenance.runfile._embed",  # embed_text, the one embedder, used by the hook
     "insidellms_provenance.host",
     "orjson",
 )
@@ -39,8 +39,8 @@ print(" ".join(sorted(
 """
 
 RECORD_IN_RUN = """
-from insidellms_provenance.runfile.embed import embed_text
-from insidellms_provenance.fingerprint.recorder import record_field
+from insidellms_provenance.runfile._embed import embed_text
+from insidellms_provenance.fingerprint._recorder import record_field
 
 field = record_field("insidellms.plugins")
 embed_text('{"a": 1}', field, where="manifest.json")
@@ -76,14 +76,14 @@ def outside(modules: list[str], allowed: tuple[str, ...]) -> list[str]:
 def test_recording_imports_only_the_recording_path(make_env):
     venv = make_env("pip", ["alpha", "gamma"])
     loaded = new_modules(venv, RECORD_IN_RUN)
-    assert "insidellms_provenance.fingerprint.recorder" in loaded  # the check sees our modules
+    assert "insidellms_provenance.fingerprint._recorder" in loaded  # the check sees our modules
     plugins = ("alpha_plugin", "gamma_plugin")  # the plugins' own code, imported to record them
     assert outside(loaded, RECORDING_PATH + plugins) == []
     # Plugins that declare no Requires-Dist cost no dependency walk, wheel installs no
     # legacy reader, and a valid direct_url.json no packaging: none of their modules is
     # imported.
     walk = ("dependencies", "requirements", "digest_cache", "isolation", "legacy")
-    unneeded = {f"insidellms_provenance.fingerprint.{name}" for name in walk}
+    unneeded = {f"insidellms_provenance.fingerprint._{name}" for name in walk}
     assert unneeded.isdisjoint(loaded), sorted(unneeded & set(loaded))
     assert not [m for m in loaded if m.split(".")[0] == "packaging"], loaded
 
@@ -98,11 +98,11 @@ def test_a_disabled_hook_imports_nothing_but_its_own_small_modules(make_env):
 
 def test_the_prefix_check_refuses_a_reader_module():
     """Negative rows: what a leak would look like is caught."""
-    assert outside(["insidellms_provenance.field.validate"], RECORDING_PATH) == [
-        "insidellms_provenance.field.validate"
+    assert outside(["insidellms_provenance.field._validate"], RECORDING_PATH) == [
+        "insidellms_provenance.field._validate"
     ]
     assert outside(["attr", "packaging.specifiers"], RECORDING_PATH) == [
         "attr",
         "packaging.specifiers",
     ]
-    assert outside(["insidellms_provenance.fingerprint.loader", "orjson"], RECORDING_PATH) == []
+    assert outside(["insidellms_provenance.fingerprint._loader", "orjson"], RECORDING_PATH) == []

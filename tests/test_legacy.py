@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from insidellms_provenance.fingerprint.legacy import legacy_install, legacy_rows
+from insidellms_provenance.fingerprint._legacy import legacy_install, legacy_rows
 
 PKG_INFO = "Metadata-Version: 2.1\nName: zeta-plugin\nVersion: 0.1\n"
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from insidellms_provenance.fingerprint.loader import describe_error, plugins_disabled
+from insidellms_provenance.fingerprint._loader import describe_error, plugins_disabled
 
 
 class PluginError(Exception):
@@ -53,7 +53,7 @@ def test_host_loader_is_held_off_during_an_import_and_restored(monkeypatch, befo
     """While we import a plugin the host's loader sees plugins disabled; afterwards, as before."""
     import os
 
-    from insidellms_provenance.fingerprint.loader import host_loader_disabled
+    from insidellms_provenance.fingerprint._loader import host_loader_disabled
 
     if before is None:
         monkeypatch.delenv("INSIDELLMS_DISABLE_PLUGINS", raising=False)

@@ -7,12 +7,12 @@ from hypothesis import strategies as st
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from insidellms_provenance.canonical import canonical_digest, canonical_json
+from insidellms_provenance._canonical import canonical_digest, canonical_json
 from insidellms_provenance.field import schema
+from insidellms_provenance.field._validate import validate
 from insidellms_provenance.field.schema import ManifestSummary
-from insidellms_provenance.field.validate import validate
-from insidellms_provenance.fingerprint import plugin_manifest
-from insidellms_provenance.fingerprint.plugin_manifest import MAX_MANIFEST_BYTES
+from insidellms_provenance.fingerprint import _plugin_manifest as plugin_manifest
+from insidellms_provenance.fingerprint._plugin_manifest import MAX_MANIFEST_BYTES
 
 
 def summarize_manifest(value: object) -> ManifestSummary:

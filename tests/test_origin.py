@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.fingerprint.origin import check_origin, duplicate_versions, imported_file
+from insidellms_provenance.fingerprint._origin import (
+    check_origin,
+    duplicate_versions,
+    imported_file,
+)
 
 MODULE = "origin_probe_plugin"
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from insidellms_provenance.fingerprint.distribution import code_digest, record_digest
-from insidellms_provenance.fingerprint.record_file import (
+from insidellms_provenance.fingerprint._distribution import code_digest, record_digest
+from insidellms_provenance.fingerprint._record_file import (
     INSTALLER_WRITTEN_FILES,
     Hash,
     InstallLayout,
@@ -405,7 +405,7 @@ def test_canonical_base64_shortcut_agrees_with_decoding(raw, algorithm):
     """Hash.parse's shortcut accepts exactly the values decoding and re-encoding accept."""
     import binascii
 
-    from insidellms_provenance.fingerprint.record_file import _b64, _digest_size, _is_canonical_b64
+    from insidellms_provenance.fingerprint._record_file import _b64, _digest_size, _is_canonical_b64
 
     for value in (_b64(raw), _b64(raw)[:-1] + "A", _b64(raw) + "=", _b64(raw).replace("_", "/")):
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from insidellms_provenance.cli.render import (
+from insidellms_provenance.cli._render import (
     conflict_line,
     json_bytes,
     markdown_cell,

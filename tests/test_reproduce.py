@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from insidellms_provenance.analyze.export.common import purl
-from insidellms_provenance.analyze.export.intoto import resolved_dependencies
-from insidellms_provenance.analyze.export.pylock import build_lock, lock_text
-from insidellms_provenance.analyze.reproduce import match_wheels, same_version
+from insidellms_provenance.analyze._reproduce import match_wheels, same_version
+from insidellms_provenance.analyze.export._common import purl
+from insidellms_provenance.analyze.export._intoto import resolved_dependencies
+from insidellms_provenance.analyze.export._pylock import build_lock, lock_text
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.build import make_field
-from insidellms_provenance.fingerprint.wheel import WheelFingerprint
+from insidellms_provenance.field._build import make_field
+from insidellms_provenance.fingerprint._wheel import WheelFingerprint
 
 DIGEST = "sha256:" + "1" * 64
 OTHER = "sha256:" + "2" * 64

@@ -13,8 +13,8 @@ from packaging.requirements import Requirement as PackagingRequirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from insidellms_provenance.fingerprint import requirements
-from insidellms_provenance.fingerprint.requirements import (
+from insidellms_provenance.fingerprint import _requirements as requirements
+from insidellms_provenance.fingerprint._requirements import (
     InvalidRequirementError,
     marker_applies,
     parse_requirement,

@@ -1,4 +1,4 @@
-"""``runfile.read``: the one reader of run directories, manifests and record files."""
+"""``runfile._read``: the one reader of run directories, manifests and record files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from insidellms_provenance.errors import InvalidFieldError, InvalidRunFileError
-from insidellms_provenance.runfile.read import (
+from insidellms_provenance.runfile._read import (
     load_field_value,
     load_provenance,
     locate_field,
@@ -104,8 +104,8 @@ def test_a_bad_field_is_a_field_error_naming_its_place(tmp_path):
 
 
 def _resealed(field: dict) -> dict:
-    from insidellms_provenance.canonical import canonical_digest
-    from insidellms_provenance.field.build import digested_part
+    from insidellms_provenance._canonical import canonical_digest
+    from insidellms_provenance.field._build import digested_part
 
     return {**field, "digest": canonical_digest(digested_part(field))}
 
@@ -124,7 +124,7 @@ def _changed(field: dict) -> dict:
 
 @pytest.mark.parametrize("second", [FIELD, _changed(FIELD)], ids=["equal", "changed"])
 def test_a_pair_is_read_as_each_field_alone(tmp_path, second):
-    from insidellms_provenance.runfile.read import load_field_pair
+    from insidellms_provenance.runfile._read import load_field_pair
 
     before = write(tmp_path, "before.json", FIELD)
     after = write(tmp_path, "after.json", second)
@@ -162,7 +162,7 @@ def _malformed_change(field: dict, value: object) -> dict:
     ids=["nan-where-null", "wrong-type", "not-json", "bad-digest"],
 )
 def test_a_malformed_second_field_is_refused_as_alone(tmp_path, text, message):
-    from insidellms_provenance.runfile.read import load_field_pair
+    from insidellms_provenance.runfile._read import load_field_pair
 
     before = write(tmp_path, "before.json", FIELD)
     after = write(tmp_path, "after.json", text())

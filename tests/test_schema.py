@@ -11,8 +11,8 @@ import pytest
 
 from golden import check_golden
 from insidellms_provenance.field import schema
+from insidellms_provenance.field._read import read_field
 from insidellms_provenance.field.jsonschema import SCHEMA_FILE, field_schema, field_schema_text
-from insidellms_provenance.field.read import read_field
 from jsonschema_tools import validate
 
 ROOT = Path(__file__).parent.parent
@@ -163,7 +163,7 @@ def test_the_docs_test_sees_a_missing_key(monkeypatch):
 
 def test_v1_fields_still_read_and_are_upgraded():
     """Fields written by 0.1.0 (schema v1, digest over ``plugins`` only) keep reading."""
-    from insidellms_provenance.field.read import check_field
+    from insidellms_provenance.field._read import check_field
 
     recorded = json.loads((GOLDEN / "v1" / "field.json").read_bytes())
     in_run = json.loads((GOLDEN / "v1" / "host-manifest.json").read_bytes())["custom"][

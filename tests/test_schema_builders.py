@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.validate import validate
+from insidellms_provenance.field._validate import validate
 
 BUILDERS: list[tuple[Callable[..., Any], type]] = [
     (schema.entry_point, schema.EntryPointRef),

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.validate import validate
-from insidellms_provenance.fingerprint.source import (
+from insidellms_provenance.field._validate import validate
+from insidellms_provenance.fingerprint._source import (
     DirectUrlFields,
     _lean_direct_url,
     _packaging_direct_url,
@@ -303,7 +303,7 @@ def test_a_valid_direct_url_does_not_import_packaging(tmp_path):
 
     code = (
         "import sys\n"
-        "from insidellms_provenance.fingerprint.source import _parse_direct_url\n"
+        "from insidellms_provenance.fingerprint._source import _parse_direct_url\n"
         "found = _parse_direct_url(sys.argv[1])\n"
         "assert not isinstance(found, str), found\n"
         "print('packaging.direct_url' in sys.modules)\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.validate import validate
+from insidellms_provenance.field._validate import validate
 
 GOLDEN_FIELD = json.loads(
     (Path(__file__).parent.parent / "golden" / "record" / "field.json").read_bytes()

@@ -1,4 +1,4 @@
-"""The generated predicate of ``field/validate.py`` accepts exactly what the checks accept."""
+"""The generated predicate of ``field/_validate.py`` accepts exactly what the checks accept."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.validate import _check_for, validate
+from insidellms_provenance.field._validate import _check_for, validate
 
 GOLDEN_FIELD = json.loads(
     (Path(__file__).parent.parent / "golden" / "record" / "field.json").read_bytes()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from golden import check_golden
-from insidellms_provenance.analyze.verify import VerifyTarget, verify_targets
-from insidellms_provenance.cli.verify import render
+from insidellms_provenance.analyze._verify import VerifyTarget, verify_targets
+from insidellms_provenance.cli._verify import render
 from plugin_catalog import GOOD
 from test_cli import assert_one_line_error, cli
 
@@ -242,7 +242,7 @@ def test_verify_cli_in_this_environment_runs():
 @pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("json", "json"), ("markdown", "md")])
 def test_reproducibility_golden(fmt, suffix):
     from diff_fixtures import before_and_after
-    from insidellms_provenance.analyze.diff import diff_fields
+    from insidellms_provenance.analyze._diff import diff_fields
 
     before, after = before_and_after()
     report = diff_fields(before, after)
@@ -255,8 +255,8 @@ def test_reproducibility_golden(fmt, suffix):
 def test_reproducibility_changes_are_diffs_change_objects():
     """One serializer: verify's changes are diff's, key for key, and valid against its schema."""
     from diff_fixtures import before_and_after
-    from insidellms_provenance.analyze.diff import Change, diff_fields
-    from insidellms_provenance.cli.diff import render_json
+    from insidellms_provenance.analyze._diff import Change, diff_fields
+    from insidellms_provenance.cli._diff import render_json
     from jsonschema_tools import validate
     from test_cli_diff import DIFF_SCHEMA
 
@@ -288,7 +288,7 @@ def test_reproducibility_changes_are_diffs_change_objects():
     ],
 )
 def test_metadata_name_reads_the_header_block_only(tmp_path, files, expected):
-    from insidellms_provenance.fingerprint.distribution import metadata_name
+    from insidellms_provenance.fingerprint._distribution import metadata_name
 
     info = tmp_path / "demo_pkg-1.0.dist-info"
     info.mkdir()
@@ -298,8 +298,8 @@ def test_metadata_name_reads_the_header_block_only(tmp_path, files, expected):
 
 
 def test_metadata_name_does_not_open_a_fifo(tmp_path):
-    from insidellms_provenance.analyze.verify import target_at
-    from insidellms_provenance.fingerprint.distribution import metadata_name
+    from insidellms_provenance.analyze._verify import target_at
+    from insidellms_provenance.fingerprint._distribution import metadata_name
 
     info = tmp_path / "demo_pkg-1.0.dist-info"
     info.mkdir()
@@ -314,9 +314,9 @@ def test_metadata_name_does_not_open_a_fifo(tmp_path):
 
 
 def test_matching_fingerprints_with_modified_files_is_not_a_contradiction():
-    from insidellms_provenance.analyze.diff import DiffReport
-    from insidellms_provenance.analyze.verify import Finding
-    from insidellms_provenance.cli.verify import render
+    from insidellms_provenance.analyze._diff import DiffReport
+    from insidellms_provenance.analyze._verify import Finding
+    from insidellms_provenance.cli._verify import render
 
     same = DiffReport(group="g", before_digest="sha256:a", after_digest="sha256:a", changes=())
     modified = [
@@ -368,7 +368,7 @@ def test_a_row_with_the_right_hash_and_the_wrong_size_is_reported(tmp_path):
 
 FIFO_OPEN = """
 import os, sys
-from insidellms_provenance.fingerprint.hashing import hash_file
+from insidellms_provenance.fingerprint._hashing import hash_file
 print(hash_file(sys.argv[1], "sha256"))
 """
 
@@ -471,7 +471,7 @@ def test_rows_naming_directories_are_refused_not_a_crash(tmp_path, row, problem)
 
 
 def test_a_named_distribution_found_by_directory_is_named_from_metadata(tmp_path):
-    from insidellms_provenance.analyze.verify import target_at
+    from insidellms_provenance.analyze._verify import target_at
 
     lay_out(tmp_path)
     assert verify_targets([target_at(str(tmp_path / INFO))]) == []
@@ -483,7 +483,7 @@ def test_a_named_distribution_found_by_directory_is_named_from_metadata(tmp_path
 DEEP = """
 import resource, sys
 from pathlib import Path
-from insidellms_provenance.analyze.verify import target_at, verify_targets
+from insidellms_provenance.analyze._verify import target_at, verify_targets
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (48, hard))
 findings = verify_targets([target_at(sys.argv[1])])
@@ -518,8 +518,8 @@ def test_deep_directories_stay_within_a_low_descriptor_limit(tmp_path):
 
 SWAPPED = """
 import os, sys
-from insidellms_provenance.fingerprint import integrity
-from insidellms_provenance.fingerprint.hashing import hash_fd
+from insidellms_provenance.fingerprint import _integrity as integrity
+from insidellms_provenance.fingerprint._hashing import hash_fd
 site, swap = sys.argv[1], sys.argv[2]
 files = integrity._SiteFiles(site, ["demo_pkg"], uv_links=False)
 assert files.listing("demo_pkg")["core.py"] == integrity._REGULAR

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from insidellms_provenance.analyze import verify as verify_module
+from insidellms_provenance.analyze import _verify as verify_module
 
 pytestmark = pytest.mark.skipif(
     (os.cpu_count() or 1) < 2 or not hasattr(signal, "pthread_sigmask"),

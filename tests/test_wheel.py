@@ -15,8 +15,8 @@ import attrs
 import pytest
 
 from golden import check_golden
-from insidellms_provenance.fingerprint.distribution import describe_distribution
-from insidellms_provenance.fingerprint.wheel import (
+from insidellms_provenance.fingerprint._distribution import describe_distribution
+from insidellms_provenance.fingerprint._wheel import (
     InvalidWheelError,
     WheelTarget,
     fingerprint_paths,
@@ -256,7 +256,7 @@ def test_target_is_only_reported_for_headers(tmp_path):
     "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2]
 )
 def test_member_reader_agrees_with_zipfile(tmp_path, compression):
-    from insidellms_provenance.fingerprint.wheel import _Archive
+    from insidellms_provenance.fingerprint._wheel import _Archive
 
     path = build_wheel(catalog()["alpha"], tmp_path, compression)
     data = path.read_bytes()
@@ -311,7 +311,7 @@ def test_truncated_deflate_stream_is_unreadable(tmp_path):
 
 
 def test_large_members_are_hashed_in_chunks_with_the_same_result(tmp_path, monkeypatch):
-    import insidellms_provenance.fingerprint.wheel as wheel_module
+    import insidellms_provenance.fingerprint._wheel as wheel_module
 
     path = build_wheel(catalog()["alpha"], tmp_path)
     whole = fingerprint_wheel(path)

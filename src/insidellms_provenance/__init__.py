@@ -12,12 +12,12 @@ __all__ = ["__version__", "canonical_json", "record"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from insidellms_provenance.canonical import canonical_json
-    from insidellms_provenance.fingerprint.recorder import record
+    from insidellms_provenance._canonical import canonical_json
+    from insidellms_provenance.fingerprint._recorder import record
 
 _LAZY = {
-    "canonical_json": "insidellms_provenance.canonical",
-    "record": "insidellms_provenance.fingerprint.recorder",
+    "canonical_json": "insidellms_provenance._canonical",
+    "record": "insidellms_provenance.fingerprint._recorder",
 }
 
 

@@ -1,6 +1,6 @@
 """``python -m insidellms_provenance``: the same CLI as the console script."""
 
-from insidellms_provenance.cli.main import main
+from insidellms_provenance.cli._main import main
 
 __all__: list[str] = []
 

@@ -184,9 +184,9 @@ def host_manifest(field: dict[str, Any] | None = None, **extra: Any) -> dict[str
 
 def reseal(field: dict[str, Any]) -> dict[str, Any]:
     """Recompute a mutated field's digest, as an attacker who knows the rule would."""
-    from insidellms_provenance.canonical import canonical_digest
+    from insidellms_provenance._canonical import canonical_digest
     from insidellms_provenance.errors import NotCanonicalizableError
-    from insidellms_provenance.field.build import digested_part
+    from insidellms_provenance.field._build import digested_part
 
     # The digest covers every key but itself (schema v2). A mutation no digest can cover
     # (a value that is not JSON) stays as it is: the reader must refuse it so.

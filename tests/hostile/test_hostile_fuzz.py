@@ -19,11 +19,11 @@ from hostile_kit import host_manifest, reseal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from insidellms_provenance.analyze.verify import _verify_one, target_of
-from insidellms_provenance.cli.main import main
-from insidellms_provenance.fingerprint.discover import entry_points_of
-from insidellms_provenance.fingerprint.distribution import describe_distribution, name_and_version
-from insidellms_provenance.fingerprint.record_file import parse_record
+from insidellms_provenance.analyze._verify import _verify_one, target_of
+from insidellms_provenance.cli._main import main
+from insidellms_provenance.fingerprint._discover import entry_points_of
+from insidellms_provenance.fingerprint._distribution import describe_distribution, name_and_version
+from insidellms_provenance.fingerprint._record_file import parse_record
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -107,7 +107,7 @@ def test_no_planted_secret_reaches_record_embed_show_or_diff(world: World) -> No
 
 
 def test_redact_table() -> None:
-    from insidellms_provenance.fingerprint.redact import clean_url, redact
+    from insidellms_provenance.fingerprint._redact import clean_url, redact
 
     cases = {
         "No such file: '/home/alice/x.toml'": "No such file: '{path}'",
@@ -131,7 +131,7 @@ def test_redact_table() -> None:
 def test_redact_keeps_the_prefix_marker(tmp_path: Path) -> None:
     import sys
 
-    from insidellms_provenance.fingerprint.redact import redact
+    from insidellms_provenance.fingerprint._redact import redact
 
     assert redact(f"open {sys.prefix}/lib/x.py") == "open {prefix}/lib/x.py"
     assert redact(f"open {sys.prefix}-other/x") == "open {path}"

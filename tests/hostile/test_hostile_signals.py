@@ -126,7 +126,7 @@ def test_parallel_embeds_all_succeed_and_keep_the_host_bytes(world: World, genui
 def test_host_rewrite_between_read_and_replace_is_not_lost(world: World, genuine: Any) -> None:
     """Compare-before-replace: a writer that changed the file first is redone, not lost."""
     from insidellms_provenance.field.schema import Provenance
-    from insidellms_provenance.runfile import embed as embed_module
+    from insidellms_provenance.runfile import _embed as embed_module
 
     world.fields = {"genuine": genuine}
     run = world.run_dir("run", host_manifest())

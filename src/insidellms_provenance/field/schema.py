@@ -2,7 +2,7 @@
 
 Everything else derives from this module: the recording path builds the field with the
 functions below (typed, so mypy checks every key), readers validate what they read against
-the same classes (:mod:`insidellms_provenance.field.validate`), the shipped JSON Schema is
+the same classes (:mod:`insidellms_provenance.field._validate`), the shipped JSON Schema is
 generated from them (:mod:`insidellms_provenance.field.jsonschema`), and a test checks the
 key tables of ``docs/field.md`` against them. It imports nothing but :mod:`typing`, as
 packaging's ``RawMetadata`` does, so recording inside a host run stays lean.

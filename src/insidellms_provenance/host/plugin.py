@@ -5,7 +5,7 @@ insideLLMs loads plugins sorted by entry-point name, so ``!provenance`` runs fir
 ``insideLLMs.registry._call_plugin_register`` (to observe every later plugin's
 registration) and ``insideLLMs.resources.atomic_write_text`` (to add the field to every
 ``manifest.json`` before it is written). The host is judged by that contract, not by its
-version (``host.contract``): an untested version that keeps it is recorded, with one
+version (``host._contract``): an untested version that keeps it is recorded, with one
 warning; one that breaks it, or an error in our code, leaves the run alone with one
 warning naming what is missing.
 """
@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from insidellms_provenance.field.schema import DEFAULT_GROUP, FIELD_KEY, MANIFEST_NAME
-from insidellms_provenance.host.contract import contract_problems
-from insidellms_provenance.host.observer import HOST_REGISTRIES, OBSERVER, RegisterCall
+from insidellms_provenance.host._contract import contract_problems
+from insidellms_provenance.host._observer import HOST_REGISTRIES, OBSERVER, RegisterCall
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import Provenance
@@ -148,7 +148,7 @@ def _install_via_host_hooks(registry: Any) -> bool:
 def _entry_points() -> list[Any]:
     """The group's entry points, discovered once per run: the host's list does not change."""
     if OBSERVER.entry_points is None:
-        from insidellms_provenance.fingerprint.discover import discover
+        from insidellms_provenance.fingerprint._discover import discover
 
         OBSERVER.entry_points = discover(DEFAULT_GROUP)
     return OBSERVER.entry_points
@@ -156,7 +156,7 @@ def _entry_points() -> list[Any]:
 
 def _entry_point_of(function: object) -> tuple[str, str] | None:
     """The (name, value) of the group's entry point whose object is ``function``."""
-    from insidellms_provenance.fingerprint.loader import entry_point_module
+    from insidellms_provenance.fingerprint._loader import entry_point_module
 
     for ep in _entry_points():
         module = sys.modules.get(entry_point_module(ep) or "")
@@ -233,7 +233,7 @@ def _embedding(original: Callable[..., Any]) -> Callable[..., Any]:
         new_text = text
         try:
             if os.path.basename(os.fspath(path)) == MANIFEST_NAME and isinstance(text, str):
-                from insidellms_provenance.runfile.embed import embed_text
+                from insidellms_provenance.runfile._embed import embed_text
 
                 new_text, _ = embed_text(text, current_field(), where=MANIFEST_NAME)
         except Exception as error:  # noqa: BLE001 - fall back to the host's own text
@@ -248,7 +248,7 @@ def _embedding(original: Callable[..., Any]) -> Callable[..., Any]:
 def current_field() -> Provenance:
     """The field for this run, computed once: plugins do not change during a run."""
     if OBSERVER.field is None:
-        from insidellms_provenance.fingerprint.recorder import record_field
+        from insidellms_provenance.fingerprint._recorder import record_field
 
         OBSERVER.field = record_field(
             DEFAULT_GROUP,

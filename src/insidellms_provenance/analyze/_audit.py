@@ -1,0 +1,531 @@
+"""Walk many run directories: one JSON line per (run, plugin), and a bounded summary.
+
+Typical usage::
+
+    summary = AuditSummary()
+    for line in audit_runs(find_runs(roots), summary):
+        sink.write(line)
+
+Memory stays flat as runs grow: lines are streamed, and the summary keeps counters per
+plugin version plus a capped list of example runs (the run directories of one shard are
+listed and sorted first: one short path each).
+
+``audit`` is a map step for engines that already exist (``xargs -P``, a CI matrix, Spark,
+Ray): ``find_runs(roots, shard=(i, n))`` takes a stable share of the runs, by a hash of
+each run's path relative to its root, and every line carries what the summary needs, so
+the shards' lines concatenated answer every question the whole run answers
+(docs/audit.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Final, NamedTuple, overload
+
+import orjson
+
+from insidellms_provenance._canonical import (
+    canonical_digest,
+    canonical_json,
+    canonical_json_lines,
+)
+from insidellms_provenance.errors import ProvenanceError
+from insidellms_provenance.field._read import check_field, validate_checked
+from insidellms_provenance.runfile._read import MANIFEST_NAME, locate_field
+
+__all__ = [
+    "EXAMPLES",
+    "AuditSummary",
+    "RunDir",
+    "audit_runs",
+    "dependency_rows",
+    "find_runs",
+    "parse_shard",
+    "plugin_row",
+    "run_key",
+    "shard_of",
+]
+
+EXAMPLES: Final = 20  # example runs kept per summary list
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def run_key(name: str) -> str:
+    """A key whose plain string order is the natural order of ``name`` (r2 before r10).
+
+    Every run of digits is written with 20 digits, so that SQL ``ORDER BY run_key`` and
+    Python ``sorted`` agree without a natural-sort function.
+    """
+    return _DIGITS.sub(lambda digits: digits.group().lstrip("0").rjust(20, "0"), name)
+
+
+def shard_of(relative: str, shards: int) -> int:
+    """The shard (1 to ``shards``) of a run, from its path relative to the audited root.
+
+    A hash of the path alone: the same on every machine, whatever the listing order.
+    """
+    digest = hashlib.sha256(relative.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % shards + 1
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``I/N`` with 1 <= I <= N; raises ``ValueError`` with a message for the user."""
+    index, slash, total = text.partition("/")
+    if slash and index.isdigit() and total.isdigit() and 1 <= int(index) <= int(total):
+        return int(index), int(total)
+    raise ValueError(f"--shard {text!r}: expected I/N with 1 <= I <= N, such as 2/8")
+
+
+class RunDir(NamedTuple):
+    """A run directory: its path as reached from the root given, and its natural key."""
+
+    path: Path
+    name: str
+    key: str
+
+
+def find_runs(
+    roots: Iterable[Path],
+    shard: tuple[int, int] | None = None,
+    on_error: Callable[[Path, str], None] | None = None,
+) -> Sequence[RunDir]:
+    """Run directories (holding ``manifest.json``) below ``roots``, in natural order.
+
+    Natural order of the path as reached from the root (``runs/r2`` before ``runs/r10``)
+    makes "the first run where a fingerprint changed" mean something. With ``shard``
+    ``(i, n)``, only the runs whose relative path hashes to shard ``i`` of ``n``.
+    Symlinked directories are not followed, so a link cannot make the walk loop. A
+    directory that cannot be listed is passed to ``on_error`` with the reason. Only the
+    names are kept (a :class:`RunDir` is made when read): memory grows with the runs by
+    one short string each.
+    """
+
+    def unreadable(error: OSError) -> None:
+        if on_error is not None:
+            on_error(Path(error.filename or "?"), error.strerror or "cannot be listed")
+
+    found = []
+    for root in roots:
+        for directory, dirnames, filenames in os.walk(root, onerror=unreadable):
+            dirnames.sort()
+            if MANIFEST_NAME not in filenames:
+                continue
+            if shard is not None:
+                relative = Path(directory).relative_to(root).as_posix()
+                if shard_of(relative, shard[1]) != shard[0]:
+                    continue
+            found.append(str(Path(directory)))
+    found.sort(key=lambda name: (run_key(name), name))
+    return _RunDirs(found)
+
+
+class _RunDirs(Sequence[RunDir]):
+    """Run directories in order, kept as their names (keys are long: made when read)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self._names = names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @overload
+    def __getitem__(self, index: int) -> RunDir: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RunDir]: ...
+
+    def __getitem__(self, index: int | slice) -> RunDir | Sequence[RunDir]:
+        if isinstance(index, slice):
+            return _RunDirs(self._names[index])
+        name = self._names[index]
+        return RunDir(Path(name), name, run_key(name))
+
+
+class AuditSummary:
+    """Counters over every audited run; bounded by plugins and versions, not by runs."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.current = ""  # the run being audited, for progress reports
+        self.with_provenance = 0
+        self.without: list[str] = []
+        self.without_count = 0
+        self.versions: Counter[tuple[str, str]] = Counter()
+        self.non_deterministic: list[str] = []
+        self.non_deterministic_count = 0
+        self.unverified: list[str] = []
+        self.unverified_count = 0
+        self.last_fingerprint: dict[str, str] = {}
+        self.first_change: dict[str, tuple[str, str]] = {}
+
+    def note_missing(self, run: str, reason: str) -> None:
+        """A run without readable provenance: counted and listed, never fatal."""
+        self.without_count += 1
+        if len(self.without) < EXAMPLES:
+            self.without.append(f"{run} ({reason})")
+
+    def note_run(
+        self, run: str, plugins: list[dict[str, Any]], fingerprints: list[str] | None = None
+    ) -> None:
+        """Update every counter with one run's plugins (and their fingerprints, if known)."""
+        if fingerprints is None:
+            fingerprints = [canonical_digest(plugin) for plugin in plugins]
+        self._note_facts(run, [_PluginFacts.of(plugin) for plugin in plugins], fingerprints)
+
+    def _note_facts(self, run: str, facts: list[_PluginFacts], fingerprints: list[str]) -> None:
+        """:meth:`note_run` with what each plugin tells the summary worked out already."""
+        self.with_provenance += 1
+        flagged_nd = flagged_unverified = False
+        for fact, fingerprint in zip(facts, fingerprints, strict=True):
+            flagged_nd |= fact.non_deterministic
+            flagged_unverified |= fact.unverified
+            previous = self.last_fingerprint.get(fact.name)
+            if (
+                previous is not None
+                and previous != fingerprint
+                and fact.name not in self.first_change
+            ):
+                self.first_change[fact.name] = (run, fact.version[1])
+            self.last_fingerprint[fact.name] = fingerprint
+        self.versions.update({fact.version for fact in facts})
+        if flagged_nd:
+            self.non_deterministic_count += 1
+            if len(self.non_deterministic) < EXAMPLES:
+                self.non_deterministic.append(run)
+        if flagged_unverified:
+            self.unverified_count += 1
+            if len(self.unverified) < EXAMPLES:
+                self.unverified.append(run)
+
+    def render(self) -> str:
+        """The human summary."""
+        counts = f"{self.with_provenance} with plugin provenance, {self.without_count} without"
+        lines = [f"audit: {self.runs} run(s), {counts}"]
+        lines += _examples("runs without provenance", self.without, self.without_count)
+        lines.append("")
+        lines.append("plugin versions in use (runs):")
+        lines += [
+            f"  {name} {version}: {count}"
+            for (name, version), count in sorted(self.versions.items())
+        ]
+        lines.append("")
+        lines += _examples(
+            "runs with non-deterministic or undeclared plugins",
+            self.non_deterministic,
+            self.non_deterministic_count,
+        )
+        unverified = "runs with unverified plugins (manifest not ok, not loaded, origin or "
+        unverified += "distribution problems)"
+        lines += _examples(unverified, self.unverified, self.unverified_count)
+        lines.append("")
+        lines.append("first run (natural order of run paths) where a plugin's fingerprint changed:")
+        lines += [
+            f"  {name}: {run} (now {version})"
+            for name, (run, version) in sorted(self.first_change.items())
+        ] or ["  none"]
+        return "\n".join(lines) + "\n"
+
+
+def _examples(title: str, examples: list[str], count: int) -> list[str]:
+    lines = [f"{title}: {count}"]
+    lines += [f"  {example}" for example in examples]
+    if count > len(examples):
+        lines.append(f"  ... and {count - len(examples)} more")
+    return lines
+
+
+def _unverified(plugin: dict[str, Any]) -> bool:
+    dist = plugin.get("distribution") or {}
+    return (
+        plugin["manifest"]["status"] != "ok"
+        or plugin["load"]["status"] != "loaded"
+        or plugin["origin"]["status"] != "ok"
+        or bool(dist.get("problems"))
+        or dist.get("record_digest") is None
+    )
+
+
+def plugin_row(
+    run: RunDir, field: dict[str, Any], plugin: dict[str, Any], fingerprint: str | None = None
+) -> dict[str, Any]:
+    """The flat record of one plugin in one run (one JSON line; docs/audit.md).
+
+    ``fingerprint`` is the plugin's canonical digest if the caller has it already.
+    """
+    if fingerprint is None:
+        fingerprint = canonical_digest(plugin)
+    return {**_field_columns(run, field), **_plugin_columns(plugin, fingerprint)}
+
+
+def _field_columns(run: RunDir, field: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a plugin's line that come from its run and field."""
+    return {**_run_columns(run, None), "run_digest": field["digest"], "group": field["group"]}
+
+
+def _plugin_columns(plugin: dict[str, Any], fingerprint: str) -> dict[str, Any]:
+    """The columns of a plugin's line that come from the plugin alone."""
+    dist = plugin.get("distribution") or {}
+    manifest = plugin["manifest"]
+    version = dist.get("version")
+    return {
+        "entry_point": plugin["entry_point"]["name"],
+        "value": plugin["entry_point"]["value"],
+        "distribution": dist.get("normalized_name"),
+        "version": version,
+        "release": _release(version) if isinstance(version, str) else None,
+        "record_digest": dist.get("record_digest"),
+        "distribution_problems": list(dist.get("problems") or ()),
+        "source": (plugin.get("source") or {}).get("kind"),
+        "manifest_status": manifest["status"],
+        "determinism": (manifest.get("determinism") or {}).get("class"),
+        "load_status": plugin["load"]["status"],
+        "origin_status": plugin["origin"]["status"],
+        "fingerprint": fingerprint,
+    }
+
+
+class _PluginFacts(NamedTuple):
+    """What one plugin adds to the summary."""
+
+    name: str
+    version: tuple[str, str]
+    non_deterministic: bool
+    unverified: bool
+
+    @classmethod
+    def of(cls, plugin: dict[str, Any]) -> _PluginFacts:
+        dist = plugin.get("distribution") or {}
+        level = (plugin["manifest"].get("determinism") or {}).get("class")
+        return cls(
+            plugin["entry_point"]["name"],
+            (dist.get("normalized_name", "?"), dist.get("version", "?")),
+            level in ("non_deterministic", None),
+            _unverified(plugin),
+        )
+
+
+class _Audited(NamedTuple):
+    """A plugin of the last audited run, and what auditing it gave.
+
+    An identical plugin in the next run is neither validated nor canonicalized again.
+    Identical means the same ``orjson`` bytes (types included: ``0`` is not ``false``,
+    ``1`` is not ``1.0``) and an equal value (NaN, which orjson writes as null, is not
+    None).
+    """
+
+    exact: bytes
+    plugin: dict[str, Any]
+    fingerprint: str
+    columns: dict[str, Any]
+    facts: _PluginFacts
+
+
+def _exact_json(plugin: object) -> bytes | None:
+    """``orjson`` bytes of a parsed plugin, or None if orjson cannot write it."""
+    try:
+        return orjson.dumps(plugin)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits, lone surrogates
+        return None
+
+
+def dependency_rows(
+    run: RunDir, field: dict[str, Any], plugin: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """The lines ``--deps`` adds after a plugin's line: one per dependency, sorted by name.
+
+    They have the plugin line's columns: ``entry_point`` and ``value`` name the plugin,
+    ``distribution`` … ``source`` describe the dependency (from the field's table), the
+    plugin-only columns are null. A required distribution that is not installed has a
+    line too, with ``version`` null. ``kind`` is ``dependency``; ``unsatisfied`` lists the
+    requirements on it the run's environment did not meet (``required_by: requirement``).
+    """
+    table = field.get("dependencies") or {}
+    unmet: dict[str, list[str]] = {}
+    for entry in plugin.get("unsatisfied") or []:
+        if entry["name"] is not None:
+            unmet.setdefault(entry["name"], []).append(
+                f"{entry['required_by']}: {entry['requirement']}"
+            )
+    for name in sorted(set(plugin.get("dependencies") or []) | unmet.keys()):
+        entry = table.get(name) or {}
+        dist = entry.get("distribution") or {}
+        version = dist.get("version")
+        yield {
+            **_run_row(run, None, field),
+            "entry_point": plugin["entry_point"]["name"],
+            "value": plugin["entry_point"]["value"],
+            "distribution": name,
+            "version": version,
+            "release": _release(version) if isinstance(version, str) else None,
+            "record_digest": dist.get("record_digest"),
+            "distribution_problems": list(dist.get("problems") or ()),
+            "source": (entry.get("source") or {}).get("kind"),
+            "kind": "dependency",
+            "unsatisfied": sorted(unmet.get(name, [])),
+        }
+
+
+def _run_only(
+    run: RunDir, problem: str | None, field: dict[str, Any] | None, dependencies: bool
+) -> dict[str, Any]:
+    """A run's only line; with ``--deps`` it has the two added columns too."""
+    row = _run_row(run, problem, field)
+    return {**row, "kind": "run", "unsatisfied": []} if dependencies else row
+
+
+def _with_kind(row: dict[str, Any], plugin: dict[str, Any]) -> dict[str, Any]:
+    """A plugin's line with the two columns ``--deps`` adds to every line."""
+    unmet = [f"{u['required_by']}: {u['requirement']}" for u in plugin.get("unsatisfied") or []]
+    return {**row, "kind": "plugin", "unsatisfied": sorted(unmet)}
+
+
+_PLUGIN_COLUMNS: Final = (
+    "run_digest",
+    "group",
+    "entry_point",
+    "value",
+    "distribution",
+    "version",
+    "release",
+    "record_digest",
+    "distribution_problems",
+    "source",
+    "manifest_status",
+    "determinism",
+    "load_status",
+    "origin_status",
+    "fingerprint",
+)
+
+
+def _run_columns(run: RunDir, problem: str | None) -> dict[str, Any]:
+    return {"run": run.name, "run_key": run.key, "problem": problem}
+
+
+def _run_row(run: RunDir, problem: str | None, field: dict[str, Any] | None) -> dict[str, Any]:
+    """The one line of a run that has no plugin lines: no readable field, or no plugins."""
+    row = {**_run_columns(run, problem), **dict.fromkeys(_PLUGIN_COLUMNS)}
+    row["distribution_problems"] = []
+    if field is not None:
+        row["run_digest"], row["group"] = field["digest"], field["group"]
+    return row
+
+
+@functools.lru_cache(maxsize=4096)
+def _release(version: str) -> list[int] | None:
+    """The release numbers of a PEP 440 version (``[1, 10, 0]``), for ordered queries."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return list(Version(version).release)
+    except InvalidVersion:
+        return None
+
+
+def audit_runs(
+    runs: Iterable[RunDir],
+    summary: AuditSummary,
+    *,
+    group: str | None = None,
+    dependencies: bool = False,
+) -> Iterator[bytes]:
+    """JSON lines for every plugin of every run; one line for a run without plugin lines.
+
+    With ``dependencies``, each plugin's line is followed by its :func:`dependency_rows`.
+
+    A run without readable provenance (or recorded for another ``group``) gets one line
+    whose ``problem`` says why; a field with no plugins, one line with ``entry_point``
+    null. So every run is in the lines, and the summary can be computed from them.
+    """
+    # The plugins of the last run audited: those of the next run that are exactly equal
+    # (most of them, in a fleet) are neither validated nor canonicalized again. Only the
+    # last run's are kept, so memory does not grow with the runs.
+    last: dict[object, _Audited] = {}
+    for run in runs:
+        summary.runs += 1
+        summary.current = run.name
+        try:
+            value, where, _ = locate_field(run.path)
+            checked = check_field(value, where=where)
+            plugins: list[Any] = checked["plugins"]
+            exact = [_exact_json(plugin) for plugin in plugins]
+            known = [
+                _known(last, plugin, data) for plugin, data in zip(plugins, exact, strict=True)
+            ]
+            fresh = [plugin for plugin, seen in zip(plugins, known, strict=True) if seen is None]
+            field: dict[str, Any] = dict(validate_checked(checked, where=where, fresh=fresh))
+        except ProvenanceError as error:
+            reason = str(error).split(": ", 1)[-1]
+            summary.note_missing(run.name, reason)
+            yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
+            continue
+        if group is not None and field.get("group") != group:
+            reason = f"recorded for group {field.get('group')!r}, not {group!r}"
+            summary.note_missing(run.name, reason)
+            yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
+            continue
+        try:
+            audited = [
+                seen or _audit_plugin(plugin, data)
+                for plugin, data, seen in zip(plugins, exact, known, strict=True)
+            ]
+            run_columns = _field_columns(run, field)
+            rows = []
+            for plugin, entry in zip(plugins, audited, strict=True):
+                row = {**run_columns, **entry.columns}
+                if not dependencies:
+                    rows.append(row)
+                    continue
+                rows.append(_with_kind(row, plugin))
+                rows += dependency_rows(run, field, plugin)
+            summary._note_facts(  # noqa: SLF001 - the summary's own module
+                run.name, [entry.facts for entry in audited], [a.fingerprint for a in audited]
+            )
+        except (KeyError, TypeError, AttributeError):
+            reason = "malformed plugin entry"
+            summary.note_missing(run.name, reason)
+            yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
+            continue
+        last = {_plugin_key(entry.plugin): entry for entry in audited}
+        yield (
+            canonical_json_lines(rows)
+            if rows
+            else canonical_json(_run_only(run, None, field, dependencies)) + b"\n"
+        )
+
+
+def _plugin_key(plugin: dict[str, Any]) -> object:
+    """The entry point of a plugin of a validated field: its (name, value)."""
+    entry_point = plugin["entry_point"]
+    return (entry_point["name"], entry_point["value"])
+
+
+def _known(last: dict[object, _Audited], plugin: object, exact: bytes | None) -> _Audited | None:
+    """The last run's record of ``plugin`` if it is exactly the same JSON, else None."""
+    if exact is None or not isinstance(plugin, dict):
+        return None
+    entry_point = plugin.get("entry_point")
+    if not isinstance(entry_point, dict):
+        return None
+    name, value = entry_point.get("name"), entry_point.get("value")
+    if not (isinstance(name, str) and isinstance(value, str)):
+        return None
+    seen = last.get((name, value))
+    if seen is None or seen.exact != exact or seen.plugin != plugin:
+        return None
+    return seen
+
+
+def _audit_plugin(plugin: dict[str, Any], exact: bytes | None) -> _Audited:
+    """Fingerprint, line columns and summary facts of a plugin not seen in the last run."""
+    fingerprint = canonical_digest(plugin)
+    columns = _plugin_columns(plugin, fingerprint)
+    return _Audited(exact or b"", plugin, fingerprint, columns, _PluginFacts.of(plugin))

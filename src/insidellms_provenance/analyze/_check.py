@@ -1,0 +1,312 @@
+"""Plugin policy for CI: rules, a TOML policy file, violations.
+
+These are the opt-in strict checks of insideLLMs' plugin manifest proposal (its phases 2
+and 3: strict manifests, then determinism presets); by default manifests only warn.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from insidellms_provenance.analyze._dependency_diff import unsatisfied_text
+from insidellms_provenance.errors import ProvenanceError
+from insidellms_provenance.field.schema import PluginFingerprint, Provenance
+from insidellms_provenance.fingerprint._plugin_manifest import determinism_rank
+
+__all__ = [
+    "CHECK_RULES",
+    "DEFAULT_ON_RULES",
+    "Policy",
+    "Violation",
+    "check_policy",
+    "policy_from",
+    "read_policy_file",
+]
+
+# Every rule, as ``check --help`` and docs/check.md state it (installed users have no docs/).
+CHECK_RULES: Final = (
+    "on by default (turn off with --no-integrity, --no-load, --no-conflicts):",
+    "--integrity             a plugin whose installed files do not match RECORD",
+    "                        (modified or unverifiable, or not recorded: v1 fields)",
+    "--load                  a plugin that failed to load or was skipped",
+    "--conflicts             a plugin that claimed a registry key another had",
+    "off by default:",
+    "--strict-plugins        a plugin whose manifest is missing, invalid or raised",
+    "--require-determinism C a plugin whose determinism class is below C",
+    "                        (deterministic > best_effort > non_deterministic >",
+    "                        undeclared)",
+    "--insidellms-version V  a plugin whose declared insideLLMs specifier excludes V",
+    "                        (plugins that declare none pass)",
+    "--allow DIST            a plugin provided by any distribution not listed",
+    "--deny DIST             a plugin provided by a listed distribution",
+    "--policy FILE           a TOML file with the same keys (strict-plugins,",
+    "                        require-determinism, insidellms-version, allow, deny,",
+    "                        integrity, load, conflicts),",
+    "                        at top level or under [tool.insidellms-provenance];",
+    "                        command-line options override it",
+    "--lock FILE             a plugin distribution or dependency not exactly as locked",
+    "                        in a PEP 751 pylock.toml: name, version, and (where the",
+    "                        locked wheel is at hand) its sha256 and record_digest; a",
+    "                        locked package that is not among the run's distributions",
+    "Distribution names are compared after PEP 503 normalization.",
+)
+
+_POLICY_KEYS: Final = frozenset(
+    {
+        "strict-plugins",
+        "strict-dependencies",
+        "require-determinism",
+        "insidellms-version",
+        "allow",
+        "deny",
+        "integrity",
+        "load",
+        "conflicts",
+    }
+)
+# Rules that hold unless turned off: what ran must be what was installed, every plugin
+# must have loaded, and no two plugins may have claimed the same registry key.
+DEFAULT_ON_RULES: Final = ("integrity", "load", "conflicts")
+
+
+def _names(values: Iterable[str]) -> frozenset[str]:
+    from packaging.utils import canonicalize_name
+
+    return frozenset(canonicalize_name(value) for value in values)
+
+
+@attrs.frozen(kw_only=True)
+class Policy:
+    """What a run's plugins must satisfy; empty means "no rule"."""
+
+    integrity: bool = True
+    load: bool = True
+    conflicts: bool = True
+    strict_plugins: bool = False
+    strict_dependencies: bool = False
+    require_determinism: str | None = None
+    insidellms_version: str | None = None
+    allow: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    deny: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+
+
+@attrs.frozen(kw_only=True)
+class Violation:
+    """One plugin breaking one rule."""
+
+    plugin: str
+    rule: str
+    message: str
+
+
+def read_policy_file(path: Path) -> dict[str, object]:
+    """The keys of a TOML policy file (same names as the command-line options)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the same parser, published as ``tomli`` (a dependency on Python 3.10 only)
+        import tomli as tomllib
+    from insidellms_provenance._safe_io import POLICY_FILE_LIMIT, FileRefusedError, read_regular
+
+    try:
+        text = read_regular(path, limit=POLICY_FILE_LIMIT).decode("utf-8")
+    except FileRefusedError as error:
+        raise ProvenanceError(f"{path}: {error.reason}") from None
+    except UnicodeDecodeError:
+        raise ProvenanceError(f"{path}: not a valid TOML policy: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProvenanceError(f"{path}: not a valid TOML policy: {error}") from None
+    table = _policy_table(data, path)
+    unknown = sorted(set(table) - _POLICY_KEYS)
+    if unknown:
+        raise ProvenanceError(f"{path}: unknown policy keys: {', '.join(unknown)}")
+    problems = [
+        f"'{key}' must be {_POLICY_TYPES[key][1]}, not {_toml_type(value)}"
+        for key, value in sorted(table.items())
+        if not _POLICY_TYPES[key][0](value)
+    ]
+    if problems:
+        raise ProvenanceError(f"{path}: invalid policy", tuple(problems))
+    return dict(table)
+
+
+def _policy_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The policy keys: ``[tool.insidellms-provenance]`` (pyproject.toml) or the top level."""
+    if "tool" not in data:
+        return data
+    tool = data["tool"]
+    if not isinstance(tool, dict):
+        raise ProvenanceError(f"{path}: 'tool' must be a table")
+    if "insidellms-provenance" not in tool:
+        return {} if set(data) == {"tool"} else data
+    table = tool["insidellms-provenance"]
+    if not isinstance(table, dict):
+        raise ProvenanceError(f"{path}: 'tool.insidellms-provenance' must be a table")
+    return table
+
+
+def _is_names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# Each policy key's type check and the words that name the expected type.
+_POLICY_TYPES: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
+    "strict-plugins": (lambda value: isinstance(value, bool), "true or false"),
+    "require-determinism": (lambda value: isinstance(value, str), "a string"),
+    "insidellms-version": (lambda value: isinstance(value, str), "a string"),
+    "allow": (_is_names, "a list of distribution names"),
+    "deny": (_is_names, "a list of distribution names"),
+    "integrity": (lambda value: isinstance(value, bool), "true or false"),
+    "load": (lambda value: isinstance(value, bool), "true or false"),
+    "conflicts": (lambda value: isinstance(value, bool), "true or false"),
+}
+
+
+def _toml_type(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
+    names |= {list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def check_policy(provenance: Provenance, policy: Policy) -> list[Violation]:
+    """Every violation of ``policy`` by the plugins of ``provenance``, in load order."""
+    violations = [v for plugin in provenance["plugins"] for v in _check_plugin(plugin, policy)]
+    if policy.conflicts:
+        for conflict in provenance["conflicts"]:
+            plugins = conflict["plugins"]
+            winner = f", {conflict['winner']} won" if conflict["winner"] else ""
+            violations.append(
+                Violation(
+                    plugin=plugins[-1] if plugins else "-",
+                    rule="conflicts",
+                    message=f"{conflict['kind']} {conflict['key']!r} also claimed by "
+                    f"{', '.join(plugins[:-1]) or '?'} ({conflict['outcome']}{winner})",
+                )
+            )
+    return violations
+
+
+def _default_rules(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
+    """The rules on by default: integrity verified, plugin loaded."""
+    name = plugin["entry_point"]["name"]
+    violations = []
+    dist = plugin["distribution"]
+    if policy.integrity and dist is not None:
+        integrity = dist["integrity"]
+        message = ""
+        if integrity is None:
+            message = "integrity not recorded (a v1 field)"
+        elif integrity["status"] != "verified":
+            paths = f": {', '.join(integrity['paths'])}" if integrity["paths"] else ""
+            message = f"integrity {integrity['status']}{paths}"
+        if message:
+            violations.append(Violation(plugin=name, rule="integrity", message=message))
+    load = plugin["load"]
+    if policy.load and load["status"] in ("failed", "skipped"):
+        error = f" ({load['error_type']})" if load["error_type"] else ""
+        violations.append(
+            Violation(plugin=name, rule="load", message=f"load {load['status']}{error}")
+        )
+    return violations
+
+
+def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
+    name = plugin["entry_point"]["name"]
+    manifest = plugin["manifest"]
+    violations = _default_rules(plugin, policy)
+    dist = plugin["distribution"]["normalized_name"] if plugin["distribution"] else ""
+    if policy.allow and dist not in policy.allow:
+        violations.append(
+            Violation(
+                plugin=name, rule="allow", message=f"distribution {dist or '?'} is not allowed"
+            )
+        )
+    if dist in policy.deny:
+        violations.append(
+            Violation(plugin=name, rule="deny", message=f"distribution {dist} is denied")
+        )
+    if policy.strict_plugins and manifest["status"] != "ok":
+        detail = f": {manifest['problems'][0]}" if manifest["problems"] else ""
+        violations.append(
+            Violation(
+                plugin=name,
+                rule="strict-plugins",
+                message=f"manifest {manifest['status']}{detail}",
+            )
+        )
+    if policy.require_determinism is not None:
+        level = manifest["determinism"]["class"] if manifest["determinism"] else None
+        if determinism_rank(level) > determinism_rank(policy.require_determinism):
+            violations.append(
+                Violation(
+                    plugin=name,
+                    rule="require-determinism",
+                    message=f"determinism {level or 'undeclared'}, "
+                    f"required {policy.require_determinism} or better",
+                )
+            )
+    if policy.strict_dependencies:
+        violations += [
+            Violation(
+                plugin=name,
+                rule="strict-dependencies",
+                message=unsatisfied_text(u),
+            )
+            for u in plugin.get("unsatisfied") or []
+        ]
+    specifier = manifest["insideLLMs"]
+    if policy.insidellms_version is not None and specifier is not None:
+        violations += _compatibility(name, specifier, policy.insidellms_version)
+    return violations
+
+
+def _compatibility(name: str, specifier: str, version: str) -> list[Violation]:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        allowed = SpecifierSet(specifier).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        allowed = False
+    if allowed:
+        return []
+    return [
+        Violation(
+            plugin=name,
+            rule="insidellms-version",
+            message=f"supports insideLLMs {specifier}, not {version}",
+        )
+    ]
+
+
+def policy_from(options: Mapping[str, object]) -> Policy:
+    """Build a policy from merged option values (file first, command line over it)."""
+    determinism = options.get("require-determinism")
+    if determinism is not None and determinism not in ("deterministic", "best_effort"):
+        raise ProvenanceError(
+            f"require-determinism must be deterministic or best_effort, not {determinism!r}"
+        )
+    version = options.get("insidellms-version")
+    if version is not None:
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            Version(str(version))
+        except InvalidVersion:
+            raise ProvenanceError(f"insidellms-version {version!r} is not a version") from None
+    return Policy(
+        integrity=bool(options.get("integrity", True)),
+        load=bool(options.get("load", True)),
+        conflicts=bool(options.get("conflicts", True)),
+        strict_plugins=bool(options.get("strict-plugins", False)),
+        strict_dependencies=bool(options.get("strict-dependencies", False)),
+        require_determinism=None if determinism is None else str(determinism),
+        insidellms_version=None if version is None else str(version),
+        allow=[str(n) for n in options.get("allow") or []],  # type: ignore[attr-defined]
+        deny=[str(n) for n in options.get("deny") or []],  # type: ignore[attr-defined]
+    )

@@ -1,0 +1,842 @@
+"""Compare two provenance fields: what changed, per plugin, and how much it matters.
+
+Typical usage::
+
+    report = diff_fields(before_value, after_value)
+
+The ``--fail-on`` gate over a report lives in ``analyze._fail_on``.
+
+Works on checked raw field values (see ``field.check_field``): plugins whose JSON is
+equal on both sides are skipped without being structured, so very large fields with few
+changes are compared at close to the cost of parsing them. Never imports plugin code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final, NamedTuple
+
+from insidellms_provenance.field.schema import (
+    REGISTRY_KINDS,
+    Conflict,
+    DistributionInfo,
+    ManifestSummary,
+    PluginFingerprint,
+    RegistryKeys,
+    Source,
+)
+
+__all__ = [
+    "CHANGE_KINDS",
+    "SEVERITIES",
+    "VERSION_SIZES",
+    "Change",
+    "DiffReport",
+    "classify_version_change",
+    "diff_fields",
+    "problem_changes",
+    "same_version_change",
+    "version_severity",
+]
+
+SEVERITIES: Final = ("critical", "high", "medium", "low")
+
+# Every kind of change, with what it means; docs/diff.md explains each with an example.
+CHANGE_KINDS: Final = {
+    "content": "same version, different installed code, data or scripts (code_digest)",
+    "rebuilt": "same version and code, different packaging metadata (record_digest only)",
+    "integrity": "the installed files no longer (or again) match their RECORD",
+    "added": "a plugin entry point appeared",
+    "removed": "a plugin entry point disappeared",
+    "retargeted": "an entry point name now points at another object",
+    "version": "the distribution's version changed",
+    "distribution": "the distribution's name or RECORD/METADATA problems changed",
+    "source": "where the distribution came from changed",
+    "manifest": "plugin_manifest() appeared, disappeared, became invalid, or changed",
+    "capabilities": "declared models, probes or datasets were added or removed",
+    "compatibility": "the declared insideLLMs specifier or sdk_version changed",
+    "determinism-downgrade": "the determinism class moved towards non_deterministic",
+    "determinism-upgrade": "the determinism class moved towards deterministic",
+    "load": "the load outcome changed",
+    "origin": "the module's origin changed (shadowed, duplicate installs)",
+    "registrations": "what the plugin registered in a host run changed",
+    "conflict": "two plugins registering the same key appeared or disappeared",
+    "dependency": "a distribution in the plugin's dependency closure changed, came or went, "
+    "or a requirement became unsatisfied or satisfied",
+    "group": "the entry-point group changed (of the whole field or of one entry point)",
+    "other": "recorded values changed that no other kind describes",
+}
+
+# Sizes of a version change, biggest first (``classify_version_change``).
+VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
+
+
+class Change(NamedTuple):
+    """One change to one plugin (or to the run, for conflicts)."""
+
+    plugin: str
+    kind: str
+    severity: str
+    message: str
+    before: str | None = None
+    after: str | None = None
+    size: str | None = None
+    direction: str | None = None
+    # What this change explains: the lines a version upgrade implies (the manifest's
+    # own version, a new archive location), shown under it instead of beside it.
+    implied: tuple[str, ...] = ()
+
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        """Most severe first, then by kind and message."""
+        return (SEVERITIES.index(self.severity), self.kind, self.message)
+
+
+class DiffReport(NamedTuple):
+    """Both digests, the group, and every change, grouped by plugin, most severe first.
+
+    ``notes`` say what could not be compared; they are not changes, so no policy fails
+    on them.
+    """
+
+    group: str
+    before_digest: str
+    after_digest: str
+    changes: tuple[Change, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def identical(self) -> bool:
+        """Whether the two fields record exactly the same plugin provenance."""
+        return self.before_digest == self.after_digest and not self.changes
+
+
+NOT_COMPARABLE: Final = (
+    "load outcomes, registrations and conflicts not compared: {before} before, {after} after"
+)
+
+
+def _observation(field: Mapping[str, Any]) -> str:
+    return "observed in a host run" if field.get("observed_in_run") else "recorded outside a run"
+
+
+def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffReport:
+    """Every change from the ``before`` field to the ``after`` field.
+
+    Load outcomes, registrations and conflicts are compared only when both fields got
+    them the same way (both observed in a host run, or both by importing outside one);
+    otherwise a note says so once.
+    """
+    changes: list[Change] = []
+    notes: list[str] = []
+    comparable = bool(before.get("observed_in_run")) == bool(after.get("observed_in_run"))
+    if not comparable:
+        notes.append(NOT_COMPARABLE.format(before=_observation(before), after=_observation(after)))
+    old_group, new_group = str(before.get("group", "")), str(after.get("group", ""))
+    if old_group != new_group:
+        note = ": the runs recorded different groups"
+        changes.append(_transition("-", "group", "high", "group", old_group, new_group, note=note))
+    if before["digest"] != after["digest"]:
+        from insidellms_provenance.analyze._dependency_diff import dependency_changes
+
+        changes += _diff_plugins(before["plugins"], after["plugins"], observed=comparable)
+        changes += dependency_changes(before, after)
+    if comparable:
+        changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
+    if not changes and _differs(before, after, observed=comparable):
+        # Nothing a kind describes, yet the recorded content differs: say so, never hide it.
+        changes.append(
+            Change(
+                plugin="-",
+                kind="other",
+                severity="low",
+                message="recorded content differs outside the compared keys",
+                before=str(before["digest"]),
+                after=str(after["digest"]),
+            )
+        )
+    return DiffReport(
+        group=str(after.get("group", before.get("group", ""))),
+        before_digest=before["digest"],
+        after_digest=after["digest"],
+        changes=_order(changes),
+        notes=tuple(notes),
+    )
+
+
+def _order(changes: list[Change]) -> tuple[Change, ...]:
+    """Group by plugin (plugins with the most severe change first), severity within."""
+    by_plugin: dict[str, list[Change]] = {}
+    for change in changes:
+        by_plugin.setdefault(change.plugin, []).append(change)
+    groups = sorted(
+        (sorted(group, key=lambda c: c.sort_key) for group in by_plugin.values()),
+        key=lambda group: (group[0].sort_key[0], group[0].plugin),
+    )
+    return tuple(change for group in groups for change in group)
+
+
+def _structure(value: object) -> PluginFingerprint:
+    """Validate a plugin entry whose JSON differs between the sides (equal ones are skipped)."""
+    from insidellms_provenance.field._read import read_plugin
+
+    return read_plugin(value, where="a provenance field")
+
+
+def _own(plugin: Mapping[str, Any]) -> dict[str, Any]:
+    """A plugin entry without its closure (``dependency_diff`` reports that part)."""
+    return {key: value for key, value in plugin.items() if key not in _CLOSURE_KEYS}
+
+
+_CLOSURE_KEYS: Final = frozenset({"dependencies", "unsatisfied"})
+
+
+def _diff_plugins(before: list[Any], after: list[Any], *, observed: bool) -> list[Change]:
+    """Match plugins by entry point (name, value); pair the rest by name as retargeted.
+
+    Entry points of one name that are on one side only are paired in value order; what
+    is left unpaired is added or removed, every one of them reported. A plugin whose
+    only change is its closure is left to ``dependency_diff``.
+    """
+    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in before}
+    new = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in after}
+    changes: list[Change] = []
+    for key in sorted(old.keys() & new.keys()):
+        if old[key] != new[key] and _own(old[key]) != _own(new[key]):
+            changes += _diff_plugin(
+                _structure(old[key]), _structure(new[key]), observed=observed
+            ) or _other_change(key[0], old[key], new[key], observed=observed)
+    gone = _by_name(old.keys() - new.keys())
+    came = _by_name(new.keys() - old.keys())
+    for name in sorted(gone.keys() & came.keys()):
+        pairs = list(zip(gone[name], came[name], strict=False))
+        gone[name] = gone[name][len(pairs) :]
+        came[name] = came[name][len(pairs) :]
+        for was_key, now_key in pairs:
+            was, now = _structure(old[was_key]), _structure(new[now_key])
+            changes.append(
+                Change(
+                    plugin=name,
+                    kind="retargeted",
+                    severity="medium",
+                    message=f"entry point now points at {now['entry_point']['value']} "
+                    f"(was {was['entry_point']['value']})",
+                    before=was["entry_point"]["value"],
+                    after=now["entry_point"]["value"],
+                )
+            )
+            changes += _diff_plugin(was, now, observed=observed)
+    for keys in gone.values():
+        changes += [_presence(_structure(old[key]), "removed", "high") for key in keys]
+    for keys in came.values():
+        changes += [_presence(_structure(new[key]), "added", "medium") for key in keys]
+    return changes
+
+
+def _other_change(name: str, was: object, now: object, *, observed: bool) -> list[Change]:
+    """The ``other`` line for a plugin whose JSON differs in nothing a kind describes.
+
+    Parts that are not compared are not "other": load outcomes and registrations when
+    the two fields observed them differently, an integrity or ``code_digest`` a v1 field
+    did not record, whether bytecode was checked (``record`` checks it, a host run does
+    not), and the closure (``dependency_diff`` compares it).
+    """
+    if _comparable_plugins(was, now, observed=observed):
+        return []
+    return [
+        Change(
+            plugin=name,
+            kind="other",
+            severity="low",
+            message="recorded values changed outside the compared keys",
+        )
+    ]
+
+
+def _comparable_plugins(was: object, now: object, *, observed: bool) -> bool:
+    """Whether two plugin entries are equal in what :func:`_other_change` compares."""
+    if not (isinstance(was, dict) and isinstance(now, dict)):
+        return was == now
+    sides = [
+        {
+            k: v
+            for k, v in p.items()
+            if k not in _CLOSURE_KEYS and (observed or k not in _OBSERVED_KEYS)
+        }
+        for p in (was, now)
+    ]
+    dists: list[Any] = [side.get("distribution") for side in sides]
+    if all(isinstance(dist, dict) for dist in dists):
+        if any(dist.get("code_digest") is None for dist in dists):
+            # A side without code_digest (a v1 field, or no RECORD) proves nothing.
+            dists = [{k: v for k, v in dist.items() if k != "code_digest"} for dist in dists]
+        integrities: list[Any] = [dist.get("integrity") for dist in dists]
+        both = all(isinstance(integrity, dict) for integrity in integrities)
+        for side, dist, integrity in zip(sides, dists, integrities, strict=True):
+            kept = {k: v for k, v in integrity.items() if k != "bytecode"} if both else None
+            side["distribution"] = {**dist, "integrity": kept}
+    return sides[0] == sides[1]
+
+
+_OBSERVED_KEYS: Final = frozenset({"load", "registered", "replaced"})
+
+
+def _differs(before: Mapping[str, Any], after: Mapping[str, Any], *, observed: bool) -> bool:
+    """Whether two fields differ in anything compared (see :func:`_other_change`)."""
+
+    def rest(field: Mapping[str, Any]) -> dict[str, Any]:
+        # The dependency table is compared by ``dependency_diff``, under each plugin.
+        skipped = {"digest", "observed_in_run", "plugins", "dependencies"}
+        skipped |= set() if observed else {"conflicts"}
+        return {k: v for k, v in field.items() if k not in skipped}
+
+    old, new = before.get("plugins"), after.get("plugins")
+    if rest(before) != rest(after) or not (isinstance(old, list) and isinstance(new, list)):
+        return True
+    return len(old) != len(new) or not all(
+        _comparable_plugins(was, now, observed=observed) for was, now in zip(old, new, strict=True)
+    )
+
+
+def _by_name(keys: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """Entry-point keys grouped by name, each group in value order."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for key in sorted(keys):
+        groups.setdefault(key[0], []).append(key)
+    return groups
+
+
+def _presence(plugin: PluginFingerprint, kind: str, severity: str) -> Change:
+    dist = plugin["distribution"]
+    what = f"{dist['name']} {dist['version']}" if dist else "no distribution"
+    return Change(
+        plugin=plugin["entry_point"]["name"],
+        kind=kind,
+        severity=severity,
+        message=f"{kind} ({what}, {plugin['entry_point']['value']})",
+        before=what if kind == "removed" else None,
+        after=what if kind == "added" else None,
+    )
+
+
+def _diff_plugin(was: PluginFingerprint, now: PluginFingerprint, *, observed: bool) -> list[Change]:
+    """Changes of one plugin; load and registrations only when ``observed`` alike."""
+    name = now["entry_point"]["name"]
+    group_change = []
+    old_group, new_group = was["entry_point"]["group"], now["entry_point"]["group"]
+    if old_group != new_group:
+        group_change.append(
+            _transition(name, "group", "high", "entry point group", old_group, new_group)
+        )
+    distribution = _diff_distribution(name, was["distribution"], now["distribution"])
+    upgrade = next((c for c in distribution if c.kind == "version"), None)
+    # Lines the version change explains are collected here and grouped under it.
+    implied: list[str] | None = [] if upgrade is not None else None
+    changes = [
+        *_diff_source(name, was["source"], now["source"], implied),
+        *_diff_manifest(name, was["manifest"], now["manifest"], implied),
+    ]
+    if upgrade is not None and implied:
+        grouped = upgrade._replace(implied=tuple(implied))
+        distribution = [grouped if c is upgrade else c for c in distribution]
+    return [
+        *group_change,
+        *distribution,
+        *_diff_integrity(name, was["distribution"], now["distribution"]),
+        *changes,
+        *(_diff_load(name, was, now) if observed else []),
+        *_diff_origin(name, was, now),
+        *(_diff_registrations(name, was, now) if observed else []),
+    ]
+
+
+def _diff_integrity(
+    name: str, was: DistributionInfo | None, now: DistributionInfo | None
+) -> list[Change]:
+    """A change of integrity status or of the files at fault; v1 fields recorded none.
+
+    Critical whenever the files now fail to match RECORD (what ran is not what was
+    installed); medium when they match again.
+    """
+    before = was["integrity"] if was else None
+    after = now["integrity"] if now else None
+    if before is None or after is None:
+        return []
+    if (before["status"], before["paths"]) == (after["status"], after["paths"]):
+        return []
+    verified = after["status"] == "verified"
+    detail = "" if verified else f": {', '.join(after['paths'])}"
+    note = ""
+    if before["bytecode"] != after["bytecode"]:
+        note = f" (bytecode {before['bytecode']} -> {after['bytecode']})"
+    severity = "medium" if verified else "critical"
+    old, new = before["status"], after["status"]
+    return [_transition(name, "integrity", severity, "integrity", old, new, note=detail + note)]
+
+
+def classify_version_change(before: str, after: str) -> tuple[str, str]:
+    """Direction and size of a version change, by ``packaging.version`` rules.
+
+    Direction is ``upgrade``, ``downgrade`` or ``changed`` (equal versions spelt
+    differently, or unparsable); size is ``major`` ... ``local``, or ``unparsable``.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        old, new = Version(before), Version(after)
+    except InvalidVersion:
+        return "changed", "unparsable"
+    direction = "upgrade" if new > old else "downgrade" if new < old else "changed"
+    width = max(len(old.release), len(new.release), 3)
+    old_release = old.release + (0,) * (width - len(old.release))
+    new_release = new.release + (0,) * (width - len(new.release))
+    if old.epoch != new.epoch or old_release[0] != new_release[0]:
+        size = "major"
+    elif old_release[1] != new_release[1]:
+        size = "minor"
+    elif old_release != new_release:
+        size = "patch"
+    elif old.pre != new.pre:
+        size = "pre-release"
+    elif old.post != new.post:
+        size = "post"
+    elif old.dev != new.dev:
+        size = "dev"
+    else:
+        size = "local"
+    return direction, size
+
+
+def version_severity(size: str, direction: str) -> str:
+    """High for major, unparsable and downgrades; medium for minor; low otherwise."""
+    if size in ("major", "unparsable") or direction == "downgrade":
+        return "high"
+    return "medium" if size == "minor" else "low"
+
+
+def _diff_distribution(
+    name: str, was: DistributionInfo | None, now: DistributionInfo | None
+) -> list[Change]:
+    if was is None or now is None:
+        if was == now:
+            return []
+        return [
+            Change(
+                plugin=name,
+                kind="distribution",
+                severity="medium",
+                message="distribution " + ("appeared" if was is None else "disappeared"),
+            )
+        ]
+    changes = []
+    renamed = was["name"] != now["name"]
+    if renamed or was["normalized_name"] != now["normalized_name"]:
+        changes.append(
+            Change(
+                plugin=name,
+                kind="distribution",
+                severity="high",
+                message=f"now provided by {now['name']} (was {was['name']})"
+                if renamed
+                else f"normalized name {was['normalized_name']} -> {now['normalized_name']}",
+                before=was["name"] if renamed else was["normalized_name"],
+                after=now["name"] if renamed else now["normalized_name"],
+            )
+        )
+    if was["version"] != now["version"]:
+        direction, size = classify_version_change(was["version"], now["version"])
+        severity = version_severity(size, direction)
+        changes.append(
+            Change(
+                plugin=name,
+                kind="version",
+                severity=severity,
+                message=f"{now['name']} {was['version']} -> {now['version']} ({size} {direction})",
+                before=was["version"],
+                after=now["version"],
+                size=size,
+                direction=direction,
+            )
+        )
+    elif was["record_digest"] != now["record_digest"]:
+        changes.append(_content_change(name, was, now))
+    changes += problem_changes(name, "distribution", was["problems"], now["problems"])
+    return changes
+
+
+def problem_changes(
+    plugin: str, kind: str, before: Iterable[str], after: Iterable[str], about: str = ""
+) -> list[Change]:
+    """A distribution's problems that appeared (medium) or went (low); ``about`` leads."""
+    old, new = set(before), set(after)
+    appeared = [("medium", f"{about}new problem: {p}", None, p) for p in sorted(new - old)]
+    went = [("low", f"{about}problem gone: {p}", p, None) for p in sorted(old - new)]
+    return [
+        Change(plugin, kind, severity, message, before=was, after=now)
+        for severity, message, was, now in appeared + went
+    ]
+
+
+def _content_change(name: str, was: DistributionInfo, now: DistributionInfo) -> Change:
+    """Same version, different ``record_digest``: a code change, or only metadata.
+
+    Only when both sides carry an equal ``code_digest`` (fields of schema v2) is the
+    change known to leave every file outside the metadata directory as it was.
+    """
+    old_code, new_code = was.get("code_digest"), now.get("code_digest")
+    return same_version_change(
+        name,
+        f"{now['name']} {now['version']}",
+        was["record_digest"],
+        now["record_digest"],
+        same_code=old_code is not None and old_code == new_code,
+    )
+
+
+def same_version_change(  # noqa: PLR0913 - a change's fields
+    plugin: str,
+    label: str,
+    before: str | None,
+    after: str | None,
+    *,
+    same_code: bool,
+    kind: str | None = None,
+) -> Change:
+    """Same version ``label``, other ``record_digest``: rebuilt (medium) or content (critical).
+
+    Rebuilt only when the code is known to be the same; ``kind`` defaults to the one
+    that says which (a dependency's change is of kind ``dependency`` either way).
+    """
+    if same_code:
+        message = f"{label}: same version and code, different packaging metadata - rebuilt "
+        return Change(plugin, kind or "rebuilt", "medium", message + "distribution", before, after)
+    message = f"{label}: same version, different installed files - rebuilt or tampered "
+    return Change(plugin, kind or "content", "critical", message + "distribution", before, after)
+
+
+def _short(text: str | None) -> str:
+    """Digests and commits abbreviated for messages; full values stay in before/after."""
+    if text is None:
+        return "-"
+    if text.startswith("sha256:"):
+        return text[:19]
+    if len(text) == 40 and all(c in "0123456789abcdef" for c in text):
+        return text[:12]
+    return text
+
+
+def _dash(text: str | None) -> str:
+    return text or "-"
+
+
+def _undeclared(text: str | None) -> str:
+    return text or "undeclared"
+
+
+def _transition(  # noqa: PLR0913, PLR0917 - a change's fields, and how to show its values
+    plugin: str,
+    kind: str,
+    severity: str,
+    what: str,
+    before: str | None,
+    after: str | None,
+    *,
+    note: str = "",
+    shown: Callable[[str | None], str] = str,
+) -> Change:
+    """A value that changed: ``what before -> after`` (each as ``shown``), then ``note``.
+
+    ``before`` and ``after`` are kept whole in the change; the message may abbreviate them.
+    """
+    message = f"{what} {shown(before)} -> {shown(after)}{note}"
+    return Change(plugin, kind, severity, message, before=before, after=after)
+
+
+def _describe_source(source: Source | None) -> str:
+    if source is None:
+        return "unknown"
+    where = source["url"] or source["local_name"]
+    return f"{source['kind']} {where}" if where else source["kind"]
+
+
+def _diff_source(
+    name: str, was: Source | None, now: Source | None, implied: list[str] | None
+) -> list[Change]:
+    """Source changes; with ``implied`` (a version changed), what the upgrade explains.
+
+    A new location of the same kind (the new version's archive) is implied by an
+    upgrade. New code in an editable install under the same version is the same fact as
+    a rebuilt wheel under the same version, so it is ``content``, critical.
+    """
+    if was == now:
+        return []
+    if was is None or now is None:
+        return [
+            Change(
+                plugin=name,
+                kind="source",
+                severity="medium",
+                message=f"source {_describe_source(was)} -> {_describe_source(now)}",
+            )
+        ]
+    pairs = [
+        ("kind and location", _describe_source(was), _describe_source(now)),
+        ("VCS", was["vcs"], now["vcs"]),
+        ("VCS commit", was["commit"], now["commit"]),
+        ("requested revision", was["requested_revision"], now["requested_revision"]),
+        ("editable", str(was["editable"]).lower(), str(now["editable"]).lower()),
+        ("editable source", was["editable_digest"], now["editable_digest"]),
+    ]
+    changes = []
+    explained = False
+    for label, old, new in pairs:
+        if old == new:
+            continue
+        message = f"{label}: {_short(old)} -> {_short(new)}"
+        same_kind = was["kind"] == now["kind"]
+        if implied is not None and same_kind and label in ("kind and location", "editable source"):
+            implied.append(message)
+            explained = True
+            continue
+        both_editable = was["editable"] and now["editable"]
+        if label == "editable source" and both_editable and implied is None:
+            message = (
+                f"same version, different editable source files: {_short(old)} -> {_short(new)}"
+            )
+            changes.append(
+                Change(
+                    plugin=name,
+                    kind="content",
+                    severity="critical",
+                    message=message,
+                    before=old,
+                    after=new,
+                )
+            )
+            continue
+        changes.append(_transition(name, "source", "medium", f"{label}:", old, new, shown=_short))
+    if changes or explained:
+        return changes
+    return [Change(plugin=name, kind="source", severity="low", message="source problems changed")]
+
+
+def _diff_manifest(
+    name: str, was: ManifestSummary, now: ManifestSummary, implied: list[str] | None
+) -> list[Change]:
+    if was == now:
+        return []
+    changes: list[Change] = []
+    statuses = was["status"], now["status"]
+    if was["status"] != now["status"]:
+        worse = now["status"] in ("missing", "invalid", "error")
+        severity = "medium" if worse else "low"
+        changes.append(_transition(name, "manifest", severity, "manifest", *statuses))
+    if {was["status"], now["status"]} & {"missing", "error"}:
+        # The manifest appeared or disappeared: the status line says it all.
+        return changes
+    changes += _diff_capabilities(name, was["capabilities"], now["capabilities"])
+    for label, old, new in (
+        ("insideLLMs specifier", was["insideLLMs"], now["insideLLMs"]),
+        ("sdk_version", was["sdk_version"], now["sdk_version"]),
+    ):
+        if old != new:
+            changes.append(
+                _transition(name, "compatibility", "medium", f"{label}:", old, new, shown=_dash)
+            )
+    changes += _diff_determinism(name, was, now)
+    summarized = [
+        ("name", was["name"], now["name"]),
+        ("version", was["version"], now["version"]),
+        ("requires", was["requires"], now["requires"]),
+        ("problems", was["problems"], now["problems"]),
+        ("determinism.notes", _notes(was), _notes(now)),
+    ]
+    # With an upgrade, the manifest's own version is reported under it.
+    keys = [
+        label
+        for label, old, new in summarized
+        if old != new and not (label == "version" and implied is not None)
+    ]
+    if implied is not None and was["version"] != now["version"]:
+        implied.append(f"manifest version: {was['version'] or '-'} -> {now['version'] or '-'}")
+    if keys:
+        changes.append(
+            Change(
+                plugin=name,
+                kind="manifest",
+                severity="low",
+                message="manifest keys changed: " + ", ".join(keys),
+            )
+        )
+    explained = implied is not None and was["version"] != now["version"]
+    if not changes and not explained and was["digest"] != now["digest"]:
+        changes.append(
+            Change(
+                plugin=name,
+                kind="manifest",
+                severity="low",
+                message="manifest changed outside the summarized keys",
+                before=was["digest"],
+                after=now["digest"],
+            )
+        )
+    return changes
+
+
+def _notes(manifest: ManifestSummary) -> str | None:
+    determinism = manifest["determinism"]
+    return determinism["notes"] if determinism else None
+
+
+def _level(manifest: ManifestSummary) -> str | None:
+    determinism = manifest["determinism"]
+    return determinism["class"] if determinism else None
+
+
+def _key_changes(
+    was: RegistryKeys | None, now: RegistryKeys | None
+) -> Iterator[tuple[str, bool, str]]:
+    """(kind, added?, sorted keys) for every registry kind whose keys changed."""
+    for kind in REGISTRY_KINDS:
+        old = set(was[kind]) if was else set()
+        new = set(now[kind]) if now else set()
+        for added, keys in ((True, new - old), (False, old - new)):
+            if keys:
+                yield kind, added, ", ".join(sorted(keys))
+
+
+def _diff_capabilities(
+    name: str, was: RegistryKeys | None, now: RegistryKeys | None
+) -> list[Change]:
+    return [
+        Change(
+            plugin=name,
+            kind="capabilities",
+            severity="medium",
+            message=f"{kind} {'added' if added else 'removed'}: {keys}",
+            before=None if added else keys,
+            after=keys if added else None,
+        )
+        for kind, added, keys in _key_changes(was, now)
+    ]
+
+
+def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> list[Change]:
+    old, new = _level(was), _level(now)
+    if old == new:
+        return []
+    from insidellms_provenance.fingerprint._plugin_manifest import determinism_rank
+
+    rank_old, rank_new = determinism_rank(old), determinism_rank(new)
+    downgrade = rank_new > rank_old
+    kind = "determinism-downgrade" if downgrade else "determinism-upgrade"
+    severity = "high" if downgrade else "low"
+    return [_transition(name, kind, severity, "determinism", old, new, shown=_undeclared)]
+
+
+def _load_text(plugin: PluginFingerprint) -> str:
+    """The whole load outcome: status, exception type and message, as far as recorded."""
+    load = plugin["load"]
+    text = f"{load['status']} ({load['error_type']})" if load["error_type"] else load["status"]
+    return f"{text}: {load['error_message']}" if load["error_message"] else text
+
+
+def _diff_load(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
+    if was["load"] == now["load"]:
+        return []
+    regression = was["load"]["status"] == "loaded" and now["load"]["status"] != "loaded"
+    severity = "high" if regression else "medium"
+    return [_transition(name, "load", severity, "load", _load_text(was), _load_text(now))]
+
+
+def _diff_origin(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
+    changes = []
+    old_status, new_status = was["origin"]["status"], now["origin"]["status"]
+    if old_status != new_status:
+        severity = "high" if new_status == "shadowed" else "low"
+        changes.append(_transition(name, "origin", severity, "origin", old_status, new_status))
+    old, new = was["origin"]["duplicate_versions"], now["origin"]["duplicate_versions"]
+    if old != new:
+        severity = "high" if new else "low"
+        text = f"duplicate installs: {', '.join(new)}" if new else "duplicate installs gone"
+        changes.append(
+            Change(
+                plugin=name,
+                kind="origin",
+                severity=severity,
+                message=text,
+                before=", ".join(old) or None,
+                after=", ".join(new) or None,
+            )
+        )
+    return changes
+
+
+def _diff_registrations(name: str, was: PluginFingerprint, now: PluginFingerprint) -> list[Change]:
+    changes = []
+    for label, old, new in (
+        ("registered", was["registered"], now["registered"]),
+        ("replaced", was["replaced"], now["replaced"]),
+    ):
+        changes += [
+            Change(
+                plugin=name,
+                kind="registrations",
+                severity="high" if label == "replaced" and added else "low",
+                message=f"{'now' if added else 'no longer'} {label} {kind}: {keys}",
+            )
+            for kind, added, keys in _key_changes(old, new)
+        ]
+    return changes
+
+
+def _diff_conflicts(before: Iterable[Any], after: Iterable[Any]) -> list[Change]:
+    """Conflicts are one per pair of plugins and key: matched by (kind, key, plugins)."""
+    from insidellms_provenance.field._read import read_conflict
+
+    def index(values: Iterable[Any]) -> dict[_ConflictKey, list[Conflict]]:
+        found: dict[_ConflictKey, list[Conflict]] = {}
+        for value in values:
+            conflict = read_conflict(value, where="a provenance field")
+            key = (conflict["kind"], conflict["key"], tuple(conflict["plugins"]))
+            found.setdefault(key, []).append(conflict)
+        return {key: sorted(group, key=_conflict_text) for key, group in found.items()}
+
+    old, new = index(before), index(after)
+    changes = []
+    for key in sorted(old.keys() | new.keys()):
+        was, now = old.get(key, []), new.get(key, [])
+        for was_one, now_one in zip(was, now, strict=False):
+            if was_one != now_one:
+                changes.append(_conflict_change(now_one, "changed", was_one))
+        changes += [_conflict_change(conflict, "appeared") for conflict in now[len(was) :]]
+        changes += [_conflict_change(conflict, "resolved") for conflict in was[len(now) :]]
+    return changes
+
+
+_ConflictKey = tuple[str, str, tuple[str, ...]]
+
+
+def _conflict_text(conflict: Conflict) -> str:
+    winner = f", {conflict['winner']} won" if conflict["winner"] else ""
+    return f"{conflict['outcome']}{winner}"
+
+
+def _conflict_change(conflict: Conflict, what: str, was: Conflict | None = None) -> Change:
+    plugins = conflict["plugins"]
+    where = f"conflict on {conflict['kind']} {conflict['key']!r} between {', '.join(plugins)}"
+    if what == "resolved":
+        message, severity = f"{where} resolved", "low"
+    elif was is not None:
+        message = f"{where}: {_conflict_text(was)} -> {_conflict_text(conflict)}"
+        severity = "high"
+    else:
+        message, severity = f"{where} ({_conflict_text(conflict)})", "high"
+    return Change(
+        plugin=plugins[-1] if plugins else "-",
+        kind="conflict",
+        severity=severity,
+        message=message,
+        before=_conflict_text(was) if was else None,
+        after=None if what == "resolved" else _conflict_text(conflict),
+    )

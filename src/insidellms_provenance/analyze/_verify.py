@@ -1,0 +1,283 @@
+"""Re-verify installed distributions against their RECORD, and an environment against a run.
+
+Typical usage::
+
+    findings = verify_distributions(distributions)       # integrity, by path
+    changes = reproducibility_changes(recorded_field)
+
+Nothing here imports plugin code: distributions are found through their metadata only,
+and files are read without following symlinks or opening special files
+(``docs/verify.md`` states the rules and the threat model).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+if TYPE_CHECKING:
+    from insidellms_provenance.analyze._diff import DiffReport
+    from insidellms_provenance.field.schema import Provenance
+
+from insidellms_provenance.fingerprint._discover import dist_info_name
+from insidellms_provenance.fingerprint._dist_files import read_dist_text, read_info_text
+from insidellms_provenance.fingerprint._distribution import metadata_name, site_directory
+from insidellms_provenance.fingerprint._hashing import POOL_MIN_FILES
+from insidellms_provenance.fingerprint._install_layout import site_layout
+from insidellms_provenance.fingerprint._integrity import check_files
+from insidellms_provenance.fingerprint._record_file import parse_record
+
+__all__ = [
+    "Finding",
+    "VerifyTarget",
+    "reproducibility_changes",
+    "target_at",
+    "target_of",
+    "verify_targets",
+]
+
+# Metadata directories handed to the pool as they are, described in the workers.
+_POOL_MIN_DIRECTORIES: Final = 40
+
+
+class Finding(NamedTuple):
+    """One integrity problem, by distribution and path relative to the site directory."""
+
+    distribution: str
+    path: str
+    problem: str
+
+    @property
+    def sort_key(self) -> tuple[str, str, str]:
+        """Distribution, then path, then problem."""
+        return (self.distribution, self.path, self.problem)
+
+
+class VerifyTarget(NamedTuple):
+    """A distribution to verify: where it lives and what its RECORD says.
+
+    ``name`` is for display; empty when not read yet (:func:`target_at`): it is then
+    read from METADATA only if there is a finding to name.
+    """
+
+    name: str
+    site_dir: Path
+    dist_info: str
+    record_text: str | None
+    depth: int
+    record_problem: str | None = None
+    relocated_depth: int = 0
+    uv_links: bool = False
+
+
+def target_at(info_dir: str) -> VerifyTarget:
+    """Describe the distribution in metadata directory ``info_dir`` (as :func:`target_of`).
+
+    Reads RECORD and INSTALLER only, as regular files; the name is left for
+    :func:`_verify_one` to read when it has a finding to name.
+    """
+    site = os.path.dirname(info_dir) or "."
+    layout = site_layout(site)
+    problems: list[str] = []
+    record_text = read_info_text(info_dir, "RECORD", problems)
+    return VerifyTarget(
+        name="",
+        site_dir=Path(site),
+        dist_info=os.path.basename(info_dir),
+        record_text=record_text,
+        depth=layout.depth,
+        record_problem=problems[0] if problems else None,
+        relocated_depth=layout.relocated_depth,
+        uv_links=(read_info_text(info_dir, "INSTALLER") or "").strip() == "uv",
+    )
+
+
+def target_of(dist: metadata.Distribution) -> VerifyTarget:
+    """Describe an installed distribution for verification, reading metadata only.
+
+    The name, for display, is read from METADATA's header block (:func:`metadata_name`),
+    not by the email parser; RECORD and METADATA are read only as regular files.
+    """
+    site = site_directory(dist)
+    layout = site_layout(str(site))
+    problems: list[str] = []
+    record_text = read_dist_text(dist, "RECORD", problems)
+    directory = getattr(dist, "_path", None)  # PathDistribution's directory (see discover)
+    if isinstance(directory, Path):
+        name = metadata_name(str(directory)) or ""
+    else:
+        metadata_text = read_dist_text(dist, "METADATA")
+        name = (metadata_text and _header_name(metadata_text)) or ""
+    return VerifyTarget(
+        name=name or _name_from_directory(dist_info_name(dist) or "?"),
+        site_dir=site,
+        dist_info=dist_info_name(dist) or "",
+        record_text=record_text,
+        depth=layout.depth,
+        record_problem=problems[0] if problems else None,
+        relocated_depth=layout.relocated_depth,
+        uv_links=(read_dist_text(dist, "INSTALLER") or "").strip() == "uv",
+    )
+
+
+def _name_from_directory(dist_info: str) -> str:
+    return dist_info.partition("-")[0]
+
+
+def _display_name(target: VerifyTarget) -> str:
+    """``target.name``, or the Name in its METADATA, or its directory's name's stem."""
+    if target.name:
+        return target.name
+    name = metadata_name(os.path.join(target.site_dir, target.dist_info))
+    return name or _name_from_directory(target.dist_info or "?")
+
+
+def _header_name(text: str) -> str:
+    from insidellms_provenance.fingerprint._distribution import name_and_version
+
+    return name_and_version(text, [])[0]
+
+
+def verify_targets(
+    targets: Iterable[VerifyTarget | str],
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[Finding]:
+    """Every integrity finding for ``targets``, sorted by distribution and path.
+
+    A target is a :class:`VerifyTarget` or the path of a metadata directory, described
+    (:func:`target_at`) where it is verified: with many distributions, reading their
+    RECORDs is work for the pool too. Each distribution is verified whole (RECORD
+    parse, ``lstat``, hashing, unexpected files) in one place; when there are enough
+    files to pay for it, distributions are spread over a small process pool and only
+    findings travel back. ``progress`` is called with (distributions done,
+    distributions, the last one done) as work completes.
+    """
+    work = list(targets)
+    directories = sum(isinstance(target, str) for target in work)
+    if directories < _POOL_MIN_DIRECTORIES:
+        # Few: described here, so that their RECORDs decide whether a pool pays.
+        work = [target_at(item) if isinstance(item, str) else item for item in work]
+        directories = 0
+    rows = sum(
+        (target.record_text or "").count("\n") if isinstance(target, VerifyTarget) else 0
+        for target in work
+    )
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or (rows < POOL_MIN_FILES and not directories):
+        results = []
+        for item in work:
+            target = target_at(item) if isinstance(item, str) else item
+            results.append(_verify_one(target))
+            if progress is not None:
+                progress(len(results), len(work), _label(target))
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        # Interleaved batches give each worker a similar mix of small and large dists.
+        batches = [work[index :: workers * 8] for index in range(workers * 8)]
+        results = []
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+        try:
+            # Workers start with SIGINT blocked and then ignore it; a Ctrl-C meanwhile waits
+            # for the parent, which handles it once, when SIGINT is unblocked below: inside
+            # this ``try``, so that the workers are stopped then too.
+            with _interrupts_blocked():
+                # Futures, not ``pool.map``: map cancels its pending futures when interrupted,
+                # and the pool's manager thread then fails (a traceback) when it marks a
+                # cancelled future broken after the workers are stopped.
+                futures = [pool.submit(_verify_batch, batch) for batch in batches]
+            done = 0
+            for batch, future in zip(batches, futures, strict=True):
+                results.append(future.result())
+                done += len(batch)
+                if progress is not None and batch:
+                    progress(done, len(work), _label(batch[-1]))
+        except BaseException:
+            # Ctrl-C: stop the workers now (they ignore SIGINT, so print no tracebacks) and
+            # wait for the manager thread to see them gone, so nothing runs on after this.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown()
+            raise
+        pool.shutdown()
+    findings = [finding for batch in results for finding in batch]
+    return sorted(findings, key=lambda finding: finding.sort_key)
+
+
+def _ignore_interrupts() -> None:
+    """In pool workers: Ctrl-C is the parent's to handle, once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _interrupts_blocked() -> Iterator[None]:
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _label(item: VerifyTarget | str) -> str:
+    """What the progress line shows: the name if known, else the metadata directory's."""
+    if isinstance(item, str):
+        return os.path.basename(item)
+    return item.name or item.dist_info
+
+
+def _verify_batch(targets: list[VerifyTarget | str]) -> list[Finding]:
+    return [
+        finding
+        for target in targets
+        for finding in _verify_one(target_at(target) if isinstance(target, str) else target)
+    ]
+
+
+def _verify_one(target: VerifyTarget) -> list[Finding]:
+    """Every finding for one distribution (the checks ``record`` makes, bytecode included)."""
+    record_path = target.dist_info + "/RECORD"
+    if target.record_text is None:
+        problem = target.record_problem or "RECORD is missing"
+        return [Finding(distribution=_display_name(target), path=record_path, problem=problem)]
+    entries, rejected = parse_record(target.record_text)
+    problems = [(record_path, r.problem) for r in rejected]
+    checked = check_files(
+        str(target.site_dir),
+        target.dist_info,
+        entries,
+        target.depth,
+        bytecode=True,
+        relocated_depth=target.relocated_depth,
+        uv_links=target.uv_links,
+    )
+    problems += [(f.path, f.problem) for f in checked]
+    if not problems:
+        return []
+    name = _display_name(target)
+    return [Finding(distribution=name, path=path, problem=problem) for path, problem in problems]
+
+
+def reproducibility_changes(recorded: Provenance) -> DiffReport:
+    """Re-fingerprint this environment without importing plugins and diff it with a run.
+
+    Only what can be known without importing is compared (entry points, distributions,
+    sources); manifest, load, origin and registrations are taken from the recording.
+    """
+    from insidellms_provenance.analyze._diff import diff_fields
+    from insidellms_provenance.fingerprint._recorder import record_without_import
+
+    now = record_without_import(recorded["group"], recorded)
+    return diff_fields(recorded, now)

@@ -1,0 +1,186 @@
+"""``audit``: plugin provenance across many runs, as JSON lines and a summary."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from insidellms_provenance.cli._options import (
+    add_group_filter,
+    add_output,
+    add_quiet,
+    set_epilog,
+)
+
+if TYPE_CHECKING:
+    from insidellms_provenance.analyze._audit import RunDir
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add this command's options."""
+    parser.add_argument(
+        "roots",
+        type=Path,
+        nargs="+",
+        metavar="DIR",
+        help="directories to search for runs (recursively)",
+    )
+    add_output(parser, "write the JSON lines to FILE, atomically (the summary then goes to stdout)")
+    add_group_filter(
+        parser,
+        "audit only fields recorded for this entry-point group; runs whose field "
+        "is for another group are counted as without provenance (default: accept any)",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="audit only shard I of N (1 <= I <= N): the runs whose path relative to its "
+        "DIR hashes to I, the same on every machine; the N shards' lines together are the "
+        "whole audit's lines",
+    )
+    parser.add_argument(
+        "--deps",
+        action="store_true",
+        help="follow each plugin's line with one line per dependency in its closure "
+        "(lines with a 'dependency' column)",
+    )
+    add_quiet(parser)
+    set_epilog(
+        parser,
+        exit_codes="0 audited (runs without a readable field are counted and listed in "
+        "the summary, not errors); 2 bad input (a DIR that is not a directory, an "
+        "--output path that cannot be written).",
+    )
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Stream the lines, then print the summary (stderr when lines go to stdout)."""
+    from insidellms_provenance.analyze._audit import (
+        AuditSummary,
+        audit_runs,
+        find_runs,
+        parse_shard,
+    )
+    from insidellms_provenance.errors import ProvenanceError
+
+    shard = None
+    if arguments.shard is not None:
+        try:
+            shard = parse_shard(arguments.shard)
+        except ValueError as error:
+            raise ProvenanceError(str(error)) from None
+
+    for root in arguments.roots:
+        if not root.is_dir():
+            raise ProvenanceError(f"{root}: not a directory")
+    from insidellms_provenance.cli._progress import Progress
+    from insidellms_provenance.cli._render import terminal_safe
+
+    summary = AuditSummary()
+    progress = Progress.for_terminal("audited", "runs", quiet=arguments.quiet)
+
+    def unreadable(directory: Path, reason: str) -> None:
+        summary.runs += 1
+        summary.note_missing(str(directory), f"directory cannot be read: {reason}")
+
+    runs = find_runs(arguments.roots, shard, unreadable)
+    output: Path | None = arguments.output
+    target = Path(os.path.realpath(output)) if output is not None else None
+    if target is not None:
+        if target.is_dir():
+            raise ProvenanceError(f"{output}: is a directory")
+        _refuse_an_input(target, output, runs)
+    with _sink(target, output) as sink:
+        for line in audit_runs(runs, summary, group=arguments.group, dependencies=arguments.deps):
+            sink.write(line)
+            progress.update(summary.runs, summary.current)
+    progress.close()
+    report = sys.stdout if output is not None else sys.stderr
+    report.write(terminal_safe(summary.render()))
+    report.flush()
+    return 0
+
+
+def _refuse_an_input(target: Path, output: Path | None, runs: Iterable[RunDir]) -> None:
+    """Raise if ``target`` is one of the runs' manifests.
+
+    Compared by device and inode, so links are seen through. A file with one link, not
+    named manifest.json, cannot be a run's manifest: the runs are not listed again.
+    """
+    from insidellms_provenance.errors import ProvenanceError
+    from insidellms_provenance.field.schema import MANIFEST_NAME
+
+    try:
+        info: os.stat_result | None = os.stat(target)
+    except OSError:
+        info = None
+    if info is None or (target.name != MANIFEST_NAME and info.st_nlink == 1):
+        return
+    identity = (info.st_dev, info.st_ino)
+    manifests = (os.path.join(run.name, MANIFEST_NAME) for run in runs)  # runs are dirs
+    if any(_identity(path) == identity for path in manifests):
+        raise ProvenanceError(
+            f"{output}: is one of the audited manifests; refusing to overwrite it"
+        )
+
+
+def _identity(path: str | Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def _set_interrupt_mask(how: int, mask: Iterable[int]) -> set[int | signal.Signals]:
+    """``pthread_sigmask`` where there is one (not on Windows)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return set()
+    return signal.pthread_sigmask(how, mask)
+
+
+@contextlib.contextmanager
+def _sink(target: Path | None, output: Path | None) -> Iterator[IO[bytes]]:
+    """stdout, or a temp file beside ``target`` renamed over it only when all went well."""
+    from insidellms_provenance.errors import WriteError
+
+    if target is None:
+        yield sys.stdout.buffer
+        sys.stdout.flush()
+        return
+    # SIGINT waits while the temp file is created, and is raised (by the unblocking call)
+    # inside the ``try`` that removes it: a Ctrl-C cannot leave it behind.
+    previous = _set_interrupt_mask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as error:
+        _set_interrupt_mask(signal.SIG_SETMASK, previous)
+        raise WriteError(f"{output}: cannot write in {target.parent}: {error.strerror}") from None
+    file: IO[bytes] = os.fdopen(fd, "wb")
+    try:
+        _set_interrupt_mask(signal.SIG_SETMASK, previous)
+        yield file
+        file.flush()
+        os.fsync(file.fileno())
+        file.close()
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            file.close()
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        if isinstance(error, OSError):
+            raise WriteError(f"{output}: cannot write: {error.strerror}") from None
+        raise

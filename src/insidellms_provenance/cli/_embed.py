@@ -1,0 +1,64 @@
+"""``embed``: write the field into a run's ``manifest.json`` (``custom.plugin_provenance``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from insidellms_provenance.cli._options import add_group, set_epilog
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add this command's options."""
+    add_group(parser)
+    set_epilog(
+        parser,
+        exit_codes="0 embedded, or already up to date; 2 bad input (no manifest.json, "
+        "invalid JSON, an unreadable --from file, a directory that cannot be written); "
+        "manifest.json is then left unchanged.",
+    )
+    parser.add_argument("run", type=Path, metavar="RUN_DIR", help="run directory or manifest.json")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="FILE",
+        help="embed a field written earlier by 'record' instead of recording now",
+    )
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Embed, then say what happened on stderr."""
+    from insidellms_provenance.runfile._embed import embed
+
+    if arguments.source is not None:
+        from insidellms_provenance.runfile._read import load_provenance
+
+        provenance, _ = load_provenance(arguments.source)
+    else:
+        from insidellms_provenance.fingerprint._recorder import record
+
+        provenance = record(arguments.group, isolated=True)
+    result = embed(arguments.run, provenance)
+    where = result.path
+    if not result.changed:
+        print(f"{where}: provenance already up to date", file=sys.stderr)
+        return 0
+    count = len(provenance["plugins"])
+    print(f"{where}: embedded provenance of {count} plugin(s)", file=sys.stderr)
+    if not result.exact_style:
+        print(
+            f"{where}: warning: the original JSON formatting could not be reproduced exactly",
+            file=sys.stderr,
+        )
+    if result.stale:
+        print(
+            f"{where}: warning: {len(result.stale)} attestation file(s) such as "
+            f"{result.stale[0]} were computed over the previous manifest.json and no longer "
+            "match it; re-run 'insidellms attest' and 'insidellms sign'",
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,119 @@
+"""Parse arguments, run one command, map errors to exit codes (0 ok, 1 problem, 2 bad input).
+
+Each subcommand is a module ``cli/_<name>.py`` with ``add_arguments(parser)`` and
+``run(arguments) -> int``; its one-line help is in :data:`COMMANDS`. Only the module of
+the command being run is imported, and it imports its heavy dependencies inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = [
+    "COMMANDS",
+    "EXIT_BAD_INPUT",
+    "EXIT_OK",
+    "EXIT_PROBLEM",
+    "build_parser",
+    "join_dashed_values",
+    "main",
+]
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_BAD_INPUT = 2
+PROG = "insidellms-provenance"
+COMMANDS: dict[str, str] = {
+    "demo": "run record, embed and show on a built-in example (no insideLLMs needed)",
+    "record": "fingerprint the group's plugins in this environment; print the field as JSON",
+    "embed": "record now (or take --from FILE) and write the field into RUN_DIR/manifest.json",
+    "show": "print the recorded plugins of a run, manifest or record file as a table",
+    "diff": "compare the plugin provenance of two runs (run dir, manifest.json or record file)",
+    "verify": "re-hash installed plugin files against RECORD; compare this environment with a run",
+    "check": "enforce plugin policy on a recorded run or, before a run, on this environment",
+    "audit": "walk run directories; one JSON line per (run, plugin) and a summary",
+    "doctor": "check the group's plugins: manifests, compatibility, requirements, conflicts",
+    "list": "list registered models, probes and datasets with their provenance",
+    "export": "write a run's plugins as a PEP 751 lock, CycloneDX SBOM or in-toto statement",
+    "fingerprint": "the record_digest of wheel files, computed from their contents, uninstalled",
+}
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; when ``argv`` names a subcommand, only that one is built.
+
+    With no recognizable subcommand first (``--help``, a typo), every subcommand is
+    built complete, so help and errors are the same as always. Building the others costs
+    more than running ``diff`` of two small runs: argparse looks for translations of its
+    messages on disk for every parser.
+    """
+    from insidellms_provenance import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Record, show and compare which plugin code produced a run."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    words = sys.argv[1:] if argv is None else list(argv)
+    first = next((word for word in words if not word.startswith("-")), None)
+    chosen = first if first in COMMANDS else None
+    for name, help_text in COMMANDS.items():
+        if chosen in (None, name):
+            command = subparsers.add_parser(name, help=help_text, description=help_text)
+            module = importlib.import_module(f"insidellms_provenance.cli._{name}")
+            module.add_arguments(command)
+            command.set_defaults(handler=module.run)
+    return parser
+
+
+# Options whose value may start with "-" (``--fail-on -medium``): argparse would take such
+# a value for an option and stop with "expected one argument".
+_DASHED_VALUE_OPTIONS = ("--fail-on",)
+
+
+def join_dashed_values(words: Sequence[str]) -> list[str]:
+    """``--fail-on -x`` becomes ``--fail-on=-x``, so argparse accepts a leading dash.
+
+    A following word that starts with ``--`` is left alone: it is the next option, and
+    argparse then says that the value is missing.
+    """
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        following = words[index + 1] if index + 1 < len(words) else ""
+        dashed = following.startswith("-") and not following.startswith("--")
+        if word in _DASHED_VALUE_OPTIONS and dashed:
+            joined.append(f"{word}={following}")
+            index += 2
+            continue
+        if word == "--":
+            joined += words[index:]
+            break
+        joined.append(word)
+        index += 1
+    return joined
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    from insidellms_provenance.errors import ProvenanceError
+
+    words = join_dashed_values(sys.argv[1:] if argv is None else argv)
+    arguments = build_parser(words).parse_args(words)
+    try:
+        code: int = arguments.handler(arguments)
+    except ProvenanceError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into ``head`` and the like: stop quietly, as diff(1) does.
+        sys.stderr.close()
+        return EXIT_PROBLEM
+    return code

@@ -1,0 +1,166 @@
+"""Render results for people and machines: aligned text tables, markdown tables, JSON.
+
+Every command renders through these functions, so a table looks the same everywhere and
+a cell is escaped the same way in every markdown report.
+
+Typical usage::
+
+    lines = text_table([("PLUGIN", "LOAD"), ("alpha", "loaded")])
+    lines = markdown_table(("Plugin", "Load"), [(markdown_code("alpha"), "loaded")])
+    data = json_bytes({"ok": True})
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from insidellms_provenance.analyze._diff import Change
+    from insidellms_provenance.field.schema import Conflict
+
+__all__ = [
+    "change_lines",
+    "change_value",
+    "conflict_line",
+    "json_bytes",
+    "markdown_cell",
+    "markdown_change_table",
+    "markdown_code",
+    "markdown_table",
+    "terminal_safe",
+    "text_table",
+]
+
+_COLOURS = {"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", "low": "\x1b[2m"}
+_RESET = "\x1b[0m"
+
+
+# C0 and C1 control characters but newline, and the bidirectional overrides: recorded
+# strings holding them could clear the screen or disguise text in a terminal.
+_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters (but newlines) written as Python escapes.
+
+    Applied to every text and markdown output, so a recorded string cannot clear the
+    screen or overwrite a line with a forged verdict.
+    """
+    return _UNSAFE.sub(lambda match: ascii(match.group(0))[1:-1], text)
+
+
+def text_table(
+    rows: Iterable[Sequence[str]],
+    *,
+    min_widths: Mapping[int, int] | None = None,
+    paint: Callable[[int, str], str] | None = None,
+    rstrip: bool = False,
+) -> list[str]:
+    """Rows as lines, columns padded to their widest cell and two spaces apart.
+
+    The last column is not padded. ``min_widths`` widens columns by index; ``paint``
+    decorates each padded cell (colours do not count towards widths); ``rstrip`` removes
+    trailing blanks, for tables whose last cells may be empty.
+    """
+    table = [list(row) for row in rows]
+    if not table:
+        return []
+    columns = len(table[0])
+    widths = [max(len(row[column]) for row in table) for column in range(columns)]
+    for column, width in (min_widths or {}).items():
+        widths[column] = max(widths[column], width)
+    lines = []
+    for row in table:
+        cells = [cell.ljust(widths[i]) if i < columns - 1 else cell for i, cell in enumerate(row)]
+        if paint is not None:
+            cells = [paint(i, cell) for i, cell in enumerate(cells)]
+        line = "  ".join(cells)
+        lines.append(line.rstrip() if rstrip else line)
+    return lines
+
+
+def markdown_cell(text: str) -> str:
+    """Text made safe for one markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_code(text: str) -> str:
+    """Text as inline code in one markdown table cell."""
+    return f"`{markdown_cell(text)}`"
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A markdown table; cells are written as given (escape them with :func:`markdown_cell`)."""
+    return [
+        f"| {' | '.join(headers)} |",
+        "|" + "---|" * len(headers),
+        *(f"| {' | '.join(row)} |" for row in rows),
+    ]
+
+
+def json_bytes(value: object) -> bytes:
+    """Canonical JSON and a newline: every command's ``--format json``."""
+    from insidellms_provenance._canonical import canonical_json
+
+    return canonical_json(value) + b"\n"
+
+
+def conflict_line(conflict: Conflict) -> str:
+    """One line for a registry conflict observed in a host run (``show``, ``doctor``)."""
+    winner = f", {conflict['winner']} won" if conflict["winner"] else ""
+    return (
+        f"conflict: {conflict['kind']} {conflict['key']!r} registered by "
+        f"{', '.join(conflict['plugins'])} ({conflict['outcome']}{winner})"
+    )
+
+
+def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str]:
+    """One aligned line per change: plugin, severity, kind, message; what it implies under it."""
+
+    def paint(column: int, cell: str) -> str:
+        if column == 1 and colour:
+            return f"{_COLOURS[cell.rstrip()]}{cell}{_RESET}"
+        return cell
+
+    rows = [
+        (terminal_safe(c.plugin), c.severity, c.kind, terminal_safe(c.message)) for c in changes
+    ]
+    widths = {1: len("critical")}
+    painted = text_table(rows, min_widths=widths, paint=paint)
+    plain = text_table(rows, min_widths=widths)
+    lines = []
+    for change, line, unpainted in zip(changes, painted, plain, strict=True):
+        lines.append(line)
+        # What the change implies (an upgrade's new manifest version...), under its message.
+        indent = " " * (len(unpainted) - len(terminal_safe(change.message)))
+        lines += [f"{indent}implies {terminal_safe(implied)}" for implied in change.implied]
+    return lines
+
+
+def markdown_change_table(changes: Sequence[Change]) -> list[str]:
+    """A markdown table of changes: plugin, severity, kind, details."""
+    return markdown_table(
+        ("Plugin", "Severity", "Change", "Details"),
+        [
+            (
+                markdown_code(c.plugin),
+                c.severity,
+                c.kind,
+                markdown_cell("; implies ".join((c.message, *c.implied))),
+            )
+            for c in changes
+        ],
+    )
+
+
+def change_value(change: Change) -> dict[str, Any]:
+    """A change as JSON, the same object in ``diff`` and ``verify`` reports.
+
+    Its keys are the fields of :class:`~insidellms_provenance.analyze._diff.Change`, the one
+    key list (``docs/diff-report.schema.json`` describes it, and a test holds the two equal).
+    """
+    values = change._asdict()
+    values["implied"] = list(change.implied)
+    return values

@@ -1,0 +1,204 @@
+"""Read a provenance field: check its shape, schema and digest against the one schema.
+
+Readers get the parsed values themselves, validated against the ``TypedDict``s of
+:mod:`insidellms_provenance.field.schema` and typed as them: nothing is copied.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, cast
+
+import orjson
+
+from insidellms_provenance._canonical import canonical_digest, sha256_digest
+from insidellms_provenance.errors import InvalidFieldError
+from insidellms_provenance.field.schema import (
+    SCHEMA_V1,
+    SCHEMA_V2,
+    Conflict,
+    PluginFingerprint,
+    Provenance,
+)
+
+__all__ = [
+    "KNOWN_SCHEMAS",
+    "check_field",
+    "read_conflict",
+    "read_field",
+    "read_field_beside",
+    "read_plugin",
+    "validate_checked",
+]
+
+KNOWN_SCHEMAS = frozenset({SCHEMA_V1, SCHEMA_V2})
+
+
+def check_field(value: object, *, where: str) -> dict[str, Any]:
+    """Check a field's schema string and digest, and upgrade it to the current schema.
+
+    Does not validate its plugins, so it stays cheap for very large fields: the digest
+    is recomputed with ``orjson``'s sorted output, which is canonical for every field
+    this package writes (no floats, no keys at or above U+E000); only when that
+    disagrees is the full RFC 8785 writer used to decide. A v1 field (its digest covers
+    ``plugins`` only) is checked as written, then returned upgraded to v2.
+    """
+    if not isinstance(value, dict):
+        raise InvalidFieldError(f"{where}: provenance field is not a JSON object")
+    schema = value.get("schema")
+    if schema not in KNOWN_SCHEMAS:
+        known = ", ".join(sorted(KNOWN_SCHEMAS))
+        raise InvalidFieldError(f"{where}: unknown provenance schema {schema!r} (known: {known})")
+    plugins = value.get("plugins")
+    if not isinstance(plugins, list):
+        raise InvalidFieldError(f"{where}: provenance field is malformed: 'plugins' is not a list")
+    _check_load_order(plugins, where)
+    from insidellms_provenance.field._build import digested_part
+
+    sealed = digested_part(value)
+    try:
+        fast = sha256_digest(orjson.dumps(sealed, option=orjson.OPT_SORT_KEYS))
+    except orjson.JSONEncodeError:
+        fast = None
+    if fast != value.get("digest") and canonical_digest(sealed) != value.get("digest"):
+        what = "its plugins" if sealed is plugins else "its content"
+        raise InvalidFieldError(f"{where}: provenance digest does not match {what}")
+    return _upgrade_v1(value) if schema == SCHEMA_V1 else value
+
+
+def _upgrade_v1(value: dict[str, Any]) -> dict[str, Any]:
+    """A v1 field as v2: what v1 did not record is null, and registrations tell the run.
+
+    v1 recorded neither ``integrity`` nor (0.1.0) ``code_digest``: both are ``None``.
+    v1 recorded ``registered`` only for plugins observed in a host run, so a field with
+    any non-null ``registered`` was observed in one. The digest is that of the result.
+    """
+    from insidellms_provenance.field._build import field_digest
+
+    plugins = []
+    for plugin in value["plugins"]:
+        if isinstance(plugin, dict) and isinstance(plugin.get("distribution"), dict):
+            plugins.append({**plugin, "distribution": _v2_distribution(plugin["distribution"])})
+        else:
+            plugins.append(plugin)
+    observed = any(isinstance(p, dict) and p.get("registered") is not None for p in plugins)
+    upgraded = {
+        "schema": SCHEMA_V2,
+        "group": value.get("group"),
+        "digest": "",
+        "observed_in_run": observed,
+        "plugins": plugins,
+        "conflicts": value.get("conflicts", []),
+    }
+    upgraded.update({key: item for key, item in value.items() if key not in upgraded})
+    table = upgraded.get("dependencies")
+    if isinstance(table, dict):
+        upgraded["dependencies"] = {
+            name: {**entry, "distribution": _v2_distribution(entry["distribution"])}
+            if isinstance(entry, dict) and isinstance(entry.get("distribution"), dict)
+            else entry
+            for name, entry in table.items()
+        }
+    upgraded["digest"] = field_digest(upgraded)
+    return upgraded
+
+
+def _v2_distribution(dist: dict[str, Any]) -> dict[str, Any]:
+    """A v1 ``distribution`` with v2's keys: ``code_digest`` after ``record_digest``."""
+    upgraded: dict[str, Any] = {}
+    for key, item in dist.items():
+        upgraded[key] = item
+        if key == "record_digest":
+            upgraded.setdefault("code_digest", dist.get("code_digest"))
+    upgraded.setdefault("code_digest", None)
+    upgraded.setdefault("integrity", None)
+    return upgraded
+
+
+def _check_load_order(plugins: list[Any], where: str) -> None:
+    """Plugins are written sorted by (name, value), each entry point once; refuse others.
+
+    A reordered or duplicated list never comes from a recording, and every reader would
+    otherwise have to decide which copy counts.
+    """
+    keys = []
+    for plugin in plugins:
+        entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
+        if not isinstance(entry_point, dict):
+            return  # structuring names this problem precisely
+        name, value = entry_point.get("name"), entry_point.get("value")
+        if not (isinstance(name, str) and isinstance(value, str)):
+            return
+        keys.append((name, value))
+    if any(earlier >= later for earlier, later in itertools.pairwise(keys)):
+        raise InvalidFieldError(
+            f"{where}: provenance field is malformed: plugins are not in load order "
+            "or an entry point is listed twice"
+        )
+
+
+def read_field(value: object, *, where: str) -> Provenance:
+    """Check a field read from a file and validate all of it; ``where`` names it in errors."""
+    checked = check_field(value, where=where)
+    _raise_on_issues(checked, Provenance, where, "field")
+    return cast("Provenance", checked)
+
+
+def read_field_beside(value: object, *, where: str, validated: Provenance) -> Provenance:
+    """:func:`read_field` for the second of two fields, ``validated`` being the first.
+
+    The same acceptance as :func:`read_field`: plugins equal to the plugin of the same
+    entry point in ``validated`` passed the same validation there and are not walked
+    again, so ``diff`` of two large fields validates the unchanged plugins once.
+    """
+    checked = check_field(value, where=where)
+    # A plugin that is the very object validated there is equal to it (``diff`` reads a
+    # pair so: runfile._read.load_field_pair); the others are compared by entry point.
+    same = {id(plugin) for plugin in validated["plugins"]}
+    fresh = [p for p in checked["plugins"] if id(p) not in same]
+    if fresh:
+        known = {_plugin_key(plugin): plugin for plugin in validated["plugins"]}
+        fresh = [p for p in fresh if known.get(_plugin_key(p), _MISSING) != p]
+    _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
+    return cast("Provenance", checked)
+
+
+_MISSING = object()
+
+
+def validate_checked(checked: dict[str, Any], *, where: str, fresh: list[Any]) -> Provenance:
+    """Validate a field :func:`check_field` returned, walking only the plugins in ``fresh``.
+
+    For a reader of many fields in turn (``audit``): the caller vouches that every other
+    plugin is exactly a value that passed this validation before (the same JSON, types
+    included: ``0`` is not ``false``), so the acceptance is :func:`read_field`'s.
+    """
+    _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
+    return cast("Provenance", checked)
+
+
+def _plugin_key(plugin: object) -> object:
+    entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
+    if isinstance(entry_point, dict):
+        return (entry_point.get("name"), entry_point.get("value"))
+    return id(plugin)
+
+
+def read_plugin(value: object, *, where: str, index: object = "?") -> PluginFingerprint:
+    """Validate one plugin entry of a field checked with :func:`check_field`."""
+    _raise_on_issues(value, PluginFingerprint, where, f"field.plugins[{index}]")
+    return cast("PluginFingerprint", value)
+
+
+def read_conflict(value: object, *, where: str, index: object = "?") -> Conflict:
+    """Validate one conflict of a field checked with :func:`check_field`."""
+    _raise_on_issues(value, Conflict, where, f"field.conflicts[{index}]")
+    return cast("Conflict", value)
+
+
+def _raise_on_issues(value: object, cls: type, where: str, path: str) -> None:
+    from insidellms_provenance.field._validate import validate
+
+    issues = validate(value, cls, path)
+    if issues:
+        raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))

@@ -1,0 +1,323 @@
+"""Find the entry points of a group, in the host's load order, and their distributions."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from importlib import machinery, metadata
+
+from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_regular
+from insidellms_provenance.field import schema
+from insidellms_provenance.fingerprint._dist_files import read_dist_text
+
+__all__ = [
+    "InstalledDistributions",
+    "copy_version",
+    "declaring_directories",
+    "discover",
+    "dist_info_name",
+    "entry_point_ref",
+    "entry_points_of",
+    "installed_copies",
+    "metadata_directories",
+    "normalized_name",
+    "versions_key",
+]
+
+
+_OWN_PREFIX = "insidellms_provenance."
+_INFO_SUFFIXES = (".dist-info", ".egg-info")
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def discover(group: str, *, include_own: bool = False) -> list[metadata.EntryPoint]:
+    """Entry points of ``group``, sorted by (name, value) as insideLLMs loads them.
+
+    The same entry points as ``importlib.metadata.entry_points(group=group)``: the first
+    distribution of each normalized name on ``sys.path`` wins, as Python imports it.
+    That function parses every distribution's ``entry_points.txt``; a file that does not
+    even contain the group's name cannot declare it, so only the others are parsed.
+
+    Fast path: the ``*.dist-info``/``*.egg-info`` directories are found with one
+    ``os.listdir`` per ``sys.path`` entry, in importlib's order and with its keys, and
+    only the winners' ``entry_points.txt`` is read. It falls back to iterating
+    ``importlib.metadata.distributions()`` when a ``sys.meta_path`` finder other than
+    ``PathFinder`` finds distributions, or a ``sys.path`` entry is not a ``str``, exists
+    but cannot be listed (a zip file), or is a directory named ``*.egg``. See benchmarks/.
+
+    ``include_own`` keeps this package's own hook (what the host itself discovers).
+    """
+    found: list[metadata.EntryPoint] = []
+    for dist, text in _declaring(group):
+        found.extend(entry_points_of(text, group, dist))
+    # This package's own in-run hook is not a plugin of the run: it registers nothing,
+    # and listing it would change every recorded field whenever this package changes.
+    if not include_own:
+        found = [ep for ep in found if not ep.value.startswith(_OWN_PREFIX)]
+    return sorted(found, key=lambda ep: (ep.name, ep.value))
+
+
+def entry_points_of(
+    text: str, group: str, dist: metadata.Distribution | None = None
+) -> list[metadata.EntryPoint]:
+    """The entry points of ``group`` in ``entry_points.txt`` text, as importlib reads them.
+
+    Parsed here, not by ``Distribution.entry_points``: importlib raises ``TypeError`` for
+    a line without ``=`` and re-reads the file (which may meanwhile be a FIFO). A line
+    without ``=`` becomes an entry point with an empty value, which then fails to load:
+    a problem on that plugin, not the end of the command.
+    """
+    found = []
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+            continue
+        if section != group:
+            continue
+        name, _, value = line.partition("=")
+        ep = metadata.EntryPoint(name=name.strip(), value=value.strip(), group=group)
+        # ``_for`` attaches the distribution, as importlib does (private since 3.8, stable).
+        found.append(ep._for(dist) if dist is not None else ep)  # type: ignore[attr-defined]  # noqa: SLF001
+    return found
+
+
+def metadata_directories() -> list[str] | None:
+    """The winning ``*.dist-info``/``*.egg-info`` paths on ``sys.path``, in importlib's order.
+
+    The distributions ``importlib.metadata.distributions()`` yields, de-duplicated as
+    Python imports them (the first of each normalized name wins), found by listing each
+    ``sys.path`` entry once. ``None`` where listings cannot reproduce importlib (see
+    :func:`discover`): the caller then iterates ``importlib.metadata.distributions()``.
+    """
+    return _info_dirs()
+
+
+def declaring_directories(group: str) -> list[str] | None:
+    """Metadata directories of the distributions :func:`discover` finds entry points in.
+
+    Without creating ``Distribution`` objects: ``entry_points.txt`` is read only for the
+    distributions whose file names the group, and parsed by :func:`entry_points_of`, as
+    :func:`discover` parses it. ``None`` where :func:`metadata_directories` is None.
+    """
+    info_dirs = _info_dirs()
+    if info_dirs is None:
+        return None
+    return [
+        directory
+        for directory in info_dirs
+        if _declares(_read_text(os.path.join(directory, "entry_points.txt")), group)
+    ]
+
+
+def _declares(text: str | None, group: str) -> bool:
+    """Whether ``entry_points.txt`` text declares an entry point of ``group`` not our own."""
+    if not text or group not in text:
+        return False
+    return any(not ep.value.startswith(_OWN_PREFIX) for ep in entry_points_of(text, group))
+
+
+def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
+    """The winning distributions whose ``entry_points.txt`` contains ``group``, in order."""
+    info_dirs = _info_dirs()
+    if info_dirs is None:
+        seen: set[str] = set()
+        for dist in metadata.distributions():
+            key = _normalized_name(dist)
+            if key not in seen:
+                seen.add(key)
+                text = read_dist_text(dist, "entry_points.txt")
+                if text and group in text:
+                    yield dist, text
+        return
+    for directory in info_dirs:
+        text = _read_text(os.path.join(directory, "entry_points.txt"))
+        if text and group in text:
+            # The path importlib makes: the sys.path entry joined with the child's name.
+            yield metadata.PathDistribution(pathlib.Path(directory)), text
+
+
+class InstalledDistributions:
+    """Every importable distribution by PEP 503 name: the first of each on ``sys.path``.
+
+    The distribution ``importlib.metadata.distribution(name)`` finds, with the fast
+    path of :func:`discover` (directory listings; ``importlib.metadata.distributions()``
+    where listings cannot reproduce it). Distribution objects are made on first use.
+    """
+
+    __slots__ = ("_directories", "_made")
+
+    def __init__(self) -> None:
+        self._made: dict[str, metadata.Distribution] = {}
+        self._directories: dict[str, str] = {}
+        info_dirs = _info_dirs()
+        if info_dirs is None:
+            for dist in metadata.distributions():
+                self._made.setdefault(normalized_name(_normalized_name(dist)), dist)
+            return
+        for directory in info_dirs:
+            self._directories.setdefault(_dir_key(os.path.basename(directory)), directory)
+
+    def get(self, name: str) -> metadata.Distribution | None:
+        """The distribution of PEP 503 ``name``, or ``None`` if none is installed."""
+        dist = self._made.get(name)
+        if dist is None and name in self._directories:
+            dist = metadata.PathDistribution(pathlib.Path(self._directories[name]))
+            self._made[name] = dist
+        return dist
+
+
+def _info_dirs() -> list[str] | None:
+    """The winning metadata directories on ``sys.path``, in importlib's order.
+
+    ``None`` where that order or those keys cannot be had from directory listings alone.
+    """
+    finders = [finder for finder in sys.meta_path if getattr(finder, "find_distributions", None)]
+    if finders != [machinery.PathFinder]:
+        return None
+    winners: list[str] = []
+    seen: set[str] = set()
+    for entry in sys.path:
+        if not isinstance(entry, str):
+            return None
+        try:
+            children = os.listdir(entry or ".")
+        except FileNotFoundError:
+            continue  # neither a directory nor a zip file: importlib finds nothing there
+        except (OSError, ValueError):
+            return None  # a zip file, or a path importlib may still open as one
+        if os.path.basename(entry).lower().endswith(".egg"):
+            return None  # importlib also finds an egg's EGG-INFO directory
+        for child, lookup_key in _lookup_order(children):
+            key = _unique_key(entry, child, lookup_key)
+            if key not in seen:
+                seen.add(key)
+                winners.append(os.path.join(entry, child))
+    return winners
+
+
+def _lookup_order(children: list[str]) -> Iterator[tuple[str, str]]:
+    """Metadata directories among ``children`` with their key, as importlib's ``Lookup``.
+
+    ``Lookup`` groups them by key, each group where its first member is listed.
+    """
+    groups: dict[str, list[str]] = {}
+    for child in children:
+        low = child.lower()
+        if low.endswith(_INFO_SUFFIXES):
+            key = _normalize(low.rpartition(".")[0].partition("-")[0])
+            groups.setdefault(key, []).append(child)
+    return ((child, key) for key, group in groups.items() for child in group)
+
+
+def _unique_key(entry: str, child: str, lookup_key: str) -> str:
+    """The key importlib de-duplicates ``child`` by: ``PathDistribution._normalized_name``."""
+    stem, extension = os.path.splitext(child)
+    name = stem.partition("-")[0]
+    if extension in _INFO_SUFFIXES and name:
+        # Lowercasing the whole name first gives the same key, except in rare non-ASCII
+        # cases (a Greek final sigma).
+        return lookup_key if child.isascii() else _normalize(name)
+    # Any other stem ("Foo.DIST-INFO"): importlib reads the Name in the metadata.
+    return _normalized_name(metadata.PathDistribution(pathlib.Path(entry, child)))
+
+
+def _normalize(name: str) -> str:
+    """``importlib.metadata.Prepared.normalize``: PEP 503 with underscores."""
+    return _SEPARATORS.sub("_", name).lower()
+
+
+def _read_text(path: str) -> str | None:
+    """The text of ``path``; ``None`` if it is missing, special, too large or not UTF-8."""
+    try:
+        return read_regular(path, limit=DIST_FILE_LIMIT).decode("utf-8")
+    except (FileRefusedError, UnicodeDecodeError):
+        return None
+
+
+def _normalized_name(dist: metadata.Distribution) -> str:
+    """The key ``importlib.metadata`` de-duplicates distributions by."""
+    # Private but present since Python 3.10 on every Distribution; entry_points()
+    # uses exactly this attribute for its own de-duplication.
+    name = getattr(dist, "_normalized_name", None)
+    if isinstance(name, str):
+        return name
+    return re.sub(r"[-_.]+", "_", dist.name or "").lower()
+
+
+def entry_point_ref(ep: metadata.EntryPoint) -> schema.EntryPointRef:
+    """The recorded form of an entry point."""
+    return schema.entry_point(group=ep.group, name=ep.name, value=ep.value)
+
+
+def dist_info_name(dist: metadata.Distribution) -> str | None:
+    """The ``*.dist-info`` directory name of an installed distribution, if it has one."""
+    # PathDistribution keeps its directory in a private attribute since Python 3.8;
+    # there is no public accessor for the directory name.
+    path = getattr(dist, "_path", None)
+    name = getattr(path, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def installed_copies(
+    dists: Iterable[metadata.Distribution], paths: Iterable[str] | None = None
+) -> dict[str, list[str]]:
+    """The metadata directory of every copy of ``dists`` found on ``paths``.
+
+    Copies are found by directory name (one listing per path entry). More than one
+    copy means more than one install (:func:`copy_version` tells their versions). Keys
+    are the distributions' ``dist_info_name`` stems, normalized.
+    """
+    wanted = {_dir_key(name) for dist in dists if (name := dist_info_name(dist))}
+    found: dict[str, list[str]] = defaultdict(list)
+    for entry in sys.path if paths is None else paths:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in sorted(names):
+            if name.endswith((".dist-info", ".egg-info")) and (key := _dir_key(name)) in wanted:
+                found[key].append(os.path.join(entry or ".", name))
+    return dict(found)
+
+
+def copy_version(directory: str) -> str:
+    """The Version in a copy's METADATA (PKG-INFO for eggs), else its directory name's."""
+    from insidellms_provenance.fingerprint._distribution import name_and_version
+
+    for filename in ("METADATA", "PKG-INFO"):
+        text = _read_text(os.path.join(directory, filename))
+        if text is not None:
+            version = name_and_version(text, [])[1]
+            if version:
+                return version
+    name = os.path.basename(directory)
+    return name.rpartition(".")[0].partition("-")[2].partition("-")[0]
+
+
+def versions_key(dist: metadata.Distribution) -> str:
+    """The key of ``dist`` in the result of :func:`installed_copies`."""
+    name = dist_info_name(dist)
+    return _dir_key(name) if name else ""
+
+
+def _dir_key(dir_name: str) -> str:
+    """``Foo.Bar-1.0.dist-info`` → ``foo-bar``: the PEP 503 form of the name part."""
+    return normalized_name(dir_name.rpartition(".")[0].partition("-")[0])
+
+
+def normalized_name(name: str) -> str:
+    """PEP 503's normalized form, the rule ``packaging.utils.canonicalize_name`` applies.
+
+    Written out (it is the specification's one line) so that recording inside a host run
+    does not import ``packaging.utils`` and its platform-tag machinery; a property test
+    checks it against ``canonicalize_name``.
+    """
+    return _SEPARATORS.sub("-", name).lower()

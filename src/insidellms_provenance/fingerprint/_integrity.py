@@ -1,0 +1,687 @@
+"""Check a distribution's installed files against its RECORD: the one integrity check.
+
+Typical usage::
+
+    entries, rejected = parse_record(text)
+    findings = check_files(site_dir, dist_info, entries, depth, bytecode=True)
+    summary = integrity_summary(findings, rejected, dist_info, bytecode=True)
+
+``record`` (also inside a host run) and ``verify`` both call :func:`check_files`; the
+rules, and what they prove, are in ``docs/verify.md``. Standard library only: this runs
+inside every host run. Nothing here imports or executes plugin code: bytecode caches are
+read with :mod:`marshal` and compared with what :func:`compile` makes of the source,
+never run.
+"""
+
+# No ``from __future__ import annotations``: NamedTuple would compile every string
+# annotation at import (see record_file.py).
+import marshal
+import os
+import posixpath
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+from types import CodeType
+from typing import Final, NamedTuple
+
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import Integrity, IntegrityStatus
+from insidellms_provenance.fingerprint._hashing import hash_fd, read_file
+from insidellms_provenance.fingerprint._record_file import (
+    RecordEntry,
+    check_path,
+    is_bytecode_cache,
+    on_disk_path,
+)
+
+__all__ = [
+    "BYTECODE_CHECKED",
+    "BYTECODE_NOT_CHECKED",
+    "Finding",
+    "cached_code_problem",
+    "check_files",
+    "integrity_summary",
+    "is_uv_link",
+    "same_code",
+]
+
+BYTECODE_CHECKED: Final = "checked"
+BYTECODE_NOT_CHECKED: Final = "not_checked"
+
+# What each problem means for ``integrity.status``: the bytes on disk are not the
+# recorded ones (``modified``), or they could not be compared (``unverifiable``).
+# Rows whose path is refused are RECORD's fault: the file is never opened.
+_REFUSED_ROW_PREFIXES: Final = ("refused: absolute", "refused: backslash", "refused: path")
+_NO_HASH: Final = "no hash in RECORD"
+_SPECIAL_FILE: Final = "refused: special file (not opened)"
+
+
+class Finding(NamedTuple):
+    """One integrity problem: a path relative to the site directory and what is wrong."""
+
+    path: str
+    problem: str
+
+    @property
+    def refused_row(self) -> bool:
+        """Whether RECORD's row was refused (its path is unsafe), so nothing was opened."""
+        return self.problem.startswith(_REFUSED_ROW_PREFIXES)
+
+    @property
+    def modified(self) -> bool:
+        """Whether the problem means different bytes (not just bytes we could not check)."""
+        return not (
+            self.refused_row or self.problem.startswith("unreadable") or self.problem == _NO_HASH
+        )
+
+
+def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how to read
+    site_dir: str,
+    dist_info: str,
+    entries: Iterable[RecordEntry],
+    depth: int,
+    *,
+    bytecode: bool,
+    relocated_depth: int = 0,
+    uv_links: bool = False,
+) -> list[Finding]:
+    """Every finding for one distribution's RECORD rows, unexpected files and caches.
+
+    ``depth`` is the site directory's depth below the environment prefix (see
+    :func:`check_path`); ``relocated_depth`` that of a ``--target`` directory's rows,
+    resolved as ``record_digest`` resolves them (:func:`on_disk_path`). With
+    ``bytecode``, each cache this interpreter would load in place of a listed source is
+    compared with the source's compiled code. ``uv_links`` (the distribution's INSTALLER
+    says ``uv``): a listed file that is itself a symlink to a regular file is read
+    through its link, as uv's symlink link mode installs every file; a symlink in a
+    directory component is never followed (``docs/verify.md``).
+    """
+    entries = list(entries)
+    on_disk = [on_disk_path(entry.path, relocated_depth)[0] for entry in entries]
+    normalized = [posixpath.normpath(path) for path in on_disk]
+    listed = set(normalized)
+    roots = _package_roots(listed, dist_info)
+    findings: list[Finding] = []
+    files = _SiteFiles(site_dir, roots, uv_links)
+    try:
+        for entry, path, normal in zip(entries, on_disk, normalized, strict=True):
+            problem, fd = _check_entry(files, dist_info, depth, entry, path=path, normal=normal)
+            if fd is not None:
+                try:
+                    result = hash_fd(fd, entry.hash_.name) if entry.hash_ is not None else None
+                finally:
+                    os.close(fd)
+                if result is not None:
+                    problem = result if isinstance(result, str) else entry.mismatch(*result)
+            if problem is not None:
+                findings.append(Finding(entry.path, problem))
+        findings += _unexpected_files(files, roots, listed)
+        if bytecode:
+            findings += _bytecode_findings(files, entries, normalized, uv_links)
+    finally:
+        files.close()
+    return findings
+
+
+def integrity_summary(
+    findings: Iterable[Finding], *, record_problem: bool, dist_info: str, bytecode: bool
+) -> Integrity:
+    """``distribution.integrity``: status, the paths at fault, whether caches were checked.
+
+    ``record_problem`` says RECORD itself is missing, not CSV, or has rows that were
+    rejected or refused: RECORD is then at fault and what it lists cannot all be checked.
+    """
+    findings = list(findings)
+    # A refused row's path is RECORD's text, not a file (it may be absolute): RECORD is
+    # at fault, and the field never holds an absolute path.
+    paths = {finding.path for finding in findings if not finding.refused_row}
+    if record_problem or any(finding.refused_row for finding in findings):
+        paths.add(f"{dist_info}/RECORD")
+    status: IntegrityStatus = "verified"
+    if any(finding.modified for finding in findings):
+        status = "modified"
+    elif paths:
+        status = "unverifiable"
+    return schema.integrity(
+        status=status,
+        paths=(_field_path(path) for path in paths),
+        bytecode=BYTECODE_CHECKED if bytecode else BYTECODE_NOT_CHECKED,
+    )
+
+
+def _field_path(path: str) -> str:
+    """A path as the field shows it: ``../../../bin/x`` becomes ``{prefix}/bin/x``."""
+    if path.startswith("../"):
+        stripped = path
+        while stripped.startswith("../"):
+            stripped = stripped[3:]
+        return "{prefix}/" + stripped
+    return path
+
+
+def _check_entry(  # noqa: PLR0913 - the row, where it lies, and how to check it
+    files: "_SiteFiles",
+    dist_info: str,
+    depth: int,
+    entry: RecordEntry,
+    *,
+    path: str,
+    normal: str,
+) -> tuple[str | None, int | None]:
+    """A problem for a row that must not be hashed, or the open file to hash (if any).
+
+    ``path`` is the row's path as :func:`on_disk_path` resolves it, ``normal`` the same
+    normalized. The file is reached component by component from the site directory
+    (``dir_fd`` and ``O_NOFOLLOW``), so a symlink anywhere in its path is refused, not
+    followed.
+    """
+    refusal = check_path(path, depth)
+    if refusal is not None:
+        return f"refused: {refusal}", None
+    opened = files.open(normal)
+    if opened == "missing":
+        if entry.hash_ is None and is_bytecode_cache(entry.path):
+            return None, None
+        return "missing", None
+    if isinstance(opened, str):
+        return opened, None
+    if entry.hash_ is None:
+        os.close(opened)
+        return (None, None) if entry.may_lack_hash(dist_info) else (_NO_HASH, None)
+    return None, opened
+
+
+_DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+# Directories kept open by :class:`_SiteFiles`: a bound, so no descriptor limit is reached.
+_KEPT_DIRECTORIES: Final = 16
+_REGULAR, _DIRECTORY, _OTHER = 0, 1, 2
+
+
+class _SiteFiles:
+    """Files below a site directory, reached without following a symlink in any component.
+
+    Directories are opened component by component from the site directory (leading
+    ``..`` components climb from it first), never through a symlink, and the last few
+    are kept open, so the files of one directory cost one ``open`` each, as RECORD lists
+    a package's files together. The directories at or below ``roots`` (the ones
+    :func:`_unexpected_files` walks) are listed once, and a name listed as a regular file
+    is opened without a ``stat`` first: that listing is the walk's too. Everything else,
+    and anything that changed since it was listed, goes through :func:`_open_file`'s
+    checks, with the same answers.
+    """
+
+    def __init__(self, root: str, roots: Iterable[str], uv_links: bool) -> None:
+        self.root = root
+        self._roots = frozenset(roots)
+        self._uv_links = uv_links
+        self._open: dict[tuple[int, str], int] = {}
+        # Listings of the directories at or below the roots; None: not listable.
+        self._listings: dict[str, dict[str, int] | None] = {}
+        self._below_roots: dict[str, bool] = {}
+
+    def close(self) -> None:
+        """Close the directories kept open."""
+        for fd in self._open.values():
+            os.close(fd)
+        self._open.clear()
+
+    def open(self, path: str) -> int | str:
+        """An fd of the regular file at normalized ``path``, or why it was not opened.
+
+        The file itself is read through a symlink only with ``uv_links`` (see
+        :func:`check_files`).
+        """
+        if path == ".." or path.startswith("../"):
+            return self._open_above(path)
+        directory, _, name = path.rpartition("/")
+        dir_fd = self._open.get((0, directory)) or self._directory(0, directory)
+        if isinstance(dir_fd, str):
+            return dir_fd
+        listing = self._listing(directory, dir_fd)
+        if listing is not None and listing.get(name) == _REGULAR:
+            try:
+                return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+            except OSError:
+                pass  # changed since it was listed: the checks below say how
+        return _open_file(name, dir_fd, self._uv_links)
+
+    def _open_above(self, path: str) -> int | str:
+        """:meth:`open` for a path climbing out of the site directory (scripts, data)."""
+        parts = path.split("/")
+        climb = 0
+        while climb < len(parts) and parts[climb] == "..":
+            climb += 1
+        if climb == len(parts):  # a row naming a directory above the site directory
+            return _SPECIAL_FILE
+        dir_fd = self._directory(climb, "/".join(parts[climb:-1]))
+        if isinstance(dir_fd, str):
+            return dir_fd
+        return _open_file(parts[-1], dir_fd, self._uv_links)
+
+    def listing(self, directory: str) -> dict[str, int] | None:
+        """Name to kind (``_REGULAR``, ``_DIRECTORY``, ``_OTHER``) in ``directory``.
+
+        ``None`` if it is not a directory reached without a symlink, or cannot be read.
+        Kept for the directories at or below the roots.
+        """
+        if directory in self._listings:
+            return self._listings[directory]
+        parent, _, name = directory.rpartition("/")
+        if parent in self._listings:
+            above = self._listings[parent]
+            if above is None or above.get(name) != _DIRECTORY:
+                return None  # its parent's listing says it is not a directory
+        dir_fd = self._directory(0, directory)
+        if isinstance(dir_fd, str):
+            return None
+        return self._listing(directory, dir_fd, always=True)
+
+    def _listing(
+        self, directory: str, dir_fd: int, *, always: bool = False
+    ) -> dict[str, int] | None:
+        """The listing of ``directory`` open as ``dir_fd``: kept if below the roots.
+
+        Without ``always``, ``None`` for a directory not below the roots.
+        """
+        if directory in self._listings:
+            return self._listings[directory]
+        below = self._below_roots.get(directory)
+        if below is None:
+            below = self._below_roots[directory] = self._is_below_roots(directory)
+        if not below and not always:
+            return None
+        try:
+            with os.scandir(dir_fd) as entries:
+                listing: dict[str, int] | None = {
+                    entry.name: _REGULAR
+                    if entry.is_file(follow_symlinks=False)
+                    else _DIRECTORY
+                    if entry.is_dir(follow_symlinks=False)
+                    else _OTHER
+                    for entry in entries
+                }
+        except OSError:
+            listing = None
+        if below:
+            self._listings[directory] = listing
+        return listing
+
+    def _is_below_roots(self, directory: str) -> bool:
+        """Whether ``directory`` is a root or below one (walked for unexpected files)."""
+        while directory:
+            if directory in self._roots:
+                return True
+            directory = directory.rpartition("/")[0]
+        return False
+
+    def _directory(self, climb: int, directory: str) -> int | str:
+        """An fd of ``directory`` below the site directory's ``climb``-th parent, or why not."""
+        fd = self._open.get((climb, directory))
+        if fd is not None:
+            return fd
+        parts = directory.split("/") if directory else []
+        done = len(parts) - 1
+        while done >= 0:  # the deepest open directory above it
+            fd = self._open.get((climb, "/".join(parts[:done])))
+            if fd is not None:
+                break
+            done -= 1
+        if fd is None:
+            base = self.root
+            for _ in range(climb):
+                base = os.path.dirname(base)
+            try:
+                fd = os.open(base, os.O_RDONLY)
+            except OSError:
+                return "missing"
+            self._keep((climb, ""), fd)
+            done = 0
+        for index in range(done, len(parts)):
+            opened = _open_directory(parts[index], fd)
+            if isinstance(opened, str):
+                return opened
+            fd = opened
+            self._keep((climb, "/".join(parts[: index + 1])), fd)
+        return fd
+
+    def _keep(self, key: tuple[int, str], fd: int) -> None:
+        """Keep ``fd`` open for later files; close the oldest beyond the bound."""
+        self._open[key] = fd
+        if len(self._open) > _KEPT_DIRECTORIES:
+            oldest = next(iter(self._open))
+            os.close(self._open.pop(oldest))
+
+
+def _open_directory(name: str, dir_fd: int) -> int | str:
+    """The fd of directory ``name`` in ``dir_fd`` (never through a symlink), or why not."""
+    try:
+        return os.open(name, _DIRECTORY_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        if _is_symlink(name, dir_fd):
+            return "refused: symlink in path (not followed)"
+        if isinstance(error, NotADirectoryError):
+            return "missing"
+        return f"unreadable ({error.strerror})"
+
+
+def _open_file(name: str, dir_fd: int, uv_links: bool = False) -> int | str:
+    """The fd of regular file ``name`` in ``dir_fd`` (not special, not a symlink).
+
+    With ``uv_links``, a symlink to a regular file is read through (:func:`check_files`).
+    """
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+    if stat.S_ISLNK(info.st_mode):
+        return _open_uv_link(name, dir_fd) if uv_links else "refused: symlink (not followed)"
+    if not stat.S_ISREG(info.st_mode):
+        return _SPECIAL_FILE
+    try:
+        return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+
+
+def _into_uv_archive(target: str) -> bool:
+    """Whether a link target lies in an unpacked archive of uv's cache (``…/archive-vN/…``).
+
+    uv's symlink link mode links each installed file to its copy under the cache's
+    ``archive-v0/<id>/`` tree; a link elsewhere (``/etc/passwd``, another package) is not
+    one of uv's and stays refused.
+    """
+    parts = target.split("/")
+    return target.startswith("/") and any(
+        part.startswith("archive-v") and part[len("archive-v") :].isdigit() for part in parts[:-2]
+    )
+
+
+def _open_uv_link(name: str, dir_fd: int) -> int | str:
+    """The fd of the regular file symlink ``name`` points to (uv's symlink link mode)."""
+    try:
+        if not _into_uv_archive(os.readlink(name, dir_fd=dir_fd)):
+            return "refused: symlink (not into uv's cache)"
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0), dir_fd=dir_fd)
+    except OSError:
+        return "refused: symlink (not followed)"
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        os.close(fd)
+        return "refused: symlink (not followed)"
+    return fd
+
+
+def is_uv_link(path: str) -> bool:
+    """Whether ``path`` is a symlink :func:`check_files` reads through with ``uv_links``."""
+    try:
+        return (
+            os.path.islink(path)
+            and _into_uv_archive(os.readlink(path))
+            and stat.S_ISREG(os.stat(path).st_mode)
+        )
+    except (OSError, ValueError):
+        return False
+
+
+def _is_symlink(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _cache_source(cache_path: str) -> str:
+    """``pkg/__pycache__/mod.cpython-311.opt-1.pyc`` → ``pkg/mod.py``."""
+    directory, _, name = cache_path.rpartition("/__pycache__/")
+    stem = name.split(".", 1)[0]
+    return f"{directory}/{stem}.py" if directory else f"{stem}.py"
+
+
+def _package_roots(listed: set[str], dist_info: str) -> list[str]:
+    """The directories :func:`_unexpected_files` walks.
+
+    Package directories are those whose ``__init__.py`` RECORD lists (so namespace
+    directories shared with other distributions are not claimed), plus the
+    ``*.dist-info`` directory.
+    """
+    packages = {
+        posixpath.dirname(path)
+        for path in listed
+        if posixpath.basename(path) == "__init__.py" and not path.startswith("../")
+    }
+    roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
+    if dist_info:
+        roots.append(dist_info)
+    return roots
+
+
+def _unexpected_files(files: _SiteFiles, roots: list[str], listed: set[str]) -> list[Finding]:
+    """Files in the distribution's own package directories that RECORD does not list.
+
+    ``roots`` are :func:`_package_roots`, ``listed`` the normalized paths RECORD lists.
+    A bytecode cache is expected when RECORD lists its source; a ``.pyc`` that no listed
+    source explains is reported.
+    """
+    findings = []
+    for path in (path for root in roots for path in _entries_below(files, root)):
+        if path in listed:
+            continue
+        if is_bytecode_cache(path) and _cache_source(path) in listed:
+            continue
+        problem = (
+            "unexpected bytecode: no listed source explains it"
+            if path.endswith(".pyc")
+            else "unexpected file: not listed in RECORD"
+        )
+        findings.append(Finding(path, problem))
+    return findings
+
+
+def _entries_below(files: _SiteFiles, root: str) -> Iterator[str]:
+    """Every entry below ``root`` but directories, as a path relative to the site directory.
+
+    Symlinks (to directories too) are entries, never followed, and a root reached through
+    a symlink is not walked (its rows are refused one by one); unreadable directories are
+    skipped, as ``os.walk`` skips them. One listing per directory, no ``stat`` calls.
+    """
+    pending = [root]
+    while pending:
+        relative = pending.pop()
+        listing = files.listing(relative)
+        if listing is None:
+            continue
+        for name, kind in listing.items():
+            path = f"{relative}/{name}"
+            if kind == _DIRECTORY:
+                pending.append(path)
+            else:
+                yield path
+
+
+# ---- bytecode caches -----------------------------------------------------------------
+
+
+def _bytecode_findings(
+    files: _SiteFiles, entries: list[RecordEntry], normalized: list[str], uv_links: bool = False
+) -> list[Finding]:
+    """Caches Python would load instead of a listed source, but not its compiled code."""
+    findings = []
+    site_dir = files.root
+    for source, cache, level in _cache_candidates(files, entries, normalized):
+        source_path = os.path.join(site_dir, source)
+        if uv_links and is_uv_link(source_path):
+            # The source was read through its link when its row was checked.
+            source_path = os.path.realpath(source_path)
+        problem = cached_code_problem(source_path, os.path.join(site_dir, cache), level)
+        if problem is not None:
+            findings.append(Finding(cache, problem))
+    return findings
+
+
+def _cache_candidates(
+    files: _SiteFiles, entries: list[RecordEntry], normalized: list[str]
+) -> Iterator[tuple[str, str, int]]:
+    """(source, cache, optimization level) for each existing cache of a listed source.
+
+    ``normalized`` holds the entries' paths, normalized. Only this interpreter's cache
+    tag and the three levels Python imports at (``-O``/``-OO`` select
+    ``opt-1``/``opt-2``) are looked for; one listing per ``__pycache__`` directory (none
+    where its parent's listing has no ``__pycache__``).
+    """
+    tag = sys.implementation.cache_tag
+    if tag is None:  # this interpreter never reads caches
+        return
+    from importlib.machinery import SOURCE_SUFFIXES
+
+    suffixes = tuple(SOURCE_SUFFIXES)
+    listings: dict[str, set[str]] = {}
+    for entry, path in zip(entries, normalized, strict=True):
+        if not path.endswith(suffixes) or path.startswith("../") or entry.hash_ is None:
+            continue
+        stem, suffix = posixpath.splitext(path)
+        if suffix not in suffixes:  # ``pkg/.py``: a name without a stem
+            continue
+        directory, _, name = stem.rpartition("/")
+        cache_dir = f"{directory}/__pycache__" if directory else "__pycache__"
+        names = listings.get(cache_dir)
+        if names is None:
+            names = listings[cache_dir] = set(files.listing(cache_dir) or ())
+        if not names:
+            continue
+        for level, optimization in ((0, ""), (1, ".opt-1"), (2, ".opt-2")):
+            cache_name = f"{name}.{tag}{optimization}.pyc"
+            if cache_name in names:
+                yield path, f"{cache_dir}/{cache_name}", level
+
+
+def cached_code_problem(source_path: str, cache_path: str, level: int) -> str | None:
+    """Why the cache Python would load for ``source_path`` is not its compiled source.
+
+    ``None`` when the cache matches, or when this interpreter would not load it (wrong
+    magic number, stale timestamp or source hash: Python then compiles the source).
+    The cache's code object is loaded with :func:`marshal.loads`, never executed, and
+    compared with :func:`same_code` to ``compile(source, optimize=level)``.
+    """
+    data = read_file(cache_path)
+    if isinstance(data, str):
+        return _READ_PROBLEMS.get(data, data) if data != "missing" else None
+    source = read_file(source_path)
+    if isinstance(source, str) or not _cache_in_use(data, source, source_path):
+        return None  # an unreadable source is reported by its own RECORD row
+    return _code_problem(data[16:], source, source_path, level)
+
+
+def _cache_in_use(data: bytes, source: bytes, source_path: str) -> bool:
+    """Whether this interpreter's import system would load ``data`` for ``source``.
+
+    The checks of ``SourceLoader.get_code``: magic number, flags, then the source's
+    mtime and size (timestamp caches) or hash (checked hash-based caches, per
+    ``--check-hash-based-pycs``). Unchecked hash-based caches are loaded as they are.
+    """
+    from importlib.util import MAGIC_NUMBER, source_hash
+
+    if len(data) < 16 or data[:4] != MAGIC_NUMBER:
+        return False  # another interpreter's format
+    flags = int.from_bytes(data[4:8], "little")
+    if flags & ~0b11:
+        return False  # invalid flags
+    if flags & 0b1:
+        import _imp
+
+        mode = _imp.check_hash_based_pycs
+        checked = bool(flags & 0b10) or mode == "always"
+        if mode == "never" or not checked:
+            return True
+        return data[8:16] == source_hash(source)
+    try:
+        status = os.lstat(source_path)
+    except OSError:
+        return False
+    mtime, size = int(status.st_mtime) & 0xFFFFFFFF, status.st_size & 0xFFFFFFFF
+    return data[8:12] == mtime.to_bytes(4, "little") and data[12:16] == size.to_bytes(4, "little")
+
+
+_READ_PROBLEMS: Final = {
+    "symlink": "refused: symlink (not followed)",
+    "special file": "refused: special file (not opened)",
+}
+
+
+def _code_problem(body: bytes, source: bytes, source_path: str, level: int) -> str | None:
+    try:
+        # What the import system itself would load; building a code object runs nothing.
+        cached = marshal.loads(body)  # noqa: S302
+    except (EOFError, ValueError, TypeError):
+        return "bytecode cannot be loaded: Python would fail to import it"
+    if not isinstance(cached, CodeType):
+        return "bytecode cannot be loaded: Python would fail to import it"
+    try:
+        compiled = compile(source, source_path, "exec", dont_inherit=True, optimize=level)
+    except (SyntaxError, ValueError):
+        return "bytecode does not match its source: the source does not compile"
+    if not same_code(cached, compiled):
+        return "bytecode does not match its source"
+    return None
+
+
+# Code object attributes that decide what the code does. Left out: ``co_filename``
+# (where it was compiled; the import system rewrites it to the source's path when it
+# loads a cache) and column positions (absent when a cache was written under
+# ``-X no_debug_ranges``); line numbers are compared through ``co_lines()``.
+_CODE_ATTRIBUTES: Final = (
+    "co_code",
+    "co_argcount",
+    "co_posonlyargcount",
+    "co_kwonlyargcount",
+    "co_nlocals",
+    "co_stacksize",
+    "co_flags",
+    "co_firstlineno",
+    "co_name",
+    "co_qualname",
+    "co_names",
+    "co_varnames",
+    "co_freevars",
+    "co_cellvars",
+    "co_exceptiontable",
+)
+
+
+def same_code(first: CodeType, second: CodeType) -> bool:
+    """Whether two code objects are the same code, constants and nested code included."""
+    for attribute in _CODE_ATTRIBUTES:
+        if getattr(first, attribute, None) != getattr(second, attribute, None):
+            return False
+    if list(first.co_lines()) != list(second.co_lines()):
+        return False
+    consts = first.co_consts, second.co_consts
+    return len(consts[0]) == len(consts[1]) and all(map(_same_constant, *consts))
+
+
+def _same_constant(first: object, second: object) -> bool:
+    """Equal constants of the same type: ``0.0`` is not ``-0.0``, nor ``1`` ``True``."""
+    if type(first) is not type(second):
+        return False
+    if isinstance(first, CodeType):
+        return same_code(first, second)  # type: ignore[arg-type]
+    if isinstance(first, tuple):
+        others: tuple[object, ...] = second  # type: ignore[assignment]
+        return len(first) == len(others) and all(map(_same_constant, first, others))
+    if isinstance(first, frozenset):
+        return {(type(item), repr(item)) for item in first} == {
+            (type(item), repr(item))
+            for item in second  # type: ignore[attr-defined]
+        }
+    if isinstance(first, (float, complex)):
+        return repr(first) == repr(second)
+    return bool(first == second)

@@ -1,0 +1,182 @@
+"""Import entry points and call ``plugin_manifest()``: the one place plugin code runs.
+
+Everything a plugin raises is caught here and turned into data, so a broken plugin is
+recorded, never fatal: every ``BaseException`` (``SystemExit``, ``GeneratorExit``...)
+but ``KeyboardInterrupt``, which still interrupts. Plugin output to stdout, through
+``sys.stdout`` or file descriptor 1, is sent to stderr so it cannot corrupt the JSON
+that ``record`` prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from importlib import metadata
+
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import DEFAULT_GROUP, LoadOutcome, ManifestSummary
+from insidellms_provenance.fingerprint._plugin_manifest import summarize_manifest
+from insidellms_provenance.fingerprint._redact import redact
+
+__all__ = [
+    "HOST_DISABLE_VARIABLE",
+    "call_plugin_manifest",
+    "describe_error",
+    "entry_point_module",
+    "host_loader_disabled",
+    "load_entry_point",
+    "plugin_output_to_stderr",
+    "plugins_disabled",
+]
+
+HOST_DISABLE_VARIABLE = "INSIDELLMS_DISABLE_PLUGINS"
+"""The host's own switch: ``1``, ``true`` or ``yes`` and it loads no plugin at all."""
+
+
+def plugins_disabled(group: str, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the host would skip plugin loading (its loader compares case-sensitively)."""
+    return group == DEFAULT_GROUP and environ.get(HOST_DISABLE_VARIABLE, "") in ("1", "true", "yes")
+
+
+@contextlib.contextmanager
+def host_loader_disabled() -> Iterator[None]:
+    """Keep insideLLMs' plugin loader from running while we import a plugin.
+
+    A plugin that imports ``insideLLMs`` at module level sets off the host's whole
+    loader, which calls every plugin's ``register()``; ``record``, ``embed`` and
+    ``check`` promise never to. The host's loader returns at once when
+    ``INSIDELLMS_DISABLE_PLUGINS`` is ``1``, so it is set for the import, then restored.
+    Inside a host run the loader has already run, so this changes nothing there.
+    """
+    previous = os.environ.get(HOST_DISABLE_VARIABLE)
+    os.environ[HOST_DISABLE_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(HOST_DISABLE_VARIABLE, None)
+        else:
+            os.environ[HOST_DISABLE_VARIABLE] = previous
+
+
+def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:
+    """Import the entry point's object as the host does, without calling it.
+
+    In the host's group a non-callable object is ``skipped``, as insideLLMs skips it;
+    other groups (pytest11, console_scripts...) may point at anything.
+    """
+    if entry_point_module(ep) is None:
+        message = f"entry point value {ep.value!r} is not a valid object reference"
+        return schema.load_outcome(status="failed", error_type="ValueError", error_message=message)
+    try:
+        with plugin_output_to_stderr(), host_loader_disabled():
+            loaded = ep.load()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - foreign plugin code: record, don't crash
+        error_type, message = describe_error(error)
+        return schema.load_outcome(status="failed", error_type=error_type, error_message=message)
+    if ep.group == DEFAULT_GROUP and not callable(loaded):
+        return schema.load_outcome(status="skipped", error_message="entry point is not callable")
+    return schema.load_outcome(status="loaded")
+
+
+def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> ManifestSummary:
+    """Call the entry point's ``plugin_manifest()``, if it has one.
+
+    Looks in the entry point's module, then in its parent packages, nearest first:
+    ``pkg.hooks:register`` finds ``pkg.plugin_manifest``.
+    """
+    module_name = entry_point_module(ep)
+    if outcome["status"] == "disabled" or module_name is None or module_name not in sys.modules:
+        # A module whose import raised is removed from sys.modules; one whose
+        # registration failed inside a host run is still there and still declares.
+        return schema.manifest_summary(status="error", problems=("module failed to import",))
+    function = _find_manifest_function(module_name)
+    if function is None:
+        return schema.manifest_summary(status="missing")
+    if not callable(function):
+        return schema.manifest_summary(
+            status="invalid", problems=("plugin_manifest is not callable",)
+        )
+    with plugin_output_to_stderr():  # once for both: each redirection costs system calls
+        try:
+            with host_loader_disabled():
+                value = function()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - foreign plugin code: record it
+            error_type, message = describe_error(error)
+            problem = f"{error_type}: {message}"
+            return schema.manifest_summary(status="error", problems=(problem,))
+        try:
+            return summarize_manifest(value)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - a hostile mapping runs code when read
+            error_type, _ = describe_error(error)
+            problem = f"the returned value could not be read ({error_type})"
+            return schema.manifest_summary(status="invalid", problems=(problem,))
+
+
+# importlib's EntryPoint.pattern: ``module`` or ``module:attr.attr`` with optional extras.
+_REFERENCE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
+
+
+def entry_point_module(ep: metadata.EntryPoint) -> str | None:
+    """The module an entry point names, or ``None`` for a value that names none.
+
+    ``EntryPoint.module`` raises ``AttributeError`` on such values (``not a ref!!``).
+    """
+    match = _REFERENCE.match(ep.value)
+    return match.group("module") if match else None
+
+
+@contextlib.contextmanager
+def plugin_output_to_stderr() -> Iterator[None]:
+    """While plugin code runs, its writes to stdout (``sys.stdout`` or fd 1) go to stderr."""
+    sys.stdout.flush()
+    saved = None
+    with contextlib.suppress(OSError, ValueError):
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+                os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _find_manifest_function(module_name: str) -> object | None:
+    parts = module_name.split(".")
+    for end in range(len(parts), 0, -1):
+        module = sys.modules.get(".".join(parts[:end]))
+        function: object | None = getattr(module, "plugin_manifest", None)
+        if function is not None:
+            return function
+    return None
+
+
+def describe_error(error: BaseException) -> tuple[str, str]:
+    """Exception type and the first line of its message, redacted (no paths, no names).
+
+    Never raises, whatever the exception's ``__str__`` does.
+    """
+    error_type = str(type(error).__qualname__)
+    module = str(type(error).__module__)
+    if module not in ("builtins", "__main__"):
+        error_type = f"{module}.{error_type}"
+    try:
+        text = str(error).strip().splitlines()
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - a plugin's __str__ is plugin code too
+        text = ["<the exception's message could not be read>"]
+    return redact(error_type), redact(text[0] if text else "")

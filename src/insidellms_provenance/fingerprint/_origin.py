@@ -1,0 +1,102 @@
+"""Check that an imported entry point's module came from its distribution's files."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import Origin
+from insidellms_provenance.fingerprint._discover import copy_version
+
+__all__ = ["check_origin", "duplicate_versions", "imported_file"]
+
+
+@functools.cache
+def _real(path: str) -> str:
+    """``realpath`` of a site directory, resolved once per process."""
+    return os.path.realpath(path)
+
+
+def imported_file(ep: metadata.EntryPoint) -> str | None:
+    """The file the entry point's module was imported from in this process, if any."""
+    from insidellms_provenance.fingerprint._loader import entry_point_module
+
+    module = sys.modules.get(entry_point_module(ep) or "")
+    module_file = getattr(module, "__file__", None)
+    return module_file if isinstance(module_file, str) else None
+
+
+def duplicate_versions(
+    dist: metadata.Distribution, copies: list[str], editable_root: Path | None
+) -> list[str]:
+    """Versions of the copies of ``dist`` that count as installs of their own, if several.
+
+    ``copies`` are metadata directories from ``installed_copies``. An editable install's
+    own source directory is on ``sys.path`` and may hold the ``*.egg-info`` its build
+    backend wrote there (setuptools does, in ``src/``): that is the same install, not a
+    second one, unless it is the distribution's own metadata. With one install or none
+    there is no duplicate, and no version is read.
+    """
+    if editable_root is not None:
+        own = os.path.abspath(str(getattr(dist, "_path", "")))
+        root = os.path.abspath(editable_root)
+        copies = [
+            directory
+            for directory in copies
+            if os.path.abspath(directory) == own
+            or not Path(os.path.abspath(directory)).is_relative_to(root)
+        ]
+    return [copy_version(directory) for directory in copies] if len(copies) > 1 else []
+
+
+def check_origin(
+    module_file: str | None,
+    *,
+    site_dir: Path,
+    record_paths: frozenset[str],
+    editable_root: Path | None,
+    versions: list[str],
+) -> Origin:
+    """``shadowed`` when the imported module's file is not one of the dist's files.
+
+    ``module_file`` is where the entry point's module was imported from (see
+    :func:`imported_file`), here or in the child process that imported it.
+
+    ``record_paths`` are the distribution's RECORD paths, relative to ``site_dir``. A
+    same-named directory earlier on ``sys.path`` is the usual cause of shadowing. Works
+    only after the module was imported; otherwise the status is ``unknown``.
+    ``versions`` lists the versions of every copy of the distribution on ``sys.path``.
+    """
+    duplicates = tuple(versions) if len(versions) > 1 else ()
+    if module_file is None:
+        return schema.origin(status="unknown", duplicate_versions=duplicates)
+    if editable_root is not None:
+        owned = any(
+            Path(file).is_relative_to(root)
+            for file, root in _both_forms(module_file, str(editable_root))
+        )
+    else:
+        owned = any(
+            (relative := os.path.relpath(file, site).replace(os.sep, "/")) in record_paths
+            and not relative.startswith("../")
+            for file, site in _both_forms(module_file, str(site_dir))
+        )
+    return schema.origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)
+
+
+def _both_forms(file: str, directory: str) -> Iterator[tuple[str, str]]:
+    """``file`` and ``directory`` as written (absolute), then with symlinks resolved.
+
+    As written first: uv's ``--link-mode=symlink`` installs every file as a symlink into
+    its cache, so only the path Python imported through lies in the site directory.
+    Resolved second, and only if asked for (resolving costs a system call per
+    component): a site directory reached through a symlinked parent (``/tmp`` on
+    macOS) may be spelt differently in ``__file__`` and on ``sys.path``.
+    """
+    yield os.path.abspath(file), os.path.abspath(directory)
+    yield os.path.realpath(file), _real(directory)

@@ -1,0 +1,249 @@
+"""Fingerprint every entry point of a group in this environment: the ``record`` job."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from typing import TYPE_CHECKING
+
+from insidellms_provenance.field import schema
+from insidellms_provenance.field._build import make_field
+from insidellms_provenance.field.schema import (
+    DEFAULT_GROUP,
+    Conflict,
+    Dependency,
+    DistributionInfo,
+    LoadOutcome,
+    ManifestSummary,
+    PluginObservation,
+    Provenance,
+    Source,
+    UnsatisfiedRequirement,
+)
+from insidellms_provenance.fingerprint._discover import (
+    discover,
+    dist_info_name,
+    entry_point_ref,
+    installed_copies,
+    versions_key,
+)
+from insidellms_provenance.fingerprint._dist_files import read_dist_text
+from insidellms_provenance.fingerprint._distribution import (
+    describe_distribution,
+    metadata_headers,
+    site_directory,
+)
+from insidellms_provenance.fingerprint._loader import (
+    call_plugin_manifest,
+    load_entry_point,
+    plugins_disabled,
+)
+from insidellms_provenance.fingerprint._origin import (
+    check_origin,
+    duplicate_versions,
+    imported_file,
+)
+from insidellms_provenance.fingerprint._source import describe_source, editable_root
+
+if TYPE_CHECKING:
+    from insidellms_provenance.fingerprint._dependencies import DependencyTable
+    from insidellms_provenance.fingerprint._isolation import ImportResult
+
+__all__ = ["record", "record_field", "record_without_import"]
+
+_Described = tuple[DistributionInfo, frozenset[str], Source]
+
+
+def record(
+    group: str = DEFAULT_GROUP,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    isolated: bool = False,
+) -> Provenance:
+    """Import each entry point of ``group`` (never calling it) and fingerprint it.
+
+    ``isolated`` imports the plugins in a child process
+    (:mod:`~insidellms_provenance.fingerprint._isolation`), as the CLI does.
+    """
+    return record_field(group, environ=environ, isolated=isolated)
+
+
+def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it has
+    group: str = DEFAULT_GROUP,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    observations: Mapping[tuple[str, str], PluginObservation] | None = None,
+    conflicts: Iterable[Conflict] = (),
+    entry_points: list[metadata.EntryPoint] | None = None,
+    isolated: bool = False,
+    in_run: bool = False,
+) -> Provenance:
+    """:func:`record`, with what a host run observed.
+
+    Inside a host run, ``observations`` (keyed by entry-point name and value, built by
+    :func:`insidellms_provenance.field.schema.observation`) say how the host's own loading
+    went; those plugins are not imported again, and their registrations and the run's
+    ``conflicts`` are recorded. ``entry_points`` is what :func:`discover` returned for
+    ``group``, when the caller already has it. ``isolated`` imports the plugins in a
+    child process, so no plugin can end, hang or write into this one. ``in_run`` marks
+    the field as observed in a host run; bytecode caches are then not compared with
+    their sources, which costs more than a run may spend (``docs/performance.md``), and
+    the field says so.
+    """
+    observations = observations or {}
+    disabled = plugins_disabled(group, environ)
+    if entry_points is None:
+        entry_points = discover(group)
+    imported: dict[tuple[str, str], ImportResult] = {}
+    if isolated and not disabled:
+        from insidellms_provenance.fingerprint._isolation import import_isolated
+
+        pending = [ep for ep in entry_points if (ep.name, ep.value) not in observations]
+        if pending:
+            imported = import_isolated(pending, environ)
+    copies = installed_copies(ep.dist for ep in entry_points if ep.dist is not None)
+    described: dict[str, _Described] = {}
+    dependencies = _Closures(environ)
+    plugins = []
+    for ep in entry_points:
+        observed = observations.get((ep.name, ep.value))
+        isolated_result = imported.get((ep.name, ep.value))
+        if isolated_result is not None:
+            load, manifest = isolated_result["load"], isolated_result["manifest"]
+            module_file = isolated_result["module_file"]
+        else:
+            load, manifest = _load(ep, observed, disabled=disabled)
+            module_file = imported_file(ep)
+        info, source, origin = None, None, schema.origin(status="unknown")
+        closure: tuple[list[str], list[UnsatisfiedRequirement]] = ([], [])
+        dist = ep.dist
+        if dist is not None:
+            info, record_paths, source = _describe(dist, described, bytecode=not in_run)
+            root = editable_root(dist) if source["editable"] else None
+            origin = check_origin(
+                module_file,
+                site_dir=site_directory(dist),
+                record_paths=record_paths,
+                editable_root=root,
+                versions=duplicate_versions(dist, copies.get(versions_key(dist), []), root),
+            )
+            closure = dependencies.closure(dist)
+        plugins.append(
+            schema.fingerprint(
+                entry_point=entry_point_ref(ep),
+                distribution=info,
+                source=source,
+                origin=origin,
+                manifest=manifest,
+                load=load,
+                registered=observed["registered"] if observed else None,
+                replaced=observed["replaced"] if observed else None,
+                dependencies=closure[0],
+                unsatisfied=closure[1],
+            )
+        )
+    return make_field(group, plugins, conflicts, dependencies.table(), observed_in_run=in_run)
+
+
+def record_without_import(group: str, recorded: Provenance) -> Provenance:
+    """Entry points, distributions and sources as installed now, without importing.
+
+    What only importing can tell (load, manifest, origin, registrations) is taken from
+    ``recorded`` for the entry points it lists, and the defaults of a plugin that was
+    never loaded for the others; ``recorded``'s conflicts and ``observed_in_run`` are
+    kept. Integrity is checked now, bytecode caches included. Diffing the result
+    with ``recorded`` shows what changed on disk since the run (``verify RUN``).
+    """
+    from insidellms_provenance.fingerprint._dependencies import DependencyTable
+
+    old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
+    described: dict[str, _Described] = {}
+    # The dependency table is compared when the run has one; this never uses the
+    # description cache: it re-reads every RECORD.
+    dependencies = DependencyTable(None) if "dependencies" in recorded else None
+    plugins = []
+    for ep in discover(group):
+        was = old.get((ep.name, ep.value))
+        info, source = None, None
+        closure: tuple[list[str] | None, list[UnsatisfiedRequirement] | None]
+        closure = ([], []) if dependencies is not None else (None, None)
+        if ep.dist is not None:
+            info, _, source = _describe(ep.dist, described, bytecode=True)
+            if dependencies is not None:
+                closure = dependencies.closure(ep.dist)
+        plugins.append(
+            schema.fingerprint(
+                entry_point=entry_point_ref(ep),
+                distribution=info,
+                source=source,
+                origin=was["origin"] if was else schema.origin(status="unknown"),
+                manifest=was["manifest"] if was else schema.manifest_summary(status="missing"),
+                load=was["load"] if was else schema.load_outcome(status="loaded"),
+                registered=was["registered"] if was else None,
+                replaced=was["replaced"] if was else None,
+                dependencies=closure[0],
+                unsatisfied=closure[1],
+            )
+        )
+    table = dependencies.table if dependencies is not None else None
+    return make_field(
+        group, plugins, recorded["conflicts"], table, observed_in_run=recorded["observed_in_run"]
+    )
+
+
+class _Closures:
+    """The run's dependency table, walked only once some plugin declares a requirement.
+
+    A distribution whose METADATA has no ``Requires-Dist`` has an empty closure, and
+    nothing unsatisfied: for it, the walker (and its requirement parser and description
+    cache) is not even imported, which a host run with plugins like that would pay for
+    nothing. Anything else (requirements, an ``.egg-info``, unreadable METADATA) goes to
+    the walker.
+    """
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self._walked: DependencyTable | None = None
+
+    def closure(
+        self, dist: metadata.Distribution
+    ) -> tuple[list[str], list[UnsatisfiedRequirement]]:
+        text = read_dist_text(dist, "METADATA")
+        if text is not None and not metadata_headers(text).get_all("Requires-Dist"):
+            return [], []
+        if self._walked is None:
+            from insidellms_provenance.fingerprint._dependencies import DependencyTable
+            from insidellms_provenance.fingerprint._digest_cache import cache_directory
+
+            self._walked = DependencyTable(cache_directory(self._environ))
+        return self._walked.closure(dist)
+
+    def table(self) -> dict[str, Dependency]:
+        return self._walked.table if self._walked is not None else {}
+
+
+def _describe(
+    dist: metadata.Distribution, described: dict[str, _Described], *, bytecode: bool
+) -> _Described:
+    """A distribution's description, RECORD paths and source, once per distribution."""
+    key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
+    if key not in described:
+        source = describe_source(dist)
+        found = describe_distribution(dist, editable=source["editable"], bytecode=bytecode)
+        described[key] = (*found, source)
+    return described[key]
+
+
+def _load(
+    ep: metadata.EntryPoint, observed: PluginObservation | None, *, disabled: bool
+) -> tuple[LoadOutcome, ManifestSummary]:
+    """How loading went (observed in a host run, or by importing now) and the manifest."""
+    if observed is not None:
+        return observed["load"], call_plugin_manifest(ep, observed["load"])
+    if disabled:
+        return schema.load_outcome(status="disabled"), schema.manifest_summary(
+            status="missing", problems=("plugins are disabled",)
+        )
+    load = load_entry_point(ep)
+    return load, call_plugin_manifest(ep, load)

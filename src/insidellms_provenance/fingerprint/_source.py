@@ -1,0 +1,284 @@
+"""Where a distribution came from (PEP 610), and a digest of an editable source tree."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+import orjson
+
+from insidellms_provenance._canonical import canonical_digest
+from insidellms_provenance.field import schema
+from insidellms_provenance.field.schema import Source
+from insidellms_provenance.fingerprint._dist_files import legacy_install_of, read_dist_text
+from insidellms_provenance.fingerprint._redact import clean_url, redact
+
+__all__ = [
+    "SKIPPED_SOURCE_DIRS",
+    "TOP_LEVEL_OUTPUT_DIRS",
+    "DirectUrlFields",
+    "describe_source",
+    "editable_root",
+    "source_tree_digest",
+]
+
+# Skipped at any depth: version-control and tool state. None of these names is a valid
+# Python identifier or a place a build backend takes package data from, so they cannot
+# hold the plugin's code.
+SKIPPED_SOURCE_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".hypothesis",
+    }
+)
+# Skipped only directly below the source root, and only when not a package (no
+# ``__init__.py``): where build backends, ``python -m build`` and npm write their output.
+# The same names deeper down (``src/pkg/build/``) or as a flat-layout package are code.
+TOP_LEVEL_OUTPUT_DIRS = frozenset({"build", "dist", "node_modules"})
+
+
+def describe_source(dist: metadata.Distribution) -> Source:
+    """Summarize ``direct_url.json``; no file means the dist came from an index."""
+    problems: list[str] = []
+    text = read_dist_text(dist, "direct_url.json", problems)
+    if problems:
+        return schema.source(kind="unknown", problems=problems)
+    if text is None:
+        return _legacy_source(dist)
+    direct = _parse_direct_url(text)
+    if isinstance(direct, str):
+        problem = redact(f"direct_url.json is invalid: {direct}")
+        return schema.source(kind="unknown", problems=(problem,))
+
+    url, local_name, local_path = _split_url(direct.url)
+    if direct.kind == "vcs":
+        return schema.source(
+            kind="vcs",
+            url=url,
+            vcs=direct.vcs,
+            commit=direct.commit_id,
+            requested_revision=direct.requested_revision,
+        )
+    if direct.kind == "directory":
+        editable = direct.editable
+        digest = None
+        if editable:
+            if local_path is not None and local_path.is_dir():
+                digest = source_tree_digest(local_path)
+            else:
+                problems.append("editable source directory is not available")
+        return schema.source(
+            kind="directory",
+            url=url,
+            editable=editable,
+            editable_digest=digest,
+            problems=problems,
+        )
+    return schema.source(kind="archive", url=url, local_name=local_name)
+
+
+def _legacy_source(dist: metadata.Distribution) -> Source:
+    """No ``direct_url.json``: from an index, unless installed without a wheel.
+
+    A ``setup.py develop`` install is fingerprinted like a PEP 660 editable one; an
+    ``.egg`` is an archive named by its file name.
+    """
+    legacy = legacy_install_of(dist)
+    if legacy is None:
+        return schema.source(kind="index")
+    if legacy.kind == "egg":
+        return schema.source(kind="archive", local_name=legacy.root.name)
+    if not legacy.root.is_dir():
+        return schema.source(
+            kind="directory",
+            editable=True,
+            problems=("editable source directory is not available",),
+        )
+    return schema.source(
+        kind="directory", editable=True, editable_digest=source_tree_digest(legacy.root)
+    )
+
+
+class DirectUrlFields:
+    """What a fingerprint takes from a valid ``direct_url.json``.
+
+    A plain class: a ``NamedTuple`` costs the host run about half a millisecond to
+    create under postponed annotations.
+    """
+
+    __slots__ = ("commit_id", "editable", "kind", "requested_revision", "url", "vcs")
+
+    def __init__(  # noqa: PLR0913 - the fields
+        self,
+        kind: Literal["vcs", "directory", "archive"],
+        url: str,
+        vcs: str | None = None,
+        commit_id: str | None = None,
+        requested_revision: str | None = None,
+        *,
+        editable: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.url = url
+        self.vcs = vcs
+        self.commit_id = commit_id
+        self.requested_revision = requested_revision
+        self.editable = editable
+
+
+def _parse_direct_url(text: str) -> DirectUrlFields | str:
+    """``direct_url.json``'s fields, or the first line of what is wrong with it.
+
+    ``packaging.direct_url`` is the judge, but importing it (dataclasses and all) costs
+    more than a host run can spare; :func:`_lean_direct_url` accepts the files packaging
+    accepts, with the same fields (``tests/test_source.py`` checks that by property), and
+    anything it does not vouch for goes to packaging, which also words the problem.
+    """
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    if not isinstance(value, dict):
+        return f"expected a JSON object, not {type(value).__name__}"
+    return _lean_direct_url(value) or _packaging_direct_url(value)
+
+
+def _packaging_direct_url(value: dict[str, object]) -> DirectUrlFields | str:
+    from packaging.direct_url import DirectUrl, DirectUrlValidationError
+
+    try:
+        direct = DirectUrl.from_dict(value)
+    except (DirectUrlValidationError, TypeError) as error:
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    if direct.vcs_info is not None:
+        vcs = direct.vcs_info
+        return DirectUrlFields("vcs", direct.url, vcs.vcs, vcs.commit_id, vcs.requested_revision)
+    if direct.dir_info is not None:
+        return DirectUrlFields("directory", direct.url, editable=bool(direct.dir_info.editable))
+    return DirectUrlFields("archive", direct.url)
+
+
+def _lean_direct_url(value: dict[str, object]) -> DirectUrlFields | None:  # noqa: C901, PLR0911
+    """The fields of ``value`` if PEP 610 (as packaging checks it) plainly holds, else None."""
+    url = value.get("url")
+    subdirectory = value.get("subdirectory")
+    if not isinstance(url, str) or not (subdirectory is None or isinstance(subdirectory, str)):
+        return None
+    given = [key for key in ("vcs_info", "archive_info", "dir_info") if value.get(key) is not None]
+    if len(given) != 1 or not isinstance(info := value[given[0]], dict):
+        return None
+    if given[0] == "vcs_info":
+        vcs, commit, revision = (
+            info.get("vcs"),
+            info.get("commit_id"),
+            info.get("requested_revision"),
+        )
+        if not (isinstance(vcs, str) and isinstance(commit, str)):
+            return None
+        if revision is not None and not isinstance(revision, str):
+            return None
+        return DirectUrlFields("vcs", url, vcs, commit, revision)
+    if given[0] == "dir_info":
+        editable = info.get("editable")
+        if not url.startswith("file://") or not (editable is None or isinstance(editable, bool)):
+            return None
+        return DirectUrlFields("directory", url, editable=bool(editable))
+    hashes, legacy = info.get("hashes"), info.get("hash")
+    if hashes is not None and not (
+        isinstance(hashes, dict) and all(isinstance(h, str) for h in hashes.values())
+    ):
+        return None
+    if legacy is not None:
+        if not isinstance(legacy, str) or "=" not in legacy:
+            return None
+        algorithm, digest = legacy.split("=", 1)
+        if hashes is not None and hashes.get(algorithm, None) != digest:
+            return None
+    return DirectUrlFields("archive", url)
+
+
+def editable_root(dist: metadata.Distribution) -> Path | None:
+    """The local source directory of an editable install, if there is one.
+
+    Named by ``direct_url.json``, or by the ``.egg-link`` of a ``setup.py develop``.
+    """
+    try:
+        text = read_dist_text(dist, "direct_url.json")
+        value = orjson.loads(text) if text is not None else None
+    except orjson.JSONDecodeError:
+        return None
+    if value is None:
+        legacy = legacy_install_of(dist)
+        return legacy.root if legacy is not None and legacy.kind == "develop" else None
+    url = value.get("url", "") if isinstance(value, dict) else None
+    return _split_url(url)[2] if isinstance(url, str) else None
+
+
+def _split_url(url: str) -> tuple[str | None, str | None, Path | None]:
+    """(remote URL without credentials, local file name, local path) of a PEP 610 URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        path = Path(unquote(parts.path))
+        return None, path.name, path
+    return clean_url(url), None, None
+
+
+def source_tree_digest(root: Path) -> str:
+    """Digest every file below ``root``: relative path and content, symlinks not followed.
+
+    Skips only what cannot be the plugin's code (``docs/record-digest.md``):
+    :data:`SKIPPED_SOURCE_DIRS`, ``*.egg-info`` metadata and virtual environments
+    (``pyvenv.cfg``) at any depth, :data:`TOP_LEVEL_OUTPUT_DIRS` directly below ``root``
+    unless they are packages, and bytecode. Building, testing or creating a venv in
+    place does not change the digest; an edit to any module does.
+    """
+    rows: list[tuple[str, str]] = []
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            name
+            for name in dirnames
+            if not _skipped(Path(directory, name), top=directory == str(root))
+        )
+        relative_dir = Path(directory).relative_to(root)
+        for name in filenames:
+            path = Path(directory, name)
+            relative = (relative_dir / name).as_posix()
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                rows.append((relative, "symlink:" + os.readlink(path)))
+            elif stat.S_ISREG(mode) and not name.endswith((".pyc", ".pyo")):
+                rows.append((relative, _file_sha256(path)))
+    rows.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
+    return canonical_digest(rows)
+
+
+def _skipped(directory: Path, *, top: bool) -> bool:
+    """Whether ``directory`` cannot hold the plugin's code (see :func:`source_tree_digest`)."""
+    name = directory.name
+    if name in SKIPPED_SOURCE_DIRS or name.endswith(".egg-info"):
+        return True
+    if top and name in TOP_LEVEL_OUTPUT_DIRS and not (directory / "__init__.py").exists():
+        return True
+    return (directory / "pyvenv.cfg").exists()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()

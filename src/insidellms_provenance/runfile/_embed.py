@@ -1,0 +1,228 @@
+"""Write the provenance field into a run's ``manifest.json``, atomically and in its style.
+
+:func:`embed_text` is the one embedder: ``embed`` (the command) and the in-run hook both
+call it, so a run's manifest gets the same bytes either way. It runs inside every host
+run, so this module imports only the standard library and the recording path's modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_open_file
+from insidellms_provenance.errors import InvalidRunFileError, WriteError
+from insidellms_provenance.field.schema import FIELD_KEY, Provenance
+from insidellms_provenance.runfile._style import detect_style, render
+
+__all__ = [
+    "EmbedResult",
+    "atomic_write",
+    "embed",
+    "embed_text",
+    "stale_attestations",
+]
+
+
+class EmbedResult:
+    """What ``embed`` did: the file, whether it changed, and what may now be stale.
+
+    A plain class with slots, not a ``NamedTuple``: creating one of those costs about
+    0.1 ms in every host run (it compiles its constructor).
+    """
+
+    __slots__ = ("changed", "exact_style", "path", "stale")
+
+    def __init__(
+        self, *, path: Path, changed: bool, exact_style: bool, stale: tuple[str, ...]
+    ) -> None:
+        self.path = path
+        self.changed = changed
+        self.exact_style = exact_style
+        self.stale = stale
+
+
+def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
+    """The manifest text with the field set under ``custom``, in the same JSON style.
+
+    Returns the new text and whether the original style was reproduced exactly. A missing
+    ``custom`` object is added where the host's style puts it (sorted keys: in order).
+    """
+    try:
+        value: Any = json.loads(text)
+    except RecursionError:
+        raise InvalidRunFileError(f"{where}: JSON nested too deeply to rewrite") from None
+    except json.JSONDecodeError as error:
+        raise InvalidRunFileError(f"{where}: not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise InvalidRunFileError(f"{where}: expected a JSON object")
+    try:
+        style = detect_style(text, value)  # before adding ``custom``: it sorts into place
+        custom = value.setdefault("custom", {})
+        if not isinstance(custom, dict):
+            raise InvalidRunFileError(f"{where}: 'custom' is not a JSON object")
+        custom[FIELD_KEY] = field
+        new_text = render(value, style)
+        new_text.encode("utf-8")
+    except RecursionError:
+        raise InvalidRunFileError(f"{where}: JSON nested too deeply to rewrite") from None
+    except UnicodeEncodeError:
+        raise InvalidRunFileError(
+            f"{where}: holds an escaped lone surrogate and non-ASCII text; it cannot be "
+            "rewritten in its own style without changing other values"
+        ) from None
+    return new_text, style.exact
+
+
+# How often embed starts again when manifest.json changed under it (another writer).
+_ATTEMPTS = 20
+
+
+def embed(run: Path, field: Provenance) -> EmbedResult:
+    """Set the field in ``run``'s manifest; leave the file untouched on any failure.
+
+    A symlinked ``manifest.json`` is written through: its target is replaced. Concurrent
+    embeds take turns (an exclusive ``flock`` on the manifest), and any writer that
+    changed the file between our read and our rename (the host, say) is detected by
+    comparing before replacing: the update is then redone on the new content, never lost.
+    """
+    from insidellms_provenance.runfile._read import manifest_path
+
+    path = manifest_path(run)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    for _ in range(_ATTEMPTS):
+        fd, before = _open_locked(target)
+        try:
+            if _identity(os.stat(target, follow_symlinks=False)) != _identity(before):
+                continue  # replaced while we waited for the lock: read the new file
+            text = _read_text(fd, target)
+            new_text, exact = embed_text(text, field, where=str(target))
+            if new_text == text:
+                return EmbedResult(path=path, changed=False, exact_style=exact, stale=())
+            if atomic_write(target, new_text.encode("utf-8"), expect=before):
+                return EmbedResult(
+                    path=path,
+                    changed=True,
+                    exact_style=exact,
+                    stale=stale_attestations(target.parent),
+                )
+        finally:
+            os.close(fd)
+    raise WriteError(f"{path}: changed by another writer {_ATTEMPTS} times; not written")
+
+
+def _open_locked(path: Path) -> tuple[int, os.stat_result]:
+    """Open ``path`` for reading without blocking, refuse what embed must not rewrite, lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InvalidRunFileError(f"{path}: no such file") from None
+    except OSError as error:
+        raise InvalidRunFileError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        _refuse_unwritable(path, info)
+        _lock(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def _refuse_unwritable(path: Path, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise InvalidRunFileError(f"{path}: {kind}; not read")
+    if not info.st_mode & 0o222 or not os.access(path, os.W_OK):
+        raise WriteError(f"{path}: read-only; refusing to rewrite it")
+
+
+def _lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): compare-before-replace still applies
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _read_text(fd: int, path: Path) -> str:
+    try:
+        raw = read_open_file(fd, limit=RUN_FILE_LIMIT)
+    except FileRefusedError as error:
+        raise InvalidRunFileError(f"{path}: {error.reason}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRunFileError(f"{path}: not UTF-8 text") from None
+    if not text.strip():
+        raise InvalidRunFileError(f"{path}: file is empty")
+    return text
+
+
+def stale_attestations(run_dir: Path) -> tuple[str, ...]:
+    """Host artifacts computed over ``manifest.json`` that a rewrite invalidates."""
+    patterns = (("attestations", "*.dsse.json"), ("signing", "*.sigstore.bundle.json"))
+    found = []
+    for directory, pattern in patterns:
+        found += [f"{directory}/{p.name}" for p in sorted((run_dir / directory).glob(pattern))]
+    return tuple(found)
+
+
+def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = None) -> bool:
+    """Replace ``path`` with ``data``: temp file in the same directory, fsync, rename.
+
+    Keeps the original's permission bits. On failure the original is untouched and the
+    temp file removed. With ``expect``, the rename happens only if ``path`` is still the
+    file ``expect`` describes (same inode, size and modification time); returns whether
+    it was written.
+    """
+    if path.is_dir():
+        raise WriteError(f"{path}: is a directory")
+    import tempfile
+
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o644
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise WriteError(f"{path}: cannot write in {path.parent}: {error.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temp_name, mode)
+        if expect is not None and _identity(os.stat(path, follow_symlinks=False)) != _identity(
+            expect
+        ):
+            os.unlink(temp_name)
+            return False
+        os.replace(temp_name, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        if isinstance(error, OSError):
+            raise WriteError(f"{path}: cannot write: {error.strerror}") from None
+        raise
+    _fsync_directory(path.parent)
+    return True
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable; some platforms cannot open directories, which is fine."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
