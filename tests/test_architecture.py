@@ -182,3 +182,28 @@ def test_module_imports_follow_the_layers(name, path):
 def test_the_rules_refuse_what_they_should(name, target, top, refused):
     """Negative rows: the check itself catches upward and forbidden imports."""
     assert bool(violations(name, [(target, top)])) is refused
+
+
+# The public API (docs/decisions.md, "private modules"): what `__init__` exports, and
+# these modules. Every other module is private, named `_module`, so that its names may
+# move in any release; sub-package folders keep their names (they are the layers).
+PUBLIC_MODULES = frozenset({"errors", "field.schema", "field.jsonschema", "host.plugin"})
+
+
+def _modules_not_private(public: frozenset[str]) -> list[str]:
+    found = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        parts = path.relative_to(SOURCE).with_suffix("").parts
+        name = parts[-1]
+        if name.startswith("_") or ".".join(parts) in public:
+            continue  # private, dunder (__init__, __main__), or public API
+        found.append(".".join(parts))
+    return found
+
+
+def test_every_module_outside_the_public_api_is_private():
+    assert _modules_not_private(PUBLIC_MODULES) == []
+    # Negative row: a module left public by mistake is caught.
+    assert "field.schema" in _modules_not_private(PUBLIC_MODULES - {"field.schema"})
+    for module in PUBLIC_MODULES:
+        assert (SOURCE / (module.replace(".", "/") + ".py")).is_file(), module
