@@ -390,9 +390,15 @@ def canonical_rows(
 # for only where a ``/`` is followed by ``/``, ``,`` or ``.`` at all (one regular
 # expression with a literal prefix). Empty rows are found by counting.
 _NOT_SIMPLE: Final = ('"', "\r", "\x00", "\\", "..")
-_AFTER_SLASH: Final = re.compile(r"/[/,.]")
+_AFTER_SLASH: Final = r"/[/,.]"
 _NOT_NORMAL: Final = ("//", "/,", "/./", "/.,")
 _FIRST: Final = operator.itemgetter(0)
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled at its first use: a host run's plugins rarely need it."""
+    return re.compile(pattern)
 
 
 @functools.cache
@@ -426,7 +432,7 @@ def simple_canonical_rows(text: str, dist_info: str) -> tuple[list[CanonicalRow]
     """
     if not dist_info or any(part in text for part in _NOT_SIMPLE):
         return None
-    if _AFTER_SLASH.search(text) and any(part in text for part in _NOT_NORMAL):
+    if _compiled(_AFTER_SLASH).search(text) and any(part in text for part in _NOT_NORMAL):
         return None
     found = _simple_row_pattern(csv.field_size_limit()).findall(text)
     if len(found) != text.count("\n") + (not text.endswith("\n")):
@@ -482,15 +488,15 @@ def _script_stem(name: str) -> str:
 # writes only the names in entry_points.txt. Evidence: pip's own RECORD lists
 # ``bin/pip3.11`` when pip or uv installed it, and not when installer did.
 _VERSIONED_WRAPPERS: Final = (
-    ("pip", re.compile(r"pip\d+(\.\d+)?")),
-    ("easy_install", re.compile(r"easy_install-\d+\.\d+")),
+    ("pip", r"pip\d+(\.\d+)?"),
+    ("easy_install", r"easy_install-\d+\.\d+"),
 )
 
 
 def _is_wrapper(stem: str, wrapper_names: frozenset[str]) -> bool:
     """Whether an installer generated script ``stem`` from the console/GUI script names."""
     return stem in wrapper_names or any(
-        name in wrapper_names and pattern.fullmatch(stem) is not None
+        name in wrapper_names and _compiled(pattern).fullmatch(stem) is not None
         for name, pattern in _VERSIONED_WRAPPERS
     )
 
