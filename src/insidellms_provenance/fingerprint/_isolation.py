@@ -45,6 +45,9 @@ __all__ = [
     "converse",
     "import_isolated",
     "serve_child",
+    "spawn",
+    "start_imports",
+    "stop",
     "timeout",
 ]
 
@@ -87,18 +90,36 @@ class ChildFailed(Exception):  # noqa: N818 - an outcome, not a programming erro
         self.timed_out = timed_out
 
 
+def start_imports(entry_points: Sequence[metadata.EntryPoint]) -> subprocess.Popen[bytes]:
+    """Start importing ``entry_points`` in a child; :func:`import_isolated` reads its answer.
+
+    So that the caller can do other work (describing the distributions) meanwhile; if
+    that work fails, the caller must :func:`stop` the child.
+    """
+    return spawn(f"{__name__}:_serve", {"entry_points": _triples(entry_points)})
+
+
+def _triples(entry_points: Sequence[metadata.EntryPoint]) -> list[tuple[str, str, str]]:
+    return [(ep.name, ep.value, ep.group) for ep in entry_points]
+
+
 def import_isolated(
-    entry_points: Sequence[metadata.EntryPoint], environ: Mapping[str, str] = os.environ
+    entry_points: Sequence[metadata.EntryPoint],
+    environ: Mapping[str, str] = os.environ,
+    *,
+    started: subprocess.Popen[bytes] | None = None,
 ) -> dict[tuple[str, str], ImportResult]:
     """Import every entry point in a child process; one result per (name, value).
 
+    ``started`` is the child :func:`start_imports` started for these entry points.
     Raises ``KeyboardInterrupt`` when plugin code or the user interrupted.
     """
     limit = timeout(environ)
     results: dict[tuple[str, str], ImportResult] = {}
-    remaining = [(ep.name, ep.value, ep.group) for ep in entry_points]
+    remaining = _triples(entry_points)
     while remaining:
-        done, failure = _run_child(remaining, limit)
+        done, failure = _run_child(remaining, limit, started)
+        started = None  # a further child, after a failure, starts with what remains
         results.update(done)  # two entry points with one (name, value) share a result
         remaining = remaining[len(done) :]
         if failure is not None:
@@ -117,14 +138,17 @@ def timeout(environ: Mapping[str, str] = os.environ) -> float:
 
 
 def _run_child(
-    entry_points: list[tuple[str, str, str]], timeout: float
+    entry_points: list[tuple[str, str, str]],
+    timeout: float,
+    started: subprocess.Popen[bytes] | None = None,
 ) -> tuple[list[tuple[tuple[str, str], ImportResult]], ImportResult | None]:
     """Results of the plugins the child finished, in order, and the failure of the next."""
     done: list[tuple[tuple[str, str], ImportResult]] = []
     load: LoadOutcome | None = None
     try:
         payload = {"entry_points": entry_points}
-        for message in converse(f"{__name__}:_serve", payload, timeout):
+        messages = converse(f"{__name__}:_serve", payload, timeout, process=started)
+        for message in messages:
             if "loaded" in message:
                 load = message["loaded"]
             elif "done" in message:
@@ -136,13 +160,12 @@ def _run_child(
     return done, None
 
 
-def converse(serve: str, payload: Mapping[str, Any], timeout: float) -> Iterator[dict[str, Any]]:
-    """Run ``serve`` ("module:function") in a child; yield its messages until complete.
+def spawn(serve: str, payload: Mapping[str, Any]) -> subprocess.Popen[bytes]:
+    """Start ``serve`` ("module:function") in a child, without waiting for any answer.
 
     The function gets ``payload`` (with ``path``, the parent's ``sys.path``, and
-    ``serve`` added) and should hand its work to :func:`serve_child`. Raises
-    :class:`ChildFailed` when the child ends, or sends nothing for ``timeout`` seconds,
-    before its ``complete`` message, and ``KeyboardInterrupt`` when it was interrupted.
+    ``serve`` added) and should hand its work to :func:`serve_child`. Hand the process
+    to :func:`converse` to read its answer, or to :func:`stop`.
     """
     process = subprocess.Popen(
         [sys.executable, "-c", _CHILD],
@@ -152,7 +175,6 @@ def converse(serve: str, payload: Mapping[str, Any], timeout: float) -> Iterator
     )
     try:
         assert process.stdin is not None  # noqa: S101 - both pipes were just requested
-        assert process.stdout is not None  # noqa: S101
         spec = {
             **payload,
             "path": [p for p in sys.path if isinstance(p, str)],
@@ -161,6 +183,30 @@ def converse(serve: str, payload: Mapping[str, Any], timeout: float) -> Iterator
         with contextlib.suppress(BrokenPipeError):
             process.stdin.write(json.dumps(spec).encode() + b"\n")
             process.stdin.close()
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
+def converse(
+    serve: str,
+    payload: Mapping[str, Any],
+    timeout: float,
+    *,
+    process: subprocess.Popen[bytes] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Run ``serve`` in a child (:func:`spawn`); yield its messages until complete.
+
+    ``process`` is a child :func:`spawn` already started with ``serve`` and ``payload``.
+    Raises :class:`ChildFailed` when the child ends, or sends nothing for ``timeout``
+    seconds (counted from the first read), before its ``complete`` message, and
+    ``KeyboardInterrupt`` when it was interrupted. The child is stopped on any error.
+    """
+    if process is None:
+        process = spawn(serve, payload)
+    try:
+        assert process.stdout is not None  # noqa: S101 - spawn requested the pipe
         overran = False
         for message in _messages(process.stdout, timeout):
             if message is None:
@@ -173,10 +219,10 @@ def converse(serve: str, payload: Mapping[str, Any], timeout: float) -> Iterator
                 return
             yield message
         if overran:
-            _stop(process)
+            stop(process)
         code = process.wait()
     except BaseException:
-        _stop(process)
+        stop(process)
         raise
     if overran:
         raise ChildFailed(f"did not finish within {timeout:g} s; stopped", timed_out=True)
@@ -245,7 +291,8 @@ def _exit_text(code: int) -> str:
     return f"exit status {code}"
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Kill the child if it still runs, and reap it (again, harmlessly)."""
     if process.poll() is None:
         process.kill()
     process.wait()
