@@ -43,7 +43,7 @@ def _wait_for(condition: Any, process: subprocess.Popen[bytes]) -> None:
     while not condition():
         assert process.poll() is None, "the command ended before the signal could be sent"
         assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)
+        time.sleep(0.01)
 
 
 def _interrupt(process: subprocess.Popen[bytes]) -> tuple[int, str]:
@@ -162,8 +162,11 @@ def test_plugin_exiting_during_check_never_passes_the_gate(world: World) -> None
 def test_ctrl_c_in_audit_output_leaves_no_partial_file(world: World, genuine: Any) -> None:
     world.fields = {"genuine": genuine}
     text = json.dumps(host_manifest(world.field()), sort_keys=True, indent=2)
-    for index in range(400):
-        world.write(f"runs/{index:03}/manifest.json", text)
+    # Enough runs that audit is still writing when the signal comes: at its speed a few
+    # hundred runs are done between two polls, and a signal at interpreter exit kills
+    # the process instead of interrupting it.
+    for index in range(4000):
+        world.write(f"runs/{index:04}/manifest.json", text)
     process = _start(world, "audit", str(world.path("runs")), "--output", "runs.jsonl")
 
     def writing() -> bool:
