@@ -6,7 +6,7 @@ import io
 import posixpath
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from insidellms_provenance.fingerprint._distribution import code_digest, record_digest
@@ -513,7 +513,10 @@ def _record_texts(draw, clean: bool) -> str:
     buffer = io.StringIO()
     ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     if draw(st.booleans()):
-        csv.writer(buffer, lineterminator=ending).writerows(rows)
+        try:
+            csv.writer(buffer, lineterminator=ending).writerows(rows)
+        except csv.Error:  # Python 3.10's writer refuses some fields the later ones quote
+            reject()
     else:
         extra = draw(st.lists(st.text(max_size=4), max_size=len(rows)))
         buffer.write(ending.join(",".join(row) for row in rows) + ending.join(["", *extra]))
