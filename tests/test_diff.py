@@ -1,11 +1,8 @@
 import pytest
 
 from diff_fixtures import before_and_after, digest, plugin, with_dist
-from insidellms_provenance.analyze._diff import (
-    CHANGE_KINDS,
-    classify_version_change,
-    diff_fields,
-)
+from insidellms_provenance.analyze._change import CHANGE_KINDS, classify_version_change
+from insidellms_provenance.analyze._diff import diff_fields
 from insidellms_provenance.analyze._fail_on import parse_fail_on, selected_changes
 from insidellms_provenance.field import schema
 from insidellms_provenance.field._build import make_field
@@ -434,7 +431,7 @@ def test_observations_are_compared_only_when_made_alike():
     ],
 )
 def test_problem_changes(before, after, expected):
-    from insidellms_provenance.analyze._diff import problem_changes
+    from insidellms_provenance.analyze._change import problem_changes
 
     changes = problem_changes("p", "dependency", before, after, "lib: ")
     assert {(c.plugin, c.kind) for c in changes} <= {("p", "dependency")}
@@ -451,7 +448,7 @@ def test_problem_changes(before, after, expected):
     ],
 )
 def test_same_version_change(same_code, kind, expected):
-    from insidellms_provenance.analyze._diff import same_version_change
+    from insidellms_provenance.analyze._change import same_version_change
 
     change = same_version_change(
         "p", "lib 1.0", "sha256:a", "sha256:b", same_code=same_code, kind=kind

@@ -2,7 +2,8 @@
 
 import pytest
 
-from insidellms_provenance.analyze._diff import CHANGE_KINDS, Change, DiffReport
+from insidellms_provenance.analyze._change import CHANGE_KINDS, Change
+from insidellms_provenance.analyze._diff import DiffReport
 from insidellms_provenance.analyze._fail_on import (
     FAIL_ON_EXAMPLES,
     SELECTORS,

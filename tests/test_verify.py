@@ -255,7 +255,8 @@ def test_reproducibility_golden(fmt, suffix):
 def test_reproducibility_changes_are_diffs_change_objects():
     """One serializer: verify's changes are diff's, key for key, and valid against its schema."""
     from diff_fixtures import before_and_after
-    from insidellms_provenance.analyze._diff import Change, diff_fields
+    from insidellms_provenance.analyze._change import Change
+    from insidellms_provenance.analyze._diff import diff_fields
     from insidellms_provenance.cli._diff import render_json
     from jsonschema_tools import validate
     from test_cli_diff import DIFF_SCHEMA

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from insidellms_provenance.analyze._diff import (
+from insidellms_provenance.analyze._change import (
     Change,
     classify_version_change,
     problem_changes,

@@ -17,13 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final, NamedTuple
 
-from insidellms_provenance.analyze._diff import (
-    CHANGE_KINDS,
-    SEVERITIES,
-    VERSION_SIZES,
-    Change,
-    DiffReport,
-)
+from insidellms_provenance.analyze._change import CHANGE_KINDS, SEVERITIES, VERSION_SIZES, Change
+from insidellms_provenance.analyze._diff import DiffReport
 
 __all__ = [
     "FAIL_ON_EXAMPLES",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from insidellms_provenance.analyze._diff import Change
+    from insidellms_provenance.analyze._change import Change
     from insidellms_provenance.field.schema import Conflict
 
 __all__ = [
@@ -158,7 +158,7 @@ def markdown_change_table(changes: Sequence[Change]) -> list[str]:
 def change_value(change: Change) -> dict[str, Any]:
     """A change as JSON, the same object in ``diff`` and ``verify`` reports.
 
-    Its keys are the fields of :class:`~insidellms_provenance.analyze._diff.Change`, the one
+    Its keys are the fields of :class:`~insidellms_provenance.analyze._change.Change`, the one
     key list (``docs/diff-report.schema.json`` describes it, and a test holds the two equal).
     """
     values = change._asdict()

@@ -16,7 +16,6 @@ from insidellms_provenance.fingerprint._dist_files import read_dist_text
 
 __all__ = [
     "InstalledDistributions",
-    "copy_version",
     "declaring_directories",
     "discover",
     "dist_info_name",
@@ -272,7 +271,7 @@ def installed_copies(
     """The metadata directory of every copy of ``dists`` found on ``paths``.
 
     Copies are found by directory name (one listing per path entry). More than one
-    copy means more than one install (:func:`copy_version` tells their versions). Keys
+    copy means more than one install (``_origin.duplicate_versions`` reads their versions). Keys
     are the distributions' ``dist_info_name`` stems, normalized.
     """
     wanted = {_dir_key(name) for dist in dists if (name := dist_info_name(dist))}
@@ -286,20 +285,6 @@ def installed_copies(
             if name.endswith((".dist-info", ".egg-info")) and (key := _dir_key(name)) in wanted:
                 found[key].append(os.path.join(entry or ".", name))
     return dict(found)
-
-
-def copy_version(directory: str) -> str:
-    """The Version in a copy's METADATA (PKG-INFO for eggs), else its directory name's."""
-    from insidellms_provenance.fingerprint._distribution import name_and_version
-
-    for filename in ("METADATA", "PKG-INFO"):
-        text = _read_text(os.path.join(directory, filename))
-        if text is not None:
-            version = name_and_version(text, [])[1]
-            if version:
-                return version
-    name = os.path.basename(directory)
-    return name.rpartition(".")[0].partition("-")[2].partition("-")[0]
 
 
 def versions_key(dist: metadata.Distribution) -> str:

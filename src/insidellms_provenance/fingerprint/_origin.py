@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
+from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Origin
-from insidellms_provenance.fingerprint._discover import copy_version
+from insidellms_provenance.fingerprint._distribution import name_and_version
 
 __all__ = ["check_origin", "duplicate_versions", "imported_file"]
 
@@ -51,7 +52,21 @@ def duplicate_versions(
             if os.path.abspath(directory) == own
             or not Path(os.path.abspath(directory)).is_relative_to(root)
         ]
-    return [copy_version(directory) for directory in copies] if len(copies) > 1 else []
+    return [_copy_version(directory) for directory in copies] if len(copies) > 1 else []
+
+
+def _copy_version(directory: str) -> str:
+    """The Version in a copy's METADATA (PKG-INFO for eggs), else its directory name's."""
+    for filename in ("METADATA", "PKG-INFO"):
+        try:
+            text = read_regular(os.path.join(directory, filename), limit=DIST_FILE_LIMIT)
+            version = name_and_version(text.decode("utf-8"), [])[1]
+        except (FileRefusedError, UnicodeDecodeError):
+            continue
+        if version:
+            return version
+    name = os.path.basename(directory)
+    return name.rpartition(".")[0].partition("-")[2].partition("-")[0]
 
 
 def check_origin(
