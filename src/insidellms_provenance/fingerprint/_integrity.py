@@ -237,7 +237,7 @@ class _SiteFiles:
         if path == ".." or path.startswith("../"):
             return self._open_above(path)
         directory, _, name = path.rpartition("/")
-        dir_fd = self._open.get((0, directory)) or self._directory(0, directory)
+        dir_fd = self._directory(0, directory)
         if isinstance(dir_fd, str):
             return dir_fd
         listing = self._listing(directory, dir_fd)
