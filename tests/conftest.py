@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -55,6 +56,18 @@ def chain_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("chain-wheels")
     for spec in dependency_catalog().values():
         build_wheel(spec, directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def catalog_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The catalog's wheels for the export tests: beta silently rebuilt, noisy absent."""
+    directory = tmp_path_factory.mktemp("export") / "wheels"
+    for name, spec in catalog().items():
+        if name == "noisy":
+            continue
+        rebuilt = spec.with_changed_byte("beta_plugin/__init__.py") if name == "beta" else spec
+        build_wheel(rebuilt, directory, zipfile.ZIP_STORED)
     return directory
 
 

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -28,26 +27,21 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The catalog's wheels, except: beta silently rebuilt, noisy absent."""
-    directory = tmp_path_factory.mktemp("export") / "wheels"
-    for name, spec in catalog().items():
-        if name == "noisy":
-            continue
-        rebuilt = spec.with_changed_byte("beta_plugin/__init__.py") if name == "beta" else spec
-        build_wheel(rebuilt, directory, zipfile.ZIP_STORED)
-    return directory
-
-
 FORMATS = {"pylock": "pylock.toml", "cyclonedx": "bom.cdx.json", "in-toto": "statement.json"}
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
-def test_export_golden_and_exit_1_with_warnings(wheels, tmp_path, fmt):
-    output = wheels.parent / FORMATS[fmt]
+def test_export_golden_and_exit_1_with_warnings(catalog_wheels, tmp_path, fmt):
+    output = catalog_wheels.parent / FORMATS[fmt]
     result = cli(
-        "export", str(FIELD), "--format", fmt, "--wheels", str(wheels), "--output", str(output)
+        "export",
+        str(FIELD),
+        "--format",
+        fmt,
+        "--wheels",
+        str(catalog_wheels),
+        "--output",
+        str(output),
     )
     assert result.returncode == 1, result.stderr
     assert result.stdout == b""
@@ -58,18 +52,32 @@ def test_export_golden_and_exit_1_with_warnings(wheels, tmp_path, fmt):
     )
     check_golden(f"export/{FORMATS[fmt]}", output.read_bytes())
     again = cli(
-        "export", str(FIELD), "--format", fmt, "--wheels", str(wheels), "--output", str(output)
+        "export",
+        str(FIELD),
+        "--format",
+        fmt,
+        "--wheels",
+        str(catalog_wheels),
+        "--output",
+        str(output),
     )
     assert again.returncode == 1
     check_golden(f"export/{FORMATS[fmt]}", output.read_bytes())
 
 
-def test_pylock_is_valid_pep_751_and_pins_exact_wheels(wheels):
+def test_pylock_is_valid_pep_751_and_pins_exact_wheels(catalog_wheels):
     from packaging.pylock import Pylock
 
-    output = wheels.parent / "pylock.toml"
+    output = catalog_wheels.parent / "pylock.toml"
     cli(
-        "export", str(FIELD), "--format", "pylock", "--wheels", str(wheels), "--output", str(output)
+        "export",
+        str(FIELD),
+        "--format",
+        "pylock",
+        "--wheels",
+        str(catalog_wheels),
+        "--output",
+        str(output),
     )
     lock = Pylock.from_dict(tomllib.loads(output.read_text()))
     packages = {str(p.name): p for p in lock.packages}
@@ -81,11 +89,11 @@ def test_pylock_is_valid_pep_751_and_pins_exact_wheels(wheels):
     assert "not pinned" in unpinned["noisy-plugin"]["reason"]
 
 
-def test_cyclonedx_validates_against_the_official_schema(wheels):
+def test_cyclonedx_validates_against_the_official_schema(catalog_wheels):
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
-    result = cli("export", str(FIELD), "--format", "cyclonedx", "--wheels", str(wheels))
+    result = cli("export", str(FIELD), "--format", "cyclonedx", "--wheels", str(catalog_wheels))
     error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(result.stdout.decode())
     assert error is None, error
     bom = json.loads(result.stdout)
@@ -103,7 +111,7 @@ def test_cyclonedx_validates_against_the_official_schema(wheels):
     assert "hashes" not in beta
 
 
-def test_cyclonedx_serial_and_timestamp_only_when_asked(wheels):
+def test_cyclonedx_serial_and_timestamp_only_when_asked(catalog_wheels):
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
@@ -118,14 +126,14 @@ def test_cyclonedx_serial_and_timestamp_only_when_asked(wheels):
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(asked.stdout.decode()) is None
 
 
-def test_in_toto_parses_with_the_reference_bindings(wheels):
+def test_in_toto_parses_with_the_reference_bindings(catalog_wheels):
     from google.protobuf import json_format
     from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
     from in_toto_attestation.v1 import statement_pb2
     from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
     from in_toto_attestation.v1.statement import Statement
 
-    result = cli("export", str(FIELD), "--format", "in-toto", "--wheels", str(wheels))
+    result = cli("export", str(FIELD), "--format", "in-toto", "--wheels", str(catalog_wheels))
     # Unknown field names are errors: every name is the specification's.
     proto = json_format.Parse(result.stdout, statement_pb2.Statement())
     Statement.copy_from_pb(proto).validate()
@@ -174,8 +182,8 @@ def test_bad_export_input_is_one_line_exit_2(tmp_path, args, fragment):
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
-def test_verify_wheels_golden(wheels, fmt):
-    result = cli("verify", str(FIELD), "--wheels", str(wheels), "--format", fmt)
+def test_verify_wheels_golden(catalog_wheels, fmt):
+    result = cli("verify", str(FIELD), "--wheels", str(catalog_wheels), "--format", fmt)
     assert result.returncode == 1, result.stderr
     check_golden(
         f"export/verify-wheels.{ {'text': 'txt', 'json': 'json', 'markdown': 'md'}[fmt] }",
@@ -183,8 +191,8 @@ def test_verify_wheels_golden(wheels, fmt):
     )
 
 
-def test_verify_wheels_needs_a_run(wheels):
-    result = cli("verify", "--wheels", str(wheels))
+def test_verify_wheels_needs_a_run(catalog_wheels):
+    result = cli("verify", "--wheels", str(catalog_wheels))
     assert result.returncode == 2
     assert b"--wheels needs a RUN" in result.stderr
 
@@ -337,7 +345,7 @@ def test_check_bad_lock_is_exit_2(tmp_path, content, fragment):
 
 
 @pytest.mark.parametrize("fmt", ["pylock", "cyclonedx", "in-toto"])
-def test_exports_do_not_depend_on_hash_seed_locale_or_time_zone(wheels, tmp_path, fmt):
+def test_exports_do_not_depend_on_hash_seed_locale_or_time_zone(catalog_wheels, tmp_path, fmt):
     outputs = set()
     for seed, zone, locale in (("0", "UTC", "C"), ("12345", "Asia/Kolkata", "C.UTF-8")):
         result = subprocess.run(
@@ -350,11 +358,11 @@ def test_exports_do_not_depend_on_hash_seed_locale_or_time_zone(wheels, tmp_path
                 "--format",
                 fmt,
                 "--wheels",
-                str(wheels),
+                str(catalog_wheels),
             ],
             capture_output=True,
             check=False,
-            cwd=wheels.parent,
+            cwd=catalog_wheels.parent,
             env={**os.environ, "PYTHONHASHSEED": seed, "TZ": zone, "LC_ALL": locale},
         )
         assert result.returncode == 1, result.stderr

@@ -25,9 +25,8 @@ from insidellms_provenance.errors import InvalidFieldError
 from insidellms_provenance.field import schema
 from insidellms_provenance.field._build import make_field
 from insidellms_provenance.fingerprint._wheel import WheelFingerprint
-from plugin_catalog import catalog
 from test_cli import cli
-from test_export import uv_install_lock
+from test_export import FORMATS, uv_install_lock
 from venvtools import Venv, create_venv, install
 from wheelbuilder import build_wheel
 
@@ -37,20 +36,6 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 V1_FIELD = GOLDEN / "v1" / "field.json"
-
-FORMATS = {"pylock": "pylock.toml", "cyclonedx": "bom.cdx.json", "in-toto": "statement.json"}
-
-
-@pytest.fixture(scope="module")
-def catalog_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The catalog's wheels, except: beta silently rebuilt, noisy absent (as test_export)."""
-    directory = tmp_path_factory.mktemp("v1-export") / "wheels"
-    for name, spec in catalog().items():
-        if name == "noisy":
-            continue
-        rebuilt = spec.with_changed_byte("beta_plugin/__init__.py") if name == "beta" else spec
-        build_wheel(rebuilt, directory, zipfile.ZIP_STORED)
-    return directory
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
