@@ -30,19 +30,19 @@ except ModuleNotFoundError:  # Python 3.10
 FORMATS = {"pylock": "pylock.toml", "cyclonedx": "bom.cdx.json", "in-toto": "statement.json"}
 
 
+def export_to(
+    field: Path, fmt: str, wheels: Path, output: Path
+) -> subprocess.CompletedProcess[bytes]:
+    """``export FIELD --format FMT --wheels WHEELS --output OUTPUT``."""
+    return cli(
+        "export", str(field), "--format", fmt, "--wheels", str(wheels), "--output", str(output)
+    )
+
+
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_export_golden_and_exit_1_with_warnings(catalog_wheels, tmp_path, fmt):
     output = catalog_wheels.parent / FORMATS[fmt]
-    result = cli(
-        "export",
-        str(FIELD),
-        "--format",
-        fmt,
-        "--wheels",
-        str(catalog_wheels),
-        "--output",
-        str(output),
-    )
+    result = export_to(FIELD, fmt, catalog_wheels, output)
     assert result.returncode == 1, result.stderr
     assert result.stdout == b""
     stderr = result.stderr.decode()
@@ -51,16 +51,7 @@ def test_export_golden_and_exit_1_with_warnings(catalog_wheels, tmp_path, fmt):
         in stderr
     )
     check_golden(f"export/{FORMATS[fmt]}", output.read_bytes())
-    again = cli(
-        "export",
-        str(FIELD),
-        "--format",
-        fmt,
-        "--wheels",
-        str(catalog_wheels),
-        "--output",
-        str(output),
-    )
+    again = export_to(FIELD, fmt, catalog_wheels, output)
     assert again.returncode == 1
     check_golden(f"export/{FORMATS[fmt]}", output.read_bytes())
 
@@ -69,16 +60,7 @@ def test_pylock_is_valid_pep_751_and_pins_exact_wheels(catalog_wheels):
     from packaging.pylock import Pylock
 
     output = catalog_wheels.parent / "pylock.toml"
-    cli(
-        "export",
-        str(FIELD),
-        "--format",
-        "pylock",
-        "--wheels",
-        str(catalog_wheels),
-        "--output",
-        str(output),
-    )
+    export_to(FIELD, "pylock", catalog_wheels, output)
     lock = Pylock.from_dict(tomllib.loads(output.read_text()))
     packages = {str(p.name): p for p in lock.packages}
     assert "beta-plugin" not in packages  # a rebuild is not what ran

@@ -26,7 +26,7 @@ from insidellms_provenance.field import schema
 from insidellms_provenance.field._build import make_field
 from insidellms_provenance.fingerprint._wheel import WheelFingerprint
 from test_cli import cli
-from test_export import FORMATS, uv_install_lock
+from test_export import FORMATS, export_to, uv_install_lock
 from venvtools import Venv, create_venv, install
 from wheelbuilder import build_wheel
 
@@ -42,16 +42,7 @@ V1_FIELD = GOLDEN / "v1" / "field.json"
 def test_a_v1_field_exports_as_before(catalog_wheels, fmt):
     """A v1 field has no dependency table: its exports are those of 0.1.0's fields."""
     output = catalog_wheels.parent / FORMATS[fmt]
-    result = cli(
-        "export",
-        str(V1_FIELD),
-        "--format",
-        fmt,
-        "--wheels",
-        str(catalog_wheels),
-        "--output",
-        str(output),
-    )
+    result = export_to(V1_FIELD, fmt, catalog_wheels, output)
     assert result.returncode == 1, result.stderr
     check_golden(f"export/v1-{FORMATS[fmt]}", output.read_bytes())
 
