@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
-from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Origin
+from insidellms_provenance.fingerprint._dist_files import read_info_text
 from insidellms_provenance.fingerprint._distribution import name_and_version
 
 __all__ = ["check_origin", "duplicate_versions", "imported_file"]
@@ -58,11 +58,8 @@ def duplicate_versions(
 def _copy_version(directory: str) -> str:
     """The Version in a copy's METADATA (PKG-INFO for eggs), else its directory name's."""
     for filename in ("METADATA", "PKG-INFO"):
-        try:
-            text = read_regular(os.path.join(directory, filename), limit=DIST_FILE_LIMIT)
-            version = name_and_version(text.decode("utf-8"), [])[1]
-        except (FileRefusedError, UnicodeDecodeError):
-            continue
+        text = read_info_text(directory, filename)
+        version = name_and_version(text, [])[1] if text is not None else ""
         if version:
             return version
     name = os.path.basename(directory)
