@@ -16,7 +16,7 @@ The child sends fd 1 to stderr while plugin code runs (see
 :func:`~insidellms_provenance.fingerprint._loader.plugin_output_to_stderr`) and reports on
 its own duplicate of the pipe. Inside a host run nothing of this is used: the host
 imports its plugins itself. ``doctor`` and ``list`` with insideLLMs installed let the
-host load its plugins in a child of the same kind (:func:`converse` and
+host load its plugins in a child of the same kind (:func:`spawn`, :func:`converse` and
 :func:`serve_child`, used by :mod:`insidellms_provenance.host._inspect`).
 """
 
@@ -147,7 +147,8 @@ def _run_child(
     load: LoadOutcome | None = None
     try:
         payload = {"entry_points": entry_points}
-        messages = converse(f"{__name__}:_serve", payload, timeout, process=started)
+        child = started or spawn(f"{__name__}:_serve", payload)
+        messages = converse(child, timeout)
         for message in messages:
             if "loaded" in message:
                 load = message["loaded"]
@@ -189,22 +190,13 @@ def spawn(serve: str, payload: Mapping[str, Any]) -> subprocess.Popen[bytes]:
     return process
 
 
-def converse(
-    serve: str,
-    payload: Mapping[str, Any],
-    timeout: float,
-    *,
-    process: subprocess.Popen[bytes] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Run ``serve`` in a child (:func:`spawn`); yield its messages until complete.
+def converse(process: subprocess.Popen[bytes], timeout: float) -> Iterator[dict[str, Any]]:
+    """Yield the messages of a child :func:`spawn` started, until it is complete.
 
-    ``process`` is a child :func:`spawn` already started with ``serve`` and ``payload``.
     Raises :class:`ChildFailed` when the child ends, or sends nothing for ``timeout``
     seconds (counted from the first read), before its ``complete`` message, and
     ``KeyboardInterrupt`` when it was interrupted. The child is stopped on any error.
     """
-    if process is None:
-        process = spawn(serve, payload)
     try:
         assert process.stdout is not None  # noqa: S101 - spawn requested the pipe
         overran = False

@@ -50,11 +50,11 @@ def load_host(group: str) -> HostView:
 
 def _load_in_child(group: str, host_version: str) -> HostView:
     from insidellms_provenance.errors import ProvenanceError
-    from insidellms_provenance.fingerprint._isolation import ChildFailed, converse, timeout
+    from insidellms_provenance.fingerprint._isolation import ChildFailed, converse, spawn, timeout
 
     answer: dict[str, Any] | None = None
     try:
-        for message in converse(f"{__name__}:_serve", {"group": group}, timeout()):
+        for message in converse(spawn(f"{__name__}:_serve", {"group": group}), timeout()):
             if "error" in message:
                 raise ProvenanceError(str(message["error"]))
             if "view" in message:
