@@ -439,3 +439,13 @@ def test_random_sites_match_importlib(specs, seed):
 @given(name=st.text(alphabet=st.sampled_from("aZ9._-É\u0130ß "), max_size=12))
 def test_normalized_name_is_packagings_canonicalize_name(name):
     assert normalized_name(name) == canonicalize_name(name)
+
+
+@given(name=st.text(alphabet=st.sampled_from("aZ9._-É\u0130ß "), max_size=12))
+def test_lookup_normalization_is_importlibs(name):
+    """The key discovery groups metadata directories by: ``Prepared.normalize``."""
+    from importlib.metadata import Prepared
+
+    from insidellms_provenance.fingerprint._discover import _normalize
+
+    assert _normalize(name) == Prepared.normalize(name)

@@ -72,3 +72,62 @@ def _nothing():
     import contextlib
 
     return contextlib.nullcontext()
+
+
+def test_named_entry_points_use_importlibs_pattern():
+    from importlib import metadata
+
+    from insidellms_provenance.fingerprint import _loader
+
+    assert _loader._REFERENCE.pattern == metadata.EntryPoint.pattern.pattern
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "json",
+        "json:dumps",
+        "json : dumps",
+        "json:JSONDecoder.decode",
+        "os.path:join",
+        "json:dumps [extra]",
+        "json:dumps[a,b]  ",
+        "json:missing_attribute",
+        "no_such_module_for_the_loader_test:x",
+        "json:JSONDecoder.missing",
+        "",
+        "not a ref!!",
+        ":dumps",
+    ],
+)
+def test_a_named_entry_point_loads_as_importlib_loads_it(value):
+    """The child rebuilds entry points from strings; loading must not tell them apart."""
+    from importlib import metadata
+
+    from insidellms_provenance.fingerprint._loader import NamedEntryPoint
+
+    def outcome(ep):
+        try:
+            return ("loaded", ep.load())
+        except Exception as error:  # noqa: BLE001 - the outcome is what is compared
+            return ("raised", type(error))
+
+    ours = NamedEntryPoint("name", value, "group")
+    theirs = metadata.EntryPoint(name="name", value=value, group="group")
+    assert outcome(ours) == outcome(theirs)
+    assert (ours.name, ours.value, ours.group) == (theirs.name, theirs.value, theirs.group)
+
+
+def test_the_child_imports_no_metadata_machinery_before_the_plugins():
+    """What the plugin-importing child loads before the first plugin: the loader, not more."""
+    import subprocess
+
+    code = (
+        "import sys; import insidellms_provenance.fingerprint._child; "
+        "print(' '.join(sorted(m for m in ('importlib.metadata', 'subprocess', 'selectors', "
+        "'pathlib', 'email', 'zipfile') if m in sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == []

@@ -10,11 +10,8 @@ from pathlib import Path
 import pytest
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.fingerprint._origin import (
-    check_origin,
-    duplicate_versions,
-    imported_file,
-)
+from insidellms_provenance.fingerprint._loader import imported_file
+from insidellms_provenance.fingerprint._origin import check_origin, duplicate_versions
 
 MODULE = "origin_probe_plugin"
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from importlib import machinery, metadata
 
-from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_regular
+from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_open_file
 from insidellms_provenance.field import schema
 from insidellms_provenance.fingerprint._dist_files import read_dist_text
 
@@ -31,6 +31,8 @@ __all__ = [
 _OWN_PREFIX = "insidellms_provenance."
 _INFO_SUFFIXES = (".dist-info", ".egg-info")
 _SEPARATORS = re.compile(r"[-_.]+")
+# read_regular's flags: a FIFO cannot hang the open; read_open_file refuses it after.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
 
 def discover(group: str, *, include_own: bool = False) -> list[metadata.EntryPoint]:
@@ -137,7 +139,7 @@ def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
                     yield dist, text
         return
     for directory in info_dirs:
-        text = _read_text(os.path.join(directory, "entry_points.txt"))
+        text = _read_text(directory + "/entry_points.txt")  # a listed name: no "/" at its end
         if text and group in text:
             # The path importlib makes: the sys.path entry joined with the child's name.
             yield metadata.PathDistribution(pathlib.Path(directory)), text
@@ -194,11 +196,12 @@ def _info_dirs() -> list[str] | None:
             return None  # a zip file, or a path importlib may still open as one
         if os.path.basename(entry).lower().endswith(".egg"):
             return None  # importlib also finds an egg's EGG-INFO directory
+        prefix = os.path.join(entry, "")  # + child is os.path.join(entry, child): no "/" in it
         for child, lookup_key in _lookup_order(children):
             key = _unique_key(entry, child, lookup_key)
             if key not in seen:
                 seen.add(key)
-                winners.append(os.path.join(entry, child))
+                winners.append(prefix + child)
     return winners
 
 
@@ -230,15 +233,27 @@ def _unique_key(entry: str, child: str, lookup_key: str) -> str:
 
 def _normalize(name: str) -> str:
     """``importlib.metadata.Prepared.normalize``: PEP 503 with underscores."""
+    if "-" not in name and "." not in name and "__" not in name:
+        return name.lower()  # every run of separators is one "_" already (most names)
     return _SEPARATORS.sub("_", name).lower()
 
 
 def _read_text(path: str) -> str | None:
-    """The text of ``path``; ``None`` if it is missing, special, too large or not UTF-8."""
+    """The text of ``path``; ``None`` if it is missing, special, too large or not UTF-8.
+
+    ``read_regular``'s reading, without its exceptions for a missing file: most
+    distributions have no ``entry_points.txt``, and discovery asks each of them.
+    """
     try:
-        return read_regular(path, limit=DIST_FILE_LIMIT).decode("utf-8")
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        return read_open_file(fd, limit=DIST_FILE_LIMIT).decode("utf-8")
     except (FileRefusedError, UnicodeDecodeError):
         return None
+    finally:
+        os.close(fd)
 
 
 def _normalized_name(dist: metadata.Distribution) -> str:
@@ -281,9 +296,13 @@ def installed_copies(
             names = os.listdir(entry or ".")
         except OSError:
             continue
-        for name in sorted(names):
-            if name.endswith((".dist-info", ".egg-info")) and (key := _dir_key(name)) in wanted:
-                found[key].append(os.path.join(entry or ".", name))
+        copies = [
+            (name, key)
+            for name in names
+            if name.endswith(_INFO_SUFFIXES) and (key := _dir_key(name)) in wanted
+        ]
+        for name, key in sorted(copies):
+            found[key].append(os.path.join(entry or ".", name))
     return dict(found)
 
 
@@ -305,4 +324,6 @@ def normalized_name(name: str) -> str:
     does not import ``packaging.utils`` and its platform-tag machinery; a property test
     checks it against ``canonicalize_name``.
     """
+    if "-" not in name and "." not in name and "__" not in name:
+        return name.replace("_", "-").lower()  # each "_" is a run of its own (most names)
     return _SEPARATORS.sub("-", name).lower()

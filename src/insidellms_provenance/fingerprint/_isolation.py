@@ -12,27 +12,33 @@ as it goes; the parent requires the complete answer:
   seconds, default :data:`DEFAULT_TIMEOUT`) is ``failed`` the same way;
 - ``KeyboardInterrupt`` in the child, or Ctrl-C, interrupts the parent.
 
-The child sends fd 1 to stderr while plugin code runs (see
+This module is the parent's side; :mod:`~insidellms_provenance.fingerprint._child` is
+the child's. A child can be started before the parent knows what it will import
+(:func:`start_imports`, then :func:`send`): its interpreter starts and imports the
+loader while the parent discovers the entry points. The child sends fd 1 to stderr while
+plugin code runs (see
 :func:`~insidellms_provenance.fingerprint._loader.plugin_output_to_stderr`) and reports on
 its own duplicate of the pipe. Inside a host run nothing of this is used: the host
 imports its plugins itself. ``doctor`` and ``list`` with insideLLMs installed let the
 host load its plugins in a child of the same kind (:func:`spawn`, :func:`converse` and
-:func:`serve_child`, used by :mod:`insidellms_provenance.host._inspect`).
+:func:`~insidellms_provenance.fingerprint._child.serve_child`, used by
+:mod:`insidellms_provenance.host._inspect`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import marshal
 import os
 import selectors
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata
-from typing import IO, Any, Final, NoReturn, TypedDict
+from typing import IO, Any, Final, TypedDict
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import LoadOutcome, ManifestSummary
@@ -44,7 +50,8 @@ __all__ = [
     "ImportResult",
     "converse",
     "import_isolated",
-    "serve_child",
+    "send",
+    "send_entry_points",
     "spawn",
     "start_imports",
     "stop",
@@ -52,8 +59,9 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT: Final = 300.0
-_INTERRUPTED: Final = 130  # the child's exit status after a KeyboardInterrupt
 TIMEOUT_VARIABLE: Final = "INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT"
+_INTERRUPTED: Final = 130  # the child's exit status after a KeyboardInterrupt (_child)
+_IMPORTS: Final = "insidellms_provenance.fingerprint._child:serve_imports"
 
 
 class ImportResult(TypedDict):
@@ -64,16 +72,23 @@ class ImportResult(TypedDict):
     module_file: str | None
 
 
-# Ctrl-C reaches the parent too, which stops the child: the child ignores SIGINT so it
-# never prints a traceback of its own.
+# What the child runs. ``sys`` and ``marshal`` are built in: nothing is looked up on the
+# path before the parent's ``sys.path`` is in place (``-c`` puts the working directory
+# first). The parent sends two marshalled values on stdin, the path and the function to
+# serve, then the function's payload (maybe later: the child imports its module
+# meanwhile). marshal carries only the parent's own data into the child; the child's
+# answers, which plugin code could forge, come back as JSON. Ctrl-C reaches the parent
+# too, which stops the child: the child ignores SIGINT so it never prints a traceback of
+# its own.
 _CHILD: Final = """
-import json, signal, sys
+import marshal, sys
+path, serve = marshal.load(sys.stdin.buffer)
+sys.path[:] = path
+import importlib, signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)
-spec = json.loads(sys.stdin.readline())
-sys.path[:] = spec["path"]
-import importlib
-module, _, function = spec["serve"].partition(":")
-getattr(importlib.import_module(module), function)(spec)
+module, _, function = serve.partition(":")
+serve = getattr(importlib.import_module(module), function)
+serve(marshal.load(sys.stdin.buffer))
 """
 
 
@@ -90,13 +105,22 @@ class ChildFailed(Exception):  # noqa: N818 - an outcome, not a programming erro
         self.timed_out = timed_out
 
 
-def start_imports(entry_points: Sequence[metadata.EntryPoint]) -> subprocess.Popen[bytes]:
-    """Start importing ``entry_points`` in a child; :func:`import_isolated` reads its answer.
+def start_imports() -> subprocess.Popen[bytes]:
+    """Start a child that will import entry points; :func:`send_entry_points` says which.
 
-    So that the caller can do other work (describing the distributions) meanwhile; if
-    that work fails, the caller must :func:`stop` the child.
+    The child's interpreter starts and imports the loader while the caller discovers the
+    entry points; hand them over with :func:`send_entry_points`, then read the answer
+    with :func:`import_isolated`. If anything fails meanwhile, the caller must :func:`stop`
+    the child.
     """
-    return spawn(f"{__name__}:_serve", {"entry_points": _triples(entry_points)})
+    return spawn(_IMPORTS)
+
+
+def send_entry_points(
+    process: subprocess.Popen[bytes], entry_points: Sequence[metadata.EntryPoint]
+) -> None:
+    """Tell a child :func:`start_imports` started which entry points to import, in order."""
+    send(process, {"entry_points": _triples(entry_points)})
 
 
 def _triples(entry_points: Sequence[metadata.EntryPoint]) -> list[tuple[str, str, str]]:
@@ -111,8 +135,9 @@ def import_isolated(
 ) -> dict[tuple[str, str], ImportResult]:
     """Import every entry point in a child process; one result per (name, value).
 
-    ``started`` is the child :func:`start_imports` started for these entry points.
-    Raises ``KeyboardInterrupt`` when plugin code or the user interrupted.
+    ``started`` is a child :func:`start_imports` started and :func:`send_entry_points`
+    sent these entry points to. Raises ``KeyboardInterrupt`` when plugin code or the
+    user interrupted.
     """
     limit = timeout(environ)
     results: dict[tuple[str, str], ImportResult] = {}
@@ -146,8 +171,7 @@ def _run_child(
     done: list[tuple[tuple[str, str], ImportResult]] = []
     load: LoadOutcome | None = None
     try:
-        payload = {"entry_points": entry_points}
-        child = started or spawn(f"{__name__}:_serve", payload)
+        child = started or spawn(_IMPORTS, {"entry_points": entry_points})
         messages = converse(child, timeout)
         for message in messages:
             if "loaded" in message:
@@ -161,12 +185,14 @@ def _run_child(
     return done, None
 
 
-def spawn(serve: str, payload: Mapping[str, Any]) -> subprocess.Popen[bytes]:
+def spawn(serve: str, payload: Mapping[str, Any] | None = None) -> subprocess.Popen[bytes]:
     """Start ``serve`` ("module:function") in a child, without waiting for any answer.
 
-    The function gets ``payload`` (with ``path``, the parent's ``sys.path``, and
-    ``serve`` added) and should hand its work to :func:`serve_child`. Hand the process
-    to :func:`converse` to read its answer, or to :func:`stop`.
+    The child's ``sys.path`` is the parent's; it imports ``serve``'s module and calls the
+    function with ``payload``, which should hand its work to
+    :func:`~insidellms_provenance.fingerprint._child.serve_child`. Without ``payload``
+    here, :func:`send` it later. Hand the process to :func:`converse` to read its answer,
+    or to :func:`stop`.
     """
     process = subprocess.Popen(
         [sys.executable, "-c", _CHILD],
@@ -174,20 +200,30 @@ def spawn(serve: str, payload: Mapping[str, Any]) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=None,
     )
+    path = [str(entry) for entry in sys.path if isinstance(entry, str)]
+    _write(process, marshal.dumps((path, serve)), close=False)
+    if payload is not None:
+        send(process, payload)
+    return process
+
+
+def send(process: subprocess.Popen[bytes], payload: Mapping[str, Any]) -> None:
+    """Hand a child :func:`spawn` started without one its payload (plain values only)."""
+    _write(process, marshal.dumps(dict(payload)), close=True)
+
+
+def _write(process: subprocess.Popen[bytes], data: bytes, *, close: bool) -> None:
+    """Write to the child's stdin; a child that already ended is :func:`converse`'s to report."""
     try:
-        assert process.stdin is not None  # noqa: S101 - both pipes were just requested
-        spec = {
-            **payload,
-            "path": [p for p in sys.path if isinstance(p, str)],
-            "serve": serve,
-        }
+        assert process.stdin is not None  # noqa: S101 - spawn requested the pipe
         with contextlib.suppress(BrokenPipeError):
-            process.stdin.write(json.dumps(spec).encode() + b"\n")
-            process.stdin.close()
+            process.stdin.write(data)
+            process.stdin.flush()
+            if close:
+                process.stdin.close()
     except BaseException:
         stop(process)
         raise
-    return process
 
 
 def converse(process: subprocess.Popen[bytes], timeout: float) -> Iterator[dict[str, Any]]:
@@ -288,47 +324,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
     process.wait()
-
-
-def serve_child(work: Callable[[Callable[[dict[str, Any]], None]], None]) -> NoReturn:
-    """The child's side of :func:`converse`: run ``work(send)``, then say it is complete.
-
-    Plugin writes to fd 1 or ``sys.__stdout__`` go to stderr; messages go on a duplicate
-    of the original stdout. ``KeyboardInterrupt`` ends the child with the status the
-    parent turns back into ``KeyboardInterrupt``.
-    """
-    report = os.fdopen(os.dup(1), "wb", buffering=0)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-
-    def send(message: dict[str, Any]) -> None:
-        report.write(json.dumps(message).encode() + b"\n")
-
-    try:
-        work(send)
-        send({"complete": True})
-    except KeyboardInterrupt:
+    if process.stdin is not None:
         with contextlib.suppress(OSError):
-            send({"interrupted": True})
-        os._exit(_INTERRUPTED)
-    report.close()
-    # Skip interpreter shutdown: plugin atexit handlers and threads are not our business.
-    sys.stderr.flush()
-    os._exit(0)
-
-
-def _serve(spec: Mapping[str, Any]) -> None:
-    """The child of :func:`import_isolated`: import each entry point, report each step."""
-    from insidellms_provenance.fingerprint._loader import call_plugin_manifest, load_entry_point
-    from insidellms_provenance.fingerprint._origin import imported_file
-
-    def work(send: Callable[[dict[str, Any]], None]) -> None:
-        for name, value, group in spec["entry_points"]:
-            ep = metadata.EntryPoint(name=name, value=value, group=group)
-            load = load_entry_point(ep)
-            send({"loaded": load})
-            manifest = call_plugin_manifest(ep, load)
-            result = ImportResult(load=load, manifest=manifest, module_file=imported_file(ep))
-            send({"done": [name, value], "result": result})
-
-    serve_child(work)
+            process.stdin.close()

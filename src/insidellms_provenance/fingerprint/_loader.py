@@ -10,23 +10,35 @@ that ``record`` prints.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
-from importlib import metadata
+from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import DEFAULT_GROUP, LoadOutcome, ManifestSummary
 from insidellms_provenance.fingerprint._plugin_manifest import summarize_manifest
 from insidellms_provenance.fingerprint._redact import redact
 
+if TYPE_CHECKING:
+    from importlib import metadata
+    from typing import TypeAlias
+
+    # What the loader is given: an entry point found by discovery, or one rebuilt from
+    # its three strings in the child that imports plugins.
+    LoadableEntryPoint: TypeAlias = "metadata.EntryPoint | NamedEntryPoint"
+
 __all__ = [
     "HOST_DISABLE_VARIABLE",
+    "NamedEntryPoint",
     "call_plugin_manifest",
     "describe_error",
     "entry_point_module",
     "host_loader_disabled",
+    "imported_file",
     "load_entry_point",
     "plugin_output_to_stderr",
     "plugins_disabled",
@@ -62,7 +74,7 @@ def host_loader_disabled() -> Iterator[None]:
             os.environ[HOST_DISABLE_VARIABLE] = previous
 
 
-def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:
+def load_entry_point(ep: LoadableEntryPoint) -> LoadOutcome:
     """Import the entry point's object as the host does, without calling it.
 
     In the host's group a non-callable object is ``skipped``, as insideLLMs skips it;
@@ -84,7 +96,7 @@ def load_entry_point(ep: metadata.EntryPoint) -> LoadOutcome:
     return schema.load_outcome(status="loaded")
 
 
-def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> ManifestSummary:
+def call_plugin_manifest(ep: LoadableEntryPoint, outcome: LoadOutcome) -> ManifestSummary:
     """Call the entry point's ``plugin_manifest()``, if it has one.
 
     Looks in the entry point's module, then in its parent packages, nearest first:
@@ -123,16 +135,52 @@ def call_plugin_manifest(ep: metadata.EntryPoint, outcome: LoadOutcome) -> Manif
 
 
 # importlib's EntryPoint.pattern: ``module`` or ``module:attr.attr`` with optional extras.
-_REFERENCE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
+_REFERENCE: Final = re.compile(
+    r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$"
+)
 
 
-def entry_point_module(ep: metadata.EntryPoint) -> str | None:
+class NamedEntryPoint:
+    """An entry point rebuilt from its name, value and group; :meth:`load` is importlib's.
+
+    The child that imports plugins receives entry points as strings: building
+    ``importlib.metadata.EntryPoint`` objects would import ``importlib.metadata``
+    (≈ 25 ms, with ``email``, ``zipfile`` and ``pathlib``) before the first plugin, in
+    every ``record``. ``tests/test_loader.py`` holds both equal, pattern included.
+    """
+
+    __slots__ = ("group", "name", "value")
+
+    def __init__(self, name: str, value: str, group: str) -> None:
+        self.name = name
+        self.value = value
+        self.group = group
+
+    def load(self) -> object:
+        """Import the module and walk the attributes, as ``EntryPoint.load`` does."""
+        match = _REFERENCE.match(self.value)
+        if match is None:
+            # EntryPoint.load fails the same way: on ``None.group``.
+            raise AttributeError("'NoneType' object has no attribute 'group'")
+        module = importlib.import_module(match.group("module"))
+        attributes = filter(None, (match.group("attr") or "").split("."))
+        return functools.reduce(getattr, attributes, module)
+
+
+def entry_point_module(ep: LoadableEntryPoint) -> str | None:
     """The module an entry point names, or ``None`` for a value that names none.
 
     ``EntryPoint.module`` raises ``AttributeError`` on such values (``not a ref!!``).
     """
     match = _REFERENCE.match(ep.value)
     return match.group("module") if match else None
+
+
+def imported_file(ep: LoadableEntryPoint) -> str | None:
+    """The file the entry point's module was imported from in this process, if any."""
+    module = sys.modules.get(entry_point_module(ep) or "")
+    module_file = getattr(module, "__file__", None)
+    return module_file if isinstance(module_file, str) else None
 
 
 @contextlib.contextmanager

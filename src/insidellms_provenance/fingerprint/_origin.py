@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -14,22 +13,13 @@ from insidellms_provenance.field.schema import Origin
 from insidellms_provenance.fingerprint._dist_files import read_info_text
 from insidellms_provenance.fingerprint._distribution import name_and_version
 
-__all__ = ["check_origin", "duplicate_versions", "imported_file"]
+__all__ = ["check_origin", "duplicate_versions"]
 
 
 @functools.cache
 def _real(path: str) -> str:
     """``realpath`` of a site directory, resolved once per process."""
     return os.path.realpath(path)
-
-
-def imported_file(ep: metadata.EntryPoint) -> str | None:
-    """The file the entry point's module was imported from in this process, if any."""
-    from insidellms_provenance.fingerprint._loader import entry_point_module
-
-    module = sys.modules.get(entry_point_module(ep) or "")
-    module_file = getattr(module, "__file__", None)
-    return module_file if isinstance(module_file, str) else None
 
 
 def duplicate_versions(
@@ -77,7 +67,8 @@ def check_origin(
     """``shadowed`` when the imported module's file is not one of the dist's files.
 
     ``module_file`` is where the entry point's module was imported from (see
-    :func:`imported_file`), here or in the child process that imported it.
+    :func:`~insidellms_provenance.fingerprint._loader.imported_file`), here or in the
+    child process that imported it.
 
     ``record_paths`` are the distribution's RECORD paths, relative to ``site_dir``. A
     same-named directory earlier on ``sys.path`` is the usual cause of shadowing. Works

@@ -36,14 +36,11 @@ from insidellms_provenance.fingerprint._distribution import (
 )
 from insidellms_provenance.fingerprint._loader import (
     call_plugin_manifest,
+    imported_file,
     load_entry_point,
     plugins_disabled,
 )
-from insidellms_provenance.fingerprint._origin import (
-    check_origin,
-    duplicate_versions,
-    imported_file,
-)
+from insidellms_provenance.fingerprint._origin import check_origin, duplicate_versions
 from insidellms_provenance.fingerprint._source import describe_source, editable_root
 
 if TYPE_CHECKING:
@@ -93,15 +90,15 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     """
     observations = observations or {}
     disabled = plugins_disabled(group, environ)
-    if entry_points is None:
-        entry_points = discover(group)
     described: dict[str, _Described] = {}
     imported: dict[tuple[str, str], ImportResult] = {}
-    pending = [ep for ep in entry_points if (ep.name, ep.value) not in observations]
-    if isolated and not disabled and pending:
-        imported = _import_while_describing(
-            pending, entry_points, described, environ, bytecode=not in_run
+    if isolated and not disabled:
+        # The child starts first: its interpreter starts while this one discovers.
+        entry_points, imported = _import_while_describing(
+            group, entry_points, observations, described, environ, bytecode=not in_run
         )
+    elif entry_points is None:
+        entry_points = discover(group)
     copies = installed_copies(ep.dist for ep in entry_points if ep.dist is not None)
     dependencies = _Closures(environ)
     plugins = []
@@ -191,32 +188,43 @@ def record_without_import(group: str, recorded: Provenance) -> Provenance:
     )
 
 
-def _import_while_describing(
-    pending: list[metadata.EntryPoint],
-    entry_points: list[metadata.EntryPoint],
+def _import_while_describing(  # noqa: PLR0913 - record_field's state, passed through
+    group: str,
+    entry_points: list[metadata.EntryPoint] | None,
+    observations: Mapping[tuple[str, str], PluginObservation],
     described: dict[str, _Described],
     environ: Mapping[str, str],
     *,
     bytecode: bool,
-) -> dict[tuple[str, str], ImportResult]:
-    """Import ``pending`` in a child, describing every distribution meanwhile.
+) -> tuple[list[metadata.EntryPoint], dict[tuple[str, str], ImportResult]]:
+    """Discover, import the plugins not ``observations`` in a child, describe meanwhile.
 
-    The child's imports and the parent's reading and hashing of the distributions' files
-    overlap (on two cores, most of the child's time); the results are the same as one
-    after the other. The child is stopped if describing fails or is interrupted.
+    The child is started before discovery, so that its interpreter starts and imports
+    the loader while this process lists ``sys.path``; it then imports the plugins while
+    this process reads and hashes the distributions' files. On two cores most of the
+    child's time overlaps; the results are the same as one step after the other. The
+    child is stopped if anything here fails or is interrupted, and at once when there is
+    nothing to import.
     """
     from insidellms_provenance.fingerprint._isolation import (
         import_isolated,
+        send_entry_points,
         start_imports,
         stop,
     )
 
-    started = start_imports(pending)
+    started = start_imports()
     try:
+        if entry_points is None:
+            entry_points = discover(group)
+        pending = [ep for ep in entry_points if (ep.name, ep.value) not in observations]
+        if not pending:
+            return entry_points, {}
+        send_entry_points(started, pending)
         for ep in entry_points:
             if ep.dist is not None:
                 _describe(ep.dist, described, bytecode=bytecode)
-        return import_isolated(pending, environ, started=started)
+        return entry_points, import_isolated(pending, environ, started=started)
     finally:
         stop(started)
 

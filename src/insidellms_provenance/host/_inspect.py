@@ -85,7 +85,7 @@ def _plugin_names(group: str) -> list[str]:
 
 def _serve(spec: dict[str, Any]) -> None:
     """The child: import insideLLMs (its plugins load) and send what the hook saw."""
-    from insidellms_provenance.fingerprint._isolation import serve_child
+    from insidellms_provenance.fingerprint._child import serve_child
 
     def work(send: Callable[[dict[str, Any]], None]) -> None:
         from insidellms_provenance.errors import ProvenanceError
