@@ -1,11 +1,12 @@
-"""The child interpreter's side of isolation: import the plugins, report each step.
+"""The child's side of isolation: import the plugins, report each step.
 
-:mod:`~insidellms_provenance.fingerprint._isolation` starts the child and reads its
-answer. What this module imports is what the child imports before the first plugin, so
-it holds to the loader and what the loader needs: not ``importlib.metadata`` (≈ 25 ms;
-entry points are rebuilt from their name, value and group, and loaded as importlib
-loads them: :class:`~insidellms_provenance.fingerprint._loader.NamedEntryPoint`), nor
-the parent's process machinery (``subprocess``, ``selectors``).
+:mod:`~insidellms_provenance.fingerprint._isolation` starts the child, forked from the
+parent (:func:`serve_forked`) or as a new interpreter (:func:`serve_imports`), and reads
+its answer. What this module imports is what a new interpreter imports before the first
+plugin, so it holds to the loader and what the loader needs: not ``importlib.metadata``
+(≈ 25 ms; entry points are rebuilt from their name, value and group, and loaded as
+importlib loads them: :class:`~insidellms_provenance.fingerprint._loader.NamedEntryPoint`),
+nor the parent's process machinery (``subprocess``, ``selectors``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, NoReturn
@@ -27,10 +29,11 @@ from insidellms_provenance.fingerprint._loader import (
 if TYPE_CHECKING:
     from insidellms_provenance.fingerprint._isolation import ImportResult
 
-__all__ = ["INTERRUPTED", "serve_child", "serve_imports"]
+__all__ = ["INTERRUPTED", "serve_child", "serve_forked", "serve_imports"]
 
 INTERRUPTED: Final = 130
 """The child's exit status after a ``KeyboardInterrupt``; the parent raises it again."""
+_FAILED: Final = 70  # the forked child's status if its own code failed (EX_SOFTWARE)
 
 
 def serve_child(work: Callable[[Callable[[dict[str, Any]], None]], None]) -> NoReturn:
@@ -83,3 +86,61 @@ def serve_imports(spec: Mapping[str, Any]) -> NoReturn:
             send({"done": [name, value], "result": result})
 
     serve_child(work)
+
+
+def serve_forked(report_fd: int, spec: Mapping[str, Any]) -> NoReturn:
+    """The start of a child forked from the parent: :func:`serve_imports`, never returning.
+
+    The child keeps nothing of the parent's but its memory: stdin reads ``/dev/null``
+    (a new interpreter's reads the closed pipe: both at once at their end), fd 1 is
+    the report pipe (``report_fd``), every other descriptor above 2 is closed, so
+    plugin code cannot write into the parent's files, and ``sys.stdin``, ``stdout``
+    and ``stderr`` are new streams over fds 0, 1 and 2, as in a new interpreter (the
+    parent's may be anything: a test's capture, an application's logger). Ctrl-C is
+    left to the parent, as in a new interpreter. Whatever happens, the parent's code
+    never runs on here.
+    """
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(report_fd, 1)
+        _close_descriptors_above(2)
+        _new_standard_streams()
+        serve_imports(spec)
+    finally:
+        os._exit(_FAILED)
+
+
+def _new_standard_streams() -> None:
+    """``sys.stdin``/``stdout``/``stderr`` (and their ``__x__``) over fds 0, 1 and 2.
+
+    With the encoding and error handler of the interpreter's own streams, which the
+    parent's environment chose as it would choose them for a new interpreter.
+    """
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        model = getattr(sys, f"__{name}__", None)
+        encoding = getattr(model, "encoding", None) or "utf-8"
+        errors = getattr(model, "errors", None) or "strict"
+        buffering = 1 if fd == 2 else -1  # stderr line-buffered, as Python makes it
+        stream = open(  # noqa: SIM115 - the process's stream, for its whole life
+            fd, mode, buffering, encoding=encoding, errors=errors, closefd=False
+        )
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+
+
+def _close_descriptors_above(last_kept: int) -> None:
+    """Close every open file descriptor above ``last_kept`` (``/proc``'s list, else all)."""
+    try:
+        descriptors = [int(name) for name in os.listdir("/proc/self/fd")]
+    except (OSError, ValueError):
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        os.closerange(last_kept + 1, limit if 0 < limit <= 1 << 20 else 1 << 16)
+        return
+    for descriptor in descriptors:
+        if descriptor > last_kept:
+            with contextlib.suppress(OSError):  # the listing's own, closed already
+                os.close(descriptor)

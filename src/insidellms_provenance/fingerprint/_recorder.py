@@ -199,34 +199,30 @@ def _import_while_describing(  # noqa: PLR0913 - record_field's state, passed th
 ) -> tuple[list[metadata.EntryPoint], dict[tuple[str, str], ImportResult]]:
     """Discover, import the plugins not ``observations`` in a child, describe meanwhile.
 
-    The child is started before discovery, so that its interpreter starts and imports
-    the loader while this process lists ``sys.path``; it then imports the plugins while
-    this process reads and hashes the distributions' files. On two cores most of the
-    child's time overlaps; the results are the same as one step after the other. The
+    The child is started as early as it can be (:class:`~._isolation.Imports`): a new
+    interpreter before discovery, so that it starts while this process lists
+    ``sys.path``; a forked one once the entry points are known. It imports the plugins
+    while this process reads and hashes the distributions' files: on two cores most of
+    its time overlaps, and the results are the same as one step after the other. The
     child is stopped if anything here fails or is interrupted, and at once when there is
     nothing to import.
     """
-    from insidellms_provenance.fingerprint._isolation import (
-        import_isolated,
-        send_entry_points,
-        start_imports,
-        stop,
-    )
+    from insidellms_provenance.fingerprint._isolation import Imports
 
-    started = start_imports()
+    imports = Imports()
     try:
         if entry_points is None:
             entry_points = discover(group)
         pending = [ep for ep in entry_points if (ep.name, ep.value) not in observations]
         if not pending:
             return entry_points, {}
-        send_entry_points(started, pending)
+        imports.send(pending)
         for ep in entry_points:
             if ep.dist is not None:
                 _describe(ep.dist, described, bytecode=bytecode)
-        return entry_points, import_isolated(pending, environ, started=started)
+        return entry_points, imports.results(pending, environ)
     finally:
-        stop(started)
+        imports.stop()
 
 
 class _Closures:
