@@ -81,6 +81,49 @@ def test_import_time_caches_match(tmp_path, flags):
     assert cached_code_problem(str(source), str(cache), level) is None
 
 
+def _compiled(source: bytes, path: str = "/site/mod.py", level: int = 0) -> bytes:
+    return marshal.dumps(compile(source, path, "exec", dont_inherit=True, optimize=level))
+
+
+BROKEN = b"def (:\n"
+LOADS = "bytecode cannot be loaded: Python would fail to import it"
+
+
+@pytest.mark.parametrize("level", [0, 2])
+@pytest.mark.parametrize(
+    ("source", "body", "verdict"),
+    [
+        # The same bytes: no code object is loaded or walked.
+        (SOURCE, lambda level: _compiled(SOURCE, level=level), None),
+        (SOURCE, lambda level: _compiled(SOURCE, "/elsewhere/mod.py", level), None),
+        (
+            SOURCE,
+            lambda level: _compiled(TAMPERED, level=level),
+            "bytecode does not match its source",
+        ),
+        (SOURCE, lambda _: b"garbage", LOADS),
+        (SOURCE, lambda _: marshal.dumps(42), LOADS),
+        (
+            BROKEN,
+            lambda level: _compiled(SOURCE, level=level),
+            "bytecode does not match its source: the source does not compile",
+        ),
+        (BROKEN, lambda _: b"garbage", LOADS),
+    ],
+)
+def test_equal_bytes_shortcut_gives_the_full_comparisons_verdict(source, body, verdict, level):
+    """Comparing a cache's bytes with the compiled source's first never changes a verdict."""
+    from insidellms_provenance.fingerprint._integrity import _code_problem, _compared_code_problem
+
+    data = body(level)
+    try:
+        compiled = compile(source, "/site/mod.py", "exec", dont_inherit=True, optimize=level)
+    except SyntaxError:
+        compiled = None
+    assert _compared_code_problem(data, compiled) == verdict
+    assert _code_problem(data, source, "/site/mod.py", level) == verdict
+
+
 def _timestamp_cache(tmp_path: Path) -> tuple[Path, Path]:
     source = _write_source(tmp_path)
     py_compile.compile(str(source), doraise=True, invalidation_mode=MODES[0])

@@ -619,15 +619,29 @@ _READ_PROBLEMS: Final = {
 
 def _code_problem(body: bytes, source: bytes, source_path: str, level: int) -> str | None:
     try:
+        compiled: CodeType | None = compile(
+            source, source_path, "exec", dont_inherit=True, optimize=level
+        )
+    except (SyntaxError, ValueError):
+        compiled = None
+    if compiled is not None and marshal.dumps(compiled) == body:
+        # The very bytes the import system writes for this source (a cache compiled at
+        # the same path): they load as ``compiled``, so ``same_code`` would hold. Saves
+        # loading and walking the cache's code, ≈ 40% of the check.
+        return None
+    return _compared_code_problem(body, compiled)
+
+
+def _compared_code_problem(body: bytes, compiled: CodeType | None) -> str | None:
+    """The check itself: the cache's code object against ``compiled`` (``None``: no code)."""
+    try:
         # What the import system itself would load; building a code object runs nothing.
         cached = marshal.loads(body)  # noqa: S302
     except (EOFError, ValueError, TypeError):
         return "bytecode cannot be loaded: Python would fail to import it"
     if not isinstance(cached, CodeType):
         return "bytecode cannot be loaded: Python would fail to import it"
-    try:
-        compiled = compile(source, source_path, "exec", dont_inherit=True, optimize=level)
-    except (SyntaxError, ValueError):
+    if compiled is None:
         return "bytecode does not match its source: the source does not compile"
     if not same_code(cached, compiled):
         return "bytecode does not match its source"
