@@ -243,7 +243,12 @@ class _Closures:
         self, dist: metadata.Distribution
     ) -> tuple[list[str], list[UnsatisfiedRequirement]]:
         text = read_dist_text(dist, "METADATA")
-        if text is not None and not metadata_headers(text).get_all("Requires-Dist"):
+        # Without the header's name anywhere in the text (names compare ASCII-case-
+        # insensitively) there is nothing to parse the headers for.
+        if text is not None and (
+            "requires-dist" not in text.lower()
+            or not metadata_headers(text).get_all("Requires-Dist")
+        ):
             return [], []
         if self._walked is None:
             from insidellms_provenance.fingerprint._dependencies import DependencyTable
