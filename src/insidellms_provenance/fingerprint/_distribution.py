@@ -39,6 +39,8 @@ from insidellms_provenance.fingerprint._redact import redact
 if TYPE_CHECKING:
     from email.message import Message
 
+    from insidellms_provenance.fingerprint._bytecode_verdicts import BytecodeVerdicts
+
 __all__ = [
     "MetadataFacts",
     "code_digest",
@@ -80,6 +82,7 @@ def describe_distribution(
     editable: bool = False,
     bytecode: bool = True,
     integrity: bool = True,
+    verdicts: BytecodeVerdicts | None = None,
 ) -> tuple[DistributionInfo, frozenset[str]]:
     """Read METADATA and RECORD of ``dist``, digest RECORD, and check the files against it.
 
@@ -89,7 +92,8 @@ def describe_distribution(
     caches Python would load with their sources (not for editable installs, whose code
     lies outside RECORD). Without ``integrity`` (dependencies, whose description may
     come from a cache keyed by RECORD's bytes, not the files), nothing but RECORD and
-    METADATA is read and ``integrity`` is ``None``.
+    METADATA is read and ``integrity`` is ``None``. ``verdicts``: bytecode matches found
+    before on the same bytes (:mod:`~insidellms_provenance.fingerprint._bytecode_verdicts`).
     """
     problems: list[str] = []
     info_dir = dist_info_name(dist) or ""
@@ -145,6 +149,7 @@ def describe_distribution(
                 bytecode=bytecode,
                 relocated_depth=layout.relocated_depth,
                 uv_links=_installed_by_uv(dist),
+                verdicts=verdicts,
             )
     record_problems = [redact(problem) for problem in record_problems]
     if rows is not None:

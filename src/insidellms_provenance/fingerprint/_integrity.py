@@ -22,7 +22,7 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 from types import CodeType
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Integrity, IntegrityStatus
@@ -33,6 +33,9 @@ from insidellms_provenance.fingerprint._record_file import (
     is_bytecode_cache,
     on_disk_path,
 )
+
+if TYPE_CHECKING:
+    from insidellms_provenance.fingerprint._bytecode_verdicts import BytecodeVerdicts
 
 __all__ = [
     "BYTECODE_CHECKED",
@@ -84,6 +87,7 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     bytecode: bool,
     relocated_depth: int = 0,
     uv_links: bool = False,
+    verdicts: "BytecodeVerdicts | None" = None,
 ) -> list[Finding]:
     """Every finding for one distribution's RECORD rows, unexpected files and caches.
 
@@ -94,7 +98,8 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     compared with the source's compiled code. ``uv_links`` (the distribution's INSTALLER
     says ``uv``): a listed file that is itself a symlink to a regular file is read
     through its link, as uv's symlink link mode installs every file; a symlink in a
-    directory component is never followed (``docs/verify.md``).
+    directory component is never followed (``docs/verify.md``). ``verdicts``: matches
+    found before by this code on these very bytes (``record`` only; never ``verify``).
     """
     entries = list(entries)
     on_disk = [on_disk_path(entry.path, relocated_depth)[0] for entry in entries]
@@ -117,7 +122,7 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
                 findings.append(Finding(entry.path, problem))
         findings += _unexpected_files(files, roots, listed)
         if bytecode:
-            findings += _bytecode_findings(files, entries, normalized, uv_links)
+            findings += _bytecode_findings(files, entries, normalized, uv_links, verdicts)
     finally:
         files.close()
     return findings
@@ -512,7 +517,11 @@ def _entries_below(files: _SiteFiles, root: str) -> Iterator[str]:
 
 
 def _bytecode_findings(
-    files: _SiteFiles, entries: list[RecordEntry], normalized: list[str], uv_links: bool = False
+    files: _SiteFiles,
+    entries: list[RecordEntry],
+    normalized: list[str],
+    uv_links: bool = False,
+    verdicts: "BytecodeVerdicts | None" = None,
 ) -> list[Finding]:
     """Caches Python would load instead of a listed source, but not its compiled code."""
     findings = []
@@ -522,7 +531,8 @@ def _bytecode_findings(
         if uv_links and is_uv_link(source_path):
             # The source was read through its link when its row was checked.
             source_path = os.path.realpath(source_path)
-        problem = cached_code_problem(source_path, os.path.join(site_dir, cache), level)
+        cache_path = os.path.join(site_dir, cache)
+        problem = cached_code_problem(source_path, cache_path, level, verdicts)
         if problem is not None:
             findings.append(Finding(cache, problem))
     return findings
@@ -564,13 +574,16 @@ def _cache_candidates(
                 yield path, f"{cache_dir}/{cache_name}", level
 
 
-def cached_code_problem(source_path: str, cache_path: str, level: int) -> str | None:
+def cached_code_problem(
+    source_path: str, cache_path: str, level: int, verdicts: "BytecodeVerdicts | None" = None
+) -> str | None:
     """Why the cache Python would load for ``source_path`` is not its compiled source.
 
     ``None`` when the cache matches, or when this interpreter would not load it (wrong
     magic number, stale timestamp or source hash: Python then compiles the source).
     The cache's code object is loaded with :func:`marshal.loads`, never executed, and
-    compared with :func:`same_code` to ``compile(source, optimize=level)``.
+    compared with :func:`same_code` to ``compile(source, optimize=level)``; unless
+    ``verdicts`` holds a match of this very comparison, keyed by every byte it reads.
     """
     data = read_file(cache_path)
     if isinstance(data, str):
@@ -578,7 +591,13 @@ def cached_code_problem(source_path: str, cache_path: str, level: int) -> str | 
     source = read_file(source_path)
     if isinstance(source, str) or not _cache_in_use(data, source, source_path):
         return None  # an unreadable source is reported by its own RECORD row
-    return _code_problem(data[16:], source, source_path, level)
+    key = verdicts.key(data[16:], source, source_path, level) if verdicts is not None else None
+    if key is not None and verdicts is not None and verdicts.matched(key):
+        return None
+    problem = _code_problem(data[16:], source, source_path, level)
+    if problem is None and key is not None and verdicts is not None:
+        verdicts.remember(key)
+    return problem
 
 
 def _cache_in_use(data: bytes, source: bytes, source_path: str) -> bool:

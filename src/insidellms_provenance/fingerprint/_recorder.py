@@ -44,6 +44,7 @@ from insidellms_provenance.fingerprint._origin import check_origin, duplicate_ve
 from insidellms_provenance.fingerprint._source import describe_source, editable_root
 
 if TYPE_CHECKING:
+    from insidellms_provenance.fingerprint._bytecode_verdicts import BytecodeVerdicts
     from insidellms_provenance.fingerprint._dependencies import DependencyTable
     from insidellms_provenance.fingerprint._isolation import ImportResult
 
@@ -90,12 +91,12 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     """
     observations = observations or {}
     disabled = plugins_disabled(group, environ)
-    described: dict[str, _Described] = {}
+    described = _Descriptions(bytecode=not in_run, environ=environ)
     imported: dict[tuple[str, str], ImportResult] = {}
     if isolated and not disabled:
         # The child starts first: its interpreter starts while this one discovers.
         entry_points, imported = _import_while_describing(
-            group, entry_points, observations, described, environ, bytecode=not in_run
+            group, entry_points, observations, described, environ
         )
     elif entry_points is None:
         entry_points = discover(group)
@@ -115,7 +116,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         closure: tuple[list[str], list[UnsatisfiedRequirement]] = ([], [])
         dist = ep.dist
         if dist is not None:
-            info, record_paths, source = _describe(dist, described, bytecode=not in_run)
+            info, record_paths, source = described.get(dist)
             root = editable_root(dist) if source["editable"] else None
             origin = check_origin(
                 module_file,
@@ -154,7 +155,7 @@ def record_without_import(group: str, recorded: Provenance) -> Provenance:
     from insidellms_provenance.fingerprint._dependencies import DependencyTable
 
     old = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in recorded["plugins"]}
-    described: dict[str, _Described] = {}
+    described = _Descriptions(bytecode=True)  # compiling every source: no verdicts kept
     # The dependency table is compared when the run has one; this never uses the
     # description cache: it re-reads every RECORD.
     dependencies = DependencyTable(None) if "dependencies" in recorded else None
@@ -165,7 +166,7 @@ def record_without_import(group: str, recorded: Provenance) -> Provenance:
         closure: tuple[list[str] | None, list[UnsatisfiedRequirement] | None]
         closure = ([], []) if dependencies is not None else (None, None)
         if ep.dist is not None:
-            info, _, source = _describe(ep.dist, described, bytecode=True)
+            info, _, source = described.get(ep.dist)
             if dependencies is not None:
                 closure = dependencies.closure(ep.dist)
         plugins.append(
@@ -188,14 +189,12 @@ def record_without_import(group: str, recorded: Provenance) -> Provenance:
     )
 
 
-def _import_while_describing(  # noqa: PLR0913 - record_field's state, passed through
+def _import_while_describing(
     group: str,
     entry_points: list[metadata.EntryPoint] | None,
     observations: Mapping[tuple[str, str], PluginObservation],
-    described: dict[str, _Described],
+    described: _Descriptions,
     environ: Mapping[str, str],
-    *,
-    bytecode: bool,
 ) -> tuple[list[metadata.EntryPoint], dict[tuple[str, str], ImportResult]]:
     """Discover, import the plugins not ``observations`` in a child, describe meanwhile.
 
@@ -219,7 +218,7 @@ def _import_while_describing(  # noqa: PLR0913 - record_field's state, passed th
         imports.send(pending)
         for ep in entry_points:
             if ep.dist is not None:
-                _describe(ep.dist, described, bytecode=bytecode)
+                described.get(ep.dist)
         return entry_points, imports.results(pending, environ)
     finally:
         imports.stop()
@@ -261,16 +260,38 @@ class _Closures:
         return self._walked.table if self._walked is not None else {}
 
 
-def _describe(
-    dist: metadata.Distribution, described: dict[str, _Described], *, bytecode: bool
-) -> _Described:
-    """A distribution's description, RECORD paths and source, once per distribution."""
-    key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
-    if key not in described:
-        source = describe_source(dist)
-        found = describe_distribution(dist, editable=source["editable"], bytecode=bytecode)
-        described[key] = (*found, source)
-    return described[key]
+class _Descriptions:
+    """Each distribution's description, RECORD paths and source, made once per recording.
+
+    ``bytecode`` compares bytecode caches with their sources; ``environ`` (``record``,
+    not ``verify``) then lets matches found before on the same bytes stand
+    (:mod:`~insidellms_provenance.fingerprint._bytecode_verdicts`), where the
+    description cache is on.
+    """
+
+    __slots__ = ("_bytecode", "_made", "_verdicts")
+
+    def __init__(self, *, bytecode: bool, environ: Mapping[str, str] | None = None) -> None:
+        self._bytecode = bytecode
+        self._made: dict[str, _Described] = {}
+        self._verdicts: BytecodeVerdicts | None = None
+        if bytecode and environ is not None:
+            from insidellms_provenance.fingerprint._bytecode_verdicts import (
+                BytecodeVerdicts,
+                verdicts_directory,
+            )
+
+            self._verdicts = BytecodeVerdicts(verdicts_directory(environ))
+
+    def get(self, dist: metadata.Distribution) -> _Described:
+        key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
+        if key not in self._made:
+            source = describe_source(dist)
+            found = describe_distribution(
+                dist, editable=source["editable"], bytecode=self._bytecode, verdicts=self._verdicts
+            )
+            self._made[key] = (*found, source)
+        return self._made[key]
 
 
 def _load(
