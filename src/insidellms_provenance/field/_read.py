@@ -147,9 +147,10 @@ def read_field(value: object, *, where: str) -> Provenance:
 def read_field_beside(value: object, *, where: str, validated: Provenance) -> Provenance:
     """:func:`read_field` for the second of two fields, ``validated`` being the first.
 
-    The same acceptance as :func:`read_field`: plugins equal to the plugin of the same
-    entry point in ``validated`` passed the same validation there and are not walked
-    again, so ``diff`` of two large fields validates the unchanged plugins once.
+    The same acceptance as :func:`read_field`: plugins that are the same JSON as the
+    plugin of the same entry point in ``validated`` (types included, :func:`_same_json`)
+    passed the same validation there and are not walked again, so ``diff`` of two large
+    fields validates the unchanged plugins once.
     """
     checked = check_field(value, where=where)
     # A plugin that is the very object validated there is equal to it (``diff`` reads a
@@ -158,12 +159,28 @@ def read_field_beside(value: object, *, where: str, validated: Provenance) -> Pr
     fresh = [p for p in checked["plugins"] if id(p) not in same]
     if fresh:
         known = {_plugin_key(plugin): plugin for plugin in validated["plugins"]}
-        fresh = [p for p in fresh if known.get(_plugin_key(p), _MISSING) != p]
+        fresh = [p for p in fresh if not _same_json(known.get(_plugin_key(p), _MISSING), p)]
     _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
     return cast("Provenance", checked)
 
 
 _MISSING = object()
+
+
+def _same_json(validated: object, other: object) -> bool:
+    """Whether ``other`` is the JSON value ``validated`` is, types included.
+
+    ``==`` is not enough: it takes ``0`` and ``0.0`` for ``false`` and ``1.0`` for ``1``,
+    which the schema tells apart. Values ``==`` finds equal differ at most in such types
+    (and key order), which orjson writes differently (``false``, ``0``, ``0.0``), so
+    their bytes decide; a value orjson cannot write is not vouched for (validated).
+    """
+    if validated != other:
+        return False
+    try:
+        return orjson.dumps(validated) == orjson.dumps(other)
+    except orjson.JSONEncodeError:
+        return False
 
 
 def validate_checked(checked: dict[str, Any], *, where: str, fresh: list[Any]) -> Provenance:
