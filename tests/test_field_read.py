@@ -149,3 +149,18 @@ def test_read_field_beside_vouches_only_for_the_same_json(editable, valid):
         with pytest.raises(InvalidFieldError) as error:
             read_field_beside(second, where="b", validated=first)
         assert any("plugins[0].source.editable" in issue for issue in error.value.issues)
+
+
+def test_read_field_beside_names_a_plugin_by_its_own_index():
+    """Only the plugins that differ are validated; an issue still names the plugin's
+    index in the field, not its place among those (``diff`` and ``audit`` read so)."""
+    first = read_field(copy.deepcopy(GOLDEN), where="a")
+    second = copy.deepcopy(GOLDEN)
+    second["plugins"][2]["load"]["status"] = "bogus"
+    second["plugins"][5]["source"]["editable"] = 0
+    with pytest.raises(InvalidFieldError) as error:
+        read_field_beside(resealed(second), where="b", validated=first)
+    assert [issue.partition(": ")[0] for issue in error.value.issues] == [
+        "field.plugins[2].load.status",
+        "field.plugins[5].source.editable",
+    ]

@@ -160,7 +160,7 @@ def read_field_beside(value: object, *, where: str, validated: Provenance) -> Pr
     if fresh:
         known = {_plugin_key(plugin): plugin for plugin in validated["plugins"]}
         fresh = [p for p in fresh if not _same_json(known.get(_plugin_key(p), _MISSING), p)]
-    _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
+    _raise_on_field_issues(checked, where, fresh)
     return cast("Provenance", checked)
 
 
@@ -190,8 +190,29 @@ def validate_checked(checked: dict[str, Any], *, where: str, fresh: list[Any]) -
     plugin is exactly a value that passed this validation before (the same JSON, types
     included: ``0`` is not ``false``), so the acceptance is :func:`read_field`'s.
     """
-    _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
+    _raise_on_field_issues(checked, where, fresh)
     return cast("Provenance", checked)
+
+
+def _raise_on_field_issues(checked: dict[str, Any], where: str, fresh: list[Any]) -> None:
+    """Validate a checked field but its plugins, and its plugins in ``fresh``.
+
+    Each plugin is named by its own index in the field (``field.plugins[2]``), not by
+    its place among ``fresh``; every issue is collected before one error is raised.
+    """
+    from insidellms_provenance.field._validate import validate
+
+    issues = validate({**checked, "plugins": fresh}, Provenance, "field")
+    if issues and len(fresh) < len(checked["plugins"]):
+        # ``fresh`` keeps the field's order, so its indexes are the field's only when it
+        # holds every plugin. Otherwise walk again, on this error path only.
+        issues = validate({**checked, "plugins": []}, Provenance, "field")
+        wanted = {id(plugin) for plugin in fresh}
+        for index, plugin in enumerate(checked["plugins"]):
+            if id(plugin) in wanted:
+                issues += validate(plugin, PluginFingerprint, f"field.plugins[{index}]")
+    if issues:
+        raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))
 
 
 def _plugin_key(plugin: object) -> object:
