@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
+import json
+import subprocess
 import sys
-import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from insidellms_provenance._canonical import canonical_json
 from insidellms_provenance.fingerprint import _isolation
-from insidellms_provenance.fingerprint._recorder import record_field
 
 GROUP = "test.isolation.plugins"
 
@@ -27,14 +26,6 @@ def write_plugin(site: Path, package: str, body: str) -> None:
     (info / "RECORD").write_text(f"{package}/__init__.py,,\n{info.name}/RECORD,,\n")
     (site / package).mkdir()
     (site / package / "__init__.py").write_text(body + "\ndef register():\n    return None\n")
-
-
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "site"
-    path.mkdir()
-    monkeypatch.syspath_prepend(str(path))
-    return path
 
 
 @pytest.mark.parametrize(
@@ -54,56 +45,86 @@ def test_a_child_is_forked_only_where_it_imports_what_a_new_interpreter_would(
 ) -> None:
     if sys.platform != "linux":
         pytest.skip("fork is considered on Linux only")
+    monkeypatch.setattr(_isolation, "_one_thread", lambda: True)  # whatever ran before
     monkeypatch.setattr(sys, "platform", platform)
     assert _isolation._may_fork([("name", value, GROUP)]) is forks
 
 
 @linux_only
 def test_no_child_is_forked_from_a_process_with_other_threads() -> None:
-    assert _isolation._may_fork([("name", "isolation_fresh_module_a:x", GROUP)])
-    release = threading.Event()
-    thread = threading.Thread(target=release.wait)
-    thread.start()
-    try:
-        assert not _isolation._may_fork([("name", "isolation_fresh_module_a:x", GROUP)])
-    finally:
-        release.set()
-        thread.join()
+    code = (
+        "import threading\n"
+        "from insidellms_provenance.fingerprint._isolation import _may_fork, _one_thread\n"
+        "entry_points = [('name', 'isolation_fresh_module_a:x', 'group')]\n"
+        "print(_one_thread(), _may_fork(entry_points))\n"
+        "release = threading.Event()\n"
+        "thread = threading.Thread(target=release.wait)\n"
+        "thread.start()\n"
+        "print(_one_thread(), _may_fork(entry_points))\n"
+        "release.set()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["True", "True", "False", "False"]
+
+
+# Run in a fresh interpreter, as the CLI is: this test process may have other threads
+# by the time it runs (then nothing is forked here, rightly).
+BOTH_WAYS = """
+import os, sys
+sys.path.insert(0, {site!r})
+from insidellms_provenance._canonical import canonical_json
+from insidellms_provenance.fingerprint import _isolation
+from insidellms_provenance.fingerprint._recorder import record_field
+
+descriptor = os.open({target!r}, os.O_WRONLY | os.O_CREAT, 0o600)
+os.dup2(descriptor, {held})  # a descriptor this process holds while the child runs
+assert _isolation._may_fork([("n", "isolation_fresh_module_a:x", {group!r})])
+forked = record_field({group!r}, isolated=True)
+_isolation._may_fork = lambda _entry_points=(): False
+spawned = record_field({group!r}, isolated=True)
+sys.stdout.buffer.write(canonical_json(forked) + b"\\n" + canonical_json(spawned) + b"\\n")
+"""
+HELD = 57
+
+
+def both_ways(site: Path, target: Path) -> tuple[dict[str, Any], bytes, bytes]:
+    """The field recorded with a forked child and with a new interpreter, as JSON bytes."""
+    code = BOTH_WAYS.format(site=str(site), target=str(target), held=HELD, group=GROUP)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=True, timeout=120
+    )
+    forked, spawned = result.stdout.splitlines()
+    return json.loads(forked), forked, spawned
 
 
 @linux_only
-def test_forked_and_new_interpreter_children_record_the_same_bytes(
-    site: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_forked_and_new_interpreter_children_record_the_same_bytes(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
     write_plugin(site, "isolation_same_ok", "def plugin_manifest():\n    return {'name': 'x'}\n")
     write_plugin(site, "isolation_same_raises", "raise RuntimeError('broken plugin')\n")
     write_plugin(site, "isolation_same_exits", "import os\nos._exit(3)\n")
     write_plugin(site, "isolation_same_prints", "print('noise on stdout')\n")
-    assert _isolation._may_fork([("n", "isolation_same_ok:register", GROUP)])
-    forked = record_field(GROUP, isolated=True)
-    monkeypatch.setattr(_isolation, "_may_fork", lambda _entry_points=(): False)
-    spawned = record_field(GROUP, isolated=True)
-    assert canonical_json(forked) == canonical_json(spawned)
-    loads = {p["entry_point"]["name"]: p["load"] for p in forked["plugins"]}
+    field, forked, spawned = both_ways(site, tmp_path / "held.txt")
+    assert forked == spawned
+    loads = {p["entry_point"]["name"]: p["load"] for p in field["plugins"]}
     assert loads["isolation_same_ok"]["status"] == "loaded"
     assert loads["isolation_same_prints"]["status"] == "loaded"
     assert loads["isolation_same_raises"]["error_type"] == "RuntimeError"
     assert loads["isolation_same_exits"]["error_type"] == "ProcessEnded"
     assert "exit status 3" in loads["isolation_same_exits"]["error_message"]
-    # The parent imported none of them: they were imported in the children only.
-    assert not [name for name in loads if name in sys.modules]
 
 
 @linux_only
-def test_a_forked_child_cannot_write_to_this_processs_files(site: Path, tmp_path: Path) -> None:
-    target = tmp_path / "ours.txt"
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        write_plugin(site, "isolation_writes_fd", f"import os\nos.write({descriptor}, b'forged')\n")
-        assert _isolation._may_fork([("n", "isolation_writes_fd:register", GROUP)])
-        field = record_field(GROUP, isolated=True)
-    finally:
-        os.close(descriptor)
+def test_a_child_cannot_write_to_the_parents_files(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    write_plugin(site, "isolation_writes_fd", f"import os\nos.write({HELD}, b'forged')\n")
+    target = tmp_path / "held.txt"
+    field, forked, spawned = both_ways(site, target)
+    assert forked == spawned  # a new interpreter never had the descriptor either
     (plugin,) = field["plugins"]
     assert plugin["load"]["status"] == "failed"
     assert plugin["load"]["error_type"] == "OSError"

@@ -36,8 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-# The description cache's directory, and its rule for trusting one.
-from insidellms_provenance.fingerprint._digest_cache import _trusted_directory, cache_directory
+from insidellms_provenance.fingerprint._cache_directory import cache_directory, trusted_directory
 
 __all__ = ["BytecodeVerdicts", "verdicts_directory"]
 
@@ -98,7 +97,7 @@ class BytecodeVerdicts:
 
     def _is_trusted(self) -> bool:
         if self._trusted is None:
-            self._trusted = self._directory is not None and _trusted_directory(self._directory)
+            self._trusted = self._directory is not None and trusted_directory(self._directory)
         return self._trusted
 
 

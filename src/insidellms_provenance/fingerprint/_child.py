@@ -6,7 +6,8 @@ its answer. What this module imports is what a new interpreter imports before th
 plugin, so it holds to the loader and what the loader needs: not ``importlib.metadata``
 (≈ 25 ms; entry points are rebuilt from their name, value and group, and loaded as
 importlib loads them: :class:`~insidellms_provenance.fingerprint._loader.NamedEntryPoint`),
-nor the parent's process machinery (``subprocess``, ``selectors``).
+nor the parent's process machinery (``subprocess``, ``selectors``; on Python 3.10
+``orjson`` imports ``subprocess`` through ``uuid`` and ``platform``).
 """
 
 from __future__ import annotations

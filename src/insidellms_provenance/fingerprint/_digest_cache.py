@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Final, cast
@@ -37,6 +36,13 @@ from typing import Final, cast
 import orjson
 
 from insidellms_provenance.field.schema import DistributionInfo
+from insidellms_provenance.fingerprint._cache_directory import (
+    CACHE_VARIABLE,
+    cache_directory,
+)
+from insidellms_provenance.fingerprint._cache_directory import (
+    trusted_directory as _trusted_directory,
+)
 from insidellms_provenance.fingerprint._discover import dist_info_name
 from insidellms_provenance.fingerprint._dist_files import read_dist_text
 from insidellms_provenance.fingerprint._distribution import (
@@ -49,7 +55,6 @@ from insidellms_provenance.fingerprint._distribution import (
 
 __all__ = ["CACHE_VARIABLE", "DescriptionCache", "cache_directory", "describe_cached"]
 
-CACHE_VARIABLE: Final = "INSIDELLMS_PROVENANCE_CACHE"
 _MAX_ENTRY_BYTES: Final = 1 << 20
 _FORMAT: Final = b"insidellms-provenance description cache 2"
 # The modules whose code decides an entry (their source is part of every key).
@@ -66,18 +71,6 @@ _DEFINING_MODULES: Final = (
 )
 _DESCRIPTION_KEYS: Final = DistributionInfo.__annotations__.keys()
 _OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-
-
-def cache_directory(environ: Mapping[str, str] = os.environ) -> Path | None:
-    """Where entries live: ``$INSIDELLMS_PROVENANCE_CACHE``, else the user's cache directory.
-
-    ``off`` (or an empty value) disables the cache.
-    """
-    configured = environ.get(CACHE_VARIABLE)
-    if configured is not None:
-        return None if configured in ("", "off") else Path(configured)
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base, "insidellms-provenance", "descriptions")
 
 
 def describe_cached(
@@ -257,19 +250,6 @@ def _definition() -> bytes | None:
         else:
             _DEFINITION["value"] = digest.digest()
     return _DEFINITION["value"]
-
-
-def _trusted_directory(directory: Path) -> bool:
-    """Only a real directory of ours that nobody else may write into is read."""
-    try:
-        info = os.lstat(directory)
-    except OSError:
-        return False
-    return (
-        stat.S_ISDIR(info.st_mode)
-        and info.st_uid == os.geteuid()
-        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    )
 
 
 def _load(entry: Path, key: str) -> tuple[MetadataFacts, DistributionInfo] | None:

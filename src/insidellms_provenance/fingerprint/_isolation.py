@@ -397,12 +397,7 @@ def _may_fork(entry_points: Sequence[tuple[str, str, str]] = ()) -> bool:
     child), and only if no module an entry point names, nor a package above it, was
     imported here: the child would find it already imported instead of importing it.
     """
-    if sys.platform != "linux" or not hasattr(os, "fork"):
-        return False
-    try:
-        if len(os.listdir("/proc/self/task")) != 1:
-            return False
-    except OSError:
+    if sys.platform != "linux" or not hasattr(os, "fork") or not _one_thread():
         return False
     from insidellms_provenance.fingerprint._loader import NamedEntryPoint, entry_point_module
 
@@ -412,6 +407,14 @@ def _may_fork(entry_points: Sequence[tuple[str, str, str]] = ()) -> bool:
         if any(".".join(parts[: end + 1]) in sys.modules for end in range(len(parts))):
             return False
     return True
+
+
+def _one_thread() -> bool:
+    """Whether this process has one thread, counted by the system (C libraries' too)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 def _fork(spec: Mapping[str, Any]) -> ChildProcess:
