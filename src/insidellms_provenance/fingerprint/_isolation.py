@@ -426,15 +426,23 @@ def _fork(spec: Mapping[str, Any]) -> ChildProcess:
         with contextlib.suppress(AttributeError, OSError, ValueError):
             stream.flush()
     # Objects alive now are frozen: the child's collections never visit (and so never
-    # copy) them, nor finalize a garbage object of ours whose descriptor it closed.
-    gc.freeze()
+    # copy) them, nor finalize a garbage object of ours whose descriptor it closed. Not
+    # where the application froze objects itself: unfreezing would undo its freeze.
+    ours = gc.get_freeze_count() == 0
+    if ours:
+        gc.freeze()
     try:
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            serve_forked(write_fd, spec)
+            serve_forked(write_fd, spec)  # never returns: this finally is the parent's
+    except BaseException:
+        os.close(read_fd)
+        os.close(write_fd)
+        raise
     finally:
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
     os.close(write_fd)
     return _Forked(pid, os.fdopen(read_fd, "rb"))
 
