@@ -6,7 +6,6 @@ import argparse
 import gc
 import os
 import sys
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         exit_codes="0 no change selected by --fail-on; 1 a selected change; "
         "2 bad input (unreadable or invalid run, unknown selector, --group mismatch)",
-        sections={"--fail-on POLICY": _fail_on_help(FAIL_ON_RULES, FAIL_ON_EXAMPLES)},
+        sections={"--fail-on POLICY": lambda: _fail_on_help(FAIL_ON_RULES, FAIL_ON_EXAMPLES)},
     )
 
 
@@ -88,6 +87,8 @@ def _fail_on_help(
 
 
 def _wrap(text: str, first: str, rest: str) -> list[str]:
+    import textwrap
+
     return textwrap.wrap(
         text, 78, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
     )

@@ -243,6 +243,7 @@ def read_conflict(value: object, *, where: str, index: object = "?") -> Conflict
 def _raise_on_issues(value: object, cls: type, where: str, path: str) -> None:
     from insidellms_provenance.field._validate import validate
 
-    issues = validate(value, cls, path)
+    plugins = value.get("plugins") if isinstance(value, dict) else None
+    issues = validate(value, cls, path, size=len(plugins) if isinstance(plugins, list) else 1)
     if issues:
         raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))
