@@ -7,10 +7,14 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli._options import add_format, add_group_filter, set_epilog
+from insidellms_provenance.cli._options import (
+    add_format,
+    add_group_filter,
+    path_text,
+    set_epilog,
+)
 from insidellms_provenance.cli._render import (
     change_lines,
     change_value,
@@ -39,8 +43,9 @@ DIFF_SCHEMA = "insidellms-provenance/diff/v1"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
-    parser.add_argument("before", type=Path, metavar="RUN1", help="the earlier run")
-    parser.add_argument("after", type=Path, metavar="RUN2", help="the later run")
+    # Paths as pathlib writes them, without importing it (diff of small runs is start-up).
+    parser.add_argument("before", type=path_text, metavar="RUN1", help="the earlier run")
+    parser.add_argument("after", type=path_text, metavar="RUN2", help="the later run")
     add_group_filter(
         parser, "refuse fields recorded for another entry-point group (default: accept any)"
     )

@@ -10,8 +10,8 @@ device is refused, and nothing larger than :data:`RUN_FILE_LIMIT` is read.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Final, Literal, cast
+import os
+from typing import TYPE_CHECKING, Final, Literal, cast, overload
 
 import orjson
 
@@ -24,6 +24,9 @@ from insidellms_provenance.field._read import (
     validate_checked,
 )
 from insidellms_provenance.field.schema import FIELD_KEY, MANIFEST_NAME, Provenance
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "FIELD_KEY",
@@ -42,17 +45,32 @@ __all__ = [
 FileKind = Literal["manifest", "record"]
 
 
-def manifest_path(run: Path) -> Path:
-    """``RUN/manifest.json`` for a directory, the path itself otherwise."""
+@overload
+def manifest_path(run: str) -> str: ...
+@overload
+def manifest_path(run: Path) -> Path: ...
+@overload
+def manifest_path(run: str | Path) -> str | Path: ...
+def manifest_path(run: str | Path) -> str | Path:
+    """``RUN/manifest.json`` for a directory, the path itself otherwise.
+
+    A run given as text (``diff`` takes the text pathlib would write for it,
+    ``cli._options.path_text``, so as not to import pathlib) is named as ``Path``
+    would name it.
+    """
+    if isinstance(run, str):
+        if not os.path.isdir(run):
+            return run
+        return MANIFEST_NAME if run == "." else os.path.join(run, MANIFEST_NAME)  # as Path's /
     return run / MANIFEST_NAME if run.is_dir() else run
 
 
-def read_json(path: Path) -> object:
+def read_json(path: str | Path) -> object:
     """Parse a JSON file; every failure is one ``InvalidRunFileError`` naming the file."""
     return parse_json(_read_run_file(path), where=str(path))
 
 
-def _read_run_file(path: Path) -> bytes:
+def _read_run_file(path: str | Path) -> bytes:
     try:
         return read_regular(path, limit=RUN_FILE_LIMIT)
     except FileRefusedError as error:
@@ -85,13 +103,13 @@ def parse_json(data: bytes, *, where: str) -> object:
         raise InvalidRunFileError(f"{where}: not valid JSON: {fast_error}") from None
 
 
-def locate_field(run: Path) -> tuple[object, str, FileKind]:
+def locate_field(run: str | Path) -> tuple[object, str, FileKind]:
     """The raw field in a run dir, ``manifest.json`` or record file, and where it was."""
     path = manifest_path(run)
     return _field_in(read_json(path), path)
 
 
-def _field_in(value: object, path: Path) -> tuple[object, str, FileKind]:
+def _field_in(value: object, path: str | Path) -> tuple[object, str, FileKind]:
     """:func:`locate_field` of the parsed contents of ``path``."""
     if not isinstance(value, dict):
         raise InvalidRunFileError(f"{path}: expected a JSON object")
@@ -105,14 +123,14 @@ def _field_in(value: object, path: Path) -> tuple[object, str, FileKind]:
     return custom[FIELD_KEY], f"{path}: custom.{FIELD_KEY}", "manifest"
 
 
-def load_provenance(run: Path) -> tuple[Provenance, FileKind]:
+def load_provenance(run: str | Path) -> tuple[Provenance, FileKind]:
     """Read and fully check the field of a run dir, ``manifest.json`` or record file."""
     value, where, kind = locate_field(run)
     return read_field(value, where=where), kind
 
 
 def load_field_value(
-    run: Path, *, beside: dict[str, object] | None = None
+    run: str | Path, *, beside: dict[str, object] | None = None
 ) -> tuple[dict[str, object], str]:
     """The field as raw JSON, after the same full validation as :func:`load_provenance`.
 
@@ -129,7 +147,7 @@ def load_field_value(
 
 
 def load_field_pair(
-    before: Path, after: Path
+    before: str | Path, after: str | Path
 ) -> tuple[tuple[dict[str, object], str], tuple[dict[str, object], str]]:
     """Two fields (``diff``), each with its location, validated as :func:`load_field_value`.
 
