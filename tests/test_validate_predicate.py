@@ -86,3 +86,41 @@ def test_predicate_agrees_with_the_checks(changes: list[tuple[tuple[object, ...]
 def test_the_golden_field_is_valid_both_ways():
     assert PREDICATE(GOLDEN_FIELD)
     assert validate(GOLDEN_FIELD, schema.Provenance) == _reported(GOLDEN_FIELD) == []
+
+
+def test_the_generated_predicates_are_current():
+    """field/_predicates.py is what the schema generates now (REGEN_PREDICATES=1 rewrites it)."""
+    import os
+
+    from insidellms_provenance.field import _predicates
+    from insidellms_provenance.field._validate import predicates_module_text
+
+    path = Path(_predicates.__file__)
+    text = predicates_module_text()
+    if os.environ.get("REGEN_PREDICATES"):
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_readers_use_the_generated_predicates():
+    from insidellms_provenance.field import _predicates
+    from insidellms_provenance.field._validate import GENERATED_CLASSES, _generated_predicates
+
+    generated = _generated_predicates()
+    for name in GENERATED_CLASSES:
+        assert generated[getattr(schema, name)] is _predicates.PREDICATES[name]
+    assert _predicates.PREDICATES["Provenance"](GOLDEN_FIELD)
+
+
+def test_a_stale_generated_file_is_not_used(monkeypatch):
+    from insidellms_provenance.field import _predicates
+    from insidellms_provenance.field._validate import _generated_predicates
+
+    monkeypatch.setattr(_predicates, "SOURCES_DIGEST", "sha256:" + "0" * 64)
+    _generated_predicates.cache_clear()
+    try:
+        assert _generated_predicates() == {}
+        assert validate(GOLDEN_FIELD, schema.Provenance, size=10_000) == []
+    finally:
+        monkeypatch.undo()
+        _generated_predicates.cache_clear()
