@@ -122,12 +122,10 @@ def _unshared(before: list[Any], after: list[Any]) -> tuple[list[Any], list[Any]
     has the same entry point on both sides and nothing to report, and entry points
     are unique on each side, so leaving it out changes no result.
     """
-    if len(before) == len(after):
-        shared = {id(was) for was, now in zip(before, after, strict=True) if was is now}
-    else:
-        shared = {id(plugin) for plugin in before} & {id(plugin) for plugin in after}
-    if not shared:
-        return before, after
+    if len(before) == len(after):  # the common case: the same entry points, one list each
+        pairs = [(was, now) for was, now in zip(before, after, strict=True) if was is not now]
+        return [was for was, _ in pairs], [now for _, now in pairs]
+    shared = {id(plugin) for plugin in before} & {id(plugin) for plugin in after}
     return [p for p in before if id(p) not in shared], [p for p in after if id(p) not in shared]
 
 
