@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["PREDICATES", "SOURCES_DIGEST"]
 
-SOURCES_DIGEST = "sha256:daed384a4023a6d032047c9c7a4a69bd475a7814d55b24e2819e212198a95bf3"
+SOURCES_DIGEST = "sha256:5800e740735c5c9513696cc1e230cc3acb13f38de06800da52fd2d63a81cce9e"
 
 _c0 = frozenset({'conflicts', 'dependencies', 'digest', 'group', 'observed_in_run', 'plugins', 'schema'})
 _c1 = frozenset({'conflicts', 'digest', 'group', 'observed_in_run', 'plugins', 'schema'})
