@@ -99,7 +99,10 @@ def test_the_generated_predicates_are_current():
     text = predicates_module_text()
     if os.environ.get("REGEN_PREDICATES"):
         path.write_text(text, encoding="utf-8")
-    assert path.read_text(encoding="utf-8") == text
+    assert path.read_text(encoding="utf-8") == text, (
+        "field/_predicates.py is stale (field/schema.py or field/_validate.py changed): "
+        "REGEN_PREDICATES=1 pytest tests/test_validate_predicate.py -k current"
+    )
 
 
 def test_readers_use_the_generated_predicates():
