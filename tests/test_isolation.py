@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +132,18 @@ def test_a_child_cannot_write_to_the_parents_files(tmp_path: Path) -> None:
     assert plugin["load"]["error_type"] == "OSError"
     assert "Bad file descriptor" in plugin["load"]["error_message"]
     assert target.read_bytes() == b""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks here")
+def test_a_ctrl_c_while_a_child_starts_lands_once_the_child_is_kept() -> None:
+    """Else a child started but not yet stored would outlive the interrupted command."""
+    kept = []
+
+    def start_and_keep() -> None:
+        with _isolation._interrupts_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            kept.append("the child")  # what happens right after fork returns
+
+    with pytest.raises(KeyboardInterrupt):
+        start_and_keep()
+    assert kept == ["the child"]

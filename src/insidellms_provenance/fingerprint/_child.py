@@ -103,6 +103,7 @@ def serve_forked(report_fd: int, spec: Mapping[str, Any]) -> NoReturn:
     """
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held back at the fork
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(report_fd, 1)

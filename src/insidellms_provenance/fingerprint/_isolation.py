@@ -93,6 +93,8 @@ path, serve = marshal.load(sys.stdin.buffer)
 sys.path[:] = path
 import importlib, signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+if hasattr(signal, "pthread_sigmask"):  # started while the parent held SIGINT back
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 module, _, function = serve.partition(":")
 serve = getattr(importlib.import_module(module), function)
 serve(marshal.load(sys.stdin.buffer))
@@ -135,6 +137,7 @@ class Imports:
 
         imports = Imports()
         try:
+            imports.start()
             entry_points = discover(group)
             imports.send(entry_points)
             ...
@@ -144,15 +147,25 @@ class Imports:
     """
 
     def __init__(self) -> None:
-        # A new interpreter starts now, so that its start-up overlaps discovery; a
-        # forked child needs none, and is forked once it knows what to import.
-        self._process: ChildProcess | None = None if _may_fork() else spawn(_IMPORTS)
+        self._process: ChildProcess | None = None
+
+    def start(self) -> None:
+        """Start a new interpreter now, so that its start-up overlaps discovery.
+
+        Not where the child will be forked: that needs no start-up, and happens once
+        :meth:`send` knows what to import. Call it inside the ``try`` whose ``finally``
+        calls :meth:`stop`.
+        """
+        if self._process is None and not _may_fork():
+            with _interrupts_held():
+                self._process = spawn(_IMPORTS)
 
     def send(self, entry_points: Sequence[metadata.EntryPoint]) -> None:
         """Start importing ``entry_points``, in order."""
         triples = _triples(entry_points)
         if self._process is None:
-            self._process = _start(triples)
+            with _interrupts_held():
+                self._process = _start(triples)
         else:
             send(self._process, {"entry_points": triples})
 
@@ -214,8 +227,11 @@ def _run_child(
     """Results of the plugins the child finished, in order, and the failure of the next."""
     done: list[tuple[tuple[str, str], ImportResult]] = []
     load: LoadOutcome | None = None
+    child = started
     try:
-        child = started or _start(entry_points)
+        if child is None:
+            with _interrupts_held():
+                child = _start(entry_points)
         messages = converse(child, timeout)
         for message in messages:
             if "loaded" in message:
@@ -226,7 +242,29 @@ def _run_child(
     except ChildFailed as failed:
         reason = failed.cause if failed.timed_out else f"the plugin ended the process ({failed})"
         return done, _failure(load, reason)
+    except BaseException:
+        if child is not None:  # interrupted before the conversation began
+            stop(child)
+        raise
     return done, None
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """SIGINT blocked meanwhile: Ctrl-C lands after a child is started *and* kept hold of.
+
+    Between ``fork`` (or ``Popen``) returning and the caller storing the child, a
+    ``KeyboardInterrupt`` would leave a child nobody stops (holding the terminal's output
+    open until its plugin returns). The signal is delivered when this block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def spawn(serve: str, payload: Mapping[str, Any] | None = None) -> subprocess.Popen[bytes]:

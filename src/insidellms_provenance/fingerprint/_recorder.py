@@ -210,6 +210,7 @@ def _import_while_describing(
 
     imports = Imports()
     try:
+        imports.start()
         if entry_points is None:
             entry_points = discover(group)
         pending = [ep for ep in entry_points if (ep.name, ep.value) not in observations]
