@@ -84,18 +84,34 @@ def canonical_json_lines(values: Sequence[object]) -> bytes:
     """
     if _exact_and_finite(values) is not None and float not in set(map(type, values)):
         try:
-            lines = [_dumps_bounded(value, large=False) for value in values]
+            data = _plain_lines(values)
         except orjson.JSONEncodeError:
-            pass
-        else:
-            if None not in lines:
-                lines.append(b"")
-                data = b"\n".join(lines)  # type: ignore[arg-type]
-                if data.isascii() or not _keys_may_need_utf16_order(data):
-                    relaid = _relay_numbers(data)
-                    if relaid is not None:
-                        return relaid
+            data = None
+        if data is not None and (data.isascii() or not _keys_may_need_utf16_order(data)):
+            relaid = _relay_numbers(data)
+            if relaid is not None:
+                return relaid
     return b"".join([canonical_json(value) + b"\n" for value in values])
+
+
+def _plain_lines(values: Sequence[object]) -> bytes | None:
+    """Sorted JSON lines of ``values`` by orjson, each nested no deeper than MAX_DEPTH.
+
+    Raises ``JSONEncodeError`` if orjson refuses a value or one is nested too deep; None
+    if orjson's nesting limit is unknown. A value is nested no deeper than the brackets
+    of all the lines together, so one count settles most; past it each value is bounded
+    as :func:`canonical_json` bounds it.
+    """
+    lines: list[bytes | None] = [orjson.dumps(value, option=_FAST_OPTIONS) for value in values]
+    lines.append(b"")
+    data = b"\n".join(lines)  # type: ignore[arg-type]
+    if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return data
+    lines = [_dumps_bounded(value, large=False) for value in values]
+    if None in lines:
+        return None
+    lines.append(b"")
+    return b"\n".join(lines)  # type: ignore[arg-type]
 
 
 def _canonical_json_prepared(value: object) -> bytes:

@@ -10,6 +10,7 @@ device is refused, and nothing larger than :data:`RUN_FILE_LIMIT` is read.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Final, Literal, cast
 
@@ -28,6 +29,7 @@ __all__ = [
     "load_field_value",
     "load_provenance",
     "locate_field",
+    "locate_field_in_run_dir",
     "manifest_path",
     "parse_json",
     "read_json",
@@ -42,12 +44,12 @@ def manifest_path(run: Path) -> Path:
     return run / MANIFEST_NAME if run.is_dir() else run
 
 
-def read_json(path: Path) -> object:
+def read_json(path: str | Path) -> object:
     """Parse a JSON file; every failure is one ``InvalidRunFileError`` naming the file."""
     return parse_json(_read_run_file(path), where=str(path))
 
 
-def _read_run_file(path: Path) -> bytes:
+def _read_run_file(path: str | Path) -> bytes:
     try:
         return read_regular(path, limit=RUN_FILE_LIMIT)
     except FileRefusedError as error:
@@ -86,7 +88,18 @@ def locate_field(run: Path) -> tuple[object, str, FileKind]:
     return _field_in(read_json(path), path)
 
 
-def _field_in(value: object, path: Path) -> tuple[object, str, FileKind]:
+def locate_field_in_run_dir(directory: str) -> tuple[object, str, FileKind]:
+    """:func:`locate_field` of a directory the caller found to hold ``manifest.json``.
+
+    For readers of many runs (``audit``): the path is joined as a string, and the
+    directory is not checked to be one again (a file in its place cannot be opened
+    through it, and the manifest itself is checked to be a regular file).
+    """
+    path = os.path.join(directory, MANIFEST_NAME)
+    return _field_in(read_json(path), path)
+
+
+def _field_in(value: object, path: str | Path) -> tuple[object, str, FileKind]:
     """:func:`locate_field` of the parsed contents of ``path``."""
     if not isinstance(value, dict):
         raise InvalidRunFileError(f"{path}: expected a JSON object")
