@@ -269,7 +269,7 @@ def info_dir(dist: metadata.Distribution) -> Path:
 
 def by_status(dist: metadata.Distribution) -> bool:
     """Whether this file system keeps a kernel change time, so status evidence is used."""
-    return digest_cache._status(info_dir(dist)) is not None
+    return digest_cache.metadata_status(info_dir(dist)) is not None
 
 
 def test_a_settled_hit_reads_nothing_but_the_entry(big, cache, monkeypatch):
@@ -336,7 +336,7 @@ def test_status_evidence_counts_only_once_settled(big, cache, settled_by, served
     describe_cached(big, editable=False, directory=cache)
     (entry,) = entries(cache)
     forged = orjson.loads(entry.read_bytes())
-    evidence = digest_cache._status(info_dir(big))
+    evidence = digest_cache.metadata_status(info_dir(big))
     assert evidence is not None
     forged |= {
         "content": "0" * 64,

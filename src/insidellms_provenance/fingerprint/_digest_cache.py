@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path, PurePosixPath
-from typing import Final, cast
+from typing import Any, Final, cast
 
 import orjson
 
@@ -62,9 +62,15 @@ __all__ = [
     "CACHE_VARIABLE",
     "SETTLED_NS",
     "DescriptionCache",
+    "Status",
     "cache_directory",
     "describe_cached",
+    "file_status",
+    "load_entry",
+    "metadata_status",
     "settled",
+    "source_definition",
+    "store_entry",
 ]
 
 CACHE_VARIABLE: Final = "INSIDELLMS_PROVENANCE_CACHE"
@@ -200,6 +206,8 @@ class DescriptionCache:
         self._clock = clock
         self._trusted: bool | None = None
         self._found: dict[str, _Found | None] = {}
+        self.complete = True
+        """Whether every fact and description so far is what the key's bytes decide."""
 
     def facts(self, dist: metadata.Distribution) -> MetadataFacts | None:
         """Name, Version and ``Requires-Dist`` values of ``dist``'s METADATA, or ``None``.
@@ -208,6 +216,7 @@ class DescriptionCache:
         """
         found = self._lookup(dist)
         if found is None:
+            self.complete = False
             return None
         if found.facts is not None:
             return found.facts
@@ -220,14 +229,11 @@ class DescriptionCache:
         the files they list, so it may only hold what those bytes decide.
         """
         found = None if editable else self._lookup(dist)
-        if found is None or found.snapshot is None:
-            if found is not None and found.description is not None:
-                return found.description
-            return describe_distribution(dist, editable=editable, integrity=False)[0]
-        if found.description is not None:
+        if found is not None and found.description is not None:
             return found.description
-        if may_read_files(_read(found, "RECORD")):
-            return describe_distribution(dist, integrity=False)[0]
+        if found is None or found.snapshot is None or may_read_files(_read(found, "RECORD")):
+            self.complete = False
+            return describe_distribution(dist, editable=editable, integrity=False)[0]
         # Stored only when nothing but the key's bytes decide it; a hit therefore needs
         # no such check (the same bytes and code give the same verdict).
         description = describe_distribution(found.snapshot, integrity=False)[0]
@@ -256,9 +262,9 @@ class DescriptionCache:
         if self._trusted is None:
             self._trusted = _trusted_directory(self._directory)
         name = _entry_name(definition, os.fsencode(directory))
-        entry = _load(self._directory / f"{name}.json", name) if self._trusted else None
+        entry = _load(self._directory, name) if self._trusted else None
         checked_ns = self._clock()
-        evidence = _status(directory)
+        evidence = metadata_status(directory)
         if (
             entry is not None
             and evidence is not None
@@ -277,7 +283,7 @@ class DescriptionCache:
         if snapshot is None:
             return None
         content = _content_key(definition, snapshot)
-        if evidence != _status(directory):
+        if evidence != metadata_status(directory):
             evidence = None  # changed while it was read: the next reading checks by content
         if entry is None or entry.content != content:
             return _Found(
@@ -371,7 +377,7 @@ def _content_key(definition: bytes, snapshot: _Snapshot) -> str:
     return digest.hexdigest()
 
 
-def _status(directory: Path) -> list[Status] | None:
+def metadata_status(directory: str | os.PathLike[str]) -> list[Status] | None:
     """Status of the directory, RECORD and METADATA, where it can prove them unchanged.
 
     ``None`` (check by content) unless all three lie on a file system that keeps a
@@ -380,25 +386,35 @@ def _status(directory: Path) -> list[Status] | None:
     """
     evidence = []
     for filename in _STATUS_FILES:
-        try:
-            found = os.stat(os.path.join(directory, filename))
-        except (OSError, ValueError):
+        status = file_status(os.path.join(directory, filename), directory=not filename)
+        if status is None:
             return None
-        if not (stat.S_ISREG(found.st_mode) if filename else stat.S_ISDIR(found.st_mode)):
-            return None
-        if not _keeps_change_time(found.st_dev):
-            return None
-        evidence.append(
-            [
-                found.st_mode,
-                found.st_dev,
-                found.st_ino,
-                found.st_size,
-                found.st_mtime_ns,
-                found.st_ctime_ns,
-            ]
-        )
+        evidence.append(status)
     return evidence
+
+
+def file_status(path: str, *, directory: bool = False) -> Status | None:
+    """The status of a regular file (or a ``directory``) as evidence, or ``None``.
+
+    ``None`` when it is missing, of another kind, or on a file system whose change
+    time does not prove it unchanged (:func:`_keeps_change_time`).
+    """
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not (stat.S_ISDIR(found.st_mode) if directory else stat.S_ISREG(found.st_mode)):
+        return None
+    if not _keeps_change_time(found.st_dev):
+        return None
+    return [
+        found.st_mode,
+        found.st_dev,
+        found.st_ino,
+        found.st_size,
+        found.st_mtime_ns,
+        found.st_ctime_ns,
+    ]
 
 
 _DEVICES: dict[int, bool] = {}
@@ -433,31 +449,35 @@ def _keeps_change_time(device: int) -> bool:
     return _DEVICES.get(device, False)
 
 
-_DEFINITION: dict[str, bytes | None] = {}
+_DEFINITIONS: dict[tuple[str, ...], bytes | None] = {}
 
 
 def _definition() -> bytes | None:
-    """SHA-256 of the source of every module that decides an entry, once a process.
+    return source_definition(_DEFINING_MODULES)
+
+
+def source_definition(modules: tuple[str, ...]) -> bytes | None:
+    """SHA-256 of the source of ``modules`` (what decides an entry), once a process.
 
     Each source is found in this package's directory by the module's name, imported or
     not: some are imported only for the RECORDs that need them, and a module missing
     from ``sys.modules`` must not turn the cache off. A source that cannot be read (a
     zip import, a symlink) does.
     """
-    if "value" not in _DEFINITION:
+    if modules not in _DEFINITIONS:
         package = Path(__file__).parent.parent
         digest = hashlib.sha256()
-        for name in _DEFINING_MODULES:
+        for name in modules:
             *directories, module = name.split(".")[1:]
             data = read_regular_file(package.joinpath(*directories), f"{module}.py")
             if data is None:
-                _DEFINITION["value"] = None
+                _DEFINITIONS[modules] = None
                 break
             digest.update(len(data).to_bytes(8, "big"))
             digest.update(data)
         else:
-            _DEFINITION["value"] = digest.digest()
-    return _DEFINITION["value"]
+            _DEFINITIONS[modules] = digest.digest()
+    return _DEFINITIONS[modules]
 
 
 def _trusted_directory(directory: Path) -> bool:
@@ -473,14 +493,22 @@ def _trusted_directory(directory: Path) -> bool:
     )
 
 
-def _load(path: Path, name: str) -> _Entry | None:
-    """The entry at ``path``, if it is ours, for ``name``, and well formed."""
-    data = _read_entry(path)
+def load_entry(directory: Path, name: str) -> dict[str, Any] | None:
+    """The JSON object stored as ``name`` in ``directory``, if it is ours and names itself so."""
+    data = _read_entry(directory / f"{name}.json")
     try:
         value = orjson.loads(data) if data is not None else None
     except orjson.JSONDecodeError:
         return None
     if not isinstance(value, dict) or value.get("key") != name:
+        return None
+    return value
+
+
+def _load(directory: Path, name: str) -> _Entry | None:
+    """The entry stored as ``name``, if it is ours, well formed, and names itself so."""
+    value = load_entry(directory, name)
+    if value is None:
         return None
     content, evidence, checked_ns = (
         value.get("content"),
@@ -551,22 +579,28 @@ def _read_entry(entry: Path) -> bytes | None:
 
 
 def _store(directory: Path, name: str, entry: _Entry) -> None:
-    """Write the entry atomically; a cache that cannot be written is simply not used."""
+    store_entry(
+        directory,
+        name,
+        {
+            "content": entry.content,
+            "evidence": entry.evidence,
+            "checked_ns": entry.checked_ns,
+            "facts": entry.facts,
+            "description": entry.description,
+        },
+    )
+
+
+def store_entry(directory: Path, name: str, value: dict[str, Any]) -> None:
+    """Write ``value`` as ``name`` atomically; a cache that cannot be written is not used."""
     import tempfile  # only when writing: it imports ``random``, which a host run need not
 
-    value = {
-        "key": name,
-        "content": entry.content,
-        "evidence": entry.evidence,
-        "checked_ns": entry.checked_ns,
-        "facts": entry.facts,
-        "description": entry.description,
-    }
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _trusted_directory(directory):
             return
-        data = orjson.dumps(value)
+        data = orjson.dumps({"key": name, **value})
         fd, temporary = tempfile.mkstemp(dir=directory, prefix=".entry-")
         try:
             with os.fdopen(fd, "wb") as file:
