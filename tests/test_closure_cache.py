@@ -158,4 +158,29 @@ def test_the_key_covers_the_interpreter_and_the_plugins(site):
     installed = InstalledDistributions()
     paths = [str(installed.get(name)._path) for name in PLUGINS]  # type: ignore[union-attr]
     assert closure_cache._entry_name(paths) == closure_cache._entry_name(paths[::-1])
-    assert closure_cache._entry_name(paths) != closure_cache._entry_name(paths[:1])
+    assert closure_cache._entry_name(paths)[0] != closure_cache._entry_name(paths[:1])[0]
+
+
+def test_the_code_is_named_by_its_sources_status_or_else_by_their_content(monkeypatch):
+    paths = ["/site/plugin-1.0.dist-info"]
+    name, code = closure_cache._entry_name(paths)
+    if not code:
+        pytest.skip("the package's file system is checked by content only")
+    assert len(code) == len(closure_cache._DEFINING_MODULES)
+    real = closure_cache.file_status
+    edited = "_requirements.py"
+
+    def touched(path, **kwargs):
+        status = real(path, **kwargs)
+        return [*status[:5], status[5] + 1] if path.endswith(edited) and status else status
+
+    monkeypatch.setattr(closure_cache, "file_status", touched)
+    assert closure_cache._entry_name(paths)[0] != name  # an edit moves the change time
+    monkeypatch.setattr(
+        closure_cache,
+        "file_status",
+        lambda path, **kw: None if path.endswith(edited) else real(path, **kw),
+    )
+    by_content = closure_cache._entry_name(paths)
+    assert by_content[0] not in (None, name)
+    assert by_content[1] == []

@@ -71,7 +71,7 @@ _DEFINING_MODULES: Final = (
 
 def load_closures(directory: Path, plugin_dirs: Sequence[str]) -> Closures | None:
     """The stored closures of the plugins in ``plugin_dirs``, if nothing they depend on changed."""
-    name = _entry_name(plugin_dirs)
+    name, _ = _entry_name(plugin_dirs)
     value = load_entry(directory, name) if name is not None else None
     if value is None:
         return None
@@ -117,7 +117,7 @@ def store_closures(  # noqa: PLR0913 - what the entry is made of
     counts only if every change time is older than that (``settled``), so a file
     changed while it was walked never counts.
     """
-    name = _entry_name(plugin_dirs)
+    name, code = _entry_name(plugin_dirs)
     by_plugin, table = closures
     if name is None or any(
         entry["source"] is None or entry["source"]["editable"] for entry in table.values()
@@ -131,7 +131,7 @@ def store_closures(  # noqa: PLR0913 - what the entry is made of
             return
         evidence[str(path)] = found
     statuses = [status for found in evidence.values() for status in found if status is not None]
-    if not settled(statuses, checked_ns, checked_ns):
+    if not settled([*statuses, *code], checked_ns, checked_ns):
         return  # could never count: the next run walks (and stores) again
     value = {
         "listing": listing,
@@ -166,11 +166,27 @@ def _evidence(path: str | os.PathLike[str]) -> list[Status | None] | None:
     return [*found, file_status(os.path.join(path, "direct_url.json"))]
 
 
-def _entry_name(plugin_dirs: Sequence[str]) -> str | None:
-    """A digest of the code, the interpreter markers are judged for, and the plugins."""
-    definition = source_definition(_DEFINING_MODULES)
-    if definition is None:
-        return None
+def _entry_name(plugin_dirs: Sequence[str]) -> tuple[str | None, list[Status]]:
+    """A digest of the code, the interpreter markers are judged for, and the plugins.
+
+    The code is named by the status of each defining module's source where status proves
+    it (then also returned, so that storing can require it settled: an edit after that
+    changes the name), else by the sources' content; ``None`` if neither can.
+    """
+    package = Path(__file__).parent.parent
+    statuses = [
+        file_status(os.path.join(package, *module.split(".")[1:-1], f"{module.split('.')[-1]}.py"))
+        for module in _DEFINING_MODULES
+    ]
+    code = [status for status in statuses if status is not None]
+    if len(code) == len(statuses):
+        definition = b"status " + repr(code).encode()
+    else:
+        code = []
+        source = source_definition(_DEFINING_MODULES)
+        if source is None:
+            return None, []
+        definition = b"source " + source
     implementation = sys.implementation
     interpreter = repr(
         (
@@ -186,4 +202,4 @@ def _entry_name(plugin_dirs: Sequence[str]) -> str | None:
     for part in (definition, interpreter, *(os.fsencode(path) for path in sorted(plugin_dirs))):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
-    return digest.hexdigest()
+    return digest.hexdigest(), code
