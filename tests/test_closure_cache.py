@@ -100,7 +100,14 @@ def change_version(site: Path, name: str, new: bytes) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    ["same-size-rewrite", "uninstalled", "installed", "walked-while-unsettled", "broken-entry"],
+    [
+        "same-size-rewrite",
+        "uninstalled",
+        "installed",
+        "walked-while-unsettled",
+        "broken-entry",
+        "group-writable-cache",
+    ],
 )
 def test_anything_the_closures_were_read_from_changing_makes_them_walked(
     site, environ, monkeypatch, change
@@ -124,13 +131,15 @@ def test_anything_the_closures_were_read_from_changing_makes_them_walked(
             if "closures" in value:
                 value["closures"] = {path: [["x"]] for path in value["closures"]}
                 entry.write_bytes(orjson.dumps(value))
+    elif change == "group-writable-cache":
+        Path(environ["INSIDELLMS_PROVENANCE_CACHE"]).chmod(0o770)
     after, closures = record(environ)
     assert closures._stored is None
     assert closures._walked is not None
     monkeypatch.setenv("INSIDELLMS_PROVENANCE_CACHE", "off")
     uncached, _ = record({"INSIDELLMS_PROVENANCE_CACHE": "off"})
     assert after == uncached
-    if change in ("walked-while-unsettled", "broken-entry"):
+    if change in ("walked-while-unsettled", "broken-entry", "group-writable-cache"):
         assert after == before
     else:
         assert after != before

@@ -493,8 +493,14 @@ def _trusted_directory(directory: Path) -> bool:
     )
 
 
-def load_entry(directory: Path, name: str) -> dict[str, Any] | None:
-    """The JSON object stored as ``name`` in ``directory``, if it is ours and names itself so."""
+def load_entry(directory: Path, name: str, *, trusted: bool = False) -> dict[str, Any] | None:
+    """The JSON object stored as ``name`` in ``directory``, if it is ours and names itself so.
+
+    ``directory`` must be one only we may write into (checked here unless ``trusted``
+    says the caller already has).
+    """
+    if not trusted and not _trusted_directory(directory):
+        return None
     data = _read_entry(directory / f"{name}.json")
     try:
         value = orjson.loads(data) if data is not None else None
@@ -507,7 +513,7 @@ def load_entry(directory: Path, name: str) -> dict[str, Any] | None:
 
 def _load(directory: Path, name: str) -> _Entry | None:
     """The entry stored as ``name``, if it is ours, well formed, and names itself so."""
-    value = load_entry(directory, name)
+    value = load_entry(directory, name, trusted=True)  # DescriptionCache checked it
     if value is None:
         return None
     content, evidence, checked_ns = (
