@@ -607,6 +607,8 @@ def store_entry(directory: Path, name: str, value: dict[str, Any]) -> None:
         if not _trusted_directory(directory):
             return
         data = orjson.dumps({"key": name, **value})
+        if len(data) > _MAX_ENTRY_BYTES:  # it would never be read
+            return
         fd, temporary = tempfile.mkstemp(dir=directory, prefix=".entry-")
         try:
             with os.fdopen(fd, "wb") as file:
