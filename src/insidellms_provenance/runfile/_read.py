@@ -36,6 +36,7 @@ __all__ = [
     "load_field_value",
     "load_provenance",
     "locate_field",
+    "locate_field_in_run_dir",
     "manifest_path",
     "parse_json",
     "read_json",
@@ -107,6 +108,17 @@ def locate_field(run: str | Path) -> tuple[object, str, FileKind]:
     """The raw field in a run dir, ``manifest.json`` or record file, and where it was."""
     path = manifest_path(run)
     return _field_in(read_json(path), path)
+
+
+def locate_field_in_run_dir(directory: str) -> tuple[object, str, FileKind]:
+    """:func:`locate_field` of a directory the caller found to hold ``manifest.json``.
+
+    For readers of many runs (``audit``): the path is joined as a string, and the
+    directory is not checked to be one again (a file in its place cannot be opened
+    through it, and the manifest itself is checked to be a regular file).
+    """
+    path = MANIFEST_NAME if directory == "." else os.path.join(directory, MANIFEST_NAME)
+    return _field_in(read_json(path), path)  # named as manifest_path names it
 
 
 def _field_in(value: object, path: str | Path) -> tuple[object, str, FileKind]:
