@@ -26,8 +26,9 @@ def test_only_a_requires_dist_header_takes_a_plugin_to_the_walker(
     info = tmp_path / "a-1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(text)
-    closures = _Closures({"INSIDELLMS_PROVENANCE_CACHE": "off"})
-    dependencies, unsatisfied = closures.closure(metadata.PathDistribution(info))
+    dist = metadata.PathDistribution(info)
+    closures = _Closures({"INSIDELLMS_PROVENANCE_CACHE": "off"}, [dist])
+    dependencies, unsatisfied = closures.closure(dist)
     assert dependencies == []
     assert (closures._walked is not None) is walked
     assert len(unsatisfied) == (1 if walked else 0)

@@ -36,6 +36,7 @@ __all__ = [
     "NamedEntryPoint",
     "call_plugin_manifest",
     "describe_error",
+    "entry_point_attribute",
     "entry_point_module",
     "host_loader_disabled",
     "imported_file",
@@ -181,6 +182,15 @@ def imported_file(ep: LoadableEntryPoint) -> str | None:
     module = sys.modules.get(entry_point_module(ep) or "")
     module_file = getattr(module, "__file__", None)
     return module_file if isinstance(module_file, str) else None
+
+
+def entry_point_attribute(ep: LoadableEntryPoint) -> str | None:
+    """The attribute path an entry point names in its module (``EntryPoint.attr``).
+
+    ``None`` for a value that names no attribute, or none at all (where ``attr`` raises).
+    """
+    match = _REFERENCE.match(ep.value)
+    return match.group("attr") if match else None
 
 
 @contextlib.contextmanager
