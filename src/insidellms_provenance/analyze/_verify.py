@@ -13,6 +13,7 @@ and files are read without following symlinks or opening special files
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
@@ -61,7 +62,8 @@ class VerifyTarget(NamedTuple):
     """A distribution to verify: where it lives and what its RECORD says.
 
     ``name`` is for display; empty when not read yet (:func:`target_at`): it is then
-    read from METADATA only if there is a finding to name.
+    read from METADATA only if there is a finding to name. ``uv_links`` (INSTALLER says
+    ``uv``) is ``None`` when not read yet: it is read only if a listed file is a symlink.
     """
 
     name: str
@@ -71,29 +73,36 @@ class VerifyTarget(NamedTuple):
     depth: int
     record_problem: str | None = None
     relocated_depth: int = 0
-    uv_links: bool = False
+    uv_links: bool | None = False
 
 
 def target_at(info_dir: str) -> VerifyTarget:
     """Describe the distribution in metadata directory ``info_dir`` (as :func:`target_of`).
 
-    Reads RECORD and INSTALLER only, as regular files; the name is left for
-    :func:`_verify_one` to read when it has a finding to name.
+    Reads RECORD only, as a regular file. The name is left for :func:`_verify_one` to
+    read when it has a finding to name, and INSTALLER for the integrity check to read
+    if a listed file is a symlink (``uv_links`` is ``None``: not read yet).
     """
-    site = os.path.dirname(info_dir) or "."
-    layout = site_layout(site)
+    site, _, dist_info = info_dir.rpartition("/")
+    layout = site_layout(site or ".")
     problems: list[str] = []
     record_text = read_info_text(info_dir, "RECORD", problems)
     return VerifyTarget(
         name="",
-        site_dir=Path(site),
-        dist_info=os.path.basename(info_dir),
+        site_dir=_site_path(site or "."),
+        dist_info=dist_info,
         record_text=record_text,
         depth=layout.depth,
         record_problem=problems[0] if problems else None,
         relocated_depth=layout.relocated_depth,
-        uv_links=(read_info_text(info_dir, "INSTALLER") or "").strip() == "uv",
+        uv_links=None,
     )
+
+
+@functools.cache
+def _site_path(site: str) -> Path:
+    """One ``Path`` per site directory: thousands of distributions share a few."""
+    return Path(site)
 
 
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
@@ -122,6 +131,11 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
         relocated_depth=layout.relocated_depth,
         uv_links=(read_dist_text(dist, "INSTALLER") or "").strip() == "uv",
     )
+
+
+def _installed_by_uv(info_dir: str) -> bool:
+    """Whether INSTALLER says ``uv`` (whose symlink link mode links every file)."""
+    return (read_info_text(info_dir, "INSTALLER") or "").strip() == "uv"
 
 
 def _name_from_directory(dist_info: str) -> str:
@@ -254,14 +268,18 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
         return [Finding(distribution=_display_name(target), path=record_path, problem=problem)]
     entries, rejected = parse_record(target.record_text)
     problems = [(record_path, r.problem) for r in rejected]
+    site_dir = os.fspath(target.site_dir)
+    uv_links = target.uv_links
     checked = check_files(
-        str(target.site_dir),
+        site_dir,
         target.dist_info,
         entries,
         target.depth,
         bytecode=True,
         relocated_depth=target.relocated_depth,
-        uv_links=target.uv_links,
+        uv_links=uv_links
+        if uv_links is not None
+        else functools.partial(_installed_by_uv, f"{site_dir}/{target.dist_info}"),
     )
     problems += [(f.path, f.problem) for f in checked]
     if not problems:
