@@ -15,18 +15,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
+    from importlib import metadata
+
     from insidellms_provenance.analyze._diff import DiffReport
     from insidellms_provenance.field.schema import Provenance
 
 from insidellms_provenance.fingerprint._discover import dist_info_name
 from insidellms_provenance.fingerprint._dist_files import read_dist_text, read_info_text
-from insidellms_provenance.fingerprint._distribution import metadata_name, site_directory
 from insidellms_provenance.fingerprint._hashing import POOL_MIN_FILES
 from insidellms_provenance.fingerprint._install_layout import site_layout
 from insidellms_provenance.fingerprint._integrity import check_files
@@ -41,8 +42,13 @@ __all__ = [
     "verify_targets",
 ]
 
-# Metadata directories handed to the pool as they are, described in the workers.
-_POOL_MIN_DIRECTORIES: Final = 40
+# Up to this many metadata directories are described here (their RECORDs read, about
+# 20 µs each), so that their RECORDs decide whether a pool pays and balance its work by
+# bytes; more are handed to the pool's workers as they are, described there.
+_DESCRIBED_HERE_MAX: Final = 1000
+# A file's fixed cost (open, fstat, read, close, checks) in bytes hashed, for balancing.
+_FILE_COST_BYTES: Final = 16384
+_ROW_SIZE = re.compile(r",([0-9]+)\n")
 
 
 class Finding(NamedTuple):
@@ -111,6 +117,8 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
     The name, for display, is read from METADATA's header block (:func:`metadata_name`),
     not by the email parser; RECORD and METADATA are read only as regular files.
     """
+    from insidellms_provenance.fingerprint._distribution import metadata_name, site_directory
+
     site = site_directory(dist)
     layout = site_layout(str(site))
     problems: list[str] = []
@@ -146,6 +154,9 @@ def _display_name(target: VerifyTarget) -> str:
     """``target.name``, or the Name in its METADATA, or its directory's name's stem."""
     if target.name:
         return target.name
+    # Imported here: the recording path's modules, needed only to name a finding.
+    from insidellms_provenance.fingerprint._distribution import metadata_name
+
     name = metadata_name(os.path.join(target.site_dir, target.dist_info))
     return name or _name_from_directory(target.dist_info or "?")
 
@@ -172,8 +183,7 @@ def verify_targets(
     """
     work = list(targets)
     directories = sum(isinstance(target, str) for target in work)
-    if directories < _POOL_MIN_DIRECTORIES:
-        # Few: described here, so that their RECORDs decide whether a pool pays.
+    if directories <= _DESCRIBED_HERE_MAX:
         work = [target_at(item) if isinstance(item, str) else item for item in work]
         directories = 0
     rows = sum(
@@ -191,8 +201,7 @@ def verify_targets(
     else:
         from concurrent.futures import ProcessPoolExecutor
 
-        # Interleaved batches give each worker a similar mix of small and large dists.
-        batches = [work[index :: workers * 8] for index in range(workers * 8)]
+        batches = _batches(work, workers * 8)
         results = []
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
         try:
@@ -220,6 +229,34 @@ def verify_targets(
         pool.shutdown()
     findings = [finding for batch in results for finding in batch]
     return sorted(findings, key=lambda finding: finding.sort_key)
+
+
+def _batches(work: list[VerifyTarget | str], count: int) -> list[list[VerifyTarget | str]]:
+    """``work`` in ``count`` batches of similar cost, the costliest first.
+
+    Described distributions are weighed by their RECORD (bytes listed, and a fixed cost
+    a file) and dealt largest first, each to the lightest batch; the pool's workers take
+    batches as they finish one, so a large distribution (numpy, 57 MB) does not end a
+    run on one worker. Metadata directories not described yet are interleaved instead,
+    which gives each batch a similar mix when there are many.
+    """
+    if any(isinstance(item, str) for item in work):
+        return [work[index::count] for index in range(count)]
+    weights = [_weight(item) for item in work if isinstance(item, VerifyTarget)]
+    batches: list[list[VerifyTarget | str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for index in sorted(range(len(work)), key=weights.__getitem__, reverse=True):
+        lightest = loads.index(min(loads))
+        batches[lightest].append(work[index])
+        loads[lightest] += weights[index]
+    order = sorted(range(count), key=loads.__getitem__, reverse=True)
+    return [batches[index] for index in order if batches[index]]
+
+
+def _weight(target: VerifyTarget) -> int:
+    """The bytes RECORD lists, and a fixed cost for each row."""
+    text = target.record_text or ""
+    return sum(map(int, _ROW_SIZE.findall(text))) + _FILE_COST_BYTES * text.count("\n")
 
 
 def _ignore_interrupts() -> None:

@@ -67,8 +67,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Verify; exit 1 when anything is wrong."""
-    from importlib import metadata
-
     from insidellms_provenance.analyze._verify import (
         VerifyTarget,
         reproducibility_changes,
@@ -102,6 +100,8 @@ def run(arguments: argparse.Namespace) -> int:
     if directories is not None:
         targets = list(directories)
     elif arguments.all:
+        from importlib import metadata
+
         from insidellms_provenance.fingerprint._discover import versions_key
 
         seen: dict[str, metadata.Distribution] = {}
