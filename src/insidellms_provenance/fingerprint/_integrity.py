@@ -430,7 +430,18 @@ class _SiteFiles:
         fd = self._open.get((climb, directory))
         if fd is not None:
             return fd
-        parts = directory.split("/") if directory else []
+        parent, _, name = directory.rpartition("/")
+        parent_fd = self._open.get((climb, parent)) if directory else None
+        if parent_fd is not None:  # the usual case: the next directory down
+            opened = _open_directory(name, parent_fd)
+            if not isinstance(opened, str):
+                self._keep((climb, directory), opened)
+            return opened
+        return self._open_down(climb, directory.split("/") if directory else [])
+
+    def _open_down(self, climb: int, parts: list[str]) -> int | str:
+        """:meth:`_directory` from the deepest directory kept open above it."""
+        fd = None
         done = len(parts) - 1
         while done >= 0:  # the deepest open directory above it
             fd = self._open.get((climb, "/".join(parts[:done])))

@@ -158,7 +158,7 @@ class RecordEntry(NamedTuple):
         ``RecordEntry.validate_stream``, but given the digest: the caller reads the file
         its own safe way (``fingerprint._hashing.hash_file``).
         """
-        if self.hash_ is not None and not self.hash_.matches_digest(digest):
+        if self.hash_ is not None and _b64(digest) != self.hash_.value:
             return "content does not match RECORD hash"
         if self.size is not None and self.size != size:
             return "size does not match RECORD"
