@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from insidellms_provenance.analyze._diff import DiffReport
     from insidellms_provenance.field.schema import Provenance
 
-from insidellms_provenance.fingerprint._discover import dist_info_name
+from insidellms_provenance.fingerprint._discover import declares_group, dist_info_name
 from insidellms_provenance.fingerprint._dist_files import read_dist_text, read_info_text
 from insidellms_provenance.fingerprint._hashing import POOL_MIN_FILES
 from insidellms_provenance.fingerprint._install_layout import site_layout
@@ -39,6 +39,7 @@ __all__ = [
     "reproducibility_changes",
     "target_at",
     "target_of",
+    "verify_checked",
     "verify_targets",
 ]
 
@@ -176,15 +177,34 @@ def verify_targets(
     A target is a :class:`VerifyTarget` or the path of a metadata directory, described
     (:func:`target_at`) where it is verified: with many distributions, reading their
     RECORDs is work for the pool too. Each distribution is verified whole (RECORD
-    parse, ``lstat``, hashing, unexpected files) in one place; when there are enough
-    files to pay for it, distributions are spread over a small process pool and only
-    findings travel back. ``progress`` is called with (distributions done,
-    distributions, the last one done) as work completes.
+    parse, hashing, unexpected files) in one place; when there are enough files to pay
+    for it, distributions are spread over a small process pool and only findings
+    travel back. ``progress`` is called with (targets done, targets, the last one done)
+    as work completes.
+    """
+    return verify_checked(targets, progress)[1]
+
+
+def verify_checked(
+    targets: Iterable[VerifyTarget | str],
+    progress: Callable[[int, int, str], None] | None = None,
+    *,
+    group: str | None = None,
+) -> tuple[int, list[Finding]]:
+    """How many distributions were verified, and :func:`verify_targets`'s findings.
+
+    With ``group``, a metadata directory is verified only if it declares an entry point
+    of that group (:func:`declares_group`): that is decided where it is described, so
+    with many directories their ``entry_points.txt`` are read by the pool too.
     """
     work = list(targets)
     directories = sum(isinstance(target, str) for target in work)
     if directories <= _DESCRIBED_HERE_MAX:
-        work = [target_at(item) if isinstance(item, str) else item for item in work]
+        work = [
+            target_at(item) if isinstance(item, str) else item
+            for item in work
+            if group is None or not isinstance(item, str) or declares_group(item, group)
+        ]
         directories = 0
     rows = sum(
         (target.record_text or "").count("\n") if isinstance(target, VerifyTarget) else 0
@@ -194,10 +214,9 @@ def verify_targets(
     if workers < 2 or (rows < POOL_MIN_FILES and not directories):
         results = []
         for item in work:
-            target = target_at(item) if isinstance(item, str) else item
-            results.append(_verify_one(target))
+            results.append(_verify_batch([item], group))
             if progress is not None:
-                progress(len(results), len(work), _label(target))
+                progress(len(results), len(work), _label(item))
     else:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -212,7 +231,7 @@ def verify_targets(
                 # Futures, not ``pool.map``: map cancels its pending futures when interrupted,
                 # and the pool's manager thread then fails (a traceback) when it marks a
                 # cancelled future broken after the workers are stopped.
-                futures = [pool.submit(_verify_batch, batch) for batch in batches]
+                futures = [pool.submit(_verify_batch, batch, group) for batch in batches]
             done = 0
             for batch, future in zip(batches, futures, strict=True):
                 results.append(future.result())
@@ -227,8 +246,9 @@ def verify_targets(
             pool.shutdown()
             raise
         pool.shutdown()
-    findings = [finding for batch in results for finding in batch]
-    return sorted(findings, key=lambda finding: finding.sort_key)
+    findings = [finding for _, batch in results for finding in batch]
+    checked = sum(count for count, _ in results)
+    return checked, sorted(findings, key=lambda finding: finding.sort_key)
 
 
 def _batches(work: list[VerifyTarget | str], count: int) -> list[list[VerifyTarget | str]]:
@@ -289,12 +309,20 @@ def _label(item: VerifyTarget | str) -> str:
     return item.name or item.dist_info
 
 
-def _verify_batch(targets: list[VerifyTarget | str]) -> list[Finding]:
-    return [
-        finding
-        for target in targets
-        for finding in _verify_one(target_at(target) if isinstance(target, str) else target)
-    ]
+def _verify_batch(
+    targets: list[VerifyTarget | str], group: str | None
+) -> tuple[int, list[Finding]]:
+    """How many of ``targets`` were verified, and their findings (see ``verify_targets``)."""
+    findings: list[Finding] = []
+    count = 0
+    for target in targets:
+        if isinstance(target, str):
+            if group is not None and not declares_group(target, group):
+                continue
+            target = target_at(target)  # noqa: PLW2901 - the same target, described
+        count += 1
+        findings += _verify_one(target)
+    return count, findings
 
 
 def _verify_one(target: VerifyTarget) -> list[Finding]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "InstalledDistributions",
+    "declares_group",
     "declaring_directories",
     "discover",
     "dist_info_name",
@@ -125,11 +126,16 @@ def declaring_directories(group: str) -> list[str] | None:
     info_dirs = _info_dirs()
     if info_dirs is None:
         return None
-    return [
-        directory
-        for directory in info_dirs
-        if _declares(_read_text(os.path.join(directory, "entry_points.txt")), group)
-    ]
+    return [directory for directory in info_dirs if declares_group(directory, group)]
+
+
+def declares_group(info_dir: str, group: str) -> bool:
+    """Whether metadata directory ``info_dir`` declares an entry point of ``group``.
+
+    As :func:`discover` finds them (this package's own hook left out); its
+    ``entry_points.txt`` is read only as a regular file.
+    """
+    return _declares(_read_text(os.path.join(info_dir, "entry_points.txt")), group)
 
 
 def _declares(text: str | None, group: str) -> bool:
