@@ -315,18 +315,38 @@ def _verify_batch(
     """How many of ``targets`` were verified, and their findings (see ``verify_targets``)."""
     findings: list[Finding] = []
     count = 0
-    for target in targets:
-        if isinstance(target, str):
-            if group is not None and not declares_group(target, group):
-                continue
-            target = target_at(target)  # noqa: PLW2901 - the same target, described
-        count += 1
-        findings += _verify_one(target)
+    site_fds: dict[str, int | None] = {}  # each site directory opened once a batch
+    try:
+        for target in targets:
+            if isinstance(target, str):
+                if group is not None and not declares_group(target, group):
+                    continue
+                target = target_at(target)  # noqa: PLW2901 - the same target, described
+            count += 1
+            site = os.fspath(target.site_dir)
+            if site not in site_fds:
+                site_fds[site] = _open_site(site)
+            findings += _verify_one(target, site_fds[site])
+    finally:
+        for fd in site_fds.values():
+            if fd is not None:
+                os.close(fd)
     return count, findings
 
 
-def _verify_one(target: VerifyTarget) -> list[Finding]:
-    """Every finding for one distribution (the checks ``record`` makes, bytecode included)."""
+def _open_site(site: str) -> int | None:
+    """``site`` open (as the integrity check opens it), or ``None``: it then says why not."""
+    try:
+        return os.open(site, os.O_RDONLY)
+    except OSError:
+        return None
+
+
+def _verify_one(target: VerifyTarget, site_fd: int | None = None) -> list[Finding]:
+    """Every finding for one distribution (the checks ``record`` makes, bytecode included).
+
+    ``site_fd``: its site directory already open (see :func:`check_files`).
+    """
     record_path = target.dist_info + "/RECORD"
     if target.record_text is None:
         problem = target.record_problem or "RECORD is missing"
@@ -345,6 +365,7 @@ def _verify_one(target: VerifyTarget) -> list[Finding]:
         uv_links=uv_links
         if uv_links is not None
         else functools.partial(_installed_by_uv, f"{site_dir}/{target.dist_info}"),
+        site_fd=site_fd,
     )
     problems += [(f.path, f.problem) for f in checked]
     if not problems:

@@ -22,7 +22,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from types import CodeType
-from typing import Final, NamedTuple, cast
+from typing import Final, NamedTuple
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Integrity, IntegrityStatus
@@ -84,6 +84,7 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     bytecode: bool,
     relocated_depth: int = 0,
     uv_links: bool | Callable[[], bool] = False,
+    site_fd: int | None = None,
 ) -> list[Finding]:
     """Every finding for one distribution's RECORD rows, unexpected files and caches.
 
@@ -95,14 +96,16 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     says ``uv``; or a function that reads it, called only when a listed file is a
     symlink): a listed file that is itself a symlink to a regular file is read through
     its link, as uv's symlink link mode installs every file; a symlink in a directory
-    component is never followed (``docs/verify.md``).
+    component is never followed (``docs/verify.md``). ``site_fd``: ``site_dir`` already
+    open, used and left open (a caller checking many distributions of one site
+    directory opens it once).
     """
     entries = list(entries)
     plain, on_disk, normalized = _row_paths(entries, relocated_depth)
     listed = set(normalized)
     roots = _package_roots(listed, dist_info)
     findings: list[Finding] = []
-    files = _SiteFiles(site_dir, roots, uv_links)
+    files = _SiteFiles(site_dir, roots, uv_links, site_fd)
     place = files.place
     last_directory: str | None = None
     listing: dict[str, int] | None = None
@@ -116,10 +119,11 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
                 directory, _, name = normal.rpartition("/")
                 if directory != last_directory:
                     last_directory = directory
-                    dir_fd, listing = place(directory)
+                    place_fd, listing = place(directory)
+                    dir_fd = place_fd if isinstance(place_fd, int) else -1
                 if listing is not None and listing.get(name) == _REGULAR:
                     try:
-                        opened = os.open(name, _FILE_FLAGS, dir_fd=cast("int", dir_fd))
+                        opened = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
                     except OSError:
                         pass
                     else:
@@ -285,12 +289,20 @@ class _SiteFiles:
     """
 
     def __init__(
-        self, root: str, roots: Iterable[str], uv_links: bool | Callable[[], bool]
+        self,
+        root: str,
+        roots: Iterable[str],
+        uv_links: bool | Callable[[], bool],
+        root_fd: int | None = None,
     ) -> None:
         self.root = root
         self._roots = frozenset(roots)
         self._uv_links = uv_links
         self._open: dict[tuple[int, str], int] = {}
+        # ``root_fd``, the root already open, is the caller's to close.
+        self._borrowed = -1 if root_fd is None else root_fd
+        if root_fd is not None:
+            self._open[0, ""] = root_fd
         # Listings of the directories at or below the roots; None: not listable.
         self._listings: dict[str, dict[str, int] | None] = {}
         self._below_roots: dict[str, bool] = {}
@@ -312,7 +324,8 @@ class _SiteFiles:
         """Close the directories kept open."""
         self._last = None
         for fd in self._open.values():
-            os.close(fd)
+            if fd != self._borrowed:
+                os.close(fd)
         self._open.clear()
 
     def open(self, path: str) -> int | str:
@@ -470,9 +483,10 @@ class _SiteFiles:
         """Keep ``fd`` open for later files; close the oldest beyond the bound."""
         self._open[key] = fd
         if len(self._open) > _KEPT_DIRECTORIES:
-            oldest = next(iter(self._open))
+            oldest = self._open.pop(next(iter(self._open)))
             self._last = None
-            os.close(self._open.pop(oldest))
+            if oldest != self._borrowed:
+                os.close(oldest)
 
 
 def _open_directory(name: str, dir_fd: int) -> int | str:
