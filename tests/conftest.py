@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import venvtools
 from dependency_catalog import dependency_catalog
+from insidellms_provenance.fingerprint._digest_cache import CACHE_VARIABLE
 from plugin_catalog import GOOD, catalog
 from venvtools import Venv, create_venv, install
 from wheelbuilder import build_wheel
@@ -21,6 +23,29 @@ from wheelbuilder import build_wheel
 ROOT = Path(__file__).resolve().parent.parent
 
 MakeEnv = Callable[..., Venv]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every run of the tool in this session caches under a temporary directory.
+
+    The description cache lives in ``$XDG_CACHE_HOME`` (else ``~/.cache``): set here for
+    the tool run in-process and for every subprocess that inherits the environment, and
+    passed on by :meth:`venvtools.Venv.run`, which refuses to start the tool otherwise.
+    """
+    directory = tmp_path_factory.mktemp("user-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(directory))
+        patch.delenv(CACHE_VARIABLE, raising=False)
+        yield directory
+
+
+@pytest.fixture(autouse=True)
+def _no_test_uses_the_user_cache(private_user_cache: Path) -> Iterator[None]:
+    """Fail a test that runs, or leaves, the tool pointed at the user's own cache."""
+    venvtools.assert_private_cache(os.environ)
+    yield
+    venvtools.assert_private_cache(os.environ)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

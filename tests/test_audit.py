@@ -321,3 +321,30 @@ def test_duckdb_answers_the_fleet_questions(fleet, tmp_path, sharded):
     assert f"runs with non-deterministic or undeclared plugins: {count}\n" in summary
     (count,) = connection.execute(UNVERIFIED, [str(lines)]).fetchone()
     assert "distribution problems): " + str(count) + "\n" in summary
+
+
+def test_every_runs_problem_names_the_plugin_at_fault_by_its_own_index(tmp_path):
+    """Runs after the first validate only the plugins they do not share with the run
+    before: a bad plugin at index 2 is still ``field.plugins[2]`` in each of them."""
+    from diff_fixtures import plugin
+    from insidellms_provenance._canonical import canonical_digest
+    from insidellms_provenance.field._build import digested_part, make_field
+
+    for number, bad in enumerate([None, "bogus-1", "bogus-2", None, "bogus-2", "bogus-3"]):
+        field = make_field("insidellms.plugins", [plugin(name) for name in "abcd"])
+        if bad is not None:
+            field["plugins"][2]["load"]["status"] = bad
+            field["digest"] = canonical_digest(digested_part(field))
+        directory = tmp_path / "runs" / f"r{number}"
+        directory.mkdir(parents=True)
+        manifest = {"run_id": directory.name, "custom": {"plugin_provenance": field}}
+        (directory / "manifest.json").write_text(json.dumps(manifest))
+    result = cli("audit", "runs", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    problems = {line["run"]: line["problem"] for line in _lines(result.stdout)}
+    for number in (1, 2, 4, 5):
+        problem = problems[f"runs/r{number}"]
+        assert "provenance field is malformed: field.plugins[2].load.status: " in problem
+        assert "plugins[0]" not in problem
+    assert problems["runs/r0"] is None
+    assert problems["runs/r3"] is None

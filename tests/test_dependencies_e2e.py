@@ -177,3 +177,17 @@ def test_recording_closures_stays_on_the_lean_path(make_chain_env):
     loaded = new_modules(venv, code)
     assert "insidellms_provenance.fingerprint._requirements" in loaded
     assert outside(loaded, (*RECORDING_PATH, "chain_plugin", "chain_other")) == []
+
+
+def test_descriptions_are_cached_where_the_suite_says_never_in_home(
+    make_chain_env, tmp_path, monkeypatch
+):
+    """Recording closures writes description entries: into ``XDG_CACHE_HOME`` as the
+    suite sets it (conftest ``private_user_cache``), passed on by ``Venv.run``, never into
+    ``HOME``'s ``~/.cache``."""
+    cache, home = tmp_path / "cache", tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    make_chain_env("pip", "chain-plugin").record(env={"HOME": str(home)})
+    assert list(cache.glob("insidellms-provenance/descriptions/*.json"))
+    assert list(home.iterdir()) == []

@@ -252,3 +252,17 @@ def test_the_definition_does_not_depend_on_what_was_imported(tmp_path):
     definition = digest_cache._definition()
     assert definition is not None
     assert alone.stdout.strip() == definition.hex()  # the same with every module imported
+
+
+def test_the_suite_never_points_the_tool_at_the_users_cache(private_user_cache, tmp_path):
+    """The guard every test runs under (conftest): the tool, in-process or run by
+    ``Venv.run``, caches in this session's directory, and a run aimed at the user's own
+    cache is refused before it starts."""
+    from venvtools import Venv
+
+    chosen = cache_directory()
+    assert chosen is not None
+    assert chosen.is_relative_to(private_user_cache)
+    users = Path(os.path.expanduser("~"), ".cache")
+    with pytest.raises(AssertionError, match="the tool would cache in the user's"):
+        Venv(tmp_path, "pip").run("-c", "", env={"XDG_CACHE_HOME": str(users)})

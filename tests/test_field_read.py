@@ -11,7 +11,13 @@ import pytest
 from insidellms_provenance._canonical import canonical_digest
 from insidellms_provenance.errors import InvalidFieldError
 from insidellms_provenance.field._build import digested_part
-from insidellms_provenance.field._read import check_field, read_conflict, read_field, read_plugin
+from insidellms_provenance.field._read import (
+    check_field,
+    read_conflict,
+    read_field,
+    read_field_beside,
+    read_plugin,
+)
 
 GOLDEN = json.loads(
     (Path(__file__).parent.parent / "golden" / "record" / "field.json").read_bytes()
@@ -124,3 +130,37 @@ def test_the_digest_covers_the_dependency_table_and_older_fields_still_read():
         (p["distribution"]["code_digest"], p["distribution"]["integrity"]) == (None, None)
         for p in upgraded["plugins"]
     )
+
+
+@pytest.mark.parametrize(
+    ("editable", "valid"),
+    [(False, True), (True, True), (0, False), (0.0, False), (-0.0, False), (None, False)],
+)
+def test_read_field_beside_vouches_only_for_the_same_json(editable, valid):
+    """A plugin beside its validated twin is skipped only when it is the same JSON, types
+    included: ``0 == 0.0 == False`` in Python, not in the schema."""
+    first = read_field(copy.deepcopy(GOLDEN), where="a")
+    second = copy.deepcopy(GOLDEN)
+    second["plugins"][0]["source"]["editable"] = editable
+    second = resealed(second)
+    if valid:
+        assert read_field_beside(second, where="b", validated=first) == second
+    else:
+        with pytest.raises(InvalidFieldError) as error:
+            read_field_beside(second, where="b", validated=first)
+        assert any("plugins[0].source.editable" in issue for issue in error.value.issues)
+
+
+def test_read_field_beside_names_a_plugin_by_its_own_index():
+    """Only the plugins that differ are validated; an issue still names the plugin's
+    index in the field, not its place among those (``diff`` and ``audit`` read so)."""
+    first = read_field(copy.deepcopy(GOLDEN), where="a")
+    second = copy.deepcopy(GOLDEN)
+    second["plugins"][2]["load"]["status"] = "bogus"
+    second["plugins"][5]["source"]["editable"] = 0
+    with pytest.raises(InvalidFieldError) as error:
+        read_field_beside(resealed(second), where="b", validated=first)
+    assert [issue.partition(": ")[0] for issue in error.value.issues] == [
+        "field.plugins[2].load.status",
+        "field.plugins[5].source.editable",
+    ]

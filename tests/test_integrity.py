@@ -208,8 +208,8 @@ def test_integrity_summary_table(findings, record_problem, expected):
 # ---- real installs ------------------------------------------------------------------
 
 
-def _record(venv) -> dict:
-    return json.loads(venv.record())
+def _record(venv, env: dict[str, str] | None = None) -> dict:
+    return json.loads(venv.record(env=env))
 
 
 def _plugins(field: dict) -> dict[str, dict]:
@@ -389,3 +389,177 @@ def test_directories_reused_across_rows_resolve_each_file_in_its_own_place(tmp_p
         "pkg/a/deep": "unexpected file: not listed in RECORD",  # the link itself
     }
     assert _open_fds() == before
+
+
+# ---- caches under sys.pycache_prefix --------------------------------------------------
+
+
+def _tag() -> str:
+    assert sys.implementation.cache_tag is not None
+    return sys.implementation.cache_tag
+
+
+def _prefix_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, list]:
+    """A site with ``pkg/mod.py``, this interpreter's prefix set, the cache compiled there."""
+    site = tmp_path / "site"
+    entries = _rows(site, {"pkg/__init__.py": b"", "pkg/mod.py": SOURCE})
+    prefix = tmp_path / "prefix"
+    monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
+    py_compile.compile(str(site / "pkg" / "mod.py"), doraise=True)
+    cache = Path(importlib.util.cache_from_source(str(site / "pkg" / "mod.py")))
+    assert cache.is_relative_to(prefix)
+    assert not (site / "pkg" / "__pycache__").exists()
+    return site, cache, entries
+
+
+def _prefix_findings(site: Path, entries: list) -> dict[str, str]:
+    found = check_files(str(site), "", entries, 2, bytecode=True)
+    return {finding.path: finding.problem for finding in found}
+
+
+def test_prefix_cache_is_checked_and_tampering_found(tmp_path, monkeypatch):
+    site, cache, entries = _prefix_site(tmp_path, monkeypatch)
+    assert _prefix_findings(site, entries) == {}
+    _replace_code(cache, TAMPERED)
+    shown = f"{{pycache_prefix}}/pkg/mod.{_tag()}.pyc"
+    assert _prefix_findings(site, entries) == {shown: "bytecode does not match its source"}
+    summary = integrity_summary(
+        check_files(str(site), "", entries, 2, bytecode=True),
+        record_problem=False,
+        dist_info="",
+        bytecode=True,
+    )
+    assert (summary["status"], summary["paths"]) == ("modified", [shown])
+
+
+def test_pycache_beside_sources_is_not_what_runs_under_a_prefix(tmp_path, monkeypatch):
+    """With a prefix, Python never reads ``__pycache__``: a tampered one there is no
+    bytecode finding (and, its source listed, no unexpected file either)."""
+    site, _, entries = _prefix_site(tmp_path, monkeypatch)
+    beside = site / "pkg" / "__pycache__" / f"mod.{_tag()}.pyc"
+    beside.parent.mkdir()
+    py_compile.compile(str(site / "pkg" / "mod.py"), cfile=str(beside), doraise=True)
+    _replace_code(beside, TAMPERED)
+    assert _prefix_findings(site, entries) == {}
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    assert _prefix_findings(site, entries) == {
+        f"pkg/__pycache__/mod.{_tag()}.pyc": "bytecode does not match its source"
+    }
+
+
+def test_prefix_tree_symlinks_and_special_files_are_refused(tmp_path, monkeypatch):
+    site, cache, entries = _prefix_site(tmp_path, monkeypatch)
+    shown = f"{{pycache_prefix}}/pkg/mod.{_tag()}.pyc"
+    # The cache itself a symlink (to a genuine copy): not followed.
+    copy = tmp_path / "copy.pyc"
+    cache.rename(copy)
+    cache.symlink_to(copy)
+    assert _prefix_findings(site, entries) == {shown: "refused: symlink (not followed)"}
+    # A FIFO in its place: refused, never opened (no hang).
+    cache.unlink()
+    os.mkfifo(cache)
+    assert _prefix_findings(site, entries) == {shown: "refused: special file (not opened)"}
+    # A directory of the prefix tree swapped for a symlink to a copy: not followed.
+    cache.unlink()
+    copy.rename(cache)
+    moved = tmp_path / "moved"
+    cache.parent.rename(moved)
+    cache.parent.symlink_to(moved, target_is_directory=True)
+    assert _prefix_findings(site, entries) == {
+        "{pycache_prefix}/pkg": "refused: symlink in path (not followed)"
+    }
+
+
+def test_prefix_cache_reads_are_bounded(tmp_path, monkeypatch):
+    from insidellms_provenance.fingerprint import _integrity
+
+    site, cache, entries = _prefix_site(tmp_path, monkeypatch)
+    monkeypatch.setattr(_integrity, "_CACHE_LIMIT", cache.stat().st_size - 1)
+    found = check_files(str(site), "", entries, 2, bytecode=True)
+    assert [
+        (f.path, f.problem.startswith("unreadable (larger than"), f.modified) for f in found
+    ] == [(f"{{pycache_prefix}}/pkg/mod.{_tag()}.pyc", True, False)]
+
+
+def test_clean_import_time_prefix_cache_of_the_running_interpreter(tmp_path, monkeypatch):
+    """A cache written by an import in this interpreter, under the prefix: no finding."""
+    site = tmp_path / "site"
+    entries = _rows(site, {"pkg/__init__.py": b"", "pkg/mod.py": SOURCE})
+    prefix = tmp_path / "prefix"
+    subprocess.run(
+        [sys.executable, "-X", f"pycache_prefix={prefix}", "-c", "import pkg.mod"],
+        cwd=site,
+        check=True,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
+    monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
+    assert Path(importlib.util.cache_from_source(str(site / "pkg" / "mod.py"))).is_file()
+    assert _prefix_findings(site, entries) == {}
+
+
+def _prefix_env(prefix: Path) -> dict[str, str]:
+    return {"PYTHONPYCACHEPREFIX": str(prefix)}
+
+
+@pytest.mark.parametrize("compiler", ["pip", "compileall"])
+def test_real_prefix_caches_no_false_positive_and_tampering_found(tmp_path, wheelhouse, compiler):
+    """A real install compiled under a prefix, recorded and verified under it: the
+    installer's and the import's caches are no false positive; a cache swapped there,
+    which Python really runs, is ``modified`` in ``record`` and ``verify``."""
+    prefix = tmp_path / "prefix"
+    env = _prefix_env(prefix)
+    venv = create_venv(tmp_path / "venv", "pip")
+    extra = ("--compile",) if compiler == "pip" else ("--no-compile",)
+    install(
+        venv, "insidellms-provenance", "gamma-plugin", find_links=wheelhouse, extra=extra, env=env
+    )
+    if compiler == "compileall":
+        subprocess.run(
+            [str(venv.python), "-m", "compileall", "-q", str(venv.site_packages / "gamma_plugin")],
+            check=True,
+            env={"PATH": os.environ.get("PATH", ""), **env},
+        )
+    assert not list(venv.site_packages.glob("gamma_plugin/__pycache__/*.pyc"))
+    tag = venv.run("-c", "import sys; print(sys.implementation.cache_tag)").stdout.decode().strip()
+    hooks = venv.site_packages / "gamma_plugin" / "hooks.py"
+    cache = Path(
+        venv.run(
+            "-c", f"import importlib.util as u; print(u.cache_from_source({str(hooks)!r}))", env=env
+        )
+        .stdout.decode()
+        .strip()
+    )
+    assert cache.is_file()
+    assert cache.is_relative_to(prefix)
+    record = (venv.site_packages / "gamma_plugin-0.3.0.dist-info" / "RECORD").read_text()
+    # pip lists its caches where the prefix put them, outside the environment, unhashed.
+    assert (f"/gamma_plugin/hooks.{tag}.pyc,," in record) is (compiler == "pip")
+    clean = _record(venv, env)
+    gamma = _plugins(clean)["gamma"]["distribution"]
+    assert gamma["integrity"] == {"status": "verified", "paths": [], "bytecode": "checked"}
+    assert gamma["problems"] == []
+    assert venv.run("-m", "insidellms_provenance", "verify", env=env).returncode == 0
+    assert _record(venv, env) == clean
+    header = cache.read_bytes()[:16]
+    evil = b"def register():\n    return 'pwned'\n"
+    code = venv.run(
+        "-c",
+        f"import marshal, sys; sys.stdout.buffer.write(marshal.dumps(compile({evil!r}, 'x', 'exec')))",
+    )
+    cache.write_bytes(header + code.stdout)
+    ran = venv.run("-c", "import gamma_plugin.hooks as h; print(h.register())", env=env)
+    assert ran.stdout.strip() == b"pwned"  # Python runs the prefix cache
+    shown = f"{{pycache_prefix}}/gamma_plugin/hooks.{tag}.pyc"
+    integrity = _plugins(_record(venv, env))["gamma"]["distribution"]["integrity"]
+    assert (integrity["status"], integrity["paths"]) == ("modified", [shown])
+    verify = venv.run("-m", "insidellms_provenance", "verify", "--format", "json", env=env)
+    assert verify.returncode == 1
+    assert json.loads(verify.stdout)["findings"] == [
+        {
+            "distribution": "gamma-plugin",
+            "path": shown,
+            "problem": "bytecode does not match its source",
+        }
+    ]
+    # Without the prefix this interpreter would not run that cache: nothing to report.
+    assert venv.run("-m", "insidellms_provenance", "verify").returncode == 0

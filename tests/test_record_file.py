@@ -278,6 +278,27 @@ def test_canonical_rows_refuse_escaping_and_absolute_paths():
     ]
 
 
+def test_canonical_rows_leave_out_caches_pip_listed_under_a_pycache_prefix():
+    """pip --compile under PYTHONPYCACHEPREFIX lists each cache, hash-less, where the prefix
+    put it: outside the environment. Left out like the caches in ``__pycache__``; rows
+    with a hash, not a ``.pyc``, or refused for another reason are refused as before."""
+    cache = "../../../../../prefix/tmp/env/lib/python3.11/site-packages/demo/m.cpython-311.pyc"
+    entries = [
+        _entry(cache, None),
+        _entry(cache, b"hashed"),
+        _entry("../../../../../prefix/m.py", None),
+        _entry("../../../../..\\prefix/m.cpython-311.pyc", None),
+        _entry("ok.py"),
+    ]
+    rows, problems = canonical_rows(entries, LAYOUT, _no_scripts)
+    assert [row[0] for row in rows] == ["ok.py"]
+    assert [row.problem.rpartition(": ")[2] for row in problems] == [
+        "path escapes the install root",
+        "path escapes the install root",
+        "backslash in path",
+    ]
+
+
 def test_canonical_rows_editable_keeps_paths_only_outside_dist_info():
     layout = InstallLayout(
         dist_info="demo-1.0.dist-info", depth=3, scripts_dir="bin", editable=True
@@ -375,6 +396,8 @@ def test_the_exclusions_are_exactly_the_documented_ones():
         ("other-1.0.dist-info/RECORD", False),
         ("demo-1.0.dist-info/METADATA", False),
         ("demo/m.pyc", False),
+        ("../../pycache/site/demo/m.cpython-311.pyc", True),  # pip under a pycache prefix
+        ("../../pycache/site/demo/m.py", False),
     ],
 )
 def test_rows_that_may_lack_a_hash(path, may_lack_hash):

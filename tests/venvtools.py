@@ -6,15 +6,37 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
+
+from insidellms_provenance.fingerprint._digest_cache import cache_directory
 
 INSTALLERS = ("pip", "uv")
 
 # uv hardlinks installed files from its cache by default: tampering with one test venv
 # in place would change the cache and every other venv. Copies, and a private cache.
 UV_ENVIRONMENT: dict[str, str] = {"UV_LINK_MODE": "copy"}
+
+
+def assert_private_cache(environment: Mapping[str, str]) -> None:
+    """Fail unless the tool, run with ``environment``, caches outside the user's cache."""
+    chosen = cache_directory(environment)
+    if chosen is not None and any(chosen.is_relative_to(users) for users in _USER_CACHES):
+        raise AssertionError(f"the tool would cache in the user's {chosen}: use a temporary one")
+
+
+# Where the tool caches for the user who runs the suite, as the suite starts (before
+# conftest's ``private_user_cache`` moves it): their setting, and the default.
+_USER_CACHES = {
+    path
+    for path in (
+        cache_directory(os.environ),
+        Path(os.path.expanduser("~"), ".cache", "insidellms-provenance"),
+    )
+    if path is not None
+}
 
 
 def uv_executable() -> str:
@@ -45,11 +67,19 @@ class Venv:
     def run(
         self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
     ) -> subprocess.CompletedProcess[bytes]:
-        """Run this environment's Python with a small, controlled environment."""
+        """Run this environment's Python with a small, controlled environment.
+
+        The tool's description cache goes where this session's is (``XDG_CACHE_HOME``, set
+        by conftest), never into the user's ``~/.cache``.
+        """
         base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root")}
+        if "XDG_CACHE_HOME" in os.environ:
+            base["XDG_CACHE_HOME"] = os.environ["XDG_CACHE_HOME"]
+        environment = {**base, **(env or {})}
+        assert_private_cache(environment)
         return subprocess.run(
             [str(self.python), *args],
-            env={**base, **(env or {})},
+            env=environment,
             cwd=cwd,
             capture_output=True,
             check=False,

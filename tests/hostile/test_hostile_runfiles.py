@@ -147,7 +147,35 @@ def _two_groups(world: World) -> list[str]:
     return ["diff", str(before), str(after)]
 
 
+def _python_parsed_diff(world: World, mutate: Any) -> list[str]:
+    """:func:`_genuine_diff` with an ``after`` only Python's parser reads (a NaN beside)."""
+    before = world.run_dir("before", host_manifest(world.field()))
+    field = world.field()
+    mutate(field)
+    manifest = host_manifest(reseal(field), metrics={"odd": float("nan")})
+    world.write("after/manifest.json", json.dumps(manifest, sort_keys=True, indent=2))
+    return ["diff", str(before), str(world.path("after"))]
+
+
+# A value ``==`` takes for the valid one beside it (``0 == False == 0.0``): the second
+# field's plugin is not the first's, so it is validated, and refused.
+BESIDE_CASES = [
+    Case(
+        f"diff-beside-{name}",
+        lambda w, build=build, value=value: build(w, _set("plugins.0.source.editable", value)),
+        2,
+        "editable",
+    )
+    for name, build, value in [
+        ("zero-for-false", _genuine_diff, 0),
+        ("float-zero-for-false", _genuine_diff, 0.0),
+        ("negative-zero-for-false", _genuine_diff, -0.0),
+        ("python-parsed-zero-for-false", _python_parsed_diff, 0),
+    ]
+]
+
 DIFF_CASES = [
+    *BESIDE_CASES,
     Case("diff-different-groups", _two_groups, 1, "group"),
     Case(
         "diff-dist-name-only",

@@ -147,9 +147,10 @@ def read_field(value: object, *, where: str) -> Provenance:
 def read_field_beside(value: object, *, where: str, validated: Provenance) -> Provenance:
     """:func:`read_field` for the second of two fields, ``validated`` being the first.
 
-    The same acceptance as :func:`read_field`: plugins equal to the plugin of the same
-    entry point in ``validated`` passed the same validation there and are not walked
-    again, so ``diff`` of two large fields validates the unchanged plugins once.
+    The same acceptance as :func:`read_field`: plugins that are the same JSON as the
+    plugin of the same entry point in ``validated`` (types included, :func:`_same_json`)
+    passed the same validation there and are not walked again, so ``diff`` of two large
+    fields validates the unchanged plugins once.
     """
     checked = check_field(value, where=where)
     # A plugin that is the very object validated there is equal to it (``diff`` reads a
@@ -158,12 +159,28 @@ def read_field_beside(value: object, *, where: str, validated: Provenance) -> Pr
     fresh = [p for p in checked["plugins"] if id(p) not in same]
     if fresh:
         known = {_plugin_key(plugin): plugin for plugin in validated["plugins"]}
-        fresh = [p for p in fresh if known.get(_plugin_key(p), _MISSING) != p]
-    _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
+        fresh = [p for p in fresh if not _same_json(known.get(_plugin_key(p), _MISSING), p)]
+    _raise_on_field_issues(checked, where, fresh)
     return cast("Provenance", checked)
 
 
 _MISSING = object()
+
+
+def _same_json(validated: object, other: object) -> bool:
+    """Whether ``other`` is the JSON value ``validated`` is, types included.
+
+    ``==`` is not enough: it takes ``0`` and ``0.0`` for ``false`` and ``1.0`` for ``1``,
+    which the schema tells apart. Values ``==`` finds equal differ at most in such types
+    (and key order), which orjson writes differently (``false``, ``0``, ``0.0``), so
+    their bytes decide; a value orjson cannot write is not vouched for (validated).
+    """
+    if validated != other:
+        return False
+    try:
+        return orjson.dumps(validated) == orjson.dumps(other)
+    except orjson.JSONEncodeError:
+        return False
 
 
 def validate_checked(checked: dict[str, Any], *, where: str, fresh: list[Any]) -> Provenance:
@@ -173,8 +190,29 @@ def validate_checked(checked: dict[str, Any], *, where: str, fresh: list[Any]) -
     plugin is exactly a value that passed this validation before (the same JSON, types
     included: ``0`` is not ``false``), so the acceptance is :func:`read_field`'s.
     """
-    _raise_on_issues({**checked, "plugins": fresh}, Provenance, where, "field")
+    _raise_on_field_issues(checked, where, fresh)
     return cast("Provenance", checked)
+
+
+def _raise_on_field_issues(checked: dict[str, Any], where: str, fresh: list[Any]) -> None:
+    """Validate a checked field but its plugins, and its plugins in ``fresh``.
+
+    Each plugin is named by its own index in the field (``field.plugins[2]``), not by
+    its place among ``fresh``; every issue is collected before one error is raised.
+    """
+    from insidellms_provenance.field._validate import validate
+
+    issues = validate({**checked, "plugins": fresh}, Provenance, "field")
+    if issues and len(fresh) < len(checked["plugins"]):
+        # ``fresh`` keeps the field's order, so its indexes are the field's only when it
+        # holds every plugin. Otherwise walk again, on this error path only.
+        issues = validate({**checked, "plugins": []}, Provenance, "field")
+        wanted = {id(plugin) for plugin in fresh}
+        for index, plugin in enumerate(checked["plugins"]):
+            if id(plugin) in wanted:
+                issues += validate(plugin, PluginFingerprint, f"field.plugins[{index}]")
+    if issues:
+        raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))
 
 
 def _plugin_key(plugin: object) -> object:

@@ -128,7 +128,8 @@ class Integrity(TypedDict):
     """The installed files checked against RECORD when the field was recorded.
 
     ``paths`` are the files at fault, relative to the site directory (``{prefix}/`` for
-    files outside it; RECORD itself when it is missing or has rows that were rejected).
+    files outside it, ``{pycache_prefix}/`` for caches under ``sys.pycache_prefix``;
+    RECORD itself when it is missing or has rows that were rejected).
     ``bytecode`` says whether the caches Python would load were compared with their
     sources (``docs/verify.md``).
     """

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import CodeType
 from typing import Final, NamedTuple
 
+from insidellms_provenance._safe_io import FileRefusedError, read_open_file
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Integrity, IntegrityStatus
 from insidellms_provenance.fingerprint._hashing import hash_fd, read_file
@@ -31,12 +32,14 @@ from insidellms_provenance.fingerprint._record_file import (
     RecordEntry,
     check_path,
     is_bytecode_cache,
+    is_cache_outside_root,
     on_disk_path,
 )
 
 __all__ = [
     "BYTECODE_CHECKED",
     "BYTECODE_NOT_CHECKED",
+    "PYCACHE_PREFIX_MARKER",
     "Finding",
     "cached_code_problem",
     "check_files",
@@ -180,7 +183,9 @@ def _row_problem(  # noqa: PLR0913, PLR0917 - the row, where it lies, and how to
     if "\x00" in path or "\\" in path or ".." in path or path[:1] == "/" or path[1:2] == ":":
         refusal = check_path(path, depth)
         if refusal is not None:
-            return f"refused: {refusal}"
+            # A hash-less cache pip listed under a pycache prefix outside the environment
+            # claims no bytes: never opened (record_file.is_cache_outside_root).
+            return None if is_cache_outside_root(entry, path, refusal) else f"refused: {refusal}"
     hash_ = entry.hash_
     if hash_ is None:
         return _unhashed_problem(files, dist_info, entry, normal)
@@ -650,24 +655,63 @@ def _entries_below(files: _SiteFiles, root: str, listed: set[str]) -> Iterator[s
 def _bytecode_findings(
     files: _SiteFiles, entries: list[RecordEntry], normalized: list[str]
 ) -> list[Finding]:
-    """Caches Python would load instead of a listed source, but not its compiled code."""
-    findings = []
-    site_dir = files.root
-    for source, cache, level in _cache_candidates(files, entries, normalized):
-        source_path = os.path.join(site_dir, source)
-        if files.uv_links() and is_uv_link(source_path):
-            # The source was read through its link when its row was checked.
-            source_path = os.path.realpath(source_path)
-        problem = cached_code_problem(source_path, os.path.join(site_dir, cache), level)
-        if problem is not None:
-            findings.append(Finding(cache, problem))
+    """Caches Python would load instead of a listed source, but not its compiled code.
+
+    Where this interpreter looks: ``__pycache__`` beside each source, or, when
+    ``sys.pycache_prefix`` is set, only the tree below that prefix (Python then never
+    reads ``__pycache__``; ``docs/verify.md``).
+    """
+    findings: list[Finding] = []
+    prefix = sys.pycache_prefix
+    tree = files if prefix is None else _SiteFiles(prefix, (), uv_links=False)
+    try:
+        if prefix is None:
+            caches = _cache_candidates(files, entries, normalized)
+        else:
+            caches = _prefix_cache_candidates(tree, files.root, entries, normalized, findings)
+        for source, cache, shown, level in caches:
+            source_path = os.path.join(files.root, source)
+            if files.uv_links() and is_uv_link(source_path):
+                # The source was read through its link when its row was checked.
+                source_path = os.path.realpath(source_path)
+            data = _read_cache(tree, cache)
+            if data is None:
+                continue
+            problem = (
+                data if isinstance(data, str) else _loaded_code_problem(source_path, data, level)
+            )
+            if problem is not None:
+                findings.append(Finding(shown, problem))
+    finally:
+        if tree is not files:
+            tree.close()
     return findings
+
+
+_LEVELS: Final = ((0, ""), (1, ".opt-1"), (2, ".opt-2"))
+
+
+def _listed_sources(
+    entries: list[RecordEntry], normalized: list[str]
+) -> Iterator[tuple[str, str, str]]:
+    """(source, its directory, its module name) for each hashed source inside the site."""
+    from importlib.machinery import SOURCE_SUFFIXES
+
+    suffixes = tuple(SOURCE_SUFFIXES)
+    for entry, path in zip(entries, normalized, strict=True):
+        if not path.endswith(suffixes) or path.startswith("../") or entry.hash_ is None:
+            continue
+        stem, suffix = posixpath.splitext(path)
+        if suffix not in suffixes:  # ``pkg/.py``: a name without a stem
+            continue
+        directory, _, name = stem.rpartition("/")
+        yield path, directory, name
 
 
 def _cache_candidates(
     files: _SiteFiles, entries: list[RecordEntry], normalized: list[str]
-) -> Iterator[tuple[str, str, int]]:
-    """(source, cache, optimization level) for each existing cache of a listed source.
+) -> Iterator[tuple[str, str, str, int]]:
+    """(source, cache, cache, optimization level) for each existing cache of a listed source.
 
     ``normalized`` holds the entries' paths, normalized. Only this interpreter's cache
     tag and the three levels Python imports at (``-O``/``-OO`` select
@@ -677,28 +721,97 @@ def _cache_candidates(
     tag = sys.implementation.cache_tag
     if tag is None:  # this interpreter never reads caches
         return
-    from importlib.machinery import SOURCE_SUFFIXES
-
-    suffixes = tuple(SOURCE_SUFFIXES)
     listings: dict[str, set[str]] = {}
-    for entry, path in zip(entries, normalized, strict=True):
-        if not path.endswith(suffixes) or path.startswith("../") or entry.hash_ is None:
-            continue
-        directory = path.rpartition("/")[0]
+    for path, directory, name in _listed_sources(entries, normalized):
         cache_dir = f"{directory}/__pycache__" if directory else "__pycache__"
         names = listings.get(cache_dir)
         if names is None:
             names = listings[cache_dir] = set(files.listing(cache_dir) or ())
         if not names:
             continue
-        stem, suffix = posixpath.splitext(path)
-        if suffix not in suffixes:  # ``pkg/.py``: a name without a stem
-            continue
-        name = stem.rpartition("/")[2]
-        for level, optimization in ((0, ""), (1, ".opt-1"), (2, ".opt-2")):
+        for level, optimization in _LEVELS:
             cache_name = f"{name}.{tag}{optimization}.pyc"
             if cache_name in names:
-                yield path, f"{cache_dir}/{cache_name}", level
+                cache = f"{cache_dir}/{cache_name}"
+                yield path, cache, cache, level
+
+
+# The field's stand-in for ``sys.pycache_prefix`` joined with the site directory's
+# absolute path (the field never holds an absolute path).
+PYCACHE_PREFIX_MARKER: Final = "{pycache_prefix}"
+
+
+def _prefix_cache_candidates(
+    prefix_files: _SiteFiles,
+    site_dir: str,
+    entries: list[RecordEntry],
+    normalized: list[str],
+    problems: list[Finding],
+) -> Iterator[tuple[str, str, str, int]]:
+    """(source, cache below the prefix, cache as shown, level) under ``sys.pycache_prefix``.
+
+    Each cache directory is where :func:`importlib.util.cache_from_source` puts the
+    source's cache (the prefix, then the source directory's absolute path), reached
+    component by component from the prefix without following a symlink; a directory
+    that cannot be reached so (a symlink, unreadable) is added to ``problems`` once.
+    """
+    tag = sys.implementation.cache_tag
+    if tag is None:
+        return
+    from importlib.util import cache_from_source
+
+    base = prefix_files.root.rstrip("/") + "/"
+    listings: dict[str, dict[str, int] | None] = {}
+    for path, directory, name in _listed_sources(entries, normalized):
+        cache = cache_from_source(os.path.join(site_dir, path), optimization="")
+        if not cache.startswith(base):
+            continue  # not below the prefix (a relative prefix and a changed directory)
+        cache_dir = cache[len(base) :].rpartition("/")[0]
+        shown_dir = f"{PYCACHE_PREFIX_MARKER}/{directory}" if directory else PYCACHE_PREFIX_MARKER
+        if cache_dir not in listings:
+            opened = prefix_files._directory(0, cache_dir)  # noqa: SLF001 - same module
+            if isinstance(opened, str):
+                listings[cache_dir] = None
+                if opened != "missing":  # no cache directory: Python compiles the source
+                    problems.append(Finding(shown_dir, opened))
+            else:
+                listings[cache_dir] = prefix_files.listing(cache_dir)
+        names = listings[cache_dir]
+        if not names:
+            continue
+        for level, optimization in _LEVELS:
+            cache_name = f"{name}.{tag}{optimization}.pyc"
+            if cache_name in names:
+                yield path, f"{cache_dir}/{cache_name}", f"{shown_dir}/{cache_name}", level
+
+
+# A cache larger than this is not read (unverifiable): about 100 times the largest
+# cache of a real-world module (a 1.5 MB generated source compiles to under 1 MB).
+_CACHE_LIMIT: Final = 64 << 20
+
+
+def _read_cache(tree: _SiteFiles, path: str) -> bytes | str | None:
+    """The bytes of the cache at ``path`` in ``tree``, why it was not read, or ``None``.
+
+    ``None``: there is no such file. The file is reached as :meth:`_SiteFiles.open`
+    reaches every file (no symlink followed, special files refused), and read only up to
+    :data:`_CACHE_LIMIT`.
+    """
+    opened = tree.open(path)
+    if opened == "missing":
+        return None
+    if isinstance(opened, str):
+        return opened
+    try:
+        if not stat.S_ISREG(os.fstat(opened).st_mode):
+            return _SPECIAL_FILE
+        return read_open_file(opened, limit=_CACHE_LIMIT)
+    except FileRefusedError as error:
+        return f"unreadable ({error.reason})"
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+    finally:
+        os.close(opened)
 
 
 def cached_code_problem(source_path: str, cache_path: str, level: int) -> str | None:
@@ -712,6 +825,11 @@ def cached_code_problem(source_path: str, cache_path: str, level: int) -> str | 
     data = read_file(cache_path)
     if isinstance(data, str):
         return _READ_PROBLEMS.get(data, data) if data != "missing" else None
+    return _loaded_code_problem(source_path, data, level)
+
+
+def _loaded_code_problem(source_path: str, data: bytes, level: int) -> str | None:
+    """:func:`cached_code_problem` for a cache already read as ``data``."""
     source = read_file(source_path)
     if isinstance(source, str) or not _cache_in_use(data, source, source_path):
         return None  # an unreadable source is reported by its own RECORD row

@@ -34,6 +34,7 @@ __all__ = [
     "canonical_rows",
     "check_path",
     "is_bytecode_cache",
+    "is_cache_outside_root",
     "on_disk_path",
     "parse_record",
     "simple_canonical_rows",
@@ -328,6 +329,9 @@ def _parse_row(row: list[str]) -> RecordEntry | str:
     return RecordEntry(path, hash_, size)
 
 
+_ESCAPES_ROOT: Final = "path escapes the install root"
+
+
 def check_path(path: str, depth: int) -> str | None:
     """Return why ``path`` is refused, or ``None`` if it stays inside the install root.
 
@@ -349,7 +353,7 @@ def check_path(path: str, depth: int) -> str | None:
         if part == "..":
             level -= 1
             if level < -depth:
-                return "path escapes the install root"
+                return _ESCAPES_ROOT
         elif part not in ("", "."):
             level += 1
     return None
@@ -395,7 +399,7 @@ def canonical_rows(
     for entry in entries:
         path, moved = on_disk_path(entry.path, layout.relocated_depth)
         on_disk = path
-        refusal = check_path(path, layout.depth)
+        refusal = _row_refusal(entry, path, layout.depth)
         if refusal is not None:
             problem = f"RECORD row {entry.path!r}: {refusal}"
             problems.append(RejectedRow(_row_text(entry), problem))
@@ -518,8 +522,29 @@ def on_disk_path(path: str, relocated_depth: int) -> tuple[str, bool]:
 
 
 def is_bytecode_cache(path: str) -> bool:
-    """Whether a RECORD path is a ``__pycache__/*.pyc`` file."""
-    return path.endswith(".pyc") and "/__pycache__/" in f"/{path}"
+    """Whether a RECORD path is a cache an installer compiled: ``__pycache__/*.pyc``.
+
+    Or a ``.pyc`` outside the site directory (``../…``): pip compiling under
+    ``sys.pycache_prefix`` lists each cache where the prefix put it, relative to the
+    site directory (``docs/record-digest.md``).
+    """
+    return path.endswith(".pyc") and ("/__pycache__/" in f"/{path}" or path.startswith("../"))
+
+
+def _row_refusal(entry: RecordEntry, path: str, depth: int) -> str | None:
+    """:func:`check_path` for a row; ``None`` for a cache left out with the other caches."""
+    refusal = check_path(path, depth)
+    return None if is_cache_outside_root(entry, path, refusal) else refusal
+
+
+def is_cache_outside_root(entry: RecordEntry, path: str, refusal: str | None) -> bool:
+    """Whether a refused row is a hash-less cache pip listed under ``sys.pycache_prefix``.
+
+    ``path`` is the row's on-disk path, ``refusal`` what :func:`check_path` said of it:
+    a prefix outside the environment makes the row climb out of the install root. Such
+    a row makes no claim about any bytes (it has no hash): it is left out, never opened.
+    """
+    return refusal == _ESCAPES_ROOT and entry.hash_ is None and is_bytecode_cache(path)
 
 
 def _script_stem(name: str) -> str:
