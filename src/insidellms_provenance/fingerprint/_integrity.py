@@ -721,19 +721,34 @@ def _cache_candidates(
     tag = sys.implementation.cache_tag
     if tag is None:  # this interpreter never reads caches
         return
-    listings: dict[str, set[str]] = {}
+    from importlib.machinery import SOURCE_SUFFIXES
+
+    suffixes = tuple(SOURCE_SUFFIXES)
+    # Most packages hold no caches: their directories are looked at first, and the
+    # sources' module names worked out only where a cache directory has entries.
+    sources_in = {
+        path.rpartition("/")[0]
+        for entry, path in zip(entries, normalized, strict=True)
+        if path.endswith(suffixes) and entry.hash_ is not None and not path.startswith("../")
+    }
+    listings = {directory: _cache_names(files, directory) for directory in sources_in}
+    if not any(listings.values()):
+        return
     for path, directory, name in _listed_sources(entries, normalized):
-        cache_dir = f"{directory}/__pycache__" if directory else "__pycache__"
-        names = listings.get(cache_dir)
-        if names is None:
-            names = listings[cache_dir] = set(files.listing(cache_dir) or ())
+        names = listings[directory]
         if not names:
             continue
+        cache_dir = f"{directory}/__pycache__" if directory else "__pycache__"
         for level, optimization in _LEVELS:
             cache_name = f"{name}.{tag}{optimization}.pyc"
             if cache_name in names:
                 cache = f"{cache_dir}/{cache_name}"
                 yield path, cache, cache, level
+
+
+def _cache_names(files: _SiteFiles, directory: str) -> set[str]:
+    """The names in ``directory``'s ``__pycache__`` (none where its parent lists none)."""
+    return set(files.listing(f"{directory}/__pycache__" if directory else "__pycache__") or ())
 
 
 # The field's stand-in for ``sys.pycache_prefix`` joined with the site directory's
