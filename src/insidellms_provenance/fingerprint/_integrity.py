@@ -104,7 +104,7 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     directory opens it once).
     """
     entries = list(entries)
-    plain, on_disk, normalized = _row_paths(entries, relocated_depth)
+    plain_rows, on_disk, normalized = _row_paths(entries, relocated_depth)
     listed = set(normalized)
     roots = _package_roots(listed, dist_info)
     findings: list[Finding] = []
@@ -113,7 +113,9 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     last_directory: str | None = None
     listing: dict[str, int] | None = None
     try:
-        for entry, path, normal in zip(entries, on_disk, normalized, strict=True):
+        for entry, path, normal, plain in zip(
+            entries, on_disk, normalized, plain_rows, strict=True
+        ):
             hash_ = entry.hash_
             if plain and hash_ is not None:
                 # The common row, inline: a hashed file its directory's listing shows
@@ -152,21 +154,23 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
 
 def _row_paths(
     entries: list[RecordEntry], relocated_depth: int
-) -> tuple[bool, list[str], list[str]]:
-    """Whether the rows' paths are plain, and each as :func:`on_disk_path` has it, normalized.
+) -> tuple[list[bool], list[str], list[str]]:
+    """Which rows' paths are plain, and each as :func:`on_disk_path` has it, normalized.
 
-    Plain: no row climbs (:func:`on_disk_path`), changes under ``normpath``, or is one
-    :func:`check_path` refuses, as most RECORDs; one scan of the joined paths says so
-    (each marker at a path's edge is next to a line end), and the paths are then used
-    as they are.
+    Plain: the path does not climb (:func:`on_disk_path`), change under ``normpath``,
+    or is one :func:`check_path` refuses, so it is used as it is. Most RECORDs are plain
+    throughout: one scan of the joined paths says so (each marker at a path's edge is
+    next to a line end); in the others (scripts and data files climb out with ``..``)
+    each path is looked at.
     """
     paths = [entry.path for entry in entries]
     joined = "\n" + "\n".join(paths) + "\n"
     if not any(marker in joined for marker in _NOT_PLAIN_PATHS):
-        return True, paths, paths
+        return [True] * len(paths), paths, paths
+    plain = [not any(marker in f"\n{path}\n" for marker in _NOT_PLAIN_PATHS) for path in paths]
     if relocated_depth:
         paths = [on_disk_path(path, relocated_depth)[0] for path in paths]
-    return False, paths, list(map(posixpath.normpath, paths))
+    return plain, paths, list(map(posixpath.normpath, paths))
 
 
 def _row_problem(  # noqa: PLR0913, PLR0917 - the row, where it lies, and how to check it
