@@ -103,3 +103,21 @@ def test_output_onto_an_audited_manifest_is_refused(tmp_path, how):
     assert result.returncode == 2
     assert b"is one of the audited manifests" in result.stderr
     assert manifest.read_bytes() == before
+
+
+@pytest.mark.parametrize("mutate", [editable_zero, url_nan])
+def test_a_run_identical_to_the_last_keeps_what_the_next_is_checked_against(tmp_path, mutate):
+    # r2's whole list is r1's (matched in one comparison, nothing re-audited); r3 is
+    # still checked against it plugin by plugin.
+    third, text = mutate(copy.deepcopy(FIELD))
+    write_run(tmp_path / "runs/r1", FIELD)
+    write_run(tmp_path / "runs/r2", FIELD)
+    write_run(tmp_path / "runs/r3", third, text)
+    write_run(tmp_path / "alone/r2", FIELD)
+    lines, summary = audit(tmp_path / "runs")
+    alone, _ = audit(tmp_path / "alone")
+    assert [line["problem"] for line in lines[:4]] == [None] * 4
+    assert [without_run(line) for line in lines[2:4]] == [without_run(line) for line in alone]
+    assert "malformed" in lines[4]["problem"]
+    assert summary.with_provenance == 2
+    assert summary.without_count == 1

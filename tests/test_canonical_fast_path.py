@@ -187,3 +187,33 @@ def test_relaid_floats_in_tricky_company(value, expected):
 @settings(max_examples=200, deadline=None)
 def test_json_lines_of_values_with_floats(lines):
     assert canonical_json_lines(lines) == b"".join(_canonical_json_python(v) + b"\n" for v in lines)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"": 1.0, "bulk": BULK, "zz": [2.0, -0.0]},  # relaid next to both ends of the padding
+        {"": -0.0, "bulk": BULK, "s": "1.0,", "t": "null", "zz": 1e16},
+        {"a": [1e-6, 1e20, 1e21, 1e-7, 2.5e-6, 123.0], "bulk": BULK, "z": "\U0001f600"},
+        [BULK, 5.0],
+        [3.0, BULK],
+    ],
+)
+def test_relaid_floats_in_large_values(value):
+    # A large value is written inside orjson's nesting padding, which the relaid bytes
+    # leave out as they are joined.
+    assert canonical_json(value) == _canonical_json_python(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize("count", [1, MAX_DEPTH // 3, MAX_DEPTH])
+def test_json_lines_past_the_bracket_count(count):
+    # Together the lines hold more brackets than MAX_DEPTH (each value far fewer); one
+    # value nested too deep among them is still refused.
+    lines = [{"a": [float(index)], "b": {"c": -0.0}} for index in range(count)]
+    expected = b"".join(_canonical_json_python(line) + b"\n" for line in lines)
+    assert canonical_json_lines(lines) == expected
+    deep: object = 1
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    with pytest.raises(NotCanonicalizableError, match="nested deeper than 128 levels"):
+        canonical_json_lines([*lines, deep])

@@ -192,3 +192,33 @@ def test_a_v1_field_diffs_against_v2_of_the_same_plugins_without_changes():
     lines = result.stdout.decode().splitlines()
     assert lines[0] == "group insidellms.plugins: 0 changes in 0 plugins"
     assert lines[3:] == ["", "--fail-on any: passed (nothing changed; exit 0)"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        ".",
+        "./",
+        "a",
+        "a/",
+        "./a/./b/",
+        "a//b",
+        "/",
+        "//",
+        "///",
+        "//a/b",
+        "///a",
+        "../a/..",
+        "a b/c",
+    ],
+)
+def test_diff_paths_are_written_as_pathlib_writes_them(text, tmp_path):
+    from pathlib import Path
+
+    from insidellms_provenance.cli._options import path_text
+    from insidellms_provenance.runfile._read import manifest_path
+
+    assert path_text(text) == str(Path(text))
+    # A run directory's manifest is named as Path's "/" names it.
+    assert manifest_path(path_text(text)) == str(manifest_path(Path(text)))

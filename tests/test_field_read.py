@@ -132,6 +132,39 @@ def test_the_digest_covers_the_dependency_table_and_older_fields_still_read():
     )
 
 
+def _with_extras(field: dict) -> dict:
+    """GOLDEN with keys that sort around ``plugins`` and text beyond ASCII."""
+    extended = copy.deepcopy(field)
+    extended["plugins"][0]["load"]["error_message"] = "caf\u00e9 \U0001f600 \ue000"
+    extended["dependencies"] = {"\u00e9-lib": None, "a-lib": None, "\U0001f600": None}
+    extended["zz-unknown"] = {"\ue000": 1, "a": [1.5, None]}
+    return resealed(extended)
+
+
+@pytest.mark.parametrize("field", [GOLDEN, _with_extras(GOLDEN)], ids=["golden", "extras"])
+def test_each_plugin_gets_the_texts_the_digest_is_made_of(field):
+    import orjson
+
+    texts: list[tuple[int, bytes]] = []
+    checked = check_field(field, where="w", each_plugin=lambda i, t: texts.append((i, t)))
+    assert checked is field
+    sort = orjson.OPT_SORT_KEYS
+    assert texts == [(i, orjson.dumps(p, option=sort)) for i, p in enumerate(field["plugins"])]
+    # The digest written plugin by plugin is orjson's sorted text of the whole.
+    from insidellms_provenance._canonical import sha256_digest
+    from insidellms_provenance.field._read import _sorted_digest
+
+    whole = sha256_digest(orjson.dumps(digested_part(field), option=sort))
+    assert _sorted_digest(digested_part(field), field["plugins"], lambda *_: None) == whole
+
+
+def test_each_plugin_is_not_called_for_a_v1_field():
+    v1 = json.loads((Path(__file__).parent.parent / "golden" / "v1" / "field.json").read_bytes())
+    texts: list[object] = []
+    check_field(v1, where="w", each_plugin=lambda *piece: texts.append(piece))
+    assert texts == []
+
+
 @pytest.mark.parametrize(
     ("editable", "valid"),
     [(False, True), (True, True), (0, False), (0.0, False), (-0.0, False), (None, False)],

@@ -142,6 +142,15 @@ def _malformed_change(field: dict, value: object) -> dict:
     return bad
 
 
+def _zero_for_false(field: dict) -> dict:
+    bad = json.loads(json.dumps(field))
+    for plugin in bad["plugins"]:
+        if plugin["source"] is not None and plugin["source"]["editable"] is False:
+            plugin["source"]["editable"] = 0
+            return bad
+    raise AssertionError("no plugin with a source that is not editable")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -156,10 +165,12 @@ def _malformed_change(field: dict, value: object) -> dict:
             lambda: json.dumps(_resealed(_malformed_change(FIELD, 7))),
             "provenance field is malformed",
         ),
+        # 0 == False in Python: the texts tell them apart, so the 0 is validated.
+        (lambda: json.dumps(_resealed(_zero_for_false(FIELD))), "provenance field is malformed"),
         (lambda: "{not json", "not valid JSON"),
         (lambda: json.dumps(_malformed_change(FIELD, "Changed")), "digest does not match"),
     ],
-    ids=["nan-where-null", "wrong-type", "not-json", "bad-digest"],
+    ids=["nan-where-null", "wrong-type", "zero-for-false", "not-json", "bad-digest"],
 )
 def test_a_malformed_second_field_is_refused_as_alone(tmp_path, text, message):
     from insidellms_provenance.runfile._read import load_field_pair

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field._validate import _check_for, validate
+from insidellms_provenance.field._validate import _check_for, _compile_predicate, validate
 
 GOLDEN_FIELD = json.loads(
     (Path(__file__).parent.parent / "golden" / "record" / "field.json").read_bytes()
@@ -31,6 +31,9 @@ def _places(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, 
 
 
 PLACES = _places(GOLDEN_FIELD)[1:]
+
+
+PREDICATE = _compile_predicate(schema.Provenance)
 
 
 def _reported(value: object) -> list[str]:
@@ -76,8 +79,51 @@ def test_predicate_agrees_with_the_checks(changes: list[tuple[tuple[object, ...]
                     del target[last]
                 else:
                     target[last] = copy.deepcopy(odd)
-    assert validate(field, schema.Provenance) == _reported(field)
+    assert PREDICATE(field) == (not _reported(field))
+    assert validate(field, schema.Provenance, size=10_000) == _reported(field)
 
 
 def test_the_golden_field_is_valid_both_ways():
+    assert PREDICATE(GOLDEN_FIELD)
     assert validate(GOLDEN_FIELD, schema.Provenance) == _reported(GOLDEN_FIELD) == []
+
+
+def test_the_generated_predicates_are_current():
+    """field/_predicates.py is what the schema generates now (REGEN_PREDICATES=1 rewrites it)."""
+    import os
+
+    from insidellms_provenance.field import _predicates
+    from insidellms_provenance.field._validate import predicates_module_text
+
+    path = Path(_predicates.__file__)
+    text = predicates_module_text()
+    if os.environ.get("REGEN_PREDICATES"):
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text, (
+        "field/_predicates.py is stale (field/schema.py or field/_validate.py changed): "
+        "REGEN_PREDICATES=1 pytest tests/test_validate_predicate.py -k current"
+    )
+
+
+def test_readers_use_the_generated_predicates():
+    from insidellms_provenance.field import _predicates
+    from insidellms_provenance.field._validate import GENERATED_CLASSES, _generated_predicates
+
+    generated = _generated_predicates()
+    for name in GENERATED_CLASSES:
+        assert generated[getattr(schema, name)] is _predicates.PREDICATES[name]
+    assert _predicates.PREDICATES["Provenance"](GOLDEN_FIELD)
+
+
+def test_a_stale_generated_file_is_not_used(monkeypatch):
+    from insidellms_provenance.field import _predicates
+    from insidellms_provenance.field._validate import _generated_predicates
+
+    monkeypatch.setattr(_predicates, "SOURCES_DIGEST", "sha256:" + "0" * 64)
+    _generated_predicates.cache_clear()
+    try:
+        assert _generated_predicates() == {}
+        assert validate(GOLDEN_FIELD, schema.Provenance, size=10_000) == []
+    finally:
+        monkeypatch.undo()
+        _generated_predicates.cache_clear()

@@ -59,12 +59,13 @@ def canonical_json(value: object) -> bytes:
         marshalled = _exact_and_finite(value)
         if marshalled is None or type(value) is float:
             return _canonical_json_prepared(value)
-        data = _dumps_bounded(value, large=len(marshalled) > _SMALL_VALUE)
-        if data is None:
+        written = _dumps_padded(value, large=len(marshalled) > _SMALL_VALUE)
+        if written is None:
             return _canonical_json_prepared(value)
+        data, padding = written
         if not data.isascii() and _keys_may_need_utf16_order(data):
             return _canonical_json_prepared(value)
-        relaid = _relay_numbers(data)
+        relaid = _relay_numbers(data, padding)
         if relaid is None:  # a backslash beside a relaid float: strings cannot be told apart
             return _canonical_json_prepared(value)
     except (_NeedsReferenceWriter, orjson.JSONEncodeError):
@@ -84,18 +85,34 @@ def canonical_json_lines(values: Sequence[object]) -> bytes:
     """
     if _exact_and_finite(values) is not None and float not in set(map(type, values)):
         try:
-            lines = [_dumps_bounded(value, large=False) for value in values]
+            data = _plain_lines(values)
         except orjson.JSONEncodeError:
-            pass
-        else:
-            if None not in lines:
-                lines.append(b"")
-                data = b"\n".join(lines)  # type: ignore[arg-type]
-                if data.isascii() or not _keys_may_need_utf16_order(data):
-                    relaid = _relay_numbers(data)
-                    if relaid is not None:
-                        return relaid
+            data = None
+        if data is not None and (data.isascii() or not _keys_may_need_utf16_order(data)):
+            relaid = _relay_numbers(data)
+            if relaid is not None:
+                return relaid
     return b"".join([canonical_json(value) + b"\n" for value in values])
+
+
+def _plain_lines(values: Sequence[object]) -> bytes | None:
+    """Sorted JSON lines of ``values`` by orjson, each nested no deeper than MAX_DEPTH.
+
+    Raises ``JSONEncodeError`` if orjson refuses a value or one is nested too deep; None
+    if orjson's nesting limit is unknown. A value is nested no deeper than the brackets
+    of all the lines together, so one count settles most; past it each value is bounded
+    as :func:`canonical_json` bounds it.
+    """
+    lines: list[bytes | None] = [orjson.dumps(value, option=_FAST_OPTIONS) for value in values]
+    lines.append(b"")
+    data = b"\n".join(lines)  # type: ignore[arg-type]
+    if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return data
+    lines = [_dumps_bounded(value, large=False) for value in values]
+    if None in lines:
+        return None
+    lines.append(b"")
+    return b"\n".join(lines)  # type: ignore[arg-type]
 
 
 def _canonical_json_prepared(value: object) -> bytes:
@@ -181,21 +198,34 @@ def _may_hold_non_finite(marshalled: bytes) -> bool:
 def _dumps_bounded(value: object, *, large: bool) -> bytes | None:
     """Sorted bytes of ``value`` by orjson; ``JSONEncodeError`` if it is nested too deep.
 
-    A small value is nested no deeper than the brackets in its bytes; a large one is
-    wrapped in lists up to orjson's own limit, so that orjson refuses it exactly when it is
-    nested deeper than :data:`MAX_DEPTH`. None if orjson's limit is unknown.
+    None if orjson's limit is unknown (see :func:`_dumps_padded`).
+    """
+    written = _dumps_padded(value, large=large)
+    if written is None:
+        return None
+    data, padding = written
+    return data[padding:-padding] if padding else data
+
+
+def _dumps_padded(value: object, *, large: bool) -> tuple[bytes, int] | None:
+    """Sorted bytes of ``value`` by orjson, inside ``padding`` brackets on each side.
+
+    A small value is nested no deeper than the brackets in its bytes (no padding); a
+    large one is wrapped in lists up to orjson's own limit, so that orjson refuses it
+    (``JSONEncodeError``) exactly when it is nested deeper than :data:`MAX_DEPTH`. None
+    if orjson's limit is unknown. The caller slices the padding off as it copies the
+    bytes anyway (one copy of a large output, not two).
     """
     if not large:
         data = orjson.dumps(value, option=_FAST_OPTIONS)
         if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
-            return data
+            return data, 0
     padding = _depth_padding()
     if padding is None:
         return None
     for _ in range(padding):
         value = [value]
-    data = orjson.dumps(value, option=_FAST_OPTIONS)
-    return data[padding:-padding] if padding else data
+    return orjson.dumps(value, option=_FAST_OPTIONS), padding
 
 
 _PROBED_DEPTHS: Final = 4096
@@ -259,13 +289,15 @@ def _pattern(source: bytes) -> re.Pattern[bytes]:
     return re.compile(source)
 
 
-def _tails(data: bytes) -> list[tuple[int, int]]:
-    """Spans of ``data`` that may end a float orjson lays out unlike ECMAScript, in order."""
-    spans = [match.span() for match in _pattern(_INTEGRAL_END).finditer(data)]
+def _tails(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of ``data[start:end]`` that may end a float orjson lays out unlike ECMAScript."""
+    spans = [match.span() for match in _pattern(_INTEGRAL_END).finditer(data, start, end)]
     unsorted = False
-    for pattern, sign in ((_LARGE_END, b"+"), (_SMALL_END, b"-")):
-        if sign in data:  # one byte: a fast search rules most values out
-            more = [match.span() for match in _pattern(pattern).finditer(data)]
+    # A fast search rules most values out: "+" is one byte (memchr); "-" is common (names,
+    # dates), so "e-6" is looked for too, at half the cost of the expression's scan.
+    for pattern, signs in ((_LARGE_END, (b"+",)), (_SMALL_END, (b"-", b"e-6"))):
+        if all(sign in data for sign in signs):
+            more = [match.span() for match in _pattern(pattern).finditer(data, start, end)]
             unsorted |= bool(spans and more)
             spans += more
     if unsorted:
@@ -273,25 +305,28 @@ def _tails(data: bytes) -> list[tuple[int, int]]:
     return spans
 
 
-def _relay_numbers(data: bytes) -> bytes | None:
+def _relay_numbers(data: bytes, padding: int = 0) -> bytes | None:
     """``data`` with the floats orjson lays out unlike ECMAScript written as ECMAScript does.
 
-    ``data`` is orjson's compact output of a container, or of JSON lines of containers.
-    Returns None if a float to relay is found and ``data`` holds a backslash: then a quote
-    inside a string cannot be told from one that ends it by counting, and the caller
-    takes the slower path.
+    ``data`` is orjson's compact output of a container, or of JSON lines of containers,
+    inside ``padding`` brackets on each side, which the result leaves out. Returns None
+    if a float to relay is found and ``data`` holds a backslash: then a quote inside a
+    string cannot be told from one that ends it by counting, and the caller takes the
+    slower path.
     """
-    tails = _tails(data)
+    end = len(data) - padding
+    tails = _tails(data, padding, end)
     if not tails:
-        return data
+        return data[padding:end] if padding else data
     if b"\\" in data:
         return None
-    pieces: list[bytes] = []
-    done = 0  # data[:done] is copied into pieces
+    view = memoryview(data)  # pieces of it are joined without copying them first
+    pieces: list[bytes | memoryview] = []
+    done = padding  # data[padding:done] is in pieces
     quotes = 0  # quotes in data[:counted]
     counted = 0
-    for tail, end in tails:
-        start = _number_start(data, tail, end)
+    for tail, number_end in tails:
+        start = _number_start(data, tail, number_end)
         if start is None:
             continue  # inside a string: "1.2.0," or "v1e-6]"
         if not _after_a_key(data, start):
@@ -301,13 +336,14 @@ def _relay_numbers(data: bytes) -> bytes | None:
                 continue  # inside a string that happens to hold ':12.0,'
         if data[tail] == _DOT:  # an integral value: "12.0" is "12", "-0.0" is "0"
             text = data[start:tail]
-            pieces += (data[done:start], b"0" if text == b"-0" else text)
+            pieces += (view[done:start], b"0" if text == b"-0" else text)
         else:
-            pieces += (data[done:start], _format_number(float(data[start:end])).encode("ascii"))
-        done = end
+            number = float(data[start:number_end])
+            pieces += (view[done:start], _format_number(number).encode("ascii"))
+        done = number_end
     if not pieces:
-        return data
-    pieces.append(data[done:])
+        return data[padding:end] if padding else data
+    pieces.append(view[done:end])
     return b"".join(pieces)
 
 

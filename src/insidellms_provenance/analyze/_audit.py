@@ -25,6 +25,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Final, NamedTuple, overload
 
@@ -37,7 +38,7 @@ from insidellms_provenance._canonical import (
 )
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.field._read import check_field, validate_checked
-from insidellms_provenance.runfile._read import MANIFEST_NAME, locate_field
+from insidellms_provenance.runfile._read import MANIFEST_NAME, locate_field_in_run_dir
 
 __all__ = [
     "EXAMPLES",
@@ -55,7 +56,7 @@ __all__ = [
 EXAMPLES: Final = 20  # example runs kept per summary list
 
 
-_DIGITS = re.compile(r"[0-9]+")
+_DIGIT_RUNS = re.compile(r"([0-9]+)")
 
 
 def run_key(name: str) -> str:
@@ -64,7 +65,11 @@ def run_key(name: str) -> str:
     Every run of digits is written with 20 digits, so that SQL ``ORDER BY run_key`` and
     Python ``sorted`` agree without a natural-sort function.
     """
-    return _DIGITS.sub(lambda digits: digits.group().lstrip("0").rjust(20, "0"), name)
+    parts = _DIGIT_RUNS.split(name)  # the runs of digits at odd indices
+    if len(parts) > 1:
+        digits = map(str.lstrip, parts[1::2], repeat("0"))
+        parts[1::2] = map(str.rjust, digits, repeat(20), repeat("0"))
+    return "".join(parts)
 
 
 def shard_of(relative: str, shards: int) -> int:
@@ -87,9 +92,13 @@ def parse_shard(text: str) -> tuple[int, int]:
 class RunDir(NamedTuple):
     """A run directory: its path as reached from the root given, and its natural key."""
 
-    path: Path
     name: str
     key: str
+
+    @property
+    def path(self) -> Path:
+        """``name`` as a path (made when asked: ``audit`` reads through the name)."""
+        return Path(self.name)
 
 
 def find_runs(
@@ -146,7 +155,7 @@ class _RunDirs(Sequence[RunDir]):
         if isinstance(index, slice):
             return _RunDirs(self._names[index])
         name = self._names[index]
-        return RunDir(Path(name), name, run_key(name))
+        return RunDir(name, run_key(name))
 
 
 class AuditSummary:
@@ -448,18 +457,15 @@ def audit_runs(
     # The plugins of the last run audited: those of the next run that are exactly equal
     # (most of them, in a fleet) are neither validated nor canonicalized again. Only the
     # last run's are kept, so memory does not grow with the runs.
-    last: dict[object, _Audited] = {}
+    last = _LastRun()
     for run in runs:
         summary.runs += 1
         summary.current = run.name
         try:
-            value, where, _ = locate_field(run.path)
+            value, where, _ = locate_field_in_run_dir(run.name)
             checked = check_field(value, where=where)
             plugins: list[Any] = checked["plugins"]
-            exact = [_exact_json(plugin) for plugin in plugins]
-            known = [
-                _known(last, plugin, data) for plugin, data in zip(plugins, exact, strict=True)
-            ]
+            exact, known = last.match(plugins)
             fresh = [plugin for plugin, seen in zip(plugins, known, strict=True) if seen is None]
             field: dict[str, Any] = dict(validate_checked(checked, where=where, fresh=fresh))
         except ProvenanceError as error:
@@ -494,12 +500,50 @@ def audit_runs(
             summary.note_missing(run.name, reason)
             yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
-        last = {_plugin_key(entry.plugin): entry for entry in audited}
+        last.remember(audited)
         yield (
             canonical_json_lines(rows)
             if rows
             else canonical_json(_run_only(run, None, field, dependencies)) + b"\n"
         )
+
+
+class _LastRun:
+    """The plugins of the last audited run, and what auditing them gave."""
+
+    def __init__(self) -> None:
+        self.by_entry_point: dict[object, _Audited] = {}
+        self.plugins: list[Any] = []
+        self.exact: bytes | None = None  # orjson bytes of ``plugins``
+        self.audited: list[_Audited] = []
+        self.candidate: bytes | None = None  # orjson bytes of the list last matched
+        self.same = False  # whether that list was exactly ``plugins``
+
+    def match(self, plugins: list[Any]) -> tuple[list[bytes | None], list[_Audited | None]]:
+        """Each plugin's orjson bytes (None if unneeded) and its record if it is known.
+
+        A list exactly the last run's (the common case in a fleet) is matched in one
+        comparison; otherwise each plugin by its entry point (:func:`_known`).
+        """
+        self.candidate = _exact_json(plugins)
+        self.same = (
+            self.candidate is not None and self.candidate == self.exact and plugins == self.plugins
+        )
+        if self.same:
+            return [None] * len(plugins), list(self.audited)
+        exact = [_exact_json(plugin) for plugin in plugins]
+        known = [
+            _known(self.by_entry_point, p, data) for p, data in zip(plugins, exact, strict=True)
+        ]
+        return exact, known
+
+    def remember(self, audited: list[_Audited]) -> None:
+        """Keep the run just audited (the one last passed to :meth:`match`)."""
+        if self.same:
+            return
+        self.by_entry_point = {_plugin_key(entry.plugin): entry for entry in audited}
+        self.plugins = [entry.plugin for entry in audited]
+        self.exact, self.audited = self.candidate, audited
 
 
 def _plugin_key(plugin: dict[str, Any]) -> object:

@@ -83,8 +83,15 @@ def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffRepo
     if before["digest"] != after["digest"]:
         from insidellms_provenance.analyze._dependency_diff import dependency_changes
 
-        changes += _diff_plugins(before["plugins"], after["plugins"], observed=comparable)
-        changes += dependency_changes(before, after)
+        old_plugins, new_plugins = _unshared(before["plugins"], after["plugins"])
+        changes += _diff_plugins(old_plugins, new_plugins, observed=comparable)
+        if (before.get("dependencies") or {}) == (after.get("dependencies") or {}):
+            # One table: a plugin on both sides has the same closure, and no entry changed.
+            changes += dependency_changes(
+                {**before, "plugins": old_plugins}, {**after, "plugins": new_plugins}
+            )
+        else:
+            changes += dependency_changes(before, after)
     if comparable:
         changes += _diff_conflicts(before.get("conflicts", []), after.get("conflicts", []))
     if not changes and _differs(before, after, observed=comparable):
@@ -106,6 +113,20 @@ def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffRepo
         changes=_order(changes),
         notes=tuple(notes),
     )
+
+
+def _unshared(before: list[Any], after: list[Any]) -> tuple[list[Any], list[Any]]:
+    """Both plugin lists without the entries that are one object on both sides.
+
+    Such an entry (``diff`` reads equal plugins so: ``runfile._read.load_field_pair``)
+    has the same entry point on both sides and nothing to report, and entry points
+    are unique on each side, so leaving it out changes no result.
+    """
+    if len(before) == len(after):  # the common case: the same entry points, one list each
+        pairs = [(was, now) for was, now in zip(before, after, strict=True) if was is not now]
+        return [was for was, _ in pairs], [now for _, now in pairs]
+    shared = {id(plugin) for plugin in before} & {id(plugin) for plugin in after}
+    return [p for p in before if id(p) not in shared], [p for p in after if id(p) not in shared]
 
 
 def _order(changes: list[Change]) -> tuple[Change, ...]:
@@ -238,7 +259,8 @@ def _differs(before: Mapping[str, Any], after: Mapping[str, Any], *, observed: b
     if rest(before) != rest(after) or not (isinstance(old, list) and isinstance(new, list)):
         return True
     return len(old) != len(new) or not all(
-        _comparable_plugins(was, now, observed=observed) for was, now in zip(old, new, strict=True)
+        was is now or _comparable_plugins(was, now, observed=observed)
+        for was, now in zip(old, new, strict=True)
     )
 
 

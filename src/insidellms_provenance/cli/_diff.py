@@ -6,12 +6,15 @@ import argparse
 import gc
 import os
 import sys
-import textwrap
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli._options import add_format, add_group_filter, set_epilog
+from insidellms_provenance.cli._options import (
+    add_format,
+    add_group_filter,
+    path_text,
+    set_epilog,
+)
 from insidellms_provenance.cli._render import (
     change_lines,
     change_value,
@@ -40,8 +43,9 @@ DIFF_SCHEMA = "insidellms-provenance/diff/v1"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
-    parser.add_argument("before", type=Path, metavar="RUN1", help="the earlier run")
-    parser.add_argument("after", type=Path, metavar="RUN2", help="the later run")
+    # Paths as pathlib writes them, without importing it (diff of small runs is start-up).
+    parser.add_argument("before", type=path_text, metavar="RUN1", help="the earlier run")
+    parser.add_argument("after", type=path_text, metavar="RUN2", help="the later run")
     add_group_filter(
         parser, "refuse fields recorded for another entry-point group (default: accept any)"
     )
@@ -64,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         exit_codes="0 no change selected by --fail-on; 1 a selected change; "
         "2 bad input (unreadable or invalid run, unknown selector, --group mismatch)",
-        sections={"--fail-on POLICY": _fail_on_help(FAIL_ON_RULES, FAIL_ON_EXAMPLES)},
+        sections={"--fail-on POLICY": lambda: _fail_on_help(FAIL_ON_RULES, FAIL_ON_EXAMPLES)},
     )
 
 
@@ -88,6 +92,8 @@ def _fail_on_help(
 
 
 def _wrap(text: str, first: str, rest: str) -> list[str]:
+    import textwrap
+
     return textwrap.wrap(
         text, 78, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
     )

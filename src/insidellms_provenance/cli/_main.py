@@ -51,18 +51,24 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     messages on disk for every parser.
     """
     from insidellms_provenance import __version__
+    from insidellms_provenance.cli._options import HelpFormatter, Parser
 
-    parser = argparse.ArgumentParser(
-        prog=PROG, description="Record, show and compare which plugin code produced a run."
+    parser = Parser(
+        prog=PROG,
+        description="Record, show and compare which plugin code produced a run.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # prog given: argparse would otherwise write the usage line to find it (PROG, always).
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", prog=PROG)
     words = sys.argv[1:] if argv is None else list(argv)
     first = next((word for word in words if not word.startswith("-")), None)
     chosen = first if first in COMMANDS else None
     for name, help_text in COMMANDS.items():
         if chosen in (None, name):
-            command = subparsers.add_parser(name, help=help_text, description=help_text)
+            command = subparsers.add_parser(
+                name, help=help_text, description=help_text, formatter_class=HelpFormatter
+            )
             module = importlib.import_module(f"insidellms_provenance.cli._{name}")
             module.add_arguments(command)
             command.set_defaults(handler=module.run)

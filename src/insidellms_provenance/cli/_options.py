@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-import textwrap
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 
 from insidellms_provenance.field.schema import DEFAULT_GROUP
 
 __all__ = [
     "ENVIRONMENT_HELP",
+    "HelpFormatter",
+    "Parser",
     "add_format",
     "add_group",
     "add_group_filter",
     "add_output",
     "add_quiet",
     "add_run",
+    "path_text",
     "set_epilog",
     "write_output",
 ]
@@ -52,6 +53,8 @@ def add_group_filter(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 def add_run(parser: argparse.ArgumentParser, help_text: str, *, optional: bool = False) -> None:
     """The positional ``RUN``: a run directory, its ``manifest.json`` or a record file."""
+    from pathlib import Path
+
     parser.add_argument(
         "run", type=Path, nargs="?" if optional else None, metavar="RUN", help=help_text
     )
@@ -59,6 +62,8 @@ def add_run(parser: argparse.ArgumentParser, help_text: str, *, optional: bool =
 
 def add_output(parser: argparse.ArgumentParser, help_text: str, *, short: bool = True) -> None:
     """``--output FILE`` (and ``-o`` when ``short``)."""
+    from pathlib import Path
+
     flags = ("--output", "-o") if short else ("--output",)
     parser.add_argument(*flags, type=Path, metavar="FILE", help=help_text)
 
@@ -71,6 +76,19 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no progress line on stderr (shown only when stderr is a terminal)",
     )
+
+
+def path_text(text: str) -> str:
+    """``str(pathlib.Path(text))``, without importing pathlib (about 4 ms of start-up).
+
+    The same text, so messages name a path as other commands do: empty and ``.``
+    components and repeated slashes go, a leading ``//`` (and only two) stays.
+    """
+    root = ""
+    if text.startswith("/"):
+        root = "//" if text.startswith("//") and not text.startswith("///") else "/"
+    parts = [part for part in text.split("/") if part and part != "."]
+    return root + "/".join(parts) if root or parts else "."
 
 
 def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
@@ -96,27 +114,90 @@ def set_epilog(
     parser: argparse.ArgumentParser,
     *,
     exit_codes: str,
-    sections: Mapping[str, str | tuple[str, ...]] = {},
+    sections: Mapping[str, str | tuple[str, ...] | Callable[[], str]] = {},
 ) -> None:
     """End ``--help`` with the command's exit codes and its rules, in full.
 
     Installed users have no ``docs/``, so what a selector or rule means is said here.
-    A section given as a string is wrapped; one given as lines keeps them.
+    A section given as a string is wrapped; one given as lines keeps them; one given as
+    a function is its result. The text is put together only if help is printed
+    (:class:`Parser`): running a command does not pay for wrapping it.
     """
-    blocks = [
-        *(
-            (title, text if isinstance(text, str) else "\n".join(text))
-            for title, text in sections.items()
-        ),
-        ("exit codes", exit_codes),
-    ]
-    parser.epilog = "\n\n".join(f"{title}:\n{_indent(text)}" for title, text in blocks)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+    def epilog() -> str:
+        blocks = [
+            *((title, _section_text(text)) for title, text in sections.items()),
+            ("exit codes", exit_codes),
+        ]
+        return "\n\n".join(f"{title}:\n{_indent(text)}" for title, text in blocks)
+
+    if isinstance(parser, Parser):
+        parser.epilog_text = epilog
+    else:
+        parser.epilog = epilog()
+    parser.formatter_class = RawDescriptionHelpFormatter
+
+
+def _section_text(text: str | tuple[str, ...] | Callable[[], str]) -> str:
+    if isinstance(text, str):
+        return text
+    return "\n".join(text) if isinstance(text, tuple) else text()
 
 
 def _indent(text: str) -> str:
+    import textwrap
+
     if "\n" in text:
         return textwrap.indent(text, "  ")
     return textwrap.fill(
         text, width=_HELP_WIDTH, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False
     )
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose epilog (:func:`set_epilog`) is written when help is."""
+
+    epilog_text: Callable[[], str] | None = None
+
+    def format_help(self) -> str:
+        """The help, with the epilog put together first."""
+        if self.epilog_text is not None:
+            self.epilog, self.epilog_text = self.epilog_text(), None
+        return super().format_help()
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, reading the terminal's width only when it writes help.
+
+    argparse makes a formatter for every argument added (to check its metavar) and each
+    one read the terminal's width (importing ``shutil``, with ``bz2`` and ``lzma``), though
+    none of them wrote a line. The width is now read as argparse reads it, just later,
+    so help and usage are the same bytes.
+    """
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, 80 if width is None else width)
+        self._read_width = width is None
+        self._asked_help_position = max_help_position
+
+    def format_help(self) -> str:
+        """Help or usage, wrapped to the terminal's width (as argparse sets it)."""
+        if self._read_width:
+            import shutil
+
+            self._read_width = False
+            self._width = shutil.get_terminal_size().columns - 2
+            self._max_help_position = min(
+                self._asked_help_position, max(self._width - 20, self._indent_increment * 2)
+            )
+        return super().format_help()
+
+
+class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """:class:`HelpFormatter` that keeps the description's and epilog's line breaks."""

@@ -7,6 +7,7 @@ Readers get the parsed values themselves, validated against the ``TypedDict``s o
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any, cast
 
 import orjson
@@ -34,7 +35,12 @@ __all__ = [
 KNOWN_SCHEMAS = frozenset({SCHEMA_V1, SCHEMA_V2})
 
 
-def check_field(value: object, *, where: str) -> dict[str, Any]:
+PluginText = Callable[[int, bytes], object]
+
+
+def check_field(
+    value: object, *, where: str, each_plugin: PluginText | None = None
+) -> dict[str, Any]:
     """Check a field's schema string and digest, and upgrade it to the current schema.
 
     Does not validate its plugins, so it stays cheap for very large fields: the digest
@@ -42,6 +48,11 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
     this package writes (no floats, no keys at or above U+E000); only when that
     disagrees is the full RFC 8785 writer used to decide. A v1 field (its digest covers
     ``plugins`` only) is checked as written, then returned upgraded to v2.
+
+    ``each_plugin``, for a reader of two fields (``diff``), is called with the index and
+    the sorted ``orjson`` text of each plugin of a current-schema field, the pieces the
+    digest is computed from; when orjson cannot write a plugin, later ones are not
+    passed (the caller counts them).
     """
     if not isinstance(value, dict):
         raise InvalidFieldError(f"{where}: provenance field is not a JSON object")
@@ -57,13 +68,43 @@ def check_field(value: object, *, where: str) -> dict[str, Any]:
 
     sealed = digested_part(value)
     try:
-        fast = sha256_digest(orjson.dumps(sealed, option=orjson.OPT_SORT_KEYS))
+        if each_plugin is not None and schema == SCHEMA_V2 and sealed is not plugins:
+            fast = _sorted_digest(cast("dict[str, Any]", sealed), plugins, each_plugin)
+        else:
+            fast = sha256_digest(orjson.dumps(sealed, option=orjson.OPT_SORT_KEYS))
     except orjson.JSONEncodeError:
         fast = None
     if fast != value.get("digest") and canonical_digest(sealed) != value.get("digest"):
         what = "its plugins" if sealed is plugins else "its content"
         raise InvalidFieldError(f"{where}: provenance digest does not match {what}")
     return _upgrade_v1(value) if schema == SCHEMA_V1 else value
+
+
+def _sorted_digest(sealed: dict[str, Any], plugins: list[Any], each_plugin: PluginText) -> str:
+    """``sha256_digest(orjson.dumps(sealed, option=OPT_SORT_KEYS))``, written plugin by plugin.
+
+    The same bytes: orjson sorts keys by code point, as ``sorted`` does, and writes a
+    list's items as it writes each alone. Each plugin's text is passed to ``each_plugin``.
+    """
+    import hashlib
+
+    sort = orjson.OPT_SORT_KEYS
+    digest = hashlib.sha256()
+    separator = b"{"
+    for key in sorted(sealed):
+        digest.update(separator + orjson.dumps(key) + b":")
+        separator = b","
+        if key != "plugins":
+            digest.update(orjson.dumps(sealed[key], option=sort))
+            continue
+        digest.update(b"[")
+        for index, plugin in enumerate(plugins):
+            text = orjson.dumps(plugin, option=sort)
+            digest.update(b"," + text if index else text)
+            each_plugin(index, text)
+        digest.update(b"]")
+    digest.update(b"}")
+    return "sha256:" + digest.hexdigest()
 
 
 def _upgrade_v1(value: dict[str, Any]) -> dict[str, Any]:
@@ -137,9 +178,12 @@ def _check_load_order(plugins: list[Any], where: str) -> None:
         )
 
 
-def read_field(value: object, *, where: str) -> Provenance:
-    """Check a field read from a file and validate all of it; ``where`` names it in errors."""
-    checked = check_field(value, where=where)
+def read_field(value: object, *, where: str, each_plugin: PluginText | None = None) -> Provenance:
+    """Check a field read from a file and validate all of it; ``where`` names it in errors.
+
+    ``each_plugin``: see :func:`check_field`.
+    """
+    checked = check_field(value, where=where, each_plugin=each_plugin)
     _raise_on_issues(checked, Provenance, where, "field")
     return cast("Provenance", checked)
 
@@ -202,7 +246,7 @@ def _raise_on_field_issues(checked: dict[str, Any], where: str, fresh: list[Any]
     """
     from insidellms_provenance.field._validate import validate
 
-    issues = validate({**checked, "plugins": fresh}, Provenance, "field")
+    issues = validate({**checked, "plugins": fresh}, Provenance, "field", size=len(fresh))
     if issues and len(fresh) < len(checked["plugins"]):
         # ``fresh`` keeps the field's order, so its indexes are the field's only when it
         # holds every plugin. Otherwise walk again, on this error path only.
@@ -237,6 +281,7 @@ def read_conflict(value: object, *, where: str, index: object = "?") -> Conflict
 def _raise_on_issues(value: object, cls: type, where: str, path: str) -> None:
     from insidellms_provenance.field._validate import validate
 
-    issues = validate(value, cls, path)
+    plugins = value.get("plugins") if isinstance(value, dict) else None
+    issues = validate(value, cls, path, size=len(plugins) if isinstance(plugins, list) else 1)
     if issues:
         raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))

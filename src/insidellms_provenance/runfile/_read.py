@@ -10,15 +10,23 @@ device is refused, and nothing larger than :data:`RUN_FILE_LIMIT` is read.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Final, Literal, cast
+import os
+from typing import TYPE_CHECKING, Final, Literal, cast, overload
 
 import orjson
 
 from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.errors import InvalidRunFileError
-from insidellms_provenance.field._read import read_field, read_field_beside
+from insidellms_provenance.field._read import (
+    check_field,
+    read_field,
+    read_field_beside,
+    validate_checked,
+)
 from insidellms_provenance.field.schema import FIELD_KEY, MANIFEST_NAME, Provenance
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "FIELD_KEY",
@@ -28,6 +36,7 @@ __all__ = [
     "load_field_value",
     "load_provenance",
     "locate_field",
+    "locate_field_in_run_dir",
     "manifest_path",
     "parse_json",
     "read_json",
@@ -37,17 +46,32 @@ __all__ = [
 FileKind = Literal["manifest", "record"]
 
 
-def manifest_path(run: Path) -> Path:
-    """``RUN/manifest.json`` for a directory, the path itself otherwise."""
+@overload
+def manifest_path(run: str) -> str: ...
+@overload
+def manifest_path(run: Path) -> Path: ...
+@overload
+def manifest_path(run: str | Path) -> str | Path: ...
+def manifest_path(run: str | Path) -> str | Path:
+    """``RUN/manifest.json`` for a directory, the path itself otherwise.
+
+    A run given as text (``diff`` takes the text pathlib would write for it,
+    ``cli._options.path_text``, so as not to import pathlib) is named as ``Path``
+    would name it.
+    """
+    if isinstance(run, str):
+        if not os.path.isdir(run):
+            return run
+        return MANIFEST_NAME if run == "." else os.path.join(run, MANIFEST_NAME)  # as Path's /
     return run / MANIFEST_NAME if run.is_dir() else run
 
 
-def read_json(path: Path) -> object:
+def read_json(path: str | Path) -> object:
     """Parse a JSON file; every failure is one ``InvalidRunFileError`` naming the file."""
     return parse_json(_read_run_file(path), where=str(path))
 
 
-def _read_run_file(path: Path) -> bytes:
+def _read_run_file(path: str | Path) -> bytes:
     try:
         return read_regular(path, limit=RUN_FILE_LIMIT)
     except FileRefusedError as error:
@@ -80,13 +104,24 @@ def parse_json(data: bytes, *, where: str) -> object:
         raise InvalidRunFileError(f"{where}: not valid JSON: {fast_error}") from None
 
 
-def locate_field(run: Path) -> tuple[object, str, FileKind]:
+def locate_field(run: str | Path) -> tuple[object, str, FileKind]:
     """The raw field in a run dir, ``manifest.json`` or record file, and where it was."""
     path = manifest_path(run)
     return _field_in(read_json(path), path)
 
 
-def _field_in(value: object, path: Path) -> tuple[object, str, FileKind]:
+def locate_field_in_run_dir(directory: str) -> tuple[object, str, FileKind]:
+    """:func:`locate_field` of a directory the caller found to hold ``manifest.json``.
+
+    For readers of many runs (``audit``): the path is joined as a string, and the
+    directory is not checked to be one again (a file in its place cannot be opened
+    through it, and the manifest itself is checked to be a regular file).
+    """
+    path = MANIFEST_NAME if directory == "." else os.path.join(directory, MANIFEST_NAME)
+    return _field_in(read_json(path), path)  # named as manifest_path names it
+
+
+def _field_in(value: object, path: str | Path) -> tuple[object, str, FileKind]:
     """:func:`locate_field` of the parsed contents of ``path``."""
     if not isinstance(value, dict):
         raise InvalidRunFileError(f"{path}: expected a JSON object")
@@ -100,14 +135,14 @@ def _field_in(value: object, path: Path) -> tuple[object, str, FileKind]:
     return custom[FIELD_KEY], f"{path}: custom.{FIELD_KEY}", "manifest"
 
 
-def load_provenance(run: Path) -> tuple[Provenance, FileKind]:
+def load_provenance(run: str | Path) -> tuple[Provenance, FileKind]:
     """Read and fully check the field of a run dir, ``manifest.json`` or record file."""
     value, where, kind = locate_field(run)
     return read_field(value, where=where), kind
 
 
 def load_field_value(
-    run: Path, *, beside: dict[str, object] | None = None
+    run: str | Path, *, beside: dict[str, object] | None = None
 ) -> tuple[dict[str, object], str]:
     """The field as raw JSON, after the same full validation as :func:`load_provenance`.
 
@@ -124,81 +159,102 @@ def load_field_value(
 
 
 def load_field_pair(
-    before: Path, after: Path
+    before: str | Path, after: str | Path
 ) -> tuple[tuple[dict[str, object], str], tuple[dict[str, object], str]]:
     """Two fields (``diff``), each with its location, validated as :func:`load_field_value`.
 
     Only one parsed field is held at a time: the first, once validated, is kept as the
-    JSON text of each plugin (in one buffer) while the second is parsed; then each of its
-    plugins whose text is the second's plugin's (same entry point) is that very object,
-    and the others are parsed from their text again. Equal texts written by orjson from
-    values orjson parsed are equal values, and the second's plugins that are the first's
-    objects passed the same validation there (as with ``beside``); every other plugin of
-    the second is validated. Where that does not hold (a field Python's parser had to
-    read, a string orjson cannot write) both fields are held, as with ``beside``.
+    sorted JSON text of each plugin (in one buffer; the digest check writes these texts
+    anyway) while the second is parsed and its digest checked, which writes its
+    plugins' texts too. A plugin of the second whose text is a plugin's of the first
+    (the same index, else the same entry point) is taken for both fields: equal texts
+    written by orjson, from values orjson parsed or the first's validation accepted,
+    are the same JSON values, types included (``0`` is not ``false``), so it passed the
+    same validation there (``validate_checked``). Every other plugin of the second is
+    validated; the first's others are parsed from their text again. Where that does not
+    hold (a field Python's parser had to read, a v1 field, a value orjson cannot write)
+    both fields are held, as with ``beside``.
     """
-    first, first_where = load_field_value(before)
-    plugins = cast("list[dict[str, object]]", first["plugins"])
-    # One growing buffer, not a bytes object per plugin: those would be scattered over
-    # the heap and keep the freed plugins' memory from being used for the second field.
     texts = bytearray()
-    keys: list[tuple[object, object]] = []
     ends = [0]
-    try:
-        for plugin in plugins:
-            texts += orjson.dumps(plugin)
-            entry_point = cast("dict[str, object]", plugin["entry_point"])  # validated
-            keys.append((entry_point["name"], entry_point["value"]))
-            ends.append(len(texts))
-    except orjson.JSONEncodeError:
+
+    def keep(_index: int, text: bytes) -> None:
+        texts.extend(text)
+        ends.append(len(texts))
+
+    value, first_where, _ = locate_field(before)
+    first: dict[str, object] = dict(read_field(value, where=first_where, each_plugin=keep))
+    del value
+    plugins = cast("list[dict[str, dict[str, object]]]", first["plugins"])
+    if len(ends) != len(plugins) + 1:  # a v1 field, or a value orjson cannot write
         return (first, first_where), load_field_value(after, beside=first)
+    keys = [(plugin["entry_point"]["name"], plugin["entry_point"]["value"]) for plugin in plugins]
     first["plugins"] = None
     del plugins  # the first field's plugins: only their texts are kept
     path = manifest_path(after)
     data = _read_run_file(path)
     try:
-        value: object = orjson.loads(data)
+        parsed: object = orjson.loads(data)
     except orjson.JSONDecodeError:
-        value = _UNPARSED
-    if value is _UNPARSED:  # not orjson's JSON: Python's parser reads it, or says what's wrong
+        parsed = _UNPARSED
+    if parsed is _UNPARSED:  # not orjson's JSON: Python's parser reads it, or says what's wrong
         first["plugins"] = [orjson.loads(texts[ends[i] : ends[i + 1]]) for i in range(len(keys))]
-        value = parse_json(data, where=str(path))
+        del texts
+        field, where, _ = _field_in(parse_json(data, where=str(path)), path)
+        del data
+        beside = read_field_beside(field, where=where, validated=cast("Provenance", first))
+        return (first, first_where), (dict(beside), where)
     del data
-    field, where, _ = _field_in(value, path)
-    if first["plugins"] is None:
-        first["plugins"] = _rebuilt(field, keys, texts, ends)
-    del texts
-    checked = read_field_beside(field, where=where, validated=cast("Provenance", first))
+    field, where, _ = _field_in(parsed, path)
+    del parsed
+    shared = _SharedPlugins(texts, ends, keys, field)
+    second = check_field(field, where=where, each_plugin=shared.match)
+    theirs = second["plugins"]
+    fresh = [plugin for index, plugin in enumerate(theirs) if index not in shared.found]
+    checked = validate_checked(second, where=where, fresh=fresh)
+    mine: list[object] = [None] * len(keys)
+    for index, at in shared.found.items():
+        mine[at] = theirs[index]
+    first["plugins"] = [
+        plugin if plugin is not None else orjson.loads(texts[ends[at] : ends[at + 1]])
+        for at, plugin in enumerate(mine)
+    ]
     return (first, first_where), (dict(checked), where)
 
 
+class _SharedPlugins:
+    """Which plugins of the second field are, by their text, plugins of the first."""
+
+    def __init__(
+        self, texts: bytearray, ends: list[int], keys: list[tuple[object, object]], field: object
+    ) -> None:
+        self.texts, self.ends, self.keys = texts, ends, keys
+        theirs = field.get("plugins") if isinstance(field, dict) else None
+        self.theirs: list[object] = theirs if isinstance(theirs, list) else []
+        self.found: dict[int, int] = {}  # index in the second -> index in the first
+        self._by_key: dict[tuple[object, object] | None, int] | None = None
+
+    def match(self, index: int, text: bytes) -> None:
+        """``check_field``'s ``each_plugin``: the second's plugin ``index`` has ``text``."""
+        ends = self.ends
+        if index < len(self.keys) and self.texts[ends[index] : ends[index + 1]] == text:
+            self.found[index] = index
+            return
+        # Not at the same place: a plugin added or removed before it, or changed.
+        if self._by_key is None:
+            self._by_key = {key: at for at, key in enumerate(self.keys)}
+        at = self._by_key.get(_entry_point_key(self.theirs[index]))
+        if at is not None and self.texts[ends[at] : ends[at + 1]] == text:
+            self.found[index] = at
+
+
+def _entry_point_key(plugin: object) -> tuple[str, str] | None:
+    """(name, value) of a plugin not validated yet, or ``None`` where they are not strings."""
+    entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
+    if not isinstance(entry_point, dict):
+        return None
+    name, value = entry_point.get("name"), entry_point.get("value")
+    return (name, value) if isinstance(name, str) and isinstance(value, str) else None
+
+
 _UNPARSED: Final = object()
-
-
-def _rebuilt(
-    field: object, keys: list[tuple[object, object]], texts: bytearray, ends: list[int]
-) -> list[object]:
-    """The first field's plugins: the second's object where its text is the same, else parsed.
-
-    The second field is not validated yet: its plugins are looked at only as far as
-    finding their entry point, and taken only when orjson writes exactly the first's text
-    for them (both parsed by orjson: the same value).
-    """
-    theirs = field.get("plugins") if isinstance(field, dict) else None
-    second: dict[tuple[object, object], object] = {}
-    for plugin in theirs if isinstance(theirs, list) else ():
-        entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
-        if isinstance(entry_point, dict):
-            second[entry_point.get("name"), entry_point.get("value")] = plugin
-    rebuilt: list[object] = []
-    for index, key in enumerate(keys):
-        text = texts[ends[index] : ends[index + 1]]
-        plugin = second.get(key)
-        try:
-            if plugin is not None and orjson.dumps(plugin) == text:
-                rebuilt.append(plugin)
-                continue
-        except orjson.JSONEncodeError:
-            pass
-        rebuilt.append(orjson.loads(text))
-    return rebuilt
