@@ -160,7 +160,7 @@ def test_plugin_exiting_during_check_never_passes_the_gate(world: World) -> None
     assert_outcome(result, 1, "bad_plugin")
 
 
-def test_ctrl_c_in_audit_output_leaves_no_partial_file(world: World, genuine: Any) -> None:
+def _audit_to_a_file(world: World, genuine: Any) -> subprocess.Popen[bytes]:
     world.fields = {"genuine": genuine}
     text = json.dumps(host_manifest(world.field()), sort_keys=True, indent=2)
     # Enough runs that audit is still writing when the signal comes: at its speed a few
@@ -168,20 +168,44 @@ def test_ctrl_c_in_audit_output_leaves_no_partial_file(world: World, genuine: An
     # the process instead of interrupting it.
     for index in range(4000):
         world.write(f"runs/{index:04}/manifest.json", text)
-    process = _start(world, "audit", str(world.path("runs")), "--output", "runs.jsonl")
+    return _start(world, "audit", str(world.path("runs")), "--output", "runs.jsonl")
 
-    def writing() -> bool:
-        # Lines have reached the temp file: the command is auditing, past its start-up.
-        # (A Ctrl-C within its first milliseconds of writing can end it by SIGINT rather
-        # than with 130 (docs/decisions.md); the temp file is removed either way.)
-        for name in os.listdir(world.root):
-            if name.startswith(".runs.jsonl."):
-                with contextlib.suppress(FileNotFoundError):  # renamed meanwhile: done
-                    return os.path.getsize(world.root / name) > 0
-        return False
 
-    _wait_for(writing, process)
+def _temp_file(world: World) -> int | None:
+    """The size of audit's temp file, ``None`` while there is none."""
+    for name in os.listdir(world.root):
+        if name.startswith(".runs.jsonl."):
+            with contextlib.suppress(FileNotFoundError):  # renamed meanwhile: done
+                return os.path.getsize(world.root / name)
+    return None
+
+
+def _assert_interrupted(world: World, process: subprocess.Popen[bytes]) -> None:
     code, stderr = _interrupt(process)
     assert code == 130, stderr
     assert stderr.splitlines() == ["insidellms-provenance: interrupted"]
     assert sorted(os.listdir(world.root)) == ["home", "runs", "site"]
+
+
+def test_ctrl_c_in_audit_output_leaves_no_partial_file(world: World, genuine: Any) -> None:
+    process = _audit_to_a_file(world, genuine)
+    # Lines have reached the temp file: the command is auditing, past its start-up.
+    _wait_for(lambda: bool(_temp_file(world)), process)
+    _assert_interrupted(world, process)
+
+
+@pytest.mark.parametrize("offset_ms", range(0, 16, 2))
+def test_ctrl_c_in_audit_outputs_first_milliseconds(
+    world: World, genuine: Any, offset_ms: int
+) -> None:
+    """Ctrl-C from 0 to 14 ms after the temp file appears, while the first runs' code is
+    still being imported: always one line and exit 130, never death by SIGINT or a
+    Ctrl-C swallowed by the import system (docs/decisions.md, issue 11)."""
+    process = _audit_to_a_file(world, genuine)
+    deadline = time.monotonic() + DEADLINE
+    while _temp_file(world) is None:
+        assert process.poll() is None, "the command ended before the signal could be sent"
+        assert time.monotonic() < deadline, "no temp file"
+        time.sleep(0.0005)
+    time.sleep(offset_ms / 1000)  # where the signal lands, not how long anything takes
+    _assert_interrupted(world, process)

@@ -99,10 +99,11 @@ def run(arguments: argparse.Namespace) -> int:
         if target.is_dir():
             raise ProvenanceError(f"{output}: is a directory")
         _refuse_an_input(target, output, runs)
-    with _sink(target, output) as sink:
+    with _deferred_interrupts() as interrupts, _sink(target, output, interrupts) as sink:
         for line in audit_runs(runs, summary, group=arguments.group, dependencies=arguments.deps):
             sink.write(line)
             progress.update(summary.runs, summary.current)
+            interrupts.check()
     progress.close()
     report = sys.stdout if output is not None else sys.stderr
     report.write(terminal_safe(summary.render()))
@@ -141,40 +142,76 @@ def _identity(path: str | Path) -> tuple[int, int] | None:
     return (info.st_dev, info.st_ino)
 
 
-def _set_interrupt_mask(how: int, mask: Iterable[int]) -> set[int | signal.Signals]:
-    """``pthread_sigmask`` where there is one (not on Windows)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        return set()
-    return signal.pthread_sigmask(how, mask)
+class _Interrupts:
+    """Ctrl-C noted by a signal handler, raised as ``KeyboardInterrupt`` by :meth:`check`."""
+
+    def __init__(self) -> None:
+        self.pending = False
+
+    def note(self, signum: int, frame: object) -> None:
+        """The SIGINT handler: nothing but a flag, so nothing can fail where it lands."""
+        del signum, frame
+        self.pending = True
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` here if Ctrl-C was pressed."""
+        if self.pending:
+            raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
-def _sink(target: Path | None, output: Path | None) -> Iterator[IO[bytes]]:
-    """stdout, or a temp file beside ``target`` renamed over it only when all went well."""
+def _deferred_interrupts() -> Iterator[_Interrupts]:
+    """While auditing, Ctrl-C raises only where :meth:`_Interrupts.check` is called.
+
+    Python's own handler raises ``KeyboardInterrupt`` at whatever bytecode runs next: in
+    the import system's weakref callbacks (where it is printed as "ignored" and lost, so
+    audit finished with exit 0) or in a string ``exec`` (after which CPython ends the
+    process by SIGINT, whatever the handler did). Audit imports code lazily while
+    auditing its first runs, so a Ctrl-C in those milliseconds did either. Only
+    Python's default handler is replaced: an ignored SIGINT stays ignored.
+    """
+    interrupts = _Interrupts()
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield interrupts
+        return
+    try:
+        signal.signal(signal.SIGINT, interrupts.note)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield interrupts
+        return
+    try:
+        yield interrupts
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupts.check()  # pressed after the last check: still an interrupted command
+
+
+@contextlib.contextmanager
+def _sink(target: Path | None, output: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes]]:
+    """stdout, or a temp file beside ``target`` renamed over it only when all went well.
+
+    A Ctrl-C (``interrupts``) noted before the rename removes the temp file instead.
+    """
     from insidellms_provenance.errors import WriteError
 
     if target is None:
         yield sys.stdout.buffer
         sys.stdout.flush()
         return
-    # SIGINT waits while the temp file is created, and is raised (by the unblocking call)
-    # inside the ``try`` that removes it: a Ctrl-C cannot leave it behind.
-    previous = _set_interrupt_mask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         fd, temp_name = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
         )
     except OSError as error:
-        _set_interrupt_mask(signal.SIG_SETMASK, previous)
         raise WriteError(f"{output}: cannot write in {target.parent}: {error.strerror}") from None
     file: IO[bytes] = os.fdopen(fd, "wb")
     try:
-        _set_interrupt_mask(signal.SIG_SETMASK, previous)
         yield file
         file.flush()
         os.fsync(file.fileno())
         file.close()
         os.chmod(temp_name, 0o644)
+        interrupts.check()
         os.replace(temp_name, target)
     except BaseException as error:
         with contextlib.suppress(OSError):
