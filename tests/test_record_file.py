@@ -112,6 +112,7 @@ def test_hash_parse_accepts_strong_algorithms(algorithm):
         ("a.py,x,y,z\n", [], ["RECORD row 'a.py,x,y,z': expected 3 fields, got 4"]),
         ("a.py,,-1\n", [], ["RECORD row 'a.py': size '-1' is not a non-negative integer"]),
         ("a.py,,1.5\n", [], ["RECORD row 'a.py': size '1.5' is not a non-negative integer"]),
+        ("a.py,," + "9" * 5000 + "\n", [], ["RECORD row 'a.py': size of 5000 digits is too large"]),
         (",,\n", [], ["RECORD row '': empty path"]),
         (
             "a.py,md5=abc,zz\n",

@@ -320,10 +320,13 @@ def _parse_row(row: list[str]) -> RecordEntry | str:
         except ValueError as error:
             issues.append(str(error))
     if size_text:
-        if size_text.isdigit() and size_text.isascii():
-            size = int(size_text)
-        else:
+        if not (size_text.isdigit() and size_text.isascii()):
             issues.append(f"size {size_text!r} is not a non-negative integer")
+        else:
+            try:
+                size = int(size_text)
+            except ValueError:  # more digits than int() converts (a hostile RECORD)
+                issues.append(f"size of {len(size_text)} digits is too large")
     if issues:
         return f"RECORD row {path!r}: {'; '.join(issues)}"
     return RecordEntry(path, hash_, size)
