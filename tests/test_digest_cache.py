@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -14,9 +15,11 @@ import pytest
 
 from insidellms_provenance.fingerprint import _digest_cache as digest_cache
 from insidellms_provenance.fingerprint._digest_cache import (
+    SETTLED_NS,
     DescriptionCache,
     cache_directory,
     describe_cached,
+    settled,
 )
 from insidellms_provenance.fingerprint._distribution import describe_distribution, metadata_facts
 from insidellms_provenance.fingerprint._record_file import simple_canonical_rows
@@ -103,7 +106,8 @@ def test_every_input_is_in_the_key(big, cache, change):
     fresh = describe_distribution(big, integrity=False)[0]
     assert describe_cached(big, editable=False, directory=cache) == fresh
     assert DescriptionCache(cache).facts(big) == metadata_facts((info / "METADATA").read_text())
-    assert len(entries(cache)) == 2
+    (entry,) = entries(cache)  # one entry per metadata directory, replaced
+    assert orjson.loads(entry.read_bytes())["description"] == fresh
 
 
 def test_editable_installs_are_described_but_not_stored(big, cache):
@@ -252,6 +256,131 @@ def test_the_definition_does_not_depend_on_what_was_imported(tmp_path):
     definition = digest_cache._definition()
     assert definition is not None
     assert alone.stdout.strip() == definition.hex()  # the same with every module imported
+
+
+def later() -> int:
+    """A clock at which every file the test wrote has settled (git's racy-timestamp rule)."""
+    return time.time_ns() + 2 * SETTLED_NS
+
+
+def info_dir(dist: metadata.Distribution) -> Path:
+    return Path(str(dist._path))  # type: ignore[attr-defined]
+
+
+def by_status(dist: metadata.Distribution) -> bool:
+    """Whether this file system keeps a kernel change time, so status evidence is used."""
+    return digest_cache.metadata_status(info_dir(dist)) is not None
+
+
+def test_a_settled_hit_reads_nothing_but_the_entry(big, cache, monkeypatch):
+    if not by_status(big):
+        pytest.skip("the temporary directory's file system is checked by content only")
+    computed = describe_distribution(big, integrity=False)[0]
+    facts = metadata_facts(big.read_text("METADATA") or "")
+    DescriptionCache(cache, clock=time.time_ns).describe(big, editable=False)
+    # The install is seconds old at most: not settled when stored, so the first later
+    # reading checks by content and records status evidence that has settled by then.
+    DescriptionCache(cache, clock=later).describe(big, editable=False)
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(digest_cache, "_snapshot", refuse)
+    monkeypatch.setattr(digest_cache, "describe_distribution", refuse)
+    monkeypatch.setattr(digest_cache, "metadata_facts", refuse)
+    again = DescriptionCache(cache, clock=later)
+    assert again.facts(big) == facts
+    assert again.describe(big, editable=False) == computed
+
+
+@pytest.mark.parametrize("filename", ["RECORD", "METADATA"])
+def test_a_same_size_rewrite_with_its_mtime_restored_is_seen(big, cache, filename):
+    """The change time moves with any write, whatever the size and mtime say."""
+    original = DescriptionCache(cache).describe(big, editable=False)
+    DescriptionCache(cache, clock=later).describe(big, editable=False)  # settled evidence
+    path = info_dir(big) / filename
+    before = path.stat()
+    old = path.read_bytes()
+    new = (
+        old.replace(b"module_00007.py,sha256=", b"module_00008.py,sha256=", 1)
+        if filename == "RECORD"
+        else old.replace(b"Version: 1.0", b"Version: 2.0", 1)
+    )
+    assert new != old
+    assert len(new) == len(old)
+    path.write_bytes(new)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
+    assert after.st_ctime_ns != before.st_ctime_ns
+    cached = DescriptionCache(cache, clock=later)
+    assert cached.facts(big) == metadata_facts(big.read_text("METADATA") or "")
+    described = cached.describe(big, editable=False)
+    assert described == describe_distribution(big, integrity=False)[0]
+    assert described != original
+
+
+@pytest.mark.parametrize(("settled_by", "served"), [(0, False), (2 * SETTLED_NS, True)])
+def test_status_evidence_counts_only_once_settled(big, cache, settled_by, served):
+    """An entry whose status matches but was recorded within a tick of a change is re-read.
+
+    The entry is forged to stand for bytes that changed within the same timestamp tick
+    (same status, other content): only evidence older than the settling time is trusted.
+    """
+    if not by_status(big):
+        pytest.skip("the temporary directory's file system is checked by content only")
+    describe_cached(big, editable=False, directory=cache)
+    (entry,) = entries(cache)
+    forged = orjson.loads(entry.read_bytes())
+    evidence = digest_cache.metadata_status(info_dir(big))
+    assert evidence is not None
+    forged |= {
+        "content": "0" * 64,
+        "evidence": evidence,
+        "checked_ns": max(status[5] for status in evidence) + settled_by,
+    }
+    forged["description"]["record_digest"] = "sha256:" + "0" * 64
+    entry.write_bytes(orjson.dumps(forged))
+    described = DescriptionCache(cache, clock=later).describe(big, editable=False)
+    assert (described == forged["description"]) is served
+    if not served:
+        assert described == describe_distribution(big, integrity=False)[0]
+
+
+@pytest.mark.parametrize(
+    ("ctimes", "checked", "now", "expected"),
+    [
+        pytest.param([0, 0, 0], SETTLED_NS, SETTLED_NS, True, id="settled"),
+        pytest.param([0, 0, 1], SETTLED_NS, SETTLED_NS, False, id="one-within-the-tick"),
+        pytest.param([5, 5, 5], 5, 10 * SETTLED_NS, False, id="read-in-the-same-tick"),
+        pytest.param([0, 0, 0], 2 * SETTLED_NS, SETTLED_NS, False, id="clock-set-back"),
+    ],
+)
+def test_settled(ctimes, checked, now, expected):
+    evidence = [[0o100644, 1, 2, 3, 0, ctime] for ctime in ctimes]
+    assert settled(evidence, checked, now) is expected
+
+
+def test_only_linux_file_systems_with_a_kernel_change_time_give_evidence(tmp_path):
+    assert digest_cache._keeps_change_time(-2) is False  # no such device
+    device = os.stat(tmp_path).st_dev
+    mounts = Path("/proc/self/mountinfo")
+    if sys.platform != "linux" or not mounts.exists():
+        assert digest_cache._keeps_change_time(device) is False
+        return
+    kinds = {
+        os.makedev(*map(int, line.split(" ")[2].split(":"))): line.partition(" - ")[2].split()[0]
+        for line in mounts.read_text().splitlines()
+    }
+    expected = kinds.get(device) in {"ext4", "xfs", "btrfs", "tmpfs", "overlay", "zfs"}
+    if kinds.get(device) in digest_cache._CHANGE_TIME_FILE_SYSTEMS:
+        assert digest_cache._keeps_change_time(device) is True
+    elif expected is False:
+        assert digest_cache._keeps_change_time(device) is False
 
 
 def test_the_suite_never_points_the_tool_at_the_users_cache(private_user_cache, tmp_path):

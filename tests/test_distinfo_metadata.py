@@ -7,6 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from packaging.metadata import parse_email
 
+from insidellms_provenance.fingerprint import _distribution as distribution
 from insidellms_provenance.fingerprint._distribution import metadata_headers, name_and_version
 
 FIELDS = ["Name", "Version", "name", "VERSION", "Summary", "Metadata-Version"]
@@ -79,3 +80,53 @@ def test_headers_are_parsed_from_the_text_before_the_first_blank_line_only(lines
     ours = metadata_headers.__wrapped__(text)
     assert ours.items() == whole.items()
     assert ours.get_unixfrom() == whole.get_unixfrom()
+    for field in ("Name", "version", "REQUIRES-DIST", "Missing"):
+        assert ours.get(field) == whole.get(field)
+        assert ours.get_all(field) == whole.get_all(field)
+
+
+_PLAIN_LINES = st.one_of(
+    st.tuples(
+        st.sampled_from([*FIELDS, "Requires-Dist", "From", "X-\x7e!", "a b", ""]),
+        st.text(alphabet=st.sampled_from("ab1.-_ é\t:;\x0c\u2028\udc80"), max_size=8),
+    ).map(lambda pair: f"{pair[0]}:{pair[1]}"),
+    st.sampled_from(["From x", "no colon", " continued", ":empty"]),
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(_PLAIN_LINES, min_size=1, max_size=10), st.sampled_from(["", "\n", "\nbody\n"]))
+def test_plain_header_blocks_are_read_as_the_email_parser_reads_them(lines, body):
+    """The string-method reading of plain blocks, where it answers, is the parser's."""
+    from email.parser import HeaderParser
+
+    text = "".join(f"{line}\n" for line in lines) + body
+    simple = distribution._simple_headers(text.partition("\n\n")[0] + "\n")
+    whole = HeaderParser().parsestr(text)
+    if simple is not None:
+        assert simple.items() == whole.items()
+        for field in ("Name", "version", "REQUIRES-DIST", "Missing"):
+            assert simple.get(field) == whole.get(field)
+            assert simple.get_all(field) == whole.get_all(field)
+    if "\udc80" not in text:  # compat32 makes Header objects of surrogates: no ==
+        assert metadata_headers.__wrapped__(text).items() == whole.items()
+
+
+@pytest.mark.parametrize(
+    ("text", "simple"),
+    [
+        ("Name: a\nVersion: 1\n\nbody", True),
+        ("Name: a\nRequires-Dist: b; extra == 'x'\n", True),
+        ("Name: a\r\nVersion: 1\r\n", False),
+        ("Name: a\n folded\n", False),
+        ("From nobody\nName: a\n", False),
+        ("Name a\n", False),
+        ("Name: \udc80\n", False),
+        ("Name: a", False),
+    ],
+)
+def test_which_blocks_are_plain(text, simple):
+    assert (
+        distribution._simple_headers(text.partition("\n\n")[0] + "\n" if "\n\n" in text else text)
+        is not None
+    ) is simple

@@ -82,6 +82,7 @@ class DependencyTable:
         self._cache = DescriptionCache(cache)
         self._walker: DependencyWalker | None = None
         self._closures: dict[str, Closure] = {}
+        self._roots: dict[str, metadata.Distribution] = {}
         self.table: dict[str, Dependency] = {}
 
     def closure(
@@ -93,11 +94,30 @@ class DependencyTable:
         key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
         if key not in self._closures:
             self._closures[key] = self._walker.closure(dist)
+            self._roots[key] = dist
         closure = self._closures[key]
         for name, found in closure.distributions.items():
             if name not in self.table:
                 self.table[name] = self._describe(found)
         return closure.names, closure.unsatisfied
+
+    def read_from(self) -> tuple[dict[str, str], list[metadata.Distribution]] | None:
+        """What the closures so far were read from, if only metadata directories decide them.
+
+        The installed listing (each name's metadata directory) and every distribution
+        whose METADATA, RECORD or ``direct_url.json`` was read: the plugins and their
+        dependencies. ``None`` when something else was read: a dependency described
+        outside the description cache (editable, ``.egg-info``, a RECORD whose digest
+        reads scripts), or an environment importlib lists otherwise.
+        """
+        listing = self._walker.listing() if self._walker is not None else None
+        if listing is None or not self._cache.complete:
+            return None
+        found = {str(getattr(dist, "_path", "")): dist for dist in self._roots.values()}
+        for closure in self._closures.values():
+            for dist in closure.distributions.values():
+                found[str(getattr(dist, "_path", ""))] = dist
+        return listing, list(found.values())
 
     def _describe(self, dist: metadata.Distribution) -> Dependency:
         found = describe_source(dist)
@@ -122,6 +142,10 @@ class DependencyWalker:
         self._facts = facts
         self._nodes: dict[str, _Node] = {}
         self._edges: dict[tuple[str, frozenset[str]], _Edges] = {}
+
+    def listing(self) -> dict[str, str] | None:
+        """The installed listing the walk resolves names in (``InstalledDistributions``)."""
+        return self._installed.listing()
 
     def closure(self, dist: metadata.Distribution) -> Closure:
         """The transitive dependencies of ``dist``, following the extras requirements name."""

@@ -1,14 +1,23 @@
-"""A content-addressed cache of what dependencies' metadata decides, so host runs stay cheap.
+"""A cache of what dependencies' metadata decides, so host runs stay cheap.
 
 Recording a run's dependency closures reads, for each dependency, its ``Requires-Dist``
 (the walk) and its description (``record_digest``, ``code_digest``, name, version,
-problems). Both are pure functions of bytes this module reads first: RECORD, METADATA,
-the ``*.dist-info`` directory name, and the source of the code that computes them. An
-entry holds both, keyed by the SHA-256 of exactly those inputs, and is computed from the
-very bytes that were hashed (a snapshot), so an entry can never describe other bytes
-than its key's: a changed RECORD or METADATA is a new key, never a stale hit. A hit
-leaves three reads per distribution (RECORD, METADATA, the entry) and a hash; the
-10,000 rows of a ``torch`` RECORD are not parsed again.
+problems). Both are pure functions of bytes this module reads: RECORD, METADATA, the
+``*.dist-info`` directory name, and the source of the code that computes them. An entry
+holds both, with the SHA-256 of exactly those inputs (its *content key*), and is computed
+from the very bytes that were hashed (a snapshot), so an entry can never describe other
+bytes than its content key's.
+
+An entry is found by the metadata directory's path, and proves its bytes unchanged in
+one of two ways:
+
+- **by status** (Linux, on file systems known to keep a kernel-maintained change time):
+  the directory, RECORD and METADATA still have the device, inode, size, mode,
+  modification and change times recorded with the entry, and every change time was
+  older than the reading by more than :data:`SETTLED_NS` (git's racy-timestamp rule).
+  Nothing is read but the entry: three ``stat`` calls;
+- **by content**, everywhere else: RECORD and METADATA are read and hashed, and the
+  content key must equal the entry's (then the status evidence is refreshed).
 
 Only RECORDs whose digest reads nothing else are stored (``may_read_files``): rows that
 climb out of the site directory, or name a ``--target`` directory's scripts, make the
@@ -29,10 +38,12 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Mapping
+import sys
+import time
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path, PurePosixPath
-from typing import Final, cast
+from typing import Any, Final, cast
 
 import orjson
 
@@ -47,11 +58,31 @@ from insidellms_provenance.fingerprint._distribution import (
     read_regular_file,
 )
 
-__all__ = ["CACHE_VARIABLE", "DescriptionCache", "cache_directory", "describe_cached"]
+__all__ = [
+    "CACHE_VARIABLE",
+    "SETTLED_NS",
+    "DescriptionCache",
+    "Status",
+    "cache_directory",
+    "describe_cached",
+    "file_status",
+    "load_entry",
+    "metadata_status",
+    "settled",
+    "source_definition",
+    "store_entry",
+]
 
 CACHE_VARIABLE: Final = "INSIDELLMS_PROVENANCE_CACHE"
+SETTLED_NS: Final = 3_000_000_000
+"""How much older than the reading every change time must be for status evidence to count.
+
+More than the coarsest timestamp granularity of the file systems trusted (two seconds)
+plus the lag of the kernel's coarse clock (a scheduler tick): a change made after the
+reading then always gets a later change time than the one recorded.
+"""
 _MAX_ENTRY_BYTES: Final = 1 << 20
-_FORMAT: Final = b"insidellms-provenance description cache 2"
+_FORMAT: Final = b"insidellms-provenance description cache 3"
 # The modules whose code decides an entry (their source is part of every key).
 _DEFINING_MODULES: Final = (
     "insidellms_provenance._safe_io",
@@ -66,6 +97,17 @@ _DEFINING_MODULES: Final = (
 )
 _DESCRIPTION_KEYS: Final = DistributionInfo.__annotations__.keys()
 _OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+# What the status of the directory, RECORD and METADATA is compared by.
+_STATUS_FILES: Final = ("", "RECORD", "METADATA")
+# Linux file systems whose change time (st_ctime) only the kernel sets, to its clock, on
+# every change to a file's content or status (docs/decisions.md, issue 17). Anything
+# else (network and FUSE file systems, FAT, other systems) is checked by content.
+_CHANGE_TIME_FILE_SYSTEMS: Final = frozenset(
+    {"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", "bcachefs", "overlay"}
+)
+
+Status = list[int]
+"""``[st_mode, st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns]`` of one file."""
 
 
 def cache_directory(environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -87,39 +129,85 @@ def describe_cached(
     return DescriptionCache(directory).describe(dist, editable=editable)
 
 
-class _Found:
-    """A distribution looked up: the bytes read, their key, and the entry if there was one.
+def settled(evidence: list[Status], checked_ns: int, now_ns: int) -> bool:
+    """Whether status ``evidence`` taken at ``checked_ns`` proves the files unchanged since.
+
+    Every change time must be older than the reading by more than :data:`SETTLED_NS`
+    (a change within the same timestamp tick as the recorded one could keep it), and
+    the reading must not lie in the future (a clock set back).
+    """
+    return checked_ns <= now_ns and all(status[5] <= checked_ns - SETTLED_NS for status in evidence)
+
+
+class _Entry:
+    """An entry as read: its content key, status evidence, and what it holds.
 
     A plain class: a ``NamedTuple`` would compile its annotations at import, in every
     host run that walks a closure.
     """
 
-    __slots__ = ("description", "facts", "key", "snapshot")
+    __slots__ = ("checked_ns", "content", "description", "evidence", "facts")
 
     def __init__(
         self,
-        snapshot: _Snapshot,
-        key: str,
-        facts: MetadataFacts | None,
-        description: DistributionInfo | None,
+        content: str,
+        evidence: list[Status] | None,
+        checked_ns: int,
+        facts: MetadataFacts,
+        description: DistributionInfo,
     ) -> None:
-        self.snapshot = snapshot
-        self.key = key
+        self.content = content
+        self.evidence = evidence
+        self.checked_ns = checked_ns
         self.facts = facts
         self.description = description
+
+
+class _Found:
+    """A distribution looked up: its entry's name, and what is known of it.
+
+    ``snapshot`` and ``content`` are the bytes read and their key (``None`` after a
+    hit by status, which reads nothing); ``evidence`` is the status taken around that
+    reading at ``checked_ns``, if it held still; ``facts`` and ``description`` come from
+    the entry, or are ``None`` until computed.
+    """
+
+    __slots__ = ("checked_ns", "content", "description", "evidence", "facts", "name", "snapshot")
+
+    def __init__(  # noqa: PLR0913 - the fields
+        self,
+        name: str,
+        *,
+        snapshot: _Snapshot | None,
+        content: str | None,
+        evidence: list[Status] | None,
+        checked_ns: int,
+        entry: _Entry | None,
+    ) -> None:
+        self.name = name
+        self.snapshot = snapshot
+        self.content = content
+        self.evidence = evidence
+        self.checked_ns = checked_ns
+        self.facts = entry.facts if entry is not None else None
+        self.description = entry.description if entry is not None else None
 
 
 class DescriptionCache:
     """The cache directory as one recording uses it: each distribution looked up once.
 
     ``directory`` ``None`` turns the cache off: nothing is read or written, and
-    :meth:`facts` returns ``None`` (the caller reads METADATA itself).
+    :meth:`facts` returns ``None`` (the caller reads METADATA itself). ``clock`` gives
+    the time of each reading (nanoseconds since the epoch; tests move it).
     """
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, *, clock: Callable[[], int] = time.time_ns) -> None:
         self._directory = directory
+        self._clock = clock
         self._trusted: bool | None = None
         self._found: dict[str, _Found | None] = {}
+        self.complete = True
+        """Whether every fact and description so far is what the key's bytes decide."""
 
     def facts(self, dist: metadata.Distribution) -> MetadataFacts | None:
         """Name, Version and ``Requires-Dist`` values of ``dist``'s METADATA, or ``None``.
@@ -128,10 +216,11 @@ class DescriptionCache:
         """
         found = self._lookup(dist)
         if found is None:
+            self.complete = False
             return None
         if found.facts is not None:
             return found.facts
-        return metadata_facts(found.snapshot.read_text("METADATA") or "")
+        return metadata_facts(_read(found, "METADATA"))
 
     def describe(self, dist: metadata.Distribution, *, editable: bool) -> DistributionInfo:
         """``describe_distribution(dist, editable=..., integrity=False)[0]``, cached if it applies.
@@ -140,18 +229,18 @@ class DescriptionCache:
         the files they list, so it may only hold what those bytes decide.
         """
         found = None if editable else self._lookup(dist)
-        if found is None:
-            return describe_distribution(dist, editable=editable, integrity=False)[0]
-        if found.description is not None:
+        if found is not None and found.description is not None:
             return found.description
-        if may_read_files(found.snapshot.read_text("RECORD") or ""):
-            return describe_distribution(dist, integrity=False)[0]
+        if found is None or found.snapshot is None or may_read_files(_read(found, "RECORD")):
+            self.complete = False
+            return describe_distribution(dist, editable=editable, integrity=False)[0]
         # Stored only when nothing but the key's bytes decide it; a hit therefore needs
         # no such check (the same bytes and code give the same verdict).
         description = describe_distribution(found.snapshot, integrity=False)[0]
-        if self._directory is not None:
-            facts = metadata_facts(found.snapshot.read_text("METADATA") or "")
-            _store(self._directory, found.key, facts, description)
+        if self._directory is not None and found.content is not None:
+            facts = metadata_facts(_read(found, "METADATA"))
+            entry = _Entry(found.content, found.evidence, found.checked_ns, facts, description)
+            _store(self._directory, found.name, entry)
         return description
 
     def _lookup(self, dist: metadata.Distribution) -> _Found | None:
@@ -161,16 +250,67 @@ class DescriptionCache:
         return self._found[where]
 
     def _look_up(self, dist: metadata.Distribution) -> _Found | None:
-        snapshot = _snapshot(dist)
-        key = _key(snapshot) if snapshot is not None else None
-        if snapshot is None or key is None or self._directory is None:
+        directory = getattr(dist, "_path", None)
+        definition = _definition()
+        if (
+            self._directory is None
+            or definition is None
+            or not isinstance(directory, Path)
+            or dist_info_name(dist) is None
+        ):
             return None
         if self._trusted is None:
             self._trusted = _trusted_directory(self._directory)
-        entry = _load(self._directory / f"{key}.json", key) if self._trusted else None
-        if entry is None:
-            return _Found(snapshot, key, None, None)
-        return _Found(snapshot, key, entry[0], entry[1])
+        name = _entry_name(definition, os.fsencode(directory))
+        entry = _load(self._directory, name) if self._trusted else None
+        checked_ns = self._clock()
+        evidence = metadata_status(directory)
+        if (
+            entry is not None
+            and evidence is not None
+            and entry.evidence == evidence
+            and settled(evidence, entry.checked_ns, checked_ns)
+        ):
+            return _Found(
+                name,
+                snapshot=None,
+                content=None,
+                evidence=None,
+                checked_ns=entry.checked_ns,
+                entry=entry,
+            )
+        snapshot = _snapshot(dist)
+        if snapshot is None:
+            return None
+        content = _content_key(definition, snapshot)
+        if evidence != metadata_status(directory):
+            evidence = None  # changed while it was read: the next reading checks by content
+        if entry is None or entry.content != content:
+            return _Found(
+                name,
+                snapshot=snapshot,
+                content=content,
+                evidence=evidence,
+                checked_ns=checked_ns,
+                entry=None,
+            )
+        if evidence is not None and settled(evidence, checked_ns, checked_ns):
+            # Same bytes, and status evidence that would now count (we are here because
+            # the entry's did not: a copy, a touch, or a change within its tick).
+            refreshed = _Entry(content, evidence, checked_ns, entry.facts, entry.description)
+            _store(self._directory, name, refreshed)
+        return _Found(
+            name,
+            snapshot=snapshot,
+            content=content,
+            evidence=evidence,
+            checked_ns=checked_ns,
+            entry=entry,
+        )
+
+
+def _read(found: _Found, filename: str) -> str:
+    return (found.snapshot.read_text(filename) if found.snapshot is not None else None) or ""
 
 
 class _Snapshot(metadata.Distribution):
@@ -198,8 +338,6 @@ def _snapshot(dist: metadata.Distribution) -> _Snapshot | None:
     UTF-8), and a directory without METADATA (an ``.egg-info``, whose ``PKG-INFO`` and
     ``requires.txt`` are read instead), is left to the ordinary path.
     """
-    if not isinstance(getattr(dist, "_path", None), Path) or dist_info_name(dist) is None:
-        return None
     problems: list[str] = []
     record = read_dist_text(dist, "RECORD", problems)
     if problems or record is None:
@@ -210,10 +348,17 @@ def _snapshot(dist: metadata.Distribution) -> _Snapshot | None:
     return _Snapshot(dist, {"RECORD": record, "METADATA": text, "PKG-INFO": None})
 
 
-def _key(snapshot: _Snapshot) -> str | None:
-    definition = _definition()
-    if definition is None:
-        return None
+def _entry_name(definition: bytes, directory: bytes) -> str:
+    """Where a metadata directory's entry lives: a digest of the code and the path."""
+    digest = hashlib.sha256(_FORMAT + b" by path")
+    for part in (definition, directory):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _content_key(definition: bytes, snapshot: _Snapshot) -> str:
+    """SHA-256 over the code, the ``*.dist-info`` name, RECORD and METADATA."""
     digest = hashlib.sha256(_FORMAT)
     parts = [
         definition,
@@ -232,31 +377,107 @@ def _key(snapshot: _Snapshot) -> str | None:
     return digest.hexdigest()
 
 
-_DEFINITION: dict[str, bytes | None] = {}
+def metadata_status(directory: str | os.PathLike[str]) -> list[Status] | None:
+    """Status of the directory, RECORD and METADATA, where it can prove them unchanged.
+
+    ``None`` (check by content) unless all three lie on a file system that keeps a
+    kernel-maintained change time, and the directory is one and the files are regular
+    (``stat`` follows symlinks, as reading them does).
+    """
+    evidence = []
+    for filename in _STATUS_FILES:
+        status = file_status(os.path.join(directory, filename), directory=not filename)
+        if status is None:
+            return None
+        evidence.append(status)
+    return evidence
+
+
+def file_status(path: str, *, directory: bool = False) -> Status | None:
+    """The status of a regular file (or a ``directory``) as evidence, or ``None``.
+
+    ``None`` when it is missing, of another kind, or on a file system whose change
+    time does not prove it unchanged (:func:`_keeps_change_time`).
+    """
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not (stat.S_ISDIR(found.st_mode) if directory else stat.S_ISREG(found.st_mode)):
+        return None
+    if not _keeps_change_time(found.st_dev):
+        return None
+    return [
+        found.st_mode,
+        found.st_dev,
+        found.st_ino,
+        found.st_size,
+        found.st_mtime_ns,
+        found.st_ctime_ns,
+    ]
+
+
+_DEVICES: dict[int, bool] = {}
+
+
+def _keeps_change_time(device: int) -> bool:
+    """Whether ``device`` holds a Linux file system of :data:`_CHANGE_TIME_FILE_SYSTEMS`.
+
+    Looked up in ``/proc/self/mountinfo`` once a process; a device not listed there
+    (a btrfs subvolume that is not a mount point, another system) is not trusted.
+    """
+    if not _DEVICES and sys.platform == "linux":
+        try:
+            with open("/proc/self/mountinfo", "rb") as mounts:
+                text = mounts.read(1 << 20).decode("utf-8", "replace")
+        except OSError:
+            text = ""
+        for line in text.splitlines():
+            fields, _, file_system = line.partition(" - ")
+            parts = fields.split(" ")
+            if len(parts) < 3 or ":" not in parts[2]:
+                continue
+            major, _, minor = parts[2].partition(":")
+            if major.isdigit() and minor.isdigit():
+                kind = file_system.partition(" ")[0]
+                number = os.makedev(int(major), int(minor))
+                # A device mounted twice with different types is trusted only if both are.
+                _DEVICES[number] = _DEVICES.get(number, True) and (
+                    kind in _CHANGE_TIME_FILE_SYSTEMS
+                )
+        _DEVICES.setdefault(-1, False)  # looked up, even if nothing was found
+    return _DEVICES.get(device, False)
+
+
+_DEFINITIONS: dict[tuple[str, ...], bytes | None] = {}
 
 
 def _definition() -> bytes | None:
-    """SHA-256 of the source of every module that decides an entry, once a process.
+    return source_definition(_DEFINING_MODULES)
+
+
+def source_definition(modules: tuple[str, ...]) -> bytes | None:
+    """SHA-256 of the source of ``modules`` (what decides an entry), once a process.
 
     Each source is found in this package's directory by the module's name, imported or
     not: some are imported only for the RECORDs that need them, and a module missing
     from ``sys.modules`` must not turn the cache off. A source that cannot be read (a
     zip import, a symlink) does.
     """
-    if "value" not in _DEFINITION:
+    if modules not in _DEFINITIONS:
         package = Path(__file__).parent.parent
         digest = hashlib.sha256()
-        for name in _DEFINING_MODULES:
+        for name in modules:
             *directories, module = name.split(".")[1:]
             data = read_regular_file(package.joinpath(*directories), f"{module}.py")
             if data is None:
-                _DEFINITION["value"] = None
+                _DEFINITIONS[modules] = None
                 break
             digest.update(len(data).to_bytes(8, "big"))
             digest.update(data)
         else:
-            _DEFINITION["value"] = digest.digest()
-    return _DEFINITION["value"]
+            _DEFINITIONS[modules] = digest.digest()
+    return _DEFINITIONS[modules]
 
 
 def _trusted_directory(directory: Path) -> bool:
@@ -272,27 +493,74 @@ def _trusted_directory(directory: Path) -> bool:
     )
 
 
-def _load(entry: Path, key: str) -> tuple[MetadataFacts, DistributionInfo] | None:
-    """The facts and description an entry holds, if it is ours, for ``key``, and well formed."""
-    data = _read_entry(entry)
+def load_entry(directory: Path, name: str, *, trusted: bool = False) -> dict[str, Any] | None:
+    """The JSON object stored as ``name`` in ``directory``, if it is ours and names itself so.
+
+    ``directory`` must be one only we may write into (checked here unless ``trusted``
+    says the caller already has).
+    """
+    if not trusted and not _trusted_directory(directory):
+        return None
+    data = _read_entry(directory / f"{name}.json")
     try:
         value = orjson.loads(data) if data is not None else None
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(value, dict) or value.get("key") != key:
+    if not isinstance(value, dict) or value.get("key") != name:
         return None
+    return value
+
+
+def _load(directory: Path, name: str) -> _Entry | None:
+    """The entry stored as ``name``, if it is ours, well formed, and names itself so."""
+    value = load_entry(directory, name, trusted=True)  # DescriptionCache checked it
+    if value is None:
+        return None
+    content, evidence, checked_ns = (
+        value.get("content"),
+        value.get("evidence"),
+        value.get("checked_ns"),
+    )
     description, facts = value.get("description"), value.get("facts")
-    if not isinstance(description, dict) or description.keys() != _DESCRIPTION_KEYS:
+    if not (
+        isinstance(content, str)
+        and type(checked_ns) is int
+        and (evidence is None or _is_evidence(evidence))
+        and isinstance(description, dict)
+        and description.keys() == _DESCRIPTION_KEYS
+        and isinstance(facts, list)
+        and len(facts) == 3
+        and all(map(_is_str, facts[:2]))
+        and isinstance(facts[2], list)
+        and all(map(_is_str, facts[2]))
+    ):
         return None
-    if not (isinstance(facts, list) and len(facts) == 3 and all(map(_is_str, facts[:2]))):
-        return None
-    if not isinstance(facts[2], list) or not all(map(_is_str, facts[2])):
-        return None
-    return (facts[0], facts[1], facts[2]), cast("DistributionInfo", description)
+    return _Entry(
+        content,
+        evidence,
+        checked_ns,
+        (facts[0], facts[1], facts[2]),
+        cast("DistributionInfo", description),
+    )
 
 
 def _is_str(value: object) -> bool:
     return isinstance(value, str)
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _is_evidence(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == len(_STATUS_FILES)
+        and all(
+            isinstance(status, list) and len(status) == 6 and all(map(_is_int, status))
+            for status in value
+        )
+    )
 
 
 def _read_entry(entry: Path) -> bytes | None:
@@ -316,21 +584,36 @@ def _read_entry(entry: Path) -> bytes | None:
         os.close(fd)
 
 
-def _store(directory: Path, key: str, facts: MetadataFacts, description: DistributionInfo) -> None:
-    """Write the entry atomically; a cache that cannot be written is simply not used."""
+def _store(directory: Path, name: str, entry: _Entry) -> None:
+    store_entry(
+        directory,
+        name,
+        {
+            "content": entry.content,
+            "evidence": entry.evidence,
+            "checked_ns": entry.checked_ns,
+            "facts": entry.facts,
+            "description": entry.description,
+        },
+    )
+
+
+def store_entry(directory: Path, name: str, value: dict[str, Any]) -> None:
+    """Write ``value`` as ``name`` atomically; a cache that cannot be written is not used."""
     import tempfile  # only when writing: it imports ``random``, which a host run need not
 
-    value = {"key": key, "facts": facts, "description": description}
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _trusted_directory(directory):
             return
-        data = orjson.dumps(value)
+        data = orjson.dumps({"key": name, **value})
+        if len(data) > _MAX_ENTRY_BYTES:  # it would never be read
+            return
         fd, temporary = tempfile.mkstemp(dir=directory, prefix=".entry-")
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
-            os.replace(temporary, directory / f"{key}.json")
+            os.replace(temporary, directory / f"{name}.json")
         except OSError:
             os.unlink(temporary)
     except (OSError, orjson.JSONEncodeError):  # a value orjson refuses is not stored

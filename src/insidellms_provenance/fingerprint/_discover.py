@@ -175,7 +175,7 @@ class InstalledDistributions:
     where listings cannot reproduce it). Distribution objects are made on first use.
     """
 
-    __slots__ = ("_directories", "_made")
+    __slots__ = ("_directories", "_listed", "_made")
 
     def __init__(self) -> None:
         from importlib import metadata
@@ -183,12 +183,17 @@ class InstalledDistributions:
         self._made: dict[str, metadata.Distribution] = {}
         self._directories: dict[str, str] = {}
         info_dirs = _info_dirs()
+        self._listed = info_dirs is not None
         if info_dirs is None:
             for dist in metadata.distributions():
                 self._made.setdefault(normalized_name(_normalized_name(dist)), dist)
             return
         for directory in info_dirs:
             self._directories.setdefault(_dir_key(os.path.basename(directory)), directory)
+
+    def listing(self) -> dict[str, str] | None:
+        """Each PEP 503 name's metadata directory, or ``None`` without directory listings."""
+        return dict(self._directories) if self._listed else None
 
     def get(self, name: str) -> metadata.Distribution | None:
         """The distribution of PEP 503 ``name``, or ``None`` if none is installed."""

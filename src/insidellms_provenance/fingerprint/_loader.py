@@ -25,6 +25,7 @@ __all__ = [
     "HOST_DISABLE_VARIABLE",
     "call_plugin_manifest",
     "describe_error",
+    "entry_point_attribute",
     "entry_point_module",
     "host_loader_disabled",
     "load_entry_point",
@@ -133,6 +134,15 @@ def entry_point_module(ep: metadata.EntryPoint) -> str | None:
     """
     match = _REFERENCE.match(ep.value)
     return match.group("module") if match else None
+
+
+def entry_point_attribute(ep: metadata.EntryPoint) -> str | None:
+    """The attribute path an entry point names in its module (``EntryPoint.attr``).
+
+    ``None`` for a value that names no attribute, or none at all (where ``attr`` raises).
+    """
+    match = _REFERENCE.match(ep.value)
+    return match.group("attr") if match else None
 
 
 @contextlib.contextmanager

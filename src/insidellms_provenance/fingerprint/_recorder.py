@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from insidellms_provenance.field import schema
@@ -47,6 +48,7 @@ from insidellms_provenance.fingerprint._origin import (
 from insidellms_provenance.fingerprint._source import describe_source, editable_root
 
 if TYPE_CHECKING:
+    from insidellms_provenance.fingerprint._closure_cache import Closures
     from insidellms_provenance.fingerprint._dependencies import DependencyTable
     from insidellms_provenance.fingerprint._isolation import ImportResult
 
@@ -103,7 +105,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
             pending, entry_points, described, environ, bytecode=not in_run
         )
     copies = installed_copies(ep.dist for ep in entry_points if ep.dist is not None)
-    dependencies = _Closures(environ)
+    dependencies = _Closures(environ, [ep.dist for ep in entry_points if ep.dist is not None])
     plugins = []
     for ep in entry_points:
         observed = observations.get((ep.name, ep.value))
@@ -228,28 +230,100 @@ class _Closures:
     nothing unsatisfied: for it, the walker (and its requirement parser and description
     cache) is not even imported, which a host run with plugins like that would pay for
     nothing. Anything else (requirements, an ``.egg-info``, unreadable METADATA) goes to
-    the walker.
+    the walker, unless the closures of the run's plugins are stored and nothing they were
+    read from has changed (:mod:`._closure_cache`).
     """
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], dists: list[metadata.Distribution]) -> None:
         self._environ = environ
+        self._dists = dists
+        self._started = False
         self._walked: DependencyTable | None = None
+        self._stored: Closures | None = None
+        self._plugin_dirs: list[str] | None = None
+        self._checked_ns = 0
 
     def closure(
         self, dist: metadata.Distribution
     ) -> tuple[list[str], list[UnsatisfiedRequirement]]:
-        text = read_dist_text(dist, "METADATA")
-        if text is not None and not metadata_headers(text).get_all("Requires-Dist"):
+        if not _declares_requirements(dist):
             return [], []
+        if not self._started:
+            self._start()
+        found = self._stored[0].get(_path_of(dist)) if self._stored is not None else None
+        if found is not None:
+            return found
+        return self._walker().closure(dist)
+
+    def table(self) -> dict[str, Dependency]:
+        if self._stored is not None:
+            return {**self._stored[1], **(self._walked.table if self._walked else {})}
+        if self._walked is None:
+            return {}
+        self._store(self._walked)
+        return self._walked.table
+
+    def _start(self) -> None:
+        """Look the run's closures up in the cache, before anything is walked."""
+        import time
+
+        from insidellms_provenance.fingerprint._digest_cache import cache_directory
+
+        self._started = True
+        self._checked_ns = time.time_ns()
+        directory = cache_directory(self._environ)
+        walked = {_path_of(dist) for dist in self._dists if _declares_requirements(dist)}
+        if directory is None or "" in walked:
+            return
+        from insidellms_provenance.fingerprint._closure_cache import load_closures
+
+        self._plugin_dirs = sorted(walked)
+        self._stored = load_closures(directory, self._plugin_dirs)
+
+    def _walker(self) -> DependencyTable:
         if self._walked is None:
             from insidellms_provenance.fingerprint._dependencies import DependencyTable
             from insidellms_provenance.fingerprint._digest_cache import cache_directory
 
             self._walked = DependencyTable(cache_directory(self._environ))
-        return self._walked.closure(dist)
+        return self._walked
 
-    def table(self) -> dict[str, Dependency]:
-        return self._walked.table if self._walked is not None else {}
+    def _store(self, walked: DependencyTable) -> None:
+        """Store the closures just walked, with what they were read from, if that proves them."""
+        from insidellms_provenance.fingerprint._closure_cache import store_closures
+        from insidellms_provenance.fingerprint._digest_cache import cache_directory
+
+        directory = cache_directory(self._environ)
+        read = walked.read_from()
+        if directory is None or self._plugin_dirs is None or read is None:
+            return
+
+        by_plugin = {
+            path: walked.closure(dist)
+            for dist in self._dists
+            if (path := _path_of(dist)) in self._plugin_dirs
+        }
+        if by_plugin.keys() == set(self._plugin_dirs):
+            store_closures(
+                directory,
+                self._plugin_dirs,
+                closures=(by_plugin, walked.table),
+                listing=read[0],
+                read=read[1],
+                checked_ns=self._checked_ns,
+            )
+
+
+def _declares_requirements(dist: metadata.Distribution) -> bool:
+    """Whether ``dist`` may have a closure: ``Requires-Dist``, or METADATA that cannot say."""
+    text = read_dist_text(dist, "METADATA")
+    return text is None or bool(metadata_headers(text).get_all("Requires-Dist"))
+
+
+def _path_of(dist: metadata.Distribution) -> str:
+    """The metadata directory of ``dist``, or ``""`` if it is not one on disk."""
+    path = getattr(dist, "_path", None)
+    return str(path) if isinstance(path, Path) else ""
 
 
 def _describe(

@@ -40,6 +40,8 @@ class Observer:
         self.builtins: set[tuple[str, str]] = set()
         self.warned = False
         self.entry_points: list[metadata.EntryPoint] | None = None
+        # Each entry point's module and attribute path (``plugin._entry_point_of``).
+        self.targets: list[tuple[str, list[str], metadata.EntryPoint]] | None = None
         self.field: Provenance | None = None
 
     def seed_builtins(self, keys: dict[str, list[str]]) -> None:

@@ -155,13 +155,24 @@ def _entry_points() -> list[Any]:
 
 
 def _entry_point_of(function: object) -> tuple[str, str] | None:
-    """The (name, value) of the group's entry point whose object is ``function``."""
-    from insidellms_provenance.fingerprint._loader import entry_point_module
+    """The (name, value) of the group's entry point whose object is ``function``.
 
-    for ep in _entry_points():
-        module = sys.modules.get(entry_point_module(ep) or "")
-        target: Any = module
-        for part in (ep.attr or "").split("."):
+    Each entry point's object is looked up now (a module may rebind it), by the module
+    and attribute path its value names, worked out once per run.
+    """
+    if OBSERVER.targets is None:
+        from insidellms_provenance.fingerprint._loader import (
+            entry_point_attribute,
+            entry_point_module,
+        )
+
+        OBSERVER.targets = [
+            (entry_point_module(ep) or "", (entry_point_attribute(ep) or "").split("."), ep)
+            for ep in _entry_points()
+        ]
+    for module_name, parts, ep in OBSERVER.targets:
+        target: Any = sys.modules.get(module_name)
+        for part in parts:
             target = getattr(target, part, None) if part else target
         if target is function:
             return ep.name, ep.value
