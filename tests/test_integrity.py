@@ -7,12 +7,15 @@ import importlib.util
 import json
 import marshal
 import os
+import posixpath
 import py_compile
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from insidellms_provenance.fingerprint._integrity import (
     Finding,
@@ -21,6 +24,7 @@ from insidellms_provenance.fingerprint._integrity import (
     integrity_summary,
     same_code,
 )
+from insidellms_provenance.fingerprint._record_file import check_path
 from plugin_catalog import GOOD
 from venvtools import create_venv, install
 
@@ -606,3 +610,28 @@ def test_real_prefix_caches_no_false_positive_and_tampering_found(tmp_path, whee
     ]
     # Without the prefix this interpreter would not run that cache: nothing to report.
     assert venv.run("-m", "insidellms_provenance", "verify").returncode == 0
+
+
+_PATH_PARTS = st.sampled_from(
+    ["pkg", "m.py", ".", "..", "", ".hidden", "a:b", "C:", "back\\slash", "nul\x00", "x\ny", " "]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.lists(_PATH_PARTS, min_size=1, max_size=4).map("/".join), min_size=1, max_size=5),
+    st.integers(min_value=0, max_value=3),
+)
+def test_plain_paths_need_no_per_row_work(paths, relocated_depth):
+    """A path ``_row_paths`` calls plain is its own on-disk path, normalized and accepted."""
+    from insidellms_provenance.fingerprint._integrity import _row_paths
+    from insidellms_provenance.fingerprint._record_file import RecordEntry, on_disk_path
+
+    entries = [RecordEntry(path, None, None) for path in paths]
+    plain, on_disk, normalized = _row_paths(entries, relocated_depth)
+    for path, is_plain, disk, normal in zip(paths, plain, on_disk, normalized, strict=True):
+        assert disk == on_disk_path(path, relocated_depth)[0]
+        assert normal == posixpath.normpath(disk)
+        if is_plain:
+            assert disk == normal == path
+            assert all(check_path(path, depth) is None for depth in range(4))

@@ -16,6 +16,8 @@ from insidellms_provenance.fingerprint._record_file import (
     InstallLayout,
     RecordEntry,
     _csv_rows,
+    _parse_rows,
+    _plain_entries,
     _plain_rows,
     canonical_rows,
     check_path,
@@ -110,6 +112,7 @@ def test_hash_parse_accepts_strong_algorithms(algorithm):
         ("a.py,x,y,z\n", [], ["RECORD row 'a.py,x,y,z': expected 3 fields, got 4"]),
         ("a.py,,-1\n", [], ["RECORD row 'a.py': size '-1' is not a non-negative integer"]),
         ("a.py,,1.5\n", [], ["RECORD row 'a.py': size '1.5' is not a non-negative integer"]),
+        ("a.py,," + "9" * 5000 + "\n", [], ["RECORD row 'a.py': size of 5000 digits is too large"]),
         (",,\n", [], ["RECORD row '': empty path"]),
         (
             "a.py,md5=abc,zz\n",
@@ -567,6 +570,40 @@ def test_simple_rows_are_the_full_reading_wherever_given(text):
         assert paths == [posixpath.normpath(entry.path) for entry in entries]
     assert record_digest(rows, []) == record_digest(full_rows, [])
     assert code_digest(rows, [], DIST_INFO) == code_digest(full_rows, [], DIST_INFO)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(_record_texts(clean=False), _record_texts(clean=True)))
+def test_plain_entries_are_the_row_by_row_reading_wherever_given(text):
+    """``parse_record``'s one-expression reading: the same entries, classes and all."""
+    plain = _plain_entries(text)
+    if plain is None:
+        return  # parse_record reads it row by row
+    entries, rejected = _parse_rows(text)
+    assert rejected == []
+    assert plain == entries
+    assert [(type(e), type(e.hash_), type(e.size)) for e in plain] == [
+        (type(e), type(e.hash_), type(e.size)) for e in entries
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        pytest.param(f"demo/a.py,sha256={GOOD},1\ndemo/b.py,,\n", True, id="plain"),
+        pytest.param(f"demo/a.py,sha256={GOOD},1", True, id="no-final-line-end"),
+        pytest.param(f"demo/a.py,sha512={b64(b'x', 'sha512')},1\n", False, id="other-algorithm"),
+        pytest.param(f"demo/a.py,sha256={GOOD},1\n\ndemo/b.py,,\n", False, id="empty-line"),
+        pytest.param(f"demo/a.py,sha256={GOOD[:-1]}B,1\n", False, id="non-canonical"),
+        pytest.param("demo/a.py,,1,\n", False, id="four-fields"),
+        pytest.param(",,\n", False, id="empty-path"),
+        pytest.param("demo/a.py,," + "9" * 19 + "\n", False, id="long-size"),
+        pytest.param("", False, id="empty"),
+    ],
+)
+def test_which_records_take_the_one_expression_reading(text, plain):
+    assert (_plain_entries(text) is not None) == plain
+    assert parse_record(text) == _parse_rows(text)
 
 
 @settings(max_examples=200, deadline=None)

@@ -551,3 +551,52 @@ def test_a_file_swapped_after_its_directory_was_listed_is_still_refused(tmp_path
         text=True,
     )
     assert result.stdout.strip() == expected
+
+
+# ---- verify without --all: entry points read where each directory is described ----
+
+
+def _lay_out_dist(site: Path, package: str, entry_points: str | None) -> str:
+    info = f"{package}-1.0.dist-info"
+    files = {
+        f"{package}/__init__.py": b"def register():\n    return None\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n".encode(),
+    }
+    if entry_points is not None:
+        files[f"{info}/entry_points.txt"] = entry_points.encode()
+    for path, data in files.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_bytes(data)
+    record = "".join(_row(p, d) for p, d in files.items()) + f"{info}/RECORD,,\n"
+    (site / info / "RECORD").write_text(record)
+    return str(site / info)
+
+
+@pytest.mark.parametrize("in_the_pool", [False, True], ids=["described-here", "in-the-pool"])
+def test_only_directories_declaring_the_group_are_verified_and_counted(
+    tmp_path, monkeypatch, in_the_pool
+):
+    """With a group, a directory is verified only if its entry_points.txt declares the group
+    (this package's own hook aside), whether it is described here or by the pool's workers."""
+    from insidellms_provenance.analyze import _verify
+
+    directories = [
+        _lay_out_dist(tmp_path, "plugin_a", "[g]\na = plugin_a:register\n"),
+        _lay_out_dist(tmp_path, "plugin_b", "[other]\nb = plugin_b:register\n[g]\nb = x:y\n"),
+        _lay_out_dist(tmp_path, "other_c", "[other]\nc = other_c:register\n"),
+        _lay_out_dist(tmp_path, "own_d", "[g]\nd = insidellms_provenance.host.plugin:hook\n"),
+        _lay_out_dist(tmp_path, "plain_e", None),
+    ]
+    for package in ("plugin_b", "other_c", "plain_e"):
+        (tmp_path / package / "__init__.py").write_bytes(b"edited\n")
+    if in_the_pool:
+        monkeypatch.setattr(_verify, "_DESCRIBED_HERE_MAX", 0)
+    checked, findings = _verify.verify_checked(directories, group="g")
+    assert checked == 2
+    assert [(f.distribution, f.path, f.problem) for f in findings] == [
+        ("plugin_b", "plugin_b/__init__.py", "content does not match RECORD hash")
+    ]
+    # Without a group, every directory is verified.
+    checked, findings = _verify.verify_checked(directories)
+    assert checked == len(directories)
+    assert {f.distribution for f in findings} == {"plugin_b", "other_c", "plain_e"}

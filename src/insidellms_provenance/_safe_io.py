@@ -89,12 +89,16 @@ def read_open_file(fd: int, *, limit: int) -> bytes:
             raise FileRefusedError("is a directory")
         if not stat.S_ISREG(status.st_mode):
             raise FileRefusedError("not a regular file (FIFO, socket or device); not read")
+        # The size fstat gives, and one byte more, in one read (one copy of a large run
+        # file in memory, not chunks and their join): a file that gives exactly its size
+        # there has ended. Otherwise on to the end, whatever the file became.
+        expected = min(max(status.st_size, 0), limit)
+        first = os.read(fd, expected + 1)
+        if len(first) == expected:
+            return first
         chunks: list[bytes] = []
         size = 0
-        # The size fstat gives first, in one read (one copy of a large run file in memory,
-        # not chunks and their join); then on to the end, whatever the file became.
-        first = min(max(status.st_size, 0), limit) + 1
-        while chunk := os.read(fd, first if not chunks else min(_CHUNK, limit + 1 - size)):
+        while chunk := (first if not chunks else os.read(fd, min(_CHUNK, limit + 1 - size))):
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:

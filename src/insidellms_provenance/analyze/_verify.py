@@ -13,19 +13,21 @@ and files are read without following symlinks or opening special files
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
+    from importlib import metadata
+
     from insidellms_provenance.analyze._diff import DiffReport
     from insidellms_provenance.field.schema import Provenance
 
-from insidellms_provenance.fingerprint._discover import dist_info_name
+from insidellms_provenance.fingerprint._discover import declares_group, dist_info_name
 from insidellms_provenance.fingerprint._dist_files import read_dist_text, read_info_text
-from insidellms_provenance.fingerprint._distribution import metadata_name, site_directory
 from insidellms_provenance.fingerprint._hashing import POOL_MIN_FILES
 from insidellms_provenance.fingerprint._install_layout import site_layout
 from insidellms_provenance.fingerprint._integrity import check_files
@@ -37,11 +39,17 @@ __all__ = [
     "reproducibility_changes",
     "target_at",
     "target_of",
+    "verify_checked",
     "verify_targets",
 ]
 
-# Metadata directories handed to the pool as they are, described in the workers.
-_POOL_MIN_DIRECTORIES: Final = 40
+# Up to this many metadata directories are described here (their RECORDs read, about
+# 20 µs each), so that their RECORDs decide whether a pool pays and balance its work by
+# bytes; more are handed to the pool's workers as they are, described there.
+_DESCRIBED_HERE_MAX: Final = 1000
+# A file's fixed cost (open, fstat, read, close, checks) in bytes hashed, for balancing.
+_FILE_COST_BYTES: Final = 16384
+_ROW_SIZE = re.compile(r",([0-9]+)\n")
 
 
 class Finding(NamedTuple):
@@ -61,7 +69,8 @@ class VerifyTarget(NamedTuple):
     """A distribution to verify: where it lives and what its RECORD says.
 
     ``name`` is for display; empty when not read yet (:func:`target_at`): it is then
-    read from METADATA only if there is a finding to name.
+    read from METADATA only if there is a finding to name. ``uv_links`` (INSTALLER says
+    ``uv``) is ``None`` when not read yet: it is read only if a listed file is a symlink.
     """
 
     name: str
@@ -71,29 +80,36 @@ class VerifyTarget(NamedTuple):
     depth: int
     record_problem: str | None = None
     relocated_depth: int = 0
-    uv_links: bool = False
+    uv_links: bool | None = False
 
 
 def target_at(info_dir: str) -> VerifyTarget:
     """Describe the distribution in metadata directory ``info_dir`` (as :func:`target_of`).
 
-    Reads RECORD and INSTALLER only, as regular files; the name is left for
-    :func:`_verify_one` to read when it has a finding to name.
+    Reads RECORD only, as a regular file. The name is left for :func:`_verify_one` to
+    read when it has a finding to name, and INSTALLER for the integrity check to read
+    if a listed file is a symlink (``uv_links`` is ``None``: not read yet).
     """
-    site = os.path.dirname(info_dir) or "."
-    layout = site_layout(site)
+    site, _, dist_info = info_dir.rpartition("/")
+    layout = site_layout(site or ".")
     problems: list[str] = []
     record_text = read_info_text(info_dir, "RECORD", problems)
     return VerifyTarget(
         name="",
-        site_dir=Path(site),
-        dist_info=os.path.basename(info_dir),
+        site_dir=_site_path(site or "."),
+        dist_info=dist_info,
         record_text=record_text,
         depth=layout.depth,
         record_problem=problems[0] if problems else None,
         relocated_depth=layout.relocated_depth,
-        uv_links=(read_info_text(info_dir, "INSTALLER") or "").strip() == "uv",
+        uv_links=None,
     )
+
+
+@functools.cache
+def _site_path(site: str) -> Path:
+    """One ``Path`` per site directory: thousands of distributions share a few."""
+    return Path(site)
 
 
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
@@ -102,6 +118,8 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
     The name, for display, is read from METADATA's header block (:func:`metadata_name`),
     not by the email parser; RECORD and METADATA are read only as regular files.
     """
+    from insidellms_provenance.fingerprint._distribution import metadata_name, site_directory
+
     site = site_directory(dist)
     layout = site_layout(str(site))
     problems: list[str] = []
@@ -124,6 +142,11 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
     )
 
 
+def _installed_by_uv(info_dir: str) -> bool:
+    """Whether INSTALLER says ``uv`` (whose symlink link mode links every file)."""
+    return (read_info_text(info_dir, "INSTALLER") or "").strip() == "uv"
+
+
 def _name_from_directory(dist_info: str) -> str:
     return dist_info.partition("-")[0]
 
@@ -132,6 +155,9 @@ def _display_name(target: VerifyTarget) -> str:
     """``target.name``, or the Name in its METADATA, or its directory's name's stem."""
     if target.name:
         return target.name
+    # Imported here: the recording path's modules, needed only to name a finding.
+    from insidellms_provenance.fingerprint._distribution import metadata_name
+
     name = metadata_name(os.path.join(target.site_dir, target.dist_info))
     return name or _name_from_directory(target.dist_info or "?")
 
@@ -151,16 +177,34 @@ def verify_targets(
     A target is a :class:`VerifyTarget` or the path of a metadata directory, described
     (:func:`target_at`) where it is verified: with many distributions, reading their
     RECORDs is work for the pool too. Each distribution is verified whole (RECORD
-    parse, ``lstat``, hashing, unexpected files) in one place; when there are enough
-    files to pay for it, distributions are spread over a small process pool and only
-    findings travel back. ``progress`` is called with (distributions done,
-    distributions, the last one done) as work completes.
+    parse, hashing, unexpected files) in one place; when there are enough files to pay
+    for it, distributions are spread over a small process pool and only findings
+    travel back. ``progress`` is called with (targets done, targets, the last one done)
+    as work completes.
+    """
+    return verify_checked(targets, progress)[1]
+
+
+def verify_checked(
+    targets: Iterable[VerifyTarget | str],
+    progress: Callable[[int, int, str], None] | None = None,
+    *,
+    group: str | None = None,
+) -> tuple[int, list[Finding]]:
+    """How many distributions were verified, and :func:`verify_targets`'s findings.
+
+    With ``group``, a metadata directory is verified only if it declares an entry point
+    of that group (:func:`declares_group`): that is decided where it is described, so
+    with many directories their ``entry_points.txt`` are read by the pool too.
     """
     work = list(targets)
     directories = sum(isinstance(target, str) for target in work)
-    if directories < _POOL_MIN_DIRECTORIES:
-        # Few: described here, so that their RECORDs decide whether a pool pays.
-        work = [target_at(item) if isinstance(item, str) else item for item in work]
+    if directories <= _DESCRIBED_HERE_MAX:
+        work = [
+            target_at(item) if isinstance(item, str) else item
+            for item in work
+            if group is None or not isinstance(item, str) or declares_group(item, group)
+        ]
         directories = 0
     rows = sum(
         (target.record_text or "").count("\n") if isinstance(target, VerifyTarget) else 0
@@ -170,15 +214,13 @@ def verify_targets(
     if workers < 2 or (rows < POOL_MIN_FILES and not directories):
         results = []
         for item in work:
-            target = target_at(item) if isinstance(item, str) else item
-            results.append(_verify_one(target))
+            results.append(_verify_batch([item], group))
             if progress is not None:
-                progress(len(results), len(work), _label(target))
+                progress(len(results), len(work), _label(item))
     else:
         from concurrent.futures import ProcessPoolExecutor
 
-        # Interleaved batches give each worker a similar mix of small and large dists.
-        batches = [work[index :: workers * 8] for index in range(workers * 8)]
+        batches = _batches(work, workers * 8)
         results = []
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
         try:
@@ -189,7 +231,7 @@ def verify_targets(
                 # Futures, not ``pool.map``: map cancels its pending futures when interrupted,
                 # and the pool's manager thread then fails (a traceback) when it marks a
                 # cancelled future broken after the workers are stopped.
-                futures = [pool.submit(_verify_batch, batch) for batch in batches]
+                futures = [pool.submit(_verify_batch, batch, group) for batch in batches]
             done = 0
             for batch, future in zip(batches, futures, strict=True):
                 results.append(future.result())
@@ -204,8 +246,37 @@ def verify_targets(
             pool.shutdown()
             raise
         pool.shutdown()
-    findings = [finding for batch in results for finding in batch]
-    return sorted(findings, key=lambda finding: finding.sort_key)
+    findings = [finding for _, batch in results for finding in batch]
+    checked = sum(count for count, _ in results)
+    return checked, sorted(findings, key=lambda finding: finding.sort_key)
+
+
+def _batches(work: list[VerifyTarget | str], count: int) -> list[list[VerifyTarget | str]]:
+    """``work`` in ``count`` batches of similar cost, the costliest first.
+
+    Described distributions are weighed by their RECORD (bytes listed, and a fixed cost
+    a file) and dealt largest first, each to the lightest batch; the pool's workers take
+    batches as they finish one, so a large distribution (numpy, 57 MB) does not end a
+    run on one worker. Metadata directories not described yet are interleaved instead,
+    which gives each batch a similar mix when there are many.
+    """
+    if any(isinstance(item, str) for item in work):
+        return [work[index::count] for index in range(count)]
+    weights = [_weight(item) for item in work if isinstance(item, VerifyTarget)]
+    batches: list[list[VerifyTarget | str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for index in sorted(range(len(work)), key=weights.__getitem__, reverse=True):
+        lightest = loads.index(min(loads))
+        batches[lightest].append(work[index])
+        loads[lightest] += weights[index]
+    order = sorted(range(count), key=loads.__getitem__, reverse=True)
+    return [batches[index] for index in order if batches[index]]
+
+
+def _weight(target: VerifyTarget) -> int:
+    """The bytes RECORD lists, and a fixed cost for each row."""
+    text = target.record_text or ""
+    return sum(map(int, _ROW_SIZE.findall(text))) + _FILE_COST_BYTES * text.count("\n")
 
 
 def _ignore_interrupts() -> None:
@@ -238,30 +309,63 @@ def _label(item: VerifyTarget | str) -> str:
     return item.name or item.dist_info
 
 
-def _verify_batch(targets: list[VerifyTarget | str]) -> list[Finding]:
-    return [
-        finding
-        for target in targets
-        for finding in _verify_one(target_at(target) if isinstance(target, str) else target)
-    ]
+def _verify_batch(
+    targets: list[VerifyTarget | str], group: str | None
+) -> tuple[int, list[Finding]]:
+    """How many of ``targets`` were verified, and their findings (see ``verify_targets``)."""
+    findings: list[Finding] = []
+    count = 0
+    site_fds: dict[str, int | None] = {}  # each site directory opened once a batch
+    try:
+        for target in targets:
+            if isinstance(target, str):
+                if group is not None and not declares_group(target, group):
+                    continue
+                target = target_at(target)  # noqa: PLW2901 - the same target, described
+            count += 1
+            site = os.fspath(target.site_dir)
+            if site not in site_fds:
+                site_fds[site] = _open_site(site)
+            findings += _verify_one(target, site_fds[site])
+    finally:
+        for fd in site_fds.values():
+            if fd is not None:
+                os.close(fd)
+    return count, findings
 
 
-def _verify_one(target: VerifyTarget) -> list[Finding]:
-    """Every finding for one distribution (the checks ``record`` makes, bytecode included)."""
+def _open_site(site: str) -> int | None:
+    """``site`` open (as the integrity check opens it), or ``None``: it then says why not."""
+    try:
+        return os.open(site, os.O_RDONLY)
+    except OSError:
+        return None
+
+
+def _verify_one(target: VerifyTarget, site_fd: int | None = None) -> list[Finding]:
+    """Every finding for one distribution (the checks ``record`` makes, bytecode included).
+
+    ``site_fd``: its site directory already open (see :func:`check_files`).
+    """
     record_path = target.dist_info + "/RECORD"
     if target.record_text is None:
         problem = target.record_problem or "RECORD is missing"
         return [Finding(distribution=_display_name(target), path=record_path, problem=problem)]
     entries, rejected = parse_record(target.record_text)
     problems = [(record_path, r.problem) for r in rejected]
+    site_dir = os.fspath(target.site_dir)
+    uv_links = target.uv_links
     checked = check_files(
-        str(target.site_dir),
+        site_dir,
         target.dist_info,
         entries,
         target.depth,
         bytecode=True,
         relocated_depth=target.relocated_depth,
-        uv_links=target.uv_links,
+        uv_links=uv_links
+        if uv_links is not None
+        else functools.partial(_installed_by_uv, f"{site_dir}/{target.dist_info}"),
+        site_fd=site_fd,
     )
     problems += [(f.path, f.problem) for f in checked]
     if not problems:

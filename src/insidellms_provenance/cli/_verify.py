@@ -67,16 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Verify; exit 1 when anything is wrong."""
-    from importlib import metadata
-
     from insidellms_provenance.analyze._verify import (
         VerifyTarget,
         reproducibility_changes,
         target_of,
-        verify_targets,
+        verify_checked,
     )
     from insidellms_provenance.fingerprint._discover import (
-        declaring_directories,
         discover,
         metadata_directories,
     )
@@ -97,11 +94,15 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         group = arguments.group
     targets: list[VerifyTarget | str]
-    # Metadata directories found by listing sys.path, described where they are verified.
-    directories = metadata_directories() if arguments.all else declaring_directories(group)
+    # Metadata directories found by listing sys.path, described where they are verified
+    # (without --all, their entry points read there too: in the pool when there are many).
+    directories = metadata_directories()
+    declaring = None if arguments.all else group
     if directories is not None:
         targets = list(directories)
     elif arguments.all:
+        from importlib import metadata
+
         from insidellms_provenance.fingerprint._discover import versions_key
 
         seen: dict[str, metadata.Distribution] = {}
@@ -112,18 +113,20 @@ def run(arguments: argparse.Namespace) -> int:
     else:
         unique = {id(ep.dist): ep.dist for ep in discover(group) if ep.dist is not None}
         targets = [target_of(dist) for dist in unique.values()]
+        declaring = None
     from insidellms_provenance.cli._progress import Progress
 
     progress = Progress.for_terminal("verified", "distributions", quiet=arguments.quiet)
-    findings = verify_targets(
+    checked, findings = verify_checked(
         targets,
         progress=(lambda done, total, item: progress.update(done, item, total))
         if progress.enabled
         else None,
+        group=declaring,
     )
     progress.close()
     output = render(
-        arguments.format, group, len(targets), findings, report, every_distribution=arguments.all
+        arguments.format, group, checked, findings, report, every_distribution=arguments.all
     )
     write_output(output)
     return 1 if findings or (report is not None and report.changes) else 0

@@ -8,14 +8,21 @@ import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from importlib import machinery, metadata
+from importlib import machinery
+from typing import TYPE_CHECKING
 
 from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_open_file
 from insidellms_provenance.field import schema
 from insidellms_provenance.fingerprint._dist_files import read_dist_text
 
+if TYPE_CHECKING:
+    # Imported where distributions or entry points are made: ``verify`` finds
+    # distributions by listing directories and never needs it (≈ 15 ms to import).
+    from importlib import metadata
+
 __all__ = [
     "InstalledDistributions",
+    "declares_group",
     "declaring_directories",
     "discover",
     "dist_info_name",
@@ -72,6 +79,18 @@ def entry_points_of(
     without ``=`` becomes an entry point with an empty value, which then fails to load:
     a problem on that plugin, not the end of the command.
     """
+    from importlib import metadata
+
+    found = []
+    for name, value in _group_entries(text, group):
+        ep = metadata.EntryPoint(name=name, value=value, group=group)
+        # ``_for`` attaches the distribution, as importlib does (private since 3.8, stable).
+        found.append(ep._for(dist) if dist is not None else ep)  # type: ignore[attr-defined]  # noqa: SLF001
+    return found
+
+
+def _group_entries(text: str, group: str) -> list[tuple[str, str]]:
+    """(name, value) of each entry point of ``group`` in ``entry_points.txt`` text."""
     found = []
     section = None
     for raw in text.splitlines():
@@ -84,9 +103,7 @@ def entry_points_of(
         if section != group:
             continue
         name, _, value = line.partition("=")
-        ep = metadata.EntryPoint(name=name.strip(), value=value.strip(), group=group)
-        # ``_for`` attaches the distribution, as importlib does (private since 3.8, stable).
-        found.append(ep._for(dist) if dist is not None else ep)  # type: ignore[attr-defined]  # noqa: SLF001
+        found.append((name.strip(), value.strip()))
     return found
 
 
@@ -111,22 +128,29 @@ def declaring_directories(group: str) -> list[str] | None:
     info_dirs = _info_dirs()
     if info_dirs is None:
         return None
-    return [
-        directory
-        for directory in info_dirs
-        if _declares(_read_text(os.path.join(directory, "entry_points.txt")), group)
-    ]
+    return [directory for directory in info_dirs if declares_group(directory, group)]
+
+
+def declares_group(info_dir: str, group: str) -> bool:
+    """Whether metadata directory ``info_dir`` declares an entry point of ``group``.
+
+    As :func:`discover` finds them (this package's own hook left out); its
+    ``entry_points.txt`` is read only as a regular file.
+    """
+    return _declares(_read_text(os.path.join(info_dir, "entry_points.txt")), group)
 
 
 def _declares(text: str | None, group: str) -> bool:
     """Whether ``entry_points.txt`` text declares an entry point of ``group`` not our own."""
     if not text or group not in text:
         return False
-    return any(not ep.value.startswith(_OWN_PREFIX) for ep in entry_points_of(text, group))
+    return any(not value.startswith(_OWN_PREFIX) for _, value in _group_entries(text, group))
 
 
 def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
     """The winning distributions whose ``entry_points.txt`` contains ``group``, in order."""
+    from importlib import metadata
+
     info_dirs = _info_dirs()
     if info_dirs is None:
         seen: set[str] = set()
@@ -156,6 +180,8 @@ class InstalledDistributions:
     __slots__ = ("_directories", "_listed", "_made")
 
     def __init__(self) -> None:
+        from importlib import metadata
+
         self._made: dict[str, metadata.Distribution] = {}
         self._directories: dict[str, str] = {}
         info_dirs = _info_dirs()
@@ -175,6 +201,8 @@ class InstalledDistributions:
         """The distribution of PEP 503 ``name``, or ``None`` if none is installed."""
         dist = self._made.get(name)
         if dist is None and name in self._directories:
+            from importlib import metadata
+
             dist = metadata.PathDistribution(pathlib.Path(self._directories[name]))
             self._made[name] = dist
         return dist
@@ -233,6 +261,8 @@ def _unique_key(entry: str, child: str, lookup_key: str) -> str:
         # cases (a Greek final sigma).
         return lookup_key if child.isascii() else _normalize(name)
     # Any other stem ("Foo.DIST-INFO"): importlib reads the Name in the metadata.
+    from importlib import metadata
+
     return _normalized_name(metadata.PathDistribution(pathlib.Path(entry, child)))
 
 

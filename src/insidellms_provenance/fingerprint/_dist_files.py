@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-from importlib import metadata
 from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance._safe_io import (
@@ -22,6 +21,8 @@ from insidellms_provenance._safe_io import (
 )
 
 if TYPE_CHECKING:
+    from importlib import metadata
+
     from insidellms_provenance.fingerprint._legacy import LegacyInstall
 
 __all__ = ["legacy_install_of", "read_dist_text", "read_info_text"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
+from stat import S_ISREG
 from typing import Final
 
 __all__ = ["POOL_MIN_FILES", "HashResult", "hash_fd", "hash_file", "read_file"]
@@ -14,6 +14,12 @@ __all__ = ["POOL_MIN_FILES", "HashResult", "hash_fd", "hash_file", "read_file"]
 POOL_MIN_FILES: Final = 2000
 _CHUNK: Final = 1 << 20
 _OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+# The C constructors, without ``hashlib.new``'s Python-level lookup (once a file).
+_CONSTRUCTORS: Final = {
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
 
 HashResult = tuple[bytes, int] | str
 
@@ -50,15 +56,25 @@ def _read(path: str, algorithm: str | None) -> HashResult:
 
 
 def hash_fd(fd: int, algorithm: str) -> HashResult:
-    """The digest and size of the regular file open as ``fd``, or why it was not read."""
+    """The digest and size of the regular file open as ``fd``, or why it was not read.
+
+    The first read asks for one byte more than ``fstat``'s size (at most a chunk): a
+    file that gives exactly its size there has ended, and most files take that one
+    read. Anything else (a file that grew or shrank since) is read on to its end.
+    """
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        status = os.fstat(fd)
+        if not S_ISREG(status.st_mode):
             return "special file"
-        digest = hashlib.new(algorithm)
-        size = 0
-        while chunk := os.read(fd, _CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
+        expected = status.st_size
+        first = os.read(fd, expected + 1 if expected < _CHUNK else _CHUNK)
+        constructor = _CONSTRUCTORS.get(algorithm)
+        digest = constructor(first) if constructor is not None else hashlib.new(algorithm, first)
+        size = len(first)
+        if size != expected or size == _CHUNK:
+            while chunk := os.read(fd, _CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
         return digest.digest(), size
     except OSError as error:
         return f"unreadable ({error.strerror})"
@@ -67,7 +83,7 @@ def hash_fd(fd: int, algorithm: str) -> HashResult:
 def _read_fd(fd: int) -> HashResult:
     """The bytes and size of the regular file open as ``fd``, or why it was not read."""
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        if not S_ISREG(os.fstat(fd).st_mode):
             return "special file"
         chunks = []
         while chunk := os.read(fd, _CHUNK):

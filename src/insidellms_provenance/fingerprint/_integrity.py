@@ -20,7 +20,7 @@ import os
 import posixpath
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import CodeType
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -89,7 +89,8 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     *,
     bytecode: bool,
     relocated_depth: int = 0,
-    uv_links: bool = False,
+    uv_links: bool | Callable[[], bool] = False,
+    site_fd: int | None = None,
     verdicts: "BytecodeVerdicts | None" = None,
 ) -> list[Finding]:
     """Every finding for one distribution's RECORD rows, unexpected files and caches.
@@ -99,36 +100,131 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     resolved as ``record_digest`` resolves them (:func:`on_disk_path`). With
     ``bytecode``, each cache this interpreter would load in place of a listed source is
     compared with the source's compiled code. ``uv_links`` (the distribution's INSTALLER
-    says ``uv``): a listed file that is itself a symlink to a regular file is read
-    through its link, as uv's symlink link mode installs every file; a symlink in a
-    directory component is never followed (``docs/verify.md``). ``verdicts``: matches
-    found before by this code on these very bytes (``record`` only; never ``verify``).
+    says ``uv``; or a function that reads it, called only when a listed file is a
+    symlink): a listed file that is itself a symlink to a regular file is read through
+    its link, as uv's symlink link mode installs every file; a symlink in a directory
+    component is never followed (``docs/verify.md``). ``site_fd``: ``site_dir`` already
+    open, used and left open (a caller checking many distributions of one site
+    directory opens it once). ``verdicts``: bytecode matches found before by this code
+    on these very bytes (``record`` only; never ``verify``).
     """
     entries = list(entries)
-    on_disk = [on_disk_path(entry.path, relocated_depth)[0] for entry in entries]
-    normalized = [posixpath.normpath(path) for path in on_disk]
+    plain_rows, on_disk, normalized = _row_paths(entries, relocated_depth)
     listed = set(normalized)
     roots = _package_roots(listed, dist_info)
     findings: list[Finding] = []
-    files = _SiteFiles(site_dir, roots, uv_links)
+    files = _SiteFiles(site_dir, roots, uv_links, site_fd)
+    place = files.place
+    last_directory: str | None = None
+    listing: dict[str, int] | None = None
     try:
-        for entry, path, normal in zip(entries, on_disk, normalized, strict=True):
-            problem, fd = _check_entry(files, dist_info, depth, entry, path=path, normal=normal)
-            if fd is not None:
-                try:
-                    result = hash_fd(fd, entry.hash_.name) if entry.hash_ is not None else None
-                finally:
-                    os.close(fd)
-                if result is not None:
-                    problem = result if isinstance(result, str) else entry.mismatch(*result)
+        for entry, path, normal, plain in zip(
+            entries, on_disk, normalized, plain_rows, strict=True
+        ):
+            hash_ = entry.hash_
+            if plain and hash_ is not None:
+                # The common row, inline: a hashed file its directory's listing shows
+                # as a regular file, opened without a stat (hash_fd's fstat checks what
+                # was opened). Anything else, or a failed open, takes _row_problem.
+                directory, _, name = normal.rpartition("/")
+                if directory != last_directory:
+                    last_directory = directory
+                    place_fd, listing = place(directory)
+                    dir_fd = place_fd if isinstance(place_fd, int) else -1
+                if listing is not None and listing.get(name) == _REGULAR:
+                    try:
+                        opened = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+                    except OSError:
+                        pass
+                    else:
+                        try:
+                            result = hash_fd(opened, hash_.name)
+                        finally:
+                            os.close(opened)
+                        problem = result if isinstance(result, str) else entry.mismatch(*result)
+                        if problem is not None:
+                            findings.append(Finding(entry.path, problem))
+                        continue
+            last_directory = None  # the directories kept open may change below
+            problem = _row_problem(files, dist_info, depth, entry, path, normal)
             if problem is not None:
                 findings.append(Finding(entry.path, problem))
         findings += _unexpected_files(files, roots, listed)
         if bytecode:
-            findings += _bytecode_findings(files, entries, normalized, uv_links, verdicts)
+            findings += _bytecode_findings(files, entries, normalized, verdicts)
     finally:
         files.close()
     return findings
+
+
+def _row_paths(
+    entries: list[RecordEntry], relocated_depth: int
+) -> tuple[list[bool], list[str], list[str]]:
+    """Which rows' paths are plain, and each as :func:`on_disk_path` has it, normalized.
+
+    Plain: the path does not climb (:func:`on_disk_path`), change under ``normpath``,
+    or is one :func:`check_path` refuses, so it is used as it is. Most RECORDs are plain
+    throughout: one scan of the joined paths says so (each marker at a path's edge is
+    next to a line end); in the others (scripts and data files climb out with ``..``)
+    each path is looked at.
+    """
+    paths = [entry.path for entry in entries]
+    joined = "\n" + "\n".join(paths) + "\n"
+    if not any(marker in joined for marker in _NOT_PLAIN_PATHS):
+        return [True] * len(paths), paths, paths
+    plain = [not any(marker in f"\n{path}\n" for marker in _NOT_PLAIN_PATHS) for path in paths]
+    if relocated_depth:
+        paths = [on_disk_path(path, relocated_depth)[0] for path in paths]
+    return plain, paths, list(map(posixpath.normpath, paths))
+
+
+def _row_problem(  # noqa: PLR0913, PLR0917 - the row, where it lies, and how to check it
+    files: "_SiteFiles", dist_info: str, depth: int, entry: RecordEntry, path: str, normal: str
+) -> str | None:
+    """What is wrong with one row's file, if anything.
+
+    ``path`` is the row's path as :func:`on_disk_path` resolves it, ``normal`` the same
+    normalized. The file is reached component by component from the site directory
+    (``dir_fd`` and ``O_NOFOLLOW``), so a symlink anywhere in its path is refused, not
+    followed.
+    """
+    # The only paths check_path may refuse (its own tests, cheaper than its call).
+    if "\x00" in path or "\\" in path or ".." in path or path[:1] == "/" or path[1:2] == ":":
+        refusal = check_path(path, depth)
+        if refusal is not None:
+            # A hash-less cache pip listed under a pycache prefix outside the environment
+            # claims no bytes: never opened (record_file.is_cache_outside_root).
+            return None if is_cache_outside_root(entry, path, refusal) else f"refused: {refusal}"
+    hash_ = entry.hash_
+    if hash_ is None:
+        return _unhashed_problem(files, dist_info, entry, normal)
+    opened = files.open(normal)
+    if isinstance(opened, str):
+        return opened
+    try:
+        result = hash_fd(opened, hash_.name)
+    finally:
+        os.close(opened)
+    return result if isinstance(result, str) else entry.mismatch(*result)
+
+
+def _unhashed_problem(
+    files: "_SiteFiles", dist_info: str, entry: RecordEntry, normal: str
+) -> str | None:
+    """The problem of a row without a hash (at ``normal``), if any: nothing is hashed.
+
+    A name its directory's listing shows as a regular file is not opened (the listing
+    already says what opening it would: RECORD itself, on every distribution).
+    """
+    if files.listed_regular(normal):
+        return None if entry.may_lack_hash(dist_info) else _NO_HASH
+    opened = files.open(normal)
+    if opened == "missing":
+        return None if is_bytecode_cache(entry.path) else "missing"
+    if isinstance(opened, str):
+        return opened
+    os.close(opened)
+    return None if entry.may_lack_hash(dist_info) else _NO_HASH
 
 
 def integrity_summary(
@@ -167,41 +263,23 @@ def _field_path(path: str) -> str:
     return path
 
 
-def _check_entry(  # noqa: PLR0913 - the row, where it lies, and how to check it
-    files: "_SiteFiles",
-    dist_info: str,
-    depth: int,
-    entry: RecordEntry,
-    *,
-    path: str,
-    normal: str,
-) -> tuple[str | None, int | None]:
-    """A problem for a row that must not be hashed, or the open file to hash (if any).
-
-    ``path`` is the row's path as :func:`on_disk_path` resolves it, ``normal`` the same
-    normalized. The file is reached component by component from the site directory
-    (``dir_fd`` and ``O_NOFOLLOW``), so a symlink anywhere in its path is refused, not
-    followed.
-    """
-    refusal = check_path(path, depth)
-    if refusal is not None:
-        # A hash-less cache pip listed under a pycache prefix outside the environment
-        # claims no bytes: never opened (record_file.is_cache_outside_root).
-        skip = is_cache_outside_root(entry, path, refusal)
-        return (None if skip else f"refused: {refusal}"), None
-    opened = files.open(normal)
-    if opened == "missing":
-        if entry.hash_ is None and is_bytecode_cache(entry.path):
-            return None, None
-        return "missing", None
-    if isinstance(opened, str):
-        return opened, None
-    if entry.hash_ is None:
-        os.close(opened)
-        return (None, None) if entry.may_lack_hash(dist_info) else (_NO_HASH, None)
-    return None, opened
-
-
+# What a path (in RECORD's joined paths, each between "\n"s) needs per-row work for:
+# NUL, backslash, a drive letter, ".." (check_path; on_disk_path), and what normpath
+# changes: "//", "." components, a trailing "/", a leading "/", an empty path.
+_NOT_PLAIN_PATHS: Final = (
+    "\x00",
+    "\\",
+    ":",
+    "..",
+    "//",
+    "/./",
+    "/.\n",
+    "\n./",
+    "\n.\n",
+    "/\n",
+    "\n/",
+    "\n\n",
+)
 _DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 _FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
@@ -224,19 +302,44 @@ class _SiteFiles:
     checks, with the same answers.
     """
 
-    def __init__(self, root: str, roots: Iterable[str], uv_links: bool) -> None:
+    def __init__(
+        self,
+        root: str,
+        roots: Iterable[str],
+        uv_links: bool | Callable[[], bool],
+        root_fd: int | None = None,
+    ) -> None:
         self.root = root
         self._roots = frozenset(roots)
         self._uv_links = uv_links
         self._open: dict[tuple[int, str], int] = {}
+        # ``root_fd``, the root already open, is the caller's to close.
+        self._borrowed = -1 if root_fd is None else root_fd
+        if root_fd is not None:
+            self._open[0, ""] = root_fd
         # Listings of the directories at or below the roots; None: not listable.
         self._listings: dict[str, dict[str, int] | None] = {}
         self._below_roots: dict[str, bool] = {}
+        # The directory of the last file opened, its fd and listing: RECORD lists a
+        # package's files together. Forgotten whenever a kept directory is closed.
+        self._last: tuple[str, int | str, dict[str, int] | None] | None = None
+
+    def uv_links(self) -> bool:
+        """Whether a listed file may be read through a symlink into uv's cache.
+
+        Asked only when a listed file is a symlink (or a cache's source is read): the
+        answer may need a file of its own read (INSTALLER).
+        """
+        if not isinstance(self._uv_links, bool):
+            self._uv_links = bool(self._uv_links())
+        return self._uv_links
 
     def close(self) -> None:
         """Close the directories kept open."""
+        self._last = None
         for fd in self._open.values():
-            os.close(fd)
+            if fd != self._borrowed:
+                os.close(fd)
         self._open.clear()
 
     def open(self, path: str) -> int | str:
@@ -248,16 +351,37 @@ class _SiteFiles:
         if path == ".." or path.startswith("../"):
             return self._open_above(path)
         directory, _, name = path.rpartition("/")
-        dir_fd = self._directory(0, directory)
+        dir_fd, listing = self.place(directory)
         if isinstance(dir_fd, str):
             return dir_fd
-        listing = self._listing(directory, dir_fd)
         if listing is not None and listing.get(name) == _REGULAR:
             try:
                 return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
             except OSError:
                 pass  # changed since it was listed: the checks below say how
-        return _open_file(name, dir_fd, self._uv_links)
+        return _open_file(name, dir_fd, self.uv_links)
+
+    def listed_regular(self, path: str) -> bool:
+        """Whether the listing of the normalized ``path``'s directory shows a regular file."""
+        if path == ".." or path.startswith("../"):
+            return False
+        directory, _, name = path.rpartition("/")
+        listing = self.place(directory)[1]
+        return listing is not None and listing.get(name) == _REGULAR
+
+    def place(self, directory: str) -> tuple[int | str, dict[str, int] | None]:
+        """The fd (or why not) and the kept listing (if below the roots) of ``directory``.
+
+        A listing is returned only with an fd. The fd stays open until another
+        directory is reached (a bounded number are kept open).
+        """
+        last = self._last
+        if last is not None and last[0] == directory:
+            return last[1], last[2]
+        dir_fd = self._directory(0, directory)
+        listing = None if isinstance(dir_fd, str) else self._listing(directory, dir_fd)
+        self._last = (directory, dir_fd, listing)
+        return dir_fd, listing
 
     def _open_above(self, path: str) -> int | str:
         """:meth:`open` for a path climbing out of the site directory (scripts, data)."""
@@ -270,7 +394,7 @@ class _SiteFiles:
         dir_fd = self._directory(climb, "/".join(parts[climb:-1]))
         if isinstance(dir_fd, str):
             return dir_fd
-        return _open_file(parts[-1], dir_fd, self._uv_links)
+        return _open_file(parts[-1], dir_fd, self.uv_links)
 
     def listing(self, directory: str) -> dict[str, int] | None:
         """Name to kind (``_REGULAR``, ``_DIRECTORY``, ``_OTHER``) in ``directory``.
@@ -333,7 +457,18 @@ class _SiteFiles:
         fd = self._open.get((climb, directory))
         if fd is not None:
             return fd
-        parts = directory.split("/") if directory else []
+        parent, _, name = directory.rpartition("/")
+        parent_fd = self._open.get((climb, parent)) if directory else None
+        if parent_fd is not None:  # the usual case: the next directory down
+            opened = _open_directory(name, parent_fd)
+            if not isinstance(opened, str):
+                self._keep((climb, directory), opened)
+            return opened
+        return self._open_down(climb, directory.split("/") if directory else [])
+
+    def _open_down(self, climb: int, parts: list[str]) -> int | str:
+        """:meth:`_directory` from the deepest directory kept open above it."""
+        fd = None
         done = len(parts) - 1
         while done >= 0:  # the deepest open directory above it
             fd = self._open.get((climb, "/".join(parts[:done])))
@@ -362,8 +497,10 @@ class _SiteFiles:
         """Keep ``fd`` open for later files; close the oldest beyond the bound."""
         self._open[key] = fd
         if len(self._open) > _KEPT_DIRECTORIES:
-            oldest = next(iter(self._open))
-            os.close(self._open.pop(oldest))
+            oldest = self._open.pop(next(iter(self._open)))
+            self._last = None
+            if oldest != self._borrowed:
+                os.close(oldest)
 
 
 def _open_directory(name: str, dir_fd: int) -> int | str:
@@ -380,10 +517,11 @@ def _open_directory(name: str, dir_fd: int) -> int | str:
         return f"unreadable ({error.strerror})"
 
 
-def _open_file(name: str, dir_fd: int, uv_links: bool = False) -> int | str:
+def _open_file(name: str, dir_fd: int, uv_links: Callable[[], bool]) -> int | str:
     """The fd of regular file ``name`` in ``dir_fd`` (not special, not a symlink).
 
-    With ``uv_links``, a symlink to a regular file is read through (:func:`check_files`).
+    If ``uv_links()`` says so, a symlink to a regular file is read through
+    (:func:`check_files`).
     """
     try:
         info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
@@ -392,7 +530,7 @@ def _open_file(name: str, dir_fd: int, uv_links: bool = False) -> int | str:
     except OSError as error:
         return f"unreadable ({error.strerror})"
     if stat.S_ISLNK(info.st_mode):
-        return _open_uv_link(name, dir_fd) if uv_links else "refused: symlink (not followed)"
+        return _open_uv_link(name, dir_fd) if uv_links() else "refused: symlink (not followed)"
     if not stat.S_ISREG(info.st_mode):
         return _SPECIAL_FILE
     try:
@@ -466,9 +604,11 @@ def _package_roots(listed: set[str], dist_info: str) -> list[str]:
     ``*.dist-info`` directory.
     """
     packages = {
-        posixpath.dirname(path)
+        directory
         for path in listed
-        if posixpath.basename(path) == "__init__.py" and not path.startswith("../")
+        if path.endswith("__init__.py")
+        for directory, _, name in (path.rpartition("/"),)
+        if name == "__init__.py" and not path.startswith("../")
     }
     roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
     if dist_info:
@@ -484,9 +624,7 @@ def _unexpected_files(files: _SiteFiles, roots: list[str], listed: set[str]) -> 
     source explains is reported.
     """
     findings = []
-    for path in (path for root in roots for path in _entries_below(files, root)):
-        if path in listed:
-            continue
+    for path in (path for root in roots for path in _entries_below(files, root, listed)):
         if is_bytecode_cache(path) and _cache_source(path) in listed:
             continue
         problem = (
@@ -498,8 +636,8 @@ def _unexpected_files(files: _SiteFiles, roots: list[str], listed: set[str]) -> 
     return findings
 
 
-def _entries_below(files: _SiteFiles, root: str) -> Iterator[str]:
-    """Every entry below ``root`` but directories, as a path relative to the site directory.
+def _entries_below(files: _SiteFiles, root: str, listed: set[str]) -> Iterator[str]:
+    """Every entry below ``root`` but directories and ``listed`` paths, relative to the site.
 
     Symlinks (to directories too) are entries, never followed, and a root reached through
     a symlink is not walked (its rows are refused one by one); unreadable directories are
@@ -511,11 +649,12 @@ def _entries_below(files: _SiteFiles, root: str) -> Iterator[str]:
         listing = files.listing(relative)
         if listing is None:
             continue
+        prefix = relative + "/"
         for name, kind in listing.items():
-            path = f"{relative}/{name}"
+            path = prefix + name
             if kind == _DIRECTORY:
                 pending.append(path)
-            else:
+            elif path not in listed:
                 yield path
 
 
@@ -526,7 +665,6 @@ def _bytecode_findings(
     files: _SiteFiles,
     entries: list[RecordEntry],
     normalized: list[str],
-    uv_links: bool = False,
     verdicts: "BytecodeVerdicts | None" = None,
 ) -> list[Finding]:
     """Caches Python would load instead of a listed source, but not its compiled code.
@@ -545,7 +683,7 @@ def _bytecode_findings(
             caches = _prefix_cache_candidates(tree, files.root, entries, normalized, findings)
         for source, cache, shown, level in caches:
             source_path = os.path.join(files.root, source)
-            if uv_links and is_uv_link(source_path):
+            if files.uv_links() and is_uv_link(source_path):
                 # The source was read through its link when its row was checked.
                 source_path = os.path.realpath(source_path)
             data = _read_cache(tree, cache)
@@ -597,19 +735,34 @@ def _cache_candidates(
     tag = sys.implementation.cache_tag
     if tag is None:  # this interpreter never reads caches
         return
-    listings: dict[str, set[str]] = {}
+    from importlib.machinery import SOURCE_SUFFIXES
+
+    suffixes = tuple(SOURCE_SUFFIXES)
+    # Most packages hold no caches: their directories are looked at first, and the
+    # sources' module names worked out only where a cache directory has entries.
+    sources_in = {
+        path.rpartition("/")[0]
+        for entry, path in zip(entries, normalized, strict=True)
+        if path.endswith(suffixes) and entry.hash_ is not None and not path.startswith("../")
+    }
+    listings = {directory: _cache_names(files, directory) for directory in sources_in}
+    if not any(listings.values()):
+        return
     for path, directory, name in _listed_sources(entries, normalized):
-        cache_dir = f"{directory}/__pycache__" if directory else "__pycache__"
-        names = listings.get(cache_dir)
-        if names is None:
-            names = listings[cache_dir] = set(files.listing(cache_dir) or ())
+        names = listings[directory]
         if not names:
             continue
+        cache_dir = f"{directory}/__pycache__" if directory else "__pycache__"
         for level, optimization in _LEVELS:
             cache_name = f"{name}.{tag}{optimization}.pyc"
             if cache_name in names:
                 cache = f"{cache_dir}/{cache_name}"
                 yield path, cache, cache, level
+
+
+def _cache_names(files: _SiteFiles, directory: str) -> set[str]:
+    """The names in ``directory``'s ``__pycache__`` (none where its parent lists none)."""
+    return set(files.listing(f"{directory}/__pycache__" if directory else "__pycache__") or ())
 
 
 # The field's stand-in for ``sys.pycache_prefix`` joined with the site directory's
