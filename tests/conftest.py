@@ -58,6 +58,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty site directory first on ``sys.path`` (this process's), for this test."""
+    directory = tmp_path / "site"
+    directory.mkdir()
+    monkeypatch.setattr(sys, "path", [str(directory), *sys.path])
+    return directory
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's wheel, its runtime dependencies, and every catalog plugin.

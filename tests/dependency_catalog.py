@@ -6,8 +6,14 @@ Also installed, and never in a closure: ``lib-never`` (behind a false marker) an
 
 from __future__ import annotations
 
+import zipfile
+from typing import TYPE_CHECKING
+
 from plugin_catalog import GROUP
-from wheelbuilder import WheelSpec
+from wheelbuilder import WheelSpec, build_wheel
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CHAIN_PLUGINS = ("chain-plugin", "chain-other")
 
@@ -64,3 +70,11 @@ def dependency_catalog() -> dict[str, WheelSpec]:
 
 # What a closure of the plugins above is, when everything is installed.
 CLOSURES = {"chain-plugin": ["lib-a", "lib-b", "lib-c"], "chain-other": ["lib-c"]}
+
+
+def unpack(site: Path, *specs: WheelSpec) -> None:
+    """A pure wheel unpacked into a directory is that wheel installed there."""
+    wheels = site.parent / "wheels"
+    for spec in specs:
+        with zipfile.ZipFile(build_wheel(spec, wheels)) as archive:
+            archive.extractall(site)

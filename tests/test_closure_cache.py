@@ -5,30 +5,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
-import zipfile
 from pathlib import Path
 
 import orjson
 import pytest
 
-from dependency_catalog import dependency_catalog
+from dependency_catalog import dependency_catalog, unpack
 from insidellms_provenance.fingerprint import _closure_cache as closure_cache
 from insidellms_provenance.fingerprint import _recorder as recorder
 from insidellms_provenance.fingerprint._digest_cache import SETTLED_NS, metadata_status
 from insidellms_provenance.fingerprint._discover import InstalledDistributions
-from wheelbuilder import build_wheel
 
 PLUGINS = ("chain-plugin", "chain-other")
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    directory = tmp_path / "site"
-    directory.mkdir()
-    monkeypatch.setattr(sys, "path", [str(directory), *sys.path])
-    return directory
 
 
 @pytest.fixture
@@ -38,9 +27,7 @@ def environ(tmp_path):
 
 def install(site: Path, *names: str) -> None:
     catalog = dependency_catalog()
-    for name in names:
-        with zipfile.ZipFile(build_wheel(catalog[name], site.parent / "wheels")) as archive:
-            archive.extractall(site)
+    unpack(site, *(catalog[name] for name in names))
 
 
 def settled_clock(monkeypatch) -> None:

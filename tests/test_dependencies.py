@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import shutil
 import sys
-import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name
 
-from dependency_catalog import CLOSURES, dependency_catalog
+from dependency_catalog import CLOSURES, dependency_catalog, unpack
 from insidellms_provenance.fingerprint import _dependencies as dependencies
 from insidellms_provenance.fingerprint._dependencies import DependencyWalker
 from insidellms_provenance.fingerprint._discover import InstalledDistributions
 from insidellms_provenance.fingerprint._requirements import marker_applies, parse_requirement
-from wheelbuilder import WheelSpec, build_wheel
+from wheelbuilder import WheelSpec
 
 EVERYTHING = ("chain-plugin", "chain-other", "lib-a", "lib-b", "lib-c", "lib-d", "lib-never")
-
-
-def unpack(site: Path, *specs: WheelSpec) -> None:
-    """A pure wheel unpacked into a directory is that wheel installed there."""
-    wheels = site.parent / "wheels"
-    for spec in specs:
-        with zipfile.ZipFile(build_wheel(spec, wheels)) as archive:
-            archive.extractall(site)
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    directory = tmp_path / "site"
-    directory.mkdir()
-    monkeypatch.setattr(sys, "path", [str(directory), *sys.path])
-    return directory
 
 
 def install(site: Path, *names: str, versions: dict[str, str] | None = None) -> None:
