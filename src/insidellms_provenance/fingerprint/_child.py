@@ -18,8 +18,9 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypedDict
 
+from insidellms_provenance.field.schema import LoadOutcome, ManifestSummary
 from insidellms_provenance.fingerprint._loader import (
     NamedEntryPoint,
     call_plugin_manifest,
@@ -27,14 +28,19 @@ from insidellms_provenance.fingerprint._loader import (
     load_entry_point,
 )
 
-if TYPE_CHECKING:
-    from insidellms_provenance.fingerprint._isolation import ImportResult
-
-__all__ = ["INTERRUPTED", "serve_child", "serve_forked", "serve_imports"]
+__all__ = ["INTERRUPTED", "ImportResult", "serve_child", "serve_forked", "serve_imports"]
 
 INTERRUPTED: Final = 130
 """The child's exit status after a ``KeyboardInterrupt``; the parent raises it again."""
 _FAILED: Final = 70  # the forked child's status if its own code failed (EX_SOFTWARE)
+
+
+class ImportResult(TypedDict):
+    """What importing one entry point in the child showed."""
+
+    load: LoadOutcome
+    manifest: ManifestSummary
+    module_file: str | None
 
 
 def serve_child(work: Callable[[Callable[[dict[str, Any]], None]], None]) -> NoReturn:
@@ -68,7 +74,7 @@ def serve_imports(spec: Mapping[str, Any]) -> NoReturn:
     """Import each entry point of ``spec["entry_points"]`` in order; report each step.
 
     A ``loaded`` message after the import and a ``done`` message with the
-    :class:`~insidellms_provenance.fingerprint._isolation.ImportResult` after
+    :class:`ImportResult` after
     ``plugin_manifest()``: a plugin that ends the process leaves the parent with every
     step before it.
     """

@@ -42,20 +42,21 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata
-from typing import IO, TYPE_CHECKING, Any, Final, Protocol, TypedDict
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
 from insidellms_provenance.field import schema
-from insidellms_provenance.field.schema import LoadOutcome, ManifestSummary
+from insidellms_provenance.field.schema import LoadOutcome
 
 if TYPE_CHECKING:
     import subprocess
+
+    from insidellms_provenance.fingerprint._child import ImportResult
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "TIMEOUT_VARIABLE",
     "ChildFailed",
     "ChildProcess",
-    "ImportResult",
     "Imports",
     "converse",
     "import_isolated",
@@ -69,14 +70,6 @@ DEFAULT_TIMEOUT: Final = 300.0
 TIMEOUT_VARIABLE: Final = "INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT"
 _INTERRUPTED: Final = 130  # the child's exit status after a KeyboardInterrupt (_child)
 _IMPORTS: Final = "insidellms_provenance.fingerprint._child:serve_imports"
-
-
-class ImportResult(TypedDict):
-    """What importing one entry point in the child showed."""
-
-    load: LoadOutcome
-    manifest: ManifestSummary
-    module_file: str | None
 
 
 # What the child runs. ``sys`` and ``marshal`` are built in: nothing is looked up on the

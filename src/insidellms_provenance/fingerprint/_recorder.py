@@ -46,9 +46,9 @@ from insidellms_provenance.fingerprint._source import describe_source, editable_
 
 if TYPE_CHECKING:
     from insidellms_provenance.fingerprint._bytecode_verdicts import BytecodeVerdicts
+    from insidellms_provenance.fingerprint._child import ImportResult
     from insidellms_provenance.fingerprint._closure_cache import Closures
     from insidellms_provenance.fingerprint._dependencies import DependencyTable
-    from insidellms_provenance.fingerprint._isolation import ImportResult
 
 __all__ = ["record", "record_field", "record_without_import"]
 
