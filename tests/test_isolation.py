@@ -144,6 +144,12 @@ def test_a_ctrl_c_while_a_child_starts_lands_once_the_child_is_kept() -> None:
             os.kill(os.getpid(), signal.SIGINT)
             kept.append("the child")  # what happens right after fork returns
 
-    with pytest.raises(KeyboardInterrupt):
-        start_and_keep()
+    # Ctrl-C raises here even if this test run was started with SIGINT ignored (a
+    # background job of a non-interactive shell).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            start_and_keep()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert kept == ["the child"]

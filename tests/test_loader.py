@@ -122,14 +122,16 @@ def test_the_child_imports_no_metadata_machinery_before_the_plugins():
     """What the plugin-importing child loads before the first plugin: the loader, not more.
 
     (``subprocess`` is not listed: on Python 3.10 ``platform`` imports it, through
-    ``orjson`` and ``uuid``.)
+    ``orjson`` and ``uuid``.) What the interpreter's start-up imported already (a
+    site's ``.pth`` files may import ``pathlib`` and ``zipfile``) is not the child's.
     """
     import subprocess
 
     code = (
-        "import sys; import insidellms_provenance.fingerprint._child; "
+        "import sys; before = set(sys.modules); "
+        "import insidellms_provenance.fingerprint._child; "
         "print(' '.join(sorted(m for m in ('importlib.metadata', 'pathlib', 'email', "
-        "'zipfile') if m in sys.modules)))"
+        "'zipfile') if m in sys.modules and m not in before)))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
