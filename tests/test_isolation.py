@@ -134,6 +134,24 @@ def test_a_child_cannot_write_to_the_parents_files(tmp_path: Path) -> None:
     assert target.read_bytes() == b""
 
 
+@linux_only
+def test_neither_child_writes_bytecode_caches_into_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Else the integrity check, reading the same directories meanwhile, sees them come."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    site = tmp_path / "site"
+    site.mkdir()
+    write_plugin(site, "isolation_no_caches", "import isolation_no_caches.helper\n")
+    (site / "isolation_no_caches" / "helper.py").write_text("VALUE = 1\n")
+    field, forked, spawned = both_ways(site, tmp_path / "held.txt")
+    assert forked == spawned
+    (plugin,) = field["plugins"]
+    assert plugin["load"]["status"] == "loaded"
+    assert not (site / "isolation_no_caches" / "__pycache__").exists()
+
+
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks here")
 def test_a_ctrl_c_while_a_child_starts_lands_once_the_child_is_kept() -> None:
     """Else a child started but not yet stored would outlive the interrupted command."""

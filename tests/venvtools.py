@@ -85,6 +85,15 @@ class Venv:
             check=False,
         )
 
+    def load_plugins(self, group: str = "insidellms.plugins") -> None:
+        """Import every plugin of ``group`` as a host does; Python writes their caches."""
+        result = self.run(
+            "-c",
+            "import importlib.metadata as m; "
+            f"[ep.load() for ep in m.entry_points(group={group!r})]",
+        )
+        assert result.returncode == 0, result.stderr.decode()
+
     def record(self, *args: str, env: dict[str, str] | None = None) -> bytes:
         """``python -m insidellms_provenance record ...`` in this environment; its stdout."""
         result = self.run("-m", "insidellms_provenance", "record", *args, env=env)

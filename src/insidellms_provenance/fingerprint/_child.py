@@ -77,7 +77,13 @@ def serve_imports(spec: Mapping[str, Any]) -> NoReturn:
     :class:`ImportResult` after
     ``plugin_manifest()``: a plugin that ends the process leaves the parent with every
     step before it.
+
+    No bytecode cache is written: the parent checks the plugins' directories while this
+    child imports (a cache appearing meanwhile, or Python's temporary file beside it,
+    would be a finding in one run and not the next), and recording leaves the
+    environment as it found it.
     """
+    sys.dont_write_bytecode = True
 
     def work(send: Callable[[dict[str, Any]], None]) -> None:
         for name, value, group in spec["entry_points"]:
