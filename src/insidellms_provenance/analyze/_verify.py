@@ -218,10 +218,11 @@ def verify_checked(
             if progress is not None:
                 progress(len(results), len(work), _label(item))
     else:
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import Future, ProcessPoolExecutor
 
         batches = _batches(work, workers * 8)
         results = []
+        futures: list[Future[tuple[int, list[Finding]]]] = []
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
         try:
             # Workers start with SIGINT blocked and then ignore it; a Ctrl-C meanwhile waits
@@ -239,10 +240,14 @@ def verify_checked(
                 if progress is not None and batch:
                     progress(done, len(work), _label(batch[-1]))
         except BaseException:
-            # Ctrl-C: stop the workers now (they ignore SIGINT, so print no tracebacks) and
-            # wait for the manager thread to see them gone, so nothing runs on after this.
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
+            # Ctrl-C: the batches not started are cancelled, and the few already handed
+            # to the workers (at most one more than there are workers) are finished, so
+            # that nothing runs on after this. Workers are not killed: a worker killed
+            # while the pool's feeder thread writes it a batch larger than the pipe holds
+            # leaves that thread blocked for ever (this process holds the pipe's other
+            # end), and the shutdown waiting for it.
+            for future in futures:
+                future.cancel()
             pool.shutdown()
             raise
         pool.shutdown()
