@@ -18,6 +18,7 @@ them (``bench-big``, as ``torch``) with 10,000 files and RECORD rows. Then print
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -27,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_host import FAKE_RUN, timed_runs
+import pypi_closure
+from bench_host import FAKE_RUN
 from synthetic_env import time_with_bytecode_caches
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,31 +132,47 @@ def host_venv(directory: Path) -> tuple[Path, list[str]]:
 
 
 FLOOR = """
-import sys
+import os, sys
 from importlib.metadata import entry_points, requires
 for ep in sorted(entry_points(group={group!r}), key=lambda ep: (ep.name, ep.value)):
     ep.load()
 for name in {names!r}:
     requires(name)
 """
+# record's plugin-importing child ends with os._exit (no interpreter finalization: with
+# real libraries imported, ≈ 0.9 s of CPU in the PyPI benchmark), so the floor ends so
+# too, and a floor that ends as a script does is printed beside it, not compared with.
+FLOOR_EXIT = "sys.stdout.flush()\nos._exit(0)\n"
 
 
 def interleaved_runs(
-    commands: dict[str, tuple[list[str], dict[str, str]]], repeats: int
+    commands: dict[str, tuple[list[str], dict[str, str]]], repeats: int, workdir: Path
 ) -> dict[str, dict[str, list[float]]]:
     """Wall and CPU times (user + system, children included) of each command, in turns.
 
-    One round runs every command once, so machine drift hits all of them; the first
-    round warms caches and is not counted.
+    One round runs every command once, starting each round with a different one, so
+    machine drift hits all of them alike; the first round warms caches and is not
+    counted. ``{run}`` in a command becomes a new directory under ``workdir``.
     """
     times: dict[str, dict[str, list[float]]] = {
         clock: {label: [] for label in commands} for clock in ("wall", "cpu")
     }
+    labels = list(commands)
     for index in range(-1, repeats):
-        for label, (command, env) in commands.items():
+        shift = max(index, 0) % len(labels)
+        for position, label in enumerate(labels[shift:] + labels[:shift]):
+            command, env = commands[label]
+            run = str(workdir / f"run-{index}-{position}")
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
-            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [part.replace("{run}", run) for part in command],
+                env=env,
+                check=True,
+                cwd=workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             wall = time.perf_counter() - start
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             if index >= 0:
@@ -165,51 +183,161 @@ def interleaved_runs(
     return times
 
 
+def report(what: str, times: dict[str, dict[str, list[float]]], base: str, target: float) -> None:
+    """Each label against ``base``: best, median and range in ms; the ratio of the bests,
+    of the medians, and the median and range of the per-round ratios."""
+    for clock, by_label in times.items():
+        floor = by_label[base]
+        print(
+            f"{what}, {clock} time, {base}: best {min(floor) * 1000:.1f} ms, median "
+            f"{statistics.median(floor) * 1000:.1f} ms "
+            f"({min(floor) * 1000:.1f}-{max(floor) * 1000:.1f})"
+        )
+        for label, measured in by_label.items():
+            if label == base:
+                continue
+            if label.startswith(base):  # a variant of the floor, for information
+                print(
+                    f"{what}, {clock} time, {label}: best {min(measured) * 1000:.1f} ms, "
+                    f"median {statistics.median(measured) * 1000:.1f} ms"
+                )
+                continue
+            rounds = sorted(m / f for m, f in zip(measured, floor, strict=True))
+            print(
+                f"{what}, {clock} time, {label}: best {min(measured) * 1000:.1f} ms, median "
+                f"{statistics.median(measured) * 1000:.1f} ms "
+                f"({min(measured) * 1000:.1f}-{max(measured) * 1000:.1f}); ratio "
+                f"{min(measured) / min(floor):.3f}x best, "
+                f"{statistics.median(measured) / statistics.median(floor):.3f}x median, "
+                f"per round {statistics.median(rounds):.3f}x "
+                f"({rounds[0]:.3f}-{rounds[-1]:.3f}) (target <= {target}x)"
+            )
+
+
+def synthetic_env(workdir: Path) -> tuple[Path, list[str], list[str], list[str]]:
+    """Python, plugins, closure and host command of the synthetic benchmark."""
+    python, closure = host_venv(workdir)
+    plugins = [f"bench-plugin-{index}" for index in range(PLUGINS)]
+    return python, plugins, closure, [str(python), "-c", FAKE_RUN, "{run}"]
+
+
+def pypi_env(workdir: Path, host: Path | None) -> tuple[Path, list[str], list[str], list[str]]:
+    """Python, plugins, closure and host command of the PyPI benchmark.
+
+    ``host`` is the Python of an environment with the real insideLLMs, into which the
+    plugins are installed; without it, a new venv with the fake host.
+    """
+    from test_host import host_spec
+    from venvtools import create_venv
+    from wheelbuilder import build_wheel
+
+    wheels = workdir / "wheels"
+    plugins = pypi_closure.build_plugins(wheels)
+    if host is None:
+        build_wheel(host_spec(), wheels)
+        python = create_venv(workdir / "venv", "uv").python
+        pypi_closure.install(python, "uv", wheels, ["insideLLMs", *plugins, str(ROOT)], workdir)
+        command = [str(python), "-c", FAKE_RUN, "{run}"]
+    else:
+        python = host
+        pypi_closure.install(python, "uv", wheels, plugins, workdir)
+        cli = python.with_name("insidellms")
+        subprocess.run(
+            [str(cli), "init", "config.yaml"], cwd=workdir, check=True, stdout=subprocess.DEVNULL
+        )
+        command = [str(cli), "run", "config.yaml", "--run-dir", "{run}"]
+    field = json.loads(
+        subprocess.run(
+            [str(python), "-m", "insidellms_provenance", "record"],
+            env={**os.environ, "INSIDELLMS_PROVENANCE_CACHE": "off"},
+            check=True,
+            capture_output=True,
+        ).stdout
+    )
+    ours = [p for p in field["plugins"] if p["entry_point"]["name"] in plugins]
+    assert len(ours) == len(plugins), "a plugin is missing from the field"
+    assert all(p["unsatisfied"] == [] for p in ours), "a requirement is unsatisfied"
+    closure = sorted({name for p in ours for name in p["dependencies"]})
+    return python, plugins, closure, command
+
+
+def same_bytes_from_pip_and_uv(workdir: Path, uv_python: Path) -> None:
+    """Install the same plugins and closure with pip elsewhere; compare what ``record`` writes."""
+    from test_host import host_spec
+    from venvtools import create_venv
+    from wheelbuilder import build_wheel
+
+    wheels = workdir / "wheels"
+    build_wheel(host_spec(), wheels)
+    plugins = [name for name, _, _ in pypi_closure.PLUGINS]
+    python = create_venv(workdir / "pip env" / "venv", "pip").python
+    pypi_closure.install(python, "pip", wheels, ["insideLLMs", *plugins, str(ROOT)], workdir)
+    fields = [
+        subprocess.run(
+            [str(venv), "-m", "insidellms_provenance", "record"],
+            env={**os.environ, "INSIDELLMS_PROVENANCE_CACHE": "off"},
+            check=True,
+            capture_output=True,
+        ).stdout
+        for venv in (uv_python, python)
+    ]
+    same = fields[0] == fields[1]
+    print(
+        f"record from uv's and pip's installs: {'the same bytes' if same else 'DIFFERENT'} "
+        f"({len(fields[0])} and {len(fields[1])} bytes)"
+    )
+
+
 def main() -> None:
     time_with_bytecode_caches()
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument(
+        "--pypi", action="store_true", help="real PyPI dependencies (network or uv's cache)"
+    )
+    parser.add_argument(
+        "--python", type=Path, help="with --pypi: an environment with the real insideLLMs"
+    )
+    parser.add_argument(
+        "--installers", action="store_true", help="with --pypi: also install with pip, compare"
+    )
     arguments = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        python, closure = host_venv(workdir)
-        plugins = [f"bench-plugin-{index}" for index in range(PLUGINS)]
-        print(f"{len(plugins)} plugins, closure of {len(closure)} distributions")
+        if arguments.pypi:
+            python, plugins, closure, host = pypi_env(workdir, arguments.python)
+        else:
+            python, plugins, closure, host = synthetic_env(workdir)
+        rows = pypi_closure.record_rows(python, closure)
+        largest = max(rows, key=lambda name: rows[name])
+        print(
+            f"{len(plugins)} plugins, closure of {len(closure)} distributions, "
+            f"{sum(rows.values())} RECORD rows; the largest RECORD: {largest}, {rows[largest]} rows"
+        )
+        if arguments.installers:
+            same_bytes_from_pip_and_uv(workdir, python)
         cache = workdir / "cache"
         env = {**os.environ, "INSIDELLMS_PROVENANCE_CACHE": str(cache)}
+        cold_env = {**env, "INSIDELLMS_PROVENANCE_CACHE": "off"}
         floor_code = FLOOR.format(group=GROUP, names=[*plugins, *closure])
         record = [str(python), "-m", "insidellms_provenance", "record"]
         subprocess.run(record, env=env, check=True, stdout=subprocess.DEVNULL)  # fills the cache
-        cold_env = {**env, "INSIDELLMS_PROVENANCE_CACHE": "off"}
-        record_runs = interleaved_runs(
-            {
-                "floor": ([str(python), "-c", floor_code], env),
-                "cache warm": (record, env),
-                "cache off": (record, cold_env),
-            },
-            arguments.repeats,
-        )
-        for clock, by_label in record_runs.items():
-            for label in ("cache warm", "cache off"):
-                floor, measured = by_label["floor"], by_label[label]
-                best, median = min(measured), statistics.median(measured)
-                print(
-                    f"record, {label}, {clock} time: floor {min(floor) * 1000:.1f} ms best / "
-                    f"{statistics.median(floor) * 1000:.1f} median, record {best * 1000:.1f} / "
-                    f"{median * 1000:.1f} ms, ratio {best / min(floor):.2f}x best, "
-                    f"{median / statistics.median(floor):.2f}x median (target <= 1.5x)"
-                )
-        os.environ["INSIDELLMS_PROVENANCE_CACHE"] = str(cache)
-        times = timed_runs([str(python), "-c", FAKE_RUN], workdir, arguments.repeats)
-        for clock, runs in times.items():
-            for label, pick in (("best", min), ("median", statistics.median)):
-                off, on = pick(runs["off"]), pick(runs["on"])
-                print(
-                    f"fake host, {clock} time, {label} of {len(runs['on'])}: without hook "
-                    f"{off * 1000:.0f} ms, with hook {on * 1000:.0f} ms, ratio {on / off:.3f}x "
-                    f"(target <= 1.05x), overhead {(on - off) * 1000:.1f} ms"
-                )
+        commands = {
+            "floor": ([str(python), "-c", floor_code + FLOOR_EXIT], env),
+            "floor ending as a script does": ([str(python), "-c", floor_code], env),
+            "record, cache warm": (record, env),
+            "record, cache off": (record, cold_env),
+        }
+        report("record", interleaved_runs(commands, arguments.repeats, workdir), "floor", 1.5)
+        host_name = "real insideLLMs" if arguments.python else "fake host"
+        commands = {
+            "without hook": (host, {**env, "INSIDELLMS_PROVENANCE": "off"}),
+            "with hook, cache warm": (host, {**env, "INSIDELLMS_PROVENANCE": "on"}),
+            "with hook, cache off": (host, {**cold_env, "INSIDELLMS_PROVENANCE": "on"}),
+        }
+        runs = interleaved_runs(commands, arguments.repeats, workdir)
+        report(host_name, runs, "without hook", 1.05)
 
 
 if __name__ == "__main__":
