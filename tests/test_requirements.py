@@ -295,12 +295,29 @@ def packaging_contains(specifier, version):
 @example(version="2.0", specifier="~=1.4")
 @example(version="1.4.9", specifier="~=1.4.2")
 @example(version="01.2", specifier=">1.1,<=1.2")
+@example(version="1.0.post1", specifier="<=1.0")
+@example(version="1.0.post1", specifier=">1.0")
+@example(version="1.0.post1", specifier=">1")
+@example(version="1.0.post1", specifier="==1.0")
+@example(version="1.0.post1", specifier="!=1.0")
+@example(version="1.0.post1", specifier="==1.0.0.*")
+@example(version="1.0.post1", specifier="~=1.0")
+@example(version="1.post01", specifier="<1.0.1,>=1")
 def test_version_verdict_is_packagings(version, specifier):
     lean = requirements._lean_satisfies(version, specifier)
     expected = packaging_contains(specifier, version)
     if lean is not None:
         assert lean == expected
     assert version_satisfies(version, specifier) == expected
+
+
+@pytest.mark.parametrize("version", ["2026.10.19.post1", "1.0.post1", "3.post0"])
+@pytest.mark.parametrize("specifier", ["", ">=2017.4.17", "<=1.0", ">1.0", "==1.0", "~=1.0"])
+def test_post_releases_are_judged_without_packaging(version, specifier):
+    # certifi publishes post-releases; judging them must not import packaging in a host run.
+    assert requirements._lean_satisfies(version, specifier) == packaging_contains(
+        specifier, version
+    )
 
 
 def test_default_marker_environment_is_packagings():

@@ -83,7 +83,8 @@ _LEAN_REQUIREMENT: Final = re.compile(
     re.ASCII,
 )
 _CLAUSE_PARTS: Final = re.compile(f"(~=|==|!=|<=|>=|<|>){_WS}([0-9.*]+)", re.ASCII)
-_PLAIN_VERSION: Final = re.compile(_RELEASE, re.ASCII)
+# A final release, or a post-release of one (``2024.7.4.post1``, as ``certifi`` publishes).
+_PLAIN_VERSION: Final = re.compile(f"({_RELEASE})(\\.post[0-9]+)?", re.ASCII)
 
 _MARKER_TOKEN: Final = re.compile(
     "[ \t]*(?:(?P<paren>[()])|(?P<quoted>'[^']*'|\"[^\"]*\")"
@@ -400,16 +401,21 @@ def version_satisfies(version: str, specifier: str) -> bool:
 
 
 def _lean_satisfies(version: str, specifier: str) -> bool | None:
-    """The verdict for a plain release against plain clauses; ``None`` otherwise."""
-    if not _PLAIN_VERSION.fullmatch(version):
+    """The verdict for a plain release (or a post-release of one) against plain clauses.
+
+    ``None`` for anything else, which packaging judges.
+    """
+    plain = _PLAIN_VERSION.fullmatch(version)
+    if plain is None:
         return None
     clauses = specifier.split(",") if specifier else []
-    release = tuple(int(part) for part in version.split("."))
+    release = tuple(int(part) for part in plain[1].split("."))
+    post = plain[2] is not None
     for clause in clauses:
         match = _CLAUSE_PARTS.fullmatch(clause.strip(" \t"))
         if match is None or not _LEAN_CLAUSE.fullmatch(clause.strip(" \t")):
             return None
-        if not _clause_holds(release, match[1], match[2]):
+        if not _clause_holds(release, post, match[1], match[2]):
             return False
     return True
 
@@ -417,7 +423,13 @@ def _lean_satisfies(version: str, specifier: str) -> bool | None:
 _LEAN_CLAUSE: Final = re.compile(_CLAUSE, re.ASCII)
 
 
-def _clause_holds(release: tuple[int, ...], op: str, bound_text: str) -> bool:
+def _clause_holds(release: tuple[int, ...], post: bool, op: str, bound_text: str) -> bool:
+    """Whether ``release`` (a post-release of it if ``post``) meets one plain clause.
+
+    A post-release sorts after its release; the clauses' bounds are plain releases, so
+    it equals none of them, and ``>`` excludes the post-releases of its bound (PEP 440).
+    A prefix match (``==1.0.*``) compares the release only.
+    """
     prefix = bound_text.endswith(".*")
     bound = tuple(int(part) for part in bound_text.removesuffix(".*").split("."))
     if prefix:
@@ -429,11 +441,13 @@ def _clause_holds(release: tuple[int, ...], op: str, bound_text: str) -> bool:
     if op == "~=":
         head = bound[:-1]
         return left >= right and (release + (0,) * len(head))[: len(head)] == head
+    if op == ">":
+        return left > right
+    ordered, limit = (left, post), (right, False)
     return {
-        "==": left == right,
-        "!=": left != right,
-        "<=": left <= right,
-        ">=": left >= right,
-        "<": left < right,
-        ">": left > right,
+        "==": ordered == limit,
+        "!=": ordered != limit,
+        "<=": ordered <= limit,
+        ">=": ordered >= limit,
+        "<": ordered < limit,
     }[op]
