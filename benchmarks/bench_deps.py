@@ -1,18 +1,30 @@
 """What recording dependency closures costs: 10 plugins over 60 installed dependencies.
 
-Run: ``python benchmarks/bench_deps.py [--repeats N]``. Builds real wheels (synthetic,
-made by ``tests/wheelbuilder.py``: real PyPI wheels of that size would need the network)
-and installs them with uv into a venv with the test suite's fake host: 10 plugins, each
-importing its direct dependencies, whose closures together hold 60 distributions, one of
-them (``bench-big``, as ``torch``) with 10,000 files and RECORD rows. Then prints:
+Run: ``python benchmarks/bench_deps.py [--repeats N] [--pypi [--python VENV/bin/python]
+[--installers]]``.
 
-- ``record`` against the floor of ``entry_points()`` + ``ep.load()`` +
-  ``importlib.metadata.requires()`` of every distribution of the closures (target
-  ≤ 1.5x), with the description cache warm and with it off
-  (``INSIDELLMS_PROVENANCE_CACHE=off``), the three run in turns, wall and CPU time
-  (``record`` imports the plugins in a child process, whose CPU time counts);
-- a host run with the hook against the same run without it (target ≤ 1.05x), wall and
-  CPU time, best and median of interleaved runs, cache warm.
+- By default the dependencies are **synthetic** wheels made by ``tests/wheelbuilder.py``:
+  10 plugins, each importing its direct dependencies, whose closures together hold 60
+  distributions of a line of code each, one of them (``bench-big``, as ``torch``) with
+  10,000 files and RECORD rows. The floor is tiny, so the ratios are the worst case.
+- ``--pypi`` is issue 17's case as stated: 10 plugins whose closure is 60 **real PyPI
+  distributions**, pinned (``pypi_closure.py``), ``plotly`` 6.0.1's RECORD of 14,972 rows
+  the large one. It needs the network or a warm uv cache. With ``--python`` the
+  plugins are installed into that environment, which has the real insideLLMs, and the
+  host run is its ``insidellms run``; ``--installers`` also installs the same closure
+  with pip elsewhere and says whether ``record`` writes the same bytes for both.
+
+Both install with uv (bytecode compiled) into a venv with the test suite's fake host
+(or the given one), then print, every command run in turns (the first round not
+counted), median, best and range of wall and CPU time (user + system, children
+included: ``record`` imports the plugins in a child process) and the per-round ratios:
+
+- ``record`` with the description cache warm and with it off
+  (``INSIDELLMS_PROVENANCE_CACHE=off``) against the floor of ``entry_points()`` +
+  ``ep.load()`` + ``importlib.metadata.requires()`` of every plugin and dependency
+  (target <= 1.5x);
+- a host run with the hook (cache warm; cache off) against the same run without it
+  (``INSIDELLMS_PROVENANCE=off``; target <= 1.05x).
 """
 
 from __future__ import annotations
