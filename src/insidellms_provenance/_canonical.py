@@ -168,7 +168,7 @@ def _exact_and_finite(value: object) -> int | None:
     left to orjson, which refuses them. The bytes themselves are freed before orjson
     writes: kept alive beside orjson's output and the relaid copy, the three large
     buffers made the allocator return memory to the system and fault it in again on
-    every call (a fifth of the time of an 11 MB value, ``perf stat``).
+    every call (a quarter of the time of an 11 MB value, ``perf stat``).
     """
     try:
         marshalled = marshal.dumps(value, _MARSHAL_VERSION)  # type: ignore[arg-type]
