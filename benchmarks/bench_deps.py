@@ -314,6 +314,11 @@ def main() -> None:
         "--installers", action="store_true", help="with --pypi: also install with pip, compare"
     )
     arguments = parser.parse_args()
+    if (arguments.python or arguments.installers) and not arguments.pypi:
+        parser.error("--python and --installers go with --pypi")
+    if arguments.python and arguments.installers:
+        # The comparison needs two environments built alike, but for their installer.
+        parser.error("--installers compares two new venvs with the fake host: not with --python")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
