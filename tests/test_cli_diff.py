@@ -1,6 +1,12 @@
+import contextlib
+import io
 import json
+import subprocess
+import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from diff_fixtures import before_and_after
 from golden import check_golden
@@ -216,9 +222,71 @@ def test_a_v1_field_diffs_against_v2_of_the_same_plugins_without_changes():
 def test_diff_paths_are_written_as_pathlib_writes_them(text, tmp_path):
     from pathlib import Path
 
-    from insidellms_provenance.cli._options import path_text
+    from insidellms_provenance.cli._diff import path_text
     from insidellms_provenance.runfile._read import manifest_path
 
     assert path_text(text) == str(Path(text))
     # A run directory's manifest is named as Path's "/" names it.
     assert manifest_path(path_text(text)) == str(manifest_path(Path(text)))
+
+
+_WORDS = st.sampled_from(
+    [
+        "a",
+        "runs/b",
+        "x=y",
+        "",
+        "-",
+        "-x",
+        "--",
+        "--format",
+        "--format=json",
+        "--format=",
+        "--form",
+        "json",
+        "markdown",
+        "yaml",
+        "--group",
+        "--group=g",
+        "--fail-on",
+        "--fail-on=-low",
+        "--fail-on=any,-patch",
+        "high",
+        "--color",
+        "--color=never",
+        "always",
+        "-h",
+        "--help",
+        "--version",
+    ]
+)
+
+
+@settings(max_examples=400)
+@given(words=st.lists(_WORDS, max_size=7))
+def test_plain_command_lines_are_read_as_argparse_reads_them(words):
+    # diff reads plain command lines without argparse; what it accepts, it must read
+    # exactly as argparse does, and what argparse refuses, it must leave to argparse.
+    from insidellms_provenance.cli._main import _plain_arguments, build_parser
+
+    line = ["diff", *words]
+    plain = _plain_arguments(line)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            parsed = build_parser(line).parse_args(line)
+    except SystemExit:
+        parsed = None
+    if plain is not None:
+        assert parsed is not None, line
+        assert vars(plain) == vars(parsed), line
+
+
+def test_plain_command_lines_are_read_without_argparse():
+    script = (
+        "import sys\n"
+        "from insidellms_provenance.cli._main import _plain_arguments\n"
+        "arguments = _plain_arguments(['diff', 'a', 'b', '--format', 'json', '--fail-on=-low'])\n"
+        "assert arguments.format == 'json' and arguments.fail_on == ['-low'], arguments\n"
+        "assert 'argparse' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)

@@ -56,7 +56,7 @@ def manifest_path(run: str | Path) -> str | Path:
     """``RUN/manifest.json`` for a directory, the path itself otherwise.
 
     A run given as text (``diff`` takes the text pathlib would write for it,
-    ``cli._options.path_text``, so as not to import pathlib) is named as ``Path``
+    ``cli._diff.path_text``, so as not to import pathlib) is named as ``Path``
     would name it.
     """
     if isinstance(run, str):
