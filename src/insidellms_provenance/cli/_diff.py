@@ -169,6 +169,11 @@ def _wrap(text: str, first: str, rest: str) -> list[str]:
 
 def run(arguments: argparse.Namespace | SimpleNamespace) -> int:
     """Compare, print in the chosen format, exit 1 if the policy selects any change."""
+    # Parsed JSON is acyclic, and the cyclic collector would rescan hundreds of
+    # thousands of its objects again and again while the indexes are built (measured:
+    # most of diff's own time on 10,000 plugins), and the modules imported below leave
+    # little to collect either. Reference counting still frees memory.
+    gc.disable()
     from insidellms_provenance.analyze._diff import diff_fields
     from insidellms_provenance.analyze._fail_on import parse_fail_on
     from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
@@ -186,10 +191,6 @@ def run(arguments: argparse.Namespace | SimpleNamespace) -> int:
         policy = parse_fail_on(fail_on)
     except ValueError as error:
         raise ProvenanceError(str(error)) from None
-    # Parsed JSON is acyclic, and the cyclic collector would rescan hundreds of
-    # thousands of its objects again and again while the indexes are built (measured:
-    # most of diff's own time on 10,000 plugins). Reference counting still frees memory.
-    gc.disable()
     # One parsed field at a time: peak memory is about one field's (load_field_pair).
     (before, before_where), (after, after_where) = load_field_pair(
         arguments.before, arguments.after
