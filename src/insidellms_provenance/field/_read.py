@@ -7,6 +7,7 @@ Readers get the parsed values themselves, validated against the ``TypedDict``s o
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -162,6 +163,15 @@ def _check_load_order(plugins: list[Any], where: str) -> None:
     A reordered or duplicated list never comes from a recording, and every reader would
     otherwise have to decide which copy counts.
     """
+    try:  # the common case, checked at C speed: every key there, in order
+        keys = [
+            (plugin["entry_point"]["name"], plugin["entry_point"]["value"]) for plugin in plugins
+        ]
+        if all(map(operator.lt, keys, itertools.islice(keys, 1, None))):
+            return
+    except (KeyError, TypeError, RecursionError):  # RecursionError: deeply nested keys
+        pass
+    # Out of order, or keys of other types or missing: decided one by one.
     keys = []
     for plugin in plugins:
         entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None

@@ -228,24 +228,28 @@ class _SharedPlugins:
     def __init__(
         self, texts: bytearray, ends: list[int], keys: list[tuple[object, object]], field: object
     ) -> None:
-        self.texts, self.ends, self.keys = texts, ends, keys
         theirs = field.get("plugins") if isinstance(field, dict) else None
-        self.theirs: list[object] = theirs if isinstance(theirs, list) else []
         self.found: dict[int, int] = {}  # index in the second -> index in the first
-        self._by_key: dict[tuple[object, object] | None, int] | None = None
+        by_key: dict[tuple[object, object] | None, int] = {}
+        count, found, startswith = len(keys), self.found, texts.startswith
 
-    def match(self, index: int, text: bytes) -> None:
+        def match(index: int, text: bytes) -> None:
+            # The same text at the same place: compared in place (no slice is copied).
+            if index < count:
+                start = ends[index]
+                if ends[index + 1] - start == len(text) and startswith(text, start):
+                    found[index] = index
+                    return
+            # Not at the same place: a plugin added or removed before it, or changed.
+            if not by_key:
+                by_key.update({key: at for at, key in enumerate(keys)})
+            plugin = theirs[index] if isinstance(theirs, list) else None
+            at = by_key.get(_entry_point_key(plugin))
+            if at is not None and texts[ends[at] : ends[at + 1]] == text:
+                found[index] = at
+
+        self.match = match
         """``check_field``'s ``each_plugin``: the second's plugin ``index`` has ``text``."""
-        ends = self.ends
-        if index < len(self.keys) and self.texts[ends[index] : ends[index + 1]] == text:
-            self.found[index] = index
-            return
-        # Not at the same place: a plugin added or removed before it, or changed.
-        if self._by_key is None:
-            self._by_key = {key: at for at, key in enumerate(self.keys)}
-        at = self._by_key.get(_entry_point_key(self.theirs[index]))
-        if at is not None and self.texts[ends[at] : ends[at + 1]] == text:
-            self.found[index] = at
 
 
 def _entry_point_key(plugin: object) -> tuple[str, str] | None:
