@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["PREDICATES", "SOURCES_DIGEST"]
 
-SOURCES_DIGEST = "sha256:615de17a51a6a6ba5f15754ead7987c5e730883365ae3a60249868b868c116c2"
+SOURCES_DIGEST = "sha256:6bea0f087f2fb502f7a0ef8a39fa4144af5a5960bc3127647182afb807671ac5"
 
 _c0 = ('insidellms-provenance/plugins/v2',)
 _c1 = re.compile('^sha256:[0-9a-f]{64}$').search

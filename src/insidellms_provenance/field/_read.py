@@ -9,19 +9,16 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
 from insidellms_provenance._canonical import canonical_digest, sha256_digest
 from insidellms_provenance.errors import InvalidFieldError
-from insidellms_provenance.field.schema import (
-    SCHEMA_V1,
-    SCHEMA_V2,
-    Conflict,
-    PluginFingerprint,
-    Provenance,
-)
+from insidellms_provenance.field._names import SCHEMA_V1, SCHEMA_V2
+
+if TYPE_CHECKING:
+    from insidellms_provenance.field.schema import Conflict, PluginFingerprint, Provenance
 
 __all__ = [
     "KNOWN_SCHEMAS",
@@ -194,7 +191,7 @@ def read_field(value: object, *, where: str, each_plugin: PluginText | None = No
     ``each_plugin``: see :func:`check_field`.
     """
     checked = check_field(value, where=where, each_plugin=each_plugin)
-    _raise_on_issues(checked, Provenance, where, "field")
+    _raise_on_issues(checked, "Provenance", where, "field")
     return cast("Provenance", checked)
 
 
@@ -256,15 +253,15 @@ def _raise_on_field_issues(checked: dict[str, Any], where: str, fresh: list[Any]
     """
     from insidellms_provenance.field._validate import validate
 
-    issues = validate({**checked, "plugins": fresh}, Provenance, "field", size=len(fresh))
+    issues = validate({**checked, "plugins": fresh}, "Provenance", "field", size=len(fresh))
     if issues and len(fresh) < len(checked["plugins"]):
         # ``fresh`` keeps the field's order, so its indexes are the field's only when it
         # holds every plugin. Otherwise walk again, on this error path only.
-        issues = validate({**checked, "plugins": []}, Provenance, "field")
+        issues = validate({**checked, "plugins": []}, "Provenance", "field")
         wanted = {id(plugin) for plugin in fresh}
         for index, plugin in enumerate(checked["plugins"]):
             if id(plugin) in wanted:
-                issues += validate(plugin, PluginFingerprint, f"field.plugins[{index}]")
+                issues += validate(plugin, "PluginFingerprint", f"field.plugins[{index}]")
     if issues:
         raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))
 
@@ -278,17 +275,18 @@ def _plugin_key(plugin: object) -> object:
 
 def read_plugin(value: object, *, where: str, index: object = "?") -> PluginFingerprint:
     """Validate one plugin entry of a field checked with :func:`check_field`."""
-    _raise_on_issues(value, PluginFingerprint, where, f"field.plugins[{index}]")
+    _raise_on_issues(value, "PluginFingerprint", where, f"field.plugins[{index}]")
     return cast("PluginFingerprint", value)
 
 
 def read_conflict(value: object, *, where: str, index: object = "?") -> Conflict:
     """Validate one conflict of a field checked with :func:`check_field`."""
-    _raise_on_issues(value, Conflict, where, f"field.conflicts[{index}]")
+    _raise_on_issues(value, "Conflict", where, f"field.conflicts[{index}]")
     return cast("Conflict", value)
 
 
-def _raise_on_issues(value: object, cls: type, where: str, path: str) -> None:
+def _raise_on_issues(value: object, cls: str, where: str, path: str) -> None:
+    """Validate ``value`` as the schema's class named ``cls``; raise naming every issue."""
     from insidellms_provenance.field._validate import validate
 
     plugins = value.get("plugins") if isinstance(value, dict) else None

@@ -17,16 +17,18 @@ import orjson
 
 from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.errors import InvalidRunFileError
+from insidellms_provenance.field._names import FIELD_KEY, MANIFEST_NAME
 from insidellms_provenance.field._read import (
     check_field,
     read_field,
     read_field_beside,
     validate_checked,
 )
-from insidellms_provenance.field.schema import FIELD_KEY, MANIFEST_NAME, Provenance
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from insidellms_provenance.field.schema import Provenance
 
 __all__ = [
     "FIELD_KEY",
