@@ -216,3 +216,30 @@ def test_load_order_of_keys_that_are_not_strings_is_left_to_validation():
         assert _check_load_order(plugins, "w") is None
     with pytest.raises(InvalidFieldError, match="not in load order"):
         _check_load_order([{"entry_point": {"name": n, "value": "v"}} for n in "ba"], "w")
+
+
+def _mutated(where: str) -> dict:
+    field = copy.deepcopy(GOLDEN)
+    if where in ("plugin", "both"):
+        field["plugins"][-1]["load"]["status"] = 1
+    if where in ("field", "both"):
+        field["conflicts"] = [{"kind": 2}]
+    if where == "key":
+        field["plugins"][0]["zz"] = None
+    return resealed(field)
+
+
+@pytest.mark.parametrize("where", ["none", "plugin", "field", "both", "key"])
+def test_plugins_validated_while_written_give_the_same_answer(where):
+    # read_field validates each plugin as its text is written when it is given
+    # each_plugin (diff): the answer and every message are those of the plain reader.
+    def answer(**each: object) -> str:
+        try:
+            read_field(copy.deepcopy(_mutated(where)), where="w", **each)
+        except InvalidFieldError as error:
+            return str(error)
+        return "valid"
+
+    plain = answer()
+    assert plain == answer(each_plugin=lambda _i, _t: None)
+    assert (plain == "valid") == (where == "none")

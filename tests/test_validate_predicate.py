@@ -34,6 +34,7 @@ PLACES = _places(GOLDEN_FIELD)[1:]
 
 
 PREDICATE = _compile_predicate(schema.Provenance)
+PLUGIN_PREDICATE = _compile_predicate(schema.PluginFingerprint)
 
 
 def _reported(value: object) -> list[str]:
@@ -81,6 +82,12 @@ def test_predicate_agrees_with_the_checks(changes: list[tuple[tuple[object, ...]
                     target[last] = copy.deepcopy(odd)
     assert PREDICATE(field) == (not _reported(field))
     assert validate(field, schema.Provenance, size=10_000) == _reported(field)
+    # Each plugin alone (read_field checks them so while their texts are written).
+    plugins = field.get("plugins") if isinstance(field, dict) else None
+    for plugin in plugins if isinstance(plugins, list) else []:
+        issues: list[str] = []
+        _check_for(schema.PluginFingerprint)(plugin, "$", issues)
+        assert PLUGIN_PREDICATE(plugin) == (not issues)
 
 
 def test_the_golden_field_is_valid_both_ways():

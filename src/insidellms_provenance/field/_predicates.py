@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["PREDICATES", "SOURCES_DIGEST"]
 
-SOURCES_DIGEST = "sha256:6bea0f087f2fb502f7a0ef8a39fa4144af5a5960bc3127647182afb807671ac5"
+SOURCES_DIGEST = "sha256:c396fc94ba4ebc02bccf63a186f640b68f1f0ccf82d0b4e0796e69c2778f9a17"
 
 _c0 = ('insidellms-provenance/plugins/v2',)
 _c1 = re.compile('^sha256:[0-9a-f]{64}$').search

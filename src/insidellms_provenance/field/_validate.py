@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import Pattern
 
-__all__ = ["validate"]
+__all__ = ["generated_predicate", "validate"]
 
 _Path = Any  # "$" or a chain (parent, key): formatted only when a check fails
 _Check = Callable[[object, _Path, list[str]], None]
@@ -265,6 +265,15 @@ def _generated_by_name() -> dict[str, Callable[[object], bool]]:
     if _sources_digest() != _predicates.SOURCES_DIGEST:
         return {}
     return dict(_predicates.PREDICATES)
+
+
+def generated_predicate(name: str) -> Callable[[object], bool] | None:
+    """The generated predicate of the class of :data:`GENERATED_CLASSES` named ``name``.
+
+    ``None`` where field/_predicates.py is stale. It says only whether a value is valid;
+    :func:`validate` says why not.
+    """
+    return _generated_by_name().get(name)
 
 
 @functools.cache
