@@ -290,3 +290,17 @@ def test_plain_command_lines_are_read_without_argparse():
         "assert 'argparse' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_terminal_safe_escapes_what_its_pattern_names_and_nothing_else():
+    # Printable text is returned without the pattern (diff --format json never compiles
+    # it); every character the pattern names is unprintable, so the answer is the same.
+    import re
+
+    from insidellms_provenance.cli._render import _UNSAFE, terminal_safe
+
+    pattern = re.compile(_UNSAFE)
+    for point in [*range(0x3000), *range(0xFE00, 0x10000), 0x1F600, 0xE0001, 0x10FFFF]:
+        text = f"a{chr(point)}\nb"
+        assert terminal_safe(text) == pattern.sub(lambda m: ascii(m.group(0))[1:-1], text)
+    assert terminal_safe("\x1b[2J\u202eevil\n") == "\\x1b[2J\\u202eevil\n"
