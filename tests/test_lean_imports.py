@@ -18,6 +18,7 @@ RECORDING_PATH = (
     "insidellms_provenance._safe_io",  # bounded, non-blocking reads of regular files
     "insidellms_provenance.field.schema",
     "insidellms_provenance.field._build",
+    "insidellms_provenance.field._names",  # the schema's names, repeated for readers
     "insidellms_provenance._canonical",
     "insidellms_provenance.errors",
     "insidellms_provenance.runfile._style",
