@@ -95,12 +95,15 @@ def _sorted_digest(sealed: dict[str, Any], plugins: list[Any], each_plugin: Plug
         if key != "plugins":
             digest.update(orjson.dumps(sealed[key], option=sort))
             continue
-        digest.update(b"[")
+        update = digest.update
+        update(b"[")
         for index, plugin in enumerate(plugins):
             text = orjson.dumps(plugin, option=sort)
-            digest.update(b"," + text if index else text)
+            if index:
+                update(b",")  # not joined to the text: that would copy it
+            update(text)
             each_plugin(index, text)
-        digest.update(b"]")
+        update(b"]")
     digest.update(b"}")
     return "sha256:" + digest.hexdigest()
 
