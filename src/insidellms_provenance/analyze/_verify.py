@@ -12,11 +12,10 @@ and files are read without following symlinks or opening special files
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from insidellms_provenance.analyze._diff import DiffReport
     from insidellms_provenance.field.schema import Provenance
 
+from insidellms_provenance._signals import interrupts_held
 from insidellms_provenance.fingerprint._discover import declares_group, dist_info_name
 from insidellms_provenance.fingerprint._dist_files import read_dist_text, read_info_text
 from insidellms_provenance.fingerprint._hashing import POOL_MIN_FILES
@@ -228,7 +228,7 @@ def verify_checked(
             # Workers start with SIGINT blocked and then ignore it; a Ctrl-C meanwhile waits
             # for the parent, which handles it once, when SIGINT is unblocked below: inside
             # this ``try``, so that the workers are stopped then too.
-            with _interrupts_blocked():
+            with interrupts_held():
                 # Futures, not ``pool.map``: map cancels its pending futures when interrupted,
                 # and the pool's manager thread then fails (a traceback) when it marks a
                 # cancelled future broken after the workers are stopped.
@@ -291,20 +291,6 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
-@contextlib.contextmanager
-def _interrupts_blocked() -> Iterator[None]:
-    import signal
-
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _label(item: VerifyTarget | str) -> str:
