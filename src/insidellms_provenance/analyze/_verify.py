@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from insidellms_provenance.field.schema import Provenance
 
 from insidellms_provenance._signals import interrupts_held
+from insidellms_provenance.analyze._verify_clean import proved_clean
 from insidellms_provenance.fingerprint._discover import declares_group, dist_info_name
 from insidellms_provenance.fingerprint._dist_files import read_dist_text, read_info_text
 from insidellms_provenance.fingerprint._hashing import POOL_MIN_FILES
@@ -336,16 +337,23 @@ def _open_site(site: str) -> int | None:
 def _verify_one(target: VerifyTarget, site_fd: int | None = None) -> list[Finding]:
     """Every finding for one distribution (the checks ``record`` makes, bytecode included).
 
-    ``site_fd``: its site directory already open (see :func:`check_files`).
+    ``site_fd``: its site directory already open (see :func:`check_files`); with it,
+    a distribution :func:`proved_clean` is not checked again.
     """
     record_path = target.dist_info + "/RECORD"
     if target.record_text is None:
         problem = target.record_problem or "RECORD is missing"
         return [Finding(distribution=_display_name(target), path=record_path, problem=problem)]
+    site_dir = os.fspath(target.site_dir)
+    uv_links = (
+        target.uv_links
+        if target.uv_links is not None
+        else functools.partial(_installed_by_uv, f"{site_dir}/{target.dist_info}")
+    )
+    if site_fd is not None and proved_clean(target, site_fd, uv_links):
+        return []
     entries, rejected = parse_record(target.record_text)
     problems = [(record_path, r.problem) for r in rejected]
-    site_dir = os.fspath(target.site_dir)
-    uv_links = target.uv_links
     checked = check_files(
         site_dir,
         target.dist_info,
@@ -353,9 +361,7 @@ def _verify_one(target: VerifyTarget, site_fd: int | None = None) -> list[Findin
         target.depth,
         bytecode=True,
         relocated_depth=target.relocated_depth,
-        uv_links=uv_links
-        if uv_links is not None
-        else functools.partial(_installed_by_uv, f"{site_dir}/{target.dist_info}"),
+        uv_links=uv_links,
         site_fd=site_fd,
     )
     problems += [(f.path, f.problem) for f in checked]
