@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance.fingerprint._hashing import hash_fd
@@ -35,7 +35,13 @@ from insidellms_provenance.fingerprint._integrity import (
     _package_roots,
     check_files,
 )
-from insidellms_provenance.fingerprint._record_file import RecordEntry, parse_record
+from insidellms_provenance.fingerprint._record_file import (
+    Hash,
+    RecordEntry,
+    _b64,
+    parse_record,
+    plain_rows,
+)
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze._verify import VerifyTarget
@@ -46,6 +52,10 @@ __all__ = ["proved_clean"]
 # this walk keeps one open a level.
 _MAX_DEPTH: Final = 16
 _CACHE_DIRECTORY: Final = "__pycache__"
+_SHA256: Final = "sha256"
+
+# A RECORD row as compared here: (sha256 value or "", size or ""), by path.
+_Rows = dict[str, tuple[str, str]]
 
 
 def proved_clean(  # noqa: PLR0911 - each return is one reason to leave it to the check
@@ -58,93 +68,104 @@ def proved_clean(  # noqa: PLR0911 - each return is one reason to leave it to th
     text = target.record_text
     if text is None or target.record_problem is not None or sys.pycache_prefix is not None:
         return False  # the check reports the RECORD, or looks for caches elsewhere
-    entries, rejected = parse_record(text)
-    if rejected:
-        return False
-    plain, rest = _plain_rows(entries)
-    if plain is None:
-        return False
-    listed = {entry.path for entry in plain}
-    if len(listed) != len(plain):
+    found = plain_rows(text)
+    if found is None:
+        found = _sha256_rows(text)
+        if found is None:
+            return False
+    rows = {path: (value, size) for path, value, size in found}
+    if len(rows) != len(found):
         return False  # a path listed twice: each row is checked by itself
+    climbing = _climbing_rows(rows)
+    if climbing is None:
+        return False
     dist_info = target.dist_info
-    roots = _package_roots(listed, dist_info)
+    roots = frozenset(_package_roots(set(rows), dist_info))
     if "" in roots:
         return False
-    walked = _walked_rows(plain, frozenset(roots), rest)
-    if not _clean_roots(site_fd, roots, walked, dist_info):
+    if not _clean_roots(site_fd, roots, rows, dist_info):
         return False
+    rest = {**rows, **climbing}
     if not rest:
         return True
     # No metadata directory given: no directory is walked, and only the wheel spec's
     # hash-less rows of bytecode caches are accepted (RECORD itself was walked above).
-    found = check_files(
+    found_there = check_files(
         os.fspath(target.site_dir),
         "",
-        rest,
+        [_entry(path, value, size) for path, (value, size) in rest.items()],
         target.depth,
         bytecode=True,
         relocated_depth=target.relocated_depth,
         uv_links=uv_links,
         site_fd=site_fd,
     )
-    return not found
+    return not found_there
 
 
-def _plain_rows(
-    entries: list[RecordEntry],
-) -> tuple[list[RecordEntry] | None, list[RecordEntry]]:
-    """The rows with plain paths, and those that climb out of the site directory.
+def _clean_roots(site_fd: int, roots: frozenset[str], rows: _Rows, dist_info: str) -> bool:
+    """Whether the trees at ``roots`` are clean (:func:`_clean_tree`) and hold their rows.
 
-    ``None`` when any other path is not plain (``a/./b``, ``a//b``: left to the check).
-    Climbing rows (scripts, data files) are checked by ``check_files`` row by row.
+    The rows the walk meets are taken out of ``rows``; those left must lie elsewhere.
     """
-    climbing = [entry for entry in entries if entry.path.startswith("../")]
-    plain = (
-        [entry for entry in entries if not entry.path.startswith("../")] if climbing else entries
-    )
-    # Each path between line ends is in the joined text: a marker in any path is found.
-    joined = "\n" + "\n".join(entry.path for entry in plain) + "\n"
-    if any(marker in joined for marker in _NOT_PLAIN_PATHS):
-        return None, []
-    return plain, climbing
-
-
-def _walked_rows(
-    plain: list[RecordEntry], roots: frozenset[str], rest: list[RecordEntry]
-) -> dict[str, dict[str, RecordEntry]]:
-    """Rows by directory and name, for directories at or below ``roots``; others to ``rest``."""
-    walked: dict[str, dict[str, RecordEntry]] = {}
-    below: dict[str, bool] = {}
-    for entry in plain:
-        directory, _, name = entry.path.rpartition("/")
-        inside = below.get(directory)
-        if inside is None:
-            parent = directory
-            while parent and parent not in roots:
-                parent = parent.rpartition("/")[0]
-            inside = below[directory] = bool(parent)
-        if inside:
-            walked.setdefault(directory, {})[name] = entry
-        else:
-            rest.append(entry)
-    return walked
-
-
-def _clean_roots(
-    site_fd: int, roots: list[str], walked: dict[str, dict[str, RecordEntry]], dist_info: str
-) -> bool:
-    """Whether every tree at ``roots`` is clean (:func:`_clean_tree`) and holds every row."""
-    for root in roots:
+    for root in sorted(roots):
         fd = _open_directory(site_fd, root)
         if fd is None:
             return False
         try:
-            if not _clean_tree(fd, root, walked, dist_info, 0):
+            if not _clean_tree(fd, root, rows, dist_info, 0):
                 return False
         finally:
             os.close(fd)
-    return not walked  # else rows in directories the walk did not reach
+    for path in rows:
+        directory = path.rpartition("/")[0]
+        while directory and directory not in roots:
+            directory = directory.rpartition("/")[0]
+        if directory:
+            return False  # listed in a walked tree, and not there
+    return True
+
+
+def _sha256_rows(text: str) -> list[tuple[str, str, str]] | None:
+    """:func:`plain_rows`'s texts from any RECORD ``parse_record`` reads whole with sha256.
+
+    (pip ends RECORD's lines with CR LF, which the regular expression does not take.)
+    """
+    entries, rejected = parse_record(text)
+    if rejected or any(e.hash_ is not None and e.hash_.name != _SHA256 for e in entries):
+        return None
+    return [
+        (
+            entry.path,
+            "" if entry.hash_ is None else entry.hash_.value,
+            "" if entry.size is None else str(entry.size),
+        )
+        for entry in entries
+    ]
+
+
+def _entry(path: str, value: str, size: str) -> RecordEntry:
+    """The entry ``parse_record`` makes of these texts."""
+    return RecordEntry(path, Hash(_SHA256, value) if value else None, int(size) if size else None)
+
+
+def _climbing_rows(rows: _Rows) -> _Rows | None:
+    """The rows climbing out of the site directory, taken out of ``rows``.
+
+    ``None`` when any other path is not plain (``a/./b``, ``a//b``: left to the check).
+    Climbing rows (scripts, data files) are checked by ``check_files`` row by row.
+    """
+    if _plain(rows):
+        return {}
+    climbing = {path: rows.pop(path) for path in [p for p in rows if p.startswith("../")]}
+    return climbing if _plain(rows) else None
+
+
+def _plain(paths: Iterable[str]) -> bool:
+    """Whether no path holds a marker of the check's per-row work (``_NOT_PLAIN_PATHS``)."""
+    # Each path between line ends is in the joined text: a marker in any path is found.
+    joined = "\n" + "\n".join(paths) + "\n"
+    return not any(marker in joined for marker in _NOT_PLAIN_PATHS)
 
 
 def _open_directory(site_fd: int, path: str) -> int | None:
@@ -164,19 +185,15 @@ def _open_directory(site_fd: int, path: str) -> int | None:
 
 
 def _clean_tree(  # noqa: C901, PLR0911, PLR0912 - one pass, giving up at the first doubt
-    fd: int,
-    directory: str,
-    walked: dict[str, dict[str, RecordEntry]],
-    dist_info: str,
-    depth: int,
+    fd: int, directory: str, rows: _Rows, dist_info: str, depth: int
 ) -> bool:
-    """Whether the tree at ``directory`` (open as ``fd``) holds its rows' files and no other.
+    """Whether the tree at ``directory`` (open as ``fd``) holds listed files only, all right.
 
     Each listed file is hashed where the listing shows it as a regular file (opened
     with ``O_NOFOLLOW``; ``hash_fd``'s ``fstat`` refuses anything else), as the check's
-    common row is. Its rows are taken out of ``walked``.
+    common row is; its row is taken out of ``rows``.
     """
-    rows = walked.pop(directory, {})
+    prefix = directory + "/"
     below: list[str] = []
     with os.scandir(fd) as listing:
         for item in listing:
@@ -186,12 +203,12 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912 - one pass, giving up at the fi
                     return False  # caches are compared with their sources by the check
                 below.append(name)
                 continue
-            entry = rows.pop(name, None)
-            if entry is None or not item.is_file(follow_symlinks=False):
+            row = rows.pop(prefix + name, None)
+            if row is None or not item.is_file(follow_symlinks=False):
                 return False  # not listed, or not a regular file
-            hash_ = entry.hash_
-            if hash_ is None:
-                if not entry.may_lack_hash(dist_info):
+            value, size = row
+            if not value:
+                if not RecordEntry(prefix + name, None, None).may_lack_hash(dist_info):
                     return False
                 continue
             try:
@@ -199,19 +216,21 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912 - one pass, giving up at the fi
             except OSError:
                 return False
             try:
-                result = hash_fd(opened, hash_.name)
+                result = hash_fd(opened, _SHA256)
             finally:
                 os.close(opened)
-            if isinstance(result, str) or entry.mismatch(*result) is not None:
+            if isinstance(result, str) or _b64(result[0]) != value:
                 return False
-    if rows or (below and depth >= _MAX_DEPTH):
-        return False  # a listed file is missing or not a file; or too deep for this walk
+            if size and size != str(result[1]):
+                return False
+    if below and depth >= _MAX_DEPTH:
+        return False
     for name in below:
         child = _open_directory(fd, name)
         if child is None:
             return False
         try:
-            if not _clean_tree(child, f"{directory}/{name}", walked, dist_info, depth + 1):
+            if not _clean_tree(child, prefix + name, rows, dist_info, depth + 1):
                 return False
         finally:
             os.close(child)
