@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
+from hashlib import sha256
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance.fingerprint._hashing import hash_fd
@@ -53,6 +55,8 @@ __all__ = ["proved_clean"]
 _MAX_DEPTH: Final = 16
 _CACHE_DIRECTORY: Final = "__pycache__"
 _SHA256: Final = "sha256"
+# Files up to this size are read whole here, in one read; larger ones by ``hash_fd``.
+_ONE_READ: Final = 1 << 20
 
 # A RECORD row as compared here: (sha256 value or "", size or ""), by path.
 _Rows = dict[str, tuple[str, str]]
@@ -184,6 +188,29 @@ def _open_directory(site_fd: int, path: str) -> int | None:
     return fd
 
 
+def _sha256_of(fd: int) -> tuple[bytes, str] | None:
+    """The sha256 digest and the size (as text) of the regular file open as ``fd``.
+
+    A small file is read in one read of its size and one byte more, as :func:`hash_fd`
+    reads it; a large one by ``hash_fd``. ``None`` for anything but a regular file, and
+    for a file whose size changed since ``fstat``: not proved.
+    """
+    try:
+        status = os.fstat(fd)
+        size = status.st_size
+        if not S_ISREG(status.st_mode):
+            return None
+        if size >= _ONE_READ:
+            result = hash_fd(fd, _SHA256)
+            return None if isinstance(result, str) else (result[0], str(result[1]))
+        data = os.read(fd, size + 1)
+    except OSError:
+        return None
+    if len(data) != size:
+        return None
+    return sha256(data).digest(), str(size)
+
+
 def _clean_tree(  # noqa: C901, PLR0911, PLR0912 - one pass, giving up at the first doubt
     fd: int, directory: str, rows: _Rows, dist_info: str, depth: int
 ) -> bool:
@@ -216,12 +243,10 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912 - one pass, giving up at the fi
             except OSError:
                 return False
             try:
-                result = hash_fd(opened, _SHA256)
+                digest = _sha256_of(opened)
             finally:
                 os.close(opened)
-            if isinstance(result, str) or _b64(result[0]) != value:
-                return False
-            if size and size != str(result[1]):
+            if digest is None or _b64(digest[0]) != value or (size and size != digest[1]):
                 return False
     if below and depth >= _MAX_DEPTH:
         return False
