@@ -109,6 +109,13 @@ def _bad_cache(site: Path, source: str) -> None:
     cache.write_bytes(header + marshal.dumps(compile("EVIL = 1\n", str(path), "exec")))
 
 
+def _large(site: Path, *, changed: bool) -> None:
+    """A listed file larger than one read (read by ``hash_fd``), as recorded or not."""
+    data = b"0123456789abcdef" * (1 << 17)  # 2 MiB
+    (site / "demo_pkg/large.bin").write_bytes(data[:-1] + b"!" if changed else data)
+    _append(site, _row("demo_pkg/large.bin", data))
+
+
 Change = Callable[[Path], object]
 CHANGES: list[tuple[str, Change, bool, bool]] = [
     # (name, change, proved clean, has findings)
@@ -222,6 +229,8 @@ CHANGES: list[tuple[str, Change, bool, bool]] = [
     ),
     ("namespace part missing", lambda site: _append(site, _row("ns/part/x.py", b"x")), False, True),
     ("deeper than the fast walk goes", _deep, False, False),
+    ("a large file", lambda site: _large(site, changed=False), True, False),
+    ("a large file changed", lambda site: _large(site, changed=True), False, True),
 ]
 
 

@@ -188,8 +188,8 @@ def _open_directory(site_fd: int, path: str) -> int | None:
     return fd
 
 
-def _sha256_of(fd: int) -> tuple[bytes, str] | None:
-    """The sha256 digest and the size (as text) of the regular file open as ``fd``.
+def _sha256_of(fd: int) -> tuple[str, str] | None:
+    """RECORD's texts for the regular file open as ``fd``: its sha256 value and its size.
 
     A small file is read in one read of its size and one byte more, as :func:`hash_fd`
     reads it; a large one by ``hash_fd``. ``None`` for anything but a regular file, and
@@ -202,13 +202,13 @@ def _sha256_of(fd: int) -> tuple[bytes, str] | None:
             return None
         if size >= _ONE_READ:
             result = hash_fd(fd, _SHA256)
-            return None if isinstance(result, str) else (result[0], str(result[1]))
+            return None if isinstance(result, str) else (_b64(result[0]), str(result[1]))
         data = os.read(fd, size + 1)
     except OSError:
         return None
     if len(data) != size:
         return None
-    return sha256(data).digest(), str(size)
+    return _b64(sha256(data).digest()), str(size)
 
 
 def _clean_tree(  # noqa: C901, PLR0911, PLR0912 - one pass, giving up at the first doubt
@@ -225,14 +225,14 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912 - one pass, giving up at the fi
     with os.scandir(fd) as listing:
         for item in listing:
             name = item.name
-            if item.is_dir(follow_symlinks=False):
-                if name == _CACHE_DIRECTORY:
-                    return False  # caches are compared with their sources by the check
+            if not item.is_file(follow_symlinks=False):
+                if not item.is_dir(follow_symlinks=False) or name == _CACHE_DIRECTORY:
+                    return False  # a symlink or special file; caches are the check's
                 below.append(name)
                 continue
             row = rows.pop(prefix + name, None)
-            if row is None or not item.is_file(follow_symlinks=False):
-                return False  # not listed, or not a regular file
+            if row is None:
+                return False  # not listed
             value, size = row
             if not value:
                 if not RecordEntry(prefix + name, None, None).may_lack_hash(dist_info):
@@ -243,10 +243,10 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912 - one pass, giving up at the fi
             except OSError:
                 return False
             try:
-                digest = _sha256_of(opened)
+                found = _sha256_of(opened)
             finally:
                 os.close(opened)
-            if digest is None or _b64(digest[0]) != value or (size and size != digest[1]):
+            if found is None or found[0] != value or (size and size != found[1]):
                 return False
     if below and depth >= _MAX_DEPTH:
         return False
