@@ -32,7 +32,7 @@ from insidellms_provenance.fingerprint._dist_files import read_dist_text, read_i
 from insidellms_provenance.fingerprint._hashing import POOL_MIN_FILES
 from insidellms_provenance.fingerprint._install_layout import site_layout
 from insidellms_provenance.fingerprint._integrity import check_files
-from insidellms_provenance.fingerprint._record_file import parse_record
+from insidellms_provenance.fingerprint._record_file import parse_record, plain_rows
 
 __all__ = [
     "Finding",
@@ -222,6 +222,7 @@ def verify_checked(
         from concurrent.futures import Future, ProcessPoolExecutor
 
         batches = _batches(work, workers * 8)
+        _warm_up(work)
         results = []
         futures: list[Future[tuple[int, list[Finding]]]] = []
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
@@ -277,6 +278,17 @@ def _batches(work: list[VerifyTarget | str], count: int) -> list[list[VerifyTarg
         loads[lightest] += weights[index]
     order = sorted(range(count), key=loads.__getitem__, reverse=True)
     return [batches[index] for index in order if batches[index]]
+
+
+def _warm_up(work: list[VerifyTarget | str]) -> None:
+    """Work out here, once, what each forked worker would otherwise work out for itself.
+
+    The RECORD reader's regular expression and the site directories' layouts (from
+    ``sysconfig``): about 2 ms a worker.
+    """
+    plain_rows("")
+    for site in {item.rpartition("/")[0] or "." for item in work if isinstance(item, str)}:
+        site_layout(site)
 
 
 def _weight(target: VerifyTarget) -> int:
