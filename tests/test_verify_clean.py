@@ -42,7 +42,8 @@ def _row(path: str, data: bytes) -> str:
 
 
 def _site(prefix: Path) -> Path:
-    return prefix / "lib" / "python3" / "site-packages"
+    """A venv's site directory (3 levels below its prefix, as ``site_layout`` finds)."""
+    return prefix / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
 
 
 def lay_out(prefix: Path, extra_rows: str = "") -> Path:
@@ -299,3 +300,74 @@ def test_real_installs_are_proved_clean(make_env) -> None:  # type: ignore[no-un
             assert proved_clean(target_at(info), site_fd, uv_links=False), info
     finally:
         os.close(site_fd)
+
+
+def test_rows_moved_into_a_target_directory_are_left_to_the_check(tmp_path: Path) -> None:
+    """In a ``--target`` directory, ``../../pkg/x.py`` names ``pkg/x.py`` (pip moved it):
+    such a package is walked by the check for unexpected files, so it is not proved here."""
+    site = tmp_path / "target"
+    files = {
+        "demo_moved/__init__.py": b"",
+        f"{INFO}/METADATA": FILES[f"{INFO}/METADATA"],
+    }
+    for path, data in files.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_bytes(data)
+    rows = _row("../../demo_moved/__init__.py", b"") + _row(
+        f"{INFO}/METADATA", files[f"{INFO}/METADATA"]
+    )
+    (site / INFO / "RECORD").write_text(rows + f"{INFO}/RECORD,,\n")
+    (site / "demo_moved/evil.py").write_text("import os\n")
+    target = _target(site)._replace(depth=0, relocated_depth=2)
+    site_fd = os.open(site, os.O_RDONLY)
+    try:
+        assert not proved_clean(target, site_fd, uv_links=False)
+    finally:
+        os.close(site_fd)
+    assert [(f.path, f.problem) for f in verify_targets([target])] == [
+        ("demo_moved/evil.py", "unexpected file: not listed in RECORD")
+    ]
+
+
+def _entry_points_as(site: Path, kind: str) -> None:
+    path = site / INFO / "entry_points.txt"
+    declaring = FILES[f"{INFO}/entry_points.txt"]
+    path.unlink()
+    if kind == "regular":
+        path.write_bytes(declaring)
+    elif kind == "other group":
+        path.write_bytes(b"[console_scripts]\ndemo = demo_pkg:main\n")
+    elif kind == "symlink":
+        (site / "elsewhere.txt").write_bytes(declaring)
+        path.symlink_to(site / "elsewhere.txt")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "not UTF-8":
+        path.write_bytes(declaring + b"\xff\n")
+    elif kind == "directory":
+        path.mkdir()
+
+
+@pytest.mark.parametrize(
+    "kind", ["regular", "other group", "missing", "symlink", "fifo", "not UTF-8", "directory"]
+)
+def test_the_group_is_decided_as_discovery_decides_it(tmp_path: Path, kind: str) -> None:
+    """``entry_points.txt`` read once for the group and the walk: the same decision as
+    ``declares_group`` (which follows a symlink), bytes kept only from a regular file."""
+    from insidellms_provenance.fingerprint._discover import declares_group
+
+    site = lay_out(tmp_path)
+    _entry_points_as(site, kind)
+    info = str(site / INFO)
+    declared, read = verify_module._declares_here(info, "insidellms.plugins")
+    assert declared == declares_group(info, "insidellms.plugins")
+    assert declared == (kind in {"regular", "symlink"})
+    assert (read is not None) == (kind in {"regular", "other group"})
+    checked, findings = verify_module.verify_checked([info], group="insidellms.plugins")
+    assert checked == declared
+    if kind == "symlink":  # verified, and its symlink is a finding
+        assert [(f.path, f.problem) for f in findings] == [
+            (f"{INFO}/entry_points.txt", "refused: symlink (not followed)")
+        ]
+    else:
+        assert findings == []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -25,9 +25,10 @@ if TYPE_CHECKING:
     from insidellms_provenance.analyze._diff import DiffReport
     from insidellms_provenance.field.schema import Provenance
 
+from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_open_file
 from insidellms_provenance._signals import interrupts_held
 from insidellms_provenance.analyze._verify_clean import proved_clean
-from insidellms_provenance.fingerprint._discover import declares_group, dist_info_name
+from insidellms_provenance.fingerprint._discover import _declares, declares_group, dist_info_name
 from insidellms_provenance.fingerprint._dist_files import read_dist_text, read_info_text
 from insidellms_provenance.fingerprint._hashing import POOL_MIN_FILES
 from insidellms_provenance.fingerprint._install_layout import site_layout
@@ -51,6 +52,9 @@ _DESCRIBED_HERE_MAX: Final = 1000
 # A file's fixed cost (open, fstat, read, close, checks) in bytes hashed, for balancing.
 _FILE_COST_BYTES: Final = 16384
 _ROW_SIZE = re.compile(r",([0-9]+)\n")
+_ENTRY_POINTS_FLAGS: Final = (
+    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+)
 
 
 class Finding(NamedTuple):
@@ -322,20 +326,50 @@ def _verify_batch(
     site_fds: dict[str, int | None] = {}  # each site directory opened once a batch
     try:
         for target in targets:
+            read = None
             if isinstance(target, str):
-                if group is not None and not declares_group(target, group):
-                    continue
+                if group is not None:
+                    declared, read = _declares_here(target, group)
+                    if not declared:
+                        continue
                 target = target_at(target)  # noqa: PLW2901 - the same target, described
             count += 1
             site = os.fspath(target.site_dir)
             if site not in site_fds:
                 site_fds[site] = _open_site(site)
-            findings += _verify_one(target, site_fds[site])
+            findings += _verify_one(target, site_fds[site], read)
     finally:
         for fd in site_fds.values():
             if fd is not None:
                 os.close(fd)
     return count, findings
+
+
+def _declares_here(info_dir: str, group: str) -> tuple[bool, dict[str, bytes] | None]:
+    """:func:`declares_group`, and ``entry_points.txt``'s bytes for the integrity walk.
+
+    The file is opened without following a symlink and read only if regular (the bytes
+    are then hashed, not read again, if the walk finds that very name a regular file).
+    Anything unusual (a symlink, a special file, too large) is decided as
+    :func:`declares_group` decides it, and nothing is kept.
+    """
+    try:
+        fd = os.open(f"{info_dir}/entry_points.txt", _ENTRY_POINTS_FLAGS)
+    except FileNotFoundError:
+        return False, None
+    except OSError:
+        return declares_group(info_dir, group), None
+    try:
+        data = read_open_file(fd, limit=DIST_FILE_LIMIT)
+    except FileRefusedError:
+        return declares_group(info_dir, group), None
+    finally:
+        os.close(fd)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False, None
+    return _declares(text, group), {"entry_points.txt": data}
 
 
 def _open_site(site: str) -> int | None:
@@ -346,7 +380,9 @@ def _open_site(site: str) -> int | None:
         return None
 
 
-def _verify_one(target: VerifyTarget, site_fd: int | None = None) -> list[Finding]:
+def _verify_one(
+    target: VerifyTarget, site_fd: int | None = None, read: Mapping[str, bytes] | None = None
+) -> list[Finding]:
     """Every finding for one distribution (the checks ``record`` makes, bytecode included).
 
     ``site_fd``: its site directory already open (see :func:`check_files`); with it,
@@ -362,7 +398,7 @@ def _verify_one(target: VerifyTarget, site_fd: int | None = None) -> list[Findin
         if target.uv_links is not None
         else functools.partial(_installed_by_uv, f"{site_dir}/{target.dist_info}")
     )
-    if site_fd is not None and proved_clean(target, site_fd, uv_links):
+    if site_fd is not None and proved_clean(target, site_fd, uv_links, read):
         return []
     entries, rejected = parse_record(target.record_text)
     problems = [(record_path, r.problem) for r in rejected]

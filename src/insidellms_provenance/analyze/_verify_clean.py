@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from hashlib import sha256
 from stat import S_ISREG
 from typing import TYPE_CHECKING, Final
@@ -41,6 +41,7 @@ from insidellms_provenance.fingerprint._record_file import (
     Hash,
     RecordEntry,
     _b64,
+    on_disk_path,
     parse_record,
     plain_rows,
 )
@@ -63,11 +64,17 @@ _Rows = dict[str, tuple[str, str]]
 
 
 def proved_clean(  # noqa: PLR0911 - each return is one reason to leave it to the check
-    target: VerifyTarget, site_fd: int, uv_links: bool | Callable[[], bool]
+    target: VerifyTarget,
+    site_fd: int,
+    uv_links: bool | Callable[[], bool],
+    read: Mapping[str, bytes] | None = None,
 ) -> bool:
     """Whether ``target`` certainly has no finding (``False``: not proved, check it whole).
 
     ``site_fd`` is its site directory, open; ``uv_links`` as ``check_files`` takes it.
+    ``read``: files of its metadata directory already read, by name, as regular files
+    without following a symlink (``entry_points.txt``, read to decide its group): hashed
+    from those bytes if the walk finds them there as regular files.
     """
     text = target.record_text
     if text is None or target.record_problem is not None or sys.pycache_prefix is not None:
@@ -81,13 +88,13 @@ def proved_clean(  # noqa: PLR0911 - each return is one reason to leave it to th
     if len(rows) != len(found):
         return False  # a path listed twice: each row is checked by itself
     climbing = _climbing_rows(rows)
-    if climbing is None:
+    if climbing is None or _moved_in(climbing, target.relocated_depth):
         return False
     dist_info = target.dist_info
     roots = frozenset(_package_roots(set(rows), dist_info))
     if "" in roots:
         return False
-    if not _clean_roots(site_fd, roots, rows, dist_info):
+    if not _clean_roots(site_fd, roots, rows, dist_info, read):
         return False
     rest = {**rows, **climbing}
     if not rest:
@@ -107,7 +114,13 @@ def proved_clean(  # noqa: PLR0911 - each return is one reason to leave it to th
     return not found_there
 
 
-def _clean_roots(site_fd: int, roots: frozenset[str], rows: _Rows, dist_info: str) -> bool:
+def _clean_roots(
+    site_fd: int,
+    roots: frozenset[str],
+    rows: _Rows,
+    dist_info: str,
+    read: Mapping[str, bytes] | None,
+) -> bool:
     """Whether the trees at ``roots`` are clean (:func:`_clean_tree`) and hold their rows.
 
     The rows the walk meets are taken out of ``rows``; those left must lie elsewhere.
@@ -117,7 +130,9 @@ def _clean_roots(site_fd: int, roots: frozenset[str], rows: _Rows, dist_info: st
         if fd is None:
             return False
         try:
-            if not _clean_tree(fd, root, rows, dist_info, 0):
+            if not _clean_tree(
+                fd, root, rows, dist_info, 0, read=read if root == dist_info else None
+            ):
                 return False
         finally:
             os.close(fd)
@@ -163,6 +178,17 @@ def _climbing_rows(rows: _Rows) -> _Rows | None:
         return {}
     climbing = {path: rows.pop(path) for path in [p for p in rows if p.startswith("../")]}
     return climbing if _plain(rows) else None
+
+
+def _moved_in(climbing: _Rows, relocated_depth: int) -> bool:
+    """Whether a climbing row names a file pip moved into a ``--target`` directory.
+
+    Such a row lies in the site directory (:func:`on_disk_path`) and may make a package
+    root the check walks: left to the check.
+    """
+    return bool(relocated_depth) and any(
+        on_disk_path(path, relocated_depth)[1] for path in climbing
+    )
 
 
 def _plain(paths: Iterable[str]) -> bool:
@@ -211,8 +237,14 @@ def _sha256_of(fd: int) -> tuple[str, str] | None:
     return _b64(sha256(data).digest()), str(size)
 
 
-def _clean_tree(  # noqa: C901, PLR0911, PLR0912 - one pass, giving up at the first doubt
-    fd: int, directory: str, rows: _Rows, dist_info: str, depth: int
+def _clean_tree(  # noqa: C901, PLR0911, PLR0912, PLR0913 - one pass, giving up at the first doubt
+    fd: int,
+    directory: str,
+    rows: _Rows,
+    dist_info: str,
+    depth: int,
+    *,
+    read: Mapping[str, bytes] | None = None,
 ) -> bool:
     """Whether the tree at ``directory`` (open as ``fd``) holds listed files only, all right.
 
@@ -238,14 +270,18 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912 - one pass, giving up at the fi
                 if not RecordEntry(prefix + name, None, None).may_lack_hash(dist_info):
                     return False
                 continue
-            try:
-                opened = os.open(name, _FILE_FLAGS, dir_fd=fd)
-            except OSError:
-                return False
-            try:
-                found = _sha256_of(opened)
-            finally:
-                os.close(opened)
+            data = read.get(name) if read is not None else None
+            if data is not None:
+                found: tuple[str, str] | None = (_b64(sha256(data).digest()), str(len(data)))
+            else:
+                try:
+                    opened = os.open(name, _FILE_FLAGS, dir_fd=fd)
+                except OSError:
+                    return False
+                try:
+                    found = _sha256_of(opened)
+                finally:
+                    os.close(opened)
             if found is None or found[0] != value or (size and size != found[1]):
                 return False
     if below and depth >= _MAX_DEPTH:
