@@ -249,6 +249,6 @@ def test_a_tampered_entry_is_not_served(installed, environ, monkeypatch):
     value = orjson.loads(entry.read_bytes())
     for stored in value["plugins"].values():
         stored["description"]["version"] = "9.9"
-        stored["evidence"][0][1][2] += 1  # an inode that is not there
+        stored["evidence"][1][0][2] += 1  # an inode that is not there
     entry.write_bytes(orjson.dumps(value))
     assert record(environ) == first

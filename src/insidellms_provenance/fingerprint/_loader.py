@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Final
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import DEFAULT_GROUP, LoadOutcome, ManifestSummary
 from insidellms_provenance.fingerprint._plugin_manifest import summarize_manifest
-from insidellms_provenance.fingerprint._redact import redact
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -237,4 +236,6 @@ def describe_error(error: BaseException) -> tuple[str, str]:
         raise
     except BaseException:  # noqa: BLE001 - a plugin's __str__ is plugin code too
         text = ["<the exception's message could not be read>"]
+    from insidellms_provenance.fingerprint._redact import redact  # only for an error
+
     return redact(error_type), redact(text[0] if text else "")

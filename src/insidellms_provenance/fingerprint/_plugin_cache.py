@@ -33,6 +33,7 @@ gives the reasoning.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import stat
 import sys
@@ -60,7 +61,11 @@ __all__ = ["Described", "PluginDescriptions"]
 Described = tuple["DistributionInfo", frozenset[str], "Source"]
 """A distribution's description, the normalized paths its RECORD lists, and its source."""
 
-_FORMAT: Final = b"insidellms-provenance plugin descriptions 1"
+_FORMAT: Final = b"insidellms-provenance plugin descriptions 2"
+# What a status is made of, in ``_status.Status``'s order.
+_STATUS_FIELDS: Final = operator.attrgetter(
+    "st_mode", "st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns"
+)
 # The modules whose code decides a description, and this entry.
 _DEFINING_MODULES: Final = (
     "insidellms_provenance._canonical",
@@ -104,20 +109,20 @@ class PluginDescriptions:
             stored = plugins if isinstance(plugins, dict) else None
         self._stored: dict[str, Any] = stored or {}
 
-    def get(self, dist: metadata.Distribution) -> Described | None:
-        """The stored description of ``dist``, if every status proves it still holds."""
+    def get(self, dist: metadata.Distribution, site: str) -> Described | None:
+        """The stored description of ``dist`` (in ``site``), if every status proves it holds."""
         path = _metadata_dir(dist)
         entry = self._stored.get(path) if path is not None else None
         if path is None or not isinstance(entry, dict):
             return None
-        site, evidence, checked_ns = entry.get("site"), entry.get("evidence"), entry.get("checked")
+        evidence, checked_ns = entry.get("evidence"), entry.get("checked")
         description, paths, source = (
             entry.get("description"),
             entry.get("paths"),
             entry.get("source"),
         )
         if not (
-            site == str(dist.locate_file(""))
+            entry.get("site") == site
             and isinstance(evidence, list)
             and type(checked_ns) is int
             and isinstance(description, dict)
@@ -135,12 +140,13 @@ class PluginDescriptions:
             cast("Source", source),
         )
 
-    def add(self, dist: metadata.Distribution, described: Described, checked_ns: int) -> None:
+    def add(
+        self, dist: metadata.Distribution, site: str, described: Described, checked_ns: int
+    ) -> None:
         """Keep ``described`` (begun at ``checked_ns``) if status can prove it next time."""
         path = _metadata_dir(dist)
         if path is None or self._name is None or not settled(self._code, checked_ns, checked_ns):
             return  # our own code edited just before: the entry's name might not say so
-        site = str(dist.locate_file(""))
         evidence = _evidence(dist, site, described, checked_ns)
         if evidence is None:
             return
@@ -164,34 +170,24 @@ class PluginDescriptions:
 
 
 def _unchanged(site: str, evidence: list[Any], checked_ns: int) -> bool:
-    """Whether every ``[path, status]`` of ``evidence`` below ``site`` still holds, settled."""
-    statuses: list[Status] = []
-    prefix = site + os.sep
-    devices = set()
-    for item in evidence:
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
-            return False
-        try:
-            found = os.stat(prefix + item[0], follow_symlinks=False)
-        except (OSError, ValueError):
-            return False
-        current = [
-            found.st_mode,
-            found.st_dev,
-            found.st_ino,
-            found.st_size,
-            found.st_mtime_ns,
-            found.st_ctime_ns,
-        ]
-        if current != item[1]:
-            return False
-        devices.add(found.st_dev)
-        statuses.append(current)
-    # Equal statuses are of a regular file or directory (as stored); the file
-    # systems must still be ones whose change time proves something.
-    if not all(map(keeps_change_time, devices)):
+    """Whether ``[paths, statuses]`` below ``site`` still hold, on trusted file systems, settled.
+
+    Each path is looked at once (``lstat``); equal statuses are of a regular file or a
+    directory, as stored.
+    """
+    if not (isinstance(evidence, list) and len(evidence) == 2):
         return False
-    return settled(statuses, checked_ns, time.time_ns())
+    paths, statuses = evidence
+    prefix = site + os.sep
+    lstat = os.lstat
+    try:
+        current = [list(_STATUS_FIELDS(lstat(prefix + path))) for path in paths]
+    except (OSError, ValueError, TypeError):
+        return False
+    if current != statuses or not current:
+        return False
+    devices = {status[1] for status in current}
+    return all(map(keeps_change_time, devices)) and settled(current, checked_ns, time.time_ns())
 
 
 def _metadata_dir(dist: metadata.Distribution) -> str | None:
@@ -215,8 +211,8 @@ def _lstatus(path: str) -> Status | None:
 
 def _evidence(
     dist: metadata.Distribution, site: str, described: Described, checked_ns: int
-) -> list[list[Any]] | None:
-    """``[path, status]`` of everything the description depends on, if status proves it."""
+) -> list[Any] | None:
+    """``[paths, statuses]`` of all the description depends on, if status proves it."""
     from insidellms_provenance.fingerprint._dist_files import read_dist_text
     from insidellms_provenance.fingerprint._distribution import may_read_files
     from insidellms_provenance.fingerprint._integrity import package_roots
@@ -246,17 +242,16 @@ def _evidence(
         if walked is None:
             return None
         paths.update(walked)
-    evidence: list[list[Any]] = []
+    ordered = sorted(paths)
     statuses = []
-    for path in sorted(paths):
+    for path in ordered:
         status = _lstatus(os.path.join(site, path))
         if status is None:
             return None
-        evidence.append([path, status])
         statuses.append(status)
     if not settled(statuses, checked_ns, checked_ns):
         return None  # changed while (or just before) it was described: never stored
-    return evidence
+    return [ordered, statuses]
 
 
 def _walk(site: str, root: str) -> list[str] | None:

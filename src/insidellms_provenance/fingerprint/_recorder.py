@@ -123,7 +123,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
             root = _editable_root(dist) if source["editable"] else None
             origin = check_origin(
                 module_file,
-                site_dir=Path(str(dist.locate_file(""))),
+                site_dir=Path(described.site(dist)),
                 record_paths=record_paths,
                 editable_root=root,
                 versions=duplicate_versions(dist, copies.get(versions_key(dist), []), root),
@@ -359,12 +359,13 @@ class _Descriptions:
     :mod:`~insidellms_provenance.fingerprint._plugin_cache`, and new ones are kept there.
     """
 
-    __slots__ = ("_bytecode", "_environ", "_made", "_remembered", "_verdicts")
+    __slots__ = ("_bytecode", "_environ", "_made", "_remembered", "_sites", "_verdicts")
 
     def __init__(self, *, bytecode: bool, environ: Mapping[str, str] | None = None) -> None:
         self._bytecode = bytecode
         self._environ = environ
         self._made: dict[str, _Described] = {}
+        self._sites: dict[metadata.Distribution, str] = {}
         self._verdicts: BytecodeVerdicts | None = None
         self._remembered: PluginDescriptions | None = None
         if bytecode and environ is not None:
@@ -388,16 +389,24 @@ class _Descriptions:
             directory, [str(getattr(dist, "_path", "")) for dist in dists]
         )
 
+    def site(self, dist: metadata.Distribution) -> str:
+        """``str(dist.locate_file(""))``, worked out once per distribution."""
+        site = self._sites.get(dist)
+        if site is None:
+            site = self._sites[dist] = str(dist.locate_file(""))
+        return site
+
     def get(self, dist: metadata.Distribution) -> _Described:
-        key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
+        site = self.site(dist)
+        key = f"{site}/{dist_info_name(dist)}"
         if key not in self._made:
             remembered = self._remembered
-            found = remembered.get(dist) if remembered is not None else None
+            found = remembered.get(dist, site) if remembered is not None else None
             if found is None:
                 checked_ns = time.time_ns()
                 found = self._describe(dist)
                 if remembered is not None:
-                    remembered.add(dist, found, checked_ns)
+                    remembered.add(dist, site, found, checked_ns)
             self._made[key] = found
         return self._made[key]
 
