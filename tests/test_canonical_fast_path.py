@@ -217,3 +217,109 @@ def test_json_lines_past_the_bracket_count(count):
         deep = [deep]
     with pytest.raises(NotCanonicalizableError, match="nested deeper than 128 levels"):
         canonical_json_lines([*lines, deep])
+
+
+# Accepted and refused alike: the rfc8785 package's verdict on values mixing JSON data
+# with everything the fast path's checks must tell apart (subclasses, written as their
+# base type; UUIDs, enum members, fragments, NaN and infinities, integers beyond 2**53,
+# lone surrogates, keys that are not strings, sets and bytes, refused), at both sizes.
+
+
+class Text(str):
+    __slots__ = ()
+
+    def __str__(self):
+        return "not the data"
+
+
+class Real(float):
+    def __repr__(self):
+        return "not a number text"
+
+
+class Whole(int):
+    def __repr__(self):
+        return "not a number text"
+
+
+class Mapping(dict):
+    def items(self):
+        return [("not", "the data")]
+
+
+class Row(tuple):
+    __slots__ = ()
+
+
+class Items(list):
+    pass
+
+
+class Number(enum.IntEnum):
+    ONE = 1
+
+
+class Word(str, enum.Enum):
+    HI = "hi"
+
+
+floats_of_every_magnitude = (
+    st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1e-7, 1e-6, 1e-5])
+    | st.sampled_from([1e15, 1e16, 1e20, 1e21, 2.0**53, -(2.0**53), 1.7976931348623157e308])
+    | st.integers(-(2**60), 2**60).map(float)
+)
+hostile_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.sampled_from([2**53 + 1, -(2**53) - 1, 2**64, -(2**70)])
+    | floats_of_every_magnitude
+    | non_finite
+    | st.text(max_size=4)
+    | st.sampled_from(["\ud800", "a\udfffb", "\U0001f600\ufb33"])
+    | st.builds(Text, st.text(max_size=3))
+    | st.builds(Real, floats_of_every_magnitude)
+    | st.builds(Whole, st.integers(-(2**53) + 1, 2**53 - 1))
+    | st.sampled_from([Number.ONE, Word.HI, Plain.A, uuid.UUID(int=9), orjson.Fragment(b"1")])
+    | st.sampled_from([{1, 2}, b"x", 1j, True, False])
+)
+hostile_keys = (
+    st.text(max_size=3)
+    | st.builds(Text, st.text(max_size=3))
+    | st.sampled_from([Word.HI, "\ud800", "\U0001f600", "\ufb33"])
+    | st.sampled_from([1, None, True, 1.5, (1, 2)])
+)
+hostile_values = st.recursive(
+    hostile_leaves,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.lists(children, max_size=3).map(tuple)
+        | st.lists(children, max_size=3).map(Row)
+        | st.lists(children, max_size=3).map(Items)
+        | st.dictionaries(hostile_keys, children, max_size=4)
+        | st.dictionaries(st.text(max_size=3), children, max_size=3).map(Mapping)
+    ),
+    max_leaves=12,
+)
+
+
+def _verdict(write, value):
+    try:
+        return write(value)
+    except ValueError as error:
+        return type(error)
+
+
+@pytest.mark.parametrize("wrap", [lambda v: v, large], ids=["small", "large"])
+@given(value=hostile_values)
+@settings(max_examples=400, deadline=None)
+def test_same_verdict_as_the_rfc8785_package(wrap, value):
+    value = wrap(value)
+    ours = _verdict(canonical_json, value)
+    theirs = _verdict(rfc8785.dumps, value)
+    # ±2**53, which RFC 8785 allows and the package refuses, is not among the integers.
+    assert ours == theirs if isinstance(theirs, bytes) else ours is NotCanonicalizableError
+    assert _verdict(_canonical_json_python, value) == ours
+    lines = _verdict(canonical_json_lines, [value, value])
+    assert lines == (ours + b"\n" + ours + b"\n" if isinstance(ours, bytes) else ours)

@@ -56,10 +56,10 @@ def canonical_json(value: object) -> bytes:
     ``$.capabilities.models[2]``.
     """
     try:
-        marshalled = _exact_and_finite(value)
-        if marshalled is None or type(value) is float:
+        size = _exact_and_finite(value)
+        if size is None or type(value) is float:
             return _canonical_json_prepared(value)
-        written = _dumps_padded(value, large=len(marshalled) > _SMALL_VALUE)
+        written = _dumps_padded(value, large=size > _SMALL_VALUE)
         if written is None:
             return _canonical_json_prepared(value)
         data, padding = written
@@ -158,20 +158,23 @@ _MAX_TOP_BYTES: Final = 4096  # past this many bytes to check, the prepared path
 _SMALL_VALUE: Final = 8192  # marshal bytes below which counting brackets is cheaper
 
 
-def _exact_and_finite(value: object) -> bytes | None:
-    """``marshal`` bytes of ``value`` if all its objects are of exact built-in types, finite.
+def _exact_and_finite(value: object) -> int | None:
+    """Size of ``value``'s ``marshal`` bytes if all its objects are of exact built-in types, finite.
 
     None if some object in ``value`` may be of another type (a subclass, ``UUID``, an
     ``Enum`` member) or some float may be NaN or infinite.
 
     The built-in types ``marshal`` writes beyond JSON's (sets, bytes, complex, ...) are
-    left to orjson, which refuses them.
+    left to orjson, which refuses them. The bytes themselves are freed before orjson
+    writes: kept alive beside orjson's output and the relaid copy, the three large
+    buffers made the allocator return memory to the system and fault it in again on
+    every call (a quarter of the time of an 11 MB value, ``perf stat``).
     """
     try:
         marshalled = marshal.dumps(value, _MARSHAL_VERSION)  # type: ignore[arg-type]
     except ValueError:  # "unmarshallable object": a subclass or a type marshal lacks
         return None
-    return None if _may_hold_non_finite(marshalled) else marshalled
+    return None if _may_hold_non_finite(marshalled) else len(marshalled)
 
 
 def _may_hold_non_finite(marshalled: bytes) -> bool:
