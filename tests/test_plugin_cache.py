@@ -20,8 +20,8 @@ from dependency_catalog import unpack
 from insidellms_provenance.field._build import field_bytes
 from insidellms_provenance.fingerprint import _plugin_cache as plugin_cache
 from insidellms_provenance.fingerprint import _recorder as recorder
+from insidellms_provenance.fingerprint._cache_directory import SETTLED_NS, file_status
 from insidellms_provenance.fingerprint._discover import discover
-from insidellms_provenance.fingerprint._status import SETTLED_NS, file_status
 from plugin_catalog import GROUP
 from wheelbuilder import WheelSpec
 

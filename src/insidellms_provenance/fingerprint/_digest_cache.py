@@ -45,8 +45,18 @@ from typing import Final, cast
 
 from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint._cache_directory import (
+    _CHANGE_TIME_FILE_SYSTEMS,  # noqa: F401 - tests read it here
     CACHE_VARIABLE,
+    SETTLED_NS,
+    Status,
     cache_directory,
+    file_status,
+    load_entry,
+    settled,
+    store_entry,
+)
+from insidellms_provenance.fingerprint._cache_directory import (
+    keeps_change_time as _keeps_change_time,  # noqa: F401 - tests read it here
 )
 from insidellms_provenance.fingerprint._cache_directory import (
     trusted_directory as _trusted_directory,
@@ -59,18 +69,6 @@ from insidellms_provenance.fingerprint._distribution import (
     may_read_files,
     metadata_facts,
     read_regular_file,
-)
-from insidellms_provenance.fingerprint._status import (
-    _CHANGE_TIME_FILE_SYSTEMS,  # noqa: F401 - tests read it here
-    SETTLED_NS,
-    Status,
-    file_status,
-    load_entry,
-    settled,
-    store_entry,
-)
-from insidellms_provenance.fingerprint._status import (
-    keeps_change_time as _keeps_change_time,  # noqa: F401 - tests read it here
 )
 
 __all__ = [

@@ -8,10 +8,10 @@ and directory below the distribution's package directories and its ``*.dist-info
 directory, every file RECORD lists, the interpreter, and the code that computes it.
 
 An entry keeps, for each plugin distribution, the description with the status
-(:mod:`._status`: device, inode, size, mode, modification and change times, taken
+(:mod:`._cache_directory`: device, inode, size, mode, modification and change times, taken
 without following symlinks) of each of those files and directories, and of each
 directory on the way to them. A later run serves a description only if every status is
-equal and settled (git's racy-timestamp rule, :func:`._status.settled`): a file written,
+equal and settled (git's racy-timestamp rule, :func:`._cache_directory.settled`): a file written,
 replaced, added, removed, renamed or changed in mode since then changes its status or
 its directory's. Entries are written only for what status can prove:
 
@@ -20,7 +20,7 @@ its directory's. Entries are written only for what status can prove:
 - integrity ``verified``: every listed file there, regular, and matching RECORD;
 - every file and directory concerned regular or a directory (no symlink anywhere), on a
   Linux file system whose change time only the kernel sets, and changed more than
-  :data:`._status.SETTLED_NS` before the description began.
+  :data:`._cache_directory.SETTLED_NS` before the description began.
 
 Anything else is described afresh in every run, as before. The entry is named by the
 status of the defining modules' sources (an edit changes the name), the interpreter,
@@ -43,7 +43,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from insidellms_provenance.fingerprint._status import (
+from insidellms_provenance.fingerprint._cache_directory import (
     Status,
     file_status,
     keeps_change_time,
@@ -62,7 +62,7 @@ Described = tuple["DistributionInfo", frozenset[str], "Source"]
 """A distribution's description, the normalized paths its RECORD lists, and its source."""
 
 _FORMAT: Final = b"insidellms-provenance plugin descriptions 2"
-# What a status is made of, in ``_status.Status``'s order.
+# What a status is made of, in ``_cache_directory.Status``'s order.
 _STATUS_FIELDS: Final = operator.attrgetter(
     "st_mode", "st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns"
 )
@@ -85,7 +85,7 @@ _DEFINING_MODULES: Final = (
     "insidellms_provenance.fingerprint._recorder",
     "insidellms_provenance.fingerprint._redact",
     "insidellms_provenance.fingerprint._source",
-    "insidellms_provenance.fingerprint._status",
+    "insidellms_provenance.fingerprint._cache_directory",
 )
 
 
