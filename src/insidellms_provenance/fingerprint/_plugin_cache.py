@@ -246,11 +246,11 @@ def _evidence(
     statuses = []
     for path in ordered:
         status = _lstatus(os.path.join(site, path))
-        if status is None:
+        # Changed while (or just before) it was described: never stored. Checked at
+        # once: a fresh install or a first import's bytecode caches stop the walk early.
+        if status is None or not settled([status], checked_ns, checked_ns):
             return None
         statuses.append(status)
-    if not settled(statuses, checked_ns, checked_ns):
-        return None  # changed while (or just before) it was described: never stored
     return [ordered, statuses]
 
 
