@@ -22,7 +22,7 @@ SOURCE = Path(insidellms_provenance.__file__).parent
 
 # Bottom to top. "" is the package's own __init__ (the public facade, lazily importing).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "_canonical", "_safe_io"),
+    ("errors", "_canonical", "_safe_io", "_signals"),
     ("field.schema",),
     ("field",),
     ("fingerprint",),
@@ -50,6 +50,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "errors": set(),
     "_canonical": {"orjson"},
     "_safe_io": set(),
+    "_signals": set(),
     "field.schema": set(),
     "field": {"orjson"},
     "fingerprint": {"orjson", "packaging"},
@@ -71,6 +72,7 @@ RECORDING_PATH = (
     "_canonical",
     "errors",
     "_safe_io",
+    "_signals",
     "runfile._style",
     "runfile._embed",
     "host.plugin",

@@ -158,7 +158,7 @@ def test_a_ctrl_c_while_a_child_starts_lands_once_the_child_is_kept() -> None:
     kept = []
 
     def start_and_keep() -> None:
-        with _isolation._interrupts_held():
+        with _isolation.interrupts_held():
             os.kill(os.getpid(), signal.SIGINT)
             kept.append("the child")  # what happens right after fork returns
 

@@ -16,6 +16,7 @@ PACKAGES = ("insidellms_provenance", "insidellms_provenance.field", "insidellms_
 RECORDING_PATH = (
     "insidellms_provenance.fingerprint",
     "insidellms_provenance._safe_io",  # bounded, non-blocking reads of regular files
+    "insidellms_provenance._signals",  # Ctrl-C held back while a child is started
     "insidellms_provenance.field.schema",
     "insidellms_provenance.field._build",
     "insidellms_provenance._canonical",

@@ -54,7 +54,7 @@ def _interrupt() -> None:
 def test_ctrl_c_while_work_is_submitted_stops_the_workers(
     monkeypatch: pytest.MonkeyPatch, thread_errors: list[BaseException]
 ) -> None:
-    blocked = verify_module._interrupts_blocked
+    blocked = verify_module.interrupts_held
 
     @contextlib.contextmanager
     def interrupted_meanwhile() -> Iterator[None]:
@@ -62,7 +62,7 @@ def test_ctrl_c_while_work_is_submitted_stops_the_workers(
             yield
             _interrupt()  # pending: raised when SIGINT is unblocked
 
-    monkeypatch.setattr(verify_module, "_interrupts_blocked", interrupted_meanwhile)
+    monkeypatch.setattr(verify_module, "interrupts_held", interrupted_meanwhile)
     with pytest.raises(KeyboardInterrupt):
         verify_module.verify_targets(_directories())
     assert multiprocessing.active_children() == []

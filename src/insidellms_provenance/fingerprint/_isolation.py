@@ -44,6 +44,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
+from insidellms_provenance._signals import interrupts_held
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import LoadOutcome
 
@@ -150,14 +151,14 @@ class Imports:
         calls :meth:`stop`.
         """
         if self._process is None and not _may_fork():
-            with _interrupts_held():
+            with interrupts_held():
                 self._process = spawn(_IMPORTS)
 
     def send(self, entry_points: Sequence[metadata.EntryPoint]) -> None:
         """Start importing ``entry_points``, in order."""
         triples = _triples(entry_points)
         if self._process is None:
-            with _interrupts_held():
+            with interrupts_held():
                 self._process = _start(triples)
         else:
             send(self._process, {"entry_points": triples})
@@ -223,7 +224,7 @@ def _run_child(
     child = started
     try:
         if child is None:
-            with _interrupts_held():
+            with interrupts_held():
                 child = _start(entry_points)
         messages = converse(child, timeout)
         for message in messages:
@@ -240,24 +241,6 @@ def _run_child(
             stop(child)
         raise
     return done, None
-
-
-@contextlib.contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """SIGINT blocked meanwhile: Ctrl-C lands after a child is started *and* kept hold of.
-
-    Between ``fork`` (or ``Popen``) returning and the caller storing the child, a
-    ``KeyboardInterrupt`` would leave a child nobody stops (holding the terminal's output
-    open until its plugin returns). The signal is delivered when this block ends.
-    """
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def spawn(serve: str, payload: Mapping[str, Any] | None = None) -> subprocess.Popen[bytes]:

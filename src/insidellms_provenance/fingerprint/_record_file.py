@@ -37,6 +37,7 @@ __all__ = [
     "is_cache_outside_root",
     "on_disk_path",
     "parse_record",
+    "plain_rows",
     "simple_canonical_rows",
 ]
 
@@ -319,11 +320,9 @@ def _plain_entries(text: str) -> list[RecordEntry] | None:
     algorithm, an empty line), takes the row-by-row reading; ``tests/test_record_file.py``
     checks both agree (Hypothesis).
     """
-    if '"' in text or "\r" in text or "\x00" in text:
+    found = plain_rows(text)
+    if found is None:
         return None
-    found = _plain_row_pattern(csv.field_size_limit()).findall(text)
-    if len(found) != text.count("\n") + (not text.endswith("\n")):
-        return None  # a row that is not plain, an empty row, or an empty RECORD
     new = tuple.__new__
     return [
         new(
@@ -332,6 +331,20 @@ def _plain_entries(text: str) -> list[RecordEntry] | None:
         )
         for path, value, size in found
     ]
+
+
+def plain_rows(text: str) -> list[tuple[str, str, str]] | None:
+    """The (path, sha256 value or "", size or "") texts of a plain RECORD's rows, or ``None``.
+
+    The rows :func:`parse_record` reads as entries of these very values (its fast
+    reading), before any object is made: for a caller that only compares them.
+    """
+    if '"' in text or "\r" in text or "\x00" in text:
+        return None
+    found: list[tuple[str, str, str]] = _plain_row_pattern(csv.field_size_limit()).findall(text)
+    if len(found) != text.count("\n") + (not text.endswith("\n")):
+        return None  # a row that is not plain, an empty row, or an empty RECORD
+    return found
 
 
 def _plain_rows(text: str) -> list[tuple[list[str], str]] | None:

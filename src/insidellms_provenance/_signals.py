@@ -1,0 +1,37 @@
+"""Hold Ctrl-C back while a process or worker is started and kept hold of.
+
+Standard library only: the recording path (``fingerprint._isolation``) and ``verify``'s
+pool both use it.
+
+Typical usage::
+
+    with interrupts_held():
+        child = start()  # a Ctrl-C meanwhile is raised here, once ``child`` is stored
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+
+__all__ = ["interrupts_held"]
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """SIGINT blocked meanwhile; a Ctrl-C that came is delivered when the block ends.
+
+    Between starting a child (``fork``, ``Popen``, a pool's workers) and storing it where
+    the cleanup finds it, a ``KeyboardInterrupt`` would leave a process nobody stops.
+    Processes started meanwhile inherit the blocked mask and unblock it themselves. Where
+    signal masks do not exist (Windows) nothing is held.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
