@@ -49,7 +49,6 @@ __all__ = [
     "check_files",
     "integrity_summary",
     "is_uv_link",
-    "package_roots",
     "same_code",
 ]
 
@@ -136,7 +135,7 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     entries = list(entries)
     plain_rows, on_disk, normalized = _row_paths(entries, relocated_depth)
     listed = set(normalized)
-    roots = package_roots(listed, dist_info)
+    roots = _package_roots(listed, dist_info)
     findings: list[Finding] = []
     files = _SiteFiles(site_dir, roots, uv_links, site_fd)
     place = files.place
@@ -621,7 +620,7 @@ def _cache_source(cache_path: str) -> str:
     return f"{directory}/{stem}.py" if directory else f"{stem}.py"
 
 
-def package_roots(listed: set[str], dist_info: str) -> list[str]:
+def _package_roots(listed: set[str], dist_info: str) -> list[str]:
     """The directories :func:`_unexpected_files` walks.
 
     Package directories are those whose ``__init__.py`` RECORD lists (so namespace
@@ -644,7 +643,7 @@ def package_roots(listed: set[str], dist_info: str) -> list[str]:
 def _unexpected_files(files: _SiteFiles, roots: list[str], listed: set[str]) -> list[Finding]:
     """Files in the distribution's own package directories that RECORD does not list.
 
-    ``roots`` are :func:`package_roots`, ``listed`` the normalized paths RECORD lists.
+    ``roots`` are :func:`_package_roots`, ``listed`` the normalized paths RECORD lists.
     A bytecode cache is expected when RECORD lists its source; a ``.pyc`` that no listed
     source explains is reported.
     """

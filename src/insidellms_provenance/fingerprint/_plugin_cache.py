@@ -215,7 +215,7 @@ def _evidence(
     """``[paths, statuses]`` of all the description depends on, if status proves it."""
     from insidellms_provenance.fingerprint._dist_files import read_dist_text
     from insidellms_provenance.fingerprint._distribution import may_read_files
-    from insidellms_provenance.fingerprint._integrity import package_roots
+    from insidellms_provenance.fingerprint._integrity import _package_roots
 
     info, listed, source = described
     integrity = info["integrity"]
@@ -237,7 +237,7 @@ def _evidence(
     for path in listed:
         parts = path.split("/")
         paths.update("/".join(parts[: index + 1]) for index in range(len(parts)))
-    for root in package_roots(set(listed), info_dir):
+    for root in _package_roots(set(listed), info_dir):
         walked = _walk(site, root)
         if walked is None:
             return None
