@@ -69,6 +69,7 @@ RECORDING_PATH = (
     "fingerprint",
     "field.schema",
     "field._build",
+    "field._names",
     "_canonical",
     "errors",
     "_safe_io",

@@ -1,6 +1,12 @@
+import contextlib
+import io
 import json
+import subprocess
+import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from diff_fixtures import before_and_after
 from golden import check_golden
@@ -216,9 +222,85 @@ def test_a_v1_field_diffs_against_v2_of_the_same_plugins_without_changes():
 def test_diff_paths_are_written_as_pathlib_writes_them(text, tmp_path):
     from pathlib import Path
 
-    from insidellms_provenance.cli._options import path_text
+    from insidellms_provenance.cli._diff import path_text
     from insidellms_provenance.runfile._read import manifest_path
 
     assert path_text(text) == str(Path(text))
     # A run directory's manifest is named as Path's "/" names it.
     assert manifest_path(path_text(text)) == str(manifest_path(Path(text)))
+
+
+_WORDS = st.sampled_from(
+    [
+        "a",
+        "runs/b",
+        "x=y",
+        "",
+        "-",
+        "-x",
+        "--",
+        "--format",
+        "--format=json",
+        "--format=",
+        "--form",
+        "json",
+        "markdown",
+        "yaml",
+        "--group",
+        "--group=g",
+        "--fail-on",
+        "--fail-on=-low",
+        "--fail-on=any,-patch",
+        "high",
+        "--color",
+        "--color=never",
+        "always",
+        "-h",
+        "--help",
+        "--version",
+    ]
+)
+
+
+@settings(max_examples=400)
+@given(words=st.lists(_WORDS, max_size=7))
+def test_plain_command_lines_are_read_as_argparse_reads_them(words):
+    # diff reads plain command lines without argparse; what it accepts, it must read
+    # exactly as argparse does, and what argparse refuses, it must leave to argparse.
+    from insidellms_provenance.cli._main import _plain_arguments, build_parser
+
+    line = ["diff", *words]
+    plain = _plain_arguments(line)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            parsed = build_parser(line).parse_args(line)
+    except SystemExit:
+        parsed = None
+    if plain is not None:
+        assert parsed is not None, line
+        assert vars(plain) == vars(parsed), line
+
+
+def test_plain_command_lines_are_read_without_argparse():
+    script = (
+        "import sys\n"
+        "from insidellms_provenance.cli._main import _plain_arguments\n"
+        "arguments = _plain_arguments(['diff', 'a', 'b', '--format', 'json', '--fail-on=-low'])\n"
+        "assert arguments.format == 'json' and arguments.fail_on == ['-low'], arguments\n"
+        "assert 'argparse' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_terminal_safe_escapes_what_its_pattern_names_and_nothing_else():
+    # Printable text is returned without the pattern (diff --format json never compiles
+    # it); every character the pattern names is unprintable, so the answer is the same.
+    import re
+
+    from insidellms_provenance.cli._render import _UNSAFE, terminal_safe
+
+    pattern = re.compile(_UNSAFE)
+    for point in [*range(0x3000), *range(0xFE00, 0x10000), 0x1F600, 0xE0001, 0x10FFFF]:
+        text = f"a{chr(point)}\nb"
+        assert terminal_safe(text) == pattern.sub(lambda m: ascii(m.group(0))[1:-1], text)
+    assert terminal_safe("\x1b[2J\u202eevil\n") == "\\x1b[2J\\u202eevil\n"

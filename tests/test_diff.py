@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from diff_fixtures import before_and_after, digest, plugin, with_dist
 from insidellms_provenance.analyze._change import CHANGE_KINDS, classify_version_change
@@ -34,6 +36,47 @@ def report():
 )
 def test_classify_version_change(before, after, expected):
     assert classify_version_change(before, after) == expected
+
+
+def _packaging_classification(before: str, after: str) -> tuple[str, str]:
+    """What ``classify_version_change`` answers, decided by ``packaging`` alone."""
+    from packaging.version import Version
+
+    old, new = Version(before), Version(after)
+    direction = "upgrade" if new > old else "downgrade" if new < old else "changed"
+    width = max(len(old.release), len(new.release), 3)
+    old_release = old.release + (0,) * (width - len(old.release))
+    new_release = new.release + (0,) * (width - len(new.release))
+    if old.epoch != new.epoch or old_release[0] != new_release[0]:
+        return direction, "major"
+    if old_release[1] != new_release[1]:
+        return direction, "minor"
+    return direction, "patch" if old_release != new_release else "local"
+
+
+_PLAIN_VERSIONS = st.lists(
+    st.sampled_from(["0", "00", "1", "01", "2", "9", "10", "999999999999999999999"]),
+    min_size=1,
+    max_size=5,
+).map(".".join)
+
+
+@given(before=_PLAIN_VERSIONS, after=_PLAIN_VERSIONS)
+def test_plain_releases_are_classified_as_packaging_does(before, after):
+    # Plain releases take a path without packaging: it must answer what packaging does.
+    assert classify_version_change(before, after) == _packaging_classification(before, after)
+
+
+@pytest.mark.parametrize("version", ["1.٢", "1.²", "1..2", "1.", ".1", " 1.0", "v1.0", "1.0 "])
+def test_near_plain_versions_are_left_to_packaging(version):
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(version)
+    except InvalidVersion:
+        assert classify_version_change(version, "1.0") == ("changed", "unparsable")
+    else:
+        assert classify_version_change(version, "1.0") == _packaging_classification(version, "1.0")
 
 
 # Kinds for fields that differ outside one group's plugin keys; covered just below.

@@ -197,3 +197,49 @@ def test_read_field_beside_names_a_plugin_by_its_own_index():
         "field.plugins[2].load.status",
         "field.plugins[5].source.editable",
     ]
+
+
+def test_load_order_of_keys_that_are_not_strings_is_left_to_validation():
+    # Keys compared as they come would raise (types) or recurse (deeply nested lists):
+    # only entry points named by strings are checked for order; validation names the rest.
+    from insidellms_provenance.field._read import _check_load_order
+
+    def nested(depth: int) -> list[object]:
+        value: list[object] = []
+        for _ in range(depth):
+            value = [value]
+        return value
+
+    deep = [{"entry_point": {"name": nested(100_000), "value": "v"}} for _ in range(2)]
+    mixed = [{"entry_point": {"name": name, "value": "v"}} for name in ("b", 1, None, "a")]
+    for plugins in (deep, mixed, [{"entry_point": {"name": 2, "value": 1}}] * 2, ["x", "y"]):
+        assert _check_load_order(plugins, "w") is None
+    with pytest.raises(InvalidFieldError, match="not in load order"):
+        _check_load_order([{"entry_point": {"name": n, "value": "v"}} for n in "ba"], "w")
+
+
+def _mutated(where: str) -> dict:
+    field = copy.deepcopy(GOLDEN)
+    if where in ("plugin", "both"):
+        field["plugins"][-1]["load"]["status"] = 1
+    if where in ("field", "both"):
+        field["conflicts"] = [{"kind": 2}]
+    if where == "key":
+        field["plugins"][0]["zz"] = None
+    return resealed(field)
+
+
+@pytest.mark.parametrize("where", ["none", "plugin", "field", "both", "key"])
+def test_plugins_validated_while_written_give_the_same_answer(where):
+    # read_field validates each plugin as its text is written when it is given
+    # each_plugin (diff): the answer and every message are those of the plain reader.
+    def answer(**each: object) -> str:
+        try:
+            read_field(copy.deepcopy(_mutated(where)), where="w", **each)
+        except InvalidFieldError as error:
+            return str(error)
+        return "valid"
+
+    plain = answer()
+    assert plain == answer(each_plugin=lambda _i, _t: None)
+    assert (plain == "valid") == (where == "none")

@@ -19,6 +19,7 @@ RECORDING_PATH = (
     "insidellms_provenance._signals",  # Ctrl-C held back while a child is started
     "insidellms_provenance.field.schema",
     "insidellms_provenance.field._build",
+    "insidellms_provenance.field._names",  # the schema's names, repeated for readers
     "insidellms_provenance._canonical",
     "insidellms_provenance.errors",
     "insidellms_provenance.runfile._style",

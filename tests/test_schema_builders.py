@@ -102,3 +102,12 @@ def test_lists_of_names_come_out_sorted_and_unique():
     assert schema.conflict(kind="models", key="k", plugins=["z", "a"], outcome="failed")[
         "plugins"
     ] == ["z", "a"]
+
+
+def test_readers_names_are_the_schemas():
+    # field._names repeats a few of the schema's names for readers that do not build
+    # its classes (diff); they must be the schema's.
+    from insidellms_provenance.field import _names
+
+    for name in _names.__all__:
+        assert getattr(_names, name) == getattr(schema, name), name

@@ -34,6 +34,7 @@ PLACES = _places(GOLDEN_FIELD)[1:]
 
 
 PREDICATE = _compile_predicate(schema.Provenance)
+PLUGIN_PREDICATE = _compile_predicate(schema.PluginFingerprint)
 
 
 def _reported(value: object) -> list[str]:
@@ -81,6 +82,12 @@ def test_predicate_agrees_with_the_checks(changes: list[tuple[tuple[object, ...]
                     target[last] = copy.deepcopy(odd)
     assert PREDICATE(field) == (not _reported(field))
     assert validate(field, schema.Provenance, size=10_000) == _reported(field)
+    # Each plugin alone (read_field checks them so while their texts are written).
+    plugins = field.get("plugins") if isinstance(field, dict) else None
+    for plugin in plugins if isinstance(plugins, list) else []:
+        issues: list[str] = []
+        _check_for(schema.PluginFingerprint)(plugin, "$", issues)
+        assert PLUGIN_PREDICATE(plugin) == (not issues)
 
 
 def test_the_golden_field_is_valid_both_ways():
@@ -117,13 +124,27 @@ def test_readers_use_the_generated_predicates():
 
 def test_a_stale_generated_file_is_not_used(monkeypatch):
     from insidellms_provenance.field import _predicates
-    from insidellms_provenance.field._validate import _generated_predicates
+    from insidellms_provenance.field._validate import _generated_by_name, _generated_predicates
 
     monkeypatch.setattr(_predicates, "SOURCES_DIGEST", "sha256:" + "0" * 64)
+    _generated_by_name.cache_clear()
     _generated_predicates.cache_clear()
     try:
+        assert _generated_by_name() == {}
         assert _generated_predicates() == {}
         assert validate(GOLDEN_FIELD, schema.Provenance, size=10_000) == []
+        assert validate(GOLDEN_FIELD, "Provenance", size=10_000) == []
+        assert validate({"plugins": 1}, "Provenance") == _reported({"plugins": 1})
     finally:
         monkeypatch.undo()
+        _generated_by_name.cache_clear()
         _generated_predicates.cache_clear()
+
+
+def test_classes_named_are_validated_as_the_classes():
+    # Readers name the class (no import of the schema where the predicate says yes).
+    bad = copy.deepcopy(GOLDEN_FIELD)
+    bad["plugins"][0]["entry_point"]["name"] = 1
+    for value in (GOLDEN_FIELD, bad, [], {"plugins": 1}):
+        assert validate(value, "Provenance") == validate(value, schema.Provenance)
+    assert validate(bad, "Provenance") == _reported(bad) != []

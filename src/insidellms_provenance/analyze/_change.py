@@ -8,7 +8,7 @@ neither needs the other's module to describe a change.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 __all__ = [
     "CHANGE_KINDS",
@@ -79,32 +79,68 @@ def classify_version_change(before: str, after: str) -> tuple[str, str]:
 
     Direction is ``upgrade``, ``downgrade`` or ``changed`` (equal versions spelt
     differently, or unparsable); size is ``major`` ... ``local``, or ``unparsable``.
+    Plain releases (``1.2.3``: ASCII digits and dots only, the common case) are compared
+    without importing ``packaging`` (a few milliseconds of start-up, most of it compiling
+    its version pattern), by the same rules: release numbers as integers, trailing zeros
+    not counted (``tests/test_diff.py`` checks the two agree).
     """
+    old_release, new_release = _plain_release(before), _plain_release(after)
+    if old_release is not None and new_release is not None:
+        old_key, new_key = _strip_zeros(old_release), _strip_zeros(new_release)
+        direction = (
+            "upgrade" if new_key > old_key else "downgrade" if new_key < old_key else "changed"
+        )
+        return direction, _size(old_release, new_release) or "local"
     from packaging.version import InvalidVersion, Version
 
     try:
         old, new = Version(before), Version(after)
     except InvalidVersion:
         return "changed", "unparsable"
-    direction = "upgrade" if new > old else "downgrade" if new < old else "changed"
-    width = max(len(old.release), len(new.release), 3)
-    old_release = old.release + (0,) * (width - len(old.release))
-    new_release = new.release + (0,) * (width - len(new.release))
-    if old.epoch != new.epoch or old_release[0] != new_release[0]:
-        size = "major"
-    elif old_release[1] != new_release[1]:
-        size = "minor"
-    elif old_release != new_release:
-        size = "patch"
-    elif old.pre != new.pre:
-        size = "pre-release"
-    elif old.post != new.post:
-        size = "post"
-    elif old.dev != new.dev:
-        size = "dev"
+    direction = _direction(old, new)
+    if old.epoch != new.epoch:
+        size: str | None = "major"
     else:
-        size = "local"
-    return direction, size
+        size = _size(old.release, new.release)
+    if size is not None:
+        return direction, size
+    if old.pre != new.pre:
+        return direction, "pre-release"
+    if old.post != new.post:
+        return direction, "post"
+    return direction, "dev" if old.dev != new.dev else "local"
+
+
+def _direction(old: Any, new: Any) -> str:  # noqa: ANN401 - versions or release tuples
+    return "upgrade" if new > old else "downgrade" if new < old else "changed"
+
+
+def _plain_release(version: str) -> tuple[int, ...] | None:
+    """The release numbers of ``1.2.3`` (ASCII digits and dots only), else ``None``."""
+    parts = version.split(".")
+    if version.isascii() and all(part.isdigit() for part in parts):
+        return tuple(map(int, parts))
+    return None
+
+
+def _strip_zeros(release: tuple[int, ...]) -> tuple[int, ...]:
+    """A release as ``packaging`` compares it: trailing zeros dropped (``1.0`` is ``1``)."""
+    end = len(release)
+    while end and release[end - 1] == 0:
+        end -= 1
+    return release[:end]
+
+
+def _size(old: tuple[int, ...], new: tuple[int, ...]) -> str | None:
+    """``major``, ``minor`` or ``patch`` by the first differing release number, else ``None``."""
+    width = max(len(old), len(new), 3)
+    old = old + (0,) * (width - len(old))
+    new = new + (0,) * (width - len(new))
+    if old[0] != new[0]:
+        return "major"
+    if old[1] != new[1]:
+        return "minor"
+    return "patch" if old != new else None
 
 
 def version_severity(size: str, direction: str) -> str:

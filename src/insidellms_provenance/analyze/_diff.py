@@ -14,7 +14,7 @@ changes are compared at close to the cost of parsing them. Never imports plugin 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from insidellms_provenance.analyze._change import (
     Change,
@@ -23,15 +23,17 @@ from insidellms_provenance.analyze._change import (
     same_version_change,
     version_severity,
 )
-from insidellms_provenance.field.schema import (
-    REGISTRY_KINDS,
-    Conflict,
-    DistributionInfo,
-    ManifestSummary,
-    PluginFingerprint,
-    RegistryKeys,
-    Source,
-)
+from insidellms_provenance.field._names import REGISTRY_KINDS
+
+if TYPE_CHECKING:
+    from insidellms_provenance.field.schema import (
+        Conflict,
+        DistributionInfo,
+        ManifestSummary,
+        PluginFingerprint,
+        RegistryKeys,
+        Source,
+    )
 
 __all__ = ["DiffReport", "diff_fields"]
 

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import sys
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli._options import (
-    add_format,
-    add_group_filter,
-    path_text,
-    set_epilog,
-)
 from insidellms_provenance.cli._render import (
     change_lines,
     change_value,
@@ -25,12 +19,16 @@ from insidellms_provenance.cli._render import (
 )
 
 if TYPE_CHECKING:
+    import argparse
+
     from insidellms_provenance.analyze._diff import DiffReport
     from insidellms_provenance.analyze._fail_on import FailOnPolicy
 
 __all__ = [
     "DIFF_SCHEMA",
     "add_arguments",
+    "path_text",
+    "plain_arguments",
     "render_json",
     "render_markdown",
     "render_text",
@@ -41,17 +39,22 @@ __all__ = [
 DIFF_SCHEMA = "insidellms-provenance/diff/v1"
 
 
+FORMATS = ("text", "json", "markdown")
+COLOURS = ("auto", "always", "never")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add this command's options."""
+    """Add this command's options (:func:`plain_arguments` reads the common lines alike)."""
+    from insidellms_provenance.analyze._fail_on import FAIL_ON_EXAMPLES, FAIL_ON_RULES
+    from insidellms_provenance.cli._options import add_format, add_group_filter, set_epilog
+
     # Paths as pathlib writes them, without importing it (diff of small runs is start-up).
     parser.add_argument("before", type=path_text, metavar="RUN1", help="the earlier run")
     parser.add_argument("after", type=path_text, metavar="RUN2", help="the later run")
     add_group_filter(
         parser, "refuse fields recorded for another entry-point group (default: accept any)"
     )
-    add_format(parser, ("text", "json", "markdown"))
-    from insidellms_provenance.analyze._fail_on import FAIL_ON_EXAMPLES, FAIL_ON_RULES
-
+    add_format(parser, FORMATS)
     parser.add_argument(
         "--fail-on",
         action="append",
@@ -60,8 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--color",
-        choices=("auto", "always", "never"),
-        default="auto",
+        choices=COLOURS,
+        default=COLOURS[0],
         help="colour text output (auto: only on a terminal and without NO_COLOR)",
     )
     set_epilog(
@@ -70,6 +73,71 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "2 bad input (unreadable or invalid run, unknown selector, --group mismatch)",
         sections={"--fail-on POLICY": lambda: _fail_on_help(FAIL_ON_RULES, FAIL_ON_EXAMPLES)},
     )
+
+
+_CHOICES: dict[str, tuple[str, ...] | None] = {
+    "--group": None,
+    "--format": FORMATS,
+    "--fail-on": None,
+    "--color": COLOURS,
+}
+
+
+def plain_arguments(words: Sequence[str]) -> SimpleNamespace | None:
+    """The arguments of a plain ``diff`` command line as argparse parses them, or ``None``.
+
+    Plain: two runs that do not start with ``-``, and this command's options spelt in
+    full, each at most once, with a value argparse would take (``--format json`` or
+    ``--format=json``). Anything else (help, an abbreviation, ``--``, a value starting
+    with ``-`` after a space, a choice argparse would refuse) is ``None``, left to
+    argparse, whose import and parser cost more than a small ``diff``. The values are
+    argparse's (``tests/test_cli_diff.py`` compares the two on generated command lines).
+    """
+    runs: list[str] = []
+    given: dict[str, str] = {}
+    index = 0
+    while index < len(words):
+        word = words[index]
+        index += 1
+        if not word.startswith("-"):
+            runs.append(word)
+            continue
+        name, equals, value = word.partition("=")
+        if name not in _CHOICES or name in given:
+            return None
+        if not equals:
+            if index == len(words) or words[index].startswith("-"):
+                return None
+            value = words[index]
+            index += 1
+        choices = _CHOICES[name]
+        if choices is not None and value not in choices:
+            return None
+        given[name] = value
+    if len(runs) != 2:  # RUN1 and RUN2
+        return None
+    fail_on = given.get("--fail-on")
+    return SimpleNamespace(
+        before=path_text(runs[0]),
+        after=path_text(runs[1]),
+        group=given.get("--group"),
+        format=given.get("--format", FORMATS[0]),
+        fail_on=None if fail_on is None else [fail_on],
+        color=given.get("--color", COLOURS[0]),
+    )
+
+
+def path_text(text: str) -> str:
+    """``str(pathlib.Path(text))``, without importing pathlib (about 4 ms of start-up).
+
+    The same text, so messages name a path as other commands do: empty and ``.``
+    components and repeated slashes go, a leading ``//`` (and only two) stays.
+    """
+    root = ""
+    if text.startswith("/"):
+        root = "//" if text.startswith("//") and not text.startswith("///") else "/"
+    parts = [part for part in text.split("/") if part and part != "."]
+    return root + "/".join(parts) if root or parts else "."
 
 
 def _fail_on_help(
@@ -99,8 +167,13 @@ def _wrap(text: str, first: str, rest: str) -> list[str]:
     )
 
 
-def run(arguments: argparse.Namespace) -> int:
+def run(arguments: argparse.Namespace | SimpleNamespace) -> int:
     """Compare, print in the chosen format, exit 1 if the policy selects any change."""
+    # Parsed JSON is acyclic, and the cyclic collector would rescan hundreds of
+    # thousands of its objects again and again while the indexes are built (measured:
+    # most of diff's own time on 10,000 plugins), and the modules imported below leave
+    # little to collect either. Reference counting still frees memory.
+    gc.disable()
     from insidellms_provenance.analyze._diff import diff_fields
     from insidellms_provenance.analyze._fail_on import parse_fail_on
     from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
@@ -118,10 +191,6 @@ def run(arguments: argparse.Namespace) -> int:
         policy = parse_fail_on(fail_on)
     except ValueError as error:
         raise ProvenanceError(str(error)) from None
-    # Parsed JSON is acyclic, and the cyclic collector would rescan hundreds of
-    # thousands of its objects again and again while the indexes are built (measured:
-    # most of diff's own time on 10,000 plugins). Reference counting still frees memory.
-    gc.disable()
     # One parsed field at a time: peak memory is about one field's (load_field_pair).
     (before, before_where), (after, after_where) = load_field_pair(
         arguments.before, arguments.after

@@ -7,10 +7,14 @@ the command being run is imported, and it imports its heavy dependencies inside 
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+    from types import SimpleNamespace
 
 __all__ = [
     "COMMANDS",
@@ -75,6 +79,24 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _plain_arguments(words: Sequence[str]) -> argparse.Namespace | SimpleNamespace | None:
+    """A command's arguments read without argparse, where its module offers that.
+
+    A command module may define ``plain_arguments(words)``: the arguments of a plain
+    command line, exactly as argparse parses them, or ``None`` to leave the line to
+    argparse (``diff``: importing argparse and building its parser cost more than
+    comparing two small runs).
+    """
+    if not words or words[0] not in COMMANDS:
+        return None
+    module = importlib.import_module(f"insidellms_provenance.cli._{words[0]}")
+    plain = getattr(module, "plain_arguments", None)
+    arguments = plain(words[1:]) if plain is not None else None
+    if arguments is not None:
+        arguments.command, arguments.handler = words[0], module.run
+    return arguments
+
+
 # Options whose value may start with "-" (``--fail-on -medium``): argparse would take such
 # a value for an option and stop with "expected one argument".
 _DASHED_VALUE_OPTIONS = ("--fail-on",)
@@ -109,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from insidellms_provenance.errors import ProvenanceError
 
     words = join_dashed_values(sys.argv[1:] if argv is None else argv)
-    arguments = build_parser(words).parse_args(words)
+    arguments = _plain_arguments(words) or build_parser(words).parse_args(words)
     try:
         code: int = arguments.handler(arguments)
     except ProvenanceError as error:

@@ -18,7 +18,6 @@ __all__ = [
     "add_output",
     "add_quiet",
     "add_run",
-    "path_text",
     "set_epilog",
     "write_output",
 ]
@@ -76,19 +75,6 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no progress line on stderr (shown only when stderr is a terminal)",
     )
-
-
-def path_text(text: str) -> str:
-    """``str(pathlib.Path(text))``, without importing pathlib (about 4 ms of start-up).
-
-    The same text, so messages name a path as other commands do: empty and ``.``
-    components and repeated slashes go, a leading ``//`` (and only two) stays.
-    """
-    root = ""
-    if text.startswith("/"):
-        root = "//" if text.startswith("//") and not text.startswith("///") else "/"
-    parts = [part for part in text.split("/") if part and part != "."]
-    return root + "/".join(parts) if root or parts else "."
 
 
 def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:

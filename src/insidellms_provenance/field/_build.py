@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from insidellms_provenance._canonical import canonical_digest, canonical_json
-from insidellms_provenance.field.schema import (
-    SCHEMA_V1,
-    SCHEMA_V2,
-    Conflict,
-    Dependency,
-    PluginFingerprint,
-    Provenance,
-)
+from insidellms_provenance.field._names import SCHEMA_V1, SCHEMA_V2
+
+if TYPE_CHECKING:
+    from insidellms_provenance.field.schema import (
+        Conflict,
+        Dependency,
+        PluginFingerprint,
+        Provenance,
+    )
 
 __all__ = ["digested_part", "field_bytes", "field_digest", "make_field"]
 

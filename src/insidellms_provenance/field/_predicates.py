@@ -4,881 +4,852 @@
 again from ``field/schema.py``; until then, ``field._validate`` compiles them.
 """
 
-# ruff: noqa: ANN401, C901, E501, PLR0911, PLR0912, PLR0915, Q000, SIM102
+# ruff: noqa: ANN401, C901, PLR0911, PLR0912, PLR0915, Q000, SIM102
 # fmt: off
 import re
 from typing import Any
 
 __all__ = ["PREDICATES", "SOURCES_DIGEST"]
 
-SOURCES_DIGEST = "sha256:5800e740735c5c9513696cc1e230cc3acb13f38de06800da52fd2d63a81cce9e"
+SOURCES_DIGEST = "sha256:c396fc94ba4ebc02bccf63a186f640b68f1f0ccf82d0b4e0796e69c2778f9a17"
 
-_c0 = frozenset({'conflicts', 'dependencies', 'digest', 'group', 'observed_in_run', 'plugins', 'schema'})
-_c1 = frozenset({'conflicts', 'digest', 'group', 'observed_in_run', 'plugins', 'schema'})
-_c2 = ('insidellms-provenance/plugins/v2',)
-_c3 = re.compile('^sha256:[0-9a-f]{64}$').search
-_c4 = frozenset({'dependencies', 'distribution', 'entry_point', 'load', 'manifest', 'origin', 'registered', 'replaced', 'source', 'unsatisfied'})
-_c5 = frozenset({'distribution', 'entry_point', 'load', 'manifest', 'origin', 'registered', 'replaced', 'source'})
-_c6 = frozenset({'group', 'name', 'value'})
-_c7 = frozenset({'code_digest', 'integrity', 'name', 'normalized_name', 'problems', 'record_digest', 'version'})
-_c8 = frozenset({'bytecode', 'paths', 'status'})
-_c9 = ('verified', 'modified', 'unverifiable')
-_c10 = ('checked', 'not_checked')
-_c11 = frozenset({'commit', 'editable', 'editable_digest', 'kind', 'local_name', 'problems', 'requested_revision', 'url', 'vcs'})
-_c12 = ('index', 'archive', 'directory', 'vcs', 'unknown')
-_c13 = frozenset({'duplicate_versions', 'status'})
-_c14 = ('ok', 'shadowed', 'unknown')
-_c15 = frozenset({'capabilities', 'determinism', 'digest', 'insideLLMs', 'name', 'problems', 'requires', 'sdk_version', 'status', 'version'})
-_c16 = ('ok', 'missing', 'invalid', 'error')
-_c17 = frozenset({'datasets', 'models', 'probes'})
-_c18 = frozenset({'env', 'extras', 'python'})
-_c19 = frozenset({'class', 'notes'})
-_c20 = frozenset({'error_message', 'error_type', 'status'})
+_c0 = ('insidellms-provenance/plugins/v2',)
+_c1 = re.compile('^sha256:[0-9a-f]{64}$').search
+_c2 = ('verified', 'modified', 'unverifiable')
+_c3 = ('checked', 'not_checked')
+_c4 = ('index', 'archive', 'directory', 'vcs', 'unknown')
+_c5 = ('ok', 'shadowed', 'unknown')
+_c6 = ('ok', 'missing', 'invalid', 'error')
+_c7 = ('loaded', 'failed', 'skipped', 'disabled')
+_c8 = object()
+_c9 = object()
+_c10 = ('missing', 'version', 'invalid')
+_c11 = ('failed', 'overwritten')
+_c12 = object()
+_c13 = ('verified', 'modified', 'unverifiable')
+_c14 = ('checked', 'not_checked')
+_c15 = ('index', 'archive', 'directory', 'vcs', 'unknown')
+_c16 = ('verified', 'modified', 'unverifiable')
+_c17 = ('checked', 'not_checked')
+_c18 = ('index', 'archive', 'directory', 'vcs', 'unknown')
+_c19 = ('ok', 'shadowed', 'unknown')
+_c20 = ('ok', 'missing', 'invalid', 'error')
 _c21 = ('loaded', 'failed', 'skipped', 'disabled')
-_c22 = frozenset({'datasets', 'models', 'probes'})
-_c23 = frozenset({'datasets', 'models', 'probes'})
-_c24 = object()
-_c25 = object()
-_c26 = frozenset({'installed', 'name', 'reason', 'required_by', 'requirement'})
-_c27 = ('missing', 'version', 'invalid')
-_c28 = frozenset({'key', 'kind', 'outcome', 'plugins', 'winner'})
-_c29 = ('failed', 'overwritten')
-_c30 = object()
-_c31 = frozenset({'distribution', 'source'})
-_c32 = frozenset({'code_digest', 'integrity', 'name', 'normalized_name', 'problems', 'record_digest', 'version'})
-_c33 = frozenset({'bytecode', 'paths', 'status'})
-_c34 = ('verified', 'modified', 'unverifiable')
-_c35 = ('checked', 'not_checked')
-_c36 = frozenset({'commit', 'editable', 'editable_digest', 'kind', 'local_name', 'problems', 'requested_revision', 'url', 'vcs'})
-_c37 = ('index', 'archive', 'directory', 'vcs', 'unknown')
-_c38 = frozenset({'dependencies', 'distribution', 'entry_point', 'load', 'manifest', 'origin', 'registered', 'replaced', 'source', 'unsatisfied'})
-_c39 = frozenset({'distribution', 'entry_point', 'load', 'manifest', 'origin', 'registered', 'replaced', 'source'})
-_c40 = frozenset({'group', 'name', 'value'})
-_c41 = frozenset({'code_digest', 'integrity', 'name', 'normalized_name', 'problems', 'record_digest', 'version'})
-_c42 = frozenset({'bytecode', 'paths', 'status'})
-_c43 = ('verified', 'modified', 'unverifiable')
-_c44 = ('checked', 'not_checked')
-_c45 = frozenset({'commit', 'editable', 'editable_digest', 'kind', 'local_name', 'problems', 'requested_revision', 'url', 'vcs'})
-_c46 = ('index', 'archive', 'directory', 'vcs', 'unknown')
-_c47 = frozenset({'duplicate_versions', 'status'})
-_c48 = ('ok', 'shadowed', 'unknown')
-_c49 = frozenset({'capabilities', 'determinism', 'digest', 'insideLLMs', 'name', 'problems', 'requires', 'sdk_version', 'status', 'version'})
-_c50 = ('ok', 'missing', 'invalid', 'error')
-_c51 = frozenset({'datasets', 'models', 'probes'})
-_c52 = frozenset({'env', 'extras', 'python'})
-_c53 = frozenset({'class', 'notes'})
-_c54 = frozenset({'error_message', 'error_type', 'status'})
-_c55 = ('loaded', 'failed', 'skipped', 'disabled')
-_c56 = frozenset({'datasets', 'models', 'probes'})
-_c57 = frozenset({'datasets', 'models', 'probes'})
-_c58 = object()
-_c59 = object()
-_c60 = frozenset({'installed', 'name', 'reason', 'required_by', 'requirement'})
-_c61 = ('missing', 'version', 'invalid')
-_c62 = frozenset({'key', 'kind', 'outcome', 'plugins', 'winner'})
-_c63 = ('failed', 'overwritten')
+_c22 = object()
+_c23 = object()
+_c24 = ('missing', 'version', 'invalid')
+_c25 = ('failed', 'overwritten')
 
 
 def _f0(v: Any) -> bool:
-    if not isinstance(v, dict):
-        return False
-    if not (v.keys() >= _c1 and v.keys() <= _c0):
-        return False
-    x1 = v['schema']
-    if not (isinstance(x1, str) and x1 in _c2):
-        return False
-    x1 = v['group']
-    if not isinstance(x1, str):
-        return False
-    x1 = v['digest']
-    if not (isinstance(x1, str) and _c3(x1) is not None):
-        return False
-    x1 = v['observed_in_run']
-    if not (x1 is True or x1 is False):
-        return False
-    x1 = v['plugins']
-    if not isinstance(x1, list):
-        return False
-    for x2 in x1:
-        if not isinstance(x2, dict):
+    try:
+        if type(v) is not dict:
             return False
-        if not (x2.keys() >= _c5 and x2.keys() <= _c4):
+        if len(v) != 6 + ('dependencies' in v):
             return False
-        x3 = x2['entry_point']
-        if not isinstance(x3, dict):
+        x1 = v['schema']
+        if not (isinstance(x1, str) and x1 in _c0):
             return False
-        if x3.keys() != _c6:
+        x1 = v['group']
+        if not isinstance(x1, str):
             return False
-        x4 = x3['group']
-        if not isinstance(x4, str):
+        x1 = v['digest']
+        if not (isinstance(x1, str) and _c1(x1) is not None):
             return False
-        x4 = x3['name']
-        if not isinstance(x4, str):
+        x1 = v['observed_in_run']
+        if not (x1 is True or x1 is False):
             return False
-        x4 = x3['value']
-        if not isinstance(x4, str):
+        x1 = v['plugins']
+        if not isinstance(x1, list):
             return False
-        x3 = x2['distribution']
-        if x3 is not None:
-            if not isinstance(x3, dict):
+        for x2 in x1:
+            if type(x2) is not dict:
                 return False
-            if x3.keys() != _c7:
+            if len(x2) != 8 + ('dependencies' in x2) + ('unsatisfied' in x2):
                 return False
-            x5 = x3['name']
-            if not isinstance(x5, str):
+            x3 = x2['entry_point']
+            if type(x3) is not dict:
                 return False
-            x5 = x3['normalized_name']
-            if not isinstance(x5, str):
+            if len(x3) != 3:
                 return False
-            x5 = x3['version']
-            if not isinstance(x5, str):
+            x4 = x3['group']
+            if not isinstance(x4, str):
                 return False
-            x5 = x3['record_digest']
-            if x5 is not None:
+            x4 = x3['name']
+            if not isinstance(x4, str):
+                return False
+            x4 = x3['value']
+            if not isinstance(x4, str):
+                return False
+            x3 = x2['distribution']
+            if x3 is not None:
+                if type(x3) is not dict:
+                    return False
+                if len(x3) != 7:
+                    return False
+                x5 = x3['name']
                 if not isinstance(x5, str):
                     return False
-            x5 = x3['code_digest']
-            if x5 is not None:
+                x5 = x3['normalized_name']
                 if not isinstance(x5, str):
                     return False
-            x5 = x3['problems']
-            if not isinstance(x5, list):
-                return False
-            for x6 in x5:
-                if not isinstance(x6, str):
+                x5 = x3['version']
+                if not isinstance(x5, str):
                     return False
-            x5 = x3['integrity']
-            if x5 is not None:
-                if not isinstance(x5, dict):
-                    return False
-                if x5.keys() != _c8:
-                    return False
-                x7 = x5['status']
-                if not (isinstance(x7, str) and x7 in _c9):
-                    return False
-                x7 = x5['paths']
-                if not isinstance(x7, list):
-                    return False
-                for x8 in x7:
-                    if not isinstance(x8, str):
+                x5 = x3['record_digest']
+                if x5 is not None:
+                    if not isinstance(x5, str):
                         return False
-                x7 = x5['bytecode']
-                if not (isinstance(x7, str) and x7 in _c10):
+                x5 = x3['code_digest']
+                if x5 is not None:
+                    if not isinstance(x5, str):
+                        return False
+                x5 = x3['problems']
+                if not isinstance(x5, list):
                     return False
-        x3 = x2['source']
-        if x3 is not None:
-            if not isinstance(x3, dict):
-                return False
-            if x3.keys() != _c11:
-                return False
-            x9 = x3['kind']
-            if not (isinstance(x9, str) and x9 in _c12):
-                return False
-            x9 = x3['url']
-            if x9 is not None:
-                if not isinstance(x9, str):
+                for x6 in x5:
+                    if not isinstance(x6, str):
+                        return False
+                x5 = x3['integrity']
+                if x5 is not None:
+                    if type(x5) is not dict:
+                        return False
+                    if len(x5) != 3:
+                        return False
+                    x7 = x5['status']
+                    if not (isinstance(x7, str) and x7 in _c2):
+                        return False
+                    x7 = x5['paths']
+                    if not isinstance(x7, list):
+                        return False
+                    for x8 in x7:
+                        if not isinstance(x8, str):
+                            return False
+                    x7 = x5['bytecode']
+                    if not (isinstance(x7, str) and x7 in _c3):
+                        return False
+            x3 = x2['source']
+            if x3 is not None:
+                if type(x3) is not dict:
                     return False
-            x9 = x3['local_name']
-            if x9 is not None:
-                if not isinstance(x9, str):
+                if len(x3) != 9:
                     return False
-            x9 = x3['vcs']
-            if x9 is not None:
-                if not isinstance(x9, str):
+                x9 = x3['kind']
+                if not (isinstance(x9, str) and x9 in _c4):
                     return False
-            x9 = x3['commit']
-            if x9 is not None:
-                if not isinstance(x9, str):
+                x9 = x3['url']
+                if x9 is not None:
+                    if not isinstance(x9, str):
+                        return False
+                x9 = x3['local_name']
+                if x9 is not None:
+                    if not isinstance(x9, str):
+                        return False
+                x9 = x3['vcs']
+                if x9 is not None:
+                    if not isinstance(x9, str):
+                        return False
+                x9 = x3['commit']
+                if x9 is not None:
+                    if not isinstance(x9, str):
+                        return False
+                x9 = x3['requested_revision']
+                if x9 is not None:
+                    if not isinstance(x9, str):
+                        return False
+                x9 = x3['editable']
+                if not (x9 is True or x9 is False):
                     return False
-            x9 = x3['requested_revision']
-            if x9 is not None:
-                if not isinstance(x9, str):
+                x9 = x3['editable_digest']
+                if x9 is not None:
+                    if not isinstance(x9, str):
+                        return False
+                x9 = x3['problems']
+                if not isinstance(x9, list):
                     return False
-            x9 = x3['editable']
-            if not (x9 is True or x9 is False):
+                for x10 in x9:
+                    if not isinstance(x10, str):
+                        return False
+            x3 = x2['origin']
+            if type(x3) is not dict:
                 return False
-            x9 = x3['editable_digest']
-            if x9 is not None:
-                if not isinstance(x9, str):
+            if len(x3) != 2:
+                return False
+            x11 = x3['status']
+            if not (isinstance(x11, str) and x11 in _c5):
+                return False
+            x11 = x3['duplicate_versions']
+            if not isinstance(x11, list):
+                return False
+            for x12 in x11:
+                if not isinstance(x12, str):
                     return False
-            x9 = x3['problems']
-            if not isinstance(x9, list):
+            x3 = x2['manifest']
+            if type(x3) is not dict:
                 return False
-            for x10 in x9:
-                if not isinstance(x10, str):
+            if len(x3) != 10:
+                return False
+            x13 = x3['status']
+            if not (isinstance(x13, str) and x13 in _c6):
+                return False
+            x13 = x3['digest']
+            if x13 is not None:
+                if not isinstance(x13, str):
                     return False
-        x3 = x2['origin']
-        if not isinstance(x3, dict):
-            return False
-        if x3.keys() != _c13:
-            return False
-        x11 = x3['status']
-        if not (isinstance(x11, str) and x11 in _c14):
-            return False
-        x11 = x3['duplicate_versions']
-        if not isinstance(x11, list):
-            return False
-        for x12 in x11:
-            if not isinstance(x12, str):
+            x13 = x3['problems']
+            if not isinstance(x13, list):
                 return False
-        x3 = x2['manifest']
-        if not isinstance(x3, dict):
-            return False
-        if x3.keys() != _c15:
-            return False
-        x13 = x3['status']
-        if not (isinstance(x13, str) and x13 in _c16):
-            return False
-        x13 = x3['digest']
-        if x13 is not None:
-            if not isinstance(x13, str):
-                return False
-        x13 = x3['problems']
-        if not isinstance(x13, list):
-            return False
-        for x14 in x13:
-            if not isinstance(x14, str):
-                return False
-        x13 = x3['name']
-        if x13 is not None:
-            if not isinstance(x13, str):
-                return False
-        x13 = x3['version']
-        if x13 is not None:
-            if not isinstance(x13, str):
-                return False
-        x13 = x3['sdk_version']
-        if x13 is not None:
-            if not isinstance(x13, str):
-                return False
-        x13 = x3['insideLLMs']
-        if x13 is not None:
-            if not isinstance(x13, str):
-                return False
-        x13 = x3['capabilities']
-        if x13 is not None:
-            if not isinstance(x13, dict):
-                return False
-            if x13.keys() != _c17:
-                return False
-            x15 = x13['models']
-            if not isinstance(x15, list):
-                return False
-            for x16 in x15:
-                if not isinstance(x16, str):
+            for x14 in x13:
+                if not isinstance(x14, str):
                     return False
-            x15 = x13['probes']
-            if not isinstance(x15, list):
-                return False
-            for x17 in x15:
-                if not isinstance(x17, str):
+            x13 = x3['name']
+            if x13 is not None:
+                if not isinstance(x13, str):
                     return False
-            x15 = x13['datasets']
-            if not isinstance(x15, list):
-                return False
-            for x18 in x15:
-                if not isinstance(x18, str):
+            x13 = x3['version']
+            if x13 is not None:
+                if not isinstance(x13, str):
                     return False
-        x13 = x3['requires']
-        if x13 is not None:
-            if not isinstance(x13, dict):
-                return False
-            if x13.keys() != _c18:
-                return False
-            x19 = x13['python']
-            if x19 is not None:
-                if not isinstance(x19, str):
+            x13 = x3['sdk_version']
+            if x13 is not None:
+                if not isinstance(x13, str):
                     return False
-            x19 = x13['extras']
-            if not isinstance(x19, list):
-                return False
-            for x20 in x19:
-                if not isinstance(x20, str):
+            x13 = x3['insideLLMs']
+            if x13 is not None:
+                if not isinstance(x13, str):
                     return False
-            x19 = x13['env']
-            if not isinstance(x19, list):
-                return False
-            for x21 in x19:
-                if not isinstance(x21, str):
+            x13 = x3['capabilities']
+            if x13 is not None:
+                if type(x13) is not dict:
                     return False
-        x13 = x3['determinism']
-        if x13 is not None:
-            if not isinstance(x13, dict):
-                return False
-            if x13.keys() != _c19:
-                return False
-            x22 = x13['class']
-            if x22 is not None:
-                if not isinstance(x22, str):
+                if len(x13) != 3:
                     return False
-            x22 = x13['notes']
-            if x22 is not None:
-                if not isinstance(x22, str):
+                x15 = x13['models']
+                if not isinstance(x15, list):
                     return False
-        x3 = x2['load']
-        if not isinstance(x3, dict):
-            return False
-        if x3.keys() != _c20:
-            return False
-        x23 = x3['status']
-        if not (isinstance(x23, str) and x23 in _c21):
-            return False
-        x23 = x3['error_type']
-        if x23 is not None:
-            if not isinstance(x23, str):
-                return False
-        x23 = x3['error_message']
-        if x23 is not None:
-            if not isinstance(x23, str):
-                return False
-        x3 = x2['registered']
-        if x3 is not None:
-            if not isinstance(x3, dict):
-                return False
-            if x3.keys() != _c22:
-                return False
-            x24 = x3['models']
-            if not isinstance(x24, list):
-                return False
-            for x25 in x24:
-                if not isinstance(x25, str):
+                for x16 in x15:
+                    if not isinstance(x16, str):
+                        return False
+                x15 = x13['probes']
+                if not isinstance(x15, list):
                     return False
-            x24 = x3['probes']
-            if not isinstance(x24, list):
-                return False
-            for x26 in x24:
-                if not isinstance(x26, str):
+                for x17 in x15:
+                    if not isinstance(x17, str):
+                        return False
+                x15 = x13['datasets']
+                if not isinstance(x15, list):
                     return False
-            x24 = x3['datasets']
-            if not isinstance(x24, list):
-                return False
-            for x27 in x24:
-                if not isinstance(x27, str):
+                for x18 in x15:
+                    if not isinstance(x18, str):
+                        return False
+            x13 = x3['requires']
+            if x13 is not None:
+                if type(x13) is not dict:
                     return False
-        x3 = x2['replaced']
-        if x3 is not None:
-            if not isinstance(x3, dict):
-                return False
-            if x3.keys() != _c23:
-                return False
-            x28 = x3['models']
-            if not isinstance(x28, list):
-                return False
-            for x29 in x28:
-                if not isinstance(x29, str):
+                if len(x13) != 3:
                     return False
-            x28 = x3['probes']
-            if not isinstance(x28, list):
+                x19 = x13['python']
+                if x19 is not None:
+                    if not isinstance(x19, str):
+                        return False
+                x19 = x13['extras']
+                if not isinstance(x19, list):
+                    return False
+                for x20 in x19:
+                    if not isinstance(x20, str):
+                        return False
+                x19 = x13['env']
+                if not isinstance(x19, list):
+                    return False
+                for x21 in x19:
+                    if not isinstance(x21, str):
+                        return False
+            x13 = x3['determinism']
+            if x13 is not None:
+                if type(x13) is not dict:
+                    return False
+                if len(x13) != 2:
+                    return False
+                x22 = x13['class']
+                if x22 is not None:
+                    if not isinstance(x22, str):
+                        return False
+                x22 = x13['notes']
+                if x22 is not None:
+                    if not isinstance(x22, str):
+                        return False
+            x3 = x2['load']
+            if type(x3) is not dict:
                 return False
-            for x30 in x28:
-                if not isinstance(x30, str):
-                    return False
-            x28 = x3['datasets']
-            if not isinstance(x28, list):
+            if len(x3) != 3:
                 return False
-            for x31 in x28:
-                if not isinstance(x31, str):
-                    return False
-        x3 = x2.get('dependencies', _c24)
-        if x3 is not _c24:
-            if not isinstance(x3, list):
+            x23 = x3['status']
+            if not (isinstance(x23, str) and x23 in _c7):
                 return False
-            for x32 in x3:
-                if not isinstance(x32, str):
+            x23 = x3['error_type']
+            if x23 is not None:
+                if not isinstance(x23, str):
                     return False
-        x3 = x2.get('unsatisfied', _c25)
-        if x3 is not _c25:
-            if not isinstance(x3, list):
-                return False
-            for x33 in x3:
-                if not isinstance(x33, dict):
+            x23 = x3['error_message']
+            if x23 is not None:
+                if not isinstance(x23, str):
                     return False
-                if x33.keys() != _c26:
+            x3 = x2['registered']
+            if x3 is not None:
+                if type(x3) is not dict:
                     return False
-                x34 = x33['name']
-                if x34 is not None:
+                if len(x3) != 3:
+                    return False
+                x24 = x3['models']
+                if not isinstance(x24, list):
+                    return False
+                for x25 in x24:
+                    if not isinstance(x25, str):
+                        return False
+                x24 = x3['probes']
+                if not isinstance(x24, list):
+                    return False
+                for x26 in x24:
+                    if not isinstance(x26, str):
+                        return False
+                x24 = x3['datasets']
+                if not isinstance(x24, list):
+                    return False
+                for x27 in x24:
+                    if not isinstance(x27, str):
+                        return False
+            x3 = x2['replaced']
+            if x3 is not None:
+                if type(x3) is not dict:
+                    return False
+                if len(x3) != 3:
+                    return False
+                x28 = x3['models']
+                if not isinstance(x28, list):
+                    return False
+                for x29 in x28:
+                    if not isinstance(x29, str):
+                        return False
+                x28 = x3['probes']
+                if not isinstance(x28, list):
+                    return False
+                for x30 in x28:
+                    if not isinstance(x30, str):
+                        return False
+                x28 = x3['datasets']
+                if not isinstance(x28, list):
+                    return False
+                for x31 in x28:
+                    if not isinstance(x31, str):
+                        return False
+            x3 = x2.get('dependencies', _c8)
+            if x3 is not _c8:
+                if not isinstance(x3, list):
+                    return False
+                for x32 in x3:
+                    if not isinstance(x32, str):
+                        return False
+            x3 = x2.get('unsatisfied', _c9)
+            if x3 is not _c9:
+                if not isinstance(x3, list):
+                    return False
+                for x33 in x3:
+                    if type(x33) is not dict:
+                        return False
+                    if len(x33) != 5:
+                        return False
+                    x34 = x33['name']
+                    if x34 is not None:
+                        if not isinstance(x34, str):
+                            return False
+                    x34 = x33['requirement']
                     if not isinstance(x34, str):
                         return False
-                x34 = x33['requirement']
-                if not isinstance(x34, str):
-                    return False
-                x34 = x33['required_by']
-                if not isinstance(x34, str):
-                    return False
-                x34 = x33['installed']
-                if x34 is not None:
+                    x34 = x33['required_by']
                     if not isinstance(x34, str):
                         return False
-                x34 = x33['reason']
-                if not (isinstance(x34, str) and x34 in _c27):
-                    return False
-    x1 = v['conflicts']
-    if not isinstance(x1, list):
-        return False
-    for x35 in x1:
-        if not isinstance(x35, dict):
+                    x34 = x33['installed']
+                    if x34 is not None:
+                        if not isinstance(x34, str):
+                            return False
+                    x34 = x33['reason']
+                    if not (isinstance(x34, str) and x34 in _c10):
+                        return False
+        x1 = v['conflicts']
+        if not isinstance(x1, list):
             return False
-        if x35.keys() != _c28:
-            return False
-        x36 = x35['kind']
-        if not isinstance(x36, str):
-            return False
-        x36 = x35['key']
-        if not isinstance(x36, str):
-            return False
-        x36 = x35['plugins']
-        if not isinstance(x36, list):
-            return False
-        for x37 in x36:
-            if not isinstance(x37, str):
+        for x35 in x1:
+            if type(x35) is not dict:
                 return False
-        x36 = x35['outcome']
-        if not (isinstance(x36, str) and x36 in _c29):
-            return False
-        x36 = x35['winner']
-        if x36 is not None:
+            if len(x35) != 5:
+                return False
+            x36 = x35['kind']
             if not isinstance(x36, str):
                 return False
-    x1 = v.get('dependencies', _c30)
-    if x1 is not _c30:
-        if not isinstance(x1, dict):
-            return False
-        for x38 in x1.values():
-            if not isinstance(x38, dict):
+            x36 = x35['key']
+            if not isinstance(x36, str):
                 return False
-            if x38.keys() != _c31:
+            x36 = x35['plugins']
+            if not isinstance(x36, list):
                 return False
-            x39 = x38['distribution']
-            if not isinstance(x39, dict):
+            for x37 in x36:
+                if not isinstance(x37, str):
+                    return False
+            x36 = x35['outcome']
+            if not (isinstance(x36, str) and x36 in _c11):
                 return False
-            if x39.keys() != _c32:
+            x36 = x35['winner']
+            if x36 is not None:
+                if not isinstance(x36, str):
+                    return False
+        x1 = v.get('dependencies', _c12)
+        if x1 is not _c12:
+            if not isinstance(x1, dict):
                 return False
-            x40 = x39['name']
-            if not isinstance(x40, str):
-                return False
-            x40 = x39['normalized_name']
-            if not isinstance(x40, str):
-                return False
-            x40 = x39['version']
-            if not isinstance(x40, str):
-                return False
-            x40 = x39['record_digest']
-            if x40 is not None:
+            for x38 in x1.values():
+                if type(x38) is not dict:
+                    return False
+                if len(x38) != 2:
+                    return False
+                x39 = x38['distribution']
+                if type(x39) is not dict:
+                    return False
+                if len(x39) != 7:
+                    return False
+                x40 = x39['name']
                 if not isinstance(x40, str):
                     return False
-            x40 = x39['code_digest']
-            if x40 is not None:
+                x40 = x39['normalized_name']
                 if not isinstance(x40, str):
                     return False
-            x40 = x39['problems']
-            if not isinstance(x40, list):
-                return False
-            for x41 in x40:
-                if not isinstance(x41, str):
+                x40 = x39['version']
+                if not isinstance(x40, str):
                     return False
-            x40 = x39['integrity']
-            if x40 is not None:
-                if not isinstance(x40, dict):
-                    return False
-                if x40.keys() != _c33:
-                    return False
-                x42 = x40['status']
-                if not (isinstance(x42, str) and x42 in _c34):
-                    return False
-                x42 = x40['paths']
-                if not isinstance(x42, list):
-                    return False
-                for x43 in x42:
-                    if not isinstance(x43, str):
+                x40 = x39['record_digest']
+                if x40 is not None:
+                    if not isinstance(x40, str):
                         return False
-                x42 = x40['bytecode']
-                if not (isinstance(x42, str) and x42 in _c35):
+                x40 = x39['code_digest']
+                if x40 is not None:
+                    if not isinstance(x40, str):
+                        return False
+                x40 = x39['problems']
+                if not isinstance(x40, list):
                     return False
-            x39 = x38['source']
-            if x39 is not None:
-                if not isinstance(x39, dict):
-                    return False
-                if x39.keys() != _c36:
-                    return False
-                x44 = x39['kind']
-                if not (isinstance(x44, str) and x44 in _c37):
-                    return False
-                x44 = x39['url']
-                if x44 is not None:
-                    if not isinstance(x44, str):
+                for x41 in x40:
+                    if not isinstance(x41, str):
                         return False
-                x44 = x39['local_name']
-                if x44 is not None:
-                    if not isinstance(x44, str):
+                x40 = x39['integrity']
+                if x40 is not None:
+                    if type(x40) is not dict:
                         return False
-                x44 = x39['vcs']
-                if x44 is not None:
-                    if not isinstance(x44, str):
+                    if len(x40) != 3:
                         return False
-                x44 = x39['commit']
-                if x44 is not None:
-                    if not isinstance(x44, str):
+                    x42 = x40['status']
+                    if not (isinstance(x42, str) and x42 in _c13):
                         return False
-                x44 = x39['requested_revision']
-                if x44 is not None:
-                    if not isinstance(x44, str):
+                    x42 = x40['paths']
+                    if not isinstance(x42, list):
                         return False
-                x44 = x39['editable']
-                if not (x44 is True or x44 is False):
-                    return False
-                x44 = x39['editable_digest']
-                if x44 is not None:
-                    if not isinstance(x44, str):
+                    for x43 in x42:
+                        if not isinstance(x43, str):
+                            return False
+                    x42 = x40['bytecode']
+                    if not (isinstance(x42, str) and x42 in _c14):
                         return False
-                x44 = x39['problems']
-                if not isinstance(x44, list):
-                    return False
-                for x45 in x44:
-                    if not isinstance(x45, str):
+                x39 = x38['source']
+                if x39 is not None:
+                    if type(x39) is not dict:
                         return False
+                    if len(x39) != 9:
+                        return False
+                    x44 = x39['kind']
+                    if not (isinstance(x44, str) and x44 in _c15):
+                        return False
+                    x44 = x39['url']
+                    if x44 is not None:
+                        if not isinstance(x44, str):
+                            return False
+                    x44 = x39['local_name']
+                    if x44 is not None:
+                        if not isinstance(x44, str):
+                            return False
+                    x44 = x39['vcs']
+                    if x44 is not None:
+                        if not isinstance(x44, str):
+                            return False
+                    x44 = x39['commit']
+                    if x44 is not None:
+                        if not isinstance(x44, str):
+                            return False
+                    x44 = x39['requested_revision']
+                    if x44 is not None:
+                        if not isinstance(x44, str):
+                            return False
+                    x44 = x39['editable']
+                    if not (x44 is True or x44 is False):
+                        return False
+                    x44 = x39['editable_digest']
+                    if x44 is not None:
+                        if not isinstance(x44, str):
+                            return False
+                    x44 = x39['problems']
+                    if not isinstance(x44, list):
+                        return False
+                    for x45 in x44:
+                        if not isinstance(x45, str):
+                            return False
+    except KeyError:
+        return False
     return True
 
 
 def _f1(v: Any) -> bool:
-    if not isinstance(v, dict):
-        return False
-    if not (v.keys() >= _c39 and v.keys() <= _c38):
-        return False
-    x46 = v['entry_point']
-    if not isinstance(x46, dict):
-        return False
-    if x46.keys() != _c40:
-        return False
-    x47 = x46['group']
-    if not isinstance(x47, str):
-        return False
-    x47 = x46['name']
-    if not isinstance(x47, str):
-        return False
-    x47 = x46['value']
-    if not isinstance(x47, str):
-        return False
-    x46 = v['distribution']
-    if x46 is not None:
-        if not isinstance(x46, dict):
+    try:
+        if type(v) is not dict:
             return False
-        if x46.keys() != _c41:
+        if len(v) != 8 + ('dependencies' in v) + ('unsatisfied' in v):
             return False
-        x48 = x46['name']
-        if not isinstance(x48, str):
+        x46 = v['entry_point']
+        if type(x46) is not dict:
             return False
-        x48 = x46['normalized_name']
-        if not isinstance(x48, str):
+        if len(x46) != 3:
             return False
-        x48 = x46['version']
-        if not isinstance(x48, str):
+        x47 = x46['group']
+        if not isinstance(x47, str):
             return False
-        x48 = x46['record_digest']
-        if x48 is not None:
+        x47 = x46['name']
+        if not isinstance(x47, str):
+            return False
+        x47 = x46['value']
+        if not isinstance(x47, str):
+            return False
+        x46 = v['distribution']
+        if x46 is not None:
+            if type(x46) is not dict:
+                return False
+            if len(x46) != 7:
+                return False
+            x48 = x46['name']
             if not isinstance(x48, str):
                 return False
-        x48 = x46['code_digest']
-        if x48 is not None:
+            x48 = x46['normalized_name']
             if not isinstance(x48, str):
                 return False
-        x48 = x46['problems']
-        if not isinstance(x48, list):
-            return False
-        for x49 in x48:
-            if not isinstance(x49, str):
+            x48 = x46['version']
+            if not isinstance(x48, str):
                 return False
-        x48 = x46['integrity']
-        if x48 is not None:
-            if not isinstance(x48, dict):
-                return False
-            if x48.keys() != _c42:
-                return False
-            x50 = x48['status']
-            if not (isinstance(x50, str) and x50 in _c43):
-                return False
-            x50 = x48['paths']
-            if not isinstance(x50, list):
-                return False
-            for x51 in x50:
-                if not isinstance(x51, str):
+            x48 = x46['record_digest']
+            if x48 is not None:
+                if not isinstance(x48, str):
                     return False
-            x50 = x48['bytecode']
-            if not (isinstance(x50, str) and x50 in _c44):
+            x48 = x46['code_digest']
+            if x48 is not None:
+                if not isinstance(x48, str):
+                    return False
+            x48 = x46['problems']
+            if not isinstance(x48, list):
                 return False
-    x46 = v['source']
-    if x46 is not None:
-        if not isinstance(x46, dict):
-            return False
-        if x46.keys() != _c45:
-            return False
-        x52 = x46['kind']
-        if not (isinstance(x52, str) and x52 in _c46):
-            return False
-        x52 = x46['url']
-        if x52 is not None:
-            if not isinstance(x52, str):
+            for x49 in x48:
+                if not isinstance(x49, str):
+                    return False
+            x48 = x46['integrity']
+            if x48 is not None:
+                if type(x48) is not dict:
+                    return False
+                if len(x48) != 3:
+                    return False
+                x50 = x48['status']
+                if not (isinstance(x50, str) and x50 in _c16):
+                    return False
+                x50 = x48['paths']
+                if not isinstance(x50, list):
+                    return False
+                for x51 in x50:
+                    if not isinstance(x51, str):
+                        return False
+                x50 = x48['bytecode']
+                if not (isinstance(x50, str) and x50 in _c17):
+                    return False
+        x46 = v['source']
+        if x46 is not None:
+            if type(x46) is not dict:
                 return False
-        x52 = x46['local_name']
-        if x52 is not None:
-            if not isinstance(x52, str):
+            if len(x46) != 9:
                 return False
-        x52 = x46['vcs']
-        if x52 is not None:
-            if not isinstance(x52, str):
+            x52 = x46['kind']
+            if not (isinstance(x52, str) and x52 in _c18):
                 return False
-        x52 = x46['commit']
-        if x52 is not None:
-            if not isinstance(x52, str):
+            x52 = x46['url']
+            if x52 is not None:
+                if not isinstance(x52, str):
+                    return False
+            x52 = x46['local_name']
+            if x52 is not None:
+                if not isinstance(x52, str):
+                    return False
+            x52 = x46['vcs']
+            if x52 is not None:
+                if not isinstance(x52, str):
+                    return False
+            x52 = x46['commit']
+            if x52 is not None:
+                if not isinstance(x52, str):
+                    return False
+            x52 = x46['requested_revision']
+            if x52 is not None:
+                if not isinstance(x52, str):
+                    return False
+            x52 = x46['editable']
+            if not (x52 is True or x52 is False):
                 return False
-        x52 = x46['requested_revision']
-        if x52 is not None:
-            if not isinstance(x52, str):
+            x52 = x46['editable_digest']
+            if x52 is not None:
+                if not isinstance(x52, str):
+                    return False
+            x52 = x46['problems']
+            if not isinstance(x52, list):
                 return False
-        x52 = x46['editable']
-        if not (x52 is True or x52 is False):
+            for x53 in x52:
+                if not isinstance(x53, str):
+                    return False
+        x46 = v['origin']
+        if type(x46) is not dict:
             return False
-        x52 = x46['editable_digest']
-        if x52 is not None:
-            if not isinstance(x52, str):
+        if len(x46) != 2:
+            return False
+        x54 = x46['status']
+        if not (isinstance(x54, str) and x54 in _c19):
+            return False
+        x54 = x46['duplicate_versions']
+        if not isinstance(x54, list):
+            return False
+        for x55 in x54:
+            if not isinstance(x55, str):
                 return False
-        x52 = x46['problems']
-        if not isinstance(x52, list):
+        x46 = v['manifest']
+        if type(x46) is not dict:
             return False
-        for x53 in x52:
-            if not isinstance(x53, str):
+        if len(x46) != 10:
+            return False
+        x56 = x46['status']
+        if not (isinstance(x56, str) and x56 in _c20):
+            return False
+        x56 = x46['digest']
+        if x56 is not None:
+            if not isinstance(x56, str):
                 return False
-    x46 = v['origin']
-    if not isinstance(x46, dict):
-        return False
-    if x46.keys() != _c47:
-        return False
-    x54 = x46['status']
-    if not (isinstance(x54, str) and x54 in _c48):
-        return False
-    x54 = x46['duplicate_versions']
-    if not isinstance(x54, list):
-        return False
-    for x55 in x54:
-        if not isinstance(x55, str):
+        x56 = x46['problems']
+        if not isinstance(x56, list):
             return False
-    x46 = v['manifest']
-    if not isinstance(x46, dict):
-        return False
-    if x46.keys() != _c49:
-        return False
-    x56 = x46['status']
-    if not (isinstance(x56, str) and x56 in _c50):
-        return False
-    x56 = x46['digest']
-    if x56 is not None:
-        if not isinstance(x56, str):
-            return False
-    x56 = x46['problems']
-    if not isinstance(x56, list):
-        return False
-    for x57 in x56:
-        if not isinstance(x57, str):
-            return False
-    x56 = x46['name']
-    if x56 is not None:
-        if not isinstance(x56, str):
-            return False
-    x56 = x46['version']
-    if x56 is not None:
-        if not isinstance(x56, str):
-            return False
-    x56 = x46['sdk_version']
-    if x56 is not None:
-        if not isinstance(x56, str):
-            return False
-    x56 = x46['insideLLMs']
-    if x56 is not None:
-        if not isinstance(x56, str):
-            return False
-    x56 = x46['capabilities']
-    if x56 is not None:
-        if not isinstance(x56, dict):
-            return False
-        if x56.keys() != _c51:
-            return False
-        x58 = x56['models']
-        if not isinstance(x58, list):
-            return False
-        for x59 in x58:
-            if not isinstance(x59, str):
+        for x57 in x56:
+            if not isinstance(x57, str):
                 return False
-        x58 = x56['probes']
-        if not isinstance(x58, list):
-            return False
-        for x60 in x58:
-            if not isinstance(x60, str):
+        x56 = x46['name']
+        if x56 is not None:
+            if not isinstance(x56, str):
                 return False
-        x58 = x56['datasets']
-        if not isinstance(x58, list):
-            return False
-        for x61 in x58:
-            if not isinstance(x61, str):
+        x56 = x46['version']
+        if x56 is not None:
+            if not isinstance(x56, str):
                 return False
-    x56 = x46['requires']
-    if x56 is not None:
-        if not isinstance(x56, dict):
-            return False
-        if x56.keys() != _c52:
-            return False
-        x62 = x56['python']
-        if x62 is not None:
-            if not isinstance(x62, str):
+        x56 = x46['sdk_version']
+        if x56 is not None:
+            if not isinstance(x56, str):
                 return False
-        x62 = x56['extras']
-        if not isinstance(x62, list):
-            return False
-        for x63 in x62:
-            if not isinstance(x63, str):
+        x56 = x46['insideLLMs']
+        if x56 is not None:
+            if not isinstance(x56, str):
                 return False
-        x62 = x56['env']
-        if not isinstance(x62, list):
-            return False
-        for x64 in x62:
-            if not isinstance(x64, str):
+        x56 = x46['capabilities']
+        if x56 is not None:
+            if type(x56) is not dict:
                 return False
-    x56 = x46['determinism']
-    if x56 is not None:
-        if not isinstance(x56, dict):
-            return False
-        if x56.keys() != _c53:
-            return False
-        x65 = x56['class']
-        if x65 is not None:
-            if not isinstance(x65, str):
+            if len(x56) != 3:
                 return False
-        x65 = x56['notes']
-        if x65 is not None:
-            if not isinstance(x65, str):
+            x58 = x56['models']
+            if not isinstance(x58, list):
                 return False
-    x46 = v['load']
-    if not isinstance(x46, dict):
-        return False
-    if x46.keys() != _c54:
-        return False
-    x66 = x46['status']
-    if not (isinstance(x66, str) and x66 in _c55):
-        return False
-    x66 = x46['error_type']
-    if x66 is not None:
-        if not isinstance(x66, str):
-            return False
-    x66 = x46['error_message']
-    if x66 is not None:
-        if not isinstance(x66, str):
-            return False
-    x46 = v['registered']
-    if x46 is not None:
-        if not isinstance(x46, dict):
-            return False
-        if x46.keys() != _c56:
-            return False
-        x67 = x46['models']
-        if not isinstance(x67, list):
-            return False
-        for x68 in x67:
-            if not isinstance(x68, str):
+            for x59 in x58:
+                if not isinstance(x59, str):
+                    return False
+            x58 = x56['probes']
+            if not isinstance(x58, list):
                 return False
-        x67 = x46['probes']
-        if not isinstance(x67, list):
-            return False
-        for x69 in x67:
-            if not isinstance(x69, str):
+            for x60 in x58:
+                if not isinstance(x60, str):
+                    return False
+            x58 = x56['datasets']
+            if not isinstance(x58, list):
                 return False
-        x67 = x46['datasets']
-        if not isinstance(x67, list):
-            return False
-        for x70 in x67:
-            if not isinstance(x70, str):
+            for x61 in x58:
+                if not isinstance(x61, str):
+                    return False
+        x56 = x46['requires']
+        if x56 is not None:
+            if type(x56) is not dict:
                 return False
-    x46 = v['replaced']
-    if x46 is not None:
-        if not isinstance(x46, dict):
-            return False
-        if x46.keys() != _c57:
-            return False
-        x71 = x46['models']
-        if not isinstance(x71, list):
-            return False
-        for x72 in x71:
-            if not isinstance(x72, str):
+            if len(x56) != 3:
                 return False
-        x71 = x46['probes']
-        if not isinstance(x71, list):
+            x62 = x56['python']
+            if x62 is not None:
+                if not isinstance(x62, str):
+                    return False
+            x62 = x56['extras']
+            if not isinstance(x62, list):
+                return False
+            for x63 in x62:
+                if not isinstance(x63, str):
+                    return False
+            x62 = x56['env']
+            if not isinstance(x62, list):
+                return False
+            for x64 in x62:
+                if not isinstance(x64, str):
+                    return False
+        x56 = x46['determinism']
+        if x56 is not None:
+            if type(x56) is not dict:
+                return False
+            if len(x56) != 2:
+                return False
+            x65 = x56['class']
+            if x65 is not None:
+                if not isinstance(x65, str):
+                    return False
+            x65 = x56['notes']
+            if x65 is not None:
+                if not isinstance(x65, str):
+                    return False
+        x46 = v['load']
+        if type(x46) is not dict:
             return False
-        for x73 in x71:
-            if not isinstance(x73, str):
-                return False
-        x71 = x46['datasets']
-        if not isinstance(x71, list):
+        if len(x46) != 3:
             return False
-        for x74 in x71:
-            if not isinstance(x74, str):
-                return False
-    x46 = v.get('dependencies', _c58)
-    if x46 is not _c58:
-        if not isinstance(x46, list):
+        x66 = x46['status']
+        if not (isinstance(x66, str) and x66 in _c21):
             return False
-        for x75 in x46:
-            if not isinstance(x75, str):
+        x66 = x46['error_type']
+        if x66 is not None:
+            if not isinstance(x66, str):
                 return False
-    x46 = v.get('unsatisfied', _c59)
-    if x46 is not _c59:
-        if not isinstance(x46, list):
-            return False
-        for x76 in x46:
-            if not isinstance(x76, dict):
+        x66 = x46['error_message']
+        if x66 is not None:
+            if not isinstance(x66, str):
                 return False
-            if x76.keys() != _c60:
+        x46 = v['registered']
+        if x46 is not None:
+            if type(x46) is not dict:
                 return False
-            x77 = x76['name']
-            if x77 is not None:
+            if len(x46) != 3:
+                return False
+            x67 = x46['models']
+            if not isinstance(x67, list):
+                return False
+            for x68 in x67:
+                if not isinstance(x68, str):
+                    return False
+            x67 = x46['probes']
+            if not isinstance(x67, list):
+                return False
+            for x69 in x67:
+                if not isinstance(x69, str):
+                    return False
+            x67 = x46['datasets']
+            if not isinstance(x67, list):
+                return False
+            for x70 in x67:
+                if not isinstance(x70, str):
+                    return False
+        x46 = v['replaced']
+        if x46 is not None:
+            if type(x46) is not dict:
+                return False
+            if len(x46) != 3:
+                return False
+            x71 = x46['models']
+            if not isinstance(x71, list):
+                return False
+            for x72 in x71:
+                if not isinstance(x72, str):
+                    return False
+            x71 = x46['probes']
+            if not isinstance(x71, list):
+                return False
+            for x73 in x71:
+                if not isinstance(x73, str):
+                    return False
+            x71 = x46['datasets']
+            if not isinstance(x71, list):
+                return False
+            for x74 in x71:
+                if not isinstance(x74, str):
+                    return False
+        x46 = v.get('dependencies', _c22)
+        if x46 is not _c22:
+            if not isinstance(x46, list):
+                return False
+            for x75 in x46:
+                if not isinstance(x75, str):
+                    return False
+        x46 = v.get('unsatisfied', _c23)
+        if x46 is not _c23:
+            if not isinstance(x46, list):
+                return False
+            for x76 in x46:
+                if type(x76) is not dict:
+                    return False
+                if len(x76) != 5:
+                    return False
+                x77 = x76['name']
+                if x77 is not None:
+                    if not isinstance(x77, str):
+                        return False
+                x77 = x76['requirement']
                 if not isinstance(x77, str):
                     return False
-            x77 = x76['requirement']
-            if not isinstance(x77, str):
-                return False
-            x77 = x76['required_by']
-            if not isinstance(x77, str):
-                return False
-            x77 = x76['installed']
-            if x77 is not None:
+                x77 = x76['required_by']
                 if not isinstance(x77, str):
                     return False
-            x77 = x76['reason']
-            if not (isinstance(x77, str) and x77 in _c61):
-                return False
+                x77 = x76['installed']
+                if x77 is not None:
+                    if not isinstance(x77, str):
+                        return False
+                x77 = x76['reason']
+                if not (isinstance(x77, str) and x77 in _c24):
+                    return False
+    except KeyError:
+        return False
     return True
 
 
 def _f2(v: Any) -> bool:
-    if not isinstance(v, dict):
-        return False
-    if v.keys() != _c62:
-        return False
-    x78 = v['kind']
-    if not isinstance(x78, str):
-        return False
-    x78 = v['key']
-    if not isinstance(x78, str):
-        return False
-    x78 = v['plugins']
-    if not isinstance(x78, list):
-        return False
-    for x79 in x78:
-        if not isinstance(x79, str):
+    try:
+        if type(v) is not dict:
             return False
-    x78 = v['outcome']
-    if not (isinstance(x78, str) and x78 in _c63):
-        return False
-    x78 = v['winner']
-    if x78 is not None:
+        if len(v) != 5:
+            return False
+        x78 = v['kind']
         if not isinstance(x78, str):
             return False
+        x78 = v['key']
+        if not isinstance(x78, str):
+            return False
+        x78 = v['plugins']
+        if not isinstance(x78, list):
+            return False
+        for x79 in x78:
+            if not isinstance(x79, str):
+                return False
+        x78 = v['outcome']
+        if not (isinstance(x78, str) and x78 in _c25):
+            return False
+        x78 = v['winner']
+        if x78 is not None:
+            if not isinstance(x78, str):
+                return False
+    except KeyError:
+        return False
     return True
 
 

@@ -7,20 +7,18 @@ Readers get the parsed values themselves, validated against the ``TypedDict``s o
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
 from insidellms_provenance._canonical import canonical_digest, sha256_digest
 from insidellms_provenance.errors import InvalidFieldError
-from insidellms_provenance.field.schema import (
-    SCHEMA_V1,
-    SCHEMA_V2,
-    Conflict,
-    PluginFingerprint,
-    Provenance,
-)
+from insidellms_provenance.field._names import SCHEMA_V1, SCHEMA_V2
+
+if TYPE_CHECKING:
+    from insidellms_provenance.field.schema import Conflict, PluginFingerprint, Provenance
 
 __all__ = [
     "KNOWN_SCHEMAS",
@@ -97,12 +95,15 @@ def _sorted_digest(sealed: dict[str, Any], plugins: list[Any], each_plugin: Plug
         if key != "plugins":
             digest.update(orjson.dumps(sealed[key], option=sort))
             continue
-        digest.update(b"[")
+        update = digest.update
+        update(b"[")
         for index, plugin in enumerate(plugins):
             text = orjson.dumps(plugin, option=sort)
-            digest.update(b"," + text if index else text)
+            if index:
+                update(b",")  # not joined to the text: that would copy it
+            update(text)
             each_plugin(index, text)
-        digest.update(b"]")
+        update(b"]")
     digest.update(b"}")
     return "sha256:" + digest.hexdigest()
 
@@ -162,6 +163,15 @@ def _check_load_order(plugins: list[Any], where: str) -> None:
     A reordered or duplicated list never comes from a recording, and every reader would
     otherwise have to decide which copy counts.
     """
+    try:  # the common case, checked at C speed: every key there, in order
+        keys = [
+            (plugin["entry_point"]["name"], plugin["entry_point"]["value"]) for plugin in plugins
+        ]
+        if all(map(operator.lt, keys, itertools.islice(keys, 1, None))):
+            return
+    except (KeyError, TypeError, RecursionError):  # RecursionError: deeply nested keys
+        pass
+    # Out of order, or keys of other types or missing: decided one by one.
     keys = []
     for plugin in plugins:
         entry_point = plugin.get("entry_point") if isinstance(plugin, dict) else None
@@ -181,10 +191,31 @@ def _check_load_order(plugins: list[Any], where: str) -> None:
 def read_field(value: object, *, where: str, each_plugin: PluginText | None = None) -> Provenance:
     """Check a field read from a file and validate all of it; ``where`` names it in errors.
 
-    ``each_plugin``: see :func:`check_field`.
+    ``each_plugin``: see :func:`check_field`. With it, each plugin is also validated
+    when its text is written (by the schema's generated predicate, while the plugin is
+    still in the processor's caches: one pass over a large field instead of two); if
+    any plugin fails, or not every plugin was passed, the whole field is walked as
+    without it, so the messages are the same.
     """
-    checked = check_field(value, where=where, each_plugin=each_plugin)
-    _raise_on_issues(checked, Provenance, where, "field")
+    from insidellms_provenance.field._validate import generated_predicate
+
+    valid = generated_predicate("PluginFingerprint") if each_plugin is not None else None
+    plugins = value.get("plugins") if isinstance(value, dict) else None
+    if valid is None or each_plugin is None or not isinstance(plugins, list):
+        checked = check_field(value, where=where, each_plugin=each_plugin)
+        _raise_on_issues(checked, "Provenance", where, "field")
+        return cast("Provenance", checked)
+    passed = [0]  # plugins that passed the predicate
+    plugin_text = each_plugin
+
+    def each(index: int, text: bytes) -> None:
+        if valid(plugins[index]):
+            passed[0] += 1
+        plugin_text(index, text)
+
+    checked = check_field(value, where=where, each_plugin=each)
+    every = checked is value and passed[0] == len(plugins)
+    _raise_on_field_issues(checked, where, [] if every else checked["plugins"])
     return cast("Provenance", checked)
 
 
@@ -246,15 +277,15 @@ def _raise_on_field_issues(checked: dict[str, Any], where: str, fresh: list[Any]
     """
     from insidellms_provenance.field._validate import validate
 
-    issues = validate({**checked, "plugins": fresh}, Provenance, "field", size=len(fresh))
+    issues = validate({**checked, "plugins": fresh}, "Provenance", "field", size=len(fresh))
     if issues and len(fresh) < len(checked["plugins"]):
         # ``fresh`` keeps the field's order, so its indexes are the field's only when it
         # holds every plugin. Otherwise walk again, on this error path only.
-        issues = validate({**checked, "plugins": []}, Provenance, "field")
+        issues = validate({**checked, "plugins": []}, "Provenance", "field")
         wanted = {id(plugin) for plugin in fresh}
         for index, plugin in enumerate(checked["plugins"]):
             if id(plugin) in wanted:
-                issues += validate(plugin, PluginFingerprint, f"field.plugins[{index}]")
+                issues += validate(plugin, "PluginFingerprint", f"field.plugins[{index}]")
     if issues:
         raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))
 
@@ -268,17 +299,18 @@ def _plugin_key(plugin: object) -> object:
 
 def read_plugin(value: object, *, where: str, index: object = "?") -> PluginFingerprint:
     """Validate one plugin entry of a field checked with :func:`check_field`."""
-    _raise_on_issues(value, PluginFingerprint, where, f"field.plugins[{index}]")
+    _raise_on_issues(value, "PluginFingerprint", where, f"field.plugins[{index}]")
     return cast("PluginFingerprint", value)
 
 
 def read_conflict(value: object, *, where: str, index: object = "?") -> Conflict:
     """Validate one conflict of a field checked with :func:`check_field`."""
-    _raise_on_issues(value, Conflict, where, f"field.conflicts[{index}]")
+    _raise_on_issues(value, "Conflict", where, f"field.conflicts[{index}]")
     return cast("Conflict", value)
 
 
-def _raise_on_issues(value: object, cls: type, where: str, path: str) -> None:
+def _raise_on_issues(value: object, cls: str, where: str, path: str) -> None:
+    """Validate ``value`` as the schema's class named ``cls``; raise naming every issue."""
     from insidellms_provenance.field._validate import validate
 
     plugins = value.get("plugins") if isinstance(value, dict) else None

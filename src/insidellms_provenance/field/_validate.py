@@ -26,15 +26,17 @@ from the same annotations and accept exactly the same values (``tests/test_valid
 from __future__ import annotations
 
 import functools
+import os
 import re
 import types
 import typing
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from insidellms_provenance.field.schema import Pattern
+if TYPE_CHECKING:
+    from insidellms_provenance.field.schema import Pattern
 
-__all__ = ["validate"]
+__all__ = ["generated_predicate", "validate"]
 
 _Path = Any  # "$" or a chain (parent, key): formatted only when a check fails
 _Check = Callable[[object, _Path, list[str]], None]
@@ -49,13 +51,27 @@ _CHECKED: dict[object, int] = {}
 _PREDICATE_AFTER = 300  # the reporting checks take about 12 µs a plugin, the predicate 4
 
 
-def validate(value: object, cls: type, where: str = "$", *, size: int = 1) -> list[str]:
+def validate(value: object, cls: type | str, where: str = "$", *, size: int = 1) -> list[str]:
     """Every way ``value`` fails to be a ``cls``, each as ``path: problem``; ``[]`` if none.
 
+    ``cls``: a class of the schema, or the name of one of :data:`GENERATED_CLASSES`, whose
+    generated predicate then decides a valid value without importing the schema (its
+    classes take about 2 ms to build; ``diff`` of two small runs is mostly start-up).
     ``size``: about how many entries ``value`` holds (a field: its plugins). Small
     values are walked by the reporting checks alone; a class checked often enough gets
     its generated predicate. Both accept exactly the same values.
     """
+    if isinstance(cls, str):
+        named = _generated_by_name().get(cls)
+        if named is not None and named(value):
+            return []
+        from insidellms_provenance.field import schema
+
+        cls = getattr(schema, cls)
+        if named is not None:  # the same predicate said no: only the report is left
+            issues: list[str] = []
+            _check_for(cls)(value, where, issues)
+            return issues
     valid = _VALID.get(cls)
     if valid is None:
         valid = _generated_predicates().get(cls)
@@ -67,7 +83,7 @@ def validate(value: object, cls: type, where: str = "$", *, size: int = 1) -> li
             _CHECKED[cls] = checked
     if valid is not None and valid(value):
         return []
-    issues: list[str] = []
+    issues = []
     _check_for(cls)(value, where, issues)
     return issues
 
@@ -118,6 +134,8 @@ def _compile(hint: object) -> _Check:  # noqa: C901, PLR0911 - one branch per ki
         )
     if origin is Annotated:
         base, *extras = typing.get_args(hint)
+        from insidellms_provenance.field.schema import Pattern
+
         return _annotated(_check_for(base), [e for e in extras if isinstance(e, Pattern)])
     if origin in (Union, types.UnionType):
         return _union([_check_for(arg) for arg in typing.get_args(hint)])
@@ -235,29 +253,46 @@ GENERATED_CLASSES = ("Provenance", "PluginFingerprint", "Conflict")
 
 
 @functools.cache
-def _generated_predicates() -> dict[object, Callable[[object], bool]]:
-    """The predicates of field/_predicates.py, if it was generated from these sources.
+def _generated_by_name() -> dict[str, Callable[[object], bool]]:
+    """The predicates of field/_predicates.py by class name, if it was generated from these sources.
 
     It records the digest of the two files it is generated from (the schema and this
-    module); where they differ (a key added and the file not generated again), the
-    predicates are compiled here instead, so a stale file is never used.
+    module); where they differ (a key added and the file not generated again), there
+    are none here, and the predicates are compiled instead, so a stale file is never used.
     """
-    from insidellms_provenance.field import _predicates, schema
+    from insidellms_provenance.field import _predicates
 
     if _sources_digest() != _predicates.SOURCES_DIGEST:
         return {}
-    return {getattr(schema, name): _predicates.PREDICATES[name] for name in GENERATED_CLASSES}
+    return dict(_predicates.PREDICATES)
+
+
+def generated_predicate(name: str) -> Callable[[object], bool] | None:
+    """The generated predicate of the class of :data:`GENERATED_CLASSES` named ``name``.
+
+    ``None`` where field/_predicates.py is stale. It says only whether a value is valid;
+    :func:`validate` says why not.
+    """
+    return _generated_by_name().get(name)
+
+
+@functools.cache
+def _generated_predicates() -> dict[object, Callable[[object], bool]]:
+    """:func:`_generated_by_name` keyed by the schema's classes."""
+    from insidellms_provenance.field import schema
+
+    return {getattr(schema, name): valid for name, valid in _generated_by_name().items()}
 
 
 def _sources_digest() -> str | None:
     """``sha256:<hex>`` of the schema's and this module's source, or ``None`` unreadable."""
     import hashlib
 
-    from insidellms_provenance.field import schema
-
+    # The schema's file, beside this one, is read without importing the schema.
+    schema_file = os.path.join(os.path.dirname(__file__), "schema.py")
     digest = hashlib.sha256()
     try:
-        for module_file in (schema.__file__, __file__):
+        for module_file in (schema_file, __file__):
             with open(module_file, "rb") as source:  # not pathlib: diff does not import it
                 digest.update(source.read() + b"\0")
     except (OSError, TypeError):
@@ -282,7 +317,7 @@ def predicates_module_text() -> str:
             "again from ``field/schema.py``; until then, ``field._validate`` compiles them.",
             '"""',
             "",
-            "# ruff: noqa: ANN401, C901, E501, PLR0911, PLR0912, PLR0915, Q000, SIM102",
+            "# ruff: noqa: ANN401, C901, PLR0911, PLR0912, PLR0915, Q000, SIM102",
             "# fmt: off",
             "import re",
             "from typing import Any",
@@ -374,6 +409,8 @@ class _PredicateSource:
         raise TypeError(f"no check for {hint!r}")
 
     def _annotated_expression(self, hint: object, var: str) -> str:
+        from insidellms_provenance.field.schema import Pattern
+
         base, *extras = typing.get_args(hint)
         searches = [
             f"{self.constant(re.compile(extra.regex).search)}({var}) is not None"
@@ -390,9 +427,15 @@ class _PredicateSource:
         )
 
     def _define(self, hint: object, name: str) -> str:
-        """The source of ``def name(v)`` for a list, dict or ``TypedDict`` annotation."""
-        lines = [f"def {name}(v):"]
-        self._statements(hint, "v", "    ", lines, (hint,))
+        """The source of ``def name(v)`` for a list, dict or ``TypedDict`` annotation.
+
+        A required key is read by subscription, which raises ``KeyError`` where it is
+        missing: that is a ``False``, so an object's keys are checked by counting them
+        (:meth:`_typeddict_statements`).
+        """
+        lines = [f"def {name}(v):", "    try:"]
+        self._statements(hint, "v", "        ", lines, (hint,))
+        lines.append("    except KeyError:\n        return False")
         lines.append("    return True\n")
         return "\n".join(lines)
 
@@ -428,19 +471,23 @@ class _PredicateSource:
     def _typeddict_statements(
         self, hint: type, var: str, indent: str, lines: list[str], within: tuple[object, ...]
     ) -> None:
+        """Statements for a ``TypedDict``: its keys, then each value.
+
+        Every required key is read by subscription below (a missing one raises
+        ``KeyError``, which :meth:`_define` makes ``False``), so the keys are exactly
+        right when the object has as many as its required keys and the optional keys
+        it holds: comparing key sets took most of the predicate's time. Only an exact
+        ``dict`` is vouched for (a subclass could answer for a missing key); anything
+        else is left to the reporting checks, which decide alone.
+        """
         inner = indent + "    "
         hints = typing.get_type_hints(hint, include_extras=True)
         required: frozenset[str] = hint.__required_keys__  # type: ignore[attr-defined]
-        known = self.constant(frozenset(hints))
-        lines.append(f"{indent}if not isinstance({var}, dict):\n{inner}return False")
-        if required == frozenset(hints):
-            lines.append(f"{indent}if {var}.keys() != {known}:\n{inner}return False")
-        else:
-            keys = f"{var}.keys()"
-            lines.append(
-                f"{indent}if not ({keys} >= {self.constant(required)} and {keys} <= {known}):"
-                f"\n{inner}return False"
-            )
+        lines.append(f"{indent}if type({var}) is not dict:\n{inner}return False")
+        count = " + ".join(
+            [str(len(required)), *(f"({key!r} in {var})" for key in hints if key not in required)]
+        )
+        lines.append(f"{indent}if len({var}) != {count}:\n{inner}return False")
         item = self._variable()
         for key, key_hint in hints.items():
             if key in required:

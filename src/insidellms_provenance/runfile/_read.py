@@ -17,16 +17,18 @@ import orjson
 
 from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_regular
 from insidellms_provenance.errors import InvalidRunFileError
+from insidellms_provenance.field._names import FIELD_KEY, MANIFEST_NAME
 from insidellms_provenance.field._read import (
     check_field,
     read_field,
     read_field_beside,
     validate_checked,
 )
-from insidellms_provenance.field.schema import FIELD_KEY, MANIFEST_NAME, Provenance
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from insidellms_provenance.field.schema import Provenance
 
 __all__ = [
     "FIELD_KEY",
@@ -56,7 +58,7 @@ def manifest_path(run: str | Path) -> str | Path:
     """``RUN/manifest.json`` for a directory, the path itself otherwise.
 
     A run given as text (``diff`` takes the text pathlib would write for it,
-    ``cli._options.path_text``, so as not to import pathlib) is named as ``Path``
+    ``cli._diff.path_text``, so as not to import pathlib) is named as ``Path``
     would name it.
     """
     if isinstance(run, str):
@@ -228,24 +230,28 @@ class _SharedPlugins:
     def __init__(
         self, texts: bytearray, ends: list[int], keys: list[tuple[object, object]], field: object
     ) -> None:
-        self.texts, self.ends, self.keys = texts, ends, keys
         theirs = field.get("plugins") if isinstance(field, dict) else None
-        self.theirs: list[object] = theirs if isinstance(theirs, list) else []
         self.found: dict[int, int] = {}  # index in the second -> index in the first
-        self._by_key: dict[tuple[object, object] | None, int] | None = None
+        by_key: dict[tuple[object, object] | None, int] = {}
+        count, found, startswith = len(keys), self.found, texts.startswith
 
-    def match(self, index: int, text: bytes) -> None:
+        def match(index: int, text: bytes) -> None:
+            # The same text at the same place: compared in place (no slice is copied).
+            if index < count:
+                start = ends[index]
+                if ends[index + 1] - start == len(text) and startswith(text, start):
+                    found[index] = index
+                    return
+            # Not at the same place: a plugin added or removed before it, or changed.
+            if not by_key:
+                by_key.update({key: at for at, key in enumerate(keys)})
+            plugin = theirs[index] if isinstance(theirs, list) else None
+            at = by_key.get(_entry_point_key(plugin))
+            if at is not None and texts[ends[at] : ends[at + 1]] == text:
+                found[index] = at
+
+        self.match = match
         """``check_field``'s ``each_plugin``: the second's plugin ``index`` has ``text``."""
-        ends = self.ends
-        if index < len(self.keys) and self.texts[ends[index] : ends[index + 1]] == text:
-            self.found[index] = index
-            return
-        # Not at the same place: a plugin added or removed before it, or changed.
-        if self._by_key is None:
-            self._by_key = {key: at for at, key in enumerate(self.keys)}
-        at = self._by_key.get(_entry_point_key(self.theirs[index]))
-        if at is not None and self.texts[ends[at] : ends[at + 1]] == text:
-            self.found[index] = at
 
 
 def _entry_point_key(plugin: object) -> tuple[str, str] | None:
