@@ -37,20 +37,26 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
-import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path, PurePosixPath
-from typing import Any, Final, cast
-
-import orjson
+from typing import Final, cast
 
 from insidellms_provenance.field.schema import DistributionInfo
 from insidellms_provenance.fingerprint._cache_directory import (
+    _CHANGE_TIME_FILE_SYSTEMS,  # noqa: F401 - tests read it here
     CACHE_VARIABLE,
+    SETTLED_NS,
+    Status,
     cache_directory,
+    file_status,
+    load_entry,
+    settled,
+    store_entry,
+)
+from insidellms_provenance.fingerprint._cache_directory import (
+    keeps_change_time as _keeps_change_time,  # noqa: F401 - tests read it here
 )
 from insidellms_provenance.fingerprint._cache_directory import (
     trusted_directory as _trusted_directory,
@@ -80,14 +86,6 @@ __all__ = [
     "store_entry",
 ]
 
-SETTLED_NS: Final = 3_000_000_000
-"""How much older than the reading every change time must be for status evidence to count.
-
-More than the coarsest timestamp granularity of the file systems trusted (two seconds)
-plus the lag of the kernel's coarse clock (a scheduler tick): a change made after the
-reading then always gets a later change time than the one recorded.
-"""
-_MAX_ENTRY_BYTES: Final = 1 << 20
 _FORMAT: Final = b"insidellms-provenance description cache 3"
 # The modules whose code decides an entry (their source is part of every key).
 _DEFINING_MODULES: Final = (
@@ -102,18 +100,8 @@ _DEFINING_MODULES: Final = (
     "insidellms_provenance.fingerprint._redact",
 )
 _DESCRIPTION_KEYS: Final = DistributionInfo.__annotations__.keys()
-_OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 # What the status of the directory, RECORD and METADATA is compared by.
 _STATUS_FILES: Final = ("", "RECORD", "METADATA")
-# Linux file systems whose change time (st_ctime) only the kernel sets, to its clock, on
-# every change to a file's content or status (docs/decisions.md, issue 17). Anything
-# else (network and FUSE file systems, FAT, other systems) is checked by content.
-_CHANGE_TIME_FILE_SYSTEMS: Final = frozenset(
-    {"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", "bcachefs", "overlay"}
-)
-
-Status = list[int]
-"""``[st_mode, st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns]`` of one file."""
 
 
 def describe_cached(
@@ -121,16 +109,6 @@ def describe_cached(
 ) -> DistributionInfo:
     """``describe_distribution(dist, editable=..., integrity=False)[0]``, cached if it applies."""
     return DescriptionCache(directory).describe(dist, editable=editable)
-
-
-def settled(evidence: list[Status], checked_ns: int, now_ns: int) -> bool:
-    """Whether status ``evidence`` taken at ``checked_ns`` proves the files unchanged since.
-
-    Every change time must be older than the reading by more than :data:`SETTLED_NS`
-    (a change within the same timestamp tick as the recorded one could keep it), and
-    the reading must not lie in the future (a clock set back).
-    """
-    return checked_ns <= now_ns and all(status[5] <= checked_ns - SETTLED_NS for status in evidence)
 
 
 class _Entry:
@@ -387,62 +365,6 @@ def metadata_status(directory: str | os.PathLike[str]) -> list[Status] | None:
     return evidence
 
 
-def file_status(path: str, *, directory: bool = False) -> Status | None:
-    """The status of a regular file (or a ``directory``) as evidence, or ``None``.
-
-    ``None`` when it is missing, of another kind, or on a file system whose change
-    time does not prove it unchanged (:func:`_keeps_change_time`).
-    """
-    try:
-        found = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    if not (stat.S_ISDIR(found.st_mode) if directory else stat.S_ISREG(found.st_mode)):
-        return None
-    if not _keeps_change_time(found.st_dev):
-        return None
-    return [
-        found.st_mode,
-        found.st_dev,
-        found.st_ino,
-        found.st_size,
-        found.st_mtime_ns,
-        found.st_ctime_ns,
-    ]
-
-
-_DEVICES: dict[int, bool] = {}
-
-
-def _keeps_change_time(device: int) -> bool:
-    """Whether ``device`` holds a Linux file system of :data:`_CHANGE_TIME_FILE_SYSTEMS`.
-
-    Looked up in ``/proc/self/mountinfo`` once a process; a device not listed there
-    (a btrfs subvolume that is not a mount point, another system) is not trusted.
-    """
-    if not _DEVICES and sys.platform == "linux":
-        try:
-            with open("/proc/self/mountinfo", "rb") as mounts:
-                text = mounts.read(1 << 20).decode("utf-8", "replace")
-        except OSError:
-            text = ""
-        for line in text.splitlines():
-            fields, _, file_system = line.partition(" - ")
-            parts = fields.split(" ")
-            if len(parts) < 3 or ":" not in parts[2]:
-                continue
-            major, _, minor = parts[2].partition(":")
-            if major.isdigit() and minor.isdigit():
-                kind = file_system.partition(" ")[0]
-                number = os.makedev(int(major), int(minor))
-                # A device mounted twice with different types is trusted only if both are.
-                _DEVICES[number] = _DEVICES.get(number, True) and (
-                    kind in _CHANGE_TIME_FILE_SYSTEMS
-                )
-        _DEVICES.setdefault(-1, False)  # looked up, even if nothing was found
-    return _DEVICES.get(device, False)
-
-
 _DEFINITIONS: dict[tuple[str, ...], bytes | None] = {}
 
 
@@ -472,24 +394,6 @@ def source_definition(modules: tuple[str, ...]) -> bytes | None:
         else:
             _DEFINITIONS[modules] = digest.digest()
     return _DEFINITIONS[modules]
-
-
-def load_entry(directory: Path, name: str, *, trusted: bool = False) -> dict[str, Any] | None:
-    """The JSON object stored as ``name`` in ``directory``, if it is ours and names itself so.
-
-    ``directory`` must be one only we may write into (checked here unless ``trusted``
-    says the caller already has).
-    """
-    if not trusted and not _trusted_directory(directory):
-        return None
-    data = _read_entry(directory / f"{name}.json")
-    try:
-        value = orjson.loads(data) if data is not None else None
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(value, dict) or value.get("key") != name:
-        return None
-    return value
 
 
 def _load(directory: Path, name: str) -> _Entry | None:
@@ -544,27 +448,6 @@ def _is_evidence(value: object) -> bool:
     )
 
 
-def _read_entry(entry: Path) -> bytes | None:
-    """The entry's bytes, if it is a small regular file of ours (no symlink followed)."""
-    try:
-        fd = os.open(entry, _OPEN_FLAGS)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if (
-            not stat.S_ISREG(info.st_mode)
-            or info.st_uid != os.geteuid()
-            or info.st_size > _MAX_ENTRY_BYTES
-        ):
-            return None
-        return os.read(fd, _MAX_ENTRY_BYTES + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
 def _store(directory: Path, name: str, entry: _Entry) -> None:
     store_entry(
         directory,
@@ -577,25 +460,3 @@ def _store(directory: Path, name: str, entry: _Entry) -> None:
             "description": entry.description,
         },
     )
-
-
-def store_entry(directory: Path, name: str, value: dict[str, Any]) -> None:
-    """Write ``value`` as ``name`` atomically; a cache that cannot be written is not used."""
-    import tempfile  # only when writing: it imports ``random``, which a host run need not
-
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _trusted_directory(directory):
-            return
-        data = orjson.dumps({"key": name, **value})
-        if len(data) > _MAX_ENTRY_BYTES:  # it would never be read
-            return
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".entry-")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-            os.replace(temporary, directory / f"{name}.json")
-        except OSError:
-            os.unlink(temporary)
-    except (OSError, orjson.JSONEncodeError):  # a value orjson refuses is not stored
-        return

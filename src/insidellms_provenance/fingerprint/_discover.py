@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import pathlib
 import re
@@ -37,6 +38,7 @@ __all__ = [
 
 _OWN_PREFIX = "insidellms_provenance."
 _INFO_SUFFIXES = (".dist-info", ".egg-info")
+_ALL_INFO_SUFFIXES = itertools.repeat(_INFO_SUFFIXES)
 _SEPARATORS = re.compile(r"[-_.]+")
 # read_regular's flags: a FIFO cannot hang the open; read_open_file refuses it after.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
@@ -244,11 +246,13 @@ def _lookup_order(children: list[str]) -> Iterator[tuple[str, str]]:
     ``Lookup`` groups them by key, each group where its first member is listed.
     """
     groups: dict[str, list[str]] = {}
-    for child in children:
-        low = child.lower()
-        if low.endswith(_INFO_SUFFIXES):
-            key = _normalize(low.rpartition(".")[0].partition("-")[0])
-            groups.setdefault(key, []).append(child)
+    # The few metadata directories among many names, picked out in C (as installed_copies).
+    lows = list(map(str.lower, children))
+    paired = zip(children, lows, strict=True)
+    infos = itertools.compress(paired, map(str.endswith, lows, _ALL_INFO_SUFFIXES))
+    for child, low in infos:
+        key = _normalize(low.rpartition(".")[0].partition("-")[0])
+        groups.setdefault(key, []).append(child)
     return ((child, key) for key, group in groups.items() for child in group)
 
 
@@ -331,11 +335,10 @@ def installed_copies(
             names = os.listdir(entry or ".")
         except OSError:
             continue
-        copies = [
-            (name, key)
-            for name in names
-            if name.endswith(_INFO_SUFFIXES) and (key := _dir_key(name)) in wanted
-        ]
+        # Metadata directories are a few names among many (the standard library's
+        # directory lists hundreds): picked out in C, then looked at one by one.
+        infos = itertools.compress(names, map(str.endswith, names, _ALL_INFO_SUFFIXES))
+        copies = [(name, key) for name in infos if (key := _dir_key(name)) in wanted]
         for name, key in sorted(copies):
             found[key].append(os.path.join(entry or ".", name))
     return dict(found)

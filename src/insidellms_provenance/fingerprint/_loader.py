@@ -9,19 +9,17 @@ that ``record`` prints.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import DEFAULT_GROUP, LoadOutcome, ManifestSummary
 from insidellms_provenance.fingerprint._plugin_manifest import summarize_manifest
-from insidellms_provenance.fingerprint._redact import redact
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -54,25 +52,28 @@ def plugins_disabled(group: str, environ: Mapping[str, str] = os.environ) -> boo
     return group == DEFAULT_GROUP and environ.get(HOST_DISABLE_VARIABLE, "") in ("1", "true", "yes")
 
 
-@contextlib.contextmanager
-def host_loader_disabled() -> Iterator[None]:
+class host_loader_disabled:  # noqa: N801 - a context manager, named as one
     """Keep insideLLMs' plugin loader from running while we import a plugin.
 
     A plugin that imports ``insideLLMs`` at module level sets off the host's whole
     loader, which calls every plugin's ``register()``; ``record``, ``embed`` and
     ``check`` promise never to. The host's loader returns at once when
     ``INSIDELLMS_DISABLE_PLUGINS`` is ``1``, so it is set for the import, then restored.
-    Inside a host run the loader has already run, so this changes nothing there.
+    Inside a host run the loader has already run, so this changes nothing there. A
+    class, not a generator: it runs for every plugin of every host run.
     """
-    previous = os.environ.get(HOST_DISABLE_VARIABLE)
-    os.environ[HOST_DISABLE_VARIABLE] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
+
+    __slots__ = ("_previous",)
+
+    def __enter__(self) -> None:
+        self._previous = os.environ.get(HOST_DISABLE_VARIABLE)
+        os.environ[HOST_DISABLE_VARIABLE] = "1"
+
+    def __exit__(self, *_exception: object) -> None:
+        if self._previous is None:
             os.environ.pop(HOST_DISABLE_VARIABLE, None)
         else:
-            os.environ[HOST_DISABLE_VARIABLE] = previous
+            os.environ[HOST_DISABLE_VARIABLE] = self._previous
 
 
 def load_entry_point(ep: LoadableEntryPoint) -> LoadOutcome:
@@ -193,22 +194,35 @@ def entry_point_attribute(ep: LoadableEntryPoint) -> str | None:
     return match.group("attr") if match else None
 
 
-@contextlib.contextmanager
-def plugin_output_to_stderr() -> Iterator[None]:
-    """While plugin code runs, its writes to stdout (``sys.stdout`` or fd 1) go to stderr."""
-    sys.stdout.flush()
-    saved = None
-    with contextlib.suppress(OSError, ValueError):
-        saved = os.dup(1)
-        os.dup2(2, 1)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
+class plugin_output_to_stderr:  # noqa: N801 - a context manager, named as one
+    """While plugin code runs, its writes to stdout (``sys.stdout`` or fd 1) go to stderr.
+
+    A class, not a generator with ``contextlib.redirect_stdout`` inside: it runs for
+    every plugin of every host run.
+    """
+
+    __slots__ = ("_saved", "_stdout")
+
+    def __enter__(self) -> None:
+        sys.stdout.flush()
+        self._saved: int | None = None
+        try:
+            self._saved = os.dup(1)
+            os.dup2(2, 1)
+        except (OSError, ValueError):
+            pass
+        self._stdout = sys.stdout
+        sys.stdout = sys.stderr
+
+    def __exit__(self, *_exception: object) -> None:
+        sys.stdout = self._stdout
+        saved = self._saved
         if saved is not None:
-            with contextlib.suppress(OSError, ValueError):
+            try:
                 sys.stderr.flush()
                 os.dup2(saved, 1)
+            except (OSError, ValueError):
+                pass
             os.close(saved)
 
 
@@ -237,4 +251,6 @@ def describe_error(error: BaseException) -> tuple[str, str]:
         raise
     except BaseException:  # noqa: BLE001 - a plugin's __str__ is plugin code too
         text = ["<the exception's message could not be read>"]
+    from insidellms_provenance.fingerprint._redact import redact  # only for an error
+
     return redact(error_type), redact(text[0] if text else "")

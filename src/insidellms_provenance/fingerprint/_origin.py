@@ -11,7 +11,6 @@ from pathlib import Path
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import Origin
 from insidellms_provenance.fingerprint._dist_files import read_info_text
-from insidellms_provenance.fingerprint._distribution import name_and_version
 
 __all__ = ["check_origin", "duplicate_versions"]
 
@@ -47,6 +46,9 @@ def duplicate_versions(
 
 def _copy_version(directory: str) -> str:
     """The Version in a copy's METADATA (PKG-INFO for eggs), else its directory name's."""
+    # Only with several copies installed: a host run rarely needs the METADATA reader.
+    from insidellms_provenance.fingerprint._distribution import name_and_version
+
     for filename in ("METADATA", "PKG-INFO"):
         text = read_info_text(directory, filename)
         version = name_and_version(text, [])[1] if text is not None else ""
@@ -85,11 +87,21 @@ def check_origin(
         )
     else:
         owned = any(
-            (relative := os.path.relpath(file, site).replace(os.sep, "/")) in record_paths
-            and not relative.startswith("../")
+            (relative := _relative(file, site)) in record_paths and not relative.startswith("../")
             for file, site in _both_forms(module_file, str(site_dir))
         )
     return schema.origin(status="ok" if owned else "shadowed", duplicate_versions=duplicates)
+
+
+def _relative(file: str, directory: str) -> str:
+    """``os.path.relpath(file, directory)`` with ``/``, for two absolute, normal paths.
+
+    A file below the directory is the common case, and its relative path is the rest
+    of its own: no need for ``relpath``'s splitting and comparing (≈ 60 µs a plugin).
+    """
+    if directory != os.sep and file.startswith(directory + os.sep):
+        return file[len(directory) + 1 :].replace(os.sep, "/")
+    return os.path.relpath(file, directory).replace(os.sep, "/")
 
 
 def _both_forms(file: str, directory: str) -> Iterator[tuple[str, str]]:

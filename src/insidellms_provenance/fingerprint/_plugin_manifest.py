@@ -15,7 +15,6 @@ from insidellms_provenance.field.schema import (
     RegistryKeys,
     Requires,
 )
-from insidellms_provenance.fingerprint._redact import redact
 
 __all__ = [
     "DETERMINISM_CLASSES",
@@ -100,7 +99,7 @@ def summarize_manifest(value: object) -> ManifestSummary:
     return schema.manifest_summary(
         status="invalid" if problems else "ok",
         digest=digest,
-        problems=tuple(redact(problem) for problem in problems),
+        problems=_redacted(problems),
         name=name,
         version=version,
         sdk_version=sdk_version,
@@ -109,6 +108,15 @@ def summarize_manifest(value: object) -> ManifestSummary:
         requires=requires,
         determinism=determinism,
     )
+
+
+def _redacted(problems: list[str]) -> tuple[str, ...]:
+    """``problems`` redacted; the redactor is imported only for a manifest that has some."""
+    if not problems:
+        return ()
+    from insidellms_provenance.fingerprint._redact import redact
+
+    return tuple(redact(problem) for problem in problems)
 
 
 def _string(

@@ -10,8 +10,8 @@ The canonical form is what ``record_digest`` hashes; ``docs/record-digest.md`` s
 the rule and the evidence for every exclusion.
 """
 
-# No ``from __future__ import annotations``: NamedTuple would compile every string
-# annotation at import, ≈ 1 ms a class inside every host run.
+from __future__ import annotations
+
 import base64
 import binascii
 import csv
@@ -22,7 +22,7 @@ import operator
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
 __all__ = [
     "INSTALLER_WRITTEN_FILES",
@@ -67,14 +67,47 @@ _UNHASHED_IN_DIST_INFO: Final = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s"}
 _ALLOWED_ALGORITHMS: Final = frozenset(hashlib.algorithms_guaranteed) - {"md5", "sha1"}
 
 
-class Hash(NamedTuple):
+# The row types below are tuples with named fields, written out: a ``NamedTuple`` class
+# costs ≈ 0.2 ms to create (it compiles its constructor), in every host run. Each keeps
+# what a ``NamedTuple`` offers (a tuple: equal, hashable, unpacked, pickled as one).
+_FIRST_FIELD: Final = property(operator.itemgetter(0))
+_SECOND_FIELD: Final = property(operator.itemgetter(1))
+_THIRD_FIELD: Final = property(operator.itemgetter(2))
+
+
+def _fields_repr(value: tuple[Any, ...], names: tuple[str, ...]) -> str:
+    """``Name(field=value, ...)``, as a ``NamedTuple`` shows itself."""
+    shown = ", ".join(f"{name}={item!r}" for name, item in zip(names, value, strict=True))
+    return f"{type(value).__name__}({shown})"
+
+
+class Hash(tuple[str, str]):
     """A RECORD hash: algorithm name and urlsafe-base64 digest without padding."""
 
-    name: str
-    value: str
+    __slots__ = ()
+
+    def __new__(cls, name: str, value: str) -> Hash:  # noqa: PYI034 - final in effect
+        return tuple.__new__(cls, (name, value))
+
+    if TYPE_CHECKING:
+
+        @property
+        def name(self) -> str: ...
+        @property
+        def value(self) -> str: ...
+
+    else:
+        name = _FIRST_FIELD
+        value = _SECOND_FIELD
+
+    def __getnewargs__(self) -> tuple[str, str]:
+        return (self[0], self[1])
+
+    def __repr__(self) -> str:
+        return _fields_repr(self, ("name", "value"))
 
     @classmethod
-    def parse(cls, text: str) -> "Hash":
+    def parse(cls, text: str) -> Hash:
         """Parse ``sha256=...``; raise ``ValueError`` naming what is wrong."""
         name, sep, value = text.partition("=")
         if not sep or not name or not value:
@@ -92,7 +125,7 @@ class Hash(NamedTuple):
         return cls(name, value)
 
     @classmethod
-    def of(cls, data: bytes, name: str = "sha256") -> "Hash":
+    def of(cls, data: bytes, name: str = "sha256") -> Hash:
         """The RECORD hash of ``data``."""
         return cls(name, _b64(hashlib.new(name, data).digest()))
 
@@ -146,12 +179,33 @@ def _b64(raw: bytes) -> str:
     return binascii.b2a_base64(raw, newline=False).rstrip(b"=").translate(_URLSAFE).decode()
 
 
-class RecordEntry(NamedTuple):
+class RecordEntry(tuple[str, "Hash | None", "int | None"]):
     """One RECORD row: a path relative to the site directory, its hash and size."""
 
-    path: str
-    hash_: Hash | None
-    size: int | None
+    __slots__ = ()
+
+    def __new__(cls, path: str, hash_: Hash | None, size: int | None) -> RecordEntry:  # noqa: PYI034 - final in effect
+        return tuple.__new__(cls, (path, hash_, size))
+
+    if TYPE_CHECKING:
+
+        @property
+        def path(self) -> str: ...
+        @property
+        def hash_(self) -> Hash | None: ...
+        @property
+        def size(self) -> int | None: ...
+
+    else:
+        path = _FIRST_FIELD
+        hash_ = _SECOND_FIELD
+        size = _THIRD_FIELD
+
+    def __getnewargs__(self) -> tuple[str, Hash | None, int | None]:
+        return (self[0], self[1], self[2])
+
+    def __repr__(self) -> str:
+        return _fields_repr(self, ("path", "hash_", "size"))
 
     def mismatch(self, digest: bytes, size: int) -> str | None:
         """Why a file of this ``digest`` and ``size`` is not the row's file; ``None`` if it is.
@@ -177,7 +231,7 @@ class RecordEntry(NamedTuple):
         return in_dist_info or is_bytecode_cache(self.path)
 
 
-class RejectedRow(NamedTuple):
+class RejectedRow(tuple[str, str]):
     """A RECORD row that was not used, and why.
 
     ``text`` is what RECORD holds: the row as written (without its line end), the whole
@@ -185,8 +239,27 @@ class RejectedRow(NamedTuple):
     Digests hash ``text``, never ``problem``, so rewording a message changes no digest.
     """
 
-    text: str
-    problem: str
+    __slots__ = ()
+
+    def __new__(cls, text: str, problem: str) -> RejectedRow:  # noqa: PYI034 - final in effect
+        return tuple.__new__(cls, (text, problem))
+
+    if TYPE_CHECKING:
+
+        @property
+        def text(self) -> str: ...
+        @property
+        def problem(self) -> str: ...
+
+    else:
+        text = _FIRST_FIELD
+        problem = _SECOND_FIELD
+
+    def __getnewargs__(self) -> tuple[str, str]:
+        return (self[0], self[1])
+
+    def __repr__(self) -> str:
+        return _fields_repr(self, ("text", "problem"))
 
 
 def parse_record(text: str) -> tuple[list[RecordEntry], list[RejectedRow]]:
@@ -375,7 +448,10 @@ def check_path(path: str, depth: int) -> str | None:
     return None
 
 
-class InstallLayout(NamedTuple):
+_LayoutFields = tuple[str, int, "str | None", frozenset[str], bool, int]
+
+
+class InstallLayout(_LayoutFields):
     """Where a distribution is installed, as far as its RECORD paths are concerned.
 
     ``depth`` is the site directory's depth below the prefix; ``scripts_dir`` is the
@@ -384,12 +460,66 @@ class InstallLayout(NamedTuple):
     climbing exactly that many levels name files pip moved into the site directory.
     """
 
-    dist_info: str
-    depth: int
-    scripts_dir: str | None
-    wrapper_names: frozenset[str] = frozenset()
-    editable: bool = False
-    relocated_depth: int = 0
+    __slots__ = ()
+    _NAMES: Final = (
+        "dist_info",
+        "depth",
+        "scripts_dir",
+        "wrapper_names",
+        "editable",
+        "relocated_depth",
+    )
+
+    def __new__(  # noqa: PLR0913, PLR0917, PYI034 - the fields, as NamedTuple took them
+        cls,
+        dist_info: str,
+        depth: int,
+        scripts_dir: str | None,
+        wrapper_names: frozenset[str] = frozenset(),
+        editable: bool = False,
+        relocated_depth: int = 0,
+    ) -> InstallLayout:
+        return tuple.__new__(
+            cls, (dist_info, depth, scripts_dir, wrapper_names, editable, relocated_depth)
+        )
+
+    if TYPE_CHECKING:
+
+        @property
+        def dist_info(self) -> str: ...
+        @property
+        def depth(self) -> int: ...
+        @property
+        def scripts_dir(self) -> str | None: ...
+        @property
+        def wrapper_names(self) -> frozenset[str]: ...
+        @property
+        def editable(self) -> bool: ...
+        @property
+        def relocated_depth(self) -> int: ...
+
+    else:
+        dist_info = _FIRST_FIELD
+        depth = _SECOND_FIELD
+        scripts_dir = _THIRD_FIELD
+        wrapper_names = property(operator.itemgetter(3))
+        editable = property(operator.itemgetter(4))
+        relocated_depth = property(operator.itemgetter(5))
+
+    def _replace(self, **changes: Any) -> InstallLayout:  # noqa: ANN401 - as NamedTuple's
+        """A copy with the named fields changed."""
+        values: dict[str, Any] = dict(zip(self._NAMES, self, strict=True))
+        unknown = changes.keys() - values.keys()
+        if unknown:
+            raise ValueError(f"got unexpected field names: {sorted(unknown)!r}")
+        values.update(changes)
+        return InstallLayout(**values)
+
+    def __getnewargs__(self) -> _LayoutFields:
+        return (self[0], self[1], self[2], self[3], self[4], self[5])
+
+    def __repr__(self) -> str:
+        return _fields_repr(self, self._NAMES)
 
 
 CanonicalRow = tuple[str, str | None, int | None]

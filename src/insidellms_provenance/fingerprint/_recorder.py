@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -30,11 +31,6 @@ from insidellms_provenance.fingerprint._discover import (
     versions_key,
 )
 from insidellms_provenance.fingerprint._dist_files import read_dist_text
-from insidellms_provenance.fingerprint._distribution import (
-    describe_distribution,
-    metadata_headers,
-    site_directory,
-)
 from insidellms_provenance.fingerprint._loader import (
     call_plugin_manifest,
     imported_file,
@@ -42,17 +38,20 @@ from insidellms_provenance.fingerprint._loader import (
     plugins_disabled,
 )
 from insidellms_provenance.fingerprint._origin import check_origin, duplicate_versions
-from insidellms_provenance.fingerprint._source import describe_source, editable_root
 
 if TYPE_CHECKING:
     from insidellms_provenance.fingerprint._bytecode_verdicts import BytecodeVerdicts
     from insidellms_provenance.fingerprint._child import ImportResult
     from insidellms_provenance.fingerprint._closure_cache import Closures
     from insidellms_provenance.fingerprint._dependencies import DependencyTable
+    from insidellms_provenance.fingerprint._plugin_cache import PluginDescriptions
 
 __all__ = ["record", "record_field", "record_without_import"]
 
 _Described = tuple[DistributionInfo, frozenset[str], Source]
+# What describing a distribution and checking an origin need, imported at first use: a
+# host run whose plugins' descriptions are proved unchanged (``_plugin_cache``) needs
+# neither the RECORD reader nor the integrity check.
 
 
 def record(
@@ -103,6 +102,8 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     elif entry_points is None:
         entry_points = discover(group)
     copies = installed_copies(ep.dist for ep in entry_points if ep.dist is not None)
+    if in_run:
+        described.remember([ep.dist for ep in entry_points if ep.dist is not None])
     dependencies = _Closures(environ, [ep.dist for ep in entry_points if ep.dist is not None])
     plugins = []
     for ep in entry_points:
@@ -119,10 +120,10 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         dist = ep.dist
         if dist is not None:
             info, record_paths, source = described.get(dist)
-            root = editable_root(dist) if source["editable"] else None
+            root = _editable_root(dist) if source["editable"] else None
             origin = check_origin(
                 module_file,
-                site_dir=site_directory(dist),
+                site_dir=Path(described.site(dist)),
                 record_paths=record_paths,
                 editable_root=root,
                 versions=duplicate_versions(dist, copies.get(versions_key(dist), []), root),
@@ -142,6 +143,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
                 unsatisfied=closure[1],
             )
         )
+    described.store()
     return make_field(group, plugins, conflicts, dependencies.table(), observed_in_run=in_run)
 
 
@@ -325,9 +327,19 @@ def _declares_requirements(dist: metadata.Distribution) -> bool:
     insensitively) there is nothing to parse the headers for.
     """
     text = read_dist_text(dist, "METADATA")
-    return text is None or (
-        "requires-dist" in text.lower() and bool(metadata_headers(text).get_all("Requires-Dist"))
-    )
+    if text is None:
+        return True
+    if "requires-dist" not in text.lower():
+        return False
+    from insidellms_provenance.fingerprint._distribution import metadata_headers
+
+    return bool(metadata_headers(text).get_all("Requires-Dist"))
+
+
+def _editable_root(dist: metadata.Distribution) -> Path | None:
+    from insidellms_provenance.fingerprint._source import editable_root
+
+    return editable_root(dist)
 
 
 def _path_of(dist: metadata.Distribution) -> str:
@@ -342,15 +354,20 @@ class _Descriptions:
     ``bytecode`` compares bytecode caches with their sources; ``environ`` (``record``,
     not ``verify``) then lets matches found before on the same bytes stand
     (:mod:`~insidellms_provenance.fingerprint._bytecode_verdicts`), where the
-    description cache is on.
+    description cache is on. In a host run (:meth:`remember`), the plugins' descriptions
+    proved unchanged by status since an earlier run are served from
+    :mod:`~insidellms_provenance.fingerprint._plugin_cache`, and new ones are kept there.
     """
 
-    __slots__ = ("_bytecode", "_made", "_verdicts")
+    __slots__ = ("_bytecode", "_environ", "_made", "_remembered", "_sites", "_verdicts")
 
     def __init__(self, *, bytecode: bool, environ: Mapping[str, str] | None = None) -> None:
         self._bytecode = bytecode
+        self._environ = environ
         self._made: dict[str, _Described] = {}
+        self._sites: dict[metadata.Distribution, str] = {}
         self._verdicts: BytecodeVerdicts | None = None
+        self._remembered: PluginDescriptions | None = None
         if bytecode and environ is not None:
             from insidellms_provenance.fingerprint._bytecode_verdicts import (
                 BytecodeVerdicts,
@@ -359,15 +376,54 @@ class _Descriptions:
 
             self._verdicts = BytecodeVerdicts(verdicts_directory(environ))
 
+    def remember(self, dists: list[metadata.Distribution]) -> None:
+        """Serve and keep the descriptions of ``dists`` (a host run's plugins; no bytecode)."""
+        from insidellms_provenance.fingerprint._cache_directory import cache_directory
+
+        directory = cache_directory(self._environ) if self._environ is not None else None
+        if self._bytecode or directory is None:
+            return
+        from insidellms_provenance.fingerprint._plugin_cache import PluginDescriptions
+
+        self._remembered = PluginDescriptions(
+            directory, [str(getattr(dist, "_path", "")) for dist in dists]
+        )
+
+    def site(self, dist: metadata.Distribution) -> str:
+        """``str(dist.locate_file(""))``, worked out once per distribution."""
+        site = self._sites.get(dist)
+        if site is None:
+            site = self._sites[dist] = str(dist.locate_file(""))
+        return site
+
     def get(self, dist: metadata.Distribution) -> _Described:
-        key = f"{dist.locate_file('')}/{dist_info_name(dist)}"
+        site = self.site(dist)
+        key = f"{site}/{dist_info_name(dist)}"
         if key not in self._made:
-            source = describe_source(dist)
-            found = describe_distribution(
-                dist, editable=source["editable"], bytecode=self._bytecode, verdicts=self._verdicts
-            )
-            self._made[key] = (*found, source)
+            remembered = self._remembered
+            found = remembered.get(dist, site) if remembered is not None else None
+            if found is None:
+                checked_ns = time.time_ns()
+                found = self._describe(dist)
+                if remembered is not None:
+                    remembered.add(dist, site, found, checked_ns)
+            self._made[key] = found
         return self._made[key]
+
+    def store(self) -> None:
+        """Keep what was described for the next run (:meth:`remember`)."""
+        if self._remembered is not None:
+            self._remembered.store()
+
+    def _describe(self, dist: metadata.Distribution) -> _Described:
+        from insidellms_provenance.fingerprint._distribution import describe_distribution
+        from insidellms_provenance.fingerprint._source import describe_source
+
+        source = describe_source(dist)
+        found = describe_distribution(
+            dist, editable=source["editable"], bytecode=self._bytecode, verdicts=self._verdicts
+        )
+        return (*found, source)
 
 
 def _load(

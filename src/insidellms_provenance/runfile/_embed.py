@@ -17,7 +17,7 @@ from typing import Any
 from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_open_file
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
 from insidellms_provenance.field.schema import FIELD_KEY, Provenance
-from insidellms_provenance.runfile._style import detect_style, render
+from insidellms_provenance.runfile._style import JsonStyle, detect_style, render, render_nested
 
 __all__ = [
     "EmbedResult",
@@ -65,8 +65,7 @@ def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
         custom = value.setdefault("custom", {})
         if not isinstance(custom, dict):
             raise InvalidRunFileError(f"{where}: 'custom' is not a JSON object")
-        custom[FIELD_KEY] = field
-        new_text = render(value, style)
+        new_text = _render_with(value, style, custom, field)
         new_text.encode("utf-8")
     except RecursionError:
         raise InvalidRunFileError(f"{where}: JSON nested too deeply to rewrite") from None
@@ -76,6 +75,30 @@ def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
             "rewritten in its own style without changing other values"
         ) from None
     return new_text, style.exact
+
+
+# Stands for the field while the rest of the manifest is rendered; a control character
+# keeps it from being any string a manifest holds (checked: it must occur once).
+_PLACEHOLDER = "\x00insidellms-provenance: the field\x00"
+
+
+def _render_with(value: Any, style: JsonStyle, custom: dict[str, Any], field: Provenance) -> str:  # noqa: ANN401
+    """``render(value, style)`` once ``value["custom"]`` (``custom``) holds the field.
+
+    The field is rendered apart (:func:`render_nested`, two levels deep) and put in the
+    place of a placeholder, when that gives the same bytes; else all of it at once.
+    The field holds no floats (``field.schema``).
+    """
+    nested = render_nested(field, style, depth=2)
+    if nested is not None:
+        custom[FIELD_KEY] = _PLACEHOLDER
+        skeleton = render(value, style)
+        token = json.dumps(_PLACEHOLDER)  # the same in every style: escaped, no spaces
+        if skeleton.count(token) == 1:
+            custom[FIELD_KEY] = field
+            return skeleton.replace(token, nested)
+    custom[FIELD_KEY] = field
+    return render(value, style)
 
 
 # How often embed starts again when manifest.json changed under it (another writer).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["JsonStyle", "detect_style", "render"]
+__all__ = ["JsonStyle", "detect_style", "render", "render_nested"]
 
 
 class JsonStyle:
@@ -48,6 +48,32 @@ def render(value: Any, style: JsonStyle) -> str:  # noqa: ANN401 - any JSON valu
         )
         + style.trailer
     )
+
+
+def render_nested(value: Any, style: JsonStyle, depth: int) -> str | None:  # noqa: ANN401
+    """``render(value, style)`` as nested ``depth`` levels deep, without a trailer; or ``None``.
+
+    What ``render`` of a document holding ``value`` there writes for it, byte for byte,
+    made by orjson (``json.dumps`` with an indent runs the pure-Python encoder: ≈ 1 ms
+    for a field of ten plugins, in every host run). Only for the two-space style orjson
+    writes, and only where both agree: no floats (orjson writes ``1e-05`` as ``1e-5``;
+    the caller must not pass any), integers orjson can write, and an ASCII result
+    without DEL, which ``json`` escapes (``\u007f``, and non-ASCII with
+    ``ensure_ascii``) and orjson does not. ``None`` asks the caller to ``render``.
+    ``tests/test_jsonstyle.py`` holds the two equal (Hypothesis).
+    """
+    if style.indent != 2 or style.separators != (",", ": "):
+        return None
+    import orjson
+
+    option = orjson.OPT_INDENT_2 | (orjson.OPT_SORT_KEYS if style.sort_keys else 0)
+    try:
+        data = orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError:
+        return None
+    if not data.isascii() or b"\x7f" in data:
+        return None
+    return data.decode("ascii").replace("\n", "\n" + "  " * depth)
 
 
 def detect_style(text: str, value: Any) -> JsonStyle:  # noqa: ANN401 - any JSON value
