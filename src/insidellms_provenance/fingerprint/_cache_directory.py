@@ -110,16 +110,7 @@ def file_status(path: str, *, directory: bool = False) -> Status | None:
         return None
     if not (stat.S_ISDIR(found.st_mode) if directory else stat.S_ISREG(found.st_mode)):
         return None
-    if not keeps_change_time(found.st_dev):
-        return None
-    return [
-        found.st_mode,
-        found.st_dev,
-        found.st_ino,
-        found.st_size,
-        found.st_mtime_ns,
-        found.st_ctime_ns,
-    ]
+    return status_of(found)
 
 
 _DEVICES: dict[int, bool] = {}
