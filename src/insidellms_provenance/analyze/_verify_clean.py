@@ -47,7 +47,25 @@ from insidellms_provenance.fingerprint._record_file import (
 )
 
 if TYPE_CHECKING:
-    from insidellms_provenance.analyze._verify import VerifyTarget
+    from pathlib import Path
+    from typing import Protocol
+
+    class VerifyTarget(Protocol):
+        """What the walk reads of ``analyze._verify.VerifyTarget`` (named here, not imported)."""
+
+        @property
+        def site_dir(self) -> Path: ...
+        @property
+        def dist_info(self) -> str: ...
+        @property
+        def record_text(self) -> str | None: ...
+        @property
+        def depth(self) -> int: ...
+        @property
+        def record_problem(self) -> str | None: ...
+        @property
+        def relocated_depth(self) -> int: ...
+
 
 __all__ = ["proved_clean"]
 
