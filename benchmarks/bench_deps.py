@@ -258,19 +258,22 @@ def pypi_env(workdir: Path, host: Path | None) -> tuple[Path, list[str], list[st
             [str(cli), "init", "config.yaml"], cwd=workdir, check=True, stdout=subprocess.DEVNULL
         )
         command = [str(cli), "run", "config.yaml", "--run-dir", "{run}"]
-    field = json.loads(
-        subprocess.run(
-            [str(python), "-m", "insidellms_provenance", "record"],
-            env={**os.environ, "INSIDELLMS_PROVENANCE_CACHE": "off"},
-            check=True,
-            capture_output=True,
-        ).stdout
-    )
+    field = json.loads(recorded(python))
     ours = [p for p in field["plugins"] if p["entry_point"]["name"] in plugins]
     assert len(ours) == len(plugins), "a plugin is missing from the field"
     assert all(p["unsatisfied"] == [] for p in ours), "a requirement is unsatisfied"
     closure = sorted({name for p in ours for name in p["dependencies"]})
     return python, plugins, closure, command
+
+
+def recorded(python: Path) -> bytes:
+    """What ``record`` writes in the environment of ``python``, its cache off."""
+    return subprocess.run(
+        [str(python), "-m", "insidellms_provenance", "record"],
+        env={**os.environ, "INSIDELLMS_PROVENANCE_CACHE": "off"},
+        check=True,
+        capture_output=True,
+    ).stdout
 
 
 def same_bytes_from_pip_and_uv(workdir: Path, uv_python: Path) -> None:
@@ -284,15 +287,7 @@ def same_bytes_from_pip_and_uv(workdir: Path, uv_python: Path) -> None:
     plugins = [name for name, _, _ in pypi_closure.PLUGINS]
     python = create_venv(workdir / "pip env" / "venv", "pip").python
     pypi_closure.install(python, "pip", wheels, ["insideLLMs", *plugins, str(ROOT)], workdir)
-    fields = [
-        subprocess.run(
-            [str(venv), "-m", "insidellms_provenance", "record"],
-            env={**os.environ, "INSIDELLMS_PROVENANCE_CACHE": "off"},
-            check=True,
-            capture_output=True,
-        ).stdout
-        for venv in (uv_python, python)
-    ]
+    fields = [recorded(venv) for venv in (uv_python, python)]
     same = fields[0] == fields[1]
     print(
         f"record from uv's and pip's installs: {'the same bytes' if same else 'DIFFERENT'} "
