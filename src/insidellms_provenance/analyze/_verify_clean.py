@@ -39,6 +39,7 @@ from insidellms_provenance.fingerprint._integrity import (
     check_files,
 )
 from insidellms_provenance.fingerprint._record_file import (
+    _UNHASHED_IN_DIST_INFO,
     _URLSAFE,
     Hash,
     RecordEntry,
@@ -263,42 +264,12 @@ def _open_directory(site_fd: int, path: str) -> int | None:
     return fd
 
 
-def _hash_field(data: bytes) -> str:
-    """RECORD's hash field of ``data``: ``sha256=`` and the unpadded urlsafe base64 digest."""
-    return (
-        _SHA256_FIELD
-        + b2a_base64(sha256(data).digest(), newline=False)[:-1].translate(_URLSAFE).decode()
-    )
-
-
-def _file_matches(directory_fd: int, name: str, field: str, size: str) -> bool:
-    """Whether regular file ``name`` in ``directory_fd`` has the hash ``field`` and ``size``.
-
-    Opened without following a symlink or blocking on a FIFO; ``fstat`` refuses anything
-    but a regular file. A small file is read in one read of its size and one byte more,
-    as :func:`hash_fd` reads it; a large one by ``hash_fd``. A file whose size changed
-    since ``fstat`` is not proved.
-    """
-    try:
-        fd = os.open(name, _FILE_FLAGS, dir_fd=directory_fd)
-    except OSError:
+def _large_file_matches(fd: int, field: str, size: str) -> bool:
+    """Whether the large regular file open as ``fd`` has the hash ``field`` and ``size``."""
+    result = hash_fd(fd, _SHA256)
+    if isinstance(result, str):
         return False
-    try:
-        status = os.fstat(fd)
-        length = status.st_size
-        if not S_ISREG(status.st_mode):
-            return False
-        if length >= _ONE_READ:
-            result = hash_fd(fd, _SHA256)
-            if isinstance(result, str):
-                return False
-            return (not size or size == str(result[1])) and field == _SHA256_FIELD + _b64(result[0])
-        data = os.read(fd, length + 1)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return len(data) == length and (not size or size == str(length)) and field == _hash_field(data)
+    return (not size or size == str(result[1])) and field == _SHA256_FIELD + _b64(result[0])
 
 
 def _clean_tree(  # noqa: C901, PLR0911, PLR0912, PLR0913 - one pass, giving up at the first doubt
@@ -312,10 +283,13 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912, PLR0913 - one pass, giving up 
 ) -> bool:
     """Whether the tree at ``directory`` (open as ``fd``) holds listed files only, all right.
 
-    Each listed file is hashed where the listing shows it as a regular file (opened
-    with ``O_NOFOLLOW``; ``fstat`` refuses anything else), as the check's common row
-    is; its row is taken out of ``rows``. A file's fields are compared as written:
-    equal to the ones made of its bytes, they are valid by construction.
+    Each listed file is hashed where the listing shows it as a regular file, as the
+    check's common row is: opened without following a symlink or blocking on a FIFO,
+    ``fstat`` refusing anything but a regular file, a small file read in one read of its
+    size and one byte more (as :func:`hash_fd` reads it), a large one by ``hash_fd``; a
+    file whose size changed since ``fstat`` is not proved. Its row is taken out of
+    ``rows``. A file's fields are compared as written: equal to the ones made of its
+    bytes, they are valid by construction.
     """
     prefix = directory + "/"
     below: list[str] = []
@@ -333,22 +307,45 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912, PLR0913 - one pass, giving up 
                 return False  # not listed
             field, size = row
             if not field:
-                if not _is_size(size) or not RecordEntry(prefix + name, None, None).may_lack_hash(
-                    dist_info
+                if not _is_size(size) or not (
+                    (directory == dist_info and name in _UNHASHED_IN_DIST_INFO)
+                    or RecordEntry(prefix + name, None, None).may_lack_hash(dist_info)
                 ):
                     return False
                 continue
             data = read.get(name) if read is not None else None
             if data is None:
-                if not _file_matches(fd, name, field, size):
+                # The file's hashing, written out here: this loop runs for every file.
+                try:
+                    file = os.open(name, _FILE_FLAGS, dir_fd=fd)
+                except OSError:
                     return False
-            elif (size and size != str(len(data))) or field != _hash_field(data):
+                try:
+                    status = os.fstat(file)
+                    length = status.st_size
+                    if not S_ISREG(status.st_mode):
+                        return False
+                    if length >= _ONE_READ:
+                        if _large_file_matches(file, field, size):
+                            continue
+                        return False
+                    data = os.read(file, length + 1)
+                except OSError:
+                    return False
+                finally:
+                    os.close(file)
+                if len(data) != length:
+                    return False
+            if (size and size != str(len(data))) or field != _SHA256_FIELD + b2a_base64(
+                sha256(data).digest(), newline=False
+            )[:-1].translate(_URLSAFE).decode():
                 return False
     if below and depth >= _MAX_DEPTH:
         return False
     for name in below:
-        child = _open_directory(fd, name)
-        if child is None:
+        try:
+            child = os.open(name, _DIRECTORY_FLAGS, dir_fd=fd)
+        except OSError:
             return False
         try:
             if not _clean_tree(child, prefix + name, rows, dist_info, depth + 1):
