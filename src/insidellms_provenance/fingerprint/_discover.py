@@ -233,27 +233,33 @@ def _info_dirs() -> list[str] | None:
             return None  # importlib also finds an egg's EGG-INFO directory
         prefix = os.path.join(entry, "")  # + child is os.path.join(entry, child): no "/" in it
         for child, lookup_key in _lookup_order(children):
-            key = _unique_key(entry, child, lookup_key)
+            # Most names: "name-version.dist-info", ASCII: their key is the lookup key.
+            if child.isascii() and child.endswith(_INFO_SUFFIXES) and child[0] not in "-.":
+                key = lookup_key
+            else:
+                key = _unique_key(entry, child, lookup_key)
             if key not in seen:
                 seen.add(key)
                 winners.append(prefix + child)
     return winners
 
 
-def _lookup_order(children: list[str]) -> Iterator[tuple[str, str]]:
+def _lookup_order(children: list[str]) -> list[tuple[str, str]]:
     """Metadata directories among ``children`` with their key, as importlib's ``Lookup``.
 
     ``Lookup`` groups them by key, each group where its first member is listed.
     """
-    groups: dict[str, list[str]] = {}
     # The few metadata directories among many names, picked out in C (as installed_copies).
     lows = list(map(str.lower, children))
     paired = zip(children, lows, strict=True)
-    infos = itertools.compress(paired, map(str.endswith, lows, _ALL_INFO_SUFFIXES))
-    for child, low in infos:
-        key = _normalize(low.rpartition(".")[0].partition("-")[0])
+    infos = list(itertools.compress(paired, map(str.endswith, lows, _ALL_INFO_SUFFIXES)))
+    keys = [_normalize(low.rpartition(".")[0].partition("-")[0]) for _, low in infos]
+    if len(set(keys)) == len(keys):  # one directory a key (most sites): in listing order
+        return [(child, key) for (child, _), key in zip(infos, keys, strict=True)]
+    groups: dict[str, list[str]] = {}
+    for (child, _), key in zip(infos, keys, strict=True):
         groups.setdefault(key, []).append(child)
-    return ((child, key) for key, group in groups.items() for child in group)
+    return [(child, key) for key, group in groups.items() for child in group]
 
 
 def _unique_key(entry: str, child: str, lookup_key: str) -> str:
