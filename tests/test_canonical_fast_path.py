@@ -323,3 +323,74 @@ def test_same_verdict_as_the_rfc8785_package(wrap, value):
     assert _verdict(_canonical_json_python, value) == ours
     lines = _verdict(canonical_json_lines, [value, value])
     assert lines == (ours + b"\n" + ours + b"\n" if isinstance(ours, bytes) else ours)
+
+
+def test_orjson_flags_are_orjsons_own():
+    from insidellms_provenance._canonical import _FAST_OPTIONS, _SORT_KEYS
+
+    assert _SORT_KEYS == orjson.OPT_SORT_KEYS
+    assert _FAST_OPTIONS == orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
+WITHOUT_ORJSON = """
+import sys
+from insidellms_provenance._canonical import canonical_json
+from insidellms_provenance.errors import NotCanonicalizableError
+
+def written(value):
+    try:
+        return canonical_json(value).hex()
+    except NotCanonicalizableError as error:
+        return "refused: " + str(error)
+
+lines = [written(value) for value in {values}]
+print("orjson" in sys.modules)
+print("\\n".join(lines))
+"""
+
+# Small values a process may write before (or without) importing orjson: floats in
+# ECMAScript's layouts, keys in UTF-16 order, escapes, nesting, and refusals. (A value
+# marshal refuses or that may hold a NaN takes canonical_json's usual paths: orjson.)
+SMALL_VALUES = """[
+    {"schema": "x/v1", "checked": 5000, "ok": True, "findings": [], "reproducibility": None},
+    {"b": [1, 2.5, -0.0, 1e21, 1e-7, 100.0, 123456789012345680000.0], "a": None},
+    {"\\U0001f600": 1, "\\ue000": 2, "z": '\\u2028\\x00"\\\\', "\\xe9": [[], {}]},
+    [[[[[[["deep"]]]]]]],
+    {"n": 2**53, "m": -(2**53)},
+    {1: "a key that is not a string"},
+    {"big": 2**53 + 1},
+]"""
+
+
+def _written(value):
+    try:
+        return canonical_json(value).hex()
+    except NotCanonicalizableError as error:
+        return "refused: " + str(error)
+
+
+def _written_elsewhere(values: str) -> tuple[bool, list[str]]:
+    """Whether a fresh interpreter imported orjson writing ``values``, and what it wrote."""
+    import subprocess
+    import sys
+
+    code = WITHOUT_ORJSON.format(values=values)
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    )
+    imported, *written = result.stdout.splitlines()
+    return imported == "True", written
+
+
+def test_small_values_written_without_orjson_are_its_bytes():
+    """A process that has not imported orjson writes small values without importing it."""
+    imported, written = _written_elsewhere(SMALL_VALUES)
+    assert not imported
+    # Here orjson is imported: canonical_json's usual paths write them.
+    assert written == [_written(value) for value in eval(SMALL_VALUES)]  # noqa: S307
+
+
+def test_a_large_value_imports_orjson():
+    imported, written = _written_elsewhere(repr([BULK]))
+    assert imported
+    assert written == [canonical_json(BULK).hex()]
