@@ -147,8 +147,9 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
     )
 
 
-def _installed_by_uv(info_dir: str) -> bool:
-    """Whether INSTALLER says ``uv`` (whose symlink link mode links every file)."""
+def _installed_by_uv(target: VerifyTarget) -> bool:
+    """Whether ``target``'s INSTALLER says ``uv`` (whose symlink link mode links every file)."""
+    info_dir = f"{os.fspath(target.site_dir)}/{target.dist_info}"
     return (read_info_text(info_dir, "INSTALLER") or "").strip() == "uv"
 
 
@@ -388,18 +389,19 @@ def _verify_one(
     ``site_fd``: its site directory already open (see :func:`check_files`); with it,
     a distribution :func:`proved_clean` is not checked again.
     """
-    record_path = target.dist_info + "/RECORD"
     if target.record_text is None:
         problem = target.record_problem or "RECORD is missing"
-        return [Finding(distribution=_display_name(target), path=record_path, problem=problem)]
-    site_dir = os.fspath(target.site_dir)
+        path = target.dist_info + "/RECORD"
+        return [Finding(distribution=_display_name(target), path=path, problem=problem)]
     uv_links = (
         target.uv_links
         if target.uv_links is not None
-        else functools.partial(_installed_by_uv, f"{site_dir}/{target.dist_info}")
+        else functools.partial(_installed_by_uv, target)
     )
     if site_fd is not None and proved_clean(target, site_fd, uv_links, read):
         return []
+    site_dir = os.fspath(target.site_dir)
+    record_path = target.dist_info + "/RECORD"
     entries, rejected = parse_record(target.record_text)
     problems = [(record_path, r.problem) for r in rejected]
     checked = check_files(
