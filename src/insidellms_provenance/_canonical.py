@@ -16,11 +16,14 @@ import marshal
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
 
 import orjson
 
 from insidellms_provenance.errors import NotCanonicalizableError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 __all__ = [
     "MAX_DEPTH",
