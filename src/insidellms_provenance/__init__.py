@@ -5,13 +5,14 @@ Importing the package is cheap: everything is loaded on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __all__ = ["__version__", "canonical_json", "record"]
 
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from insidellms_provenance._canonical import canonical_json
     from insidellms_provenance.fingerprint._recorder import record
 

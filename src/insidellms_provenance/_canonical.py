@@ -17,11 +17,13 @@ import math
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final
 
 from insidellms_provenance.errors import NotCanonicalizableError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Final
+
     import orjson
 
 __all__ = [

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Final
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = [
     "DIST_FILE_LIMIT",

@@ -7,8 +7,17 @@ neither needs the other's module to describe a change.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
-from typing import Any, Final, NamedTuple
+
+from insidellms_provenance.field._names import DETERMINISM_CLASSES
+
+# typing is not imported at run time: it is about 3 ms of a diff of two small runs. The
+# report's tuples are declared to the type checker as NamedTuples and made at run time
+# by collections.namedtuple, with the same fields (tests/test_report_tuples.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final, NamedTuple
 
 __all__ = [
     "CHANGE_KINDS",
@@ -16,6 +25,7 @@ __all__ = [
     "VERSION_SIZES",
     "Change",
     "classify_version_change",
+    "determinism_rank",
     "problem_changes",
     "same_version_change",
     "version_severity",
@@ -53,25 +63,43 @@ CHANGE_KINDS: Final = {
 VERSION_SIZES: Final = ("major", "minor", "patch", "pre-release", "post", "dev", "local")
 
 
-class Change(NamedTuple):
+if TYPE_CHECKING:
+
+    class _ChangeFields(NamedTuple):
+        plugin: str
+        kind: str
+        severity: str
+        message: str
+        before: str | None = None
+        after: str | None = None
+        size: str | None = None
+        direction: str | None = None
+        # What this change explains: the lines a version upgrade implies (the manifest's
+        # own version, a new archive location), shown under it instead of beside it.
+        implied: tuple[str, ...] = ()
+
+else:
+    _ChangeFields = namedtuple(  # noqa: PYI024 - typed above, for the type checker
+        "Change",
+        "plugin kind severity message before after size direction implied",
+        defaults=(None, None, None, None, ()),
+    )
+
+
+class Change(_ChangeFields):
     """One change to one plugin (or to the run, for conflicts)."""
 
-    plugin: str
-    kind: str
-    severity: str
-    message: str
-    before: str | None = None
-    after: str | None = None
-    size: str | None = None
-    direction: str | None = None
-    # What this change explains: the lines a version upgrade implies (the manifest's
-    # own version, a new archive location), shown under it instead of beside it.
-    implied: tuple[str, ...] = ()
+    __slots__ = ()
 
     @property
     def sort_key(self) -> tuple[int, str, str]:
         """Most severe first, then by kind and message."""
         return (SEVERITIES.index(self.severity), self.kind, self.message)
+
+
+def determinism_rank(level: str | None) -> int:
+    """Position in ``DETERMINISM_CLASSES``; an undeclared or unknown class ranks below all."""
+    return DETERMINISM_CLASSES.index(level) if level in DETERMINISM_CLASSES else 3
 
 
 def classify_version_change(before: str, after: str) -> tuple[str, str]:

@@ -13,10 +13,10 @@ from typing import Any, Final
 
 import attrs
 
+from insidellms_provenance.analyze._change import determinism_rank
 from insidellms_provenance.analyze._dependency_diff import unsatisfied_text
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.field.schema import PluginFingerprint, Provenance
-from insidellms_provenance.fingerprint._plugin_manifest import determinism_rank
 
 __all__ = [
     "CHECK_RULES",

@@ -10,7 +10,6 @@ naming the plugin once (the plugin column) and the dependency once (the message)
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from insidellms_provenance.analyze._change import (
     Change,
@@ -19,6 +18,10 @@ from insidellms_provenance.analyze._change import (
     same_version_change,
     version_severity,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["dependency_changes", "unsatisfied_text"]
 

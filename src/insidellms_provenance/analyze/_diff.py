@@ -13,19 +13,23 @@ changes are compared at close to the cost of parsing them. Never imports plugin 
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from insidellms_provenance.analyze._change import (
     Change,
     classify_version_change,
+    determinism_rank,
     problem_changes,
     same_version_change,
     version_severity,
 )
 from insidellms_provenance.field._names import REGISTRY_KINDS
 
+TYPE_CHECKING = False  # typing is not imported at run time (see analyze._change)
 if TYPE_CHECKING:
+    from typing import Any, Final, NamedTuple
+
     from insidellms_provenance.field.schema import (
         Conflict,
         DistributionInfo,
@@ -38,18 +42,29 @@ if TYPE_CHECKING:
 __all__ = ["DiffReport", "diff_fields"]
 
 
-class DiffReport(NamedTuple):
+if TYPE_CHECKING:
+
+    class _DiffReportFields(NamedTuple):
+        group: str
+        before_digest: str
+        after_digest: str
+        changes: tuple[Change, ...]
+        notes: tuple[str, ...] = ()
+
+else:
+    _DiffReportFields = namedtuple(  # noqa: PYI024 - typed above, for the type checker
+        "DiffReport", "group before_digest after_digest changes notes", defaults=((),)
+    )
+
+
+class DiffReport(_DiffReportFields):
     """Both digests, the group, and every change, grouped by plugin, most severe first.
 
     ``notes`` say what could not be compared; they are not changes, so no policy fails
     on them.
     """
 
-    group: str
-    before_digest: str
-    after_digest: str
-    changes: tuple[Change, ...]
-    notes: tuple[str, ...] = ()
+    __slots__ = ()
 
     @property
     def identical(self) -> bool:
@@ -619,8 +634,6 @@ def _diff_determinism(name: str, was: ManifestSummary, now: ManifestSummary) -> 
     old, new = _level(was), _level(now)
     if old == new:
         return []
-    from insidellms_provenance.fingerprint._plugin_manifest import determinism_rank
-
     rank_old, rank_new = determinism_rank(old), determinism_rank(new)
     downgrade = rank_new > rank_old
     kind = "determinism-downgrade" if downgrade else "determinism-upgrade"

@@ -14,11 +14,15 @@ Typical usage::
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
-from typing import Final, NamedTuple
 
 from insidellms_provenance.analyze._change import CHANGE_KINDS, SEVERITIES, VERSION_SIZES, Change
 from insidellms_provenance.analyze._diff import DiffReport
+
+TYPE_CHECKING = False  # typing is not imported at run time (see analyze._change)
+if TYPE_CHECKING:
+    from typing import Final, NamedTuple
 
 __all__ = [
     "FAIL_ON_EXAMPLES",
@@ -115,12 +119,23 @@ FAIL_ON_EXAMPLES: Final = (
 )
 
 
-class FailOnPolicy(NamedTuple):
+if TYPE_CHECKING:
+
+    class _FailOnPolicyFields(NamedTuple):
+        text: str
+        include: tuple[str, ...]
+        exclude: tuple[str, ...]
+
+else:
+    _FailOnPolicyFields = namedtuple(  # noqa: PYI024 - typed above, for the type checker
+        "FailOnPolicy", "text include exclude"
+    )
+
+
+class FailOnPolicy(_FailOnPolicyFields):
     """A parsed ``--fail-on``: its text as given and its included and excluded selectors."""
 
-    text: str
-    include: tuple[str, ...]
-    exclude: tuple[str, ...]
+    __slots__ = ()
 
     def selects(self, change: Change) -> bool:
         """Whether ``change`` makes this policy fail."""

@@ -7,7 +7,6 @@ import os
 import sys
 from collections.abc import Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
 
 from insidellms_provenance.cli._render import (
     change_lines,
@@ -18,6 +17,7 @@ from insidellms_provenance.cli._render import (
     terminal_safe,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 

@@ -81,7 +81,7 @@ def run(arguments: argparse.Namespace) -> int:
         raise ProvenanceError("--serial-number and --timestamp apply to --format cyclonedx only")
     output: Path | None = arguments.output
     if output is not None:
-        _check_output(output, fmt, [manifest_path(arguments.run)])
+        _check_output(output, fmt, [Path(manifest_path(arguments.run))])
     if arguments.wheels is not None and not arguments.wheels.is_dir():
         raise ProvenanceError(f"{arguments.wheels}: not a directory")
     provenance, _ = load_provenance(arguments.run)
@@ -152,7 +152,7 @@ def _document(
     from insidellms_provenance.analyze.export._intoto import statement_value
     from insidellms_provenance.runfile._read import manifest_path
 
-    subject = manifest_path(arguments.run)
+    subject = Path(manifest_path(arguments.run))
     return statement_value(
         provenance,
         matches,

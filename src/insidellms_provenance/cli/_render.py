@@ -15,9 +15,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from insidellms_provenance.analyze._change import Change
     from insidellms_provenance.field.schema import Conflict
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from insidellms_provenance._canonical import canonical_digest, canonical_json
 from insidellms_provenance.field._names import SCHEMA_V1, SCHEMA_V2
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from insidellms_provenance.field.schema import (
         Conflict,
         Dependency,

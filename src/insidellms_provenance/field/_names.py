@@ -8,9 +8,19 @@ this module repeats them for readers on ``diff``'s path, where building the sche
 
 from __future__ import annotations
 
-from typing import Final, Literal
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final, Literal
 
-__all__ = ["FIELD_KEY", "MANIFEST_NAME", "REGISTRY_KINDS", "SCHEMA_V1", "SCHEMA_V2"]
+
+__all__ = [
+    "DETERMINISM_CLASSES",
+    "FIELD_KEY",
+    "MANIFEST_NAME",
+    "REGISTRY_KINDS",
+    "SCHEMA_V1",
+    "SCHEMA_V2",
+]
 
 SCHEMA_V1: Final = "insidellms-provenance/plugins/v1"
 SCHEMA_V2: Final = "insidellms-provenance/plugins/v2"
@@ -21,3 +31,4 @@ REGISTRY_KINDS: Final[tuple[Literal["models", "probes", "datasets"], ...]] = (
     "probes",
     "datasets",
 )
+DETERMINISM_CLASSES: Final = ("deterministic", "best_effort", "non_deterministic")

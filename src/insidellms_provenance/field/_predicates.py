@@ -6,12 +6,17 @@ again from ``field/schema.py``; until then, ``field._validate`` compiles them.
 
 # ruff: noqa: ANN401, C901, PLR0911, PLR0912, PLR0915, Q000, SIM102
 # fmt: off
+from __future__ import annotations
+
 import re
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PREDICATES", "SOURCES_DIGEST"]
 
-SOURCES_DIGEST = "sha256:c396fc94ba4ebc02bccf63a186f640b68f1f0ccf82d0b4e0796e69c2778f9a17"
+SOURCES_DIGEST = "sha256:9fc85c69f790b3b16c2acdd0ee3bc31c97d851d4dbd489d78a507c7094d93753"
 
 _c0 = ('insidellms-provenance/plugins/v2',)
 _c1 = re.compile('^sha256:[0-9a-f]{64}$').search

@@ -29,17 +29,21 @@ import functools
 import os
 import re
 import types
-import typing
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
+# typing is imported only where annotations are read (to report a problem, or to
+# generate predicates): a valid field is decided by the generated predicates, and
+# importing typing would be about 3 ms of a diff of two small runs.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from insidellms_provenance.field.schema import Pattern
 
-__all__ = ["generated_predicate", "validate"]
+    _Path = Any  # "$" or a chain (parent, key): formatted only when a check fails
+    _Check = Callable[[object, _Path, list[str]], None]
 
-_Path = Any  # "$" or a chain (parent, key): formatted only when a check fails
-_Check = Callable[[object, _Path, list[str]], None]
+__all__ = ["generated_predicate", "validate"]
 
 # Caches, each a pure function of the schema's classes (filled on first use, never reset):
 _CHECKS: dict[object, _Check] = {}  # annotation -> reporting check
@@ -114,6 +118,8 @@ def _check_for(hint: object) -> _Check:
 
 
 def _compile(hint: object) -> _Check:  # noqa: C901, PLR0911 - one branch per kind of annotation
+    import typing
+
     origin = typing.get_origin(hint)
     if hint is str:
         return _expect(lambda v: isinstance(v, str), "a string")
@@ -126,18 +132,18 @@ def _compile(hint: object) -> _Check:  # noqa: C901, PLR0911 - one branch per ki
         )
     if hint is type(None):
         return _expect(lambda v: v is None, "null")
-    if origin is Literal:
+    if origin is typing.Literal:
         allowed = typing.get_args(hint)
         return _expect(
             lambda v: isinstance(v, str) and v in allowed,
             " or ".join(repr(a) for a in allowed),
         )
-    if origin is Annotated:
+    if origin is typing.Annotated:
         base, *extras = typing.get_args(hint)
         from insidellms_provenance.field.schema import Pattern
 
         return _annotated(_check_for(base), [e for e in extras if isinstance(e, Pattern)])
-    if origin in (Union, types.UnionType):
+    if origin in (typing.Union, types.UnionType):
         return _union([_check_for(arg) for arg in typing.get_args(hint)])
     if origin is list:
         (item,) = typing.get_args(hint)
@@ -221,6 +227,8 @@ def _mapping(item: _Check) -> _Check:
 
 
 def _typeddict(cls: type) -> _Check:
+    import typing
+
     hints = typing.get_type_hints(cls, include_extras=True)
     required: frozenset[str] = cls.__required_keys__  # type: ignore[attr-defined]
     ordered_required = [key for key in hints if key in required]
@@ -319,8 +327,13 @@ def predicates_module_text() -> str:
             "",
             "# ruff: noqa: ANN401, C901, PLR0911, PLR0912, PLR0915, Q000, SIM102",
             "# fmt: off",
+            "from __future__ import annotations",
+            "",
             "import re",
-            "from typing import Any",
+            "",
+            "TYPE_CHECKING = False",
+            "if TYPE_CHECKING:",
+            "    from typing import Any",
             "",
             '__all__ = ["PREDICATES", "SOURCES_DIGEST"]',
             "",
@@ -387,6 +400,8 @@ class _PredicateSource:
 
     def expression(self, hint: object, var: str) -> str:  # noqa: PLR0911 - one branch per kind
         """A Python expression true when ``var`` is a valid ``hint``."""
+        import typing
+
         origin = typing.get_origin(hint)
         if hint is str:
             return f"isinstance({var}, str)"
@@ -396,12 +411,12 @@ class _PredicateSource:
             return f"(type({var}) is int and {var} >= 0)"
         if hint is type(None):
             return f"({var} is None)"
-        if origin is Literal:
+        if origin is typing.Literal:
             allowed = self.constant(typing.get_args(hint))
             return f"(isinstance({var}, str) and {var} in {allowed})"
-        if origin is Annotated:
+        if origin is typing.Annotated:
             return self._annotated_expression(hint, var)
-        if origin in (Union, types.UnionType):
+        if origin in (typing.Union, types.UnionType):
             options = [self.expression(arg, var) for arg in typing.get_args(hint)]
             return "(" + " or ".join(options) + ")"
         if origin in (list, dict) or typing.is_typeddict(hint):
@@ -409,6 +424,8 @@ class _PredicateSource:
         raise TypeError(f"no check for {hint!r}")
 
     def _annotated_expression(self, hint: object, var: str) -> str:
+        import typing
+
         from insidellms_provenance.field.schema import Pattern
 
         base, *extras = typing.get_args(hint)
@@ -447,6 +464,8 @@ class _PredicateSource:
         Lists, ``TypedDict``s and optional ones are written inline (no call per value);
         a class already being written (``within``) is called, so recursion ends.
         """
+        import typing
+
         origin = typing.get_origin(hint)
         args = typing.get_args(hint)
         inner = indent + "    "
@@ -462,7 +481,7 @@ class _PredicateSource:
             self._statements(args[1], nested, inner, lines, (*within, hint))
         elif typing.is_typeddict(hint) and (hint not in within or var == "v"):
             self._typeddict_statements(hint, var, indent, lines, (*within, hint))  # type: ignore[arg-type]
-        elif origin in (Union, types.UnionType) and len(args) == 2 and args[1] is type(None):
+        elif origin in (typing.Union, types.UnionType) and len(args) == 2 and args[1] is type(None):
             lines.append(f"{indent}if {var} is not None:")
             self._statements(args[0], var, inner, lines, within)
         else:
@@ -480,6 +499,8 @@ class _PredicateSource:
         ``dict`` is vouched for (a subclass could answer for a missing key); anything
         else is left to the reporting checks, which decide alone.
         """
+        import typing
+
         inner = indent + "    "
         hints = typing.get_type_hints(hint, include_extras=True)
         required: frozenset[str] = hint.__required_keys__  # type: ignore[attr-defined]

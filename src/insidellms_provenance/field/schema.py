@@ -93,6 +93,10 @@ RegistryKind = Literal["models", "probes", "datasets"]
 REGISTRY_KINDS: Final[tuple[RegistryKind, ...]] = ("models", "probes", "datasets")
 """The host's three registries, in the order the field lists them."""
 
+DETERMINISM_CLASSES: Final = ("deterministic", "best_effort", "non_deterministic")
+"""The classes ``determinism.class`` may name, most deterministic first: the order
+policies and diffs compare them by (an undeclared or unknown class ranks below all)."""
+
 ManifestStatus = Literal["ok", "missing", "invalid", "error"]
 LoadStatus = Literal["loaded", "failed", "skipped", "disabled"]
 OriginStatus = Literal["ok", "shadowed", "unknown"]

@@ -9,6 +9,7 @@ from insidellms_provenance._canonical import canonical_json, sha256_digest
 from insidellms_provenance.errors import NotCanonicalizableError
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import (
+    DETERMINISM_CLASSES,
     REGISTRY_KINDS,
     Determinism,
     ManifestSummary,
@@ -17,17 +18,13 @@ from insidellms_provenance.field.schema import (
 )
 
 __all__ = [
-    "DETERMINISM_CLASSES",
     "KNOWN_SDK_VERSIONS",
     "MAX_MANIFEST_BYTES",
-    "determinism_rank",
     "is_specifier",
     "is_version",
     "summarize_manifest",
 ]
 
-# Most deterministic first: the order policies and diffs compare classes by.
-DETERMINISM_CLASSES: Final = ("deterministic", "best_effort", "non_deterministic")
 KNOWN_SDK_VERSIONS: Final = frozenset({"1"})
 MAX_MANIFEST_BYTES: Final = 1 << 20
 _REQUIRED_KEYS: Final = ("name", "version", "sdk_version", "insideLLMs", "capabilities")
@@ -58,11 +55,6 @@ def _is_plain_specifier(text: str) -> bool:
         if not _is_plain_release(release, 2 if operator == "~=" else 1):
             return False
     return True
-
-
-def determinism_rank(level: str | None) -> int:
-    """Position in :data:`DETERMINISM_CLASSES`; undeclared or unknown ranks below all."""
-    return DETERMINISM_CLASSES.index(level) if level in DETERMINISM_CLASSES else 3
 
 
 def summarize_manifest(value: object) -> ManifestSummary:

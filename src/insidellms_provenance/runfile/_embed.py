@@ -115,7 +115,7 @@ def embed(run: Path, field: Provenance) -> EmbedResult:
     """
     from insidellms_provenance.runfile._read import manifest_path
 
-    path = manifest_path(run)
+    path = Path(manifest_path(run))
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     for _ in range(_ATTEMPTS):
         fd, before = _open_locked(target)

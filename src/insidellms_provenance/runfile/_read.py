@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Final, Literal, cast, overload
 
 import orjson
 
@@ -25,10 +24,14 @@ from insidellms_provenance.field._read import (
     validate_checked,
 )
 
+TYPE_CHECKING = False  # typing is not imported: it would be ≈ 3 ms of diff's start-up
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Final, Literal
 
     from insidellms_provenance.field.schema import Provenance
+
+    FileKind = Literal["manifest", "record"]
 
 __all__ = [
     "FIELD_KEY",
@@ -45,15 +48,6 @@ __all__ = [
 ]
 
 
-FileKind = Literal["manifest", "record"]
-
-
-@overload
-def manifest_path(run: str) -> str: ...
-@overload
-def manifest_path(run: Path) -> Path: ...
-@overload
-def manifest_path(run: str | Path) -> str | Path: ...
 def manifest_path(run: str | Path) -> str | Path:
     """``RUN/manifest.json`` for a directory, the path itself otherwise.
 
@@ -155,7 +149,7 @@ def load_field_value(
     if beside is None:
         field = read_field(value, where=where)
     else:
-        field = read_field_beside(value, where=where, validated=cast("Provenance", beside))
+        field = read_field_beside(value, where=where, validated=beside)
     checked: dict[str, object] = dict(field)
     return checked, where
 
@@ -185,9 +179,11 @@ def load_field_pair(
         ends.append(len(texts))
 
     value, first_where, _ = locate_field(before)
-    first: dict[str, object] = dict(read_field(value, where=first_where, each_plugin=keep))
+    provenance = read_field(value, where=first_where, each_plugin=keep)
     del value
-    plugins = cast("list[dict[str, dict[str, object]]]", first["plugins"])
+    plugins = provenance["plugins"]
+    first: dict[str, object] = dict(provenance)
+    del provenance
     if len(ends) != len(plugins) + 1:  # a v1 field, or a value orjson cannot write
         return (first, first_where), load_field_value(after, beside=first)
     keys = [(plugin["entry_point"]["name"], plugin["entry_point"]["value"]) for plugin in plugins]
@@ -204,7 +200,7 @@ def load_field_pair(
         del texts
         field, where, _ = _field_in(parse_json(data, where=str(path)), path)
         del data
-        beside = read_field_beside(field, where=where, validated=cast("Provenance", first))
+        beside = read_field_beside(field, where=where, validated=first)
         return (first, first_where), (dict(beside), where)
     del data
     field, where, _ = _field_in(parsed, path)
@@ -228,11 +224,11 @@ class _SharedPlugins:
     """Which plugins of the second field are, by their text, plugins of the first."""
 
     def __init__(
-        self, texts: bytearray, ends: list[int], keys: list[tuple[object, object]], field: object
+        self, texts: bytearray, ends: list[int], keys: list[tuple[str, str]], field: object
     ) -> None:
         theirs = field.get("plugins") if isinstance(field, dict) else None
         self.found: dict[int, int] = {}  # index in the second -> index in the first
-        by_key: dict[tuple[object, object] | None, int] = {}
+        by_key: dict[tuple[str, str] | None, int] = {}
         count, found, startswith = len(keys), self.found, texts.startswith
 
         def match(index: int, text: bytes) -> None:
