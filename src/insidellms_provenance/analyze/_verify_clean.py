@@ -124,9 +124,9 @@ def proved_clean(  # noqa: PLR0911 - each return is one reason to leave it to th
         return False
     if not _clean_roots(site_fd, roots, rows, dist_info, read):
         return False
+    if not rows and not climbing:
+        return True  # every row was met by the walk
     rest = {**rows, **climbing}
-    if not rest:
-        return True
     made = [_entry(path, field, size) for path, (field, size) in rest.items()]
     entries = [entry for entry in made if entry is not None]
     if len(entries) != len(made):
