@@ -461,3 +461,56 @@ def test_the_group_is_decided_as_discovery_decides_it(tmp_path: Path, kind: str)
         ]
     else:
         assert findings == []
+
+
+def _record_as(kind: str) -> Callable[[Path], None]:
+    def make(info: Path) -> None:
+        record = info / "RECORD"
+        if kind == "utf-8":
+            record.write_text("d\u00e9mo/x.py,,\n", encoding="utf-8")
+        elif kind == "latin-1":
+            record.write_bytes("d\u00e9mo/x.py,,\n".encode("latin-1"))
+        elif kind == "symlink":
+            (info / "RECORD.real").write_text("demo/x.py,,\n")
+            record.symlink_to("RECORD.real")
+        elif kind == "dangling symlink":
+            record.symlink_to("nowhere")
+        elif kind == "fifo":
+            os.mkfifo(record)
+        elif kind == "directory":
+            record.mkdir()
+        elif kind == "too large":
+            from insidellms_provenance._safe_io import RECORD_FILE_LIMIT
+
+            record.write_bytes(b"x" * (RECORD_FILE_LIMIT + 1))
+        elif kind == "plain":
+            record.write_text("demo/x.py,,\n")
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "plain",
+        "missing",
+        "utf-8",
+        "latin-1",
+        "symlink",
+        "dangling symlink",
+        "fifo",
+        "directory",
+        "too large",
+    ],
+)
+def test_record_is_described_as_read_info_text_reads_it(tmp_path: Path, kind: str) -> None:
+    """``target_at`` reads a plain RECORD in one go, and words anything else as ever."""
+    from insidellms_provenance.fingerprint._dist_files import read_info_text
+
+    info = tmp_path / INFO
+    info.mkdir()
+    _record_as(kind)(info)
+    problems: list[str] = []
+    text = read_info_text(str(info), "RECORD", problems)
+    target = target_at(str(info))
+    assert (target.record_text, target.record_problem) == (text, problems[0] if problems else None)

@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     from insidellms_provenance.analyze._diff import DiffReport
     from insidellms_provenance.field.schema import Provenance
 
-from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_open_file
+from insidellms_provenance._safe_io import (
+    DIST_FILE_LIMIT,
+    RECORD_FILE_LIMIT,
+    FileRefusedError,
+    read_open_file,
+)
 from insidellms_provenance._signals import interrupts_held
 from insidellms_provenance.analyze._verify_clean import proved_clean
 from insidellms_provenance.fingerprint._discover import _declares, declares_group, dist_info_name
@@ -52,6 +57,8 @@ _DESCRIBED_HERE_MAX: Final = 1000
 # A file's fixed cost (open, fstat, read, close, checks) in bytes hashed, for balancing.
 _FILE_COST_BYTES: Final = 16384
 _ROW_SIZE = re.compile(r",([0-9]+)\n")
+# read_regular's flags for RECORD (symlinks followed, as importlib follows them).
+_RECORD_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 _ENTRY_POINTS_FLAGS: Final = (
     os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 )
@@ -96,19 +103,47 @@ def target_at(info_dir: str) -> VerifyTarget:
     if a listed file is a symlink (``uv_links`` is ``None``: not read yet).
     """
     site, _, dist_info = info_dir.rpartition("/")
-    layout = site_layout(site or ".")
-    problems: list[str] = []
-    record_text = read_info_text(info_dir, "RECORD", problems)
+    site = site or "."
+    layout = site_layout(site)
+    record_text, record_problem = _record_text(info_dir)
     return VerifyTarget(
-        name="",
-        site_dir=_site_path(site or "."),
-        dist_info=dist_info,
-        record_text=record_text,
-        depth=layout.depth,
-        record_problem=problems[0] if problems else None,
-        relocated_depth=layout.relocated_depth,
-        uv_links=None,
+        "",
+        _site_path(site),
+        dist_info,
+        record_text,
+        layout.depth,
+        record_problem,
+        layout.relocated_depth,
+        None,
     )
+
+
+def _record_text(info_dir: str) -> tuple[str | None, str | None]:
+    """RECORD's text in ``info_dir``, or ``None`` and why not (``read_info_text``'s words).
+
+    The common case (a regular file of UTF-8 text) is read here without
+    ``read_info_text``'s layers, one distribution of thousands at a time; anything else
+    is read again by ``read_info_text``, which words the problem.
+    """
+    try:
+        fd = os.open(info_dir + "/RECORD", _RECORD_FLAGS)
+    except OSError:
+        pass
+    else:
+        try:
+            data = read_open_file(fd, limit=RECORD_FILE_LIMIT)
+        except FileRefusedError:
+            data = None
+        finally:
+            os.close(fd)
+        if data is not None:
+            try:
+                return data.decode("utf-8"), None
+            except UnicodeDecodeError:
+                pass
+    problems: list[str] = []
+    text = read_info_text(info_dir, "RECORD", problems)
+    return text, problems[0] if problems else None
 
 
 @functools.cache
