@@ -2,8 +2,10 @@
 
 The fast path checks types and NaN with ``marshal`` and nesting with orjson's own limit,
 and finds the floats orjson lays out unlike ECMAScript in its bytes; a value goes down
-it whole, so every refusal is tried inside a small value and inside a large one (which
-takes the other branch of the nesting check), and next to nulls (where NaN could hide).
+it whole, or in parts where it is an object or array of many members, so every refusal
+is tried inside a small value, inside a large one (which takes the other branch of the
+nesting check), inside a part of one written in parts, and next to nulls (where NaN
+could hide).
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import uuid
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from insidellms_provenance._canonical import (
+    _PART,
     MAX_DEPTH,
     _canonical_json_python,
     _depth_padding,
+    _in_parts,
     _may_hold_non_finite,
     canonical_json,
     canonical_json_lines,
@@ -38,11 +42,29 @@ def large(value):
     return {"bulk": BULK, "value": value}
 
 
+def in_parts(value):
+    """``value`` as a member of an object written in parts (among BULK's members)."""
+    return {**BULK, "k0300+": value}
+
+
+def in_array_parts(value):
+    """``value`` as an item of an array written in parts, in its third part."""
+    items = list(BULK.values())
+    return [*items[: 2 * _PART + 3], value, *items[2 * _PART + 3 :]]
+
+
+WRAPS = pytest.mark.parametrize(
+    "wrap",
+    [lambda v: v, large, in_parts, in_array_parts],
+    ids=["small", "large", "object-parts", "array-parts"],
+)
+
+
 class Plain(enum.Enum):
     A = "a"
 
 
-@pytest.mark.parametrize("wrap", [lambda v: v, large], ids=["small", "large"])
+@WRAPS
 @pytest.mark.parametrize(
     ("culprit", "message"),
     [
@@ -311,7 +333,7 @@ def _verdict(write, value):
         return type(error)
 
 
-@pytest.mark.parametrize("wrap", [lambda v: v, large], ids=["small", "large"])
+@WRAPS
 @given(value=hostile_values)
 @settings(max_examples=400, deadline=None)
 def test_same_verdict_as_the_rfc8785_package(wrap, value):
@@ -323,6 +345,100 @@ def test_same_verdict_as_the_rfc8785_package(wrap, value):
     assert _verdict(_canonical_json_python, value) == ours
     lines = _verdict(canonical_json_lines, [value, value])
     assert lines == (ours + b"\n" + ours + b"\n" if isinstance(ours, bytes) else ours)
+
+
+# Written in parts: an object or array of many members is checked and written a few
+# dozen members at a time. The parts joined must be the whole value's bytes, and any
+# doubt about one part (or about the object's keys) sends the whole value down the
+# usual paths.
+
+
+def test_a_plain_object_or_array_of_many_members_is_written_in_parts():
+    for value in (in_parts(1.5), in_array_parts(2.0), {f"{i:05d}": [i, 0.5] for i in range(999)}):
+        written = _in_parts(value)
+        assert written is not None
+        assert written == canonical_json(value) == _canonical_json_python(value)
+        assert written == rfc8785.dumps(value)
+
+
+# Keys at U+E000 and up that fill the parts after BULK's to the brim, so that a key above
+# U+FFFF (which UTF-16 orders before them, code points after) starts a part of its own.
+_BRIM = [f"\ufb33{index:03d}" for index in range(-len(BULK) % _PART or _PART)]
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["\ufb33", "\U0001f600"],  # UTF-16 order differs from code point order
+        [*_BRIM, "\U0001f600"],  # the same, the two kinds of key in different parts
+        [Word.HI, "b"],  # a key of a str subclass
+        [1, "b"],  # a key that is not a string
+        ["\ud800", "b"],  # a lone surrogate
+    ],
+    ids=["utf16-order", "utf16-order-across-parts", "str-subclass", "int", "lone-surrogate"],
+)
+def test_keys_that_parts_cannot_order_leave_the_value_whole(keys):
+    value = {**BULK, **{key: index for index, key in enumerate(keys)}}
+    assert _in_parts(value) is None
+    assert _verdict(canonical_json, value) == _verdict(_canonical_json_python, value)
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        {"q": '"\\', "f": 3.0},  # a backslash beside a relaid float: the prepared path
+        [[[[[]]]]],
+        {"big": 2**53},  # JCS allows it, orjson does not: the reference writer
+        "\ufb33\U0001f600",
+    ],
+)
+def test_a_part_the_fast_path_cannot_write_leaves_the_value_whole(member):
+    for wrap in (in_parts, in_array_parts):
+        value = wrap(member)
+        assert canonical_json(value) == _canonical_json_python(value)
+
+
+def test_nesting_limit_inside_a_part():
+    deepest = _nested_lists(MAX_DEPTH - 1)  # the member is one level below the whole
+    assert canonical_json(in_parts(deepest)) == _canonical_json_python(in_parts(deepest))
+    with pytest.raises(NotCanonicalizableError, match="nested deeper than"):
+        canonical_json(in_parts([deepest]))
+    with pytest.raises(NotCanonicalizableError, match="nested deeper than"):
+        canonical_json(in_array_parts([deepest]))
+
+
+finite_members = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | floats_of_every_magnitude
+    | st.text(max_size=4),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
+    max_leaves=4,
+)
+
+
+@given(
+    items=st.lists(finite_members, min_size=257, max_size=270),
+    keys=st.lists(st.text(max_size=4), max_size=12),
+    as_object=st.booleans(),
+)
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
+def test_parts_are_the_whole_values_bytes(items, keys, as_object):
+    # Among generated members, some keys are arbitrary text (non-BMP, U+E000 and up...).
+    names = [*keys, *(f"m{index:04d}" for index in range(len(items)))]
+    value = dict(zip(names, items, strict=False)) if as_object else items
+    assert canonical_json(value) == _canonical_json_python(value)
 
 
 def test_orjson_flags_are_orjsons_own():

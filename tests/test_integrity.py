@@ -550,15 +550,18 @@ def _prefix_env(prefix: Path) -> dict[str, str]:
     return {"PYTHONPYCACHEPREFIX": str(prefix)}
 
 
-@pytest.mark.parametrize("compiler", ["pip", "compileall"])
+_COMPILE_OPTIONS = {"pip": ("--compile",), "uv": ("--compile-bytecode",), "compileall": ()}
+
+
+@pytest.mark.parametrize("compiler", ["pip", "uv", "compileall"])
 def test_real_prefix_caches_no_false_positive_and_tampering_found(tmp_path, wheelhouse, compiler):
     """A real install compiled under a prefix, recorded and verified under it: the
     installer's and the import's caches are no false positive; a cache swapped there,
     which Python really runs, is ``modified`` in ``record`` and ``verify``."""
     prefix = tmp_path / "prefix"
     env = _prefix_env(prefix)
-    venv = create_venv(tmp_path / "venv", "pip")
-    extra = ("--compile",) if compiler == "pip" else ("--no-compile",)
+    venv = create_venv(tmp_path / "venv", "uv" if compiler == "uv" else "pip")
+    extra = _COMPILE_OPTIONS[compiler] or ("--no-compile",)
     install(
         venv, "insidellms-provenance", "gamma-plugin", find_links=wheelhouse, extra=extra, env=env
     )
