@@ -16,7 +16,6 @@ import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
@@ -86,7 +85,7 @@ class VerifyTarget(NamedTuple):
     """
 
     name: str
-    site_dir: Path
+    site_dir: str | os.PathLike[str]
     dist_info: str
     record_text: str | None
     depth: int
@@ -108,7 +107,7 @@ def target_at(info_dir: str) -> VerifyTarget:
     record_text, record_problem = _record_text(info_dir)
     return VerifyTarget(
         "",
-        _site_path(site),
+        site,
         dist_info,
         record_text,
         layout.depth,
@@ -146,12 +145,6 @@ def _record_text(info_dir: str) -> tuple[str | None, str | None]:
     return text, problems[0] if problems else None
 
 
-@functools.cache
-def _site_path(site: str) -> Path:
-    """One ``Path`` per site directory: thousands of distributions share a few."""
-    return Path(site)
-
-
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
     """Describe an installed distribution for verification, reading metadata only.
 
@@ -165,6 +158,8 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
     problems: list[str] = []
     record_text = read_dist_text(dist, "RECORD", problems)
     directory = getattr(dist, "_path", None)  # PathDistribution's directory (see discover)
+    from pathlib import Path  # imported already: a Distribution was made
+
     if isinstance(directory, Path):
         name = metadata_name(str(directory)) or ""
     else:

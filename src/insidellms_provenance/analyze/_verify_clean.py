@@ -51,14 +51,13 @@ from insidellms_provenance.fingerprint._record_file import (
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Protocol
 
     class VerifyTarget(Protocol):
         """What the walk reads of ``analyze._verify.VerifyTarget`` (named here, not imported)."""
 
         @property
-        def site_dir(self) -> Path: ...
+        def site_dir(self) -> str | os.PathLike[str]: ...
         @property
         def dist_info(self) -> str: ...
         @property

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import pathlib
 import re
 import sys
 from collections import defaultdict
@@ -152,6 +151,7 @@ def _declares(text: str | None, group: str) -> bool:
 def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
     """The winning distributions whose ``entry_points.txt`` contains ``group``, in order."""
     from importlib import metadata
+    from pathlib import Path
 
     info_dirs = _info_dirs()
     if info_dirs is None:
@@ -168,7 +168,7 @@ def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
         text = _read_text(directory + "/entry_points.txt")  # a listed name: no "/" at its end
         if text and group in text:
             # The path importlib makes: the sys.path entry joined with the child's name.
-            yield metadata.PathDistribution(pathlib.Path(directory)), text
+            yield metadata.PathDistribution(Path(directory)), text
 
 
 class InstalledDistributions:
@@ -204,8 +204,9 @@ class InstalledDistributions:
         dist = self._made.get(name)
         if dist is None and name in self._directories:
             from importlib import metadata
+            from pathlib import Path
 
-            dist = metadata.PathDistribution(pathlib.Path(self._directories[name]))
+            dist = metadata.PathDistribution(Path(self._directories[name]))
             self._made[name] = dist
         return dist
 
@@ -272,8 +273,9 @@ def _unique_key(entry: str, child: str, lookup_key: str) -> str:
         return lookup_key if child.isascii() else _normalize(name)
     # Any other stem ("Foo.DIST-INFO"): importlib reads the Name in the metadata.
     from importlib import metadata
+    from pathlib import Path
 
-    return _normalized_name(metadata.PathDistribution(pathlib.Path(entry, child)))
+    return _normalized_name(metadata.PathDistribution(Path(entry, child)))
 
 
 def _normalize(name: str) -> str:
