@@ -439,3 +439,74 @@ def test_parts_are_the_whole_values_bytes(items, keys, as_object):
     names = [*keys, *(f"m{index:04d}" for index in range(len(items)))]
     value = dict(zip(names, items, strict=False)) if as_object else items
     assert canonical_json(value) == _canonical_json_python(value)
+
+
+def test_orjson_flags_are_orjsons_own():
+    from insidellms_provenance._canonical import _FAST_OPTIONS, _SORT_KEYS
+
+    assert _SORT_KEYS == orjson.OPT_SORT_KEYS
+    assert _FAST_OPTIONS == orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
+WITHOUT_ORJSON = """
+import sys
+from insidellms_provenance._canonical import canonical_json
+from insidellms_provenance.errors import NotCanonicalizableError
+
+def written(value):
+    try:
+        return canonical_json(value).hex()
+    except NotCanonicalizableError as error:
+        return "refused: " + str(error)
+
+lines = [written(value) for value in {values}]
+print("orjson" in sys.modules)
+print("\\n".join(lines))
+"""
+
+# Small values a process may write before (or without) importing orjson: floats in
+# ECMAScript's layouts, keys in UTF-16 order, escapes, nesting, and refusals. (A value
+# marshal refuses or that may hold a NaN takes canonical_json's usual paths: orjson.)
+SMALL_VALUES = """[
+    {"schema": "x/v1", "checked": 5000, "ok": True, "findings": [], "reproducibility": None},
+    {"b": [1, 2.5, -0.0, 1e21, 1e-7, 100.0, 123456789012345680000.0], "a": None},
+    {"\\U0001f600": 1, "\\ue000": 2, "z": '\\u2028\\x00"\\\\', "\\xe9": [[], {}]},
+    [[[[[[["deep"]]]]]]],
+    {"n": 2**53, "m": -(2**53)},
+    {1: "a key that is not a string"},
+    {"big": 2**53 + 1},
+]"""
+
+
+def _written(value):
+    try:
+        return canonical_json(value).hex()
+    except NotCanonicalizableError as error:
+        return "refused: " + str(error)
+
+
+def _written_elsewhere(values: str) -> tuple[bool, list[str]]:
+    """Whether a fresh interpreter imported orjson writing ``values``, and what it wrote."""
+    import subprocess
+    import sys
+
+    code = WITHOUT_ORJSON.format(values=values)
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    )
+    imported, *written = result.stdout.splitlines()
+    return imported == "True", written
+
+
+def test_small_values_written_without_orjson_are_its_bytes():
+    """A process that has not imported orjson writes small values without importing it."""
+    imported, written = _written_elsewhere(SMALL_VALUES)
+    assert not imported
+    # Here orjson is imported: canonical_json's usual paths write them.
+    assert written == [_written(value) for value in eval(SMALL_VALUES)]  # noqa: S307
+
+
+def test_a_large_value_imports_orjson():
+    imported, written = _written_elsewhere(repr([BULK]))
+    assert imported
+    assert written == [canonical_json(BULK).hex()]

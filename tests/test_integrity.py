@@ -640,3 +640,49 @@ def test_plain_paths_need_no_per_row_work(paths, relocated_depth):
         if is_plain:
             assert disk == normal == path
             assert all(check_path(path, depth) is None for depth in range(4))
+
+
+def _roots_by_definition(listed: set[str], dist_info: str) -> list[str]:
+    """The package roots as defined: packages with no package above them, then dist_info."""
+    packages = {
+        path.rpartition("/")[0]
+        for path in listed
+        if path.rpartition("/")[2] == "__init__.py" and not path.startswith("../")
+    }
+    roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
+    return [*roots, dist_info] if dist_info else roots
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [
+        set(),
+        {"a/__init__.py", "a/b/__init__.py", "a/b/c/__init__.py", "a/x.py"},
+        {"a/__init__.py", "a-x/__init__.py", "a/b/__init__.py", "a.y/__init__.py"},
+        {"a/b/__init__.py", "a/c/__init__.py", "a/x.py"},  # a namespace "a": two roots
+        {"__init__.py", "a/__init__.py"},  # a top-level __init__.py: the site directory
+        {"../../bin/__init__.py", "a/__init__.py"},
+        {"/abs/__init__.py", "__init__.py"},
+        {"a/x__init__.py", "b/__init__.pyc", "c/__init__.py"},
+    ],
+)
+@pytest.mark.parametrize("dist_info", ["a-1.0.dist-info", ""])
+def test_package_roots_are_the_topmost_packages(listed, dist_info):
+    from insidellms_provenance.fingerprint._integrity import _package_roots
+
+    assert _package_roots(listed, dist_info) == _roots_by_definition(listed, dist_info)
+
+
+@settings(max_examples=300)
+@given(
+    st.sets(
+        st.lists(
+            st.sampled_from(["a", "a-x", "a.y", "b", "..", "", "__init__.py"]), max_size=4
+        ).map(lambda parts: "/".join([*parts, "__init__.py"])),
+        max_size=8,
+    )
+)
+def test_package_roots_of_any_paths_are_the_topmost_packages(listed):
+    from insidellms_provenance.fingerprint._integrity import _package_roots
+
+    assert _package_roots(listed, "d.dist-info") == _roots_by_definition(listed, "d.dist-info")

@@ -1,7 +1,10 @@
+import os
 import sys
 import sysconfig
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from insidellms_provenance.fingerprint._install_layout import site_layout
 
@@ -31,3 +34,35 @@ def test_this_interpreters_site_packages_has_the_scheme_depth():
 )
 def test_site_layout_table(site_dir, depth):
     assert site_layout(site_dir).depth == depth
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="/.ab\\", max_size=12))
+def test_path_parts_are_purepaths_parts(path):
+    """``_path_parts`` splits a path as ``PurePosixPath`` does (verify imports no pathlib)."""
+    from pathlib import PurePosixPath
+
+    from insidellms_provenance.fingerprint._install_layout import _path_parts
+
+    if os.name != "nt":
+        assert _path_parts(path) == PurePosixPath(path).parts
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/__base__/lib/python3.11/site-packages", "/__base__/bin", "/__base__", "//__base__/x"],
+)
+def test_below_base_is_relative_to(path):
+    from pathlib import PurePosixPath
+
+    from insidellms_provenance.fingerprint._install_layout import _BASE, _below_base
+
+    try:
+        expected: tuple[str, ...] | None = PurePosixPath(path).relative_to(_BASE).parts
+    except ValueError:
+        expected = None
+    try:
+        found: tuple[str, ...] | None = _below_base(path)
+    except ValueError:
+        found = None
+    assert found == expected

@@ -453,6 +453,50 @@ def test_plain_rows_are_what_the_csv_module_reads(text):
         assert plain is not None
 
 
+@settings(max_examples=500)
+@given(st.text(alphabet=',\n\r"\x00ab=/. \u2028\x85é', max_size=120))
+def test_record_fields_are_the_csv_modules_fields(text):
+    """``record_fields`` answers only for rows of three fields, read as the csv module reads."""
+    from insidellms_provenance.fingerprint._record_file import record_fields
+
+    fields = record_fields(text)
+    if fields is None:
+        return
+    rows = [row for row, _ in _csv_rows(text)]
+    assert rows  # an empty RECORD is not plain
+    assert all(len(row) == 3 for row in rows)  # no empty line, three fields each
+    assert [list(row) for row in zip(*fields, strict=True)] == rows
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a,b,c\n\n",
+        "a,b\nc,d,e,f\n",  # as many commas as two rows of three fields, in other rows
+        '"a",b,c\n',
+        "a,b,c\r\n",
+        "a,b,c\x00\n",
+        "a" * (csv.field_size_limit() + 1) + ",b,c\n",
+    ],
+)
+def test_record_fields_refuse_what_is_not_plain(text):
+    from insidellms_provenance.fingerprint._record_file import record_fields
+
+    assert record_fields(text) is None
+
+
+def test_record_fields_keep_the_fields_as_written():
+    from insidellms_provenance.fingerprint._record_file import record_fields
+
+    text = "p/a.py,sha256=x,010\np/b.py,md5=y,\nRECORD,,\nlast,,1x"
+    assert record_fields(text) == (
+        ["p/a.py", "p/b.py", "RECORD", "last"],
+        ["sha256=x", "md5=y", "", ""],
+        ["010", "", "", "1x"],
+    )
+
+
 def test_a_field_over_the_csv_limit_is_refused_on_the_fast_path_too():
     row = "a" * (csv.field_size_limit() + 1) + ",sha256=x,1\n"
     assert _plain_rows(row) is None

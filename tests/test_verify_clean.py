@@ -117,6 +117,47 @@ def _large(site: Path, *, changed: bool) -> None:
     _append(site, _row("demo_pkg/large.bin", data))
 
 
+def _rewrite(site: Path, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` in RECORD (``old`` must be there)."""
+    record = site / INFO / "RECORD"
+    text = record.read_text()
+    assert old in text
+    record.write_bytes(text.replace(old, new).encode())
+
+
+def _row_fields(path: str, hash_field: str | None = None, size: str | None = None) -> Change:
+    """Rewrite ``path``'s row with another hash field or size field, as written."""
+    data = FILES[path]
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    fields = (
+        path,
+        f"sha256={digest}" if hash_field is None else hash_field,
+        str(len(data)) if size is None else size,
+    )
+    return lambda site: _rewrite(site, _row(path, data), ",".join(fields) + "\n")
+
+
+def _extra_file(site: Path, name: str, row: str) -> None:
+    (site / "demo_pkg/sub" / name).write_bytes(b"extra\n")
+    _append(site, row)
+
+
+def _sha384_row(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha384(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha384={digest},{len(data)}\n"
+
+
+def _not_canonical(path: str) -> Change:
+    """``path``'s row with a sha256 value whose unused bits are set (not canonical base64)."""
+    data = FILES[path]
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    # The last of 43 characters holds 2 unused bits; "/" in the urlsafe alphabet is "_".
+    bad = digest[:-1] + ("B" if digest[-1] == "A" else chr(ord(digest[-1]) | 1))
+    if bad == digest:
+        bad = digest[:-1] + "B"
+    return _row_fields(path, hash_field=f"sha256={bad}")
+
+
 Change = Callable[[Path], object]
 CHANGES: list[tuple[str, Change, bool, bool]] = [
     # (name, change, proved clean, has findings)
@@ -232,6 +273,55 @@ CHANGES: list[tuple[str, Change, bool, bool]] = [
     ("deeper than the fast walk goes", _deep, False, False),
     ("a large file", lambda site: _large(site, changed=False), True, False),
     ("a large file changed", lambda site: _large(site, changed=True), False, True),
+    # RECORD's fields are compared as written: anything but the very fields a file's
+    # bytes make, or a field parse_record rejects, is left to the check.
+    (
+        "rows of two and four fields",
+        lambda site: _append(site, "demo_pkg/core.py,sha256=x\n10,demo_pkg/a.py,sha256=y,5\n"),
+        False,
+        True,
+    ),
+    (
+        "another algorithm",
+        lambda site: _extra_file(site, "x.txt", _sha384_row("demo_pkg/sub/x.txt", b"extra\n")),
+        False,
+        False,
+    ),
+    ("hash field in capitals", _row_fields("demo_pkg/core.py", hash_field="SHA256=x"), False, True),
+    ("size with a leading zero", _row_fields("demo_pkg/core.py", size="010"), False, False),
+    ("size not a number", _row_fields("demo_pkg/core.py", size="1x"), False, True),
+    ("size of Unicode digits", _row_fields("demo_pkg/core.py", size="\u0661\u0660"), False, True),
+    (
+        "hash-less RECORD row with a size not a number",
+        lambda site: _rewrite(site, f"{INFO}/RECORD,,\n", f"{INFO}/RECORD,,x\n"),
+        False,
+        True,
+    ),
+    ("top-level module's value not canonical", _not_canonical("demo_top.py"), False, True),
+    ("top-level module's size not a number", _row_fields("demo_top.py", size="1x"), False, True),
+    (
+        "script's hash in another algorithm",
+        _row_fields("../../../bin/demo", hash_field="md5=x"),
+        False,
+        True,
+    ),
+    ("an empty line", lambda site: _append(site, "\n"), True, False),
+    (
+        "CR LF line ends (pip)",
+        lambda site: (site / INFO / "RECORD").write_bytes(
+            (site / INFO / "RECORD").read_bytes().replace(b"\n", b"\r\n")
+        ),
+        True,
+        False,
+    ),
+    (
+        "a quoted row",
+        lambda site: _extra_file(
+            site, "q.txt", '"' + _row("demo_pkg/sub/q.txt", b"extra\n").replace(",", '",', 1)
+        ),
+        True,
+        False,
+    ),
 ]
 
 
@@ -371,3 +461,56 @@ def test_the_group_is_decided_as_discovery_decides_it(tmp_path: Path, kind: str)
         ]
     else:
         assert findings == []
+
+
+def _record_as(kind: str) -> Callable[[Path], None]:
+    def make(info: Path) -> None:
+        record = info / "RECORD"
+        if kind == "utf-8":
+            record.write_text("d\u00e9mo/x.py,,\n", encoding="utf-8")
+        elif kind == "latin-1":
+            record.write_bytes("d\u00e9mo/x.py,,\n".encode("latin-1"))
+        elif kind == "symlink":
+            (info / "RECORD.real").write_text("demo/x.py,,\n")
+            record.symlink_to("RECORD.real")
+        elif kind == "dangling symlink":
+            record.symlink_to("nowhere")
+        elif kind == "fifo":
+            os.mkfifo(record)
+        elif kind == "directory":
+            record.mkdir()
+        elif kind == "too large":
+            from insidellms_provenance._safe_io import RECORD_FILE_LIMIT
+
+            record.write_bytes(b"x" * (RECORD_FILE_LIMIT + 1))
+        elif kind == "plain":
+            record.write_text("demo/x.py,,\n")
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "plain",
+        "missing",
+        "utf-8",
+        "latin-1",
+        "symlink",
+        "dangling symlink",
+        "fifo",
+        "directory",
+        "too large",
+    ],
+)
+def test_record_is_described_as_read_info_text_reads_it(tmp_path: Path, kind: str) -> None:
+    """``target_at`` reads a plain RECORD in one go, and words anything else as ever."""
+    from insidellms_provenance.fingerprint._dist_files import read_info_text
+
+    info = tmp_path / INFO
+    info.mkdir()
+    _record_as(kind)(info)
+    problems: list[str] = []
+    text = read_info_text(str(info), "RECORD", problems)
+    target = target_at(str(info))
+    assert (target.record_text, target.record_problem) == (text, problems[0] if problems else None)

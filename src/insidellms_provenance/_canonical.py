@@ -15,15 +15,16 @@ import hashlib
 import marshal
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
-
-import orjson
 
 from insidellms_provenance.errors import NotCanonicalizableError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Final
+
+    import orjson
 
 __all__ = [
     "MAX_DEPTH",
@@ -40,12 +41,37 @@ MAX_DEPTH: Final = 128
 MAX_INTEGER: Final = 2**53
 """Largest magnitude of an ``int``: every integer up to it is exactly one IEEE double."""
 
-_SORT_KEYS: Final = orjson.OPT_SORT_KEYS
+# orjson's OPT_SORT_KEYS and OPT_STRICT_INTEGER (its documented flags; a test holds them
+# equal), written here so that importing this module does not import orjson.
+_SORT_KEYS: Final = 1 << 5
 # orjson refuses integers beyond ±(2**53 - 1) with this option; ±2**53 itself, which JCS
 # allows, goes to the reference writer.
-_FAST_OPTIONS: Final = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+_FAST_OPTIONS: Final = _SORT_KEYS | 1 << 6
 _LAST_DEPTH: Final = MAX_DEPTH - 1
 _MAX_PROBLEMS: Final = 10
+# A value of fewer marshal bytes is written by the reference writer while no module of
+# the process has imported orjson (about 0.2 ms a KiB, against about 10 ms of imports).
+_WRITTEN_WITHOUT_ORJSON: Final = 4096
+
+
+class _ImportedOnFirstUse:
+    """Stands for ``orjson`` until an attribute of it is first read, then is the module.
+
+    Importing orjson imports ``uuid``, ``dataclasses`` (``inspect``), ``datetime`` and
+    ``json``: about 10 ms, more than a command that writes one small output (``verify
+    --format json``) does otherwise. The first read puts the module itself in this
+    module's globals, so later reads are plain global lookups.
+    """
+
+    def __getattr__(self, name: str) -> object:
+        import orjson as module
+
+        globals()["orjson"] = module
+        return getattr(module, name)
+
+
+if not TYPE_CHECKING:
+    orjson = _ImportedOnFirstUse()
 
 
 def canonical_json(value: object) -> bytes:
@@ -62,8 +88,11 @@ def canonical_json(value: object) -> bytes:
         written = _in_parts(value)
         if written is not None:
             return written
+    size = _exact_and_finite(value)
+    if size is not None and size < _WRITTEN_WITHOUT_ORJSON and "orjson" not in sys.modules:
+        return _canonical_json_python(value)  # the same bytes, without orjson's imports
     try:
-        written = _plain(value)
+        written = _plain_sized(value, size)
         return _canonical_json_prepared(value) if written is None else written
     except (_NeedsReferenceWriter, orjson.JSONEncodeError):
         # Invalid input, or what orjson refuses though JCS allows it (keys that are
@@ -77,7 +106,11 @@ def _plain(value: object) -> bytes | None:
 
     Raises ``JSONEncodeError`` for what orjson refuses.
     """
-    size = _exact_and_finite(value)
+    return _plain_sized(value, _exact_and_finite(value))
+
+
+def _plain_sized(value: object, size: int | None) -> bytes | None:
+    """:func:`_plain`, ``size`` being :func:`_exact_and_finite` of ``value``."""
     if size is None or type(value) is float:
         return None
     written = _dumps_padded(value, large=size > _SMALL_VALUE)

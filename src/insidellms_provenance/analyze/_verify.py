@@ -16,7 +16,6 @@ import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
@@ -25,7 +24,12 @@ if TYPE_CHECKING:
     from insidellms_provenance.analyze._diff import DiffReport
     from insidellms_provenance.field.schema import Provenance
 
-from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_open_file
+from insidellms_provenance._safe_io import (
+    DIST_FILE_LIMIT,
+    RECORD_FILE_LIMIT,
+    FileRefusedError,
+    read_open_file,
+)
 from insidellms_provenance._signals import interrupts_held
 from insidellms_provenance.analyze._verify_clean import proved_clean
 from insidellms_provenance.fingerprint._discover import _declares, declares_group, dist_info_name
@@ -52,6 +56,8 @@ _DESCRIBED_HERE_MAX: Final = 1000
 # A file's fixed cost (open, fstat, read, close, checks) in bytes hashed, for balancing.
 _FILE_COST_BYTES: Final = 16384
 _ROW_SIZE = re.compile(r",([0-9]+)\n")
+# read_regular's flags for RECORD (symlinks followed, as importlib follows them).
+_RECORD_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 _ENTRY_POINTS_FLAGS: Final = (
     os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 )
@@ -79,7 +85,7 @@ class VerifyTarget(NamedTuple):
     """
 
     name: str
-    site_dir: Path
+    site_dir: str | os.PathLike[str]
     dist_info: str
     record_text: str | None
     depth: int
@@ -96,25 +102,47 @@ def target_at(info_dir: str) -> VerifyTarget:
     if a listed file is a symlink (``uv_links`` is ``None``: not read yet).
     """
     site, _, dist_info = info_dir.rpartition("/")
-    layout = site_layout(site or ".")
-    problems: list[str] = []
-    record_text = read_info_text(info_dir, "RECORD", problems)
+    site = site or "."
+    layout = site_layout(site)
+    record_text, record_problem = _record_text(info_dir)
     return VerifyTarget(
-        name="",
-        site_dir=_site_path(site or "."),
-        dist_info=dist_info,
-        record_text=record_text,
-        depth=layout.depth,
-        record_problem=problems[0] if problems else None,
-        relocated_depth=layout.relocated_depth,
-        uv_links=None,
+        "",
+        site,
+        dist_info,
+        record_text,
+        layout.depth,
+        record_problem,
+        layout.relocated_depth,
+        None,
     )
 
 
-@functools.cache
-def _site_path(site: str) -> Path:
-    """One ``Path`` per site directory: thousands of distributions share a few."""
-    return Path(site)
+def _record_text(info_dir: str) -> tuple[str | None, str | None]:
+    """RECORD's text in ``info_dir``, or ``None`` and why not (``read_info_text``'s words).
+
+    The common case (a regular file of UTF-8 text) is read here without
+    ``read_info_text``'s layers, one distribution of thousands at a time; anything else
+    is read again by ``read_info_text``, which words the problem.
+    """
+    try:
+        fd = os.open(info_dir + "/RECORD", _RECORD_FLAGS)
+    except OSError:
+        pass
+    else:
+        try:
+            data = read_open_file(fd, limit=RECORD_FILE_LIMIT)
+        except FileRefusedError:
+            data = None
+        finally:
+            os.close(fd)
+        if data is not None:
+            try:
+                return data.decode("utf-8"), None
+            except UnicodeDecodeError:
+                pass
+    problems: list[str] = []
+    text = read_info_text(info_dir, "RECORD", problems)
+    return text, problems[0] if problems else None
 
 
 def target_of(dist: metadata.Distribution) -> VerifyTarget:
@@ -130,6 +158,8 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
     problems: list[str] = []
     record_text = read_dist_text(dist, "RECORD", problems)
     directory = getattr(dist, "_path", None)  # PathDistribution's directory (see discover)
+    from pathlib import Path  # imported already: a Distribution was made
+
     if isinstance(directory, Path):
         name = metadata_name(str(directory)) or ""
     else:
@@ -147,8 +177,9 @@ def target_of(dist: metadata.Distribution) -> VerifyTarget:
     )
 
 
-def _installed_by_uv(info_dir: str) -> bool:
-    """Whether INSTALLER says ``uv`` (whose symlink link mode links every file)."""
+def _installed_by_uv(target: VerifyTarget) -> bool:
+    """Whether ``target``'s INSTALLER says ``uv`` (whose symlink link mode links every file)."""
+    info_dir = f"{os.fspath(target.site_dir)}/{target.dist_info}"
     return (read_info_text(info_dir, "INSTALLER") or "").strip() == "uv"
 
 
@@ -388,18 +419,19 @@ def _verify_one(
     ``site_fd``: its site directory already open (see :func:`check_files`); with it,
     a distribution :func:`proved_clean` is not checked again.
     """
-    record_path = target.dist_info + "/RECORD"
     if target.record_text is None:
         problem = target.record_problem or "RECORD is missing"
-        return [Finding(distribution=_display_name(target), path=record_path, problem=problem)]
-    site_dir = os.fspath(target.site_dir)
+        path = target.dist_info + "/RECORD"
+        return [Finding(distribution=_display_name(target), path=path, problem=problem)]
     uv_links = (
         target.uv_links
         if target.uv_links is not None
-        else functools.partial(_installed_by_uv, f"{site_dir}/{target.dist_info}")
+        else functools.partial(_installed_by_uv, target)
     )
     if site_fd is not None and proved_clean(target, site_fd, uv_links, read):
         return []
+    site_dir = os.fspath(target.site_dir)
+    record_path = target.dist_info + "/RECORD"
     entries, rejected = parse_record(target.record_text)
     problems = [(record_path, r.problem) for r in rejected]
     checked = check_files(

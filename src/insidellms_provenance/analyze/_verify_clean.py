@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+from binascii import b2a_base64
 from collections.abc import Callable, Iterable, Mapping
 from hashlib import sha256
 from stat import S_ISREG
@@ -38,23 +39,25 @@ from insidellms_provenance.fingerprint._integrity import (
     check_files,
 )
 from insidellms_provenance.fingerprint._record_file import (
+    _UNHASHED_IN_DIST_INFO,
+    _URLSAFE,
     Hash,
     RecordEntry,
     _b64,
+    _is_canonical_b64,
     on_disk_path,
     parse_record,
-    plain_rows,
+    record_fields,
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Protocol
 
     class VerifyTarget(Protocol):
         """What the walk reads of ``analyze._verify.VerifyTarget`` (named here, not imported)."""
 
         @property
-        def site_dir(self) -> Path: ...
+        def site_dir(self) -> str | os.PathLike[str]: ...
         @property
         def dist_info(self) -> str: ...
         @property
@@ -74,10 +77,15 @@ __all__ = ["proved_clean"]
 _MAX_DEPTH: Final = 16
 _CACHE_DIRECTORY: Final = "__pycache__"
 _SHA256: Final = "sha256"
+_SHA256_FIELD: Final = "sha256="
+_SHA256_BYTES: Final = 32
+# The most digits of a size ``parse_record`` reads as written (its plain reading's bound).
+_SIZE_DIGITS: Final = 18
 # Files up to this size are read whole here, in one read; larger ones by ``hash_fd``.
 _ONE_READ: Final = 1 << 20
 
-# A RECORD row as compared here: (sha256 value or "", size or ""), by path.
+# A RECORD row as compared here: its hash field ("sha256=<value>", or "") and size field,
+# as written, by path.
 _Rows = dict[str, tuple[str, str]]
 
 
@@ -97,32 +105,37 @@ def proved_clean(  # noqa: PLR0911 - each return is one reason to leave it to th
     text = target.record_text
     if text is None or target.record_problem is not None or sys.pycache_prefix is not None:
         return False  # the check reports the RECORD, or looks for caches elsewhere
-    found = plain_rows(text)
-    if found is None:
-        found = _sha256_rows(text)
-        if found is None:
+    fields = record_fields(text)
+    if fields is None:
+        fields = _sha256_fields(text)
+        if fields is None:
             return False
-    rows = {path: (value, size) for path, value, size in found}
-    if len(rows) != len(found):
-        return False  # a path listed twice: each row is checked by itself
-    climbing = _climbing_rows(rows)
+    paths, hashes, sizes = fields
+    rows = dict(zip(paths, zip(hashes, sizes, strict=True), strict=True))
+    if len(rows) != len(paths) or "" in rows:
+        return False  # a path listed twice (each row is checked by itself), or empty
+    climbing = _climbing_rows(rows, paths)
     if climbing is None or _moved_in(climbing, target.relocated_depth):
         return False
     dist_info = target.dist_info
-    roots = frozenset(_package_roots(set(rows), dist_info))
+    roots = _package_roots(rows.keys(), dist_info)
     if "" in roots:
         return False
     if not _clean_roots(site_fd, roots, rows, dist_info, read):
         return False
+    if not rows and not climbing:
+        return True  # every row was met by the walk
     rest = {**rows, **climbing}
-    if not rest:
-        return True
+    made = [_entry(path, field, size) for path, (field, size) in rest.items()]
+    entries = [entry for entry in made if entry is not None]
+    if len(entries) != len(made):
+        return False  # a row parse_record rejects: the check reports it
     # No metadata directory given: no directory is walked, and only the wheel spec's
     # hash-less rows of bytecode caches are accepted (RECORD itself was walked above).
     found_there = check_files(
         os.fspath(target.site_dir),
         "",
-        [_entry(path, value, size) for path, (value, size) in rest.items()],
+        entries,
         target.depth,
         bytecode=True,
         relocated_depth=target.relocated_depth,
@@ -134,7 +147,7 @@ def proved_clean(  # noqa: PLR0911 - each return is one reason to leave it to th
 
 def _clean_roots(
     site_fd: int,
-    roots: frozenset[str],
+    roots: list[str],
     rows: _Rows,
     dist_info: str,
     read: Mapping[str, bytes] | None,
@@ -143,7 +156,7 @@ def _clean_roots(
 
     The rows the walk meets are taken out of ``rows``; those left must lie elsewhere.
     """
-    for root in sorted(roots):
+    for root in roots:
         fd = _open_directory(site_fd, root)
         if fd is None:
             return False
@@ -154,47 +167,62 @@ def _clean_roots(
                 return False
         finally:
             os.close(fd)
-    for path in rows:
-        directory = path.rpartition("/")[0]
-        while directory and directory not in roots:
-            directory = directory.rpartition("/")[0]
-        if directory:
-            return False  # listed in a walked tree, and not there
+    if rows:
+        walked = frozenset(roots)
+        for path in rows:
+            directory = path.rpartition("/")[0]
+            while directory and directory not in walked:
+                directory = directory.rpartition("/")[0]
+            if directory:
+                return False  # listed in a walked tree, and not there
     return True
 
 
-def _sha256_rows(text: str) -> list[tuple[str, str, str]] | None:
-    """:func:`plain_rows`'s texts from any RECORD ``parse_record`` reads whole with sha256.
+def _sha256_fields(text: str) -> tuple[list[str], list[str], list[str]] | None:
+    """:func:`record_fields`' columns from any RECORD ``parse_record`` reads whole with sha256.
 
-    (pip ends RECORD's lines with CR LF, which the regular expression does not take.)
+    (pip ends RECORD's lines with CR LF, which :func:`record_fields` does not take.)
     """
     entries, rejected = parse_record(text)
     if rejected or any(e.hash_ is not None and e.hash_.name != _SHA256 for e in entries):
         return None
-    return [
-        (
-            entry.path,
-            "" if entry.hash_ is None else entry.hash_.value,
-            "" if entry.size is None else str(entry.size),
-        )
-        for entry in entries
-    ]
+    return (
+        [entry.path for entry in entries],
+        ["" if entry.hash_ is None else _SHA256_FIELD + entry.hash_.value for entry in entries],
+        ["" if entry.size is None else str(entry.size) for entry in entries],
+    )
 
 
-def _entry(path: str, value: str, size: str) -> RecordEntry:
-    """The entry ``parse_record`` makes of these texts."""
-    return RecordEntry(path, Hash(_SHA256, value) if value else None, int(size) if size else None)
+def _is_size(size: str) -> bool:
+    """Whether a size field is one ``parse_record`` reads as written: none, or up to 18 digits."""
+    return not size or (len(size) <= _SIZE_DIGITS and size.isascii() and size.isdigit())
 
 
-def _climbing_rows(rows: _Rows) -> _Rows | None:
-    """The rows climbing out of the site directory, taken out of ``rows``.
+def _entry(path: str, field: str, size: str) -> RecordEntry | None:
+    """The entry ``parse_record`` makes of a plain row's fields; ``None`` if it rejects them.
+
+    Stricter than ``parse_record`` where they differ (a size with more digits than
+    ``int`` reads at once): such a row is only ever left to the check.
+    """
+    if not _is_size(size):
+        return None
+    if not field:
+        return RecordEntry(path, None, int(size) if size else None)
+    value = field[len(_SHA256_FIELD) :]
+    if not field.startswith(_SHA256_FIELD) or not _is_canonical_b64(value, _SHA256_BYTES):
+        return None
+    return RecordEntry(path, Hash(_SHA256, value), int(size) if size else None)
+
+
+def _climbing_rows(rows: _Rows, paths: list[str]) -> _Rows | None:
+    """The rows climbing out of the site directory, taken out of ``rows`` (of ``paths``).
 
     ``None`` when any other path is not plain (``a/./b``, ``a//b``: left to the check).
     Climbing rows (scripts, data files) are checked by ``check_files`` row by row.
     """
-    if _plain(rows):
+    if _plain(paths):
         return {}
-    climbing = {path: rows.pop(path) for path in [p for p in rows if p.startswith("../")]}
+    climbing = {path: rows.pop(path) for path in paths if path.startswith("../")}
     return climbing if _plain(rows) else None
 
 
@@ -213,7 +241,10 @@ def _plain(paths: Iterable[str]) -> bool:
     """Whether no path holds a marker of the check's per-row work (``_NOT_PLAIN_PATHS``)."""
     # Each path between line ends is in the joined text: a marker in any path is found.
     joined = "\n" + "\n".join(paths) + "\n"
-    return not any(marker in joined for marker in _NOT_PLAIN_PATHS)
+    for marker in _NOT_PLAIN_PATHS:  # noqa: SIM110 - a loop: no generator a distribution
+        if marker in joined:
+            return False
+    return True
 
 
 def _open_directory(site_fd: int, path: str) -> int | None:
@@ -232,27 +263,12 @@ def _open_directory(site_fd: int, path: str) -> int | None:
     return fd
 
 
-def _sha256_of(fd: int) -> tuple[str, str] | None:
-    """RECORD's texts for the regular file open as ``fd``: its sha256 value and its size.
-
-    A small file is read in one read of its size and one byte more, as :func:`hash_fd`
-    reads it; a large one by ``hash_fd``. ``None`` for anything but a regular file, and
-    for a file whose size changed since ``fstat``: not proved.
-    """
-    try:
-        status = os.fstat(fd)
-        size = status.st_size
-        if not S_ISREG(status.st_mode):
-            return None
-        if size >= _ONE_READ:
-            result = hash_fd(fd, _SHA256)
-            return None if isinstance(result, str) else (_b64(result[0]), str(result[1]))
-        data = os.read(fd, size + 1)
-    except OSError:
-        return None
-    if len(data) != size:
-        return None
-    return _b64(sha256(data).digest()), str(size)
+def _large_file_matches(fd: int, field: str, size: str) -> bool:
+    """Whether the large regular file open as ``fd`` has the hash ``field`` and ``size``."""
+    result = hash_fd(fd, _SHA256)
+    if isinstance(result, str):
+        return False
+    return (not size or size == str(result[1])) and field == _SHA256_FIELD + _b64(result[0])
 
 
 def _clean_tree(  # noqa: C901, PLR0911, PLR0912, PLR0913 - one pass, giving up at the first doubt
@@ -266,12 +282,17 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912, PLR0913 - one pass, giving up 
 ) -> bool:
     """Whether the tree at ``directory`` (open as ``fd``) holds listed files only, all right.
 
-    Each listed file is hashed where the listing shows it as a regular file (opened
-    with ``O_NOFOLLOW``; ``hash_fd``'s ``fstat`` refuses anything else), as the check's
-    common row is; its row is taken out of ``rows``.
+    Each listed file is hashed where the listing shows it as a regular file, as the
+    check's common row is: opened without following a symlink or blocking on a FIFO,
+    ``fstat`` refusing anything but a regular file, a small file read in one read of its
+    size and one byte more (as :func:`hash_fd` reads it), a large one by ``hash_fd``; a
+    file whose size changed since ``fstat`` is not proved. Its row is taken out of
+    ``rows``. A file's fields are compared as written: equal to the ones made of its
+    bytes, they are valid by construction.
     """
     prefix = directory + "/"
     below: list[str] = []
+    take = rows.pop
     with os.scandir(fd) as listing:
         for item in listing:
             name = item.name
@@ -280,33 +301,50 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912, PLR0913 - one pass, giving up 
                     return False  # a symlink or special file; caches are the check's
                 below.append(name)
                 continue
-            row = rows.pop(prefix + name, None)
+            row = take(prefix + name, None)
             if row is None:
                 return False  # not listed
-            value, size = row
-            if not value:
-                if not RecordEntry(prefix + name, None, None).may_lack_hash(dist_info):
+            field, size = row
+            if not field:
+                if not _is_size(size) or not (
+                    (directory == dist_info and name in _UNHASHED_IN_DIST_INFO)
+                    or RecordEntry(prefix + name, None, None).may_lack_hash(dist_info)
+                ):
                     return False
                 continue
             data = read.get(name) if read is not None else None
-            if data is not None:
-                found: tuple[str, str] | None = (_b64(sha256(data).digest()), str(len(data)))
-            else:
+            if data is None:
+                # The file's hashing, written out here: this loop runs for every file.
                 try:
-                    opened = os.open(name, _FILE_FLAGS, dir_fd=fd)
+                    file = os.open(name, _FILE_FLAGS, dir_fd=fd)
                 except OSError:
                     return False
                 try:
-                    found = _sha256_of(opened)
+                    status = os.fstat(file)
+                    length = status.st_size
+                    if not S_ISREG(status.st_mode):
+                        return False
+                    if length >= _ONE_READ:
+                        if _large_file_matches(file, field, size):
+                            continue
+                        return False
+                    data = os.read(file, length + 1)
+                except OSError:
+                    return False
                 finally:
-                    os.close(opened)
-            if found is None or found[0] != value or (size and size != found[1]):
+                    os.close(file)
+                if len(data) != length:
+                    return False
+            if (size and size != str(len(data))) or field != _SHA256_FIELD + b2a_base64(
+                sha256(data).digest(), newline=False
+            )[:-1].translate(_URLSAFE).decode():
                 return False
     if below and depth >= _MAX_DEPTH:
         return False
     for name in below:
-        child = _open_directory(fd, name)
-        if child is None:
+        try:
+            child = os.open(name, _DIRECTORY_FLAGS, dir_fd=fd)
+        except OSError:
             return False
         try:
             if not _clean_tree(child, prefix + name, rows, dist_info, depth + 1):

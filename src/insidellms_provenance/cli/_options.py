@@ -8,6 +8,10 @@ from collections.abc import Callable, Mapping
 
 from insidellms_provenance.field.schema import DEFAULT_GROUP
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
 __all__ = [
     "ENVIRONMENT_HELP",
     "HelpFormatter",
@@ -18,6 +22,7 @@ __all__ = [
     "add_output",
     "add_quiet",
     "add_run",
+    "path_value",
     "set_epilog",
     "write_output",
 ]
@@ -50,21 +55,28 @@ def add_group_filter(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--group", default=None, help=help_text)
 
 
-def add_run(parser: argparse.ArgumentParser, help_text: str, *, optional: bool = False) -> None:
-    """The positional ``RUN``: a run directory, its ``manifest.json`` or a record file."""
+def path_value(text: str) -> Path:
+    """A path argument's value, as ``type=Path`` makes it.
+
+    ``pathlib`` (about 4 ms with ``urllib.parse`` and ``ipaddress``) is imported when a
+    path is given, not to build the parser: ``verify`` with no RUN needs none.
+    """
     from pathlib import Path
 
+    return Path(text)
+
+
+def add_run(parser: argparse.ArgumentParser, help_text: str, *, optional: bool = False) -> None:
+    """The positional ``RUN``: a run directory, its ``manifest.json`` or a record file."""
     parser.add_argument(
-        "run", type=Path, nargs="?" if optional else None, metavar="RUN", help=help_text
+        "run", type=path_value, nargs="?" if optional else None, metavar="RUN", help=help_text
     )
 
 
 def add_output(parser: argparse.ArgumentParser, help_text: str, *, short: bool = True) -> None:
     """``--output FILE`` (and ``-o`` when ``short``)."""
-    from pathlib import Path
-
     flags = ("--output", "-o") if short else ("--output",)
-    parser.add_argument(*flags, type=Path, metavar="FILE", help=help_text)
+    parser.add_argument(*flags, type=path_value, metavar="FILE", help=help_text)
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:

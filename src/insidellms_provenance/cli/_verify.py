@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from insidellms_provenance.cli._options import (
@@ -11,6 +10,7 @@ from insidellms_provenance.cli._options import (
     add_group,
     add_quiet,
     add_run,
+    path_value,
     set_epilog,
     write_output,
 )
@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--wheels",
-        type=Path,
+        type=path_value,
         metavar="DIR",
         help="compare the run's plugins and their dependencies with these wheel files "
         "instead of this environment",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import pathlib
 import re
 import sys
 from collections import defaultdict
@@ -152,6 +151,7 @@ def _declares(text: str | None, group: str) -> bool:
 def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
     """The winning distributions whose ``entry_points.txt`` contains ``group``, in order."""
     from importlib import metadata
+    from pathlib import Path
 
     info_dirs = _info_dirs()
     if info_dirs is None:
@@ -168,7 +168,7 @@ def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
         text = _read_text(directory + "/entry_points.txt")  # a listed name: no "/" at its end
         if text and group in text:
             # The path importlib makes: the sys.path entry joined with the child's name.
-            yield metadata.PathDistribution(pathlib.Path(directory)), text
+            yield metadata.PathDistribution(Path(directory)), text
 
 
 class InstalledDistributions:
@@ -204,8 +204,9 @@ class InstalledDistributions:
         dist = self._made.get(name)
         if dist is None and name in self._directories:
             from importlib import metadata
+            from pathlib import Path
 
-            dist = metadata.PathDistribution(pathlib.Path(self._directories[name]))
+            dist = metadata.PathDistribution(Path(self._directories[name]))
             self._made[name] = dist
         return dist
 
@@ -233,27 +234,33 @@ def _info_dirs() -> list[str] | None:
             return None  # importlib also finds an egg's EGG-INFO directory
         prefix = os.path.join(entry, "")  # + child is os.path.join(entry, child): no "/" in it
         for child, lookup_key in _lookup_order(children):
-            key = _unique_key(entry, child, lookup_key)
+            # Most names: "name-version.dist-info", ASCII: their key is the lookup key.
+            if child.isascii() and child.endswith(_INFO_SUFFIXES) and child[0] not in "-.":
+                key = lookup_key
+            else:
+                key = _unique_key(entry, child, lookup_key)
             if key not in seen:
                 seen.add(key)
                 winners.append(prefix + child)
     return winners
 
 
-def _lookup_order(children: list[str]) -> Iterator[tuple[str, str]]:
+def _lookup_order(children: list[str]) -> list[tuple[str, str]]:
     """Metadata directories among ``children`` with their key, as importlib's ``Lookup``.
 
     ``Lookup`` groups them by key, each group where its first member is listed.
     """
-    groups: dict[str, list[str]] = {}
     # The few metadata directories among many names, picked out in C (as installed_copies).
     lows = list(map(str.lower, children))
     paired = zip(children, lows, strict=True)
-    infos = itertools.compress(paired, map(str.endswith, lows, _ALL_INFO_SUFFIXES))
-    for child, low in infos:
-        key = _normalize(low.rpartition(".")[0].partition("-")[0])
+    infos = list(itertools.compress(paired, map(str.endswith, lows, _ALL_INFO_SUFFIXES)))
+    keys = [_normalize(low.rpartition(".")[0].partition("-")[0]) for _, low in infos]
+    if len(set(keys)) == len(keys):  # one directory a key (most sites): in listing order
+        return [(child, key) for (child, _), key in zip(infos, keys, strict=True)]
+    groups: dict[str, list[str]] = {}
+    for (child, _), key in zip(infos, keys, strict=True):
         groups.setdefault(key, []).append(child)
-    return ((child, key) for key, group in groups.items() for child in group)
+    return [(child, key) for key, group in groups.items() for child in group]
 
 
 def _unique_key(entry: str, child: str, lookup_key: str) -> str:
@@ -266,8 +273,9 @@ def _unique_key(entry: str, child: str, lookup_key: str) -> str:
         return lookup_key if child.isascii() else _normalize(name)
     # Any other stem ("Foo.DIST-INFO"): importlib reads the Name in the metadata.
     from importlib import metadata
+    from pathlib import Path
 
-    return _normalized_name(metadata.PathDistribution(pathlib.Path(entry, child)))
+    return _normalized_name(metadata.PathDistribution(Path(entry, child)))
 
 
 def _normalize(name: str) -> str:

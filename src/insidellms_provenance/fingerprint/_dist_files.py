@@ -10,7 +10,6 @@ ends. Distributions found in directories (every real install) are read here with
 from __future__ import annotations
 
 import os
-import pathlib
 from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance._safe_io import (
@@ -40,8 +39,10 @@ def read_dist_text(
     its size cap (see ``_safe_io``), or is not a regular file.
     """
     # PathDistribution keeps its directory in a private attribute since Python 3.8.
+    from pathlib import Path  # imported already: a Distribution was made
+
     directory = getattr(dist, "_path", None)
-    if not isinstance(directory, pathlib.Path):
+    if not isinstance(directory, Path):
         try:
             return dist.read_text(filename)
         except (OSError, UnicodeDecodeError) as error:

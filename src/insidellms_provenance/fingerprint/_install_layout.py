@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import sysconfig
-from pathlib import PurePath
 
 __all__ = ["SiteLayout", "site_layout"]
 
@@ -23,14 +22,12 @@ def _scheme_layouts() -> tuple[tuple[tuple[str, ...], str | None], ...]:
         paths = sysconfig.get_paths(scheme, vars=_SCHEME_VARS, expand=True)
         scripts = paths.get("scripts")
         scripts_rel = (
-            PurePath(scripts).relative_to(_BASE).as_posix()
-            if scripts and scripts.startswith(_BASE)
-            else None
+            "/".join(_below_base(scripts)) or "." if scripts and scripts.startswith(_BASE) else None
         )
         for key in ("purelib", "platlib"):
             site = paths.get(key, "")
             if site.startswith((_BASE + "/", _BASE + "\\")):
-                layouts.add((PurePath(site).relative_to(_BASE).parts, scripts_rel))
+                layouts.add((_below_base(site), scripts_rel))
     # Deepest first, so ``lib/python3.11/site-packages`` wins over ``lib/python``.
     return tuple(sorted(layouts, key=lambda layout: (-len(layout[0]), layout)))
 
@@ -64,7 +61,7 @@ def site_layout(site_dir: str) -> SiteLayout:
     ``lib/python`` (``../../bin/tool``), then moves ``bin/``, ``share/`` and the rest into
     the target: such rows are read relative to the target.
     """
-    parts = PurePath(os.path.normpath(site_dir)).parts
+    parts = _path_parts(os.path.normpath(site_dir))
     for site_parts, scripts in _scheme_layouts():
         if len(parts) > len(site_parts) and parts[-len(site_parts) :] == site_parts:
             return SiteLayout(len(site_parts), scripts)
@@ -76,6 +73,35 @@ def _target_layout() -> SiteLayout:
     """The layout pip's ``--target`` leaves, from the ``--home`` scheme it installs to."""
     scheme = "nt" if os.name == "nt" else "posix_home"
     paths = sysconfig.get_paths(scheme, vars=_SCHEME_VARS, expand=True)
-    home_lib = PurePath(paths["purelib"]).relative_to(_BASE)
-    scripts = PurePath(paths["scripts"]).relative_to(_BASE).as_posix()
-    return SiteLayout(0, scripts, relocated_depth=len(home_lib.parts))
+    home_lib = _below_base(paths["purelib"])
+    scripts = "/".join(_below_base(paths["scripts"])) or "."
+    return SiteLayout(0, scripts, relocated_depth=len(home_lib))
+
+
+def _path_parts(path: str) -> tuple[str, ...]:
+    """``pathlib.PurePath(path).parts``, written out for POSIX paths.
+
+    ``verify`` reads every site's layout and imports nothing else of ``pathlib``, whose
+    import (with ``urllib.parse`` and ``ipaddress``) is about 4 ms of its CPU time. On
+    Windows ``PurePath`` itself splits the path. A property test holds both equal.
+    """
+    if os.name == "nt":
+        from pathlib import PurePath
+
+        return PurePath(path).parts
+    if path.startswith("//") and not path.startswith("///"):
+        root, rest = "//", path[2:]  # POSIX leaves two leading slashes to the system
+    elif path.startswith("/"):
+        root, rest = "/", path
+    else:
+        root, rest = "", path
+    parts = tuple(part for part in rest.split("/") if part and part != ".")
+    return (root, *parts) if root else parts
+
+
+def _below_base(path: str) -> tuple[str, ...]:
+    """The parts of ``path`` below ``_BASE`` (``PurePath.relative_to``); ``ValueError`` if not."""
+    parts, base = _path_parts(path), _path_parts(_BASE)
+    if parts[: len(base)] != base:
+        raise ValueError(f"{path!r} is not below {_BASE!r}")
+    return parts[len(base) :]

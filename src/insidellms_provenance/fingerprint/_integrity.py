@@ -21,7 +21,7 @@ import os
 import posixpath
 import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from types import CodeType
 from typing import TYPE_CHECKING, Final
 
@@ -304,6 +304,8 @@ _NOT_PLAIN_PATHS: Final = (
     "\n/",
     "\n\n",
 )
+_INIT: Final = "__init__.py"
+_INIT_PATH: Final = "/" + _INIT
 _DIRECTORY_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 _FILE_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
@@ -620,21 +622,28 @@ def _cache_source(cache_path: str) -> str:
     return f"{directory}/{stem}.py" if directory else f"{stem}.py"
 
 
-def _package_roots(listed: set[str], dist_info: str) -> list[str]:
-    """The directories :func:`_unexpected_files` walks.
+def _package_roots(listed: Collection[str], dist_info: str) -> list[str]:
+    """The directories :func:`_unexpected_files` walks, sorted, then ``dist_info``.
 
     Package directories are those whose ``__init__.py`` RECORD lists (so namespace
     directories shared with other distributions are not claimed), plus the
-    ``*.dist-info`` directory.
+    ``*.dist-info`` directory. A package inside another is walked with it.
     """
     packages = {
-        directory
+        path[: -len(_INIT_PATH)]
         for path in listed
-        if path.endswith("__init__.py")
-        for directory, _, name in (path.rpartition("/"),)
-        if name == "__init__.py" and not path.startswith("../")
+        if path.endswith(_INIT_PATH) and not path.startswith("../")
     }
-    roots = sorted(p for p in packages if not any(p.startswith(q + "/") for q in packages))
+    if _INIT in listed:
+        packages.add("")  # a top-level __init__.py: the site directory's own
+    # Sorted with a "/" after each, a package's subpackages follow it at once.
+    roots: list[str] = []
+    kept = None
+    for package in sorted([package + "/" for package in packages]):
+        if kept is None or not package.startswith(kept):
+            roots.append(package[:-1])
+            kept = package
+    roots.sort()
     if dist_info:
         roots.append(dist_info)
     return roots
