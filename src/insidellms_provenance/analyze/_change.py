@@ -1,4 +1,4 @@
-"""One change between two fields, and how a version change is sized and weighed.
+"""One change between two fields, and how a version or determinism change is sized and weighed.
 
 The vocabulary ``analyze._diff`` (plugins) and ``analyze._dependency_diff`` (their
 dependency closures) both write their findings in; each imports it from here, so
