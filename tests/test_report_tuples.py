@@ -93,12 +93,16 @@ def test_a_diff_run_imports_neither_typing_nor_argparse(tmp_path, fmt):
     before, after = _plain_versions(*before_and_after())
     (tmp_path / "before.json").write_bytes(field_bytes(before))
     (tmp_path / "after.json").write_bytes(field_bytes(after))
+    # What the interpreter loaded before the script (site's .pth files: an editable
+    # install's finder imports pathlib and typing) is not diff's doing.
     script = (
         "import sys\n"
+        "already = set(sys.modules)\n"
         "from insidellms_provenance.cli._main import main\n"
         f"code = main(['diff', 'before.json', 'after.json', '--format', '{fmt}'])\n"
         "assert code == 1, code\n"
-        "loaded = {'typing', 'argparse', 'pathlib', 'attrs', 'cattrs'} & set(sys.modules)\n"
+        "unwanted = {'typing', 'argparse', 'pathlib', 'attrs', 'cattrs'} - already\n"
+        "loaded = unwanted & set(sys.modules)\n"
         "assert not loaded, sorted(loaded)\n"
     )
     result = subprocess.run(
