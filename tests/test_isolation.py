@@ -47,7 +47,7 @@ def test_a_child_is_forked_only_where_it_imports_what_a_new_interpreter_would(
 ) -> None:
     if sys.platform != "linux":
         pytest.skip("fork is considered on Linux only")
-    monkeypatch.setattr(_isolation, "_one_thread", lambda: True)  # whatever ran before
+    monkeypatch.setattr(_isolation, "one_thread", lambda: True)  # whatever ran before
     monkeypatch.setattr(sys, "platform", platform)
     assert _isolation._may_fork([("name", value, GROUP)]) is forks
 
@@ -56,13 +56,14 @@ def test_a_child_is_forked_only_where_it_imports_what_a_new_interpreter_would(
 def test_no_child_is_forked_from_a_process_with_other_threads() -> None:
     code = (
         "import threading\n"
-        "from insidellms_provenance.fingerprint._isolation import _may_fork, _one_thread\n"
+        "from insidellms_provenance._signals import one_thread\n"
+        "from insidellms_provenance.fingerprint._isolation import _may_fork\n"
         "entry_points = [('name', 'isolation_fresh_module_a:x', 'group')]\n"
-        "print(_one_thread(), _may_fork(entry_points))\n"
+        "print(one_thread(), _may_fork(entry_points))\n"
         "release = threading.Event()\n"
         "thread = threading.Thread(target=release.wait)\n"
         "thread.start()\n"
-        "print(_one_thread(), _may_fork(entry_points))\n"
+        "print(one_thread(), _may_fork(entry_points))\n"
         "release.set()\n"
     )
     result = subprocess.run(

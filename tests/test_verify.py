@@ -572,6 +572,52 @@ def _lay_out_dist(site: Path, package: str, entry_points: str | None) -> str:
     return str(site / info)
 
 
+# Run in a fresh interpreter, where this test decides what threads there are: the pool's
+# workers are forked only from a process with one thread, and started afresh otherwise.
+POOL_WITH_THREADS = """
+import concurrent.futures, json, sys, threading, warnings
+warnings.simplefilter("error", DeprecationWarning)  # Python 3.12+: fork with threads
+from insidellms_provenance.analyze import _verify
+_verify._DESCRIBED_HERE_MAX = 0  # every distribution goes to the pool
+methods = []
+original = concurrent.futures.ProcessPoolExecutor.__init__
+def recording(self, *args, **kwargs):
+    methods.append(kwargs["mp_context"].get_start_method())
+    original(self, *args, **kwargs)
+concurrent.futures.ProcessPoolExecutor.__init__ = recording
+release = threading.Event()
+if sys.argv[1] == "thread":
+    threading.Thread(target=release.wait).start()
+checked, findings = _verify.verify_checked(sys.argv[2:])
+release.set()
+print(json.dumps([methods, checked, sorted((f.distribution, f.path) for f in findings)]))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or (os.cpu_count() or 1) < 2, reason="Linux pool")
+def test_the_pool_forks_only_from_a_process_with_one_thread(tmp_path):
+    directories = [
+        _lay_out_dist(tmp_path, f"plugin_{index}", f"[g]\nx = plugin_{index}:register\n")
+        for index in range(3)
+    ]
+    (tmp_path / "plugin_1" / "__init__.py").write_bytes(b"edited\n")
+    results = {}
+    for threads in ("alone", "thread"):
+        run = subprocess.run(
+            [sys.executable, "-c", POOL_WITH_THREADS, threads, *directories],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stderr == ""
+        results[threads] = json.loads(run.stdout)
+    assert results["alone"][0] == ["fork"]
+    assert results["thread"][0] == ["spawn"]
+    expected = [3, [["plugin_1", "plugin_1/__init__.py"]]]
+    assert results["alone"][1:] == results["thread"][1:] == expected
+
+
 @pytest.mark.parametrize("in_the_pool", [False, True], ids=["described-here", "in-the-pool"])
 def test_only_directories_declaring_the_group_are_verified_and_counted(
     tmp_path, monkeypatch, in_the_pool

@@ -1,4 +1,4 @@
-"""Hold Ctrl-C back while a process or worker is started and kept hold of.
+"""Start child processes safely: Ctrl-C held back meanwhile, and fork only when it is safe.
 
 Standard library only: the recording path (``fingerprint._isolation``) and ``verify``'s
 pool both use it.
@@ -12,10 +12,11 @@ Typical usage::
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 
-__all__ = ["interrupts_held"]
+__all__ = ["interrupts_held", "one_thread"]
 
 
 @contextlib.contextmanager
@@ -35,3 +36,15 @@ def interrupts_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def one_thread() -> bool:
+    """Whether this process has one thread, counted by the system (C libraries' too).
+
+    Only then is ``fork`` safe: a lock another thread holds at the fork stays held in the
+    child for ever. ``False`` where the count cannot be read (no ``/proc``: not Linux).
+    """
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False

@@ -30,7 +30,7 @@ from insidellms_provenance._safe_io import (
     FileRefusedError,
     read_open_file,
 )
-from insidellms_provenance._signals import interrupts_held
+from insidellms_provenance._signals import interrupts_held, one_thread
 from insidellms_provenance.analyze._verify_clean import proved_clean
 from insidellms_provenance.fingerprint._discover import _declares, declares_group, dist_info_name
 from insidellms_provenance.fingerprint._dist_files import read_dist_text, read_info_text
@@ -254,13 +254,20 @@ def verify_checked(
             if progress is not None:
                 progress(len(results), len(work), _label(item))
     else:
+        import multiprocessing
         from concurrent.futures import Future, ProcessPoolExecutor
 
         batches = _batches(work, workers * 8)
         _warm_up(work)
         results = []
         futures: list[Future[tuple[int, list[Finding]]]] = []
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+        # Forked workers start at once and inherit what _warm_up worked out. A process
+        # with other threads (a caller's, or a pool's still ending) is not forked: a lock
+        # one of them held would stay held in the worker. Its workers start afresh.
+        context = multiprocessing.get_context("fork" if one_thread() else "spawn")
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+        )
         try:
             # Workers start with SIGINT blocked and then ignore it; a Ctrl-C meanwhile waits
             # for the parent, which handles it once, when SIGINT is unblocked below: inside

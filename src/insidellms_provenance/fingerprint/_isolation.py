@@ -44,7 +44,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from importlib import metadata
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
-from insidellms_provenance._signals import interrupts_held
+from insidellms_provenance._signals import interrupts_held, one_thread
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import LoadOutcome
 
@@ -411,7 +411,7 @@ def _may_fork(entry_points: Sequence[tuple[str, str, str]] = ()) -> bool:
     child), and only if no module an entry point names, nor a package above it, was
     imported here: the child would find it already imported instead of importing it.
     """
-    if sys.platform != "linux" or not hasattr(os, "fork") or not _one_thread():
+    if sys.platform != "linux" or not hasattr(os, "fork") or not one_thread():
         return False
     from insidellms_provenance.fingerprint._loader import NamedEntryPoint, entry_point_module
 
@@ -421,14 +421,6 @@ def _may_fork(entry_points: Sequence[tuple[str, str, str]] = ()) -> bool:
         if any(".".join(parts[: end + 1]) in sys.modules for end in range(len(parts))):
             return False
     return True
-
-
-def _one_thread() -> bool:
-    """Whether this process has one thread, counted by the system (C libraries' too)."""
-    try:
-        return len(os.listdir("/proc/self/task")) == 1
-    except OSError:
-        return False
 
 
 def _fork(spec: Mapping[str, Any]) -> ChildProcess:
