@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-from binascii import b2a_base64
 from collections.abc import Callable, Iterable, Mapping
 from hashlib import sha256
 from stat import S_ISREG
@@ -40,7 +39,6 @@ from insidellms_provenance.fingerprint._integrity import (
 )
 from insidellms_provenance.fingerprint._record_file import (
     _UNHASHED_IN_DIST_INFO,
-    _URLSAFE,
     Hash,
     RecordEntry,
     _b64,
@@ -335,9 +333,9 @@ def _clean_tree(  # noqa: C901, PLR0911, PLR0912, PLR0913 - one pass, giving up 
                     os.close(file)
                 if len(data) != length:
                     return False
-            if (size and size != str(len(data))) or field != _SHA256_FIELD + b2a_base64(
-                sha256(data).digest(), newline=False
-            )[:-1].translate(_URLSAFE).decode():
+            if (size and size != str(len(data))) or field != _SHA256_FIELD + _b64(
+                sha256(data).digest()
+            ):
                 return False
     if below and depth >= _MAX_DEPTH:
         return False
