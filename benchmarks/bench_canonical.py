@@ -24,6 +24,7 @@ checked equal to ``rfc8785``'s first. No timing is asserted.
 from __future__ import annotations
 
 import marshal
+import os
 import time
 
 import orjson
@@ -33,7 +34,7 @@ from insidellms_provenance._canonical import _PART, canonical_json
 from interleave import interleaved, median_ms, ratio
 
 PLUGINS = 10_000
-ROUNDS = 9
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
 
 
 def plugin(index: int, *, with_floats: bool) -> dict[str, object]:

@@ -3,10 +3,13 @@
 Run: ``python benchmarks/bench_host.py [--python VENV/bin/python]``. With ``--python``
 pointing at an environment that has the real insideLLMs (see docs/host-integration.md),
 it times ``insidellms run`` on the config ``insidellms init`` writes (dummy model);
-otherwise it builds a venv with the test suite's fake host. Runs with the hook disabled
-(``INSIDELLMS_PROVENANCE=off``, which imports nothing beyond the entry point's module)
-and enabled alternate; prints best and median ratios of wall and CPU time (target: at
-most 1.05x).
+otherwise it builds a venv with the test suite's fake host. Either way it installs the
+10 plugins there (with ``uv``; in the given environment they stay installed). Runs with
+the hook disabled (``INSIDELLMS_PROVENANCE=off``, which imports nothing beyond the entry
+point's module) and enabled alternate, 21 pairs (``BENCH_ROUNDS``), each pair starting
+with the other mode than the last; prints the best and median of each, their ratios, and
+the median (min-max) of the per-pair ratios, of wall and CPU time (target: at most
+1.05x). Last, the time spent inside the hook's own functions.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from interleave import ratio
 from synthetic_env import time_with_bytecode_caches
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "21"))  # pairs of runs, hook off and on
 FAKE_CALL = "import insideLLMs; insideLLMs.run({'questions': ['a', 'b']}, sys.argv[1])"
 FAKE_RUN = f"import sys; {FAKE_CALL}"
 
@@ -60,45 +65,39 @@ def ten_plugins(directory: Path) -> list[str]:
 
 def fake_host_venv(directory: Path) -> Path:
     from test_host import host_spec
-    from venvtools import create_venv, uv_executable
+    from venvtools import create_venv
     from wheelbuilder import build_wheel
 
     wheels = directory / "wheels"
     build_wheel(host_spec(), wheels)
-    plugins = ten_plugins(wheels)
     venv = create_venv(directory / "venv", "uv")
-    subprocess.run(
-        [
-            uv_executable(),
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv.python),
-            "--find-links",
-            str(wheels),
-            "insideLLMs",
-            *plugins,
-            str(ROOT),
-        ],
-        check=True,
-    )
+    install_plugins(venv.python, wheels, "insideLLMs", str(ROOT))
     return venv.python
 
 
+def install_plugins(python: Path, wheels: Path, *more: str) -> None:
+    """The ten plugins, built into ``wheels``, and ``more``, installed for ``python`` by uv."""
+    from venvtools import uv_executable
+
+    plugins = ten_plugins(wheels)
+    uv = [uv_executable(), "pip", "install", "--quiet", "--python", str(python)]
+    subprocess.run([*uv, "--find-links", str(wheels), *more, *plugins], check=True)
+
+
 def timed_runs(
-    command: list[str], workdir: Path, repeats: int = 21
+    command: list[str], workdir: Path, repeats: int = ROUNDS
 ) -> dict[str, dict[str, list[float]]]:
     """Wall and CPU times of runs with the hook off and on, interleaved so drift hits both.
 
     CPU time (user + system of the run's process) is far less sensitive than wall time
-    to whatever else the machine is doing, so both are reported.
+    to whatever else the machine is doing, so both are reported. Each pair starts with
+    the other mode than the pair before, so that neither always runs first.
     """
     times: dict[str, dict[str, list[float]]] = {
         clock: {"off": [], "on": []} for clock in ("wall", "cpu")
     }
     for index in range(-1, repeats):  # run -1 warms caches and is not counted
-        for mode in ("off", "on"):
+        for mode in ("off", "on") if index % 2 else ("on", "off"):
             env = {**os.environ, "INSIDELLMS_PROVENANCE": mode}
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
@@ -181,6 +180,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if arguments.python is not None:
+            install_plugins(arguments.python, workdir / "wheels")
             cli = arguments.python.with_name("insidellms")
             subprocess.run(
                 [str(cli), "init", "config.yaml"],
@@ -203,6 +203,10 @@ def main() -> None:
                     f"{off * 1000:.0f} ms, with hook {on * 1000:.0f} ms, ratio {on / off:.3f}x "
                     f"(target <= 1.05x), overhead {(on - off) * 1000:.1f} ms"
                 )
+            print(
+                f"{host}, {clock} time, per pair of runs: ratio {ratio(runs['on'], runs['off'], 3)}"
+                " (median, min-max)"
+            )
         inside = statistics.median(in_process_seconds(python, call, workdir))
         off = statistics.median(times["wall"]["off"])
         print(

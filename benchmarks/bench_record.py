@@ -1,47 +1,115 @@
-"""Time ``record`` against the floor of bare entry-point discovery plus ``ep.load()``.
+"""Time ``record`` against the floor of importing the same plugins, in the same rounds.
 
-Run: ``python benchmarks/bench_record.py``. Prints, for synthetic environments of
-1,000 and 5,000 distributions, the ratio of ``record``'s whole-process time to the floor
-measured in the same run, and the import cost of the package against
-``importlib.metadata``. Figures are best-of-N wall times; no assertion is made.
+Run: ``python benchmarks/bench_record.py [COUNT PLUGINS] [--real]``.
+
+- For synthetic environments of 1,000 and 5,000 distributions on ``PYTHONPATH`` (or the
+  one shape given), ``record``'s whole process against the floor: entry-point discovery
+  and ``ep.load()`` of every plugin of the group, sorted, as the host loads them.
+- With ``--real``, in a venv built with ``uv`` from the package index, as
+  ``bench_verify.py`` builds its own (this package, ``jupyter``, ``pandas``, ``mypy``,
+  ``pytest``, ``hypothesis``, ``sqlalchemy``), plus 10 small plugins: ``record``
+  against the same floor, and beside it ``uv pip list`` and ``pip freeze``, which list
+  what is installed without importing anything. They are not floors of ``record``'s
+  work, but users ask why ``record`` takes longer than they do.
+
+The commands run in turns in every round; the script prints median wall and CPU times
+(user + system, children included: ``record`` imports the plugins in a child process)
+and the median (min-max) of the per-round ratios. Last, the import cost of the package
+against ``importlib.metadata``. No timing is asserted.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+from bench_host import ten_plugins
+from bench_verify import build_venv
+from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import build_site, time_with_bytecode_caches
 
-GROUP = "bench.plugins"
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
+SYNTHETIC_GROUP = "bench.plugins"
+HOST_GROUP = "insidellms.plugins"
 FLOOR = (
+    "import sys\n"
     "from importlib.metadata import entry_points\n"
-    f"for ep in sorted(entry_points(group={GROUP!r}), key=lambda ep: (ep.name, ep.value)):\n"
+    "for ep in sorted(entry_points(group=sys.argv[1]), key=lambda ep: (ep.name, ep.value)):\n"
     "    ep.load()\n"
 )
-REPEATS = 7
+SHAPES = ((1000, 20), (1000, 100), (5000, 100), (5000, 500))
 
 
-def best_times(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Best wall time and best CPU time (user + system of the process) of ``REPEATS`` runs.
+def compare(
+    label: str, commands: dict[str, list[str]], env: dict[str, str], target: str | None
+) -> None:
+    """Time ``commands`` in turns; print each against the first (the floor) and ``record``."""
+    for argv in commands.values():  # warm the page cache, bytecode caches, record's cache
+        run_process(argv, env)
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
 
-    CPU time moves far less than wall time with whatever else the machine is doing.
-    """
-    walls, cpus = [], []
-    for _ in range(REPEATS):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return min(walls), min(cpus)
+    def timed(name: str) -> None:
+        cpu[name].append(run_process_usage(commands[name], env)[2])
+
+    wall = interleaved({name: lambda name=name: timed(name) for name in commands}, ROUNDS)
+    floor, *others = commands
+    print(f"{label}, {ROUNDS} interleaved rounds (median, and range of per-round ratios)")
+    print(f"  {floor}: wall {median_ms(wall[floor])}, cpu {median_ms(cpu[floor])}")
+    for name in others:
+        print(f"  {name}: wall {median_ms(wall[name])}, cpu {median_ms(cpu[name])}")
+    print(
+        f"  record / {floor}: wall {ratio(wall['record'], wall[floor])}, "
+        f"cpu {ratio(cpu['record'], cpu[floor])}"
+        + (f"  (target <= {target})" if target else "  (no target for this shape)")
+    )
+    for name in others:
+        if name != "record":
+            print(
+                f"  record / {name}: wall {ratio(wall['record'], wall[name])}, "
+                f"cpu {ratio(cpu['record'], cpu[name])}"
+            )
+
+
+def synthetic(count: int, plugins: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        build_site(site, count, plugins, SYNTHETIC_GROUP)
+        env = {**os.environ, "PYTHONPATH": str(site)}
+        record = ["-m", "insidellms_provenance", "record", "--group", SYNTHETIC_GROUP]
+        compare(
+            f"{count} dists, {plugins} plugins",
+            {
+                "floor": [sys.executable, "-c", FLOOR, SYNTHETIC_GROUP],
+                "record": [sys.executable, *record],
+            },
+            env,
+            "1.5x for 100 plugins among 5,000",
+        )
+
+
+def real() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        wheels = Path(tmp) / "wheels"
+        plugins = ten_plugins(wheels)
+        python = build_venv(Path(tmp) / "venv", *map(str, sorted(wheels.glob("*.whl"))))
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        site = next((Path(tmp) / "venv" / "lib").glob("python3*/site-packages"))
+        dists = len(list(site.glob("*.dist-info")))
+        commands = {
+            "floor": [str(python), "-c", FLOOR, HOST_GROUP],
+            "record": [str(python), "-m", "insidellms_provenance", "record"],
+        }
+        uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+        commands["uv pip list"] = [uv, "pip", "list", "--python", str(python)]
+        pip = [sys.executable, "-m", "pip"]
+        if subprocess.run([*pip, "--version"], capture_output=True, check=False).returncode == 0:
+            commands["pip freeze"] = [*pip, "--python", str(python), "freeze"]
+        compare(f"real venv: {dists} dists, {len(plugins)} plugins", commands, env, None)
 
 
 def importtime_us(module: str) -> int:
@@ -63,27 +131,18 @@ def importtime_us(module: str) -> int:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("shape", nargs="*", type=int, help="COUNT PLUGINS (default: four shapes)")
+    parser.add_argument("--real", action="store_true", help="also a real venv built with uv")
+    arguments = parser.parse_args()
+    if len(arguments.shape) not in (0, 2):
+        parser.error("give COUNT and PLUGINS, or neither")
     time_with_bytecode_caches()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    wanted = [int(arg) for arg in sys.argv[1:3]] if len(sys.argv) > 2 else None
-    shapes = ((1000, 20), (1000, 100), (5000, 100), (5000, 500))
-    for count, plugins in [tuple(wanted)] if wanted else shapes:
-        with tempfile.TemporaryDirectory() as tmp:
-            site = Path(tmp) / "site"
-            build_site(site, count, plugins, GROUP)
-            env = {**os.environ, "PYTHONPATH": str(site)}
-            best_times([sys.executable, "-c", FLOOR], env)  # writes the plugins' caches
-            floor = best_times([sys.executable, "-c", FLOOR], env)
-            recorded = best_times(
-                [sys.executable, "-m", "insidellms_provenance", "record", "--group", GROUP], env
-            )
-            for clock, index in (("wall", 0), ("cpu", 1)):
-                print(
-                    f"{count:5d} dists, {plugins:3d} plugins, {clock}: floor "
-                    f"{floor[index] * 1000:7.1f} ms, record {recorded[index] * 1000:7.1f} ms, "
-                    f"ratio {recorded[index] / floor[index]:.2f}x "
-                    "(target <= 1.5x for 100 plugins among 5,000)"
-                )
+    for count, plugins in [tuple(arguments.shape)] if arguments.shape else SHAPES:
+        synthetic(count, plugins)
+    if arguments.real:
+        real()
     base = importtime_us("importlib.metadata")
     ours = importtime_us("insidellms_provenance")
     print(

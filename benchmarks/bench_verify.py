@@ -71,15 +71,17 @@ if __name__ == "__main__":
 """
 
 
-def build_venv(directory: Path) -> Path:
-    """A venv with this package (not editable) and a realistic set of distributions."""
+def build_venv(directory: Path, *extra: str) -> Path:
+    """A venv with this package (not editable), a realistic set of distributions and ``extra``."""
     uv = [sys.executable, "-m", "uv"]
     subprocess.run([*uv, "venv", "-q", "-p", sys.executable, str(directory)], check=True)
-    env = {**os.environ, "VIRTUAL_ENV": str(directory)}
+    python = directory / "bin" / "python"
     root = Path(__file__).resolve().parent.parent
-    install = [*uv, "pip", "install", "-q", str(root), *REAL_SET]
-    subprocess.run(install, check=True, env=env)
-    return directory / "bin" / "python"
+    # Named with --python: run as `python -m uv`, uv installs into the environment of the
+    # Python that runs it, whatever VIRTUAL_ENV says.
+    install = [*uv, "pip", "install", "-q", "--python", str(python), str(root), *REAL_SET, *extra]
+    subprocess.run(install, check=True)
+    return python
 
 
 def compare(label: str, python: Path, scope: str, target: str, env: dict[str, str]) -> None:

@@ -60,7 +60,10 @@ def median_ms(values: Sequence[float]) -> str:
     return f"{statistics.median(values) * 1e3:.1f} ms"
 
 
-def ratio(target: Sequence[float], floor: Sequence[float]) -> str:
+def ratio(target: Sequence[float], floor: Sequence[float], digits: int = 2) -> str:
     """``median x (min-max)`` of the per-round ratios target / floor."""
     ratios = sorted(t / f for t, f in zip(target, floor, strict=True))
-    return f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+    low, middle, high = (
+        f"{r:.{digits}f}" for r in (ratios[0], statistics.median(ratios), ratios[-1])
+    )
+    return f"{middle}x ({low}-{high})"

@@ -361,6 +361,22 @@ def test_a_plain_object_or_array_of_many_members_is_written_in_parts():
         assert written == rfc8785.dumps(value)
 
 
+@WRAPS
+@pytest.mark.parametrize(
+    "member", ["plain", 2.0, 1e-6], ids=["nothing-relaid", "integral", "small"]
+)
+def test_the_result_is_bytes_of_its_own(wrap, member):
+    # Where orjson's bytes need only their padding cut, the fast path slices a view;
+    # the caller must still get bytes that hold no larger buffer.
+    value = wrap(member)
+    written = canonical_json(value)
+    assert type(written) is bytes
+    assert written == _canonical_json_python(value)
+    lines = canonical_json_lines([value, value])
+    assert type(lines) is bytes
+    assert lines == written + b"\n" + written + b"\n"
+
+
 # Keys at U+E000 and up that fill the parts after BULK's to the brim, so that a key above
 # U+FFFF (which UTF-16 orders before them, code points after) starts a part of its own.
 _BRIM = [f"\ufb33{index:03d}" for index in range(-len(BULK) % _PART or _PART)]

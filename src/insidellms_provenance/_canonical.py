@@ -92,8 +92,8 @@ def canonical_json(value: object) -> bytes:
     if size is not None and size < _WRITTEN_WITHOUT_ORJSON and "orjson" not in sys.modules:
         return _canonical_json_python(value)  # the same bytes, without orjson's imports
     try:
-        written = _plain_sized(value, size)
-        return _canonical_json_prepared(value) if written is None else written
+        plain = _plain_sized(value, size)
+        return _canonical_json_prepared(value) if plain is None else bytes(plain)
     except (_NeedsReferenceWriter, orjson.JSONEncodeError):
         # Invalid input, or what orjson refuses though JCS allows it (keys that are
         # instances of str subclasses, ±2**53): the reference writer raises with paths,
@@ -101,15 +101,17 @@ def canonical_json(value: object) -> bytes:
         return _canonical_json_python(value)
 
 
-def _plain(value: object) -> bytes | None:
+def _plain(value: object) -> bytes | memoryview | None:
     """:func:`canonical_json` of a plain value by the fast path; None to take the prepared path.
+
+    A view of a larger buffer where orjson's bytes needed no change but a slice.
 
     Raises ``JSONEncodeError`` for what orjson refuses.
     """
     return _plain_sized(value, _exact_and_finite(value))
 
 
-def _plain_sized(value: object, size: int | None) -> bytes | None:
+def _plain_sized(value: object, size: int | None) -> bytes | memoryview | None:
     """:func:`_plain`, ``size`` being :func:`_exact_and_finite` of ``value``."""
     if size is None or type(value) is float:
         return None
@@ -182,9 +184,9 @@ def canonical_json_lines(values: Sequence[object]) -> bytes:
         except orjson.JSONEncodeError:
             data = None
         if data is not None and (data.isascii() or not _keys_may_need_utf16_order(data)):
-            relaid = _relay_numbers(data)
+            relaid = _relay_numbers(data)  # no padding: bytes, not a view
             if relaid is not None:
-                return relaid
+                return bytes(relaid)
     return b"".join([canonical_json(value) + b"\n" for value in values])
 
 
@@ -402,11 +404,12 @@ def _tails(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _relay_numbers(data: bytes, padding: int = 0) -> bytes | None:
+def _relay_numbers(data: bytes, padding: int = 0) -> bytes | memoryview | None:
     """``data`` with the floats orjson lays out unlike ECMAScript written as ECMAScript does.
 
     ``data`` is orjson's compact output of a container, or of JSON lines of containers,
-    inside ``padding`` brackets on each side, which the result leaves out. Returns None
+    inside ``padding`` brackets on each side, which the result leaves out (where nothing
+    is relaid, by a view: the caller copies it once, into its own result). Returns None
     if a float to relay is found and ``data`` holds a backslash: then a quote inside a
     string cannot be told from one that ends it by counting, and the caller takes the
     slower path.
@@ -414,7 +417,7 @@ def _relay_numbers(data: bytes, padding: int = 0) -> bytes | None:
     end = len(data) - padding
     tails = _tails(data, padding, end)
     if not tails:
-        return data[padding:end] if padding else data
+        return memoryview(data)[padding:end] if padding else data
     if b"\\" in data:
         return None
     view = memoryview(data)  # pieces of it are joined without copying them first
@@ -439,7 +442,7 @@ def _relay_numbers(data: bytes, padding: int = 0) -> bytes | None:
             pieces += (view[done:start], _format_number(number).encode("ascii"))
         done = number_end
     if not pieces:
-        return data[padding:end] if padding else data
+        return memoryview(data)[padding:end] if padding else data
     pieces.append(view[done:end])
     return b"".join(pieces)
 
