@@ -238,6 +238,7 @@ def packaging_marker(marker, environment):
 @example(text='foo; extra != "Te_st"')
 @example(text='foo; python_version == "3.1,3.2"')
 @example(text='foo; "te-st" == extra')
+@example(text='foo;(extra=="Te_st")')  # in a group: packaging normalizes it from 26.3
 @example(text="foo (>=1)")
 def test_lean_requirements_are_packagings(text):
     check_lean_requirement(text)
