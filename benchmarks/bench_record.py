@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,6 +92,8 @@ def synthetic(count: int, plugins: int) -> None:
 
 
 def real() -> None:
+    from venvtools import uv_executable  # tests/, on the path once bench_host is imported
+
     with tempfile.TemporaryDirectory() as tmp:
         wheels = Path(tmp) / "wheels"
         plugins = ten_plugins(wheels)
@@ -104,12 +105,12 @@ def real() -> None:
             "floor": [str(python), "-c", FLOOR, HOST_GROUP],
             "record": [str(python), "-m", "insidellms_provenance", "record"],
         }
-        uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-        commands["uv pip list"] = [uv, "pip", "list", "--python", str(python)]
+        commands["uv pip list"] = [uv_executable(), "pip", "list", "--python", str(python)]
         pip = [sys.executable, "-m", "pip"]
         if subprocess.run([*pip, "--version"], capture_output=True, check=False).returncode == 0:
             commands["pip freeze"] = [*pip, "--python", str(python), "freeze"]
-        compare(f"real venv: {dists} dists, {len(plugins)} plugins", commands, env, None)
+        label = f"real venv: {dists} dists, {len(plugins)} plugins and this package's hook"
+        compare(label, commands, env, None)
 
 
 def importtime_us(module: str) -> int:
