@@ -11,7 +11,8 @@ script prints median times and the median (min-max) of the per-round ratios, by 
 time and by the processes' CPU time (targets: <= 1.25x with 21 plugins, <= 1.5x with 3),
 and the peak RSS of audit over the first 2,500 runs and over all 10,000 (flat memory:
 equal). ``audit`` does not canonicalize a plugin identical to the last run's again; the
-floor does. No timing is asserted.
+floor does. Both run in a venv with only this package, built with uv
+(``environments.py``). No timing is asserted.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
 from bench_diff import synthetic_plugin
+from environments import build_venv, describe
 from insidellms_provenance.field._build import field_digest, make_field
 from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import time_with_bytecode_caches
@@ -69,12 +70,12 @@ def build(root: Path, plugins_per_run: int) -> None:
         (run / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, indent=2))
 
 
-def measure(plugins_per_run: int, target: str) -> None:
+def measure(python: str, plugins_per_run: int, target: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root, out = Path(tmp) / "runs", Path(tmp) / "audit.jsonl"
         build(root, plugins_per_run)
-        floor = [sys.executable, "-c", FLOOR, str(root)]
-        audit = [sys.executable, "-m", "insidellms_provenance", "audit", str(root), "-o", str(out)]
+        floor = [python, "-c", FLOOR, str(root)]
+        audit = [python, "-m", "insidellms_provenance", "audit", str(root), "-o", str(out)]
         run_process(audit)  # warm the page cache and bytecode caches
         rss: dict[str, list[int]] = {"floor": [], "audit": []}
         cpu: dict[str, list[float]] = {"floor": [], "audit": []}
@@ -107,8 +108,11 @@ def measure(plugins_per_run: int, target: str) -> None:
 
 def main() -> None:
     time_with_bytecode_caches()
-    measure(21, "1.25x")
-    measure(3, "1.5x")
+    with tempfile.TemporaryDirectory() as tmp:
+        python = str(build_venv(Path(tmp) / "venv"))
+        print(describe(python))
+        measure(python, 21, "1.25x")
+        measure(python, 3, "1.5x")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import random
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
+from environments import build_venv, describe
 from insidellms_provenance.field import schema
 from insidellms_provenance.field._build import field_bytes, make_field
 from insidellms_provenance.field.schema import PluginFingerprint
@@ -75,10 +75,12 @@ def main() -> None:
         " orjson.loads(open(sys.argv[2], 'rb').read())"
     )
     with tempfile.TemporaryDirectory() as tmp:
+        python = str(build_venv(Path(tmp) / "venv"))
+        print(describe(python))
         for count, target in ((10, "1.8x"), (1000, "1.3x"), (5000, "1.3x"), (10000, "1.3x")):
             before, after = write_pair(Path(tmp), count)
-            floor = [sys.executable, "-c", floor_code, str(before), str(after)]
-            diff = [sys.executable, "-m", "insidellms_provenance", "diff"]
+            floor = [python, "-c", floor_code, str(before), str(after)]
+            diff = [python, "-m", "insidellms_provenance", "diff"]
             diff += [str(before), str(after), "--format", "json"]
             rss: dict[str, list[int]] = {"floor": [], "diff": []}
             cpu: dict[str, list[float]] = {"floor": [], "diff": []}

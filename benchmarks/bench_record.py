@@ -4,13 +4,15 @@ Run: ``python benchmarks/bench_record.py [COUNT PLUGINS] [--real]``.
 
 - For synthetic environments of 1,000 and 5,000 distributions on ``PYTHONPATH`` (or the
   one shape given), ``record``'s whole process against the floor: entry-point discovery
-  and ``ep.load()`` of every plugin of the group, sorted, as the host loads them.
+  and ``ep.load()`` of every plugin of the group, sorted, as the host loads them. Both
+  run in a venv with only this package (``environments.py``: not with the interpreter
+  that runs this script, whose start-up may import more).
 - With ``--real``, in a venv built with ``uv`` from the package index, as
   ``bench_verify.py`` builds its own (this package, ``jupyter``, ``pandas``, ``mypy``,
-  ``pytest``, ``hypothesis``, ``sqlalchemy``), plus 10 small plugins: ``record``
-  against the same floor, and beside it ``uv pip list`` and ``pip freeze``, which list
-  what is installed without importing anything. They are not floors of ``record``'s
-  work, but users ask why ``record`` takes longer than they do.
+  ``pytest``, ``hypothesis``, ``sqlalchemy``), plus ``pip`` and 10 small plugins:
+  ``record`` against the same floor, and beside it ``uv pip list`` and the venv's own
+  ``pip freeze``, which list what is installed without importing anything. They are
+  not floors of ``record``'s work, but users ask why ``record`` takes longer than they do.
 
 The commands run in turns in every round; the script prints median wall and CPU times
 (user + system, children included: ``record`` imports the plugins in a child process)
@@ -23,12 +25,12 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from bench_host import ten_plugins
-from bench_verify import build_venv
+from bench_verify import REAL_SET
+from environments import build_venv, describe, site_packages
 from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import build_site, time_with_bytecode_caches
 
@@ -74,17 +76,17 @@ def compare(
             )
 
 
-def synthetic(count: int, plugins: int) -> None:
+def synthetic(python: Path, count: int, plugins: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         build_site(site, count, plugins, SYNTHETIC_GROUP)
-        env = {**os.environ, "PYTHONPATH": str(site)}
+        env = {**clean_environment(), "PYTHONPATH": str(site)}
         record = ["-m", "insidellms_provenance", "record", "--group", SYNTHETIC_GROUP]
         compare(
             f"{count} dists, {plugins} plugins",
             {
-                "floor": [sys.executable, "-c", FLOOR, SYNTHETIC_GROUP],
-                "record": [sys.executable, *record],
+                "floor": [str(python), "-c", FLOOR, SYNTHETIC_GROUP],
+                "record": [str(python), *record],
             },
             env,
             "1.5x for 100 plugins among 5,000",
@@ -97,28 +99,31 @@ def real() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wheels = Path(tmp) / "wheels"
         plugins = ten_plugins(wheels)
-        python = build_venv(Path(tmp) / "venv", *map(str, sorted(wheels.glob("*.whl"))))
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-        site = next((Path(tmp) / "venv" / "lib").glob("python3*/site-packages"))
-        dists = len(list(site.glob("*.dist-info")))
+        wheel_files = map(str, sorted(wheels.glob("*.whl")))
+        python = build_venv(Path(tmp) / "venv", *REAL_SET, "pip", *wheel_files)
+        env = clean_environment()
+        dists = len(list(site_packages(python).glob("*.dist-info")))
         commands = {
             "floor": [str(python), "-c", FLOOR, HOST_GROUP],
             "record": [str(python), "-m", "insidellms_provenance", "record"],
         }
         commands["uv pip list"] = [uv_executable(), "pip", "list", "--python", str(python)]
-        pip = [sys.executable, "-m", "pip"]
-        if subprocess.run([*pip, "--version"], capture_output=True, check=False).returncode == 0:
-            commands["pip freeze"] = [*pip, "--python", str(python), "freeze"]
+        commands["pip freeze"] = [str(python), "-m", "pip", "freeze"]
         label = f"real venv: {dists} dists, {len(plugins)} plugins and this package's hook"
         compare(label, commands, env, None)
 
 
-def importtime_us(module: str) -> int:
+def clean_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+
+def importtime_us(python: Path, module: str) -> int:
     """Cumulative microseconds for ``module`` as reported by ``python -X importtime``."""
     best = None
     for _ in range(7):
         result = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            [str(python), "-X", "importtime", "-c", f"import {module}"],
+            env=clean_environment(),
             check=True,
             capture_output=True,
             text=True,
@@ -139,13 +144,15 @@ def main() -> None:
     if len(arguments.shape) not in (0, 2):
         parser.error("give COUNT and PLUGINS, or neither")
     time_with_bytecode_caches()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    for count, plugins in [tuple(arguments.shape)] if arguments.shape else SHAPES:
-        synthetic(count, plugins)
-    if arguments.real:
-        real()
-    base = importtime_us("importlib.metadata")
-    ours = importtime_us("insidellms_provenance")
+    with tempfile.TemporaryDirectory() as tmp:
+        python = build_venv(Path(tmp) / "venv")
+        print(f"{os.cpu_count()} cores; {describe(python)}")
+        for count, plugins in [tuple(arguments.shape)] if arguments.shape else SHAPES:
+            synthetic(python, count, plugins)
+        if arguments.real:
+            real()
+        base = importtime_us(python, "importlib.metadata")
+        ours = importtime_us(python, "insidellms_provenance")
     print(
         f"import: importlib.metadata {base} us, insidellms_provenance {ours} us "
         f"(python -X importtime, cumulative), ratio {ours / base:.2f}x (target <= 1.5x)"
