@@ -15,7 +15,7 @@ Run: ``python benchmarks/bench_verify.py [--venv DIR]``. Three cases:
 Two floors, each one process of the same interpreter that reads the list of files (every
 regular file RECORD lists, made beforehand) and works in 2 processes, as verify does:
 ``hashlib`` over every file (the floor of the targets), and the same with ``compile`` +
-``marshal.dumps`` of each source that has a cache this interpreter would load: verify
+``marshal.dumps`` of each source that has a cache of this interpreter's: verify
 compiles those to compare them with their caches (docs/verify.md), which no target's
 floor counts. Without caches the two floors do the same work; after the first run of
 this package in a venv, its own modules have caches. All three run cold-started and
