@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from bench_diff import synthetic_plugin
-from environments import build_venv, describe
+from environments import build_venv, clean_environment, describe
 from insidellms_provenance.field._build import field_digest, make_field
 from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import time_with_bytecode_caches
@@ -76,12 +76,12 @@ def measure(python: str, plugins_per_run: int, target: str) -> None:
         build(root, plugins_per_run)
         floor = [python, "-c", FLOOR, str(root)]
         audit = [python, "-m", "insidellms_provenance", "audit", str(root), "-o", str(out)]
-        run_process(audit)  # warm the page cache and bytecode caches
+        run_process(audit, clean_environment())  # warm the page cache and bytecode caches
         rss: dict[str, list[int]] = {"floor": [], "audit": []}
         cpu: dict[str, list[float]] = {"floor": [], "audit": []}
 
         def timed(name: str, argv: list[str]) -> None:
-            _, peak, seconds = run_process_usage(argv)
+            _, peak, seconds = run_process_usage(argv, clean_environment())
             rss[name].append(peak)
             cpu[name].append(seconds)
 
@@ -90,7 +90,7 @@ def measure(python: str, plugins_per_run: int, target: str) -> None:
             ROUNDS,
         )
         quarter = [str(root / f"{index:03d}") for index in range(RUNS // 100 // 4)]
-        small = run_process([*audit[:4], *quarter, "-o", str(out)])[1]
+        small = run_process([*audit[:4], *quarter, "-o", str(out)], clean_environment())[1]
         lines = sum(1 for _ in out.open("rb"))
     print(f"{RUNS} runs, {plugins_per_run} plugins a run, {ROUNDS} interleaved rounds:")
     print(f"  floor {median_ms(times['floor'])}, audit {median_ms(times['audit'])}")

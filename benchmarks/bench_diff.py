@@ -16,7 +16,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from environments import build_venv, describe
+from environments import build_venv, clean_environment, describe
 from insidellms_provenance.field import schema
 from insidellms_provenance.field._build import field_bytes, make_field
 from insidellms_provenance.field.schema import PluginFingerprint
@@ -91,11 +91,11 @@ def main() -> None:
                 rss: dict[str, list[int]] = rss,
                 cpu: dict[str, list[float]] = cpu,
             ) -> None:
-                _, peak, seconds = run_process_usage(argv)
+                _, peak, seconds = run_process_usage(argv, clean_environment())
                 rss[name].append(peak)
                 cpu[name].append(seconds)
 
-            run_process(diff)  # bytecode caches
+            run_process(diff, clean_environment())  # bytecode caches
             times = interleaved(
                 {
                     "floor": lambda floor=floor: timed("floor", floor),

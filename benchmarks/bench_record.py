@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bench_host import ten_plugins
 from bench_verify import REAL_SET
-from environments import build_venv, describe, site_packages
+from environments import build_venv, clean_environment, describe, site_packages
 from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import build_site, time_with_bytecode_caches
 
@@ -111,10 +111,6 @@ def real() -> None:
         commands["pip freeze"] = [str(python), "-m", "pip", "freeze"]
         label = f"real venv: {dists} dists, {len(plugins)} plugins and this package's hook"
         compare(label, commands, env, None)
-
-
-def clean_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
 
 
 def importtime_us(python: Path, module: str) -> int:

@@ -31,7 +31,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from environments import build_venv, describe, site_packages
+from environments import build_venv, clean_environment, describe, site_packages
 from interleave import interleaved, median_ms, ratio, run_process, run_process_usage
 from synthetic_env import build_site, time_with_bytecode_caches
 
@@ -136,7 +136,7 @@ def main() -> None:
         else:
             python = build_venv(Path(tmp) / "venv", *REAL_SET, compile_bytecode=False)
         print(describe(python))
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        env = clean_environment()
         compare("verify --all, real venv", "all", "1.2x", python, env)
         site = Path(tmp) / "plugins"
         build_site(site, 5000, 5000, GROUP)

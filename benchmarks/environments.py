@@ -14,6 +14,7 @@ otherwise import itself, so a ratio read there is smaller than a user's.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,13 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))  # venvtools: the suite's own way to find uv
 
-# How many modules an interpreter has imported once it has started, then the top-level
-# names of those that are not its own (standard library, built in, ``__main__``).
+# The interpreter's version, how many modules it has imported once it has started, then
+# the top-level names of those that are not its own (standard library, built in,
+# ``__main__``).
 _STARTUP = (
     "import sys\n"
     "names = {name.partition('.')[0] for name in sys.modules}\n"
     "own = {*sys.stdlib_module_names, *sys.builtin_module_names, '__main__'}\n"
-    "print(len(sys.modules), *sorted(names - own))\n"
+    "print(sys.version.split()[0], len(sys.modules), *sorted(names - own))\n"
 )
 
 
@@ -48,28 +50,26 @@ def build_venv(directory: Path, *packages: str, compile_bytecode: bool = True) -
     return python
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without what would point a venv's python elsewhere."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+
 def site_packages(python: Path) -> Path:
     """The site-packages directory of the venv whose interpreter is ``python``."""
     return next((python.parent.parent / "lib").glob("python3*/site-packages"))
 
 
-def startup_imports(python: Path | str) -> tuple[int, list[str]]:
-    """How many modules ``python`` has imported when it starts, and which are not its own."""
-    shown = subprocess.run(
-        [str(python), "-c", _STARTUP], check=True, capture_output=True, text=True
-    ).stdout.split()
-    return int(shown[0]), shown[1:]
-
-
 def describe(python: Path | str) -> str:
     """One line for a benchmark's header: the interpreter and what it imports at start-up."""
-    count, others = startup_imports(python)
-    version = subprocess.run(
-        [str(python), "-c", "import sys; print(sys.version.split()[0])"],
+    shown = subprocess.run(
+        [str(python), "-c", _STARTUP],
         check=True,
         capture_output=True,
         text=True,
-    ).stdout.strip()
+        env=clean_environment(),
+    ).stdout.split()
+    version, count, others = shown[0], int(shown[1]), shown[2:]
     line = f"timed interpreter: Python {version}, {count} modules at start-up"
     if others:
         return f"{line}, WARNING: it imports {', '.join(others)} at start-up (a .pth file?)"
