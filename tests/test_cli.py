@@ -57,6 +57,43 @@ def malformed_field_with_valid_digest() -> bytes:
     return json.dumps(field).encode()
 
 
+def test_a_process_freezes_what_is_left_before_it_exits(tmp_path):
+    """``python -m`` and the console script run :func:`process_main`: main's exit code,
+    then every object left frozen out of the collector Python's shutdown runs."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    target = "insidellms_provenance.cli._main:process_main"
+    assert pyproject["project"]["scripts"] == {"insidellms-provenance": target}
+    run = tmp_path / "field.json"
+    run.write_bytes(small_field())
+    # atexit functions run after __main__ raises SystemExit: what is frozen by then.
+    observe = (
+        "import atexit, gc, runpy\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "runpy.run_module('insidellms_provenance', run_name='__main__')\n"
+    )
+    for args, code in (([str(run), str(run)], 0), ([str(run), str(tmp_path / "gone")], 2)):
+        result = subprocess.run(
+            [sys.executable, "-c", observe, "diff", *args], capture_output=True, check=False
+        )
+        assert (result.returncode, result.stdout.splitlines()[-1]) == (code, b"frozen True")
+    # main() itself leaves the collector as it was: the tests call it many times a
+    # process (diff disables it while it compares).
+    import gc
+
+    from insidellms_provenance.cli._main import main
+
+    before = gc.get_freeze_count()
+    assert gc.isenabled()
+    assert main(["diff", str(run), str(run)]) == 0
+    assert main(["diff", str(run), str(tmp_path / "gone")]) == 2
+    assert (gc.get_freeze_count(), gc.isenabled()) == (before, True)
+
+
 def test_help_and_version():
     assert cli("--help").returncode == 0
     assert cli("--version").stdout.decode().startswith("insidellms-provenance 0.1.0")

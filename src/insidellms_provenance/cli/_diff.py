@@ -172,8 +172,19 @@ def run(arguments: argparse.Namespace | SimpleNamespace) -> int:
     # Parsed JSON is acyclic, and the cyclic collector would rescan hundreds of
     # thousands of its objects again and again while the indexes are built (measured:
     # most of diff's own time on 10,000 plugins), and the modules imported below leave
-    # little to collect either. Reference counting still frees memory.
+    # little to collect either. Reference counting still frees memory. Enabled again
+    # after, for a caller that goes on (the tests call main() many times a process).
+    enabled = gc.isenabled()
     gc.disable()
+    try:
+        return _compare(arguments)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compare(arguments: argparse.Namespace | SimpleNamespace) -> int:
+    """:func:`run`'s work, done while the cyclic collector is off."""
     from insidellms_provenance.analyze._diff import diff_fields
     from insidellms_provenance.analyze._fail_on import parse_fail_on
     from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
