@@ -42,6 +42,7 @@ from pathlib import Path
 
 import pypi_closure
 from bench_host import FAKE_RUN
+from environments import clean_environment
 from synthetic_env import time_with_bytecode_caches
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -270,7 +271,7 @@ def recorded(python: Path) -> bytes:
     """What ``record`` writes in the environment of ``python``, its cache off."""
     return subprocess.run(
         [str(python), "-m", "insidellms_provenance", "record"],
-        env={**os.environ, "INSIDELLMS_PROVENANCE_CACHE": "off"},
+        env={**clean_environment(), "INSIDELLMS_PROVENANCE_CACHE": "off"},
         check=True,
         capture_output=True,
     ).stdout
@@ -330,7 +331,7 @@ def main() -> None:
         if arguments.installers:
             same_bytes_from_pip_and_uv(workdir, python)
         cache = workdir / "cache"
-        env = {**os.environ, "INSIDELLMS_PROVENANCE_CACHE": str(cache)}
+        env = {**clean_environment(), "INSIDELLMS_PROVENANCE_CACHE": str(cache)}
         cold_env = {**env, "INSIDELLMS_PROVENANCE_CACHE": "off"}
         floor_code = FLOOR.format(group=GROUP, names=[*plugins, *closure])
         record = [str(python), "-m", "insidellms_provenance", "record"]

@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from environments import clean_environment
 from interleave import ratio
 from synthetic_env import time_with_bytecode_caches
 
@@ -98,7 +99,7 @@ def timed_runs(
     }
     for index in range(-1, repeats):  # run -1 warms caches and is not counted
         for mode in ("off", "on") if index % 2 else ("on", "off"):
-            env = {**os.environ, "INSIDELLMS_PROVENANCE": mode}
+            env = {**clean_environment(), "INSIDELLMS_PROVENANCE": mode}
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             subprocess.run(
