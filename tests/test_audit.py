@@ -348,3 +348,23 @@ def test_every_runs_problem_names_the_plugin_at_fault_by_its_own_index(tmp_path)
         assert "plugins[0]" not in problem
     assert problems["runs/r0"] is None
     assert problems["runs/r3"] is None
+
+
+def test_a_run_path_not_utf8_or_holding_a_newline_is_written_and_kept_to_its_line(tmp_path):
+    """One odd directory name neither stops the audit nor forges a line of the summary."""
+    import os
+
+    root = tmp_path / "fleet"
+    _write_run(root / "r1", [_acme("1.0")])
+    _write_run(root / os.fsdecode(b"r2\xff"), [_acme("1.1")])  # not UTF-8
+    forged = root / "r3\naudit: 99 run(s), 99 with plugin provenance, 0 without"
+    forged.mkdir()
+    (forged / "manifest.json").write_text("{}")  # without provenance: named in the summary
+    result = cli("audit", "fleet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = [json.loads(line)["run"] for line in result.stdout.splitlines()]
+    assert runs == ["fleet/r1", "fleet/r2\\xff", f"fleet/{forged.name}"]
+    lines = result.stderr.decode().splitlines()
+    assert lines[0] == "audit: 3 run(s), 2 with plugin provenance, 1 without"
+    assert not any(line.startswith("audit: 99") for line in lines)
+    assert "  fleet/r3\\naudit: 99 run(s), 99 with plugin provenance, 0 without (" in lines[2]

@@ -286,3 +286,20 @@ def test_show_group_check():
         cli("show", "--group", "pytest11", str(GOLDEN_FIELD)),
         "recorded for group 'insidellms.plugins', not 'pytest11'",
     )
+
+
+def test_an_os_error_no_reader_expected_is_one_line_not_a_traceback(monkeypatch, capsys):
+    """The last guard in ``main``: a path the system refuses where no reader looked."""
+    import errno
+
+    from insidellms_provenance.cli import _show
+    from insidellms_provenance.cli._main import main
+
+    def refused(_arguments: object) -> int:
+        raise OSError(errno.ENAMETOOLONG, "File name too long", "runs/\nforged")
+
+    monkeypatch.setattr(_show, "run", refused)
+    assert main(["show", "whatever"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "insidellms-provenance: error: runs/\\nforged: File name too long\n"

@@ -8,9 +8,10 @@ from test_cli import assert_one_line_error, cli
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("story") / "demo"
-    result = cli("demo", str(directory))
-    return directory, result
+    # DIR given relative to the working directory, as a user types it.
+    parent = tmp_path_factory.mktemp("story")
+    result = cli("demo", "demo", cwd=parent)
+    return parent / "demo", result
 
 
 def test_the_story_golden(story):

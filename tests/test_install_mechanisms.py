@@ -42,6 +42,7 @@ EPSILON = WheelSpec(
         "epsilon-raw": b"no interpreter line\n",
     },
     data={"share/epsilon/notes.txt": b"epsilon data\n"},
+    executable_scripts=True,
 )
 PLUGINS = (*(catalog()[name].name for name in GOOD), EPSILON.name)
 OLD_HATCHLING = "1.26.3"
@@ -116,6 +117,10 @@ def test_uv_link_modes_record_the_same_bytes_as_pip(link_mode, wheels, pip_field
         # Really linked: the package's files are symlinks into uv's cache.
         init = venv.site_packages / "epsilon_plugin" / "__init__.py"
         assert init.is_symlink()
+        # ... and so are the executable scripts uv need not rewrite (no `#!python`).
+        assert (venv.root / "bin" / "epsilon-sh").is_symlink()
+        assert (venv.root / "bin" / "epsilon-raw").is_symlink()
+        assert not (venv.root / "bin" / "epsilon-py").is_symlink()
     field = venv.record()
     assert _differences(pip_field, field) == {}
     assert field == pip_field

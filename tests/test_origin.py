@@ -66,7 +66,9 @@ def origin_of(
     ("imported_from", "record_paths", "editable", "status"),
     [
         ("site", LISTED, False, "ok"),
-        ("site", frozenset(), False, "shadowed"),  # a file RECORD does not list
+        ("site", frozenset({"other/__init__.py"}), False, "shadowed"),  # not listed
+        ("site", frozenset(), False, "unknown"),  # no RECORD (or none readable): no list
+        ("elsewhere", frozenset(), False, "unknown"),
         ("elsewhere", LISTED, False, "shadowed"),  # an earlier directory on sys.path
         ("editable", frozenset(), True, "ok"),
         ("elsewhere", frozenset(), True, "shadowed"),

@@ -174,9 +174,11 @@ def test_malformed_record_rows_are_reported(make_env):
 def test_record_that_is_not_csv_is_reported(make_env):
     venv = make_env("pip", GOOD, fresh=True)
     _site_record(venv, "beta_plugin-2.1.0.dist-info").write_text('a.py,"never closed\n')
-    beta = plugins_by_name(venv.record())["beta"]["distribution"]
+    plugin = plugins_by_name(venv.record())["beta"]
+    beta = plugin["distribution"]
     assert beta["problems"] == ["RECORD is not valid CSV: unexpected end of data"]
     assert beta["record_digest"].startswith("sha256:")
+    assert plugin["origin"]["status"] == "unknown"  # RECORD lists no file to own the module
 
 
 def test_missing_record_and_metadata_fields(make_env):
@@ -189,6 +191,8 @@ def test_missing_record_and_metadata_fields(make_env):
     beta = plugins["beta"]["distribution"]
     assert beta["record_digest"] is None
     assert beta["problems"] == ["RECORD is missing"]
+    # No list of its files: whether its module is its own cannot be told, not "shadowed".
+    assert plugins["beta"]["origin"]["status"] == "unknown"
     gamma = plugins["gamma"]["distribution"]
     assert (gamma["name"], gamma["normalized_name"], gamma["version"]) == (
         "gamma_plugin",

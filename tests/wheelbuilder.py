@@ -37,6 +37,10 @@ class WheelSpec:
     headers: dict[str, bytes] = attrs.field(factory=dict)
     # Archive paths whose RECORD row claims the hash of other bytes (a wrong RECORD).
     wrong_record: tuple[str, ...] = ()
+    # Whether `.data/scripts` files are executable (0755) in the archive, as build
+    # backends write them; installers then keep the mode rather than set it (uv's
+    # symlink link mode links such a script into its cache).
+    executable_scripts: bool = False
 
     @property
     def dist_info(self) -> str:
@@ -46,9 +50,13 @@ class WheelSpec:
     def filename(self) -> str:
         return f"{_snake(self.name)}-{self.version}-py3-none-any.whl"
 
+    @property
+    def data_dir(self) -> str:
+        return f"{_snake(self.name)}-{self.version}.data"
+
     def members(self) -> dict[str, bytes]:
         """Every file of the wheel except RECORD, by archive path."""
-        data_dir = f"{_snake(self.name)}-{self.version}.data"
+        data_dir = self.data_dir
         members = dict(self.files)
         members |= {f"{data_dir}/scripts/{n}": b for n, b in self.scripts.items()}
         members |= {f"{data_dir}/data/{n}": b for n, b in self.data.items()}
@@ -91,7 +99,8 @@ def build_wheel(spec: WheelSpec, directory: Path, compression: int = zipfile.ZIP
     with zipfile.ZipFile(path, "w", compression=compression) as archive:
         for name in sorted(members):
             info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-            info.external_attr = 0o644 << 16
+            executable = spec.executable_scripts and name.startswith(f"{spec.data_dir}/scripts/")
+            info.external_attr = (0o755 if executable else 0o644) << 16
             info.compress_type = compression
             archive.writestr(info, members[name])
     return path

@@ -31,6 +31,18 @@ TIMEOUT = 60  # seconds; a hang fails the case, never CI
 PLUGIN_TIMEOUT = "5"  # the CLI's per-plugin import timeout inside the harness
 
 
+def wheel_bytes(members: dict[str, bytes]) -> bytes:
+    """A zip archive of ``members`` (archive path to bytes): a wheel, or a broken one."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 def record_hash(data: bytes) -> str:
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
     return f"sha256={digest.decode()}"

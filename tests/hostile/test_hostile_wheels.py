@@ -3,21 +3,10 @@ and writers): the stated exit code and verdict, no traceback, no other file chan
 
 from __future__ import annotations
 
-import io
-import zipfile
 from typing import Any
 
 import pytest
-from hostile_kit import Case, World, host_manifest, run_case
-
-
-def wheel_bytes(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
+from hostile_kit import Case, World, host_manifest, run_case, wheel_bytes
 
 META = {"x-1.dist-info/METADATA": b"Name: x\nVersion: 1\n"}
 

@@ -240,7 +240,8 @@ class AuditSummary:
             f"  {name}: {run} (now {version})"
             for name, (run, version) in sorted(self.first_change.items())
         ] or ["  none"]
-        return "\n".join(lines) + "\n"
+        # A run's path or a recorded name holding a newline stays on its line.
+        return "".join(_as_text(line).replace("\n", "\\n") + "\n" for line in lines)
 
 
 def _examples(title: str, examples: list[str], count: int) -> list[str]:
@@ -416,7 +417,19 @@ _PLUGIN_COLUMNS: Final = (
 
 
 def _run_columns(run: RunDir, problem: str | None) -> dict[str, Any]:
-    return {"run": run.name, "run_key": run.key, "problem": problem}
+    return {"run": _as_text(run.name), "run_key": _as_text(run.key), "problem": problem}
+
+
+def _as_text(path: str) -> str:
+    r"""A run's path as JSON text (or UTF-8 output) can hold it: other bytes as ``\xff``.
+
+    A directory name need not be UTF-8; Python reads its other bytes as lone surrogates
+    (``surrogateescape``), which no JSON text holds and no UTF-8 stream writes, and one
+    such run must not stop the audit of the rest. Valid UTF-8 is kept as it is.
+    """
+    if path.isascii():
+        return path
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _run_row(run: RunDir, problem: str | None, field: dict[str, Any] | None) -> dict[str, Any]:

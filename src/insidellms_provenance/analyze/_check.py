@@ -122,15 +122,19 @@ def read_policy_file(path: Path) -> dict[str, object]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProvenanceError(f"{path}: not a valid TOML policy: {error}") from None
+    except RecursionError:  # the parser recurses once per nested array or inline table
+        raise ProvenanceError(f"{path}: not a valid TOML policy: nested too deeply") from None
     table = _policy_table(data, path)
     unknown = sorted(set(table) - _POLICY_KEYS)
     if unknown:
         raise ProvenanceError(f"{path}: unknown policy keys: {', '.join(unknown)}")
-    problems = [
+    found = (
         f"'{key}' must be {_POLICY_TYPES[key][1]}, not {_toml_type(value)}"
-        for key, value in sorted(table.items())
         if not _POLICY_TYPES[key][0](value)
-    ]
+        else _value_problem(key, value)
+        for key, value in sorted(table.items())
+    )
+    problems = [problem for problem in found if problem is not None]
     if problems:
         raise ProvenanceError(f"{path}: invalid policy", tuple(problems))
     return dict(table)
@@ -284,21 +288,32 @@ def _compatibility(name: str, specifier: str, version: str) -> list[Violation]:
     ]
 
 
-def policy_from(options: Mapping[str, object]) -> Policy:
-    """Build a policy from merged option values (file first, command line over it)."""
-    determinism = options.get("require-determinism")
-    if determinism is not None and determinism not in ("deterministic", "best_effort"):
-        raise ProvenanceError(
-            f"require-determinism must be deterministic or best_effort, not {determinism!r}"
-        )
-    version = options.get("insidellms-version")
-    if version is not None:
+def _value_problem(key: str, value: object) -> str | None:
+    """Why a policy value of the right type is not one its rule takes; ``None`` if it is.
+
+    Checked where the value is read, so a policy file's bad value names the file
+    (:func:`read_policy_file`), and again in :func:`policy_from` for option values.
+    """
+    if key == "require-determinism" and value not in ("deterministic", "best_effort"):
+        return f"require-determinism must be deterministic or best_effort, not {value!r}"
+    if key == "insidellms-version":
         from packaging.version import InvalidVersion, Version
 
         try:
-            Version(str(version))
+            Version(str(value))
         except InvalidVersion:
-            raise ProvenanceError(f"insidellms-version {version!r} is not a version") from None
+            return f"insidellms-version {value!r} is not a version"
+    return None
+
+
+def policy_from(options: Mapping[str, object]) -> Policy:
+    """Build a policy from merged option values (file first, command line over it)."""
+    for key in ("require-determinism", "insidellms-version"):
+        problem = None if options.get(key) is None else _value_problem(key, options[key])
+        if problem is not None:
+            raise ProvenanceError(problem)
+    determinism = options.get("require-determinism")
+    version = options.get("insidellms-version")
     return Policy(
         integrity=bool(options.get("integrity", True)),
         load=bool(options.get("load", True)),

@@ -254,6 +254,8 @@ def read_lock(path: Path) -> dict[str, Any]:
         Pylock.from_dict(value)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ProvenanceError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:  # the parser recurses once per nested array or inline table
+        raise ProvenanceError(f"{path}: not valid TOML: nested too deeply") from None
     except (PylockValidationError, PylockUnsupportedVersionError) as error:
         raise ProvenanceError(f"{path}: not a valid PEP 751 lock: {error}") from None
     return value
@@ -318,6 +320,27 @@ def lock_violations(
     return violations
 
 
+def _absent_or_unreadable(path: Path) -> str | None:
+    """``""`` when nothing is at ``path``, why it cannot be read, or ``None`` if something is.
+
+    Only a missing file is "not at hand". Anything else there (a FIFO, a device, a
+    directory, a symlink) is left to the wheel reader, which refuses it with the reason
+    without blocking; a path the system cannot look up (too long, a loop of links, through
+    a file, a NUL character) is unreadable, not silently skipped.
+    """
+    import os
+
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return ""
+    except OSError as error:
+        return f"cannot read: {error.strerror}"
+    except ValueError:
+        return "cannot read: the path holds a NUL character"
+    return None
+
+
 def _locked_wheel_problem(
     wheel: Mapping[str, Any],
     lock_dir: Path,
@@ -328,8 +351,11 @@ def _locked_wheel_problem(
     from insidellms_provenance.fingerprint._wheel import InvalidWheelError
 
     path = wheel.get("path")
-    if not isinstance(path, str) or not (lock_dir / path).is_file():
-        return None  # not at hand: name and version are all that can be compared
+    if not isinstance(path, str):
+        return None
+    absent = _absent_or_unreadable(lock_dir / path)
+    if absent is not None:  # not at hand: name and version are all that can be compared
+        return None if absent == "" else f"locked wheel {path}: {absent}"
     try:
         found = fingerprint(lock_dir / path)
     except InvalidWheelError as error:

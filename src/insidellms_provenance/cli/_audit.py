@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import signal
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -34,7 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="directories to search for runs (recursively)",
     )
-    add_output(parser, "write the JSON lines to FILE, atomically (the summary then goes to stdout)")
+    add_output(
+        parser,
+        "write the JSON lines to FILE, atomically (the summary then goes to stdout); "
+        "a symlink, FIFO, device or directory there is refused, not replaced",
+    )
     add_group_filter(
         parser,
         "audit only fields recorded for this entry-point group; runs whose field "
@@ -80,7 +85,13 @@ def run(arguments: argparse.Namespace) -> int:
             raise ProvenanceError(str(error)) from None
 
     for root in arguments.roots:
-        if not root.is_dir():
+        try:
+            is_directory = stat.S_ISDIR(os.stat(root).st_mode)
+        except FileNotFoundError:
+            is_directory = False
+        except OSError as error:  # a name too long, a loop of links
+            raise ProvenanceError(f"{root}: cannot read: {error.strerror}") from None
+        if not is_directory:
             raise ProvenanceError(f"{root}: not a directory")
     from insidellms_provenance.cli._progress import Progress
     from insidellms_provenance.cli._render import terminal_safe
@@ -93,13 +104,11 @@ def run(arguments: argparse.Namespace) -> int:
         summary.note_missing(str(directory), f"directory cannot be read: {reason}")
 
     runs = find_runs(arguments.roots, shard, unreadable)
-    output: Path | None = arguments.output
-    target = Path(os.path.realpath(output)) if output is not None else None
-    if target is not None:
-        if target.is_dir():
-            raise ProvenanceError(f"{output}: is a directory")
-        _refuse_an_input(target, output, runs)
-    with _deferred_interrupts() as interrupts, _sink(target, output, interrupts) as sink:
+    output: str | None = arguments.output
+    if output is not None:
+        _check_output(output, runs)
+    target = Path(output) if output is not None else None
+    with _deferred_interrupts() as interrupts, _sink(target, interrupts) as sink:
         for line in audit_runs(runs, summary, group=arguments.group, dependencies=arguments.deps):
             sink.write(line)
             progress.update(summary.runs, summary.current)
@@ -111,35 +120,21 @@ def run(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_an_input(target: Path, output: Path | None, runs: Iterable[RunDir]) -> None:
-    """Raise if ``target`` is one of the runs' manifests.
+def _check_output(output: str, runs: Iterable[RunDir]) -> None:
+    """Refuse an output path no write may replace, or one of the runs' manifests.
 
-    Compared by device and inode, so links are seen through. A file with one link, not
-    named manifest.json, cannot be a run's manifest: the runs are not listed again.
+    Manifests are compared by device and inode, so a manifest.json that is a link to
+    the output (or a hard link of it) is seen whatever the output is named.
     """
-    from insidellms_provenance.errors import ProvenanceError
     from insidellms_provenance.field.schema import MANIFEST_NAME
+    from insidellms_provenance.runfile._embed import check_output
 
-    try:
-        info: os.stat_result | None = os.stat(target)
-    except OSError:
-        info = None
-    if info is None or (target.name != MANIFEST_NAME and info.st_nlink == 1):
-        return
-    identity = (info.st_dev, info.st_ino)
     manifests = (os.path.join(run.name, MANIFEST_NAME) for run in runs)  # runs are dirs
-    if any(_identity(path) == identity for path in manifests):
-        raise ProvenanceError(
-            f"{output}: is one of the audited manifests; refusing to overwrite it"
-        )
-
-
-def _identity(path: str | Path) -> tuple[int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_dev, info.st_ino)
+    check_output(
+        output,
+        inputs=manifests,
+        refusal="is one of the audited manifests; refusing to overwrite it",
+    )
 
 
 class _Interrupts:
@@ -187,12 +182,14 @@ def _deferred_interrupts() -> Iterator[_Interrupts]:
 
 
 @contextlib.contextmanager
-def _sink(target: Path | None, output: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes]]:
+def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes]]:
     """stdout, or a temp file beside ``target`` renamed over it only when all went well.
 
-    A Ctrl-C (``interrupts``) noted before the rename removes the temp file instead.
+    A Ctrl-C (``interrupts``) noted before the rename removes the temp file instead, and
+    so does a ``target`` that became something no write may replace while auditing.
     """
     from insidellms_provenance.errors import WriteError
+    from insidellms_provenance.runfile._embed import check_output
 
     if target is None:
         yield sys.stdout.buffer
@@ -203,7 +200,7 @@ def _sink(target: Path | None, output: Path | None, interrupts: _Interrupts) -> 
             prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
         )
     except OSError as error:
-        raise WriteError(f"{output}: cannot write in {target.parent}: {error.strerror}") from None
+        raise WriteError(f"{target}: cannot write in {target.parent}: {error.strerror}") from None
     file: IO[bytes] = os.fdopen(fd, "wb")
     try:
         yield file
@@ -212,6 +209,7 @@ def _sink(target: Path | None, output: Path | None, interrupts: _Interrupts) -> 
         file.close()
         os.chmod(temp_name, 0o644)
         interrupts.check()
+        check_output(target)
         os.replace(temp_name, target)
     except BaseException as error:
         with contextlib.suppress(OSError):
@@ -219,5 +217,5 @@ def _sink(target: Path | None, output: Path | None, interrupts: _Interrupts) -> 
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         if isinstance(error, OSError):
-            raise WriteError(f"{output}: cannot write: {error.strerror}") from None
+            raise WriteError(f"{target}: cannot write: {error.strerror}") from None
         raise

@@ -15,6 +15,7 @@ from insidellms_provenance.cli._options import (
 )
 from insidellms_provenance.cli._render import (
     json_bytes,
+    lines_text,
     markdown_cell,
     markdown_code,
     markdown_table,
@@ -164,9 +165,9 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
                 ("Plugin", "Rule", "Problem"),
                 [(markdown_code(v.plugin), v.rule, markdown_cell(v.message)) for v in violations],
             )
-        return terminal_safe("\n".join(lines).rstrip("\n") + "\n")
+        return terminal_safe(lines_text(lines).rstrip("\n") + "\n")
     lines = [summary]
     if violations:
         lines.append("")
         lines += text_table((v.plugin, v.rule, v.message) for v in violations)
-    return terminal_safe("\n".join(lines) + "\n")
+    return terminal_safe(lines_text(lines))

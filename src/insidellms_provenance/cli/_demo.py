@@ -36,7 +36,8 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance.errors import ProvenanceError
 
     if arguments.directory is not None:
-        directory: Path = arguments.directory
+        # Absolute: the demo's processes run in DIR and find its site-packages by path.
+        directory: Path = arguments.directory.absolute()
         if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
             raise ProvenanceError(f"{directory}: not an empty directory; give a new one")
         try:

@@ -12,6 +12,7 @@ from insidellms_provenance.cli._render import (
     change_lines,
     change_value,
     json_bytes,
+    lines_text,
     markdown_cell,
     markdown_change_table,
     terminal_safe,
@@ -274,7 +275,7 @@ def render_text(
     body += [f"note: {note}" for note in report.notes]
     lines += ["", *body] if body else []
     lines += ["", verdict]
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 def render_markdown(report: DiffReport, policy: FailOnPolicy, *, selected: int) -> str:
@@ -292,7 +293,7 @@ def render_markdown(report: DiffReport, policy: FailOnPolicy, *, selected: int) 
         "",
         verdict,
     ]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return lines_text(lines).rstrip("\n") + "\n"
 
 
 def render_json(report: DiffReport, fail_on: str, *, failed: bool) -> bytes:

@@ -13,7 +13,7 @@ from insidellms_provenance.cli._options import (
     set_epilog,
     write_output,
 )
-from insidellms_provenance.cli._render import conflict_line, json_bytes, text_table
+from insidellms_provenance.cli._render import conflict_line, json_bytes, lines_text, text_table
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import PluginFingerprint
@@ -122,7 +122,7 @@ def _text(group: str, view: HostView, details: _Details) -> str:
     notes += [conflict_line(conflict) for conflict in view.provenance["conflicts"]]
     if notes:
         lines += ["", *notes]
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 def _json(group: str, view: HostView, details: _Details, *, strict: bool, failed: bool) -> bytes:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +13,8 @@ from typing import TYPE_CHECKING
 from insidellms_provenance.cli._options import add_output, add_run, set_epilog, write_output
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from insidellms_provenance.analyze._reproduce import WheelMatch
     from insidellms_provenance.field.schema import Provenance
 
@@ -32,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_output(
         parser,
-        "write here (atomically) instead of stdout; pylock paths are relative to it",
+        "write here (atomically) instead of stdout; pylock paths are relative to it; "
+        "a symlink, FIFO, device, directory or input there is refused, not replaced",
         short=False,
     )
     parser.add_argument(
@@ -74,17 +79,17 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance.analyze._reproduce import match_wheels
     from insidellms_provenance.errors import ProvenanceError
     from insidellms_provenance.fingerprint._wheel import fingerprint_paths
-    from insidellms_provenance.runfile._read import load_provenance, manifest_path
+    from insidellms_provenance.runfile._read import load_provenance_and_bytes, manifest_path
 
     fmt = arguments.format
     if fmt != "cyclonedx" and (arguments.serial_number or arguments.timestamp):
         raise ProvenanceError("--serial-number and --timestamp apply to --format cyclonedx only")
-    output: Path | None = arguments.output
-    if output is not None:
-        _check_output(output, fmt, [Path(manifest_path(arguments.run))])
-    if arguments.wheels is not None and not arguments.wheels.is_dir():
-        raise ProvenanceError(f"{arguments.wheels}: not a directory")
-    provenance, _ = load_provenance(arguments.run)
+    if arguments.wheels is not None:
+        _check_wheels(arguments.wheels)
+    output = None if arguments.output is None else Path(arguments.output)
+    if arguments.output is not None:
+        _check_output(arguments.output, fmt, manifest_path(arguments.run), arguments.wheels)
+    provenance, _, manifest_bytes = load_provenance_and_bytes(arguments.run)
     fingerprints, unreadable = (
         fingerprint_paths([arguments.wheels]) if arguments.wheels is not None else ([], [])
     )
@@ -107,7 +112,7 @@ def run(arguments: argparse.Namespace) -> int:
                 for m in matches
                 if m.status in ("rebuilt", "record_disagrees")
             ]
-        data = json_bytes(_document(fmt, arguments, provenance, matches))
+        data = json_bytes(_document(fmt, arguments, provenance, matches, manifest_bytes))
     for warning in warnings:
         print(f"insidellms-provenance: warning: {warning}", file=sys.stderr)
     if output is None:
@@ -120,9 +125,17 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 def _document(
-    fmt: str, arguments: argparse.Namespace, provenance: Provenance, matches: list[WheelMatch]
+    fmt: str,
+    arguments: argparse.Namespace,
+    provenance: Provenance,
+    matches: list[WheelMatch],
+    manifest_bytes: bytes,
 ) -> dict[str, object]:
-    """The CycloneDX or in-toto document as a JSON value."""
+    """The CycloneDX or in-toto document as a JSON value.
+
+    The in-toto subject's digest is of ``manifest_bytes``, the bytes the field was read
+    from: reading the file again could hash another file than the one described.
+    """
     from insidellms_provenance import __version__
 
     with_wheels = arguments.wheels is not None
@@ -152,25 +165,50 @@ def _document(
     from insidellms_provenance.analyze.export._intoto import statement_value
     from insidellms_provenance.runfile._read import manifest_path
 
-    subject = Path(manifest_path(arguments.run))
     return statement_value(
         provenance,
         matches,
-        subject_name=subject.name,
-        subject_sha256=hashlib.sha256(subject.read_bytes()).hexdigest(),
+        subject_name=Path(manifest_path(arguments.run)).name,
+        subject_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
         with_wheels=with_wheels,
     )
 
 
-def _check_output(output: Path, fmt: str, inputs: list[Path]) -> None:
-    """Refuse an output that is an input, a directory, or a lock file name PEP 751 forbids."""
+def _check_wheels(wheels: Path) -> None:
+    """Refuse a ``--wheels`` that is not a directory, naming the reason."""
     from insidellms_provenance.errors import ProvenanceError
 
-    if output.is_dir():
-        raise ProvenanceError(f"{output}: is a directory")
-    if output.exists() and any(os.path.samefile(output, path) for path in inputs if path.exists()):
-        raise ProvenanceError(f"{output}: refusing to overwrite an input")
+    try:
+        info = os.stat(wheels)
+    except FileNotFoundError:
+        raise ProvenanceError(f"{wheels}: not a directory") from None
+    except OSError as error:
+        raise ProvenanceError(f"{wheels}: cannot read: {error.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise ProvenanceError(f"{wheels}: not a directory")
+
+
+def _check_output(output: str, fmt: str, manifest: str | Path, wheels: Path | None) -> None:
+    """Refuse an output no write may replace, an input, or a lock file name PEP 751 forbids.
+
+    The inputs are the run file and every file below ``--wheels`` (its wheels, unpacked
+    wheels' files), compared by device and inode.
+    """
+    from insidellms_provenance.runfile._embed import check_output
+
+    inputs = itertools.chain([manifest], _files_below(wheels) if wheels is not None else ())
+    check_output(output, inputs=inputs)
     if fmt == "pylock":
         from insidellms_provenance.analyze.export._pylock import check_lock_path
 
-        check_lock_path(output)
+        check_lock_path(Path(output))
+
+
+def _files_below(directory: Path) -> Iterator[str]:
+    """Every file below ``directory``: what the wheel search may read, and more.
+
+    Symlinked directories are not entered, as the wheel search does not enter them.
+    """
+    for parent, _, names in os.walk(directory):
+        for name in names:
+            yield os.path.join(parent, name)

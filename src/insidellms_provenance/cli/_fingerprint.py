@@ -113,4 +113,8 @@ def render(
             lines += [f"                 {problem}" for problem in f.record_problems]
     for u in unreadable:
         lines += ["", u.filename, f"  unreadable     {u.problem}"]
-    return "\n".join(lines) + "\n"
+    from insidellms_provenance.cli._render import lines_text, terminal_safe
+
+    # A wheel's file name and METADATA are the wheel maker's text: no control
+    # characters reach the terminal, and no newline starts a line of its own.
+    return terminal_safe(lines_text(lines))

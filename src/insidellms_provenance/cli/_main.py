@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -137,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = arguments.handler(arguments)
     except ProvenanceError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        _print_error(str(error))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -146,7 +147,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into ``head`` and the like: stop quietly, as diff(1) does.
         sys.stderr.close()
         return EXIT_PROBLEM
+    except OSError as error:
+        # The last guard: a path no reader expected the system to refuse (a name too
+        # long, a loop of links) is still one line naming it, not a traceback.
+        where = error.filename
+        path = os.fsdecode(where) if isinstance(where, (str, bytes)) else "a path"
+        _print_error(f"{path}: {error.strerror or 'cannot be read'}")
+        return EXIT_BAD_INPUT
     return code
+
+
+def _print_error(message: str) -> None:
+    """The one line of exit 2, whatever a path or value in it holds (a newline, an ESC)."""
+    from insidellms_provenance.cli._render import one_line, terminal_safe
+
+    print(f"{PROG}: error: {one_line(terminal_safe(message))}", file=sys.stderr)
 
 
 def process_main() -> int:
@@ -162,6 +177,30 @@ def process_main() -> int:
     returns. Not done in :func:`main`, which a process may call more than once (the
     tests do).
     """
+    _in_utf8_mode()
     code = main()
     gc.freeze()
     return code
+
+
+def _in_utf8_mode() -> None:
+    """Start this process again in UTF-8 mode if its file system encoding is not UTF-8.
+
+    Installed file names are UTF-8 text in RECORD; under another file system encoding
+    (a non-UTF-8 locale, or UTF-8 mode turned off in the C locale) Python cannot name
+    every such file, reads others back with surrogates, and cannot print them. In UTF-8
+    mode every command sees the bytes on disk as UTF-8, so the same plugins give the
+    same field in every locale (docs/decisions.md, "Non-UTF-8 file system encodings").
+    ``PYTHONUTF8`` carries the mode to the processes a command starts (the plugins'
+    import); ``-X utf8`` holds even under ``-E`` or ``-I``, so this never loops.
+    """
+    if sys.flags.utf8_mode or sys.getfilesystemencoding() == "utf-8":
+        return
+    environment = {**os.environ, "PYTHONUTF8": "1"}
+    arguments = [sys.executable, "-X", "utf8", *sys.orig_argv[1:]]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(sys.executable, arguments, environment)  # noqa: S606 - this very command
+    except OSError:
+        return  # no interpreter to start again (an embedded one): go on as we are

@@ -113,8 +113,10 @@ def render_matches(
     """The matches as ``text``, ``markdown`` or canonical ``json``."""
     from insidellms_provenance.cli._render import (
         json_bytes,
+        lines_text,
         markdown_cell,
         markdown_table,
+        terminal_safe,
         text_table,
     )
 
@@ -128,10 +130,11 @@ def render_matches(
             headers = ("Distribution", "Status", "Plugins", "Found")
             lines += markdown_table(headers, [[markdown_cell(c) for c in row] for row in rows])
         lines += ["", *(f"- {markdown_cell(note)}" for note in notes)] if notes else []
-        return "\n".join(lines).rstrip("\n") + "\n"
+        return terminal_safe(lines_text(lines).rstrip("\n") + "\n")
     lines = [_summary(matches, wheels)]
     if rows:
         lines += ["", *text_table(rows)]
     if notes:
         lines += ["", *notes]
-    return "\n".join(lines) + "\n"
+    # Wheel file names and recorded names: made safe for a terminal, one line each.
+    return terminal_safe(lines_text(lines))

@@ -74,9 +74,13 @@ def add_run(parser: argparse.ArgumentParser, help_text: str, *, optional: bool =
 
 
 def add_output(parser: argparse.ArgumentParser, help_text: str, *, short: bool = True) -> None:
-    """``--output FILE`` (and ``-o`` when ``short``)."""
+    """``--output FILE`` (and ``-o`` when ``short``), kept as typed.
+
+    Not a ``Path``: it drops a trailing ``/``, and ``newdir/`` would become a file named
+    ``newdir`` instead of a refusal (:func:`~insidellms_provenance.runfile._embed.check_output`).
+    """
     flags = ("--output", "-o") if short else ("--output",)
-    parser.add_argument(*flags, type=path_value, metavar="FILE", help=help_text)
+    parser.add_argument(*flags, metavar="FILE", help=help_text)
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:

@@ -27,12 +27,18 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance._canonical import canonical_json
     from insidellms_provenance.fingerprint._recorder import record_field
 
+    if arguments.output is not None:
+        from insidellms_provenance.runfile._embed import check_output
+
+        check_output(arguments.output)  # before the plugins are imported, not after
     data = canonical_json(record_field(arguments.group, isolated=True)) + b"\n"
     if arguments.output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
+        from pathlib import Path
+
         from insidellms_provenance.runfile._embed import atomic_write
 
-        atomic_write(arguments.output, data)
+        atomic_write(Path(arguments.output), data)
     return 0

@@ -28,10 +28,12 @@ __all__ = [
     "change_value",
     "conflict_line",
     "json_bytes",
+    "lines_text",
     "markdown_cell",
     "markdown_change_table",
     "markdown_code",
     "markdown_table",
+    "one_line",
     "terminal_safe",
     "text_table",
 ]
@@ -49,6 +51,22 @@ _UNSAFE = "[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 def _unsafe() -> re.Pattern[str]:
     """:data:`_UNSAFE`, compiled when first needed (about 1 ms: ``json`` output never is)."""
     return re.compile(_UNSAFE)
+
+
+def one_line(text: str) -> str:
+    r"""``text`` with its newlines written as ``\n``: a recorded string kept to its line.
+
+    Text output is built as lines from recorded strings, then made safe for terminals
+    whole (:func:`terminal_safe`), which must keep the renderer's own newlines: each
+    recorded string put in a line goes through this first, or a newline in it could
+    forge a line of its own (a table row, a verdict).
+    """
+    return text.replace("\n", "\\n")
+
+
+def lines_text(lines: Iterable[str]) -> str:
+    """``lines`` joined, each ending in a newline; a newline inside one is escaped."""
+    return "".join(one_line(line) + "\n" for line in lines)
 
 
 def terminal_safe(text: str) -> str:
@@ -76,7 +94,7 @@ def text_table(
     decorates each padded cell (colours do not count towards widths); ``rstrip`` removes
     trailing blanks, for tables whose last cells may be empty.
     """
-    table = [list(row) for row in rows]
+    table = [[one_line(cell) for cell in row] for row in rows]
     if not table:
         return []
     columns = len(table[0])
@@ -122,7 +140,7 @@ def json_bytes(value: object) -> bytes:
 def conflict_line(conflict: Conflict) -> str:
     """One line for a registry conflict observed in a host run (``show``, ``doctor``)."""
     winner = f", {conflict['winner']} won" if conflict["winner"] else ""
-    return (
+    return one_line(
         f"conflict: {conflict['kind']} {conflict['key']!r} registered by "
         f"{', '.join(conflict['plugins'])} ({conflict['outcome']}{winner})"
     )
@@ -137,7 +155,8 @@ def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str
         return cell
 
     rows = [
-        (terminal_safe(c.plugin), c.severity, c.kind, terminal_safe(c.message)) for c in changes
+        (one_line(terminal_safe(c.plugin)), c.severity, c.kind, one_line(terminal_safe(c.message)))
+        for c in changes
     ]
     widths = {1: len("critical")}
     painted = text_table(rows, min_widths=widths, paint=paint)
@@ -146,8 +165,9 @@ def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str
     for change, line, unpainted in zip(changes, painted, plain, strict=True):
         lines.append(line)
         # What the change implies (an upgrade's new manifest version...), under its message.
-        indent = " " * (len(unpainted) - len(terminal_safe(change.message)))
-        lines += [f"{indent}implies {terminal_safe(implied)}" for implied in change.implied]
+        indent = " " * (len(unpainted) - len(one_line(terminal_safe(change.message))))
+        implied = [one_line(terminal_safe(text)) for text in change.implied]
+        lines += [f"{indent}implies {text}" for text in implied]
     return lines
 
 

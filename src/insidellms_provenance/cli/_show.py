@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from insidellms_provenance.cli._options import add_format, add_group_filter, add_run, set_epilog
-from insidellms_provenance.cli._render import conflict_line, text_table
+from insidellms_provenance.cli._render import conflict_line, lines_text, text_table
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import PluginFingerprint, Provenance, Source
@@ -79,7 +79,7 @@ def render_show(provenance: Provenance, *, dependencies: bool = False) -> str:
         lines += ["", *notes]
     if dependencies:
         lines += ["", *_closure_lines(provenance)]
-    return "\n".join(lines) + "\n"
+    return lines_text(lines)
 
 
 def _closure_lines(provenance: Provenance) -> list[str]:

@@ -18,6 +18,7 @@ from insidellms_provenance.cli._render import (
     change_lines,
     change_value,
     json_bytes,
+    lines_text,
     markdown_cell,
     markdown_change_table,
     markdown_code,
@@ -191,7 +192,7 @@ def _text(summary: str, findings: list[Finding], report: DiffReport | None) -> s
         lines.append("")
         lines += text_table((f.distribution, f.path, f.problem) for f in findings)
     reproducibility = _reproducibility_lines(report, modified=bool(findings))
-    return "\n".join(lines + reproducibility) + "\n"
+    return lines_text(lines + reproducibility)
 
 
 def _markdown(summary: str, findings: list[Finding], report: DiffReport | None) -> str:
@@ -216,7 +217,7 @@ def _markdown(summary: str, findings: list[Finding], report: DiffReport | None) 
                 "",
                 *markdown_change_table(report.changes),
             ]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return lines_text(lines).rstrip("\n") + "\n"
 
 
 def _json(group: str, checked: int, findings: list[Finding], report: DiffReport | None) -> bytes:

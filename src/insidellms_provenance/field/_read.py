@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 import orjson
 
 from insidellms_provenance._canonical import canonical_digest, sha256_digest
-from insidellms_provenance.errors import InvalidFieldError
+from insidellms_provenance.errors import InvalidFieldError, NotCanonicalizableError
 from insidellms_provenance.field._names import SCHEMA_V1, SCHEMA_V2
 
 TYPE_CHECKING = False  # typing is not imported: it would be ≈ 3 ms of diff's start-up
@@ -80,10 +80,102 @@ def check_field(
             fast = sha256_digest(orjson.dumps(sealed, option=orjson.OPT_SORT_KEYS))
     except orjson.JSONEncodeError:
         fast = None
-    if fast != value.get("digest") and canonical_digest(sealed) != value.get("digest"):
-        what = "its plugins" if sealed is plugins else "its content"
-        raise InvalidFieldError(f"{where}: provenance digest does not match {what}")
-    return _upgrade_v1(value) if schema == SCHEMA_V1 else value
+    digest = value.get("digest")
+    if fast != digest:
+        at = "field.plugins" if sealed is plugins else "field"
+        if _canonical_digest(sealed, where=where, at=at) != digest:
+            what = "its plugins" if sealed is plugins else "its content"
+            raise InvalidFieldError(f"{where}: provenance digest does not match {what}")
+    if schema == SCHEMA_V1:
+        _refuse_keys_v1_never_had(value, where)
+        return _upgrade_v1(value, where)
+    return value
+
+
+def _canonical_digest(value: object, *, where: str, at: str) -> str:
+    """``canonical_digest(value)``; a value no JSON writer wrote is refused naming the file.
+
+    NaN, infinities, lone surrogates, integers beyond 2**53 and too deep nesting cannot
+    be canonical JSON. The JSON path of each culprit (``$`` being the value digested,
+    ``at`` in the field) is kept, but an integer's digits are counted, not repeated: a
+    4,000-digit number would fill the terminal.
+    """
+    try:
+        return canonical_digest(value)
+    except NotCanonicalizableError as error:
+        problems = error.issues or (error.message,)
+        issues = tuple(
+            _counted_digits(at + problem[1:] if problem.startswith("$") else problem)
+            for problem in problems  # the last may be "(and perhaps more)"
+        )
+        raise InvalidFieldError(f"{where}: provenance field is malformed", issues) from None
+
+
+def _counted_digits(problem: str) -> str:
+    """``problem`` with a long integer written as its count of digits."""
+    import re
+
+    return re.sub(
+        r"\binteger (-?)(\d{20,})",
+        lambda found: f"{'negative ' if found[1] else ''}integer of {len(found[2])} digits",
+        problem,
+    )
+
+
+def _refuse_keys_v1_never_had(value: dict[str, Any], where: str) -> None:
+    """Refuse a field labelled v1 holding keys v1's published schema does not allow.
+
+    Upgrading keeps what v1 recorded; a key v1 never had (``observed_in_run``, an
+    ``integrity`` saying ``verified``) would otherwise pass into the v2 field as if
+    recorded, and ``check`` would trust it. The v1 shape is the frozen schema shipped
+    beside v2's (``schemas/plugin-provenance-v1.schema.json``): it is read only here.
+    """
+    schema = _v1_schema()
+    issues: list[str] = []
+    _unknown_keys(value, schema, schema["$defs"], "field", issues)
+    if issues:
+        raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))
+
+
+def _v1_schema() -> dict[str, Any]:
+    """The v1 JSON Schema, read once (``audit`` may read many v1 fields)."""
+    if not _V1_SCHEMA:
+        import json
+        from pathlib import Path
+
+        schema_file = Path(__file__).parent / "schemas" / "plugin-provenance-v1.schema.json"
+        _V1_SCHEMA.update(json.loads(schema_file.read_text(encoding="utf-8")))
+    return _V1_SCHEMA
+
+
+_V1_SCHEMA: dict[str, Any] = {}
+
+
+def _unknown_keys(
+    value: object, node: dict[str, Any], defs: dict[str, Any], path: str, issues: list[str]
+) -> None:
+    """Append each key of ``value`` the JSON Schema ``node`` does not allow, with its path.
+
+    Only keys are judged: types and allowed values are validated after the upgrade, by
+    the v2 schema, whose shape for every v1 key is the same.
+    """
+    while "$ref" in node:
+        node = defs[node["$ref"].rsplit("/", 1)[-1]]
+    for alternative in node.get("anyOf", ()):  # nullable objects: the one that is an object
+        if alternative.get("type") != "null":
+            _unknown_keys(value, alternative, defs, path, issues)
+    if isinstance(value, list) and isinstance(node.get("items"), dict):
+        for index, item in enumerate(value):
+            _unknown_keys(item, node["items"], defs, f"{path}[{index}]", issues)
+    if not isinstance(value, dict) or node.get("type") != "object":
+        return
+    known = node.get("properties", {})
+    more = node.get("additionalProperties")
+    for key, item in value.items():
+        if key in known or isinstance(more, dict):
+            _unknown_keys(item, known.get(key, more), defs, f"{path}.{key}", issues)
+        else:
+            issues.append(f"{path}: unexpected key {key!r} (schema v1 has no such key)")
 
 
 def _sorted_digest(sealed: dict[str, Any], plugins: list[Any], each_plugin: PluginText) -> str:
@@ -116,14 +208,14 @@ def _sorted_digest(sealed: dict[str, Any], plugins: list[Any], each_plugin: Plug
     return "sha256:" + digest.hexdigest()
 
 
-def _upgrade_v1(value: dict[str, Any]) -> dict[str, Any]:
+def _upgrade_v1(value: dict[str, Any], where: str) -> dict[str, Any]:
     """A v1 field as v2: what v1 did not record is null, and registrations tell the run.
 
     v1 recorded neither ``integrity`` nor (0.1.0) ``code_digest``: both are ``None``.
     v1 recorded ``registered`` only for plugins observed in a host run, so a field with
     any non-null ``registered`` was observed in one. The digest is that of the result.
     """
-    from insidellms_provenance.field._build import field_digest
+    from insidellms_provenance.field._build import digested_part
 
     plugins = []
     for plugin in value["plugins"]:
@@ -149,7 +241,8 @@ def _upgrade_v1(value: dict[str, Any]) -> dict[str, Any]:
             else entry
             for name, entry in table.items()
         }
-    upgraded["digest"] = field_digest(upgraded)
+    # A v1 digest over ``plugins`` alone did not vouch for ``conflicts``: maybe not JSON.
+    upgraded["digest"] = _canonical_digest(digested_part(upgraded), where=where, at="field")
     return upgraded
 
 

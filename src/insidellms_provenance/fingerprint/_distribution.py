@@ -25,7 +25,12 @@ from insidellms_provenance.fingerprint._discover import (
     normalized_name,
 )
 from insidellms_provenance.fingerprint._dist_files import legacy_install_of, read_dist_text
-from insidellms_provenance.fingerprint._integrity import Finding, check_files, integrity_summary
+from insidellms_provenance.fingerprint._integrity import (
+    Finding,
+    check_files,
+    integrity_summary,
+    is_uv_link,
+)
 from insidellms_provenance.fingerprint._record_file import (
     CanonicalRow,
     InstallLayout,
@@ -74,6 +79,23 @@ def read_regular_file(root: Path, relative: str) -> bytes | None:
         return read_regular(root / relative, limit=RECORD_FILE_LIMIT, follow_symlinks=False)
     except (FileRefusedError, ValueError):  # ValueError: a NUL in the path
         return None
+
+
+def _read_installed_script(root: Path, relative: str, dist: metadata.Distribution) -> bytes | None:
+    """:func:`read_regular_file`, or through a link into uv's cache if uv installed ``dist``.
+
+    uv's symlink link mode links a script it need not rewrite (one without ``#!python``)
+    into its cache, as it links every other file; the integrity check reads such a link
+    (:func:`~insidellms_provenance.fingerprint._integrity.check_files`), and the digest
+    must read the same bytes, or the same wheel would give two digests.
+    """
+    data = read_regular_file(root, relative)
+    if data is None and is_uv_link(str(root / relative)) and _installed_by_uv(dist):
+        try:
+            return read_regular(root / relative, limit=RECORD_FILE_LIMIT)
+        except (FileRefusedError, ValueError):
+            return None
+    return data
 
 
 def describe_distribution(
@@ -135,7 +157,9 @@ def describe_distribution(
         record_paths = frozenset(posixpath.normpath(entry.path) for entry in entries)
         site = site_directory(dist)
         layout = _layout(dist, entries, info_dir, editable=editable)
-        rows, left_out = canonical_rows(entries, layout, lambda path: read_regular_file(site, path))
+        rows, left_out = canonical_rows(
+            entries, layout, lambda path: _read_installed_script(site, path, dist)
+        )
         rejected += left_out
         record_problems.extend(row.problem for row in rejected)
         # What is on disk, never our wording of what is wrong with it (record-digest.md).

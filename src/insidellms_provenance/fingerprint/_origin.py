@@ -74,11 +74,14 @@ def check_origin(
 
     ``record_paths`` are the distribution's RECORD paths, relative to ``site_dir``. A
     same-named directory earlier on ``sys.path`` is the usual cause of shadowing. Works
-    only after the module was imported; otherwise the status is ``unknown``.
+    only after the module was imported, and only where the distribution lists its files
+    (RECORD, or a legacy install's own list) or is editable; otherwise the status is
+    ``unknown``: a ``*.egg-info`` without RECORD (``setup.py install``, a distribution's
+    system package) owns its module as far as anyone can tell.
     ``versions`` lists the versions of every copy of the distribution on ``sys.path``.
     """
     duplicates = tuple(versions) if len(versions) > 1 else ()
-    if module_file is None:
+    if module_file is None or (editable_root is None and not record_paths):
         return schema.origin(status="unknown", duplicate_versions=duplicates)
     if editable_root is not None:
         owned = any(

@@ -12,16 +12,20 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_open_file
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
 from insidellms_provenance.field.schema import FIELD_KEY, Provenance
 from insidellms_provenance.runfile._style import JsonStyle, detect_style, render, render_nested
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 __all__ = [
     "EmbedResult",
     "atomic_write",
+    "check_output",
     "embed",
     "embed_text",
     "stale_attestations",
@@ -205,16 +209,13 @@ def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = Non
     Keeps the original's permission bits. On failure the original is untouched and the
     temp file removed. With ``expect``, the rename happens only if ``path`` is still the
     file ``expect`` describes (same inode, size and modification time); returns whether
-    it was written.
+    it was written. What stands at ``path`` is checked by :func:`check_output`, before
+    the temp file is made and again just before the rename.
     """
-    if path.is_dir():
-        raise WriteError(f"{path}: is a directory")
+    info = check_output(path)
+    mode = stat.S_IMODE(info.st_mode) if info is not None else 0o644
     import tempfile
 
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = 0o644
     try:
         fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as error:
@@ -230,6 +231,7 @@ def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = Non
         ):
             os.unlink(temp_name)
             return False
+        check_output(path)
         os.replace(temp_name, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
@@ -239,6 +241,85 @@ def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = Non
         raise
     _fsync_directory(path.parent)
     return True
+
+
+def check_output(
+    path: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    refusal: str = "refusing to overwrite an input",
+) -> os.stat_result | None:
+    """What stands at an output path (``None``: nothing yet); ``WriteError`` if unwritable.
+
+    The one rule for every file the package writes (each command's ``--output``, the
+    rewritten manifest), since writing means renaming a new file over the path: only a
+    regular file or nothing may stand there. A symlink is neither written through nor
+    replaced, nor is a FIFO, device, socket or directory; the last component is looked
+    at with ``lstat`` (directories above it may be links). A path ending in ``/`` names a
+    directory. A path that is one of ``inputs`` (same device and inode, through links:
+    a hard link or a link the command read through) is refused with ``refusal``, checked
+    first so that the message says so; ``inputs`` is only iterated if the path exists.
+    Every refusal names the path and the reason, never Python's exception text.
+    """
+    text = os.fspath(path)
+    if not text:
+        raise WriteError("an empty output path names no file; refusing to write")
+    if text.endswith(("/", os.sep)):
+        raise WriteError(f"{path}: names a directory (ends with '/'); refusing to write there")
+    try:
+        info = os.lstat(text)
+    except FileNotFoundError:
+        _check_parent(path, os.path.dirname(text) or os.curdir)
+        return None
+    except OSError as error:
+        raise WriteError(f"{path}: cannot write: {error.strerror}") from None
+    if _is_one_of(text, inputs):
+        raise WriteError(f"{path}: {refusal}")
+    kind = _special_kind(info.st_mode)
+    if kind is not None:
+        raise WriteError(f"{path}: is {kind}; refusing to write there")
+    return info
+
+
+def _check_parent(path: str | os.PathLike[str], parent: str) -> None:
+    """A missing output is fine if its directory exists; say why not otherwise."""
+    try:
+        info = os.stat(parent)
+    except OSError as error:
+        raise WriteError(f"{path}: cannot write in {parent}: {error.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise WriteError(f"{path}: cannot write in {parent}: not a directory")
+
+
+def _is_one_of(text: str, inputs: Iterable[str | os.PathLike[str]]) -> bool:
+    try:
+        info = os.stat(text)
+    except OSError:  # a dangling or looping link: it is refused as a symlink anyway
+        return False
+    identity = (info.st_dev, info.st_ino)
+    for candidate in inputs:
+        try:
+            found = os.stat(candidate)
+        except OSError:
+            continue
+        if (found.st_dev, found.st_ino) == identity:
+            return True
+    return False
+
+
+def _special_kind(mode: int) -> str | None:
+    """What a non-regular file is, in words; ``None`` for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "load_field_pair",
     "load_field_value",
     "load_provenance",
+    "load_provenance_and_bytes",
     "locate_field",
     "locate_field_in_run_dir",
     "manifest_path",
@@ -59,7 +60,9 @@ def manifest_path(run: str | Path) -> str | Path:
         if not os.path.isdir(run):
             return run
         return MANIFEST_NAME if run == "." else os.path.join(run, MANIFEST_NAME)  # as Path's /
-    return run / MANIFEST_NAME if run.is_dir() else run
+    # Not ``run.is_dir()``: it raises for some paths (ENAMETOOLONG on Python 3.11), where
+    # ``os.path.isdir`` says no and reading the path then names the reason.
+    return run / MANIFEST_NAME if os.path.isdir(run) else run
 
 
 def read_json(path: str | Path) -> object:
@@ -133,8 +136,20 @@ def _field_in(value: object, path: str | Path) -> tuple[object, str, FileKind]:
 
 def load_provenance(run: str | Path) -> tuple[Provenance, FileKind]:
     """Read and fully check the field of a run dir, ``manifest.json`` or record file."""
-    value, where, kind = locate_field(run)
-    return read_field(value, where=where), kind
+    provenance, kind, _ = load_provenance_and_bytes(run)
+    return provenance, kind
+
+
+def load_provenance_and_bytes(run: str | Path) -> tuple[Provenance, FileKind, bytes]:
+    """:func:`load_provenance`, and the very bytes the field was read from.
+
+    For ``export --format in-toto``, whose subject digest must be of the file described:
+    reading it a second time could hash another file swapped in between.
+    """
+    path = manifest_path(run)
+    data = _read_run_file(path)
+    value, where, kind = _field_in(parse_json(data, where=str(path)), path)
+    return read_field(value, where=where), kind, data
 
 
 def load_field_value(
