@@ -357,14 +357,20 @@ def test_a_run_path_not_utf8_or_holding_a_newline_is_written_and_kept_to_its_lin
     root = tmp_path / "fleet"
     _write_run(root / "r1", [_acme("1.0")])
     _write_run(root / os.fsdecode(b"r2\xff"), [_acme("1.1")])  # not UTF-8
+    _write_run(root / "r2\\xff", [_acme("1.2")])  # a backslash, then "xff": not the same run
     forged = root / "r3\naudit: 99 run(s), 99 with plugin provenance, 0 without"
     forged.mkdir()
     (forged / "manifest.json").write_text("{}")  # without provenance: named in the summary
     result = cli("audit", "fleet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    runs = [json.loads(line)["run"] for line in result.stdout.splitlines()]
-    assert runs == ["fleet/r1", "fleet/r2\\xff", f"fleet/{forged.name}"]
+    runs = {json.loads(line)["run"]: json.loads(line) for line in result.stdout.splitlines()}
+    assert sorted(runs) == sorted(
+        ["fleet/r1", "fleet/r2\\xff", "fleet/r2\\\\xff", f"fleet/{forged.name}"]
+    )
+    assert runs["fleet/r2\\xff"]["version"] == "1.1"
+    assert runs["fleet/r2\\\\xff"]["version"] == "1.2"
+    assert len({row["run_key"] for row in runs.values()}) == 4
     lines = result.stderr.decode().splitlines()
-    assert lines[0] == "audit: 3 run(s), 2 with plugin provenance, 1 without"
+    assert lines[0] == "audit: 4 run(s), 3 with plugin provenance, 1 without"
     assert not any(line.startswith("audit: 99") for line in lines)
     assert "  fleet/r3\\naudit: 99 run(s), 99 with plugin provenance, 0 without (" in lines[2]

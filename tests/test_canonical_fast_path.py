@@ -227,6 +227,34 @@ def test_relaid_floats_in_large_values(value):
     assert canonical_json(value) == _canonical_json_python(value) == rfc8785.dumps(value)
 
 
+@WRAPS
+@given(number=st.floats(1e-6, 1e-5, exclude_max=True), negative=st.booleans())
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_floats_orjson_writes_with_e_minus_6_are_relaid(wrap, number, negative):
+    # orjson writes these as "1e-6", ECMAScript as "0.000001"; among text holding the
+    # bytes of such a float's exponent (">" is 0x3E, "\u00be" holds 0xBE).
+    value = wrap({"a": [">=0.2.0", -number if negative else number, "\u00be"]})
+    assert canonical_json(value) == _canonical_json_python(value)
+    assert canonical_json_lines([value]) == _canonical_json_python(value) + b"\n"
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        1e-6,
+        math.nextafter(1e-6, 0),
+        math.nextafter(1e-5, 0),
+        1e-5,
+        2.0**-20,
+        2.0**-16,
+        math.nextafter(2.0**-16, 0),
+    ],
+)
+def test_floats_beside_the_e_minus_6_range(number):
+    value = in_parts({"a": [number, -number]})
+    assert canonical_json(value) == _canonical_json_python(value) == rfc8785.dumps(value)
+
+
 @pytest.mark.parametrize("count", [1, MAX_DEPTH // 3, MAX_DEPTH])
 def test_json_lines_past_the_bracket_count(count):
     # Together the lines hold more brackets than MAX_DEPTH (each value far fewer); one

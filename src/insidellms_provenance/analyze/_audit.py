@@ -425,11 +425,14 @@ def _as_text(path: str) -> str:
 
     A directory name need not be UTF-8; Python reads its other bytes as lone surrogates
     (``surrogateescape``), which no JSON text holds and no UTF-8 stream writes, and one
-    such run must not stop the audit of the rest. Valid UTF-8 is kept as it is.
+    such run must not stop the audit of the rest. A backslash is written as two, so the
+    text of a name that holds ``\xff`` itself is not that of a name holding the byte:
+    two runs never share a ``run``. Other valid UTF-8 is kept as it is.
     """
-    if path.isascii():
+    if path.isascii() and "\\" not in path:
         return path
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    escaped = path.replace("\\", "\\\\")
+    return escaped.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _run_row(run: RunDir, problem: str | None, field: dict[str, Any] | None) -> dict[str, Any]:
