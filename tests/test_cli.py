@@ -173,10 +173,14 @@ def test_help_states_selectors_rules_and_switches_in_full(command, rules):
         assert rule in text
 
 
-def test_usage_errors_exit_2():
-    assert cli().returncode == 2
-    assert cli("frobnicate").returncode == 2
-    assert cli("show").returncode == 2
+def test_usage_errors_exit_2_with_one_line():
+    assert_one_line_error(cli(), "required: COMMAND (see 'insidellms-provenance --help')")
+    assert_one_line_error(cli("frobnicate"), "invalid choice: 'frobnicate'")
+    assert_one_line_error(cli("show"), "show: the following arguments are required: RUN")
+    # Help still prints the usage, on stdout, exit 0.
+    result = cli("show", "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith(b"usage: insidellms-provenance show ")
 
 
 def test_embed_golden_and_idempotent(tmp_path):

@@ -182,7 +182,36 @@ EMBEDS = [
     Case("record-output-is-dir", lambda w: ["record", "--output", str(w.site)], 2, "directory"),
 ]
 
-CASES = POLICIES + EMBEDS
+
+def genuine_run(*arguments: str) -> Any:
+    """A command on a genuine run, then ``arguments``."""
+
+    def make(world: World) -> list[str]:
+        run = world.run_dir("run", host_manifest(world.field()))
+        command, *rest = arguments
+        return [command, str(run), *rest]
+
+    return make
+
+
+# Usage errors are bad input like any other: one line, no usage block, exit 2.
+FLAGS = [
+    Case("flag-no-command", lambda _w: [], 2, "required: COMMAND"),
+    Case("flag-unknown-command", lambda _w: ["frobnicate"], 2, "invalid choice: 'frobnicate'"),
+    Case("flag-runs-missing", lambda _w: ["diff"], 2, "diff: the following arguments"),
+    Case("flag-unknown", genuine_run("show", "--bogus"), 2, "unrecognized arguments: --bogus"),
+    Case("flag-bad-choice", genuine_run("verify", "--format", "xml"), 2, "invalid choice: 'xml'"),
+    Case("flag-value-missing", lambda _w: ["record", "--output"], 2, "expected one argument"),
+    Case(
+        "flag-forging-a-line",
+        genuine_run("show", "--x\n\x1b[31minsidellms-provenance: all plugins verified"),
+        2,
+        "--x\\n\\x1b[31m",
+        absent=("\x1b",),
+    ),
+]
+
+CASES = POLICIES + EMBEDS + FLAGS
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

@@ -11,6 +11,7 @@ from insidellms_provenance.field.schema import DEFAULT_GROUP
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import NoReturn
 
 __all__ = [
     "ENVIRONMENT_HELP",
@@ -166,6 +167,20 @@ class Parser(argparse.ArgumentParser):
         if self.epilog_text is not None:
             self.epilog, self.epilog_text = self.epilog_text(), None
         return super().format_help()
+
+    def error(self, message: str) -> NoReturn:
+        """Exit 2 with one line on stderr, as for any other bad input: no usage lines.
+
+        argparse wrote its usage (one to five lines) before the error; the line names
+        the command and where its usage is instead. Words from the command line in the
+        message (``unrecognized arguments: ...``) are made safe as recorded text is.
+        """
+        from insidellms_provenance.cli._render import one_line, terminal_safe
+
+        root, _, command = self.prog.partition(" ")
+        about = f"{command}: " if command else ""
+        line = f"{root}: error: {about}{message} (see '{self.prog} --help')"
+        self.exit(2, one_line(terminal_safe(line)) + "\n")
 
 
 class HelpFormatter(argparse.HelpFormatter):
