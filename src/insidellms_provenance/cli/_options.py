@@ -169,11 +169,11 @@ class Parser(argparse.ArgumentParser):
         return super().format_help()
 
     def error(self, message: str) -> NoReturn:
-        """Exit 2 with one line on stderr, as for any other bad input: no usage lines.
+        """Exit 2 with one line on stderr, as for any other bad input, and no usage block.
 
-        argparse wrote its usage (one to five lines) before the error; the line names
-        the command and where its usage is instead. Words from the command line in the
-        message (``unrecognized arguments: ...``) are made safe as recorded text is.
+        The line names the command and where its usage is (``--help``). Words from the
+        command line in the message (``unrecognized arguments: ...``) are made safe as
+        recorded text is: a newline or an escape sequence in them cannot start a line.
         """
         from insidellms_provenance.cli._render import one_line, terminal_safe
 
