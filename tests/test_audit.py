@@ -363,7 +363,8 @@ def test_a_run_path_not_utf8_or_holding_a_newline_is_written_and_kept_to_its_lin
     (forged / "manifest.json").write_text("{}")  # without provenance: named in the summary
     result = cli("audit", "fleet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    runs = {json.loads(line)["run"]: json.loads(line) for line in result.stdout.splitlines()}
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    runs = {row["run"]: row for row in rows}
     assert sorted(runs) == sorted(
         ["fleet/r1", "fleet/r2\\xff", "fleet/r2\\\\xff", f"fleet/{forged.name}"]
     )

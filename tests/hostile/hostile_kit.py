@@ -20,7 +20,7 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +192,16 @@ def host_manifest(field: dict[str, Any] | None = None, **extra: Any) -> dict[str
     if field is not None:
         custom["plugin_provenance"] = field
     return {"schema_version": "1.0.1", "run_id": "abc123", "custom": custom, **extra}
+
+
+def with_run(make_args: Callable[[World, Path], Iterable[str]]) -> Callable[[World], list[str]]:
+    """A genuine run directory, then the command's arguments built from it."""
+
+    def make(world: World) -> list[str]:
+        run = world.run_dir("run", host_manifest(world.field()))
+        return list(make_args(world, run))
+
+    return make
 
 
 def reseal(field: dict[str, Any]) -> dict[str, Any]:

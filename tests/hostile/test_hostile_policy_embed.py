@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from hostile_kit import Case, Result, World, host_manifest, run_case
+from hostile_kit import Case, Result, World, host_manifest, run_case, with_run
 
 
 def policy(text: str | None, *extra: str) -> Any:
@@ -183,28 +183,29 @@ EMBEDS = [
 ]
 
 
-def genuine_run(*arguments: str) -> Any:
-    """A command on a genuine run, then ``arguments``."""
-
-    def make(world: World) -> list[str]:
-        run = world.run_dir("run", host_manifest(world.field()))
-        command, *rest = arguments
-        return [command, str(run), *rest]
-
-    return make
-
+FORGED_VERDICT = "insidellms-provenance: all plugins verified"
 
 # Usage errors are bad input like any other: one line, no usage block, exit 2.
 FLAGS = [
     Case("flag-no-command", lambda _w: [], 2, "required: COMMAND"),
     Case("flag-unknown-command", lambda _w: ["frobnicate"], 2, "invalid choice: 'frobnicate'"),
     Case("flag-runs-missing", lambda _w: ["diff"], 2, "diff: the following arguments"),
-    Case("flag-unknown", genuine_run("show", "--bogus"), 2, "unrecognized arguments: --bogus"),
-    Case("flag-bad-choice", genuine_run("verify", "--format", "xml"), 2, "invalid choice: 'xml'"),
+    Case(
+        "flag-unknown",
+        with_run(lambda _w, run: ["show", str(run), "--bogus"]),
+        2,
+        "unrecognized arguments: --bogus",
+    ),
+    Case(
+        "flag-bad-choice",
+        with_run(lambda _w, run: ["verify", str(run), "--format", "xml"]),
+        2,
+        "invalid choice: 'xml'",
+    ),
     Case("flag-value-missing", lambda _w: ["record", "--output"], 2, "expected one argument"),
     Case(
         "flag-forging-a-line",
-        genuine_run("show", "--x\n\x1b[31minsidellms-provenance: all plugins verified"),
+        with_run(lambda _w, run: ["show", str(run), f"--x\n\x1b[31m{FORGED_VERDICT}"]),
         2,
         "--x\\n\\x1b[31m",
         absent=("\x1b",),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hostile_kit import Case, World, host_manifest, run_case, wheel_bytes
+from hostile_kit import Case, World, run_case, wheel_bytes, with_run
 
 META = {"x-1.dist-info/METADATA": b"Name: x\nVersion: 1\n"}
 
@@ -14,16 +14,6 @@ META = {"x-1.dist-info/METADATA": b"Name: x\nVersion: 1\n"}
 def fingerprint(make_path: Any, *extra: str) -> Any:
     def make(world: World) -> list[str]:
         return ["fingerprint", *extra, str(make_path(world))]
-
-    return make
-
-
-def with_run(make_args: Any) -> Any:
-    """A genuine run directory, then the command's arguments built from it."""
-
-    def make(world: World) -> list[str]:
-        run = world.run_dir("run", host_manifest(world.field()))
-        return list(make_args(world, run))
 
     return make
 

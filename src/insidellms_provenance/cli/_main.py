@@ -159,9 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _print_error(message: str) -> None:
     """The one line of exit 2, whatever a path or value in it holds (a newline, an ESC)."""
-    from insidellms_provenance.cli._render import one_line, terminal_safe
+    from insidellms_provenance.cli._render import error_line
 
-    print(f"{PROG}: error: {one_line(terminal_safe(message))}", file=sys.stderr)
+    print(error_line(PROG, message), file=sys.stderr)
 
 
 def process_main() -> int:

@@ -175,12 +175,11 @@ class Parser(argparse.ArgumentParser):
         command line in the message (``unrecognized arguments: ...``) are made safe as
         recorded text is: a newline or an escape sequence in them cannot start a line.
         """
-        from insidellms_provenance.cli._render import one_line, terminal_safe
+        from insidellms_provenance.cli._render import error_line
 
         root, _, command = self.prog.partition(" ")
         about = f"{command}: " if command else ""
-        line = f"{root}: error: {about}{message} (see '{self.prog} --help')"
-        self.exit(2, one_line(terminal_safe(line)) + "\n")
+        self.exit(2, error_line(root, f"{about}{message} (see '{self.prog} --help')") + "\n")
 
 
 class HelpFormatter(argparse.HelpFormatter):

@@ -27,6 +27,7 @@ __all__ = [
     "change_lines",
     "change_value",
     "conflict_line",
+    "error_line",
     "json_bytes",
     "lines_text",
     "markdown_cell",
@@ -62,6 +63,15 @@ def one_line(text: str) -> str:
     forge a line of its own (a table row, a verdict).
     """
     return text.replace("\n", "\\n")
+
+
+def error_line(prog: str, message: str) -> str:
+    """The one line of exit 2, ``PROG: error: message``, whatever the message holds.
+
+    A path or word in the message holding a newline or an escape sequence is written
+    escaped (:func:`terminal_safe`, :func:`one_line`): it cannot start a line of its own.
+    """
+    return f"{prog}: error: {one_line(terminal_safe(message))}"
 
 
 def lines_text(lines: Iterable[str]) -> str:
