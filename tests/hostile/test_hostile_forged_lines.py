@@ -84,6 +84,23 @@ def _verify_wheels_hostile_names(world: World) -> list[str]:
     return ["verify", str(run), "--wheels", str(world.path("wheels"))]
 
 
+def _audit_twin_names(world: World) -> list[str]:
+    """Two runs whose names read alike: one holds the byte 0xFF, one the text ``\\xff``."""
+    import os
+
+    manifest = host_manifest(world.field())
+    world.run_dir(os.fsdecode(b"fleet/r\xff"), manifest)
+    world.run_dir("fleet/r\\xff", manifest)
+    return ["audit", str(world.path("fleet"))]
+
+
+def _two_runs_named_apart(_world: World, result: Result) -> None:
+    import json
+
+    runs = {json.loads(line)["run"].rsplit("/", 1)[-1] for line in result.out.splitlines()}
+    assert runs == {"r\\xff", "r\\\\xff"}, runs
+
+
 CASES = [
     Case("show-newline-in-error-message", _show, 0, "boom\\n", check=_no_line_is(FORGED_ROW)),
     Case("diff-newline-in-problem", _diff, 1, "x\\n\\n", check=_no_line_is(FORGED_VERDICT)),
@@ -109,6 +126,8 @@ CASES = [
         "y\\nFORGED",
         check=_no_line_is(FORGED_WHEEL),
     ),
+    # A run named to read as another is written apart from it: a backslash as two.
+    Case("audit-run-named-as-another", _audit_twin_names, 0, check=_two_runs_named_apart),
     # The error names the path; its newline is escaped, so the error is still one line.
     Case("error-line-path-with-newline", _newline_in_path, 2, "no\\nsuch run"),
 ]
