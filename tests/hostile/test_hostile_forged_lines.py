@@ -9,10 +9,20 @@ error line on stderr too.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_kit import Case, Result, World, host_manifest, reseal, run_case, wheel_bytes
+from hostile_kit import (
+    Case,
+    Result,
+    World,
+    host_manifest,
+    reseal,
+    run_case,
+    wheel_bytes,
+    with_run,
+)
 
 FORGED_ROW = "sampler  demo-sampler-plugin  0.4.1  index  deterministic  loaded"
 FORGED_VERDICT = "--fail-on any: passed (nothing changed; exit 0)"
@@ -78,8 +88,8 @@ def _fingerprint_hostile_names(world: World) -> list[str]:
     return ["fingerprint", str(world.path("wheels"))]
 
 
-def _verify_wheels_hostile_names(world: World) -> list[str]:
-    run = world.run_dir("run", host_manifest(world.field()))
+@with_run
+def _verify_wheels_hostile_names(world: World, run: Path) -> list[str]:
     world.write(f"wheels/y\n{FORGED_WHEEL}", b"not a zip")
     return ["verify", str(run), "--wheels", str(world.path("wheels"))]
 

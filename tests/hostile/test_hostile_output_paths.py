@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_kit import Case, Result, World, host_manifest, run_case
+from hostile_kit import Case, Result, World, host_manifest, run_case, with_run
 
 LONG_NAME = "a" * 300  # longer than NAME_MAX on every common file system
 WHEEL = "x-1-py3-none-any.whl"
@@ -43,12 +43,11 @@ def device(world: World, relative: str) -> Path:
 def export(output: Any, fmt: str = "in-toto", *extra: str) -> Any:
     """``export run --format FMT --output OUTPUT(world)`` on a genuine run."""
 
-    def build(world: World) -> list[str]:
-        run = world.run_dir("run", host_manifest(world.field()))
+    def build(world: World, run: Path) -> list[str]:
         target = output(world) if callable(output) else output
         return ["export", str(run), "--format", fmt, *extra, "--output", str(target)]
 
-    return build
+    return with_run(build)
 
 
 def audit(output: Any) -> Any:
@@ -72,8 +71,7 @@ def _symlinked_manifest(world: World) -> list[str]:
 def _onto_a_wheel(link: bool) -> Any:
     """``export --wheels wheels --output`` one of those wheels (or a symlinked wheel's target)."""
 
-    def build(world: World) -> list[str]:
-        run = world.run_dir("run", host_manifest(world.field()))
+    def build(world: World, run: Path) -> list[str]:
         if link:
             target = world.write(f"elsewhere/{WHEEL}", wheel_bytes())
             world.link(f"wheels/{WHEEL}", target)
@@ -82,12 +80,12 @@ def _onto_a_wheel(link: bool) -> Any:
         wheels = ["--wheels", str(world.path("wheels"))]
         return ["export", str(run), "--format", "cyclonedx", *wheels, "--output", str(target)]
 
-    return build
+    return with_run(build)
 
 
-def _wheels_too_long(world: World) -> list[str]:
-    run = world.run_dir("run", host_manifest(world.field()))
-    return ["export", str(run), "--format", "in-toto", "--wheels", LONG_NAME]
+_wheels_too_long = with_run(
+    lambda _world, run: ["export", str(run), "--format", "in-toto", "--wheels", LONG_NAME]
+)
 
 
 def _loop(world: World) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,20 +13,15 @@ from hostile_kit import Case, Result, World, host_manifest, run_case, with_run
 def policy(text: str | None, *extra: str) -> Any:
     """``check RUN --policy FILE`` on a genuine run, with the policy file's text."""
 
-    def make(world: World) -> list[str]:
-        run = world.run_dir("run", host_manifest(world.field()))
+    def make(world: World, run: Path) -> list[str]:
         path = world.write("policy.toml", text) if text is not None else None
         return ["check", str(run), *(["--policy", str(path)] if path else []), *extra]
 
-    return make
+    return with_run(make)
 
 
 def policy_special(make_file: Any) -> Any:
-    def make(world: World) -> list[str]:
-        run = world.run_dir("run", host_manifest(world.field()))
-        return ["check", str(run), "--policy", str(make_file(world))]
-
-    return make
+    return with_run(lambda world, run: ["check", str(run), "--policy", str(make_file(world))])
 
 
 POLICIES = [

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_kit import Case, World, host_manifest, reseal, run_case
+from hostile_kit import Case, World, host_manifest, reseal, run_case, with_run
 
 GOLDEN_V1 = Path(__file__).resolve().parents[2] / "golden" / "v1" / "field.json"
 LONG_NAME = "a" * 300  # longer than NAME_MAX (255): ENAMETOOLONG
@@ -103,21 +103,17 @@ def _names_file(err: str) -> None:
 def policy(text: str) -> Any:
     """``check RUN --policy policy.toml`` on a genuine run."""
 
-    def make(world: World) -> list[str]:
-        run = world.run_dir("run", host_manifest(world.field()))
-        return ["check", str(run), "--policy", str(world.write("policy.toml", text))]
-
-    return make
+    return with_run(
+        lambda world, run: ["check", str(run), "--policy", str(world.write("policy.toml", text))]
+    )
 
 
 def lock(text: str) -> Any:
     """``check RUN --lock lock/pylock.toml`` on a genuine run."""
 
-    def make(world: World) -> list[str]:
-        run = world.run_dir("run", host_manifest(world.field()))
-        return ["check", str(run), "--lock", str(world.write("lock/pylock.toml", text))]
-
-    return make
+    return with_run(
+        lambda world, run: ["check", str(run), "--lock", str(world.write("lock/pylock.toml", text))]
+    )
 
 
 LOCK_HEAD = 'lock-version = "1.0"\ncreated-by = "x"\npackages = []\n'
