@@ -164,6 +164,76 @@ def test_same_version_record_change_table(old_code, new_code, kind):
     assert change.kind == kind
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("1.0.0", "1.0"),
+        ("1.0", "1.0.0.0"),
+        ("1.0a1", "1.0.0-alpha1"),
+        ("v2", "2.0"),
+        ("1+Ab", "1+ab"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("old_code", "new_code", "kind"), [("d", "7", "content"), ("d", "d", "rebuilt")]
+)
+def test_a_respelled_version_with_other_files_is_a_same_version_change(
+    old, new, old_code, new_code, kind
+):
+    # pip and uv take both spellings for one version: other installed files under it are
+    # a rebuilt or tampered distribution, however the version is written.
+    def side(version: str, record: str, code: str) -> dict:
+        part = with_dist(plugin("p"), version=version, record_digest=digest(record))
+        part["distribution"]["code_digest"] = digest(code)
+        return make_field("g", [part])
+
+    report = diff_fields(side(old, "a", old_code), side(new, "f", new_code))
+    same_version, versions = report.changes  # most severe first
+    assert (versions.kind, versions.severity, versions.size) == ("version", "low", "local")
+    assert versions.message.endswith(f"{old} -> {new} (the same version, spelt differently)")
+    assert same_version.kind == kind
+    assert same_version.severity == ("critical" if kind == "content" else "medium")
+    assert selected_changes(report, parse_fail_on(kind))
+    assert selected_changes(report, parse_fail_on("any,-patch")) == (same_version,)
+
+
+def test_a_respelled_version_with_the_same_files_is_only_a_version_line():
+    before = make_field("g", [plugin("p", "1.0.0")])
+    after = make_field("g", [with_dist(plugin("p", "1.0.0"), version="1.0")])
+    (change,) = diff_fields(before, after).changes
+    assert change.message == "p-dist 1.0.0 -> 1.0 (the same version, spelt differently)"
+
+
+@pytest.mark.parametrize(
+    ("code", "severity", "what"),
+    [("7", "critical", ", different installed files"), ("d", "medium", " and code, different")],
+)
+def test_a_dependency_respelled_with_other_files_is_a_same_version_change(code, severity, what):
+    def side(version: str, record: str, code: str) -> dict:
+        lib = schema.distribution(
+            name="lib", normalized_name="lib", version=version, record_digest=digest(record)
+        )
+        lib["code_digest"] = digest(code)
+        table = {"lib": schema.dependency(distribution=lib, source=None)}
+        user = schema.fingerprint(**{**plugin("p"), "dependencies": ["lib"]})
+        return make_field("g", [user], dependencies=table)
+
+    same_version, versions = diff_fields(side("2.0.0", "a", "d"), side("2.0", "f", code)).changes
+    assert (same_version.kind, same_version.severity) == ("dependency", severity)
+    assert same_version.message.startswith(f"unchanged; its dependency lib 2.0: same version{what}")
+    assert (versions.kind, versions.severity) == ("dependency", "low")
+    assert versions.message.endswith("lib 2.0.0 -> 2.0 (the same version, spelt differently)")
+
+
+def test_a_real_version_change_with_other_files_is_only_a_version_line():
+    before = make_field("g", [with_dist(plugin("p", "1.0"), record_digest=digest("a"))])
+    after = make_field(
+        "g", [with_dist(plugin("p", "1.0"), version="1.0.1", record_digest=digest("f"))]
+    )
+    (change,) = diff_fields(before, after).changes
+    assert (change.kind, change.message) == ("version", "p-dist 1.0 -> 1.0.1 (patch upgrade)")
+
+
 def test_identical_fields():
     field = make_field("g", [plugin("a"), plugin("b")])
     same = diff_fields(field, field)

@@ -28,6 +28,7 @@ __all__ = [
     "determinism_rank",
     "problem_changes",
     "same_version_change",
+    "version_change",
     "version_severity",
 ]
 
@@ -95,6 +96,11 @@ class Change(_ChangeFields):
     def sort_key(self) -> tuple[int, str, str]:
         """Most severe first, then by kind and message."""
         return (SEVERITIES.index(self.severity), self.kind, self.message)
+
+    @property
+    def respelled(self) -> bool:
+        """A version change between two spellings of one version (``1.0`` and ``1.0.0``)."""
+        return self.direction == "changed" and self.size == "local"
 
 
 def determinism_rank(level: str | None) -> int:
@@ -169,6 +175,21 @@ def _size(old: tuple[int, ...], new: tuple[int, ...]) -> str | None:
     if old[1] != new[1]:
         return "minor"
     return "patch" if old != new else None
+
+
+def version_change(plugin: str, kind: str, label: str, before: str, after: str) -> Change:
+    """``label``'s version ``before`` -> ``after``, sized and weighed.
+
+    Two spellings of one version (``1.0.0`` and ``1.0``, ``1.0a1`` and ``1.0.0-alpha1``)
+    are a change of size ``local`` that says so: installers take them for the same
+    version, so the caller compares the installed files as for an unchanged version.
+    """
+    direction, size = classify_version_change(before, after)
+    change = Change(
+        plugin, kind, version_severity(size, direction), "", before, after, size, direction
+    )
+    how = "the same version, spelt differently" if change.respelled else f"{size} {direction}"
+    return change._replace(message=f"{label} {before} -> {after} ({how})")
 
 
 def version_severity(size: str, direction: str) -> str:

@@ -13,10 +13,9 @@ from collections.abc import Iterator, Mapping
 
 from insidellms_provenance.analyze._change import (
     Change,
-    classify_version_change,
     problem_changes,
     same_version_change,
-    version_severity,
+    version_change,
 )
 
 TYPE_CHECKING = False
@@ -126,20 +125,14 @@ def _describe(
         return
     old, new = was["distribution"], now["distribution"]
     label = new["name"] or name
-    if old["version"] != new["version"]:
-        direction, size = classify_version_change(old["version"], new["version"])
-        yield Change(
-            "-",
-            "dependency",
-            version_severity(size, direction),
-            f"{label} {old['version']} -> {new['version']} ({size} {direction})",
-            before=old["version"],
-            after=new["version"],
-            size=size,
-            direction=direction,
-        )
-    elif old["record_digest"] != new["record_digest"] or _editable_digest(was) != _editable_digest(
-        now
+    same_version = old["version"] == new["version"]
+    if not same_version:
+        versions = version_change("-", "dependency", label, old["version"], new["version"])
+        yield versions
+        same_version = versions.respelled
+    if same_version and (
+        old["record_digest"] != new["record_digest"]
+        or _editable_digest(was) != _editable_digest(now)
     ):
         old_code = old.get("code_digest")
         same_code = old_code is not None and old_code == new.get("code_digest")

@@ -18,11 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from insidellms_provenance.analyze._change import (
     Change,
-    classify_version_change,
     determinism_rank,
     problem_changes,
     same_version_change,
-    version_severity,
+    version_change,
 )
 from insidellms_provenance.field._names import REGISTRY_KINDS
 
@@ -386,22 +385,12 @@ def _diff_distribution(
                 after=now["name"] if renamed else now["normalized_name"],
             )
         )
-    if was["version"] != now["version"]:
-        direction, size = classify_version_change(was["version"], now["version"])
-        severity = version_severity(size, direction)
-        changes.append(
-            Change(
-                plugin=name,
-                kind="version",
-                severity=severity,
-                message=f"{now['name']} {was['version']} -> {now['version']} ({size} {direction})",
-                before=was["version"],
-                after=now["version"],
-                size=size,
-                direction=direction,
-            )
-        )
-    elif was["record_digest"] != now["record_digest"]:
+    same_version = was["version"] == now["version"]
+    if not same_version:
+        versions = version_change(name, "version", now["name"], was["version"], now["version"])
+        changes.append(versions)
+        same_version = versions.respelled
+    if same_version and was["record_digest"] != now["record_digest"]:
         changes.append(_content_change(name, was, now))
     changes += problem_changes(name, "distribution", was["problems"], now["problems"])
     return changes
