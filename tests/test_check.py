@@ -125,6 +125,71 @@ def test_bad_policy_files_are_exit_2(tmp_path, content, fragment):
     assert_one_line_error(cli("check", str(GOLDEN_FIELD), "--policy", str(policy)), fragment)
 
 
+# A valid value of each policy key, as a TOML value.
+POLICY_VALUES = {
+    "strict-plugins": "true",
+    "strict-dependencies": "true",
+    "require-determinism": '"best_effort"',
+    "insidellms-version": '"0.3.1"',
+    "allow": '["alpha-plugin"]',
+    "deny": '["beta-plugin"]',
+    "integrity": "false",
+    "load": "false",
+    "conflicts": "false",
+}
+
+
+def test_every_policy_key_is_an_option_and_a_file_key():
+    from insidellms_provenance.analyze._check import POLICY_KEYS
+    from insidellms_provenance.cli._main import build_parser
+
+    assert sorted(POLICY_KEYS) == sorted(POLICY_VALUES)
+    arguments = build_parser(["check"]).parse_args(["check"])
+    for key in POLICY_KEYS:
+        assert hasattr(arguments, key.replace("-", "_")), key
+
+
+@pytest.mark.parametrize("key", sorted(POLICY_VALUES))
+def test_each_policy_key_in_a_file_is_the_option(tmp_path, key):
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"{key} = {POLICY_VALUES[key]}\n")
+    from_file = cli("check", str(GOLDEN_FIELD), "--policy", str(policy), "--format", "json")
+    option = [f"--{key}"]
+    if POLICY_VALUES[key] == "false":
+        option = [f"--no-{key}"]
+    elif POLICY_VALUES[key] != "true":
+        option.append(POLICY_VALUES[key].strip('[]"'))
+    from_options = cli("check", str(GOLDEN_FIELD), *option, "--format", "json")
+    assert b"Traceback" not in from_file.stderr, from_file.stderr
+    assert (from_file.returncode, from_file.stdout) == (
+        from_options.returncode,
+        from_options.stdout,
+    )
+    assert from_file.returncode in (0, 1)
+
+
+@pytest.mark.parametrize("key", sorted(POLICY_VALUES))
+def test_each_policy_key_of_the_wrong_type_is_exit_2(tmp_path, key):
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"{key} = 1979-05-27\n")  # a date: no key takes one
+    result = cli("check", str(GOLDEN_FIELD), "--policy", str(policy))
+    assert_one_line_error(result, f"'{key}' must be")
+
+
+def test_policy_keys_at_the_top_level_and_in_the_tool_table_are_exit_2(tmp_path):
+    # Read from the table alone, this file passes a run its top level denies.
+    policy = tmp_path / "pyproject.toml"
+    policy.write_text(
+        'deny = ["alpha-plugin"]\n[project]\nname = "x"\n'
+        "[tool.insidellms-provenance]\nload = false\n"
+    )
+    result = cli("check", str(GOLDEN_FIELD), "--policy", str(policy))
+    assert_one_line_error(result, "policy keys both at the top level (deny) and under")
+    table_only = tmp_path / "table.toml"
+    table_only.write_text('[project]\nname = "x"\n[tool.insidellms-provenance]\nload = false\n')
+    assert cli("check", str(GOLDEN_FIELD), "--policy", str(table_only)).returncode in (0, 1)
+
+
 def test_missing_policy_file_is_exit_2(tmp_path):
     assert_one_line_error(cli("check", "--policy", str(tmp_path / "none.toml")), "no such file")
 

@@ -39,6 +39,21 @@ POLICIES = [
     Case("policy-determinism-int", policy("require-determinism = 3\n"), 2, "require-determinism"),
     Case("policy-version-float", policy("insidellms-version = 1.0\n"), 2, "insidellms-version"),
     Case("policy-unknown-key", policy("colour = true\n"), 2, "colour"),
+    # A key of the documented example: it raised KeyError (a traceback, exit 1).
+    Case("policy-strict-dependencies", policy("strict-dependencies = true\n"), 0, "0 violations"),
+    Case(
+        "policy-strict-dependencies-string",
+        policy('strict-dependencies = "yes"\n'),
+        2,
+        "'strict-dependencies' must be true or false",
+    ),
+    # Read from the table alone, the top level's deny was dropped without a word.
+    Case(
+        "policy-keys-in-two-places",
+        policy('deny = ["demo-echo-plugin"]\n[tool.insidellms-provenance]\nload = true\n'),
+        2,
+        "policy keys both at the top level (deny)",
+    ),
     Case("policy-not-toml", policy("= =\n"), 2, "TOML"),
     Case(
         "policy-not-utf8",

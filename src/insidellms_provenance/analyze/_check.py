@@ -21,6 +21,7 @@ from insidellms_provenance.field.schema import PluginFingerprint, Provenance
 __all__ = [
     "CHECK_RULES",
     "DEFAULT_ON_RULES",
+    "POLICY_KEYS",
     "Policy",
     "Violation",
     "check_policy",
@@ -45,10 +46,11 @@ CHECK_RULES: Final = (
     "--allow DIST            a plugin provided by any distribution not listed",
     "--deny DIST             a plugin provided by a listed distribution",
     "--policy FILE           a TOML file with the same keys (strict-plugins,",
-    "                        require-determinism, insidellms-version, allow, deny,",
-    "                        integrity, load, conflicts),",
-    "                        at top level or under [tool.insidellms-provenance];",
-    "                        command-line options override it",
+    "                        strict-dependencies, require-determinism,",
+    "                        insidellms-version, allow, deny, integrity, load,",
+    "                        conflicts), at top level or under",
+    "                        [tool.insidellms-provenance], not both; command-line",
+    "                        options override it",
     "--lock FILE             a plugin distribution or dependency not exactly as locked",
     "                        in a PEP 751 pylock.toml: name, version, and (where the",
     "                        locked wheel is at hand) its sha256 and record_digest; a",
@@ -56,19 +58,6 @@ CHECK_RULES: Final = (
     "Distribution names are compared after PEP 503 normalization.",
 )
 
-_POLICY_KEYS: Final = frozenset(
-    {
-        "strict-plugins",
-        "strict-dependencies",
-        "require-determinism",
-        "insidellms-version",
-        "allow",
-        "deny",
-        "integrity",
-        "load",
-        "conflicts",
-    }
-)
 # Rules that hold unless turned off: what ran must be what was installed, every plugin
 # must have loaded, and no two plugins may have claimed the same registry key.
 DEFAULT_ON_RULES: Final = ("integrity", "load", "conflicts")
@@ -125,7 +114,7 @@ def read_policy_file(path: Path) -> dict[str, object]:
     except RecursionError:  # the parser recurses once per nested array or inline table
         raise ProvenanceError(f"{path}: not a valid TOML policy: nested too deeply") from None
     table = _policy_table(data, path)
-    unknown = sorted(set(table) - _POLICY_KEYS)
+    unknown = sorted(table.keys() - _POLICY_TYPES.keys())
     if unknown:
         raise ProvenanceError(f"{path}: unknown policy keys: {', '.join(unknown)}")
     found = (
@@ -141,7 +130,11 @@ def read_policy_file(path: Path) -> dict[str, object]:
 
 
 def _policy_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
-    """The policy keys: ``[tool.insidellms-provenance]`` (pyproject.toml) or the top level."""
+    """The policy keys: ``[tool.insidellms-provenance]`` (pyproject.toml) or the top level.
+
+    Policy keys in both places are refused: the file would mean one policy to a reader
+    of its table and another to a reader of its top level.
+    """
     if "tool" not in data:
         return data
     tool = data["tool"]
@@ -152,6 +145,12 @@ def _policy_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
     table = tool["insidellms-provenance"]
     if not isinstance(table, dict):
         raise ProvenanceError(f"{path}: 'tool.insidellms-provenance' must be a table")
+    outside = sorted(_POLICY_TYPES.keys() & data.keys())
+    if outside:
+        raise ProvenanceError(
+            f"{path}: policy keys both at the top level ({', '.join(outside)}) and under "
+            "[tool.insidellms-provenance]; keep them in one place"
+        )
     return table
 
 
@@ -159,9 +158,10 @@ def _is_names(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-# Each policy key's type check and the words that name the expected type.
+# Each policy key, its type check and the words that name the expected type.
 _POLICY_TYPES: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
     "strict-plugins": (lambda value: isinstance(value, bool), "true or false"),
+    "strict-dependencies": (lambda value: isinstance(value, bool), "true or false"),
     "require-determinism": (lambda value: isinstance(value, str), "a string"),
     "insidellms-version": (lambda value: isinstance(value, str), "a string"),
     "allow": (_is_names, "a list of distribution names"),
@@ -170,6 +170,10 @@ _POLICY_TYPES: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
     "load": (lambda value: isinstance(value, bool), "true or false"),
     "conflicts": (lambda value: isinstance(value, bool), "true or false"),
 }
+
+
+# The keys of a policy file, each also an option of ``check`` (``--strict-plugins``).
+POLICY_KEYS: Final = tuple(_POLICY_TYPES)
 
 
 def _toml_type(value: object) -> str:

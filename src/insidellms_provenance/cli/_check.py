@@ -109,13 +109,17 @@ def _check_rules() -> tuple[str, ...]:
 
 def run(arguments: argparse.Namespace) -> int:
     """Check; exit 1 when any plugin violates the policy."""
-    from insidellms_provenance.analyze._check import check_policy, policy_from, read_policy_file
+    from insidellms_provenance.analyze._check import (
+        POLICY_KEYS,
+        check_policy,
+        policy_from,
+        read_policy_file,
+    )
 
     options: dict[str, object] = {}
     if arguments.policy is not None:
         options.update(read_policy_file(arguments.policy))
-    keys = ("strict-plugins", "strict-dependencies", "require-determinism", "insidellms-version")
-    for key in (*keys, "allow", "deny", "integrity", "load", "conflicts"):
+    for key in POLICY_KEYS:
         value = getattr(arguments, key.replace("-", "_"))
         if value is not None:
             options[key] = value
