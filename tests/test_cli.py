@@ -284,12 +284,15 @@ def test_record_of_an_empty_group(tmp_path):
     assert field["digest"] == "sha256:" + hashlib.sha256(sealed).hexdigest()
 
 
-def test_show_group_check():
-    assert cli("show", "--group", "insidellms.plugins", str(GOLDEN_FIELD)).returncode == 0
-    assert_one_line_error(
-        cli("show", "--group", "pytest11", str(GOLDEN_FIELD)),
-        "recorded for group 'insidellms.plugins', not 'pytest11'",
-    )
+@pytest.mark.parametrize("command", [["show"], ["diff", str(GOLDEN_FIELD)], ["check"], ["verify"]])
+def test_a_reader_given_group_refuses_a_run_of_another(command):
+    # check RUN and verify RUN checked the run's own group whatever --group said.
+    name, *before = command
+    other = cli(name, *before, str(GOLDEN_FIELD), "--group", "pytest11")
+    assert_one_line_error(other, "recorded for group 'insidellms.plugins', not 'pytest11'")
+    same = cli(name, *before, str(GOLDEN_FIELD), "--group", "insidellms.plugins")
+    assert same.returncode in (0, 1), same.stderr
+    assert same.stdout == cli(name, *before, str(GOLDEN_FIELD)).stdout
 
 
 def test_an_os_error_no_reader_expected_is_one_line_not_a_traceback(monkeypatch, capsys):

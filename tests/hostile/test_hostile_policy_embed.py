@@ -221,6 +221,16 @@ FLAGS = [
         "--x\\n\\x1b[31m",
         absent=("\x1b",),
     ),
+    # Told --group, check RUN and verify RUN checked the run's own group and passed it.
+    *(
+        Case(
+            f"flag-group-of-another-run-{command}",
+            with_run(lambda _w, run, command=command: [command, str(run), "--group", "pytest11"]),
+            2,
+            "not 'pytest11'",
+        )
+        for command in ("check", "verify", "show")
+    ),
 ]
 
 CASES = POLICIES + EMBEDS + FLAGS

@@ -10,6 +10,7 @@ from insidellms_provenance.cli._options import (
     add_format,
     add_group,
     add_run,
+    group_to_record,
     set_epilog,
     write_output,
 )
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "a recorded run; without it, this environment is recorded (plugins imported)",
         optional=True,
     )
-    add_group(parser)
+    add_group(parser, or_run=True)
     set_epilog(
         parser,
         sections={"rules (each names what makes a plugin fail)": _check_rules()},
@@ -125,13 +126,15 @@ def run(arguments: argparse.Namespace) -> int:
             options[key] = value
     policy = policy_from(options)
     if arguments.run is not None:
+        from insidellms_provenance.field._read import require_group
         from insidellms_provenance.runfile._read import load_provenance
 
         provenance, _ = load_provenance(arguments.run)
+        require_group(provenance, where=str(arguments.run), group=arguments.group)
     else:
         from insidellms_provenance.fingerprint._recorder import record
 
-        provenance = record(arguments.group, isolated=True)
+        provenance = record(group_to_record(arguments), isolated=True)
     violations = check_policy(provenance, policy)
     if arguments.lock is not None:
         from insidellms_provenance.analyze._reproduce import lock_violations, read_lock

@@ -189,6 +189,7 @@ def _compare(arguments: argparse.Namespace | SimpleNamespace) -> int:
     from insidellms_provenance.analyze._diff import diff_fields
     from insidellms_provenance.analyze._fail_on import parse_fail_on
     from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
+    from insidellms_provenance.field._read import require_group
     from insidellms_provenance.runfile._read import load_field_pair
 
     # Given twice, --fail-on is refused rather than "last one wins": a CI config that
@@ -208,9 +209,7 @@ def _compare(arguments: argparse.Namespace | SimpleNamespace) -> int:
         arguments.before, arguments.after
     )
     for value, where in ((before, before_where), (after, after_where)):
-        if arguments.group is not None and value.get("group") != arguments.group:
-            message = f"{where}: recorded for group {value.get('group')!r}, not {arguments.group!r}"
-            raise InvalidFieldError(message)
+        require_group(value, where=where, group=arguments.group)
     try:
         report = diff_fields(before, after)
     except (KeyError, TypeError, ValueError) as error:

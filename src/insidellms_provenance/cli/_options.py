@@ -23,6 +23,7 @@ __all__ = [
     "add_output",
     "add_quiet",
     "add_run",
+    "group_to_record",
     "path_value",
     "set_epilog",
     "write_output",
@@ -44,11 +45,28 @@ ENVIRONMENT_HELP = (
 _HELP_WIDTH = 79
 
 
-def add_group(parser: argparse.ArgumentParser) -> None:
-    """``--group``: the entry-point group (default ``insidellms.plugins``)."""
-    parser.add_argument(
-        "--group", default=DEFAULT_GROUP, help=f"entry-point group (default: {DEFAULT_GROUP})"
+def add_group(parser: argparse.ArgumentParser, *, or_run: bool = False) -> None:
+    """``--group``: the entry-point group (default ``insidellms.plugins``).
+
+    ``or_run``: the command records the group, or reads a recorded run instead; the
+    value is then None unless given (:func:`group_to_record` gives the default), so that
+    a group the user names is held against the run's.
+    """
+    if not or_run:
+        help_text = f"entry-point group (default: {DEFAULT_GROUP})"
+        parser.add_argument("--group", default=DEFAULT_GROUP, help=help_text)
+        return
+    help_text = (
+        f"entry-point group to record (default: {DEFAULT_GROUP}); given with a recorded "
+        "run, refuse a run recorded for another group"
     )
+    parser.add_argument("--group", default=None, help=help_text)
+
+
+def group_to_record(arguments: argparse.Namespace) -> str:
+    """The group a command of :func:`add_group` ``or_run`` records: ``--group`` or the default."""
+    group: str | None = arguments.group
+    return DEFAULT_GROUP if group is None else group
 
 
 def add_group_filter(parser: argparse.ArgumentParser, help_text: str) -> None:

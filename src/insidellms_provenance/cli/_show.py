@@ -36,16 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Read the field (never importing plugin code) and print it."""
+    from insidellms_provenance.field._read import require_group
     from insidellms_provenance.runfile._read import load_provenance
 
     provenance, _ = load_provenance(arguments.run)
-    if arguments.group is not None and arguments.group != provenance["group"]:
-        from insidellms_provenance.errors import InvalidFieldError
-
-        message = (
-            f"{arguments.run}: recorded for group {provenance['group']!r}, not {arguments.group!r}"
-        )
-        raise InvalidFieldError(message)
+    require_group(provenance, where=str(arguments.run), group=arguments.group)
     if arguments.format == "json":
         from insidellms_provenance.field._build import field_bytes
 

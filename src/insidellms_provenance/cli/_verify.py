@@ -10,6 +10,7 @@ from insidellms_provenance.cli._options import (
     add_group,
     add_quiet,
     add_run,
+    group_to_record,
     path_value,
     set_epilog,
     write_output,
@@ -42,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "a recorded run (run dir, manifest.json or record file) to compare with",
         optional=True,
     )
-    add_group(parser)
+    add_group(parser, or_run=True)
     set_epilog(
         parser,
         exit_codes="0 every checked file matches its RECORD row (and, with RUN, this "
@@ -85,15 +86,16 @@ def run(arguments: argparse.Namespace) -> int:
         return run_matches(arguments)
     report = None
     if arguments.run is not None:
-        from insidellms_provenance.field._read import read_field
+        from insidellms_provenance.field._read import read_field, require_group
         from insidellms_provenance.runfile._read import load_field_value
 
         value, where = load_field_value(arguments.run)
         recorded = read_field(value, where=where)  # refuse a malformed field before comparing
+        require_group(recorded, where=where, group=arguments.group)
         report = reproducibility_changes(recorded)
         group = recorded["group"]
     else:
-        group = arguments.group
+        group = group_to_record(arguments)
     targets: list[VerifyTarget | str]
     # Metadata directories found by listing sys.path, described where they are verified
     # (without --all, their entry points read there too: in the pool when there are many).

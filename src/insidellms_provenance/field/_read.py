@@ -35,6 +35,7 @@ __all__ = [
     "read_field",
     "read_field_beside",
     "read_plugin",
+    "require_group",
     "validate_checked",
 ]
 
@@ -42,6 +43,17 @@ KNOWN_SCHEMAS = frozenset({SCHEMA_V1, SCHEMA_V2})
 
 
 PluginText = Callable[[int, bytes], object]
+
+
+def require_group(value: Mapping[str, object], *, where: str, group: str | None) -> None:
+    """Refuse a field recorded for another entry-point group than ``group`` (None: any).
+
+    Raises :class:`InvalidFieldError`: a command told ``--group`` reads no other group's
+    plugins as if they were that group's.
+    """
+    if group is not None and value.get("group") != group:
+        recorded = value.get("group")
+        raise InvalidFieldError(f"{where}: recorded for group {recorded!r}, not {group!r}")
 
 
 def check_field(
