@@ -243,3 +243,53 @@ def test_plugins_validated_while_written_give_the_same_answer(where):
     plain = answer()
     assert plain == answer(each_plugin=lambda _i, _t: None)
     assert (plain == "valid") == (where == "none")
+
+
+DEPENDENCIES = json.loads(
+    (Path(__file__).parent.parent / "golden" / "record" / "dependencies.json").read_bytes()
+)
+
+
+def _named(field: dict, where: str, normalized: str) -> dict:
+    """``field`` with the distribution at ``where`` (a plugin's index or a library's name)
+    holding ``normalized`` as its normalized name, resealed."""
+    changed = copy.deepcopy(field)
+    entry = changed["plugins"][where] if isinstance(where, int) else changed["dependencies"][where]
+    entry["distribution"]["normalized_name"] = normalized
+    return resealed(changed)
+
+
+@pytest.mark.parametrize(
+    ("field", "where", "place"),
+    [
+        (GOLDEN, 2, "field.plugins[2]"),
+        (DEPENDENCIES, "lib-b", "field.dependencies['lib-b']"),
+    ],
+)
+def test_a_normalized_name_of_another_name_is_refused_by_every_reader(field, where, place):
+    # show printed one name while check --deny, a lock and an SBOM used the other.
+    forged = _named(field, where, "something-else")
+    message = f"{place}.distribution.normalized_name: 'something-else' is not the normalized"
+    readers = {
+        "read_field": lambda: read_field(copy.deepcopy(forged), where="w"),
+        "read_field, validating while written": lambda: read_field(
+            copy.deepcopy(forged), where="w", each_plugin=lambda *_: None
+        ),
+        "read_field_beside": lambda: read_field_beside(
+            copy.deepcopy(forged), where="w", validated=read_field(copy.deepcopy(field), where="v")
+        ),
+    }
+    for reader in readers.values():
+        with pytest.raises(InvalidFieldError) as error:
+            reader()
+        assert [issue for issue in error.value.issues if issue.startswith(message)], error.value
+    # Every spelling PEP 503 folds to the normalized name reads, as recordings write them.
+    dist = (field["plugins"][where] if isinstance(where, int) else field["dependencies"][where])[
+        "distribution"
+    ]
+    respelled = copy.deepcopy(field)
+    target = (
+        respelled["plugins"][where] if isinstance(where, int) else respelled["dependencies"][where]
+    )
+    target["distribution"]["name"] = dist["normalized_name"].upper().replace("-", "_.-")
+    assert read_field(resealed(respelled), where="w")["digest"] == resealed(respelled)["digest"]

@@ -65,6 +65,12 @@ INVALID_FIELDS = [
         "load order",
     ),
     ("field-not-object", lambda _w: host_manifest([1, 2]), "not a JSON object"),  # type: ignore[arg-type]
+    # Shown under one name, checked (--deny, a lock, an SBOM's purl) under another.
+    (
+        "normalized-name-of-another",
+        with_field(_set("plugins.0.distribution.normalized_name", "something-else")),
+        "'something-else' is not the normalized form of",
+    ),
 ]
 
 BROKEN_FILES = [
@@ -179,15 +185,22 @@ DIFF_CASES = [
     Case("diff-different-groups", _two_groups, 1, "group"),
     Case(
         "diff-dist-name-only",
-        lambda w: _genuine_diff(w, _set("plugins.0.distribution.name", "Renamed-Dist")),
+        lambda w: _genuine_diff(
+            w,
+            lambda field: (
+                _set("plugins.0.distribution.name", "Renamed-Dist")(field),
+                _set("plugins.0.distribution.normalized_name", "renamed-dist")(field),
+            ),
+        ),
         1,
         "Renamed-Dist",
     ),
+    # A normalized name no recording writes beside its name: refused, not a rename.
     Case(
         "diff-normalized-name-only",
         lambda w: _genuine_diff(w, _set("plugins.0.distribution.normalized_name", "renamed")),
-        1,
-        "renamed",
+        2,
+        "'renamed' is not the normalized form of",
     ),
     Case(
         "diff-entry-point-group-only",

@@ -371,20 +371,11 @@ def _diff_distribution(
             )
         ]
     changes = []
-    renamed = was["name"] != now["name"]
-    if renamed or was["normalized_name"] != now["normalized_name"]:
-        changes.append(
-            Change(
-                plugin=name,
-                kind="distribution",
-                severity="high",
-                message=f"now provided by {now['name']} (was {was['name']})"
-                if renamed
-                else f"normalized name {was['normalized_name']} -> {now['normalized_name']}",
-                before=was["name"] if renamed else was["normalized_name"],
-                after=now["name"] if renamed else now["normalized_name"],
-            )
-        )
+    # The readers hold each normalized_name to its name's normalized form: a name that
+    # did not change kept its normalized form.
+    if was["name"] != now["name"]:
+        message = f"now provided by {now['name']} (was {was['name']})"
+        changes.append(Change(name, "distribution", "high", message, was["name"], now["name"]))
     same_version = was["version"] == now["version"]
     if not same_version:
         versions = version_change(name, "version", now["name"], was["version"], now["version"])

@@ -8,6 +8,8 @@ this module repeats them for readers on ``diff``'s path, where building the sche
 
 from __future__ import annotations
 
+import re
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final, Literal
@@ -20,6 +22,7 @@ __all__ = [
     "REGISTRY_KINDS",
     "SCHEMA_V1",
     "SCHEMA_V2",
+    "normalized_name",
 ]
 
 SCHEMA_V1: Final = "insidellms-provenance/plugins/v1"
@@ -32,3 +35,19 @@ REGISTRY_KINDS: Final[tuple[Literal["models", "probes", "datasets"], ...]] = (
     "datasets",
 )
 DETERMINISM_CLASSES: Final = ("deterministic", "best_effort", "non_deterministic")
+
+
+_SEPARATORS: Final = re.compile(r"[-_.]+")
+
+
+def normalized_name(name: str) -> str:
+    """PEP 503's normalized form of a distribution's name: what ``normalized_name`` holds.
+
+    The rule ``packaging.utils.canonicalize_name`` applies, written out (it is the
+    specification's one line) so that recording inside a host run does not import
+    ``packaging.utils`` and its platform-tag machinery; a property test checks it
+    against ``canonicalize_name``.
+    """
+    if "-" not in name and "." not in name and "__" not in name:
+        return name.replace("_", "-").lower()  # each "_" is a run of its own (most names)
+    return _SEPARATORS.sub("-", name).lower()

@@ -14,7 +14,7 @@ import orjson
 
 from insidellms_provenance._canonical import canonical_digest, sha256_digest
 from insidellms_provenance.errors import InvalidFieldError, NotCanonicalizableError
-from insidellms_provenance.field._names import SCHEMA_V1, SCHEMA_V2
+from insidellms_provenance.field._names import SCHEMA_V1, SCHEMA_V2, normalized_name
 
 TYPE_CHECKING = False  # typing is not imported: it would be ≈ 3 ms of diff's start-up
 if TYPE_CHECKING:
@@ -316,7 +316,7 @@ def read_field(value: object, *, where: str, each_plugin: PluginText | None = No
     plugins = value.get("plugins") if isinstance(value, dict) else None
     if valid is None or each_plugin is None or not isinstance(plugins, list):
         checked = check_field(value, where=where, each_plugin=each_plugin)
-        _raise_on_issues(checked, "Provenance", where, "field")
+        _raise_on_field_issues(checked, where, checked["plugins"])
         return cast("Provenance", checked)
     passed = [0]  # plugins that passed the predicate
     plugin_text = each_plugin
@@ -328,7 +328,8 @@ def read_field(value: object, *, where: str, each_plugin: PluginText | None = No
 
     checked = check_field(value, where=where, each_plugin=each)
     every = checked is value and passed[0] == len(plugins)
-    _raise_on_field_issues(checked, where, [] if every else checked["plugins"])
+    fresh = [] if every else checked["plugins"]
+    _raise_on_field_issues(checked, where, fresh, named=checked["plugins"])
     return cast("Provenance", checked)
 
 
@@ -382,11 +383,15 @@ def validate_checked(checked: dict[str, Any], *, where: str, fresh: list[Any]) -
     return cast("Provenance", checked)
 
 
-def _raise_on_field_issues(checked: dict[str, Any], where: str, fresh: list[Any]) -> None:
+def _raise_on_field_issues(
+    checked: dict[str, Any], where: str, fresh: list[Any], *, named: list[Any] | None = None
+) -> None:
     """Validate a checked field but its plugins, and its plugins in ``fresh``.
 
     Each plugin is named by its own index in the field (``field.plugins[2]``), not by
     its place among ``fresh``; every issue is collected before one error is raised.
+    The distributions of the plugins in ``named`` (default: ``fresh``) and of the
+    dependency table must hold their names' normalized forms (:func:`_name_issues`).
     """
     from insidellms_provenance.field._validate import validate
 
@@ -399,8 +404,40 @@ def _raise_on_field_issues(checked: dict[str, Any], where: str, fresh: list[Any]
         for index, plugin in enumerate(checked["plugins"]):
             if id(plugin) in wanted:
                 issues += validate(plugin, "PluginFingerprint", f"field.plugins[{index}]")
+    if not issues:
+        issues = _name_issues(checked, fresh if named is None else named)
     if issues:
         raise InvalidFieldError(f"{where}: provenance field is malformed", tuple(issues))
+
+
+def _name_issues(field: dict[str, Any], plugins: list[Any]) -> list[str]:
+    """Each valid distribution whose ``normalized_name`` is not the PEP 503 form of its name.
+
+    Readers show ``name`` and compare ``normalized_name`` (``check --deny``, a lock, an
+    SBOM's package URL): a field in which they disagree would be one plugin to people
+    and another to the rules, and no recording writes one.
+    """
+    issues = []
+    dependencies = field.get("dependencies") or {}
+    for entry in itertools.chain(plugins, dependencies.values()):
+        dist = entry["distribution"]
+        if dist is None or dist["name"] == dist["normalized_name"]:
+            continue
+        if normalized_name(dist["name"]) != dist["normalized_name"]:
+            issues.append(
+                f"{_place(field, entry)}.distribution.normalized_name: "
+                f"{dist['normalized_name']!r} is not the normalized form of {dist['name']!r}"
+            )
+    return issues
+
+
+def _place(field: dict[str, Any], entry: object) -> str:
+    """``field.plugins[2]`` or ``field.dependencies['lib']``: where ``entry`` is in ``field``."""
+    for index, plugin in enumerate(field["plugins"]):
+        if plugin is entry:
+            return f"field.plugins[{index}]"
+    name = next(name for name, value in field["dependencies"].items() if value is entry)
+    return f"field.dependencies[{name!r}]"
 
 
 def _plugin_key(plugin: object) -> object:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_open_file
 from insidellms_provenance.field import schema
+from insidellms_provenance.field._names import normalized_name
 from insidellms_provenance.fingerprint._dist_files import read_dist_text
 
 if TYPE_CHECKING:
@@ -363,13 +364,3 @@ def _dir_key(dir_name: str) -> str:
     return normalized_name(dir_name.rpartition(".")[0].partition("-")[0])
 
 
-def normalized_name(name: str) -> str:
-    """PEP 503's normalized form, the rule ``packaging.utils.canonicalize_name`` applies.
-
-    Written out (it is the specification's one line) so that recording inside a host run
-    does not import ``packaging.utils`` and its platform-tag machinery; a property test
-    checks it against ``canonicalize_name``.
-    """
-    if "-" not in name and "." not in name and "__" not in name:
-        return name.replace("_", "-").lower()  # each "_" is a run of its own (most names)
-    return _SEPARATORS.sub("-", name).lower()
