@@ -117,6 +117,15 @@ def _acme(version: str, content: str = "a"):
     )
 
 
+def _tampered(plugin):
+    from diff_fixtures import with_dist
+    from insidellms_provenance.field import schema
+
+    paths = ["acme/__init__.py"]
+    modified = schema.integrity(status="modified", paths=paths, bytecode="checked")
+    return with_dist(plugin, integrity=modified)
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     """Runs named so that plain string order is wrong (r10 before r2)."""
@@ -130,6 +139,8 @@ def fleet(tmp_path_factory):
         "r10": [_acme("1.10.0"), plugin("other")],
         "r11": [_acme("2.0.0"), plugin("other")],
         "team-b/r2": [_acme("1.10.0")],
+        # Its installed files no longer matched RECORD: unverified, whatever else it says.
+        "team-b/r3": [_tampered(_acme("1.10.0"))],
         "team-b/r9": [],
     }
     for name, plugins in layout.items():
@@ -155,6 +166,7 @@ def test_runs_are_in_natural_order_and_first_change_follows_it(fleet):
         "runs/r10",
         "runs/r11",
         "runs/team-b/r2",
+        "runs/team-b/r3",
         "runs/team-b/r9",
     ]
     assert b"  acme: runs/r3 (now 1.4.2)\n" in result.stderr  # not r10, which sorts first as text
@@ -276,7 +288,8 @@ UNVERIFIED = """
 SELECT count(DISTINCT run) FROM read_json_auto(?)
 WHERE entry_point IS NOT NULL
   AND (manifest_status <> 'ok' OR load_status <> 'loaded' OR origin_status <> 'ok'
-       OR len(distribution_problems) > 0 OR record_digest IS NULL)
+       OR len(distribution_problems) > 0 OR record_digest IS NULL
+       OR integrity IS DISTINCT FROM 'verified')
 """
 VERSIONS = """
 SELECT distribution, version, count(DISTINCT run)
@@ -320,7 +333,8 @@ def test_duckdb_answers_the_fleet_questions(fleet, tmp_path, sharded):
     (count,) = connection.execute(NON_DETERMINISTIC, [str(lines)]).fetchone()
     assert f"runs with non-deterministic or undeclared plugins: {count}\n" in summary
     (count,) = connection.execute(UNVERIFIED, [str(lines)]).fetchone()
-    assert "distribution problems): " + str(count) + "\n" in summary
+    assert count == 1  # team-b/r3
+    assert "not verified against RECORD): " + str(count) + "\n" in summary
 
 
 def test_every_runs_problem_names_the_plugin_at_fault_by_its_own_index(tmp_path):

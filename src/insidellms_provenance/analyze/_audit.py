@@ -232,7 +232,7 @@ class AuditSummary:
             self.non_deterministic_count,
         )
         unverified = "runs with unverified plugins (manifest not ok, not loaded, origin or "
-        unverified += "distribution problems)"
+        unverified += "distribution problems, files not verified against RECORD)"
         lines += _examples(unverified, self.unverified, self.unverified_count)
         lines.append("")
         lines.append("first run (natural order of run paths) where a plugin's fingerprint changed:")
@@ -260,7 +260,14 @@ def _unverified(plugin: dict[str, Any]) -> bool:
         or plugin["origin"]["status"] != "ok"
         or bool(dist.get("problems"))
         or dist.get("record_digest") is None
+        or _integrity(dist) != "verified"
     )
+
+
+def _integrity(dist: dict[str, Any]) -> str | None:
+    """Whether the installed files matched RECORD when recorded; None if not recorded (v1)."""
+    integrity = dist.get("integrity")
+    return None if integrity is None else str(integrity["status"])
 
 
 def plugin_row(
@@ -292,6 +299,7 @@ def _plugin_columns(plugin: dict[str, Any], fingerprint: str) -> dict[str, Any]:
         "version": version,
         "release": _release(version) if isinstance(version, str) else None,
         "record_digest": dist.get("record_digest"),
+        "integrity": _integrity(dist),
         "distribution_problems": list(dist.get("problems") or ()),
         "source": (plugin.get("source") or {}).get("kind"),
         "manifest_status": manifest["status"],
@@ -376,6 +384,7 @@ def dependency_rows(
             "version": version,
             "release": _release(version) if isinstance(version, str) else None,
             "record_digest": dist.get("record_digest"),
+            "integrity": _integrity(dist),
             "distribution_problems": list(dist.get("problems") or ()),
             "source": (entry.get("source") or {}).get("kind"),
             "kind": "dependency",
@@ -406,6 +415,7 @@ _PLUGIN_COLUMNS: Final = (
     "version",
     "release",
     "record_digest",
+    "integrity",
     "distribution_problems",
     "source",
     "manifest_status",
