@@ -362,5 +362,3 @@ def versions_key(dist: metadata.Distribution) -> str:
 def _dir_key(dir_name: str) -> str:
     """``Foo.Bar-1.0.dist-info`` → ``foo-bar``: the PEP 503 form of the name part."""
     return normalized_name(dir_name.rpartition(".")[0].partition("-")[0])
-
-
