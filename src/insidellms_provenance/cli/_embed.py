@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from insidellms_provenance.cli._options import add_group, set_epilog
+
+if TYPE_CHECKING:
+    from insidellms_provenance.runfile._embed import EmbedResult
 
 __all__ = ["add_arguments", "run"]
 
@@ -32,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Embed, then say what happened on stderr."""
+    from insidellms_provenance.cli._render import safe_line
     from insidellms_provenance.runfile._embed import embed
 
     if arguments.source is not None:
@@ -43,22 +48,26 @@ def run(arguments: argparse.Namespace) -> int:
 
         provenance = record(arguments.group, isolated=True)
     result = embed(arguments.run, provenance)
+    # The run's path and an attestation's file name are in them: one line each.
+    for message in _messages(result, len(provenance["plugins"])):
+        print(safe_line(message), file=sys.stderr)
+    return 0
+
+
+def _messages(result: EmbedResult, count: int) -> list[str]:
+    """What to say about an embed of ``count`` plugins: what happened, what is now stale."""
     where = result.path
     if not result.changed:
-        print(f"{where}: provenance already up to date", file=sys.stderr)
-        return 0
-    count = len(provenance["plugins"])
-    print(f"{where}: embedded provenance of {count} plugin(s)", file=sys.stderr)
+        return [f"{where}: provenance already up to date"]
+    messages = [f"{where}: embedded provenance of {count} plugin(s)"]
     if not result.exact_style:
-        print(
-            f"{where}: warning: the original JSON formatting could not be reproduced exactly",
-            file=sys.stderr,
+        messages.append(
+            f"{where}: warning: the original JSON formatting could not be reproduced exactly"
         )
     if result.stale:
-        print(
+        messages.append(
             f"{where}: warning: {len(result.stale)} attestation file(s) such as "
             f"{result.stale[0]} were computed over the previous manifest.json and no longer "
-            "match it; re-run 'insidellms attest' and 'insidellms sign'",
-            file=sys.stderr,
+            "match it; re-run 'insidellms attest' and 'insidellms sign'"
         )
-    return 0
+    return messages

@@ -77,6 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(arguments: argparse.Namespace) -> int:
     """Export; exit 1 when something could not be pinned or matched (see the warnings)."""
     from insidellms_provenance.analyze._reproduce import match_wheels
+    from insidellms_provenance.cli._render import safe_line
     from insidellms_provenance.errors import ProvenanceError
     from insidellms_provenance.fingerprint._wheel import fingerprint_paths
     from insidellms_provenance.runfile._read import load_provenance_and_bytes, manifest_path
@@ -113,8 +114,9 @@ def run(arguments: argparse.Namespace) -> int:
                 if m.status in ("rebuilt", "record_disagrees")
             ]
         data = json_bytes(_document(fmt, arguments, provenance, matches, manifest_bytes))
+    # A wheel's file name, a recorded name or version is in the warning: one line each.
     for warning in warnings:
-        print(f"insidellms-provenance: warning: {warning}", file=sys.stderr)
+        print(safe_line(f"insidellms-provenance: warning: {warning}"), file=sys.stderr)
     if output is None:
         write_output(data)
     else:

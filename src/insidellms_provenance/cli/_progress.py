@@ -11,6 +11,8 @@ import sys
 import time
 from typing import TextIO
 
+from insidellms_provenance.cli._render import safe_line
+
 __all__ = ["Progress"]
 
 _INTERVAL = 0.1  # seconds between redraws
@@ -44,7 +46,8 @@ class Progress:
         self.shown = now
         elapsed = max(now - self.started, 1e-9)
         done = f"{count}/{total}" if total is not None else str(count)
-        line = f"{self.verb} {done} {self.unit} ({count / elapsed:,.0f}/s) {item}"
+        # The item is a run's path or a distribution's name: it may not move the cursor.
+        line = f"{self.verb} {done} {self.unit} ({count / elapsed:,.0f}/s) {safe_line(item)}"
         width = shutil.get_terminal_size().columns - 1
         if len(line) > width:
             line = line[: max(width - 1, 0)] + "…"

@@ -35,6 +35,7 @@ __all__ = [
     "markdown_code",
     "markdown_table",
     "one_line",
+    "safe_line",
     "terminal_safe",
     "text_table",
 ]
@@ -43,9 +44,21 @@ _COLOURS = {"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", 
 _RESET = "\x1b[0m"
 
 
-# C0 and C1 control characters but newline, and the bidirectional overrides: recorded
-# strings holding them could clear the screen or disguise text in a terminal.
-_UNSAFE = "[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+# What a recorded string may not bring to a terminal, by Unicode category: controls (Cc)
+# but the renderer's own newline; the line and paragraph separators (Zl, Zp), so that
+# every break str.splitlines knows is here; format characters (Cf: bidi marks, overrides
+# and isolates, zero-width spaces and joiners, the byte order mark, tags), which reorder
+# or hide text (ZWJ too, in emoji sequences or not: names that read alike matter more
+# here); lone surrogates (Cs), a file name's bytes that are not UTF-8, which stdout would
+# write raw (0x9B is a C1 control). Cf as of Unicode 16.0: U+0890, U+0891 and
+# U+13439-1343F are unassigned in the Unicode of Python 3.10 and 3.11. All are
+# unprintable to str.isprintable; tests/test_render.py checks both over every code point.
+_UNSAFE = (
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff"
+    "\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 
 
 @functools.cache
@@ -65,13 +78,23 @@ def one_line(text: str) -> str:
     return text.replace("\n", "\\n")
 
 
+def safe_line(text: str) -> str:
+    """``text`` as one line a terminal shows as written: :func:`terminal_safe`, :func:`one_line`.
+
+    For a line put together from recorded strings or file names and written alone (a
+    warning or a note on stderr, a table cell): nothing in them can clear the screen,
+    disguise the text or start a line of its own.
+    """
+    return one_line(terminal_safe(text))
+
+
 def error_line(prog: str, message: str) -> str:
     """The one line of exit 2, ``PROG: error: message``, whatever the message holds.
 
     A path or word in the message holding a newline or an escape sequence is written
-    escaped (:func:`terminal_safe`, :func:`one_line`): it cannot start a line of its own.
+    escaped (:func:`safe_line`): it cannot start a line of its own.
     """
-    return f"{prog}: error: {one_line(terminal_safe(message))}"
+    return f"{prog}: error: {safe_line(message)}"
 
 
 def lines_text(lines: Iterable[str]) -> str:
@@ -80,10 +103,11 @@ def lines_text(lines: Iterable[str]) -> str:
 
 
 def terminal_safe(text: str) -> str:
-    """``text`` with control characters (but newlines) written as Python escapes.
+    """``text`` with the characters :data:`_UNSAFE` names written as Python escapes.
 
     Applied to every text and markdown output, so a recorded string cannot clear the
-    screen or overwrite a line with a forged verdict. Every such character is
+    screen, disguise the text or break a line other than with a newline (kept, the
+    renderer's own: :func:`one_line` escapes a recorded one). Every such character is
     unprintable to ``str.isprintable``, so printable text is returned as it is.
     """
     if text.replace("\n", "").isprintable():
@@ -164,10 +188,7 @@ def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str
             return f"{_COLOURS[cell.rstrip()]}{cell}{_RESET}"
         return cell
 
-    rows = [
-        (one_line(terminal_safe(c.plugin)), c.severity, c.kind, one_line(terminal_safe(c.message)))
-        for c in changes
-    ]
+    rows = [(safe_line(c.plugin), c.severity, c.kind, safe_line(c.message)) for c in changes]
     widths = {1: len("critical")}
     painted = text_table(rows, min_widths=widths, paint=paint)
     plain = text_table(rows, min_widths=widths)
@@ -175,8 +196,8 @@ def change_lines(changes: Sequence[Change], *, colour: bool = False) -> list[str
     for change, line, unpainted in zip(changes, painted, plain, strict=True):
         lines.append(line)
         # What the change implies (an upgrade's new manifest version...), under its message.
-        indent = " " * (len(unpainted) - len(one_line(terminal_safe(change.message))))
-        implied = [one_line(terminal_safe(text)) for text in change.implied]
+        indent = " " * (len(unpainted) - len(safe_line(change.message)))
+        implied = [safe_line(text) for text in change.implied]
         lines += [f"{indent}implies {text}" for text in implied]
     return lines
 
