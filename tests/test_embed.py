@@ -7,12 +7,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from durability import SyncObserver, dirty_pages, page_cache_observable
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
 from insidellms_provenance.field import schema
 from insidellms_provenance.field._build import field_bytes, make_field
-from insidellms_provenance.runfile._embed import atomic_write, embed
+from insidellms_provenance.runfile._embed import atomic_write, embed, embed_text
 from privileges import unprivileged
 
 HOST_MANIFEST = {
@@ -107,6 +109,13 @@ def test_embed_reports_stale_attestations(run_dir):
         ("[1, 2]", "expected a JSON object"),
         ('{"custom": []}', "'custom' is not a JSON object"),
         (b"\xff\xfe{}", "not UTF-8 text"),
+        # Which copy of a key on the way to the field counts depends on the reader.
+        ('{"custom": {}, "a": 1E400, "custom": {}}', "'custom' is written 2 times"),
+        ('{"custom": {}, "cust\\u006fm": {}}', "'custom' is written 2 times"),
+        (
+            '{"custom": {"plugin_provenance": 1, "plugin_provenanc\\u0065": 2}}',
+            "'custom.plugin_provenance' is written 2 times",
+        ),
     ],
 )
 def test_bad_manifests_are_refused_and_left_untouched(tmp_path, content, message):
@@ -120,6 +129,162 @@ def test_bad_manifests_are_refused_and_left_untouched(tmp_path, content, message
         embed(tmp_path, provenance())
     assert (path.read_bytes() if path.exists() else None) == before
     assert sorted(os.listdir(tmp_path)) == (["manifest.json"] if before is not None else [])
+
+
+# ---- a manifest no json.dumps options reproduce: the field is written into its text ----
+
+# Stands for "score" while the host's text is made; then replaced by the token at test.
+_SCORE = "\x00the host's own spelling\x00"
+
+# (token, whether json.dumps writes it so): a value or text no re-serialization keeps.
+HOST_SPELLINGS = [
+    ("1E400", False),  # beyond double range: re-serialized, it was Infinity (not JSON)
+    ("-1e999", False),
+    ("1e-400", False),  # it was 0.0
+    ("-0", False),  # it was 0
+    ("1.50", False),
+    ("1E2", False),  # it was 100.0
+    ('"a\\/b"', False),
+    ('"\\u0041"', False),
+    ('1,\n  "score": 2', False),  # a key written twice: both stay
+    (str(2**80), True),
+    ("1.0", True),
+    ("NaN", True),  # the host writes NaN (json.dumps' default); kept as the host's
+]
+
+# Where the field goes: (id, the host's custom object, or None for none).
+PLACES = [
+    ("beside-host-keys", {"status_counts": {"success": 5}, "timeout_count": 0}),
+    ("empty-custom", {}),
+    ("no-custom", None),
+    ("older-field", {"plugin_provenance": provenance("beta"), "timeout_count": 0}),
+]
+
+
+def host_text_with(token: str, custom: dict | None) -> str:
+    """The host's text of a manifest whose ``score`` is written as ``token``."""
+    value = {key: v for key, v in HOST_MANIFEST.items() if key != "custom"}
+    if custom is not None:
+        value["custom"] = custom
+    value["score"] = _SCORE
+    return host_text(value).replace(json.dumps(_SCORE), token)
+
+
+@pytest.mark.parametrize(("token", "exact"), HOST_SPELLINGS)
+@pytest.mark.parametrize(("place", "custom"), PLACES, ids=[place for place, _ in PLACES])
+def test_every_byte_but_the_field_is_the_hosts(token, exact, place, custom):
+    """What the host would write with the field in it, with its own spelling kept."""
+    before = host_text_with(token, custom)
+    after = host_text_with(token, {**(custom or {}), "plugin_provenance": provenance()})
+    assert embed_text(before, provenance(), where="manifest.json") == (after, exact)
+    assert embed_text(after, provenance(), where="manifest.json") == (after, exact)
+
+
+@pytest.mark.parametrize(
+    ("key", "spelling"),
+    [
+        ('"custom"', '"cust\\u006fm"'),
+        ('"plugin_provenance"', '"plugin_provenanc\\u0065"'),
+        ('"status_counts"', '"status_count\\u0073"'),
+    ],
+)
+def test_keys_are_found_however_they_are_escaped_and_kept_so(key, spelling):
+    custom = {"plugin_provenance": provenance("beta"), "status_counts": {}}
+    before = host_text_with("1", custom).replace(key, spelling)
+    after = host_text_with("1", {**custom, "plugin_provenance": provenance()})
+    assert embed_text(before, provenance(), where="manifest.json") == (
+        after.replace(key, spelling),
+        False,
+    )
+
+
+def inserted(before: str, after: str) -> str:
+    """The text ``after`` adds to ``before`` in one place, every byte of it kept in order."""
+    pairs = enumerate(zip(before, after, strict=False))  # ``after`` is the longer
+    start = next((at for at, (a, b) in pairs if a != b), len(before))
+    end = len(after) - len(before) + start
+    assert after[:start] + after[end:] == before, "more than one insertion"
+    return after[start:end]
+
+
+@pytest.mark.parametrize(
+    ("text", "added"),
+    [
+        # The layout of another writer: kept, and the field laid out as its neighbours.
+        ('{\n   "z": 1,\n   "a": [1,2]\n}\n', ',\n   "custom": {\n      "plugin_provenance": {\n'),
+        ('{\n  "custom": {\n  },\n  "b": -0\n}', '\n    "plugin_provenance": {\n      "'),
+        ('{"a":1E400,"custom":{"b":1}}', ',"plugin_provenance":{"'),
+        ('{"custom": {"z": 1, "y": 1}, "x": -0}', ', "plugin_provenance": {"'),
+        ('{ "custom" : { } , "b" : 1E400 }', '"plugin_provenance" : {"'),
+        ('\n\t{"b": -0}  \n', ', "custom": {"plugin_provenance": {"'),
+        ("{ }\n\n", '{"custom": {"plugin_provenance": {"'),
+    ],
+)
+def test_another_writers_layout_is_kept_and_the_field_added(text, added):
+    new_text, exact = embed_text(text, provenance(), where="manifest.json")
+    assert not exact
+    inserted(text, new_text)
+    assert added in new_text
+    assert json.loads(new_text)["custom"]["plugin_provenance"] == provenance()
+
+
+_field_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    manifest=st.dictionaries(
+        st.text(max_size=6).filter(lambda key: key not in ("custom", "score")),
+        _field_values | st.floats(),
+        max_size=5,
+    ),
+    # The host's custom object, if any, and the older field in it, if any.
+    custom=st.none()
+    | st.tuples(
+        st.dictionaries(st.text(max_size=6), _field_values, max_size=3),
+        st.none() | _field_values,
+    ),
+    field=_field_values,
+    token=st.sampled_from([token for token, exact in HOST_SPELLINGS if not exact]),
+    options=st.sampled_from(
+        [
+            {"indent": 2, "sort_keys": True},
+            {"indent": 2, "sort_keys": False},
+            {"indent": 4, "ensure_ascii": False},
+            {"indent": "\t"},
+            {"indent": None},
+            {"separators": (",", ":")},
+        ]
+    ),
+)
+def test_the_field_is_the_only_change(manifest, custom, field, token, options):
+    """Into any manifest, the field is inserted in one place, or replaces the older one."""
+    value = {**manifest, "score": _SCORE}
+    custom, older = custom or (None, None)
+    if custom is not None:
+        value["custom"] = custom if older is None else {**custom, "plugin_provenance": older}
+    text = json.dumps(value, **options).replace(json.dumps(_SCORE), token)
+    new_text, exact = embed_text(text, field, where="manifest.json")
+    assert not exact
+    if custom is not None and older is not None:  # every other key is shorter
+        key = text.index('"plugin_provenance"')
+        indent = text[text.rfind("\n", 0, key) + 1 : key]  # json.dumps: a key starts a line
+        old = json.dumps(older, **options).replace("\n", "\n" + indent)
+        start = text.index(old, key)
+        assert new_text.startswith(text[:start])
+        assert new_text.endswith(text[start + len(old) :])
+    else:
+        inserted(text, new_text)
+    expected = json.loads(text)
+    expected.setdefault("custom", {})["plugin_provenance"] = field
+    assert json.dumps(json.loads(new_text), sort_keys=True) == json.dumps(expected, sort_keys=True)
+    assert embed_text(new_text, field, where="manifest.json") == (new_text, False)
 
 
 _EMBED_IN_CHILD = """

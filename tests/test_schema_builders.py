@@ -110,4 +110,6 @@ def test_readers_names_are_the_schemas():
     from insidellms_provenance.field import _names
 
     for name in _names.__all__:
+        if callable(getattr(_names, name)):
+            continue  # normalized_name: the rule the field's names are written by
         assert getattr(_names, name) == getattr(schema, name), name

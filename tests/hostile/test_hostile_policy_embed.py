@@ -115,10 +115,7 @@ def _custom_sorted_in_place(world: World, result: Result) -> None:
     value = json.loads(text)
     assert text == json.dumps(value, sort_keys=True, indent=2)
     assert "warning" not in result.err
-
-
-def _surrogate_and_non_ascii(world: World) -> None:
-    world.write("run/manifest.json", '{"a": "caf\u00e9", "b": "\\ud800", "custom": {}}')
+    assert "every other byte is kept" not in result.err
 
 
 def _fifo_source(world: World) -> list[str]:
@@ -164,9 +161,6 @@ EMBEDS = [
         ),
         2,
         "nested",
-    ),
-    Case(
-        "embed-non-ascii-and-lone-surrogate", embed_into(_surrogate_and_non_ascii), 2, "surrogate"
     ),
     Case(
         "embed-custom-not-object",
@@ -230,6 +224,19 @@ FLAGS = [
             "not 'pytest11'",
         )
         for command in ("check", "verify", "show")
+    ),
+    Case(
+        "flag-group-of-another-embed-from",
+        lambda w: [
+            "embed",
+            str(w.run_dir("target", {"custom": {}})),
+            "--from",
+            str(w.write("prov.json", json.dumps(w.field()))),
+            "--group",
+            "pytest11",
+        ],
+        2,
+        "not 'pytest11'",
     ),
 ]
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli._options import add_group, set_epilog
+from insidellms_provenance.cli._options import add_group, group_to_record, set_epilog
 
 if TYPE_CHECKING:
     from insidellms_provenance.runfile._embed import EmbedResult
@@ -17,7 +17,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
-    add_group(parser)
+    add_group(parser, or_run=True)
     set_epilog(
         parser,
         exit_codes="0 embedded, or already up to date; 2 bad input (no manifest.json, "
@@ -40,13 +40,15 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance.runfile._embed import embed
 
     if arguments.source is not None:
+        from insidellms_provenance.field._read import require_group
         from insidellms_provenance.runfile._read import load_provenance
 
         provenance, _ = load_provenance(arguments.source)
+        require_group(provenance, where=str(arguments.source), group=arguments.group)
     else:
         from insidellms_provenance.fingerprint._recorder import record
 
-        provenance = record(arguments.group, isolated=True)
+        provenance = record(group_to_record(arguments), isolated=True)
     result = embed(arguments.run, provenance)
     # The run's path and an attestation's file name are in them: one line each.
     for message in _messages(result, len(provenance["plugins"])):
@@ -62,7 +64,8 @@ def _messages(result: EmbedResult, count: int) -> list[str]:
     messages = [f"{where}: embedded provenance of {count} plugin(s)"]
     if not result.exact_style:
         messages.append(
-            f"{where}: warning: the original JSON formatting could not be reproduced exactly"
+            f"{where}: note: not in one json.dumps layout; every other byte is kept and "
+            "the field is laid out as its neighbours"
         )
     if result.stale:
         messages.append(

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_open_file
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
 from insidellms_provenance.field.schema import FIELD_KEY, Provenance
-from insidellms_provenance.runfile._style import JsonStyle, detect_style, render, render_nested
+from insidellms_provenance.runfile._style import (
+    JsonStyle,
+    Member,
+    detect_style,
+    object_members,
+    render,
+    render_nested,
+    skip_space,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -51,10 +59,13 @@ class EmbedResult:
 
 
 def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
-    """The manifest text with the field set under ``custom``, in the same JSON style.
+    """The manifest text with the field set under ``custom``, every other byte kept.
 
-    Returns the new text and whether the original style was reproduced exactly. A missing
-    ``custom`` object is added where the host's style puts it (sorted keys: in order).
+    Returns the new text and whether the original style was reproduced exactly. A text
+    that ``json.dumps`` writes with one set of options (the host's always is) is written
+    again with them, the field in it; any other text is kept byte for byte and the field
+    is written into it (:func:`_splice`). A missing ``custom`` object is added where the
+    style puts it (sorted keys: in order).
     """
     try:
         value: Any = json.loads(text)
@@ -69,16 +80,141 @@ def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
         custom = value.setdefault("custom", {})
         if not isinstance(custom, dict):
             raise InvalidRunFileError(f"{where}: 'custom' is not a JSON object")
-        new_text = _render_with(value, style, custom, field)
+        if style.exact:
+            new_text = _render_with(value, style, custom, field)
+        else:
+            new_text = _splice(text, field, style, where=where)
         new_text.encode("utf-8")
     except RecursionError:
         raise InvalidRunFileError(f"{where}: JSON nested too deeply to rewrite") from None
     except UnicodeEncodeError:
         raise InvalidRunFileError(
-            f"{where}: holds an escaped lone surrogate and non-ASCII text; it cannot be "
-            "rewritten in its own style without changing other values"
+            f"{where}: the result would hold a lone surrogate, which UTF-8 cannot encode"
         ) from None
     return new_text, style.exact
+
+
+def _splice(text: str, field: Provenance, style: JsonStyle, *, where: str) -> str:
+    """``text`` with the field set under ``custom``, every byte outside the field kept.
+
+    For a manifest no ``json.dumps`` options reproduce: rendering its parsed value again
+    would change what the host wrote (``1E400`` would become ``Infinity``, which is not
+    JSON, ``-0`` ``0``, ``1e-400`` ``0.0``; of a key written twice, one copy would be
+    dropped). The field is written in the manifest's indentation, and in its spacing
+    and key order as its top-level object shows them. A key on the way to the field
+    (``custom``, ``custom.plugin_provenance``) written twice is refused: JSON readers
+    differ on which copy counts, so no place to write is the right one.
+    """
+    opening = skip_space(text, 0)
+    members, closing = object_members(text, opening)
+    field_style = _field_style(text, members, style)
+    custom = _only(members, "custom", where=where)
+    if custom is None:
+        value = {FIELD_KEY: field}
+        return _insert(
+            text, (opening, closing), members, key="custom", value=value, style=field_style
+        )
+    members, closing = object_members(text, custom.value_start)
+    present = _only(members, f"custom.{FIELD_KEY}", where=where)
+    if present is None:
+        span = (custom.value_start, closing)
+        return _insert(text, span, members, key=FIELD_KEY, value=field, style=field_style)
+    nested = _nested(field, field_style, _line_indent(text, present.key_start))
+    return text[: present.value_start] + nested + text[present.value_end :]
+
+
+def _field_style(text: str, members: list[Member], style: JsonStyle) -> JsonStyle:
+    """How to write the field into a manifest that is not in one ``json.dumps`` style."""
+    colon = text[members[0].key_end : members[0].value_start] if members else ""
+    if colon.strip(" \t") != ":":  # none, or a colon on a line of its own
+        colon = style.separators[1]
+    comma = "," if style.indent is not None or colon == ":" else ", "
+    keys = [member.key for member in members]
+    return JsonStyle(
+        indent=style.indent,
+        sort_keys=keys == sorted(keys),
+        ensure_ascii=style.ensure_ascii,
+        separators=(comma, colon),
+        trailer="",
+        exact=False,
+    )
+
+
+def _only(members: list[Member], path: str, *, where: str) -> Member | None:
+    """The member named by the last part of ``path``; refused when it is written twice."""
+    key = path.rpartition(".")[2]
+    found = [member for member in members if member.key == key]
+    if len(found) > 1:
+        raise InvalidRunFileError(
+            f"{where}: the key '{path}' is written {len(found)} times; JSON readers differ "
+            "on which one counts, so the field is not written"
+        )
+    return found[0] if found else None
+
+
+def _insert(  # noqa: PLR0913 - the object, and the member to add
+    text: str,
+    span: tuple[int, int],
+    members: list[Member],
+    *,
+    key: str,
+    value: object,
+    style: JsonStyle,
+) -> str:
+    """``text`` with ``key: value`` added to the object from ``span``'s ``{`` to its ``}``.
+
+    In key order when the object's keys are sorted, else last; after a comma, the
+    whitespace the object has there. In an empty object, right after the ``{``: on a
+    line of its own in an indented style, the whitespace between the braces kept after it.
+    """
+    opening, closing = span
+    if not members:
+        inside = text[opening + 1 : closing]
+        if style.indent is None:
+            return text[: opening + 1] + _member(key, value, style, "") + text[opening + 1 :]
+        outer = _line_indent(text, opening)
+        inner = outer + (" " * style.indent if isinstance(style.indent, int) else style.indent)
+        added = "\n" + inner + _member(key, value, style, inner) + ("" if inside else "\n" + outer)
+        return text[: opening + 1] + added + text[opening + 1 :]
+    keys = [member.key for member in members]
+    at = sum(other < key for other in keys) if keys == sorted(keys) else len(keys)
+    lead = _lead_after_comma(text, members, at, style)
+    if at < len(members):  # in the place of the member at ``at``, which moves on
+        start = members[at].key_start
+        added = _member(key, value, style, _line_indent(text, start)) + "," + lead
+        return text[:start] + added + text[start:]
+    end = members[-1].value_end
+    head = text[:end] + "," + lead
+    return head + _member(key, value, style, _line_indent(head, len(head))) + text[end:]
+
+
+def _lead_after_comma(text: str, members: list[Member], at: int, style: JsonStyle) -> str:
+    """The whitespace to write after a comma added at ``at``: the object's own, if it shows it."""
+    if len(members) > 1:  # the nearest member that follows a comma
+        near = members[max(1, min(at, len(members) - 1))]
+        return text[near.lead_start : near.key_start]
+    first = text[members[0].lead_start : members[0].key_start]  # after the brace
+    return first if "\n" in first else style.separators[0][1:]
+
+
+def _member(key: str, value: object, style: JsonStyle, indent: str) -> str:
+    """``"key": value`` as ``style`` writes it on a line indented by ``indent``."""
+    return (
+        json.dumps(key, ensure_ascii=style.ensure_ascii)
+        + style.separators[1]
+        + _nested(value, style, indent)
+    )
+
+
+def _nested(value: object, style: JsonStyle, indent: str) -> str:
+    """``render(value, style)`` for a place on a line indented by ``indent``."""
+    return render(value, style).replace("\n", "\n" + indent)
+
+
+def _line_indent(text: str, index: int) -> str:
+    """The spaces and tabs that begin the line holding ``text[index]``."""
+    line = text[text.rfind("\n", 0, index) + 1 : index]
+    return line[: len(line) - len(line.lstrip(" \t"))]
 
 
 # Stands for the field while the rest of the manifest is rendered; a control character

@@ -1,11 +1,20 @@
-"""Detect how a JSON text was formatted by Python's ``json`` module, to write it back alike."""
+"""How a JSON text was formatted by Python's ``json`` module, and where its members stand."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-__all__ = ["JsonStyle", "detect_style", "render", "render_nested"]
+__all__ = [
+    "JsonStyle",
+    "Member",
+    "detect_style",
+    "object_members",
+    "render",
+    "render_nested",
+    "skip_space",
+]
 
 
 class JsonStyle:
@@ -85,7 +94,7 @@ def detect_style(text: str, value: Any) -> JsonStyle:  # noqa: ANN401 - any JSON
     """
     body = text.rstrip()
     trailer = text[len(body) :]
-    indent = _guess_indent(body)
+    indent = _guess_indent(body.lstrip(" \t\n\r"))  # JSON may start with whitespace
     separators = (",", ": ") if indent is not None else (", ", ": ")
     candidates = [
         (indent, sort_keys, ensure_ascii, seps)
@@ -129,3 +138,72 @@ def _guess_indent(body: str) -> int | str | None:
     if set(whitespace) == {" "}:
         return len(whitespace)
     return whitespace
+
+
+class Member:
+    """Where one member of a JSON object stands in its text, as offsets into it.
+
+    ``lead_start`` is where the whitespace before the key starts (just after the ``{``
+    or ``,``); the key runs from ``key_start`` to ``key_end``, then the colon and its
+    whitespace, then the value from ``value_start`` to ``value_end``.
+    """
+
+    __slots__ = ("key", "key_end", "key_start", "lead_start", "value_end", "value_start")
+
+    def __init__(  # noqa: PLR0913 - the offsets
+        self,
+        *,
+        key: str,
+        lead_start: int,
+        key_start: int,
+        key_end: int,
+        value_start: int,
+        value_end: int,
+    ) -> None:
+        self.key = key
+        self.lead_start = lead_start
+        self.key_start = key_start
+        self.key_end = key_end
+        self.value_start = value_start
+        self.value_end = value_end
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
+
+
+def skip_space(text: str, index: int) -> int:
+    """The index of the first character at or after ``index`` that is not JSON whitespace."""
+    match = _SPACE.match(text, index)
+    return match.end() if match is not None else index
+
+
+def object_members(text: str, opening: int) -> tuple[list[Member], int]:
+    """The members of the object whose ``{`` is at ``opening``, and the index of its ``}``.
+
+    ``text`` must be JSON that ``json.loads`` read: each key and value is read again by
+    the same decoder, to learn where it ends. Every member is listed, also a key that
+    occurs more than once (which ``json.loads`` reduces to the last).
+    """
+    decode = json.JSONDecoder().raw_decode
+    members: list[Member] = []
+    lead_start = opening + 1
+    index = skip_space(text, lead_start)
+    while text[index] != "}":
+        key, key_end = decode(text, index)
+        value_start = skip_space(text, skip_space(text, key_end) + 1)  # past the colon
+        _, value_end = decode(text, value_start)
+        members.append(
+            Member(
+                key=key,
+                lead_start=lead_start,
+                key_start=index,
+                key_end=key_end,
+                value_start=value_start,
+                value_end=value_end,
+            )
+        )
+        index = skip_space(text, value_end)
+        if text[index] == ",":
+            lead_start = index + 1
+            index = skip_space(text, lead_start)
+    return members, index
