@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from hostile_kit import World, assert_outcome, host_manifest, run_cli
+import pytest
+from hostile_kit import Case, Result, World, assert_outcome, host_manifest, run_case, run_cli
 
 from conftest import good_plugin
 
@@ -17,6 +19,7 @@ SECRET_TOKEN = "zorgtoken0451"  # noqa: S105
 SECRETS = (SECRET_DIR, SECRET_USER, SECRET_HOST, SECRET_TOKEN)
 
 REGISTER = "def register():\n    return None\n"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def _plant(world: World) -> None:
@@ -136,3 +139,89 @@ def test_redact_keeps_the_prefix_marker(tmp_path: Path) -> None:
     assert redact(f"open {sys.prefix}/lib/x.py") == "open {prefix}/lib/x.py"
     assert redact(f"open {sys.prefix}-other/x") == "open {path}"
     assert redact(f"open {tmp_path}/x") == "open {path}"
+
+
+def _raising(message: str) -> Any:
+    """A good plugin, and one whose import raises ``message`` (paths in the world's root)."""
+
+    def build(world: World) -> list[str]:
+        good_plugin(world, "good_plugin")
+        text = message.format(root=world.root)
+        world.plugin("chatty_plugin", f"raise RuntimeError({text!r})\n")
+        return ["record"]
+
+    return build
+
+
+def _recorded_as(name: str, part: str, fragment: str) -> Any:
+    """A check: plugin ``name``'s recorded ``part`` holds ``fragment``, redacted as it is."""
+
+    def check(world: World, result: Result) -> None:
+        plugins = {p["entry_point"]["name"]: p for p in json.loads(result.stdout)["plugins"]}
+        text = json.dumps(plugins[name][part])
+        assert fragment in text, (fragment, text)
+
+    return check
+
+
+def _vcs_from_local_checkout(world: World) -> list[str]:
+    good_plugin(world, "good_plugin")
+    url = f"git+file://{world.root}/{SECRET_DIR}/repo"
+    direct = {"url": url, "vcs_info": {"vcs": "git", "commit_id": COMMIT}}
+    world.plugin("vcs_plugin", REGISTER, direct_url=json.dumps(direct).encode())
+    return ["record"]
+
+
+SECRET_CASES = [
+    Case(
+        "record-message-path-after-colon-equals-or-option",
+        _raising(
+            f"searched PYTHONPATH=.:{{root}}/{SECRET_DIR}/lib, file:{{root}}/{SECRET_DIR}/t.json,"
+            f" --prefix={{root}}/{SECRET_DIR}, -I{{root}}/{SECRET_DIR}/include"
+        ),
+        0,
+        "good_plugin",
+        absent=SECRETS,
+        check=_recorded_as(
+            "chatty_plugin",
+            "load",
+            "PYTHONPATH=.:{path}, file:{path}, --prefix={path}, -I{path}",
+        ),
+    ),
+    Case(
+        "record-message-home-relative-path",
+        _raising(f"cannot read ~/{SECRET_DIR}/tool.toml"),
+        0,
+        "good_plugin",
+        absent=SECRETS,
+        check=_recorded_as("chatty_plugin", "load", "cannot read {path}"),
+    ),
+    Case(
+        "record-message-url-parameters-and-quoted-credentials",
+        _raising(
+            f"GET https://example.com/pkg;token={SECRET_TOKEN} and"
+            f' https://{SECRET_USER}:pw"{SECRET_TOKEN}@example.com/x failed'
+        ),
+        0,
+        "good_plugin",
+        absent=SECRETS,
+        check=_recorded_as(
+            "chatty_plugin",
+            "load",
+            "GET https://example.com/pkg and https://example.com/x failed",
+        ),
+    ),
+    Case(
+        "record-direct-url-vcs-local-checkout",
+        _vcs_from_local_checkout,
+        0,
+        "good_plugin",
+        absent=SECRETS,
+        check=_recorded_as("vcs_plugin", "source", "git+file:{path}"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", SECRET_CASES, ids=[case.id for case in SECRET_CASES])
+def test_no_secret_in_a_message_or_url_reaches_the_field(case: Case, world: World) -> None:
+    run_case(case, world)

@@ -23,10 +23,26 @@ __all__ = ["PATH_MARKER", "clean_url", "redact"]
 PATH_MARKER: Final = "{path}"
 _PREFIX_MARKERS: Final = (("{prefix}", "prefix"), ("{base_prefix}", "base_prefix"))
 
-# scheme://anything up to whitespace or a quote: cleaned by clean_url.
-_URL: Final = r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]*"
-# An absolute POSIX path: a "/" that starts a word (not inside "a/b", "://", "{prefix}/").
-_POSIX_PATH: Final = r"(?<![\w.~}/:\\-])/[^\s'\"<>`|,;()\[\]{}]*"
+# What ends a path in a message: whitespace, quotes, brackets, separators of lists.
+_PATH_END: Final = r"\s'\"<>`|,;()\[\]{}"
+# scheme://, then credentials up to the authority's last "@" (a quote in them does not
+# end the URL), then anything up to whitespace or a quote: cleaned by clean_url. A bare
+# "https://" in prose is left alone. Credentials never span a marker redact wrote: that
+# marker, in place of a path and its "/", would let a second pass read credentials the
+# first did not.
+_MARKERS: Final = "|".join(map(re.escape, [PATH_MARKER, *dict(_PREFIX_MARKERS)]))
+_URL: Final = (
+    r"(?<![\w+.-])[\w+.-]*://"
+    rf"(?:(?:(?!{_MARKERS})[^\s/?#])*@[^\s'\"<>`]*|[^\s'\"<>`]+)"
+)
+# An absolute POSIX path ("/x", and "~/x", "~name/x" in a home directory). It starts a
+# word, or follows ":" (PATH lists, "file:/x") other than a URL's "://", or a one-letter
+# option ("-I/usr/include"); not the tail of "a/b", "./b", "3/4", or of "{prefix}/b"
+# that redact wrote. A lone "/" or one before "-" or "+" ("+/-") is prose.
+_POSIX_PATH: Final = (
+    r"(?:(?<![\w.~}/:])|(?<=:)(?!//)|(?<=-[A-Za-z])(?<![\w-]-[A-Za-z]))"
+    rf"(?:~[A-Za-z_][\w.-]*/|~?/(?=[^{_PATH_END}+-]))[^{_PATH_END}]*"
+)
 # A Windows drive path (C:\Users\...) or a UNC path (\\server\share).
 _WINDOWS_PATH: Final = r"\b[A-Za-z]:[\\/][^\s'\"<>`|,;]*|\\\\[^\s'\"<>`|,;]+"
 # Account and machine names that identify no one; replacing them would also rewrite
@@ -43,47 +59,71 @@ def redact(text: str) -> str:
     """
     if not text:
         return text
-    url, posix_path, windows_path = _patterns()
-    text = url.sub(lambda match: clean_url(match.group(0)), text)
-    for pattern, marker in _prefix_patterns():
-        text = pattern.sub(marker, text)
-    text = posix_path.sub(PATH_MARKER, text)
-    text = windows_path.sub(PATH_MARKER, text)
+    text = _pattern().sub(_replacement, text)
     for pattern, marker in _name_patterns():
         text = pattern.sub(marker, text)
     return text
 
 
 def clean_url(url: str) -> str:
-    """A URL without credentials, query string or fragment; a local one without its path."""
+    """A URL without credentials, parameters, query or fragment; a local one without its path.
+
+    What has no host is a local path or no URL at all (``alice:pw@host/x`` reads as the
+    scheme ``alice``): nothing of it is kept.
+    """
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port
     except ValueError:
         return PATH_MARKER
-    if parts.scheme == "file":
-        return f"file:{PATH_MARKER}"
+    if parts.scheme == "file" or parts.scheme.endswith("+file"):
+        return f"{parts.scheme}:{PATH_MARKER}"
+    if not (parts.scheme and host):
+        return PATH_MARKER
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    # RFC 3986 lets every path segment carry ";parameters", a session id or a token:
+    # urlsplit leaves them in the path (urlparse splits off the last segment's only).
+    path = parts.path.partition(";")[0]
+    cleaned = urlunsplit((parts.scheme, netloc, path, "", ""))
+    # With something dropped after the host, "/" ends it: the text after the URL in a
+    # message cannot join the host when redact runs again (it stays idempotent).
+    return cleaned if path or cleaned == url else f"{cleaned}/"
+
+
+def _replacement(match: re.Match[str]) -> str:
+    """A URL cleaned, the environment's prefix named, any other path replaced."""
+    if match.lastgroup == "url":
+        return clean_url(match.group(0))
+    if match.lastgroup == "prefix":
+        return next(marker for prefix, marker in _prefixes() if prefix == match.group(0))
+    return PATH_MARKER
 
 
 @functools.cache
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    """The URL and path patterns, compiled at the first message: a clean run has none."""
-    return re.compile(_URL), re.compile(_POSIX_PATH), re.compile(_WINDOWS_PATH)
+def _pattern() -> re.Pattern[str]:
+    """URLs and paths, compiled at the first message: a clean run has none.
+
+    One pattern, read left to right over the text as it is: a path is not looked for in
+    what clean_url kept of a URL, and what follows the prefix is read in its own context
+    (``{prefix}/lib`` stays, ``{prefix}/lib:/home/x`` loses the second path).
+    """
+    prefixes = "|".join(re.escape(prefix) for prefix, _ in _prefixes())
+    prefix = rf"|(?P<prefix>{prefixes})(?=[/\\{_PATH_END}]|$)" if prefixes else ""
+    return re.compile(f"(?P<url>{_URL}){prefix}|{_POSIX_PATH}|{_WINDOWS_PATH}")
 
 
 @functools.cache
-def _prefix_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+def _prefixes() -> tuple[tuple[str, str], ...]:
+    """The environment's prefixes and their markers, the longest first."""
     found = []
     for marker, attribute in _PREFIX_MARKERS:
         prefix = getattr(sys, attribute, "")
         if isinstance(prefix, str) and len(prefix) > 1:
-            found.append((re.compile(re.escape(prefix) + r"(?=[/\\'\"\s]|$)"), marker))
-    return tuple(sorted(found, key=lambda item: -len(item[0].pattern)))
+            found.append((prefix, marker))
+    return tuple(sorted(found, key=lambda item: -len(item[0])))
 
 
 def _name_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
