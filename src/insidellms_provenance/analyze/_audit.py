@@ -37,7 +37,7 @@ from insidellms_provenance._canonical import (
     canonical_json_lines,
 )
 from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.field._read import check_field, validate_checked
+from insidellms_provenance.field._read import check_field, other_group, validate_checked
 from insidellms_provenance.runfile._read import MANIFEST_NAME, locate_field_in_run_dir
 
 __all__ = [
@@ -499,10 +499,10 @@ def audit_runs(
             summary.note_missing(run.name, reason)
             yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
             continue
-        if group is not None and field.get("group") != group:
-            reason = f"recorded for group {field.get('group')!r}, not {group!r}"
-            summary.note_missing(run.name, reason)
-            yield canonical_json(_run_only(run, reason, None, dependencies)) + b"\n"
+        elsewhere = other_group(field, group)
+        if elsewhere is not None:
+            summary.note_missing(run.name, elsewhere)
+            yield canonical_json(_run_only(run, elsewhere, None, dependencies)) + b"\n"
             continue
         try:
             audited = [

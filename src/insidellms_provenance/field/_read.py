@@ -31,6 +31,7 @@ else:
 __all__ = [
     "KNOWN_SCHEMAS",
     "check_field",
+    "other_group",
     "read_conflict",
     "read_field",
     "read_field_beside",
@@ -45,15 +46,22 @@ KNOWN_SCHEMAS = frozenset({SCHEMA_V1, SCHEMA_V2})
 PluginText = Callable[[int, bytes], object]
 
 
+def other_group(value: Mapping[str, object], group: str | None) -> str | None:
+    """Why a field is not of the entry-point group ``group`` (None: any), or None if it is."""
+    if group is None or value.get("group") == group:
+        return None
+    return f"recorded for group {value.get('group')!r}, not {group!r}"
+
+
 def require_group(value: Mapping[str, object], *, where: str, group: str | None) -> None:
     """Refuse a field recorded for another entry-point group than ``group`` (None: any).
 
     Raises :class:`InvalidFieldError`: a command told ``--group`` reads no other group's
     plugins as if they were that group's.
     """
-    if group is not None and value.get("group") != group:
-        recorded = value.get("group")
-        raise InvalidFieldError(f"{where}: recorded for group {recorded!r}, not {group!r}")
+    reason = other_group(value, group)
+    if reason is not None:
+        raise InvalidFieldError(f"{where}: {reason}")
 
 
 def check_field(

@@ -145,7 +145,8 @@ class Member:
 
     ``lead_start`` is where the whitespace before the key starts (just after the ``{``
     or ``,``); the key runs from ``key_start`` to ``key_end``, then the colon and its
-    whitespace, then the value from ``value_start`` to ``value_end``.
+    whitespace, then the value from ``value_start`` to ``value_end``. A plain class
+    with slots, as :class:`JsonStyle` is, since this module is imported in every host run.
     """
 
     __slots__ = ("key", "key_end", "key_start", "lead_start", "value_end", "value_start")
