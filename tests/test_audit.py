@@ -61,6 +61,36 @@ def test_lines_on_stdout_summary_on_stderr(runs):
     assert b"audit: 6 run(s), 4 with plugin provenance, 2 without" in result.stderr
 
 
+_RUN_NAMES = (
+    "2026-11-01",
+    "2026-11-02",
+    "2026-11-03",
+    "corrupt",
+    "nested/deeper/2026-11-04",
+    "no-provenance",
+)
+
+
+@pytest.mark.parametrize(
+    ("root", "cwd", "prefix"),
+    [
+        ("runs", "", "runs/"),
+        ("./runs//", "", "runs/"),
+        ("runs/./nested/..", "", "runs/nested/../"),
+        (".", "runs", ""),
+        ("./", "runs", ""),
+    ],
+)
+def test_run_names_are_spelt_as_paths_spell_them(runs, root, cwd, prefix):
+    # A run's name is its directory as pathlib spells it, however the root was written
+    # (the walk starts from the root so spelt; pathlib leaves a leading "./" off).
+    expected = [prefix + name for name in _RUN_NAMES]
+    result = cli("audit", root, cwd=runs / cwd)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted({line["run"] for line in lines}) == expected
+
+
 def test_first_change_is_reported(runs):
     summary = AuditSummary()
     list(audit_runs(find_runs([runs / "runs"]), summary))

@@ -90,10 +90,14 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 class RunDir(NamedTuple):
-    """A run directory: its path as reached from the root given, and its natural key."""
+    """A run directory: its path as reached from the root given."""
 
     name: str
-    key: str
+
+    @property
+    def key(self) -> str:
+        """:func:`run_key` of ``name``, made when asked (once a run, for its line)."""
+        return run_key(self.name)
 
     @property
     def path(self) -> Path:
@@ -123,15 +127,21 @@ def find_runs(
 
     found = []
     for root in roots:
-        for directory, dirnames, filenames in os.walk(root, onerror=unreadable):
+        # The root is spelt as a path spells it once; the walk joins plain names to it,
+        # so every directory below is spelt so too (one Path a run cost about 5 µs),
+        # but for the root ".", whose directories a path spells without "./".
+        top = str(Path(root))
+        cut = 2 if top == "." else 0
+        for directory, dirnames, filenames in os.walk(top, onerror=unreadable):
             dirnames.sort()
             if MANIFEST_NAME not in filenames:
                 continue
+            name = directory[cut:] if cut and directory != top else directory
             if shard is not None:
-                relative = Path(directory).relative_to(root).as_posix()
+                relative = Path(directory).relative_to(top).as_posix()
                 if shard_of(relative, shard[1]) != shard[0]:
                     continue
-            found.append(str(Path(directory)))
+            found.append(name)
     found.sort(key=lambda name: (run_key(name), name))
     return _RunDirs(found)
 
@@ -155,7 +165,7 @@ class _RunDirs(Sequence[RunDir]):
         if isinstance(index, slice):
             return _RunDirs(self._names[index])
         name = self._names[index]
-        return RunDir(name, run_key(name))
+        return RunDir(name)
 
 
 class AuditSummary:
