@@ -7,11 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from insidellms_provenance._canonical import canonical_digest
 from insidellms_provenance.errors import InvalidFieldError
 from insidellms_provenance.field._build import digested_part
+from insidellms_provenance.field._names import normalized_name
 from insidellms_provenance.field._read import (
+    _in_normal_form,
     check_field,
     read_conflict,
     read_field,
@@ -293,3 +297,10 @@ def test_a_normalized_name_of_another_name_is_refused_by_every_reader(field, whe
     )
     target["distribution"]["name"] = dist["normalized_name"].upper().replace("-", "_.-")
     assert read_field(resealed(respelled), where="w")["digest"] == resealed(respelled)["digest"]
+
+
+@given(st.text(alphabet=st.sampled_from("aAzZ09-_.É~ "), max_size=8))
+def test_the_quick_normal_form_test_agrees_with_normalized_name(name):
+    # Readers skip the regular expression for names that are their own normal form; the
+    # quick test must say so exactly when normalized_name does.
+    assert _in_normal_form(name, name) == (normalized_name(name) == name)

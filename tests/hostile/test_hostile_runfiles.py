@@ -71,6 +71,17 @@ INVALID_FIELDS = [
         with_field(_set("plugins.0.distribution.normalized_name", "something-else")),
         "'something-else' is not the normalized form of",
     ),
+    # Both spelt as shown: `check --deny demo-echo-plugin` would pass what it denies.
+    (
+        "normalized-name-not-normalized",
+        with_field(
+            lambda f: [
+                _set(f"plugins.0.distribution.{key}", "Demo_Echo.Plugin")(f)
+                for key in ("name", "normalized_name")
+            ]
+        ),
+        "'Demo_Echo.Plugin' is not the normalized form of 'Demo_Echo.Plugin'",
+    ),
 ]
 
 BROKEN_FILES = [
