@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     set_epilog(
         parser,
         exit_codes="0 embedded, or already up to date; 2 bad input (no manifest.json, "
-        "invalid JSON, an unreadable --from file, a directory that cannot be written); "
-        "manifest.json is then left unchanged.",
+        "invalid JSON, a record file or other file that is not a run manifest, an "
+        "unreadable --from file or the manifest itself as --from, a directory that cannot "
+        "be written); manifest.json is then left unchanged.",
     )
     parser.add_argument("run", type=Path, metavar="RUN_DIR", help="run directory or manifest.json")
     parser.add_argument(
@@ -49,7 +50,7 @@ def run(arguments: argparse.Namespace) -> int:
         from insidellms_provenance.fingerprint._recorder import record
 
         provenance = record(group_to_record(arguments), isolated=True)
-    result = embed(arguments.run, provenance)
+    result = embed(arguments.run, provenance, source=arguments.source)
     # The run's path and an attestation's file name are in them: one line each.
     for message in _messages(result, len(provenance["plugins"])):
         print(safe_line(message), file=sys.stderr)

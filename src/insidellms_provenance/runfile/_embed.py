@@ -58,7 +58,9 @@ class EmbedResult:
         self.stale = stale
 
 
-def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
+def embed_text(
+    text: str, field: Provenance, *, where: str, check_kind: bool = False
+) -> tuple[str, bool]:
     """The manifest text with the field set under ``custom``, every other byte kept.
 
     Returns the new text and whether the original style was reproduced exactly. A text
@@ -66,6 +68,11 @@ def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
     again with them, the field in it; any other text is kept byte for byte and the field
     is written into it (:func:`_splice`). A missing ``custom`` object is added where the
     style puts it (sorted keys: in order).
+
+    With ``check_kind`` (``embed``, given any file), the text must be a run manifest by
+    the readers' own rule (:func:`_require_manifest`), so that the readers find the
+    field where it is written. The hook does not ask: it rewrites the host's manifest as
+    the host writes it, and the readers' modules must not load in the host's process.
     """
     try:
         value: Any = json.loads(text)
@@ -75,6 +82,8 @@ def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
         raise InvalidRunFileError(f"{where}: not valid JSON: {error}") from None
     if not isinstance(value, dict):
         raise InvalidRunFileError(f"{where}: expected a JSON object")
+    if check_kind:
+        _require_manifest(value, where=where)
     try:
         style = detect_style(text, value)  # before adding ``custom``: it sorts into place
         custom = value.setdefault("custom", {})
@@ -92,6 +101,22 @@ def embed_text(text: str, field: Provenance, *, where: str) -> tuple[str, bool]:
             f"{where}: the result would hold a lone surrogate, which UTF-8 cannot encode"
         ) from None
     return new_text, style.exact
+
+
+def _require_manifest(value: dict[str, Any], *, where: str) -> None:
+    """Refuse a file that is not a run manifest by the rule every reader applies.
+
+    The rule is :func:`insidellms_provenance.runfile._read.file_kind`: a field written
+    under ``custom`` of a file the readers take for a record file (the bare field,
+    ``record --output``'s) would make it unreadable to all of them, and a file that
+    rule refuses outright (ambiguous, or a report) is refused here with its reason.
+    """
+    from insidellms_provenance.runfile._read import file_kind
+
+    if file_kind(value, where) == "record":
+        raise InvalidRunFileError(
+            f"{where}: is a provenance record file, not a run manifest; refusing to embed into it"
+        )
 
 
 def _splice(text: str, field: Provenance, style: JsonStyle, *, where: str) -> str:
@@ -245,25 +270,32 @@ def _render_with(value: Any, style: JsonStyle, custom: dict[str, Any], field: Pr
 _ATTEMPTS = 20
 
 
-def embed(run: Path, field: Provenance) -> EmbedResult:
+def embed(run: Path, field: Provenance, *, source: Path | None = None) -> EmbedResult:
     """Set the field in ``run``'s manifest; leave the file untouched on any failure.
 
     A symlinked ``manifest.json`` is written through: its target is replaced. Concurrent
     embeds take turns (an exclusive ``flock`` on the manifest), and any writer that
     changed the file between our read and our rename (the host, say) is detected by
     comparing before replacing: the update is then redone on the new content, never lost.
+    Only a run manifest is written (:func:`_require_manifest`), and never ``source``, the
+    run file the field was read from (``embed --from``), by whatever link it is named.
     """
     from insidellms_provenance.runfile._read import manifest_path
 
     path = Path(manifest_path(run))
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    inputs = () if source is None else (manifest_path(source),)
     for _ in range(_ATTEMPTS):
         fd, before = _open_locked(target)
         try:
             if _identity(os.stat(target, follow_symlinks=False)) != _identity(before):
                 continue  # replaced while we waited for the lock: read the new file
+            if _is_input(before, inputs):
+                raise WriteError(
+                    f"{path}: is the file the field is read from; refusing to embed into it"
+                )
             text = _read_text(fd, target)
-            new_text, exact = embed_text(text, field, where=str(target))
+            new_text, exact = embed_text(text, field, where=str(target), check_kind=True)
             if new_text == text:
                 return EmbedResult(path=path, changed=False, exact_style=exact, stale=())
             if atomic_write(target, new_text.encode("utf-8"), expect=before):
@@ -432,6 +464,11 @@ def _is_one_of(text: str, inputs: Iterable[str | os.PathLike[str]]) -> bool:
         info = os.stat(text)
     except OSError:  # a dangling or looping link: it is refused as a symlink anyway
         return False
+    return _is_input(info, inputs)
+
+
+def _is_input(info: os.stat_result, inputs: Iterable[str | os.PathLike[str]]) -> bool:
+    """Whether the file ``info`` describes is one of ``inputs`` (same device and inode)."""
     identity = (info.st_dev, info.st_ino)
     for candidate in inputs:
         try:

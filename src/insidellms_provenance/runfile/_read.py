@@ -37,6 +37,7 @@ __all__ = [
     "FIELD_KEY",
     "MANIFEST_NAME",
     "RUN_FILE_LIMIT",
+    "file_kind",
     "load_field_pair",
     "load_field_value",
     "load_provenance",
@@ -122,16 +123,49 @@ def locate_field_in_run_dir(directory: str) -> tuple[object, str, FileKind]:
 
 def _field_in(value: object, path: str | Path) -> tuple[object, str, FileKind]:
     """:func:`locate_field` of the parsed contents of ``path``."""
-    if not isinstance(value, dict):
-        raise InvalidRunFileError(f"{path}: expected a JSON object")
-    if "schema" in value and "plugins" in value:
+    if file_kind(value, path) == "record":
         return value, str(path), "record"
-    custom = value.get("custom")
+    custom = value.get("custom") if isinstance(value, dict) else None
     if not isinstance(custom, dict) or FIELD_KEY not in custom:
         raise InvalidRunFileError(
             f"{path}: no plugin provenance (custom.{FIELD_KEY}); run 'insidellms-provenance embed'"
         )
     return custom[FIELD_KEY], f"{path}: custom.{FIELD_KEY}", "manifest"
+
+
+_OUR_SCHEMAS: Final = "insidellms-provenance/"
+_FIELD_SCHEMAS: Final = "insidellms-provenance/plugins/"
+
+
+def file_kind(value: object, path: str | Path) -> FileKind:
+    """Whether a parsed run file is a record file or a run manifest: the one rule.
+
+    Every reader and ``embed`` ask this, so that what ``embed`` writes into is what the
+    readers then read the field from. A record file is the bare field: its top-level
+    ``schema`` is one of this package's field schemas (``insidellms-provenance/plugins/``
+    and a version, known or not: an unknown one is then named as such). Any other object
+    is a manifest, whose ``custom`` holds (or is to hold) the field, even with
+    ``schema`` and ``plugins`` keys of the host's own. Refused, as no guess is safe: an
+    object that is both (a field's schema at the top level and a field under
+    ``custom``), and another document of this package (a ``check`` or ``diff`` report).
+    """
+    if not isinstance(value, dict):
+        raise InvalidRunFileError(f"{path}: expected a JSON object")
+    schema = value.get("schema")
+    if not isinstance(schema, str) or not schema.startswith(_OUR_SCHEMAS):
+        return "manifest"
+    if not schema.startswith(_FIELD_SCHEMAS):
+        raise InvalidRunFileError(
+            f"{path}: is an insidellms-provenance {schema!r} document, not a run manifest "
+            "or record file"
+        )
+    custom = value.get("custom")
+    if isinstance(custom, dict) and FIELD_KEY in custom:
+        raise InvalidRunFileError(
+            f"{path}: is both a record file (schema {schema!r}) and a manifest "
+            f"(custom.{FIELD_KEY}); which field counts is unclear, so the file is refused"
+        )
+    return "record"
 
 
 def load_provenance(run: str | Path) -> tuple[Provenance, FileKind]:
