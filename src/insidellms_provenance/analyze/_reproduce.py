@@ -14,9 +14,9 @@ dependency of their closures: reproducing a run means reproducing what its plugi
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -27,13 +27,20 @@ from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
 from insidellms_provenance.field.schema import DistributionInfo, Provenance, Source
 from insidellms_provenance.fingerprint._wheel import WheelFingerprint
 
+if TYPE_CHECKING:
+    from packaging.pylock import Package, PackageArchive, Pylock
+    from packaging.specifiers import SpecifierSet
+    from packaging.tags import Tag
+
 __all__ = [
+    "LOCK_LABEL",
     "MATCH_TEXT",
     "UNPACKED_CHANGED",
     "MatchStatus",
     "WheelMatch",
     "dependency_owners",
     "lock_violations",
+    "lockable_name",
     "match_wheels",
     "read_lock",
     "same_version",
@@ -196,6 +203,24 @@ def dependency_owners(
     return {name: tuple(sorted(set(plugins))) for name, plugins in owners.items()}
 
 
+def lockable_name(wheel: WheelFingerprint, normalized_name: str, version: str) -> bool:
+    """Whether the wheel's file name is a wheel name of this distribution (name and version).
+
+    PEP 751 locks a wheel by its file name, which installers parse for its tags and check
+    against the package's name and version: a copy saved under another name (or with its
+    local version's ``+`` percent-encoded) cannot be locked, though its contents match.
+    """
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+    if wheel.unpacked:
+        return False
+    try:
+        name, parsed, _, _ = parse_wheel_filename(PurePosixPath(wheel.filename).name)
+    except InvalidWheelFilename:
+        return False
+    return name == canonicalize_name(normalized_name) and same_version(str(parsed), version)
+
+
 def _match(
     key: tuple[str, str, str | None],
     name: str,
@@ -217,16 +242,18 @@ def _match(
         return attrs.evolve(found, status="editable")
     if digest is None:
         return attrs.evolve(found, status="no_digest")
-    # An archive is preferred to an unpacked wheel (a cache directory): it has a sha256.
+
+    # A lock can name only an archive (it has a sha256) under a wheel name of this very
+    # distribution: such a wheel is preferred to a misnamed copy, then to an unpacked one.
+    def preference(wheel: WheelFingerprint) -> tuple[bool, bool]:
+        return (wheel.unpacked, not lockable_name(wheel, normalized, version))
+
     exact = sorted(
-        (f for f in fingerprints if f.distribution["record_digest"] == digest),
-        key=lambda f: f.unpacked,
+        (f for f in fingerprints if f.distribution["record_digest"] == digest), key=preference
     )
     if exact:
         return attrs.evolve(found, status="exact", wheel=exact[0])
-    listed = sorted(
-        (f for f in fingerprints if f.listed_digest == digest), key=lambda f: f.unpacked
-    )
+    listed = sorted((f for f in fingerprints if f.listed_digest == digest), key=preference)
     if listed:
         return attrs.evolve(found, status="record_disagrees", wheel=listed[0])
     candidates = tuple(
@@ -272,52 +299,291 @@ def _read_lock_bytes(path: Path) -> bytes:
         raise ProvenanceError(f"{path}: {error.reason}") from None
 
 
+LOCK_LABEL = "(lock)"
+"""The plugin column of a violation of the whole lock (an installer here refuses it)."""
+
+
+@attrs.frozen(kw_only=True)
+class _Installer:
+    """What an installer would install the lock for: this interpreter (PEP 751's steps).
+
+    ``markers`` overrides the default marker environment for package markers (no extras,
+    the lock's default groups); ``python`` is this interpreter's full version; ``tags``
+    the wheel tags it accepts.
+    """
+
+    markers: dict[str, str | frozenset[str]]
+    python: str
+    tags: frozenset[Tag]
+
+    def accepts_python(self, specifier: SpecifierSet | None) -> bool:
+        """Whether a ``requires-python`` specifier holds here (a pre-release is as it is)."""
+        return specifier is None or bool(specifier.contains(self.python, prereleases=True))
+
+    def installs(self, package: Package) -> bool:
+        """Whether the package entry's ``marker`` holds here (no marker: it always does)."""
+        return package.marker is None or bool(
+            package.marker.evaluate(self.markers, context="lock_file")
+        )
+
+
+def _this_interpreter(default_groups: Sequence[str] | None) -> _Installer:
+    """The environment ``check`` judges a lock for, as an installer run here would."""
+    from packaging.markers import default_environment
+    from packaging.tags import sys_tags
+
+    return _Installer(
+        markers={"extras": frozenset(), "dependency_groups": frozenset(default_groups or ())},
+        python=default_environment()["python_full_version"].rstrip("+"),
+        tags=frozenset(sys_tags()),
+    )
+
+
 def lock_violations(
     provenance: Provenance, lock: Mapping[str, Any], lock_dir: Path, *, where: str = "field"
 ) -> list[Violation]:
     """How the run's distributions (its plugins' and their dependencies) differ from the lock.
 
-    A dependency's violations are shown under the plugins whose closure holds it. Names
-    and versions must be exactly the locked ones (packages, and the lock's own
-    ``[tool.insidellms-provenance] unpinned`` list); where a locked wheel is at hand
-    (``path`` relative to ``lock_dir``), its sha256 must be the locked one and its
-    fingerprint the run's ``record_digest``.
+    The lock is judged as an installer run by this interpreter would use it (PEP 751):
+    entries whose ``marker`` is false here are skipped, every other entry of a name is
+    judged (several is an ambiguous lock), a ``requires-python`` that excludes this
+    interpreter is refused. Names and versions must be exactly the locked ones (packages,
+    and the lock's own ``[tool.insidellms-provenance] unpinned`` list). A locked wheel at
+    hand (``path`` relative to ``lock_dir`` lexically, as installers join it, or a
+    ``file:`` URL), by ``[[packages.wheels]]`` or a wheel ``[packages.archive]``, must
+    have the locked sha256 and give the run's ``record_digest``; a source an installer
+    would build (sdist, directory, VCS, an archive that is not a wheel) cannot be proved
+    to give the run's files, and is a violation too.
     """
-    from insidellms_provenance.fingerprint._wheel import fingerprint_wheel
+    from packaging.pylock import Pylock, PylockValidationError
 
+    try:
+        pylock = Pylock.from_dict(lock)
+    except PylockValidationError as error:
+        raise ProvenanceError(f"not a valid PEP 751 lock: {error}") from None
+    here = _this_interpreter(pylock.default_groups)
+    violations = [
+        Violation(plugin=LOCK_LABEL, rule="lock", message=message)
+        for message in _lock_refused(pylock, here)
+    ]
+    raw = list(lock.get("packages", []))
+    entries: dict[str, list[tuple[str | None, Package]]] = {}
+    excluded: set[str] = set()
+    for data, package in zip(raw, pylock.packages, strict=True):
+        if here.installs(package):
+            entries.setdefault(package.name, []).append((data.get("version"), package))
+        else:
+            excluded.add(package.name)
     tool = lock.get("tool", {}).get(NAMESPACE, {})
-    locked: dict[str, tuple[str | None, list[Mapping[str, Any]]]] = {
-        str(entry["name"]): (entry.get("version"), []) for entry in tool.get("unpinned", [])
-    }
-    for package in lock.get("packages", []):
-        locked[str(package["name"])] = (package.get("version"), list(package.get("wheels", [])))
-    violations: list[Violation] = []
+    unpinned: dict[str, list[str | None]] = {}
+    for entry in tool.get("unpinned", []):
+        unpinned.setdefault(str(entry["name"]), []).append(entry.get("version"))
     seen: set[str] = set()
+    judge = _EntryJudge(here=here, lock_dir=lock_dir)
     for match in match_wheels(provenance, (), where=where):
-        label = ", ".join(match.plugins or match.required_by)
         seen.add(match.normalized_name)
-        if match.normalized_name not in locked:
-            what = "" if match.plugins else " (a dependency)"
-            message = f"{match.name} {match.version}{what} is not in the lock"
-            violations.append(Violation(plugin=label, rule="lock", message=message))
-            continue
-        version, wheels = locked[match.normalized_name]
-        if version is None or not same_version(str(version), match.version):
-            message = f"{match.name} is {match.version} in the run, {version} in the lock"
-            violations.append(Violation(plugin=label, rule="lock", message=message))
-            continue
-        for wheel in wheels:
-            problem = _locked_wheel_problem(wheel, lock_dir, match, fingerprint_wheel)
-            if problem is not None:
-                violations.append(Violation(plugin=label, rule="lock", message=problem))
+        label = ", ".join(match.plugins or match.required_by)
+        problems = _distribution_problems(
+            match,
+            entries.get(match.normalized_name, []),
+            unpinned.get(match.normalized_name, []),
+            excluded=match.normalized_name in excluded,
+            judge=judge,
+        )
+        violations += [Violation(plugin=label, rule="lock", message=p) for p in problems]
+    versions = [(n, v) for n, e in entries.items() for v, _ in e]
+    versions += [(n, v) for n, vs in unpinned.items() for v in vs]
+    extra = {(n, "(no version)" if v is None else str(v)) for n, v in versions if n not in seen}
     violations += [
         Violation(
             plugin=name, rule="lock", message=f"{name} {version} is locked but not in the run"
         )
-        for name, (version, _) in sorted(locked.items())
-        if name not in seen
+        for name, version in sorted(extra)
     ]
     return violations
+
+
+def _lock_refused(pylock: Pylock, here: _Installer) -> list[str]:
+    """Why an installer here refuses the whole lock (``requires-python``, ``environments``)."""
+    problems = []
+    if not here.accepts_python(pylock.requires_python):
+        problems.append(
+            f"the lock requires Python {pylock.requires_python}, this interpreter is "
+            f"{here.python}: an installer here refuses it"
+        )
+    if pylock.environments is not None and not any(
+        marker.evaluate(context="requirement") for marker in pylock.environments
+    ):
+        problems.append(
+            "none of the lock's environments is this interpreter's: an installer here refuses it"
+        )
+    return problems
+
+
+def _distribution_problems(
+    match: WheelMatch,
+    entries: Sequence[tuple[str | None, Package]],
+    unpinned: Sequence[str | None],
+    *,
+    excluded: bool,
+    judge: _EntryJudge,
+) -> list[str]:
+    """Why the entries of the lock that apply here do not install ``match``.
+
+    An entry whose marker is false here cannot hide one that applies: every applicable
+    entry is judged, and more than one is an ambiguity installers refuse.
+    """
+    what = "" if match.plugins else " (a dependency)"
+    if not entries and not unpinned:
+        if excluded:
+            return [
+                (
+                    f"{match.name} {match.version}{what} is locked only for other environments "
+                    "(no entry's marker holds for this interpreter): the lock does not install it"
+                )
+            ]
+        return [f"{match.name} {match.version}{what} is not in the lock"]
+    problems = []
+    if len(entries) + len(unpinned) > 1:
+        problems.append(
+            f"{match.name}: {len(entries) + len(unpinned)} entries of the lock apply to this "
+            "interpreter (an ambiguous lock, which installers refuse)"
+        )
+    problems += [p for version in unpinned if (p := _version_problem(match, version))]
+    for version, package in entries:
+        problem = _version_problem(match, version)
+        problems += [problem] if problem else judge.problems(package, match)
+    return problems
+
+
+def _version_problem(match: WheelMatch, version: str | None) -> str:
+    """Why a locked version is not the run's (PEP 440 equality); ``""`` if it is."""
+    if version is None:
+        return f"{match.name} is {match.version} in the run; the lock gives no version"
+    if same_version(str(version), match.version):
+        return ""
+    return f"{match.name} is {match.version} in the run, {version} in the lock"
+
+
+_BUILT = "an installer builds it, and what it builds cannot be proved to be the run's files"
+
+
+@attrs.frozen(kw_only=True)
+class _EntryJudge:
+    """Judges one ``[[packages]]`` entry that applies here against the run's distribution."""
+
+    here: _Installer
+    lock_dir: Path
+
+    def problems(self, package: Package, match: WheelMatch) -> list[str]:
+        """Why installing this entry here would not give the run's files, if it would not."""
+        label = f"{match.name} {match.version}"
+        if not self.here.accepts_python(package.requires_python):
+            return [
+                (
+                    f"{label}: the lock's entry requires Python {package.requires_python}, "
+                    f"this interpreter is {self.here.python}: an installer here refuses the lock"
+                )
+            ]
+        if package.vcs is not None:
+            return [f"{label} is locked as a VCS checkout ({package.vcs.type}): {_BUILT}"]
+        if package.directory is not None:
+            return [f"{label} is locked as a source directory: {_BUILT}"]
+        if package.archive is not None:
+            return self._archive(package.archive, match)
+        return self._wheels(package, match)
+
+    def _wheels(self, package: Package, match: WheelMatch) -> list[str]:
+        """Every locked wheel an installer here could pick (its tags fit) is judged.
+
+        With none, an installer builds the sdist, or refuses the lock.
+        """
+        from packaging.utils import parse_wheel_filename
+
+        wheels = [
+            wheel
+            for wheel in package.wheels or ()
+            if not self.here.tags.isdisjoint(parse_wheel_filename(wheel.filename)[3])
+        ]
+        if wheels:
+            return [p for w in wheels if (p := self._wheel(w.path, w.url, w.hashes, match))]
+        if package.sdist is not None:
+            return [f"{match.name} {match.version} is locked as a source distribution: {_BUILT}"]
+        return [f"{match.name} {match.version}: no locked wheel installs on this interpreter"]
+
+    def _archive(self, archive: PackageArchive, match: WheelMatch) -> list[str]:
+        """A ``[packages.archive]``: a wheel is judged as a locked wheel; else it is built.
+
+        Installers tell a wheel archive by its ``.whl`` suffix, as here; anything else (an
+        sdist, a zip of a source tree, a subdirectory of one) they build.
+        """
+        name = PurePosixPath(archive.path or _url_path(archive.url)).name
+        built = ""
+        if not name.lower().endswith(".whl"):
+            built = f"an archive that is not a wheel ({name or '?'})"
+        elif archive.subdirectory is not None:
+            built = "a subdirectory of an archive"
+        if built:
+            return [f"{match.name} {match.version} is locked as {built}: {_BUILT}"]
+        problem = self._wheel(archive.path, archive.url, archive.hashes, match)
+        return [problem] if problem else []
+
+    def _wheel(
+        self, path: str | None, url: str | None, hashes: Mapping[str, str], match: WheelMatch
+    ) -> str:
+        """Why a locked wheel at hand does not reproduce ``match``; ``""`` if it does.
+
+        A wheel not at hand (a remote URL, nothing at the path) can only be compared by
+        name and version, which the caller did.
+        """
+        from insidellms_provenance.fingerprint._wheel import InvalidWheelError, fingerprint_wheel
+
+        shown = path if path is not None else str(url)
+        local = _local_file(path, url, self.lock_dir)
+        if local is None:
+            return ""
+        absent = _absent_or_unreadable(local)
+        if absent is not None:
+            return "" if absent == "" else f"locked wheel {shown}: {absent}"
+        try:
+            found = fingerprint_wheel(local)
+        except InvalidWheelError as error:
+            return f"locked wheel {shown}: {error}"
+        expected = hashes.get("sha256")
+        if expected is not None and found.digest != f"sha256:{expected}":
+            return f"locked wheel {shown} is not the file the lock names (sha256 differs)"
+        if found.distribution["record_digest"] != match.record_digest:
+            return (
+                f"{match.name} {match.version}: the run's files are not the locked wheel's "
+                f"{found.filename} (record_digest differs: a silent rebuild)"
+            )
+        return ""
+
+
+def _url_path(url: str | None) -> str:
+    """The path of a URL (its last segment names the file), ``""`` without one."""
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(url or "").path)
+
+
+def _local_file(path: str | None, url: str | None, lock_dir: Path) -> Path | None:
+    """Where a locked file is on this machine, as an installer finds it; ``None`` if remote.
+
+    A relative ``path`` is joined to the lock's directory lexically (``..`` removes the
+    previous component, as uv does, not the parent of a symlink's target); a ``file:``
+    URL of this host is its path.
+    """
+    import os
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    if path is not None:
+        return Path(os.path.normpath(os.path.join(lock_dir, path)))
+    parts = urlsplit(url or "")
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    return Path(url2pathname(parts.path))
 
 
 def _absent_or_unreadable(path: Path) -> str | None:
@@ -338,34 +604,4 @@ def _absent_or_unreadable(path: Path) -> str | None:
         return f"cannot read: {error.strerror}"
     except ValueError:
         return "cannot read: the path holds a NUL character"
-    return None
-
-
-def _locked_wheel_problem(
-    wheel: Mapping[str, Any],
-    lock_dir: Path,
-    match: WheelMatch,
-    fingerprint: Callable[[Path], WheelFingerprint],
-) -> str | None:
-    """Why a locked wheel at hand does not reproduce ``match``; ``None`` if it does."""
-    from insidellms_provenance.fingerprint._wheel import InvalidWheelError
-
-    path = wheel.get("path")
-    if not isinstance(path, str):
-        return None
-    absent = _absent_or_unreadable(lock_dir / path)
-    if absent is not None:  # not at hand: name and version are all that can be compared
-        return None if absent == "" else f"locked wheel {path}: {absent}"
-    try:
-        found = fingerprint(lock_dir / path)
-    except InvalidWheelError as error:
-        return f"locked wheel {path}: {error}"
-    expected = wheel.get("hashes", {}).get("sha256")
-    if expected is not None and found.digest != f"sha256:{expected}":
-        return f"locked wheel {path} is not the file the lock names (sha256 differs)"
-    if found.distribution["record_digest"] != match.record_digest:
-        return (
-            f"{match.name} {match.version}: the run's files are not the locked wheel's "
-            f"{found.filename} (record_digest differs: a silent rebuild)"
-        )
     return None

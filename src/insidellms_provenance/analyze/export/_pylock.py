@@ -8,8 +8,10 @@ Typical usage::
 What can be pinned is: a wheel whose contents match the run exactly (file name, path and
 sha256), or a VCS source (its commit). An editable install becomes a directory entry.
 What cannot (an index install with no matching wheel, a silent rebuild, an archive URL
-without a wheel) is listed under ``[tool.insidellms-provenance] unpinned``, because
-PEP 751 has no package entry without a source, and each gets a warning. The plugins'
+without a wheel, an exact wheel only under a file name that is not a wheel name of its
+distribution, which installers would refuse) is listed under
+``[tool.insidellms-provenance] unpinned``, because PEP 751 has no package entry without
+a source, and each gets a warning. The plugins'
 dependencies (a field's dependency table) are locked by the same rules as the plugins;
 each names the plugins that need it (``required-by``).
 """
@@ -23,7 +25,12 @@ from typing import Any
 
 import attrs
 
-from insidellms_provenance.analyze._reproduce import MATCH_TEXT, UNPACKED_CHANGED, WheelMatch
+from insidellms_provenance.analyze._reproduce import (
+    MATCH_TEXT,
+    UNPACKED_CHANGED,
+    WheelMatch,
+    lockable_name,
+)
 from insidellms_provenance.analyze.export._common import NAMESPACE
 from insidellms_provenance.errors import ProvenanceError
 from insidellms_provenance.field.schema import Provenance
@@ -92,7 +99,13 @@ def _package(  # noqa: PLR0911 - one return per kind of lock entry
     source = match.source
     wheel = match.wheel
     if wheel is not None and wheel.digest is not None and wheels_dir is not None:
-        path = os.path.relpath(wheels_dir / wheel.filename, lock_dir)
+        if not lockable_name(wheel, match.normalized_name, match.version):
+            return None, (
+                f"{wheel.filename}: {MATCH_TEXT[match.status]}, but its file name is not a "
+                f"wheel name of {match.normalized_name} {match.version}, which a lock must "
+                "give: content is not pinned"
+            )
+        path = os.path.relpath(wheels_dir / wheel.filename, lock_dir)  # lexical, as installers
         entry["wheels"] = [
             {
                 "name": PurePosixPath(wheel.filename).name,
