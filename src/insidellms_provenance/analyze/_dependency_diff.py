@@ -4,7 +4,9 @@ A dependency shared by ten plugins is recorded once in the field's ``dependencie
 table; a change to it is reported once per plugin whose closure holds it, each line
 naming the plugin once (the plugin column) and the dependency once (the message):
 ``acme_chat  medium  dependency  unchanged; its dependency openai 1.40.0 -> 1.52.0
-(minor upgrade)``. Severities follow the rules for plugins' own distributions.
+(minor upgrade)``. Severities follow the rules for plugins' own distributions, integrity
+included. Whatever a recorded entry holds that no line describes is an ``other`` line:
+two fields that differ in a dependency are never reported as equal.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from insidellms_provenance.analyze._change import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Final
 
 __all__ = ["dependency_changes", "unsatisfied_text"]
 
@@ -125,6 +127,7 @@ def _describe(
         return
     old, new = was["distribution"], now["distribution"]
     label = new["name"] or name
+    yield from _name_changes(old, new)
     same_version = old["version"] == new["version"]
     if not same_version:
         versions = version_change("-", "dependency", label, old["version"], new["version"])
@@ -144,11 +147,94 @@ def _describe(
         else:
             message = f"{label} {new['version']}: same version, different editable source"
             yield _change("-", "critical", message, *digests)
+    yield from _integrity_changes(label, old.get("integrity"), new.get("integrity"))
     yield from problem_changes("-", "dependency", old["problems"], new["problems"], f"{label}: ")
     old_source, new_source = was.get("source"), now.get("source")
     if old_source != new_source:
         texts = _source_text(old_source), _source_text(new_source)
         yield _change("-", "medium", f"{label}: source {texts[0]} -> {texts[1]}")
+    undescribed = _undescribed_keys(was, now)
+    if undescribed:
+        message = (
+            f"{label} {new['version']}: recorded values changed outside the compared keys: "
+            + ", ".join(undescribed)
+        )
+        yield Change("-", "other", "low", message)
+
+
+def _name_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[Change]:
+    """The name as recorded: another spelling of one distribution, or another distribution.
+
+    The table key is the normalized name, so a display name that changed under one key
+    is a respelling (low); a normalized name that changed is another distribution under
+    the key (high, as a plugin now provided by another distribution).
+    """
+    names = old["name"], new["name"]
+    if old.get("normalized_name") != new.get("normalized_name"):
+        message = f"{new['name']} {new['version']}: now {names[1]} (was {names[0]})"
+        yield _change("-", "high", message, *names)
+    elif names[0] != names[1]:
+        message = (
+            f"{new['name']} {new['version']}: name {names[0]} -> {names[1]} "
+            "(the same distribution, spelt differently)"
+        )
+        yield _change("-", "low", message, *names)
+
+
+def _integrity_changes(label: str, was: Any, now: Any) -> Iterator[Change]:  # noqa: ANN401 - checked JSON
+    """An integrity that changed: critical when the files now fail RECORD, medium otherwise.
+
+    As for a plugin (``analyze._diff``), whether bytecode was checked is not a change.
+    Recording leaves a dependency's integrity ``null``; a field that says otherwise, or
+    stops saying it, is reported all the same, since the digest vouches for it.
+    """
+    before, after = _without_bytecode(was), _without_bytecode(now)
+    if before == after:
+        return
+    failing = after is not None and after.get("status") != "verified"
+    paths = ", ".join(after.get("paths") or []) if failing and after is not None else ""
+    detail = f": {paths}" if paths else ""
+    statuses = _integrity_status(before), _integrity_status(after)
+    message = f"{label}: integrity {statuses[0]} -> {statuses[1]}{detail}"
+    yield _change("-", "critical" if failing else "medium", message, *statuses)
+
+
+def _without_bytecode(integrity: Any) -> Any:  # noqa: ANN401 - checked JSON
+    """An integrity without ``bytecode``: ``record`` checks caches, a host run does not."""
+    if isinstance(integrity, dict):
+        return {key: value for key, value in integrity.items() if key != "bytecode"}
+    return integrity
+
+
+def _integrity_status(integrity: Any) -> str:  # noqa: ANN401 - checked JSON
+    """The status for a message; ``null`` (what recording writes) is "not recorded"."""
+    return str(integrity["status"]) if isinstance(integrity, dict) else "not recorded"
+
+
+# What ``_describe`` compares of a table entry's distribution by name.
+_DESCRIBED: Final = frozenset(
+    {"name", "normalized_name", "version", "record_digest", "code_digest", "problems", "integrity"}
+)
+
+
+def _undescribed_keys(was: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """The keys of two entries of one dependency that differ where no line looks.
+
+    ``code_digest`` is one of them when ``record_digest`` is equal (a recording derives
+    both from the same RECORD) and both sides recorded it (v1 did not).
+    """
+    keys = [k for k in sorted(was.keys() | now.keys()) if k not in ("distribution", "source")]
+    found = [key for key in keys if was.get(key) != now.get(key)]
+    old, new = was["distribution"], now["distribution"]
+    found += [
+        f"distribution.{key}"
+        for key in sorted(old.keys() | new.keys())
+        if key not in _DESCRIBED and old.get(key) != new.get(key)
+    ]
+    codes = old.get("code_digest"), new.get("code_digest")
+    if old["record_digest"] == new["record_digest"] and None not in codes and codes[0] != codes[1]:
+        found.append("distribution.code_digest")
+    return found
 
 
 def _editable_digest(entry: Mapping[str, Any]) -> str | None:
@@ -178,7 +264,11 @@ def _unsatisfied_changes(
         return {(e["required_by"], e["requirement"]): e for e in entries}
 
     old, new = index(was.get("unsatisfied", [])), index(now.get("unsatisfied", []))
-    changes = []
+    changes = [
+        _still_unsatisfied(plugin, prefix, old[key], new[key])
+        for key in sorted(old.keys() & new.keys())
+        if old[key] != new[key]
+    ]
     for key in sorted(new.keys() - old.keys()):
         entry = new[key]
         message = f"{prefix}unsatisfied {unsatisfied_text(entry)}"
@@ -191,6 +281,20 @@ def _unsatisfied_changes(
         )
         changes.append(_change(plugin, "low", message, before=_why(entry)))
     return changes
+
+
+def _still_unsatisfied(
+    plugin: str, prefix: str, was: Mapping[str, Any], now: Mapping[str, Any]
+) -> Change:
+    """A requirement unmet on both sides, for another reason or with another version."""
+    whys = _why(was), _why(now)
+    where = f"requirement {now['requirement']!r} of {now['required_by']}"
+    if whys[0] != whys[1]:
+        message = f"{prefix}still unsatisfied {where}: {whys[0]} -> {whys[1]}"
+    else:
+        keys = ", ".join(k for k in sorted(was.keys() | now.keys()) if was.get(k) != now.get(k))
+        message = f"{prefix}still unsatisfied {where}: {keys} changed"
+    return _change(plugin, "medium", message, *whys)
 
 
 def unsatisfied_text(entry: Mapping[str, Any]) -> str:

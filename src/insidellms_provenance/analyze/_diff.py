@@ -234,39 +234,59 @@ def _other_change(name: str, was: object, now: object, *, observed: bool) -> lis
     ]
 
 
-def _comparable_plugins(was: object, now: object, *, observed: bool) -> bool:
-    """Whether two plugin entries are equal in what :func:`_other_change` compares."""
+def _comparable_plugins(
+    was: object, now: object, *, observed: bool, closures: bool = False
+) -> bool:
+    """Whether two plugin entries are equal in what :func:`_other_change` compares.
+
+    With ``closures``, a plugin's ``dependencies`` and ``unsatisfied`` are compared too
+    (the final check of :func:`_differs`, where nothing is left to ``dependency_diff``).
+    """
     if not (isinstance(was, dict) and isinstance(now, dict)):
         return was == now
     sides = [
         {
             k: v
             for k, v in p.items()
-            if k not in _CLOSURE_KEYS and (observed or k not in _OBSERVED_KEYS)
+            if (closures or k not in _CLOSURE_KEYS) and (observed or k not in _OBSERVED_KEYS)
         }
         for p in (was, now)
     ]
-    dists: list[Any] = [side.get("distribution") for side in sides]
+    return _comparable_distributions(sides[0], sides[1])
+
+
+def _comparable_distributions(was: dict[str, Any], now: dict[str, Any]) -> bool:
+    """Whether two entries holding a ``distribution`` are equal but for what is not compared.
+
+    The entries are plugins or dependencies. A ``code_digest`` one side did not record
+    (a v1 field, or no RECORD) and an integrity only one side recorded prove nothing;
+    whether bytecode was checked is not a change. Both entries are copies, modified here.
+    """
+    dists: list[Any] = [side.get("distribution") for side in (was, now)]
     if all(isinstance(dist, dict) for dist in dists):
         if any(dist.get("code_digest") is None for dist in dists):
-            # A side without code_digest (a v1 field, or no RECORD) proves nothing.
             dists = [{k: v for k, v in dist.items() if k != "code_digest"} for dist in dists]
         integrities: list[Any] = [dist.get("integrity") for dist in dists]
         both = all(isinstance(integrity, dict) for integrity in integrities)
-        for side, dist, integrity in zip(sides, dists, integrities, strict=True):
+        for side, dist, integrity in zip((was, now), dists, integrities, strict=True):
             kept = {k: v for k, v in integrity.items() if k != "bytecode"} if both else None
             side["distribution"] = {**dist, "integrity": kept}
-    return sides[0] == sides[1]
+    return was == now
 
 
 _OBSERVED_KEYS: Final = frozenset({"load", "registered", "replaced"})
 
 
 def _differs(before: Mapping[str, Any], after: Mapping[str, Any], *, observed: bool) -> bool:
-    """Whether two fields differ in anything compared (see :func:`_other_change`)."""
+    """Whether two fields differ in anything compared (see :func:`_other_change`).
+
+    The last word before "nothing changed": the dependency table and the plugins'
+    closures are compared here too, whole, when both fields recorded them (fields
+    written before closures were recorded have no table, and nothing is said of it).
+    """
+    closures = "dependencies" in before and "dependencies" in after
 
     def rest(field: Mapping[str, Any]) -> dict[str, Any]:
-        # The dependency table is compared by ``dependency_diff``, under each plugin.
         skipped = {"digest", "observed_in_run", "plugins", "dependencies"}
         skipped |= set() if observed else {"conflicts"}
         return {k: v for k, v in field.items() if k not in skipped}
@@ -274,9 +294,23 @@ def _differs(before: Mapping[str, Any], after: Mapping[str, Any], *, observed: b
     old, new = before.get("plugins"), after.get("plugins")
     if rest(before) != rest(after) or not (isinstance(old, list) and isinstance(new, list)):
         return True
+    if closures and not _comparable_tables(before["dependencies"], after["dependencies"]):
+        return True
     return len(old) != len(new) or not all(
-        was is now or _comparable_plugins(was, now, observed=observed)
+        was is now or _comparable_plugins(was, now, observed=observed, closures=closures)
         for was, now in zip(old, new, strict=True)
+    )
+
+
+def _comparable_tables(before: object, after: object) -> bool:
+    """Two dependency tables equal in what is compared (see :func:`_comparable_distributions`)."""
+    if not (isinstance(before, dict) and isinstance(after, dict)) or before.keys() != after.keys():
+        return before == after
+    return all(
+        _comparable_distributions(dict(was), dict(now))
+        if isinstance(was, dict) and isinstance(now, dict)
+        else was == now
+        for was, now in ((before[name], after[name]) for name in before)
     )
 
 

@@ -166,7 +166,7 @@ def render(fmt: str, group: str, checked: int, violations: list[Violation]) -> s
         }
         return json_bytes(value)
     if fmt == "markdown":
-        lines = [f"### Plugin {summary}", ""]
+        lines = [f"### Plugin {markdown_cell(summary)}", ""]  # the summary names the group
         if violations:
             lines += markdown_table(
                 ("Plugin", "Rule", "Problem"),

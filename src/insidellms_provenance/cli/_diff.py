@@ -15,6 +15,7 @@ from insidellms_provenance.cli._render import (
     lines_text,
     markdown_cell,
     markdown_change_table,
+    markdown_code,
     terminal_safe,
 )
 
@@ -278,14 +279,22 @@ def render_text(
 
 
 def render_markdown(report: DiffReport, policy: FailOnPolicy, *, selected: int) -> str:
-    """A table for a pull-request comment or a CI job summary; then the verdict."""
-    verdict = f"**Verdict:** `{verdict_line(report, policy, selected=selected)}`"
+    """A table for a pull-request comment or a CI job summary; then the verdict.
+
+    Every recorded string goes through ``markdown_code`` or ``markdown_cell``: none can
+    end its code span or cell, or write markdown of its own (a bold verdict, a link).
+    """
+    verdict_text = verdict_line(report, policy, selected=selected)
+    verdict = f"**Verdict:** {markdown_code(verdict_text, in_table=False)}"
+    digests = [
+        markdown_code(d, in_table=False) for d in (report.before_digest, report.after_digest)
+    ]
     if report.identical:
-        return f"**Plugin provenance: identical** (`{report.after_digest}`)\n\n{verdict}\n"
+        return f"**Plugin provenance: identical** ({digests[1]})\n\n{verdict}\n"
     lines = [
         f"### Plugin provenance: {_counts(report)}",
         "",
-        f"Group `{report.group}`: `{report.before_digest}` → `{report.after_digest}`",
+        f"Group {markdown_code(report.group, in_table=False)}: {digests[0]} → {digests[1]}",
         "",
         *(markdown_change_table(report.changes) if report.changes else []),
         *(f"> Note: {markdown_cell(note)}" for note in report.notes),

@@ -125,7 +125,7 @@ def render_matches(
     rows = [(f"{m.name} {m.version}", m.status, _whose(m), match_detail(m)) for m in matches]
     notes = [f"unreadable wheel {u.filename}: {u.problem}" for u in unreadable]
     if fmt == "markdown":
-        lines = [f"### Plugin {_summary(matches, wheels)}", ""]
+        lines = [f"### Plugin {markdown_cell(_summary(matches, wheels))}", ""]
         if rows:
             headers = ("Distribution", "Status", "Plugins", "Found")
             lines += markdown_table(headers, [[markdown_cell(c) for c in row] for row in rows])

@@ -145,14 +145,56 @@ def text_table(
     return lines
 
 
+# What a recorded string may not do in a markdown report (a pull-request comment, a CI job
+# summary): each character that opens something inline is escaped with a backslash,
+# which CommonMark allows before any ASCII punctuation and shows as the character alone.
+# Backslash and backtick (escapes, code spans), * _ ~ (emphasis, strikethrough), [ ]
+# (links, images, footnotes), < (HTML, autolinks), & (entities: ``&#x202E;`` would bring
+# back what terminal_safe took out), | (table cells), $ (GitHub's math), # (a heading's
+# closing sequence). A ``_`` between two letters or digits (most package names) can
+# neither open nor close emphasis, ``!`` opens an image only before ``[``, ``>`` closes
+# only what ``<`` opened: they stay as they are (``->`` is in most messages). A recorded
+# string never starts a line (each starts with the renderer's own text), where ``>``,
+# ``#`` or ``-`` would mean more.
+_MARKDOWN_SPECIAL = r"[\\`*~\[\]<&|$#]|(?<![^\W_])_|_(?![^\W_])"
+# GitHub links bare URLs and ``www.`` names even without brackets: the colon of ``://``
+# and the dot of ``www.`` are escaped too, which keeps them as text.
+_MARKDOWN_AUTOLINK = r":(?=//)|(?<=www)\."
+
+
+@functools.cache
+def _markdown_special() -> re.Pattern[str]:
+    """The characters :func:`markdown_cell` escapes (``WWW.`` as ``www.``), compiled once."""
+    return re.compile(f"{_MARKDOWN_SPECIAL}|{_MARKDOWN_AUTOLINK}", re.IGNORECASE)
+
+
 def markdown_cell(text: str) -> str:
-    """Text made safe for one markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Recorded text made inert in markdown: a table cell, a heading, a line of prose.
+
+    Nothing in it can end the cell or the line, start a code span, emphasis, a link,
+    an image or HTML, or become a link by itself; a backtick is written escaped, shown
+    as itself. Escaped with backslashes, so the report renders the text as recorded.
+    """
+    escaped = _markdown_special().sub(lambda match: "\\" + match.group(0), text)
+    return escaped.replace("\n", " ")
 
 
-def markdown_code(text: str) -> str:
-    """Text as inline code in one markdown table cell."""
-    return f"`{markdown_cell(text)}`"
+def markdown_code(text: str, *, in_table: bool = True) -> str:
+    r"""Recorded text as one inline code span (in a table cell, unless ``in_table`` is false).
+
+    Inside a code span nothing is markdown, so only what ends it needs care: the fence
+    is one backtick longer than the longest run of backticks in ``text``, with a space
+    inside each end when ``text`` starts or ends with a backtick or a space (CommonMark
+    takes one away from each end); a newline is a space, and in a table ``|`` is
+    ``\|``, which GitHub's tables show as ``|`` even in code.
+    """
+    body = text.replace("\n", " ")
+    if in_table:
+        body = body.replace("|", "\\|")
+    runs = re.findall("`+", body)
+    fence = "`" * (max(map(len, runs), default=0) + 1)
+    pad = " " if body[:1] in ("`", " ") or body[-1:] in ("`", " ") or not body else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:

@@ -198,7 +198,7 @@ def _text(summary: str, findings: list[Finding], report: DiffReport | None) -> s
 
 
 def _markdown(summary: str, findings: list[Finding], report: DiffReport | None) -> str:
-    lines = [f"### Plugin verification: {summary}", ""]
+    lines = [f"### Plugin verification: {markdown_cell(summary)}", ""]  # it names the group
     if findings:
         lines += markdown_table(
             ("Distribution", "Path", "Problem"),
