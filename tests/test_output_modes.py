@@ -1,4 +1,4 @@
-"""``audit --output``: a replaced file keeps its permission bits, a new one follows the umask.
+"""``audit``/``export --output``: a replaced file keeps its permission bits, a new one the umask's.
 
 The lines name runs, plugins and versions; a user who keeps them private (a ``0600``
 file, ``umask 077``) must not find them world-readable after an audit. A replaced file
@@ -29,9 +29,10 @@ def _snapshot(root: Path, skip: Path) -> dict[str, tuple[int, bytes]]:
     }
 
 
-def _audit(tmp_path: Path, umask: int) -> subprocess.CompletedProcess[bytes]:
+def _audit(tmp_path: Path, umask: int, *command: str) -> subprocess.CompletedProcess[bytes]:
+    command = command or ("audit", "runs")
     return subprocess.run(
-        [sys.executable, "-m", "insidellms_provenance", "audit", "runs", "--output", "out.jsonl"],
+        [sys.executable, "-m", "insidellms_provenance", *command, "--output", "out.jsonl"],
         cwd=tmp_path,
         capture_output=True,
         check=False,
@@ -67,3 +68,18 @@ def test_audit_output_mode(tmp_path: Path, existing: int | None, umask: int, mod
     assert json.loads(output.read_bytes().splitlines()[0])["run"] == "runs/a"
     assert stat.S_IMODE(output.stat().st_mode) == mode
     assert _snapshot(tmp_path, output) == before  # nothing else changed
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o077, 0o600), (0o022, 0o644), (0o002, 0o664)])
+def test_a_new_export_follows_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    # export (and record) write through runfile._embed.atomic_write, which made every new
+    # file 0644 whatever the umask.
+    output = tmp_path / "out.jsonl"
+    (tmp_path / "run.json").write_bytes(GOLDEN_FIELD.read_bytes())
+    before = _snapshot(tmp_path, output)
+    result = _audit(tmp_path, umask, "export", "run.json", "--format", "cyclonedx")
+    assert result.returncode in (0, 1), result.stderr  # 1: warnings about what is not pinned
+    assert b"Traceback" not in result.stderr
+    assert json.loads(output.read_bytes())["bomFormat"] == "CycloneDX"
+    assert stat.S_IMODE(output.stat().st_mode) == mode
+    assert _snapshot(tmp_path, output) == before

@@ -181,31 +181,16 @@ def _deferred_interrupts() -> Iterator[_Interrupts]:
     interrupts.check()  # pressed after the last check: still an interrupted command
 
 
-def _output_mode(replaced: os.stat_result | None) -> int:
-    """The permission bits of the file written: those of the file it replaces, if any.
-
-    A new file gets what ``open(path, "w")`` would give it, ``0o666`` less the umask:
-    ``mkstemp`` makes its file ``0o600`` whatever the umask, and a fixed ``0o644`` would
-    widen a private file, or ignore a private umask (lines name runs, plugins, versions).
-    """
-    if replaced is not None:
-        return stat.S_IMODE(replaced.st_mode)
-    # Read by setting it: for that instant a file made by another thread is private.
-    umask = os.umask(0o077)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 @contextlib.contextmanager
 def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes]]:
     """stdout, or a temp file beside ``target`` renamed over it only when all went well.
 
     A Ctrl-C (``interrupts``) noted before the rename removes the temp file instead, and
     so does a ``target`` that became something no write may replace while auditing. The
-    file keeps the permission bits of the one it replaces (:func:`_output_mode`).
+    file keeps the permission bits of the one it replaces (:func:`output_mode`).
     """
     from insidellms_provenance.errors import WriteError
-    from insidellms_provenance.runfile._embed import check_output
+    from insidellms_provenance.runfile._embed import check_output, output_mode
 
     if target is None:
         yield sys.stdout.buffer
@@ -224,7 +209,7 @@ def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes]]:
         os.fsync(file.fileno())
         file.close()
         interrupts.check()
-        os.chmod(temp_name, _output_mode(check_output(target)))
+        os.chmod(temp_name, output_mode(check_output(target)))
         os.replace(temp_name, target)
     except BaseException as error:
         with contextlib.suppress(OSError):

@@ -36,6 +36,7 @@ __all__ = [
     "check_output",
     "embed",
     "embed_text",
+    "output_mode",
     "stale_attestations",
 ]
 
@@ -374,14 +375,15 @@ def stale_attestations(run_dir: Path) -> tuple[str, ...]:
 def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = None) -> bool:
     """Replace ``path`` with ``data``: temp file in the same directory, fsync, rename.
 
-    Keeps the original's permission bits. On failure the original is untouched and the
-    temp file removed. With ``expect``, the rename happens only if ``path`` is still the
-    file ``expect`` describes (same inode, size and modification time); returns whether
-    it was written. What stands at ``path`` is checked by :func:`check_output`, before
-    the temp file is made and again just before the rename.
+    Keeps the original's permission bits (a new file gets :func:`output_mode`'s). On
+    failure the original is untouched and the temp file removed. With ``expect``, the
+    rename happens only if ``path`` is still the file ``expect`` describes (same inode,
+    size and modification time); returns whether it was written. What stands at
+    ``path`` is checked by :func:`check_output`, before the temp file is made and again
+    just before the rename.
     """
     info = check_output(path)
-    mode = stat.S_IMODE(info.st_mode) if info is not None else 0o644
+    mode = output_mode(info)
     import tempfile
 
     try:
@@ -409,6 +411,21 @@ def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = Non
         raise
     _fsync_directory(path.parent)
     return True
+
+
+def output_mode(replaced: os.stat_result | None) -> int:
+    """The permission bits of the file written: those of the file it replaces, if any.
+
+    A new file gets what ``open(path, "w")`` would give it, ``0o666`` less the umask:
+    ``mkstemp`` makes its file ``0o600`` whatever the umask, and a fixed ``0o644`` would
+    widen a private file, or ignore a private umask (lines name runs, plugins, versions).
+    """
+    if replaced is not None:
+        return stat.S_IMODE(replaced.st_mode)
+    # Read by setting it: for that instant a file made by another thread is private.
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def check_output(
