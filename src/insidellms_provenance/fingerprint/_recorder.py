@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["record", "record_field", "record_without_import"]
 
 _Described = tuple[DistributionInfo, frozenset[str], Source]
+_OnDisk = tuple[Path, Path | None, list[str], tuple[list[str], list[UnsatisfiedRequirement]]]
 # What describing a distribution and checking an origin need, imported at first use: a
 # host run whose plugins' descriptions are proved unchanged (``_plugin_cache``) needs
 # neither the RECORD reader nor the integrity check.
@@ -88,47 +90,49 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     child process, so no plugin can end, hang or write into this one. ``in_run`` marks
     the field as observed in a host run; bytecode caches are then not compared with
     their sources, which costs more than a run may spend (``docs/performance.md``), and
-    the field says so.
+    the field says so. Outside a host run, every installed file the field describes is
+    read before this function imports any plugin (here or in the child): what it
+    records is what Python read, not what plugin code left behind. In a host run the
+    host imported its plugins before the hook was asked for the field.
     """
     observations = observations or {}
     disabled = plugins_disabled(group, environ)
     described = _Descriptions(bytecode=not in_run, environ=environ)
-    imported: dict[tuple[str, str], ImportResult] = {}
+    read = functools.partial(_Installed, described=described, environ=environ, in_run=in_run)
+    installed: _Installed | None = None
+    imported: dict[tuple[str, str], ImportResult] | None = None
     if isolated and not disabled:
-        # The child starts first: its interpreter starts while this one discovers.
-        entry_points, imported = _import_while_describing(
-            group, entry_points, observations, described, environ
+        entry_points, installed, imported = _describe_then_import(
+            group, entry_points, observations, read, environ
         )
-    elif entry_points is None:
-        entry_points = discover(group)
-    copies = installed_copies(ep.dist for ep in entry_points if ep.dist is not None)
-    if in_run:
-        described.remember([ep.dist for ep in entry_points if ep.dist is not None])
-    dependencies = _Closures(environ, [ep.dist for ep in entry_points if ep.dist is not None])
+    else:
+        entry_points = discover(group) if entry_points is None else entry_points
+        # Read before _load imports anything in this process. Not in a host run: its
+        # plugins ran before the hook could read anything, and reading first would only
+        # make the caches Python writes at import look like changes to the next run.
+        installed = None if in_run else read(entry_points)
+    outcomes = [
+        _outcome(ep, observations.get((ep.name, ep.value)), imported, disabled=disabled)
+        for ep in entry_points
+    ]
+    on_disk = read(entry_points) if installed is None else installed
     plugins = []
-    for ep in entry_points:
+    for ep, (load, manifest, module_file) in zip(entry_points, outcomes, strict=True):
         observed = observations.get((ep.name, ep.value))
-        isolated_result = imported.get((ep.name, ep.value))
-        if isolated_result is not None:
-            load, manifest = isolated_result["load"], isolated_result["manifest"]
-            module_file = isolated_result["module_file"]
-        else:
-            load, manifest = _load(ep, observed, disabled=disabled)
-            module_file = imported_file(ep)
-        info, source, origin = None, None, schema.origin(status="unknown")
+        origin = schema.origin(status="unknown")
+        info, source = None, None
         closure: tuple[list[str], list[UnsatisfiedRequirement]] = ([], [])
         dist = ep.dist
         if dist is not None:
             info, record_paths, source = described.get(dist)
-            root = _editable_root(dist) if source["editable"] else None
+            site, root, versions, closure = on_disk.of(dist)
             origin = check_origin(
                 module_file,
-                site_dir=Path(described.site(dist)),
+                site_dir=site,
                 record_paths=record_paths,
                 editable_root=root,
-                versions=duplicate_versions(dist, copies.get(versions_key(dist), []), root),
+                versions=versions,
             )
-            closure = dependencies.closure(dist)
         plugins.append(
             schema.fingerprint(
                 entry_point=entry_point_ref(ep),
@@ -144,7 +148,8 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
             )
         )
     described.store()
-    return make_field(group, plugins, conflicts, dependencies.table(), observed_in_run=in_run)
+    table = on_disk.dependencies.table()
+    return make_field(group, plugins, conflicts, table, observed_in_run=in_run)
 
 
 def record_without_import(group: str, recorded: Provenance) -> Provenance:
@@ -193,22 +198,23 @@ def record_without_import(group: str, recorded: Provenance) -> Provenance:
     )
 
 
-def _import_while_describing(
+def _describe_then_import(
     group: str,
     entry_points: list[metadata.EntryPoint] | None,
     observations: Mapping[tuple[str, str], PluginObservation],
-    described: _Descriptions,
+    read: Callable[[list[metadata.EntryPoint]], _Installed],
     environ: Mapping[str, str],
-) -> tuple[list[metadata.EntryPoint], dict[tuple[str, str], ImportResult]]:
-    """Discover, import the plugins not ``observations`` in a child, describe meanwhile.
+) -> tuple[list[metadata.EntryPoint], _Installed, dict[tuple[str, str], ImportResult]]:
+    """Discover, read every installed file the field speaks of, then import in a child.
 
-    The child is started as early as it can be (:class:`~._isolation.Imports`): a new
-    interpreter before discovery, so that it starts while this process lists
-    ``sys.path``; a forked one once the entry points are known. It imports the plugins
-    while this process reads and hashes the distributions' files: on two cores most of
-    its time overlaps, and the results are the same as one step after the other. The
-    child is stopped if anything here fails or is interrupted, and at once when there is
-    nothing to import.
+    The field's ``integrity`` says whether the bytes that ran are the ones RECORD lists,
+    so every plugin distribution is hashed (bytecode caches checked) before the first
+    plugin byte runs: a plugin that rewrites its own files, or deletes its own cache,
+    when imported is recorded as it was when Python read it, never as it left it. Only
+    the interpreter's start-up overlaps this process's work (:class:`~._isolation.Imports`
+    starts a new interpreter before discovery where it cannot fork; a forked child
+    starts at :meth:`~._isolation.Imports.send`). The child is stopped if anything here
+    fails or is interrupted, and at once when there is nothing to import.
     """
     from insidellms_provenance.fingerprint._isolation import Imports
 
@@ -217,16 +223,89 @@ def _import_while_describing(
         imports.start()
         if entry_points is None:
             entry_points = discover(group)
+        installed = read(entry_points)
         pending = [ep for ep in entry_points if (ep.name, ep.value) not in observations]
         if not pending:
-            return entry_points, {}
+            return entry_points, installed, {}
         imports.send(pending)
-        for ep in entry_points:
-            if ep.dist is not None:
-                described.get(ep.dist)
-        return entry_points, imports.results(pending, environ)
+        return entry_points, installed, imports.results(pending, environ)
     finally:
         imports.stop()
+
+
+def _outcome(
+    ep: metadata.EntryPoint,
+    observed: PluginObservation | None,
+    imported: Mapping[tuple[str, str], ImportResult] | None,
+    *,
+    disabled: bool,
+) -> tuple[LoadOutcome, ManifestSummary, str | None]:
+    """How loading ``ep`` went, its manifest, and the file its module came from.
+
+    ``imported`` holds the child's answers when the plugins were imported in one
+    (``None`` otherwise). An entry point the child gave no answer for is ``failed``:
+    importing it here instead would run plugin code in this very process, which the
+    child exists to prevent (a plugin that ends the process would end the command).
+    """
+    if imported is not None and observed is None:
+        found = imported.get((ep.name, ep.value))
+        if found is None:
+            return _no_answer()
+        return found["load"], found["manifest"], found["module_file"]
+    load, manifest = _load(ep, observed, disabled=disabled)
+    return load, manifest, imported_file(ep)
+
+
+def _no_answer() -> tuple[LoadOutcome, ManifestSummary, None]:
+    """The outcome of an entry point the importing child never reported on."""
+    reason = "no answer from the importing child"
+    return (
+        schema.load_outcome(status="failed", error_type="NoAnswer", error_message=reason),
+        schema.manifest_summary(status="error", problems=(reason,)),
+        None,
+    )
+
+
+class _Installed:
+    """What the field says of each plugin distribution on disk, read in one step.
+
+    Descriptions (files hashed, bytecode caches checked), editable roots, the versions of
+    duplicate installs and dependency closures. Outside a host run this step comes
+    before any plugin is imported, so none of it is read after plugin code could have
+    changed it; afterwards only the origin check looks at the disk (it resolves the
+    imported module's path).
+    """
+
+    __slots__ = ("_of", "dependencies")
+
+    def __init__(
+        self,
+        entry_points: list[metadata.EntryPoint],
+        *,
+        described: _Descriptions,
+        environ: Mapping[str, str],
+        in_run: bool,
+    ) -> None:
+        dists = list({id(ep.dist): ep.dist for ep in entry_points if ep.dist is not None}.values())
+        if in_run:
+            described.remember(dists)
+        for dist in dists:
+            described.get(dist)
+        copies = installed_copies(dists)
+        self.dependencies = _Closures(environ, dists)
+        self._of: dict[int, _OnDisk] = {}
+        for dist in dists:
+            root = _editable_root(dist) if described.get(dist)[2]["editable"] else None
+            self._of[id(dist)] = (
+                Path(described.site(dist)),
+                root,
+                duplicate_versions(dist, copies.get(versions_key(dist), []), root),
+                self.dependencies.closure(dist),
+            )
+
+    def of(self, dist: metadata.Distribution) -> _OnDisk:
+        """Site directory, editable root, duplicate versions and closure of ``dist``."""
+        return self._of[id(dist)]
 
 
 class _Closures:

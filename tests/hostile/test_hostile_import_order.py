@@ -1,0 +1,221 @@
+"""Hostile plugins against the order of recording: files are read before plugin code runs.
+
+``record``, ``check`` and ``embed`` hash every plugin distribution's files (and compare
+its bytecode caches with their sources) before the importing child imports the first
+plugin, so a plugin that restores its own tampered file, or deletes its own tampered
+cache, when imported is recorded as Python read it: ``modified``. And a plugin the child
+gave no answer for is ``failed``; it is never imported in the command's own process,
+where ending the process would end the command.
+
+Each case installs real wheels with real uv (copy mode) into a fresh venv, and states
+the exit code, the verdict, and that no file changed but the one the plugin itself
+rewrote or removed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import marshal
+import os
+import struct
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hostile_kit import snapshot
+
+from venvtools import Venv, create_venv, install
+from wheelbuilder import WheelSpec, build_wheel
+
+GROUP = "insidellms.plugins"
+ORIGINAL = b"def register():\n    return None\n"
+# Tampered code that writes the wheel's bytes back over its own file when imported.
+SELF_RESTORING = (
+    b"with open(__file__, 'wb') as _file:\n"
+    b"    _file.write(" + repr(ORIGINAL).encode() + b")\n"
+    b"def register():\n    return 'tampered'\n"
+)
+# Other code than the source's, in the cache Python loads, which removes itself when run.
+SELF_DELETING = "import os\nos.unlink(__cached__)\ndef register():\n    return 'other code'\n"
+RUN = "import sys, insideLLMs\ninsideLLMs.run({'questions': ['a']}, sys.argv[1])\n"
+
+
+def plugin_wheel(directory: Path, name: str, files: dict[str, bytes], target: str) -> None:
+    build_wheel(
+        WheelSpec(name=name, version="1.0", files=files, entry_points={GROUP: {name: target}}),
+        directory,
+    )
+
+
+def tplug_env(root: Path, wheelhouse: Path, *extra: str) -> Venv:
+    """A fresh uv venv with the project, ``tplug`` (one module) and ``extra`` wheels."""
+    links = root / "links"
+    plugin_wheel(links, "tplug", {"tplug/__init__.py": ORIGINAL}, "tplug:register")
+    venv = create_venv(root / "venv", "uv")
+    install(
+        venv,
+        "insidellms-provenance",
+        "tplug",
+        *extra,
+        find_links=links,
+        extra=("--find-links", str(wheelhouse)),
+    )
+    return venv
+
+
+def cli(venv: Venv, *args: str) -> Any:
+    return venv.run("-m", "insidellms_provenance", *args, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return sorted(
+        path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
+    )
+
+
+def plugin(field: bytes, name: str) -> dict[str, Any]:
+    plugins = {p["entry_point"]["name"]: p for p in json.loads(field)["plugins"]}
+    found: dict[str, Any] = plugins[name]
+    return found
+
+
+def plant_cache(source: Path) -> Path:
+    """A cache with a valid timestamp header for ``source`` holding :data:`SELF_DELETING`."""
+    info = source.stat()
+    code = compile(SELF_DELETING, str(source), "exec")
+    header = importlib.util.MAGIC_NUMBER + struct.pack(
+        "<III", 0, int(info.st_mtime) & 0xFFFFFFFF, info.st_size & 0xFFFFFFFF
+    )
+    cache = Path(importlib.util.cache_from_source(str(source)))
+    cache.parent.mkdir(exist_ok=True)
+    cache.write_bytes(header + marshal.dumps(code))
+    return cache
+
+
+@pytest.mark.parametrize("command", ["check", "record"])
+def test_a_self_restoring_source_file_is_recorded_modified(wheelhouse, tmp_path, command):
+    venv = tplug_env(tmp_path, wheelhouse)
+    source = venv.site_packages / "tplug" / "__init__.py"
+    source.write_bytes(SELF_RESTORING)
+    before = snapshot(tmp_path, set())
+    result = cli(venv, command)
+    after = snapshot(tmp_path, set())
+    assert b"Traceback" not in result.stderr, result.stderr
+    assert source.read_bytes() == ORIGINAL  # the tampered code ran: it restored the file
+    assert changed(before, after) == [str(source)]  # that file only, by the plugin
+    if command == "check":
+        assert result.returncode == 1, result.stdout
+        assert b"tplug  integrity  integrity modified: tplug/__init__.py" in result.stdout
+    else:
+        assert result.returncode == 0, result.stderr
+        integrity = plugin(result.stdout, "tplug")["distribution"]["integrity"]
+        assert integrity == {
+            "bytecode": "checked",
+            "paths": ["tplug/__init__.py"],
+            "status": "modified",
+        }
+
+
+@pytest.mark.parametrize("command", ["check", "record"])
+def test_a_self_deleting_tampered_cache_is_recorded_modified(wheelhouse, tmp_path, command):
+    venv = tplug_env(tmp_path, wheelhouse)
+    cache = plant_cache(venv.site_packages / "tplug" / "__init__.py")
+    relative = cache.relative_to(venv.site_packages).as_posix()
+    before = snapshot(tmp_path, set())
+    result = cli(venv, command)
+    after = snapshot(tmp_path, set())
+    assert b"Traceback" not in result.stderr, result.stderr
+    assert not cache.exists()  # the cached code ran: it removed itself
+    assert changed(before, after) == [str(cache)]
+    if command == "check":
+        assert result.returncode == 1, result.stdout
+        assert f"tplug  integrity  integrity modified: {relative}".encode() in result.stdout
+    else:
+        assert result.returncode == 0, result.stderr
+        integrity = plugin(result.stdout, "tplug")["distribution"]["integrity"]
+        assert (integrity["status"], integrity["paths"]) == ("modified", [relative])
+
+
+def test_a_plugin_ending_the_process_after_a_forking_sibling_never_ends_the_cli(
+    wheelhouse, tmp_path
+):
+    # a_first forks at import and both copies go on importing: the child's answer has
+    # a_first twice. b_exit ends the process. Whatever the parent makes of that answer,
+    # b_exit must not be imported in the command's own process.
+    links = tmp_path / "links"
+    plugin_wheel(
+        links,
+        "a-first",
+        {"a_first/__init__.py": b"import os\nos.fork()\n" + ORIGINAL},
+        "a_first:register",
+    )
+    plugin_wheel(
+        links, "b-exit", {"b_exit/__init__.py": b"import os\nos._exit(42)\n"}, "b_exit:register"
+    )
+    venv = tplug_env(tmp_path, wheelhouse, "a-first", "b-exit")
+    before = snapshot(tmp_path, set())
+    checked = cli(venv, "check")
+    recorded = cli(venv, "record")
+    assert changed(before, snapshot(tmp_path, set())) == []
+    for result in (checked, recorded):
+        assert b"Traceback" not in result.stderr, result.stderr
+    assert checked.returncode == 1, checked
+    assert b"b-exit  load  load failed" in checked.stdout
+    assert recorded.returncode == 0, recorded.stderr
+    assert plugin(recorded.stdout, "b-exit")["load"]["status"] == "failed"
+
+
+def test_an_entry_point_without_an_answer_is_failed_and_never_imported_here(site, monkeypatch):
+    """Unit level: the child's answer lacks one entry point (by design here)."""
+    from insidellms_provenance.fingerprint import _isolation
+    from insidellms_provenance.fingerprint._recorder import record_field
+
+    for package in ("noanswer_a", "noanswer_b"):
+        (site / package).mkdir()
+        (site / package / "__init__.py").write_bytes(ORIGINAL)
+        info = site / f"{package}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[{GROUP}]\n{package} = {package}:register\n")
+    answered = _isolation.Imports.results
+
+    def without_b(self: Any, entry_points: Any, environ: Any = os.environ) -> Any:
+        results = answered(self, entry_points, environ)
+        results.pop(("noanswer_b", "noanswer_b:register"))
+        return results
+
+    monkeypatch.setattr(_isolation.Imports, "results", without_b)
+    field = record_field(GROUP, isolated=True, environ={})
+    outcomes = {p["entry_point"]["name"]: p for p in field["plugins"]}
+    assert outcomes["noanswer_a"]["load"]["status"] == "loaded"
+    assert outcomes["noanswer_b"]["load"] == {
+        "status": "failed",
+        "error_type": "NoAnswer",
+        "error_message": "no answer from the importing child",
+    }
+    assert outcomes["noanswer_b"]["manifest"]["status"] == "error"
+    assert outcomes["noanswer_b"]["origin"]["status"] == "unknown"
+    assert "noanswer_b" not in sys.modules  # never imported in this process
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: the in-host hook describes the plugins at the first manifest write, "
+    "after the host imported them (proposed fix: describe them in the hook's register(), "
+    "which the host calls before it imports any other plugin)",
+)
+def test_in_a_host_run_a_self_restoring_plugin_is_recorded_modified(wheelhouse, tmp_path):
+    fakehost = Path(__file__).resolve().parent.parent / "fakehost"
+    files = {p.relative_to(fakehost).as_posix(): p.read_bytes() for p in fakehost.rglob("*.py")}
+    build_wheel(WheelSpec(name="insideLLMs", version="0.2.0", files=files), tmp_path / "links")
+    venv = tplug_env(tmp_path, wheelhouse, "insideLLMs")
+    source = venv.site_packages / "tplug" / "__init__.py"
+    source.write_bytes(SELF_RESTORING)
+    result = venv.run("-c", RUN, str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    assert source.read_bytes() == ORIGINAL  # the tampered code ran in the host
+    manifest = (tmp_path / "run" / "manifest.json").read_bytes()
+    field = json.dumps(json.loads(manifest)["custom"]["plugin_provenance"]).encode()
+    assert plugin(field, "tplug")["distribution"]["integrity"]["status"] == "modified"
