@@ -135,6 +135,7 @@ POLICY_VALUES = {
     "deny": '["beta-plugin"]',
     "integrity": "false",
     "load": "false",
+    "origin": "false",
     "conflicts": "false",
 }
 

@@ -54,6 +54,13 @@ POLICIES = [
         2,
         "policy keys both at the top level (deny)",
     ),
+    # An empty allow list allowed every plugin: a list of what may run names nothing.
+    Case(
+        "policy-empty-allow-list",
+        policy("allow = []\n"),
+        1,
+        "is not allowed (the allow list is empty)",
+    ),
     Case("policy-not-toml", policy("= =\n"), 2, "TOML"),
     Case(
         "policy-not-utf8",

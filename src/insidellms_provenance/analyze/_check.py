@@ -16,7 +16,7 @@ import attrs
 from insidellms_provenance.analyze._change import determinism_rank
 from insidellms_provenance.analyze._dependency_diff import unsatisfied_text
 from insidellms_provenance.errors import ProvenanceError
-from insidellms_provenance.field.schema import PluginFingerprint, Provenance
+from insidellms_provenance.field.schema import Origin, PluginFingerprint, Provenance
 
 __all__ = [
     "CHECK_RULES",
@@ -31,10 +31,12 @@ __all__ = [
 
 # Every rule, as ``check --help`` and docs/check.md state it (installed users have no docs/).
 CHECK_RULES: Final = (
-    "on by default (turn off with --no-integrity, --no-load, --no-conflicts):",
+    "on by default (turn each off with --no-RULE, e.g. --no-origin):",
     "--integrity             a plugin whose installed files do not match RECORD",
     "                        (modified or unverifiable, or not recorded: v1 fields)",
     "--load                  a plugin that failed to load or was skipped",
+    "--origin                a plugin whose module is not one of its distribution's",
+    "                        files (origin shadowed; unknown passes)",
     "--conflicts             a plugin that claimed a registry key another had",
     "off by default:",
     "--strict-plugins        a plugin whose manifest is missing, invalid or raised",
@@ -48,7 +50,7 @@ CHECK_RULES: Final = (
     "--policy FILE           a TOML file with the same keys (strict-plugins,",
     "                        strict-dependencies, require-determinism,",
     "                        insidellms-version, allow, deny, integrity, load,",
-    "                        conflicts), at top level or under",
+    "                        origin, conflicts), at top level or under",
     "                        [tool.insidellms-provenance], not both; command-line",
     "                        options override it",
     "--lock FILE             a plugin distribution or dependency not exactly as locked",
@@ -58,9 +60,10 @@ CHECK_RULES: Final = (
     "Distribution names are compared after PEP 503 normalization.",
 )
 
-# Rules that hold unless turned off: what ran must be what was installed, every plugin
-# must have loaded, and no two plugins may have claimed the same registry key.
-DEFAULT_ON_RULES: Final = ("integrity", "load", "conflicts")
+# Rules that hold unless turned off: what ran must be what was installed (its files, and
+# the module imported being one of them), every plugin must have loaded, and no two
+# plugins may have claimed the same registry key.
+DEFAULT_ON_RULES: Final = ("integrity", "load", "origin", "conflicts")
 
 
 def _names(values: Iterable[str]) -> frozenset[str]:
@@ -69,18 +72,28 @@ def _names(values: Iterable[str]) -> frozenset[str]:
     return frozenset(canonicalize_name(value) for value in values)
 
 
+def _allowed_names(values: Iterable[str] | None) -> frozenset[str] | None:
+    """An allow list's names; None (no list) stays None, and an empty list allows none."""
+    return None if values is None else _names(values)
+
+
 @attrs.frozen(kw_only=True)
 class Policy:
-    """What a run's plugins must satisfy; empty means "no rule"."""
+    """What a run's plugins must satisfy; empty means "no rule", but for ``allow``.
+
+    ``allow`` None is no allow list; an empty one (``allow = []`` in a policy file)
+    allows no distribution, as a list of what may run that names nothing does.
+    """
 
     integrity: bool = True
     load: bool = True
+    origin: bool = True
     conflicts: bool = True
     strict_plugins: bool = False
     strict_dependencies: bool = False
     require_determinism: str | None = None
     insidellms_version: str | None = None
-    allow: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    allow: frozenset[str] | None = attrs.field(default=None, converter=_allowed_names)
     deny: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
 
 
@@ -168,6 +181,7 @@ _POLICY_TYPES: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
     "deny": (_is_names, "a list of distribution names"),
     "integrity": (lambda value: isinstance(value, bool), "true or false"),
     "load": (lambda value: isinstance(value, bool), "true or false"),
+    "origin": (lambda value: isinstance(value, bool), "true or false"),
     "conflicts": (lambda value: isinstance(value, bool), "true or false"),
 }
 
@@ -201,14 +215,16 @@ def check_policy(provenance: Provenance, policy: Policy) -> list[Violation]:
 
 
 def _default_rules(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
-    """The rules on by default: integrity verified, plugin loaded."""
+    """The rules on by default: integrity verified, plugin loaded, module its own."""
     name = plugin["entry_point"]["name"]
     violations = []
     dist = plugin["distribution"]
-    if policy.integrity and dist is not None:
-        integrity = dist["integrity"]
+    if policy.integrity:
+        integrity = None if dist is None else dist["integrity"]
         message = ""
-        if integrity is None:
+        if dist is None:
+            message = "integrity unknown: the plugin has no distribution, so no files to check"
+        elif integrity is None:
             message = "integrity not recorded (a v1 field)"
         elif integrity["status"] != "verified":
             paths = f": {', '.join(integrity['paths'])}" if integrity["paths"] else ""
@@ -221,7 +237,26 @@ def _default_rules(plugin: PluginFingerprint, policy: Policy) -> list[Violation]
         violations.append(
             Violation(plugin=name, rule="load", message=f"load {load['status']}{error}")
         )
+    if policy.origin:
+        violations += _origin_rule(name, plugin["origin"])
     return violations
+
+
+def _origin_rule(name: str, origin: Origin) -> list[Violation]:
+    """``shadowed``: the module that ran is not one of its distribution's files.
+
+    Its files may all match RECORD (``integrity`` verified) while other code ran: a
+    same-named module earlier on ``sys.path``, or a package added beside a namespace
+    module. ``unknown`` passes: nothing could be compared (no import, no file, no
+    distribution, or no list of its files), and what stopped it is the ``load`` or
+    ``integrity`` rule's to report.
+    """
+    if origin["status"] != "shadowed":
+        return []
+    versions = origin["duplicate_versions"]
+    copies = f" (installed copies: {', '.join(versions)})" if versions else ""
+    message = f"origin shadowed: the module imported is not one of its distribution's files{copies}"
+    return [Violation(plugin=name, rule="origin", message=message)]
 
 
 def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
@@ -229,12 +264,10 @@ def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
     manifest = plugin["manifest"]
     violations = _default_rules(plugin, policy)
     dist = plugin["distribution"]["normalized_name"] if plugin["distribution"] else ""
-    if policy.allow and dist not in policy.allow:
-        violations.append(
-            Violation(
-                plugin=name, rule="allow", message=f"distribution {dist or '?'} is not allowed"
-            )
-        )
+    if policy.allow is not None and dist not in policy.allow:
+        empty = "" if policy.allow else " (the allow list is empty)"
+        message = f"distribution {dist or '?'} is not allowed{empty}"
+        violations.append(Violation(plugin=name, rule="allow", message=message))
     if dist in policy.deny:
         violations.append(
             Violation(plugin=name, rule="deny", message=f"distribution {dist} is denied")
@@ -318,14 +351,16 @@ def policy_from(options: Mapping[str, object]) -> Policy:
             raise ProvenanceError(problem)
     determinism = options.get("require-determinism")
     version = options.get("insidellms-version")
+    allow = options.get("allow")  # None: no allow list; [] allows nothing
     return Policy(
         integrity=bool(options.get("integrity", True)),
         load=bool(options.get("load", True)),
+        origin=bool(options.get("origin", True)),
         conflicts=bool(options.get("conflicts", True)),
         strict_plugins=bool(options.get("strict-plugins", False)),
         strict_dependencies=bool(options.get("strict-dependencies", False)),
         require_determinism=None if determinism is None else str(determinism),
         insidellms_version=None if version is None else str(version),
-        allow=[str(n) for n in options.get("allow") or []],  # type: ignore[attr-defined]
+        allow=None if allow is None else [str(n) for n in allow],  # type: ignore[attr-defined]
         deny=[str(n) for n in options.get("deny") or []],  # type: ignore[attr-defined]
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 
@@ -36,6 +36,7 @@ __all__ = [
     "LOCK_LABEL",
     "MATCH_TEXT",
     "UNPACKED_CHANGED",
+    "WITHOUT_DISTRIBUTION",
     "MatchStatus",
     "WheelMatch",
     "dependency_owners",
@@ -44,6 +45,7 @@ __all__ = [
     "match_wheels",
     "read_lock",
     "same_version",
+    "without_distribution",
 ]
 
 MatchStatus = Literal[
@@ -339,6 +341,20 @@ def _this_interpreter(default_groups: Sequence[str] | None) -> _Installer:
     )
 
 
+WITHOUT_DISTRIBUTION: Final = "has no distribution in the run: its files were never identified"
+
+
+def without_distribution(provenance: Provenance) -> list[str]:
+    """Entry-point names of the plugins recorded without a distribution.
+
+    No recording through ``importlib.metadata`` writes one, but the schema allows it and a
+    resealed field can hold it. :func:`match_wheels` has nothing to match such a plugin
+    by, so every consumer of the matches says so rather than leave it out: a lock, an
+    SBOM or a check that passed without it would vouch for a plugin it never saw.
+    """
+    return [p["entry_point"]["name"] for p in provenance["plugins"] if p["distribution"] is None]
+
+
 def lock_violations(
     provenance: Provenance, lock: Mapping[str, Any], lock_dir: Path, *, where: str = "field"
 ) -> list[Violation]:
@@ -378,6 +394,10 @@ def lock_violations(
     unpinned: dict[str, list[str | None]] = {}
     for entry in tool.get("unpinned", []):
         unpinned.setdefault(str(entry["name"]), []).append(entry.get("version"))
+    violations += [
+        Violation(plugin=name, rule="lock", message=f"{name} {WITHOUT_DISTRIBUTION}")
+        for name in without_distribution(provenance)
+    ]
     seen: set[str] = set()
     judge = _EntryJudge(here=here, lock_dir=lock_dir)
     for match in match_wheels(provenance, (), where=where):

@@ -84,6 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for rule, what in (
         ("integrity", "fail when installed files do not match RECORD (default: on)"),
         ("load", "fail when a plugin failed to load or was skipped (default: on)"),
+        ("origin", "fail when a plugin's module is not its distribution's (default: on)"),
         ("conflicts", "fail when plugins claimed the same registry key (default: on)"),
     ):
         parser.add_argument(f"--{rule}", action=argparse.BooleanOptionalAction, help=what)

@@ -76,7 +76,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Export; exit 1 when something could not be pinned or matched (see the warnings)."""
-    from insidellms_provenance.analyze._reproduce import match_wheels
+    from insidellms_provenance.analyze._reproduce import (
+        WITHOUT_DISTRIBUTION,
+        match_wheels,
+        without_distribution,
+    )
     from insidellms_provenance.cli._render import safe_line
     from insidellms_provenance.errors import ProvenanceError
     from insidellms_provenance.fingerprint._wheel import fingerprint_paths
@@ -96,6 +100,10 @@ def run(arguments: argparse.Namespace) -> int:
     )
     matches = match_wheels(provenance, fingerprints, where=str(arguments.run))
     warnings = [f"unreadable wheel {u.filename}: {u.problem}" for u in unreadable]
+    warnings += [
+        f"plugin {name} {WITHOUT_DISTRIBUTION}; it is not in the {fmt} output"
+        for name in without_distribution(provenance)
+    ]
     if fmt == "pylock":
         from insidellms_provenance.analyze.export._pylock import build_lock, lock_text
 
