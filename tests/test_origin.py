@@ -33,8 +33,11 @@ def layout(tmp_path, monkeypatch):
         if where is None:
             monkeypatch.delitem(sys.modules, MODULE, raising=False)
             return
+        # imported_file asks the import system's finders where the name is found, not
+        # the module's __file__: the root goes on sys.path, as an import found it.
         module = types.ModuleType(MODULE)
         if where != "no file":
+            monkeypatch.syspath_prepend(str(roots[where]))
             module.__file__ = str(roots[where] / MODULE / "__init__.py")
         monkeypatch.setitem(sys.modules, MODULE, module)
 
@@ -91,6 +94,14 @@ def test_duplicate_versions(layout, versions, duplicates):
     roots, import_from = layout
     import_from("site")
     assert origin_of(roots, versions=versions)["duplicate_versions"] == duplicates
+
+
+def test_a_module_that_names_the_installed_file_as_its_own_is_still_shadowed(layout):
+    """A shadowing copy earlier on sys.path may set ``__file__`` to the installed path."""
+    roots, import_from = layout
+    import_from("elsewhere")
+    sys.modules[MODULE].__file__ = str(roots["site"] / MODULE / "__init__.py")
+    assert origin_of(roots)["status"] == "shadowed"
 
 
 def test_a_module_linked_into_a_cache_is_the_distributions_own(layout, tmp_path):

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from insidellms_provenance.field import schema
 from insidellms_provenance.field.schema import DEFAULT_GROUP, LoadOutcome, ManifestSummary
@@ -23,6 +23,7 @@ from insidellms_provenance.fingerprint._plugin_manifest import summarize_manifes
 
 if TYPE_CHECKING:
     from importlib import metadata
+    from importlib.machinery import ModuleSpec
     from typing import TypeAlias
 
     # What the loader is given: an entry point found by discovery, or one rebuilt from
@@ -82,9 +83,11 @@ def load_entry_point(ep: LoadableEntryPoint) -> LoadOutcome:
     In the host's group a non-callable object is ``skipped``, as insideLLMs skips it;
     other groups (pytest11, console_scripts...) may point at anything.
     """
-    if entry_point_module(ep) is None:
+    module_name = entry_point_module(ep)
+    if module_name is None:
         message = f"entry point value {ep.value!r} is not a valid object reference"
         return schema.load_outcome(status="failed", error_type="ValueError", error_message=message)
+    _remember_where_found(module_name)
     try:
         with plugin_output_to_stderr(), host_loader_disabled():
             loaded = ep.load()
@@ -179,10 +182,77 @@ def entry_point_module(ep: LoadableEntryPoint) -> str | None:
 
 
 def imported_file(ep: LoadableEntryPoint) -> str | None:
-    """The file the entry point's module was imported from in this process, if any."""
-    module = sys.modules.get(entry_point_module(ep) or "")
-    module_file = getattr(module, "__file__", None)
-    return module_file if isinstance(module_file, str) else None
+    """The file the entry point's module was imported from in this process, if any.
+
+    Not the module's ``__file__``, which its own code may set to anything (a shadowing
+    copy to the installed file's path): the file the import system's finders found for
+    the first module of the chain whose code runs (``pkg`` for ``pkg.sub:obj``; below
+    a namespace package, the first regular package or module). Found just before
+    :func:`load_entry_point` imported it, when it did; for a module imported before
+    (by the host, or by another plugin's code), found again now, by name.
+    """
+    module_name = entry_point_module(ep)
+    if module_name is None or module_name not in sys.modules:
+        return None
+    for name in _chain(module_name):
+        if name in _FOUND_BEFORE_IMPORT:
+            return _FOUND_BEFORE_IMPORT[name]
+    found = _first_code_module(module_name)
+    return found[1] if found is not None else None
+
+
+# Where the first module of an entry point's chain that runs code was found, by that
+# module's name, looked up just before load_entry_point first imported it here (so
+# before any of its code ran). What this process imported, as sys.modules is.
+_FOUND_BEFORE_IMPORT: dict[str, str | None] = {}
+
+
+def _remember_where_found(module_name: str) -> None:
+    """Note where the import about to happen will find ``module_name``'s first code."""
+    found = _first_code_module(module_name)
+    if found is not None and found[0] not in sys.modules:
+        _FOUND_BEFORE_IMPORT.setdefault(*found)
+
+
+def _chain(module_name: str) -> list[str]:
+    """``a``, ``a.b``, ``a.b.c`` for ``a.b.c``: the modules importing it imports, in order."""
+    parts = module_name.split(".")
+    return [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
+
+
+def _first_code_module(module_name: str) -> tuple[str, str | None] | None:
+    """The first module of ``module_name``'s chain that runs code, and its file.
+
+    As the finders of ``sys.meta_path`` (editable installs' included) find it now, by
+    name: ``sys.modules`` and the module's own attributes play no part. A namespace
+    package runs no code: its search locations lead to the next name. ``None`` when
+    nothing is found, a finder fails (the import will fail alike), or the name is no
+    module name; the file is ``None`` for a module without one (built-in).
+    """
+    path: list[str] | None = None
+    try:
+        for name in _chain(module_name):
+            spec = _find_spec(name, path) if name.rpartition(".")[2] else None
+            if spec is None:
+                return None
+            if spec.has_location or spec.submodule_search_locations is None:
+                return name, spec.origin if spec.has_location else None
+            path = list(spec.submodule_search_locations)
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - finders a .pth installed are foreign code
+        return None
+    return None
+
+
+def _find_spec(name: str, path: list[str] | None) -> ModuleSpec | None:
+    """The spec the first finder of ``sys.meta_path`` gives, as the import system asks."""
+    for finder in list(sys.meta_path):
+        find_spec = getattr(finder, "find_spec", None)
+        spec = find_spec(name, path, None) if find_spec is not None else None
+        if spec is not None:
+            return cast("ModuleSpec", spec)
+    return None
 
 
 def entry_point_attribute(ep: LoadableEntryPoint) -> str | None:

@@ -68,9 +68,9 @@ def check_origin(
 ) -> Origin:
     """``shadowed`` when the imported module's file is not one of the dist's files.
 
-    ``module_file`` is where the entry point's module was imported from (see
-    :func:`~insidellms_provenance.fingerprint._loader.imported_file`), here or in the
-    child process that imported it.
+    ``module_file`` is where the import system found the entry point's module (see
+    :func:`~insidellms_provenance.fingerprint._loader.imported_file`: never the module's
+    own ``__file__``), here or in the child process that imported it.
 
     ``record_paths`` are the distribution's RECORD paths, relative to ``site_dir``. A
     same-named directory earlier on ``sys.path`` is the usual cause of shadowing. Works

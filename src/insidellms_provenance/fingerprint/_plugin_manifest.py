@@ -1,9 +1,15 @@
-"""Validate and summarize what a plugin's ``plugin_manifest()`` returned (RFC phase 1)."""
+"""Validate and summarize what a plugin's ``plugin_manifest()`` returned (RFC phase 1).
+
+Nothing of the manifest reaches the field unredacted: every string copied out of it and
+every problem quoting it passes through
+:func:`~insidellms_provenance.fingerprint._redact.redact`, and ``digest`` is of its
+canonical JSON with that text redacted too (the same bytes on every machine).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance._canonical import canonical_json, sha256_digest
 from insidellms_provenance.errors import NotCanonicalizableError
@@ -16,6 +22,9 @@ from insidellms_provenance.field.schema import (
     RegistryKeys,
     Requires,
 )
+
+if TYPE_CHECKING:
+    import re
 
 __all__ = [
     "KNOWN_SDK_VERSIONS",
@@ -61,19 +70,22 @@ def summarize_manifest(value: object) -> ManifestSummary:
     """Digest a returned manifest and copy out what policy needs; never raises.
 
     Anything wrong makes the status ``invalid`` with every problem listed; the valid
-    parts are still copied, because phase 1 only warns.
+    parts are still copied, because phase 1 only warns. Values are judged as returned
+    and copied redacted: a note that names a cache directory is kept, as
+    ``cache in {path}``, and says no more than that.
     """
     try:
         data = canonical_json(value)
     except NotCanonicalizableError as error:
-        return schema.manifest_summary(status="invalid", problems=(f"not JSON: {error}",))
-    digest = sha256_digest(data)
+        # The error quotes the plugin's keys, which may be anything.
+        return _invalid([f"not JSON: {error}"])
+    clean = _redactor(data)
+    digest = sha256_digest(data if clean is None else clean(data.decode()).encode())
     if len(data) > MAX_MANIFEST_BYTES:
         problem = f"{len(data)} bytes of canonical JSON, over the {MAX_MANIFEST_BYTES} limit"
-        return schema.manifest_summary(status="invalid", digest=digest, problems=(problem,))
+        return _invalid([problem], digest)
     if not isinstance(value, Mapping):
-        problem = f"returned {type(value).__name__}, expected a dict"
-        return schema.manifest_summary(status="invalid", digest=digest, problems=(problem,))
+        return _invalid([f"returned {type(value).__name__}, expected a dict"], digest)
 
     problems: list[str] = [f"missing key {key!r}" for key in _REQUIRED_KEYS if key not in value]
     problems += [f"unknown key {key!r}" for key in sorted(set(value) - _KNOWN_KEYS)]
@@ -88,7 +100,7 @@ def summarize_manifest(value: object) -> ManifestSummary:
     capabilities = _capabilities(value.get("capabilities"), problems)
     requires = _requires(value.get("requires"), problems)
     determinism = _determinism(value.get("determinism"), problems)
-    return schema.manifest_summary(
+    summary = schema.manifest_summary(
         status="invalid" if problems else "ok",
         digest=digest,
         problems=_redacted(problems),
@@ -100,6 +112,12 @@ def summarize_manifest(value: object) -> ManifestSummary:
         requires=requires,
         determinism=determinism,
     )
+    return summary if clean is None else _copies_redacted(summary, clean)
+
+
+def _invalid(problems: list[str], digest: str | None = None) -> ManifestSummary:
+    """An ``invalid`` summary of nothing but ``problems`` (redacted) and the digest."""
+    return schema.manifest_summary(status="invalid", digest=digest, problems=_redacted(problems))
 
 
 def _redacted(problems: list[str]) -> tuple[str, ...]:
@@ -109,6 +127,98 @@ def _redacted(problems: list[str]) -> tuple[str, ...]:
     from insidellms_provenance.fingerprint._redact import redact
 
     return tuple(redact(problem) for problem in problems)
+
+
+def _redactor(data: bytes) -> Callable[[str], str] | None:
+    """A redactor for the strings of a manifest (canonical JSON ``data``) that may need one.
+
+    ``None`` for the common manifest, which then never reaches the redactor's patterns
+    (compiling them costs a host run ≈ 3 ms, searching them ≈ 40 µs a manifest): one
+    whose text passes :func:`_may_need_redacting`, which, without a backslash (every
+    JSON escape has one), holds each string as it is, between quotes. The redactor
+    returned also passes on each string that cannot need it, unread by ``redact``.
+    """
+    from insidellms_provenance.fingerprint._redact import _name_patterns, _prefixes, redact
+
+    names = tuple(pattern for pattern, _ in _name_patterns())
+    prefixes = tuple(prefix for prefix, _ in _prefixes())
+
+    def clean(text: str) -> str:
+        return redact(text) if _may_need_redacting(text, names, prefixes) else text
+
+    return clean if _may_need_redacting(data.decode(), names, prefixes) else None
+
+
+def _may_need_redacting(
+    text: str, names: tuple[re.Pattern[str], ...], prefixes: tuple[str, ...]
+) -> bool:
+    r"""Whether ``redact`` could change ``text``: a cheap test, never wrong when it says no.
+
+    ``redact`` replaces URLs and paths (each holding ``/`` or ``\``; a POSIX path
+    starts at a ``/`` or ``~`` that does not follow a word character, or follows ``:``
+    or a one-letter option such as ``-I``), the environment's prefixes, user and host
+    names. A model key such as ``org/model`` (``/`` after two characters of a word) is
+    none of these. ``tests/hostile/test_hostile_manifest_values.py`` holds this to
+    ``redact`` by property.
+    """
+    if "\\" in text or "~" in text or any(name.search(text) for name in names):
+        return True
+    if "/" not in text:
+        return False
+    if any(prefix in text for prefix in prefixes):
+        return True
+    return not all(map(_ends_a_word, text.split("/")[:-1]))
+
+
+def _ends_a_word(before: str) -> bool:
+    """Whether ``before`` (the text before a ``/``) ends in an ASCII word character.
+
+    Not in a letter right after ``-``: that is an option (``-I/usr``).
+    """
+    last = before[-1:]
+    return last.isascii() and (last.isalnum() or last == "_") and before[-2:-1] != "-"
+
+
+def _copies_redacted(summary: ManifestSummary, clean: Callable[[str], str]) -> ManifestSummary:
+    """``summary`` with every string copied from the manifest passed through ``clean``.
+
+    Only for a manifest that may hold a secret; statuses and problems stay as judged on
+    the values the plugin returned (problems are redacted already).
+    """
+
+    def each(items: Iterable[str]) -> list[str]:
+        return [clean(item) for item in items]
+
+    def one(item: str | None) -> str | None:
+        return None if item is None else clean(item)
+
+    capabilities, requires, determinism = (
+        summary["capabilities"],
+        summary["requires"],
+        summary["determinism"],
+    )
+    return schema.manifest_summary(
+        status=summary["status"],
+        digest=summary["digest"],
+        problems=summary["problems"],
+        name=one(summary["name"]),
+        version=one(summary["version"]),
+        sdk_version=one(summary["sdk_version"]),
+        insidellms=one(summary["insideLLMs"]),
+        capabilities=None
+        if capabilities is None
+        else schema.registry_keys(**{kind: each(capabilities[kind]) for kind in REGISTRY_KINDS}),
+        requires=None
+        if requires is None
+        else schema.requires(
+            python=one(requires["python"]),
+            extras=each(requires["extras"]),
+            env=each(requires["env"]),
+        ),
+        determinism=None
+        if determinism is None
+        else schema.determinism(level=determinism["class"], notes=one(determinism["notes"])),
+    )
 
 
 def _string(

@@ -244,7 +244,8 @@ def source_tree_digest(root: Path) -> str:
     :data:`SKIPPED_SOURCE_DIRS`, ``*.egg-info`` metadata and virtual environments
     (``pyvenv.cfg``) at any depth, :data:`TOP_LEVEL_OUTPUT_DIRS` directly below ``root``
     unless they are packages, and bytecode. Building, testing or creating a venv in
-    place does not change the digest; an edit to any module does.
+    place does not change the digest; an edit to any module does. A symlink, to a file
+    or to a directory, is its target as written: retargeting it changes the digest.
     """
     rows: list[tuple[str, str]] = []
     for directory, dirnames, filenames in os.walk(root):
@@ -254,16 +255,27 @@ def source_tree_digest(root: Path) -> str:
             if not _skipped(Path(directory, name), top=directory == str(root))
         )
         relative_dir = Path(directory).relative_to(root)
-        for name in filenames:
-            path = Path(directory, name)
-            relative = (relative_dir / name).as_posix()
-            mode = os.lstat(path).st_mode
-            if stat.S_ISLNK(mode):
-                rows.append((relative, "symlink:" + os.readlink(path)))
-            elif stat.S_ISREG(mode) and not name.endswith((".pyc", ".pyo")):
-                rows.append((relative, _file_sha256(path)))
+        # os.walk lists a symlink to a directory among the directories, and does not
+        # descend into it: its row is written here, with those of the files.
+        for name in (*dirnames, *filenames):
+            row = _row(Path(directory, name))
+            if row is not None:
+                rows.append(((relative_dir / name).as_posix(), row))
     rows.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
     return canonical_digest(rows)
+
+
+def _row(path: Path) -> str | None:
+    """What the digest holds for ``path``: a link's target, a file's hash, else nothing.
+
+    Nothing for a directory (its files have rows), bytecode, or a special file.
+    """
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        return "symlink:" + os.readlink(path)
+    if stat.S_ISREG(mode) and not path.name.endswith((".pyc", ".pyo")):
+        return _file_sha256(path)
+    return None
 
 
 def _skipped(directory: Path, *, top: bool) -> bool:
