@@ -173,6 +173,7 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
             problem = _row_problem(files, dist_info, depth, entry, path, normal)
             if problem is not None:
                 findings.append(Finding(entry.path, problem))
+        findings = _without_recompiled_caches(findings, entries, normalized)
         findings += _unexpected_files(files, roots, listed)
         if bytecode:
             findings += _bytecode_findings(files, entries, normalized, verdicts)
@@ -736,6 +737,61 @@ def _bytecode_findings(
 
 
 _LEVELS: Final = ((0, ""), (1, ".opt-1"), (2, ".opt-2"))
+
+# What an installer's own compile does to the row of a cache the wheel shipped: pip and
+# ``uv pip install --compile-bytecode`` write over it (other bytes, another size); and a
+# cache, shipped or not, may be deleted (Python compiles the source).
+_RECOMPILED_CACHE_PROBLEMS: Final = frozenset(
+    {"content does not match RECORD hash", "size does not match RECORD", "missing"}
+)
+
+
+def _without_recompiled_caches(
+    findings: list[Finding], entries: list[RecordEntry], normalized: list[str]
+) -> list[Finding]:
+    """The row findings, less those of shipped caches the bytecode check judges instead.
+
+    A wheel may ship ``DIR/__pycache__/NAME.<tag>.pyc`` with a hash in RECORD, and an
+    installer that compiles rewrites it, legitimately (pip with ``force=True``, ``uv pip
+    install --compile-bytecode``; plain uv leaves it): its RECORD hash then says nothing
+    about tampering, and believing it would give each installer another ``integrity``.
+    Such a cache, of a source RECORD lists with a hash, at this interpreter's tag and
+    import levels, is judged as every other cache is, against its source
+    (:func:`_bytecode_findings`). A sourceless cache, or another interpreter's, is
+    rewritten by no installer: its hash stands. Only rows already at fault are looked at.
+    """
+    if not any(finding.problem in _RECOMPILED_CACHE_PROBLEMS for finding in findings):
+        return findings
+    sources = {path for path, _, _ in _listed_sources(entries, normalized)}
+    # A finding names its row's path as RECORD has it; where it lies, as for the sources.
+    on_disk = dict(zip([entry.path for entry in entries], normalized, strict=True))
+    return [
+        finding
+        for finding in findings
+        if finding.problem not in _RECOMPILED_CACHE_PROBLEMS
+        or not _is_cache_of(on_disk.get(finding.path, finding.path), sources)
+    ]
+
+
+def _is_cache_of(path: str, sources: Collection[str]) -> bool:
+    """Whether ``path`` is where this interpreter caches one of ``sources`` (no prefix).
+
+    The very names :func:`_cache_candidates` looks for: ``DIR/__pycache__/NAME.<tag>.pyc``
+    and its ``opt-1``/``opt-2`` variants, for a source ``DIR/NAME.py``.
+    """
+    tag = sys.implementation.cache_tag
+    directory, found, name = f"/{path}".rpartition("/__pycache__/")
+    if tag is None or not found or "/" in name:
+        return False
+    from importlib.machinery import SOURCE_SUFFIXES
+
+    directory = directory[1:] + "/" if directory else ""
+    for _, optimization in _LEVELS:
+        ending = f".{tag}{optimization}.pyc"
+        if name.endswith(ending) and len(name) > len(ending):
+            stem = directory + name[: -len(ending)]
+            return any(stem + suffix in sources for suffix in SOURCE_SUFFIXES)
+    return False
 
 
 def _listed_sources(
