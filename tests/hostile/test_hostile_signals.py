@@ -134,13 +134,13 @@ def test_host_rewrite_between_read_and_replace_is_not_lost(world: World, genuine
     original = embed_module.embed_text
     rewritten = []
 
-    def host_rewrites_first(text: str, provenance: Provenance, *, where: str) -> tuple[str, bool]:
+    def host_rewrites_first(text: str, provenance: Provenance, **options: Any) -> tuple[str, bool]:
         if not rewritten:
             rewritten.append(True)
             updated = host_manifest()
             updated["custom"]["status_counts"] = {"success": 6}
             (run / "manifest.json").write_text(json.dumps(updated, sort_keys=True, indent=2))
-        return original(text, provenance, where=where)
+        return original(text, provenance, **options)
 
     embed_module.embed_text = host_rewrites_first  # type: ignore[assignment]
     try:

@@ -43,30 +43,42 @@ class ImportResult(TypedDict):
     module_file: str | None
 
 
-def serve_child(work: Callable[[Callable[[dict[str, Any]], None]], None]) -> NoReturn:
+def serve_child(work: Callable[[Callable[[dict[str, Any]], None]], None], key: str) -> NoReturn:
     """Run ``work(send)``, then say the answer is complete, and end the process.
 
     Plugin writes to fd 1 or ``sys.__stdout__`` go to stderr; messages (JSON lines) go on
-    a duplicate of the original stdout. ``KeyboardInterrupt`` ends the child with
+    a duplicate of the original stdout, each tagged with ``key`` (the parent's secret for
+    this child) and this process's id: the parent takes no line without both
+    (:func:`~insidellms_provenance.fingerprint._isolation.converse`). A copy of this
+    process that plugin code forked sends nothing: it ends at its first message, so
+    the parent hears one process. ``KeyboardInterrupt`` ends the child with
     :data:`INTERRUPTED`, which the parent turns back into ``KeyboardInterrupt``.
     """
     report = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    pid = os.getpid()
 
     def send(message: dict[str, Any]) -> None:
-        report.write(json.dumps(message).encode() + b"\n")
+        if os.getpid() != pid:  # a fork of plugin code's: only the child answers
+            os._exit(0)
+        try:
+            report.write(json.dumps({"key": key, "pid": pid, **message}).encode() + b"\n")
+        except OSError:  # the parent stopped listening (it refused an answer, or timed out)
+            os._exit(_FAILED)
 
     try:
         work(send)
         send({"complete": True})
     except KeyboardInterrupt:
-        with contextlib.suppress(OSError):
-            send({"interrupted": True})
+        send({"interrupted": True})
         os._exit(INTERRUPTED)
     report.close()
     # Skip interpreter shutdown: plugin atexit handlers and threads are not our business.
-    sys.stderr.flush()
+    # The parent requires exit status 0 after the complete answer: a closed stderr
+    # must not turn it into a failure.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(0)
 
 
@@ -74,14 +86,13 @@ def serve_imports(spec: Mapping[str, Any]) -> NoReturn:
     """Import each entry point of ``spec["entry_points"]`` in order; report each step.
 
     A ``loaded`` message after the import and a ``done`` message with the
-    :class:`ImportResult` after
-    ``plugin_manifest()``: a plugin that ends the process leaves the parent with every
+    :class:`ImportResult` after ``plugin_manifest()``, each tagged with ``spec["key"]``
+    (:func:`serve_child`): a plugin that ends the process leaves the parent with every
     step before it.
 
-    No bytecode cache is written: the parent checks the plugins' directories while this
-    child imports (a cache appearing meanwhile, or Python's temporary file beside it,
-    would be a finding in one run and not the next), and recording leaves the
-    environment as it found it.
+    No bytecode cache is written: recording leaves the environment as it found it, and
+    the next run's check of the plugins' directories (made before this child is told
+    what to import) finds the caches it found this time.
     """
     sys.dont_write_bytecode = True
 
@@ -98,7 +109,7 @@ def serve_imports(spec: Mapping[str, Any]) -> NoReturn:
             }
             send({"done": [name, value], "result": result})
 
-    serve_child(work)
+    serve_child(work, spec["key"])
 
 
 def serve_forked(report_fd: int, spec: Mapping[str, Any]) -> NoReturn:

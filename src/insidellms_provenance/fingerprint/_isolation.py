@@ -22,27 +22,42 @@ way it is another process, which plugin code can end, hang or change without tou
 this one, and whose answer is read the same way. The child sends fd 1 to stderr while
 plugin code runs (see
 :func:`~insidellms_provenance.fingerprint._loader.plugin_output_to_stderr`) and reports on
-its own duplicate of the pipe. Inside a host run nothing of this is used: the host
-imports its plugins itself. ``doctor`` and ``list`` with insideLLMs installed let the
-host load its plugins in a child of the same kind (:func:`spawn`, :func:`converse` and
+its own duplicate of the pipe.
+
+Plugin code shares the child, so it can reach that pipe: the parent takes nothing on
+trust. Every line must be a JSON object of at most :data:`MAX_LINE_BYTES` bytes carrying
+the key this parent gave this child (plugin code would have to dig it out of the
+child's memory) and one process id throughout; the answers must come exactly as asked,
+``loaded`` then ``done`` for each entry point in order, each valid against the schema,
+then ``complete``, then the child's exit with status 0 and nothing more. Anything else
+is a :class:`ProtocolViolation`: the child is stopped, the entry point it was answering
+for is ``failed`` ("the child's answers were not the tool's own: ..."), the answers it
+gave before stand (each came whole and in order before the anomaly), and a new child goes
+on with the plugins after it. Strings the child redacted are redacted again here.
+
+Inside a host run nothing of this is used: the host imports its plugins itself.
+``doctor`` and ``list`` with insideLLMs installed let the host load its plugins in a
+child of the same kind (:func:`spawn`, :func:`converse` and
 :func:`~insidellms_provenance.fingerprint._child.serve_child`, used by
 :mod:`insidellms_provenance.host._inspect`).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import json
 import marshal
 import os
+import re
 import selectors
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from importlib import metadata
-from typing import IO, TYPE_CHECKING, Any, Final, Protocol
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast
 
 from insidellms_provenance._signals import interrupts_held, one_thread
 from insidellms_provenance.field import schema
@@ -55,12 +70,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_LINE_BYTES",
     "TIMEOUT_VARIABLE",
     "ChildFailed",
     "ChildProcess",
     "Imports",
+    "ProtocolViolation",
+    "Redactor",
     "converse",
     "import_isolated",
+    "new_key",
     "send",
     "spawn",
     "stop",
@@ -68,6 +87,9 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT: Final = 300.0
+MAX_LINE_BYTES: Final = 1 << 26
+"""The longest line the parent reads from a child: a whole field of thousands of plugins
+fits (``doctor``'s view), and a line without end cannot fill the parent's memory."""
 TIMEOUT_VARIABLE: Final = "INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT"
 _INTERRUPTED: Final = 130  # the child's exit status after a KeyboardInterrupt (_child)
 _IMPORTS: Final = "insidellms_provenance.fingerprint._child:serve_imports"
@@ -124,6 +146,21 @@ class ChildFailed(Exception):  # noqa: N818 - an outcome, not a programming erro
         self.timed_out = timed_out
 
 
+class ProtocolViolation(ChildFailed):
+    """The child sent what the tool's own child never sends: its answer is not evidence.
+
+    ``cause`` names the anomaly, never quoting what the child sent.
+    """
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause, timed_out=False)
+
+
+def new_key() -> str:
+    """A child's secret: it tags every line, so lines plugin code writes blindly are told apart."""
+    return os.urandom(16).hex()
+
+
 class Imports:
     """The child importing one list of entry points, started as early as it can be.
 
@@ -142,6 +179,7 @@ class Imports:
 
     def __init__(self) -> None:
         self._process: ChildProcess | None = None
+        self._key = new_key()
 
     def start(self) -> None:
         """Start a new interpreter now, so that its start-up overlaps discovery.
@@ -159,15 +197,16 @@ class Imports:
         triples = _triples(entry_points)
         if self._process is None:
             with interrupts_held():
-                self._process = _start(triples)
+                self._process = _start(triples, self._key)
         else:
-            send(self._process, {"entry_points": triples})
+            send(self._process, {"entry_points": triples, "key": self._key})
 
     def results(
         self, entry_points: Sequence[metadata.EntryPoint], environ: Mapping[str, str] = os.environ
     ) -> dict[tuple[str, str], ImportResult]:
         """:func:`import_isolated` of what :meth:`send` sent, read from this child."""
-        return import_isolated(entry_points, environ, started=self._process)
+        started = None if self._process is None else (self._process, self._key)
+        return import_isolated(entry_points, environ, started=started)
 
     def stop(self) -> None:
         """Stop the child if it still runs (nothing was sent, or something failed)."""
@@ -183,12 +222,12 @@ def import_isolated(
     entry_points: Sequence[metadata.EntryPoint],
     environ: Mapping[str, str] = os.environ,
     *,
-    started: ChildProcess | None = None,
+    started: tuple[ChildProcess, str] | None = None,
 ) -> dict[tuple[str, str], ImportResult]:
     """Import every entry point in a child process; one result per (name, value).
 
-    ``started`` is a child already importing these entry points (:class:`Imports`).
-    Raises ``KeyboardInterrupt`` when plugin code or the user interrupted.
+    ``started`` is a child already importing these entry points (:class:`Imports`), with
+    its key. Raises ``KeyboardInterrupt`` when plugin code or the user interrupted.
     """
     limit = timeout(environ)
     results: dict[tuple[str, str], ImportResult] = {}
@@ -197,7 +236,7 @@ def import_isolated(
         done, failure = _run_child(remaining, limit, started)
         started = None  # a further child, after a failure, starts with what remains
         results.update(done)  # two entry points with one (name, value) share a result
-        remaining = remaining[len(done) :]
+        remaining = remaining[len(done) :]  # done answers the first len(done), in order
         if failure is not None:
             results[(remaining[0][0], remaining[0][1])] = failure
             remaining = remaining[1:]
@@ -216,31 +255,166 @@ def timeout(environ: Mapping[str, str] = os.environ) -> float:
 def _run_child(
     entry_points: list[tuple[str, str, str]],
     timeout: float,
-    started: ChildProcess | None = None,
+    started: tuple[ChildProcess, str] | None = None,
 ) -> tuple[list[tuple[tuple[str, str], ImportResult]], ImportResult | None]:
     """Results of the plugins the child finished, in order, and the failure of the next."""
-    done: list[tuple[tuple[str, str], ImportResult]] = []
-    load: LoadOutcome | None = None
-    child = started
+    answers = _Answers(entry_points)
+    if started is None:
+        key = new_key()
+        with interrupts_held():
+            child = _start(entry_points, key)
+    else:
+        child, key = started
+    messages = converse(child, timeout, key)
     try:
-        if child is None:
-            with interrupts_held():
-                child = _start(entry_points)
-        messages = converse(child, timeout)
         for message in messages:
-            if "loaded" in message:
-                load = message["loaded"]
-            elif "done" in message:
-                done.append(((message["done"][0], message["done"][1]), message["result"]))
-                load = None
+            answers.take(message)
+        answers.complete()
+    except ProtocolViolation as violation:
+        stop(child)
+        reason = f"the child's answers were not the tool's own: {violation}; the child was stopped"
+        return answers.kept(), _failure(None, answers.again(reason), "ProtocolViolation")
     except ChildFailed as failed:
         reason = failed.cause if failed.timed_out else f"the plugin ended the process ({failed})"
-        return done, _failure(load, reason)
+        return answers.done, _failure(answers.pending_load(), reason)
     except BaseException:
-        if child is not None:  # interrupted before the conversation began
-            stop(child)
+        stop(child)
         raise
-    return done, None
+    finally:
+        messages.close()
+    return answers.done, None
+
+
+class _Answers:
+    """The child's answers, taken only as asked: ``loaded``, then ``done``, per entry point.
+
+    Each is checked against the schema and its strings redacted again; anything else is
+    a :class:`ProtocolViolation`. A ``loaded`` outcome is checked where it is used:
+    equal to the one in ``done`` (checked there), or alone when the child ended before.
+    """
+
+    def __init__(self, asked: list[tuple[str, str, str]]) -> None:
+        self._asked = asked
+        self.done: list[tuple[tuple[str, str], ImportResult]] = []
+        self.load: object = None  # as sent, for the entry point being answered for
+        self.again = Redactor()
+
+    def take(self, message: dict[str, Any]) -> None:
+        """Take the next message, or raise :class:`ProtocolViolation`."""
+        if len(self.done) == len(self._asked):
+            raise ProtocolViolation("an answer after every entry point was answered")
+        name, value, _ = self._asked[len(self.done)]
+        if self.load is None:
+            if message.keys() != {"loaded"} or message["loaded"] is None:
+                raise ProtocolViolation(f"{_kind(message)} where the import of {name} was due")
+            self.load = message["loaded"]
+            return
+        if message.keys() != {"done", "result"} or message["done"] != [name, value]:
+            raise ProtocolViolation(f"{_kind(message)} where the answer for {name} was due")
+        result = message["result"]
+        _check(result, _import_result(), "result")
+        if result["load"] != self.load:
+            raise ProtocolViolation(f"two different import outcomes for {name}")
+        result["load"] = self.again(result["load"])
+        result["manifest"] = self.again(result["manifest"])
+        self.done.append(((name, value), result))
+        self.load = None
+
+    def pending_load(self) -> LoadOutcome | None:
+        """The outcome ``loaded`` said for the entry point still unanswered, if valid."""
+        if self.load is None:
+            return None
+        try:
+            _check(self.load, LoadOutcome, "loaded")
+        except ProtocolViolation:
+            return None
+        return self.again(cast("LoadOutcome", self.load))
+
+    def complete(self) -> None:
+        """The child said its answer is complete: every entry point must have been answered."""
+        if len(self.done) < len(self._asked):
+            name = self._asked[len(self.done)][0]
+            raise ProtocolViolation(f"'complete' before the answer for {name}")
+
+    def kept(self) -> list[tuple[tuple[str, str], ImportResult]]:
+        """What stands after a violation: every answer but the last when all were given.
+
+        An anomaly after the last answer follows that answer with no other in between,
+        so it, like the answer an anomaly interrupts, is not taken.
+        """
+        return self.done[:-1] if len(self.done) == len(self._asked) else self.done
+
+
+def _check(value: object, cls: type, where: str) -> None:
+    """Raise :class:`ProtocolViolation` unless ``value`` is a valid ``cls`` (of the schema)."""
+    from insidellms_provenance.field._validate import validate
+
+    issues = validate(value, cls, where)
+    if issues:
+        raise ProtocolViolation(f"a malformed answer ({issues[0]})")
+
+
+def _kind(message: dict[str, Any]) -> str:
+    """What a message calls itself, in words that quote nothing the child sent."""
+    known = {"loaded": "a 'loaded' message", "done": "a 'done' message"}
+    return next((known[key] for key in message if key in known), "an unknown message")
+
+
+def _import_result() -> type:
+    from insidellms_provenance.fingerprint._child import ImportResult
+
+    return ImportResult
+
+
+_Value = TypeVar("_Value")
+# Strings a Redactor keeps: statuses and digests, checked against the schema's values and
+# pattern. (``module_file``, only compared with RECORD's paths, is not given to it.)
+_CHECKED_STRINGS: Final = frozenset({"status", "digest"})
+
+
+class Redactor:
+    r"""Redact every string of a child's valid answer (a load outcome, a manifest) again.
+
+    The child redacts them already, and :func:`~._redact.redact` is idempotent: the
+    tool's own answer comes out as it went in, and a line plugin code wrote holds no
+    secret either. Most answers hold no ``/``, ``\`` nor a user or host name, which every
+    redaction needs: their JSON text (where any other character is escaped with a
+    ``\``) says so in a few microseconds, and they pass as they are. The names are
+    looked up once per redactor, where ``redact`` looks them up for each string.
+    """
+
+    def __init__(self) -> None:
+        self._names: tuple[tuple[re.Pattern[str], str], ...] | None = None
+
+    def __call__(self, value: _Value) -> _Value:
+        text = json.dumps(value)
+        if "/" in text or "\\" in text or any(name.search(text) for name, _ in self._patterns()):
+            from insidellms_provenance.fingerprint._redact import redact
+
+            changed: _Value = _each_string(value, redact)
+            return changed
+        return value
+
+    def _patterns(self) -> tuple[tuple[re.Pattern[str], str], ...]:
+        if self._names is None:
+            from insidellms_provenance.fingerprint._redact import _name_patterns
+
+            self._names = _name_patterns()
+        return self._names
+
+
+def _each_string(value: Any, change: Callable[[str], str]) -> Any:  # noqa: ANN401 - JSON
+    """``value`` (JSON) with ``change`` applied to each string, but statuses and digests."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [_each_string(item, change) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: item if key in _CHECKED_STRINGS else _each_string(item, change)
+            for key, item in value.items()
+        }
+    return value
 
 
 def spawn(serve: str, payload: Mapping[str, Any] | None = None) -> subprocess.Popen[bytes]:
@@ -286,25 +460,32 @@ def _write(process: ChildProcess, data: bytes, *, close: bool) -> None:
         raise
 
 
-def converse(process: ChildProcess, timeout: float) -> Iterator[dict[str, Any]]:
-    """Yield the messages of a child :func:`spawn` started, until it is complete.
+def converse(
+    process: ChildProcess, timeout: float, key: str
+) -> Generator[dict[str, Any], None, None]:
+    """Yield the messages of a child :func:`spawn` started with ``key``, until it is complete.
 
-    Raises :class:`ChildFailed` when the child ends, or sends nothing for ``timeout``
-    seconds (counted from the first read), before its ``complete`` message, and
-    ``KeyboardInterrupt`` when it was interrupted. The child is stopped on any error.
+    Each message is a line's object without its ``key`` and ``pid``. Raises
+    :class:`ProtocolViolation` at a line the tool's child never sends (see the module's
+    docstring), :class:`ChildFailed` when the child ends, or sends nothing for
+    ``timeout`` seconds (counted from the first read), before its ``complete`` message,
+    and ``KeyboardInterrupt`` when it was interrupted. The child is stopped on any error.
     """
     try:
         assert process.stdout is not None  # noqa: S101 - spawn requested the pipe
+        lines = _Lines(process.stdout)
+        frames = _Frames(key)
         overran = False
-        for message in _messages(process.stdout, timeout):
-            if message is None:
-                overran = True
+        while True:
+            line = lines.next(timeout)
+            if line is None:
+                overran = not lines.ended
                 break
-            if "interrupted" in message:
+            message = frames.take(line)
+            if message == {"interrupted": True}:
                 break
-            if "complete" in message:
-                process.wait()
-                _close_pipes(process)
+            if message == {"complete": True}:
+                _finish(process, lines)
                 return
             yield message
         if overran:
@@ -321,42 +502,98 @@ def converse(process: ChildProcess, timeout: float) -> Iterator[dict[str, Any]]:
     raise ChildFailed(_exit_text(code), timed_out=False)
 
 
-def _messages(stream: IO[bytes], timeout: float) -> Iterator[dict[str, Any] | None]:
-    """Decoded lines from the child; ``None`` once no line came within ``timeout``."""
-    selector = selectors.DefaultSelector()
-    selector.register(stream, selectors.EVENT_READ)
-    fd = stream.fileno()
-    buffer = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
+def _finish(process: ChildProcess, lines: _Lines) -> None:
+    """After ``complete``: the child ends with status 0, and sent nothing more."""
+    code = process.wait()
+    if code != 0:
+        raise ProtocolViolation(f"{_exit_text(code)} after the complete answer")
+    if lines.more():
+        raise ProtocolViolation("a line after the complete answer")
+    _close_pipes(process)
+
+
+class _Frames:
+    """The child's lines as messages: JSON objects with its key, all from one process."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+        self._pid: int | None = None
+
+    def take(self, line: bytes) -> dict[str, Any]:
+        """The message in ``line``, without ``key`` and ``pid``, or :class:`ProtocolViolation`."""
+        try:
+            value = json.loads(line, parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # not JSON, NaN, a number of 5,000 digits, ...
+            raise ProtocolViolation("a line that is not JSON") from None
+        if not isinstance(value, dict) or value.pop("key", None) != self._key:
+            raise ProtocolViolation("a line without the child's key (plugin code wrote it)")
+        pid = value.pop("pid", None)
+        if type(pid) is not int or pid != (self._pid if self._pid is not None else pid):
+            raise ProtocolViolation("lines from another process than the child")
+        self._pid = pid
+        return value
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(name)  # NaN, Infinity, -Infinity: not JSON numbers
+
+
+class _Lines:
+    """The lines of a child's pipe as they come, none longer than :data:`MAX_LINE_BYTES`."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._fd = stream.fileno()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(stream, selectors.EVENT_READ)
+        self._ready: collections.deque[bytes] = collections.deque()
+        self._partial: list[bytes] = []  # the line begun, in pieces (joined once, at its end)
+        self._partial_size = 0
+        self.ended = False  # the pipe's end was read
+
+    def next(self, timeout: float) -> bytes | None:
+        """The next line; ``None`` at the pipe's end (``ended``), or after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while not self._ready:
+            if self.ended:
+                return None
             left = deadline - time.monotonic()
-            if left <= 0 or not selector.select(left):
-                yield None
-                return
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                deadline = time.monotonic() + timeout
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(message, dict):
-                    yield message
-    finally:
-        selector.close()
+            if left <= 0 or not self._selector.select(left):
+                return None
+            self._read()
+        return self._ready.popleft()
+
+    def more(self) -> bool:
+        """Whether anything but the pipe's end is there now (read without waiting)."""
+        while not (self._ready or self._partial or self.ended) and self._selector.select(0):
+            self._read()
+        return bool(self._ready or self._partial)
+
+    def _read(self) -> None:
+        chunk = os.read(self._fd, 1 << 16)
+        if not chunk:
+            self.ended = True
+            self._selector.close()
+            return
+        *lines, rest = chunk.split(b"\n")
+        if lines:
+            lines[0] = b"".join([*self._partial, lines[0]])
+            self._partial, self._partial_size = [], 0
+        if rest:
+            self._partial.append(rest)
+            self._partial_size += len(rest)
+        if self._partial_size > MAX_LINE_BYTES or any(len(ln) > MAX_LINE_BYTES for ln in lines):
+            raise ProtocolViolation(f"a line over {MAX_LINE_BYTES} bytes")
+        self._ready.extend(lines)
 
 
-def _failure(load: LoadOutcome | None, reason: str) -> ImportResult:
+def _failure(
+    load: LoadOutcome | None, reason: str, error_type: str = "ProcessEnded"
+) -> ImportResult:
     """A plugin that never answered: failed at import, or at ``plugin_manifest()``."""
     if load is None:
         return {
             "load": schema.load_outcome(
-                status="failed", error_type="ProcessEnded", error_message=reason
+                status="failed", error_type=error_type, error_message=reason
             ),
             "manifest": schema.manifest_summary(
                 status="error", problems=("module failed to import",)
@@ -396,11 +633,13 @@ def _close_pipes(process: ChildProcess) -> None:
                 pipe.close()
 
 
-def _start(entry_points: list[tuple[str, str, str]]) -> ChildProcess:
-    """A child importing ``entry_points``: forked where :func:`_may_fork`, else spawned."""
-    if _may_fork(entry_points):
-        return _fork({"entry_points": entry_points})
-    return spawn(_IMPORTS, {"entry_points": entry_points})
+def _start(entry_points: list[tuple[str, str, str]], key: str) -> ChildProcess:
+    """A child importing ``entry_points``, its lines tagged with ``key``.
+
+    Forked where :func:`_may_fork`, else spawned.
+    """
+    spec = {"entry_points": entry_points, "key": key}
+    return _fork(spec) if _may_fork(entry_points) else spawn(_IMPORTS, spec)
 
 
 def _may_fork(entry_points: Sequence[tuple[str, str, str]] = ()) -> bool:

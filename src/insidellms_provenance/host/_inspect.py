@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 import attrs
 
@@ -49,31 +49,103 @@ def load_host(group: str) -> HostView:
 
 
 def _load_in_child(group: str, host_version: str) -> HostView:
-    from insidellms_provenance.errors import ProvenanceError
-    from insidellms_provenance.fingerprint._isolation import ChildFailed, converse, spawn, timeout
+    """Ask a child to import insideLLMs; its one answer, checked, or one error line.
 
-    answer: dict[str, Any] | None = None
+    The answer is read as :func:`~insidellms_provenance.fingerprint._isolation.converse`
+    reads every child's: plugin code the host loads can reach the child's report pipe,
+    so an answer that is not the tool's own, or not the shape the child sends, is an
+    error like a plugin ending the process, never a traceback nor a view taken on trust.
+    """
+    from insidellms_provenance.errors import ProvenanceError
+    from insidellms_provenance.fingerprint._isolation import (
+        ChildFailed,
+        ProtocolViolation,
+        converse,
+        new_key,
+        spawn,
+        timeout,
+    )
+
+    key = new_key()
     try:
-        for message in converse(spawn(f"{__name__}:_serve", {"group": group}), timeout()):
-            if "error" in message:
-                raise ProvenanceError(str(message["error"]))
-            if "view" in message:
-                answer = message["view"]
+        child = spawn(f"{__name__}:_serve", {"group": group, "key": key})
+        answers = list(converse(child, timeout(), key))
+        return _view(answers, host_version)
     except ChildFailed as failed:
-        cause = failed.cause if failed.timed_out else f"a plugin ended the process ({failed})"
+        if isinstance(failed, ProtocolViolation):
+            cause = f"its answer was not the tool's own: {failed}"
+        elif failed.timed_out:
+            cause = failed.cause
+        else:
+            cause = f"a plugin ended the process ({failed})"
         raise ProvenanceError(
             f"importing insideLLMs failed: {cause} while it loaded the plugins of group "
             f"{group}: {', '.join(_plugin_names(group)) or '-'}"
         ) from None
-    if answer is None:  # a complete answer always holds the view
-        raise ProvenanceError("importing insideLLMs failed: no answer from the loading process")
+
+
+class _ViewAnswer(TypedDict):
+    """What the child sends as ``view``: a :class:`HostView`'s values, as JSON."""
+
+    provenance: Provenance
+    registries: dict[str, list[str]]
+    owners: list[list[str]]  # [kind, name, owner]
+    builtins: list[list[str]]  # [kind, name]
+
+
+def _view(answers: list[dict[str, Any]], host_version: str) -> HostView:
+    """The view in the child's one answer, valid, with its plugins' strings redacted again.
+
+    Raises :class:`~insidellms_provenance.fingerprint._isolation.ProtocolViolation`
+    for anything else, and ``ProvenanceError`` for the child's own error.
+    """
+    from insidellms_provenance.field._validate import validate
+    from insidellms_provenance.fingerprint._isolation import ProtocolViolation, Redactor
+
+    again = Redactor()
+    if len(answers) != 1 or answers[0].keys() not in ({"view"}, {"error"}):
+        raise ProtocolViolation("not one 'view' or 'error' message")
+    if "error" in answers[0]:
+        from insidellms_provenance.errors import ProvenanceError
+
+        if not isinstance(answers[0]["error"], str):
+            raise ProtocolViolation("an error that is not a string")
+        raise ProvenanceError(again(answers[0]["error"]))
+    view = answers[0]["view"]
+    issues = validate(view, _ViewAnswer, "view")
+    issues += [
+        f"view.{name}: an entry of {size} strings expected"
+        for name, size in (("owners", 3), ("builtins", 2))
+        if not issues and any(len(entry) != size for entry in view[name])
+    ]
+    if issues:
+        raise ProtocolViolation(f"a malformed answer ({again(issues[0])})")
     return HostView(
-        provenance=answer["provenance"],
+        provenance=_redacted_again(view["provenance"], again),
         host_version=host_version,
-        registries=answer["registries"],
-        owners={(kind, name): owner for kind, name, owner in answer["owners"]},
-        builtins=frozenset((kind, name) for kind, name in answer["builtins"]),
+        registries=view["registries"],
+        owners={(kind, name): owner for kind, name, owner in view["owners"]},
+        builtins=frozenset((kind, name) for kind, name in view["builtins"]),
     )
+
+
+def _redacted_again(provenance: Provenance, again: Callable[[Any], Any]) -> Provenance:
+    """``provenance`` with each plugin's load and manifest strings redacted again.
+
+    As the CLI's import child's answers are (the same strings, redacted by the child
+    already: the tool's own field comes out unchanged); resealed if that changed any.
+    """
+    from insidellms_provenance.field._build import field_digest
+
+    changed = False
+    for plugin in provenance["plugins"]:
+        for key in ("load", "manifest"):
+            value = again(plugin[key])
+            changed = changed or value is not plugin[key]
+            plugin[key] = value
+    if changed:
+        provenance["digest"] = field_digest(provenance)
+    return provenance
 
 
 def _plugin_names(group: str) -> list[str]:
@@ -106,7 +178,7 @@ def _serve(spec: dict[str, Any]) -> None:
             }
         )
 
-    serve_child(work)
+    serve_child(work, spec["key"])
 
 
 def _load_here(group: str) -> HostView:
