@@ -80,6 +80,36 @@ def _imported_first(world: World) -> None:
     world.plugin("a_first", "import tplug\n" + REGISTER)
 
 
+def _turns_into_a_link(package_too: bool) -> Any:
+    """A shadow whose code, once run, makes its file (or its package) a link to the installed one.
+
+    Resolved after the import, the path Python ran from then reads as the installed
+    file's: only a link above the ``sys.path`` entry may be resolved.
+    """
+
+    def shadow(world: World) -> None:
+        installed = world.site / "tplug"
+        if package_too:
+            moved = world.path("shadow/moved")
+            code = (
+                "import os\n"
+                f"os.rename({str(world.path('shadow/tplug'))!r}, {str(moved)!r})\n"
+                f"os.symlink({str(installed)!r}, {str(world.path('shadow/tplug'))!r})\n"
+            )
+            world.outputs |= {world.path("shadow/tplug"), moved, moved / "__init__.py"}
+            world.outputs.add(world.path("shadow/tplug/__init__.py"))
+        else:
+            code = (
+                "import os\n"
+                "os.unlink(__file__)\n"
+                f"os.symlink({str(installed / '__init__.py')!r}, __file__)\n"
+            )
+            world.outputs.add(world.path("shadow/tplug/__init__.py"))
+        world.write("shadow/tplug/__init__.py", code + OTHER_CODE)
+
+    return shadow
+
+
 def _origin(name: str, status: str) -> Any:
     def check(world: World, result: Result) -> None:
         plugins = {p["entry_point"]["name"]: p for p in json.loads(result.stdout)["plugins"]}
@@ -122,6 +152,18 @@ SHADOWS = [
         _shadowed(_namespace, lambda w: w.write("shadow/nsx/plug.py", _lying(w, "nsx/plug.py"))),
         0,
         check=_origin("nsplug", "shadowed"),
+    ),
+    Case(
+        "record-shadow-turns-itself-into-a-link-to-the-installed-file",
+        _shadowed(_plain, _turns_into_a_link(package_too=False)),
+        0,
+        check=_origin("tplug", "shadowed"),
+    ),
+    Case(
+        "record-shadow-turns-its-package-into-a-link-to-the-installed-one",
+        _shadowed(_plain, _turns_into_a_link(package_too=True)),
+        0,
+        check=_origin("tplug", "shadowed"),
     ),
     Case(
         "record-namespace-unshadowed",

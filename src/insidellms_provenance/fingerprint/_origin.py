@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -108,13 +109,26 @@ def _relative(file: str, directory: str) -> str:
 
 
 def _both_forms(file: str, directory: str) -> Iterator[tuple[str, str]]:
-    """``file`` and ``directory`` as written (absolute), then with symlinks resolved.
+    """``file`` and ``directory`` as written (absolute), then with symlinks above them resolved.
 
     As written first: uv's ``--link-mode=symlink`` installs every file as a symlink into
     its cache, so only the path Python imported through lies in the site directory.
     Resolved second, and only if asked for (resolving costs a system call per
     component): a site directory reached through a symlinked parent (``/tmp`` on
-    macOS) may be spelt differently in ``__file__`` and on ``sys.path``.
+    macOS) may be spelt differently in the module's path and on ``sys.path``. Only the
+    ``sys.path`` entry the file lies in is resolved, never a link below it: there the
+    module's own code could have turned itself, or its package, into a link to the
+    installed file after it ran.
     """
-    yield os.path.abspath(file), os.path.abspath(directory)
-    yield os.path.realpath(file), _real(directory)
+    file = os.path.abspath(file)
+    yield file, os.path.abspath(directory)
+    for entry, below in _entries_holding(file):
+        yield os.path.join(_real(entry), below), _real(directory)
+
+
+def _entries_holding(file: str) -> Iterator[tuple[str, str]]:
+    """Each ``sys.path`` entry (absolute) that ``file`` lies below, and the rest of its path."""
+    for entry in sorted({os.path.abspath(entry or os.curdir) for entry in sys.path}):
+        prefix = entry if entry.endswith(os.sep) else entry + os.sep
+        if file.startswith(prefix):
+            yield entry, file[len(prefix) :]
