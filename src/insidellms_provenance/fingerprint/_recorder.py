@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from insidellms_provenance.fingerprint._dependencies import DependencyTable
     from insidellms_provenance.fingerprint._plugin_cache import PluginDescriptions
 
-__all__ = ["record", "record_field", "record_without_import"]
+__all__ = ["Installed", "read_installed", "record", "record_field", "record_without_import"]
 
 _Described = tuple[DistributionInfo, frozenset[str], Source]
 _OnDisk = tuple[Path, Path | None, list[str], tuple[list[str], list[UnsatisfiedRequirement]]]
@@ -70,6 +70,23 @@ def record(
     return record_field(group, environ=environ, isolated=isolated)
 
 
+def read_installed(
+    entry_points: list[metadata.EntryPoint], *, environ: Mapping[str, str] = os.environ
+) -> Installed:
+    """What a host run's field says of its plugins on disk, read before they are imported.
+
+    The hook calls this in its ``register()``, which the host calls before it imports
+    any other plugin, and hands the result to :func:`record_field` (``on_disk``) when
+    the field is made: a plugin that rewrites its own files at import is recorded as
+    Python read it. Descriptions the plugin cache can keep are stored now, so a process
+    that never writes a manifest still spares the next one the hashing.
+    """
+    described = _Descriptions(bytecode=False, environ=environ)
+    installed = Installed(entry_points, described=described, environ=environ, in_run=True)
+    described.store()
+    return installed
+
+
 def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it has
     group: str = DEFAULT_GROUP,
     *,
@@ -79,6 +96,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     entry_points: list[metadata.EntryPoint] | None = None,
     isolated: bool = False,
     in_run: bool = False,
+    on_disk: Installed | None = None,
 ) -> Provenance:
     """:func:`record`, with what a host run observed.
 
@@ -90,32 +108,41 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     child process, so no plugin can end, hang or write into this one. ``in_run`` marks
     the field as observed in a host run; bytecode caches are then not compared with
     their sources, which costs more than a run may spend (``docs/performance.md``), and
-    the field says so. Outside a host run, every installed file the field describes is
-    read before this function imports any plugin (here or in the child): what it
-    records is what Python read, not what plugin code left behind. In a host run the
-    host imported its plugins before the hook was asked for the field.
+    the field says so. Every installed file the field describes is read before any
+    plugin is imported: outside a host run by this function (here or in the child); in
+    a host run by the hook's ``register()`` (:func:`read_installed`), whose result is
+    ``on_disk``. What is recorded is what Python read, not what plugin code left
+    behind. A host run's field made without ``on_disk`` reads the files after the
+    plugins' imports.
     """
     observations = observations or {}
     disabled = plugins_disabled(group, environ)
-    described = _Descriptions(bytecode=not in_run, environ=environ)
-    read = functools.partial(_Installed, described=described, environ=environ, in_run=in_run)
-    installed: _Installed | None = None
+    described = (
+        on_disk.described
+        if on_disk is not None
+        else _Descriptions(bytecode=not in_run, environ=environ)
+    )
+    read = functools.partial(Installed, described=described, environ=environ, in_run=in_run)
     imported: dict[tuple[str, str], ImportResult] | None = None
     if isolated and not disabled:
-        entry_points, installed, imported = _describe_then_import(
+        entry_points, on_disk, imported = _describe_then_import(
             group, entry_points, observations, read, environ
         )
     else:
         entry_points = discover(group) if entry_points is None else entry_points
-        # Read before _load imports anything in this process. Not in a host run: its
-        # plugins ran before the hook could read anything, and reading first would only
-        # make the caches Python writes at import look like changes to the next run.
-        installed = None if in_run else read(entry_points)
+        # Read before _load imports anything in this process, unless in a host run the
+        # hook did not: its plugins ran already, and reading first would only make the
+        # caches Python writes at import look like changes to the next run.
+        if on_disk is None and not in_run:
+            on_disk = read(entry_points)
     outcomes = [
         _outcome(ep, observations.get((ep.name, ep.value)), imported, disabled=disabled)
         for ep in entry_points
     ]
-    on_disk = read(entry_points) if installed is None else installed
+    if on_disk is None or not on_disk.covers(entry_points):
+        # A distribution the early reading did not know is read now; those it read
+        # keep their descriptions (``described`` holds them).
+        on_disk = read(entry_points)
     plugins = []
     for ep, (load, manifest, module_file) in zip(entry_points, outcomes, strict=True):
         observed = observations.get((ep.name, ep.value))
@@ -202,9 +229,9 @@ def _describe_then_import(
     group: str,
     entry_points: list[metadata.EntryPoint] | None,
     observations: Mapping[tuple[str, str], PluginObservation],
-    read: Callable[[list[metadata.EntryPoint]], _Installed],
+    read: Callable[[list[metadata.EntryPoint]], Installed],
     environ: Mapping[str, str],
-) -> tuple[list[metadata.EntryPoint], _Installed, dict[tuple[str, str], ImportResult]]:
+) -> tuple[list[metadata.EntryPoint], Installed, dict[tuple[str, str], ImportResult]]:
     """Discover, read every installed file the field speaks of, then import in a child.
 
     The field's ``integrity`` says whether the bytes that ran are the ones RECORD lists,
@@ -266,17 +293,17 @@ def _no_answer() -> tuple[LoadOutcome, ManifestSummary, None]:
     )
 
 
-class _Installed:
+class Installed:
     """What the field says of each plugin distribution on disk, read in one step.
 
-    Descriptions (files hashed, bytecode caches checked), editable roots, the versions of
-    duplicate installs and dependency closures. Outside a host run this step comes
-    before any plugin is imported, so none of it is read after plugin code could have
-    changed it; afterwards only the origin check looks at the disk (it resolves the
-    imported module's path).
+    Descriptions (files hashed, bytecode caches checked outside a host run), editable
+    roots, the versions of duplicate installs and dependency closures. This step comes
+    before any plugin is imported (in a host run, in the hook's ``register()``), so
+    none of it is read after plugin code could have changed it; afterwards only the
+    origin check looks at the disk (it resolves the imported module's path).
     """
 
-    __slots__ = ("_of", "dependencies")
+    __slots__ = ("_of", "dependencies", "described")
 
     def __init__(
         self,
@@ -286,6 +313,7 @@ class _Installed:
         environ: Mapping[str, str],
         in_run: bool,
     ) -> None:
+        self.described = described
         dists = list({id(ep.dist): ep.dist for ep in entry_points if ep.dist is not None}.values())
         if in_run:
             described.remember(dists)
@@ -306,6 +334,10 @@ class _Installed:
     def of(self, dist: metadata.Distribution) -> _OnDisk:
         """Site directory, editable root, duplicate versions and closure of ``dist``."""
         return self._of[id(dist)]
+
+    def covers(self, entry_points: list[metadata.EntryPoint]) -> bool:
+        """Whether every distribution of ``entry_points`` was read in this step."""
+        return all(ep.dist is None or id(ep.dist) in self._of for ep in entry_points)
 
 
 class _Closures:
@@ -438,7 +470,7 @@ class _Descriptions:
     :mod:`~insidellms_provenance.fingerprint._plugin_cache`, and new ones are kept there.
     """
 
-    __slots__ = ("_bytecode", "_environ", "_made", "_remembered", "_sites", "_verdicts")
+    __slots__ = ("_bytecode", "_environ", "_fresh", "_made", "_remembered", "_sites", "_verdicts")
 
     def __init__(self, *, bytecode: bool, environ: Mapping[str, str] | None = None) -> None:
         self._bytecode = bytecode
@@ -447,6 +479,7 @@ class _Descriptions:
         self._sites: dict[metadata.Distribution, str] = {}
         self._verdicts: BytecodeVerdicts | None = None
         self._remembered: PluginDescriptions | None = None
+        self._fresh = False  # described afresh since the last store()
         if bytecode and environ is not None:
             from insidellms_provenance.fingerprint._bytecode_verdicts import (
                 BytecodeVerdicts,
@@ -486,12 +519,14 @@ class _Descriptions:
                 found = self._describe(dist)
                 if remembered is not None:
                     remembered.add(dist, site, found, checked_ns)
+                    self._fresh = True
             self._made[key] = found
         return self._made[key]
 
     def store(self) -> None:
-        """Keep what was described for the next run (:meth:`remember`)."""
-        if self._remembered is not None:
+        """Keep what was described afresh since the last call, for the next run."""
+        if self._remembered is not None and self._fresh:
+            self._fresh = False
             self._remembered.store()
 
     def _describe(self, dist: metadata.Distribution) -> _Described:

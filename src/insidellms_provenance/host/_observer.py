@@ -15,6 +15,8 @@ from insidellms_provenance.field.schema import (
 if TYPE_CHECKING:
     from importlib import metadata
 
+    from insidellms_provenance.fingerprint._recorder import Installed
+
 __all__ = ["HOST_REGISTRIES", "OBSERVER", "Observer", "RegisterCall"]
 
 HOST_REGISTRIES: Final[dict[str, str]] = {
@@ -30,7 +32,8 @@ class Observer:
 
     Registrations and conflicts per entry point, in load order; who owns each registry
     key; whether the hook has warned; and, computed once per run, the group's entry
-    points and the field.
+    points, what is on disk of their distributions (read in ``register()``, before the
+    host imports any other plugin) and the field.
     """
 
     def __init__(self) -> None:
@@ -42,6 +45,7 @@ class Observer:
         self.entry_points: list[metadata.EntryPoint] | None = None
         # Each entry point's module and attribute path (``plugin._entry_point_of``).
         self.targets: list[tuple[str, list[str], metadata.EntryPoint]] | None = None
+        self.on_disk: Installed | None = None
         self.field: Provenance | None = None
 
     def seed_builtins(self, keys: dict[str, list[str]]) -> None:

@@ -7,7 +7,9 @@ registration) and ``insideLLMs.resources.atomic_write_text`` (to add the field t
 ``manifest.json`` before it is written). The host is judged by that contract, not by its
 version (``host._contract``): an untested version that keeps it is recorded, with one
 warning; one that breaks it, or an error in our code, leaves the run alone with one
-warning naming what is missing.
+warning naming what is missing. Before it wraps anything, ``register()`` reads the
+plugins' installed files (hashes, integrity, sources, closures): the host imports every
+other plugin after it, so what the field says of them is what Python read.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ def _install() -> None:
     registries = {kind: getattr(host_registry, name) for kind, name in HOST_REGISTRIES.items()}
     if getattr(host_registry._call_plugin_register, _MARK, False):
         return
+    _read_installed()
     OBSERVER.seed_builtins({kind: list(reg.list()) for kind, reg in registries.items()})
     host_registry._call_plugin_register = _observing(
         host_registry._call_plugin_register, registries
@@ -136,6 +139,7 @@ def _install_via_host_hooks(registry: Any) -> bool:
         except Exception as problem:  # noqa: BLE001 - never let our bookkeeping alter the run
             _warn(f"could not observe a plugin ({type(problem).__name__})")
 
+    _read_installed()
     registries = {kind: getattr(registry, name, None) for kind, name in HOST_REGISTRIES.items()}
     OBSERVER.seed_builtins(
         {kind: list(reg.list()) for kind, reg in registries.items() if reg is not None}
@@ -143,6 +147,20 @@ def _install_via_host_hooks(registry: Any) -> bool:
     listen(listener)
     contribute(FIELD_KEY, current_field)
     return True
+
+
+def _read_installed() -> None:
+    """Read the plugins' files once per run, before the host imports any other plugin.
+
+    The one moment our code runs before plugin code: a plugin that rewrites its own
+    files when imported would otherwise be recorded as it left them. Bytecode caches
+    the host's imports write afterwards are never seen (a run does not compare caches).
+    An error here leaves the host unwrapped (:func:`register` warns once).
+    """
+    if OBSERVER.on_disk is None:
+        from insidellms_provenance.fingerprint._recorder import read_installed
+
+        OBSERVER.on_disk = read_installed(_entry_points())
 
 
 def _entry_points() -> list[Any]:
@@ -267,5 +285,6 @@ def current_field() -> Provenance:
             conflicts=OBSERVER.conflicts,
             entry_points=_entry_points(),
             in_run=True,
+            on_disk=OBSERVER.on_disk,
         )
     return OBSERVER.field
