@@ -206,11 +206,11 @@ _TEXT = st.lists(st.one_of(_PIECES, st.text(string.printable, max_size=3)), max_
 @settings(max_examples=400, deadline=None)
 @given(text=_TEXT)
 def test_the_cheap_test_never_passes_what_redact_would_change(text: str) -> None:
-    """``_may_need_redacting`` may say yes too often, never no where redact changes text."""
+    """``may_need_redacting`` may say yes too often, never no where redact changes text."""
     import os
     import sys
 
-    from insidellms_provenance.fingerprint import _plugin_manifest, _redact
+    from insidellms_provenance.fingerprint import _redact
 
     saved = {name: os.environ.get(name) for name in ("USER", "HOSTNAME")}
     os.environ.update({"USER": SECRET_USER, "HOSTNAME": SECRET_HOST})
@@ -218,7 +218,7 @@ def test_the_cheap_test_never_passes_what_redact_would_change(text: str) -> None
         names = tuple(pattern for pattern, _ in _redact._name_patterns())
         prefixes = tuple(prefix for prefix, _ in _redact._prefixes())
         for candidate in (text, text + sys.prefix, sys.prefix[1:] + text):
-            if not _plugin_manifest._may_need_redacting(candidate, names, prefixes):
+            if not _redact.may_need_redacting(candidate, names, prefixes):
                 assert _redact.redact(candidate) == candidate, candidate
     finally:
         for name, value in saved.items():
@@ -226,3 +226,36 @@ def test_the_cheap_test_never_passes_what_redact_would_change(text: str) -> None
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def test_registry_keys_a_host_run_observed_are_redacted(tmp_path: Any) -> None:
+    # A plugin chooses its registry keys; a host run copies them into the field
+    # (registered, replaced, conflicts). A key naming a path or a URL with a token is
+    # redacted as a manifest value is; an ordinary key is kept as it is.
+    from insidellms_provenance.field import schema
+    from insidellms_provenance.fingerprint._recorder import _without_secrets
+
+    secret = (
+        f"{tmp_path}/{SECRET_DIR}/model https://u:{SECRET_PASSWORD}@h.example/m?t={SECRET_TOKEN}"
+    )
+    keys = schema.registry_keys(models=[secret, "org/model"], probes=["plain"])
+    seen = schema.observation(
+        load=schema.load_outcome(status="loaded"), registered=keys, replaced=keys
+    )
+    clash = schema.conflict(
+        kind="models", key=secret, plugins=("a", "b"), outcome="overwritten", winner="b"
+    )
+    observations, conflicts = _without_secrets({("a", "a:register"): seen}, [clash])
+    text = json.dumps([list(observations.values()), conflicts])
+    assert not any(token in text for token in SECRETS), text
+    cleaned = observations[("a", "a:register")]
+    assert cleaned["registered"] == cleaned["replaced"]
+    assert cleaned["registered"]["models"] == ["org/model", "{path} https://h.example/m"]
+    assert conflicts[0]["key"] == "{path} https://h.example/m"
+    # Keys that cannot need it are the very same objects: nothing is rebuilt.
+    plain = schema.observation(
+        load=schema.load_outcome(status="loaded"),
+        registered=schema.registry_keys(models=["org/model"]),
+    )
+    untouched = {("p", "p:register"): plain}
+    assert _without_secrets(untouched, [])[0] is untouched

@@ -9,7 +9,7 @@ canonical JSON with that text redacted too (the same bytes on every machine).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from insidellms_provenance._canonical import canonical_json, sha256_digest
 from insidellms_provenance.errors import NotCanonicalizableError
@@ -22,9 +22,6 @@ from insidellms_provenance.field.schema import (
     RegistryKeys,
     Requires,
 )
-
-if TYPE_CHECKING:
-    import re
 
 __all__ = [
     "KNOWN_SDK_VERSIONS",
@@ -79,7 +76,9 @@ def summarize_manifest(value: object) -> ManifestSummary:
     except NotCanonicalizableError as error:
         # The error quotes the plugin's keys, which may be anything.
         return _invalid([f"not JSON: {error}"])
-    clean = _redactor(data)
+    from insidellms_provenance.fingerprint._redact import redactor
+
+    clean = redactor(data.decode())
     digest = sha256_digest(data if clean is None else clean(data.decode()).encode())
     if len(data) > MAX_MANIFEST_BYTES:
         problem = f"{len(data)} bytes of canonical JSON, over the {MAX_MANIFEST_BYTES} limit"
@@ -127,56 +126,6 @@ def _redacted(problems: list[str]) -> tuple[str, ...]:
     from insidellms_provenance.fingerprint._redact import redact
 
     return tuple(redact(problem) for problem in problems)
-
-
-def _redactor(data: bytes) -> Callable[[str], str] | None:
-    """A redactor for the strings of a manifest (canonical JSON ``data``) that may need one.
-
-    ``None`` for the common manifest, which then never reaches the redactor's patterns
-    (compiling them costs a host run ≈ 3 ms, searching them ≈ 40 µs a manifest): one
-    whose text passes :func:`_may_need_redacting`, which, without a backslash (every
-    JSON escape has one), holds each string as it is, between quotes. The redactor
-    returned also passes on each string that cannot need it, unread by ``redact``.
-    """
-    from insidellms_provenance.fingerprint._redact import _name_patterns, _prefixes, redact
-
-    names = tuple(pattern for pattern, _ in _name_patterns())
-    prefixes = tuple(prefix for prefix, _ in _prefixes())
-
-    def clean(text: str) -> str:
-        return redact(text) if _may_need_redacting(text, names, prefixes) else text
-
-    return clean if _may_need_redacting(data.decode(), names, prefixes) else None
-
-
-def _may_need_redacting(
-    text: str, names: tuple[re.Pattern[str], ...], prefixes: tuple[str, ...]
-) -> bool:
-    r"""Whether ``redact`` could change ``text``: a cheap test, never wrong when it says no.
-
-    ``redact`` replaces URLs and paths (each holding ``/`` or ``\``; a POSIX path
-    starts at a ``/`` or ``~`` that does not follow a word character, or follows ``:``
-    or a one-letter option such as ``-I``), the environment's prefixes, user and host
-    names. A model key such as ``org/model`` (``/`` after two characters of a word) is
-    none of these. ``tests/hostile/test_hostile_manifest_values.py`` holds this to
-    ``redact`` by property.
-    """
-    if "\\" in text or "~" in text or any(name.search(text) for name in names):
-        return True
-    if "/" not in text:
-        return False
-    if any(prefix in text for prefix in prefixes):
-        return True
-    return not all(map(_ends_a_word, text.split("/")[:-1]))
-
-
-def _ends_a_word(before: str) -> bool:
-    """Whether ``before`` (the text before a ``/``) ends in an ASCII word character.
-
-    Not in a letter right after ``-``: that is an option (``-I/usr``).
-    """
-    last = before[-1:]
-    return last.isascii() and (last.isalnum() or last == "_") and before[-2:-1] != "-"
 
 
 def _copies_redacted(summary: ManifestSummary, clean: Callable[[str], str]) -> ManifestSummary:

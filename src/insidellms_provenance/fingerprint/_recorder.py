@@ -21,6 +21,7 @@ from insidellms_provenance.field.schema import (
     ManifestSummary,
     PluginObservation,
     Provenance,
+    RegistryKeys,
     Source,
     UnsatisfiedRequirement,
 )
@@ -115,7 +116,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     behind. A host run's field made without ``on_disk`` reads the files after the
     plugins' imports.
     """
-    observations = observations or {}
+    observations, conflicts = _without_secrets(observations or {}, list(conflicts))
     disabled = plugins_disabled(group, environ)
     described = (
         on_disk.described
@@ -177,6 +178,50 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     described.store()
     table = on_disk.dependencies.table()
     return make_field(group, plugins, conflicts, table, observed_in_run=in_run)
+
+
+def _without_secrets(
+    observations: Mapping[tuple[str, str], PluginObservation], conflicts: list[Conflict]
+) -> tuple[Mapping[tuple[str, str], PluginObservation], list[Conflict]]:
+    """The registry keys a host run observed, redacted as manifest values are.
+
+    A plugin chooses its keys, and a key that names a path or a URL with a token would
+    reach the field through ``registered``, ``replaced`` and ``conflicts``. The usual
+    keys (``org/model``) never reach the redactor's patterns (:func:`~._redact.redactor`).
+    """
+    keys = [c["key"] for c in conflicts]
+    for seen in observations.values():
+        for found in (seen["registered"], seen["replaced"]):
+            if found is not None:
+                keys += [*found["models"], *found["probes"], *found["datasets"]]
+    if not keys:
+        return observations, conflicts
+    from insidellms_provenance.fingerprint._redact import redactor
+
+    clean = redactor("\n".join(keys))
+    if clean is None:
+        return observations, conflicts
+
+    def cleaned(found: RegistryKeys | None) -> RegistryKeys | None:
+        if found is None:
+            return None
+        return schema.registry_keys(
+            models=map(clean, found["models"]),
+            probes=map(clean, found["probes"]),
+            datasets=map(clean, found["datasets"]),
+        )
+
+    return (
+        {
+            ep: schema.observation(
+                load=seen["load"],
+                registered=cleaned(seen["registered"]),
+                replaced=cleaned(seen["replaced"]),
+            )
+            for ep, seen in observations.items()
+        },
+        [{**c, "key": clean(c["key"])} for c in conflicts],
+    )
 
 
 def record_without_import(group: str, recorded: Provenance) -> Provenance:
