@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from hostile_kit import Case, Result, World, host_manifest, reseal, run_case
+from test_hostile_dependency_table import dependency
 
-DIGEST = "sha256:" + "1" * 64
 UNMET = {
     "name": "liby",
     "requirement": "liby>=2",
@@ -28,20 +28,7 @@ UNMET = {
 
 def _with_libx(field: dict[str, Any]) -> dict[str, Any]:
     """The base side: every plugin depends on ``libx``, whose ``liby>=2`` is unmet."""
-    field["dependencies"] = {
-        "libx": {
-            "distribution": {
-                "name": "libx",
-                "normalized_name": "libx",
-                "version": "1.0",
-                "record_digest": DIGEST,
-                "code_digest": DIGEST,
-                "problems": [],
-                "integrity": None,
-            },
-            "source": None,
-        }
-    }
+    field["dependencies"] = {"libx": dependency("libx")}
     for plugin in field["plugins"]:
         plugin["dependencies"] = ["libx"]
         plugin["unsatisfied"] = [dict(UNMET)]
