@@ -175,6 +175,7 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
                 findings.append(Finding(entry.path, problem))
         findings = _without_recompiled_caches(findings, entries, normalized)
         findings += _unexpected_files(files, roots, listed)
+        findings += _shadowing_entries(files, listed)
         if bytecode:
             findings += _bytecode_findings(files, entries, normalized, verdicts)
     finally:
@@ -452,7 +453,7 @@ class _SiteFiles:
             return self._listings[directory]
         below = self._below_roots.get(directory)
         if below is None:
-            below = self._below_roots[directory] = self._is_below_roots(directory)
+            below = self._below_roots[directory] = self.is_below_roots(directory)
         if not below and not always:
             return None
         try:
@@ -471,7 +472,7 @@ class _SiteFiles:
             self._listings[directory] = listing
         return listing
 
-    def _is_below_roots(self, directory: str) -> bool:
+    def is_below_roots(self, directory: str) -> bool:
         """Whether ``directory`` is a root or below one (walked for unexpected files)."""
         while directory:
             if directory in self._roots:
@@ -668,6 +669,54 @@ def _unexpected_files(files: _SiteFiles, roots: list[str], listed: set[str]) -> 
         )
         findings.append(Finding(path, problem))
     return findings
+
+
+def _shadowing_entries(files: _SiteFiles, listed: set[str]) -> list[Finding]:
+    """Unlisted entries Python would import in place of a listed module outside the roots.
+
+    A top-level module or a module of a namespace directory (``nsx/plug.py``) lies in a
+    directory the unexpected-file walk does not claim (others' files live there too).
+    Beside it, an extension module of the same name (``plug.cpython-311-x86_64-linux-
+    gnu.so``) or a package directory (``plug/__init__.py``) is imported first, and the
+    listed file never runs. Each is looked up by name (a few ``lstat`` calls a module),
+    not listed: a site directory can hold thousands of entries.
+    """
+    findings = []
+    for path in listed:
+        if not path.endswith(".py") or path.startswith("../"):
+            continue
+        directory, _, name = path.rpartition("/")
+        stem = name[:-3]
+        if stem == "__init__" or not stem.isidentifier() or files.is_below_roots(directory):
+            continue
+        dir_fd = files.place(directory)[0]
+        if isinstance(dir_fd, str):
+            continue  # the listed file's own row says why its directory cannot be reached
+        prefix = f"{directory}/" if directory else ""
+        findings += [
+            Finding(prefix + found, f"unexpected file: Python imports it in place of {name}")
+            for found in _shadows(dir_fd, stem)
+            if prefix + found not in listed
+        ]
+    return findings
+
+
+def _shadows(dir_fd: int, stem: str) -> list[str]:
+    """Entries of the directory ``dir_fd`` that Python's path finder prefers to ``stem.py``."""
+    from importlib.machinery import EXTENSION_SUFFIXES, all_suffixes
+
+    found = [stem + suffix for suffix in EXTENSION_SUFFIXES if _exists(stem + suffix, dir_fd)]
+    package = (f"{stem}/__init__{suffix}" for suffix in all_suffixes())
+    found += [init for init in package if _exists(init, dir_fd)][:1]
+    return found
+
+
+def _exists(name: str, dir_fd: int) -> bool:
+    try:
+        os.lstat(name, dir_fd=dir_fd)
+    except OSError:
+        return False
+    return True
 
 
 def _entries_below(files: _SiteFiles, root: str, listed: set[str]) -> Iterator[str]:
