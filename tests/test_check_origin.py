@@ -123,15 +123,24 @@ def test_a_shadowed_plugin_fails_live_check_and_check_run(shadowed, tmp_path):
     assert snapshot(tmp_path, {now}) == before  # nothing changed but record's output
     for result in (live, recorded, of_run, of_clean):
         assert b"Traceback" not in result.stderr, result.stderr
-    expected = b"nsplug  origin  origin shadowed: the module imported is not one of its"
+    # Both rules see it: origin (the module imported is not the listed one) and
+    # integrity (an entry Python imports in place of a listed module is a finding).
+    expected = (
+        b"nsplug  integrity  integrity modified: nsplug/plug/__init__.py\n"
+        b"nsplug  origin     origin shadowed: the module imported is not one of its"
+    )
     assert live.returncode == 1, live.stdout
     assert expected in live.stdout
-    assert b"1 violation\n" in live.stdout  # integrity holds: only origin fails
+    assert b"2 violations\n" in live.stdout
     plugin = json.loads(now.read_bytes())["plugins"][0]
     assert (plugin["origin"]["status"], plugin["distribution"]["integrity"]["status"]) == (
         "shadowed",
-        "verified",
+        "modified",
     )
     assert of_run.returncode == 1, of_run.stdout
     assert expected in of_run.stdout
+    only_origin = run(venv, "check", str(now), "--no-integrity")
+    assert only_origin.returncode == 1, only_origin.stdout
+    assert b"1 violation\n" in only_origin.stdout
+    assert b"nsplug  origin  origin shadowed" in only_origin.stdout
     assert of_clean.returncode == 0, of_clean.stdout  # the run before it was added

@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
 from hostile_kit import Case, Result, World, assert_outcome, run_case, run_cli
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
