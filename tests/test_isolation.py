@@ -172,3 +172,33 @@ def test_a_ctrl_c_while_a_child_starts_lands_once_the_child_is_kept() -> None:
     finally:
         signal.signal(signal.SIGINT, previous)
     assert kept == ["the child"]
+
+
+def _link(name: str) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{name}")
+    except OSError:  # the listing's own descriptor, closed already
+        return ""
+
+
+def _selectors_open() -> int:
+    return sum("eventpoll" in _link(name) for name in os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize("line", [b"not json", b'{"key": "wrong", "pid": 1, "done": []}'])
+def test_a_refused_conversation_leaves_no_selector_open(line: bytes) -> None:
+    # A selector left for the collector was inherited by the next forked child, which
+    # closed its descriptor, reused the number for its saved stdout, and lost that when
+    # the selector was freed: every plugin after a refused answer failed with EBADF
+    # (seen on Python 3.12). The conversation closes its selector however it ends.
+    before = _selectors_open()
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"import sys; sys.stdout.buffer.write({line!r} + b'\\n')"],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+    )
+    with pytest.raises(_isolation.ProtocolViolation):
+        for _ in _isolation.converse(child, 30, _isolation.new_key()):
+            pass
+    assert _selectors_open() == before

@@ -471,9 +471,9 @@ def converse(
     ``timeout`` seconds (counted from the first read), before its ``complete`` message,
     and ``KeyboardInterrupt`` when it was interrupted. The child is stopped on any error.
     """
+    assert process.stdout is not None  # noqa: S101 - spawn requested the pipe
+    lines = _Lines(process.stdout)
     try:
-        assert process.stdout is not None  # noqa: S101 - spawn requested the pipe
-        lines = _Lines(process.stdout)
         frames = _Frames(key)
         overran = False
         while True:
@@ -495,6 +495,11 @@ def converse(
     except BaseException:
         stop(process)
         raise
+    finally:
+        # Closed here, in this process, whatever ends the conversation: a selector left
+        # for the collector would be inherited by the next forked child, which closes
+        # its descriptor and may reuse the number, and would close that when freed.
+        lines.close()
     if overran:
         raise ChildFailed(f"did not finish within {timeout:g} s; stopped", timed_out=True)
     if code == _INTERRUPTED:
@@ -567,6 +572,10 @@ class _Lines:
         while not (self._ready or self._partial or self.ended) and self._selector.select(0):
             self._read()
         return bool(self._ready or self._partial)
+
+    def close(self) -> None:
+        """Close the selector (its own descriptor); the stream is the child's to close."""
+        self._selector.close()
 
     def _read(self) -> None:
         chunk = os.read(self._fd, 1 << 16)
