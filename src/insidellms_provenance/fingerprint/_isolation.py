@@ -50,7 +50,6 @@ import gc
 import json
 import marshal
 import os
-import re
 import selectors
 import signal
 import sys
@@ -377,30 +376,22 @@ class Redactor:
 
     The child redacts them already, and :func:`~._redact.redact` is idempotent: the
     tool's own answer comes out as it went in, and a line plugin code wrote holds no
-    secret either. Most answers hold no ``/``, ``\`` nor a user or host name, which every
-    redaction needs: their JSON text (where any other character is escaped with a
-    ``\``) says so in a few microseconds, and they pass as they are. The names are
-    looked up once per redactor, where ``redact`` looks them up for each string.
+    secret either. Most answers need no redaction, which their JSON text says in a few
+    microseconds (:class:`~._redact.Redactors`, the names looked up once a child), and
+    they pass as they are.
     """
 
     def __init__(self) -> None:
-        self._names: tuple[tuple[re.Pattern[str], str], ...] | None = None
+        from insidellms_provenance.fingerprint._redact import Redactors
+
+        self._redactors = Redactors()
 
     def __call__(self, value: _Value) -> _Value:
-        text = json.dumps(value)
-        if "/" in text or "\\" in text or any(name.search(text) for name, _ in self._patterns()):
-            from insidellms_provenance.fingerprint._redact import redact
-
-            changed: _Value = _each_string(value, redact)
-            return changed
-        return value
-
-    def _patterns(self) -> tuple[tuple[re.Pattern[str], str], ...]:
-        if self._names is None:
-            from insidellms_provenance.fingerprint._redact import _name_patterns
-
-            self._names = _name_patterns()
-        return self._names
+        clean = self._redactors(json.dumps(value))
+        if clean is None:
+            return value
+        changed: _Value = _each_string(value, clean)
+        return changed
 
 
 def _each_string(value: Any, change: Callable[[str], str]) -> Any:  # noqa: ANN401 - JSON
