@@ -292,6 +292,24 @@ def test_untested_host_version_with_the_contract_intact_is_recorded(wheelhouse, 
     assert field["plugins"][0]["load"]["status"] == "loaded"
 
 
+def test_a_failed_annotation_is_warned_of_on_an_untested_host(wheelhouse, tmp_path):
+    """The note that an untested host is recorded never hides that this run was not."""
+    venv = _host_variant(wheelhouse, tmp_path, host_spec("0.2.1"))
+    injection = (
+        "import insidellms_provenance.runfile._embed as e\n"
+        "def boom(*a, **k): raise RuntimeError('injected')\n"
+        "e.embed_text = boom\n"
+    )
+    result = venv.run("-c", injection + RUN, str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    stderr = result.stderr.decode()
+    assert stderr.count("insidellms-provenance:") == 2, stderr
+    assert "insideLLMs 0.2.1 is not a tested version" in stderr
+    assert "insidellms-provenance: manifest not annotated (RuntimeError: injected)" in stderr
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_bytes())
+    assert "plugin_provenance" not in manifest["custom"]
+
+
 BROKEN_CONTRACTS = {
     "function removed": (
         ("insideLLMs/registry.py", "def _call_plugin_register(fn):", "def _call_register(fn):"),

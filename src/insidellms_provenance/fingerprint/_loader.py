@@ -14,7 +14,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final, cast
 
 from insidellms_provenance.field import schema
@@ -107,18 +107,9 @@ def call_plugin_manifest(ep: LoadableEntryPoint, outcome: LoadOutcome) -> Manife
     Looks in the entry point's module, then in its parent packages, nearest first:
     ``pkg.hooks:register`` finds ``pkg.plugin_manifest``.
     """
-    module_name = entry_point_module(ep)
-    if outcome["status"] == "disabled" or module_name is None or module_name not in sys.modules:
-        # A module whose import raised is removed from sys.modules; one whose
-        # registration failed inside a host run is still there and still declares.
-        return schema.manifest_summary(status="error", problems=("module failed to import",))
-    function = _find_manifest_function(module_name)
-    if function is None:
-        return schema.manifest_summary(status="missing")
+    function = _manifest_function(ep, outcome)
     if not callable(function):
-        return schema.manifest_summary(
-            status="invalid", problems=("plugin_manifest is not callable",)
-        )
+        return function
     with plugin_output_to_stderr():  # once for both: each redirection costs system calls
         try:
             with host_loader_disabled():
@@ -137,6 +128,36 @@ def call_plugin_manifest(ep: LoadableEntryPoint, outcome: LoadOutcome) -> Manife
             error_type, _ = describe_error(error)
             problem = f"the returned value could not be read ({error_type})"
             return schema.manifest_summary(status="invalid", problems=(problem,))
+
+
+def _manifest_function(
+    ep: LoadableEntryPoint, outcome: LoadOutcome
+) -> Callable[[], object] | ManifestSummary:
+    """The entry point's ``plugin_manifest``, or the summary of why there is none to call.
+
+    Looking it up may run plugin code (a module's ``__getattr__``, such as a lazy
+    loader's): what that raises is the manifest's error, never the caller's.
+    """
+    module_name = entry_point_module(ep)
+    if outcome["status"] == "disabled" or module_name is None or module_name not in sys.modules:
+        # A module whose import raised is removed from sys.modules; one whose
+        # registration failed inside a host run is still there and still declares.
+        return schema.manifest_summary(status="error", problems=("module failed to import",))
+    try:
+        function = _find_manifest_function(module_name)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - a module's __getattr__ is plugin code
+        error_type, message = describe_error(error)
+        problem = f"looking up plugin_manifest raised {error_type}: {message}"
+        return schema.manifest_summary(status="error", problems=(problem,))
+    if function is None:
+        return schema.manifest_summary(status="missing")
+    if not callable(function):
+        return schema.manifest_summary(
+            status="invalid", problems=("plugin_manifest is not callable",)
+        )
+    return function
 
 
 # importlib's EntryPoint.pattern: ``module`` or ``module:attr.attr`` with optional extras.

@@ -31,7 +31,7 @@ class Observer:
     """Everything the hook keeps for one host run (STYLE rule 6: the one global).
 
     Registrations and conflicts per entry point, in load order; who owns each registry
-    key; whether the hook has warned; and, computed once per run, the group's entry
+    key; what the hook has warned about; and, computed once per run, the group's entry
     points, what is on disk of their distributions (read in ``register()``, before the
     host imports any other plugin) and the field.
     """
@@ -41,7 +41,7 @@ class Observer:
         self.conflicts: list[Conflict] = []
         self.owners: dict[tuple[str, str], str] = {}
         self.builtins: set[tuple[str, str]] = set()
-        self.warned = False
+        self.warned: set[str] = set()  # what about: each is warned of once per run
         self.entry_points: list[metadata.EntryPoint] | None = None
         # Each entry point's module and attribute path (``plugin._entry_point_of``).
         self.targets: list[tuple[str, list[str], metadata.EntryPoint]] | None = None

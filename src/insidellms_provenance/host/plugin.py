@@ -18,7 +18,9 @@ import importlib
 import os
 import sys
 import warnings
+from _thread import get_ident
 from collections.abc import Callable, Mapping
+from types import BuiltinMethodType, MethodType
 from typing import TYPE_CHECKING, Any, Final
 
 from insidellms_provenance.field.schema import DEFAULT_GROUP, FIELD_KEY, MANIFEST_NAME
@@ -57,12 +59,24 @@ def register() -> None:
     try:
         _install()
     except Exception as error:  # noqa: BLE001 - nothing of ours may fail a run
-        _warn(f"hook not installed ({type(error).__name__}: {error})")
+        _warn(f"hook not installed ({_described(error)})", about="hook")
 
 
-def _warn(message: str) -> None:
-    if not OBSERVER.warned:
-        OBSERVER.warned = True
+def _described(error: BaseException) -> str:
+    """``Type: message`` of an error, never raising (its ``__str__`` may be plugin code)."""
+    from insidellms_provenance.fingerprint._loader import describe_error
+
+    return ": ".join(describe_error(error))
+
+
+def _warn(message: str, *, about: str) -> None:
+    """Warn that the hook could not do a part of its job, once per run for each part.
+
+    The parts (``hook``, ``plugin``, ``manifest``) fail independently, and the last one
+    says the run has no field at all: a warning about another never hides it.
+    """
+    if about not in OBSERVER.warned:
+        OBSERVER.warned.add(about)
         warnings.warn(
             f"insidellms-provenance: {message}; run 'insidellms-provenance embed RUN_DIR' "
             "after the run instead",
@@ -90,7 +104,8 @@ def _install() -> None:
     if problems:
         _warn(
             f"insideLLMs {version} does not keep the plugin contract this hook relies on "
-            f"({'; '.join(problems)}), so this run records no plugin provenance"
+            f"({'; '.join(problems)}), so this run records no plugin provenance",
+            about="hook",
         )
         return
     _note_untested(version)
@@ -109,8 +124,8 @@ def _install() -> None:
 
 def _note_untested(version: object) -> None:
     """Warn once that the host's version is untested, when its contract is intact."""
-    if version not in TESTED_HOST_VERSIONS and not OBSERVER.warned:
-        OBSERVER.warned = True
+    if version not in TESTED_HOST_VERSIONS and "version" not in OBSERVER.warned:
+        OBSERVER.warned.add("version")
         warnings.warn(
             f"insidellms-provenance: insideLLMs {version} is not a tested version; the "
             "plugin contract this hook relies on is intact, so provenance is recorded",
@@ -137,7 +152,7 @@ def _install_via_host_hooks(registry: Any) -> bool:
             calls = [(str(k), str(n), bool(o), bool(e)) for k, n, o, e in event.calls]
             OBSERVER.note((event.name, event.value), calls, event.error)
         except Exception as problem:  # noqa: BLE001 - never let our bookkeeping alter the run
-            _warn(f"could not observe a plugin ({type(problem).__name__})")
+            _warn(f"could not observe a plugin ({type(problem).__name__})", about="plugin")
 
     _read_installed()
     registries = {kind: getattr(registry, name, None) for kind, name in HOST_REGISTRIES.items()}
@@ -176,7 +191,9 @@ def _entry_point_of(function: object) -> tuple[str, str] | None:
     """The (name, value) of the group's entry point whose object is ``function``.
 
     Each entry point's object is looked up now (a module may rebind it), by the module
-    and attribute path its value names, worked out once per run.
+    and attribute path its value names, worked out once per run. Of two entry points
+    naming one object (an old name kept beside a new one), the host calls the first in
+    its order first: the first not yet observed is the one being called.
     """
     if OBSERVER.targets is None:
         from insidellms_provenance.fingerprint._loader import (
@@ -192,9 +209,27 @@ def _entry_point_of(function: object) -> tuple[str, str] | None:
         target: Any = sys.modules.get(module_name)
         for part in parts:
             target = getattr(target, part, None) if part else target
-        if target is function:
+        if _same_callable(target, function) and (ep.name, ep.value) not in OBSERVER.observations:
             return ep.name, ep.value
     return None
+
+
+def _same_callable(target: object, function: object) -> bool:
+    """Whether ``target`` is ``function``, or the same method bound to the same object.
+
+    Each lookup of a method (``pkg:Plugin.register``, a classmethod) makes a new bound
+    method, so the host's object and ours are two objects binding the same two. They are
+    compared by identity: ``==`` would run a plugin's ``__eq__``.
+    """
+    if target is function:
+        return True
+    kind = type(function)
+    if kind is not type(target) or kind not in (MethodType, BuiltinMethodType):
+        return False
+    same = getattr(target, "__self__", None) is getattr(function, "__self__", None)
+    if kind is MethodType:
+        return same and getattr(target, "__func__", None) is getattr(function, "__func__", None)
+    return same and getattr(target, "__name__", None) == getattr(function, "__name__", None)
 
 
 def _observing(original: Callable[..., Any], registries: dict[str, Any]) -> Callable[..., Any]:
@@ -202,9 +237,11 @@ def _observing(original: Callable[..., Any], registries: dict[str, Any]) -> Call
         try:
             entry_point = _entry_point_of(fn)
             calls: list[RegisterCall] = []
-            spies = _spy(registries, calls) if entry_point is not None else {}
-        except Exception:  # noqa: BLE001 - observation is optional, the call is not
-            return original(fn)
+            spies = _spy(registries, calls) if entry_point is not None else []
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - a module's __getattr__ is plugin code
+            return original(fn)  # observation is optional, the call is not
         try:
             result = original(fn)
         except BaseException as error:
@@ -217,9 +254,19 @@ def _observing(original: Callable[..., Any], registries: dict[str, Any]) -> Call
     return call_plugin_register
 
 
-def _spy(registries: dict[str, Any], calls: list[RegisterCall]) -> dict[str, Any]:
-    """Shadow each registry's ``register`` on the instance to see every call."""
-    spies = {}
+# A registry with no ``register`` of its own on the instance (the usual case).
+_NONE_OWN: Final = object()
+
+
+def _spy(registries: dict[str, Any], calls: list[RegisterCall]) -> list[tuple[Any, Any, Any]]:
+    """Shadow each registry's ``register`` on the instance to see the plugin's calls.
+
+    Only calls from the thread calling the plugin's ``register()`` are its own: a thread
+    an earlier plugin started may register meanwhile, and is not booked on this one.
+    Returns, per registry, the spy and what the instance had of its own before it.
+    """
+    spies = []
+    thread = get_ident()
     for kind, registry in registries.items():
         original = registry.register
         existing = set(registry.list())
@@ -232,29 +279,41 @@ def _spy(registries: dict[str, Any], calls: list[RegisterCall]) -> dict[str, Any
             _existing: set[str] = existing,
             **kwargs: Any,
         ) -> Any:
+            if get_ident() != thread:
+                return _original(name, *args, **kwargs)
             calls.append((_kind, name, bool(kwargs.get("overwrite", False)), name in _existing))
             result = _original(name, *args, **kwargs)
             _existing.add(name)
             return result
 
+        own = vars(registry).get("register", _NONE_OWN)
         registry.register = spy
-        spies[kind] = registry
+        spies.append((registry, spy, own))
     return spies
 
 
 def _finish(
-    spies: dict[str, Any],
+    spies: list[tuple[Any, Any, Any]],
     entry_point: tuple[str, str] | None,
     calls: list[RegisterCall],
     error: BaseException | None,
 ) -> None:
+    """Take the spies away, as the registries were, and note what the plugin did.
+
+    A ``register`` the plugin put on the instance in place of the spy is the plugin's
+    doing and stays, as it would without the hook.
+    """
     try:
-        for registry in spies.values():
-            del registry.register
+        for registry, spy, own in spies:
+            if vars(registry).get("register") is spy:
+                if own is _NONE_OWN:
+                    del registry.register
+                else:
+                    registry.register = own
         if entry_point is not None:
             OBSERVER.note(entry_point, calls, error)
     except Exception as problem:  # noqa: BLE001 - never let our bookkeeping alter the run
-        _warn(f"could not observe a plugin ({type(problem).__name__})")
+        _warn(f"could not observe a plugin ({type(problem).__name__})", about="plugin")
 
 
 def _embedding(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -265,8 +324,12 @@ def _embedding(original: Callable[..., Any]) -> Callable[..., Any]:
                 from insidellms_provenance.runfile._embed import embed_text
 
                 new_text, _ = embed_text(text, current_field(), where=MANIFEST_NAME)
-        except Exception as error:  # noqa: BLE001 - fall back to the host's own text
-            _warn(f"manifest not annotated ({type(error).__name__}: {error})")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - fall back to the host's own text
+            # Plugin code runs while the field is made (plugin_manifest()); nothing it
+            # raises, SystemExit included, may stop the host writing its manifest.
+            _warn(f"manifest not annotated ({_described(error)})", about="manifest")
             new_text = text
         return original(path, new_text, *args, **kwargs)
 
