@@ -244,6 +244,47 @@ def test_in_a_host_run_a_self_restoring_plugin_is_recorded_modified(wheelhouse, 
     assert (integrity["status"], integrity["paths"]) == ("verified", [])
 
 
+def test_in_a_host_run_a_plugin_sorting_before_the_hook_is_unverifiable(wheelhouse, tmp_path):
+    """``!early`` sorts before ``!provenance``: the host imports it before the hook reads."""
+    links = tmp_path / "links"
+    spec = WheelSpec(
+        name="early",
+        version="1.0",
+        files={"early/__init__.py": ORIGINAL},
+        entry_points={GROUP: {"!early": "early:register"}},
+    )
+    build_wheel(spec, links)
+    fakehost = Path(__file__).resolve().parent.parent / "fakehost"
+    files = {p.relative_to(fakehost).as_posix(): p.read_bytes() for p in fakehost.rglob("*.py")}
+    build_wheel(WheelSpec(name="insideLLMs", version="0.2.0", files=files), links)
+    venv = tplug_env(tmp_path, wheelhouse, "insideLLMs", "early")
+    for package in ("early", "tplug"):
+        (venv.site_packages / package / "__init__.py").write_bytes(SELF_RESTORING)
+    before = snapshot(tmp_path, set())
+    quiet = {"PYTHONDONTWRITEBYTECODE": "1"}
+    result = venv.run("-c", RUN, str(tmp_path / "run"), env=quiet)
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr, result.stderr
+    written = changed(before, snapshot(tmp_path, set()))
+    assert [path for path in written if not path.startswith(str(tmp_path / "run"))] == [
+        str(venv.site_packages / "early" / "__init__.py"),
+        str(venv.site_packages / "tplug" / "__init__.py"),
+    ]  # both tampered modules ran and restored themselves
+    field = run_field(tmp_path / "run")
+    early = plugin(field, "!early")["distribution"]
+    assert early["integrity"] == {"bytecode": "not_checked", "paths": [], "status": "unverifiable"}
+    assert early["problems"] == [
+        (
+            "the host imported it before its files were read (its entry point sorts before "
+            "the hook's '!provenance'): they may not be what ran"
+        )
+    ]
+    assert plugin(field, "tplug")["distribution"]["integrity"]["status"] == "modified"
+    checked = cli(venv, "check", str(tmp_path / "run"))
+    assert checked.returncode == 1, checked.stdout
+    assert b"!early  integrity  integrity unverifiable" in checked.stdout, checked.stdout
+
+
 COUNTED = (
     "import insidellms_provenance.fingerprint._recorder as recorder\n"
     "reads = []\n"

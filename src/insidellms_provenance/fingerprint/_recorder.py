@@ -98,6 +98,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     isolated: bool = False,
     in_run: bool = False,
     on_disk: Installed | None = None,
+    imported_before: Iterable[tuple[str, str]] = (),
 ) -> Provenance:
     """:func:`record`, with what a host run observed.
 
@@ -114,7 +115,9 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     a host run by the hook's ``register()`` (:func:`read_installed`), whose result is
     ``on_disk``. What is recorded is what Python read, not what plugin code left
     behind. A host run's field made without ``on_disk`` reads the files after the
-    plugins' imports.
+    plugins' imports. ``imported_before`` names the entry points the host imported
+    before ``on_disk`` was read (they sort before the hook's): what was read of their
+    distributions may not be what ran, and the field says so.
     """
     observations, conflicts = _without_secrets(observations or {}, list(conflicts))
     disabled = plugins_disabled(group, environ)
@@ -144,6 +147,8 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         # A distribution the early reading did not know is read now; those it read
         # keep their descriptions (``described`` holds them).
         on_disk = read(entry_points)
+    early = set(imported_before)
+    read_late = [ep.dist for ep in entry_points if (ep.name, ep.value) in early]
     plugins = []
     for ep, (load, manifest, module_file) in zip(entry_points, outcomes, strict=True):
         observed = observations.get((ep.name, ep.value))
@@ -153,6 +158,8 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         dist = ep.dist
         if dist is not None:
             info, record_paths, source = described.get(dist)
+            if dist in read_late:
+                info = _read_after_its_code_ran(info)
             site, root, versions, closure = on_disk.of(dist)
             origin = check_origin(
                 module_file,
@@ -178,6 +185,29 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     described.store()
     table = on_disk.dependencies.table()
     return make_field(group, plugins, conflicts, table, observed_in_run=in_run)
+
+
+def _read_after_its_code_ran(info: DistributionInfo) -> DistributionInfo:
+    """``info`` of a distribution a host imported before its files were read.
+
+    Its code may have rewritten them by then (back to RECORD's hashes, say), so a
+    ``verified`` reading proves nothing: it is ``unverifiable``, and a problem says why.
+    What was found ``modified`` stays so.
+    """
+    late = info.copy()
+    late["problems"] = [*info["problems"], _READ_LATE]
+    integrity = info["integrity"]
+    if integrity is not None and integrity["status"] == "verified":
+        late["integrity"] = schema.integrity(
+            status="unverifiable", paths=integrity["paths"], bytecode=integrity["bytecode"]
+        )
+    return late
+
+
+_READ_LATE = (
+    "the host imported it before its files were read (its entry point sorts before the "
+    "hook's '!provenance'): they may not be what ran"
+)
 
 
 def _without_secrets(

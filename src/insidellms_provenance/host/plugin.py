@@ -43,6 +43,7 @@ TESTED_HOST_VERSIONS: Final = frozenset({"0.2.0"})
 HOOK_VARIABLE: Final = "INSIDELLMS_PROVENANCE"
 """``off`` (or ``0``, ``false``, ``no``) turns the hook off; plugins still load."""
 _MARK: Final = "__insidellms_provenance_wrapped__"
+_HOOK: Final = ("!provenance", "insidellms_provenance.host.plugin:register")  # pyproject.toml
 
 
 class ProvenanceHookWarning(RuntimeWarning):
@@ -185,6 +186,16 @@ def _entry_points() -> list[Any]:
 
         OBSERVER.entry_points = discover(DEFAULT_GROUP)
     return OBSERVER.entry_points
+
+
+def _imported_before_the_hook() -> list[tuple[str, str]]:
+    """The entry points the host imported before this hook's ``register()``.
+
+    The host loads its plugins sorted by (name, value): any name may sort before
+    ``!provenance`` (``!a``, or an empty one), and such a plugin ran before the hook
+    read the files.
+    """
+    return [(ep.name, ep.value) for ep in _entry_points() if (ep.name, ep.value) < _HOOK]
 
 
 def _entry_point_of(function: object) -> tuple[str, str] | None:
@@ -349,5 +360,6 @@ def current_field() -> Provenance:
             entry_points=_entry_points(),
             in_run=True,
             on_disk=OBSERVER.on_disk,
+            imported_before=_imported_before_the_hook(),
         )
     return OBSERVER.field
