@@ -62,10 +62,19 @@ def described(eps):
     ]
 
 
+OWN_HOOK = ("insidellms.plugins", "!provenance", "insidellms_provenance.host.plugin:register")
+
+
+def is_own_hook(ep: metadata.EntryPoint) -> bool:
+    """This package's hook, declared by this package's distribution (importlib's key)."""
+    own = ep.dist is not None and ep.dist._normalized_name == "insidellms_provenance"
+    return own and (ep.group, ep.name, ep.value) == OWN_HOOK
+
+
 def expected(group: str = GROUP):
     metadata.FastPath.__new__.cache_clear()  # its listings are cached by mtime
     eps = sorted(metadata.entry_points(group=group), key=lambda ep: (ep.name, ep.value))
-    return described(ep for ep in eps if not ep.value.startswith("insidellms_provenance."))
+    return described(ep for ep in eps if not is_own_hook(ep))
 
 
 def discovered(monkeypatch: pytest.MonkeyPatch, group: str = GROUP, *, fast: bool):
@@ -105,9 +114,13 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return directories
 
 
-def test_fast_path_in_this_environment(monkeypatch):
-    result = discovered(monkeypatch, "console_scripts", fast=True)
-    assert result == expected("console_scripts")
+@pytest.mark.parametrize("group", ["console_scripts", "insidellms.plugins"])
+def test_fast_path_in_this_environment(monkeypatch, group):
+    # This package's console script is an entry point like any other; its hook is not.
+    result = discovered(monkeypatch, group, fast=True)
+    assert result == expected(group)
+    hooks = [ep for ep in discover(group, include_own=True) if ep.name == OWN_HOOK[1]]
+    assert [is_own_hook(ep) for ep in hooks] == ([True] if group == OWN_HOOK[0] else [])
 
 
 def test_entry_points_are_importlibs_own(site, monkeypatch):

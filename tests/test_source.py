@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from importlib import metadata
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from insidellms_provenance.fingerprint._source import (
     _packaging_direct_url,
     _parse_direct_url,
     describe_source,
+    editable_redirects,
     editable_root,
     source_tree_digest,
 )
@@ -183,20 +185,69 @@ def _project(root: Path) -> Path:
         ("src/demo/.mypy_cache/x.json", False),
         (".tox/py311/lib/x.py", False),
         (".venv/lib/x.py", False),
-        ("env/lib/x.py", False),  # any directory holding pyvenv.cfg
+        ("env/lib/x.py", False),  # any directory with a venv's layout
     ],
 )
 def test_what_counts_as_source(tmp_path, relative, counts):
     root = _project(tmp_path / "project")
-    (root / ".venv").mkdir()
-    (root / ".venv" / "pyvenv.cfg").write_text("home = /x\n")
-    (root / "env").mkdir()
-    (root / "env" / "pyvenv.cfg").write_text("home = /x\n")
+    for venv in (root / ".venv", root / "env"):
+        (venv / "bin").mkdir(parents=True)
+        (venv / "lib").mkdir()
+        (venv / "pyvenv.cfg").write_text("home = /x\n")
     before = source_tree_digest(root)
     path = root / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("changed\n")
     assert (source_tree_digest(root) != before) is counts
+
+
+# What a directory holding ``pyvenv.cfg`` holds besides, and whether it is then a virtual
+# environment (skipped) or code that counts: an edit to ``marker`` must change the digest
+# exactly when the directory counts.
+_VENV_LAYOUT = {"pyvenv.cfg": "home = /x\n", "bin/python": "", "lib/python3.11/site.txt": ""}
+
+
+@pytest.mark.parametrize(
+    ("files", "marker", "counts"),
+    [
+        # A real venv's layout, POSIX or Windows: skipped whatever its name.
+        (_VENV_LAYOUT, "lib/python3.11/x.py", False),
+        ({**_VENV_LAYOUT, "CACHEDIR.TAG": "", ".gitignore": "*"}, "bin/activate", False),
+        (
+            {"pyvenv.cfg": "", "Scripts/python.exe": "", "Lib/site-packages/x.txt": ""},
+            "Lib/site-packages/x.py",
+            False,
+        ),
+        # A file named pyvenv.cfg in a package, or without the layout: code.
+        ({"pyvenv.cfg": "", "__init__.py": ""}, "__init__.py", True),
+        ({"pyvenv.cfg": ""}, "core.py", True),
+        ({**_VENV_LAYOUT, "__init__.py": ""}, "__init__.py", True),
+        ({**_VENV_LAYOUT, "core.py": ""}, "core.py", True),
+        ({**_VENV_LAYOUT, "fast.cpython-311-x86_64-linux-gnu.so": ""}, "lib/x.py", True),
+        ({**_VENV_LAYOUT, "sub/__init__.py": ""}, "sub/__init__.py", True),
+        ({"pyvenv.cfg": "", "bin/x": ""}, "bin/x", True),  # no library directory
+        ({"pyvenv.cfg": "", "lib/x": ""}, "lib/x", True),  # no scripts directory
+        ({"bin/x": "", "lib/x": ""}, "lib/x", True),  # no pyvenv.cfg
+    ],
+)
+def test_what_a_virtual_environment_is(tmp_path, files, marker, counts):
+    root = _project(tmp_path / "project")
+    for relative, text in files.items():
+        path = root / "src" / "demo" / "inner" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    before = source_tree_digest(root)
+    (root / "src" / "demo" / "inner" / marker).write_text("changed\n")
+    assert (source_tree_digest(root) != before) is counts
+
+
+def test_a_pyvenv_cfg_in_the_plugin_package_hides_nothing(tmp_path):
+    """An empty ``pyvenv.cfg`` beside the package's modules: every edit still counts."""
+    root = _project(tmp_path / "project")
+    (root / "src" / "demo" / "pyvenv.cfg").write_text("")
+    before = source_tree_digest(root)
+    (root / "src" / "demo" / "__init__.py").write_text("import os\n")
+    assert source_tree_digest(root) != before
 
 
 def test_the_same_source_under_another_directory_name_has_the_same_digest(tmp_path):
@@ -313,3 +364,85 @@ def test_a_valid_direct_url_does_not_import_packaging(tmp_path):
         [sys.executable, "-c", code, text], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+_FINDER = "MAPPING: dict[str, str] = {'demo': %r}\nNAMESPACES: dict[str, list[str]] = {}\n"
+_ELSEWHERE = "editable install: puts a directory outside its source directory on sys.path"
+_UNLISTED = "editable install: runs a module its RECORD does not list"
+_MAPPED = "editable install: maps modules to files outside its source directory"
+_NAMED = "editable install: runs code naming a path outside its source directory"
+
+
+@pytest.mark.parametrize(
+    ("pth", "finder", "expected"),
+    [
+        # What backends write: a path in the source tree, or an import of their own finder.
+        ("{root}/src\n", None, []),
+        ("{root}\n", None, []),
+        ("# a comment\n\n{root}/src\n", None, []),
+        ("import _finder; _finder.install()\n", _FINDER % "{root}/src/demo", []),
+        ("{site}/lib\n", None, []),  # a directory of the site itself
+        ("{other}/missing\n", None, []),  # Python adds only directories that exist
+        ("{link}/src\n", None, []),  # the checkout through a symlink
+        # Anything that sends Python elsewhere.
+        ("{other}\n", None, [("demo.pth", _ELSEWHERE)]),
+        ("{root}/src\n{other_relative}\n", None, [("demo.pth", _ELSEWHERE)]),
+        (  # setuptools' legacy namespace line: the standard library only
+            (
+                "import sys, types, os;p = os.path.join(sys._getframe(1).f_locals['sitedir'],"
+                " *('demo',))\n"
+            ),
+            None,
+            [],
+        ),
+        ("import sys; sys.path.insert(0, '{other}')\n", None, [("demo.pth", _NAMED)]),
+        ("import evil; evil.install()\n", None, [("demo.pth", _UNLISTED)]),
+        ("import os; __import__('evil').install()\n", None, [("demo.pth", _UNLISTED)]),
+        ("import _finder, evil\n", _FINDER % "{root}/src/demo", [("demo.pth", _UNLISTED)]),
+        ("import (\n", None, [("demo.pth", _UNLISTED)]),  # unreadable as imports: reported
+        (
+            "import _finder; _finder.install()\n",
+            _FINDER % "{other}/demo",
+            [("_finder.py", _MAPPED)],
+        ),
+    ],
+)
+def test_editable_redirects(tmp_path, pth, finder, expected):
+    root, site, other = tmp_path / "checkout", tmp_path / "site", tmp_path / "other"
+    for directory in (root / "src" / "demo", site / "lib", other / "demo"):
+        directory.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(root)
+    places = {
+        "{root}": str(root),
+        "{site}": str(site),
+        "{other}": str(other),
+        "{other_relative}": os.path.relpath(other, site),
+        "{link}": str(tmp_path / "link"),
+    }
+
+    def placed(text: str) -> str:
+        for placeholder, path in places.items():
+            text = text.replace(placeholder, path)
+        return text
+
+    listed = {"demo.pth", "_finder.py", "demo-1.0.dist-info/RECORD"}
+    direct_url = json.dumps({"url": root.as_uri(), "dir_info": {"editable": True}})
+    modules = {"_finder.py": placed(finder)} if finder is not None else {}
+    found = editable_redirects(
+        str(site), direct_url, {"demo.pth": placed(pth)}, listed, modules.get
+    )
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    "direct_url",
+    [
+        {"url": "file:///elsewhere", "dir_info": {}},  # not editable
+        {"url": "https://example.org/demo.whl", "archive_info": {}},
+        "not json",
+    ],
+)
+def test_editable_redirects_judge_editable_installs_only(tmp_path, direct_url):
+    text = direct_url if isinstance(direct_url, str) else json.dumps(direct_url)
+    pth = {"demo.pth": f"{tmp_path}\n"}
+    assert editable_redirects(str(tmp_path / "site"), text, pth, {"demo.pth"}, {}.get) == []

@@ -358,3 +358,124 @@ def _snapshot(root: Path) -> dict[str, tuple[object, ...]]:
         for directory in ("proj", "implA", "implB")
         for path, entry in snapshot(root / directory, set()).items()
     }
+
+
+# A flat layout: setuptools installs it editable through an import finder (a module
+# whose MAPPING names the package's directory), not a path in the ``.pth``.
+PYPROJECT_FLAT = PYPROJECT.replace(
+    '[tool.setuptools.packages.find]\nwhere = ["src"]', '[tool.setuptools]\npackages = ["edplug"]'
+)
+
+
+def _edplug_venv(
+    tmp_path: Path, wheelhouse: Path, setuptools_wheels: Path, installer: str, *, flat: bool = False
+) -> Any:
+    """A venv with the tool and ``edplug``, a project installed editable (PEP 660).
+
+    A src layout (setuptools writes the source path into its ``.pth``), or a flat one
+    (an import finder).
+    """
+    project = tmp_path / "proj"
+    package = project / "edplug" if flat else project / "src" / "edplug"
+    package.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(PYPROJECT_FLAT if flat else PYPROJECT)
+    (package / "__init__.py").write_text(REGISTER)
+    venv = create_venv(tmp_path / "venv", installer)
+    install(venv, "insidellms-provenance", find_links=wheelhouse)
+    links = ("--find-links", str(wheelhouse))
+    install(venv, "-e", str(project), find_links=setuptools_wheels, extra=links)
+    return venv
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_pyvenv_cfg_in_the_editable_package_hides_no_edit(
+    wheelhouse: Path, setuptools_wheels: Path, tmp_path: Path, installer: str
+) -> None:
+    """An empty ``pyvenv.cfg`` in the plugin's package does not make it a virtual environment.
+
+    Recorded with the file present, the package's edited ``__init__.py`` still changes
+    ``editable_digest``: ``diff`` exit 1 (critical ``content``), ``verify RUN`` exit 1; the
+    commands change no file but their outputs.
+    """
+    venv = _edplug_venv(tmp_path, wheelhouse, setuptools_wheels, installer)
+    package = tmp_path / "proj" / "src" / "edplug"
+    (package / "pyvenv.cfg").write_text("")
+    env = {"PYTHONDONTWRITEBYTECODE": "1"}
+    (tmp_path / "before.json").write_bytes(venv.record(env=env))
+    (package / "__init__.py").write_text(OTHER_CODE)
+    (tmp_path / "after.json").write_bytes(venv.record(env=env))
+    before = _snapshot(tmp_path)
+    cli = ("-m", "insidellms_provenance")
+    diffed = venv.run(*cli, "diff", "before.json", "after.json", cwd=tmp_path, env=env)
+    assert diffed.returncode == 1, diffed.stdout.decode()
+    assert b"different editable source files" in diffed.stdout
+    verified = venv.run(*cli, "verify", "before.json", cwd=tmp_path, env=env)
+    assert verified.returncode == 1, verified.stdout.decode()
+    assert b"different editable source files" in verified.stdout
+    assert b"Traceback" not in diffed.stderr + verified.stderr
+    assert _snapshot(tmp_path) == before
+
+
+def _rehash_record_row(site: Path, relative: str) -> None:
+    """The attacker's second step: ``relative``'s RECORD row made to match its new bytes."""
+    import base64
+    import hashlib
+
+    data = (site / relative).read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    (record,) = site.glob("edplug-0.1.dist-info/RECORD")
+    rows = [
+        f"{relative},sha256={digest},{len(data)}" if row.split(",")[0] == relative else row
+        for row in record.read_text().splitlines()
+    ]
+    record.write_text("\n".join(rows) + "\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+@pytest.mark.parametrize("flat", [False, True], ids=["pth-path", "finder-mapping"])
+def test_an_editable_redirected_with_its_record_row_fails_verify(
+    wheelhouse: Path, setuptools_wheels: Path, tmp_path: Path, installer: str, *, flat: bool
+) -> None:
+    """An editable ``.pth`` (or its finder) sent to another tree, RECORD row rewritten.
+
+    Before: ``verify`` and ``verify RUN`` exit 0 (a genuine editable install of either
+    kind is not a finding). After: Python imports the other tree's code, and both exit 1
+    naming the rewritten file, integrity ``modified``; ``record_digest`` keeps no hash of
+    the row (rule 7) and ``editable_digest`` still fingerprints the untouched checkout.
+    The commands change no file.
+    """
+    venv = _edplug_venv(tmp_path, wheelhouse, setuptools_wheels, installer, flat=flat)
+    env = {"PYTHONDONTWRITEBYTECODE": "1"}
+    cli = ("-m", "insidellms_provenance")
+    (tmp_path / "before.json").write_bytes(venv.record(env=env))
+    assert venv.run(*cli, "verify", "before.json", cwd=tmp_path, env=env).returncode == 0
+    evil = tmp_path / "elsewhere" / "edplug"  # a path of another length: caches go stale
+    evil.mkdir(parents=True)
+    (evil / "__init__.py").write_text(OTHER_CODE)
+    site = venv.site_packages
+    if flat:
+        redirect = "__editable___edplug_0_1_finder.py"
+        original = str(tmp_path / "proj" / "edplug")
+        text = (site / redirect).read_text()
+        assert repr(original) in text
+        (site / redirect).write_text(text.replace(repr(original), repr(str(evil))))
+        problem = b"editable install: maps modules to files outside its source directory"
+    else:
+        redirect = "__editable__.edplug-0.1.pth"
+        (site / redirect).write_text(f"{evil.parent}\n")
+        problem = b"editable install: puts a directory outside its source directory on sys.path"
+    _rehash_record_row(site, redirect)
+    imported = venv.run("-c", "import edplug; print(edplug.__file__)", env=env)
+    assert imported.stdout.decode().strip() == str(evil / "__init__.py")
+    before = {**_snapshot(tmp_path), **snapshot(evil.parent, set())}
+    for arguments in (("verify", "before.json"), ("verify",)):
+        result = venv.run(*cli, *arguments, cwd=tmp_path, env=env)
+        assert result.returncode == 1, result.stdout.decode()
+        assert f"{redirect}  ".encode() + problem in result.stdout
+        assert b"Traceback" not in result.stderr
+    assert {**_snapshot(tmp_path), **snapshot(evil.parent, set())} == before
+    field = json.loads(venv.record(env=env))
+    integrity = field["plugins"][0]["distribution"]["integrity"]
+    assert (integrity["status"], integrity["paths"]) == ("modified", [redirect])

@@ -6,7 +6,10 @@ claim. A package directory (``plug/__init__.py``) or an extension module of the 
 dropped beside it is imported first, and the listed file never runs: ``verify`` and
 ``record`` (integrity ``modified``) name it without importing anything. The controls: an
 unrelated entry, and a directory without ``__init__`` (a namespace portion, which Python
-imports only after the module), are nothing to report. No other file changes.
+imports only after the module), are nothing to report. An ``__init__`` (any import
+suffix) dropped into a namespace directory above a listed module or package makes it a
+regular package whose code runs first: reported too, by name, also where the package
+below was proved clean by ``verify``'s fast walk. No other file changes.
 """
 
 from __future__ import annotations
@@ -37,6 +40,24 @@ def _top_level_plugin(world: World) -> None:
     )
 
 
+def _namespace_package_plugin(world: World) -> None:
+    """A regular package (walked) inside a namespace directory (not walked)."""
+    world.dist(
+        "nspkg",
+        files={"nsx/deep/pkg/__init__.py": REGISTER, "nsx/deep/pkg/core.py": b""},
+        entry_points="[insidellms.plugins]\nnspkg = nsx.deep.pkg:register\n",
+    )
+
+
+def _namespace_plugin_owning_its_init(world: World) -> None:
+    """The namespace module's directory has an ``__init__`` RECORD lists (not ``.py``)."""
+    world.dist(
+        "nsplug",
+        files={f"nsx/__init__{EXTENSION_SUFFIXES[0]}": b"\x7fELF", "nsx/plug.py": REGISTER},
+        entry_points="[insidellms.plugins]\nnsplug = nsx.plug:register\n",
+    )
+
+
 def _then(
     install: Callable[[World], None], *extra: str, command: str = "verify"
 ) -> Callable[[World], list[str]]:
@@ -59,6 +80,7 @@ def _integrity(status: str, paths: list[str]) -> Callable[[World, Result], None]
 
 
 EXTENSION = EXTENSION_SUFFIXES[0]
+NAMESPACE_INIT = "unexpected file: Python runs it before any module below its directory"
 
 CASES = [
     Case(
@@ -78,6 +100,50 @@ CASES = [
         _then(_namespace_plugin, "nsx/plug/__init__.py", command="record"),
         0,
         check=_integrity("modified", ["nsx/plug/__init__.py"]),
+    ),
+    # An ``__init__`` dropped into a namespace directory above the plugin's module makes
+    # it a regular package: Python runs it first, whatever its suffix.
+    Case(
+        "namespace-directory-made-a-package-by-init-py",
+        _then(_namespace_plugin, "nsx/__init__.py"),
+        1,
+        "nsx/__init__.py  " + NAMESPACE_INIT,
+    ),
+    Case(
+        "namespace-directory-made-a-package-by-init-pyc",
+        _then(_namespace_plugin, "nsx/__init__.pyc"),
+        1,
+        "nsx/__init__.pyc  " + NAMESPACE_INIT,
+    ),
+    Case(
+        "namespace-directory-made-a-package-by-an-extension",
+        _then(_namespace_plugin, f"nsx/__init__{EXTENSION}"),
+        1,
+        f"nsx/__init__{EXTENSION}  " + NAMESPACE_INIT,
+    ),
+    Case(
+        "namespace-directories-above-a-package-made-packages",
+        _then(_namespace_package_plugin, "nsx/__init__.py", "nsx/deep/__init__.pyc"),
+        1,
+        "nsx/deep/__init__.pyc  " + NAMESPACE_INIT,
+    ),
+    Case(
+        "record-namespace-directory-made-a-package",
+        _then(_namespace_package_plugin, "nsx/deep/__init__.py", command="record"),
+        0,
+        check=_integrity("modified", ["nsx/deep/__init__.py"]),
+    ),
+    Case(
+        "namespace-init-listed-in-record",
+        _then(_namespace_plugin_owning_its_init),
+        0,
+        "0 problems",
+    ),
+    Case(
+        "namespace-package-untouched",
+        _then(_namespace_package_plugin, "nsx/deep/other.py"),
+        0,
+        "0 problems",
     ),
     Case(
         "namespace-with-an-unrelated-package",

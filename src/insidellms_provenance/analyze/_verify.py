@@ -43,6 +43,7 @@ __all__ = [
     "Finding",
     "VerifyTarget",
     "reproducibility_changes",
+    "run_reproducibility",
     "target_at",
     "target_of",
     "verify_checked",
@@ -226,20 +227,27 @@ def verify_checked(
     progress: Callable[[int, int, str], None] | None = None,
     *,
     group: str | None = None,
+    dependencies: Iterable[str] = (),
 ) -> tuple[int, list[Finding]]:
     """How many distributions were verified, and :func:`verify_targets`'s findings.
 
     With ``group``, a metadata directory is verified only if it declares an entry point
     of that group (:func:`declares_group`): that is decided where it is described, so
     with many directories their ``entry_points.txt`` are read by the pool too.
+    ``dependencies``: metadata directories verified whatever they declare (a run's
+    dependencies, :func:`run_reproducibility`), each once, added to ``targets`` where
+    they are not among them.
     """
-    work = list(targets)
+    work, always = _with_dependencies(list(targets), dependencies)
     directories = sum(isinstance(target, str) for target in work)
     if directories <= _DESCRIBED_HERE_MAX:
         work = [
             target_at(item) if isinstance(item, str) else item
             for item in work
-            if group is None or not isinstance(item, str) or declares_group(item, group)
+            if group is None
+            or not isinstance(item, str)
+            or item in always
+            or declares_group(item, group)
         ]
         directories = 0
     rows = sum(
@@ -250,7 +258,7 @@ def verify_checked(
     if workers < 2 or (rows < POOL_MIN_FILES and not directories):
         results = []
         for item in work:
-            results.append(_verify_batch([item], group))
+            results.append(_verify_batch([item], group, always))
             if progress is not None:
                 progress(len(results), len(work), _label(item))
     else:
@@ -276,7 +284,7 @@ def verify_checked(
                 # Futures, not ``pool.map``: map cancels its pending futures when interrupted,
                 # and the pool's manager thread then fails (a traceback) when it marks a
                 # cancelled future broken after the workers are stopped.
-                futures = [pool.submit(_verify_batch, batch, group) for batch in batches]
+                futures = [pool.submit(_verify_batch, batch, group, always) for batch in batches]
             done = 0
             for batch, future in zip(batches, futures, strict=True):
                 results.append(future.result())
@@ -298,6 +306,28 @@ def verify_checked(
     findings = [finding for _, batch in results for finding in batch]
     checked = sum(count for count, _ in results)
     return checked, sorted(findings, key=lambda finding: finding.sort_key)
+
+
+def _with_dependencies(
+    work: list[VerifyTarget | str], dependencies: Iterable[str]
+) -> tuple[list[VerifyTarget | str], frozenset[str]]:
+    """``work`` with the ``dependencies`` not in it, and how ``work`` names each of them.
+
+    ``dependencies`` are metadata directories; one already in ``work`` (as a directory
+    or a described target, however its path is spelled) is not added again.
+    """
+    wanted = {os.path.normpath(path): path for path in dependencies}
+    if not wanted:
+        return work, frozenset()
+    always = set()
+    for item in work:
+        if isinstance(item, str):
+            if wanted.pop(os.path.normpath(item), None) is not None:
+                always.add(item)
+        else:
+            wanted.pop(os.path.normpath(os.path.join(item.site_dir, item.dist_info)), None)
+    added = sorted(wanted.values())
+    return work + added, frozenset(always.union(added))
 
 
 def _batches(work: list[VerifyTarget | str], count: int) -> list[list[VerifyTarget | str]]:
@@ -356,9 +386,9 @@ def _label(item: VerifyTarget | str) -> str:
 
 
 def _verify_batch(
-    targets: list[VerifyTarget | str], group: str | None
+    targets: list[VerifyTarget | str], group: str | None, always: frozenset[str] = frozenset()
 ) -> tuple[int, list[Finding]]:
-    """How many of ``targets`` were verified, and their findings (see ``verify_targets``)."""
+    """How many of ``targets`` were verified, and their findings (see ``verify_checked``)."""
     findings: list[Finding] = []
     count = 0
     site_fds: dict[str, int | None] = {}  # each site directory opened once a batch
@@ -366,7 +396,7 @@ def _verify_batch(
         for target in targets:
             read = None
             if isinstance(target, str):
-                if group is not None:
+                if group is not None and target not in always:
                     declared, read = _declares_here(target, group)
                     if not declared:
                         continue
@@ -407,7 +437,7 @@ def _declares_here(info_dir: str, group: str) -> tuple[bool, dict[str, bytes] | 
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return False, None
-    return _declares(text, group), {"entry_points.txt": data}
+    return _declares(text, group, info_dir), {"entry_points.txt": data}
 
 
 def _open_site(site: str) -> int | None:
@@ -464,8 +494,30 @@ def reproducibility_changes(recorded: Provenance) -> DiffReport:
     Only what can be known without importing is compared (entry points, distributions,
     sources); manifest, load, origin and registrations are taken from the recording.
     """
+    return run_reproducibility(recorded)[0]
+
+
+def run_reproducibility(recorded: Provenance) -> tuple[DiffReport, list[str]]:
+    """:func:`reproducibility_changes`, and the run's dependencies installed here.
+
+    The dependencies are the metadata directories of the installed distributions named
+    in the run's dependency table or in this environment's (the closures of the plugins
+    as installed now), found as ``importlib.metadata.distribution(name)`` finds them:
+    ``verify RUN`` checks their files as it checks the plugins' (``docs/verify.md``).
+    A run recorded without a dependency table names none. A distribution that is no
+    directory on disk is left out (its table row is compared; it has no RECORD to check).
+    """
     from insidellms_provenance.analyze._diff import diff_fields
+    from insidellms_provenance.fingerprint._discover import InstalledDistributions
     from insidellms_provenance.fingerprint._recorder import record_without_import
 
     now = record_without_import(recorded["group"], recorded)
-    return diff_fields(recorded, now)
+    names = set(recorded.get("dependencies") or {}) | set(now.get("dependencies") or {})
+    installed = InstalledDistributions() if names else None
+    directories = []
+    for name in sorted(names):
+        dist = installed.get(name) if installed is not None else None
+        path = getattr(dist, "_path", None)  # PathDistribution's directory (see discover)
+        if path is not None and os.path.isdir(path):
+            directories.append(os.fspath(path))
+    return diff_fields(recorded, now), directories

@@ -36,6 +36,7 @@ from insidellms_provenance.fingerprint._integrity import (
     _NOT_PLAIN_PATHS,
     _package_roots,
     check_files,
+    init_files,
 )
 from insidellms_provenance.fingerprint._record_file import (
     _UNHASHED_IN_DIST_INFO,
@@ -87,7 +88,7 @@ _ONE_READ: Final = 1 << 20
 _Rows = dict[str, tuple[str, str]]
 
 
-def proved_clean(  # noqa: PLR0911 - each return is one reason to leave it to the check
+def proved_clean(  # noqa: C901, PLR0911 - each return is one reason to leave it to the check
     target: VerifyTarget,
     site_fd: int,
     uv_links: bool | Callable[[], bool],
@@ -120,6 +121,8 @@ def proved_clean(  # noqa: PLR0911 - each return is one reason to leave it to th
     if "" in roots:
         return False
     if not _clean_roots(site_fd, roots, rows, dist_info, read):
+        return False
+    if _left_to_the_check(site_fd, roots, dist_info, rows):
         return False
     if not rows and not climbing:
         return True  # every row was met by the walk
@@ -174,6 +177,44 @@ def _clean_roots(
             if directory:
                 return False  # listed in a walked tree, and not there
     return True
+
+
+def _left_to_the_check(site_fd: int, roots: list[str], dist_info: str, rows: _Rows) -> bool:
+    """Whether what the walk cannot judge is there: the check then looks at it whole.
+
+    An ``__init__`` (or an unreachable directory) in a namespace directory above a walked
+    package; a ``.pth`` file in the site directory among the rows left (``rows``, after
+    the walk), which may be an editable install's redirection (the check judges where
+    it leads, knowing the metadata directory).
+    """
+    if _namespace_init_above(site_fd, roots, dist_info):
+        return True
+    return any(path.endswith(".pth") and "/" not in path for path in rows)
+
+
+def _namespace_init_above(site_fd: int, roots: list[str], dist_info: str) -> bool:
+    """Whether a directory above a walked package may hold an ``__init__`` (or not be reached).
+
+    The check's namespace lookup (``_integrity._namespace_inits``) for the packages the
+    walk met; rows left for the check itself are looked up there.
+    """
+    seen: set[str] = set()
+    for root in roots:
+        if root == dist_info:
+            continue
+        directory = root.rpartition("/")[0]
+        while directory and directory not in seen:
+            seen.add(directory)
+            fd = _open_directory(site_fd, directory)
+            if fd is None:
+                return True
+            try:
+                if init_files(fd):
+                    return True
+            finally:
+                os.close(fd)
+            directory = directory.rpartition("/")[0]
+    return False
 
 
 def _sha256_fields(text: str) -> tuple[list[str], list[str], list[str]] | None:

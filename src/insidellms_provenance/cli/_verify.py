@@ -71,7 +71,7 @@ def run(arguments: argparse.Namespace) -> int:
     """Verify; exit 1 when anything is wrong."""
     from insidellms_provenance.analyze._verify import (
         VerifyTarget,
-        reproducibility_changes,
+        run_reproducibility,
         target_of,
         verify_checked,
     )
@@ -85,6 +85,7 @@ def run(arguments: argparse.Namespace) -> int:
 
         return run_matches(arguments)
     report = None
+    dependencies: list[str] = []  # the run's dependencies: verified as its plugins are
     if arguments.run is not None:
         from insidellms_provenance.field._read import read_field, require_group
         from insidellms_provenance.runfile._read import load_field_value
@@ -92,7 +93,7 @@ def run(arguments: argparse.Namespace) -> int:
         value, where = load_field_value(arguments.run)
         recorded = read_field(value, where=where)  # refuse a malformed field before comparing
         require_group(recorded, where=where, group=arguments.group)
-        report = reproducibility_changes(recorded)
+        report, dependencies = run_reproducibility(recorded)
         group = recorded["group"]
     else:
         group = group_to_record(arguments)
@@ -126,10 +127,17 @@ def run(arguments: argparse.Namespace) -> int:
         if progress.enabled
         else None,
         group=declaring,
+        dependencies=dependencies,
     )
     progress.close()
     output = render(
-        arguments.format, group, checked, findings, report, every_distribution=arguments.all
+        arguments.format,
+        group,
+        checked,
+        findings,
+        report,
+        every_distribution=arguments.all,
+        with_dependencies=bool(dependencies),
     )
     write_output(output)
     return 1 if findings or (report is not None and report.changes) else 0
@@ -143,19 +151,36 @@ def render(  # noqa: PLR0913 - the parts of one result
     report: DiffReport | None,
     *,
     every_distribution: bool = False,
+    with_dependencies: bool = False,
 ) -> str | bytes:
-    """The verification result in ``text``, ``markdown`` or canonical ``json``."""
+    """The verification result in ``text``, ``markdown`` or canonical ``json``.
+
+    ``with_dependencies``: the run's dependencies were verified too (``verify RUN``).
+    """
     if fmt == "json":
         return _json(group, checked, findings, report)
     from insidellms_provenance.cli._render import terminal_safe
 
-    summary = _summary(group, checked, findings, every_distribution=every_distribution)
+    summary = _summary(
+        group,
+        checked,
+        findings,
+        every_distribution=every_distribution,
+        with_dependencies=with_dependencies,
+    )
     if fmt == "markdown":
         return terminal_safe(_markdown(summary, findings, report))
     return terminal_safe(_text(summary, findings, report))
 
 
-def _summary(group: str, checked: int, findings: list[Finding], *, every_distribution: bool) -> str:
+def _summary(
+    group: str,
+    checked: int,
+    findings: list[Finding],
+    *,
+    every_distribution: bool,
+    with_dependencies: bool = False,
+) -> str:
     """What was checked, and how many problems were found."""
     problems = f"{len(findings)} problem{'' if len(findings) == 1 else 's'}"
     dists = f"{checked} distribution{'' if checked == 1 else 's'}"
@@ -163,6 +188,7 @@ def _summary(group: str, checked: int, findings: list[Finding], *, every_distrib
         f"all {dists} installed"
         if every_distribution
         else f"the {dists} providing entry points of group {group}"
+        + (" or in the run's dependencies" if with_dependencies else "")
     )
     return f"integrity: re-hashed every RECORD-listed file of {scope}: {problems}"
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import os
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import machinery
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_open_file
 from insidellms_provenance.field import schema
@@ -36,12 +37,21 @@ __all__ = [
 ]
 
 
-_OWN_PREFIX = "insidellms_provenance."
+# This package's own hook (pyproject.toml), left out only when this package's own
+# distribution declares it: the same entry point from any other distribution is a plugin.
+_OWN_HOOK: Final = ("!provenance", "insidellms_provenance.host.plugin:register")
+_OWN_DISTRIBUTION: Final = "insidellms_provenance"  # importlib's key of that distribution
 _INFO_SUFFIXES = (".dist-info", ".egg-info")
 _ALL_INFO_SUFFIXES = itertools.repeat(_INFO_SUFFIXES)
 _SEPARATORS = re.compile(r"[-_.]+")
 # read_regular's flags: a FIFO cannot hang the open; read_open_file refuses it after.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+# An entry_points.txt larger than DIST_FILE_LIMIT is read in chunks of this many bytes.
+_STREAM_CHUNK: Final = 1 << 20
+# The characters str.splitlines() ends a line at ("\r\n" is one break).
+_LINE_BREAKS: Final = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+_Entries = Sequence[tuple[str, str]]
+_NO_ENTRIES: _Entries = ()
 
 
 def discover(group: str, *, include_own: bool = False) -> list[metadata.EntryPoint]:
@@ -49,8 +59,9 @@ def discover(group: str, *, include_own: bool = False) -> list[metadata.EntryPoi
 
     The same entry points as ``importlib.metadata.entry_points(group=group)``: the first
     distribution of each normalized name on ``sys.path`` wins, as Python imports it.
-    That function parses every distribution's ``entry_points.txt``; a file that does not
-    even contain the group's name cannot declare it, so only the others are parsed.
+    That function parses every distribution's ``entry_points.txt`` (with the rules of
+    :func:`_group_entries`, whatever its size); a file that does not even contain the
+    group's name cannot declare it, so only the others are parsed.
 
     Fast path: the ``*.dist-info``/``*.egg-info`` directories are found with one
     ``os.listdir`` per ``sys.path`` entry, in importlib's order and with its keys, and
@@ -59,15 +70,17 @@ def discover(group: str, *, include_own: bool = False) -> list[metadata.EntryPoi
     ``PathFinder`` finds distributions, or a ``sys.path`` entry is not a ``str``, exists
     but cannot be listed (a zip file), or is a directory named ``*.egg``. See benchmarks/.
 
-    ``include_own`` keeps this package's own hook (what the host itself discovers).
+    ``include_own`` keeps this package's own hook (what the host itself discovers): the
+    entry point ``!provenance`` this package's own distribution declares. The same entry
+    point declared by any other distribution is a plugin, and always kept.
     """
     found: list[metadata.EntryPoint] = []
-    for dist, text in _declaring(group):
-        found.extend(entry_points_of(text, group, dist))
-    # This package's own in-run hook is not a plugin of the run: it registers nothing,
-    # and listing it would change every recorded field whenever this package changes.
-    if not include_own:
-        found = [ep for ep in found if not ep.value.startswith(_OWN_PREFIX)]
+    for dist, entries in _declaring(group):
+        # This package's own in-run hook is not a plugin of the run: it registers nothing,
+        # and listing it would change every recorded field whenever this package changes.
+        if not include_own and _has_own_hook(entries, group):
+            entries = _without_own_hook(entries, _normalized_name(dist))  # noqa: PLW2901
+        found.extend(_entry_points(entries, group, dist))
     return sorted(found, key=lambda ep: (ep.name, ep.value))
 
 
@@ -81,32 +94,63 @@ def entry_points_of(
     without ``=`` becomes an entry point with an empty value, which then fails to load:
     a problem on that plugin, not the end of the command.
     """
+    return _entry_points(_group_entries(text.splitlines(), group), group, dist)
+
+
+def _entry_points(
+    entries: _Entries, group: str, dist: metadata.Distribution | None
+) -> list[metadata.EntryPoint]:
+    """``EntryPoint`` objects of ``group`` for (name, value) pairs, attached to ``dist``."""
     from importlib import metadata
 
     found = []
-    for name, value in _group_entries(text, group):
+    for name, value in entries:
         ep = metadata.EntryPoint(name=name, value=value, group=group)
         # ``_for`` attaches the distribution, as importlib does (private since 3.8, stable).
         found.append(ep._for(dist) if dist is not None else ep)  # type: ignore[attr-defined]  # noqa: SLF001
     return found
 
 
-def _group_entries(text: str, group: str) -> list[tuple[str, str]]:
-    """(name, value) of each entry point of ``group`` in ``entry_points.txt`` text."""
+def _group_entries(lines: Iterable[str], group: str) -> _Entries:
+    """(name, value) of each entry point of ``group`` in ``entry_points.txt``'s lines.
+
+    importlib's rules (``Sectioned`` and ``Pair.parse``, the same in Python 3.10 to
+    3.13): each line stripped; empty lines and lines starting with ``#`` (only ``#``)
+    skipped; a line starting with ``[`` and ending with ``]`` names the section
+    ``line.strip("[]")`` (so ``[[group]]`` is the group, ``[ group ]`` is not); any
+    other line is ``name = value``, split at the first ``=`` and both stripped, in
+    order, duplicates kept. Lines before the first section belong to no group.
+    """
     found = []
     section = None
-    for raw in text.splitlines():
+    for raw in lines:
         line = raw.strip()
-        if not line or line.startswith(("#", ";")):
+        if not line or line[0] == "#":
             continue
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1].strip()
+        if line[0] == "[" and line[-1] == "]":
+            section = line.strip("[]")
             continue
         if section != group:
             continue
         name, _, value = line.partition("=")
         found.append((name.strip(), value.strip()))
     return found
+
+
+def _has_own_hook(entries: _Entries, group: str) -> bool:
+    """Whether ``entries`` of ``group`` hold this package's hook (from whichever distribution)."""
+    return group == schema.DEFAULT_GROUP and _OWN_HOOK in entries
+
+
+def _without_own_hook(entries: _Entries, distribution_key: str) -> _Entries:
+    """``entries`` without this package's hook, if this package's distribution declares them.
+
+    ``distribution_key`` is the declaring distribution's importlib key (which is also
+    how the host's ``entry_points()`` tells distributions apart).
+    """
+    if distribution_key != _OWN_DISTRIBUTION:
+        return entries
+    return [entry for entry in entries if entry != _OWN_HOOK]
 
 
 def metadata_directories() -> list[str] | None:
@@ -137,20 +181,39 @@ def declares_group(info_dir: str, group: str) -> bool:
     """Whether metadata directory ``info_dir`` declares an entry point of ``group``.
 
     As :func:`discover` finds them (this package's own hook left out); its
-    ``entry_points.txt`` is read only as a regular file.
+    ``entry_points.txt`` is read only as a regular file, whatever its size.
     """
-    return _declares(_read_text(os.path.join(info_dir, "entry_points.txt")), group)
+    entries = _read_entries(os.path.join(info_dir, "entry_points.txt"), group)
+    return bool(entries) and _declares_entries(entries, group, info_dir)  # most declare none
 
 
-def _declares(text: str | None, group: str) -> bool:
-    """Whether ``entry_points.txt`` text declares an entry point of ``group`` not our own."""
+def _declares(text: str | None, group: str, info_dir: str) -> bool:
+    """Whether ``info_dir``'s ``entry_points.txt`` text declares a plugin of ``group``.
+
+    A plugin: any entry point of the group but this package's own hook declared by this
+    package's own distribution.
+    """
     if not text or group not in text:
         return False
-    return any(not value.startswith(_OWN_PREFIX) for _, value in _group_entries(text, group))
+    return _declares_entries(_group_entries(text.splitlines(), group), group, info_dir)
 
 
-def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
-    """The winning distributions whose ``entry_points.txt`` contains ``group``, in order."""
+def _declares_entries(entries: _Entries, group: str, info_dir: str) -> bool:
+    """Whether ``entries`` of ``group``, declared in ``info_dir``, hold a plugin."""
+    if _has_own_hook(entries, group):
+        return bool(_without_own_hook(entries, _directory_key(info_dir)))
+    return bool(entries)
+
+
+def _directory_key(info_dir: str) -> str:
+    """The importlib key of the distribution whose metadata directory is ``info_dir``."""
+    entry, child = os.path.split(info_dir.rstrip("/") or info_dir)
+    name = os.path.splitext(child)[0].partition("-")[0]
+    return _unique_key(entry, child, _normalize(name))
+
+
+def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, _Entries]]:
+    """The winning distributions declaring entry points of ``group``, with them, in order."""
     from importlib import metadata
     from pathlib import Path
 
@@ -161,15 +224,21 @@ def _declaring(group: str) -> Iterator[tuple[metadata.Distribution, str]]:
             key = _normalized_name(dist)
             if key not in seen:
                 seen.add(key)
-                text = read_dist_text(dist, "entry_points.txt")
-                if text and group in text:
-                    yield dist, text
+                directory = getattr(dist, "_path", None)  # private since Python 3.8
+                if isinstance(directory, Path):  # a directory, read as the fast path reads it
+                    entries = _read_entries(os.path.join(directory, "entry_points.txt"), group)
+                else:  # a zip file's, or a custom finder's: importlib's own reading
+                    text = read_dist_text(dist, "entry_points.txt")
+                    entries = _group_entries(text.splitlines(), group) if text else _NO_ENTRIES
+                if entries:
+                    yield dist, entries
         return
     for directory in info_dirs:
-        text = _read_text(directory + "/entry_points.txt")  # a listed name: no "/" at its end
-        if text and group in text:
+        # A listed name: no "/" at its end.
+        entries = _read_entries(directory + "/entry_points.txt", group)
+        if entries:
             # The path importlib makes: the sys.path entry joined with the child's name.
-            yield metadata.PathDistribution(Path(directory)), text
+            yield metadata.PathDistribution(Path(directory)), entries
 
 
 class InstalledDistributions:
@@ -286,22 +355,77 @@ def _normalize(name: str) -> str:
     return _SEPARATORS.sub("_", name).lower()
 
 
-def _read_text(path: str) -> str | None:
-    """The text of ``path``; ``None`` if it is missing, special, too large or not UTF-8.
+def _read_entries(path: str, group: str) -> _Entries:
+    """The entry points of ``group`` in the ``entry_points.txt`` at ``path``, as importlib's.
 
     ``read_regular``'s reading, without its exceptions for a missing file: most
-    distributions have no ``entry_points.txt``, and discovery asks each of them.
+    distributions have no ``entry_points.txt``, and discovery asks each of them. No
+    entries if the file is missing or unreadable (importlib then finds none either), special (a
+    FIFO would block importlib) or not UTF-8 (importlib raises). A file larger than
+    ``DIST_FILE_LIMIT`` is read whole by importlib, so here too: in chunks, keeping
+    only the group's entries (see :func:`_streamed_lines`).
     """
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError:
-        return None
+        return _NO_ENTRIES
     try:
-        return read_open_file(fd, limit=DIST_FILE_LIMIT).decode("utf-8")
-    except (FileRefusedError, UnicodeDecodeError):
-        return None
+        try:
+            text = read_open_file(fd, limit=DIST_FILE_LIMIT).decode("utf-8")
+        except FileRefusedError:
+            if not _is_large_regular(fd):
+                return _NO_ENTRIES
+            os.lseek(fd, 0, os.SEEK_SET)
+            return _group_entries(_streamed_lines(fd), group)
+        if group not in text:  # the group's section names it: most files are done here
+            return _NO_ENTRIES
+        return _group_entries(text.splitlines(), group)
+    except (OSError, UnicodeDecodeError):
+        return _NO_ENTRIES
     finally:
         os.close(fd)
+
+
+def _is_large_regular(fd: int) -> bool:
+    """Whether ``fd`` is a regular file larger than ``DIST_FILE_LIMIT`` (so its read ends)."""
+    import stat
+
+    status = os.fstat(fd)
+    return stat.S_ISREG(status.st_mode) and status.st_size > DIST_FILE_LIMIT
+
+
+def _streamed_lines(fd: int, chunk: int = _STREAM_CHUNK) -> Iterator[str]:
+    """The lines of an open file's UTF-8 text as ``str.splitlines`` makes them, in chunks.
+
+    Each line keeps its line break (stripped by the parser); only the line being read
+    is held, so memory stays bounded by the longest line, not the file. Raises
+    ``UnicodeDecodeError`` where decoding the whole file would.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pieces: list[str] = []  # the line being read: unfinished, or ended by a "\r"
+    while True:
+        data = os.read(fd, chunk)
+        text = decoder.decode(data, final=not data)
+        if pieces and pieces[-1][-1] == "\r":  # "\r\n" is one break, whichever chunk
+            if text[:1] == "\n":
+                pieces.append("\n")
+                text = text[1:]
+            yield "".join(pieces)
+            pieces = []
+        if not data:
+            if pieces:
+                yield "".join(pieces)
+            return
+        lines = text.splitlines(keepends=True)
+        last = lines.pop() if lines else ""
+        for line in lines:
+            yield "".join((*pieces, line)) if pieces else line
+            pieces = []
+        if last:
+            pieces.append(last)
+            if last[-1] in _LINE_BREAKS and last[-1] != "\r":
+                yield "".join(pieces)
+                pieces = []
 
 
 def _normalized_name(dist: metadata.Distribution) -> str:

@@ -47,6 +47,7 @@ __all__ = [
     "Finding",
     "cached_code_problem",
     "check_files",
+    "init_files",
     "integrity_summary",
     "is_uv_link",
     "same_code",
@@ -176,6 +177,8 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
         findings = _without_recompiled_caches(findings, entries, normalized)
         findings += _unexpected_files(files, roots, listed)
         findings += _shadowing_entries(files, listed)
+        findings += _namespace_inits(files, listed)
+        findings += _editable_redirects(files, dist_info, listed)
         if bytecode:
             findings += _bytecode_findings(files, entries, normalized, verdicts)
     finally:
@@ -709,6 +712,101 @@ def _shadows(dir_fd: int, stem: str) -> list[str]:
     package = (f"{stem}/__init__{suffix}" for suffix in all_suffixes())
     found += [init for init in package if _exists(init, dir_fd)][:1]
     return found
+
+
+def _editable_redirects(files: _SiteFiles, dist_info: str, listed: set[str]) -> list[Finding]:
+    """Where an editable install's ``.pth`` files send Python outside its source directory.
+
+    Only for a distribution whose RECORD lists a ``.pth`` file in the site directory and
+    whose ``direct_url.json`` names an editable directory: ``record_digest`` keeps no hash
+    of those rows (they hold the absolute source path, docs/record-digest.md rule 7),
+    so a ``.pth`` or finder rewritten with its RECORD row would otherwise pass. Judged by
+    :func:`~._source.editable_redirects`, without running anything.
+    """
+    pth_files = [path for path in listed if path.endswith(".pth") and "/" not in path]
+    if not pth_files or not dist_info:
+        return []
+    direct_url = _read_text(files, f"{dist_info}/direct_url.json")
+    if direct_url is None:
+        return []
+    texts = {path: text for path in pth_files if (text := _read_text(files, path)) is not None}
+    from insidellms_provenance.fingerprint._source import editable_redirects
+
+    found = editable_redirects(
+        files.root, direct_url, texts, listed, lambda path: _read_text(files, path)
+    )
+    return [Finding(path, problem) for path, problem in found]
+
+
+def _read_text(files: _SiteFiles, path: str) -> str | None:
+    """The text of the regular file at ``path`` (bounded, no symlink followed), or ``None``.
+
+    ``None`` when it cannot be read so: its own RECORD row, if any, says why.
+    """
+    from insidellms_provenance._safe_io import DIST_FILE_LIMIT
+
+    opened = files.open(path)
+    if isinstance(opened, str):
+        return None
+    try:
+        data = read_open_file(opened, limit=DIST_FILE_LIMIT)
+    except (FileRefusedError, OSError):
+        return None
+    finally:
+        os.close(opened)
+    return data.decode("utf-8", "surrogateescape")
+
+
+# The finding of an ``__init__`` that makes a package of a namespace directory.
+_NAMESPACE_INIT: Final = "unexpected file: Python runs it before any module below its directory"
+
+
+def _namespace_inits(files: _SiteFiles, listed: set[str]) -> list[Finding]:
+    """Unlisted ``__init__`` files in the namespace directories above a listed module.
+
+    A directory without ``__init__`` is a namespace portion (``nsx/`` of ``nsx/plug.py``,
+    or of ``nsx/pkg/__init__.py``); an ``__init__`` added there (``.py``, ``.pyc``, an
+    extension) makes it a regular package, whose code Python runs before any module
+    below it. The walk does not claim such a directory (others' files live there), so
+    each directory above the listed modules, up to the site directory (excluded), that
+    is not walked is looked up by name: a few ``lstat`` calls a directory, each directory
+    once, no listing.
+    """
+    from importlib.machinery import all_suffixes
+
+    suffixes = tuple(all_suffixes())
+    starts = {
+        path.rpartition("/")[0]
+        for path in listed
+        if path.endswith(suffixes) and not path.startswith("../")
+    }
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for start in starts:
+        directory = start
+        while directory and directory not in seen:
+            seen.add(directory)
+            if directory.rpartition("/")[2] != "__pycache__" and not files.is_below_roots(
+                directory
+            ):
+                dir_fd = files.place(directory)[0]
+                # Unreachable: the listed files' own rows say why.
+                if not isinstance(dir_fd, str):
+                    findings += [
+                        Finding(f"{directory}/{name}", _NAMESPACE_INIT)
+                        for name in init_files(dir_fd)
+                        if f"{directory}/{name}" not in listed
+                    ]
+            directory = directory.rpartition("/")[0]
+    return findings
+
+
+def init_files(dir_fd: int) -> list[str]:
+    """The ``__init__`` modules (any import suffix) in the directory open as ``dir_fd``."""
+    from importlib.machinery import all_suffixes
+
+    names = [f"__init__{suffix}" for suffix in all_suffixes()]
+    return [name for name in names if _exists(name, dir_fd)]
 
 
 def _exists(name: str, dir_fd: int) -> bool:

@@ -7,7 +7,7 @@ import os
 import stat
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Final, Literal
 from urllib.parse import unquote, urlsplit
 
 import orjson
@@ -18,11 +18,15 @@ from insidellms_provenance.field.schema import Source
 from insidellms_provenance.fingerprint._dist_files import legacy_install_of, read_dist_text
 from insidellms_provenance.fingerprint._redact import clean_url, redact
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Mapping
+
 __all__ = [
     "SKIPPED_SOURCE_DIRS",
     "TOP_LEVEL_OUTPUT_DIRS",
     "DirectUrlFields",
     "describe_source",
+    "editable_redirects",
     "editable_root",
     "source_tree_digest",
 ]
@@ -242,8 +246,9 @@ def source_tree_digest(root: Path) -> str:
 
     Skips only what cannot be the plugin's code (``docs/record-digest.md``):
     :data:`SKIPPED_SOURCE_DIRS`, ``*.egg-info`` metadata and virtual environments
-    (``pyvenv.cfg``) at any depth, :data:`TOP_LEVEL_OUTPUT_DIRS` directly below ``root``
-    unless they are packages, and bytecode. Building, testing or creating a venv in
+    (``pyvenv.cfg`` with a venv's layout, no module beside it) at any depth,
+    :data:`TOP_LEVEL_OUTPUT_DIRS` directly below ``root`` unless they are packages, and
+    bytecode. Building, testing or creating a venv in
     place does not change the digest; an edit to any module does. A symlink, to a file
     or to a directory, is its target as written: retargeting it changes the digest.
     """
@@ -285,7 +290,40 @@ def _skipped(directory: Path, *, top: bool) -> bool:
         return True
     if top and name in TOP_LEVEL_OUTPUT_DIRS and not (directory / "__init__.py").exists():
         return True
-    return (directory / "pyvenv.cfg").exists()
+    return _is_virtual_environment(directory)
+
+
+def _is_virtual_environment(directory: Path) -> bool:
+    """Whether ``directory`` is a virtual environment, and cannot be (also) a package.
+
+    A venv has ``pyvenv.cfg``, a scripts directory and a library directory (``bin`` and
+    ``lib`` on POSIX, ``Scripts`` and ``Lib`` on Windows), and no module of its own nor
+    a package directly inside it: a file named ``pyvenv.cfg`` alone, or beside code
+    (``src/pkg/pyvenv.cfg`` next to ``src/pkg/__init__.py``), does not take the
+    directory's code out of the digest. Most directories cost one ``stat``.
+    """
+    if not (
+        os.path.isfile(directory / "pyvenv.cfg")
+        and any(os.path.isdir(directory / scripts) for scripts in ("bin", "Scripts"))
+        and any(os.path.isdir(directory / library) for library in ("lib", "Lib"))
+    ):
+        return False
+    from importlib.machinery import all_suffixes
+
+    suffixes = tuple(all_suffixes())
+    try:
+        with os.scandir(directory) as entries:
+            found = [(entry.name, entry.is_dir()) for entry in entries]
+    except OSError:
+        return False
+    for name, is_directory in found:
+        if name.endswith(suffixes):
+            return False  # a module: the directory is (also) a package
+        if is_directory and any(
+            os.path.lexists(directory / name / f"__init__{suffix}") for suffix in suffixes
+        ):
+            return False  # a package inside it
+    return True
 
 
 def _file_sha256(path: Path) -> str:
@@ -294,3 +332,153 @@ def _file_sha256(path: Path) -> str:
         for chunk in iter(lambda: file.read(1 << 20), b""):
             digest.update(chunk)
     return "sha256:" + digest.hexdigest()
+
+
+# What an editable install's ``.pth`` file or finder module is found doing, by
+# :func:`editable_redirects`: Python would import the plugin from elsewhere.
+_PATH_ELSEWHERE: Final = (
+    "editable install: puts a directory outside its source directory on sys.path"
+)
+_UNLISTED_IMPORT: Final = "editable install: runs a module its RECORD does not list"
+_MAPS_ELSEWHERE: Final = "editable install: maps modules to files outside its source directory"
+_NAMES_ELSEWHERE: Final = "editable install: runs code naming a path outside its source directory"
+
+
+def editable_redirects(
+    site_dir: str,
+    direct_url: str,
+    pth_files: Mapping[str, str],
+    listed: Collection[str],
+    read_module: Callable[[str], str | None],
+) -> list[tuple[str, str]]:
+    """(path, problem) for each way an editable install's ``.pth`` sends Python elsewhere.
+
+    ``direct_url`` is the distribution's ``direct_url.json``; nothing is judged unless
+    it names an editable local directory (the root ``editable_digest`` fingerprints).
+    ``pth_files`` are the texts of the ``.pth`` files its RECORD lists in ``site_dir``.
+    Read as ``site.addpackage`` reads them, without running anything: a path line
+    Python would add to ``sys.path`` must lie in the source directory (or the site
+    directory); an ``import`` line may import only modules RECORD lists (the backend's
+    finder), and every absolute path such a module names (``read_module`` gives its
+    text by its path in the site directory) must lie there too. Paths are compared
+    resolved, so a checkout reached through a symlink is the same directory. Nothing
+    here names an absolute path: findings are paths relative to the site directory.
+    """
+    if not pth_files:
+        return []
+    direct = _parse_direct_url(direct_url)
+    if isinstance(direct, str) or direct.kind != "directory" or not direct.editable:
+        return []
+    root = _split_url(direct.url)[2]
+    if root is None:
+        return []
+    allowed = (os.path.realpath(root), os.path.realpath(site_dir))
+    findings: list[tuple[str, str]] = []
+    finders: set[str] = set()
+    for pth, text in sorted(pth_files.items()):
+        findings += [
+            (pth, problem) for problem in _pth_problems(text, site_dir, allowed, listed, finders)
+        ]
+    for module in sorted(finders):
+        path = f"{module}.py" if f"{module}.py" in listed else f"{module}/__init__.py"
+        source = read_module(path)
+        if source is not None and any(
+            not _inside(os.path.realpath(named), allowed) for named in _absolute_paths(source)
+        ):
+            findings.append((path, _MAPS_ELSEWHERE))
+    return sorted(set(findings))
+
+
+def _pth_problems(
+    text: str, site_dir: str, allowed: tuple[str, ...], listed: Collection[str], finders: set[str]
+) -> list[str]:
+    """What is wrong with one ``.pth`` file's lines; listed modules it imports go to ``finders``.
+
+    Lines as ``site.addpackage`` reads them: comments and blank lines skipped, ``import``
+    lines run (here: parsed, never run), any other a directory added to ``sys.path`` if
+    it exists. An ``import`` line may import the standard library (setuptools' legacy
+    ``-nspkg.pth`` lines import ``sys``, ``types`` and ``os``) and modules RECORD lists,
+    and name no absolute path outside the allowed directories.
+    """
+    import sys
+
+    problems = []
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        if line.startswith(("import ", "import\t")):
+            modules = _imported_modules(line)
+            own = [m for m in modules if f"{m}.py" in listed or f"{m}/__init__.py" in listed]
+            if not modules or not set(modules) <= {*own, *sys.stdlib_module_names}:
+                problems.append(_UNLISTED_IMPORT)
+            if any(not _inside(os.path.realpath(p), allowed) for p in _absolute_paths(line)):
+                problems.append(_NAMES_ELSEWHERE)
+            finders.update(own)
+            continue
+        target = os.path.join(site_dir, line.rstrip())
+        if os.path.exists(target) and not _inside(os.path.realpath(target), allowed):
+            problems.append(_PATH_ELSEWHERE)
+    return problems
+
+
+def _inside(path: str, roots: tuple[str, ...]) -> bool:
+    """Whether the resolved ``path`` is one of the resolved ``roots`` or below one."""
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def _imported_modules(line: str) -> list[str]:
+    """The top-level modules an ``import`` line of a ``.pth`` imports (``[]``: unreadable)."""
+    import ast
+
+    try:
+        tree = ast.parse(line)
+    except (SyntaxError, ValueError):
+        return []
+    modules = [
+        alias.name.partition(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
+    modules += [
+        node.module.partition(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+    ]
+    # ``__import__("x")``, ``importlib.import_module("x")``: imports too.
+    modules += [
+        node.args[0].value.partition(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Name) and node.func.id == "__import__")
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+        )
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ]
+    return sorted(set(modules))
+
+
+def _absolute_paths(text: str) -> list[str]:
+    """Every string constant of module source ``text`` that is an absolute path.
+
+    The paths an editable finder maps modules to (setuptools' ``MAPPING`` and
+    ``NAMESPACES``, ``editables``' ``map_module`` calls). Source that does not parse is
+    not run by Python either: nothing.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value[:1] in ("/", os.sep)
+        and os.path.isabs(node.value)
+    ]
