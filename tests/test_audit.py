@@ -418,4 +418,33 @@ def test_a_run_path_not_utf8_or_holding_a_newline_is_written_and_kept_to_its_lin
     lines = result.stderr.decode().splitlines()
     assert lines[0] == "audit: 4 run(s), 3 with plugin provenance, 1 without"
     assert not any(line.startswith("audit: 99") for line in lines)
-    assert "  fleet/r3\\naudit: 99 run(s), 99 with plugin provenance, 0 without (" in lines[2]
+    assert "  fleet/r3\\u000aaudit: 99 run(s), 99 with plugin provenance, 0 without (" in lines[2]
+
+
+# Pairs of run directory names that the summary once wrote alike: a character that the
+# terminal escape writes as \xNN, and the byte of that value that is not UTF-8. Each
+# pair's text must differ (the summary's one rule, analyze._audit._as_text).
+_LOOK_ALIKE_NAMES = [
+    pytest.param("r-\u009b", b"r-\x9b", id="CSI-character-vs-byte-0x9b"),
+    pytest.param("r-\u0080", b"r-\x80", id="C1-first-vs-byte-0x80"),
+    pytest.param("r-\u00ad", b"r-\xad", id="soft-hyphen-vs-byte-0xad"),
+    pytest.param("r-\n", b"r-\\n", id="newline-vs-backslash-n"),
+    pytest.param("r-\u009b", b"r-\\x9b", id="CSI-character-vs-backslash-x9b"),
+]
+
+
+@pytest.mark.parametrize(("character_name", "byte_name"), _LOOK_ALIKE_NAMES)
+def test_the_summary_writes_two_run_paths_as_two_names(tmp_path, character_name, byte_name):
+    import os
+
+    for name in (character_name, os.fsdecode(byte_name)):
+        run = tmp_path / "fleet" / name
+        run.mkdir(parents=True)
+        (run / "manifest.json").write_text("{}")  # without provenance: listed by path
+    result = cli("audit", "fleet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.decode().splitlines()
+    listed = [line for line in lines if line.startswith("  fleet/")]
+    assert len(listed) == 2, lines
+    assert listed[0] != listed[1], lines
+    assert all(line.isprintable() for line in lines), lines

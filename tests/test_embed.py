@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from durability import SyncObserver, dirty_pages, page_cache_observable
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
 from insidellms_provenance.field import schema
 from insidellms_provenance.field._build import field_bytes, make_field
+from insidellms_provenance.field._read import KNOWN_SCHEMAS
+from insidellms_provenance.runfile import _embed as embed_module
 from insidellms_provenance.runfile._embed import atomic_write, embed, embed_text
 from privileges import unprivileged
 
@@ -87,6 +90,55 @@ def test_embed_accepts_the_manifest_path_and_keeps_permissions(run_dir):
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
+running_as_root = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root may give a file away"
+)
+
+
+@running_as_root
+def test_embed_as_root_keeps_the_owner_and_group(run_dir):
+    path = run_dir / "manifest.json"
+    os.chown(path, 12345, 23456)
+    path.chmod(0o2664)  # a set-id bit too: a change of owner would clear it
+    embed(run_dir, provenance())
+    info = path.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (12345, 23456, 0o2664)
+    assert json.loads(path.read_bytes())["custom"]["plugin_provenance"] == provenance()
+
+
+def test_an_owner_the_system_refuses_leaves_the_file_its_writers(run_dir, monkeypatch):
+    path = run_dir / "manifest.json"
+    monkeypatch.setattr(os, "fchown", _raise(PermissionError(1, "Operation not permitted")))
+    embed(run_dir, provenance())
+    assert path.stat().st_uid == os.geteuid()
+    assert json.loads(path.read_bytes())["custom"]["plugin_provenance"] == provenance()
+    assert os.listdir(run_dir) == ["manifest.json"]
+
+
+@running_as_root
+def test_a_member_of_the_files_group_keeps_the_group(tmp_path_factory):
+    """Not root: the owner cannot be kept, the group can (the writer is a member)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("needs util-linux's setpriv to run as another user")
+    shared = Path(tempfile.mkdtemp())  # a directory any user may reach
+    try:
+        shared.chmod(0o777)
+        (shared / "manifest.json").write_text(host_text(), encoding="utf-8")
+        os.chown(shared / "manifest.json", 2000, 23456)
+        (shared / "manifest.json").chmod(0o664)
+        recording = shared / "prov.json"
+        recording.write_bytes(field_bytes(provenance()))
+        member = [setpriv, "--reuid", "1000", "--regid", "1000", "--groups", "23456"]
+        command = [*member, sys.executable, "-c", _EMBED_IN_CHILD, str(shared), str(recording)]
+        result = subprocess.run(command, capture_output=True, check=False, text=True)
+        assert (result.returncode, result.stdout) == (0, ""), result.stderr
+        info = (shared / "manifest.json").stat()
+        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (1000, 23456, 0o664)
+    finally:
+        shutil.rmtree(shared)
+
+
 def test_embed_reports_stale_attestations(run_dir):
     (run_dir / "attestations").mkdir()
     (run_dir / "attestations" / "04.execution.dsse.json").write_text("{}")
@@ -116,6 +168,12 @@ def test_embed_reports_stale_attestations(run_dir):
             '{"custom": {"plugin_provenance": 1, "plugin_provenanc\\u0065": 2}}',
             "'custom.plugin_provenance' is written 2 times",
         ),
+        # A field this version cannot read, or no field at all: not lost by replacing it.
+        (
+            '{"custom": {"plugin_provenance": {"schema": "insidellms-provenance/plugins/v3"}}}',
+            "holds a field of schema 'insidellms-provenance/plugins/v3', which this version",
+        ),
+        ('{"custom": {"plugin_provenance": []}}', "holds a JSON array, not a provenance field"),
     ],
 )
 def test_bad_manifests_are_refused_and_left_untouched(tmp_path, content, message):
@@ -129,6 +187,60 @@ def test_bad_manifests_are_refused_and_left_untouched(tmp_path, content, message
         embed(tmp_path, provenance())
     assert (path.read_bytes() if path.exists() else None) == before
     assert sorted(os.listdir(tmp_path)) == (["manifest.json"] if before is not None else [])
+
+
+# ---- what stands under the field's key already -----------------------------------------
+
+V3 = "insidellms-provenance/plugins/v3"
+
+# (the value under custom.plugin_provenance, what the refusal says it is)
+NOT_REPLACED = [
+    ({"schema": V3, "observed_in_run": True, "plugins": []}, f"a field of schema '{V3}'"),
+    ({"schema": "someone-else/v1"}, "a field of schema 'someone-else/v1'"),
+    ({}, "a JSON object, not a provenance field"),
+    ({"schema": 2}, "a JSON object, not a provenance field"),
+    ([provenance()], "a JSON array, not a provenance field"),
+    ("sha256:00", "a string, not a provenance field"),
+    (None, "null, not a provenance field"),
+    (0, "a number, not a provenance field"),
+    (True, "a boolean, not a provenance field"),
+]
+
+# Fields of a schema this version reads, valid or broken: replaced, as re-embedding does.
+REPLACED = [
+    provenance("beta"),
+    {"schema": schema.SCHEMA_V1, "plugins": "broken"},
+    {"schema": schema.SCHEMA_V2},
+]
+
+
+def manifest_holding(previous: object, *, host: bool) -> str:
+    """A manifest with ``previous`` under the field's key, the host's or another writer's."""
+    text = json.dumps({"custom": {"plugin_provenance": previous, "x": 1}, "y": 2}, indent=2)
+    return text if host else text.replace('"y": 2', '"y": 1E400')  # json.dumps never wrote it
+
+
+@pytest.mark.parametrize(("previous", "what"), NOT_REPLACED)
+@pytest.mark.parametrize("host", [True, False], ids=["host", "another-writer"])
+def test_a_value_this_version_cannot_read_is_never_replaced(previous, what, host):
+    text = manifest_holding(previous, host=host)
+    message = f"'custom.plugin_provenance' holds {what}"
+    with pytest.raises(InvalidRunFileError, match=message) as refused:
+        embed_text(text, provenance(), where="manifest.json")
+    assert str(refused.value).endswith("; refusing to replace it")
+
+
+@pytest.mark.parametrize("previous", REPLACED)
+@pytest.mark.parametrize("host", [True, False], ids=["host", "another-writer"])
+def test_a_field_of_a_schema_this_version_reads_is_replaced(previous, host):
+    text = manifest_holding(previous, host=host)
+    new_text, exact = embed_text(text, provenance(), where="manifest.json")
+    assert exact == host
+    assert json.loads(new_text)["custom"] == {"plugin_provenance": provenance(), "x": 1}
+
+
+def test_embed_knows_the_schemas_the_readers_read():
+    assert set(embed_module._READABLE_SCHEMAS) == KNOWN_SCHEMAS
 
 
 # ---- a manifest no json.dumps options reproduce: the field is written into its text ----
@@ -218,6 +330,14 @@ def inserted(before: str, after: str) -> str:
         ('{ "custom" : { } , "b" : 1E400 }', '"plugin_provenance" : {"'),
         ('\n\t{"b": -0}  \n', ', "custom": {"plugin_provenance": {"'),
         ("{ }\n\n", '{"custom": {"plugin_provenance": {"'),
+        # Lines ended with CRLF: the field's lines too.
+        (
+            '{\r\n  "a": 1,\r\n  "custom": {\r\n    "x": 2\r\n  }\r\n}\r\n',
+            '"custom": {\r\n    "plugin_provenance": {\r\n      "conflicts": [],\r\n',
+        ),
+        ('{\r\n  "custom": {}\r\n}', '\r\n    "plugin_provenance": {\r\n      "'),
+        ('{\r\n  "b": -0\r\n}', ',\r\n  "custom": {\r\n    "plugin_provenance": {\r\n'),
+        ('{\r\n\t"z": 1E400\r\n}', '{\r\n\t"custom": {\r\n\t\t"plugin_provenance": {\r\n\t\t\t"'),
     ],
 )
 def test_another_writers_layout_is_kept_and_the_field_added(text, added):
@@ -226,6 +346,20 @@ def test_another_writers_layout_is_kept_and_the_field_added(text, added):
     inserted(text, new_text)
     assert added in new_text
     assert json.loads(new_text)["custom"]["plugin_provenance"] == provenance()
+    if "\r\n" in text:  # every line the field adds ends as the manifest's lines do
+        assert "\n" not in new_text.replace("\r\n", "")
+
+
+@pytest.mark.parametrize(("place", "custom"), PLACES, ids=[place for place, _ in PLACES])
+def test_a_crlf_manifest_gets_crlf_lines_and_embedding_again_changes_nothing(place, custom):
+    before = host_text_with("1E400", custom).replace("\n", "\r\n")
+    after = host_text_with("1E400", {**(custom or {}), "plugin_provenance": provenance()})
+    assert embed_text(before, provenance(), where="manifest.json") == (
+        after.replace("\n", "\r\n"),
+        False,
+    )
+    again = embed_text(after.replace("\n", "\r\n"), provenance(), where="manifest.json")
+    assert again == (after.replace("\n", "\r\n"), False)
 
 
 _field_values = st.recursive(
@@ -234,6 +368,11 @@ _field_values = st.recursive(
         st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
     ),
     max_leaves=12,
+)
+
+# What re-embedding replaces: a field of a schema this version reads, valid or not.
+_readable_fields = st.fixed_dictionaries(
+    {"schema": st.sampled_from(sorted(KNOWN_SCHEMAS))}, optional={"plugins": _field_values}
 )
 
 
@@ -248,10 +387,11 @@ _field_values = st.recursive(
     custom=st.none()
     | st.tuples(
         st.dictionaries(st.text(max_size=6), _field_values, max_size=3),
-        st.none() | _field_values,
+        st.none() | _readable_fields,
     ),
-    field=_field_values,
+    field=_readable_fields,
     token=st.sampled_from([token for token, exact in HOST_SPELLINGS if not exact]),
+    newline=st.sampled_from(["\n", "\r\n"]),
     options=st.sampled_from(
         [
             {"indent": 2, "sort_keys": True},
@@ -263,19 +403,23 @@ _field_values = st.recursive(
         ]
     ),
 )
-def test_the_field_is_the_only_change(manifest, custom, field, token, options):
+def test_the_field_is_the_only_change(  # noqa: PLR0917 - one argument a strategy
+    manifest, custom, field, token, options, newline
+):
     """Into any manifest, the field is inserted in one place, or replaces the older one."""
     value = {**manifest, "score": _SCORE}
     custom, older = custom or (None, None)
     if custom is not None:
         value["custom"] = custom if older is None else {**custom, "plugin_provenance": older}
     text = json.dumps(value, **options).replace(json.dumps(_SCORE), token)
+    text = text.replace("\n", newline)  # a JSON text's line breaks are all layout
     new_text, exact = embed_text(text, field, where="manifest.json")
     assert not exact
+    assert new_text.replace(newline, "").count("\n") == 0
     if custom is not None and older is not None:  # every other key is shorter
         key = text.index('"plugin_provenance"')
         indent = text[text.rfind("\n", 0, key) + 1 : key]  # json.dumps: a key starts a line
-        old = json.dumps(older, **options).replace("\n", "\n" + indent)
+        old = json.dumps(older, **options).replace("\n", newline + indent)
         start = text.index(old, key)
         assert new_text.startswith(text[:start])
         assert new_text.endswith(text[start + len(old) :])

@@ -1,9 +1,15 @@
-"""``interrupts_held``: a Ctrl-C inside the block is raised once, when the block ends."""
+"""``interrupts_held``: a Ctrl-C inside the block is raised once, when the block ends.
+
+``terminations_end_the_process``: SIGTERM and SIGHUP unwind the block, then end the
+process by the signal (in a process of its own: the test's must go on).
+"""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -62,3 +68,145 @@ def test_nested_blocks_keep_it_held_until_the_outer_one_ends() -> None:
             pass
         assert _blocked()
     assert not _blocked()
+
+
+# ---- SIGTERM and SIGHUP: unwound, then the process ends by the signal ----------------
+
+_SCRIPT = """
+import os, signal
+from insidellms_provenance._signals import (
+    Terminated, interrupts_held, terminations_end_the_process,
+)
+"""
+
+# (id, the script's body, its exit status, what it printed); every one prints no error.
+TERMINATIONS = [
+    (
+        "unwinds-then-ends-by-sigterm",
+        """
+with terminations_end_the_process():
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        print("not reached")
+    finally:
+        print("cleaned up")
+print("not reached either")
+""",
+        -signal.SIGTERM,
+        "cleaned up\n",
+    ),
+    (
+        "unwinds-then-ends-by-sighup",
+        """
+with terminations_end_the_process():
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)
+    finally:
+        print("cleaned up")
+""",
+        -signal.SIGHUP,
+        "cleaned up\n",
+    ),
+    (
+        "a-second-signal-waits-for-the-cleanup",
+        """
+with terminations_end_the_process():
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        os.kill(os.getpid(), signal.SIGTERM)
+        print("cleaned up")
+""",
+        -signal.SIGTERM,
+        "cleaned up\n",
+    ),
+    (
+        "a-lost-exception-still-ends-the-process",
+        """
+with terminations_end_the_process():
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+    except Terminated:
+        print("swallowed")
+    print("went on")
+print("not reached")
+""",
+        -signal.SIGTERM,
+        "swallowed\nwent on\n",
+    ),
+    (
+        "an-error-it-caused-is-not-reported",
+        """
+with terminations_end_the_process():
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+    except Terminated:
+        raise ValueError("a pool broken by the signal") from None
+""",
+        -signal.SIGTERM,
+        "",
+    ),
+    (
+        "held-while-a-child-starts",
+        """
+with terminations_end_the_process():
+    with interrupts_held():
+        os.kill(os.getpid(), signal.SIGTERM)
+        print("held")
+    print("not reached")
+""",
+        -signal.SIGTERM,
+        "held\n",
+    ),
+    (
+        "an-ignored-signal-stays-ignored",
+        """
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+with terminations_end_the_process():
+    os.kill(os.getpid(), signal.SIGHUP)
+    print("went on")
+""",
+        0,
+        "went on\n",
+    ),
+    (
+        "a-forked-child-leaves-them-to-its-parent",
+        """
+with terminations_end_the_process():
+    pid = os.fork()
+    if pid == 0:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGHUP)
+        os._exit(7)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+""",
+        0,
+        "7\n",
+    ),
+    (
+        "the-default-actions-again-after-the-block",
+        """
+with terminations_end_the_process():
+    pass
+print(signal.getsignal(signal.SIGTERM) == signal.getsignal(signal.SIGHUP) == signal.SIG_DFL)
+""",
+        0,
+        "True\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "printed"),
+    [case[1:] for case in TERMINATIONS],
+    ids=[case[0] for case in TERMINATIONS],
+)
+def test_terminations_end_the_process(body: str, status: int, printed: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-u", "-c", _SCRIPT + body],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (status, printed, "")

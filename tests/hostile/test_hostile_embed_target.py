@@ -5,14 +5,18 @@
 top-level ``schema`` one of this package's field schemas) is refused as a target, as is
 the file the field is read from, however it is named (the same path, a hard link, a
 symlink either way). A host manifest with ``schema`` and ``plugins`` keys of its own is
-a manifest: embedded into, then read by every reader. Each case: exit code, verdict, and
-no file changed but the intended output.
+a manifest: embedded into, then read by every reader. What stands under
+``custom.plugin_provenance`` already is replaced only if it is a field of a schema this
+version reads (v1, v2), valid or not: a newer version's field, or a value that is no field,
+is refused, never lost. Run as root, embed keeps the manifest's owner and group. Each
+case: exit code, verdict, and no file changed but the intended output.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 from typing import Any
 
 import pytest
@@ -155,6 +159,47 @@ def _embed_into_report(world: World) -> list[str]:
     return ["embed", str(world.path("check.json")), "--from", field_file(world)]
 
 
+def _run_holding(previous: object, *, output: bool) -> Any:
+    """``embed run --from field.json``, the run's manifest holding ``previous`` as the field."""
+
+    def make(world: World) -> list[str]:
+        source = field_file(world)
+        manifest = host_manifest()
+        manifest["custom"]["plugin_provenance"] = previous
+        world.run_dir("run", manifest)
+        if output:
+            world.output("run/manifest.json")
+        return ["embed", str(world.path("run")), "--from", source]
+
+    return make
+
+
+def _replaced(world: World, _result: Result) -> None:
+    manifest = json.loads(world.path("run/manifest.json").read_bytes())
+    assert manifest == host_manifest(world.field())
+
+
+V3 = "insidellms-provenance/plugins/v3"
+NOT_REPLACED = "; refusing to replace it"
+
+# What stands under the field's key: (id, the value, what the refusal says it is).
+UNREADABLE = [
+    (
+        "newer-schema",
+        {"schema": V3, "observed_in_run": True, "plugins": [], "digest": "sha256:00"},
+        f"holds a field of schema '{V3}', which this version cannot read",
+    ),
+    ("object-without-schema", {"plugins": []}, "holds a JSON object, not a provenance field"),
+    ("array", [], "holds a JSON array, not a provenance field"),
+    ("string", "sha256:00", "holds a string, not a provenance field"),
+    ("null", None, "holds null, not a provenance field"),
+]
+READABLE = [
+    ("v1-broken", {"schema": "insidellms-provenance/plugins/v1", "plugins": 3}),
+    ("v2-broken", {"schema": "insidellms-provenance/plugins/v2", "digest": "sha256:00"}),
+]
+
+
 CASES = [
     # A record file as the target: refused, whatever the source.
     Case("embed-into-record-file", embed_into_record("rec.json"), 2, RECORD_REFUSED),
@@ -210,10 +255,49 @@ CASES = [
         "no plugin provenance (custom.plugin_provenance)",
     ),
     Case("show-both-kinds", _show_both_kinds, 2, "which field counts is unclear"),
+    # What stands under the field's key: replaced only if this version reads its schema.
+    *[
+        Case(f"embed-over-{name}", _run_holding(value, output=False), 2, what + NOT_REPLACED)
+        for name, value, what in UNREADABLE
+    ],
+    *[
+        Case(f"embed-over-{name}", _run_holding(value, output=True), 0, "embedded", check=_replaced)
+        for name, value in READABLE
+    ],
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_hostile_embed_target(case: Case, world: World, genuine: Any) -> None:
+    world.fields = {"genuine": genuine}
+    run_case(case, world)
+
+
+def _owned_by_a_user(world: World) -> list[str]:
+    """A user's run (uid 12345, group 23456), embedded into by root."""
+    source = field_file(world)
+    manifest = world.run_dir("run", host_manifest()) / "manifest.json"
+    os.chown(manifest, 12345, 23456)
+    manifest.chmod(0o640)
+    world.output("run/manifest.json")
+    return ["embed", str(world.path("run")), "--from", source]
+
+
+def _still_the_users(world: World, _result: Result) -> None:
+    info = world.path("run/manifest.json").stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (12345, 23456, 0o640)
+    assert json.loads(world.path("run/manifest.json").read_bytes()) == host_manifest(world.field())
+
+
+OWNER_CASES = [
+    Case("embed-as-root-keeps-owner", _owned_by_a_user, 0, "embedded", check=_still_the_users),
+]
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root may give a file away"
+)
+@pytest.mark.parametrize("case", OWNER_CASES, ids=[case.id for case in OWNER_CASES])
+def test_hostile_embed_owner(case: Case, world: World, genuine: Any) -> None:
     world.fields = {"genuine": genuine}
     run_case(case, world)

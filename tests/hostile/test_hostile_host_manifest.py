@@ -4,7 +4,9 @@ A number beyond double range or spelt another way, a key escaped or written twic
 lone surrogate beside non-ASCII text: the manifest afterwards is the host's text with
 the field added in its style, and valid JSON (re-serialized, ``1E400`` had become
 ``Infinity`` and one copy of a twice-written key had been dropped). A key on the way
-to the field written twice is refused: exit 2, one line, nothing changed.
+to the field written twice is refused: exit 2, one line, nothing changed. A manifest
+whose lines end with CRLF gets the field's lines ended so too, and embedding it again
+changes no byte.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hostile_kit import Case, Result, World, host_manifest, run_case
+from hostile_kit import Case, Result, World, host_manifest, run_case, run_cli
 
 # Stands for "score" while the host's text is made, then for the spelling under test.
 _SCORE = "\x00the host's spelling\x00"
@@ -73,6 +75,27 @@ def _surrogate_kept(world: World, _result: Result) -> None:
     assert world.path("run/manifest.json").read_text(encoding="utf-8") == expected
 
 
+def crlf(*, older: bool = False) -> Any:
+    """The host's manifest (with an older field, or none), its lines ended with CRLF."""
+    return embed_into(
+        lambda w: host_text(w.field("older") if older else None, "1E400", '"custom"').replace(
+            "\n", "\r\n"
+        )
+    )
+
+
+def _crlf_kept(world: World, _result: Result) -> None:
+    """The host's text with the field, every line ended with CRLF; again: no byte changes."""
+    path = world.path("run/manifest.json")
+    data = path.read_bytes()
+    assert data.decode() == host_text(world.field(), "1E400", '"custom"').replace("\n", "\r\n")
+    again = run_cli(
+        world, ["embed", str(world.path("run")), "--from", str(world.path("field.json"))]
+    )
+    assert (again.code, again.err.endswith("provenance already up to date\n")) == (0, True)
+    assert path.read_bytes() == data
+
+
 SPELLINGS = [
     ("beyond-double", "1E400"),
     ("beyond-minus-double", "-1e999"),
@@ -122,6 +145,9 @@ CASES = [
         "embedded",
         check=_surrogate_kept,
     ),
+    # Lines ended with CRLF: the field's lines too.
+    Case("host-crlf", crlf(), 0, KEPT, check=_crlf_kept),
+    Case("host-crlf-older-field", crlf(older=True), 0, KEPT, check=_crlf_kept),
     # Which copy counts depends on the reader: no place to write is the right one.
     Case(
         "host-custom-twice",

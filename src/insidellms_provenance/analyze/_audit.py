@@ -82,10 +82,20 @@ def shard_of(relative: str, shards: int) -> int:
 
 
 def parse_shard(text: str) -> tuple[int, int]:
-    """``I/N`` with 1 <= I <= N; raises ``ValueError`` with a message for the user."""
+    """``I/N`` with 1 <= I <= N; raises ``ValueError`` with a message for the user.
+
+    I and N are ASCII digits: ``str.isdigit`` also takes ``²``, which ``int`` refuses
+    with a message that does not name ``--shard``.
+    """
     index, slash, total = text.partition("/")
-    if slash and index.isdigit() and total.isdigit() and 1 <= int(index) <= int(total):
-        return int(index), int(total)
+    digits = index + total
+    if slash and index and total and digits.isascii() and digits.isdigit():
+        try:
+            shard = int(index), int(total)
+        except ValueError:  # more digits than int reads from text (sys.int_info)
+            shard = (0, 0)
+        if 1 <= shard[0] <= shard[1]:
+            return shard
     raise ValueError(f"--shard {text!r}: expected I/N with 1 <= I <= N, such as 2/8")
 
 
@@ -225,7 +235,11 @@ class AuditSummary:
                 self.unverified.append(run)
 
     def render(self) -> str:
-        """The human summary."""
+        r"""The human summary, safe for a terminal as it is (:func:`_as_text` ``terminal``).
+
+        Every line goes through that one escape, and only it: a second scheme stacked on
+        it (``terminal_safe`` writes U+009B as ``\x9b`` too) would give two runs one name.
+        """
         counts = f"{self.with_provenance} with plugin provenance, {self.without_count} without"
         lines = [f"audit: {self.runs} run(s), {counts}"]
         lines += _examples("runs without provenance", self.without, self.without_count)
@@ -250,8 +264,8 @@ class AuditSummary:
             f"  {name}: {run} (now {version})"
             for name, (run, version) in sorted(self.first_change.items())
         ] or ["  none"]
-        # A run's path or a recorded name holding a newline stays on its line.
-        return "".join(_as_text(line).replace("\n", "\\n") + "\n" for line in lines)
+        # A run's path or a recorded name holding a newline stays on its line: \u000a.
+        return "".join(_as_text(line, terminal=True) + "\n" for line in lines)
 
 
 def _examples(title: str, examples: list[str], count: int) -> list[str]:
@@ -440,19 +454,36 @@ def _run_columns(run: RunDir, problem: str | None) -> dict[str, Any]:
     return {"run": _as_text(run.name), "run_key": _as_text(run.key), "problem": problem}
 
 
-def _as_text(path: str) -> str:
-    r"""A run's path as JSON text (or UTF-8 output) can hold it: other bytes as ``\xff``.
+def _as_text(path: str, *, terminal: bool = False) -> str:
+    r"""A run's path as text, one to one: ``\\`` a backslash, ``\xNN`` a byte not UTF-8.
 
     A directory name need not be UTF-8; Python reads its other bytes as lone surrogates
     (``surrogateescape``), which no JSON text holds and no UTF-8 stream writes, and one
     such run must not stop the audit of the rest. A backslash is written as two, so the
     text of a name that holds ``\xff`` itself is not that of a name holding the byte:
     two runs never share a ``run``. Other valid UTF-8 is kept as it is.
+
+    ``terminal`` (the summary): also every character ``str.isprintable`` refuses (a
+    control, a newline, a format character: a superset of what ``terminal_safe``
+    escapes) as ``\uNNNN`` (``\UNNNNNNNN`` above U+FFFF), never ``\xNN``, which stays a
+    byte's. So U+009B and the byte 0x9B, or a newline and ``\n`` typed, stay two names.
     """
-    if path.isascii() and "\\" not in path:
+    if path.isascii() and "\\" not in path and (not terminal or path.isprintable()):
         return path
     escaped = path.replace("\\", "\\\\")
-    return escaped.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = escaped.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if not terminal or text.isprintable():
+        return text
+    return "".join(
+        character if character.isprintable() else _code_point_escape(character)
+        for character in text
+    )
+
+
+def _code_point_escape(character: str) -> str:
+    r"""``\uNNNN``, or ``\UNNNNNNNN`` above U+FFFF: a character, never a byte."""
+    point = ord(character)
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
 
 
 def _run_row(run: RunDir, problem: str | None, field: dict[str, Any] | None) -> dict[str, Any]:

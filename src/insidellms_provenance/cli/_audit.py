@@ -8,7 +8,6 @@ import os
 import signal
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -17,6 +16,7 @@ from insidellms_provenance.cli._options import (
     add_group_filter,
     add_output,
     add_quiet,
+    path_value,
     set_epilog,
 )
 
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     parser.add_argument(
         "roots",
-        type=Path,
+        type=path_value,
         nargs="+",
         metavar="DIR",
         help="directories to search for runs (recursively)",
@@ -94,7 +94,6 @@ def run(arguments: argparse.Namespace) -> int:
         if not is_directory:
             raise ProvenanceError(f"{root}: not a directory")
     from insidellms_provenance.cli._progress import Progress
-    from insidellms_provenance.cli._render import terminal_safe
 
     summary = AuditSummary()
     progress = Progress.for_terminal("audited", "runs", quiet=arguments.quiet)
@@ -115,7 +114,8 @@ def run(arguments: argparse.Namespace) -> int:
             interrupts.check()
     progress.close()
     report = sys.stdout if output is not None else sys.stderr
-    report.write(terminal_safe(summary.render()))
+    # Safe for a terminal as rendered; terminal_safe over it would make two names one.
+    report.write(summary.render())
     report.flush()
     return 0
 
@@ -190,32 +190,25 @@ def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes]]:
     file keeps the permission bits of the one it replaces (:func:`output_mode`).
     """
     from insidellms_provenance.errors import WriteError
-    from insidellms_provenance.runfile._embed import check_output, output_mode
+    from insidellms_provenance.runfile._embed import check_output, output_mode, temp_file_beside
 
     if target is None:
         yield sys.stdout.buffer
         sys.stdout.flush()
         return
-    try:
-        fd, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
-    except OSError as error:
-        raise WriteError(f"{target}: cannot write in {target.parent}: {error.strerror}") from None
-    file: IO[bytes] = os.fdopen(fd, "wb")
-    try:
-        yield file
-        file.flush()
-        os.fsync(file.fileno())
-        file.close()
-        interrupts.check()
-        os.chmod(temp_name, output_mode(check_output(target)))
-        os.replace(temp_name, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
+    with temp_file_beside(target) as (fd, temp_name):  # removed if anything below raises
+        file: IO[bytes] = os.fdopen(fd, "wb")
+        try:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
             file.close()
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        if isinstance(error, OSError):
-            raise WriteError(f"{target}: cannot write: {error.strerror}") from None
-        raise
+            interrupts.check()
+            os.chmod(temp_name, output_mode(check_output(target)))
+            os.replace(temp_name, target)
+        except BaseException as error:
+            with contextlib.suppress(OSError):
+                file.close()
+            if isinstance(error, OSError):
+                raise WriteError(f"{target}: cannot write: {error.strerror}") from None
+            raise

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from insidellms_provenance.cli._options import (
+    StoreOnce,
     add_format,
     add_group,
     add_run,
     group_to_record,
+    path_value,
     set_epilog,
     write_output,
 )
@@ -61,11 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--require-determinism",
+        action=StoreOnce,
         choices=("deterministic", "best_effort"),
         help="fail on plugins below this determinism class",
     )
     parser.add_argument(
         "--insidellms-version",
+        action=StoreOnce,
         metavar="V",
         help="fail when a plugin's insideLLMs specifier excludes V",
     )
@@ -90,13 +93,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{rule}", action=argparse.BooleanOptionalAction, help=what)
     parser.add_argument(
         "--policy",
-        type=Path,
+        action=StoreOnce,
+        type=path_value,
         metavar="FILE",
         help="TOML policy file with the same keys (options override it)",
     )
     parser.add_argument(
         "--lock",
-        type=Path,
+        action=StoreOnce,
+        type=path_value,
         metavar="FILE",
         help="PEP 751 pylock.toml: fail unless the plugins are exactly the locked packages",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from insidellms_provenance.cli._options import set_epilog
+from insidellms_provenance.cli._options import path_value, set_epilog
 
 __all__ = ["add_arguments", "run"]
 
@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     parser.add_argument(
         "directory",
-        type=Path,
+        type=path_value,
         nargs="?",
         metavar="DIR",
         help="where to put the example, kept afterwards (default: a temporary "

@@ -48,18 +48,23 @@ COLOURS = ("auto", "always", "never")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options (:func:`plain_arguments` reads the common lines alike)."""
     from insidellms_provenance.analyze._fail_on import FAIL_ON_EXAMPLES, FAIL_ON_RULES
-    from insidellms_provenance.cli._options import add_format, add_group_filter, set_epilog
+    from insidellms_provenance.cli._options import (
+        StoreOnce,
+        add_format,
+        add_group_filter,
+        set_epilog,
+    )
 
     # Paths as pathlib writes them, without importing it (diff of small runs is start-up).
-    parser.add_argument("before", type=path_text, metavar="RUN1", help="the earlier run")
-    parser.add_argument("after", type=path_text, metavar="RUN2", help="the later run")
+    parser.add_argument("before", type=_run_value, metavar="RUN1", help="the earlier run")
+    parser.add_argument("after", type=_run_value, metavar="RUN2", help="the later run")
     add_group_filter(
         parser, "refuse fields recorded for another entry-point group (default: accept any)"
     )
     add_format(parser, FORMATS)
     parser.add_argument(
         "--fail-on",
-        action="append",
+        action=StoreOnce.with_hint("; combine selectors with commas"),
         metavar="POLICY",
         help="which changes make the exit code 1 (default: any; rules and examples below)",
     )
@@ -88,11 +93,12 @@ _CHOICES: dict[str, tuple[str, ...] | None] = {
 def plain_arguments(words: Sequence[str]) -> SimpleNamespace | None:
     """The arguments of a plain ``diff`` command line as argparse parses them, or ``None``.
 
-    Plain: two runs that do not start with ``-``, and this command's options spelt in
-    full, each at most once, with a value argparse would take (``--format json`` or
-    ``--format=json``). Anything else (help, an abbreviation, ``--``, a value starting
-    with ``-`` after a space, a choice argparse would refuse) is ``None``, left to
-    argparse, whose import and parser cost more than a small ``diff``. The values are
+    Plain: two runs that are not empty and do not start with ``-``, and this command's
+    options spelt in full, each at most once, with a value argparse would take
+    (``--format json`` or ``--format=json``). Anything else (help, an abbreviation,
+    ``--``, a value starting with ``-`` after a space, a choice argparse would refuse, an
+    empty run it refuses) is ``None``, left to argparse, whose import and parser cost
+    more than a small ``diff``. The values are
     argparse's (``tests/test_cli_diff.py`` compares the two on generated command lines).
     """
     runs: list[str] = []
@@ -116,15 +122,14 @@ def plain_arguments(words: Sequence[str]) -> SimpleNamespace | None:
         if choices is not None and value not in choices:
             return None
         given[name] = value
-    if len(runs) != 2:  # RUN1 and RUN2
+    if len(runs) != 2 or not all(runs):  # RUN1 and RUN2, each naming a file
         return None
-    fail_on = given.get("--fail-on")
     return SimpleNamespace(
         before=path_text(runs[0]),
         after=path_text(runs[1]),
         group=given.get("--group"),
         format=given.get("--format", FORMATS[0]),
-        fail_on=None if fail_on is None else [fail_on],
+        fail_on=given.get("--fail-on"),
         color=given.get("--color", COLOURS[0]),
     )
 
@@ -140,6 +145,13 @@ def path_text(text: str) -> str:
         root = "//" if text.startswith("//") and not text.startswith("///") else "/"
     parts = [part for part in text.split("/") if part and part != "."]
     return root + "/".join(parts) if root or parts else "."
+
+
+def _run_value(text: str) -> str:
+    """A run argument's value: :func:`path_text` of it, if it names a file at all."""
+    from insidellms_provenance.cli._options import named_path
+
+    return path_text(named_path(text))
 
 
 def _fail_on_help(
@@ -193,14 +205,9 @@ def _compare(arguments: argparse.Namespace | SimpleNamespace) -> int:
     from insidellms_provenance.field._read import require_group
     from insidellms_provenance.runfile._read import load_field_pair
 
-    # Given twice, --fail-on is refused rather than "last one wins": a CI config that
-    # appends a second policy must not silently drop the first.
-    if arguments.fail_on is not None and len(arguments.fail_on) > 1:
-        given = " ".join(f"--fail-on {text}" for text in arguments.fail_on)
-        raise ProvenanceError(
-            f"--fail-on may be given once ({given}); combine selectors with commas"
-        )
-    fail_on = arguments.fail_on[0] if arguments.fail_on else "any"
+    # Given twice, --fail-on was refused by argparse (StoreOnce): "last one wins" would
+    # silently drop a CI config's first policy.
+    fail_on: str = "any" if arguments.fail_on is None else arguments.fail_on
     try:
         policy = parse_fail_on(fail_on)
     except ValueError as error:

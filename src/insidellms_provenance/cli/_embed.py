@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli._options import add_group, group_to_record, set_epilog
+from insidellms_provenance.cli._options import add_group, group_to_record, path_value, set_epilog
 
 if TYPE_CHECKING:
     from insidellms_provenance.runfile._embed import EmbedResult
@@ -21,15 +20,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     set_epilog(
         parser,
         exit_codes="0 embedded, or already up to date; 2 bad input (no manifest.json, "
-        "invalid JSON, a record file or other file that is not a run manifest, an "
+        "invalid JSON, a record file or other file that is not a run manifest, a value "
+        "under custom.plugin_provenance that is not a field this version reads, an "
         "unreadable --from file or the manifest itself as --from, a directory that cannot "
         "be written); manifest.json is then left unchanged.",
     )
-    parser.add_argument("run", type=Path, metavar="RUN_DIR", help="run directory or manifest.json")
+    parser.add_argument(
+        "run", type=path_value, metavar="RUN_DIR", help="run directory or manifest.json"
+    )
     parser.add_argument(
         "--from",
         dest="source",
-        type=Path,
+        type=path_value,
         metavar="FILE",
         help="embed a field written earlier by 'record' instead of recording now",
     )

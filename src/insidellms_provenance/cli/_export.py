@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli._options import add_output, add_run, set_epilog, write_output
+from insidellms_provenance.cli._options import (
+    add_output,
+    add_run,
+    path_value,
+    set_epilog,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, required=True, help="what to write")
     parser.add_argument(
         "--wheels",
-        type=Path,
+        type=path_value,
         metavar="DIR",
         help="wheels to match the run's distributions (plugins' and their dependencies') "
         "against (file names and sha256)",

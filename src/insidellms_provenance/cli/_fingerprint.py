@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from insidellms_provenance.cli._options import add_format, set_epilog, write_output
+from insidellms_provenance.cli._options import add_format, path_value, set_epilog, write_output
 
 if TYPE_CHECKING:
     from insidellms_provenance.fingerprint._wheel import UnreadableWheel, WheelFingerprint
@@ -21,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's options."""
     parser.add_argument(
         "wheels",
-        type=Path,
+        type=path_value,
         nargs="+",
         metavar="WHEEL",
         help="wheel files, or directories whose *.whl files are fingerprinted",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMANDS",
     "EXIT_BAD_INPUT",
+    "EXIT_BROKEN_PIPE",
     "EXIT_OK",
     "EXIT_PROBLEM",
     "build_parser",
@@ -32,6 +34,9 @@ __all__ = [
 EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_BAD_INPUT = 2
+# Output piped into a reader that stopped (``| head``): what a shell shows for a command
+# the pipe killed (128 + SIGPIPE), as for git or ls there; never a verdict's 0, 1 or 2.
+EXIT_BROKEN_PIPE = 141
 PROG = "insidellms-provenance"
 COMMANDS: dict[str, str] = {
     "demo": "run record, embed and show on a built-in example (no insideLLMs needed)",
@@ -133,21 +138,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     from insidellms_provenance.errors import ProvenanceError
 
+    _replace_missing_streams()
     words = join_dashed_values(sys.argv[1:] if argv is None else argv)
-    arguments = _plain_arguments(words) or build_parser(words).parse_args(words)
     try:
+        # Help and the version are output too: one not written is an error (Parser).
+        arguments = _plain_arguments(words) or build_parser(words).parse_args(words)
         code: int = arguments.handler(arguments)
     except ProvenanceError as error:
+        _drop_unwritten_output()
         _print_error(str(error))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # Output piped into ``head`` and the like: stop quietly, as diff(1) does.
+        # Output piped into ``head`` and the like: stop quietly, with the exit code of a
+        # command the pipe killed, so that no verdict is read into it.
+        _drop_unwritten_output()
         sys.stderr.close()
-        return EXIT_PROBLEM
+        return EXIT_BROKEN_PIPE
     except OSError as error:
+        _drop_unwritten_output()
         # The last guard: a path no reader expected the system to refuse (a name too
         # long, a loop of links) is still one line naming it, not a traceback.
         where = error.filename
@@ -157,11 +168,89 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _drop_unwritten_output() -> None:
+    """After a write to stdout failed: drop what is left of it, to ``/dev/null``.
+
+    Otherwise the interpreter tries again at exit, prints a second error and exits 120,
+    not the exit code given. Output that can be written (the error was another) is.
+    """
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        except (OSError, ValueError):  # no descriptor to point elsewhere
+            pass
+
+
 def _print_error(message: str) -> None:
     """The one line of exit 2, whatever a path or value in it holds (a newline, an ESC)."""
     from insidellms_provenance.cli._render import error_line
 
-    print(error_line(PROG, message), file=sys.stderr)
+    if sys.stderr is not None:  # never print(file=None): that is stdout, the results'
+        print(error_line(PROG, message), file=sys.stderr)
+
+
+class _MissingStream(io.TextIOBase):
+    """A standard stream the process was started without (``>&-``), where Python has ``None``.
+
+    stdout (``refuse``): writing the results there is an error, exit 2: they cannot be
+    read, and a verdict no one can see must not pass for one. stderr: progress, warnings
+    and errors are dropped, as when a terminal is gone; the exit code still tells.
+    """
+
+    def __init__(self, name: str, *, refuse: bool) -> None:
+        super().__init__()
+        self.name = name
+        self._refuse = refuse
+
+    @property
+    def buffer(self) -> _MissingStream:
+        """Itself: bytes written to the stream's buffer are refused or dropped alike."""
+        return self
+
+    def writable(self) -> bool:
+        """Writable: a write is what refuses (or drops) the text."""
+        return True
+
+    def write(self, text: str | bytes) -> int:
+        """Refuse ``text`` (stdout) with :class:`WriteError`, or drop it (stderr)."""
+        if self._refuse:
+            from insidellms_provenance.errors import WriteError
+
+            raise WriteError(f"{self.name} is closed: the output cannot be written")
+        return len(text)
+
+
+def _replace_missing_streams() -> None:
+    """Stand in for a closed stdout or stderr (:class:`_MissingStream`), once a process.
+
+    Its file descriptor is given ``/dev/null`` first, if still free: a file opened later
+    would get it otherwise, and a process started with it inherited would write there.
+    """
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            _fill_closed_fd(fd)
+            setattr(sys, name, _MissingStream(name, refuse=name == "stdout"))
+
+
+def _fill_closed_fd(fd: int) -> None:
+    """Open ``/dev/null`` on ``fd`` if it is closed; if that fails too, leave it so."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        pass
+    else:
+        return  # taken already: not ours to replace
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+    except OSError:
+        return
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)
 
 
 def process_main() -> int:
@@ -174,11 +263,20 @@ def process_main() -> int:
     Objects are still freed by their reference counts, and ``atexit`` functions still
     run; only garbage in reference cycles is left to the system, which takes back the
     whole process anyway. Every file a command writes is closed before :func:`main`
-    returns. Not done in :func:`main`, which a process may call more than once (the
-    tests do).
+    returns.
+
+    SIGTERM and SIGHUP unwind the command as Ctrl-C does, so that no temp file or child
+    process is left, and then end the process by that signal
+    (:func:`~insidellms_provenance._signals.terminations_end_the_process`).
+
+    Neither is done in :func:`main`, which a process may call more than once (the
+    tests do), and whose caller owns the process's signals.
     """
+    from insidellms_provenance._signals import terminations_end_the_process
+
     _in_utf8_mode()
-    code = main()
+    with terminations_end_the_process():
+        code = main()
     gc.freeze()
     return code
 
@@ -198,8 +296,9 @@ def _in_utf8_mode() -> None:
         return
     environment = {**os.environ, "PYTHONUTF8": "1"}
     arguments = [sys.executable, "-X", "utf8", *sys.orig_argv[1:]]
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None: started without it (>&-)
+            stream.flush()
     try:
         os.execve(sys.executable, arguments, environment)  # noqa: S606 - this very command
     except OSError:

@@ -11,12 +11,19 @@ from insidellms_provenance.field.schema import DEFAULT_GROUP
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import NoReturn
+    from typing import NoReturn, Protocol
+
+    class _Writable(Protocol):
+        """What argparse writes its messages to (``_typeshed.SupportsWrite[str]``)."""
+
+        def write(self, text: str, /) -> object: ...
+
 
 __all__ = [
     "ENVIRONMENT_HELP",
     "HelpFormatter",
     "Parser",
+    "StoreOnce",
     "add_format",
     "add_group",
     "add_group_filter",
@@ -24,6 +31,7 @@ __all__ = [
     "add_quiet",
     "add_run",
     "group_to_record",
+    "named_path",
     "path_value",
     "set_epilog",
     "write_output",
@@ -39,7 +47,7 @@ ENVIRONMENT_HELP = (
     "A run without the field means 'unknown', never 'no plugins'.",
     "INSIDELLMS_PROVENANCE_PLUGIN_TIMEOUT=SECONDS (default 300): commands that import",
     "  plugins do so in a child process; a plugin still importing after this long is",
-    "  stopped and recorded as failed.",
+    "  stopped and recorded as failed ('inf': the longest wait the system takes).",
 )
 
 _HELP_WIDTH = 79
@@ -60,7 +68,7 @@ def add_group(parser: argparse.ArgumentParser, *, or_run: bool = False) -> None:
         f"entry-point group to record (default: {DEFAULT_GROUP}); given with a recorded "
         "run, refuse a run recorded for another group"
     )
-    parser.add_argument("--group", default=None, help=help_text)
+    parser.add_argument("--group", action=StoreOnce, default=None, help=help_text)
 
 
 def group_to_record(arguments: argparse.Namespace) -> str:
@@ -71,18 +79,31 @@ def group_to_record(arguments: argparse.Namespace) -> str:
 
 def add_group_filter(parser: argparse.ArgumentParser, help_text: str) -> None:
     """``--group`` for readers: refuse fields of another group (default: accept any)."""
-    parser.add_argument("--group", default=None, help=help_text)
+    parser.add_argument("--group", action=StoreOnce, default=None, help=help_text)
+
+
+def named_path(text: str) -> str:
+    """``text``, a path argument as typed, if it names a file: the type of every path argument.
+
+    An empty argument (an unset shell variable, ``diff "$BASE_RUN" run``) names no file,
+    but ``Path("")`` is ``.``: read as the current directory it compared a run with
+    itself and wrote ``./manifest.json``. It is refused as bad input, as an empty
+    ``--output`` is. The one rule: :func:`path_value` and ``diff``'s runs go through it.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file")
+    return text
 
 
 def path_value(text: str) -> Path:
-    """A path argument's value, as ``type=Path`` makes it.
+    """A path argument's value, as ``type=Path`` makes it, if it names one (:func:`named_path`).
 
     ``pathlib`` (about 4 ms with ``urllib.parse`` and ``ipaddress``) is imported when a
     path is given, not to build the parser: ``verify`` with no RUN needs none.
     """
     from pathlib import Path
 
-    return Path(text)
+    return Path(named_path(text))
 
 
 def add_run(parser: argparse.ArgumentParser, help_text: str, *, optional: bool = False) -> None:
@@ -175,6 +196,38 @@ def _indent(text: str) -> str:
     )
 
 
+class StoreOnce(argparse.Action):
+    """``store`` for an option that may be given once: a second time is bad input.
+
+    Given twice, an option that sets a policy is refused rather than "last one wins": a
+    CI line that appends a second ``--fail-on`` or ``--policy`` must not silently drop
+    the first. The error names both values; :attr:`hint` may say what to do instead.
+    The option's default must be ``None`` (not given), which is how a second one is seen.
+    """
+
+    hint = ""
+
+    @classmethod
+    def with_hint(cls, hint: str) -> type[StoreOnce]:
+        """The action with a refusal that ends with ``hint`` (``"; combine ... with commas"``)."""
+        return type(cls.__name__, (cls,), {"hint": hint})
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        """Store ``values``; refuse them if the option was given before."""
+        previous = getattr(namespace, self.dest, None)
+        if previous is not None:
+            option = option_string or self.dest
+            given = f"{option} {previous} {option} {values}"
+            parser.error(f"{option} may be given once ({given}){self.hint}")
+        setattr(namespace, self.dest, values)
+
+
 class Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose epilog (:func:`set_epilog`) is written when help is."""
 
@@ -198,6 +251,31 @@ class Parser(argparse.ArgumentParser):
         root, _, command = self.prog.partition(" ")
         about = f"{command}: " if command else ""
         self.exit(2, error_line(root, f"{about}{message} (see '{self.prog} --help')") + "\n")
+
+    def _print_message(self, message: str, file: _Writable | None = None) -> None:
+        """Write help, usage or the version; one that cannot be written is not dropped.
+
+        argparse ignores a failed write, so ``--help`` into a full disk or a closed pipe
+        exited 0 with nothing written. The failure now goes on to ``main`` as a
+        command's own output's does (exit 2; a broken pipe 141). A message for stderr
+        (an error line) that cannot be written has nowhere to be told: it is dropped.
+        """
+        if not message:
+            return
+        stream = sys.stderr if file is None else file
+        try:
+            stream.write(message)
+            flush = getattr(stream, "flush", None)
+            if flush is not None:
+                flush()
+        except BrokenPipeError:
+            if stream is not sys.stderr:
+                raise
+        except OSError as error:
+            if stream is not sys.stderr:
+                from insidellms_provenance.errors import WriteError
+
+                raise WriteError(f"stdout: cannot write: {error.strerror}") from None
 
 
 class HelpFormatter(argparse.HelpFormatter):

@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_group(parser)
     set_epilog(
         parser,
-        exit_codes="0 recorded; 2 bad input (an --output path that cannot be written). "
+        exit_codes="0 recorded; 2 bad input (an --output path that cannot be written, or "
+        "that is a run manifest: 'embed' writes into those). "
         "A plugin that fails to import or whose plugin_manifest() raises is recorded as a "
         "problem on that plugin, not an error.",
     )
@@ -30,7 +31,9 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.output is not None:
         from insidellms_provenance.runfile._embed import check_output
 
-        check_output(arguments.output)  # before the plugins are imported, not after
+        # Before the plugins are imported, not after.
+        if check_output(arguments.output) is not None:
+            _refuse_a_manifest(arguments.output)
     data = canonical_json(record_field(arguments.group, isolated=True)) + b"\n"
     if arguments.output is None:
         sys.stdout.buffer.write(data)
@@ -42,3 +45,24 @@ def run(arguments: argparse.Namespace) -> int:
 
         atomic_write(Path(arguments.output), data)
     return 0
+
+
+def _refuse_a_manifest(output: str) -> None:
+    """Refuse ``--output`` onto a run manifest: the record would replace the whole run's.
+
+    What the file is, ``file_kind`` says, the rule every reader and ``embed`` use: a
+    JSON object that is not a record file is a manifest. A record file, or a file that
+    is not a run file at all, is replaced as before.
+    """
+    from insidellms_provenance.errors import InvalidRunFileError, WriteError
+    from insidellms_provenance.runfile._read import file_kind, read_json
+
+    try:
+        kind = file_kind(read_json(output), output)
+    except InvalidRunFileError:
+        return
+    if kind == "manifest":
+        raise WriteError(
+            f"{output}: is a run manifest, not a record file; refusing to replace it "
+            "('embed' writes the field into a manifest)"
+        )

@@ -242,13 +242,22 @@ def import_isolated(
     return results
 
 
+# The longest wait a selector takes: poll and epoll count milliseconds in a C int
+# (2**31 - 1 ms, about 24.8 days), in whole seconds; a longer one raised OverflowError.
+_LONGEST_WAIT = 2_147_483.0
+
+
 def timeout(environ: Mapping[str, str] = os.environ) -> float:
-    """Seconds a child may go without answering (:data:`TIMEOUT_VARIABLE`)."""
+    """Seconds a child may go without answering (:data:`TIMEOUT_VARIABLE`).
+
+    A value that is not a positive number (``abc``, ``0``, ``nan``) is the default; one
+    above the longest wait the system takes (``1e9``, ``inf``: "no limit") is that wait.
+    """
     try:
         value = float(environ.get(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT))
     except ValueError:
         return DEFAULT_TIMEOUT
-    return value if value > 0 else DEFAULT_TIMEOUT
+    return min(value, _LONGEST_WAIT) if value > 0 else DEFAULT_TIMEOUT
 
 
 def _run_child(
@@ -553,9 +562,11 @@ class _Lines:
             if self.ended:
                 return None
             left = deadline - time.monotonic()
-            if left <= 0 or not self._selector.select(left):
+            if left <= 0:
                 return None
-            self._read()
+            # Waits of at most what select takes; the deadline, checked again, decides.
+            if self._selector.select(min(left, _LONGEST_WAIT)):
+                self._read()
         return self._ready.popleft()
 
     def more(self) -> bool:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from insidellms_provenance._safe_io import RUN_FILE_LIMIT, FileRefusedError, read_open_file
 from insidellms_provenance.errors import InvalidRunFileError, WriteError
-from insidellms_provenance.field.schema import FIELD_KEY, Provenance
+from insidellms_provenance.field.schema import FIELD_KEY, SCHEMA_V1, SCHEMA_V2, Provenance
 from insidellms_provenance.runfile._style import (
     JsonStyle,
     Member,
@@ -28,7 +28,7 @@ from insidellms_provenance.runfile._style import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
 __all__ = [
     "EmbedResult",
@@ -38,6 +38,7 @@ __all__ = [
     "embed_text",
     "output_mode",
     "stale_attestations",
+    "temp_file_beside",
 ]
 
 
@@ -74,6 +75,8 @@ def embed_text(
     the readers' own rule (:func:`_require_manifest`), so that the readers find the
     field where it is written. The hook does not ask: it rewrites the host's manifest as
     the host writes it, and the readers' modules must not load in the host's process.
+    A value already under the field's key that is not a field this version reads is
+    refused, never replaced (:func:`_require_replaceable`).
     """
     try:
         value: Any = json.loads(text)
@@ -90,10 +93,13 @@ def embed_text(
         custom = value.setdefault("custom", {})
         if not isinstance(custom, dict):
             raise InvalidRunFileError(f"{where}: 'custom' is not a JSON object")
+        present, previous = FIELD_KEY in custom, custom.get(FIELD_KEY)
         if style.exact:
             new_text = _render_with(value, style, custom, field)
         else:
             new_text = _splice(text, field, style, where=where)
+        if present:  # after the splice, which refuses the key written twice first
+            _require_replaceable(previous, where=where)
         new_text.encode("utf-8")
     except RecursionError:
         raise InvalidRunFileError(f"{where}: JSON nested too deeply to rewrite") from None
@@ -120,6 +126,31 @@ def _require_manifest(value: dict[str, Any], *, where: str) -> None:
         )
 
 
+# The schemas of the fields this version reads (``field._read.KNOWN_SCHEMAS``, which the
+# hook must not import; tests/test_embed.py holds the two equal).
+_READABLE_SCHEMAS = (SCHEMA_V1, SCHEMA_V2)
+
+_JSON_KINDS = {dict: "a JSON object", list: "a JSON array", str: "a string", bool: "a boolean"}
+
+
+def _require_replaceable(previous: object, *, where: str) -> None:
+    """Refuse to replace a value under the field's key that this version cannot read.
+
+    Re-embedding replaces a field of a schema this version reads, valid or not; a field
+    of a newer schema (a newer version's, perhaps observed in the run) or a value another
+    writer put there would be lost without a word.
+    """
+    schema = previous.get("schema") if isinstance(previous, dict) else None
+    if schema in _READABLE_SCHEMAS:
+        return
+    if isinstance(schema, str):
+        what = f"a field of schema {schema!r}, which this version cannot read"
+    else:
+        kind = _JSON_KINDS.get(type(previous), "null" if previous is None else "a number")
+        what = f"{kind}, not a provenance field"
+    raise InvalidRunFileError(f"{where}: 'custom.{FIELD_KEY}' holds {what}; refusing to replace it")
+
+
 def _splice(text: str, field: Provenance, style: JsonStyle, *, where: str) -> str:
     """``text`` with the field set under ``custom``, every byte outside the field kept.
 
@@ -127,9 +158,10 @@ def _splice(text: str, field: Provenance, style: JsonStyle, *, where: str) -> st
     would change what the host wrote (``1E400`` would become ``Infinity``, which is not
     JSON, ``-0`` ``0``, ``1e-400`` ``0.0``; of a key written twice, one copy would be
     dropped). The field is written in the manifest's indentation, and in its spacing
-    and key order as its top-level object shows them. A key on the way to the field
-    (``custom``, ``custom.plugin_provenance``) written twice is refused: JSON readers
-    differ on which copy counts, so no place to write is the right one.
+    and key order as its top-level object shows them, its lines ended as the manifest's
+    (:func:`_newline`). A key on the way to the field (``custom``,
+    ``custom.plugin_provenance``) written twice is refused: JSON readers differ on which
+    copy counts, so no place to write is the right one.
     """
     opening = skip_space(text, 0)
     members, closing = object_members(text, opening)
@@ -145,8 +177,12 @@ def _splice(text: str, field: Provenance, style: JsonStyle, *, where: str) -> st
     if present is None:
         span = (custom.value_start, closing)
         return _insert(text, span, members, key=FIELD_KEY, value=field, style=field_style)
-    nested = _nested(field, field_style, _line_indent(text, present.key_start))
-    return text[: present.value_start] + nested + text[present.value_end :]
+    line_start = _newline(text) + _line_indent(text, present.key_start)
+    return (
+        text[: present.value_start]
+        + _nested(field, field_style, line_start)
+        + text[present.value_end :]
+    )
 
 
 def _field_style(text: str, members: list[Member], style: JsonStyle) -> JsonStyle:
@@ -194,24 +230,26 @@ def _insert(  # noqa: PLR0913 - the object, and the member to add
     line of its own in an indented style, the whitespace between the braces kept after it.
     """
     opening, closing = span
+    newline = _newline(text)
     if not members:
         inside = text[opening + 1 : closing]
         if style.indent is None:
-            return text[: opening + 1] + _member(key, value, style, "") + text[opening + 1 :]
+            return text[: opening + 1] + _member(key, value, style, newline) + text[opening + 1 :]
         outer = _line_indent(text, opening)
         inner = outer + (" " * style.indent if isinstance(style.indent, int) else style.indent)
-        added = "\n" + inner + _member(key, value, style, inner) + ("" if inside else "\n" + outer)
+        member = _member(key, value, style, newline + inner)
+        added = newline + inner + member + ("" if inside else newline + outer)
         return text[: opening + 1] + added + text[opening + 1 :]
     keys = [member.key for member in members]
     at = sum(other < key for other in keys) if keys == sorted(keys) else len(keys)
     lead = _lead_after_comma(text, members, at, style)
     if at < len(members):  # in the place of the member at ``at``, which moves on
         start = members[at].key_start
-        added = _member(key, value, style, _line_indent(text, start)) + "," + lead
+        added = _member(key, value, style, newline + _line_indent(text, start)) + "," + lead
         return text[:start] + added + text[start:]
     end = members[-1].value_end
     head = text[:end] + "," + lead
-    return head + _member(key, value, style, _line_indent(head, len(head))) + text[end:]
+    return head + _member(key, value, style, newline + _line_indent(head, len(head))) + text[end:]
 
 
 def _lead_after_comma(text: str, members: list[Member], at: int, style: JsonStyle) -> str:
@@ -223,18 +261,28 @@ def _lead_after_comma(text: str, members: list[Member], at: int, style: JsonStyl
     return first if "\n" in first else style.separators[0][1:]
 
 
-def _member(key: str, value: object, style: JsonStyle, indent: str) -> str:
-    """``"key": value`` as ``style`` writes it on a line indented by ``indent``."""
+def _member(key: str, value: object, style: JsonStyle, line_start: str) -> str:
+    """``"key": value`` as ``style`` writes it where each new line starts ``line_start``."""
     return (
         json.dumps(key, ensure_ascii=style.ensure_ascii)
         + style.separators[1]
-        + _nested(value, style, indent)
+        + _nested(value, style, line_start)
     )
 
 
-def _nested(value: object, style: JsonStyle, indent: str) -> str:
-    """``render(value, style)`` for a place on a line indented by ``indent``."""
-    return render(value, style).replace("\n", "\n" + indent)
+def _nested(value: object, style: JsonStyle, line_start: str) -> str:
+    """``render(value, style)`` where each new line starts ``line_start``.
+
+    ``line_start`` is the manifest's line break and the indentation of the line the
+    value begins on.
+    """
+    return render(value, style).replace("\n", line_start)
+
+
+def _newline(text: str) -> str:
+    r"""The manifest's line break, as its first line ends: ``\r\n`` or ``\n``."""
+    end = text.find("\n")
+    return "\r\n" if end > 0 and text[end - 1] == "\r" else "\n"
 
 
 def _line_indent(text: str, index: int) -> str:
@@ -345,8 +393,14 @@ def _lock(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_EX)
 
 
-def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What tells a file changed: which file it is, its size, and its stamps.
+
+    The change time too: a writer that rewrites the file in place at the same length
+    and sets its modification time back (``cp -p``, ``rsync -t --inplace``,
+    ``touch -r``) cannot set it back.
+    """
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def _read_text(fd: int, path: Path) -> str:
@@ -375,42 +429,79 @@ def stale_attestations(run_dir: Path) -> tuple[str, ...]:
 def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = None) -> bool:
     """Replace ``path`` with ``data``: temp file in the same directory, fsync, rename.
 
-    Keeps the original's permission bits (a new file gets :func:`output_mode`'s). On
-    failure the original is untouched and the temp file removed. With ``expect``, the
-    rename happens only if ``path`` is still the file ``expect`` describes (same inode,
-    size and modification time); returns whether it was written. What stands at
+    Keeps the original's permission bits (a new file gets :func:`output_mode`'s), and
+    its owner and group where this process may (:func:`_keep_owner`). On failure the
+    original is untouched and the temp file removed. With ``expect``, the rename
+    happens only if ``path`` is still the file ``expect`` describes (same inode, size,
+    modification and change time); returns whether it was written. What stands at
     ``path`` is checked by :func:`check_output`, before the temp file is made and again
     just before the rename.
     """
     info = check_output(path)
     mode = output_mode(info)
-    import tempfile
-
-    try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        raise WriteError(f"{path}: cannot write in {path.parent}: {error.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp_name, mode)
-        if expect is not None and _identity(os.stat(path, follow_symlinks=False)) != _identity(
-            expect
-        ):
-            os.unlink(temp_name)
-            return False
-        check_output(path)
-        os.replace(temp_name, path)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        if isinstance(error, OSError):
+    with temp_file_beside(path) as (fd, temp_name):
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                _keep_owner(file.fileno(), info)
+                os.fsync(file.fileno())
+            os.chmod(temp_name, mode)  # after the owner: a change of owner clears set-id bits
+            if expect is not None and _identity(os.stat(path, follow_symlinks=False)) != _identity(
+                expect
+            ):
+                os.unlink(temp_name)
+                return False
+            check_output(path)
+            os.replace(temp_name, path)
+        except OSError as error:
             raise WriteError(f"{path}: cannot write: {error.strerror}") from None
-        raise
     _fsync_directory(path.parent)
     return True
+
+
+@contextlib.contextmanager
+def temp_file_beside(path: Path) -> Iterator[tuple[int, str]]:
+    """A new file in ``path``'s directory, its descriptor and name; removed if the block raises.
+
+    The one way the package makes the file it renames over an output. It is made with
+    Ctrl-C, SIGTERM and SIGHUP held (:func:`~insidellms_provenance._signals.interrupts_held`):
+    one that came between making it and the cleanup that removes it would leave it
+    behind; held, it is raised where the cleanup is. Private (``0o600``) until renamed.
+    """
+    import tempfile
+
+    from insidellms_provenance._signals import interrupts_held
+
+    name = None
+    try:
+        with interrupts_held():
+            try:
+                fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            except OSError as error:
+                message = f"{path}: cannot write in {path.parent}: {error.strerror}"
+                raise WriteError(message) from None
+        yield fd, name
+    except BaseException:
+        if name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+        raise
+
+
+def _keep_owner(fd: int, replaced: os.stat_result | None) -> None:
+    """Give the new file the group and owner of the file it replaces, where allowed.
+
+    The new file is otherwise its maker's: ``embed`` run as root would give a user's
+    manifest to root, and its owner could then no longer rewrite it. Root may keep both;
+    a member of the file's group, the group. Where the system refuses, the file stays
+    its maker's.
+    """
+    if replaced is None or not hasattr(os, "fchown"):
+        return
+    with contextlib.suppress(OSError):
+        os.fchown(fd, -1, replaced.st_gid)
+        os.fchown(fd, replaced.st_uid, -1)
 
 
 def output_mode(replaced: os.stat_result | None) -> int:
