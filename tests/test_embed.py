@@ -532,3 +532,47 @@ def test_the_file_is_synced_before_the_rename_and_the_directory_after(run_dir):
     file_synced, _, directory_synced = (paths for _, paths in observed.events)
     assert any(Path(p).parent == run_dir and p.endswith(".tmp") for p in file_synced)
     assert str(run_dir) in directory_synced
+
+
+_HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)  # reading is all a lock needs
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def _lock_holder(path: Path, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(path), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline() == "locked\n"
+    return holder
+
+
+def test_a_lock_held_past_the_wait_is_a_write_error_not_a_hang(run_dir, monkeypatch):
+    monkeypatch.setattr(embed_module, "LOCK_WAIT", 0.3)
+    before = (run_dir / "manifest.json").read_bytes()
+    holder = _lock_holder(run_dir / "manifest.json", 60)
+    try:
+        with pytest.raises(WriteError, match=r"locked by another process for 0\.3 s; not written"):
+            embed(run_dir, provenance())
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (run_dir / "manifest.json").read_bytes() == before
+    assert os.listdir(run_dir) == ["manifest.json"]
+
+
+def test_a_lock_released_within_the_wait_is_waited_for(run_dir):
+    holder = _lock_holder(run_dir / "manifest.json", 0.3)
+    try:
+        result = embed(run_dir, provenance())
+    finally:
+        holder.wait()
+    assert result.changed
+    assert "plugin_provenance" in json.loads((run_dir / "manifest.json").read_bytes())["custom"]

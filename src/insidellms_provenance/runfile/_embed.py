@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
 __all__ = [
+    "LOCK_WAIT",
     "EmbedResult",
     "atomic_write",
     "check_output",
@@ -317,6 +318,8 @@ def _render_with(value: Any, style: JsonStyle, custom: dict[str, Any], field: Pr
 
 # How often embed starts again when manifest.json changed under it (another writer).
 _ATTEMPTS = 20
+LOCK_WAIT = 30.0
+"""Seconds ``embed`` waits for another process's lock on the manifest before it gives up."""
 
 
 def embed(run: Path, field: Provenance, *, source: Path | None = None) -> EmbedResult:
@@ -370,7 +373,7 @@ def _open_locked(path: Path) -> tuple[int, os.stat_result]:
     try:
         info = os.fstat(fd)
         _refuse_unwritable(path, info)
-        _lock(fd)
+        _lock(fd, path)
     except BaseException:
         os.close(fd)
         raise
@@ -385,12 +388,35 @@ def _refuse_unwritable(path: Path, info: os.stat_result) -> None:
         raise WriteError(f"{path}: read-only; refusing to rewrite it")
 
 
-def _lock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # no flock (Windows): compare-before-replace still applies
+def _lock(fd: int, path: Path) -> None:
+    """Take the exclusive ``flock`` embeds take turns by, waiting at most :data:`LOCK_WAIT`.
+
+    Another embed holds it for milliseconds. Any process that can read the manifest can
+    take it too, and hold it for ever: past the wait, the embed gives up (exit 2),
+    nothing written, rather than hang.
+    """
+    if os.name != "posix":  # no flock (Windows): compare-before-replace still applies
         return
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    import time
+
+    deadline = time.monotonic() + LOCK_WAIT
+    pause = 0.001
+    while not _locked_now(fd):
+        if time.monotonic() >= deadline:
+            raise WriteError(f"{path}: locked by another process for {LOCK_WAIT:g} s; not written")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _locked_now(fd: int) -> bool:
+    """Whether the exclusive ``flock`` on ``fd`` was taken at once."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
