@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import zipfile
@@ -38,6 +39,23 @@ def private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         patch.setenv("XDG_CACHE_HOME", str(directory))
         patch.delenv(CACHE_VARIABLE, raising=False)
         yield directory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hangup_at_its_default_action() -> Iterator[None]:
+    """Every process a test starts gets SIGHUP's default action, as a shell's command does.
+
+    A run started under ``nohup`` has SIGHUP ignored, and an ignored signal stays ignored
+    in every child; the tests of what SIGHUP does to a command need it at its default.
+    """
+    if not hasattr(signal, "SIGHUP"):
+        yield
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 @pytest.fixture(autouse=True)

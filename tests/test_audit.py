@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -448,3 +450,18 @@ def test_the_summary_writes_two_run_paths_as_two_names(tmp_path, character_name,
     assert len(listed) == 2, lines
     assert listed[0] != listed[1], lines
     assert all(line.isprintable() for line in lines), lines
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root may give a file away"
+)
+def test_output_as_root_keeps_the_owner_and_group_of_the_file_it_replaces(runs):
+    lines = runs / "lines.jsonl"
+    lines.write_bytes(b"old\n")
+    os.chown(lines, 12345, 23456)
+    lines.chmod(0o2664)  # a set-id bit too: a change of owner would clear it
+    result = cli("audit", "runs", "--output", str(lines), cwd=runs)
+    assert result.returncode == 0, result.stderr
+    info = lines.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (12345, 23456, 0o2664)
+    assert lines.read_bytes() != b"old\n"

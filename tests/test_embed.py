@@ -117,11 +117,16 @@ def test_an_owner_the_system_refuses_leaves_the_file_its_writers(run_dir, monkey
 
 @running_as_root
 def test_a_member_of_the_files_group_keeps_the_group(tmp_path_factory):
-    """Not root: the owner cannot be kept, the group can (the writer is a member)."""
+    """Without the power to give files away: the owner cannot be kept, the group can.
+
+    The writer stays uid 0 (another uid may not reach this interpreter's files), a member
+    of the file's group, without the capabilities that let root give a file to anyone
+    (CAP_CHOWN) or write what it does not own (CAP_FOWNER, CAP_DAC_OVERRIDE).
+    """
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.skip("needs util-linux's setpriv to run as another user")
-    shared = Path(tempfile.mkdtemp())  # a directory any user may reach
+        pytest.skip("needs util-linux's setpriv to drop root's capabilities")
+    shared = Path(tempfile.mkdtemp())
     try:
         shared.chmod(0o777)
         (shared / "manifest.json").write_text(host_text(), encoding="utf-8")
@@ -129,12 +134,13 @@ def test_a_member_of_the_files_group_keeps_the_group(tmp_path_factory):
         (shared / "manifest.json").chmod(0o664)
         recording = shared / "prov.json"
         recording.write_bytes(field_bytes(provenance()))
-        member = [setpriv, "--reuid", "1000", "--regid", "1000", "--groups", "23456"]
+        drop = "-chown,-fowner,-dac_override,-dac_read_search"
+        member = [setpriv, "--groups", "23456", "--bounding-set", drop, "--inh-caps", drop, "--"]
         command = [*member, sys.executable, "-c", _EMBED_IN_CHILD, str(shared), str(recording)]
         result = subprocess.run(command, capture_output=True, check=False, text=True)
         assert (result.returncode, result.stdout) == (0, ""), result.stderr
         info = (shared / "manifest.json").stat()
-        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (1000, 23456, 0o664)
+        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, 23456, 0o664)
     finally:
         shutil.rmtree(shared)
 

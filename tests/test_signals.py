@@ -184,6 +184,54 @@ with terminations_end_the_process():
         "7\n",
     ),
     (
+        # An exception raised through an extension module's initialization can crash the
+        # interpreter: the signal waits until the module is made.
+        "not-raised-while-an-extension-module-initializes",
+        """
+import importlib.machinery, importlib.util, sys, time
+names = ["_lzma", "_bz2", "_decimal", "_ctypes", "_json", "_bisect", "_heapq", "_random"]
+spec = next(
+    found
+    for found in map(importlib.util.find_spec, names)
+    if found is not None and found.name not in sys.modules
+    and isinstance(found.loader, importlib.machinery.ExtensionFileLoader)
+)
+
+class Slow(importlib.machinery.ExtensionFileLoader):
+    def create_module(self, spec):
+        os.kill(os.getpid(), signal.SIGTERM)
+        end = time.monotonic() + 0.05
+        while time.monotonic() < end:  # Python code, where a handler runs
+            pass
+        print("initialized")
+        return super().create_module(spec)
+
+spec.loader = Slow(spec.name, spec.origin)
+with terminations_end_the_process():
+    importlib.util.module_from_spec(spec)
+    print("imported")
+    time.sleep(30)
+""",
+        -signal.SIGTERM,
+        "initialized\nimported\n",
+    ),
+    (
+        # A program a forked child starts gets the default action back, not "ignore".
+        "a-forked-childs-program-ends-by-sigterm",
+        """
+import subprocess, sys
+with terminations_end_the_process():
+    pid = os.fork()
+    if pid == 0:
+        program = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        program.terminate()
+        os._exit(0 if program.wait(timeout=20) == -signal.SIGTERM else 1)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+""",
+        0,
+        "0\n",
+    ),
+    (
         "the-default-actions-again-after-the-block",
         """
 with terminations_end_the_process():

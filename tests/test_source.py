@@ -368,7 +368,7 @@ def test_a_valid_direct_url_does_not_import_packaging(tmp_path):
 
 _FINDER = "MAPPING: dict[str, str] = {'demo': %r}\nNAMESPACES: dict[str, list[str]] = {}\n"
 _ELSEWHERE = "editable install: puts a directory outside its source directory on sys.path"
-_UNLISTED = "editable install: runs a module its RECORD does not list"
+_UNLISTED = "editable install: runs code other than importing and calling a module its RECORD lists"
 _MAPPED = "editable install: maps modules to files outside its source directory"
 _NAMED = "editable install: runs code naming a path outside its source directory"
 
@@ -387,15 +387,36 @@ _NAMED = "editable install: runs code naming a path outside its source directory
         # Anything that sends Python elsewhere.
         ("{other}\n", None, [("demo.pth", _ELSEWHERE)]),
         ("{root}/src\n{other_relative}\n", None, [("demo.pth", _ELSEWHERE)]),
-        (  # setuptools' legacy namespace line: the standard library only
+        (  # setuptools' legacy namespace line: code, which no digest covers
             (
                 "import sys, types, os;p = os.path.join(sys._getframe(1).f_locals['sitedir'],"
                 " *('demo',))\n"
             ),
             None,
-            [],
+            [("demo.pth", _UNLISTED)],
         ),
-        ("import sys; sys.path.insert(0, '{other}')\n", None, [("demo.pth", _NAMED)]),
+        (
+            "import sys; sys.path.insert(0, '{other}')\n",
+            None,
+            [("demo.pth", _NAMED), ("demo.pth", _UNLISTED)],
+        ),
+        # A path computed, not written: the line is code other than a finder's call.
+        (
+            "import os, sys; sys.path.append(os.sep.join(['', 'tmp']))\n",
+            None,
+            [("demo.pth", _UNLISTED)],
+        ),
+        ("import os; exec(os.environ['X'])\n", None, [("demo.pth", _UNLISTED)]),
+        (
+            "import _finder; _finder.install(__import__('os').sep)\n",
+            _FINDER % "{root}/src/demo",
+            [("demo.pth", _UNLISTED)],
+        ),
+        (
+            "import _finder as f; f.install()\n",
+            _FINDER % "{root}/src/demo",
+            [("demo.pth", _UNLISTED)],
+        ),
         ("import evil; evil.install()\n", None, [("demo.pth", _UNLISTED)]),
         ("import os; __import__('evil').install()\n", None, [("demo.pth", _UNLISTED)]),
         ("import _finder, evil\n", _FINDER % "{root}/src/demo", [("demo.pth", _UNLISTED)]),

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import signal as _signal  # the same names, typed
+    from types import FrameType
     from typing import NoReturn
 else:
     # The C module under ``signal``, which builds its enums when imported: about 0.5 ms
@@ -76,10 +77,17 @@ class _Terminations:
         self.holding = 0  # how many :meth:`held` blocks are open
         self.pending: int | None = None  # one that came while held: raised when they end
 
-    def handle(self, signum: int, frame: object) -> None:
-        """Raise :class:`Terminated` once; a second signal must not cut the cleanup short."""
-        del frame
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        """Raise :class:`Terminated` once; a second signal must not cut the cleanup short.
+
+        Not while an extension module initializes (orjson, imported on first use): an
+        exception raised through its initialization can crash the interpreter (seen as
+        SIGSEGV); the signal is sent again a moment later instead.
+        """
         if self.signum is not None:
+            return
+        if _initializing_an_extension(frame):
+            _send_again_soon(signum)
             return
         self.signum = signum
         if self.holding:
@@ -100,16 +108,47 @@ class _Terminations:
             raise Terminated(signum)
 
     def leave_to_parent(self) -> None:
-        """In a forked child: the signals ignored, as Ctrl-C is; the parent stops it.
+        """In a forked child: the signals have no effect, as Ctrl-C has none; the parent stops it.
 
         A child that raised :class:`Terminated` would go on with it as a plugin's error,
         or print a traceback (a pool's idle worker); a worker ended at once by a signal
         sent to the process group breaks the pool while the parent shuts it down, and
         Python 3.11's pool thread prints a traceback then.
+
+        A handler that does nothing, not ``SIG_IGN``: a process a plugin starts from the
+        child (``exec``) is reset to the default action, and ends by a SIGTERM as it would
+        without this package.
         """
         for signum in _TERMINATING:
             if _signal.getsignal(signum) == self.handle:
-                _signal.signal(signum, _signal.SIG_IGN)
+                _signal.signal(signum, _no_effect)
+
+
+def _no_effect(signum: int, frame: FrameType | None) -> None:
+    """The handler of a terminating signal in a forked child: nothing (see ``leave_to_parent``)."""
+
+
+def _initializing_an_extension(frame: FrameType | None) -> bool:
+    """Whether the interrupted code runs inside an extension module's initialization."""
+    from importlib.machinery import ExtensionFileLoader
+
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name in ("create_module", "exec_module") and isinstance(
+            frame.f_locals.get("self"), ExtensionFileLoader
+        ):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _send_again_soon(signum: int) -> None:
+    """Send ``signum`` to this process again in a few milliseconds, from a timer thread."""
+    import threading
+
+    timer = threading.Timer(0.005, os.kill, (os.getpid(), signum))
+    timer.daemon = True
+    timer.start()
 
 
 def _installed_terminations() -> _Terminations | None:

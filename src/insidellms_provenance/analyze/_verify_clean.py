@@ -36,6 +36,7 @@ from insidellms_provenance.fingerprint._integrity import (
     _NOT_PLAIN_PATHS,
     _package_roots,
     check_files,
+    directories_above,
     init_files,
 )
 from insidellms_provenance.fingerprint._record_file import (
@@ -198,22 +199,16 @@ def _namespace_init_above(site_fd: int, roots: list[str], dist_info: str) -> boo
     The check's namespace lookup (``_integrity._namespace_inits``) for the packages the
     walk met; rows left for the check itself are looked up there.
     """
-    seen: set[str] = set()
-    for root in roots:
-        if root == dist_info:
-            continue
-        directory = root.rpartition("/")[0]
-        while directory and directory not in seen:
-            seen.add(directory)
-            fd = _open_directory(site_fd, directory)
-            if fd is None:
+    packages = [root for root in roots if root != dist_info]
+    for directory in directories_above(packages):
+        fd = _open_directory(site_fd, directory)
+        if fd is None:
+            return True
+        try:
+            if init_files(fd):
                 return True
-            try:
-                if init_files(fd):
-                    return True
-            finally:
-                os.close(fd)
-            directory = directory.rpartition("/")[0]
+        finally:
+            os.close(fd)
     return False
 
 

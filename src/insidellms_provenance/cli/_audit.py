@@ -187,10 +187,16 @@ def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes]]:
 
     A Ctrl-C (``interrupts``) noted before the rename removes the temp file instead, and
     so does a ``target`` that became something no write may replace while auditing. The
-    file keeps the permission bits of the one it replaces (:func:`output_mode`).
+    file keeps the permission bits, the owner and the group of the one it replaces,
+    where this process may (:func:`output_mode`, :func:`keep_owner`).
     """
     from insidellms_provenance.errors import WriteError
-    from insidellms_provenance.runfile._embed import check_output, output_mode, temp_file_beside
+    from insidellms_provenance.runfile._embed import (
+        check_output,
+        keep_owner,
+        output_mode,
+        temp_file_beside,
+    )
 
     if target is None:
         yield sys.stdout.buffer
@@ -201,10 +207,12 @@ def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes]]:
         try:
             yield file
             file.flush()
+            interrupts.check()
+            replaced = check_output(target)
+            keep_owner(file.fileno(), replaced)
             os.fsync(file.fileno())
             file.close()
-            interrupts.check()
-            os.chmod(temp_name, output_mode(check_output(target)))
+            os.chmod(temp_name, output_mode(replaced))  # after the owner: set-id bits stay
             os.replace(temp_name, target)
         except BaseException as error:
             with contextlib.suppress(OSError):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from importlib import metadata
 
 __all__ = [
+    "OWN_HOOK",
     "InstalledDistributions",
     "declares_group",
     "declaring_directories",
@@ -39,7 +40,8 @@ __all__ = [
 
 # This package's own hook (pyproject.toml), left out only when this package's own
 # distribution declares it: the same entry point from any other distribution is a plugin.
-_OWN_HOOK: Final = ("!provenance", "insidellms_provenance.host.plugin:register")
+OWN_HOOK: Final = ("!provenance", "insidellms_provenance.host.plugin:register")
+"""This package's in-run hook: its (name, value) in ``insidellms.plugins`` (pyproject.toml)."""
 _OWN_DISTRIBUTION: Final = "insidellms_provenance"  # importlib's key of that distribution
 _INFO_SUFFIXES = (".dist-info", ".egg-info")
 _ALL_INFO_SUFFIXES = itertools.repeat(_INFO_SUFFIXES)
@@ -139,7 +141,7 @@ def _group_entries(lines: Iterable[str], group: str) -> _Entries:
 
 def _has_own_hook(entries: _Entries, group: str) -> bool:
     """Whether ``entries`` of ``group`` hold this package's hook (from whichever distribution)."""
-    return group == schema.DEFAULT_GROUP and _OWN_HOOK in entries
+    return group == schema.DEFAULT_GROUP and OWN_HOOK in entries
 
 
 def _without_own_hook(entries: _Entries, distribution_key: str) -> _Entries:
@@ -150,7 +152,7 @@ def _without_own_hook(entries: _Entries, distribution_key: str) -> _Entries:
     """
     if distribution_key != _OWN_DISTRIBUTION:
         return entries
-    return [entry for entry in entries if entry != _OWN_HOOK]
+    return [entry for entry in entries if entry != OWN_HOOK]
 
 
 def metadata_directories() -> list[str] | None:

@@ -47,6 +47,7 @@ __all__ = [
     "Finding",
     "cached_code_problem",
     "check_files",
+    "directories_above",
     "init_files",
     "integrity_summary",
     "is_uv_link",
@@ -775,30 +776,31 @@ def _namespace_inits(files: _SiteFiles, listed: set[str]) -> list[Finding]:
     from importlib.machinery import all_suffixes
 
     suffixes = tuple(all_suffixes())
-    starts = {
-        path.rpartition("/")[0]
-        for path in listed
-        if path.endswith(suffixes) and not path.startswith("../")
-    }
+    modules = [path for path in listed if path.endswith(suffixes) and not path.startswith("../")]
     findings: list[Finding] = []
+    for directory in directories_above(modules):
+        if directory.rpartition("/")[2] == "__pycache__" or files.is_below_roots(directory):
+            continue
+        dir_fd = files.place(directory)[0]
+        if isinstance(dir_fd, str):
+            continue  # unreachable: the listed files' own rows say why
+        findings += [
+            Finding(f"{directory}/{name}", _NAMESPACE_INIT)
+            for name in init_files(dir_fd)
+            if f"{directory}/{name}" not in listed
+        ]
+    return findings
+
+
+def directories_above(paths: Iterable[str]) -> Iterator[str]:
+    """Each directory above ``paths`` (relative, ``/``-separated), up to the top, once."""
     seen: set[str] = set()
-    for start in starts:
-        directory = start
+    for path in paths:
+        directory = path.rpartition("/")[0]
         while directory and directory not in seen:
             seen.add(directory)
-            if directory.rpartition("/")[2] != "__pycache__" and not files.is_below_roots(
-                directory
-            ):
-                dir_fd = files.place(directory)[0]
-                # Unreachable: the listed files' own rows say why.
-                if not isinstance(dir_fd, str):
-                    findings += [
-                        Finding(f"{directory}/{name}", _NAMESPACE_INIT)
-                        for name in init_files(dir_fd)
-                        if f"{directory}/{name}" not in listed
-                    ]
+            yield directory
             directory = directory.rpartition("/")[0]
-    return findings
 
 
 def init_files(dir_fd: int) -> list[str]:

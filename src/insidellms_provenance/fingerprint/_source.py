@@ -339,7 +339,9 @@ def _file_sha256(path: Path) -> str:
 _PATH_ELSEWHERE: Final = (
     "editable install: puts a directory outside its source directory on sys.path"
 )
-_UNLISTED_IMPORT: Final = "editable install: runs a module its RECORD does not list"
+_UNLISTED_IMPORT: Final = (
+    "editable install: runs code other than importing and calling a module its RECORD lists"
+)
 _MAPS_ELSEWHERE: Final = "editable install: maps modules to files outside its source directory"
 _NAMES_ELSEWHERE: Final = "editable install: runs code naming a path outside its source directory"
 
@@ -396,24 +398,24 @@ def _pth_problems(
 
     Lines as ``site.addpackage`` reads them: comments and blank lines skipped, ``import``
     lines run (here: parsed, never run), any other a directory added to ``sys.path`` if
-    it exists. An ``import`` line may import the standard library (setuptools' legacy
-    ``-nspkg.pth`` lines import ``sys``, ``types`` and ``os``) and modules RECORD lists,
-    and name no absolute path outside the allowed directories.
+    it exists. An ``import`` line may do only what build backends write there: import
+    modules RECORD lists (the backend's finder) and call their functions with constant
+    arguments (``import __editable___x_finder; __editable___x_finder.install()``), naming
+    no absolute path outside the allowed directories. Anything else, the standard
+    library's modules included, could compute a path or run code no digest covers.
     """
-    import sys
-
     problems = []
     for line in text.splitlines():
         if line.startswith("#") or not line.strip():
             continue
         if line.startswith(("import ", "import\t")):
-            modules = _imported_modules(line)
-            own = [m for m in modules if f"{m}.py" in listed or f"{m}/__init__.py" in listed]
-            if not modules or not set(modules) <= {*own, *sys.stdlib_module_names}:
+            own = _finder_imports(line, listed)
+            if own is None:
                 problems.append(_UNLISTED_IMPORT)
+            else:
+                finders.update(own)
             if any(not _inside(os.path.realpath(p), allowed) for p in _absolute_paths(line)):
                 problems.append(_NAMES_ELSEWHERE)
-            finders.update(own)
             continue
         target = os.path.join(site_dir, line.rstrip())
         if os.path.exists(target) and not _inside(os.path.realpath(target), allowed):
@@ -426,39 +428,47 @@ def _inside(path: str, roots: tuple[str, ...]) -> bool:
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
-def _imported_modules(line: str) -> list[str]:
-    """The top-level modules an ``import`` line of a ``.pth`` imports (``[]``: unreadable)."""
+def _finder_imports(line: str, listed: Collection[str]) -> list[str] | None:
+    """The modules an ``import`` line of a ``.pth`` imports, if it does only what backends write.
+
+    Each statement imports modules RECORD lists, or calls a function of one of them with
+    constant arguments; ``None`` for anything else (another module, another statement).
+    """
     import ast
 
     try:
-        tree = ast.parse(line)
+        statements = ast.parse(line).body
     except (SyntaxError, ValueError):
-        return []
-    modules = [
-        alias.name.partition(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    ]
-    modules += [
-        node.module.partition(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level
-    ]
-    # ``__import__("x")``, ``importlib.import_module("x")``: imports too.
-    modules += [
-        node.args[0].value.partition(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and (
-            (isinstance(node.func, ast.Name) and node.func.id == "__import__")
-            or (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
-        )
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-        and isinstance(node.args[0].value, str)
-    ]
-    return sorted(set(modules))
+        return None
+    own: list[str] = []
+    for statement in statements:
+        if isinstance(statement, ast.Import):
+            names = [alias.name for alias in statement.names if alias.asname is None]
+            if len(names) != len(statement.names) or not all(
+                f"{name}.py" in listed or f"{name}/__init__.py" in listed for name in names
+            ):
+                return None
+            own += names
+        elif not _calls_a_finder(statement, own):
+            return None
+    return own
+
+
+def _calls_a_finder(statement: object, own: list[str]) -> bool:
+    """Whether ``statement`` is ``module.function(constants...)`` for a module in ``own``."""
+    import ast
+
+    if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+        return False
+    call = statement.value
+    function = call.func
+    return (
+        isinstance(function, ast.Attribute)
+        and isinstance(function.value, ast.Name)
+        and function.value.id in own
+        and all(isinstance(argument, ast.Constant) for argument in call.args)
+        and all(isinstance(keyword.value, ast.Constant) for keyword in call.keywords)
+    )
 
 
 def _absolute_paths(text: str) -> list[str]:

@@ -43,7 +43,6 @@ TESTED_HOST_VERSIONS: Final = frozenset({"0.2.0"})
 HOOK_VARIABLE: Final = "INSIDELLMS_PROVENANCE"
 """``off`` (or ``0``, ``false``, ``no``) turns the hook off; plugins still load."""
 _MARK: Final = "__insidellms_provenance_wrapped__"
-_HOOK: Final = ("!provenance", "insidellms_provenance.host.plugin:register")  # pyproject.toml
 
 
 class ProvenanceHookWarning(RuntimeWarning):
@@ -195,7 +194,9 @@ def _imported_before_the_hook() -> list[tuple[str, str]]:
     ``!provenance`` (``!a``, or an empty one), and such a plugin ran before the hook
     read the files.
     """
-    return [(ep.name, ep.value) for ep in _entry_points() if (ep.name, ep.value) < _HOOK]
+    from insidellms_provenance.fingerprint._discover import OWN_HOOK
+
+    return [(ep.name, ep.value) for ep in _entry_points() if (ep.name, ep.value) < OWN_HOOK]
 
 
 def _entry_point_of(function: object) -> tuple[str, str] | None:

@@ -37,6 +37,7 @@ __all__ = [
     "check_output",
     "embed",
     "embed_text",
+    "keep_owner",
     "output_mode",
     "stale_attestations",
     "temp_file_beside",
@@ -456,7 +457,7 @@ def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = Non
     """Replace ``path`` with ``data``: temp file in the same directory, fsync, rename.
 
     Keeps the original's permission bits (a new file gets :func:`output_mode`'s), and
-    its owner and group where this process may (:func:`_keep_owner`). On failure the
+    its owner and group where this process may (:func:`keep_owner`). On failure the
     original is untouched and the temp file removed. With ``expect``, the rename
     happens only if ``path`` is still the file ``expect`` describes (same inode, size,
     modification and change time); returns whether it was written. What stands at
@@ -470,7 +471,7 @@ def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = Non
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
                 file.flush()
-                _keep_owner(file.fileno(), info)
+                keep_owner(file.fileno(), info)
                 os.fsync(file.fileno())
             os.chmod(temp_name, mode)  # after the owner: a change of owner clears set-id bits
             if expect is not None and _identity(os.stat(path, follow_symlinks=False)) != _identity(
@@ -515,7 +516,7 @@ def temp_file_beside(path: Path) -> Iterator[tuple[int, str]]:
         raise
 
 
-def _keep_owner(fd: int, replaced: os.stat_result | None) -> None:
+def keep_owner(fd: int, replaced: os.stat_result | None) -> None:
     """Give the new file the group and owner of the file it replaces, where allowed.
 
     The new file is otherwise its maker's: ``embed`` run as root would give a user's
