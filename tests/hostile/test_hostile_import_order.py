@@ -45,10 +45,13 @@ SELF_DELETING = "import os\nos.unlink(__cached__)\ndef register():\n    return '
 RUN = "import sys, insideLLMs\ninsideLLMs.run({'questions': ['a']}, sys.argv[1])\n"
 
 
-def plugin_wheel(directory: Path, name: str, files: dict[str, bytes], target: str) -> None:
+def plugin_wheel(
+    directory: Path, name: str, files: dict[str, bytes], target: str, *, entry: str = ""
+) -> None:
+    """A wheel of ``name`` whose entry point ``entry`` (default: ``name``) is ``target``."""
+    entry_points = {GROUP: {entry or name: target}}
     build_wheel(
-        WheelSpec(name=name, version="1.0", files=files, entry_points={GROUP: {name: target}}),
-        directory,
+        WheelSpec(name=name, version="1.0", files=files, entry_points=entry_points), directory
     )
 
 
@@ -203,12 +206,12 @@ def test_an_entry_point_without_an_answer_is_failed_and_never_imported_here(site
     assert "noanswer_b" not in sys.modules  # never imported in this process
 
 
-def host_env(root: Path, wheelhouse: Path) -> Venv:
+def host_env(root: Path, wheelhouse: Path, *extra: str) -> Venv:
     """:func:`tplug_env` with the fake host (``tests/fakehost``) built into a wheel."""
     fakehost = Path(__file__).resolve().parent.parent / "fakehost"
     files = {p.relative_to(fakehost).as_posix(): p.read_bytes() for p in fakehost.rglob("*.py")}
     build_wheel(WheelSpec(name="insideLLMs", version="0.2.0", files=files), root / "links")
-    return tplug_env(root, wheelhouse, "insideLLMs")
+    return tplug_env(root, wheelhouse, "insideLLMs", *extra)
 
 
 def run_field(run_dir: Path) -> bytes:
@@ -246,18 +249,9 @@ def test_in_a_host_run_a_self_restoring_plugin_is_recorded_modified(wheelhouse, 
 
 def test_in_a_host_run_a_plugin_sorting_before_the_hook_is_unverifiable(wheelhouse, tmp_path):
     """``!early`` sorts before ``!provenance``: the host imports it before the hook reads."""
-    links = tmp_path / "links"
-    spec = WheelSpec(
-        name="early",
-        version="1.0",
-        files={"early/__init__.py": ORIGINAL},
-        entry_points={GROUP: {"!early": "early:register"}},
-    )
-    build_wheel(spec, links)
-    fakehost = Path(__file__).resolve().parent.parent / "fakehost"
-    files = {p.relative_to(fakehost).as_posix(): p.read_bytes() for p in fakehost.rglob("*.py")}
-    build_wheel(WheelSpec(name="insideLLMs", version="0.2.0", files=files), links)
-    venv = tplug_env(tmp_path, wheelhouse, "insideLLMs", "early")
+    files = {"early/__init__.py": ORIGINAL}
+    plugin_wheel(tmp_path / "links", "early", files, "early:register", entry="!early")
+    venv = host_env(tmp_path, wheelhouse, "early")
     for package in ("early", "tplug"):
         (venv.site_packages / package / "__init__.py").write_bytes(SELF_RESTORING)
     before = snapshot(tmp_path, set())
