@@ -197,23 +197,30 @@ spec = next(
     and isinstance(found.loader, importlib.machinery.ExtensionFileLoader)
 )
 
+made = False
+
 class Slow(importlib.machinery.ExtensionFileLoader):
     def create_module(self, spec):
+        global made
         os.kill(os.getpid(), signal.SIGTERM)
         end = time.monotonic() + 0.05
         while time.monotonic() < end:  # Python code, where a handler runs
             pass
-        print("initialized")
-        return super().create_module(spec)
+        module = super().create_module(spec)
+        made = True
+        return module
 
 spec.loader = Slow(spec.name, spec.origin)
 with terminations_end_the_process():
-    importlib.util.module_from_spec(spec)
-    print("imported")
-    time.sleep(30)
+    try:
+        importlib.util.module_from_spec(spec)
+        while True:  # Python code between short sleeps: a signal that came is handled
+            time.sleep(0.01)
+    finally:  # the signal is raised once: nothing interrupts this
+        sys.stdout.write(f"made: {made}\\n")
 """,
         -signal.SIGTERM,
-        "initialized\nimported\n",
+        "made: True\n",
     ),
     (
         # A program a forked child starts gets the default action back, not "ignore".

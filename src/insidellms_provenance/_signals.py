@@ -143,10 +143,19 @@ def _initializing_an_extension(frame: FrameType | None) -> bool:
 
 
 def _send_again_soon(signum: int) -> None:
-    """Send ``signum`` to this process again in a few milliseconds, from a timer thread."""
+    """Send ``signum`` to the main thread again in a few milliseconds, from a timer thread.
+
+    To the main thread, which handles signals: sent to the process, the kernel may give
+    it to the timer's own thread, and a main thread blocked in a system call (a sleep, a
+    wait for a child) would not hear of it until that call returned.
+    """
     import threading
 
-    timer = threading.Timer(0.005, os.kill, (os.getpid(), signum))
+    main = threading.main_thread().ident
+    if hasattr(_signal, "pthread_kill") and main is not None:
+        timer = threading.Timer(0.005, _signal.pthread_kill, (main, signum))
+    else:
+        timer = threading.Timer(0.005, os.kill, (os.getpid(), signum))
     timer.daemon = True
     timer.start()
 
