@@ -285,6 +285,11 @@ def test_untested_host_version_with_the_contract_intact_is_recorded(wheelhouse, 
     )
     assert result.stderr.decode().count(warning) == 1
     assert result.stderr.decode().count("insidellms-provenance:") == 1
+    # The warning points at the host's code that called the hook, not at the hook's own.
+    (location,) = [
+        line for line in result.stderr.decode().splitlines() if "ProvenanceHookWarning" in line
+    ]
+    assert "insideLLMs" in location and "insidellms_provenance" not in location, location
     field = json.loads((tmp_path / "run" / "manifest.json").read_bytes())["custom"][
         "plugin_provenance"
     ]

@@ -75,13 +75,19 @@ def _warn(message: str, *, about: str) -> None:
     The parts (``hook``, ``plugin``, ``manifest``) fail independently, and the last one
     says the run has no field at all: a warning about another never hides it.
     """
+    text = f"{message}; run 'insidellms-provenance embed RUN_DIR' after the run instead"
+    _warn_once(text, about=about, stacklevel=4)
+
+
+def _warn_once(text: str, *, about: str, stacklevel: int) -> None:
+    """Issue ``text`` as a :class:`ProvenanceHookWarning` unless ``about`` was warned of.
+
+    ``stacklevel`` counts from this function, as :func:`warnings.warn` does.
+    """
     if about not in OBSERVER.warned:
         OBSERVER.warned.add(about)
         warnings.warn(
-            f"insidellms-provenance: {message}; run 'insidellms-provenance embed RUN_DIR' "
-            "after the run instead",
-            ProvenanceHookWarning,
-            stacklevel=3,
+            f"insidellms-provenance: {text}", ProvenanceHookWarning, stacklevel=stacklevel
         )
 
 
@@ -124,14 +130,12 @@ def _install() -> None:
 
 def _note_untested(version: object) -> None:
     """Warn once that the host's version is untested, when its contract is intact."""
-    if version not in TESTED_HOST_VERSIONS and "version" not in OBSERVER.warned:
-        OBSERVER.warned.add("version")
-        warnings.warn(
-            f"insidellms-provenance: insideLLMs {version} is not a tested version; the "
-            "plugin contract this hook relies on is intact, so provenance is recorded",
-            ProvenanceHookWarning,
-            stacklevel=4,
+    if version not in TESTED_HOST_VERSIONS:
+        text = (
+            f"insideLLMs {version} is not a tested version; the plugin contract this hook "
+            "relies on is intact, so provenance is recorded"
         )
+        _warn_once(text, about="version", stacklevel=5)
 
 
 def _install_via_host_hooks(registry: Any) -> bool:
