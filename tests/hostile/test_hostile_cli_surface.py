@@ -163,6 +163,12 @@ RECORD_OUTPUT_CASES = [
         2,
         "is a run manifest",
     ),
+    Case(
+        "record-over-another-json-object",
+        _record_onto("package.json", b'{"name": "app", "version": "1.0.0"}'),
+        2,
+        "package.json: is a JSON object, read as a run manifest, not a record file; refusing",
+    ),
     Case("record-over-a-record", _record_over_a_record, 0, check=_replaced_by_a_record),
 ]
 
@@ -254,6 +260,7 @@ STDOUT_COMMANDS = [
     pytest.param(lambda run: ["show", run], id="show"),
     pytest.param(lambda run: ["check", run], id="check"),
     pytest.param(lambda run: ["verify", run], id="verify"),
+    pytest.param(lambda run: ["audit", os.path.dirname(run)], id="audit"),
     pytest.param(lambda _run: ["--help"], id="help"),
     pytest.param(lambda _run: ["--version"], id="version"),
     pytest.param(lambda _run: ["diff", "--help"], id="diff-help"),
@@ -273,7 +280,7 @@ def test_a_full_stdout_is_one_line_and_exit_2(world: World, genuine: Any, args: 
         pytest.skip("no /dev/full here")
     world.fields = {"genuine": genuine}
     result = _run_unchanged(world, args(_genuine_run(world)), preexec=_full_stdout)
-    assert_outcome(result, 2, "No space left on device")
+    assert_outcome(result, 2, "insidellms-provenance: error: stdout: cannot write: ")
 
 
 @pytest.mark.parametrize("args", STDOUT_COMMANDS)
@@ -282,6 +289,16 @@ def test_a_broken_pipe_is_exit_141_never_a_verdict(world: World, genuine: Any, a
     result = _run_unchanged(world, args(_genuine_run(world)), preexec=_broken_pipe_stdout)
     assert_outcome(result, 141)
     assert result.stderr == b""
+
+
+def test_record_with_stdout_closed_is_refused_before_any_plugin_runs(world: World) -> None:
+    """Its results cannot be written: no plugin's code is run for them."""
+    marker = world.root / "imported"
+    body = f"open({str(marker)!r}, 'w').close()\ndef register():\n    return None\n"
+    world.plugin("alpha_plugin", body)
+    result = _run_unchanged(world, ["record"], preexec=_close(1))
+    assert_outcome(result, 2, "insidellms-provenance: error: stdout is closed")
+    assert not marker.exists()
 
 
 def test_a_command_that_writes_no_results_runs_with_stdout_closed(

@@ -19,6 +19,7 @@ from insidellms_provenance.cli._options import (
     path_value,
     set_epilog,
 )
+from insidellms_provenance.cli._render import StdoutBytes, write_output
 
 if TYPE_CHECKING:
     from insidellms_provenance.analyze._audit import RunDir
@@ -113,11 +114,18 @@ def run(arguments: argparse.Namespace) -> int:
             progress.update(summary.runs, summary.current)
             interrupts.check()
     progress.close()
-    report = sys.stdout if output is not None else sys.stderr
-    # Safe for a terminal as rendered; terminal_safe over it would make two names one.
-    report.write(summary.render())
-    report.flush()
+    _print_summary(summary.render(), results_on_stdout=output is None)
     return 0
+
+
+def _print_summary(text: str, *, results_on_stdout: bool) -> None:
+    """The summary: on stderr when the lines went to stdout, else on stdout (a result)."""
+    # Safe for a terminal as rendered; terminal_safe over it would make two names one.
+    if results_on_stdout:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    else:
+        write_output(text)
 
 
 def _check_output(output: str, runs: Iterable[RunDir]) -> None:
@@ -182,7 +190,7 @@ def _deferred_interrupts() -> Iterator[_Interrupts]:
 
 
 @contextlib.contextmanager
-def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes]]:
+def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes] | StdoutBytes]:
     """stdout, or a temp file beside ``target`` renamed over it only when all went well.
 
     A Ctrl-C (``interrupts``) noted before the rename removes the temp file instead, and
@@ -199,8 +207,9 @@ def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes]]:
     )
 
     if target is None:
-        yield sys.stdout.buffer
-        sys.stdout.flush()
+        stdout = StdoutBytes()
+        yield stdout
+        stdout.flush()
         return
     with temp_file_beside(target) as (fd, temp_name):  # removed if anything below raises
         file: IO[bytes] = os.fdopen(fd, "wb")

@@ -13,7 +13,6 @@ from insidellms_provenance.cli._options import (
     group_to_record,
     path_value,
     set_epilog,
-    write_output,
 )
 from insidellms_provenance.cli._render import (
     json_bytes,
@@ -23,6 +22,7 @@ from insidellms_provenance.cli._render import (
     markdown_table,
     terminal_safe,
     text_table,
+    write_output,
 )
 
 if TYPE_CHECKING:

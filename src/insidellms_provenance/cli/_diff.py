@@ -17,6 +17,7 @@ from insidellms_provenance.cli._render import (
     markdown_change_table,
     markdown_code,
     terminal_safe,
+    write_output,
 )
 
 TYPE_CHECKING = False
@@ -227,15 +228,14 @@ def _compare(arguments: argparse.Namespace | SimpleNamespace) -> int:
 
     selected = len(selected_changes(report, policy))
     if arguments.format == "json":
-        sys.stdout.buffer.write(render_json(report, fail_on, failed=bool(selected)))
+        write_output(render_json(report, fail_on, failed=bool(selected)))
     elif arguments.format == "markdown":
-        sys.stdout.write(terminal_safe(render_markdown(report, policy, selected=selected)))
+        write_output(terminal_safe(render_markdown(report, policy, selected=selected)))
     else:
         colour = _use_colour(arguments.color)
         text = render_text(report, policy, selected=selected, colour=colour)
         # Colours come from change_lines only; every recorded string is escaped there.
-        sys.stdout.write(text if colour else terminal_safe(text))
-    sys.stdout.flush()
+        write_output(text if colour else terminal_safe(text))
     return 1 if selected else 0
 
 

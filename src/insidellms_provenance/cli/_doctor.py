@@ -11,9 +11,14 @@ from insidellms_provenance.cli._options import (
     add_format,
     add_group,
     set_epilog,
+)
+from insidellms_provenance.cli._render import (
+    conflict_line,
+    json_bytes,
+    lines_text,
+    text_table,
     write_output,
 )
-from insidellms_provenance.cli._render import conflict_line, json_bytes, lines_text, text_table
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import PluginFingerprint

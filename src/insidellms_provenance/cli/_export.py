@@ -10,13 +10,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insidellms_provenance.cli._options import (
-    add_output,
-    add_run,
-    path_value,
-    set_epilog,
-    write_output,
-)
+from insidellms_provenance.cli._options import add_output, add_run, path_value, set_epilog
+from insidellms_provenance.cli._render import write_output
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

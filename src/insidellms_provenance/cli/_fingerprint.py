@@ -6,7 +6,8 @@ import argparse
 import re
 from typing import TYPE_CHECKING, Any
 
-from insidellms_provenance.cli._options import add_format, path_value, set_epilog, write_output
+from insidellms_provenance.cli._options import add_format, path_value, set_epilog
+from insidellms_provenance.cli._render import write_output
 
 if TYPE_CHECKING:
     from insidellms_provenance.fingerprint._wheel import UnreadableWheel, WheelFingerprint

@@ -9,9 +9,8 @@ from insidellms_provenance.cli._options import (
     add_format,
     add_group,
     set_epilog,
-    write_output,
 )
-from insidellms_provenance.cli._render import json_bytes, terminal_safe, text_table
+from insidellms_provenance.cli._render import json_bytes, terminal_safe, text_table, write_output
 from insidellms_provenance.field.schema import REGISTRY_KINDS
 
 __all__ = ["add_arguments", "run"]

@@ -23,7 +23,7 @@ VERIFY_WHEELS_SCHEMA = "insidellms-provenance/verify-wheels/v1"
 def run_matches(arguments: argparse.Namespace) -> int:
     """``verify RUN --wheels DIR``: exit 0 only when every distribution matches exactly."""
     from insidellms_provenance.analyze._reproduce import match_wheels
-    from insidellms_provenance.cli._options import write_output
+    from insidellms_provenance.cli._render import write_output
     from insidellms_provenance.errors import ProvenanceError
     from insidellms_provenance.fingerprint._wheel import fingerprint_paths
     from insidellms_provenance.runfile._read import load_provenance

@@ -34,7 +34,6 @@ __all__ = [
     "named_path",
     "path_value",
     "set_epilog",
-    "write_output",
 ]
 
 # What the two environment switches do; shown by ``doctor --help`` and ``list --help``.
@@ -141,15 +140,6 @@ def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> Non
         default=choices[0],
         help=f"output format (default: {choices[0]})",
     )
-
-
-def write_output(output: str | bytes) -> None:
-    """Write a rendered result to stdout: bytes as they are (canonical JSON), or text."""
-    if isinstance(output, bytes):
-        sys.stdout.buffer.write(output)
-    else:
-        sys.stdout.write(output)
-    sys.stdout.flush()
 
 
 def set_epilog(
@@ -268,14 +258,11 @@ class Parser(argparse.ArgumentParser):
             flush = getattr(stream, "flush", None)
             if flush is not None:
                 flush()
-        except BrokenPipeError:
-            if stream is not sys.stderr:
-                raise
         except OSError as error:
             if stream is not sys.stderr:
-                from insidellms_provenance.errors import WriteError
+                from insidellms_provenance.cli._render import raise_stdout_error
 
-                raise WriteError(f"stdout: cannot write: {error.strerror}") from None
+                raise_stdout_error(error)
 
 
 class HelpFormatter(argparse.HelpFormatter):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from insidellms_provenance.cli._options import add_group, add_output, set_epilog
+from insidellms_provenance.cli._render import write_output
 
 __all__ = ["add_arguments", "run"]
 
@@ -28,16 +28,18 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance._canonical import canonical_json
     from insidellms_provenance.fingerprint._recorder import record_field
 
+    # Before the plugins are imported, not after: an output no write may replace, or
+    # stdout closed (``>&-``), which nothing is written to, not even nothing.
     if arguments.output is not None:
         from insidellms_provenance.runfile._embed import check_output
 
-        # Before the plugins are imported, not after.
         if check_output(arguments.output) is not None:
             _refuse_a_manifest(arguments.output)
+    else:
+        write_output(b"")
     data = canonical_json(record_field(arguments.group, isolated=True)) + b"\n"
     if arguments.output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        write_output(data)
     else:
         from pathlib import Path
 
@@ -52,17 +54,22 @@ def _refuse_a_manifest(output: str) -> None:
 
     What the file is, ``file_kind`` says, the rule every reader and ``embed`` use: a
     JSON object that is not a record file is a manifest. A record file, or a file that
-    is not a run file at all, is replaced as before.
+    is not a run file at all, is replaced as before. The message says which: the host's
+    manifests have a ``custom`` object; any other JSON object (a ``package.json``) is
+    only read as one.
     """
     from insidellms_provenance.errors import InvalidRunFileError, WriteError
     from insidellms_provenance.runfile._read import file_kind, read_json
 
     try:
-        kind = file_kind(read_json(output), output)
+        value = read_json(output)
+        kind = file_kind(value, output)
     except InvalidRunFileError:
         return
     if kind == "manifest":
+        custom = isinstance(value, dict) and isinstance(value.get("custom"), dict)
+        what = "a run manifest" if custom else "a JSON object, read as a run manifest"
         raise WriteError(
-            f"{output}: is a run manifest, not a record file; refusing to replace it "
+            f"{output}: is {what}, not a record file; refusing to replace it "
             "('embed' writes the field into a manifest)"
         )

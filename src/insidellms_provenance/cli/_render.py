@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, NoReturn
 
     from insidellms_provenance.analyze._change import Change
     from insidellms_provenance.field.schema import Conflict
 
 __all__ = [
+    "StdoutBytes",
     "change_lines",
     "change_value",
     "conflict_line",
@@ -35,9 +37,11 @@ __all__ = [
     "markdown_code",
     "markdown_table",
     "one_line",
+    "raise_stdout_error",
     "safe_line",
     "terminal_safe",
     "text_table",
+    "write_output",
 ]
 
 _COLOURS = {"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", "low": "\x1b[2m"}
@@ -269,3 +273,54 @@ def change_value(change: Change) -> dict[str, Any]:
     values = change._asdict()
     values["implied"] = list(change.implied)
     return values
+
+
+def write_output(output: str | bytes) -> None:
+    """Write a rendered result to stdout: bytes as they are (canonical JSON), or text.
+
+    Every command's results go through here, or through :class:`StdoutBytes` where they
+    are streamed. Raises ``WriteError`` naming stdout where it cannot be written (a full
+    disk); a closed pipe is left to raise ``BrokenPipeError``, which is no error.
+    """
+    try:
+        if isinstance(output, bytes):
+            sys.stdout.buffer.write(output)
+        else:
+            sys.stdout.write(output)
+        sys.stdout.flush()
+    except OSError as error:
+        raise_stdout_error(error)
+
+
+class StdoutBytes:
+    """stdout's binary stream for results written a piece at a time (``audit``'s lines).
+
+    Its errors are :func:`write_output`'s.
+    """
+
+    def write(self, data: bytes) -> int:
+        """Write ``data`` (buffered)."""
+        try:
+            return sys.stdout.buffer.write(data)
+        except OSError as error:
+            raise_stdout_error(error)
+
+    def flush(self) -> None:
+        """Write what is buffered."""
+        try:
+            sys.stdout.flush()
+        except OSError as error:
+            raise_stdout_error(error)
+
+
+def raise_stdout_error(error: OSError) -> NoReturn:
+    """Raise ``error`` from writing stdout again: a ``WriteError`` naming stdout.
+
+    A closed pipe (``BrokenPipeError``) is raised as it is: the reader is gone, which is
+    no error of the command's (``main`` exits 141).
+    """
+    if isinstance(error, BrokenPipeError):
+        raise error
+    from insidellms_provenance.errors import WriteError
+
+    raise WriteError(f"stdout: cannot write: {error.strerror or 'an error'}") from None

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 from insidellms_provenance.cli._options import add_format, add_group_filter, add_run, set_epilog
-from insidellms_provenance.cli._render import conflict_line, lines_text, text_table
+from insidellms_provenance.cli._render import conflict_line, lines_text, text_table, write_output
 
 if TYPE_CHECKING:
     from insidellms_provenance.field.schema import PluginFingerprint, Provenance, Source
@@ -44,12 +43,11 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.format == "json":
         from insidellms_provenance.field._build import field_bytes
 
-        sys.stdout.buffer.write(field_bytes(provenance) + b"\n")
+        write_output(field_bytes(provenance) + b"\n")
     else:
         from insidellms_provenance.cli._render import terminal_safe
 
-        sys.stdout.write(terminal_safe(render_show(provenance, dependencies=arguments.deps)))
-    sys.stdout.flush()
+        write_output(terminal_safe(render_show(provenance, dependencies=arguments.deps)))
     return 0
 
 

@@ -13,7 +13,6 @@ from insidellms_provenance.cli._options import (
     group_to_record,
     path_value,
     set_epilog,
-    write_output,
 )
 from insidellms_provenance.cli._render import (
     change_lines,
@@ -25,6 +24,7 @@ from insidellms_provenance.cli._render import (
     markdown_code,
     markdown_table,
     text_table,
+    write_output,
 )
 
 if TYPE_CHECKING:
