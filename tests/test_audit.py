@@ -13,6 +13,7 @@ from golden import check_golden
 from insidellms_provenance._demo import write_demo_run
 from insidellms_provenance.analyze._audit import EXAMPLES, AuditSummary, audit_runs, find_runs
 from insidellms_provenance.field._build import field_bytes
+from privileges import extended_attributes, give_acl_and_attribute_or_skip
 from test_cli import GOLDEN_FIELD, assert_one_line_error, cli
 
 
@@ -450,6 +451,17 @@ def test_the_summary_writes_two_run_paths_as_two_names(tmp_path, character_name,
     assert len(listed) == 2, lines
     assert listed[0] != listed[1], lines
     assert all(line.isprintable() for line in lines), lines
+
+
+def test_output_keeps_the_acl_and_extended_attributes_of_the_file_it_replaces(runs):
+    lines = runs / "lines.jsonl"
+    lines.write_bytes(b"old\n")
+    give_acl_and_attribute_or_skip(lines)
+    before = extended_attributes(lines)
+    result = cli("audit", "runs", "--output", str(lines), cwd=runs)
+    assert result.returncode == 0, result.stderr
+    assert lines.read_bytes() != b"old\n"
+    assert extended_attributes(lines) == before
 
 
 @pytest.mark.skipif(

@@ -18,7 +18,7 @@ from insidellms_provenance.field._build import field_bytes, make_field
 from insidellms_provenance.field._read import KNOWN_SCHEMAS
 from insidellms_provenance.runfile import _embed as embed_module
 from insidellms_provenance.runfile._embed import atomic_write, embed, embed_text
-from privileges import unprivileged
+from privileges import extended_attributes, give_acl_and_attribute_or_skip, unprivileged
 
 HOST_MANIFEST = {
     "schema_version": "1.0.1",
@@ -143,6 +143,29 @@ def test_a_member_of_the_files_group_keeps_the_group(tmp_path_factory):
         assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, 23456, 0o664)
     finally:
         shutil.rmtree(shared)
+
+
+def test_embed_keeps_the_acl_and_extended_attributes(run_dir):
+    """A manifest shared by ACL stays shared, as ``sed -i`` and editors keep it."""
+    path = run_dir / "manifest.json"
+    give_acl_and_attribute_or_skip(path)
+    before = extended_attributes(path)
+    assert set(before) == {"system.posix_acl_access", "user.origin"}
+    embed(run_dir, provenance())
+    assert json.loads(path.read_bytes())["custom"]["plugin_provenance"] == provenance()
+    assert extended_attributes(path) == before
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_attributes_the_system_refuses_leave_the_file_as_made(run_dir, monkeypatch):
+    path = run_dir / "manifest.json"
+    give_acl_and_attribute_or_skip(path)
+    monkeypatch.setattr(os, "setxattr", _raise(PermissionError(1, "Operation not permitted")))
+    embed(run_dir, provenance())
+    assert json.loads(path.read_bytes())["custom"]["plugin_provenance"] == provenance()
+    assert os.listxattr(path) == []
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert os.listdir(run_dir) == ["manifest.json"]
 
 
 def test_embed_reports_stale_attestations(run_dir):

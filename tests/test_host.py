@@ -289,7 +289,8 @@ def test_untested_host_version_with_the_contract_intact_is_recorded(wheelhouse, 
     (location,) = [
         line for line in result.stderr.decode().splitlines() if "ProvenanceHookWarning" in line
     ]
-    assert "insideLLMs" in location and "insidellms_provenance" not in location, location
+    assert "insideLLMs" in location, location
+    assert "insidellms_provenance" not in location, location
     field = json.loads((tmp_path / "run" / "manifest.json").read_bytes())["custom"][
         "plugin_provenance"
     ]

@@ -195,8 +195,8 @@ def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes] | 
 
     A Ctrl-C (``interrupts``) noted before the rename removes the temp file instead, and
     so does a ``target`` that became something no write may replace while auditing. The
-    file keeps the permission bits, the owner and the group of the one it replaces,
-    where this process may (:func:`output_mode`, :func:`keep_owner`).
+    file keeps the permission bits, owner, group, ACL and extended attributes of the one
+    it replaces, where this process may (:func:`output_mode`, :func:`keep_owner`).
     """
     from insidellms_provenance.errors import WriteError
     from insidellms_provenance.runfile._embed import (
@@ -218,7 +218,7 @@ def _sink(target: Path | None, interrupts: _Interrupts) -> Iterator[IO[bytes] | 
             file.flush()
             interrupts.check()
             replaced = check_output(target)
-            keep_owner(file.fileno(), replaced)
+            keep_owner(file.fileno(), replaced, target)
             os.fsync(file.fileno())
             file.close()
             os.chmod(temp_name, output_mode(replaced))  # after the owner: set-id bits stay

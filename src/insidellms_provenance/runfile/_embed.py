@@ -457,7 +457,8 @@ def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = Non
     """Replace ``path`` with ``data``: temp file in the same directory, fsync, rename.
 
     Keeps the original's permission bits (a new file gets :func:`output_mode`'s), and
-    its owner and group where this process may (:func:`keep_owner`). On failure the
+    its owner, group, ACL and extended attributes where this process may
+    (:func:`keep_owner`). On failure the
     original is untouched and the temp file removed. With ``expect``, the rename
     happens only if ``path`` is still the file ``expect`` describes (same inode, size,
     modification and change time); returns whether it was written. What stands at
@@ -471,7 +472,7 @@ def atomic_write(path: Path, data: bytes, *, expect: os.stat_result | None = Non
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
                 file.flush()
-                keep_owner(file.fileno(), info)
+                keep_owner(file.fileno(), info, path)
                 os.fsync(file.fileno())
             os.chmod(temp_name, mode)  # after the owner: a change of owner clears set-id bits
             if expect is not None and _identity(os.stat(path, follow_symlinks=False)) != _identity(
@@ -516,19 +517,33 @@ def temp_file_beside(path: Path) -> Iterator[tuple[int, str]]:
         raise
 
 
-def keep_owner(fd: int, replaced: os.stat_result | None) -> None:
-    """Give the new file the group and owner of the file it replaces, where allowed.
+def keep_owner(fd: int, replaced: os.stat_result | None, path: str | os.PathLike[str]) -> None:
+    """Give the new file the group, owner, ACL and extended attributes of the one it replaces.
 
     The new file is otherwise its maker's: ``embed`` run as root would give a user's
     manifest to root, and its owner could then no longer rewrite it. Root may keep both;
-    a member of the file's group, the group. Where the system refuses, the file stays
-    its maker's.
+    a member of the file's group, the group. An access control list (``setfacl``) and
+    extended attributes are copied as ``sed -i`` and editors keep them: a manifest
+    shared by ACL stays shared. Where the system refuses any of these (not the owner, a
+    ``security.*`` or ``trusted.*`` name, a file system without them), the file stays
+    as it was made, its permission bits still the replaced file's (:func:`output_mode`).
+    ``path`` is the replaced file, read without following a link.
     """
-    if replaced is None or not hasattr(os, "fchown"):
+    if replaced is None:
         return
-    with contextlib.suppress(OSError):
-        os.fchown(fd, -1, replaced.st_gid)
-        os.fchown(fd, replaced.st_uid, -1)
+    if hasattr(os, "fchown"):
+        with contextlib.suppress(OSError):
+            os.fchown(fd, -1, replaced.st_gid)
+            os.fchown(fd, replaced.st_uid, -1)
+    if not hasattr(os, "listxattr"):  # Linux only
+        return
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return
+    for name in names:  # an ACL is the attribute system.posix_acl_access
+        with contextlib.suppress(OSError):
+            os.setxattr(fd, name, os.getxattr(path, name, follow_symlinks=False))
 
 
 def output_mode(replaced: os.stat_result | None) -> int:
