@@ -121,6 +121,41 @@ def test_forked_and_new_interpreter_children_record_the_same_bytes(tmp_path: Pat
 
 
 @linux_only
+def test_what_a_new_interpreter_prints_as_it_starts_is_no_answer(tmp_path: Path) -> None:
+    """``sitecustomize`` (or a ``.pth`` line) printing on stdout fails no plugin.
+
+    It goes to stderr, where plugin output goes; the answers come on their own pipe.
+    The banner is printed only once the parent has started, so only its children print
+    it: the forked child never starts an interpreter, the spawned one does.
+    """
+    site = tmp_path / "site"
+    site.mkdir()
+    write_plugin(site, "isolation_banner_ok", "def plugin_manifest():\n    return {'name': 'x'}\n")
+    customize = tmp_path / "customize"
+    customize.mkdir()
+    (customize / "sitecustomize.py").write_text(
+        "import os, sys\n"
+        "if os.environ.get('ISOLATION_BANNER'):\n"
+        "    print('welcome to the cluster')\n"
+        "    sys.stdout.write('no newline after this')\n"
+    )
+    target = tmp_path / "held.txt"
+    code = "import os\nos.environ['ISOLATION_BANNER'] = '1'\n" + BOTH_WAYS.format(
+        site=str(site), target=str(target), held=HELD, group=GROUP
+    )
+    paths = [str(customize), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=True, timeout=120, env=env
+    )
+    forked, spawned = result.stdout.splitlines()
+    assert forked == spawned
+    (plugin,) = json.loads(spawned)["plugins"]
+    assert plugin["load"]["status"] == "loaded", plugin["load"]
+    assert b"welcome to the cluster\nno newline after this" in result.stderr
+
+
+@linux_only
 def test_a_child_cannot_write_to_the_parents_files(tmp_path: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()

@@ -101,9 +101,17 @@ _IMPORTS: Final = "insidellms_provenance.fingerprint._child:serve_imports"
 # meanwhile). marshal carries only the parent's own data into the child; the child's
 # answers, which plugin code could forge, come back as JSON. Ctrl-C reaches the parent
 # too, which stops the child: the child ignores SIGINT so it never prints a traceback of
-# its own.
+# its own. On POSIX the answer goes on a pipe of its own, whose descriptor is the one
+# argument: what start-up code printed on stdout before this ran (``sitecustomize``, a
+# ``.pth`` line) went to the parent's stderr, and is flushed there first.
 _CHILD: Final = """
 import marshal, sys
+if len(sys.argv) > 1:
+    import posix
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    posix.dup2(int(sys.argv[1]), 1)
+    posix.close(int(sys.argv[1]))
 path, serve = marshal.load(sys.stdin.buffer)
 sys.path[:] = path
 import importlib, signal
@@ -428,16 +436,49 @@ def spawn(serve: str, payload: Mapping[str, Any] | None = None) -> subprocess.Po
     """
     import subprocess  # a forked child needs none of it (its import: ≈ 2 ms, threading too)
 
-    process = subprocess.Popen(
-        [sys.executable, "-c", _CHILD],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=None,
-    )
+    if os.name != "posix":  # no pass_fds: the answer shares stdout with start-up output
+        process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+    else:
+        process = _spawn_with_an_answer_pipe()
     path = [str(entry) for entry in sys.path if isinstance(entry, str)]
     _write(process, marshal.dumps((path, serve)), close=False)
     if payload is not None:
         send(process, payload)
+    return process
+
+
+def _spawn_with_an_answer_pipe() -> subprocess.Popen[bytes]:
+    """:func:`spawn`'s child on POSIX: its answers on a pipe of their own, as ``stdout``.
+
+    A new interpreter runs ``sitecustomize`` and the ``.pth`` files' import lines before
+    the child's code, and what they print on stdout would come before its first answer:
+    a line without the key, so every plugin would fail. The child's stdout is this
+    process's stderr instead (where plugin output goes too; nowhere if stderr is closed),
+    and the child moves the pipe it is given onto fd 1 when its own code starts.
+    """
+    import subprocess
+
+    try:
+        os.fstat(2)
+        start_up_output = 2
+    except OSError:
+        start_up_output = subprocess.DEVNULL
+    read_fd, write_fd = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(write_fd)],
+            stdin=subprocess.PIPE,
+            stdout=start_up_output,
+            pass_fds=(write_fd,),
+        )
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
+    process.stdout = os.fdopen(read_fd, "rb")
     return process
 
 
