@@ -28,8 +28,8 @@ def run(arguments: argparse.Namespace) -> int:
     from insidellms_provenance._canonical import canonical_json
     from insidellms_provenance.fingerprint._recorder import record_field
 
-    # Before the plugins are imported, not after: an output no write may replace, or
-    # stdout closed (``>&-``), which nothing is written to, not even nothing.
+    # Before the plugins are imported, not after: an output no write may replace, or a
+    # closed stdout (``>&-``), which refuses even an empty write.
     if arguments.output is not None:
         from insidellms_provenance.runfile._embed import check_output
 

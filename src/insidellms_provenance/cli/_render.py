@@ -1,7 +1,8 @@
 """Render results for people and machines: aligned text tables, markdown tables, JSON.
 
 Every command renders through these functions, so a table looks the same everywhere and
-a cell is escaped the same way in every markdown report.
+a cell is escaped the same way in every markdown report, and writes its results to
+stdout through :func:`write_output`, so a failed write is told the same way everywhere.
 
 Typical usage::
 
