@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hostile_kit import GROUP, Case, Result, World, run_case
+from hostile_kit import GROUP, Case, Result, World, run_case, run_cli
 
 from conftest import good_plugin
 
@@ -115,4 +115,60 @@ CASES = [case for declared in SCENARIOS for case in cases(declared)]
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_hostile_entry_points(case: Case, world: World) -> None:
+    run_case(case, world)
+
+
+# One entry point declared by distributions of different names (a project installed as
+# ``foo`` and as ``foo-headless``): the host loads it once for each. The field lists it
+# once, from the distribution first by name whatever the directory's listing order, and
+# names the others; no reader refuses the field, and check fails closed.
+TWICE = "the same entry point is declared by foo-headless, foo-zz too"
+
+
+def _declared_by_three(world: World) -> None:
+    world.plugin("foo", name="foo")
+    for other in ("foo-zz", "foo-headless"):
+        marker = other.replace("-", "_")
+        world.dist(
+            other,
+            files={f"{marker}/__init__.py": b""},
+            entry_points=f"[{GROUP}]\nfoo = foo:register\n",
+        )
+
+
+def _declared_by_three_then(*args: str) -> Any:
+    def build(world: World) -> list[str]:
+        _declared_by_three(world)
+        return list(args)
+
+    return build
+
+
+def _recorded_once(world: World, result: Result) -> None:
+    del world
+    (plugin,) = json.loads(result.stdout)["plugins"]
+    assert plugin["distribution"]["name"] == "foo"
+    assert plugin["distribution"]["integrity"]["status"] == "unverifiable"
+    assert any(TWICE in problem for problem in plugin["distribution"]["problems"])
+
+
+def _shown(world: World) -> list[str]:
+    _declared_by_three(world)
+    recorded = run_cli(world, ["record"])
+    assert recorded.code == 0, recorded.err
+    world.write("record.json", recorded.stdout)
+    return ["show", str(world.path("record.json"))]
+
+
+DECLARED_TWICE = [
+    Case("declared-by-three-record", _declared_by_three_then("record"), 0, check=_recorded_once),
+    Case("declared-by-three-show", _shown, 0, TWICE),
+    Case("declared-by-three-check", _declared_by_three_then("check"), 1, "integrity unverifiable"),
+]
+
+
+@pytest.mark.parametrize("case", DECLARED_TWICE, ids=[case.id for case in DECLARED_TWICE])
+def test_an_entry_point_declared_by_several_distributions_is_recorded_once(
+    case: Case, world: World
+) -> None:
     run_case(case, world)

@@ -32,6 +32,7 @@ __all__ = [
     "entry_point_ref",
     "entry_points_of",
     "installed_copies",
+    "load_order",
     "metadata_directories",
     "normalized_name",
     "versions_key",
@@ -83,7 +84,20 @@ def discover(group: str, *, include_own: bool = False) -> list[metadata.EntryPoi
         if not include_own and _has_own_hook(entries, group):
             entries = _without_own_hook(entries, _normalized_name(dist))  # noqa: PLW2901
         found.extend(_entry_points(entries, group, dist))
-    return sorted(found, key=lambda ep: (ep.name, ep.value))
+    return sorted(found, key=load_order)
+
+
+def load_order(ep: metadata.EntryPoint) -> tuple[str, str, str]:
+    """Sort key: (name, value), as insideLLMs loads them, then the distribution's name.
+
+    Distributions of different names may declare the same entry point (one project
+    installed as ``foo`` and ``foo-headless``); the host loads both, in ``importlib``'s
+    order among them, which is the file system's listing order: another file system,
+    another order. The field orders them by the distribution's normalized name instead,
+    so the same plugins give the same bytes on every machine.
+    """
+    dist = getattr(ep, "dist", None)
+    return ep.name, ep.value, _normalized_name(dist) if dist is not None else ""
 
 
 def entry_points_of(

@@ -30,6 +30,7 @@ from insidellms_provenance.fingerprint._discover import (
     dist_info_name,
     entry_point_ref,
     installed_copies,
+    load_order,
     versions_key,
 )
 from insidellms_provenance.fingerprint._dist_files import read_dist_text
@@ -139,6 +140,7 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         # caches Python writes at import look like changes to the next run.
         if on_disk is None and not in_run:
             on_disk = read(entry_points)
+    entry_points, also_declared = _one_per_entry_point(entry_points)
     outcomes = [
         _outcome(ep, observations.get((ep.name, ep.value)), imported, disabled=disabled)
         for ep in entry_points
@@ -159,7 +161,10 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
         if dist is not None:
             info, record_paths, source = described.get(dist)
             if dist in read_late:
-                info = _read_after_its_code_ran(info)
+                info = _unproved(info, _READ_LATE)
+            others = also_declared.get((ep.name, ep.value))
+            if others:
+                info = _unproved(info, _declared_by_others(others))
             site, root, versions, closure = on_disk.of(dist)
             origin = check_origin(
                 module_file,
@@ -187,21 +192,60 @@ def record_field(  # noqa: PLR0913 - keyword-only: each caller passes what it ha
     return make_field(group, plugins, conflicts, table, observed_in_run=in_run)
 
 
-def _read_after_its_code_ran(info: DistributionInfo) -> DistributionInfo:
-    """``info`` of a distribution a host imported before its files were read.
+def _unproved(info: DistributionInfo, problem: str) -> DistributionInfo:
+    """``info`` with ``problem``: its files' reading does not prove what ran.
 
-    Its code may have rewritten them by then (back to RECORD's hashes, say), so a
-    ``verified`` reading proves nothing: it is ``unverifiable``, and a problem says why.
-    What was found ``modified`` stays so.
+    A ``verified`` integrity becomes ``unverifiable`` (what was found ``modified`` stays
+    so), so that ``check`` fails closed. Two causes: the host imported the plugin before
+    its files were read (:data:`_READ_LATE`: its code may have rewritten them by then,
+    back to RECORD's hashes, say), and an entry point several distributions declare
+    (:func:`_one_per_entry_point`).
     """
-    late = info.copy()
-    late["problems"] = [*info["problems"], _READ_LATE]
+    unproved = info.copy()
+    unproved["problems"] = [*info["problems"], problem]
     integrity = info["integrity"]
     if integrity is not None and integrity["status"] == "verified":
-        late["integrity"] = schema.integrity(
+        unproved["integrity"] = schema.integrity(
             status="unverifiable", paths=integrity["paths"], bytecode=integrity["bytecode"]
         )
-    return late
+    return unproved
+
+
+def _one_per_entry_point(
+    entry_points: list[metadata.EntryPoint],
+) -> tuple[list[metadata.EntryPoint], dict[tuple[str, str], list[str]]]:
+    """Each (name, value) once, and the other distributions that declare it too.
+
+    The field lists an entry point once (every reader refuses a list with one twice).
+    Distributions of different names may declare the same one (a project installed as
+    ``foo`` and as ``foo-headless``); the host then loads it once for each. The one kept
+    is the first by :func:`~._discover.load_order` (the distribution's normalized name,
+    the same on every machine); the others are named on it (:func:`_declared_by_others`).
+    A line an ``entry_points.txt`` repeats is one entry point. The others are given by
+    their distribution's name in ``importlib``'s key (a name from no METADATA).
+    """
+    kept: dict[tuple[str, str], metadata.EntryPoint] = {}
+    for ep in sorted(entry_points, key=load_order):
+        kept.setdefault((ep.name, ep.value), ep)
+    if len(kept) == len(entry_points):
+        return entry_points, {}
+    others: dict[tuple[str, str], list[str]] = {}
+    for ep in entry_points:
+        first = kept[(ep.name, ep.value)]
+        if ep is not first and load_order(ep) != load_order(first):
+            others.setdefault((ep.name, ep.value), []).append(load_order(ep)[2])
+    return [ep for ep in entry_points if kept[(ep.name, ep.value)] is ep], others
+
+
+def _declared_by_others(names: list[str]) -> str:
+    """The problem of an entry point the distributions ``names`` declare too."""
+    from insidellms_provenance.field._names import normalized_name
+
+    named = ", ".join(sorted({normalized_name(name) for name in names}))
+    return (
+        f"the same entry point is declared by {named} too: the host loads it once for "
+        "each, and only this distribution's files are recorded"
+    )
 
 
 _READ_LATE = (
