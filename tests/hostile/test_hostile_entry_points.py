@@ -172,3 +172,32 @@ def test_an_entry_point_declared_by_several_distributions_is_recorded_once(
     case: Case, world: World
 ) -> None:
     run_case(case, world)
+
+
+# An entry point's value of 60,000 dotted parts (120 KB, plugin-chosen text): its module
+# prefixes were all made at once, each a copy of the name so far (quadratic: 80 KB took
+# 25 s and 2 GB). Under a 1 GiB address-space limit, record now ends at once, the
+# plugin failed to load and the other recorded as ever.
+DEEP = "pkg" + ".x" * 60_000 + ":register"
+
+
+def _deep_value(world: World) -> list[str]:
+    good_plugin(world, "good_plugin")
+    world.dist(
+        "deep", files={"pkg/__init__.py": REGISTER}, entry_points=f"[{GROUP}]\ndeep = {DEEP}\n"
+    )
+    return ["record"]
+
+
+def _limited_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def test_a_value_of_thousands_of_dotted_parts_costs_its_length(world: World) -> None:
+    result = run_cli(world, _deep_value(world), preexec=_limited_memory, timeout=60)
+    assert result.code == 0, result.err[-2000:]
+    plugins = {p["entry_point"]["name"]: p for p in json.loads(result.stdout)["plugins"]}
+    assert plugins["good_plugin"]["load"]["status"] == "loaded"
+    assert plugins["deep"]["load"]["status"] == "failed"

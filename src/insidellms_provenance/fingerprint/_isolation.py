@@ -704,13 +704,22 @@ def _may_fork(entry_points: Sequence[tuple[str, str, str]] = ()) -> bool:
     """
     if sys.platform != "linux" or not hasattr(os, "fork") or not one_thread():
         return False
-    from insidellms_provenance.fingerprint._loader import NamedEntryPoint, entry_point_module
+    from insidellms_provenance.fingerprint._loader import (
+        NamedEntryPoint,
+        entry_point_module,
+        module_chain,
+    )
 
+    # No name longer than the longest imported one can be imported: a value of thousands
+    # of parts (plugin-chosen text) is not looked up prefix by prefix, quadratically.
+    longest = max((len(name) for name in sys.modules if isinstance(name, str)), default=0)
     for name, value, group in entry_points:
         module = entry_point_module(NamedEntryPoint(name, value, group)) or ""
-        parts = module.split(".")
-        if any(".".join(parts[: end + 1]) in sys.modules for end in range(len(parts))):
-            return False
+        for prefix in module_chain(module):
+            if len(prefix) > longest:
+                break
+            if prefix in sys.modules:
+                return False
     return True
 
 

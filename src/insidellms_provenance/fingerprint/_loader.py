@@ -14,7 +14,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Final, cast
 
 from insidellms_provenance.field import schema
@@ -40,6 +40,7 @@ __all__ = [
     "host_loader_disabled",
     "imported_file",
     "load_entry_point",
+    "module_chain",
     "plugin_output_to_stderr",
     "plugins_disabled",
 ]
@@ -215,7 +216,7 @@ def imported_file(ep: LoadableEntryPoint) -> str | None:
     module_name = entry_point_module(ep)
     if module_name is None or module_name not in sys.modules:
         return None
-    for name in _chain(module_name):
+    for name in module_chain(module_name):
         if name in _FOUND_BEFORE_IMPORT:
             return _FOUND_BEFORE_IMPORT[name]
     found = _first_code_module(module_name)
@@ -235,10 +236,18 @@ def _remember_where_found(module_name: str) -> None:
         _FOUND_BEFORE_IMPORT.setdefault(*found)
 
 
-def _chain(module_name: str) -> list[str]:
-    """``a``, ``a.b``, ``a.b.c`` for ``a.b.c``: the modules importing it imports, in order."""
-    parts = module_name.split(".")
-    return [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
+def module_chain(module_name: str) -> Iterator[str]:
+    """``a``, ``a.b``, ``a.b.c`` for ``a.b.c``: the modules importing it imports, in order.
+
+    Made one at a time: the callers stop at the first module that runs code, and a
+    name of thousands of parts (an entry point's value is plugin-chosen text) would
+    otherwise make all its prefixes, quadratic in its length, before the first is used.
+    """
+    end = module_name.find(".")
+    while end != -1:
+        yield module_name[:end]
+        end = module_name.find(".", end + 1)
+    yield module_name
 
 
 def _first_code_module(module_name: str) -> tuple[str, str | None] | None:
@@ -252,7 +261,7 @@ def _first_code_module(module_name: str) -> tuple[str, str | None] | None:
     """
     path: list[str] | None = None
     try:
-        for name in _chain(module_name):
+        for name in module_chain(module_name):
             spec = _find_spec(name, path) if name.rpartition(".")[2] else None
             if spec is None:
                 return None

@@ -45,6 +45,7 @@ class Observer:
         self.entry_points: list[metadata.EntryPoint] | None = None
         # Each entry point's module and attribute path (``plugin._entry_point_of``).
         self.targets: list[tuple[str, list[str], metadata.EntryPoint]] | None = None
+        self.cursor = 0  # where in ``targets`` the next plugin called is looked for first
         self.on_disk: Installed | None = None
         self.field: Provenance | None = None
 

@@ -15,6 +15,7 @@ other plugin after it, so what the field says of them is what Python read.
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 import sys
 import warnings
@@ -209,7 +210,12 @@ def _entry_point_of(function: object) -> tuple[str, str] | None:
     Each entry point's object is looked up now (a module may rebind it), by the module
     and attribute path its value names, worked out once per run. Of two entry points
     naming one object (an old name kept beside a new one), the host calls the first in
-    its order first: the first not yet observed is the one being called.
+    its order first: the first not yet observed is the one being called. The host calls
+    them in that order, so the search starts after the last one found
+    (``OBSERVER.cursor``): each call then looks at the entry points the host skipped
+    since (those that failed to load), not at all of them, and a group of thousands
+    costs each plugin what one costs. An object found nowhere after it is looked for
+    before it, for a host that calls out of order.
     """
     if OBSERVER.targets is None:
         from insidellms_provenance.fingerprint._loader import (
@@ -221,11 +227,17 @@ def _entry_point_of(function: object) -> tuple[str, str] | None:
             (entry_point_module(ep) or "", (entry_point_attribute(ep) or "").split("."), ep)
             for ep in _entry_points()
         ]
-    for module_name, parts, ep in OBSERVER.targets:
+    targets = OBSERVER.targets
+    start = OBSERVER.cursor
+    for index in itertools.chain(range(start, len(targets)), range(start)):
+        module_name, parts, ep = targets[index]
         target: Any = sys.modules.get(module_name)
+        if target is None:
+            continue  # not imported: not the one being called
         for part in parts:
             target = getattr(target, part, None) if part else target
         if _same_callable(target, function) and (ep.name, ep.value) not in OBSERVER.observations:
+            OBSERVER.cursor = index + 1
             return ep.name, ep.value
     return None
 
@@ -285,21 +297,27 @@ def _spy(registries: dict[str, Any], calls: list[RegisterCall]) -> list[tuple[An
     thread = get_ident()
     for kind, registry in registries.items():
         original = registry.register
-        existing = set(registry.list())
+        # The keys before the plugin's first registration, listed then: a plugin that
+        # registers nothing (most) never lists a registry that may hold thousands.
+        existing: list[set[str]] = []
 
         def spy(
             name: str,
             *args: Any,
             _kind: str = kind,
+            _registry: Any = registry,
             _original: Any = original,
-            _existing: set[str] = existing,
+            _existing: list[set[str]] = existing,
             **kwargs: Any,
         ) -> Any:
             if get_ident() != thread:
                 return _original(name, *args, **kwargs)
-            calls.append((_kind, name, bool(kwargs.get("overwrite", False)), name in _existing))
+            if not _existing:
+                _existing.append(set(_registry.list()))
+            keys = _existing[0]
+            calls.append((_kind, name, bool(kwargs.get("overwrite", False)), name in keys))
             result = _original(name, *args, **kwargs)
-            _existing.add(name)
+            keys.add(name)
             return result
 
         own = vars(registry).get("register", _NONE_OWN)
