@@ -10,6 +10,7 @@ import pytest
 
 from insidellms_provenance.cli._render import (
     _UNSAFE,
+    WIDEST_PADDED,
     conflict_line,
     json_bytes,
     lines_text,
@@ -40,6 +41,18 @@ from insidellms_provenance.field import schema
 )
 def test_text_table(rows, options, lines):
     assert text_table(rows, **options) == lines
+
+
+def test_a_cell_wider_than_any_column_is_padded_to_widens_none():
+    """One plugin-chosen name of 100,000 characters is written once, not padded into every row."""
+    long = "n" * 100_000
+    rows = [("NAME", "LOAD"), (long, "loaded"), *((f"p{i}", "loaded") for i in range(1000))]
+    lines = text_table(rows)
+    assert lines[1] == f"{long}  loaded"
+    assert lines[2] == "p0    loaded"
+    assert sum(map(len, lines)) < len(long) + 1000 * (WIDEST_PADDED + 10)
+    edge = "e" * WIDEST_PADDED  # as wide as a column is padded to: still aligned
+    assert text_table([(edge, "x"), ("a", "y")]) == [f"{edge}  x", "a".ljust(WIDEST_PADDED) + "  y"]
 
 
 @pytest.mark.parametrize(

@@ -147,3 +147,32 @@ CASES = [
 def test_a_recorded_newline_forges_no_line(case: Case, world: World, genuine: Any) -> None:
     world.fields = {"genuine": genuine}
     run_case(case, world)
+
+
+def test_one_long_name_is_written_once_not_padded_into_every_row(
+    world: World, genuine: Any
+) -> None:
+    """``show`` of 400 plugins, one named with 100,000 characters: the output is its size.
+
+    Every row was padded to the widest name: 40 MB of spaces for a 0.1 MB name.
+    """
+    import copy
+    import json
+
+    from hostile_kit import run_cli
+
+    world.fields = {"genuine": genuine}
+    field = world.field()
+    template = field["plugins"][0]
+    plugins = []
+    for name in ["n" * 100_000, *(f"p{i:04d}" for i in range(400))]:
+        plugin = copy.deepcopy(template)
+        plugin["entry_point"]["name"] = name
+        plugins.append(plugin)
+    field["plugins"] = sorted(plugins, key=lambda p: p["entry_point"]["name"])
+    run = world.run_dir("run", host_manifest(reseal(field)))
+    result = run_cli(world, ["show", str(run)])
+    assert result.code == 0, result.err
+    assert len(result.stdout) < 300_000, len(result.stdout)
+    assert ("n" * 100_000).encode() in result.stdout
+    assert json.loads((run / "manifest.json").read_bytes())["custom"]["plugin_provenance"] == field

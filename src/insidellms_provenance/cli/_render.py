@@ -20,12 +20,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, NoReturn
+    from typing import Any, Final, NoReturn
 
     from insidellms_provenance.analyze._change import Change
     from insidellms_provenance.field.schema import Conflict
 
 __all__ = [
+    "WIDEST_PADDED",
     "StdoutBytes",
     "change_lines",
     "change_value",
@@ -120,6 +121,10 @@ def terminal_safe(text: str) -> str:
     return _unsafe().sub(lambda match: ascii(match.group(0))[1:-1], text)
 
 
+WIDEST_PADDED: Final = 64
+"""The widest cell a text table's column is padded to: a wider one is written out of line."""
+
+
 def text_table(
     rows: Iterable[Sequence[str]],
     *,
@@ -131,13 +136,19 @@ def text_table(
 
     The last column is not padded. ``min_widths`` widens columns by index; ``paint``
     decorates each padded cell (colours do not count towards widths); ``rstrip`` removes
-    trailing blanks, for tables whose last cells may be empty.
+    trailing blanks, for tables whose last cells may be empty. A cell wider than
+    :data:`WIDEST_PADDED` is written whole but widens no column: one plugin's name of
+    100,000 characters would otherwise pad every other row to it (a table as large as
+    the rows times that name), so its own row alone is out of line.
     """
     table = [[one_line(cell) for cell in row] for row in rows]
     if not table:
         return []
     columns = len(table[0])
-    widths = [max(len(row[column]) for row in table) for column in range(columns)]
+    widths = [
+        max((len(row[column]) for row in table if len(row[column]) <= WIDEST_PADDED), default=0)
+        for column in range(columns)
+    ]
     for column, width in (min_widths or {}).items():
         widths[column] = max(widths[column], width)
     lines = []
