@@ -173,6 +173,80 @@ def test_uv_target_differs_from_a_venv_only_in_data_file_rows(wheels, pip_field,
     assert b'"problems":["RECORD' not in fields[0]
 
 
+# -- site directories that are not what their path says --------------------------------
+
+THIS_PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _verdicts(venv: Venv, env: dict[str, str]) -> tuple[int, int]:
+    """Exit codes of ``verify`` and of live ``check`` (no plugin loaded) in ``venv``."""
+    verify = venv.run("-m", "insidellms_provenance", "verify", "-q", env=env)
+    check = venv.run("-m", "insidellms_provenance", "check", "--no-load", env=env)
+    return verify.returncode, check.returncode
+
+
+def test_a_link_to_a_venvs_site_directory_records_as_the_directory(wheels, pip_field, tmp_path):
+    """A link to another venv's ``site-packages`` on PYTHONPATH is that ``site-packages``:
+    its scripts and data climb to that venv's prefix, where the digest and the check read
+    them (the link's own parent holds none of them)."""
+    plugins = _env(tmp_path / "plugins", "pip", wheels, *PLUGINS)
+    link = tmp_path / "links" / "plugins"
+    link.parent.mkdir()
+    link.symlink_to(plugins.site_packages)
+    tool = _env(tmp_path / "tool", "pip", wheels)
+    env = {"PYTHONPATH": str(link)}
+    field = tool.record(env=env)
+    assert _differences(pip_field, field) == {}
+    assert field == pip_field
+    assert _verdicts(tool, env) == (0, 0)
+    # The check reads the venv's script, through the resolved entry: a change is caught.
+    script = plugins.root / "bin" / "epsilon-sh"
+    script.write_bytes(script.read_bytes() + b"# changed\n")
+    epsilon = _plugins(tool.record(env=env))["epsilon"]["distribution"]
+    assert epsilon["integrity"]["status"] == "modified"
+    assert epsilon["integrity"]["paths"] == ["{prefix}/bin/epsilon-sh"]
+    assert _verdicts(tool, env) == (1, 1)
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_a_target_directory_named_like_a_site_directory_is_a_target(
+    installer, wheels, pip_field, tmp_path
+):
+    """``--target layer/python/lib/pythonX.Y/site-packages`` (an AWS Lambda layer): pip and
+    uv put scripts and data in the target's own ``bin/`` and ``share/``, as in any target
+    directory; the prefix its name implies holds nothing else, so it is read as one."""
+    plain = tmp_path / "plain"
+    layer = tmp_path / "layer" / "python" / "lib" / THIS_PYTHON / "site-packages"
+    _install_target(installer, plain, wheels, sys.executable)
+    _install_target(installer, layer, wheels, sys.executable)
+    assert (layer / "bin" / "alpha-tool").exists()  # inside the target, not above it
+    assert sorted(os.listdir(layer.parents[2])) == ["lib"]
+    tool = _env(tmp_path, "pip", wheels)
+    expected = tool.record(env={"PYTHONPATH": str(plain)})
+    field = tool.record(env={"PYTHONPATH": str(layer)})
+    assert _differences(expected, field) == {}
+    assert field == expected
+    if installer == "pip":
+        assert field == pip_field  # and pip's --target records as a venv does
+    assert _verdicts(tool, {"PYTHONPATH": str(layer)}) == (0, 0)
+
+
+def test_pip_prefix_records_the_same_bytes_as_a_venv(wheels, pip_field, tmp_path):
+    """``pip install --prefix P`` (no ``pyvenv.cfg``, no standard library at P): P holds
+    ``bin/`` and ``share/`` beside ``lib/``, so it is a prefix, and rows climb to it."""
+    prefix = tmp_path / "prefix"
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    options = ["--no-index", "--find-links", str(wheels), "--prefix", str(prefix), *PLUGINS]
+    subprocess.run([*command, *options], check=True, capture_output=True)
+    assert (prefix / "bin" / "alpha-tool").exists()
+    tool = _env(tmp_path, "pip", wheels)
+    env = {"PYTHONPATH": str(prefix / "lib" / THIS_PYTHON / "site-packages")}
+    field = tool.record(env=env)
+    assert _differences(pip_field, field) == {}
+    assert field == pip_field
+    assert _verdicts(tool, env) == (0, 0)
+
+
 # -- installer-generated wrappers ------------------------------------------------------
 
 

@@ -1,12 +1,17 @@
 import os
 import sys
 import sysconfig
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from insidellms_provenance.fingerprint._install_layout import site_layout
+from insidellms_provenance.fingerprint._install_layout import (
+    _interpreter_prefixes,
+    climbing_root,
+    site_layout,
+)
 
 PURELIB = sysconfig.get_paths()["purelib"]
 # This interpreter's own ``lib/pythonX.Y`` (the schemes are read from the running Python).
@@ -66,3 +71,58 @@ def test_below_base_is_relative_to(path):
     except ValueError:
         found = None
     assert found == expected
+
+
+def _site_in(prefix: Path, *beside: str) -> Path:
+    """``prefix/lib/pythonX.Y/site-packages``, with ``beside`` (``a/b`` paths) made too."""
+    site = prefix / "lib" / THIS_PYTHON / "site-packages"
+    site.mkdir(parents=True)
+    (site / "pkg").mkdir()  # what a site directory holds does not count
+    for relative in beside:
+        path = prefix / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    return site
+
+
+@pytest.mark.parametrize(
+    ("beside", "depth", "relocated_depth"),
+    [
+        # Nothing but the way down: a --target directory named like a site directory.
+        ((), 0, 2),
+        (("pyvenv.cfg",), 3, 0),  # a venv
+        (("bin/tool",), 3, 0),  # a --prefix or --user install's scripts
+        (("share/x/data.txt",), 3, 0),  # ... or its data
+        ((f"lib/{THIS_PYTHON}/os.py",), 3, 0),  # a base prefix's standard library
+        (("lib/libx.so",), 3, 0),  # anything else beside the way down
+    ],
+)
+def test_a_scheme_match_is_a_site_directory_only_below_a_prefix(
+    tmp_path, beside, depth, relocated_depth
+):
+    site = _site_in(tmp_path / "prefix", *beside)
+    layout = site_layout(str(site))
+    assert (layout.depth, layout.relocated_depth, layout.scripts_dir) == (
+        depth,
+        relocated_depth,
+        "bin",
+    )
+    assert layout.root == str(site)
+
+
+@pytest.mark.parametrize("beside", [(), ("pyvenv.cfg",)])
+def test_a_linked_entry_has_the_layout_of_the_directory_it_names(tmp_path, beside):
+    site = _site_in(tmp_path / "prefix", *beside)
+    link = tmp_path / "links" / "plugins"
+    link.parent.mkdir()
+    link.symlink_to(site)
+    linked, real = site_layout(str(link)), site_layout(str(site))
+    assert (linked.depth, linked.relocated_depth) == (real.depth, real.relocated_depth)
+    assert linked.root == real.root == str(site)
+    # The check climbs from the resolved entry only where rows may climb out.
+    assert climbing_root(str(link), linked.depth) == (str(site) if linked.depth else str(link))
+
+
+def test_the_running_interpreters_prefix_is_a_prefix():
+    assert os.path.realpath(sys.prefix) in _interpreter_prefixes()
+    assert site_layout(os.path.realpath(PURELIB)).depth == site_layout(PURELIB).depth > 0

@@ -35,7 +35,7 @@ from insidellms_provenance.analyze._verify_clean import proved_clean
 from insidellms_provenance.fingerprint._discover import _declares, declares_group, dist_info_name
 from insidellms_provenance.fingerprint._dist_files import read_dist_text, read_info_text
 from insidellms_provenance.fingerprint._hashing import POOL_MIN_FILES
-from insidellms_provenance.fingerprint._install_layout import site_layout
+from insidellms_provenance.fingerprint._install_layout import climbing_root, site_layout
 from insidellms_provenance.fingerprint._integrity import check_files
 from insidellms_provenance.fingerprint._record_file import parse_record, plain_rows
 
@@ -467,7 +467,7 @@ def _verify_one(
     )
     if site_fd is not None and proved_clean(target, site_fd, uv_links, read):
         return []
-    site_dir = os.fspath(target.site_dir)
+    site_dir = climbing_root(os.fspath(target.site_dir), target.depth)
     record_path = target.dist_info + "/RECORD"
     entries, rejected = parse_record(target.record_text)
     problems = [(record_path, r.problem) for r in rejected]

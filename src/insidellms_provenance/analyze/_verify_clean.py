@@ -27,6 +27,7 @@ from stat import S_ISREG
 from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance.fingerprint._hashing import hash_fd
+from insidellms_provenance.fingerprint._install_layout import climbing_root
 
 # The integrity check's own path markers, flags and package roots: what is plain, how a
 # file is opened and which directories are walked must be exactly the check's.
@@ -135,7 +136,7 @@ def proved_clean(  # noqa: C901, PLR0911 - each return is one reason to leave it
     # No metadata directory given: no directory is walked, and only the wheel spec's
     # hash-less rows of bytecode caches are accepted (RECORD itself was walked above).
     found_there = check_files(
-        os.fspath(target.site_dir),
+        climbing_root(os.fspath(target.site_dir), target.depth),
         "",
         entries,
         target.depth,

@@ -166,7 +166,7 @@ def describe_distribution(
         rejected_texts = [row.text for row in rejected]
         if integrity:
             findings = check_files(
-                str(site),
+                _climbing_root(str(site), layout.depth),
                 info_dir,
                 entries,
                 layout.depth,
@@ -249,6 +249,15 @@ def _layout(
             relocated_depth=where.relocated_depth,
         )
     return layout
+
+
+def _climbing_root(site: str, depth: int) -> str:
+    """Where the integrity check climbs from (``_install_layout.climbing_root``), lazily."""
+    if not depth:
+        return site
+    from insidellms_provenance.fingerprint._install_layout import climbing_root
+
+    return climbing_root(site, depth)
 
 
 def _installed_by_uv(dist: metadata.Distribution) -> bool:

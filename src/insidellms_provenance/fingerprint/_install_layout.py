@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import sysconfig
 
-__all__ = ["SiteLayout", "site_layout"]
+__all__ = ["SiteLayout", "climbing_root", "site_layout"]
 
 _BASE = "/__base__"
 _SCHEME_VARS = dict.fromkeys(
@@ -35,37 +36,103 @@ def _scheme_layouts() -> tuple[tuple[tuple[str, ...], str | None], ...]:
 class SiteLayout:
     """A site directory's depth below its prefix and the prefix's scripts directory.
 
-    ``relocated_depth`` is non-zero only for a directory that matches no scheme (a
-    ``--target`` directory): there, RECORD rows that climb exactly that many levels
-    were written by pip for its temporary ``--home`` scheme and then moved into the
-    directory itself (see :func:`site_layout`).
+    ``relocated_depth`` is non-zero only for a ``--target`` directory (depth 0): there,
+    RECORD rows that climb exactly that many levels were written by pip for its
+    temporary ``--home`` scheme and then moved into the directory itself (see
+    :func:`site_layout`). ``root`` is the directory rows climb out of: the site
+    directory resolved, as ``origin`` resolves a ``sys.path`` entry, so a link to a
+    venv's ``site-packages`` climbs to that venv's ``bin/``, not to the link's parent.
     """
 
-    __slots__ = ("depth", "relocated_depth", "scripts_dir")
+    __slots__ = ("depth", "relocated_depth", "root", "scripts_dir")
 
-    def __init__(self, depth: int, scripts_dir: str | None, relocated_depth: int = 0) -> None:
+    def __init__(
+        self, depth: int, scripts_dir: str | None, relocated_depth: int = 0, root: str = ""
+    ) -> None:
         self.depth = depth
         self.scripts_dir = scripts_dir
         self.relocated_depth = relocated_depth
+        self.root = root
 
 
 @functools.cache
 def site_layout(site_dir: str) -> SiteLayout:
-    """Match ``site_dir`` against the install schemes; unknown places are their own prefix.
+    """Match ``site_dir``, resolved, against the install schemes; others are their own prefix.
 
-    A directory that matches no scheme is taken for a ``--target`` directory (or a
-    plain directory on ``sys.path``), which is its own prefix: nothing in RECORD may
-    climb out of it, and its scripts are in its ``bin`` (``Scripts``) subdirectory, where
-    both installers put them. uv writes RECORD rows relative to it (``bin/tool``); pip
-    installs into a temporary ``--home`` scheme, writes rows relative to that scheme's
-    ``lib/python`` (``../../bin/tool``), then moves ``bin/``, ``share/`` and the rest into
-    the target: such rows are read relative to the target.
+    The ``sys.path`` entry itself is resolved (a link to a venv's ``site-packages`` is
+    that ``site-packages``) before its trailing parts are matched against each scheme's
+    site directory (``lib/python3.11/site-packages``). A match is that scheme's site
+    directory only if the prefix it implies is one (:func:`_is_prefix`); a directory
+    that matches no scheme, or whose implied prefix holds nothing but the way down to
+    it, is taken for a ``--target`` directory (or a plain directory on ``sys.path``),
+    which is its own prefix: nothing in RECORD may climb out of it, and its scripts are
+    in its ``bin`` (``Scripts``) subdirectory, where both installers put them. uv writes
+    RECORD rows relative to it (``bin/tool``); pip installs into a temporary ``--home``
+    scheme, writes rows relative to that scheme's ``lib/python`` (``../../bin/tool``),
+    then moves ``bin/``, ``share/`` and the rest into the target: such rows are read
+    relative to the target.
     """
-    parts = _path_parts(os.path.normpath(site_dir))
+    root = os.path.realpath(site_dir)
+    parts = _path_parts(root)
     for site_parts, scripts in _scheme_layouts():
         if len(parts) > len(site_parts) and parts[-len(site_parts) :] == site_parts:
-            return SiteLayout(len(site_parts), scripts)
-    return _target_layout()
+            if _is_prefix(parts[: -len(site_parts)], site_parts):
+                return SiteLayout(len(site_parts), scripts, root=root)
+            break
+    target = _target_layout()
+    return SiteLayout(0, target.scripts_dir, target.relocated_depth, root=root)
+
+
+def climbing_root(site_dir: str, depth: int) -> str:
+    """The directory the integrity check climbs from for rows that leave ``site_dir``.
+
+    ``site_dir`` itself where nothing may climb (``depth`` 0); otherwise the resolved
+    directory :func:`site_layout` matched (:attr:`SiteLayout.root`): the check climbs by
+    name, and a link's parent is not the directory the link's ``..`` leads to, which is
+    where the digest reads a script from.
+    """
+    return site_layout(site_dir).root if depth else site_dir
+
+
+def _is_prefix(prefix_parts: tuple[str, ...], site_parts: tuple[str, ...]) -> bool:
+    """Whether the prefix a scheme-matching site directory implies is a real prefix.
+
+    It is if it is one of the running interpreter's prefixes, or if it holds anything
+    besides the way down to the site directory (``lib/``, ``lib/python3.11/``,
+    ``site-packages/``): a venv's ``pyvenv.cfg`` and ``bin/``, a base prefix's standard
+    library, the ``bin/`` or ``share/`` a ``--prefix`` or ``--user`` install put beside
+    ``lib/``. ``pip install --target DIR`` writes nothing outside ``DIR``, so a target
+    named like a site directory (an AWS Lambda layer's
+    ``python/lib/python3.11/site-packages``) leaves its implied prefix holding only that
+    path, and is read as the ``--target`` directory it is. A prefix whose files all lie
+    in its site directory has no RECORD row that climbs out, so how it is read does not
+    matter. A directory that cannot be listed counts as a prefix, as before.
+    """
+    prefix = os.path.join(*prefix_parts)
+    if prefix in _interpreter_prefixes():
+        return True
+    directory = prefix
+    for name in site_parts:
+        if _entries_other_than(directory, name):
+            return True
+        directory = os.path.join(directory, name)
+    return False
+
+
+def _entries_other_than(directory: str, name: str) -> bool:
+    """Whether ``directory`` holds an entry not named ``name`` (or cannot be listed)."""
+    try:
+        with os.scandir(directory) as entries:
+            return any(entry.name != name for entry in entries)
+    except OSError:
+        return True
+
+
+@functools.cache
+def _interpreter_prefixes() -> frozenset[str]:
+    """The running interpreter's prefixes, resolved."""
+    prefixes = (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix)
+    return frozenset(os.path.realpath(prefix) for prefix in prefixes)
 
 
 @functools.cache
