@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -350,3 +351,30 @@ def test_exports_do_not_depend_on_hash_seed_locale_or_time_zone(catalog_wheels, 
         assert result.returncode == 1, result.stderr
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+def test_cyclonedx_finds_each_components_plugins_in_linear_work():
+    # Each component sorted and scanned every plugin: 8,000 plugins took 42 s.
+    import copy
+
+    from insidellms_provenance.analyze._reproduce import match_wheels
+    from insidellms_provenance.analyze.export._cyclonedx import cyclonedx_value
+    from traced_work import assert_linear
+
+    field = json.loads(FIELD.read_bytes())
+    model = field["plugins"][0]
+
+    def call(count: int) -> Callable[[], object]:
+        plugins = []
+        for index in range(count):
+            plugin = copy.deepcopy(model)
+            plugin["entry_point"]["name"] = f"p{index:04}"
+            plugin["distribution"]["name"] = f"demo-p{index:04}"
+            plugin["distribution"]["normalized_name"] = f"demo-p{index:04}"
+            plugin["distribution"]["record_digest"] = f"sha256:{index:064}"
+            plugins.append(plugin)
+        provenance = {**field, "plugins": plugins}
+        matches = match_wheels(provenance, ())
+        return lambda: cyclonedx_value(provenance, matches, tool_version="0", with_wheels=False)
+
+    assert_linear(call, 150)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -304,3 +305,63 @@ def test_the_quick_normal_form_test_agrees_with_normalized_name(name):
     # Readers skip the regular expression for names that are their own normal form; the
     # quick test must say so exactly when normalized_name does.
     assert _in_normal_form(name, name) == (normalized_name(name) == name)
+
+
+def _wrongly_named(count: int, *, table: bool) -> dict:
+    """A resealed field of ``count`` distributions whose normalized name is not normalized.
+
+    Plugins (``Demo_P007`` recorded as its own normal form), or, with ``table``, one plugin
+    whose dependency table holds ``count`` such libraries.
+    """
+    field = copy.deepcopy(DEPENDENCIES if table else GOLDEN)
+    if table:
+        model = next(iter(field["dependencies"].values()))
+        field["dependencies"] = {}
+        for index in range(count):
+            entry = copy.deepcopy(model)
+            entry["distribution"]["name"] = entry["distribution"]["normalized_name"] = (
+                f"Lib_{index:04}"
+            )
+            field["dependencies"][f"lib-{index:04}"] = entry
+        return resealed(field)
+    model = field["plugins"][0]
+    field["plugins"] = []
+    for index in range(count):
+        plugin = copy.deepcopy(model)
+        plugin["entry_point"]["name"] = f"p{index:04}"
+        plugin["distribution"]["name"] = plugin["distribution"]["normalized_name"] = (
+            f"Demo_P{index:04}"
+        )
+        field["plugins"].append(plugin)
+    return resealed(field)
+
+
+@pytest.mark.parametrize(
+    ("table", "first"),
+    [
+        (False, "field.plugins[0].distribution.normalized_name: 'Demo_P0000'"),
+        (True, "field.dependencies['lib-0000'].distribution.normalized_name: 'Lib_0000'"),
+    ],
+)
+def test_many_wrong_names_are_named_a_few_and_counted(table, first):
+    # 16,000 of them made a one-line error of 1.8 MB.
+    with pytest.raises(InvalidFieldError) as error:
+        read_field(_wrongly_named(40, table=table), where="w")
+    issues = error.value.issues
+    assert len(issues) == 11
+    assert issues[0].startswith(first)
+    assert issues[-1] == "(and 30 more)"
+    assert len(str(error.value)) < 2000
+
+
+@pytest.mark.parametrize("table", [False, True], ids=["plugins", "dependency-table"])
+def test_wrong_names_are_placed_in_linear_work(table):
+    # Each issue searched the whole field for its own place: 16,000 took 10 s.
+    from insidellms_provenance.field._read import _name_issues
+    from traced_work import assert_linear
+
+    def call(count: int) -> Callable[[], object]:
+        field = _wrongly_named(count, table=table)
+        return lambda: _name_issues(field, field["plugins"])
+
+    assert_linear(call, 150)

@@ -32,6 +32,7 @@ from typing import Any, Final, NamedTuple, overload
 import orjson
 
 from insidellms_provenance._canonical import (
+    MAX_INTEGER,
     canonical_digest,
     canonical_json,
     canonical_json_lines,
@@ -497,13 +498,18 @@ def _run_row(run: RunDir, problem: str | None, field: dict[str, Any] | None) -> 
 
 @functools.lru_cache(maxsize=4096)
 def _release(version: str) -> list[int] | None:
-    """The release numbers of a PEP 440 version (``[1, 10, 0]``), for ordered queries."""
-    from packaging.version import InvalidVersion, Version
+    """The release numbers of a PEP 440 version (``[1, 10, 0]``), for ordered queries.
 
-    try:
-        return list(Version(version).release)
-    except InvalidVersion:
+    ``None`` for a version ``packaging`` cannot read, and for a number beyond ``2**53``,
+    which no JSON reader holds exactly (nor canonical JSON writes): a hostile run's one
+    ``version`` must not stop the audit of the tree. ``version`` itself keeps the text.
+    """
+    from insidellms_provenance.analyze._versions import parse_version
+
+    parsed = parse_version(version)
+    if parsed is None or any(number > MAX_INTEGER for number in parsed.release):
         return None
+    return list(parsed.release)
 
 
 def audit_runs(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Iterable
 
+from insidellms_provenance.analyze._versions import parse_version, plain_release
 from insidellms_provenance.field._names import DETERMINISM_CLASSES
 
 # typing is not imported at run time: it is about 3 ms of a diff of two small runs. The
@@ -118,18 +119,15 @@ def classify_version_change(before: str, after: str) -> tuple[str, str]:
     its version pattern), by the same rules: release numbers as integers, trailing zeros
     not counted (``tests/test_diff.py`` checks the two agree).
     """
-    old_release, new_release = _plain_release(before), _plain_release(after)
+    old_release, new_release = plain_release(before), plain_release(after)
     if old_release is not None and new_release is not None:
         old_key, new_key = _strip_zeros(old_release), _strip_zeros(new_release)
         direction = (
             "upgrade" if new_key > old_key else "downgrade" if new_key < old_key else "changed"
         )
         return direction, _size(old_release, new_release) or "local"
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        old, new = Version(before), Version(after)
-    except InvalidVersion:
+    old, new = parse_version(before), parse_version(after)
+    if old is None or new is None:
         return "changed", "unparsable"
     direction = _direction(old, new)
     if old.epoch != new.epoch:
@@ -147,14 +145,6 @@ def classify_version_change(before: str, after: str) -> tuple[str, str]:
 
 def _direction(old: Any, new: Any) -> str:  # noqa: ANN401 - versions or release tuples
     return "upgrade" if new > old else "downgrade" if new < old else "changed"
-
-
-def _plain_release(version: str) -> tuple[int, ...] | None:
-    """The release numbers of ``1.2.3`` (ASCII digits and dots only), else ``None``."""
-    parts = version.split(".")
-    if version.isascii() and all(part.isdigit() for part in parts):
-        return tuple(map(int, parts))
-    return None
 
 
 def _strip_zeros(release: tuple[int, ...]) -> tuple[int, ...]:

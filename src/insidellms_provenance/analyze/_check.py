@@ -308,13 +308,9 @@ def _check_plugin(plugin: PluginFingerprint, policy: Policy) -> list[Violation]:
 
 
 def _compatibility(name: str, specifier: str, version: str) -> list[Violation]:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from insidellms_provenance.analyze._versions import specifier_contains
 
-    try:
-        allowed = SpecifierSet(specifier).contains(version, prereleases=True)
-    except InvalidSpecifier:
-        allowed = False
-    if allowed:
+    if specifier_contains(specifier, version):  # an unreadable specifier excludes it
         return []
     return [
         Violation(
@@ -334,11 +330,9 @@ def _value_problem(key: str, value: object) -> str | None:
     if key == "require-determinism" and value not in ("deterministic", "best_effort"):
         return f"require-determinism must be deterministic or best_effort, not {value!r}"
     if key == "insidellms-version":
-        from packaging.version import InvalidVersion, Version
+        from insidellms_provenance.analyze._versions import parse_version
 
-        try:
-            Version(str(value))
-        except InvalidVersion:
+        if parse_version(str(value)) is None:
             return f"insidellms-version {value!r} is not a version"
     return None
 

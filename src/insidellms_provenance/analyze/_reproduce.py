@@ -22,12 +22,18 @@ import attrs
 
 from insidellms_provenance._safe_io import FileRefusedError, read_regular
 from insidellms_provenance.analyze._check import Violation
+from insidellms_provenance.analyze._versions import (
+    marker_holds,
+    parse_version,
+    specifier_contains,
+)
 from insidellms_provenance.analyze.export._common import NAMESPACE
 from insidellms_provenance.errors import InvalidFieldError, ProvenanceError
 from insidellms_provenance.field.schema import DistributionInfo, Provenance, Source
 from insidellms_provenance.fingerprint._wheel import WheelFingerprint
 
 if TYPE_CHECKING:
+    from packaging.markers import Marker
     from packaging.pylock import Package, PackageArchive, Pylock
     from packaging.specifiers import SpecifierSet
     from packaging.tags import Tag
@@ -113,12 +119,10 @@ class WheelMatch:
 
 def same_version(left: str, right: str) -> bool:
     """PEP 440 equality (``1.0 == 1.0.0``), or plain equality for invalid versions."""
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(left) == Version(right)
-    except InvalidVersion:
+    left_version, right_version = parse_version(left), parse_version(right)
+    if left_version is None or right_version is None:
         return left == right
+    return left_version == right_version
 
 
 def match_wheels(
@@ -311,25 +315,47 @@ class _Installer:
 
     ``markers`` overrides the default marker environment for package markers (no extras,
     the lock's default groups); ``python`` is this interpreter's full version; ``tags``
-    the wheel tags it accepts.
+    the wheel tags it accepts. A specifier or marker that cannot be compared here (a
+    version in it too long for ``int``, which ``packaging`` leaves to the comparison, or
+    a marker's ``~=`` on a single number) makes the lock bad input, refused naming
+    ``lock``, the file.
     """
 
     markers: dict[str, str | frozenset[str]]
     python: str
     tags: frozenset[Tag]
+    lock: str
 
-    def accepts_python(self, specifier: SpecifierSet | None) -> bool:
-        """Whether a ``requires-python`` specifier holds here (a pre-release is as it is)."""
-        return specifier is None or bool(specifier.contains(self.python, prereleases=True))
+    def accepts_python(self, specifier: SpecifierSet | None, what: str) -> bool:
+        """Whether ``what``, a ``requires-python`` specifier, holds here (pre-releases too)."""
+        if specifier is None:
+            return True
+        return self._compared(specifier_contains(specifier, self.python), what)
+
+    def accepts_environments(self, environments: Sequence[Marker] | None) -> bool:
+        """Whether one of the lock's ``environments`` holds here (none given: any does)."""
+        return environments is None or any(
+            self._compared(marker_holds(marker, None, "requirement"), "environments")
+            for marker in environments
+        )
 
     def installs(self, package: Package) -> bool:
         """Whether the package entry's ``marker`` holds here (no marker: it always does)."""
-        return package.marker is None or bool(
-            package.marker.evaluate(self.markers, context="lock_file")
-        )
+        if package.marker is None:
+            return True
+        holds = marker_holds(package.marker, self.markers, "lock_file")
+        return self._compared(holds, f"the marker of package {package.name!r}")
+
+    def _compared(self, holds: bool | None, what: str) -> bool:
+        if holds is None:
+            raise ProvenanceError(
+                f"{self.lock}: not a valid PEP 751 lock: {what} makes a comparison packaging "
+                "cannot (a version of more digits than Python reads, or '~=' on a single number)"
+            )
+        return holds
 
 
-def _this_interpreter(default_groups: Sequence[str] | None) -> _Installer:
+def _this_interpreter(default_groups: Sequence[str] | None, lock: str) -> _Installer:
     """The environment ``check`` judges a lock for, as an installer run here would."""
     from packaging.markers import default_environment
     from packaging.tags import sys_tags
@@ -338,6 +364,7 @@ def _this_interpreter(default_groups: Sequence[str] | None) -> _Installer:
         markers={"extras": frozenset(), "dependency_groups": frozenset(default_groups or ())},
         python=default_environment()["python_full_version"].rstrip("+"),
         tags=frozenset(sys_tags()),
+        lock=lock,
     )
 
 
@@ -356,7 +383,7 @@ def without_distribution(provenance: Provenance) -> list[str]:
 
 
 def lock_violations(
-    provenance: Provenance, lock: Mapping[str, Any], lock_dir: Path, *, where: str = "field"
+    provenance: Provenance, lock: Mapping[str, Any], lock_path: Path, *, where: str = "field"
 ) -> list[Violation]:
     """How the run's distributions (its plugins' and their dependencies) differ from the lock.
 
@@ -365,7 +392,7 @@ def lock_violations(
     judged (several is an ambiguous lock), a ``requires-python`` that excludes this
     interpreter is refused. Names and versions must be exactly the locked ones (packages,
     and the lock's own ``[tool.insidellms-provenance] unpinned`` list). A locked wheel at
-    hand (``path`` relative to ``lock_dir`` lexically, as installers join it, or a
+    hand (``path`` relative to the lock's directory lexically, as installers join it, or a
     ``file:`` URL), by ``[[packages.wheels]]`` or a wheel ``[packages.archive]``, must
     have the locked sha256 and give the run's ``record_digest``; a source an installer
     would build (sdist, directory, VCS, an archive that is not a wheel) cannot be proved
@@ -376,8 +403,8 @@ def lock_violations(
     try:
         pylock = Pylock.from_dict(lock)
     except PylockValidationError as error:
-        raise ProvenanceError(f"not a valid PEP 751 lock: {error}") from None
-    here = _this_interpreter(pylock.default_groups)
+        raise ProvenanceError(f"{lock_path}: not a valid PEP 751 lock: {error}") from None
+    here = _this_interpreter(pylock.default_groups, str(lock_path))
     violations = [
         Violation(plugin=LOCK_LABEL, rule="lock", message=message)
         for message in _lock_refused(pylock, here)
@@ -399,7 +426,7 @@ def lock_violations(
         for name in without_distribution(provenance)
     ]
     seen: set[str] = set()
-    judge = _EntryJudge(here=here, lock_dir=lock_dir)
+    judge = _EntryJudge(here=here, lock_dir=lock_path.parent)
     for match in match_wheels(provenance, (), where=where):
         seen.add(match.normalized_name)
         label = ", ".join(match.plugins or match.required_by)
@@ -426,14 +453,12 @@ def lock_violations(
 def _lock_refused(pylock: Pylock, here: _Installer) -> list[str]:
     """Why an installer here refuses the whole lock (``requires-python``, ``environments``)."""
     problems = []
-    if not here.accepts_python(pylock.requires_python):
+    if not here.accepts_python(pylock.requires_python, "requires-python"):
         problems.append(
             f"the lock requires Python {pylock.requires_python}, this interpreter is "
             f"{here.python}: an installer here refuses it"
         )
-    if pylock.environments is not None and not any(
-        marker.evaluate(context="requirement") for marker in pylock.environments
-    ):
+    if not here.accepts_environments(pylock.environments):
         problems.append(
             "none of the lock's environments is this interpreter's: an installer here refuses it"
         )
@@ -498,7 +523,8 @@ class _EntryJudge:
     def problems(self, package: Package, match: WheelMatch) -> list[str]:
         """Why installing this entry here would not give the run's files, if it would not."""
         label = f"{match.name} {match.version}"
-        if not self.here.accepts_python(package.requires_python):
+        requires_python = f"requires-python of package {package.name!r}"
+        if not self.here.accepts_python(package.requires_python, requires_python):
             return [
                 (
                     f"{label}: the lock's entry requires Python {package.requires_python}, "

@@ -147,7 +147,7 @@ def run(arguments: argparse.Namespace) -> int:
 
         lock = read_lock(arguments.lock)
         violations += lock_violations(
-            provenance, lock, arguments.lock.parent, where=str(arguments.run or "the environment")
+            provenance, lock, arguments.lock, where=str(arguments.run or "the environment")
         )
     output = render(arguments.format, provenance["group"], len(provenance["plugins"]), violations)
     write_output(output)

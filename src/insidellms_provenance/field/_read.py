@@ -423,20 +423,43 @@ def _name_issues(field: dict[str, Any], plugins: list[Any]) -> list[str]:
 
     Readers show ``name`` and compare ``normalized_name`` (``check --deny``, a lock, an
     SBOM's package URL): a field in which they disagree would be one plugin to people
-    and another to the rules, and no recording writes one.
+    and another to the rules, and no recording writes one. The first few are named and
+    the rest counted: a hostile field of thousands would otherwise be a line of megabytes.
     """
-    issues = []
     dependencies = field.get("dependencies") or {}
-    for entry in itertools.chain(plugins, dependencies.values()):
+    wrong = [
+        entry
+        for entry in itertools.chain(plugins, dependencies.values())
+        if entry["distribution"] is not None and not _normalized_right(entry["distribution"])
+    ]
+    if not wrong:
+        return []
+    places = {
+        id(plugin): f"field.plugins[{index}]" for index, plugin in enumerate(field["plugins"])
+    }
+    places.update(
+        (id(entry), f"field.dependencies[{name!r}]") for name, entry in dependencies.items()
+    )
+    issues = []
+    for entry in wrong[:_MAX_NAME_ISSUES]:
         dist = entry["distribution"]
-        if dist is None or _in_normal_form(dist["name"], dist["normalized_name"]):
-            continue
-        if normalized_name(dist["name"]) != dist["normalized_name"]:
-            issues.append(
-                f"{_place(field, entry)}.distribution.normalized_name: "
-                f"{dist['normalized_name']!r} is not the normalized form of {dist['name']!r}"
-            )
+        issues.append(
+            f"{places[id(entry)]}.distribution.normalized_name: "
+            f"{dist['normalized_name']!r} is not the normalized form of {dist['name']!r}"
+        )
+    if len(wrong) > _MAX_NAME_ISSUES:
+        issues.append(f"(and {len(wrong) - _MAX_NAME_ISSUES} more)")
     return issues
+
+
+_MAX_NAME_ISSUES = 10
+"""How many wrong names :func:`_name_issues` spells out, as ``_canonical._MAX_PROBLEMS``."""
+
+
+def _normalized_right(dist: Mapping[str, Any]) -> bool:
+    """Whether ``dist``'s ``normalized_name`` is the PEP 503 form of its ``name``."""
+    name, normalized = dist["name"], dist["normalized_name"]
+    return _in_normal_form(name, normalized) or normalized_name(name) == normalized
 
 
 def _in_normal_form(name: str, normalized: str) -> bool:
@@ -454,15 +477,6 @@ def _in_normal_form(name: str, normalized: str) -> bool:
         and "--" not in name
         and name == name.lower()
     )
-
-
-def _place(field: dict[str, Any], entry: object) -> str:
-    """``field.plugins[2]`` or ``field.dependencies['lib']``: where ``entry`` is in ``field``."""
-    for index, plugin in enumerate(field["plugins"]):
-        if plugin is entry:
-            return f"field.plugins[{index}]"
-    name = next(name for name, value in field["dependencies"].items() if value is entry)
-    return f"field.dependencies[{name!r}]"
 
 
 def _plugin_key(plugin: object) -> object:

@@ -38,9 +38,7 @@ def cyclonedx_value(  # noqa: PLR0913 - keyword-only options of the document
     timestamp: str | None = None,
 ) -> dict[str, Any]:
     """The SBOM as a JSON value; ``with_wheels`` says whether wheels were searched."""
-    plugins = {
-        (p["entry_point"]["name"], p["entry_point"]["value"]): p for p in provenance["plugins"]
-    }
+    plugins = _plugins_by_name_and_digest(provenance["plugins"])
     metadata: dict[str, Any] = {}
     if timestamp is not None:
         metadata["timestamp"] = timestamp
@@ -115,9 +113,28 @@ def _property(name: str, value: str) -> dict[str, str]:
     return {"name": f"{NAMESPACE}:{name}", "value": value}
 
 
+_PluginIndex = dict[tuple[str, str | None], list[tuple[str, PluginFingerprint]]]
+"""Plugins by entry-point name and distribution ``record_digest``: (value, plugin) pairs."""
+
+
+def _plugins_by_name_and_digest(plugins: Sequence[PluginFingerprint]) -> _PluginIndex:
+    """The plugins of a distribution, found without a pass over all of them per component.
+
+    One entry point (name and value) recorded twice counts once, as its last record; each
+    list is in order of value, so a component's plugins come out sorted by name and value.
+    """
+    unique = {(p["entry_point"]["name"], p["entry_point"]["value"]): p for p in plugins}
+    index: _PluginIndex = {}
+    for (name, value), plugin in sorted(unique.items()):
+        dist = plugin["distribution"]
+        if dist is not None:
+            index.setdefault((name, dist["record_digest"]), []).append((value, plugin))
+    return index
+
+
 def _component(
     match: WheelMatch,
-    plugins: dict[tuple[str, str], PluginFingerprint],
+    plugins: _PluginIndex,
     *,
     with_wheels: bool,
 ) -> dict[str, Any]:
@@ -152,31 +169,33 @@ def _component(
     return component
 
 
-def _plugin_properties(
-    match: WheelMatch, plugins: dict[tuple[str, str], PluginFingerprint]
-) -> list[dict[str, str]]:
-    """Entry point, manifest digest, load outcome and unmet requirements of its plugins."""
+def _plugin_properties(match: WheelMatch, plugins: _PluginIndex) -> list[dict[str, str]]:
+    """Entry point, manifest digest, load outcome and unmet requirements of its plugins.
+
+    Its plugins are those named in ``match.plugins`` whose distribution has its
+    ``record_digest``, in order of entry-point name and value.
+    """
     properties = []
-    for (name, value), plugin in sorted(plugins.items()):
-        dist = plugin["distribution"]
-        if (
-            name not in match.plugins
-            or dist is None
-            or dist["record_digest"] != match.record_digest
-        ):
-            continue
-        prefix = f"plugin:{name}:"
-        properties.append(
-            _property(prefix + "entry_point", f"{plugin['entry_point']['group']}:{value}")
-        )
-        manifest_digest = plugin["manifest"]["digest"]
-        if manifest_digest is not None:
-            properties.append(_property(prefix + "manifest_digest", manifest_digest))
-        properties.append(_property(prefix + "load", plugin["load"]["status"]))
-        properties += [
-            _property(prefix + "unsatisfied", _unsatisfied_text(unsatisfied))
-            for unsatisfied in plugin.get("unsatisfied", [])
-        ]
+    for name in sorted(set(match.plugins)):
+        for value, plugin in plugins.get((name, match.record_digest), ()):
+            properties += _one_plugin_properties(name, value, plugin)
+    return properties
+
+
+def _one_plugin_properties(
+    name: str, value: str, plugin: PluginFingerprint
+) -> list[dict[str, str]]:
+    """The properties of one plugin, each named ``plugin:<entry point name>:...``."""
+    prefix = f"plugin:{name}:"
+    properties = [_property(prefix + "entry_point", f"{plugin['entry_point']['group']}:{value}")]
+    manifest_digest = plugin["manifest"]["digest"]
+    if manifest_digest is not None:
+        properties.append(_property(prefix + "manifest_digest", manifest_digest))
+    properties.append(_property(prefix + "load", plugin["load"]["status"]))
+    properties += [
+        _property(prefix + "unsatisfied", _unsatisfied_text(unsatisfied))
+        for unsatisfied in plugin.get("unsatisfied", [])
+    ]
     return properties
 
 
