@@ -211,3 +211,34 @@ _RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*", re.ASCII)
 def test_plain_shapes_are_exactly_the_documented_ones(text):
     assert plugin_manifest._is_plain_specifier(text) == bool(_SPECIFIER.fullmatch(text))
     assert plugin_manifest._is_plain_release(text) == bool(_RELEASE.fullmatch(text))
+
+
+LONG_DIGITS = pytest.mark.skipif(
+    not hasattr(sys, "get_int_max_str_digits"), reason="no int digit limit on this Python"
+)
+
+
+@LONG_DIGITS
+def test_a_number_of_more_digits_than_int_reads_is_no_version():
+    """packaging raises a bare ValueError for it, not InvalidVersion: still a problem, no crash."""
+    long = "1a" + "1" * 5000
+    summary = summarize_manifest({**VALID, "version": long})
+    assert summary["status"] == "invalid"
+    assert summary["problems"] == [f"version {long!r} is not a valid version"]
+
+
+@LONG_DIGITS
+def test_doctor_reads_a_declared_specifier_it_cannot_compare_as_unmet():
+    from insidellms_provenance.field import schema
+    from insidellms_provenance.host._inspect import plugin_problems
+
+    specifier = ">=" + "1" * 5000
+    plugin = schema.fingerprint(
+        entry_point=schema.entry_point(group="g", name="p", value="p:register"),
+        distribution=None,
+        source=None,
+        origin=schema.origin(status="unknown"),
+        manifest=schema.manifest_summary(status="ok", insidellms=specifier),
+        load=schema.load_outcome(status="loaded"),
+    )
+    assert plugin_problems(plugin, "0.2.0") == [f"requires insideLLMs {specifier}, this is 0.2.0"]

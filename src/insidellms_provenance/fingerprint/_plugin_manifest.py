@@ -205,11 +205,11 @@ def is_specifier(text: str) -> bool:
     """Whether ``text`` is a PEP 440 specifier set, as ``packaging.specifiers`` says."""
     if _is_plain_specifier(text):
         return True
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.specifiers import SpecifierSet
 
     try:
         SpecifierSet(text)
-    except InvalidSpecifier:
+    except ValueError:  # InvalidSpecifier, or a number of more digits than int reads
         return False
     return True
 
@@ -218,11 +218,11 @@ def is_version(text: str) -> bool:
     """Whether ``text`` is a PEP 440 version, as ``packaging.version`` says."""
     if _is_plain_release(text):
         return True
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import Version
 
     try:
         Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number of more digits than int reads
         return False
     return True
 

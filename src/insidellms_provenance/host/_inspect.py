@@ -231,7 +231,7 @@ def _host_version() -> str | None:
 
 def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list[str]:
     """What strict mode fails on; environment variables are named, never shown."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from insidellms_provenance.analyze._versions import specifier_contains
 
     if plugin["load"]["status"] == "disabled":
         # The loader never ran, so nothing about this plugin was read or checked.
@@ -253,11 +253,8 @@ def plugin_problems(plugin: PluginFingerprint, host_version: str | None) -> list
     for specifier, version, what in checks:
         if specifier is None or version is None:
             continue
-        try:
-            satisfied = SpecifierSet(specifier).contains(version, prereleases=True)
-        except InvalidSpecifier:
-            satisfied = False
-        if not satisfied:
+        # Unreadable (not PEP 440, or a number of more digits than int reads): unmet.
+        if not specifier_contains(specifier, version):
             problems.append(f"requires {what} {specifier}, this is {version}")
     if requires:
         missing = [name for name in requires["env"] if name not in os.environ]
