@@ -686,3 +686,185 @@ def test_package_roots_of_any_paths_are_the_topmost_packages(listed):
     from insidellms_provenance.fingerprint._integrity import _package_roots
 
     assert _package_roots(listed, "d.dist-info") == _roots_by_definition(listed, "d.dist-info")
+
+
+# ---- names that are not UTF-8 -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("pkg/mod.py", "pkg/mod.py"),
+        ("pkg/café.txt", "pkg/café.txt"),  # valid UTF-8 is kept
+        ("pkg/caf\udce9.txt", "pkg/caf\\xe9.txt"),  # the byte 0xE9, read from the disk
+        ("pkg/caf\\xe9.txt", "pkg/caf\\\\xe9.txt"),  # a backslash, literally
+        ("pkg/a\\b", "pkg/a\\\\b"),
+        ("pkg/\udcc3\udca9", "pkg/é"),  # UTF-8 bytes read under an ASCII encoding
+        ("pkg/\ud800", "pkg/\\xed\\xa0\\x80"),  # no lone surrogate survives
+    ],
+)
+def test_shown_path_table(path, shown):
+    from insidellms_provenance.fingerprint._integrity import shown_path
+
+    assert shown_path(path) == shown
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=12))
+def test_shown_path_is_one_to_one_and_json_safe(name):
+    import codecs
+
+    from insidellms_provenance._canonical import canonical_json
+    from insidellms_provenance.fingerprint._integrity import shown_path
+
+    shown = shown_path(name.decode("utf-8", "surrogateescape"))
+    assert codecs.escape_decode(shown.encode("utf-8"))[0] == name
+    canonical_json([shown])  # raises on a lone surrogate
+
+
+def test_a_name_not_utf8_is_an_unexpected_file_written_escaped(tmp_path):
+    site = tmp_path / "site"
+    entries = _rows(site, {"pkg/__init__.py": b"", "pkg-1.0.dist-info/RECORD": b""})
+    os.close(os.open(site / "pkg" / "caf\udce9.txt", os.O_CREAT | os.O_WRONLY))
+    (site / "pkg" / "caf\\xe9.txt").write_bytes(b"")  # the escape's text, as a name
+    found = check_files(str(site), "pkg-1.0.dist-info", entries, 0, bytecode=False)
+    assert sorted(found) == [
+        Finding("pkg/caf\\\\xe9.txt", "unexpected file: not listed in RECORD"),
+        Finding("pkg/caf\\xe9.txt", "unexpected file: not listed in RECORD"),
+    ]
+    summary = integrity_summary(
+        found, record_problem=False, dist_info="pkg-1.0.dist-info", bytecode=False
+    )
+    assert summary["paths"] == ["pkg/caf\\\\xe9.txt", "pkg/caf\\xe9.txt"]
+
+
+# ---- files other distributions of the site directory list --------------------------------
+
+NAMESPACE_INIT = b"__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
+
+
+def _record_of(site: Path, dist_info: str, files: dict[str, bytes]) -> list:
+    """Install ``files`` and write ``dist_info/RECORD`` listing them; the entries."""
+    entries = _rows(site, files)
+    rows = "".join(
+        f"{entry.path},{entry.hash_.name}={entry.hash_.value},{entry.size}\n" for entry in entries
+    )
+    (site / dist_info).mkdir(parents=True, exist_ok=True)
+    (site / dist_info / "RECORD").write_text(rows + f"{dist_info}/RECORD,,\n")
+    return [*entries, *_unhashed(f"{dist_info}/RECORD")]
+
+
+def _unhashed(path: str) -> list:
+    from insidellms_provenance.fingerprint._record_file import parse_record
+
+    return parse_record(f"{path},,\n")[0]
+
+
+def _portions(site: Path) -> list:
+    """Two pkgutil portions of ``zz``; alpha's entries."""
+    _record_of(
+        site,
+        "zz_beta-1.0.dist-info",
+        {
+            "zz/__init__.py": NAMESPACE_INIT,
+            "zz/beta/__init__.py": b"B = 1\n",
+            "zz/beta/d.txt": b"b",
+        },
+    )
+    return _record_of(
+        site,
+        "zz_alpha-1.0.dist-info",
+        {"zz/__init__.py": NAMESPACE_INIT, "zz/alpha/__init__.py": b"", "zz/alpha/mod.py": b""},
+    )
+
+
+def _forge(site: Path, path: str, data: bytes = b"evil", name: str = "zz_forged") -> None:
+    """Add ``path`` and a forged distribution whose RECORD claims it, with its hash."""
+    _record_of(site, f"{name}-1.0.dist-info", {path: data})
+
+
+def _compile_beta(site: Path) -> Path:
+    py_compile.compile(str(site / "zz/beta/__init__.py"), doraise=True)
+    return Path(importlib.util.cache_from_source(str(site / "zz/beta/__init__.py")))
+
+
+EXTENSION = importlib.machinery.EXTENSION_SUFFIXES[0]
+UNEXPECTED = "unexpected file: not listed in RECORD"
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        ("none", {}),
+        ("compiled", {}),  # pip compiles the sibling's cache: still the sibling's
+        ("beta-edited", {"zz/beta/d.txt": UNEXPECTED}),  # the claim no longer holds
+        (
+            "beta-cache-swapped",
+            {
+                "zz/beta/__pycache__/__init__.TAG.pyc": "unexpected bytecode: no listed source explains it"
+            },
+        ),
+        ("beta-unlisted", {"zz/beta/extra.txt": UNEXPECTED}),
+        # A forged RECORD never excuses what Python runs in place of, or before, ours.
+        ("forged-extension", {f"zz/alpha/mod{EXTENSION}": UNEXPECTED}),
+        ("forged-package", {"zz/alpha/mod/__init__.py": UNEXPECTED}),
+        ("forged-metadata", {"zz_alpha-1.0.dist-info/entry_points.txt": UNEXPECTED}),
+        # Beside our modules: ours, whoever claims it.
+        ("forged-data", {"zz/alpha/notes.txt": UNEXPECTED}),
+        # A directory of its own that nothing of ours runs: the claimant's, if it is named
+        # after it (the bound docs/verify.md states); else never looked up.
+        ("forged-new-directory", {}),
+        ("forged-new-directory-unrelated-name", {"zz/alpha/extra/notes.txt": UNEXPECTED}),
+    ],
+)
+def test_files_another_record_lists_are_its_own(tmp_path, damage, expected):
+    site = tmp_path / "site"
+    entries = _portions(site)
+    if damage == "compiled":
+        _compile_beta(site)
+    elif damage == "beta-edited":
+        (site / "zz/beta/d.txt").write_bytes(b"changed")
+    elif damage == "beta-cache-swapped":
+        _replace_code(_compile_beta(site), b"B = 2\n")
+    elif damage == "beta-unlisted":
+        (site / "zz/beta/extra.txt").write_bytes(b"")
+    elif damage == "forged-extension":
+        _forge(site, f"zz/alpha/mod{EXTENSION}")
+    elif damage == "forged-package":
+        _forge(site, "zz/alpha/mod/__init__.py")
+    elif damage == "forged-metadata":
+        _forge(site, "zz_alpha-1.0.dist-info/entry_points.txt", b"[insidellms.plugins]\n")
+    elif damage == "forged-data":
+        _forge(site, "zz/alpha/notes.txt")
+    elif damage == "forged-new-directory":
+        _forge(site, "zz/alpha/extra/notes.txt")
+    elif damage == "forged-new-directory-unrelated-name":
+        _forge(site, "zz/alpha/extra/notes.txt", name="unrelated")
+    found = check_files(str(site), "zz_alpha-1.0.dist-info", entries, 0, bytecode=True)
+    tagged = {path.replace(f".{_tag()}.pyc", ".TAG.pyc"): problem for path, problem in found}
+    assert tagged == expected
+
+
+# ---- a distribution inside a zip archive on sys.path ------------------------------------
+
+
+def test_a_distribution_inside_an_archive_is_unverifiable_not_modified(tmp_path):
+    import zipfile
+
+    site = tmp_path / "site"
+    entries = _record_of(site, "z-1.0.dist-info", {"zpkg/__init__.py": b""})
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as opened:
+        for path in sorted(site.rglob("*")):
+            opened.write(path, path.relative_to(site).as_posix())
+    problem = "unreadable (inside an archive file: the files it lists are not checked)"
+    for where in (archive, archive / "lib"):
+        found = check_files(str(where), "z-1.0.dist-info", entries, 0, bytecode=True)
+        assert found == [Finding("z-1.0.dist-info/RECORD", problem)]
+    summary = integrity_summary(
+        found, record_problem=False, dist_info="z-1.0.dist-info", bytecode=True
+    )
+    assert (summary["status"], summary["paths"]) == ("unverifiable", ["z-1.0.dist-info/RECORD"])
+    # A site directory that is gone is not an archive: its files are missing.
+    missing = check_files(str(tmp_path / "gone"), "z-1.0.dist-info", entries, 0, bytecode=False)
+    assert {finding.problem for finding in missing} == {"missing"}

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from insidellms_provenance.fingerprint._source import (
     _packaging_direct_url,
     _parse_direct_url,
     describe_source,
+    editable_import_roots,
     editable_redirects,
     editable_root,
     source_tree_digest,
@@ -256,6 +260,142 @@ def test_the_same_source_under_another_directory_name_has_the_same_digest(tmp_pa
     )
 
 
+# -- a link tree on sys.path (setuptools' strict mode) --------------------------------------
+
+TREE = "build/__editable__.demo-0.1-py3-none-any"
+
+
+def _strict(root: Path) -> Path:
+    """``root`` with the link tree setuptools' strict mode writes: absolute file links."""
+    for source in ("__init__.py", "build/__init__.py"):
+        link = root / TREE / "demo" / source
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(root / "src" / "demo" / source)
+    return root
+
+
+def _retarget(relative: str, target: str | Path) -> Callable[[Path], None]:
+    def change(root: Path) -> None:
+        link = root / TREE / "demo" / relative
+        link.unlink()
+        link.symlink_to(target if isinstance(target, str) else root / target)
+
+    return change
+
+
+def _link(relative: str, target: Path) -> Callable[[Path], None]:
+    def change(root: Path) -> None:
+        (root / TREE / "demo" / relative).symlink_to(root / target)
+
+    return change
+
+
+def _write(relative: str, text: str = "import os\n") -> Callable[[Path], None]:
+    def change(root: Path) -> None:
+        path = root / relative
+        if path.is_symlink():
+            path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "counts"),
+    [
+        # What Python imports through the tree: replaced, added, or found elsewhere.
+        pytest.param(_write(f"{TREE}/demo/__init__.py"), True, id="regular-file-for-a-link"),
+        pytest.param(_write(f"{TREE}/demo/evil.py"), True, id="new-module-in-the-tree"),
+        pytest.param(_write("src/demo/__init__.py"), True, id="source-a-link-stands-for"),
+        pytest.param(_retarget("__init__.py", "/dev/null"), True, id="link-outside"),
+        pytest.param(_retarget("__init__.py", Path("pyproject.toml")), True, id="link-other-file"),
+        pytest.param(
+            _retarget("__init__.py", Path("build/lib/demo/__init__.py")),
+            True,
+            id="link-into-skipped-build-output",
+        ),
+        pytest.param(_link("sub", Path("src/demo/build")), True, id="directory-link"),
+        # The same file by a relative link; what lies beside the tree or is bytecode.
+        pytest.param(
+            _retarget("__init__.py", "../../../src/demo/__init__.py"), False, id="relative-link"
+        ),
+        pytest.param(_write("build/lib/demo/x.py"), False, id="build-output-beside-the-tree"),
+        pytest.param(_write("build/x.py"), False, id="file-beside-the-tree"),
+        pytest.param(
+            _write(f"{TREE}/demo/__pycache__/__init__.cpython-311.pyc"), False, id="bytecode"
+        ),
+    ],
+)
+def test_what_counts_in_a_link_tree_on_sys_path(tmp_path, change, counts):
+    root = _strict(_project(tmp_path / "project"))
+    _write("build/lib/demo/__init__.py", "X = 0\n")(root)
+    before = source_tree_digest(root, [TREE])
+    change(root)
+    assert (source_tree_digest(root, [TREE]) != before) is counts
+
+
+def test_a_link_into_skipped_output_is_the_content_it_leads_to(tmp_path):
+    root = _strict(_project(tmp_path / "project"))
+    _write("build/lib/demo/__init__.py", "X = 0\n")(root)
+    _retarget("__init__.py", Path("build/lib/demo/__init__.py"))(root)
+    before = source_tree_digest(root, [TREE])
+    _write("build/lib/demo/__init__.py", "X = 1\n")(root)
+    assert source_tree_digest(root, [TREE]) != before
+
+
+def test_a_strict_link_tree_digests_as_the_source_it_stands_for(tmp_path):
+    """Absolute links under two checkout paths, and no tree at all: one digest."""
+    plain = source_tree_digest(_project(tmp_path / "lenient"))
+    assert source_tree_digest(_strict(_project(tmp_path / "one")), [TREE]) == plain
+    assert source_tree_digest(_strict(_project(tmp_path / "two words")), [TREE]) == plain
+    # Without the import root the tree is skipped with the rest of build/, as before.
+    assert source_tree_digest(_strict(_project(tmp_path / "three"))) == plain
+
+
+# -- names that are not UTF-8 -------------------------------------------------------------
+
+
+def _tree_with(root: Path, name: bytes, *, link: bool = False) -> Path:
+    root = _project(root)
+    path = os.path.join(os.fsencode(root / "src" / "demo"), name)
+    if link:
+        os.symlink(b"target-" + name, path)
+    else:
+        Path(os.fsdecode(path)).write_bytes(b"x")
+    return root
+
+
+def test_names_not_utf8_are_digested_one_to_one(tmp_path):
+    """Before the fix: NotCanonicalizableError (a lone surrogate), for the whole group."""
+    names = [b"caf\xe9.txt", b"caf\xff.txt", b"caf\\xe9.txt", "café.txt".encode()]
+    names.append(b'{"path_bytes": "636166e92e747874"}')
+    digests = [source_tree_digest(_tree_with(tmp_path / str(i), n)) for i, n in enumerate(names)]
+    links = [
+        source_tree_digest(_tree_with(tmp_path / f"l{i}", n, link=True))
+        for i, n in enumerate(names)
+    ]
+    assert len({*digests, *links}) == len(names) * 2
+    assert source_tree_digest(_tree_with(tmp_path / "again", names[0])) == digests[0]
+
+
+def test_the_digest_does_not_depend_on_the_file_system_encoding(tmp_path):
+    """A host run in the C locale without UTF-8 mode reads UTF-8 names with surrogates."""
+    root = _tree_with(tmp_path / "p", "café.txt".encode())
+    (root / "src" / "demo" / "é-link").symlink_to("ü")
+    code = (
+        "import sys; from pathlib import Path; assert sys.getfilesystemencoding() == 'ascii';"
+        "from insidellms_provenance.fingerprint._source import source_tree_digest;"
+        f"print(source_tree_digest(Path({str(root)!r})))"
+    )
+    environment = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == source_tree_digest(root)
+
+
 # What direct_url.json may hold: PEP 610's shapes, and every way of getting them wrong
 # that a type check can catch (wrong types, missing or extra objects, hash disagreements).
 _TEXT = st.sampled_from(["", "git", "sha256", "abc", "file:///src", "https://h/x.whl", "a=b"])
@@ -456,6 +596,53 @@ def test_editable_redirects(tmp_path, pth, finder, expected):
 
 
 @pytest.mark.parametrize(
+    ("pth", "finder", "roots"),
+    [
+        # Path lines and finder paths below the checkout are where Python goes.
+        ("{root}/build/__editable__.demo-1.0\n", None, ["build/__editable__.demo-1.0"]),
+        ("{root}/src\n", None, ["src"]),
+        ("{link}/build/__editable__.demo-1.0\n", None, ["build/__editable__.demo-1.0"]),
+        ("import _finder; _finder.install()\n", "{root}/build/lib/demo", ["build/lib/demo"]),
+        # The checkout itself, places outside it, absent ones, unlisted code: none.
+        ("{root}\n", None, []),
+        ("{other}\n", None, []),
+        ("{root}/absent\n", None, []),
+        ("# {root}/build/lib/demo\n", None, []),
+        ("import evil; evil.install()\n", "{root}/build/lib/demo", []),
+    ],
+)
+def test_import_roots_put_skipped_code_in_the_digest(tmp_path, pth, finder, roots):
+    """A ``.pth`` path line or finder mapping into ``build/`` makes that code count."""
+    root, site, other = tmp_path / "checkout", tmp_path / "site", tmp_path / "other"
+    _project(root)
+    for directory in ("build/__editable__.demo-1.0/demo", "build/lib/demo"):
+        (root / directory).mkdir(parents=True)
+        (root / directory / "__init__.py").write_text("X = 0\n")
+    other.mkdir()
+    (tmp_path / "link").symlink_to(root)
+    places = {"{root}": str(root), "{other}": str(other), "{link}": str(tmp_path / "link")}
+
+    def placed(text: str) -> str:
+        for placeholder, path in places.items():
+            text = text.replace(placeholder, path)
+        return text
+
+    dist = dist_with(tmp_path, {"url": root.as_uri(), "dir_info": {"editable": True}})
+    (site / "demo.pth").write_text(placed(pth))
+    rows = ["demo.pth,,", "demo-1.0.dist-info/RECORD,,"]
+    if finder is not None:
+        (site / "_finder.py").write_text(placed(_FINDER % finder))
+        rows.append("_finder.py,,")
+    (site / "demo-1.0.dist-info" / "RECORD").write_text("\n".join(rows) + "\n")
+    assert editable_import_roots(dist, root) == roots
+    before = describe_source(dist)["editable_digest"]
+    for directory in ("build/__editable__.demo-1.0/demo", "build/lib/demo"):
+        (root / directory / "__init__.py").write_text("import os\n")
+    changed = describe_source(dist)["editable_digest"] != before
+    assert changed is bool(roots and roots != ["src"])
+
+
+@pytest.mark.parametrize(
     "direct_url",
     [
         {"url": "file:///elsewhere", "dir_info": {}},  # not editable
@@ -467,3 +654,22 @@ def test_editable_redirects_judge_editable_installs_only(tmp_path, direct_url):
     text = direct_url if isinstance(direct_url, str) else json.dumps(direct_url)
     pth = {"demo.pth": f"{tmp_path}\n"}
     assert editable_redirects(str(tmp_path / "site"), text, pth, {"demo.pth"}, {}.get) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        (b"demo-0.1-py3.11.egg", "demo-0.1-py3.11.egg"),
+        (b"demo-0.1-\xe9.egg", "demo-0.1-\\xe9.egg"),
+        (b"demo-0.1-\\xe9.egg", "demo-0.1-\\\\xe9.egg"),  # the text, not the byte
+    ],
+)
+def test_an_egg_is_named_one_to_one_whatever_its_name(tmp_path, name, shown):
+    """Before the fix: a lone surrogate in ``local_name`` stopped ``record`` (exit 2)."""
+    egg = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), name)))
+    (egg / "EGG-INFO").mkdir(parents=True)
+    (egg / "EGG-INFO" / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: demo\nVersion: 0.1\n")
+    found = describe_source(metadata.PathDistribution(egg / "EGG-INFO"))
+    assert found["kind"] == "archive"
+    assert found["local_name"] == shown
+    found["local_name"].encode("utf-8")  # no lone surrogate

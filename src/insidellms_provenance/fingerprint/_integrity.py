@@ -15,6 +15,7 @@ never run.
 
 from __future__ import annotations
 
+import functools
 import marshal
 import operator
 import os
@@ -107,7 +108,7 @@ class Finding(tuple[str, str]):
         )
 
 
-def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how to read
+def check_files(  # noqa: C901, PLR0913 - where the files are, what RECORD lists, how to read
     site_dir: str,
     dist_info: str,
     entries: Iterable[RecordEntry],
@@ -135,6 +136,9 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
     on these very bytes (``record`` only; never ``verify``).
     """
     entries = list(entries)
+    archive = _archive_problem(site_dir, site_fd)
+    if archive is not None:
+        return [Finding(shown_path(f"{dist_info}/RECORD"), archive)]
     plain_rows, on_disk, normalized = _row_paths(entries, relocated_depth)
     listed = set(normalized)
     roots = _package_roots(listed, dist_info)
@@ -176,7 +180,7 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
             if problem is not None:
                 findings.append(Finding(entry.path, problem))
         findings = _without_recompiled_caches(findings, entries, normalized)
-        findings += _unexpected_files(files, roots, listed)
+        findings += _unexpected_files(files, roots, listed, dist_info)
         findings += _shadowing_entries(files, listed)
         findings += _namespace_inits(files, listed)
         findings += _editable_redirects(files, dist_info, listed)
@@ -184,7 +188,66 @@ def check_files(  # noqa: PLR0913 - where the files are, what RECORD lists, how 
             findings += _bytecode_findings(files, entries, normalized, verdicts)
     finally:
         files.close()
-    return findings
+    return _shown(findings)
+
+
+def _shown(findings: list[Finding]) -> list[Finding]:
+    """``findings`` with each path as :func:`shown_path` writes it.
+
+    Names read from the disk need not be UTF-8, and RECORD's may hold a backslash.
+    """
+    return [Finding(shown_path(path), problem) for path, problem in findings]
+
+
+def shown_path(path: str) -> str:
+    r"""A path as the field and reports write it: ``\\`` a backslash, ``\xNN`` a byte not UTF-8.
+
+    A file name need not be UTF-8: Python reads its other bytes as lone surrogates
+    (``surrogateescape``), which no JSON text holds, and one such file must not stop the
+    recording of the rest. Escaped as ``audit`` escapes run paths (``docs/decisions.md``,
+    "Run paths written as text are one to one"): a backslash is written as two, so a file
+    literally named ``caf\xe9.txt`` is never the one named with the byte 0xE9. Other
+    valid UTF-8 is kept as it is.
+    """
+    if path.isascii() and "\\" not in path:
+        return path
+    escaped = path.replace("\\", "\\\\")
+    try:
+        data = escaped.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no file system name decodes to
+        data = escaped.encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "backslashreplace")
+
+
+# The problem of a distribution Python imports from an archive file on ``sys.path``.
+_IN_ARCHIVE: Final = "unreadable (inside an archive file: the files it lists are not checked)"
+
+
+def _archive_problem(site_dir: str, site_fd: int | None) -> str | None:
+    """Why nothing of a distribution inside an archive (a zip on ``sys.path``) is checked.
+
+    ``zipimport`` loads such a distribution and ``importlib.metadata`` reads its RECORD,
+    but its files are members of the archive, not files below a directory: checked one
+    by one, each would be "missing" and an intact archive would read as tampered. One
+    ``fstat`` (or ``stat``) for every other distribution.
+    """
+    path = site_dir.rstrip("/") or "/"
+    try:
+        info = os.fstat(site_fd) if site_fd is not None else os.stat(path)
+    except OSError:
+        info = None
+    if info is not None:
+        return _IN_ARCHIVE if stat.S_ISREG(info.st_mode) else None
+    while True:  # a directory inside the archive (``plugins.zip/lib``): the file above
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        return _IN_ARCHIVE if stat.S_ISREG(info.st_mode) else None
 
 
 def _row_paths(
@@ -270,7 +333,7 @@ def integrity_summary(
     # at fault, and the field never holds an absolute path.
     paths = {finding.path for finding in findings if not finding.refused_row}
     if record_problem or any(finding.refused_row for finding in findings):
-        paths.add(f"{dist_info}/RECORD")
+        paths.add(shown_path(f"{dist_info}/RECORD"))
     status: IntegrityStatus = "verified"
     if any(finding.modified for finding in findings):
         status = "modified"
@@ -655,24 +718,223 @@ def _package_roots(listed: Collection[str], dist_info: str) -> list[str]:
     return roots
 
 
-def _unexpected_files(files: _SiteFiles, roots: list[str], listed: set[str]) -> list[Finding]:
+def _unexpected_files(
+    files: _SiteFiles, roots: list[str], listed: set[str], dist_info: str
+) -> list[Finding]:
     """Files in the distribution's own package directories that RECORD does not list.
 
     ``roots`` are :func:`_package_roots`, ``listed`` the normalized paths RECORD lists.
     A bytecode cache is expected when RECORD lists its source; a ``.pyc`` that no listed
-    source explains is reported.
+    source explains is reported. A file another distribution of the site directory
+    lists is that distribution's (:func:`_claimed_by_others`).
     """
-    findings = []
-    for path in (path for root in roots for path in _entries_below(files, root, listed)):
-        if is_bytecode_cache(path) and _cache_source(path) in listed:
-            continue
-        problem = (
+    found = [
+        path
+        for root in roots
+        for path in _entries_below(files, root, listed)
+        if not (is_bytecode_cache(path) and _cache_source(path) in listed)
+    ]
+    if found:
+        claimed = _claimed_by_others(files, found, listed, dist_info)
+        found = [path for path in found if path not in claimed]
+    return [
+        Finding(
+            path,
             "unexpected bytecode: no listed source explains it"
             if path.endswith(".pyc")
-            else "unexpected file: not listed in RECORD"
+            else "unexpected file: not listed in RECORD",
         )
-        findings.append(Finding(path, problem))
-    return findings
+        for path in found
+    ]
+
+
+def _claimed_by_others(
+    files: _SiteFiles, found: list[str], listed: set[str], dist_info: str
+) -> set[str]:
+    """The unlisted files ``found`` that another RECORD of the site directory accounts for.
+
+    Portions of a ``pkgutil`` namespace each list the shared ``ns/__init__.py``, so each
+    walks the others' subpackages; a distribution may install a subpackage into another's
+    package. Such a file is accounted for when a ``*.dist-info/RECORD`` beside ours
+    lists it with a hash its bytes match; a bytecode cache, when that RECORD so lists its
+    source and the cache is the source's code (or one Python would not load). Only in a
+    directory where our RECORD lists nothing but ``__init__`` modules (a shared
+    namespace, or another's subpackage), so never in our metadata directory or beside
+    our modules; and never a module Python would import in place of or before one our
+    RECORD lists (same module name, or an ``__init__`` above it): another RECORD, which
+    anyone able to add the file could add too, never excuses what would run instead of
+    this distribution's code (``docs/verify.md``).
+
+    Other RECORDs are read only here, when the walk found unlisted files, and only of
+    projects named after a directory above them (``zz_beta`` for ``zz/beta/…``), at
+    most :data:`_MOST_OWNERS`: a site directory may hold thousands of distributions,
+    and a file in each would otherwise read every RECORD once per distribution. A
+    RECORD that names none of the files as text is not parsed.
+    """
+    # Directories where RECORD lists more than ``__init__`` modules: this distribution's
+    # own, never shared (a file dropped there is reported, whoever claims it).
+    own = {
+        directory
+        for directory, _, name in (path.rpartition("/") for path in listed)
+        if not name.startswith("__init__.")
+    }
+    wanted: dict[str, str] = {}  # unlisted file -> the path another RECORD must list
+    for path in found:
+        owned = _cache_source(path) if is_bytecode_cache(path) else path
+        if owned.rpartition("/")[0] not in own and not path.startswith(f"{dist_info}/"):
+            wanted[path] = owned
+    if wanted:
+        modules, directories = _listed_modules(listed)
+        wanted = {
+            path: owned
+            for path, owned in wanted.items()
+            if not _runs_in_place(owned, modules, directories)
+        }
+    if not wanted:
+        return set()
+    words = {word for path in wanted for part in path.split("/")[:-1] for word in _words(part)}
+    others = [name for name in _named_after(files, words) if name != dist_info]
+    from insidellms_provenance._safe_io import RECORD_FILE_LIMIT
+    from insidellms_provenance.fingerprint._record_file import parse_record
+
+    claimed: set[str] = set()
+    for name in others:
+        if not wanted:
+            break
+        text = _read_text(files, f"{name}/RECORD", RECORD_FILE_LIMIT)
+        if text is None or not any(owned in text for owned in wanted.values()):
+            continue
+        rows = {
+            posixpath.normpath(entry.path): entry
+            for entry in parse_record(text)[0]
+            if entry.hash_ is not None
+        }
+        for path, owned in list(wanted.items()):
+            entry = rows.get(owned)
+            if entry is not None and _claim_holds(files, path, owned, entry):
+                claimed.add(path)
+                del wanted[path]
+    return claimed
+
+
+# The most other RECORDs read for one distribution's unlisted files.
+_MOST_OWNERS: Final = 16
+# A word more projects than this are named with is no clue to the owner.
+_COMMON_WORD: Final = 64
+
+
+def _words(name: str) -> list[str]:
+    """The words of a directory or project name: lower case, split at ``-``, ``_``, ``.``."""
+    return [word for word in name.lower().replace("-", "_").replace(".", "_").split("_") if word]
+
+
+def _named_after(files: _SiteFiles, words: Collection[str]) -> list[str]:
+    """The site directory's ``*.dist-info`` whose project name has one of ``words``.
+
+    ``zz_beta-1.0.dist-info`` for ``zz/beta/…``, ``azure_storage_blob`` for
+    ``azure/storage/``. Most words in common first, then by name; at most
+    :data:`_MOST_OWNERS`. A word more than :data:`_COMMON_WORD` projects have is no clue.
+    """
+    site_fd = files.place("")[0]
+    if isinstance(site_fd, str):
+        return []
+    try:
+        status = os.fstat(site_fd)
+    except OSError:
+        return []
+    index = _projects_by_word(files.root, (status.st_dev, status.st_ino, status.st_mtime_ns))
+    counts: dict[str, int] = {}
+    for word in words:
+        named = index.get(word, ())
+        if len(named) > _COMMON_WORD:
+            continue  # says nothing of the owner (``bench`` of ``bench_dist_0001``)
+        for name in named:
+            counts[name] = counts.get(name, 0) + 1
+    return sorted(counts, key=lambda name: (-counts[name], name))[:_MOST_OWNERS]
+
+
+@functools.lru_cache(maxsize=4)
+def _projects_by_word(site_dir: str, identity: tuple[int, int, int]) -> dict[str, list[str]]:
+    """Word to the ``*.dist-info`` names of ``site_dir`` whose project name has it.
+
+    Kept per directory state (``identity``: device, inode, modification time, which
+    changes with every name added or removed), so a site directory of thousands of
+    distributions is listed once, not once for each distribution with an unlisted file.
+    """
+    del identity  # the cache key only
+    try:
+        names = os.listdir(site_dir)
+    except OSError:
+        return {}
+    index: dict[str, list[str]] = {}
+    for name in names:
+        if name.endswith(".dist-info"):
+            for word in set(_words(name.partition("-")[0])):
+                index.setdefault(word, []).append(name)
+    return index
+
+
+def _listed_modules(listed: Collection[str]) -> tuple[set[str], set[str]]:
+    """The module paths RECORD lists (:func:`_module_paths`), and the directories above it."""
+    from importlib.machinery import all_suffixes
+
+    suffixes = all_suffixes()
+    modules = {module for path in listed for module in _module_paths(path, suffixes)}
+    return modules, set(directories_above(listed))
+
+
+def _module_paths(path: str, suffixes: list[str]) -> Iterator[str]:
+    """``pkg/mod`` for ``pkg/mod<import suffix>``, ``pkg`` for ``pkg/__init__<suffix>``.
+
+    One for each import suffix the name ends with (``.so`` and ``.abi3.so``).
+    """
+    directory, _, name = path.rpartition("/")
+    for suffix in suffixes:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            stem = name[: -len(suffix)]
+            if stem == "__init__":
+                yield directory
+            else:
+                yield f"{directory}/{stem}" if directory else stem
+
+
+def _runs_in_place(path: str, modules: set[str], directories: set[str]) -> bool:
+    """Whether Python would import ``path`` in place of, or before, a listed module.
+
+    A module of a name RECORD lists a module of (``mod.py`` and ``mod.<ext>.so``, or a
+    package ``mod/__init__.py``), or an ``__init__`` of a directory above a listed path.
+    """
+    from importlib.machinery import all_suffixes
+
+    return any(
+        module in modules or module in directories for module in _module_paths(path, all_suffixes())
+    )
+
+
+def _claim_holds(files: _SiteFiles, path: str, owned: str, entry: RecordEntry) -> bool:
+    """Whether the file ``owned`` matches ``entry``, another RECORD's row (with a hash).
+
+    And the cache ``path``, if it is not ``owned``, is its source's code or one Python
+    would not load (as :func:`_bytecode_findings` judges a listed source's cache).
+    """
+    if entry.hash_ is None:
+        return False
+    opened = files.open(owned)
+    if isinstance(opened, str):
+        return False
+    try:
+        result = hash_fd(opened, entry.hash_.name)
+    finally:
+        os.close(opened)
+    if isinstance(result, str) or entry.mismatch(*result) is not None:
+        return False
+    if path == owned:
+        return True
+    data = _read_cache(files, path)
+    if not isinstance(data, bytes):
+        return False
+    level = 2 if path.endswith(".opt-2.pyc") else 1 if path.endswith(".opt-1.pyc") else 0
+    return _loaded_code_problem(os.path.join(files.root, owned), data, level) is None
 
 
 def _shadowing_entries(files: _SiteFiles, listed: set[str]) -> list[Finding]:
@@ -739,10 +1001,11 @@ def _editable_redirects(files: _SiteFiles, dist_info: str, listed: set[str]) -> 
     return [Finding(path, problem) for path, problem in found]
 
 
-def _read_text(files: _SiteFiles, path: str) -> str | None:
+def _read_text(files: _SiteFiles, path: str, limit: int | None = None) -> str | None:
     """The text of the regular file at ``path`` (bounded, no symlink followed), or ``None``.
 
-    ``None`` when it cannot be read so: its own RECORD row, if any, says why.
+    ``None`` when it cannot be read so: its own RECORD row, if any, says why. ``limit``:
+    the most bytes read (``DIST_FILE_LIMIT`` if not given).
     """
     from insidellms_provenance._safe_io import DIST_FILE_LIMIT
 
@@ -750,7 +1013,7 @@ def _read_text(files: _SiteFiles, path: str) -> str | None:
     if isinstance(opened, str):
         return None
     try:
-        data = read_open_file(opened, limit=DIST_FILE_LIMIT)
+        data = read_open_file(opened, limit=DIST_FILE_LIMIT if limit is None else limit)
     except (FileRefusedError, OSError):
         return None
     finally:

@@ -6,7 +6,7 @@ import hashlib
 import os
 import stat
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Final, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -26,6 +26,7 @@ __all__ = [
     "TOP_LEVEL_OUTPUT_DIRS",
     "DirectUrlFields",
     "describe_source",
+    "editable_import_roots",
     "editable_redirects",
     "editable_root",
     "source_tree_digest",
@@ -82,7 +83,7 @@ def describe_source(dist: metadata.Distribution) -> Source:
         digest = None
         if editable:
             if local_path is not None and local_path.is_dir():
-                digest = source_tree_digest(local_path)
+                digest = source_tree_digest(local_path, editable_import_roots(dist, local_path))
             else:
                 problems.append("editable source directory is not available")
         return schema.source(
@@ -96,16 +97,21 @@ def describe_source(dist: metadata.Distribution) -> Source:
 
 
 def _legacy_source(dist: metadata.Distribution) -> Source:
-    """No ``direct_url.json``: from an index, unless installed without a wheel.
+    r"""No ``direct_url.json``: from an index, unless installed without a wheel.
 
     A ``setup.py develop`` install is fingerprinted like a PEP 660 editable one; an
-    ``.egg`` is an archive named by its file name.
+    ``.egg`` is an archive named by its file name (``\\`` a backslash, ``\xNN`` a byte
+    that is not UTF-8).
     """
     legacy = legacy_install_of(dist)
     if legacy is None:
         return schema.source(kind="index")
     if legacy.kind == "egg":
-        return schema.source(kind="archive", local_name=legacy.root.name)
+        # The name comes from sys.path and need not be UTF-8: written one to one, as
+        # integrity writes the paths it finds (a lone surrogate would stop the record).
+        from insidellms_provenance.fingerprint._integrity import shown_path
+
+        return schema.source(kind="archive", local_name=shown_path(legacy.root.name))
     if not legacy.root.is_dir():
         return schema.source(
             kind="directory",
@@ -241,7 +247,7 @@ def _split_url(url: str) -> tuple[str | None, str | None, Path | None]:
     return clean_url(url), None, None
 
 
-def source_tree_digest(root: Path) -> str:
+def source_tree_digest(root: Path, import_roots: Collection[str] = ()) -> str:
     """Digest every file below ``root``: relative path and content, symlinks not followed.
 
     Skips only what cannot be the plugin's code (``docs/record-digest.md``):
@@ -251,23 +257,138 @@ def source_tree_digest(root: Path) -> str:
     bytecode. Building, testing or creating a venv in
     place does not change the digest; an edit to any module does. A symlink, to a file
     or to a directory, is its target as written: retargeting it changes the digest.
+
+    ``import_roots`` are the places below ``root`` (relative POSIX paths, no symlink in
+    them) the install's ``.pth`` path lines and finder put on Python's way
+    (:func:`editable_import_roots`). One that lies in a skipped directory is Python's
+    code all the same: the directories leading to it are walked (toward it only), and
+    it and everything below it form a link tree (setuptools' strict mode,
+    ``build/__editable__.*``), where :func:`_link_tree_row` judges each symlink. A name
+    that is not UTF-8 is digested as its bytes (:func:`_digest_rows`).
     """
+    roots = {PurePosixPath(path) for path in import_roots if path not in ("", ".")}
+    leading = {parent for path in roots for parent in path.parents} | roots
+    regions: dict[str, str] = {str(root): _NORMAL}
     rows: list[tuple[str, str]] = []
+    tree_links: list[tuple[str, Path]] = []
     for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            name
-            for name in dirnames
-            if not _skipped(Path(directory, name), top=directory == str(root))
-        )
-        relative_dir = Path(directory).relative_to(root)
+        region = regions.pop(directory)
+        relative_dir = PurePosixPath(Path(directory).relative_to(root).as_posix())
+        kept = []
+        for name in sorted(dirnames):
+            inner = _region(region, Path(directory, name), relative_dir / name, roots, leading)
+            if inner is not None:
+                kept.append(name)
+                regions[os.path.join(directory, name)] = inner
+        dirnames[:] = kept
         # os.walk lists a symlink to a directory among the directories, and does not
         # descend into it: its row is written here, with those of the files.
         for name in (*dirnames, *filenames):
-            row = _row(Path(directory, name))
+            path, relative = Path(directory, name), (relative_dir / name).as_posix()
+            if region == _TRANSIT and PurePosixPath(relative) not in roots:
+                continue  # beside the way to an import root, in a skipped directory
+            if region != _NORMAL and os.path.islink(path):
+                tree_links.append((relative, path))
+                continue
+            row = _row(path)
             if row is not None:
-                rows.append(((relative_dir / name).as_posix(), row))
-    rows.sort(key=lambda row: row[0].encode("utf-8", "surrogatepass"))
-    return canonical_digest(rows)
+                rows.append((relative, row))
+    listed = {relative for relative, row in rows if row.startswith("sha256:")}
+    real_root = os.path.realpath(root)
+    for relative, path in tree_links:
+        row = _link_tree_row(path, real_root, listed)
+        if row is not None:
+            rows.append((relative, row))
+    return canonical_digest(_digest_rows(rows))
+
+
+# Regions of the walk of :func:`source_tree_digest`: the usual rules apply; a skipped
+# directory on the way to an import root (only that way is walked); a link tree.
+_NORMAL: Final = "normal"
+_TRANSIT: Final = "transit"
+_LINK_TREE: Final = "link tree"
+
+
+def _region(
+    parent: str,
+    directory: Path,
+    relative: PurePosixPath,
+    roots: set[PurePosixPath],
+    leading: set[PurePosixPath],
+) -> str | None:
+    """The region of the subdirectory ``directory`` of a ``parent`` region; ``None``: skipped."""
+    if parent == _TRANSIT:
+        if relative not in leading:
+            return None
+    elif not _skipped(directory, top=relative.parent == PurePosixPath()):
+        return parent
+    elif relative not in leading:
+        return None
+    if relative in roots or parent == _LINK_TREE:
+        return _LINK_TREE
+    return _TRANSIT
+
+
+def _link_tree_row(path: Path, real_root: str, listed: set[str]) -> str | None:
+    """The row of the symlink ``path`` of a link tree: the code Python finds through it.
+
+    setuptools' strict mode links each file, by an absolute path, to the file of the
+    same name in the source tree, which has its own row: such a link adds nothing, so
+    the digest is that of a lenient or compat install of the same checkout, wherever it
+    lies. A link to another file of the source directory is that file's content; any
+    other link (outside the source directory, to a directory, dangling) is its target
+    as written, as elsewhere.
+    """
+    target = os.path.realpath(path)
+    inside = os.path.relpath(target, real_root)
+    if inside != os.pardir and not inside.startswith(os.pardir + os.sep):
+        try:
+            regular = stat.S_ISREG(os.stat(target).st_mode)
+        except OSError:
+            regular = False
+        if regular:
+            inside = Path(inside).as_posix()
+            if inside in listed and PurePosixPath(inside).name == path.name:
+                return None
+            return _file_sha256(Path(target))
+    return "symlink:" + os.readlink(path)
+
+
+def _digest_rows(rows: list[tuple[str, str]]) -> list[tuple[object, str]]:
+    """``rows`` sorted by their paths' bytes, with every name as JSON text can hold it.
+
+    A file name need not be UTF-8 (Python reads its other bytes as lone surrogates, which
+    no JSON text holds), and one such file must not stop the recording. A path that is
+    not UTF-8 is written as ``{"path_bytes": "<hex>"}``, and a link's target that is not
+    as ``symlink-bytes:<hex>``: faithful, and never the row of a name that is UTF-8,
+    which is a string as before. Names are read back to bytes (``os.fsencode``), so the
+    digest does not depend on the file system encoding of the process.
+    """
+    written: list[tuple[bytes, tuple[object, str]]] = []
+    for relative, row in rows:
+        raw = os.fsencode(relative)
+        text = _utf8(raw)
+        path: object = text if text is not None else {"path_bytes": raw.hex()}
+        written.append((raw, (path, _written_value(row))))
+    written.sort(key=lambda item: item[0])
+    return [row for _, row in written]
+
+
+def _written_value(row: str) -> str:
+    """A row's value as JSON text holds it: a link's target that is not UTF-8 as its bytes."""
+    if not row.startswith("symlink:"):
+        return row
+    target = os.fsencode(row.removeprefix("symlink:"))
+    text = _utf8(target)
+    return "symlink:" + text if text is not None else "symlink-bytes:" + target.hex()
+
+
+def _utf8(raw: bytes) -> str | None:
+    """``raw`` decoded as UTF-8, or ``None`` when it is not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _row(path: Path) -> str | None:
@@ -389,6 +510,56 @@ def editable_redirects(
         ):
             findings.append((path, _MAPS_ELSEWHERE))
     return sorted(set(findings))
+
+
+def editable_import_roots(dist: metadata.Distribution, root: Path) -> list[str]:
+    """Where below ``root`` the install's ``.pth`` files send Python, relative, resolved.
+
+    The directories the path lines of the ``.pth`` files its RECORD lists in the site
+    directory add to ``sys.path``, and every absolute path a finder module such a file
+    imports names (setuptools' ``MAPPING``, ``editables``' ``map_module``), read as
+    :func:`editable_redirects` reads them, without running anything. Those outside
+    ``root`` are that function's findings; ``root`` itself is left out (nothing below
+    it is skipped for being on the way to it). ``[]`` when RECORD cannot be read.
+    """
+    info = getattr(dist, "_path", None)
+    record = read_dist_text(dist, "RECORD") if isinstance(info, Path) else None
+    if record is None or not isinstance(info, Path):
+        return []
+    from insidellms_provenance._safe_io import DIST_FILE_LIMIT, FileRefusedError, read_regular
+    from insidellms_provenance.fingerprint._record_file import parse_record
+
+    site_dir = str(info.parent)
+    listed = {entry.path for entry in parse_record(record)[0]}
+
+    def read(path: str) -> str | None:
+        try:
+            data = read_regular(os.path.join(site_dir, path), limit=DIST_FILE_LIMIT)
+        except (FileRefusedError, OSError):
+            return None
+        return data.decode("utf-8", "surrogateescape")
+
+    targets: list[str] = []
+    finders: set[str] = set()
+    for pth in sorted(path for path in listed if path.endswith(".pth") and "/" not in path):
+        for line in (read(pth) or "").splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            if line.startswith(("import ", "import\t")):
+                finders.update(_finder_imports(line, listed) or ())
+            elif os.path.exists(target := os.path.join(site_dir, line.rstrip())):
+                targets.append(os.path.realpath(target))
+    for module in sorted(finders):
+        source = read(f"{module}.py" if f"{module}.py" in listed else f"{module}/__init__.py")
+        targets += [os.path.realpath(named) for named in _absolute_paths(source or "")]
+    real_root = os.path.realpath(root)
+    return sorted(
+        {
+            Path(os.path.relpath(target, real_root)).as_posix()
+            for target in targets
+            if _inside(target, (real_root,)) and target != real_root
+        }
+    )
 
 
 def _pth_problems(
