@@ -336,3 +336,46 @@ def assert_outcome(
         assert expect in result.out + result.err, f"{expect!r} not found\n{context}"
     for fragment in absent:
         assert fragment not in result.out + result.err, f"{fragment!r} found\n{context}"
+
+
+FAKE_HOST = Path(__file__).parent.parent / "fakehost"
+
+
+def fake_host_venv(root: Path, wheelhouse: Path, plugins: Iterable[Any]) -> Any:
+    """A uv venv in ``root`` of the fake host, this package and ``plugins`` (``WheelSpec``s).
+
+    Each is a real wheel built in ``root/links`` and installed by real uv.
+    """
+    from venvtools import create_venv, install
+    from wheelbuilder import WheelSpec, build_wheel
+
+    links = root / "links"
+    host = {p.relative_to(FAKE_HOST).as_posix(): p.read_bytes() for p in FAKE_HOST.rglob("*.py")}
+    build_wheel(WheelSpec(name="insideLLMs", version="0.2.0", files=host), links)
+    names = []
+    for spec in plugins:
+        build_wheel(spec, links)
+        names.append(spec.name)
+    venv = create_venv(root / "venv", "uv")
+    install(
+        venv,
+        "insideLLMs",
+        "insidellms-provenance",
+        *names,
+        find_links=links,
+        extra=("--find-links", str(wheelhouse)),
+    )
+    return venv
+
+
+def changed_outside(root: Path, inside: Path, action: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """What ``action()`` returned, and the files below ``root`` it changed outside ``inside``."""
+    before = snapshot(root, set())
+    result = action()
+    after = snapshot(root, set())
+    changed = sorted(
+        path
+        for path in before.keys() | after.keys()
+        if before.get(path) != after.get(path) and not path.startswith(str(inside))
+    )
+    return result, changed

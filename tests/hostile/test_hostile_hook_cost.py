@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_kit import snapshot
+from hostile_kit import changed_outside, fake_host_venv
 
-from venvtools import create_venv, install
-from wheelbuilder import WheelSpec, build_wheel
+from wheelbuilder import WheelSpec
 
 GROUP = "insidellms.plugins"
-FAKE_HOST = Path(__file__).parent.parent / "fakehost"
 COUNT = 300
 # Counts the hook's comparisons of the host's function with each entry point's object.
 RUN = """
@@ -44,33 +42,14 @@ print(json.dumps(compared[0]))
 @pytest.fixture(scope="module")
 def many_run(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("hook-cost")
-    links = root / "links"
-    host = {p.relative_to(FAKE_HOST).as_posix(): p.read_bytes() for p in FAKE_HOST.rglob("*.py")}
-    build_wheel(WheelSpec(name="insideLLMs", version="0.2.0", files=host), links)
     code = "".join(f"def r{i}():\n    return None\n" for i in range(COUNT))
     entry_points = {f"p{i:04d}": f"many:r{i}" for i in range(COUNT)}
     files = {"many/__init__.py": code.encode()}
-    build_wheel(
-        WheelSpec(name="many", version="1.0", files=files, entry_points={GROUP: entry_points}),
-        links,
-    )
-    venv = create_venv(root / "venv", "uv")
-    install(
-        venv,
-        "insideLLMs",
-        "insidellms-provenance",
-        "many",
-        find_links=links,
-        extra=("--find-links", str(wheelhouse)),
-    )
+    many = WheelSpec(name="many", version="1.0", files=files, entry_points={GROUP: entry_points})
+    venv = fake_host_venv(root, wheelhouse, [many])
     quiet = {"PYTHONDONTWRITEBYTECODE": "1"}
-    before = snapshot(root, set())
-    result = venv.run("-c", RUN, str(root / "run"), env=quiet)
-    after = snapshot(root, set())
-    changed = sorted(
-        path
-        for path in before.keys() | after.keys()
-        if before.get(path) != after.get(path) and not path.startswith(str(root / "run"))
+    result, changed = changed_outside(
+        root, root / "run", lambda: venv.run("-c", RUN, str(root / "run"), env=quiet)
     )
     return {"result": result, "root": root, "changed": changed}
 

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_kit import snapshot
+from hostile_kit import changed_outside, fake_host_venv
 
-from venvtools import Venv, create_venv, install
-from wheelbuilder import WheelSpec, build_wheel
+from venvtools import Venv
+from wheelbuilder import WheelSpec
 
 GROUP = "insidellms.plugins"
-FAKE_HOST = Path(__file__).parent.parent / "fakehost"
 SIGNATURE = "*, model_registry, probe_registry, dataset_registry"
 
 CLASS_METHOD = f"""
@@ -112,27 +111,17 @@ RUN = (
 def host_run(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One venv, a run with the hook and one without: their outputs and the field."""
     root = tmp_path_factory.mktemp("host-plugins")
-    links = root / "links"
-    host = {p.relative_to(FAKE_HOST).as_posix(): p.read_bytes() for p in FAKE_HOST.rglob("*.py")}
-    build_wheel(WheelSpec(name="insideLLMs", version="0.2.0", files=host), links)
+    specs = []
     for name, (code, entry_points) in PLUGINS.items():
-        package = name.replace("-", "_")
-        files = {f"{package}/__init__.py": code.encode()}
-        spec = WheelSpec(name=name, version="1.0", files=files, entry_points={GROUP: entry_points})
-        build_wheel(spec, links)
-    venv = create_venv(root / "venv", "uv")
-    install(
-        venv,
-        "insideLLMs",
-        "insidellms-provenance",
-        *PLUGINS,
-        find_links=links,
-        extra=("--find-links", str(wheelhouse)),
-    )
+        files = {f"{name.replace('-', '_')}/__init__.py": code.encode()}
+        specs.append(
+            WheelSpec(name=name, version="1.0", files=files, entry_points={GROUP: entry_points})
+        )
+    venv = fake_host_venv(root, wheelhouse, specs)
     quiet = {"PYTHONDONTWRITEBYTECODE": "1"}
-    before = snapshot(root, set())
-    hooked = venv.run("-c", RUN, str(root / "run"), env=quiet)
-    after = snapshot(root, set())
+    hooked, changed = changed_outside(
+        root, root / "run", lambda: venv.run("-c", RUN, str(root / "run"), env=quiet)
+    )
     unhooked = venv.run("-c", RUN, str(root / "off"), env={**quiet, "INSIDELLMS_PROVENANCE": "off"})
     written = root / "run" / "manifest.json"
     manifest = json.loads(written.read_bytes()) if written.exists() else {"custom": {}}
@@ -142,11 +131,7 @@ def host_run(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
         "root": root,
         "hooked": hooked,
         "unhooked": unhooked,
-        "changed": sorted(
-            path
-            for path in before.keys() | after.keys()
-            if before.get(path) != after.get(path) and not path.startswith(str(root / "run"))
-        ),
+        "changed": changed,
         "field": field,
         "plugins": {p["entry_point"]["name"]: p for p in field["plugins"]},
     }
