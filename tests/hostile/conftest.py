@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,15 @@ def genuine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def genuine_other_group(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A real recording of group ``other.group`` in the same environment."""
     return _record(tmp_path_factory.mktemp("genuine-other"), "--group", "other.group")
+
+
+@pytest.fixture(scope="session")
+def setuptools_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """setuptools as a build backend (PEP 660 editables), from the package index.
+
+    pip's cache serves reruns. From 70.1 on it builds wheels without the ``wheel`` package.
+    """
+    directory = tmp_path_factory.mktemp("setuptools")
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*command, "--dest", str(directory), "setuptools>=70.1,<80"], check=True)
+    return directory

@@ -9,8 +9,7 @@ as the source file it stands for: a genuine strict install records the bytes of 
 lenient or compat one, wherever the checkout lies. And a file whose name is not UTF-8 in
 the checkout made ``record`` exit 2 for every plugin; it is now digested as its bytes.
 
-Real installs: setuptools and wheel from CPython's own test wheels (offline); the tests
-are skipped where that directory is missing.
+Real installs: pip, with setuptools from the package index as the build backend.
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ from hostile_kit import snapshot
 
 from venvtools import Venv, create_venv, install
 
-WHEELDATA = Path("/root/.pyenv/versions/3.13.0/lib/python3.13/test/wheeldata")
-SETUPTOOLS = ("setuptools==67.6.1", "wheel==0.43.0")
 PYPROJECT = """\
 [build-system]
 requires = ["setuptools"]
@@ -45,14 +42,6 @@ OTHER_CODE = "import os\ndef register():\n    return os.getpid()\n"
 ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
 
 
-@pytest.fixture(scope="module")
-def backend() -> Path:
-    """The directory holding the setuptools and wheel wheels, or skip."""
-    if not all(any(WHEELDATA.glob(f"{spec.replace('==', '-')}-*.whl")) for spec in SETUPTOOLS):
-        pytest.skip(f"no offline setuptools/wheel wheels in {WHEELDATA}")
-    return WHEELDATA
-
-
 def _project(root: Path) -> Path:
     (root / "src" / "eta_plugin").mkdir(parents=True)
     (root / "pyproject.toml").write_text(PYPROJECT)
@@ -62,13 +51,14 @@ def _project(root: Path) -> Path:
     return root
 
 
-def _editable(parent: Path, project: Path, mode: str, wheelhouse: Path, backend: Path) -> Venv:
+def _editable(
+    parent: Path, project: Path, mode: str, wheelhouse: Path, setuptools_wheels: Path
+) -> Venv:
     """A pip venv with the tool, and ``project`` installed editable in setuptools ``mode``."""
     venv = create_venv(parent / "venv", "pip")
-    install(venv, *SETUPTOOLS, find_links=backend)
     install(venv, "insidellms-provenance", find_links=wheelhouse)
-    options = ("--no-build-isolation", "--config-settings", f"editable_mode={mode}")
-    install(venv, "-e", str(project), find_links=backend, extra=options)
+    options = ("--config-settings", f"editable_mode={mode}")
+    install(venv, "-e", str(project), find_links=setuptools_wheels, extra=options)
     return venv
 
 
@@ -86,14 +76,14 @@ def _link_tree_file(project: Path, name: str) -> Path:
     ["regular-file", "link-outside", "link-to-other-file", "new-module"],
 )
 def test_strict_editable_link_tree_is_digested(
-    tamper: str, wheelhouse: Path, backend: Path, tmp_path: Path
+    tamper: str, wheelhouse: Path, setuptools_wheels: Path, tmp_path: Path
 ) -> None:
     """Changing what Python imports from ``build/__editable__.*`` changes the field.
 
     Before the fix the field was byte-identical and ``verify RUN`` exited 0.
     """
     project = _project(tmp_path / "co")
-    venv = _editable(tmp_path, project, "strict", wheelhouse, backend)
+    venv = _editable(tmp_path, project, "strict", wheelhouse, setuptools_wheels)
     init = _link_tree_file(project, "__init__.py")
     assert init.is_symlink()
     assert os.readlink(init) == str(project / "src" / "eta_plugin" / "__init__.py")
@@ -125,7 +115,7 @@ def test_strict_editable_link_tree_is_digested(
 
 
 def test_strict_lenient_and_compat_editables_record_the_same_bytes(
-    wheelhouse: Path, backend: Path, tmp_path: Path
+    wheelhouse: Path, setuptools_wheels: Path, tmp_path: Path
 ) -> None:
     """Whatever the mode and the checkout's path, a genuine editable records one field.
 
@@ -138,7 +128,7 @@ def test_strict_lenient_and_compat_editables_record_the_same_bytes(
     for number, (mode, checkout) in enumerate(installs):
         parent = tmp_path / str(number)
         project = _project(parent / checkout)
-        venv = _editable(parent, project, mode, wheelhouse, backend)
+        venv = _editable(parent, project, mode, wheelhouse, setuptools_wheels)
         assert (project / "build").is_dir() is (mode == "strict")
         fields[mode, checkout] = venv.record(env=ENV)
     plugins = {key: json.loads(field)["plugins"] for key, field in fields.items()}
@@ -147,11 +137,11 @@ def test_strict_lenient_and_compat_editables_record_the_same_bytes(
 
 
 def test_a_file_name_not_utf8_in_an_editable_checkout_is_digested(
-    wheelhouse: Path, backend: Path, tmp_path: Path
+    wheelhouse: Path, setuptools_wheels: Path, tmp_path: Path
 ) -> None:
     """Before the fix: ``record`` exit 2, ``$[0][0]: string contains a lone surrogate``."""
     project = _project(tmp_path / "co")
-    venv = _editable(tmp_path, project, "lenient", wheelhouse, backend)
+    venv = _editable(tmp_path, project, "lenient", wheelhouse, setuptools_wheels)
     clean = _source(venv.record(env=ENV))["editable_digest"]
     (project / os.fsdecode(b"notes-\xe9.txt")).write_bytes(b"x")
     files = snapshot(tmp_path, {tmp_path / "venv"})

@@ -11,8 +11,6 @@ setuptools).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -302,15 +300,6 @@ edplug = "edplug:register"
 [tool.setuptools.packages.find]
 where = ["src"]
 """
-
-
-@pytest.fixture(scope="module")
-def setuptools_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The build backend, from the package index (pip's cache serves reruns)."""
-    directory = tmp_path_factory.mktemp("setuptools")
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*command, "--dest", str(directory), "setuptools<80"], check=True)
-    return directory
 
 
 @pytest.mark.slow
