@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
+import subprocess
 import sys
 
 import pytest
@@ -364,3 +368,229 @@ def test_packaging_evaluates_unusual_markers():
 @example(marker='"3.1" in python_version')
 def test_lean_markers_are_packagings(marker):
     check_lean_requirement(f"foo; {marker}")
+
+
+# The one-regex matcher the lean path used before it was cut at ``;`` and stripped: the
+# reference for which lines it takes and how it splits them. Each run of blanks could be
+# split between two adjacent ``[ \t]*``, so a line it refused took polynomial time
+# (``attrs`` + 400 blanks + ``!``: 6 s); it is only run here on short lines.
+REFERENCE_WS = "[ \t]*"
+REFERENCE_NAME = "[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+REFERENCE_RELEASE = "[0-9]+(?:\\.[0-9]+)*"
+REFERENCE_CLAUSE = (
+    f"(?:(?:==|!=){REFERENCE_WS}{REFERENCE_RELEASE}(?:\\.\\*)?"
+    f"|(?:<=|>=|<|>){REFERENCE_WS}{REFERENCE_RELEASE}"
+    f"|~={REFERENCE_WS}[0-9]+(?:\\.[0-9]+)+)"
+)
+REFERENCE_CLAUSES = f"{REFERENCE_CLAUSE}(?:{REFERENCE_WS},{REFERENCE_WS}{REFERENCE_CLAUSE})*"
+REFERENCE_LINE = re.compile(
+    f"{REFERENCE_WS}(?P<name>{REFERENCE_NAME}){REFERENCE_WS}"
+    f"(?:\\[{REFERENCE_WS}(?P<extras>{REFERENCE_NAME}(?:{REFERENCE_WS},{REFERENCE_WS}"
+    f"{REFERENCE_NAME})*)?{REFERENCE_WS}\\])?{REFERENCE_WS}"
+    f"(?:(?:(?P<paren>\\(){REFERENCE_WS})?(?P<spec>{REFERENCE_CLAUSES})"
+    f"(?(paren){REFERENCE_WS}\\)))?{REFERENCE_WS}"
+    f"(?:;{REFERENCE_WS}(?P<marker>[^;]*?))?{REFERENCE_WS}",
+    re.ASCII,
+)
+
+BLANKS = st.sampled_from(["", " ", "  ", "\t", " \t ", "    "])
+LINE_PIECES = st.lists(
+    st.one_of(
+        BLANKS,
+        st.sampled_from(
+            [
+                *("attrs", "a", "Foo.Bar", "a_b-c", "x1", "-", ".", "_", "[", "]", ",", "(", ")"),
+                *("==", "!=", "<=", ">=", "<", ">", "~=", "===", "1", "1.0", ".*", "*", "0.23"),
+                *(";", "python_version", '"3"', "'3.1'", "and", "or", "extra", "!", "\n", "é"),
+            ]
+        ),
+    ),
+    max_size=14,
+).map("".join)
+RANDOM_LINES = st.text(alphabet="aZ9._-[](),;=<>!~* \t\n'\"", max_size=24)
+
+
+def reference_parts(text):
+    match = REFERENCE_LINE.fullmatch(text)
+    if match is None:
+        return None
+    return match["name"], match["extras"], match["spec"], match["marker"]
+
+
+def lean_parts(text):
+    parts = requirements._lean_parts(text)
+    if parts is None:
+        return None
+    match, marker = parts
+    return match["name"], match["extras"], match["spec"], marker
+
+
+@settings(max_examples=3000)
+@given(text=st.one_of(REQUIREMENTS, LINE_PIECES, RANDOM_LINES))
+@example(text="attrs ;")
+@example(text="attrs ; ")
+@example(text="attrs;;")
+@example(text=" \tattrs [ ] ( >=1 , <2 ) ; x ; ")
+@example(text="attrs[ a , b ]>= 1 ;  extra == 'x'  \t")
+@example(text="attrs (>=1")
+@example(text="attrs >=1)")
+@example(text="attrs\n")
+def test_lean_lines_are_split_as_the_one_regex_split_them(text):
+    assert lean_parts(text) == reference_parts(text)
+
+
+# Lines the one regex took polynomial time to refuse (or, with a valid marker, to
+# accept): at 200,000 blanks each took minutes to hours; split at ``;`` and matched part
+# by part, all of them take milliseconds. Not timed: a hang fails by the timeout.
+HOSTILE_BLANKS = 200_000
+HOSTILE_LINES = {
+    "second-semicolon": "'attrs ; x' + B + 'y;'",
+    "trailing-comma": "'attrs>=1' + B + ','",
+    "name-then-junk": "'attrs' + B + '!'",
+    "extras-then-junk": "'attrs[b]' + B + '!'",
+    "semicolon-then-junk": "'attrs ;' + B + '; '",
+    "valid-marker": "'attrs ; python_version' + B + '>= \"3\"'",
+}
+PARSE_HOSTILE = f"""
+import json
+from insidellms_provenance.fingerprint._requirements import (
+    InvalidRequirementError, marker_applies, parse_requirement,
+)
+B = " " * {HOSTILE_BLANKS}
+outcomes = {{}}
+for name, line in {{ {", ".join(f"{k!r}: {v}" for k, v in HOSTILE_LINES.items())} }}.items():
+    try:
+        requirement = parse_requirement(line)
+    except InvalidRequirementError:
+        outcomes[name] = "invalid"
+    else:
+        applies = marker_applies(requirement, frozenset())
+        outcomes[name] = [requirement.name, requirement.specifier, applies]
+print(json.dumps(outcomes))
+"""
+
+
+def test_hostile_blanks_are_parsed_in_linear_time():
+    result = subprocess.run(
+        [sys.executable, "-c", PARSE_HOSTILE],
+        capture_output=True,
+        text=True,
+        timeout=60,  # milliseconds now; minutes to hours with the one regex
+        check=True,
+    )
+    assert json.loads(result.stdout) == {
+        "second-semicolon": "invalid",
+        "trailing-comma": ["attrs", ">=1", True],  # packaging takes a trailing comma
+        "name-then-junk": "invalid",
+        "extras-then-junk": "invalid",
+        "semicolon-then-junk": "invalid",
+        "valid-marker": ["attrs", "", True],
+    }
+
+
+def nested(depth, atom='python_version > "3"'):
+    return "(" * depth + atom + ")" * depth
+
+
+def test_nesting_up_to_the_limit_is_read_as_packaging_reads_it():
+    text = f"attrs ; {nested(requirements._MAX_NESTING)}"
+    assert requirements._lean_requirement(text) is not None
+    check_lean_requirement(text)
+    assert marker_applies(parse_requirement(text), frozenset()) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"attrs ; {nested(33)}",
+        f"attrs ; {nested(500)}",
+        f"attrs ; {nested(5000)}",
+        "attrs ; " + nested(500, "python_version === '3'"),  # packaging's to judge
+        "attrs ; " + nested(500, 'os_name == "("'),
+        f"attrs (>=1) ; {nested(40)}",
+        "attrs @ https://example.com/" + "(" * 40 + " ; os_name == 'x'",  # any parenthesis
+        "attrs ; " + ")" * 50 + nested(33),
+    ],
+)
+def test_parentheses_nested_too_deep_are_invalid(text):
+    with pytest.raises(InvalidRequirementError) as caught:
+        parse_requirement(text)
+    assert caught.value.issues == (
+        f"parentheses nested more than {requirements._MAX_NESTING} deep",
+    )
+
+
+def test_deep_nesting_is_refused_before_anything_recurses():
+    # As in a host whose stack is already deep: a parser that recursed on 500 levels (ours
+    # or packaging's before 26.4) would raise RecursionError.
+    def depth():
+        frame, count = sys._getframe(), 0
+        while frame is not None:
+            frame, count = frame.f_back, count + 1
+        return count
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth() + 120)
+    try:
+        with pytest.raises(InvalidRequirementError):
+            parse_requirement(f"attrs ; {nested(500)}")
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_many_parentheses_not_nested_deep_are_read():
+    siblings = " or ".join([nested(2)] * 40)  # 80 parentheses, two deep
+    assert parse_requirement(f"attrs ; {siblings}").lean_marker is not None
+
+
+@contextlib.contextmanager
+def int_digit_limit(limit):
+    """``sys.set_int_max_str_digits(limit)`` (0: none) where Python has one."""
+    if not hasattr(sys, "set_int_max_str_digits"):
+        yield
+        return
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(limit)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(before)
+
+
+LONG = "1" * 5000
+TOO_LONG_NUMBERS = [
+    f"attrs>={LONG}",
+    f"attrs (>={LONG})",
+    f"attrs>=1.{LONG}",
+    f"attrs>={LONG}rc1",  # packaging's to judge
+    f"attrs==1.0.*,!={LONG}",
+    f'attrs ; python_version >= "{LONG}"',
+    f"attrs ; python_version >= '1.{'0' * 601}'",
+    f"attrs>={'1' * 601}",
+]
+
+
+@pytest.mark.parametrize("limit", [0, 640, 4300])
+@pytest.mark.parametrize("text", TOO_LONG_NUMBERS)
+def test_numbers_of_too_many_digits_are_invalid_whatever_the_interpreter_reads(text, limit):
+    with int_digit_limit(limit), pytest.raises(InvalidRequirementError) as caught:
+        parse_requirement(text)
+    assert caught.value.issues == ("a number of more than 600 digits",)
+
+
+@pytest.mark.parametrize("limit", [0, 640])
+def test_numbers_up_to_the_limit_are_read(limit):
+    bound = "1" * requirements._MAX_DIGITS
+    with int_digit_limit(limit):
+        requirement = parse_requirement(f"attrs>={bound}")
+        assert requirement.specifier == f">={bound}"
+        assert version_satisfies("2", requirement.specifier) is False
+        assert version_satisfies(bound, requirement.specifier) is True
+
+
+@pytest.mark.parametrize("limit", [0, 640, 4300])
+@pytest.mark.parametrize("version", [LONG, f"1.{LONG}", f"{LONG}rc1", f"1.0+{LONG}"])
+def test_installed_versions_of_too_many_digits_satisfy_only_no_specifier(version, limit):
+    with int_digit_limit(limit):
+        assert version_satisfies(version, ">=1") is False
+        assert version_satisfies(version, "") is True

@@ -74,12 +74,15 @@ _CLAUSE: Final = (
     f"|~={_WS}[0-9]+(?:\\.[0-9]+)+)"
 )
 _CLAUSES: Final = f"{_CLAUSE}(?:{_WS},{_WS}{_CLAUSE})*"
-_LEAN_REQUIREMENT: Final = re.compile(
-    f"{_WS}(?P<name>{_NAME}){_WS}"
-    f"(?:\\[{_WS}(?P<extras>{_NAME}(?:{_WS},{_WS}{_NAME})*)?{_WS}\\])?{_WS}"
+# What comes before the marker, blanks stripped. Each run of blanks has one place in a
+# match: it opens the part it precedes, never two runs side by side, so a line that does
+# not match fails in linear time (two adjacent runs made ``attrs`` + 400 blanks + ``!``
+# take 6 s, and a lazy marker before a trailing run was quadratic).
+_LEAN_HEAD: Final = re.compile(
+    f"(?P<name>{_NAME})"
+    f"(?:{_WS}\\[{_WS}(?:(?P<extras>{_NAME}(?:{_WS},{_WS}{_NAME})*){_WS})?\\])?"
     # Clauses, bare or in parentheses: written once (compiling them twice cost ≈ 1 ms a run).
-    f"(?:(?:(?P<paren>\\(){_WS})?(?P<spec>{_CLAUSES})(?(paren){_WS}\\)))?{_WS}"
-    f"(?:;{_WS}(?P<marker>[^;]*?))?{_WS}",
+    f"(?:{_WS}(?:(?P<paren>\\(){_WS})?(?P<spec>{_CLAUSES})(?(paren){_WS}\\)))?",
     re.ASCII,
 )
 _CLAUSE_PARTS: Final = re.compile(f"(~=|==|!=|<=|>=|<|>){_WS}([0-9.*]+)", re.ASCII)
@@ -109,8 +112,34 @@ _STRING_VARIABLES: Final = frozenset(
 _VARIABLES: Final = _VERSION_VARIABLES | _STRING_VARIABLES | {"extra"}
 
 
+# Python refuses ``int()`` of more digits than its limit (4,300 by default, and a program
+# may lower it to 640); a number of more digits than this is refused first, so the verdict
+# never depends on the interpreter or on what the host set.
+_MAX_DIGITS: Final = 600
+# Patterns for rare lines (long, or with many parentheses): compiled at first use, by ``re``.
+_LONG_NUMBER: Final = f"(?<![0-9])[0-9]{{{_MAX_DIGITS + 1}}}"
+# Parentheses nest at most this deep: the lean parser and packaging recurse on each level
+# (packaging before 26.4 without a limit), so a deeper line is refused before either.
+_MAX_NESTING: Final = 32
+_NOT_A_PARENTHESIS: Final = "[^()]+"
+
+
 def parse_requirement(text: str) -> Requirement:
-    """Parse one ``Requires-Dist`` value; raise :class:`InvalidRequirementError`."""
+    """Parse one ``Requires-Dist`` value; raise :class:`InvalidRequirementError`.
+
+    Beyond PEP 508, a value with a number of more than 600 digits, or parentheses nested
+    more than 32 deep, is invalid: no real requirement has either, and reading them would
+    depend on the interpreter's limits.
+    """
+    if len(text) > _MAX_DIGITS and re.search(_LONG_NUMBER, text, re.ASCII):
+        raise InvalidRequirementError(
+            f"requirement {text!r} is invalid", (f"a number of more than {_MAX_DIGITS} digits",)
+        )
+    if text.count("(") > _MAX_NESTING and _nested_too_deep(text):
+        raise InvalidRequirementError(
+            f"requirement {text!r} is invalid",
+            (f"parentheses nested more than {_MAX_NESTING} deep",),
+        )
     lean = _lean_requirement(text)
     if lean is not None:
         return lean
@@ -134,12 +163,45 @@ def parse_requirement(text: str) -> Requirement:
     )
 
 
-def _lean_requirement(text: str) -> Requirement | None:
-    """The requirement, if it has one of the plain shapes; ``None`` lets packaging judge."""
-    match = _LEAN_REQUIREMENT.fullmatch(text)
+def _nested_too_deep(text: str) -> bool:
+    """Whether parentheses in ``text`` nest more than ``_MAX_NESTING`` deep.
+
+    Every parenthesis counts, quoted or not, and a ``)`` with none open is passed over:
+    never less than any parser's depth.
+    """
+    depth = 0
+    for parenthesis in re.sub(_NOT_A_PARENTHESIS, "", text):
+        if parenthesis == "(":
+            depth += 1
+            if depth > _MAX_NESTING:
+                return True
+        elif depth:
+            depth -= 1
+    return False
+
+
+def _lean_parts(text: str) -> tuple[re.Match[str], str | None] | None:
+    """The head's match and the marker's text (``None`` without a ``;``), or ``None``.
+
+    The same as matching the whole line against ``blanks head blanks (; blanks marker)?
+    blanks``, the marker free of ``;`` and taken as short as it can be; cut at the first
+    ``;`` and stripped instead, so that no run of blanks is scanned twice.
+    """
+    head, semicolon, marker = text.partition(";")
+    if semicolon and ";" in marker:
+        return None
+    match = _LEAN_HEAD.fullmatch(head.strip(" \t"))
     if match is None:
         return None
-    marker_text = match["marker"]
+    return match, marker.strip(" \t") if semicolon else None
+
+
+def _lean_requirement(text: str) -> Requirement | None:
+    """The requirement, if it has one of the plain shapes; ``None`` lets packaging judge."""
+    parts = _lean_parts(text)
+    if parts is None:
+        return None
+    match, marker_text = parts
     lean_marker = None
     if marker_text is not None:
         lean_marker = _parse_marker(marker_text)
@@ -166,7 +228,8 @@ def _canonical_specifier(text: str) -> str | None:
     """``>= 1.0 , <2`` → ``<2,>=1.0``: the form ``str(SpecifierSet)`` prints.
 
     ``None`` when two different clauses are equal to packaging (``==1,==1.0``): which
-    one it prints depends on its set's order, so packaging judges.
+    one it prints depends on its set's order, so packaging judges. No number is longer
+    than ``_MAX_DIGITS`` (:func:`parse_requirement`), so ``int`` reads each.
     """
     clauses: dict[tuple[str, tuple[int, ...]], str] = {}
     for op, version in _CLAUSE_PARTS.findall(text):
@@ -180,7 +243,10 @@ def _canonical_specifier(text: str) -> str | None:
 
 
 def _parse_marker(text: str) -> _Marker | None:
-    """Parse ``text`` into and/or groups of comparisons, or ``None`` if it is not plain."""
+    """Parse ``text`` into and/or groups of comparisons, or ``None`` if it is not plain.
+
+    It recurses once a parenthesis, at most ``_MAX_NESTING`` deep (:func:`parse_requirement`).
+    """
     tokens = _marker_tokens(text)
     if tokens is None:
         return None
@@ -387,8 +453,11 @@ def version_satisfies(version: str, specifier: str) -> bool:
 
     As ``SpecifierSet(specifier).contains(version, prereleases=True)``, the check
     ``pip check`` makes; a version that is not PEP 440 satisfies only an empty specifier
-    as packaging says.
+    as packaging says; nor does one with a number of more than 600 digits, which Python
+    may refuse to read (so the verdict never depends on the interpreter's limit).
     """
+    if len(version) > _MAX_DIGITS and re.search(_LONG_NUMBER, version, re.ASCII):
+        return not specifier
     result = _lean_satisfies(version, specifier)
     if result is not None:
         return result
