@@ -703,21 +703,21 @@ def test_package_roots_of_any_paths_are_the_topmost_packages(listed):
         ("pkg/\ud800", "pkg/\\xed\\xa0\\x80"),  # no lone surrogate survives
     ],
 )
-def test_shown_path_table(path, shown):
-    from insidellms_provenance.fingerprint._integrity import shown_path
+def test_path_text_table(path, shown):
+    from insidellms_provenance.field._names import path_text
 
-    assert shown_path(path) == shown
+    assert path_text(path) == shown
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=12))
-def test_shown_path_is_one_to_one_and_json_safe(name):
+def test_path_text_is_one_to_one_and_json_safe(name):
     import codecs
 
     from insidellms_provenance._canonical import canonical_json
-    from insidellms_provenance.fingerprint._integrity import shown_path
+    from insidellms_provenance.field._names import path_text
 
-    shown = shown_path(name.decode("utf-8", "surrogateescape"))
+    shown = path_text(name.decode("utf-8", "surrogateescape"))
     assert codecs.escape_decode(shown.encode("utf-8"))[0] == name
     canonical_json([shown])  # raises on a lone surrogate
 

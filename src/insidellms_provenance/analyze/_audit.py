@@ -38,6 +38,7 @@ from insidellms_provenance._canonical import (
     canonical_json_lines,
 )
 from insidellms_provenance.errors import ProvenanceError
+from insidellms_provenance.field._names import path_text
 from insidellms_provenance.field._read import check_field, other_group, validate_checked
 from insidellms_provenance.runfile._read import MANIFEST_NAME, locate_field_in_run_dir
 
@@ -471,8 +472,7 @@ def _as_text(path: str, *, terminal: bool = False) -> str:
     """
     if path.isascii() and "\\" not in path and (not terminal or path.isprintable()):
         return path
-    escaped = path.replace("\\", "\\\\")
-    text = escaped.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = path_text(path)
     if not terminal or text.isprintable():
         return text
     return "".join(

@@ -23,6 +23,7 @@ __all__ = [
     "SCHEMA_V1",
     "SCHEMA_V2",
     "normalized_name",
+    "path_text",
 ]
 
 SCHEMA_V1: Final = "insidellms-provenance/plugins/v1"
@@ -51,3 +52,23 @@ def normalized_name(name: str) -> str:
     if "-" not in name and "." not in name and "__" not in name:
         return name.replace("_", "-").lower()  # each "_" is a run of its own (most names)
     return _SEPARATORS.sub("-", name).lower()
+
+
+def path_text(path: str) -> str:
+    r"""A file or directory path as text, one to one: ``\\`` a backslash, ``\xNN`` a byte not UTF-8.
+
+    A name need not be UTF-8: Python reads its other bytes as lone surrogates
+    (``surrogateescape``), which no JSON text holds and no UTF-8 stream writes, and one
+    such name must not stop a recording, an audit or a report. A backslash is written as
+    two, so a file literally named ``caf\xe9.txt`` is never written as the one named with
+    the byte 0xE9. Other valid UTF-8 is kept as it is. The one rule for installed files
+    (integrity's findings, an ``.egg``'s name) and run paths (``audit``).
+    """
+    if path.isascii() and "\\" not in path:
+        return path
+    escaped = path.replace("\\", "\\\\")
+    try:
+        data = escaped.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no file system name decodes to
+        data = escaped.encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "backslashreplace")

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 from insidellms_provenance._safe_io import FileRefusedError, read_open_file
 from insidellms_provenance.field import schema
+from insidellms_provenance.field._names import path_text
 from insidellms_provenance.field.schema import Integrity, IntegrityStatus
 from insidellms_provenance.fingerprint._hashing import hash_fd, read_file
 from insidellms_provenance.fingerprint._record_file import (
@@ -138,7 +139,7 @@ def check_files(  # noqa: C901, PLR0913 - where the files are, what RECORD lists
     entries = list(entries)
     archive = _archive_problem(site_dir, site_fd)
     if archive is not None:
-        return [Finding(shown_path(f"{dist_info}/RECORD"), archive)]
+        return [Finding(path_text(f"{dist_info}/RECORD"), archive)]
     plain_rows, on_disk, normalized = _row_paths(entries, relocated_depth)
     listed = set(normalized)
     roots = _package_roots(listed, dist_info)
@@ -192,31 +193,11 @@ def check_files(  # noqa: C901, PLR0913 - where the files are, what RECORD lists
 
 
 def _shown(findings: list[Finding]) -> list[Finding]:
-    """``findings`` with each path as :func:`shown_path` writes it.
+    """``findings`` with each path as ``field._names.path_text`` writes it (one to one).
 
     Names read from the disk need not be UTF-8, and RECORD's may hold a backslash.
     """
-    return [Finding(shown_path(path), problem) for path, problem in findings]
-
-
-def shown_path(path: str) -> str:
-    r"""A path as the field and reports write it: ``\\`` a backslash, ``\xNN`` a byte not UTF-8.
-
-    A file name need not be UTF-8: Python reads its other bytes as lone surrogates
-    (``surrogateescape``), which no JSON text holds, and one such file must not stop the
-    recording of the rest. Escaped as ``audit`` escapes run paths (``docs/decisions.md``,
-    "Run paths written as text are one to one"): a backslash is written as two, so a file
-    literally named ``caf\xe9.txt`` is never the one named with the byte 0xE9. Other
-    valid UTF-8 is kept as it is.
-    """
-    if path.isascii() and "\\" not in path:
-        return path
-    escaped = path.replace("\\", "\\\\")
-    try:
-        data = escaped.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate no file system name decodes to
-        data = escaped.encode("utf-8", "surrogatepass")
-    return data.decode("utf-8", "backslashreplace")
+    return [Finding(path_text(path), problem) for path, problem in findings]
 
 
 # The problem of a distribution Python imports from an archive file on ``sys.path``.
@@ -333,7 +314,7 @@ def integrity_summary(
     # at fault, and the field never holds an absolute path.
     paths = {finding.path for finding in findings if not finding.refused_row}
     if record_problem or any(finding.refused_row for finding in findings):
-        paths.add(shown_path(f"{dist_info}/RECORD"))
+        paths.add(path_text(f"{dist_info}/RECORD"))
     status: IntegrityStatus = "verified"
     if any(finding.modified for finding in findings):
         status = "modified"

@@ -109,9 +109,9 @@ def _legacy_source(dist: metadata.Distribution) -> Source:
     if legacy.kind == "egg":
         # The name comes from sys.path and need not be UTF-8: written one to one, as
         # integrity writes the paths it finds (a lone surrogate would stop the record).
-        from insidellms_provenance.fingerprint._integrity import shown_path
+        from insidellms_provenance.field._names import path_text
 
-        return schema.source(kind="archive", local_name=shown_path(legacy.root.name))
+        return schema.source(kind="archive", local_name=path_text(legacy.root.name))
     if not legacy.root.is_dir():
         return schema.source(
             kind="directory",
