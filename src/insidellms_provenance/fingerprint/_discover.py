@@ -29,10 +29,10 @@ __all__ = [
     "declaring_directories",
     "discover",
     "dist_info_name",
+    "distribution_key",
     "entry_point_ref",
     "entry_points_of",
     "installed_copies",
-    "load_order",
     "metadata_directories",
     "normalized_name",
     "versions_key",
@@ -84,20 +84,20 @@ def discover(group: str, *, include_own: bool = False) -> list[metadata.EntryPoi
         if not include_own and _has_own_hook(entries, group):
             entries = _without_own_hook(entries, _normalized_name(dist))  # noqa: PLW2901
         found.extend(_entry_points(entries, group, dist))
-    return sorted(found, key=load_order)
+    return sorted(found, key=lambda ep: (ep.name, ep.value))
 
 
-def load_order(ep: metadata.EntryPoint) -> tuple[str, str, str]:
-    """Sort key: (name, value), as insideLLMs loads them, then the distribution's name.
+def distribution_key(ep: metadata.EntryPoint) -> str:
+    """The key ``importlib`` gives the distribution declaring ``ep`` ("" for none).
 
     Distributions of different names may declare the same entry point (one project
-    installed as ``foo`` and ``foo-headless``); the host loads both, in ``importlib``'s
-    order among them, which is the file system's listing order: another file system,
-    another order. The field orders them by the distribution's normalized name instead,
-    so the same plugins give the same bytes on every machine.
+    installed as ``foo`` and ``foo-headless``); :func:`discover` keeps them in
+    ``importlib``'s order, as the host loads them, which is the file system's listing
+    order: another file system, another order. What is recorded of them is chosen by
+    this key instead (``_recorder``), the same on every machine.
     """
     dist = getattr(ep, "dist", None)
-    return ep.name, ep.value, _normalized_name(dist) if dist is not None else ""
+    return _normalized_name(dist) if dist is not None else ""
 
 
 def entry_points_of(

@@ -28,9 +28,9 @@ from insidellms_provenance.field.schema import (
 from insidellms_provenance.fingerprint._discover import (
     discover,
     dist_info_name,
+    distribution_key,
     entry_point_ref,
     installed_copies,
-    load_order,
     versions_key,
 )
 from insidellms_provenance.fingerprint._dist_files import read_dist_text
@@ -219,21 +219,24 @@ def _one_per_entry_point(
     The field lists an entry point once (every reader refuses a list with one twice).
     Distributions of different names may declare the same one (a project installed as
     ``foo`` and as ``foo-headless``); the host then loads it once for each. The one kept
-    is the first by :func:`~._discover.load_order` (the distribution's normalized name,
-    the same on every machine); the others are named on it (:func:`_declared_by_others`).
+    is the one whose distribution is first by name (:func:`~._discover.distribution_key`,
+    the same on every machine, where the host's order among them is the file system's);
+    the others are named on it (:func:`_declared_by_others`).
     A line an ``entry_points.txt`` repeats is one entry point. The others are given by
     their distribution's name in ``importlib``'s key (a name from no METADATA).
     """
     kept: dict[tuple[str, str], metadata.EntryPoint] = {}
-    for ep in sorted(entry_points, key=load_order):
-        kept.setdefault((ep.name, ep.value), ep)
+    for ep in entry_points:
+        first = kept.setdefault((ep.name, ep.value), ep)
+        if distribution_key(ep) < distribution_key(first):
+            kept[(ep.name, ep.value)] = ep
     if len(kept) == len(entry_points):
         return entry_points, {}
     others: dict[tuple[str, str], list[str]] = {}
     for ep in entry_points:
-        first = kept[(ep.name, ep.value)]
-        if ep is not first and load_order(ep) != load_order(first):
-            others.setdefault((ep.name, ep.value), []).append(load_order(ep)[2])
+        first, key = kept[(ep.name, ep.value)], distribution_key(ep)
+        if ep is not first and key != distribution_key(first):
+            others.setdefault((ep.name, ep.value), []).append(key)
     return [ep for ep in entry_points if kept[(ep.name, ep.value)] is ep], others
 
 
