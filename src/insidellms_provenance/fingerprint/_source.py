@@ -19,7 +19,7 @@ from insidellms_provenance.fingerprint._dist_files import legacy_install_of, rea
 from insidellms_provenance.fingerprint._redact import clean_url, redact
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Mapping
+    from collections.abc import Callable, Collection, Iterator, Mapping
 
 __all__ = [
     "SKIPPED_SOURCE_DIRS",
@@ -496,19 +496,16 @@ def editable_redirects(
     if root is None:
         return []
     allowed = (os.path.realpath(root), os.path.realpath(site_dir))
-    findings: list[tuple[str, str]] = []
-    finders: set[str] = set()
-    for pth, text in sorted(pth_files.items()):
-        findings += [
-            (pth, problem) for problem in _pth_problems(text, site_dir, allowed, listed, finders)
-        ]
-    for module in sorted(finders):
-        path = f"{module}.py" if f"{module}.py" in listed else f"{module}/__init__.py"
-        source = read_module(path)
-        if source is not None and any(
-            not _inside(os.path.realpath(named), allowed) for named in _absolute_paths(source)
-        ):
-            findings.append((path, _MAPS_ELSEWHERE))
+    findings = [
+        (pth, problem)
+        for pth, text in pth_files.items()
+        for problem in _import_line_problems(text, allowed, listed)
+    ]
+    findings += [
+        (path, _PATH_ELSEWHERE if path in pth_files else _MAPS_ELSEWHERE)
+        for path, place in _pth_places(site_dir, pth_files, listed, read_module)
+        if not _inside(place, allowed)
+    ]
     return sorted(set(findings))
 
 
@@ -539,59 +536,80 @@ def editable_import_roots(dist: metadata.Distribution, root: Path) -> list[str]:
             return None
         return data.decode("utf-8", "surrogateescape")
 
-    targets: list[str] = []
-    finders: set[str] = set()
-    for pth in sorted(path for path in listed if path.endswith(".pth") and "/" not in path):
-        for line in (read(pth) or "").splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            if line.startswith(("import ", "import\t")):
-                finders.update(_finder_imports(line, listed) or ())
-            elif os.path.exists(target := os.path.join(site_dir, line.rstrip())):
-                targets.append(os.path.realpath(target))
-    for module in sorted(finders):
-        source = read(f"{module}.py" if f"{module}.py" in listed else f"{module}/__init__.py")
-        targets += [os.path.realpath(named) for named in _absolute_paths(source or "")]
+    pth_files = {
+        path: text
+        for path in listed
+        if path.endswith(".pth") and "/" not in path and (text := read(path)) is not None
+    }
     real_root = os.path.realpath(root)
     return sorted(
         {
-            Path(os.path.relpath(target, real_root)).as_posix()
-            for target in targets
-            if _inside(target, (real_root,)) and target != real_root
+            Path(os.path.relpath(place, real_root)).as_posix()
+            for _, place in _pth_places(site_dir, pth_files, listed, read)
+            if _inside(place, (real_root,)) and place != real_root
         }
     )
 
 
-def _pth_problems(
-    text: str, site_dir: str, allowed: tuple[str, ...], listed: Collection[str], finders: set[str]
-) -> list[str]:
-    """What is wrong with one ``.pth`` file's lines; listed modules it imports go to ``finders``.
+def _lines(text: str) -> Iterator[str]:
+    """A ``.pth`` file's lines as ``site.addpackage`` reads them: comments and blanks skipped."""
+    return (line for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
-    Lines as ``site.addpackage`` reads them: comments and blank lines skipped, ``import``
-    lines run (here: parsed, never run), any other a directory added to ``sys.path`` if
-    it exists. An ``import`` line may do only what build backends write there: import
-    modules RECORD lists (the backend's finder) and call their functions with constant
-    arguments (``import __editable___x_finder; __editable___x_finder.install()``), naming
-    no absolute path outside the allowed directories. Anything else, the standard
-    library's modules included, could compute a path or run code no digest covers.
+
+def _is_import(line: str) -> bool:
+    """Whether ``site.addpackage`` runs ``line`` (an ``import`` line) rather than adding a path."""
+    return line.startswith(("import ", "import\t"))
+
+
+def _import_line_problems(
+    text: str, allowed: tuple[str, ...], listed: Collection[str]
+) -> list[str]:
+    """What is wrong with one ``.pth`` file's ``import`` lines (path lines: :func:`_pth_places`).
+
+    An ``import`` line is run (here: parsed, never run). It may do only what build
+    backends write there: import modules RECORD lists (the backend's finder) and call
+    their functions with constant arguments (``import __editable___x_finder;
+    __editable___x_finder.install()``), naming no absolute path outside the allowed
+    directories. Anything else, the standard library's modules included, could compute
+    a path or run code no digest covers.
     """
     problems = []
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        if line.startswith(("import ", "import\t")):
-            own = _finder_imports(line, listed)
-            if own is None:
-                problems.append(_UNLISTED_IMPORT)
-            else:
-                finders.update(own)
-            if any(not _inside(os.path.realpath(p), allowed) for p in _absolute_paths(line)):
-                problems.append(_NAMES_ELSEWHERE)
-            continue
-        target = os.path.join(site_dir, line.rstrip())
-        if os.path.exists(target) and not _inside(os.path.realpath(target), allowed):
-            problems.append(_PATH_ELSEWHERE)
+    for line in filter(_is_import, _lines(text)):
+        if _finder_imports(line, listed) is None:
+            problems.append(_UNLISTED_IMPORT)
+        if any(not _inside(os.path.realpath(p), allowed) for p in _absolute_paths(line)):
+            problems.append(_NAMES_ELSEWHERE)
     return problems
+
+
+def _pth_places(
+    site_dir: str,
+    pth_files: Mapping[str, str],
+    listed: Collection[str],
+    read_module: Callable[[str], str | None],
+) -> list[tuple[str, str]]:
+    """(file, place) for each place the ``.pth`` files send Python, resolved.
+
+    Each path line of a ``.pth`` file that exists (``site.addpackage`` adds it to
+    ``sys.path``), with that ``.pth`` file; each absolute path a finder module its
+    ``import`` lines import names (setuptools' ``MAPPING``, ``editables``'
+    ``map_module``), with that module's file (``read_module`` gives its text by its path
+    in the site directory). Read, never run: the one reading of where an editable install
+    leads, which :func:`editable_redirects` judges and :func:`editable_import_roots` digests.
+    """
+    places: list[tuple[str, str]] = []
+    finders: set[str] = set()
+    for pth, text in pth_files.items():
+        for line in _lines(text):
+            if _is_import(line):
+                finders.update(_finder_imports(line, listed) or ())
+            elif os.path.exists(target := os.path.join(site_dir, line.rstrip())):
+                places.append((pth, os.path.realpath(target)))
+    for module in finders:
+        path = f"{module}.py" if f"{module}.py" in listed else f"{module}/__init__.py"
+        source = read_module(path) or ""
+        places += [(path, os.path.realpath(named)) for named in _absolute_paths(source)]
+    return places
 
 
 def _inside(path: str, roots: tuple[str, ...]) -> bool:
