@@ -131,7 +131,7 @@ def parse_requirement(text: str) -> Requirement:
     more than 32 deep, is invalid: no real requirement has either, and reading them would
     depend on the interpreter's limits.
     """
-    if len(text) > _MAX_DIGITS and re.search(_LONG_NUMBER, text, re.ASCII):
+    if _holds_a_long_number(text):
         raise InvalidRequirementError(
             f"requirement {text!r} is invalid", (f"a number of more than {_MAX_DIGITS} digits",)
         )
@@ -161,6 +161,11 @@ def parse_requirement(text: str) -> Requirement:
         marker=marker,
         lean_marker=None,
     )
+
+
+def _holds_a_long_number(text: str) -> bool:
+    """Whether ``text`` holds a run of more than ``_MAX_DIGITS`` digits (no search if shorter)."""
+    return len(text) > _MAX_DIGITS and re.search(_LONG_NUMBER, text, re.ASCII) is not None
 
 
 def _nested_too_deep(text: str) -> bool:
@@ -456,7 +461,7 @@ def version_satisfies(version: str, specifier: str) -> bool:
     as packaging says; nor does one with a number of more than 600 digits, which Python
     may refuse to read (so the verdict never depends on the interpreter's limit).
     """
-    if len(version) > _MAX_DIGITS and re.search(_LONG_NUMBER, version, re.ASCII):
+    if _holds_a_long_number(version):
         return not specifier
     result = _lean_satisfies(version, specifier)
     if result is not None:
