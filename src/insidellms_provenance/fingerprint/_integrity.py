@@ -765,11 +765,14 @@ def _claimed_by_others(
         if owned.rpartition("/")[0] not in own and not path.startswith(f"{dist_info}/"):
             wanted[path] = owned
     if wanted:
-        modules, directories = _listed_modules(listed)
+        from importlib.machinery import all_suffixes
+
+        suffixes = all_suffixes()
+        taken = _names_taken(listed, suffixes)
         wanted = {
             path: owned
             for path, owned in wanted.items()
-            if not _runs_in_place(owned, modules, directories)
+            if taken.isdisjoint(_module_paths(owned, suffixes))
         }
     if not wanted:
         return set()
@@ -855,13 +858,15 @@ def _projects_by_word(site_dir: str, identity: tuple[int, int, int]) -> dict[str
     return index
 
 
-def _listed_modules(listed: Collection[str]) -> tuple[set[str], set[str]]:
-    """The module paths RECORD lists (:func:`_module_paths`), and the directories above it."""
-    from importlib.machinery import all_suffixes
+def _names_taken(listed: Collection[str], suffixes: list[str]) -> set[str]:
+    """Module paths a file excused as another distribution's must not have.
 
-    suffixes = all_suffixes()
+    Each module RECORD lists (:func:`_module_paths`: ``mod.py`` and ``mod.<ext>.so``, or a
+    package ``mod/__init__.py``), and each directory above a listed path: a file of such
+    a module path is one Python would import in place of, or before, a listed module.
+    """
     modules = {module for path in listed for module in _module_paths(path, suffixes)}
-    return modules, set(directories_above(listed))
+    return modules | set(directories_above(listed))
 
 
 def _module_paths(path: str, suffixes: list[str]) -> Iterator[str]:
@@ -877,19 +882,6 @@ def _module_paths(path: str, suffixes: list[str]) -> Iterator[str]:
                 yield directory
             else:
                 yield f"{directory}/{stem}" if directory else stem
-
-
-def _runs_in_place(path: str, modules: set[str], directories: set[str]) -> bool:
-    """Whether Python would import ``path`` in place of, or before, a listed module.
-
-    A module of a name RECORD lists a module of (``mod.py`` and ``mod.<ext>.so``, or a
-    package ``mod/__init__.py``), or an ``__init__`` of a directory above a listed path.
-    """
-    from importlib.machinery import all_suffixes
-
-    return any(
-        module in modules or module in directories for module in _module_paths(path, all_suffixes())
-    )
 
 
 def _claim_holds(files: _SiteFiles, path: str, owned: str, entry: RecordEntry) -> bool:
